@@ -1,0 +1,22 @@
+/**
+ * Least-privilege connection URLs: every component connects to the warehouse as its own role,
+ * derived from WAREHOUSE_URL's host, port and database.
+ */
+import type { EnvConfig } from './schema.ts';
+
+export type WarehouseRole = 'admin' | 'ingest_writer' | 'transformer' | 'bi_reader' | 'ops_writer';
+
+export function roleUrl(config: Pick<EnvConfig, 'WAREHOUSE_URL' | 'WAREHOUSE_INGEST_PASSWORD' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'WAREHOUSE_BI_PASSWORD' | 'WAREHOUSE_OPS_PASSWORD'>, role: WarehouseRole, database?: string): string {
+  const url = new URL(config.WAREHOUSE_URL);
+  if (database) url.pathname = `/${database}`;
+  if (role === 'admin') return url.toString();
+  const password = {
+    ingest_writer: config.WAREHOUSE_INGEST_PASSWORD,
+    transformer: config.WAREHOUSE_TRANSFORMER_PASSWORD,
+    bi_reader: config.WAREHOUSE_BI_PASSWORD,
+    ops_writer: config.WAREHOUSE_OPS_PASSWORD,
+  }[role];
+  url.username = role;
+  url.password = password;
+  return url.toString();
+}

@@ -1,0 +1,104 @@
+/**
+ * Every environment variable ShopFlow reads, with its default and what it expects.
+ * `.env.example` mirrors this file; a test keeps the two in step.
+ */
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
+
+const url = (protocols: readonly string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`);
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const cron = z.string().regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression with 5 or 6 fields, e.g. "0 8 * * *"');
+
+/** Defaults, written as one literal so a reader sees the whole local platform at a glance. */
+export const DEFAULTS = {
+  SHOPFLOW_DATA_DIR: '.data',
+  LOG_LEVEL: 'info',
+  WAREHOUSE_URL: 'postgres://postgres:shopflow@127.0.0.1:54329/shopflow',
+  WAREHOUSE_INGEST_PASSWORD: 'ingest_writer_local',
+  WAREHOUSE_TRANSFORMER_PASSWORD: 'transformer_local',
+  WAREHOUSE_BI_PASSWORD: 'bi_reader_local',
+  WAREHOUSE_OPS_PASSWORD: 'ops_writer_local',
+  SHOP_DB_URL: 'mysql://shopflow:shopflow@127.0.0.1:33069/shop',
+  CDC_SERVER_ID: '5401',
+  KAFKA_BROKERS: '127.0.0.1:19092',
+  KAFKA_TOPIC: 'shop.events',
+  KAFKA_PARTITIONS: '6',
+  KAFKA_GROUP_ID: 'shopflow-ingest',
+  KAFKA_CLIENT_ID: 'shopflow',
+  INGEST_BATCH_ROWS: '10000',
+  INGEST_BATCH_MAX_MS: '500',
+  SMTP_URL: 'smtp://127.0.0.1:2525',
+  REPORT_FROM: 'ShopFlow <reports@shopflow.local>',
+  REPORT_TO: 'managers@shopflow.local',
+  ALERT_TO: 'data-team@shopflow.local',
+  SCHEDULER_TZ: 'UTC',
+  REPORT_CRON: '0 8 * * *',
+  NIGHTLY_CRON: '0 2 * * *',
+  MICROBATCH_MINUTES: '15',
+  PYTHON_VENV: '.venv',
+  SUPERSET_VENV: '.data/superset-venv',
+  SUPERSET_PORT: '8088',
+  SUPERSET_ADMIN_USER: 'admin',
+  SUPERSET_ADMIN_PASSWORD: 'admin',
+  SUPERSET_SECRET_KEY: 'shopflow-local-superset-secret-change-me',
+} as const;
+
+export const envSchema = z.object({
+  SHOPFLOW_DATA_DIR: z.string().min(1),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  /** Superuser URL of the warehouse, used only for migrations; components connect as their own role. */
+  WAREHOUSE_URL: url(['postgres', 'postgresql']),
+  WAREHOUSE_INGEST_PASSWORD: z.string().min(1),
+  WAREHOUSE_TRANSFORMER_PASSWORD: z.string().min(1),
+  WAREHOUSE_BI_PASSWORD: z.string().min(1),
+  WAREHOUSE_OPS_PASSWORD: z.string().min(1),
+  SHOP_DB_URL: url(['mysql', 'mariadb']),
+  CDC_SERVER_ID: int(1, 4294967295),
+  KAFKA_BROKERS: z
+    .string()
+    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each broker must be host:port')).min(1, 'must list at least one host:port')),
+  KAFKA_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a valid Kafka topic name'),
+  KAFKA_PARTITIONS: int(1, 1000),
+  KAFKA_GROUP_ID: z.string().min(1),
+  KAFKA_CLIENT_ID: z.string().min(1),
+  INGEST_BATCH_ROWS: int(1, 1_000_000),
+  INGEST_BATCH_MAX_MS: int(1, 600_000),
+  SMTP_URL: url(['smtp', 'smtps']),
+  REPORT_FROM: z.string().min(3),
+  REPORT_TO: z.string().min(3),
+  ALERT_TO: z.string().min(3),
+  SCHEDULER_TZ: z.string().refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone, e.g. Europe/Berlin'),
+  REPORT_CRON: cron,
+  NIGHTLY_CRON: cron,
+  MICROBATCH_MINUTES: int(1, 1440),
+  PYTHON_VENV: z.string().min(1),
+  SUPERSET_VENV: z.string().min(1),
+  SUPERSET_PORT: int(1, 65535),
+  SUPERSET_ADMIN_USER: z.string().min(1),
+  SUPERSET_ADMIN_PASSWORD: z.string().min(1),
+  SUPERSET_SECRET_KEY: z.string().min(16, 'must be at least 16 characters'),
+  /** Set by CI; makes bring-up non-interactive and quieter. */
+  CI: bool.optional(),
+});
+
+export type EnvConfig = z.infer<typeof envSchema>;
+export type EnvName = keyof typeof DEFAULTS;

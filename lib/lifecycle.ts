@@ -1,0 +1,81 @@
+/**
+ * Process lifetimes: teardowns registered as soon as a resource exists and run in reverse;
+ * first SIGTERM/SIGINT drains, a second one forces; an unref'd watchdog so a hung close
+ * cannot pin the process.
+ */
+import type { Logger } from './logger.ts';
+
+type Releaser = () => Promise<void> | void;
+
+export class Releasers {
+  readonly #stack: { name: string; release: Releaser }[] = [];
+  #released = false;
+
+  add(name: string, release: Releaser): void {
+    if (this.#released) throw new Error(`cannot register ${name}: already released`);
+    this.#stack.push({ name, release });
+  }
+
+  /** Runs every teardown, last registered first; keeps going past failures and throws the first. */
+  async releaseAll(logger?: Logger): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    let first: unknown;
+    while (this.#stack.length > 0) {
+      const { name, release } = this.#stack.pop()!;
+      try {
+        await release();
+      } catch (error) {
+        logger?.warn({ err: error, resource: name }, 'release failed');
+        first ??= error;
+      }
+    }
+    if (first !== undefined) throw first;
+  }
+}
+
+export interface ShutdownOptions {
+  logger: Logger;
+  /** Called on the first signal: finish and commit the work in flight, then resolve. */
+  drain: (signal: NodeJS.Signals) => Promise<void>;
+  /** How long a drain may take before the process exits anyway. */
+  forceAfterMs?: number;
+}
+
+/**
+ * Installs SIGTERM/SIGINT handling. Returns a function that removes the handlers.
+ * First signal: drain, then exit 0. Second signal (or the watchdog): exit 130/143 at once.
+ */
+export function handleShutdownSignals(options: ShutdownOptions): () => void {
+  let draining = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const code = signal === 'SIGINT' ? 130 : 143;
+    if (draining) {
+      options.logger.warn({ signal }, 'second signal: forcing exit without draining');
+      process.exit(code);
+    }
+    draining = true;
+    options.logger.info({ signal }, 'signal received: draining in-flight work (send again to force)');
+    const watchdog = setTimeout(() => {
+      options.logger.error({ signal, forceAfterMs: options.forceAfterMs }, 'drain took too long: forcing exit');
+      process.exit(code);
+    }, options.forceAfterMs ?? 30_000);
+    watchdog.unref();
+    options
+      .drain(signal)
+      .then(() => {
+        options.logger.info('drained, exiting');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        options.logger.error({ err: error }, 'drain failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Applies lib/warehouse/migrations/*.sql in order, once each, under an advisory lock, then
+ * sets the component roles' passwords from the configuration. Idempotent; safe to run from
+ * several processes at once.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import pg from 'pg';
+
+import type { Config } from '../config/index.ts';
+import type { Logger } from '../logger.ts';
+
+const MIGRATIONS_DIR = join(import.meta.dirname, 'migrations');
+const LOCK_KEY = 727_100_001;
+
+export async function ensureDatabase(adminUrl: string): Promise<void> {
+  const url = new URL(adminUrl);
+  const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres';
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString(), application_name: 'shopflow-migrate' });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const exists = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (exists.rowCount === 0) {
+      await client.query(`create database ${pg.escapeIdentifier(database)}`).catch((error: unknown) => {
+        // Two processes racing to create it: the loser sees duplicate_database, which is fine.
+        if ((error as { code?: string }).code !== '42P04') throw error;
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function migrate(
+  config: Pick<Config, 'WAREHOUSE_URL' | 'WAREHOUSE_INGEST_PASSWORD' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'WAREHOUSE_BI_PASSWORD' | 'WAREHOUSE_OPS_PASSWORD'>,
+  options: { logger?: Logger; adminUrl?: string } = {},
+): Promise<{ applied: string[] }> {
+  const adminUrl = options.adminUrl ?? config.WAREHOUSE_URL;
+  await ensureDatabase(adminUrl);
+  const client = new pg.Client({ connectionString: adminUrl, application_name: 'shopflow-migrate' });
+  client.on('error', (err) => options.logger?.warn({ err }, 'migration client error'));
+  await client.connect();
+  const applied: string[] = [];
+  try {
+    await client.query('select pg_advisory_lock($1)', [LOCK_KEY]);
+    await client.query(`create schema if not exists ops;
+      create table if not exists ops.schema_migrations (name text primary key, applied_at timestamptz not null default now())`);
+    const done = new Set((await client.query<{ name: string }>('select name from ops.schema_migrations')).rows.map((r) => r.name));
+    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
+    for (const file of files) {
+      if (done.has(file)) continue;
+      const sql = await readFile(join(MIGRATIONS_DIR, file), 'utf8');
+      await client.query('begin');
+      try {
+        await client.query(sql);
+        await client.query('insert into ops.schema_migrations (name) values ($1)', [file]);
+        await client.query('commit');
+      } catch (error) {
+        await client.query('rollback');
+        throw new Error(`migration ${file} failed: ${(error as Error).message}`, { cause: error });
+      }
+      applied.push(file);
+      options.logger?.info({ migration: file }, 'migration applied');
+    }
+    const passwords: Record<string, string> = {
+      ingest_writer: config.WAREHOUSE_INGEST_PASSWORD,
+      transformer: config.WAREHOUSE_TRANSFORMER_PASSWORD,
+      bi_reader: config.WAREHOUSE_BI_PASSWORD,
+      ops_writer: config.WAREHOUSE_OPS_PASSWORD,
+    };
+    for (const [role, password] of Object.entries(passwords)) {
+      await client.query(`alter role ${pg.escapeIdentifier(role)} with login password ${client.escapeLiteral(password)}`);
+    }
+    const database = decodeURIComponent(new URL(adminUrl).pathname.slice(1)) || 'postgres';
+    await client.query(`grant connect, temporary on database ${pg.escapeIdentifier(database)} to ingest_writer, transformer, bi_reader, ops_writer`);
+    // dbt creates its own schemas for custom configurations (e.g. dbt_test__audit).
+    await client.query(`grant create on database ${pg.escapeIdentifier(database)} to transformer`);
+  } finally {
+    await client.query('select pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    await client.end();
+  }
+  return { applied };
+}
