@@ -1,0 +1,115 @@
+/**
+ * npm run dashboards [-- up|down|status|export|screenshots] — the local Superset with
+ * ShopFlow's dashboards as code.
+ */
+import { parseArgs } from 'node:util';
+
+import { loadConfig } from '../lib/config/index.ts';
+import { UsageError, coerceError } from '../lib/errors.ts';
+import { createLogger } from '../lib/logger.ts';
+
+const HELP = `Usage: npm run dashboards -- [command] [flags]
+
+Commands:
+  up            (default) install Superset into its venv if needed, register the warehouse as
+                bi_reader, import the bundle in dashboards/bundle (overwrite by uuid), start the
+                web server detached and print its URL. Safe to run again.
+  down          stop the web server this project started
+  status        say whether it is running and healthy
+  export        write the dashboards as they are now in Superset back into dashboards/bundle
+  screenshots   render a PNG of every dashboard into docs/img/ (needs Debian chromium)
+
+Flags:
+  --no-import   (up) start the server without re-importing the bundle
+  --out DIR     (screenshots) output directory, default docs/img
+  -h, --help    show this help
+
+Environment (defaults in lib/config/schema.ts):
+  SUPERSET_VENV            venv for Superset (default .data/superset-venv)
+  SUPERSET_PORT            web server port on 127.0.0.1 (default 8088)
+  SUPERSET_ADMIN_USER      admin login (default admin)
+  SUPERSET_ADMIN_PASSWORD  admin password (default admin)
+  SUPERSET_SECRET_KEY      signs sessions, encrypts stored passwords (>= 16 chars)
+  SHOPFLOW_DATA_DIR        metadata, pid file and log go under <dir>/superset (default .data)
+  WAREHOUSE_URL, WAREHOUSE_BI_PASSWORD   the warehouse Superset reads as bi_reader
+  LOG_LEVEL                pino level (default info)
+`;
+
+const COMMANDS = ['up', 'down', 'status', 'export', 'screenshots'] as const;
+type Command = (typeof COMMANDS)[number];
+
+function parse(argv: string[]): { command: Command; noImport: boolean; out?: string } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      'no-import': { type: 'boolean' },
+      out: { type: 'string' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  if (positionals.length > 1) throw new UsageError(`expected one command, got: ${positionals.join(' ')}`);
+  const command = (positionals[0] ?? 'up') as Command;
+  if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"; expected one of ${COMMANDS.join(', ')}`);
+  return { command, noImport: values['no-import'] === true, ...(values.out ? { out: values.out } : {}) };
+}
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parse>;
+  try {
+    args = parse(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${coerceError(error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const config = loadConfig();
+  const logger = createLogger('dashboards', config.LOG_LEVEL);
+  switch (args.command) {
+    case 'up': {
+      const { dashboardsUp } = await import('./lib/up.ts');
+      const result = await dashboardsUp(config, logger, { importBundle: !args.noImport });
+      process.stdout.write(`${result.summary}\n`);
+      return 0;
+    }
+    case 'down': {
+      const { stopServer } = await import('./lib/server.ts');
+      const { stopped } = await stopServer(config, logger);
+      process.stdout.write(stopped ? 'Superset stopped.\n' : 'Superset was not running (nothing to stop).\n');
+      return 0;
+    }
+    case 'status': {
+      const { serverStatus } = await import('./lib/server.ts');
+      const status = await serverStatus(config);
+      process.stdout.write(status.running ? `Superset is running (pid ${status.pid}) at ${status.url}, ${status.healthy ? 'healthy' : 'NOT answering /health'}\n` : 'Superset is not running.\n');
+      return status.running && status.healthy ? 0 : 1;
+    }
+    case 'export': {
+      const { exportBundle } = await import('./lib/export.ts');
+      const written = await exportBundle(config, logger);
+      process.stdout.write(`Wrote ${written.files} files into ${written.dir}; review with git diff.\n`);
+      return 0;
+    }
+    case 'screenshots': {
+      const { renderScreenshots } = await import('./screenshots.ts');
+      const files = await renderScreenshots(config, logger, args.out ? { outDir: args.out } : {});
+      process.stdout.write(`${files.map((f) => `  ${f}`).join('\n')}\n`);
+      return 0;
+    }
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const err = coerceError(error);
+    process.stderr.write(`dashboards: ${err.message}\n`);
+    if (err.cause) process.stderr.write(`  caused by: ${coerceError(err.cause).message.split('\n').slice(0, 12).join('\n  ')}\n`);
+    process.exitCode = 1;
+  },
+);
