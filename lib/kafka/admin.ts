@@ -1,0 +1,74 @@
+/**
+ * Topic administration. The local broker does not auto-create topics, so every producer and
+ * consumer path creates what it uses, with the configured partition count, through here.
+ */
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+
+import { ServiceUnavailableError, ShopflowError } from '../errors.ts';
+
+export interface AdminOptions {
+  clientId?: string;
+  /** Per-attempt connection timeout; readiness probes keep it short. */
+  connectionTimeoutMs?: number;
+  retries?: number;
+}
+
+/** Connect an admin client, run `work`, always disconnect. */
+export async function withKafkaAdmin<T>(brokers: string[], work: (admin: Admin) => Promise<T>, options: AdminOptions = {}): Promise<T> {
+  const kafka = new Kafka({
+    clientId: options.clientId ?? 'shopflow-admin',
+    brokers,
+    connectionTimeout: options.connectionTimeoutMs ?? 3000,
+    // kafkajs logs every failed attempt at ERROR; callers report failures themselves.
+    logLevel: logLevel.NOTHING,
+    retry: { retries: options.retries ?? 3, initialRetryTime: 200, maxRetryTime: 2000 },
+  });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw new ServiceUnavailableError(`Kafka at ${brokers.join(',')} is not reachable; start it with \`npm run services:up\` or set KAFKA_BROKERS`, error);
+  }
+  try {
+    return await work(admin);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/**
+ * Make sure `topic` exists with at least `partitions` partitions. Idempotent and safe when
+ * several processes race: "already exists" counts as success. A topic with fewer partitions
+ * than asked for is an error rather than a silent repartition, because that would move keys
+ * (sessions) between partitions and break their ordering.
+ */
+export async function ensureTopic(brokers: string[], topic: string, partitions: number, options: AdminOptions & { replicationFactor?: number } = {}): Promise<{ created: boolean; partitions: number }> {
+  return withKafkaAdmin(
+    brokers,
+    async (admin) => {
+      const created = await admin.createTopics({
+        topics: [{ topic, numPartitions: partitions, replicationFactor: options.replicationFactor ?? -1 }],
+        waitForLeaders: true,
+      });
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      const actual = metadata.topics[0]?.partitions.length ?? 0;
+      if (actual < partitions) {
+        throw new ShopflowError(
+          'SHOPFLOW_KAFKA_PARTITIONS',
+          `Kafka topic ${topic} has ${actual} partitions but ${partitions} are configured (KAFKA_PARTITIONS); ` +
+            `increase them with kafka-topics --alter or use a new topic name`,
+        );
+      }
+      return { created, partitions: actual };
+    },
+    options,
+  );
+}
+
+export async function deleteTopic(brokers: string[], topic: string, options: AdminOptions = {}): Promise<void> {
+  await withKafkaAdmin(brokers, (admin) => admin.deleteTopics({ topics: [topic], timeout: 10_000 }), options);
+}
+
+export async function listTopics(brokers: string[], options: AdminOptions = {}): Promise<string[]> {
+  return withKafkaAdmin(brokers, (admin) => admin.listTopics(), options);
+}

