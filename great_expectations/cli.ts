@@ -1,0 +1,88 @@
+/**
+ * npm run gate -- [--gate raw|marts|all] [--run-id UUID] [--json]
+ * Runs the Great Expectations gate(s); exit 0 when every expectation passed, 1 when some
+ * failed, 2 for a usage or configuration error, 3 when the warehouse or Python crashed.
+ */
+import { parseArgs } from 'node:util';
+
+import { loadConfig } from '../lib/config/index.ts';
+import { ConfigError, ShopflowError, UsageError } from '../lib/errors.ts';
+import { createLogger } from '../lib/logger.ts';
+import { runGate } from './run.ts';
+import { GATE_NAMES, type GateName, type GateSummary } from './summary.ts';
+
+const HELP = `Usage: npm run gate -- [options]
+
+Runs the data quality gate: a Great Expectations checkpoint over the raw landing tables
+(read as role transformer) and/or the marts (read as role bi_reader). Writes a JSON summary
+under out/gate/, rebuilds the Data Docs (great_expectations/gx/uncommitted/data_docs/) and
+records the result in ops.gate_results.
+
+Options:
+  --gate raw|marts|all   which gate to run (default: all, raw first)
+  --run-id UUID          scheduler run this belongs to (stored in ops.gate_results)
+  --json                 print the summaries as JSON instead of text
+  -h, --help             show this help
+
+Environment:
+  WAREHOUSE_URL, WAREHOUSE_TRANSFORMER_PASSWORD, WAREHOUSE_BI_PASSWORD, WAREHOUSE_OPS_PASSWORD
+  PYTHON_VENV            venv with great-expectations (default .venv; npm run setup creates it)
+  LOG_LEVEL
+
+Exit status: 0 passed, 1 expectations failed, 2 usage/config error, 3 could not run.`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function parse(argv: string[]): { gates: GateName[]; runId?: string; json: boolean } | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { gate: { type: 'string', default: 'all' }, 'run-id': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
+  }
+  if (values.help) return 'help';
+  const gate = values.gate;
+  if (gate !== 'all' && !GATE_NAMES.includes(gate as GateName)) throw new UsageError(`--gate must be raw, marts or all (got ${JSON.stringify(gate)})`);
+  const runId = values['run-id'];
+  if (runId !== undefined && !UUID.test(runId)) throw new UsageError(`--run-id must be a UUID (got ${JSON.stringify(runId)})`);
+  return { gates: gate === 'all' ? [...GATE_NAMES] : [gate as GateName], ...(runId ? { runId } : {}), json: values.json };
+}
+
+function printText(summary: GateSummary): void {
+  const status = summary.success ? 'passed' : 'FAILED';
+  process.stdout.write(`gate ${summary.gate}: ${status} (${summary.evaluated} expectations, ${summary.failed} failed)\n`);
+  for (const f of summary.failures) process.stdout.write(`  - ${f.suite}: ${f.expectation}${f.column ? ` [${f.column}]` : ''}\n      ${f.details}\n`);
+  process.stdout.write(`  summary: ${summary.summaryPath}\n`);
+  if (summary.dataDocsPath) process.stdout.write(`  data docs: ${summary.dataDocsPath}\n`);
+}
+
+async function main(): Promise<number> {
+  const args = parse(process.argv.slice(2));
+  if (args === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const config = loadConfig();
+  const logger = createLogger('gate', config.LOG_LEVEL);
+  const summaries: GateSummary[] = [];
+  for (const gate of args.gates) summaries.push(await runGate(config, gate, { logger, ...(args.runId ? { runId: args.runId } : {}) }));
+  if (args.json) process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`);
+  else summaries.forEach(printText);
+  return summaries.every((s) => s.success) ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const usage = error instanceof UsageError || error instanceof ConfigError;
+    process.stderr.write(`${error instanceof ShopflowError ? `[${error.code}] ` : ''}${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = usage ? 2 : 3;
+  },
+);

@@ -1,0 +1,175 @@
+"""Runs one gate's checkpoint and writes a JSON summary the report and the run ledger read.
+
+    python great_expectations/gate/run_gate.py --gate raw|marts --summary PATH
+
+Environment: GX_RAW_URL / GX_MARTS_URL (SQLAlchemy URLs of the read roles),
+GX_ANALYTICS_ENABLED=false. Exit status: 0 every expectation passed, 1 some failed (the
+summary lists them), 3 the warehouse could not be reached, 2 anything else went wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+EXIT_PASSED, EXIT_FAILED, EXIT_CRASHED, EXIT_UNREACHABLE = 0, 1, 2, 3
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+URL_VARS = {"raw": "GX_RAW_URL", "marts": "GX_MARTS_URL"}
+MAX_DETAIL_CHARS = 600
+
+
+def probe_warehouse(url: str) -> str | None:
+    """None if the warehouse answers, else the reason: kept apart from data failures so the
+    caller can retry an outage instead of reporting bad data."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text("select 1"))
+        return None
+    except Exception as error:  # noqa: BLE001 - any connect failure means "unreachable"
+        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    finally:
+        engine.dispose()
+
+
+def compact(value: Any) -> str:
+    text = json.dumps(value, default=str, sort_keys=True)
+    return text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 3] + "..."
+
+
+def sample_unexpected_rows(url: str, asset: str | None, query: str) -> str:
+    """The gate runs in SUMMARY mode, where a failed SQL expectation reports only a row count;
+    re-running its query for a few rows makes the alert say what was wrong."""
+    if not asset:
+        return ""
+    import sqlalchemy as sa
+
+    schema, _, table = asset.partition(".")
+    relation = f'"{schema}"."{table}"' if table else f'"{schema}"'
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(f"select * from ({query.format(batch=relation)}) as unexpected limit 3"))
+            return "rows=" + compact([dict(row._mapping) for row in rows])
+    except Exception as error:  # noqa: BLE001 - the sample is a courtesy; the failure stands without it
+        return f"(could not sample rows: {type(error).__name__})"
+    finally:
+        engine.dispose()
+
+
+def describe_failure(result: dict[str, Any]) -> str:
+    exception = result.get("exception_info") or {}
+    if exception.get("raised_exception"):
+        message = str(exception.get("exception_message") or "").strip().splitlines()
+        return "error: " + (message[0] if message else "expectation raised an exception")[:MAX_DETAIL_CHARS]
+    detail = result.get("result") or {}
+    parts = []
+    for key in ("observed_value", "unexpected_count", "unexpected_percent", "partial_unexpected_list", "details"):
+        if key in detail and detail[key] not in (None, [], {}):
+            parts.append(f"{key}={compact(detail[key])}")
+    return "; ".join(parts) or "failed"
+
+
+def summarize(gate: str, checkpoint_result: Any, started: float, url: str) -> dict[str, Any]:
+    validations, failures = [], []
+    evaluated = failed = 0
+    for run_result in checkpoint_result.run_results.values():
+        described = run_result.to_json_dict()
+        suite = described.get("suite_name") or described.get("meta", {}).get("expectation_suite_name")
+        asset = (described.get("meta", {}).get("active_batch_definition") or {}).get("data_asset_name")
+        results = described.get("results", [])
+        suite_failed = 0
+        for result in results:
+            if result.get("success"):
+                continue
+            suite_failed += 1
+            config = result.get("expectation_config") or {}
+            kwargs = config.get("kwargs") or {}
+            details = describe_failure(result)
+            query = kwargs.get("unexpected_rows_query")
+            if query and not details.startswith("error:"):
+                details = f"{details}; {sample_unexpected_rows(url, asset, query)}"
+            failures.append(
+                {
+                    "suite": suite,
+                    "expectation": config.get("description") or config.get("type"),
+                    "expectation_type": config.get("type"),
+                    **({"column": kwargs["column"]} if "column" in kwargs else {}),
+                    "details": details,
+                }
+            )
+        evaluated += len(results)
+        failed += suite_failed
+        validations.append(
+            {"suite": suite, "asset": asset, "success": bool(described.get("success")),
+             "evaluated": len(results), "failed": suite_failed}
+        )
+    return {
+        "gate": gate,
+        "success": bool(checkpoint_result.success) and failed == 0,
+        "evaluated": evaluated,
+        "failed": failed,
+        "failures": failures,
+        "validations": validations,
+        "checked_at": datetime.now(timezone.utc).isoformat(),
+        "duration_seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    temporary.replace(path)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gate", choices=sorted(URL_VARS), required=True)
+    parser.add_argument("--summary", type=Path, required=True, help="where to write the JSON summary")
+    args = parser.parse_args()
+    started = time.monotonic()
+
+    url = os.environ.get(URL_VARS[args.gate])
+    if not url:
+        print(f"{URL_VARS[args.gate]} is not set", file=sys.stderr)
+        return EXIT_CRASHED
+    unreachable = probe_warehouse(url)
+    if unreachable:
+        print(f"warehouse unreachable: {unreachable}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+
+    import great_expectations as gx
+
+    context = gx.get_context(mode="file", project_root_dir=str(PROJECT_DIR))
+    checkpoint = context.checkpoints.get(f"{args.gate}_gate")
+    result = checkpoint.run()
+    summary = summarize(args.gate, result, started, url)
+    docs = PROJECT_DIR / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    summary["data_docs_path"] = str(docs) if docs.exists() else None
+    summary["gx_version"] = gx.__version__
+    write_json(args.summary, summary)
+    print(f"gate {args.gate}: {'passed' if summary['success'] else 'FAILED'} "
+          f"({summary['evaluated']} expectations, {summary['failed']} failed)")
+    for failure in summary["failures"]:
+        print(f"  FAILED {failure['suite']}: {failure['expectation']} -- {failure['details']}")
+    return EXIT_PASSED if summary["success"] else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception:  # noqa: BLE001 - report every crash with its traceback and a distinct status
+        traceback.print_exc()
+        sys.exit(EXIT_CRASHED)

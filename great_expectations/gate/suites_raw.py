@@ -1,0 +1,213 @@
+"""Expectation suites for the raw landing tables (gate "raw", read as role `transformer`).
+
+Dates in the data may be years old, so "recent days" is measured from the data's own latest
+date; only timeliness of `_loaded_at` uses the wall clock, because load time is real time.
+SQL in UnexpectedRowsExpectation is formatted by GX with `{batch}`: write no other braces.
+"""
+
+from __future__ import annotations
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+EVENT_TYPES = ["page_view", "product_view", "add_to_cart", "remove_from_cart", "checkout_started", "order_placed"]
+SOURCE_TABLES = ["customers", "products", "inventory", "orders", "order_items", "payments", "restocks"]
+CHANGE_OPERATIONS = ["snapshot", "insert", "update", "delete", "truncate", "schema_change"]
+
+# How stale the newest landed row may be before the gate fails (ingestors stream continuously).
+LOAD_STALENESS = "24 hours"
+# The checked day's volume must lie within these multiples of the 7 days before it.
+VOLUME_MIN_RATIO = 0.3
+VOLUME_MAX_RATIO = 3.0
+# Kafka may redeliver; staging deduplicates, but a high rate means a producer or consumer bug.
+MAX_DUPLICATE_EVENT_RATE = 0.01
+
+
+def volume_query(day_expression: str, source: str) -> str:
+    """Rows (one) when the last complete day's volume is out of band against the 7 days before it.
+
+    The checked day is the day before the latest day present, so a partially loaded latest day
+    never trips the check; with fewer than 3 prior days there is no baseline and nothing fails.
+    """
+    return f"""
+with daily as (
+    select {day_expression} as day, count(*) as rows_on_day
+    from {source}
+    group by 1
+),
+checked as (
+    select max(day) - 1 as day from daily
+),
+stats as (
+    select
+        checked.day,
+        coalesce((select rows_on_day from daily where daily.day = checked.day), 0) as rows_on_day,
+        (select avg(rows_on_day) from daily where daily.day between checked.day - 7 and checked.day - 1) as prior_avg,
+        (select count(*) from daily where daily.day between checked.day - 7 and checked.day - 1) as prior_days
+    from checked
+)
+select day, rows_on_day, round(prior_avg, 1) as prior_7_day_avg
+from stats
+where prior_days >= 3
+  and (rows_on_day < {VOLUME_MIN_RATIO} * prior_avg or rows_on_day > {VOLUME_MAX_RATIO} * prior_avg)
+"""
+
+
+def timeliness_query() -> str:
+    return f"""
+select max(_loaded_at) as newest_loaded_at, now() - max(_loaded_at) as staleness
+from {{batch}}
+having max(_loaded_at) is null or max(_loaded_at) < now() - interval '{LOAD_STALENESS}'
+"""
+
+
+def shop_events_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="raw_shop_events",
+        expectations=[
+            gxe.ExpectTableColumnsToMatchSet(
+                column_set=["topic", "kafka_partition", "kafka_offset", "message_key", "event_id", "event_type",
+                            "event_time", "payload", "kafka_timestamp", "_loaded_at"],
+                exact_match=False,
+                description="schema: raw.shop_events has the landing columns",
+            ),
+            gxe.ExpectTableRowCountToBeBetween(min_value=1, description="volume: raw.shop_events is not empty"),
+            *[gxe.ExpectColumnValuesToNotBeNull(column=c, description=f"nulls: shop_events.{c} is never null")
+              for c in ["event_id", "event_type", "event_time", "payload", "message_key"]],
+            gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES,
+                                            description="values: event_type is one of the clickstream contract's types"),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=volume_query("(event_time at time zone 'UTC')::date", "{batch}"),
+                description="volume: events on the last complete day within 0.3x-3x of the 7 days before",
+            ),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=timeliness_query(),
+                description=f"timeliness: newest event landed within the last {LOAD_STALENESS}",
+            ),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=f"""
+select total, duplicates, round(duplicates::numeric / total, 4) as duplicate_rate
+from (select count(*) as total, count(*) - count(distinct event_id) as duplicates from {{batch}}) as counts
+where total > 0 and duplicates::numeric / total > {MAX_DUPLICATE_EVENT_RATE}
+""",
+                description=f"duplicates: at most {MAX_DUPLICATE_EVENT_RATE:.0%} of events are redelivered copies",
+            ),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query="""
+select event_id, event_type, payload ->> 'price' as price, payload ->> 'quantity' as quantity
+from {batch}
+where (payload ->> 'price')::numeric < 0
+   or (payload ->> 'quantity')::numeric not between 1 and 1000
+   or (payload ->> 'order_total')::numeric < 0
+   or (payload ->> 'cart_value')::numeric < 0
+""",
+                description="ranges: prices and totals >= 0, quantities 1-1000",
+            ),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query="""
+select event_id, event_time, _loaded_at
+from {batch}
+where event_time > _loaded_at + interval '1 hour'
+   or event_time < timestamptz '2000-01-01'
+""",
+                description="ranges: event_time is not in the future of its load time nor before 2000",
+            ),
+        ],
+    )
+
+
+def shop_changes_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="raw_shop_changes",
+        expectations=[
+            gxe.ExpectTableColumnsToMatchSet(
+                column_set=["change_id", "source_database", "table_name", "operation", "primary_key", "before_image",
+                            "after_image", "binlog_file", "binlog_position", "gtid", "snapshot_id",
+                            "source_committed_at", "_loaded_at"],
+                exact_match=False,
+                description="schema: raw.shop_changes has the CDC log columns",
+            ),
+            gxe.ExpectTableRowCountToBeBetween(min_value=1, description="volume: raw.shop_changes is not empty"),
+            *[gxe.ExpectColumnValuesToNotBeNull(column=c, description=f"nulls: shop_changes.{c} is never null")
+              for c in ["source_database", "table_name", "operation", "_loaded_at"]],
+            gxe.ExpectColumnValuesToBeInSet(column="operation", value_set=CHANGE_OPERATIONS,
+                                            description="values: operation is a known change kind"),
+            gxe.ExpectColumnValuesToBeInSet(column="table_name", value_set=SOURCE_TABLES,
+                                            description="values: table_name is a table of the shop contract"),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query="""
+select change_id, table_name, operation
+from {batch}
+where (operation in ('snapshot', 'insert', 'update') and after_image is null)
+   or (operation in ('update', 'delete') and before_image is null)
+   or (operation in ('snapshot', 'insert', 'update', 'delete') and primary_key is null)
+""",
+                description="nulls: row images and primary key present for the operation",
+            ),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=volume_query(
+                    "left(after_image ->> 'placed_at', 10)::date",
+                    "(select distinct on (primary_key) after_image from {batch} "
+                    "where table_name = 'orders' and after_image ->> 'placed_at' is not null "
+                    "order by primary_key, change_id desc) as latest_orders",
+                ),
+                description="volume: orders placed on the last complete day within 0.3x-3x of the 7 days before",
+            ),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=timeliness_query(),
+                description=f"timeliness: newest change landed within the last {LOAD_STALENESS}",
+            ),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query="""
+select binlog_file, binlog_position, row_index, count(*) as copies
+from {batch}
+where binlog_file is not null and operation <> 'snapshot'
+group by binlog_file, binlog_position, row_index
+having count(*) > 1
+""",
+                description="duplicates: no binlog row event landed twice (exactly-once CDC)",
+            ),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query="""
+select change_id, table_name, after_image ->> 'total_amount' as total_amount, after_image ->> 'quantity' as quantity
+from {batch}
+where (table_name = 'orders' and (after_image ->> 'total_amount')::numeric < 0)
+   or (table_name = 'order_items' and (after_image ->> 'quantity')::numeric < 1)
+   or (table_name = 'products' and (after_image ->> 'price')::numeric < 0)
+   or (table_name = 'payments' and (after_image ->> 'amount')::numeric < 0)
+""",
+                description="ranges: order totals, prices and payment amounts >= 0, item quantities >= 1",
+            ),
+        ],
+    )
+
+
+def dead_letters_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="raw_dead_letters",
+        expectations=[
+            *[gxe.ExpectColumnValuesToNotBeNull(column=c, description=f"nulls: dead_letters.{c} is never null")
+              for c in ["source", "error_code", "reason"]],
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query="""
+select recent_dead_letters, recent_events, round(recent_dead_letters::numeric / recent_events, 4) as rate
+from (
+    select
+        (select count(*) from {batch} where _loaded_at > now() - interval '24 hours') as recent_dead_letters,
+        (select count(*) from raw.shop_events where _loaded_at > now() - interval '24 hours') as recent_events
+) as counts
+where recent_events > 0 and recent_dead_letters::numeric / recent_events > 0.05
+""",
+                description="rejects: under 5% of the last 24 hours' messages were dead-lettered",
+            ),
+        ],
+    )
+
+
+def raw_suites() -> list[tuple[str, str, gx.ExpectationSuite]]:
+    """(schema, table, suite) for every raw asset the gate checks."""
+    return [
+        ("raw", "shop_events", shop_events_suite()),
+        ("raw", "shop_changes", shop_changes_suite()),
+        ("raw", "dead_letters", dead_letters_suite()),
+    ]

@@ -1,0 +1,66 @@
+/**
+ * The gate's result as the report, the scheduler and ops.gate_results see it, parsed from the
+ * JSON summary the Python runner writes (great_expectations/gate/run_gate.py).
+ */
+import { z } from 'zod';
+
+export type GateName = 'raw' | 'marts';
+export const GATE_NAMES: readonly GateName[] = ['raw', 'marts'];
+
+export interface GateFailure {
+  suite: string;
+  expectation: string;
+  column?: string;
+  details: string;
+}
+
+export interface GateSummary {
+  gate: GateName;
+  success: boolean;
+  evaluated: number;
+  failed: number;
+  failures: GateFailure[];
+  /** The JSON summary written under out/gate/. */
+  summaryPath: string;
+  /** GX Data Docs index (local HTML), when it was built. */
+  dataDocsPath: string | null;
+  checkedAt: string;
+}
+
+export const runnerSummarySchema = z.object({
+  gate: z.enum(['raw', 'marts']),
+  success: z.boolean(),
+  evaluated: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  failures: z.array(
+    z.object({
+      suite: z.string(),
+      expectation: z.string(),
+      column: z.string().optional(),
+      details: z.string(),
+    }),
+  ),
+  validations: z.array(z.object({ suite: z.string(), asset: z.string().nullable().optional(), success: z.boolean(), evaluated: z.number(), failed: z.number() })),
+  checked_at: z.string(),
+  data_docs_path: z.string().nullable().optional(),
+});
+
+export type RunnerSummary = z.infer<typeof runnerSummarySchema>;
+
+export function toGateSummary(raw: RunnerSummary, summaryPath: string): GateSummary {
+  return {
+    gate: raw.gate,
+    success: raw.success,
+    evaluated: raw.evaluated,
+    failed: raw.failed,
+    failures: raw.failures.map((f) => ({ suite: f.suite, expectation: f.expectation, ...(f.column ? { column: f.column } : {}), details: f.details })),
+    summaryPath,
+    dataDocsPath: raw.data_docs_path ?? null,
+    checkedAt: raw.checked_at,
+  };
+}
+
+/** Did every gate pass? No gates at all is not a pass: the report needs a checked run. */
+export function gatesPassed(gates: readonly GateSummary[]): boolean {
+  return gates.length > 0 && gates.every((g) => g.success);
+}
