@@ -1,0 +1,221 @@
+/**
+ * The demo's stages, in order. Ingestors and the generator run as their own CLIs (exactly as a
+ * data engineer runs them); dbt, the gate and the report are called as the scheduler calls them.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import pg from 'pg';
+
+import { runGate, type GateSummary } from '../../great_expectations/run.ts';
+import type { Config } from '../../lib/config/index.ts';
+import { runDbt } from '../../lib/dbt/run.ts';
+import { ServiceUnavailableError, ShopflowError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { sendDailyReport, sendGateFailureAlert } from '../../report/send.ts';
+import { upServices } from '../services/index.ts';
+import { assertResetAllowed, resetShopDatabase, resetTopic, resetWarehouse } from './reset.ts';
+import { runCli, startCli, type CliOptions } from './run-cli.ts';
+import { countLayers } from './summary.ts';
+import { bold, dim, green, red, StepPrinter, table, yellow } from './ui.ts';
+
+export interface DemoOptions {
+  customers: number;
+  products: number;
+  orders: number;
+  days: number;
+  seed: number;
+  allowExternalReset: boolean;
+}
+
+export interface DemoContext {
+  logger: Logger;
+  logDir: string;
+}
+
+const DAY_MS = 86_400_000;
+const isoDate = (date: Date) => date.toISOString().slice(0, 10);
+
+export async function runDemo(config: Config, options: DemoOptions, context: DemoContext): Promise<number> {
+  assertResetAllowed(config, options.allowExternalReset);
+  const cli: CliOptions = { rootDir: config.rootDir, logDir: context.logDir };
+  const steps = new StepPrinter(10);
+  const to = new Date(Date.now() - DAY_MS);
+  const from = new Date(to.getTime() - (options.days - 1) * DAY_MS);
+
+  process.stdout.write(`${bold('ShopFlow demo')} ${dim(`— ${options.customers} customers, ${options.products} products, ${options.orders} orders, ${isoDate(from)} → ${isoDate(to)}, seed ${options.seed}`)}\n\n`);
+
+  await steps.step('Starting local services (Postgres, MariaDB, Kafka, SMTP sink)', async () => {
+    const outcomes = await upServices(config);
+    const failed = outcomes.filter((o) => !o.ok);
+    if (failed.length > 0) throw new ServiceUnavailableError(failed.map((o) => `${o.service}: ${o.message}`).join('\n'));
+    return outcomes;
+  }, (outcomes) => outcomes.map((o) => `${o.service} ${o.message}`).join('; '));
+
+  await steps.step('Resetting demo data (shop database, Kafka topic, warehouse)', async () => {
+    await Promise.all([resetShopDatabase(config), resetTopic(config), resetWarehouse(config)]);
+  });
+
+  // The CDC ingestor starts before the shop is written, so the whole history (every insert and
+  // update, in order) reaches the warehouse through the binlog, as it would in production.
+  const cdc = await steps.step('Starting the CDC ingestor (consistent snapshot, then binlog)', async () => {
+    const running = startCli('ingest/cdc/cli.ts', [], cli);
+    running.done.catch(() => undefined);
+    await waitForSnapshot(config, running.done);
+    return running;
+  }, () => 'snapshot done, following the binlog');
+
+  const generatorLog = await steps.step('Generating the shop into MariaDB and Kafka', () =>
+    runCli(
+      'generator/cli.ts',
+      [
+        '--backfill',
+        '--from', isoDate(from),
+        '--to', isoDate(to),
+        '--customers', String(options.customers),
+        '--products', String(options.products),
+        '--orders', String(options.orders),
+        '--seed', String(options.seed),
+        '--anomalies',
+        '--manifest', join(config.dataDir, 'generator', 'demo-anomalies.jsonl'),
+      ],
+      { ...cli, inherit: true },
+    ),
+  );
+  void generatorLog;
+
+  await steps.step('Ingesting the clickstream (Kafka → Postgres, until caught up)', () => runCli('ingest/kafka/cli.ts', ['--until-idle', '3000'], cli), () => 'raw.shop_events, raw.dead_letters');
+
+  await steps.step('Draining the CDC ingestor (SIGTERM), then catching up to the binlog head', async () => {
+    cdc.child.kill('SIGTERM');
+    await cdc.done;
+    // A fresh process resumes from the position committed in Postgres.
+    await runCli('ingest/cdc/cli.ts', ['--until-idle', '3000'], cli);
+  }, () => 'raw.shop_changes');
+
+  await steps.step('Building the warehouse (dbt build: staging, snapshots, star schema, marts, tests)', () =>
+    runDbt(config, ['build'], { logger: context.logger }),
+  );
+
+  const gates = await steps.step('Quality gate (Great Expectations on raw and marts)', async () => {
+    const results: GateSummary[] = [];
+    for (const gate of ['raw', 'marts'] as const) results.push(await runGate(config, gate, { logger: context.logger }));
+    return results;
+  }, (results) => results.map((g) => `${g.gate}: ${g.evaluated - g.failed}/${g.evaluated} passed`).join(', '));
+
+  const businessDate = await latestOrderDate(config);
+  const gatePassed = gates.every((g) => g.success);
+  const report = await steps.step(gatePassed ? `Morning report for ${businessDate} (mail + HTML)` : 'Gate failed: sending the alert instead of the report', async () => {
+    if (!gatePassed) {
+      await sendGateFailureAlert(config, { businessDate, gates });
+      return undefined;
+    }
+    return sendDailyReport(config, { businessDate, gates });
+  });
+
+  const layers = await steps.step('Counting rows per layer', () => countLayers(config.WAREHOUSE_URL));
+
+  printSummary(config, { layers, gates, report, businessDate });
+  return gatePassed ? 0 : 1;
+}
+
+/** Wait until the CDC ingestor has committed its initial snapshot (or died trying). */
+async function waitForSnapshot(config: Config, exited: Promise<void>, timeoutMs = 120_000): Promise<void> {
+  let finished = false;
+  let failure: unknown;
+  exited.then(
+    () => (finished = true),
+    (error: unknown) => {
+      finished = true;
+      failure = error;
+    },
+  );
+  const client = new pg.Client({ connectionString: config.WAREHOUSE_URL, application_name: 'shopflow-demo' });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (finished) throw failure ?? new ShopflowError('SHOPFLOW_DEMO', 'the CDC ingestor exited before finishing its snapshot');
+      const { rows } = await client.query<{ snapshot_state: string }>('select snapshot_state from ingest.cdc_positions');
+      if (rows.length > 0 && rows.every((r) => r.snapshot_state === 'done')) return;
+      await sleep(250);
+    }
+    throw new ShopflowError('SHOPFLOW_DEMO', `the CDC snapshot did not finish within ${timeoutMs / 1000} s; see .data/logs/demo-ingest_cdc_cli.log`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The report covers the latest day with orders: demo data ends yesterday, history can be any year. */
+async function latestOrderDate(config: Config): Promise<string> {
+  const client = new pg.Client({ connectionString: config.WAREHOUSE_URL, application_name: 'shopflow-demo' });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ day: string | null }>(
+      `select to_char(max((after_image ->> 'placed_at')::timestamptz at time zone 'UTC'), 'YYYY-MM-DD') as day
+         from raw.shop_changes where table_name = 'orders' and after_image is not null`,
+    );
+    const day = rows[0]?.day;
+    if (!day) throw new ShopflowError('SHOPFLOW_DEMO', 'no orders reached the warehouse; see .data/logs/demo-*.log');
+    return day;
+  } finally {
+    await client.end();
+  }
+}
+
+interface SummaryInput {
+  layers: Awaited<ReturnType<typeof countLayers>>;
+  gates: GateSummary[];
+  report: Awaited<ReturnType<typeof sendDailyReport>> | undefined;
+  businessDate: string;
+}
+
+function newestMail(mailDir: string): string | undefined {
+  try {
+    const files = readdirSync(mailDir).filter((f) => f.endsWith('.eml'));
+    return files
+      .map((f) => join(mailDir, f))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+function printSummary(config: Config, input: SummaryInput): void {
+  const out = (line = '') => process.stdout.write(`${line}\n`);
+  out();
+  out(bold('Rows per layer'));
+  out(
+    table(
+      ['layer', 'relations', 'rows', 'largest'],
+      input.layers.map((l) => [l.layer, l.relations, l.rows, l.largest.map((t) => `${t.name} ${t.rows.toLocaleString('en-US')}`).join(', ')]),
+    ),
+  );
+  out();
+  out(bold('Quality gate'));
+  for (const gate of input.gates) {
+    const verdict = gate.success ? green('PASS') : red('FAIL');
+    out(`  ${gate.gate.padEnd(6)} ${verdict}  ${gate.evaluated - gate.failed}/${gate.evaluated} expectations  ${dim(gate.summaryPath)}`);
+    for (const failure of gate.failures.slice(0, 10)) out(`         ${red('✘')} ${failure.suite}: ${failure.expectation}${failure.column ? ` (${failure.column})` : ''} ${dim(failure.details)}`);
+  }
+  out();
+  out(bold('Where to look'));
+  if (input.report) {
+    out(`  report (${input.businessDate}) HTML   ${input.report.htmlPath}`);
+    const mail = config.managed.smtp ? newestMail(join(config.dataDir, 'mail')) : undefined;
+    out(`  report e-mail          ${input.report.sent || input.report.alreadySent ? (mail ?? `sent via ${config.SMTP_URL}`) : yellow('not sent')}`);
+  } else {
+    out(`  ${red('no report was sent: the gate failed and an alert went out instead')}`);
+  }
+  out(`  gate data docs         ${input.gates.map((g) => g.dataDocsPath).filter(Boolean).join(', ') || 'not built'}`);
+  out(`  stage logs             ${join(config.dataDir, 'logs')}/demo-*.log`);
+  out();
+  out(bold('Next'));
+  out('  npm run dashboards                  Superset on the marts');
+  out('  npm run dbt -- docs generate        dbt docs (then: npm run dbt -- docs serve)');
+  out('  npm run scheduler                   keep it running: ingestors, micro-batches, the 8 AM report');
+  out('  npm run services:down               stop the local services');
+}
