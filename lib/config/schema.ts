@@ -52,6 +52,8 @@ export const DEFAULTS = {
   SUPERSET_ADMIN_USER: 'admin',
   SUPERSET_ADMIN_PASSWORD: 'admin',
   SUPERSET_SECRET_KEY: 'shopflow-local-superset-secret-change-me',
+  // kafka ingestor (docs/kafka-ingestor.md)
+  KAFKA_SESSION_TIMEOUT_MS: '30000',
 } as const;
 
 export const envSchema = z.object({
@@ -96,6 +98,8 @@ export const envSchema = z.object({
   SUPERSET_ADMIN_USER: z.string().min(1),
   SUPERSET_ADMIN_PASSWORD: z.string().min(1),
   SUPERSET_SECRET_KEY: z.string().min(16, 'must be at least 16 characters'),
+  /** Consumer-group session timeout: how long a member that went silent keeps its partitions. */
+  KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000),
   /** Set by CI; makes bring-up non-interactive and quieter. */
   CI: bool.optional(),
 });

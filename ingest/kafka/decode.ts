@@ -1,0 +1,113 @@
+/**
+ * Turns one Kafka record into either a COPY line for raw.shop_events or a dead letter with a
+ * stable error code and a reason naming the field and what was wrong. Pure and synchronous:
+ * this is the hot path, so it does the least work that still validates with the shared schema.
+ */
+import { isUtf8 } from 'node:buffer';
+
+import type { z } from 'zod';
+
+import { MAX_EVENT_BYTES, shopEvent } from '../../lib/events/schema.ts';
+import type { SourceMessage } from '../../lib/kafka/source.ts';
+import { copyLine, copyNullable, copyText } from '../shared/copy-text.ts';
+
+export const DEAD_LETTER_CODES = [
+  'empty_message',
+  'oversized',
+  'invalid_encoding',
+  'invalid_json',
+  'schema_violation',
+  'unsupported_json',
+  'warehouse_rejected',
+] as const;
+export type DeadLetterCode = (typeof DEAD_LETTER_CODES)[number];
+
+export interface DeadLetter {
+  offset: bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  code: DeadLetterCode;
+  reason: string;
+  details: Record<string, unknown>;
+}
+
+export type Decoded = { ok: true; line: string } | { ok: false; deadLetter: DeadLetter };
+
+/** Column order of the lines `decodeMessage` produces. */
+export const EVENT_COLUMNS = [
+  'topic',
+  'kafka_partition',
+  'kafka_offset',
+  'message_key',
+  'event_id',
+  'event_type',
+  'event_time',
+  'payload',
+  'kafka_timestamp',
+] as const;
+
+/** Index of the key and payload fields in an event line, to rebuild a rejected message's bytes. */
+export const KEY_FIELD = 3;
+export const PAYLOAD_FIELD = 7;
+
+export function decodeMessage(topic: string, partition: number, message: SourceMessage): Decoded {
+  const { value } = message;
+  const fail = (code: DeadLetterCode, reason: string, details: Record<string, unknown> = {}): Decoded => ({
+    ok: false,
+    deadLetter: { offset: message.offset, key: message.key, value, code, reason, details: { ...details, kafka_timestamp_ms: message.timestampMs } },
+  });
+  if (value === null) return fail('empty_message', 'message has no value (a tombstone or an empty produce)');
+  if (value.length > MAX_EVENT_BYTES) {
+    return fail('oversized', `message is ${value.length} bytes, more than the ${MAX_EVENT_BYTES}-byte limit (MAX_EVENT_BYTES)`, { bytes: value.length, limit: MAX_EVENT_BYTES });
+  }
+  if (!isUtf8(value)) return fail('invalid_encoding', 'message value is not valid UTF-8');
+  const text = value.toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return fail('invalid_json', `value is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return fail('schema_violation', `value must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
+  }
+  const result = shopEvent.safeParse(parsed);
+  if (!result.success) {
+    const issues = describeIssues(result.error.issues, parsed as Record<string, unknown>);
+    return fail('schema_violation', issues.map((i) => `${i.field}: ${i.problem}`).join('; '), { issues });
+  }
+  // Postgres jsonb cannot hold U+0000; landing it would fail the whole COPY.
+  if (text.includes('\\u0000')) return fail('unsupported_json', 'value contains \\u0000, which Postgres jsonb cannot store');
+  const event = result.data;
+  const key = message.key === null ? null : message.key.toString('utf8');
+  return {
+    ok: true,
+    line: copyLine([
+      copyText(topic),
+      String(partition),
+      message.offset.toString(),
+      copyNullable(key),
+      event.event_id,
+      event.event_type,
+      copyText(event.event_time),
+      copyText(text),
+      Number.isFinite(message.timestampMs) ? new Date(message.timestampMs).toISOString() : '\\N',
+    ]),
+  };
+}
+
+export interface IssueDescription {
+  field: string;
+  problem: string;
+  code: string;
+}
+
+/** One entry per schema issue: the field path and, for absent fields, that it is missing. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[], input: Record<string, unknown>): IssueDescription[] {
+  return issues.map((issue) => {
+    const field = issue.path.length === 0 ? '(message)' : issue.path.map(String).join('.');
+    const top = issue.path[0];
+    const missing = issue.path.length === 1 && typeof top === 'string' && !(top in input);
+    return { field, problem: missing ? `missing (${issue.message})` : issue.message, code: issue.code };
+  });
+}

@@ -1,0 +1,465 @@
+/**
+ * The Kafka -> Postgres ingestor: a consumer-group member that validates each batch, buffers
+ * it as COPY lines, and flushes micro-batches (by size or age) in transactions that also move
+ * ingest.kafka_offsets. Postgres is the only source of truth for positions: every assignment
+ * resumes from it, and Kafka's group offsets are written afterwards as an advisory copy.
+ *
+ * Fetching and writing overlap: a batch is held in memory once decoded, so the next fetch can
+ * proceed while Postgres copies; when too much is waiting, the batch handler waits too, which
+ * stops fetching (backpressure) and bounds memory whatever the backlog.
+ */
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type pg from 'pg';
+
+import { roleUrl, type Config } from '../../lib/config/index.ts';
+import { coerceError, FatalPipelineError, isRetryable, ServiceUnavailableError } from '../../lib/errors.ts';
+import { createKafkajsSource } from '../../lib/kafka/kafkajs-source.ts';
+import type { BatchControl, RecordSource, SourceBatch } from '../../lib/kafka/source.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { createPool } from '../../lib/pg/pool.ts';
+import { withRetry } from '../../lib/retry.ts';
+import { armClientWatchdog } from '../shared/client-watchdog.ts';
+import { admitBatch, type PartitionState } from './admit.ts';
+import { SegmentBuffer, type Segment } from './buffer.ts';
+import { IntervalMetrics } from './metrics.ts';
+import { loadStoredOffsets, remainingByPartition, resumeOffset } from './offsets.ts';
+import { Signal } from './signal.ts';
+import { countRecords, isDataError, writeFlush, insertMetrics, type FlushResult, type MetricsRow } from './warehouse.ts';
+
+export type StopWhen = { mode: 'never' } | { mode: 'idle'; idleMs: number } | { mode: 'caught-up' };
+
+export interface KafkaIngestorOptions {
+  config: Config;
+  logger: Logger;
+  groupId: string;
+  topic: string;
+  batchRows: number;
+  batchMaxMs: number;
+  stopWhen?: StopWhen;
+  /** Waiting records (decoded, not yet committed) above which fetching pauses. */
+  maxPendingRecords?: number;
+  maxPendingBytes?: number;
+  metricsIntervalMs?: number;
+  /** A flush transaction that takes longer is treated as a stalled connection and retried. */
+  flushTimeoutMs?: number;
+  /** Called after each commit with the commit time and the records' producer timestamps. */
+  onCommitted?: (commit: { committedAt: number; events: number; deadLetters: number; timestampsMs: number[][] }) => void;
+  /** The Kafka client; kafkajs unless another RecordSource is given. */
+  source?: RecordSource;
+}
+
+export interface RunSummary {
+  reason: 'caught-up' | 'stopped';
+  events: number;
+  deadLetters: number;
+  flushes: number;
+}
+
+const APPLICATION_NAME = 'shopflow-ingest-kafka';
+
+export class KafkaIngestor {
+  readonly #o: Required<Omit<KafkaIngestorOptions, 'onCommitted' | 'source'>> & Pick<KafkaIngestorOptions, 'onCommitted'>;
+  readonly #log: Logger;
+  readonly #source: RecordSource;
+  readonly #pool: pg.Pool;
+  readonly #buffer = new SegmentBuffer();
+  readonly #partitions = new Map<number, PartitionState>();
+  readonly #wakeFlusher = new Signal();
+  readonly #flushed = new Signal();
+  readonly #metrics: IntervalMetrics;
+  readonly #instanceId = `${hostname()}-${process.pid}`;
+  #assigned: number[] = [];
+  #generation = 0;
+  #assignedOnce = false;
+  #lastActivity = Date.now();
+  #inFlight: Promise<void> | undefined;
+  #stopping = false;
+  #fatal: Error | undefined;
+  #advisory = new Map<number, bigint>();
+  #advisoryPending = false;
+  #targets: Map<number, bigint> | undefined;
+  #done: { promise: Promise<RunSummary>; resolve: (s: RunSummary) => void; reject: (e: Error) => void };
+  #stopPromise: Promise<RunSummary> | undefined;
+  #loop: Promise<void> | undefined;
+  #checker: NodeJS.Timeout | undefined;
+  #checking = false;
+  #poolClosed: Promise<void> | undefined;
+
+  constructor(options: KafkaIngestorOptions) {
+    const { config } = options;
+    this.#o = {
+      config,
+      logger: options.logger,
+      groupId: options.groupId,
+      topic: options.topic,
+      batchRows: options.batchRows,
+      batchMaxMs: options.batchMaxMs,
+      stopWhen: options.stopWhen ?? { mode: 'never' },
+      maxPendingRecords: options.maxPendingRecords ?? Math.max(4 * options.batchRows, 20_000),
+      maxPendingBytes: options.maxPendingBytes ?? 64 * 1024 * 1024,
+      metricsIntervalMs: options.metricsIntervalMs ?? 10_000,
+      flushTimeoutMs: options.flushTimeoutMs ?? 60_000,
+      onCommitted: options.onCommitted,
+    };
+    this.#log = options.logger;
+    this.#metrics = new IntervalMetrics(this.#instanceId, this.#o.metricsIntervalMs);
+    this.#pool = createPool({
+      connectionString: roleUrl(config, 'ingest_writer'),
+      applicationName: APPLICATION_NAME,
+      max: 3,
+      logger: this.#log,
+    });
+    this.#source =
+      options.source ??
+      createKafkajsSource(
+        {
+          brokers: config.KAFKA_BROKERS,
+          clientId: `${config.KAFKA_CLIENT_ID}-ingest`,
+          groupId: options.groupId,
+          topic: options.topic,
+          sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+          partitionsConsumedConcurrently: Math.min(config.KAFKA_PARTITIONS, 8),
+        },
+        this.#log,
+      );
+    let resolve!: (s: RunSummary) => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<RunSummary>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#done = { promise, resolve, reject };
+  }
+
+  /** Connects, joins the group and runs until stopped; resolves with what was loaded. */
+  async run(): Promise<RunSummary> {
+    await this.#preflight();
+    if (this.#o.stopWhen.mode === 'caught-up') {
+      const marks = await this.#source.watermarks(this.#o.topic);
+      this.#targets = new Map(marks.map((m) => [m.partition, m.high]));
+    }
+    this.#loop = this.#flushLoop().catch((error: unknown) => this.#fail(coerceError(error)));
+    await this.#source.start({
+      onBatch: (batch, control) => this.#onBatch(batch, control),
+      onAssigned: (assignment) => this.#onAssigned(assignment),
+      onFatal: (error) => this.#fail(error),
+    });
+    this.#log.info({ group: this.#o.groupId, topic: this.#o.topic, batchRows: this.#o.batchRows, batchMaxMs: this.#o.batchMaxMs, stopWhen: this.#o.stopWhen }, 'kafka ingestor running');
+    if (this.#o.stopWhen.mode !== 'never') this.#checker = setInterval(() => void this.#checkStop(), 200);
+    return this.#done.promise;
+  }
+
+  /** Finishes and commits everything already read, leaves the group, closes connections. */
+  stop(reason: RunSummary['reason'] = 'stopped'): Promise<RunSummary> {
+    this.#stopPromise ??= (async () => {
+      this.#stopping = true;
+      if (this.#checker) clearInterval(this.#checker);
+      this.#wakeFlusher.notify();
+      this.#flushed.notify();
+      await this.#loop;
+      if (this.#fatal) throw this.#fatal;
+      await this.#writeFinalMetrics();
+      await this.#source.stop();
+      await this.#closePool();
+      const totals = this.#metrics.totals;
+      const summary: RunSummary = { reason, events: totals.events, deadLetters: totals.deadLetters, flushes: totals.flushes };
+      this.#log.info(summary, 'kafka ingestor stopped');
+      this.#done.resolve(summary);
+      return summary;
+    })();
+    return this.#stopPromise;
+  }
+
+  async #preflight(): Promise<void> {
+    try {
+      await withRetry(() => this.#pool.query('select 1 from ingest.kafka_offsets limit 0; select 1 from raw.shop_events limit 0; select 1 from raw.dead_letters limit 0'), {
+        maxAttempts: 5,
+        onRetry: (err, attempt, delayMs) => this.#log.warn({ err, attempt, delayMs }, 'warehouse not reachable yet, retrying'),
+      });
+    } catch (error) {
+      await this.#closePool();
+      const code = (error as { code?: string }).code;
+      const where = new URL(this.#o.config.WAREHOUSE_URL);
+      if (code === '42P01' || code === '3F000') {
+        throw new FatalPipelineError('SHOPFLOW_NOT_MIGRATED', `warehouse tables are missing in ${where.pathname.slice(1)}: run \`npm run migrate\` first`, error);
+      }
+      if (code === '28P01' || code === '28000') {
+        throw new FatalPipelineError('SHOPFLOW_WAREHOUSE_AUTH', 'role ingest_writer cannot log in: set WAREHOUSE_INGEST_PASSWORD to the password `npm run migrate` set (or rerun it)', error);
+      }
+      if (code === '42501') {
+        throw new FatalPipelineError('SHOPFLOW_WAREHOUSE_GRANTS', 'role ingest_writer lacks privileges on raw/ingest tables: rerun `npm run migrate`', error);
+      }
+      throw new ServiceUnavailableError(`Postgres at ${where.host} is not reachable as ingest_writer: start it with \`npm run services:up\` or set WAREHOUSE_URL`, error);
+    }
+  }
+
+  #onAssigned(assignment: { topic: string; partitions: number[] }[]): void {
+    // Any read position from before the rebalance may be stale (another member may have moved
+    // the partition on); forget them and reload from the warehouse on each partition's next batch.
+    this.#generation++;
+    this.#assigned = [...(assignment.find((a) => a.topic === this.#o.topic)?.partitions ?? [])].sort((a, b) => a - b);
+    this.#partitions.clear();
+    this.#buffer.clear();
+    this.#assignedOnce = true;
+    this.#lastActivity = Date.now();
+    this.#flushed.notify();
+    this.#log.info({ partitions: this.#assigned, generation: this.#generation }, 'partitions assigned');
+  }
+
+  async #onBatch(batch: SourceBatch, control: BatchControl): Promise<void> {
+    if (this.#stopping || batch.topic !== this.#o.topic) return;
+    const generation = this.#generation;
+    let state = this.#partitions.get(batch.partition);
+    if (!state || state.generation !== generation) {
+      const loaded = await this.#loadPartition(batch.partition, generation);
+      if (this.#stopping || generation !== this.#generation) return;
+      state = this.#partitions.get(batch.partition) ?? loaded;
+      this.#partitions.set(batch.partition, state);
+    }
+    state.highWatermark = batch.highWatermark;
+    const admission = admitBatch(state, batch, generation, Date.now());
+    switch (admission.kind) {
+      case 'empty':
+        return;
+      case 'held':
+        if (admission.heldUpTo >= 0n) control.markHeld(admission.heldUpTo);
+        return;
+      case 'seek':
+        this.#log.debug({ partition: batch.partition, from: batch.messages[0]?.offset, to: admission.offset }, 'batch starts past the held position, seeking back');
+        this.#source.seek({ topic: this.#o.topic, partition: batch.partition, offset: admission.offset });
+        return;
+      case 'segment': {
+        const { segment, skippedTo } = admission;
+        if (skippedTo !== null) this.#log.warn({ partition: batch.partition, expected: String(state.next), got: String(skippedTo) }, 'offsets missing from the log (retention, compaction or transaction markers); skipping them');
+        this.#buffer.push(segment);
+        state.next = segment.end;
+        control.markHeld(segment.end - 1n);
+        this.#lastActivity = Date.now();
+        if (this.#buffer.records >= this.#o.batchRows) this.#wakeFlusher.notify();
+      }
+    }
+    // Backpressure: while too much waits for Postgres, keep this handler (and so fetching) waiting.
+    while (!this.#stopping && generation === this.#generation && this.#overLimit()) {
+      this.#wakeFlusher.notify();
+      await this.#flushed.wait(1_000);
+      if (!this.#stopping && generation === this.#generation) await control.heartbeat();
+    }
+  }
+
+  #overLimit(): boolean {
+    return this.#buffer.records >= this.#o.maxPendingRecords || this.#buffer.bytes >= this.#o.maxPendingBytes;
+  }
+
+  async #loadPartition(partition: number, generation: number): Promise<PartitionState> {
+    // A flush in flight may move this partition's stored offset; read after it lands.
+    while (this.#inFlight) await this.#inFlight.catch(() => undefined);
+    const stored = await withRetry(() => loadStoredOffsets(this.#pool, this.#o.groupId, this.#o.topic, [partition]), {
+      maxDelayMs: 10_000,
+      onRetry: (err, attempt, delayMs) => this.#log.warn({ err, attempt, delayMs }, 'cannot read stored offsets, retrying'),
+    });
+    const marks = (await this.#source.watermarks(this.#o.topic)).find((w) => w.partition === partition);
+    const storedOffset = stored.get(partition);
+    const position = storedOffset ?? resumeOffset(undefined, marks);
+    const logStart = marks?.low ?? 0n;
+    if (storedOffset !== undefined && storedOffset < logStart) {
+      this.#log.warn({ partition, stored: String(storedOffset), logStart: String(logStart) }, 'records were deleted by retention before they were loaded');
+    }
+    this.#log.info({ partition, resumeAt: String(position), stored: storedOffset !== undefined }, 'resuming partition from the warehouse position');
+    // No seek here: admitBatch skips records already held and seeks when a batch starts too late.
+    return { committed: position, next: position, logStart, highWatermark: marks?.high ?? 0n, generation };
+  }
+
+  #flushDue(now: number): boolean {
+    if (this.#buffer.isEmpty) return false;
+    if (this.#stopping || this.#buffer.records >= this.#o.batchRows || this.#overLimit()) return true;
+    return now - this.#buffer.oldestReceivedAt! >= this.#o.batchMaxMs;
+  }
+
+  async #flushLoop(): Promise<void> {
+    for (;;) {
+      if (this.#fatal) return;
+      const now = Date.now();
+      if (!this.#flushDue(now)) {
+        if (this.#stopping && this.#buffer.isEmpty) return;
+        const oldest = this.#buffer.oldestReceivedAt;
+        await this.#wakeFlusher.wait(oldest === undefined ? 1_000 : this.#o.batchMaxMs - (now - oldest));
+        continue;
+      }
+      const segments = this.#buffer.take(this.#o.batchRows);
+      this.#inFlight = this.#flush(segments);
+      try {
+        await this.#inFlight;
+      } finally {
+        this.#inFlight = undefined;
+        this.#flushed.notify();
+      }
+    }
+  }
+
+  async #flush(segments: Segment[]): Promise<void> {
+    const started = performance.now();
+    const metrics = this.#metrics.isDue() ? this.#metricsRow() : undefined;
+    let isolateBadRows = false;
+    const result = await withRetry(
+      async () => {
+        const client = await this.#pool.connect();
+        const disarm = armClientWatchdog(client, this.#o.flushTimeoutMs, () => this.#log.warn({ timeoutMs: this.#o.flushTimeoutMs }, 'flush stalled, dropping the connection'));
+        let failure: Error | undefined;
+        try {
+          return await writeFlush(client, { groupId: this.#o.groupId, topic: this.#o.topic }, segments, { isolateBadRows, ...(metrics ? { metrics } : {}) });
+        } catch (error) {
+          failure = coerceError(error);
+          await client.query('ROLLBACK').catch(() => undefined);
+          if (isDataError(error) && !isolateBadRows) {
+            // Postgres refused some row the schema let through: redo the flush row-isolating.
+            isolateBadRows = true;
+            this.#log.warn({ err: error }, 'Postgres rejected a row; retrying the flush to isolate it');
+            throw new RetryIsolating(failure);
+          }
+          throw error;
+        } finally {
+          disarm();
+          // Always destroy a client that failed: after an aborted COPY its state is unknown.
+          client.release(failure);
+        }
+      },
+      {
+        minDelayMs: 100,
+        maxDelayMs: 15_000,
+        retryable: (error) => error instanceof RetryIsolating || isRetryable(error),
+        onRetry: (err, attempt, delayMs) => {
+          if (!(err instanceof RetryIsolating)) this.#log.warn({ err, attempt, delayMs, records: countRecords(segments) }, 'flush failed, retrying');
+        },
+      },
+    ).catch((error: unknown) => {
+      throw new FatalPipelineError('SHOPFLOW_KAFKA_FLUSH', `cannot write to the warehouse: ${coerceError(error).message}`, error);
+    });
+    this.#afterCommit(segments, result, performance.now() - started);
+  }
+
+  #afterCommit(segments: Segment[], result: FlushResult, batchMs: number): void {
+    const committedAt = Date.now();
+    for (const [partition, next] of result.committed) {
+      const state = this.#partitions.get(partition);
+      if (state && state.generation === segments[0]!.generation) state.committed = next;
+      this.#advisory.set(partition, next);
+    }
+    for (const [partition, stored] of result.fenced) {
+      this.#log.warn({ partition, stored: String(stored) }, 'another consumer already committed this partition further; dropping what was read and resuming from the warehouse');
+      this.#partitions.delete(partition);
+      this.#buffer.dropPartition(partition);
+      this.#source.seek({ topic: this.#o.topic, partition, offset: stored });
+    }
+    const accepted = segments.filter((s) => result.committed.has(s.partition));
+    let oldest = Infinity;
+    let newest = -Infinity;
+    const byCode: Record<string, number> = {};
+    for (const s of accepted) {
+      for (const t of s.timestampsMs) {
+        if (t < oldest) oldest = t;
+        if (t > newest) newest = t;
+      }
+      for (const d of s.deadLetters) byCode[d.code] = (byCode[d.code] ?? 0) + 1;
+    }
+    if (result.rejectedByWarehouse > 0) byCode.warehouse_rejected = (byCode.warehouse_rejected ?? 0) + result.rejectedByWarehouse;
+    const figures = {
+      events: result.eventsLoaded,
+      deadLetters: result.deadLettersLoaded,
+      rejectedByWarehouse: result.rejectedByWarehouse,
+      batchMs,
+      freshestMs: Number.isFinite(newest) ? committedAt - newest : null,
+      stalestMs: Number.isFinite(oldest) ? committedAt - oldest : null,
+      deadLettersByCode: byCode,
+    };
+    this.#metrics.record(figures);
+    this.#log.debug({ ...figures, batchMs: Math.round(batchMs), consumerLag: this.#consumerLag() }, 'flush committed');
+    if (result.deadLettersLoaded > 0) this.#log.warn({ deadLetters: result.deadLettersLoaded, byCode }, 'messages dead-lettered');
+    this.#o.onCommitted?.({ committedAt, events: result.eventsLoaded, deadLetters: result.deadLettersLoaded, timestampsMs: accepted.map((s) => s.timestampsMs) });
+    this.#commitAdvisory();
+  }
+
+  #commitAdvisory(): void {
+    if (this.#advisoryPending || this.#advisory.size === 0 || this.#stopping) return;
+    const positions = [...this.#advisory].map(([partition, offset]) => ({ topic: this.#o.topic, partition, offset }));
+    this.#advisory.clear();
+    this.#advisoryPending = true;
+    this.#source
+      .commitAdvisory(positions)
+      .catch((err: unknown) => this.#log.debug({ err }, 'advisory Kafka offset commit failed (harmless: the warehouse holds the positions)'))
+      .finally(() => {
+        this.#advisoryPending = false;
+      });
+  }
+
+  #consumerLag(): number | null {
+    if (this.#partitions.size === 0) return null;
+    let lag = 0n;
+    for (const state of this.#partitions.values()) if (state.highWatermark > state.committed) lag += state.highWatermark - state.committed;
+    return Number(lag);
+  }
+
+  #metricsRow(): MetricsRow {
+    const row = this.#metrics.takeRow(this.#consumerLag(), { group: this.#o.groupId, topic: this.#o.topic, partitions: this.#assigned, pending_records: this.#buffer.records });
+    this.#log.info(
+      { rowsPerSecond: row.rowsPerSecond, rows: row.rowsLoaded, deadLetters: row.deadLetters, batchMs: row.batchMs, lagMs: row.lagMs, consumerLag: row.consumerLag },
+      'ingest progress',
+    );
+    return row;
+  }
+
+  async #writeFinalMetrics(): Promise<void> {
+    if (!this.#metrics.isDue(Number.POSITIVE_INFINITY)) return;
+    await insertMetrics(this.#pool, this.#metricsRow()).catch((err: unknown) => this.#log.warn({ err }, 'could not record final metrics'));
+  }
+
+  async #checkStop(): Promise<void> {
+    if (this.#checking || this.#stopping || !this.#assignedOnce) return;
+    if (!this.#buffer.isEmpty || this.#inFlight) return;
+    const stopWhen = this.#o.stopWhen;
+    if (stopWhen.mode === 'idle' && Date.now() - this.#lastActivity < stopWhen.idleMs) return;
+    this.#checking = true;
+    try {
+      const partitions = this.#assigned;
+      const stored = await loadStoredOffsets(this.#pool, this.#o.groupId, this.#o.topic, partitions);
+      const marks = await this.#source.watermarks(this.#o.topic);
+      const remaining = remainingByPartition(partitions, stored, marks, this.#targets);
+      const behind = [...remaining.values()].reduce((a, b) => a + b, 0n);
+      if (behind === 0n && this.#buffer.isEmpty && !this.#inFlight && !this.#stopping) {
+        this.#log.info({ partitions, mode: stopWhen.mode }, 'caught up, stopping');
+        void this.stop('caught-up').catch((error: unknown) => this.#fail(coerceError(error)));
+      } else if (stopWhen.mode === 'idle') {
+        this.#lastActivity = Date.now();
+      }
+    } catch (err) {
+      this.#log.debug({ err }, 'caught-up check failed; will check again');
+      await sleep(500);
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  #fail(error: Error): void {
+    if (this.#fatal) return;
+    this.#fatal = error;
+    this.#stopping = true;
+    if (this.#checker) clearInterval(this.#checker);
+    this.#wakeFlusher.notify();
+    this.#flushed.notify();
+    this.#log.error({ err: error }, 'kafka ingestor failed');
+    void Promise.allSettled([this.#source.stop(), this.#closePool()]).then(() => this.#done.reject(error));
+  }
+
+  #closePool(): Promise<void> {
+    this.#poolClosed ??= this.#pool.end().catch((err: unknown) => this.#log.debug({ err }, 'pool close failed'));
+    return this.#poolClosed;
+  }
+}
+
+/** Internal marker: the flush is retried at once, isolating rows Postgres refuses. */
+class RetryIsolating extends Error {
+  constructor(cause: Error) {
+    super('retrying flush row by row', { cause });
+  }
+}

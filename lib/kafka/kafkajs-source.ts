@@ -1,0 +1,160 @@
+/**
+ * RecordSource on kafkajs. Auto-commit and auto-resolve are off: the owner decides what is
+ * held, and the group offsets in Kafka are written only as an advisory copy of what the
+ * warehouse has committed.
+ */
+import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
+
+import { ServiceUnavailableError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { kafkajsLogCreator } from './kafkajs-log.ts';
+import type {
+  PartitionWatermarks,
+  RecordSource,
+  RecordSourceOptions,
+  SourceHandlers,
+  SourceMessage,
+  TopicPartitionOffset,
+} from './source.ts';
+
+export function createKafkajsSource(options: RecordSourceOptions, logger: Logger): RecordSource {
+  return new KafkajsSource(options, logger);
+}
+
+class KafkajsSource implements RecordSource {
+  readonly #options: RecordSourceOptions;
+  readonly #logger: Logger;
+  readonly #kafka: Kafka;
+  #consumer: Consumer | undefined;
+  #admin: Admin | undefined;
+  #adminConnecting: Promise<Admin> | undefined;
+  #stopped = false;
+
+  constructor(options: RecordSourceOptions, logger: Logger) {
+    this.#options = options;
+    this.#logger = logger;
+    this.#kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: logLevel.INFO,
+      logCreator: kafkajsLogCreator(logger),
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+      // Capped backoff for broker restarts; when retries run out the consumer restarts itself.
+      retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 },
+    });
+  }
+
+  async start(handlers: SourceHandlers): Promise<void> {
+    const o = this.#options;
+    const consumer = this.#kafka.consumer({
+      groupId: o.groupId,
+      sessionTimeout: o.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 10)),
+      rebalanceTimeout: Math.max(o.sessionTimeoutMs * 2, 10_000),
+      maxBytes: o.maxBytes ?? 8 * 1024 * 1024,
+      maxBytesPerPartition: o.maxBytesPerPartition ?? 2 * 1024 * 1024,
+      maxWaitTimeInMs: o.maxWaitMs ?? 250,
+      allowAutoTopicCreation: false,
+      retry: {
+        initialRetryTime: 300,
+        maxRetryTime: 10_000,
+        retries: 8,
+        // Transient failures (broker restart, coordinator moves) restart the consumer, which
+        // rejoins the group; the owner then re-seeks from its own committed positions.
+        restartOnFailure: async (error) => {
+          this.#logger.warn({ err: error }, 'kafka consumer failed, restarting');
+          return !this.#stopped;
+        },
+      },
+    });
+    this.#consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }));
+      handlers.onAssigned(assignment);
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart && !this.#stopped) handlers.onFatal(asError(event.payload.error));
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topic: o.topic, fromBeginning: true });
+    } catch (error) {
+      throw new ServiceUnavailableError(
+        `cannot subscribe to Kafka topic "${o.topic}" at ${o.brokers.join(',')}: ${asError(error).message}. ` +
+          'Is Kafka running (npm run services:up) and does the topic exist?',
+        error,
+      );
+    }
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 3,
+      eachBatch: async (payload) => this.#deliver(payload, handlers),
+    });
+  }
+
+  async #deliver(payload: EachBatchPayload, handlers: SourceHandlers): Promise<void> {
+    const { batch } = payload;
+    if (this.#stopped || payload.isStale()) return;
+    const messages: SourceMessage[] = new Array<SourceMessage>(batch.messages.length);
+    for (let i = 0; i < batch.messages.length; i++) {
+      const m = batch.messages[i]!;
+      messages[i] = { offset: BigInt(m.offset), key: m.key ?? null, value: m.value ?? null, timestampMs: Number(m.timestamp) };
+    }
+    await handlers.onBatch(
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        fetchedOffset: BigInt((batch as unknown as { fetchedOffset: string }).fetchedOffset),
+        highWatermark: BigInt(batch.highWatermark),
+        messages,
+      },
+      {
+        markHeld: (offset) => payload.resolveOffset(offset.toString()),
+        heartbeat: () => payload.heartbeat(),
+      },
+    );
+  }
+
+  seek(position: TopicPartitionOffset): void {
+    this.#consumer?.seek({ topic: position.topic, partition: position.partition, offset: position.offset.toString() });
+  }
+
+  async commitAdvisory(positions: TopicPartitionOffset[]): Promise<void> {
+    if (!this.#consumer || positions.length === 0 || this.#stopped) return;
+    await this.#consumer.commitOffsets(
+      positions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset.toString() })),
+    );
+  }
+
+  async watermarks(topic: string): Promise<PartitionWatermarks[]> {
+    const admin = await this.#getAdmin();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }));
+  }
+
+  #getAdmin(): Promise<Admin> {
+    if (this.#admin) return Promise.resolve(this.#admin);
+    this.#adminConnecting ??= (async () => {
+      const admin = this.#kafka.admin({ retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 8 } });
+      await admin.connect();
+      this.#admin = admin;
+      return admin;
+    })().finally(() => {
+      this.#adminConnecting = undefined;
+    });
+    return this.#adminConnecting;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const results = await Promise.allSettled([this.#consumer?.disconnect(), this.#admin?.disconnect()]);
+    for (const r of results) if (r.status === 'rejected') this.#logger.warn({ err: r.reason }, 'kafka disconnect failed');
+  }
+}
+
+function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

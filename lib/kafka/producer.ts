@@ -1,0 +1,55 @@
+/**
+ * A small producer behind the same seam as the consumer: sample data for tests and benchmarks,
+ * and anything else that writes events, without depending on the client library directly.
+ */
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+
+import type { Logger } from '../logger.ts';
+import { kafkajsLogCreator } from './kafkajs-log.ts';
+
+export interface OutgoingMessage {
+  key: string | Buffer | null;
+  value: string | Buffer | null;
+  /** Epoch milliseconds; defaults to the send time. */
+  timestampMs?: number;
+  partition?: number;
+}
+
+export interface EventProducer {
+  send(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export async function createEventProducer(
+  options: { brokers: string[]; clientId: string; compression?: 'none' | 'gzip' },
+  logger: Logger,
+): Promise<EventProducer> {
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: kafkajsLogCreator(logger),
+    retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 10 },
+  });
+  const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 5 });
+  await producer.connect();
+  const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
+  return {
+    async send(topic, messages) {
+      await producer.send({
+        topic,
+        acks: -1,
+        compression,
+        messages: messages.map((m) => ({
+          key: m.key,
+          value: m.value,
+          ...(m.timestampMs === undefined ? {} : { timestamp: String(m.timestampMs) }),
+          ...(m.partition === undefined ? {} : { partition: m.partition }),
+        })),
+      });
+    },
+    async disconnect() {
+      await producer.disconnect();
+    },
+  };
+}
