@@ -1,0 +1,66 @@
+/** `npm run scheduler`: the scheduler daemon, or `--once JOB` to run one job now and exit. */
+import { loadConfig } from '../lib/config/index.ts';
+import { ShopflowError, UsageError } from '../lib/errors.ts';
+import { handleShutdownSignals } from '../lib/lifecycle.ts';
+import { createLogger } from '../lib/logger.ts';
+import { HELP, parseSchedulerArgs } from './cli-args.ts';
+import { ingestorProcesses } from './ingestors.ts';
+import { runOnce } from './once.ts';
+import { realPipeline } from './pipeline.ts';
+import { Scheduler } from './scheduler.ts';
+
+const DRAIN_MS = 20_000;
+
+async function main(): Promise<number> {
+  const args = parseSchedulerArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const config = loadConfig();
+  const logger = createLogger('scheduler', config.LOG_LEVEL);
+  const operations = realPipeline(config, logger);
+
+  if (args.once) {
+    const abort = new AbortController();
+    const onSignal = () => abort.abort(new Error('interrupted by signal'));
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    const result = await runOnce({ config, logger, operations }, args.once, args.date, abort.signal);
+    logger.info({ job: args.once, runId: result.runId, status: result.status, failedStep: result.failedStep, error: result.error }, 'run finished');
+    if (result.status === 'succeeded' || result.status === 'skipped') return 0;
+    return result.status === 'blocked' ? 3 : 1;
+  }
+
+  const scheduler = new Scheduler({
+    config,
+    logger,
+    operations,
+    ...(args.jobs ? { jobs: args.jobs } : {}),
+    ingestors: args.ingestors ? ingestorProcesses(config) : [],
+    standbyPollMs: config.SCHEDULER_STANDBY_POLL_MS,
+    drainMs: DRAIN_MS,
+  });
+  // First SIGTERM: stop scheduling, let running jobs finish for DRAIN_MS, SIGTERM the ingestors
+  // and wait for them to drain; a second signal (or the watchdog) exits at once.
+  handleShutdownSignals({ logger, drain: () => scheduler.stop(), forceAfterMs: DRAIN_MS + 40_000 });
+  await scheduler.start();
+  logger.info({ role: scheduler.role, instance: scheduler.instanceId }, 'scheduler running');
+  return new Promise<number>(() => undefined); // runs until a signal; handleShutdownSignals exits
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const message = error instanceof ShopflowError ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`scheduler failed: ${message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,34 @@
+/**
+ * The ingestor processes the active scheduler supervises. They run with exactly the scheduler's
+ * configuration, passed as environment variables built from the validated Config (so a child
+ * never sees a setting the parent did not validate).
+ */
+import { join } from 'node:path';
+
+import { childEnv, DEFAULTS, type Config } from '../lib/config/index.ts';
+import type { SupervisedProcess } from './supervisor.ts';
+
+export const INGESTOR_ENTRIES = { kafka: 'ingest/kafka/cli.ts', cdc: 'ingest/cdc/cli.ts' } as const;
+
+/** The Config back as environment variables (lists joined with commas). */
+export function configEnv(config: Config): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of Object.keys(DEFAULTS)) {
+    const value = (config as unknown as Record<string, unknown>)[name];
+    if (value === undefined) continue;
+    env[name] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return env;
+}
+
+export function ingestorProcesses(config: Config, names: readonly ('kafka' | 'cdc')[] = config.SCHEDULER_INGESTORS): SupervisedProcess[] {
+  return names.map((name) => ({
+    name: `ingest:${name}`,
+    command: process.execPath,
+    // One node process with the tsx loader (not `npm run` or the tsx wrapper): SIGTERM reaches
+    // the ingestor itself, which drains and exits 0.
+    args: ['--import', 'tsx', join(config.rootDir, INGESTOR_ENTRIES[name])],
+    cwd: config.rootDir,
+    env: { ...childEnv({ NODE_NO_WARNINGS: '1' }), ...configEnv(config) },
+  }));
+}

@@ -1,0 +1,134 @@
+/**
+ * The scheduler's four jobs, built from the pipeline operations:
+ *   microbatch  dbt build (no snapshots), every MICROBATCH_MINUTES
+ *   nightly     dbt build with snapshots, at NIGHTLY_CRON
+ *   report      dbt build -> raw gate -> marts gate -> report email, at REPORT_CRON
+ *   alerts      refresh the fraud / low-stock marts -> send each new alert once, every minute
+ */
+import { ShopflowError } from '../../lib/errors.ts';
+import type { JobDefinition, JobName, StepContext, StepDefinition } from '../job.ts';
+import type { RunLedger } from '../ledger.ts';
+import type { Mutex } from '../mutex.ts';
+import type { GateOutcome, PipelineOperations } from '../operations.ts';
+import { checkOperationalAlerts, type AlertFacts, type AlertFreshness } from './operational-alerts.ts';
+import { DBT_ALERT_ARGS, DBT_MICROBATCH_ARGS, DBT_NIGHTLY_ARGS, DBT_REPORT_ARGS } from './dbt-args.ts';
+
+export interface JobDependencies {
+  operations: PipelineOperations;
+  ledger: RunLedger;
+  dbtMutex: Mutex;
+  freshness: AlertFreshness;
+  facts: AlertFacts;
+  /** Only alert on orders / stock crossings this recent (scheduler clock), so history never floods the inbox. */
+  alertLookbackMs: number;
+}
+
+function childOptions(context: StepContext) {
+  return { runId: context.runId, signal: context.signal, logger: context.logger, onLine: context.onLine };
+}
+
+function dbtStep(name: string, args: string[], deps: JobDependencies, options: { coversAlertMarts: boolean }): StepDefinition {
+  return {
+    name,
+    run: async (context) => {
+      const startedAt = context.clock.now();
+      const { outputTail } = await deps.dbtMutex.run(() => deps.operations.dbt(args, childOptions(context)), context.signal);
+      // A build that covered the alert marts makes the next alert check's own refresh unnecessary.
+      if (options.coversAlertMarts) deps.freshness.markBuilt(startedAt);
+      return { outputTail };
+    },
+  };
+}
+
+function gateStep(gate: 'raw' | 'marts', deps: JobDependencies): StepDefinition {
+  return {
+    name: `gate_${gate}`,
+    run: async (context) => {
+      const summary = await deps.operations.gate(gate, childOptions(context));
+      return { result: summary, outputTail: `${gate} gate: ${summary.success ? 'passed' : 'FAILED'} (${summary.evaluated} expectations, ${summary.failed} failed)` };
+    },
+  };
+}
+
+function reportJob(deps: JobDependencies): JobDefinition {
+  const gatesOf = (context: StepContext) =>
+    ['gate_raw', 'gate_marts'].map((step) => context.results.get(step)).filter((g): g is GateOutcome => g !== undefined);
+  return {
+    name: 'report',
+    alertWindow: 'run',
+    steps: [
+      {
+        name: 'check_not_sent',
+        run: async (context) => {
+          const state = await deps.ledger.reportState(context.businessDate);
+          if (state === 'sent') return { stopRun: { status: 'skipped', reason: `the report for ${context.businessDate} was already sent` } };
+          if (state === 'sending') {
+            throw new ShopflowError(
+              'SHOPFLOW_REPORT_CLAIM_STUCK',
+              `the report for ${context.businessDate} was claimed by a process that never finished sending it; check the mailbox, ` +
+                `then release the claim (npm run report -- --release --date ${context.businessDate}) and run: npm run scheduler -- --once report --date ${context.businessDate}`,
+            );
+          }
+          return { outputTail: state === 'failed' ? `an earlier send for ${context.businessDate} failed; sending again` : `no report sent yet for ${context.businessDate}` };
+        },
+      },
+      dbtStep('dbt_build', DBT_REPORT_ARGS, deps, { coversAlertMarts: true }),
+      gateStep('raw', deps),
+      gateStep('marts', deps),
+      {
+        name: 'check_gates',
+        run: async (context) => {
+          const gates = gatesOf(context);
+          const failed = gates.filter((g) => !g.success);
+          if (failed.length === 0) return { outputTail: 'all gates passed' };
+          await deps.operations.sendGateFailureAlert({ businessDate: context.businessDate, gates });
+          const reason = `gate(s) ${failed.map((g) => g.gate).join(', ')} failed: no report for ${context.businessDate}; the gate-failure alert was sent`;
+          return { stopRun: { status: 'blocked', reason } };
+        },
+      },
+      {
+        name: 'send_report',
+        // Sending is exactly-once per business date inside sendReport; a retry after an SMTP error is safe.
+        run: async (context) => {
+          const outcome = await deps.operations.sendReport({ businessDate: context.businessDate, runId: context.runId, gates: gatesOf(context), now: context.clock.now() });
+          const what = outcome.alreadySent ? 'already sent earlier' : outcome.sent ? 'sent' : 'not sent (dry run)';
+          return { result: outcome, outputTail: `report for ${context.businessDate}: ${what}${outcome.htmlPath ? `, html ${outcome.htmlPath}` : ''}` };
+        },
+      },
+    ],
+  };
+}
+
+export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition> {
+  return {
+    microbatch: { name: 'microbatch', alertWindow: 'hour', steps: [dbtStep('dbt_build', DBT_MICROBATCH_ARGS, deps, { coversAlertMarts: true })] },
+    nightly: { name: 'nightly', alertWindow: 'run', steps: [dbtStep('dbt_build_with_snapshots', DBT_NIGHTLY_ARGS, deps, { coversAlertMarts: true })] },
+    report: reportJob(deps),
+    alerts: {
+      name: 'alerts',
+      alertWindow: 'hour',
+      steps: [
+        {
+          name: 'refresh_alert_marts',
+          run: async (context) => {
+            const checkFrom = context.clock.now();
+            return deps.dbtMutex.run(async () => {
+              // Waiting for the mutex may have let a full build refresh the marts after this run began.
+              if (deps.freshness.builtSince(checkFrom)) return { outputTail: 'alert marts already refreshed by a build that started after this check was due' };
+              const { outputTail } = await deps.operations.dbt(DBT_ALERT_ARGS, childOptions(context));
+              deps.freshness.markBuilt(checkFrom);
+              return { outputTail };
+            }, context.signal);
+          },
+        },
+        {
+          name: 'send_alerts',
+          run: async (context) => {
+            const summary = await checkOperationalAlerts(context, deps.facts, deps.operations, deps.alertLookbackMs);
+            return { result: summary, outputTail: `fraud alerts sent: ${summary.fraudSent}, low-stock alerts sent: ${summary.lowStockSent}, already sent: ${summary.alreadySent}` };
+          },
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * `--once JOB`: run one job now, in this process, and return its result. It takes the job's
+ * advisory lock (so it never overlaps the daemon running the same job) but not the leader lock,
+ * so it works whether or not a scheduler daemon is running.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+
+import { roleUrl } from '../lib/config/index.ts';
+import { ShopflowError } from '../lib/errors.ts';
+import { createSchedulerCore, type CoreOptions } from './core.ts';
+import type { JobName } from './job.ts';
+import { jobLockKey, LockSession } from './lock-session.ts';
+import type { RunResult } from './runner.ts';
+import { localDate } from './schedule.ts';
+
+export class JobBusyError extends ShopflowError {
+  constructor(job: string) {
+    super('SHOPFLOW_JOB_BUSY', `the ${job} job is running in another process right now (see: select * from ops.runs where status = 'running'); try again when it finishes`);
+  }
+}
+
+export async function runOnce(options: CoreOptions, job: JobName, businessDate?: string, signal: AbortSignal = new AbortController().signal): Promise<RunResult> {
+  const instanceId = options.instanceId ?? `${hostname()}:${process.pid}:once:${randomUUID().slice(0, 8)}`;
+  const core = createSchedulerCore({ ...options, instanceId });
+  let session: LockSession | undefined;
+  try {
+    session = await LockSession.open(roleUrl(options.config, 'ops_writer'), 'shopflow-scheduler-once', options.logger);
+    const key = jobLockKey(job);
+    if (!(await session.tryLock(key))) throw new JobBusyError(job);
+    await core.clock.sync();
+    const now = core.clock.now();
+    await core.ledger.abandonRunning(job, now, 'abandoned: the process running it stopped without finishing (crash, kill or lost leadership)');
+    return await core.runJob(job, {
+      trigger: 'manual',
+      businessDate: businessDate ?? localDate(now, options.config.SCHEDULER_TZ),
+      scheduledFor: null,
+      signal: AbortSignal.any([signal, session.lost]),
+    });
+  } finally {
+    await session?.close();
+    await core.close();
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The operations the scheduler's jobs are made of (dbt, the Great Expectations gates, the report,
+ * alert mail). Jobs depend on this interface, not on the implementations, so tests can inject
+ * fast stand-ins while keeping the scheduling, locking, ledger and exactly-once logic real.
+ * scheduler/pipeline.ts wires the real implementations.
+ */
+import type { Logger } from '../lib/logger.ts';
+
+export interface ChildRunOptions {
+  /** ops.runs.run_id of the run this belongs to. */
+  runId: string;
+  signal: AbortSignal;
+  logger: Logger;
+  onLine: (line: string) => void;
+}
+
+export interface GateOutcome {
+  gate: 'raw' | 'marts';
+  success: boolean;
+  evaluated: number;
+  failed: number;
+  failures: unknown[];
+  summaryPath?: string;
+  dataDocsPath?: string | null;
+}
+
+export interface ReportOutcome {
+  sent: boolean;
+  alreadySent: boolean;
+  htmlPath?: string;
+  messageId?: string;
+}
+
+export interface AlertInput {
+  key: string;
+  kind: string;
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+export interface PipelineOperations {
+  /** `dbt <args>` in dbt/; resolves with the output tail, throws ProcessFailedError on failure. */
+  dbt(args: string[], options: ChildRunOptions): Promise<{ outputTail: string }>;
+  gate(gate: 'raw' | 'marts', options: ChildRunOptions): Promise<GateOutcome>;
+  /** Sends the report for a business date, exactly once per date (ops.reports_sent). */
+  sendReport(input: { businessDate: string; runId: string; gates: GateOutcome[]; now: Date }): Promise<ReportOutcome>;
+  sendGateFailureAlert(input: { businessDate: string; gates: GateOutcome[] }): Promise<unknown>;
+  /** Sends an alert exactly once per key (ops.alerts_sent); resolves `false` when the key was already sent. */
+  sendAlert(alert: AlertInput): Promise<boolean>;
+}

@@ -1,0 +1,276 @@
+/**
+ * The scheduler daemon. One instance leads at a time (a Postgres advisory lock on a dedicated
+ * connection); others stand by and poll for the lock, so when the leader dies its connection
+ * closes, Postgres frees the lock and a standby takes over. The leader supervises the ingestors
+ * and, on every tick, asks which jobs are due (due.ts) by database time, then runs them: one run
+ * per job at a time (in-process guard), a per-job advisory lock against `--once` runs elsewhere,
+ * dbt serialised by a mutex, every step in the ledger.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { roleUrl } from '../lib/config/index.ts';
+import { coerceError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { dueCron, dueInterval, dueReport, type DueRun } from './due.ts';
+import type { JobName } from './job.ts';
+import { jobLockKey, LEADER_LOCK_KEY, LockSession } from './lock-session.ts';
+import type { LastExecution } from './ledger.ts';
+import { CronSchedule } from './schedule.ts';
+import { createSchedulerCore, type CoreOptions, type SchedulerCore } from './core.ts';
+import type { RunResult } from './runner.ts';
+import { ProcessSupervisor, type SupervisedProcess } from './supervisor.ts';
+
+export type SchedulerRole = 'starting' | 'standby' | 'leader' | 'stopped';
+
+/** Launch order when several jobs are due at once (after downtime): managers wait for the report. */
+const JOB_PRIORITY: readonly JobName[] = ['report', 'alerts', 'nightly', 'microbatch'];
+
+export interface SchedulerOptions extends CoreOptions {
+  /** Jobs this scheduler runs (default: all four). */
+  jobs?: readonly JobName[];
+  /** Long-running children supervised while leading (the ingestors). */
+  ingestors?: SupervisedProcess[];
+  tickMs?: number;
+  standbyPollMs?: number;
+  heartbeatMs?: number;
+  /** On shutdown, how long running jobs may finish before they are interrupted. */
+  drainMs?: number;
+  alertsIntervalMs?: number;
+  supervisorBackoff?: { minMs: number; maxMs: number };
+  onJobFinished?: (job: JobName, result: RunResult) => void;
+}
+
+export class Scheduler {
+  readonly instanceId: string;
+  readonly #options: SchedulerOptions;
+  readonly #logger: Logger;
+  readonly #core: SchedulerCore;
+  readonly #reportSchedule: CronSchedule;
+  readonly #nightlySchedule: CronSchedule;
+  readonly #enabled: readonly JobName[];
+  readonly #stopController = new AbortController();
+  #role: SchedulerRole = 'starting';
+  #loop: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  /** Abort signal of the current leadership term: jobs are interrupted when it ends. */
+  #jobsController: AbortController | undefined;
+  readonly #running = new Map<JobName, Promise<void>>();
+  #last = new Map<string, LastExecution>();
+  readonly #supervisors: ProcessSupervisor[] = [];
+
+  constructor(options: SchedulerOptions) {
+    this.#options = options;
+    this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.#logger = options.logger.child({ instance: this.instanceId });
+    this.#core = createSchedulerCore({ ...options, instanceId: this.instanceId, logger: this.#logger });
+    const tz = options.config.SCHEDULER_TZ;
+    this.#reportSchedule = new CronSchedule(options.config.REPORT_CRON, tz);
+    this.#nightlySchedule = new CronSchedule(options.config.NIGHTLY_CRON, tz);
+    this.#enabled = options.jobs ?? JOB_PRIORITY;
+    for (const spec of options.ingestors ?? []) {
+      this.#supervisors.push(
+        new ProcessSupervisor(spec, {
+          logger: this.#logger,
+          minBackoffMs: options.supervisorBackoff?.minMs ?? 1_000,
+          maxBackoffMs: options.supervisorBackoff?.maxMs ?? 60_000,
+        }),
+      );
+    }
+  }
+
+  get role(): SchedulerRole {
+    return this.#role;
+  }
+
+  get core(): SchedulerCore {
+    return this.#core;
+  }
+
+  get supervisors(): readonly ProcessSupervisor[] {
+    return this.#supervisors;
+  }
+
+  /** Starts the standby/lead loop in the background; resolves once the first role is known. */
+  async start(): Promise<void> {
+    if (this.#loop) return;
+    await this.#setRole('starting');
+    this.#loop = this.#mainLoop().catch((error: unknown) => {
+      this.#logger.fatal({ err: error }, 'scheduler loop crashed');
+    });
+    while (this.#role === 'starting' && !this.#stopController.signal.aborted) await sleep(20);
+  }
+
+  /** Graceful stop: no new jobs, running ones get drainMs to finish, ingestors get SIGTERM. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#logger.info('scheduler stopping');
+      this.#stopController.abort(new Error('scheduler stopping'));
+      await this.#loop;
+      await this.#setRole('stopped').catch((error: unknown) => this.#logger.warn({ err: error }, 'could not record the stopped role'));
+      await this.#core.close();
+      this.#logger.info('scheduler stopped');
+    })();
+    return this.#stopping;
+  }
+
+  async #mainLoop(): Promise<void> {
+    const stop = this.#stopController.signal;
+    const pollMs = this.#options.standbyPollMs ?? 5_000;
+    while (!stop.aborted) {
+      let session: LockSession | undefined;
+      try {
+        session = await LockSession.open(roleUrl(this.#options.config, 'ops_writer'), 'shopflow-scheduler-lock', this.#logger);
+        let announced = false;
+        while (!stop.aborted && !session.lost.aborted) {
+          if (await session.tryLock(LEADER_LOCK_KEY)) {
+            await this.#lead(session);
+            break;
+          }
+          if (!announced) {
+            this.#logger.info({ pollMs }, 'another scheduler holds the leader lock: standing by');
+            announced = true;
+          }
+          await this.#setRole('standby');
+          await sleepUntil(pollMs, AbortSignal.any([stop, session.lost]));
+        }
+      } catch (error) {
+        this.#logger.error({ err: error }, 'scheduler lock loop error: retrying');
+        if (this.#role !== 'standby') await this.#setRole('standby').catch(() => undefined);
+        await sleepUntil(pollMs, stop);
+      } finally {
+        await session?.close();
+      }
+    }
+  }
+
+  async #lead(session: LockSession): Promise<void> {
+    const stop = this.#stopController.signal;
+    const termController = new AbortController();
+    this.#jobsController = termController;
+    const lostOrStopped = AbortSignal.any([stop, session.lost, termController.signal]);
+    this.#logger.info('leader lock acquired: this scheduler is active');
+    await this.#setRole('leader');
+    for (const supervisor of this.#supervisors) supervisor.start();
+    const heartbeat = setInterval(() => {
+      void session.ping().then(
+        () => this.#core.ledger.heartbeat(this.instanceId, this.#core.clock.now()).catch(() => undefined),
+        (error: unknown) => {
+          this.#logger.error({ err: error }, 'leader heartbeat failed: giving up leadership');
+          termController.abort(new Error('leader lock connection lost'));
+        },
+      );
+    }, this.#options.heartbeatMs ?? 5_000);
+    try {
+      this.#last = await this.#core.ledger.lastExecutions();
+      let catchingUp = true;
+      while (!lostOrStopped.aborted) {
+        try {
+          await this.#tick(session, catchingUp);
+          catchingUp = false;
+        } catch (error) {
+          this.#logger.error({ err: error }, 'scheduler tick failed');
+        }
+        await sleepUntil(this.#options.tickMs ?? 2_000, lostOrStopped);
+      }
+    } finally {
+      clearInterval(heartbeat);
+      const lost = !stop.aborted;
+      if (lost) this.#logger.error('leadership lost: interrupting jobs and stopping ingestors');
+      await this.#endTerm(termController, lost);
+      if (!session.lost.aborted) await session.unlock(LEADER_LOCK_KEY).catch(() => undefined);
+    }
+  }
+
+  /** Ends a leadership term: ingestors get SIGTERM, jobs get drainMs (none if the lock was lost). */
+  async #endTerm(termController: AbortController, lost: boolean): Promise<void> {
+    const stopping = Promise.all(this.#supervisors.map((s) => s.stop()));
+    const running = Promise.all(this.#running.values());
+    if (!lost && this.#running.size > 0) {
+      const drainMs = this.#options.drainMs ?? 20_000;
+      this.#logger.info({ jobs: [...this.#running.keys()], drainMs }, 'waiting for running jobs to finish');
+      const finished = await Promise.race([running.then(() => true), sleep(drainMs, false, { ref: false })]);
+      if (!finished) this.#logger.warn('jobs did not finish in time: interrupting them (the ledger records them as interrupted)');
+    }
+    termController.abort(new Error(lost ? 'leadership lost' : 'scheduler stopping'));
+    await running;
+    await stopping;
+  }
+
+  async #tick(session: LockSession, catchingUp: boolean): Promise<void> {
+    const { clock } = this.#core;
+    await clock.sync();
+    const now = clock.now();
+    for (const job of JOB_PRIORITY) {
+      if (!this.#enabled.includes(job) || this.#running.has(job)) continue;
+      const due = await this.#due(job, now, catchingUp);
+      if (due) this.#launch(session, job, due);
+    }
+  }
+
+  async #due(job: JobName, now: Date, catchingUp: boolean): Promise<DueRun | null> {
+    const last = this.#last.get(job)?.lastScheduledFor ?? null;
+    const tz = this.#options.config.SCHEDULER_TZ;
+    switch (job) {
+      case 'report': {
+        const due = dueReport(this.#reportSchedule, now, last, catchingUp);
+        if (!due) return null;
+        if ((await this.#core.ledger.reportState(due.businessDate)) === 'sent') {
+          this.#remember(job, due.scheduledFor);
+          return null;
+        }
+        return due;
+      }
+      case 'nightly':
+        return dueCron(this.#nightlySchedule, now, last);
+      case 'microbatch':
+        return dueInterval(this.#options.config.MICROBATCH_MINUTES * 60_000, now, last, tz);
+      case 'alerts':
+        return dueInterval(this.#options.alertsIntervalMs ?? 60_000, now, last, tz);
+    }
+  }
+
+  #remember(job: JobName, scheduledFor: Date): void {
+    const previous = this.#last.get(job);
+    this.#last.set(job, { job, lastScheduledFor: scheduledFor, lastRunId: previous?.lastRunId ?? null, lastStartedAt: null, lastFinishedAt: null, lastStatus: null });
+  }
+
+  #launch(session: LockSession, job: JobName, due: DueRun): void {
+    const signal = this.#jobsController!.signal;
+    const logger = this.#logger.child({ job });
+    const run = (async () => {
+      const key = jobLockKey(job);
+      if (!(await session.tryLock(key))) {
+        logger.warn('job is running in another process (a --once run?): skipping this tick');
+        return;
+      }
+      try {
+        this.#remember(job, due.scheduledFor);
+        const abandoned = await this.#core.ledger.abandonRunning(job, this.#core.clock.now(), 'abandoned: the process running it stopped without finishing (crash, kill or lost leadership)');
+        if (abandoned > 0) logger.warn({ abandoned }, 'closed runs left open by a dead scheduler');
+        const result = await this.#core.runJob(job, { trigger: due.trigger, businessDate: due.businessDate, scheduledFor: due.scheduledFor, signal });
+        this.#options.onJobFinished?.(job, result);
+      } finally {
+        await session.unlock(key).catch(() => undefined);
+      }
+    })()
+      .catch((error: unknown) => logger.error({ err: coerceError(error) }, 'job run crashed'))
+      .finally(() => this.#running.delete(job));
+    this.#running.set(job, run);
+  }
+
+  async #setRole(role: SchedulerRole): Promise<void> {
+    if (this.#role === role && role !== 'starting') return;
+    this.#role = role;
+    await this.#core.ledger
+      .setInstanceRole({ instanceId: this.instanceId, hostname: hostname(), pid: process.pid }, role, this.#core.clock.now())
+      .catch((error: unknown) => this.#logger.warn({ err: error, role }, 'could not record the scheduler role'));
+  }
+}
+
+/** Sleep that ends early (without throwing) when the signal aborts. */
+async function sleepUntil(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  await sleep(ms, undefined, { signal }).catch(() => undefined);
+}

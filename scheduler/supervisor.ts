@@ -1,0 +1,126 @@
+/**
+ * Keeps a long-running child process (an ingestor) alive: output streamed line by line into the
+ * logger, restarted with capped, jittered backoff when it exits unexpectedly (the backoff resets
+ * once a run has stayed up for a while), SIGTERM forwarded on stop with a SIGKILL after a grace
+ * period so a hung child cannot hold the scheduler's shutdown hostage.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+import type { Logger } from '../lib/logger.ts';
+import { backoffDelay } from '../lib/retry.ts';
+
+export interface SupervisedProcess {
+  name: string;
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+export interface SupervisorOptions {
+  logger: Logger;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** A run that lasted this long counts as healthy: the next crash restarts after the minimum delay. */
+  stableAfterMs?: number;
+  /** How long a child may take to drain after SIGTERM before it is killed. */
+  stopGraceMs?: number;
+  /** Called on every unexpected exit (for crash-loop alerts and tests). */
+  onCrash?: (info: { name: string; code: number | null; signal: NodeJS.Signals | null; consecutive: number; restartInMs: number }) => void;
+}
+
+export class ProcessSupervisor {
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #restartTimer: NodeJS.Timeout | undefined;
+  #stopping = false;
+  #consecutiveCrashes = 0;
+  #starts = 0;
+
+  constructor(
+    readonly spec: SupervisedProcess,
+    private readonly options: SupervisorOptions,
+  ) {}
+
+  /** How many times the child has been started (1 + restarts). */
+  get starts(): number {
+    return this.#starts;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  start(): void {
+    this.#stopping = false;
+    this.#spawn();
+  }
+
+  #spawn(): void {
+    const { spec } = this;
+    const logger = this.options.logger.child({ child: spec.name });
+    const startedAt = Date.now();
+    this.#starts++;
+    const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.on('error', (err) => logger.error({ err }, 'child process error'));
+    this.#child = child;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      createInterface({ input: child[stream] }).on('line', (line) => logChildLine(logger, line, stream));
+    }
+    logger.info({ pid: child.pid, command: [spec.command, ...spec.args].join(' ') }, 'child started');
+    this.#exited = new Promise((resolve) => {
+      child.on('close', (code, signal) => {
+        this.#child = undefined;
+        resolve();
+        if (this.#stopping) {
+          logger.info({ code, signal }, 'child stopped');
+          return;
+        }
+        const stable = Date.now() - startedAt >= (this.options.stableAfterMs ?? 60_000);
+        this.#consecutiveCrashes = stable ? 1 : this.#consecutiveCrashes + 1;
+        const restartInMs = backoffDelay(this.#consecutiveCrashes, { minDelayMs: this.options.minBackoffMs ?? 1_000, maxDelayMs: this.options.maxBackoffMs ?? 60_000 });
+        logger.error({ code, signal, consecutive: this.#consecutiveCrashes, restartInMs }, 'child exited unexpectedly: restarting after backoff');
+        this.options.onCrash?.({ name: spec.name, code, signal, consecutive: this.#consecutiveCrashes, restartInMs });
+        this.#restartTimer = setTimeout(() => {
+          this.#restartTimer = undefined;
+          if (!this.#stopping) this.#spawn();
+        }, restartInMs);
+      });
+    });
+  }
+
+  /** Forward SIGTERM (the child drains and exits 0), wait, then SIGKILL after the grace period. Idempotent. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return this.#exited;
+    child.kill('SIGTERM');
+    const grace = setTimeout(() => {
+      this.options.logger.warn({ child: this.spec.name, pid: child.pid }, 'child did not drain in time: killing');
+      child.kill('SIGKILL');
+    }, this.options.stopGraceMs ?? 30_000);
+    grace.unref();
+    await this.#exited;
+    clearTimeout(grace);
+  }
+}
+
+/** Children log JSON (pino): keep their level and message; anything else is logged as text. */
+function logChildLine(logger: Logger, line: string, stream: 'stdout' | 'stderr'): void {
+  if (line.trim() === '') return;
+  if (line.startsWith('{')) {
+    try {
+      const record = JSON.parse(line) as { level?: number; msg?: string };
+      const level = record.level ?? 30;
+      const method = level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : 'debug';
+      logger[method]({ childLog: record }, record.msg ?? 'child log');
+      return;
+    } catch {
+      // Not JSON after all: fall through.
+    }
+  }
+  logger[stream === 'stderr' ? 'warn' : 'info']({ stream }, line);
+}

@@ -1,0 +1,117 @@
+// Regression guard: a step that fails must be retried with backoff, every attempt must land in
+// ops.run_steps, and a step that fails for good must alert naming the job, the step and its log.
+import { readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createLogger } from '../../lib/logger.ts';
+import { CompressedClock } from '../../scheduler/clock.ts';
+import { createSchedulerCore, type SchedulerCore } from '../../scheduler/core.ts';
+import { fakeOperations, type FakeOperations } from './support/fake-operations.ts';
+import { createSchedulerWarehouse, type SchedulerTestWarehouse } from './support/warehouse.ts';
+
+let warehouse: SchedulerTestWarehouse;
+const logger = createLogger('scheduler-test', 'silent');
+
+beforeAll(async () => {
+  warehouse = await createSchedulerWarehouse('runner');
+});
+afterAll(async () => {
+  await warehouse?.drop();
+});
+
+async function coreWith(operations: FakeOperations, logDir: string): Promise<SchedulerCore> {
+  return createSchedulerCore({
+    config: warehouse.config,
+    logger,
+    operations,
+    instanceId: 'test-runner',
+    clock: new CompressedClock(new Date('2024-05-02T07:59:00Z')),
+    facts: { fraud: async () => [], lowStock: async () => [] },
+    maxAttempts: 3,
+    retryMinDelayMs: 5,
+    retryMaxDelayMs: 20,
+    logDir,
+  });
+}
+
+describe('JobRunner', () => {
+  it('retries a failing step, then succeeds, recording every attempt in the ledger', async () => {
+    const operations = fakeOperations({ pool: warehouse.admin, failDbtCalls: [1] });
+    const core = await coreWith(operations, await mkdtemp(join(tmpdir(), 'sched-log-')));
+    try {
+      const result = await core.runJob('microbatch', { trigger: 'manual', businessDate: '2024-05-02', scheduledFor: null, signal: new AbortController().signal });
+      expect(result.status).toBe('succeeded');
+      const steps = await warehouse.admin.query(`select step, attempt, status, output_tail, error, log_path from ops.run_steps where run_id = $1 order by attempt`, [result.runId]);
+      expect(steps.rows.map((r) => [r.step, r.attempt, r.status])).toEqual([
+        ['dbt_build', 1, 'failed'],
+        ['dbt_build', 2, 'succeeded'],
+      ]);
+      expect(steps.rows[0].error).toMatch(/dbt build/);
+      expect(steps.rows[0].output_tail).toMatch(/relation "raw.shop_changes" is locked/);
+      expect(await readFile(steps.rows[0].log_path, 'utf8')).toMatch(/call 1/);
+      const run = await warehouse.admin.query(`select job, status, trigger, business_date::text, finished_at from ops.runs where run_id = $1`, [result.runId]);
+      expect(run.rows[0]).toMatchObject({ job: 'microbatch', status: 'succeeded', trigger: 'manual', business_date: '2024-05-02' });
+      expect(run.rows[0].finished_at).not.toBeNull();
+      expect(operations.alerts).toEqual([]);
+    } finally {
+      await core.close();
+    }
+  });
+
+  it('alerts once, naming the step and its log, when a step fails on every attempt', async () => {
+    const operations = fakeOperations({ pool: warehouse.admin, dbtAlwaysFails: true });
+    const core = await coreWith(operations, await mkdtemp(join(tmpdir(), 'sched-log-')));
+    try {
+      const result = await core.runJob('report', { trigger: 'manual', businessDate: '2024-05-03', scheduledFor: null, signal: new AbortController().signal });
+      expect(result).toMatchObject({ status: 'failed', failedStep: 'dbt_build' });
+      expect(operations.dbtCalls).toHaveLength(3);
+      const steps = await warehouse.admin.query(`select step, attempt, status, log_path from ops.run_steps where run_id = $1 order by started_at, attempt`, [result.runId]);
+      expect(steps.rows.map((r) => `${r.step}#${r.attempt}:${r.status}`)).toEqual(['check_not_sent#1:succeeded', 'dbt_build#1:failed', 'dbt_build#2:failed', 'dbt_build#3:failed']);
+      expect(operations.alerts).toHaveLength(1);
+      const [alert] = operations.alerts;
+      expect(alert!.kind).toBe('step_failed');
+      expect(alert!.subject).toContain('step dbt_build failed');
+      expect(alert!.text).toContain(steps.rows[3].log_path);
+      expect(alert!.text).toContain('relation "raw.shop_changes" is locked');
+      const run = await warehouse.admin.query(`select status, error from ops.runs where run_id = $1`, [result.runId]);
+      expect(run.rows[0].status).toBe('failed');
+      expect(run.rows[0].error).toMatch(/step dbt_build failed after 3 attempt/);
+      expect(operations.reports).toEqual([]);
+    } finally {
+      await core.close();
+    }
+  });
+
+  it('blocks the report and sends the gate alert when a gate fails, without retrying the gate', async () => {
+    const operations = fakeOperations({ pool: warehouse.admin, gatesPass: false });
+    const core = await coreWith(operations, await mkdtemp(join(tmpdir(), 'sched-log-')));
+    try {
+      const result = await core.runJob('report', { trigger: 'manual', businessDate: '2024-05-04', scheduledFor: null, signal: new AbortController().signal });
+      expect(result.status).toBe('blocked');
+      expect(operations.alerts.map((a) => a.kind)).toEqual(['gate_failed']);
+      expect(operations.reports).toEqual([]);
+      const steps = await warehouse.admin.query(`select step from ops.run_steps where run_id = $1 order by started_at`, [result.runId]);
+      expect(steps.rows.map((r) => r.step)).toEqual(['check_not_sent', 'dbt_build', 'gate_raw', 'gate_marts', 'check_gates']);
+    } finally {
+      await core.close();
+    }
+  });
+
+  it('skips the report when ops.reports_sent already has the business date', async () => {
+    const operations = fakeOperations({ pool: warehouse.admin });
+    const core = await coreWith(operations, null as unknown as string);
+    try {
+      const first = await core.runJob('report', { trigger: 'manual', businessDate: '2024-05-05', scheduledFor: null, signal: new AbortController().signal });
+      const second = await core.runJob('report', { trigger: 'manual', businessDate: '2024-05-05', scheduledFor: null, signal: new AbortController().signal });
+      expect([first.status, second.status]).toEqual(['succeeded', 'skipped']);
+      expect(operations.reports).toEqual(['2024-05-05']);
+      expect(operations.dbtCalls).toHaveLength(1);
+    } finally {
+      await core.close();
+    }
+  });
+});
