@@ -52,6 +52,11 @@ export const DEFAULTS = {
   SUPERSET_ADMIN_USER: 'admin',
   SUPERSET_ADMIN_PASSWORD: 'admin',
   SUPERSET_SECRET_KEY: 'shopflow-local-superset-secret-change-me',
+  // scheduler (docs/scheduler.md)
+  SCHEDULER_INGESTORS: 'kafka,cdc',
+  SCHEDULER_STEP_ATTEMPTS: '3',
+  SCHEDULER_RETRY_MAX_MS: '60000',
+  SCHEDULER_STANDBY_POLL_MS: '5000',
   // kafka ingestor (docs/kafka-ingestor.md)
   KAFKA_SESSION_TIMEOUT_MS: '30000',
 } as const;
@@ -98,6 +103,17 @@ export const envSchema = z.object({
   SUPERSET_ADMIN_USER: z.string().min(1),
   SUPERSET_ADMIN_PASSWORD: z.string().min(1),
   SUPERSET_SECRET_KEY: z.string().min(16, 'must be at least 16 characters'),
+  /** Ingestors the active scheduler supervises: a comma list of kafka, cdc; or "none". */
+  SCHEDULER_INGESTORS: z
+    .string()
+    .transform((s) => s.split(',').map((n) => n.trim()).filter((n) => n !== '' && n !== 'none'))
+    .pipe(z.array(z.enum(['kafka', 'cdc'], { message: 'each entry must be kafka or cdc (or the single word none)' }))),
+  /** Attempts per job step before it fails for good and alerts. */
+  SCHEDULER_STEP_ATTEMPTS: int(1, 20),
+  /** Cap of the backoff between step attempts. */
+  SCHEDULER_RETRY_MAX_MS: int(0, 3_600_000),
+  /** How often a standby scheduler tries to take the leader lock. */
+  SCHEDULER_STANDBY_POLL_MS: int(100, 600_000),
   /** Consumer-group session timeout: how long a member that went silent keeps its partitions. */
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000),
   /** Set by CI; makes bring-up non-interactive and quieter. */
