@@ -1,15 +1,30 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
-// Integration tests share one set of local services (or testcontainers), isolated per file by
+// Tests that need no running service: `npm run test:unit` runs only these, without the global
+// setup that starts services. Name new ones `*.unit.test.ts`.
+const UNIT = ['tests/**/*.unit.test.ts', 'tests/platform/config.test.ts', 'tests/platform/compose.test.ts'];
+
+// Integration tests share one set of local services (or containers), isolated per file by
 // database / topic names. Two cores: run files in a couple of forks, not one per test.
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
-    globalSetup: ['tests/setup/global.ts'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 120_000,
     hookTimeout: 300_000,
     reporters: ['default'],
+    setupFiles: ['tests/setup/track-failures.ts'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['tests/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...UNIT],
+          globalSetup: ['tests/setup/global.ts'],
+        },
+      },
+    ],
   },
 });

@@ -1,6 +1,13 @@
-/** Before any test: make sure the services are reachable (starting local ones if needed). */
-import { ensureTestServices } from '../helpers/services.ts';
+/**
+ * Before any test: make sure the services are reachable (starting the local ones if needed, or
+ * containers when a Docker engine is available) and hand their endpoints to the test workers.
+ */
+import type { TestProject } from 'vitest/node';
 
-export default async function setup(): Promise<void> {
-  await ensureTestServices();
+import { ensureTestServices } from '../helpers/ensure-services.ts';
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const { endpoints, teardown } = await ensureTestServices();
+  project.provide('shopflowEndpoints', endpoints);
+  return teardown;
 }
