@@ -1,0 +1,24 @@
+{#
+    Watermark of an incremental fact: the newest change-log position already folded into it
+    (0 on the first build). Facts store it per row as source_change_id.
+#}
+{% macro change_watermark(column = 'source_change_id') -%}
+    (select coalesce(max({{ column }}), 0) from {{ this }})
+{%- endmacro %}
+
+{#
+    Post-hook of incremental facts: rows whose source row no longer exists (deleted in the
+    shop) are removed, so an incremental run matches a full refresh.
+#}
+{% macro delete_vanished_rows(key_column, source_relation) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as target
+        where not exists (
+            select 1
+            from {{ source_relation }} as live
+            where live.{{ key_column }} = target.{{ key_column }}
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

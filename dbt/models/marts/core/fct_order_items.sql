@@ -1,0 +1,142 @@
+{#
+    One row per order line, with the product version valid when the order was placed (so
+    category and list price are those of that day) and the order's status.
+
+    Incremental: lines are rebuilt when the line, its order, or the product's history
+    changed after the watermark.
+#}
+{{
+    config(
+        materialized = 'incremental',
+        unique_key = 'order_item_id',
+        incremental_strategy = 'delete+insert',
+        on_schema_change = 'fail',
+        indexes = [
+            {'columns': ['order_item_id'], 'unique': true},
+            {'columns': ['order_id']},
+            {'columns': ['product_id']},
+            {'columns': ['order_date']},
+        ],
+        post_hook = "{{ delete_vanished_rows('order_item_id', ref('stg_shop__order_items')) }}",
+    )
+}}
+
+with
+
+order_items as (
+
+    select * from {{ ref('stg_shop__order_items') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+product_versions as (
+
+    select * from {{ ref('stg_shop__product_versions') }}
+
+),
+
+dim_products as (
+
+    select * from {{ ref('dim_products') }}
+
+),
+
+{%- if is_incremental() %}
+
+changed_items as (
+
+    select order_items.order_item_id
+    from order_items
+    where order_items._change_id > {{ change_watermark() }}
+
+    union
+
+    select order_items.order_item_id
+    from orders
+    inner join order_items
+        on orders.order_id = order_items.order_id
+    where orders._change_id > {{ change_watermark() }}
+
+    union
+
+    -- a product version written late changes which version older lines join
+    select order_items.order_item_id
+    from product_versions
+    inner join order_items
+        on product_versions.product_id = order_items.product_id
+    inner join orders
+        on order_items.order_id = orders.order_id
+        and orders.placed_at >= product_versions.updated_at
+    where product_versions._change_id > {{ change_watermark() }}
+
+),
+
+{%- endif %}
+
+items_in_scope as (
+
+    select order_items.*
+    from order_items
+    {%- if is_incremental() %}
+    inner join changed_items
+        on order_items.order_item_id = changed_items.order_item_id
+    {%- endif %}
+
+),
+
+joined as (
+
+    select
+        ---------- ids
+        items_in_scope.order_item_id,
+        items_in_scope.order_id,
+        items_in_scope.product_id,
+        dim_products.product_key,
+        orders.customer_id,
+
+        ---------- strings
+        orders.order_status,
+        dim_products.category,
+        dim_products.subcategory,
+        dim_products.brand,
+
+        ---------- numerics
+        items_in_scope.quantity,
+        items_in_scope.unit_price,
+        items_in_scope.discount_amount,
+        items_in_scope.line_total,
+        case
+            when orders.order_status in ('cancelled', 'returned') then 0
+            else items_in_scope.line_total
+        end::numeric(12, 2) as net_line_total,
+        (items_in_scope.quantity * dim_products.cost)::numeric(14, 2) as line_cost,
+
+        ---------- booleans
+        orders.order_status = 'cancelled' as is_cancelled,
+        orders.order_status = 'returned' as is_returned,
+
+        ---------- dates
+        (orders.placed_at at time zone 'UTC')::date as order_date,
+
+        ---------- timestamps
+        orders.placed_at,
+
+        ---------- lineage
+        greatest(items_in_scope._change_id, orders._change_id) as source_change_id
+
+    from items_in_scope
+    inner join orders
+        on items_in_scope.order_id = orders.order_id
+    left join dim_products
+        on items_in_scope.product_id = dim_products.product_id
+        and {{ valid_at('dim_products', 'orders.placed_at') }}
+
+)
+
+select * from joined

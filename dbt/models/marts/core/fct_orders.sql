@@ -1,0 +1,210 @@
+{#
+    One row per order: lifecycle timestamps, amounts, line and payment summaries, and the
+    customer's address as it was when the order was placed (SCD2 point-in-time join).
+
+    Incremental: an order is rebuilt when its own row, one of its lines or payments, or the
+    history of its customer changed after the watermark.
+#}
+{{
+    config(
+        materialized = 'incremental',
+        unique_key = 'order_id',
+        incremental_strategy = 'delete+insert',
+        on_schema_change = 'fail',
+        indexes = [
+            {'columns': ['order_id'], 'unique': true},
+            {'columns': ['customer_id']},
+            {'columns': ['order_date']},
+        ],
+        post_hook = "{{ delete_vanished_rows('order_id', ref('stg_shop__orders')) }}",
+    )
+}}
+
+with
+
+orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+order_items as (
+
+    select * from {{ ref('stg_shop__order_items') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('stg_shop__payments') }}
+
+),
+
+customer_versions as (
+
+    select * from {{ ref('stg_shop__customer_versions') }}
+
+),
+
+dim_customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+{%- if is_incremental() %}
+
+changed_orders as (
+
+    select orders.order_id
+    from orders
+    where orders._change_id > {{ change_watermark() }}
+
+    union
+
+    select order_items.order_id
+    from order_items
+    where order_items._change_id > {{ change_watermark() }}
+
+    union
+
+    select payments.order_id
+    from payments
+    where payments._change_id > {{ change_watermark() }}
+
+    union
+
+    -- a customer version written late changes which version older orders join
+    select orders.order_id
+    from customer_versions
+    inner join orders
+        on customer_versions.customer_id = orders.customer_id
+        and orders.placed_at >= customer_versions.updated_at
+    where customer_versions._change_id > {{ change_watermark() }}
+
+),
+
+{%- endif %}
+
+orders_in_scope as (
+
+    select orders.*
+    from orders
+    {%- if is_incremental() %}
+    inner join changed_orders
+        on orders.order_id = changed_orders.order_id
+    {%- endif %}
+
+),
+
+items_per_order as (
+
+    select
+        order_items.order_id,
+        count(*) as item_line_count,
+        sum(order_items.quantity) as unit_count,
+        sum(order_items.line_total) as items_line_total,
+        max(order_items._change_id) as max_change_id
+    from order_items
+    inner join orders_in_scope
+        on order_items.order_id = orders_in_scope.order_id
+    group by 1
+
+),
+
+payments_per_order as (
+
+    select
+        payments.order_id,
+        count(*) as payment_attempt_count,
+        count(*) filter (where payments.payment_status = 'failed') as failed_payment_count,
+        sum(payments.amount) filter (
+            where payments.payment_status in ('captured', 'refunded')
+        ) as captured_amount,
+        sum(payments.amount) filter (
+            where payments.payment_status = 'refunded'
+        ) as refunded_amount,
+        max(payments._change_id) as max_change_id
+    from payments
+    inner join orders_in_scope
+        on payments.order_id = orders_in_scope.order_id
+    group by 1
+
+),
+
+joined as (
+
+    select
+        ---------- ids
+        orders_in_scope.order_id,
+        orders_in_scope.customer_id,
+        dim_customers.customer_key,
+        orders_in_scope.session_id,
+
+        ---------- strings
+        orders_in_scope.order_status,
+        orders_in_scope.currency_code,
+        orders_in_scope.ship_country_code,
+        orders_in_scope.ship_region,
+        orders_in_scope.ship_city,
+        orders_in_scope.ship_postal_code,
+        dim_customers.country_code as customer_country_code,
+        dim_customers.region as customer_region,
+        dim_customers.city as customer_city,
+
+        ---------- numerics
+        coalesce(items_per_order.item_line_count, 0)::integer as item_line_count,
+        coalesce(items_per_order.unit_count, 0)::integer as unit_count,
+        orders_in_scope.subtotal_amount,
+        orders_in_scope.discount_amount,
+        orders_in_scope.shipping_amount,
+        orders_in_scope.tax_amount,
+        orders_in_scope.total_amount,
+        coalesce(items_per_order.items_line_total, 0)::numeric(14, 2) as items_line_total,
+        case
+            when orders_in_scope.order_status in ('cancelled', 'returned') then 0
+            else orders_in_scope.total_amount
+        end::numeric(12, 2) as net_revenue,
+        coalesce(payments_per_order.payment_attempt_count, 0)::integer
+            as payment_attempt_count,
+        coalesce(payments_per_order.failed_payment_count, 0)::integer
+            as failed_payment_count,
+        coalesce(payments_per_order.captured_amount, 0)::numeric(14, 2) as captured_amount,
+        coalesce(payments_per_order.refunded_amount, 0)::numeric(14, 2) as refunded_amount,
+
+        ---------- booleans
+        orders_in_scope.order_status = 'cancelled' as is_cancelled,
+        orders_in_scope.order_status = 'returned' as is_returned,
+        orders_in_scope.paid_at is not null as is_paid,
+
+        ---------- dates
+        (orders_in_scope.placed_at at time zone 'UTC')::date as order_date,
+
+        ---------- timestamps
+        orders_in_scope.placed_at,
+        orders_in_scope.paid_at,
+        orders_in_scope.shipped_at,
+        orders_in_scope.delivered_at,
+        orders_in_scope.cancelled_at,
+        orders_in_scope.returned_at,
+        orders_in_scope.updated_at,
+
+        ---------- lineage
+        greatest(
+            orders_in_scope._change_id,
+            items_per_order.max_change_id,
+            payments_per_order.max_change_id
+        ) as source_change_id
+
+    from orders_in_scope
+    left join items_per_order
+        on orders_in_scope.order_id = items_per_order.order_id
+    left join payments_per_order
+        on orders_in_scope.order_id = payments_per_order.order_id
+    left join dim_customers
+        on orders_in_scope.customer_id = dim_customers.customer_id
+        and {{ valid_at('dim_customers', 'orders_in_scope.placed_at') }}
+
+)
+
+select * from joined

@@ -1,0 +1,127 @@
+{#
+    One row per clickstream session: when it ran, who it was, and how far down the funnel
+    it went (product view -> add to cart -> checkout -> order).
+
+    Incremental: sessions that received events since the watermark are rebuilt whole.
+#}
+{{
+    config(
+        materialized = 'incremental',
+        unique_key = 'session_id',
+        incremental_strategy = 'delete+insert',
+        on_schema_change = 'fail',
+        indexes = [
+            {'columns': ['session_id'], 'unique': true},
+            {'columns': ['session_date']},
+        ],
+    )
+}}
+
+with
+
+events as (
+
+    select * from {{ ref('fct_events') }}
+
+),
+
+{%- if is_incremental() %}
+
+changed_sessions as (
+
+    select distinct events.session_id
+    from events
+    where events.loaded_at > (
+        select
+            coalesce(max(last_loaded_at), '-infinity'::timestamptz)
+            - interval '{{ var("events_lookback_minutes") }} minutes'
+        from {{ this }}
+    )
+
+),
+
+{%- endif %}
+
+events_in_scope as (
+
+    select events.*
+    from events
+    {%- if is_incremental() %}
+    inner join changed_sessions
+        on events.session_id = changed_sessions.session_id
+    {%- endif %}
+
+),
+
+sessions as (
+
+    select
+        ---------- ids
+        session_id,
+        max(customer_id) as customer_id,
+        min(anonymous_id) as anonymous_id,
+        coalesce('customer:' || max(customer_id)::text, 'anonymous:' || min(anonymous_id))
+            as visitor_id,
+
+        ---------- strings
+        (array_agg(device order by event_at asc, event_id asc))[1] as device,
+        (array_agg(country_code order by event_at asc, event_id asc))[1] as country_code,
+        (array_agg(referrer order by event_at asc, event_id asc))[1] as landing_referrer,
+
+        ---------- numerics
+        count(*)::integer as event_count,
+        count(*) filter (where event_type = 'page_view')::integer as page_view_count,
+        count(*) filter (where event_type = 'product_view')::integer as product_view_count,
+        count(*) filter (where event_type = 'add_to_cart')::integer as add_to_cart_count,
+        count(*) filter (where event_type = 'checkout_started')::integer
+            as checkout_started_count,
+        count(*) filter (where event_type = 'order_placed')::integer as order_placed_count,
+        max(order_id) as order_id,
+
+        ---------- booleans
+        bool_or(event_type = 'product_view') as has_product_view,
+        bool_or(event_type = 'add_to_cart') as has_add_to_cart,
+        bool_or(event_type = 'checkout_started') as has_checkout_started,
+        bool_or(event_type = 'order_placed') as has_order_placed,
+
+        ---------- timestamps
+        min(event_at) as started_at,
+        max(event_at) as ended_at,
+        max(loaded_at) as last_loaded_at
+
+    from events_in_scope
+    group by session_id
+
+),
+
+final as (
+
+    select
+        session_id,
+        customer_id,
+        anonymous_id,
+        visitor_id,
+        order_id,
+        device,
+        country_code,
+        landing_referrer,
+        event_count,
+        page_view_count,
+        product_view_count,
+        add_to_cart_count,
+        checkout_started_count,
+        order_placed_count,
+        extract(epoch from ended_at - started_at)::integer as duration_seconds,
+        has_product_view,
+        has_add_to_cart,
+        has_checkout_started,
+        has_order_placed,
+        (started_at at time zone 'UTC')::date as session_date,
+        started_at,
+        ended_at,
+        last_loaded_at
+    from sessions
+
+)
+
+select * from final

@@ -1,0 +1,51 @@
+{{
+    config(
+        materialized = 'incremental',
+        unique_key = 'order_item_id',
+        incremental_strategy = 'delete+insert',
+        on_schema_change = 'fail',
+        indexes = [
+            {'columns': ['order_item_id'], 'unique': true},
+            {'columns': ['order_id']},
+            {'columns': ['_change_id']},
+        ],
+        post_hook = "{{ cdc_remove_tombstones('order_items') }}",
+    )
+}}
+
+with
+
+source as (
+
+    {{ cdc_current_state('order_items', 'order_item_id', shop_columns('order_items')) }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        order_item_id,
+        order_id,
+        product_id,
+
+        ---------- numerics
+        quantity,
+        unit_price,
+        discount_amount,
+        line_total,
+
+        ---------- timestamps
+        created_at,
+        updated_at,
+
+        ---------- change log
+        _change_id,
+        _is_deleted,
+        _loaded_at
+
+    from source
+
+)
+
+select * from renamed

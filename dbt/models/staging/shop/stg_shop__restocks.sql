@@ -1,0 +1,48 @@
+{{
+    config(
+        materialized = 'incremental',
+        unique_key = 'restock_id',
+        incremental_strategy = 'delete+insert',
+        on_schema_change = 'fail',
+        indexes = [
+            {'columns': ['restock_id'], 'unique': true},
+            {'columns': ['_change_id']},
+        ],
+        post_hook = "{{ cdc_remove_tombstones('restocks') }}",
+    )
+}}
+
+with
+
+source as (
+
+    {{ cdc_current_state('restocks', 'restock_id', shop_columns('restocks')) }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        restock_id,
+        product_id,
+
+        ---------- numerics
+        quantity,
+        unit_cost,
+
+        ---------- timestamps
+        received_at,
+        created_at,
+        updated_at,
+
+        ---------- change log
+        _change_id,
+        _is_deleted,
+        _loaded_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,94 @@
+/**
+ * Runs the dbt CLI (the project in dbt/) against the warehouse named by a Config: the
+ * profile's SHOPFLOW_PG_* variables are derived from WAREHOUSE_URL and the transformer
+ * role's password, so dbt connects as `transformer`, never as the superuser. Used by
+ * `npm run dbt`, the scheduler and the tests (each pointing at its own database).
+ */
+import { join, resolve } from 'node:path';
+
+import type { Config } from '../config/index.ts';
+import { childEnv } from '../config/index.ts';
+import type { Logger } from '../logger.ts';
+import { runProcess, type ProcessResult } from '../process.ts';
+
+export const DBT_PROJECT_DIR = resolve(import.meta.dirname, '..', '..', 'dbt');
+
+export type DbtConfig = Pick<Config, 'WAREHOUSE_URL' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'PYTHON_VENV' | 'rootDir'>;
+
+export interface RunDbtOptions {
+  /** Where dbt writes manifest/run_results (default dbt/target); give each concurrent run its own. */
+  targetPath?: string;
+  /** Where dbt writes dbt.log (default dbt/logs). */
+  logPath?: string;
+  /** dbt vars, passed as --vars JSON (e.g. { as_of_date: '2026-01-31' }). */
+  vars?: Record<string, string | number | boolean>;
+  /** dbt threads (default 4). */
+  threads?: number;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  logger?: Logger;
+  /** Each output line as it arrives (in addition to the logger). */
+  onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Override the dbt executable (default <PYTHON_VENV>/bin/dbt). */
+  dbtExecutable?: string;
+}
+
+/** The dbt executable of the project's Python venv. */
+export function dbtExecutable(config: Pick<DbtConfig, 'PYTHON_VENV' | 'rootDir'>): string {
+  return join(resolve(config.rootDir, config.PYTHON_VENV), 'bin', 'dbt');
+}
+
+/** The environment dbt/profiles.yml reads, derived from the warehouse URL (role transformer). */
+export function dbtProfileEnv(config: Pick<DbtConfig, 'WAREHOUSE_URL' | 'WAREHOUSE_TRANSFORMER_PASSWORD'>, threads = 4): Record<string, string> {
+  const url = new URL(config.WAREHOUSE_URL);
+  const sslmode = url.searchParams.get('sslmode');
+  return {
+    SHOPFLOW_PG_HOST: url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    SHOPFLOW_PG_PORT: url.port || '5432',
+    SHOPFLOW_PG_DATABASE: decodeURIComponent(url.pathname.replace(/^\//, '')) || 'postgres',
+    SHOPFLOW_PG_USER: 'transformer',
+    SHOPFLOW_PG_PASSWORD: config.WAREHOUSE_TRANSFORMER_PASSWORD,
+    SHOPFLOW_PG_SSLMODE: sslmode ?? 'prefer',
+    SHOPFLOW_DBT_THREADS: String(threads),
+  };
+}
+
+/** The full, explicit child environment for a dbt run: profile, telemetry off, paths. */
+export function dbtEnv(config: DbtConfig, options: Pick<RunDbtOptions, 'targetPath' | 'logPath' | 'threads'> = {}): Record<string, string> {
+  return childEnv({
+    ...dbtProfileEnv(config, options.threads),
+    DO_NOT_TRACK: '1',
+    DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
+    DBT_PROFILES_DIR: DBT_PROJECT_DIR,
+    DBT_PROJECT_DIR,
+    // Plain lines for logs and tests; dbt colours only when writing to a terminal anyway.
+    DBT_USE_COLORS: 'false',
+    DBT_PRINTER_WIDTH: '100',
+    ...(options.targetPath ? { DBT_TARGET_PATH: options.targetPath } : {}),
+    ...(options.logPath ? { DBT_LOG_PATH: options.logPath } : {}),
+  });
+}
+
+/**
+ * Run `dbt <args>` in dbt/. Resolves with the exit code and output tail; rejects with a
+ * ProcessFailedError (exit code + tail of the output) when dbt fails.
+ */
+export function runDbt(config: DbtConfig, args: readonly string[], options: RunDbtOptions = {}): Promise<ProcessResult> {
+  const fullArgs = [...args];
+  if (options.vars && Object.keys(options.vars).length > 0) fullArgs.push('--vars', JSON.stringify(options.vars));
+  const logger = options.logger;
+  return runProcess(options.dbtExecutable ?? dbtExecutable(config), fullArgs, {
+    cwd: DBT_PROJECT_DIR,
+    env: dbtEnv(config, options),
+    signal: options.signal,
+    timeoutMs: options.timeoutMs ?? 30 * 60_000,
+    tailLines: 80,
+    onLine: (line, stream) => {
+      if (logger) {
+        if (stream === 'stderr') logger.warn({ stream }, line);
+        else logger.info(line);
+      }
+      options.onLine?.(line, stream);
+    },
+  });
+}
