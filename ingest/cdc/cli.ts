@@ -1,0 +1,136 @@
+/**
+ * `npm run ingest:cdc`: capture the MariaDB/MySQL `shop` database into raw.shop_changes.
+ * Thin entry: flags, config, signals, exit status; the work is in ingestor.ts.
+ */
+import { parseArgs } from 'node:util';
+
+import cliProgress from 'cli-progress';
+
+import { loadConfig } from '../../lib/config/index.ts';
+import { coerceError, ShopflowError, UsageError } from '../../lib/errors.ts';
+import { handleShutdownSignals } from '../../lib/lifecycle.ts';
+import { createLogger } from '../../lib/logger.ts';
+import { CdcIngestor } from './ingestor.ts';
+
+const HELP = `Usage: npm run ingest:cdc -- [options]
+
+Captures every table of the database named in SHOP_DB_URL into the warehouse table
+raw.shop_changes: a consistent snapshot first, then the binlog from exactly that point.
+Rows and the binlog position they end at are committed together; a restart resumes there.
+
+Options:
+  --until-idle MS   exit 0 once caught up with the binlog head and no change arrived for MS ms
+  --resnapshot      take a new snapshot even if one is complete (e.g. after a binlog purge)
+  --server-id N     replica server id for the binlog connection (default: CDC_SERVER_ID);
+                    must be unique among everything replicating from the source
+  --no-progress     no snapshot progress bar on stderr
+  -h, --help        show this help
+
+Environment:
+  SHOP_DB_URL             source, mysql://user:pass@host:port/database (needs REPLICATION SLAVE,
+                          REPLICATION CLIENT, SELECT; RELOAD on MySQL)
+  WAREHOUSE_URL           warehouse; the ingestor connects as ingest_writer on the same host/db
+  WAREHOUSE_INGEST_PASSWORD  password of ingest_writer
+  CDC_SERVER_ID           default --server-id
+  INGEST_BATCH_ROWS       land a batch once it holds this many changes
+  INGEST_BATCH_MAX_MS     ... or once its oldest change waited this long
+  LOG_LEVEL               trace|debug|info|warn|error|fatal|silent
+
+Signals: the first SIGTERM/SIGINT lands every complete source transaction already received and
+exits 0; a second one exits at once (nothing half-landed either way). See docs/cdc.md.
+`;
+
+function parseFlags(argv: string[]) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        'until-idle': { type: 'string' },
+        resnapshot: { type: 'boolean', default: false },
+        'server-id': { type: 'string' },
+        'no-progress': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError(`${coerceError(error).message}\nRun with --help for the list of options.`);
+  }
+  const values = parsed.values;
+  const integer = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
+    if (raw === undefined) return undefined;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+    return Number(raw);
+  };
+  return {
+    help: values.help,
+    resnapshot: values.resnapshot,
+    progress: !values['no-progress'],
+    untilIdleMs: integer('until-idle', values['until-idle'], 0, 86_400_000),
+    serverId: integer('server-id', values['server-id'], 1, 4_294_967_295),
+  };
+}
+
+async function main(): Promise<number> {
+  const flags = parseFlags(process.argv.slice(2));
+  if (flags.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const config = loadConfig();
+  const logger = createLogger('ingest-cdc', config.LOG_LEVEL);
+  let bar: cliProgress.SingleBar | null = null;
+  const ingestor = new CdcIngestor({
+    config,
+    serverId: flags.serverId ?? config.CDC_SERVER_ID,
+    logger,
+    resnapshot: flags.resnapshot,
+    ...(flags.untilIdleMs !== undefined ? { untilIdleMs: flags.untilIdleMs } : {}),
+    onSnapshotStart: (_tables, estimatedTotal) => {
+      if (!flags.progress) return;
+      bar = new cliProgress.SingleBar(
+        { stream: process.stderr, format: 'snapshot {bar} {percentage}% | {value}/{total} rows | {table} | {eta_formatted} left', etaBuffer: 50 },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(Math.max(estimatedTotal, 1), 0, { table: '' });
+    },
+    onSnapshotProgress: (event) => {
+      if (!bar) return;
+      if (event.totalRows > bar.getTotal()) bar.setTotal(event.totalRows);
+      bar.update(event.totalRows, { table: event.table });
+    },
+    onSnapshotEnd: () => {
+      bar?.stop();
+      bar = null;
+    },
+  });
+  const removeSignals = handleShutdownSignals({
+    logger,
+    forceAfterMs: 30_000,
+    drain: async () => {
+      ingestor.stop();
+      await running;
+    },
+  });
+  const running = ingestor.run();
+  try {
+    const summary = await running;
+    logger.info({ ...summary, source: ingestor.sourceName }, summary.end === 'idle' ? 'caught up and idle: exiting' : 'stopped');
+    return 0;
+  } finally {
+    removeSignals();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (thrown: unknown) => {
+    const error = coerceError(thrown);
+    const code = error instanceof ShopflowError ? error.code : 'CDC_FAILED';
+    process.stderr.write(`ingest:cdc failed [${code}]: ${error.message}\n`);
+    if (!(error instanceof ShopflowError) && error.stack) process.stderr.write(`${error.stack}\n`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,185 @@
+/**
+ * The CDC ingestor: snapshot when needed, then follow the binlog; on a transient failure (source
+ * or warehouse restarting, network) tear everything down, back off (capped, jittered) and resume
+ * from the position committed in Postgres. Library code: the CLI owns signals and exit codes.
+ */
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type pg from 'pg';
+
+import { roleUrl, type Config } from '../../lib/config/index.ts';
+import { coerceError, FatalPipelineError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { createPool } from '../../lib/pg/pool.ts';
+import { backoffDelay } from '../../lib/retry.ts';
+import { BinlogPurgedError, classifyCdcError, isBinlogReadError } from './errors.ts';
+import { readPosition } from './positions.ts';
+import { assertBinlogAvailable, purgedMessage } from './purge-check.ts';
+import { runSnapshot, type SnapshotProgressEvent } from './snapshot.ts';
+import { availableBinlogs, checkServerSettings, openControlConnection, primaryKeys, sourceFromUrl, type SourceInfo } from './source.ts';
+import type { BatchResult } from './sink.ts';
+import { BinlogStream, type StreamEnd } from './stream.ts';
+import type { TableInfo } from './source.ts';
+
+export interface CdcOptions {
+  config: Pick<Config, 'SHOP_DB_URL' | 'WAREHOUSE_URL' | 'WAREHOUSE_INGEST_PASSWORD' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'WAREHOUSE_BI_PASSWORD' | 'WAREHOUSE_OPS_PASSWORD' | 'INGEST_BATCH_ROWS' | 'INGEST_BATCH_MAX_MS'>;
+  serverId: number;
+  logger: Logger;
+  /** Take a new snapshot even though one is complete (e.g. after a binlog purge). */
+  resnapshot?: boolean;
+  /** Exit once caught up with the binlog head and idle this long. */
+  untilIdleMs?: number;
+  /** Backoff bounds for transient failures. */
+  retry?: { minDelayMs: number; maxDelayMs: number; maxUnknownFailures: number };
+  onSnapshotStart?: (tables: TableInfo[], estimatedTotal: number) => void;
+  onSnapshotProgress?: (event: SnapshotProgressEvent) => void;
+  onSnapshotEnd?: () => void;
+  onBatch?: (result: BatchResult) => void;
+}
+
+export interface CdcSummary {
+  end: StreamEnd;
+  snapshotRows: number;
+  changes: number;
+  transactions: number;
+  retries: number;
+}
+
+const DEFAULT_RETRY = { minDelayMs: 500, maxDelayMs: 30_000, maxUnknownFailures: 5 };
+
+export class CdcIngestor {
+  readonly source: SourceInfo;
+  readonly sourceName: string;
+  readonly #options: CdcOptions;
+  readonly #abort = new AbortController();
+  #stream: BinlogStream | null = null;
+  #stopping = false;
+  #resnapshot: boolean;
+  #summary: CdcSummary = { end: 'stopped', snapshotRows: 0, changes: 0, transactions: 0, retries: 0 };
+
+  constructor(options: CdcOptions) {
+    this.#options = options;
+    this.source = sourceFromUrl(options.config.SHOP_DB_URL);
+    // One ingestor per source database; the name keys its row in ingest.cdc_positions.
+    this.sourceName = this.source.database;
+    this.#resnapshot = options.resnapshot ?? false;
+  }
+
+  /** Drain: land every complete source transaction already received, then let run() return. */
+  stop(): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#abort.abort(new Error('stopping'));
+    this.#stream?.stop();
+  }
+
+  async run(): Promise<CdcSummary> {
+    const { logger } = this.#options;
+    const retry = this.#options.retry ?? DEFAULT_RETRY;
+    const pool = createPool({
+      connectionString: roleUrl(this.#options.config, 'ingest_writer'),
+      applicationName: 'shopflow-ingest-cdc',
+      max: 3,
+      logger,
+    });
+    let attempt = 0;
+    let unknownFailures = 0;
+    try {
+      for (;;) {
+        if (this.#stopping) return this.#summary;
+        const progressBefore = this.#summary.changes + this.#summary.transactions + this.#summary.snapshotRows;
+        try {
+          this.#summary.end = await this.#runOnce(pool);
+          return this.#summary;
+        } catch (thrown) {
+          const error = isBinlogReadError(thrown) ? await this.#purgedError(pool, thrown) : coerceError(thrown);
+          if (this.#stopping && !(error instanceof FatalPipelineError)) return this.#summary;
+          const verdict = classifyCdcError(error);
+          if (verdict === 'fatal') throw error;
+          const progressed = this.#summary.changes + this.#summary.transactions + this.#summary.snapshotRows > progressBefore;
+          attempt = progressed ? 1 : attempt + 1;
+          if (verdict === 'unknown' && ++unknownFailures > retry.maxUnknownFailures) {
+            throw new FatalPipelineError('CDC_GIVING_UP', `CDC failed ${unknownFailures} times with an unexpected error; last: ${error.message}`, error);
+          }
+          const delayMs = backoffDelay(attempt, retry);
+          this.#summary.retries++;
+          logger.warn({ err: error, attempt, delayMs, verdict }, 'CDC interrupted; resuming from the committed position after a pause');
+          await sleep(delayMs, undefined, { signal: this.#abort.signal }).catch(() => undefined);
+        }
+      }
+    } finally {
+      await pool.end().catch(() => undefined);
+    }
+  }
+
+  /** A binlog read error (1236) mid-stream: name the gap, with the binlogs the server has now. */
+  async #purgedError(pool: pg.Pool, cause: unknown): Promise<Error> {
+    try {
+      const position = await readPosition(pool, this.sourceName);
+      const control = await openControlConnection(this.source);
+      try {
+        const stored = { file: position?.binlogFile ?? '(none)', position: position?.binlogPosition ?? 0 };
+        return new BinlogPurgedError(`${purgedMessage(this.sourceName, stored, await availableBinlogs(control))} (server said: ${coerceError(cause).message})`, cause);
+      } finally {
+        await control.end().catch(() => undefined);
+      }
+    } catch {
+      return new BinlogPurgedError(`The source refused to send the binlog from the stored position: ${coerceError(cause).message}. Re-snapshot with: npm run ingest:cdc -- --resnapshot`, cause);
+    }
+  }
+
+  async #runOnce(pool: pg.Pool): Promise<StreamEnd> {
+    const { logger, config } = this.#options;
+    const control = await openControlConnection(this.source);
+    try {
+      const { warnings } = await checkServerSettings(control);
+      for (const warning of warnings) logger.warn(warning);
+
+      let position = await readPosition(pool, this.sourceName);
+      if (this.#resnapshot || !position || position.snapshotState !== 'done') {
+        if (position?.snapshotState === 'done') logger.warn('re-snapshot requested: taking a new snapshot; the log keeps what it has');
+        const snapshot = await runSnapshot({
+          source: this.source,
+          pool,
+          sourceName: this.sourceName,
+          logger,
+          signal: this.#abort.signal,
+          ...(this.#options.onSnapshotStart ? { onStart: this.#options.onSnapshotStart } : {}),
+          ...(this.#options.onSnapshotProgress ? { onProgress: this.#options.onSnapshotProgress } : {}),
+        }).finally(() => this.#options.onSnapshotEnd?.());
+        this.#resnapshot = false;
+        this.#summary.snapshotRows += snapshot.rows;
+        position = snapshot.position;
+      }
+      if (this.#stopping) return 'stopped';
+      const start = { file: position.binlogFile!, position: position.binlogPosition! };
+      await assertBinlogAvailable(control, this.sourceName, start);
+
+      const stream = new BinlogStream({
+        source: this.source,
+        sink: { pool, sourceName: this.sourceName, instanceId: `${hostname()}:${process.pid}` },
+        control,
+        serverId: this.#options.serverId,
+        start,
+        primaryKeys: await primaryKeys(control, this.source.database),
+        batchRows: config.INGEST_BATCH_ROWS,
+        batchMaxMs: config.INGEST_BATCH_MAX_MS,
+        ...(this.#options.untilIdleMs !== undefined ? { untilIdleMs: this.#options.untilIdleMs } : {}),
+        logger,
+        onBatch: (result) => {
+          this.#summary.changes += result.rows;
+          this.#summary.transactions += result.transactions;
+          logger.debug({ rows: result.rows, transactions: result.transactions, lagMs: result.maxLagMs, batchMs: result.batchMs }, 'batch landed');
+          this.#options.onBatch?.(result);
+        },
+      });
+      this.#stream = stream;
+      if (this.#stopping) stream.stop();
+      return await stream.run();
+    } finally {
+      this.#stream = null;
+      await control.end().catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The initial (or repeated) snapshot: every base table of the captured database, read inside one
+ * `START TRANSACTION WITH CONSISTENT SNAPSHOT` and paired with the binlog coordinate that matches
+ * it, streamed into raw.shop_changes with COPY.
+ *
+ * Restart policy: each table is committed in its own Postgres transaction together with the
+ * snapshot's progress (state 'running'). A consistent snapshot cannot outlive its MariaDB
+ * connection, so a snapshot interrupted midway is not resumed: the next start deletes the rows of
+ * that snapshot_id (all above the change_id floor recorded when it began) and takes a new one.
+ * No snapshot row is ever present twice, and the binlog is only followed once state is 'done'.
+ */
+import { randomBytes } from 'node:crypto';
+
+import type mysql from 'mysql2/promise';
+import type mysqlCore from 'mysql2';
+import type { FieldPacket } from 'mysql2';
+import type pg from 'pg';
+
+import { withTransaction } from '../../lib/pg/pool.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { copyJsonField, copyText } from './change.ts';
+import { copyStreamInto } from './copy-writer.ts';
+import { readPosition, writePosition, type CdcPosition } from './positions.ts';
+import { binlogHead, detectFlavor, listTables, openSourceConnection, type BinlogCoordinate, type SourceInfo, type TableInfo } from './source.ts';
+import { makeRowConverter, toJsonText } from './values.ts';
+import { resnapshotDeletes } from './resnapshot.ts';
+
+export interface SnapshotProgressEvent {
+  table: string;
+  tableRows: number;
+  totalRows: number;
+  estimatedTotal: number;
+}
+
+export interface SnapshotOptions {
+  source: SourceInfo;
+  pool: pg.Pool;
+  sourceName: string;
+  logger: Logger;
+  signal?: AbortSignal;
+  onStart?: (tables: TableInfo[], estimatedTotal: number) => void;
+  onProgress?: (event: SnapshotProgressEvent) => void;
+}
+
+export interface SnapshotResult {
+  position: CdcPosition;
+  rows: number;
+  tables: number;
+  seconds: number;
+}
+
+/** Removes what an interrupted snapshot left behind, so the next one starts clean. */
+export async function discardInterruptedSnapshot(pool: pg.Pool, previous: CdcPosition, logger: Logger): Promise<number> {
+  if (previous.snapshotState !== 'running' || !previous.snapshotId) return 0;
+  const floor = previous.snapshotProgress.changeIdFloor ?? '0';
+  return withTransaction(pool, async (client) => {
+    await client.query('set local statement_timeout = 0');
+    const deleted = await client.query('delete from raw.shop_changes where change_id > $1 and snapshot_id = $2', [floor, previous.snapshotId]);
+    await writePosition(client, { ...previous, snapshotState: 'pending', snapshotProgress: {} });
+    logger.warn({ snapshotId: previous.snapshotId, deletedRows: deleted.rowCount }, 'discarded an interrupted snapshot; taking a new one');
+    return deleted.rowCount ?? 0;
+  });
+}
+
+async function startConsistentSnapshot(connection: mysql.Connection): Promise<{ coordinate: BinlogCoordinate; startedAt: string }> {
+  await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+  const flavor = await detectFlavor(connection);
+  let coordinate: BinlogCoordinate;
+  if (flavor === 'mariadb') {
+    // MariaDB reports the binlog coordinate that matches the snapshot: no global lock needed.
+    await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+    const [rows] = await connection.query("SHOW STATUS LIKE 'binlog_snapshot_%'");
+    const status = new Map((rows as { Variable_name: string; Value: string }[]).map((r) => [r.Variable_name.toLowerCase(), r.Value]));
+    coordinate = { file: status.get('binlog_snapshot_file') ?? '', position: Number(status.get('binlog_snapshot_position')) };
+    if (!coordinate.file) throw new Error('Binlog_snapshot_file is empty: is log_bin enabled on the source?');
+  } else {
+    // MySQL has no such status: hold a global read lock just long enough to pair the two.
+    await connection.query('FLUSH TABLES WITH READ LOCK');
+    try {
+      await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
+      coordinate = await binlogHead(connection);
+    } finally {
+      await connection.query('UNLOCK TABLES');
+    }
+  }
+  const [now] = await connection.query('SELECT UTC_TIMESTAMP(3) AS now');
+  const startedAt = `${String((now as { now: string }[])[0]!.now).replace(' ', 'T')}Z`;
+  return { coordinate, startedAt };
+}
+
+function newSnapshotId(startedAt: string): string {
+  return `snap-${startedAt.replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(4).toString('hex')}`;
+}
+
+export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotResult> {
+  const { source, pool, sourceName, logger } = options;
+  const started = process.hrtime.bigint();
+  const previous = await readPosition(pool, sourceName);
+  if (previous) await discardInterruptedSnapshot(pool, previous, logger);
+
+  const { query: connection, core } = await openSourceConnection(source);
+  const abort = () => core.destroy();
+  options.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    const { coordinate, startedAt } = await startConsistentSnapshot(connection);
+    // Listed after the snapshot began: a table created later is absent here and arrives through the binlog.
+    const tables = await listTables(connection, source.database);
+    const estimatedTotal = tables.reduce((sum, t) => sum + t.estimatedRows, 0);
+    const snapshotId = newSnapshotId(startedAt);
+    const floor = (await pool.query<{ floor: string }>('select coalesce(max(change_id), 0)::text as floor from raw.shop_changes')).rows[0]!.floor;
+    const progress = { changeIdFloor: floor, startedAt, tablesDone: [] as string[], rows: 0 };
+    const running: CdcPosition = {
+      sourceName,
+      binlogFile: coordinate.file,
+      binlogPosition: coordinate.position,
+      gtid: null,
+      snapshotId,
+      snapshotState: 'running',
+      snapshotProgress: progress,
+    };
+    await writePosition(pool, running);
+    logger.info({ snapshotId, binlogFile: coordinate.file, binlogPosition: coordinate.position, tables: tables.length, estimatedTotal }, 'snapshot started');
+    options.onStart?.(tables, estimatedTotal);
+
+    let totalRows = 0;
+    for (const table of tables) {
+      options.signal?.throwIfAborted();
+      const rows = await withTransaction(pool, async (client) => {
+        await client.query('set local statement_timeout = 0');
+        const copied = await copyTable(client, core, { source, table, snapshotId, coordinate, startedAt }, (tableRows) =>
+          options.onProgress?.({ table: table.name, tableRows, totalRows: totalRows + tableRows, estimatedTotal }),
+        );
+        progress.tablesDone.push(table.name);
+        progress.rows += copied;
+        await writePosition(client, running);
+        return copied;
+      });
+      totalRows += rows;
+      logger.info({ table: table.name, rows }, 'snapshot table copied');
+    }
+
+    const done: CdcPosition = { ...running, snapshotState: 'done' };
+    await withTransaction(pool, async (client) => {
+      await client.query('set local statement_timeout = 0');
+      if (previous?.snapshotState === 'done' || BigInt(floor) > 0n) {
+        const deletes = await resnapshotDeletes(client, { sourceDatabase: source.database, snapshotId, changeIdFloor: floor, coordinate, startedAt });
+        if (deletes > 0) logger.warn({ deletes }, 're-snapshot: rows gone from the source since the last capture were logged as deletes');
+      }
+      await writePosition(client, done);
+    });
+    await connection.query('COMMIT');
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    logger.info({ snapshotId, rows: totalRows, tables: tables.length, seconds, rowsPerSecond: Math.round(totalRows / seconds) }, 'snapshot done');
+    return { position: done, rows: totalRows, tables: tables.length, seconds };
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
+    await connection.end().catch(() => core.destroy());
+  }
+}
+
+interface TableCopy {
+  source: SourceInfo;
+  table: TableInfo;
+  snapshotId: string;
+  coordinate: BinlogCoordinate;
+  startedAt: string;
+}
+
+async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection, copy: TableCopy, onRows: (rows: number) => void): Promise<number> {
+  const { source, table } = copy;
+  const sql = `SELECT * FROM ${connection.escapeId(source.database)}.${connection.escapeId(table.name)}`;
+  const query = connection.query(sql);
+  let convert: (row: Record<string, unknown>) => Record<string, unknown> = (row) => row;
+  query.on('fields', (fields: FieldPacket[]) => {
+    convert = makeRowConverter(fields.map((f) => ({ name: f.name, typeCode: f.columnType ?? 0 })));
+  });
+  const stream = query.stream({ highWaterMark: 2048 });
+  const prefix = `${copyText(source.database)}\t${copyText(table.name)}\tsnapshot\t`;
+  const suffix = `\t${copyText(copy.coordinate.file)}\t${copy.coordinate.position}\t\\N\t\\N\t${copyText(copy.snapshotId)}\t${copy.startedAt}\t\\N\n`;
+  const pk = table.primaryKey;
+  let count = 0;
+  return copyStreamInto<Record<string, unknown>>(client, stream, (raw) => {
+    const row = convert(raw);
+    let keyJson: string | null = null;
+    if (pk.length > 0) {
+      const key: Record<string, unknown> = {};
+      for (const column of pk) key[column] = row[column];
+      keyJson = toJsonText(key).json;
+    }
+    const after = toJsonText(row).json;
+    if (++count % 10_000 === 0) onRows(count);
+    return `${prefix}${copyJsonField(keyJson)}\t\\N\t${copyJsonField(after)}${suffix}`;
+  }).then((rows) => {
+    onRows(rows);
+    return rows;
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * Source values to the raw change log's JSON format (a contract dbt builds on):
+ * DECIMAL as the server prints it ("19.99"), DATETIME/TIMESTAMP as ISO-8601 UTC with
+ * milliseconds and Z, DATE as "YYYY-MM-DD", integers as numbers (beyond 2^53 as exact strings),
+ * NULL as null. Binary values become base64 strings (JSON has no bytes).
+ *
+ * Both paths deliver temporal values as MySQL strings ('2026-01-31 12:00:00.000'): the snapshot
+ * reads with `dateStrings` in a UTC session, the binlog decoder with `dateStrings` and `timezone: 'Z'`.
+ * Converting from strings keeps the two paths identical and avoids the host's time zone.
+ * Which columns are temporal is decided by column type, never by looking at the text.
+ */
+
+/** MySQL protocol / binlog column type codes (include/mysql_com.h, enum_field_types). */
+export const MYSQL_TYPES = {
+  DECIMAL: 0,
+  TINY: 1,
+  SHORT: 2,
+  LONG: 3,
+  FLOAT: 4,
+  DOUBLE: 5,
+  NULL: 6,
+  TIMESTAMP: 7,
+  LONGLONG: 8,
+  INT24: 9,
+  DATE: 10,
+  TIME: 11,
+  DATETIME: 12,
+  YEAR: 13,
+  NEWDATE: 14,
+  VARCHAR: 15,
+  BIT: 16,
+  TIMESTAMP2: 17,
+  DATETIME2: 18,
+  TIME2: 19,
+  JSON: 245,
+  NEWDECIMAL: 246,
+  ENUM: 247,
+  SET: 248,
+  TINY_BLOB: 249,
+  MEDIUM_BLOB: 250,
+  LONG_BLOB: 251,
+  BLOB: 252,
+  VAR_STRING: 253,
+  STRING: 254,
+  GEOMETRY: 255,
+} as const;
+
+export type ValueKind = 'plain' | 'date' | 'datetime' | 'maybe_binary';
+
+export function kindOfType(typeCode: number): ValueKind {
+  switch (typeCode) {
+    case MYSQL_TYPES.DATE:
+    case MYSQL_TYPES.NEWDATE:
+      return 'date';
+    case MYSQL_TYPES.DATETIME:
+    case MYSQL_TYPES.DATETIME2:
+    case MYSQL_TYPES.TIMESTAMP:
+    case MYSQL_TYPES.TIMESTAMP2:
+      return 'datetime';
+    case MYSQL_TYPES.TINY_BLOB:
+    case MYSQL_TYPES.MEDIUM_BLOB:
+    case MYSQL_TYPES.LONG_BLOB:
+    case MYSQL_TYPES.BLOB:
+    case MYSQL_TYPES.VAR_STRING:
+    case MYSQL_TYPES.VARCHAR:
+    case MYSQL_TYPES.STRING:
+    case MYSQL_TYPES.BIT:
+    case MYSQL_TYPES.GEOMETRY:
+      // Text and binary share these codes; the value's runtime type (Buffer or string) decides.
+      return 'maybe_binary';
+    default:
+      return 'plain';
+  }
+}
+
+/** '2026-01-31 12:00:00[.ffffff]' -> '2026-01-31T12:00:00.000Z'; zero dates -> null (no instant exists). */
+export function datetimeToIso(value: string): string | null {
+  if (value.length < 19 || value.startsWith('0000-00-00')) return null;
+  const fraction = value.length > 20 ? value.slice(20, 23).padEnd(3, '0') : '000';
+  return `${value.slice(0, 10)}T${value.slice(11, 19)}.${fraction}Z`;
+}
+
+function dateToIso(value: string): string | null {
+  return value.startsWith('0000-00-00') ? null : value.slice(0, 10);
+}
+
+function convertSpecial(kind: ValueKind, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (kind === 'datetime') {
+    if (typeof value === 'string') return datetimeToIso(value);
+    if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  } else if (kind === 'date') {
+    if (typeof value === 'string') return dateToIso(value);
+    if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString().slice(0, 10);
+  } else if (Buffer.isBuffer(value)) {
+    return value.toString('base64');
+  }
+  return normalizeValue(value);
+}
+
+/** Anything the decoders may hand over that JSON.stringify would mangle or throw on. */
+export function normalizeValue(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'bigint') {
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
+  }
+  if (Buffer.isBuffer(value)) return value.toString('base64');
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  return value;
+}
+
+export interface ColumnType {
+  name: string;
+  typeCode: number;
+}
+
+/**
+ * Returns a function that rewrites one row object in place into the JSON format. Only the
+ * columns that need it are visited, so wide text rows cost nothing extra.
+ */
+export function makeRowConverter(columns: readonly ColumnType[]): (row: Record<string, unknown>) => Record<string, unknown> {
+  const special = columns.map((c) => ({ name: c.name, kind: kindOfType(c.typeCode) })).filter((c) => c.kind !== 'plain');
+  if (special.length === 0) return (row) => row;
+  return (row) => {
+    for (const { name, kind } of special) {
+      if (name in row) row[name] = convertSpecial(kind, row[name]);
+    }
+    return row;
+  };
+}
+
+/** JSON text of a value object; U+0000 (which jsonb rejects) is replaced and reported. */
+export function toJsonText(value: unknown): { json: string; hadNul: boolean } {
+  const json = JSON.stringify(value);
+  if (json.includes('\\u0000')) return { json: json.replaceAll('\\u0000', '\\ufffd'), hadNul: true };
+  return { json, hadNul: false };
+}

@@ -1,0 +1,138 @@
+/**
+ * End to end against the real MariaDB and Postgres: snapshot, then binlog, in the raw log's JSON
+ * format; the current state derived from raw.shop_changes equals the source row for row.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { changeCounts, createCdcEnv, derivedState, duplicateChanges, runUntilIdle, setKeyClient, sourceState, type CdcTestEnv } from './helpers.ts';
+
+const ITEMS_DDL = `CREATE TABLE items (
+  item_id     BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  sku         VARCHAR(32) NOT NULL,
+  note        TEXT NULL,
+  price       DECIMAL(12,2) NOT NULL,
+  ratio       DOUBLE NULL,
+  is_active   TINYINT(1) NOT NULL DEFAULT 1,
+  big         BIGINT UNSIGNED NULL,
+  launched_on DATE NULL,
+  placed_at   DATETIME(3) NOT NULL,
+  touched_at  TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+
+let env: CdcTestEnv;
+
+beforeAll(async () => {
+  env = await createCdcEnv('cdc_e2e');
+  setKeyClient(env.wh);
+  await env.source.query(ITEMS_DDL);
+  await env.source.query(
+    `INSERT INTO items (sku, note, price, ratio, is_active, big, launched_on, placed_at, touched_at) VALUES
+      ('A-1', 'tab\\there, newline\\nthere, backslash \\\\ and ünïcødé ✓', 19.99, 0.5, 1, 18446744073709551615, '2026-01-31', '2026-01-31 12:00:00.000', '2026-01-31 12:00:00.123'),
+      ('A-2', NULL, 0.10, NULL, 0, 42, NULL, '2020-02-29 23:59:59.999', '2021-06-01 00:00:00'),
+      ('A-3', '{"json":"looking"}', 1000000.00, -1.25, 1, NULL, '1999-12-31', '1999-12-31 23:59:59.500', '2000-01-01 00:00:00')`,
+  );
+});
+
+afterAll(async () => {
+  await env?.drop();
+});
+
+describe('CDC ingestor', () => {
+  it('snapshots every table in the fixed JSON format', async () => {
+    const summary = await runUntilIdle(env);
+    expect(summary.end).toBe('idle');
+    expect(summary.snapshotRows).toBe(3);
+    const { rows } = await env.wh.query<{ primary_key: unknown; after_image: Record<string, unknown>; source_committed_at: Date; binlog_file: string }>(
+      "select primary_key, after_image, source_committed_at, binlog_file from raw.shop_changes where operation = 'snapshot' order by change_id",
+    );
+    expect(rows).toHaveLength(3);
+    expect(rows[0]!.primary_key).toEqual({ item_id: 1 });
+    expect(rows[0]!.after_image).toEqual({
+      item_id: 1,
+      sku: 'A-1',
+      note: 'tab\there, newline\nthere, backslash \\ and ünïcødé ✓',
+      price: '19.99',
+      ratio: 0.5,
+      is_active: 1,
+      big: '18446744073709551615',
+      launched_on: '2026-01-31',
+      placed_at: '2026-01-31T12:00:00.000Z',
+      touched_at: '2026-01-31T12:00:00.123Z',
+    });
+    expect(rows[1]!.after_image).toMatchObject({ price: '0.10', is_active: 0, big: 42, launched_on: null, placed_at: '2020-02-29T23:59:59.999Z' });
+    expect(rows[0]!.binlog_file).toMatch(/\.\d+$/);
+    const position = await env.wh.query("select snapshot_state, binlog_file from ingest.cdc_positions");
+    expect(position.rows).toEqual([{ snapshot_state: 'done', binlog_file: rows[0]!.binlog_file }]);
+    expect(await derivedState(env.wh, 'items')).toEqual(await sourceState(env.source, 'items', ['item_id']));
+  });
+
+  it('follows inserts, updates and deletes from the binlog with the same value format', async () => {
+    await env.source.query(`START TRANSACTION;
+      INSERT INTO items (sku, note, price, is_active, big, launched_on, placed_at) VALUES ('B-1', 'new', 5.55, 1, 9007199254740993, '2026-02-01', '2026-02-01 08:30:00.250');
+      UPDATE items SET price = 21.00, note = 'changed' WHERE sku = 'A-1';
+      DELETE FROM items WHERE sku = 'A-2';
+      COMMIT`);
+    const summary = await runUntilIdle(env);
+    expect(summary.snapshotRows).toBe(0);
+    expect(summary.changes).toBe(3);
+    const { rows } = await env.wh.query<{ operation: string; before_image: Record<string, unknown> | null; after_image: Record<string, unknown> | null; gtid: string; row_index: number }>(
+      "select operation, before_image, after_image, gtid, row_index from raw.shop_changes where snapshot_id is null order by change_id",
+    );
+    expect(rows.map((r) => r.operation)).toEqual(['insert', 'update', 'delete']);
+    expect(rows.map((r) => r.row_index)).toEqual([0, 1, 2]);
+    expect(new Set(rows.map((r) => r.gtid)).size).toBe(1);
+    expect(rows[0]!.before_image).toBeNull();
+    expect(rows[0]!.after_image).toMatchObject({ sku: 'B-1', price: '5.55', big: '9007199254740993', launched_on: '2026-02-01', placed_at: '2026-02-01T08:30:00.250Z' });
+    expect(rows[1]!.before_image).toMatchObject({ price: '19.99', note: 'tab\there, newline\nthere, backslash \\ and ünïcødé ✓' });
+    expect(rows[1]!.after_image).toMatchObject({ price: '21.00', note: 'changed', big: '18446744073709551615' });
+    expect(rows[2]!.after_image).toBeNull();
+    expect(rows[2]!.before_image).toMatchObject({ sku: 'A-2' });
+    expect(await derivedState(env.wh, 'items')).toEqual(await sourceState(env.source, 'items', ['item_id']));
+    const lag = await env.wh.query("select count(*)::int as n from ingest.metrics where component = 'cdc' and lag_ms is not null");
+    expect(lag.rows[0].n).toBeGreaterThan(0);
+  });
+
+  it('keeps flowing through ADD COLUMN, MODIFY COLUMN, a new table, TRUNCATE and DROP, and logs each', async () => {
+    await env.source.query(`ALTER TABLE items ADD COLUMN colour VARCHAR(20) NULL AFTER sku;
+      INSERT INTO items (sku, colour, price, placed_at) VALUES ('C-1', 'teal', 7.00, '2026-03-01 00:00:00');
+      ALTER TABLE items MODIFY COLUMN price DECIMAL(14,4) NOT NULL;
+      UPDATE items SET price = 7.1234 WHERE sku = 'C-1';
+      CREATE TABLE coupons (code VARCHAR(20) NOT NULL PRIMARY KEY, pct INT NOT NULL);
+      INSERT INTO coupons VALUES ('WELCOME', 10), ('VIP', 25);
+      CREATE TABLE scratch (id INT PRIMARY KEY);
+      INSERT INTO scratch VALUES (1), (2);
+      TRUNCATE TABLE scratch;
+      INSERT INTO scratch VALUES (3);
+      DROP TABLE scratch`);
+    const summary = await runUntilIdle(env);
+    expect(summary.end).toBe('idle');
+    const { rows: ddl } = await env.wh.query<{ table_name: string; operation: string; ddl: string }>(
+      "select table_name, operation, ddl from raw.shop_changes where operation in ('schema_change', 'truncate') order by change_id",
+    );
+    expect(ddl.map((r) => [r.table_name, r.operation])).toEqual([
+      ['items', 'schema_change'],
+      ['items', 'schema_change'],
+      ['coupons', 'schema_change'],
+      ['scratch', 'schema_change'],
+      ['scratch', 'truncate'],
+      ['scratch', 'schema_change'],
+    ]);
+    expect(ddl[0]!.ddl).toMatch(/ADD COLUMN colour/);
+    expect(ddl[5]!.ddl).toMatch(/DROP TABLE/i);
+    const colour = await env.wh.query("select after_image from raw.shop_changes where table_name = 'items' and after_image->>'sku' = 'C-1' order by change_id");
+    expect(colour.rows.map((r: { after_image: Record<string, unknown> }) => [r.after_image.colour, r.after_image.price])).toEqual([
+      ['teal', '7.00'],
+      ['teal', '7.1234'],
+    ]);
+    // An ALTER rewrites untouched rows without row events: their last image lacks the new column
+    // and keeps the old DECIMAL scale (docs/cdc.md). Same rows, same values, modulo exactly that.
+    const widen = (state: Map<string, Record<string, unknown>>) =>
+      new Map([...state].map(([key, row]) => [key, { ...row, colour: row.colour ?? null, price: Number(row.price) }]));
+    expect(widen(await derivedState(env.wh, 'items'))).toEqual(widen(await sourceState(env.source, 'items', ['item_id'])));
+    expect(await derivedState(env.wh, 'coupons')).toEqual(await sourceState(env.source, 'coupons', ['code']));
+    // After the truncate only the row inserted later remains in the derived state.
+    expect([...(await derivedState(env.wh, 'scratch')).values()]).toEqual([{ id: 3 }]);
+    expect(await duplicateChanges(env.wh)).toBe(0);
+    expect(await changeCounts(env.wh)).toMatchObject({ snapshot: 3, truncate: 1 });
+  });
+});
