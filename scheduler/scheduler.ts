@@ -180,6 +180,7 @@ export class Scheduler {
       if (lost) this.#logger.error('leadership lost: interrupting jobs and stopping ingestors');
       await this.#endTerm(termController, lost);
       if (!session.lost.aborted) await session.unlock(LEADER_LOCK_KEY).catch(() => undefined);
+      if (lost) await this.#setRole('standby');
     }
   }
 

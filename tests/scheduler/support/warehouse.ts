@@ -1,13 +1,12 @@
 /**
- * A fresh, migrated warehouse database per test file for the scheduler tests, on the local
- * Postgres (or WAREHOUSE_URL's server). Kept when a test fails so its ledger can be inspected.
+ * The platform's per-file test warehouse plus what scheduler tests need beside it: a config
+ * with scheduler settings (no ingestors unless asked), and a superuser pool for assertions.
  */
-import { randomBytes } from 'node:crypto';
-
 import pg from 'pg';
 
-import { loadConfig, type Config } from '../../../lib/config/index.ts';
-import { migrate } from '../../../lib/warehouse/migrate.ts';
+import type { Config } from '../../../lib/config/index.ts';
+import { testConfig } from '../../helpers/config.ts';
+import { createTestWarehouse } from '../../helpers/warehouse.ts';
 
 export interface SchedulerTestWarehouse {
   database: string;
@@ -19,32 +18,18 @@ export interface SchedulerTestWarehouse {
 }
 
 export async function createSchedulerWarehouse(label: string, env: Record<string, string> = {}): Promise<SchedulerTestWarehouse> {
-  const base = loadConfig();
-  const database = `t_sched_${label}_${randomBytes(3).toString('hex')}`.toLowerCase();
-  const url = new URL(base.WAREHOUSE_URL);
-  url.pathname = `/${database}`;
-  const adminUrl = url.toString();
-  const config = loadConfig({ WAREHOUSE_URL: adminUrl, LOG_LEVEL: 'warn', SCHEDULER_INGESTORS: 'none', ...env });
-  await migrate(config);
-  const admin = new pg.Pool({ connectionString: adminUrl, max: 2, application_name: 'shopflow-test' });
+  const warehouse = await createTestWarehouse(`sched_${label}`);
+  const config = testConfig({ WAREHOUSE_URL: warehouse.adminUrl, SCHEDULER_INGESTORS: 'none', ...env });
+  const admin = new pg.Pool({ connectionString: warehouse.adminUrl, max: 2, application_name: 'shopflow-test' });
   admin.on('error', () => undefined);
   return {
-    database,
-    adminUrl,
+    database: warehouse.database,
+    adminUrl: warehouse.adminUrl,
     config,
     admin,
     drop: async () => {
       await admin.end();
-      const server = new URL(base.WAREHOUSE_URL);
-      server.pathname = '/postgres';
-      const client = new pg.Client({ connectionString: server.toString() });
-      client.on('error', () => undefined);
-      await client.connect();
-      try {
-        await client.query(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`);
-      } finally {
-        await client.end();
-      }
+      await warehouse.drop();
     },
   };
 }
