@@ -96,6 +96,8 @@ export function malformedCases(random: () => number): MalformedCase[] {
     },
     { name: 'invalid UTF-8', expectedCode: 'invalid_encoding', reasonMentions: 'UTF-8', message: { key: 'bad-session', value: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) } },
     { name: 'empty value (tombstone)', expectedCode: 'empty_message', reasonMentions: 'no value', message: { key: 'bad-session', value: null } },
+    // Valid for the schema, but outside Postgres's timestamp range: found by the flush's bisection.
+    { name: 'year 0000', expectedCode: 'warehouse_rejected', reasonMentions: 'Postgres refused', message: withChange((e) => (e.event_time = '0000-01-01T00:00:00Z')) },
     { name: 'NUL escape jsonb refuses', expectedCode: 'unsupported_json', reasonMentions: '\\u0000', message: withChange((e) => (e.referrer = 'a\u0000b')) },
   ];
 }

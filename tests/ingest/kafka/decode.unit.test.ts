@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+
+import { decodeMessage, EVENT_COLUMNS } from '../../../ingest/kafka/decode.ts';
+import { malformedCases, sampleMessage, seededRandom } from '../../../ingest/kafka/sample-events.ts';
+import type { SourceMessage } from '../../../lib/kafka/source.ts';
+
+const asSource = (offset: number, key: string | null, value: string | Buffer | null, timestampMs = 1_700_000_000_000): SourceMessage => ({
+  offset: BigInt(offset),
+  key: key === null ? null : Buffer.from(key),
+  value: value === null ? null : Buffer.isBuffer(value) ? value : Buffer.from(value),
+  timestampMs,
+});
+
+describe('decodeMessage', () => {
+  it('turns a valid event into one COPY line with the extracted columns and the payload intact', () => {
+    const { key, value } = sampleMessage(1, seededRandom(3));
+    const decoded = decodeMessage('shop.events', 2, asSource(41, key, value));
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    const fields = decoded.line.slice(0, -1).split('\t');
+    expect(fields).toHaveLength(EVENT_COLUMNS.length);
+    const event = JSON.parse(value as string) as Record<string, unknown>;
+    expect(fields.slice(0, 7)).toEqual(['shop.events', '2', '41', key, event.event_id, event.event_type, event.event_time]);
+    expect(fields[8]).toBe(new Date(1_700_000_000_000).toISOString());
+    expect(JSON.parse(fields[7]!.replace(/\\\\/g, '\\'))).toEqual(event);
+  });
+
+  it('escapes backslashes, tabs and newlines inside the payload for COPY text format', () => {
+    const { key, value } = sampleMessage(1, seededRandom(4));
+    const event = JSON.parse(value as string) as Record<string, unknown>;
+    event.page_url = 'a"b\\c';
+    const pretty = JSON.stringify(event, null, '\t');
+    const decoded = decodeMessage('t', 0, asSource(0, key, pretty));
+    expect(decoded.ok).toBe(true);
+    if (!decoded.ok) return;
+    const payload = decoded.line.slice(0, -1).split('\t')[7]!;
+    expect(payload).not.toMatch(/[\n\t]/);
+    expect(payload).toContain('\\n\\t');
+    expect(payload).toContain('a\\\\"b\\\\\\\\c');
+  });
+
+  for (const c of malformedCases(seededRandom(5)).filter((m) => m.expectedCode !== 'warehouse_rejected')) {
+    it(`dead-letters ${c.name} as ${c.expectedCode}, naming the problem`, () => {
+      const decoded = decodeMessage('t', 1, asSource(9, c.message.key, c.message.value));
+      expect(decoded.ok).toBe(false);
+      if (decoded.ok) return;
+      expect(decoded.deadLetter.code).toBe(c.expectedCode);
+      expect(decoded.deadLetter.reason).toContain(c.reasonMentions);
+      expect(decoded.deadLetter.offset).toBe(9n);
+      // The original bytes are kept exactly.
+      expect(decoded.deadLetter.value).toEqual(c.message.value === null ? null : Buffer.from(c.message.value));
+    });
+  }
+
+  it('lists every schema problem of a message, not only the first', () => {
+    const decoded = decodeMessage('t', 0, asSource(0, 'k', JSON.stringify({ event_type: 'add_to_cart', price: -1, quantity: 'x' })));
+    expect(decoded.ok).toBe(false);
+    if (decoded.ok) return;
+    expect(decoded.deadLetter.reason).toContain('price: must be >= 0');
+    expect(decoded.deadLetter.reason).toContain('quantity:');
+    expect(decoded.deadLetter.reason).toContain('event_id: missing');
+    expect((decoded.deadLetter.details.issues as unknown[]).length).toBeGreaterThan(5);
+  });
+});

@@ -1,0 +1,149 @@
+/**
+ * The ingestor against the real Kafka and Postgres, in-process: validation and dead letters,
+ * exactly-once across re-runs, Postgres connections dying mid-stream, and a consumer group
+ * rebalancing while it loads.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { malformedCases, seededRandom } from '../../../ingest/kafka/sample-events.ts';
+import type { Config } from '../../../lib/config/index.ts';
+import { createTestTopic, type TestTopic } from '../../helpers/kafka.ts';
+import { testConfig } from '../../helpers/config.ts';
+import { createTestWarehouse, type TestWarehouse } from '../../helpers/warehouse.ts';
+import { expectExactlyOnce, ingestor, landed, produceEvents, runUntilCaughtUp } from './support.ts';
+
+let warehouse: TestWarehouse;
+const topics: TestTopic[] = [];
+
+beforeAll(async () => {
+  warehouse = await createTestWarehouse('ingest_kafka');
+});
+
+afterAll(async () => {
+  for (const t of topics) await t.delete();
+  await warehouse?.drop();
+});
+
+async function topicConfig(label: string, partitions = 3): Promise<{ topic: string; config: Config }> {
+  const t = await createTestTopic(label, partitions);
+  topics.push(t);
+  const config = testConfig({
+    WAREHOUSE_URL: warehouse.adminUrl,
+    KAFKA_TOPIC: t.topic,
+    KAFKA_GROUP_ID: t.groupId,
+    KAFKA_PARTITIONS: String(partitions),
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+  });
+  return { topic: t.topic, config };
+}
+
+async function waitForLanded(config: Config, topic: string, total: number, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await landed(warehouse.adminUrl, config.KAFKA_GROUP_ID, topic);
+    if (state.events + state.deadLetters >= total) return;
+    if (Date.now() > deadline) throw new Error(`only ${state.events + state.deadLetters} of ${total} records landed after ${timeoutMs} ms`);
+    await sleep(250);
+  }
+}
+
+describe('Kafka ingestor', () => {
+  it('lands valid events once and every malformed kind as a dead letter with its reason and original bytes', async () => {
+    const { topic, config } = await topicConfig('malformed');
+    const cases = malformedCases(seededRandom(7));
+    const produced = await produceEvents(config, topic, 3_000, 1, cases.map((c) => c.message));
+    const summary = await runUntilCaughtUp(config);
+    expect(summary.reason).toBe('caught-up');
+    await expectExactlyOnce(warehouse.adminUrl, config, topic, produced);
+
+    const letters = await pgQuery<{ error_code: string; reason: string; payload: Buffer | null; payload_bytes: number | null; kafka_offset: string }>(
+      `select error_code, reason, payload, payload_bytes, kafka_offset from raw.dead_letters where topic = $1 order by kafka_offset`,
+      [topic],
+    );
+    expect(letters).toHaveLength(cases.length);
+    for (const c of cases) {
+      const original = c.message.value === null ? null : Buffer.from(c.message.value);
+      const letter = letters.find((l) => (l.payload === null ? original === null : original !== null && l.payload.equals(original)));
+      expect(letter, c.name).toBeDefined();
+      expect(letter!.error_code, c.name).toBe(c.expectedCode);
+      expect(letter!.reason, c.name).toContain(c.reasonMentions);
+      expect(letter!.payload_bytes, c.name).toBe(original?.length ?? null);
+    }
+
+    // A second run finds nothing new: the stored offsets, not Kafka's, decide where it resumes.
+    const again = await runUntilCaughtUp(config);
+    expect(again.events + again.deadLetters).toBe(0);
+    await expectExactlyOnce(warehouse.adminUrl, config, topic, produced);
+    const metrics = await pgQuery<{ rows_loaded: string }>(`select rows_loaded from ingest.metrics where details->>'topic' = $1`, [topic]);
+    expect(metrics.reduce((n, m) => n + Number(m.rows_loaded), 0)).toBe(3_000);
+  });
+
+  it('keeps exactly-once when its Postgres connections are killed mid-stream', async () => {
+    // Restarting the shared test Postgres would break every other test file running at the same
+    // time, so this kills this ingestor's own backends instead (pg_terminate_backend): to the
+    // client that is the same event as a server restart, a connection dropping mid-COPY or
+    // mid-commit, and it exercises the same retry-and-resume path.
+    const { topic, config } = await topicConfig('pg_terminate');
+    const running = ingestor(config, { stopWhen: { mode: 'never' }, batchRows: 500, batchMaxMs: 50 });
+    const done = running.run();
+    const total = 20_000;
+    const producing = produceEvents(config, topic, total, 2);
+    let killed = 0;
+    for (let i = 0; i < 8; i++) {
+      await sleep(400 + Math.random() * 400);
+      killed += await terminateIngestBackends();
+    }
+    await producing;
+    await waitForLanded(config, topic, total);
+    await running.stop();
+    await done;
+    expect(killed).toBeGreaterThan(0);
+    await expectExactlyOnce(warehouse.adminUrl, config, topic, total);
+  });
+
+  it('shares partitions between two group members and stays exactly-once through two rebalances', async () => {
+    const { topic, config } = await topicConfig('rebalance', 4);
+    const a = ingestor(config, { stopWhen: { mode: 'never' } });
+    const aDone = a.run();
+    await produceEvents(config, topic, 6_000, 3);
+    await waitForLanded(config, topic, 1);
+    const b = ingestor(config, { stopWhen: { mode: 'never' } });
+    const bDone = b.run();
+    await produceEvents(config, topic, 6_000, 4);
+    await sleep(2_000);
+    // A leaves (drains and commits what it holds); B takes over all partitions.
+    const aSummary = await a.stop();
+    await aDone;
+    await produceEvents(config, topic, 6_000, 5);
+    await waitForLanded(config, topic, 18_000);
+    const bSummary = await b.stop();
+    await bDone;
+    expect(aSummary.events).toBeGreaterThan(0);
+    expect(bSummary.events).toBeGreaterThan(0);
+    expect(aSummary.events + bSummary.events).toBe(18_000);
+    await expectExactlyOnce(warehouse.adminUrl, config, topic, 18_000);
+  });
+});
+
+async function pgQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: warehouse.adminUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+async function terminateIngestBackends(): Promise<number> {
+  const rows = await pgQuery<{ terminated: boolean }>(
+    `select pg_terminate_backend(pid) as terminated from pg_stat_activity
+     where datname = $1 and application_name = 'shopflow-ingest-kafka' and pid <> pg_backend_pid()`,
+    [warehouse.database],
+  );
+  return rows.filter((r) => r.terminated).length;
+}
