@@ -61,11 +61,11 @@ final as (
         referrer,
 
         ---------- numerics
-        price,
+        price::numeric(14, 2) as price,
         quantity,
-        cart_value,
+        cart_value::numeric(14, 2) as cart_value,
         item_count,
-        order_total,
+        order_total::numeric(14, 2) as order_total,
 
         ---------- dates
         (event_at at time zone 'UTC')::date as event_date,

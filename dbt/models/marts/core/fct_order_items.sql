@@ -108,13 +108,13 @@ joined as (
 
         ---------- numerics
         items_in_scope.quantity,
-        items_in_scope.unit_price,
-        items_in_scope.discount_amount,
-        items_in_scope.line_total,
+        items_in_scope.unit_price::numeric(14, 2) as unit_price,
+        items_in_scope.discount_amount::numeric(14, 2) as discount_amount,
+        items_in_scope.line_total::numeric(14, 2) as line_total,
         case
             when orders.order_status in ('cancelled', 'returned') then 0
             else items_in_scope.line_total
-        end::numeric(12, 2) as net_line_total,
+        end::numeric(14, 2) as net_line_total,
         (items_in_scope.quantity * dim_products.cost)::numeric(14, 2) as line_cost,
 
         ---------- booleans

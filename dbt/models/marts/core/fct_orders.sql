@@ -155,16 +155,16 @@ joined as (
         ---------- numerics
         coalesce(items_per_order.item_line_count, 0)::integer as item_line_count,
         coalesce(items_per_order.unit_count, 0)::integer as unit_count,
-        orders_in_scope.subtotal_amount,
-        orders_in_scope.discount_amount,
-        orders_in_scope.shipping_amount,
-        orders_in_scope.tax_amount,
-        orders_in_scope.total_amount,
+        orders_in_scope.subtotal_amount::numeric(14, 2) as subtotal_amount,
+        orders_in_scope.discount_amount::numeric(14, 2) as discount_amount,
+        orders_in_scope.shipping_amount::numeric(14, 2) as shipping_amount,
+        orders_in_scope.tax_amount::numeric(14, 2) as tax_amount,
+        orders_in_scope.total_amount::numeric(14, 2) as total_amount,
         coalesce(items_per_order.items_line_total, 0)::numeric(14, 2) as items_line_total,
         case
             when orders_in_scope.order_status in ('cancelled', 'returned') then 0
             else orders_in_scope.total_amount
-        end::numeric(12, 2) as net_revenue,
+        end::numeric(14, 2) as net_revenue,
         coalesce(payments_per_order.payment_attempt_count, 0)::integer
             as payment_attempt_count,
         coalesce(payments_per_order.failed_payment_count, 0)::integer

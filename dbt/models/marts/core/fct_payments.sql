@@ -54,7 +54,7 @@ joined as (
         payments_in_scope.ip_country_code,
 
         ---------- numerics
-        payments_in_scope.amount,
+        payments_in_scope.amount::numeric(14, 2) as amount,
 
         ---------- booleans
         payments_in_scope.payment_status = 'failed' as is_failed,

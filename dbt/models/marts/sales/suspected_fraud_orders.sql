@@ -1,0 +1,171 @@
+{#
+    Orders matching at least one fraud rule (see the model description for the rules):
+      1. shared card across countries: the order's card fingerprint was used from two or
+         more IP countries within 10 minutes of one of the order's attempts;
+      2. large order on a new account: total above fraud_large_order_multiplier x the
+         median order total (all orders to the as-of date) on an account less than one
+         day old at order time;
+      3. repeated payment failures: three or more failed attempts on the order within 10
+         minutes.
+#}
+with
+
+orders as (
+
+    select * from {{ ref('fct_orders') }}
+
+),
+
+payments as (
+
+    select * from {{ ref('fct_payments') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+    where version_number = 1
+
+),
+
+reporting_dates as (
+
+    select * from {{ ref('int_reporting_dates') }}
+
+),
+
+orders_in_range as (
+
+    select orders.*
+    from orders
+    cross join reporting_dates
+    where orders.order_date <= reporting_dates.as_of_date
+
+),
+
+card_payments as (
+
+    select payment_id, order_id, card_fingerprint, ip_country_code, attempted_at
+    from payments
+    where card_fingerprint is not null and ip_country_code is not null
+
+),
+
+multi_country_cards as (
+
+    select distinct card_payments.order_id
+    from card_payments
+    inner join card_payments as other_use
+        on card_payments.card_fingerprint = other_use.card_fingerprint
+        and other_use.ip_country_code <> card_payments.ip_country_code
+        and other_use.attempted_at between card_payments.attempted_at - interval '10 minutes'
+            and card_payments.attempted_at + interval '10 minutes'
+
+),
+
+median_total as (
+
+    select percentile_cont(0.5) within group (order by total_amount) as median_order_total
+    from orders_in_range
+
+),
+
+large_new_account_orders as (
+
+    select orders_in_range.order_id
+    from orders_in_range
+    cross join median_total
+    inner join customers
+        on orders_in_range.customer_id = customers.customer_id
+    where
+        orders_in_range.total_amount
+            > {{ var('fraud_large_order_multiplier') }} * median_total.median_order_total
+        and orders_in_range.placed_at < customers.signed_up_at + interval '1 day'
+
+),
+
+failed_bursts as (
+
+    select distinct failed.order_id
+    from payments as failed
+    where
+        failed.is_failed
+        and (
+            select count(*)
+            from payments as burst
+            where
+                burst.order_id = failed.order_id
+                and burst.is_failed
+                and burst.attempted_at >= failed.attempted_at
+                and burst.attempted_at < failed.attempted_at + interval '10 minutes'
+        ) >= 3
+
+),
+
+flagged as (
+
+    select
+        orders_in_range.order_id,
+        orders_in_range.customer_id,
+        orders_in_range.total_amount,
+        orders_in_range.placed_at,
+        orders_in_range.order_date,
+        orders_in_range.order_status,
+        multi_country_cards.order_id is not null as is_card_used_from_multiple_countries,
+        large_new_account_orders.order_id is not null as is_large_order_on_new_account,
+        failed_bursts.order_id is not null as has_repeated_payment_failures
+    from orders_in_range
+    left join multi_country_cards
+        on orders_in_range.order_id = multi_country_cards.order_id
+    left join large_new_account_orders
+        on orders_in_range.order_id = large_new_account_orders.order_id
+    left join failed_bursts
+        on orders_in_range.order_id = failed_bursts.order_id
+
+),
+
+final as (
+
+    select
+        ---------- ids
+        order_id,
+        customer_id,
+
+        ---------- strings
+        order_status,
+        concat_ws(
+            ', ',
+            case when is_card_used_from_multiple_countries then 'card used from multiple countries' end,
+            case when is_large_order_on_new_account then 'large order on new account' end,
+            case when has_repeated_payment_failures then 'repeated payment failures' end
+        ) as reasons,
+
+        ---------- numerics
+        total_amount,
+        (
+            is_card_used_from_multiple_countries::integer
+            + is_large_order_on_new_account::integer
+            + has_repeated_payment_failures::integer
+        )::integer as rules_triggered,
+
+        ---------- booleans
+        is_card_used_from_multiple_countries,
+        is_large_order_on_new_account,
+        has_repeated_payment_failures,
+
+        ---------- dates
+        order_date,
+
+        ---------- timestamps
+        placed_at
+
+    from flagged
+    where
+        is_card_used_from_multiple_countries
+        or is_large_order_on_new_account
+        or has_repeated_payment_failures
+
+)
+
+select * from final
