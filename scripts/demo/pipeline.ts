@@ -13,7 +13,7 @@ import type { Config } from '../../lib/config/index.ts';
 import { runDbt } from '../../lib/dbt/run.ts';
 import { ServiceUnavailableError, ShopflowError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { sendDailyReport, sendGateFailureAlert } from '../../report/send.ts';
+import { sendDailyReport } from '../../report/send.ts';
 import { upServices } from '../services/index.ts';
 import { assertResetAllowed, resetShopDatabase, resetTopic, resetWarehouse } from './reset.ts';
 import { runCli, startCli, type CliOptions } from './run-cli.ts';
@@ -106,13 +106,10 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
 
   const businessDate = await latestOrderDate(config);
   const gatePassed = gates.every((g) => g.success);
-  const report = await steps.step(gatePassed ? `Morning report for ${businessDate} (mail + HTML)` : 'Gate failed: sending the alert instead of the report', async () => {
-    if (!gatePassed) {
-      await sendGateFailureAlert(config, { businessDate, gates });
-      return undefined;
-    }
-    return sendDailyReport(config, { businessDate, gates });
-  });
+  // A failed gate withholds the report: sendDailyReport mails the alert listing the failures instead.
+  const report = await steps.step(gatePassed ? `Morning report for ${businessDate} (mail + HTML)` : 'Gate failed: sending the alert instead of the report', () =>
+    sendDailyReport(config, { businessDate, gates }, { logger: context.logger }),
+  );
 
   const layers = await steps.step('Counting rows per layer', () => countLayers(config.WAREHOUSE_URL));
 
@@ -169,7 +166,7 @@ async function latestOrderDate(config: Config): Promise<string> {
 interface SummaryInput {
   layers: Awaited<ReturnType<typeof countLayers>>;
   gates: GateSummary[];
-  report: Awaited<ReturnType<typeof sendDailyReport>> | undefined;
+  report: Awaited<ReturnType<typeof sendDailyReport>>;
   businessDate: string;
 }
 
@@ -203,7 +200,7 @@ function printSummary(config: Config, input: SummaryInput): void {
   }
   out();
   out(bold('Where to look'));
-  if (input.report) {
+  if (!input.report.blocked) {
     out(`  report (${input.businessDate}) HTML   ${input.report.htmlPath}`);
     const mail = config.managed.smtp ? newestMail(join(config.dataDir, 'mail')) : undefined;
     out(`  report e-mail          ${input.report.sent || input.report.alreadySent ? (mail ?? `sent via ${config.SMTP_URL}`) : yellow('not sent')}`);
