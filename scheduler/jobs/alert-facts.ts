@@ -1,33 +1,70 @@
 /**
- * Reads alert facts from the marts as bi_reader (the marts' read-only role). Column names follow
- * the contracts in dbt/models/marts/operations/*.yml.
+ * Reads alert facts from the marts as bi_reader (the marts' read-only role). Columns follow the
+ * contracts in dbt/models/marts/sales/_sales__models.yml and products/_products__models.yml.
+ *
+ * Fraud: one fact per (order, matched rule), timed by the order's placed_at.
+ * Low stock: the mart lists products at or below their reorder point on the as-of date; the
+ * crossing is the first day of the current run of days at or below it (from fct_inventory_daily),
+ * so a product that stays low is alerted once, and again only after it recovered and fell again.
  */
 import type pg from 'pg';
 
 import type { AlertFacts, FraudFact, LowStockFact } from './operational-alerts.ts';
 
+/** Fraud rule flags of marts.suspected_fraud_orders and the rule names used in alert keys. */
+export const FRAUD_RULES = {
+  is_card_used_from_multiple_countries: 'card_multiple_countries',
+  is_large_order_on_new_account: 'large_order_new_account',
+  has_repeated_payment_failures: 'repeated_payment_failures',
+} as const;
+
+type FraudRow = { order_id: string; placed_at: Date; row: Record<string, unknown> } & Record<keyof typeof FRAUD_RULES, boolean>;
+
 export class MartAlertFacts implements AlertFacts {
   constructor(private readonly pool: pg.Pool) {}
 
   async fraud(since: Date): Promise<FraudFact[]> {
-    const { rows } = await this.pool.query<{ order_id: string | number; fraud_rule: string; ordered_at: Date; row: Record<string, unknown> }>(
-      `select f.order_id, f.fraud_rule, f.ordered_at, to_jsonb(f) as row
+    const { rows } = await this.pool.query<FraudRow>(
+      `select f.order_id::text as order_id, f.placed_at, ${Object.keys(FRAUD_RULES).map((c) => `f.${c}`).join(', ')},
+              jsonb_build_object('customer_id', f.customer_id, 'total_amount', f.total_amount, 'order_status', f.order_status, 'reasons', f.reasons) as row
          from marts.suspected_fraud_orders f
-        where f.ordered_at >= $1
-        order by f.ordered_at`,
+        where f.placed_at >= $1
+        order by f.placed_at`,
       [since],
     );
-    return rows.map((r) => ({ orderId: String(r.order_id), rule: r.fraud_rule, orderedAt: r.ordered_at, details: r.row }));
+    return rows.flatMap((r) =>
+      (Object.entries(FRAUD_RULES) as [keyof typeof FRAUD_RULES, string][])
+        .filter(([column]) => r[column])
+        .map(([, rule]) => ({ orderId: r.order_id, rule, orderedAt: r.placed_at, details: r.row })),
+    );
   }
 
   async lowStock(since: Date): Promise<LowStockFact[]> {
-    const { rows } = await this.pool.query<{ product_id: string | number; crossed_at: Date; row: Record<string, unknown> }>(
-      `select l.product_id, l.crossed_at, to_jsonb(l) as row
-         from marts.low_stock_products l
-        where l.crossed_at >= $1
-        order by l.crossed_at`,
+    const { rows } = await this.pool.query<{ product_id: string; crossed_on: string; row: Record<string, unknown> }>(
+      `with low as (
+         select * from marts.low_stock_products
+       ), last_ok as (
+         select d.product_id, max(d.inventory_date) as last_ok_date
+           from marts.fct_inventory_daily d
+           join low on low.product_id = d.product_id and d.inventory_date <= low.as_of_date
+          where not d.is_at_or_below_reorder_point
+          group by d.product_id
+       ), first_seen as (
+         select d.product_id, min(d.inventory_date) as first_date
+           from marts.fct_inventory_daily d join low using (product_id)
+          group by d.product_id
+       )
+       select low.product_id::text as product_id,
+              to_char(coalesce(last_ok.last_ok_date + 1, first_seen.first_date, low.as_of_date), 'YYYY-MM-DD') as crossed_on,
+              jsonb_build_object('sku', low.sku, 'product_name', low.product_name, 'quantity_on_hand', low.quantity_on_hand,
+                                 'reorder_point', low.reorder_point, 'days_of_cover', low.days_of_cover, 'as_of_date', low.as_of_date) as row
+         from low
+         left join last_ok using (product_id)
+         left join first_seen using (product_id)
+        where coalesce(last_ok.last_ok_date + 1, first_seen.first_date, low.as_of_date) >= ($1::timestamptz at time zone 'UTC')::date
+        order by 2, 1`,
       [since],
     );
-    return rows.map((r) => ({ productId: String(r.product_id), crossedAt: r.crossed_at, details: r.row }));
+    return rows.map((r) => ({ productId: r.product_id, crossedAt: new Date(`${r.crossed_on}T00:00:00Z`), details: r.row }));
   }
 }

@@ -19,11 +19,15 @@ export interface FakeOperationsOptions {
   /** Every dbt call fails. */
   dbtAlwaysFails?: boolean;
   gatesPass?: boolean;
+  /** Simulated duration of each dbt call, by its arguments (overrides dbtMs). */
+  dbtMsFor?: (args: string[]) => number;
+  /** Clock whose time is recorded when an alert is sent. */
+  clock?: { now(): Date };
 }
 
 export interface FakeOperations extends PipelineOperations {
   dbtCalls: string[][];
-  alerts: { key: string; kind: string; subject: string; text: string }[];
+  alerts: { key: string; kind: string; subject: string; text: string; sentAt?: Date }[];
   reports: string[];
 }
 
@@ -39,7 +43,7 @@ export function fakeOperations(options: FakeOperationsOptions): FakeOperations {
       dbtCalls.push(args);
       const call = dbtCalls.length;
       run.onLine(`dbt ${args.join(' ')} (call ${call})`);
-      await sleep(options.dbtMs ?? 10, undefined, { signal: run.signal });
+      await sleep(options.dbtMsFor?.(args) ?? options.dbtMs ?? 10, undefined, { signal: run.signal });
       if (options.dbtAlwaysFails || options.failDbtCalls?.includes(call)) {
         run.onLine('Database Error in model stg_shop__orders: relation "raw.shop_changes" is locked');
         throw new ProcessFailedError(`dbt ${args.join(' ')}`, 1, null, 'Database Error in model stg_shop__orders');
@@ -70,7 +74,7 @@ export function fakeOperations(options: FakeOperationsOptions): FakeOperations {
         `insert into ops.alerts_sent (alert_key, kind, subject, status, sent_at) values ($1, $2, $3, 'sent', now()) on conflict (alert_key) do nothing`,
         [alert.key, alert.kind, alert.subject],
       );
-      if (claimed.rowCount === 1) alerts.push(alert);
+      if (claimed.rowCount === 1) alerts.push({ ...alert, ...(options.clock ? { sentAt: options.clock.now() } : {}) });
       return claimed.rowCount === 1;
     },
   };

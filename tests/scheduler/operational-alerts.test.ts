@@ -1,0 +1,102 @@
+// Regression guard: a suspected-fraud order must be alerted within 5 minutes of being placed,
+// even while a long micro-batch build holds dbt, and each alert must go out exactly once however
+// many alert runs see it. Time is compressed 30x (a simulated minute per two real seconds); the alert
+// facts are read by the real SQL from marts tables shaped like the dbt contracts.
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createLogger } from '../../lib/logger.ts';
+import { CompressedClock } from '../../scheduler/clock.ts';
+import { DBT_ALERT_ARGS } from '../../scheduler/jobs/dbt-args.ts';
+import { Scheduler } from '../../scheduler/scheduler.ts';
+import { fakeOperations } from './support/fake-operations.ts';
+import { createSchedulerWarehouse, type SchedulerTestWarehouse } from './support/warehouse.ts';
+
+let warehouse: SchedulerTestWarehouse;
+const logger = createLogger('scheduler-test', 'silent');
+const SCALE = 30;
+const SIM_MINUTE_MS = 60_000 / SCALE;
+
+beforeAll(async () => {
+  warehouse = await createSchedulerWarehouse('alerts', { MICROBATCH_MINUTES: '15' });
+  // The three marts the alert query reads, with the contract's column names and types.
+  await warehouse.admin.query(`
+    create table marts.suspected_fraud_orders (
+      order_id bigint, customer_id bigint, order_status text, reasons text, total_amount numeric(14,2), rules_triggered integer,
+      is_card_used_from_multiple_countries boolean, is_large_order_on_new_account boolean, has_repeated_payment_failures boolean,
+      order_date date, placed_at timestamptz);
+    create table marts.fct_inventory_daily (product_id bigint, inventory_date date, quantity_on_hand integer, is_at_or_below_reorder_point boolean);
+    create table marts.low_stock_products (
+      product_id bigint, sku text, product_name text, category text, quantity_on_hand integer, reorder_point integer, reorder_quantity integer,
+      units_sold_last_28_days integer, average_daily_units_sold numeric(10,2), days_of_cover numeric(10,1), is_out_of_stock boolean,
+      is_active boolean, as_of_date date);
+    grant select on all tables in schema marts to bi_reader;
+    -- History: an old fraud order and an old crossing must never be alerted.
+    insert into marts.suspected_fraud_orders values (1, 10, 'paid', 'large order on new account', 9000, 1, false, true, false, '2021-03-01', '2021-03-01T10:00:00Z');
+    insert into marts.fct_inventory_daily values (500, '2024-04-01', 3, true);
+    insert into marts.low_stock_products values (500, 'SKU-500', 'Old lamp', 'home', 3, 10, 50, 0, 0, null, false, true, '2024-04-01');
+  `);
+});
+afterAll(async () => {
+  await warehouse?.drop();
+});
+
+describe('operational alerts', () => {
+  it('alerts a fraud order within 5 minutes and a low-stock crossing, each exactly once', async () => {
+    const clock = new CompressedClock(new Date('2024-05-02T09:00:10Z'), SCALE);
+    const simMs = (simulated: number) => simulated / SCALE;
+    const operations = fakeOperations({
+      pool: warehouse.admin,
+      clock,
+      // A full micro-batch build takes 3 simulated minutes; the narrow alert build 20 seconds.
+      dbtMsFor: (args) => (args.join(' ') === DBT_ALERT_ARGS.join(' ') ? simMs(20_000) : simMs(180_000)),
+    });
+    const scheduler = new Scheduler({
+      config: warehouse.config,
+      logger,
+      operations,
+      instanceId: 'alerts-test',
+      jobs: ['alerts', 'microbatch'],
+      clock,
+      tickMs: 50,
+      heartbeatMs: 200,
+      logDir: null,
+    });
+    try {
+      await scheduler.start();
+      // The order lands while the 09:00 micro-batch (3 simulated minutes) holds dbt.
+      await sleep(SIM_MINUTE_MS / 2);
+      const placedAt = clock.now();
+      await warehouse.admin.query(
+        `insert into marts.suspected_fraud_orders values (42, 7, 'placed', 'card used from multiple countries, repeated payment failures', 120, 2, true, false, true, $2::date, $1::timestamptz)`,
+        [placedAt, placedAt.toISOString().slice(0, 10)],
+      );
+      await warehouse.admin.query(`
+        insert into marts.fct_inventory_daily values (77, '2024-05-01', 40, false), (77, '2024-05-02', 4, true);
+        insert into marts.low_stock_products values (77, 'SKU-77', 'Blue mug', 'kitchen', 4, 10, 50, 60, 2.14, 1.9, false, true, '2024-05-02');`);
+
+      const deadline = Date.now() + 8 * SIM_MINUTE_MS;
+      while (operations.alerts.filter((a) => a.kind === 'fraud').length < 2 && Date.now() < deadline) await sleep(50);
+      // Several more alert runs see the same rows.
+      await sleep(3 * SIM_MINUTE_MS);
+
+      const fraud = operations.alerts.filter((a) => a.kind === 'fraud');
+      expect(fraud.map((a) => a.key).sort()).toEqual(['fraud:42:card_multiple_countries', 'fraud:42:repeated_payment_failures']);
+      for (const alert of fraud) {
+        const latencyMs = alert.sentAt!.getTime() - placedAt.getTime();
+        expect(latencyMs).toBeGreaterThan(0);
+        expect(latencyMs, `simulated latency of ${alert.key}: ${latencyMs / 1000} s`).toBeLessThanOrEqual(5 * 60_000);
+      }
+      const lowStock = operations.alerts.filter((a) => a.kind === 'low_stock');
+      expect(lowStock.map((a) => a.key)).toEqual(['low_stock:77:2024-05-02T00:00:00.000Z']);
+      const sent = await warehouse.admin.query(`select alert_key from ops.alerts_sent order by alert_key`);
+      expect(sent.rows.map((r) => r.alert_key)).toEqual(['fraud:42:card_multiple_countries', 'fraud:42:repeated_payment_failures', 'low_stock:77:2024-05-02T00:00:00.000Z']);
+      // The alert job ran every simulated minute and recorded each run.
+      const runs = await warehouse.admin.query(`select count(*)::int as n from ops.runs where job = 'alerts' and status = 'succeeded'`);
+      expect(runs.rows[0].n).toBeGreaterThanOrEqual(4);
+    } finally {
+      await scheduler.stop();
+    }
+  });
+});
