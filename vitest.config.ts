@@ -12,7 +12,8 @@ export default defineConfig({
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 120_000,
     hookTimeout: 300_000,
-    reporters: ['default'],
+    // The JSON report gives CI (.ci/run) exact counts for its summary line.
+    reporters: ['default', ['json', { outputFile: '.data/test-results.json' }]],
     setupFiles: ['tests/setup/track-failures.ts'],
     projects: [
       { extends: true, test: { name: 'unit', include: UNIT } },
