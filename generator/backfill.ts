@@ -1,0 +1,119 @@
+/**
+ * Backfill: replays the plan day by day in simulated time and yields one Batch per day, so a
+ * sink can write (and a CDC reader can follow) the history in the order it happened.
+ */
+import type { AnomalyInjector } from './anomalies/injector.ts';
+import type { Proportions } from './params.ts';
+import { planBackfill, type BackfillPlan } from './plan.ts';
+import type { Batch } from './world/batch.ts';
+import { DAY_MS, formatDay } from './world/calendar.ts';
+import { Shop, type NextIds } from './world/shop.ts';
+
+export interface BackfillInput {
+  seed: number;
+  startMs: number;
+  days: number;
+  customers: number;
+  products: number;
+  orders: number;
+  p: Proportions;
+  /** First ids to use (1 for an empty database). */
+  next: NextIds;
+  anomalies?: AnomalyInjector;
+}
+
+export interface Action {
+  at: number;
+  run: () => void;
+}
+
+export interface Backfill {
+  plan: BackfillPlan;
+  shop: Shop;
+  days: Generator<Batch>;
+}
+
+export function createBackfill(input: BackfillInput): Backfill {
+  const plan = planBackfill(input);
+  const shop = new Shop(input.seed, input.p, input.next);
+  shop.unitsPerPopularityDay = plan.unitsPerPopularityDay;
+  return { plan, shop, days: runDays(input, plan, shop) };
+}
+
+function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generator<Batch> {
+  const { p, days } = input;
+  const cal = plan.calendar;
+  let nextSignup = 0;
+  let nextLaunch = 0;
+  const yearShare = 1 / 365;
+  for (let d = 0; d < days; d++) {
+    const dayStart = cal.dayStart(d);
+    const dayEnd = dayStart + DAY_MS;
+    shop.beginStep(formatDay(dayStart));
+    const rng = shop.rng;
+    if (d === 0) {
+      // The shop as it stood when the window opens: older products and accounts, with their original dates.
+      for (; nextLaunch < plan.preexistingProducts; nextLaunch++) {
+        shop.launchProduct(plan.launchAt[nextLaunch]!, plan.launchAt[nextLaunch]!, plan.popularity[nextLaunch]!);
+      }
+      shop.assortment.rebuild(shop.products.values());
+      for (; nextSignup < plan.preexisting; nextSignup++) shop.signUp(plan.signupAt[nextSignup]!);
+    }
+
+    const actions: Action[] = [];
+    for (; nextLaunch < plan.launchAt.length && plan.launchAt[nextLaunch]! < dayEnd; nextLaunch++) {
+      const i = nextLaunch;
+      actions.push({ at: plan.launchAt[i]!, run: () => {
+        shop.launchProduct(plan.launchAt[i]!, plan.launchAt[i]!, plan.popularity[i]!);
+        shop.assortment.rebuild(shop.products.values());
+      } });
+    }
+    for (; nextSignup < plan.signupAt.length && plan.signupAt[nextSignup]! < dayEnd; nextSignup++) {
+      const at = plan.signupAt[nextSignup]!;
+      actions.push({ at, run: () => void shop.signUp(at) });
+    }
+    // Orders: the plan says who orders today; the hour follows the daily cycle, after signup.
+    for (let j = plan.dayOffsets[d]!; j < plan.dayOffsets[d + 1]!; j++) {
+      const index = plan.dayCustomers[j]!;
+      const signup = plan.signupAt[index]!;
+      let at = cal.sampleTime(rng, d);
+      if (at <= signup) at = Math.min(dayEnd - 1, Math.round(signup + 60_000 + rng.next() * (dayEnd - signup - 60_000)));
+      actions.push({ at, run: () => {
+        const customer = shop.customer(input.next.customer + index);
+        if (customer) shop.placeOrder(customer, at);
+      } });
+    }
+    const browsing = rng.stochasticRound(plan.browsingSessions * cal.dayShare(d));
+    for (let i = 0; i < browsing; i++) actions.push({ at: cal.sampleTime(rng, d), run: () => shop.browse(actionTime) });
+    // Slowly changing attributes: moves, e-mail changes, price changes, discontinued products.
+    const population = shop.customers.length;
+    for (let i = rng.poisson(population * p.movesPerCustomerYear * yearShare); i > 0; i--) {
+      actions.push({ at: cal.sampleTime(rng, d), run: () => shop.move(shop.randomCustomer()!, actionTime) });
+    }
+    for (let i = rng.poisson(population * p.emailChangesPerCustomerYear * yearShare); i > 0; i--) {
+      actions.push({ at: cal.sampleTime(rng, d), run: () => shop.changeEmail(shop.randomCustomer()!, actionTime) });
+    }
+    for (let i = rng.poisson(shop.products.size * p.priceChangesPerProductYear * yearShare); i > 0; i--) {
+      actions.push({ at: cal.sampleTime(rng, d), run: () => shop.reprice(shop.assortment.pick(rng), actionTime) });
+    }
+    for (let i = rng.poisson(shop.products.size * p.discontinueShareYear * yearShare); i > 0; i--) {
+      actions.push({ at: cal.sampleTime(rng, d), run: () => {
+        if (shop.assortment.size > 1) shop.discontinue(shop.assortment.pick(rng), actionTime);
+      } });
+    }
+    if (input.anomalies) actions.push(...input.anomalies.planStep(shop, dayStart, dayEnd, plan.dayOffsets[d + 1]! - plan.dayOffsets[d]!));
+
+    // Run everything in time order; order steps and restocks due in between are applied first.
+    const order = actions.map((_, i) => i).sort((a, b) => actions[a]!.at - actions[b]!.at || a - b);
+    let actionTime = dayStart;
+    for (const i of order) {
+      const action = actions[i]!;
+      actionTime = Math.round(action.at);
+      shop.advanceTo(actionTime);
+      action.run();
+    }
+    const batch = shop.endStep(dayEnd);
+    input.anomalies?.afterStep(shop, batch, d === days - 1);
+    yield batch;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * `npm run generate`: thin entry. Parses flags (every check before anything is written), loads
+ * the config, runs the generator, prints the summary, exits with an honest status:
+ * 0 done, 2 bad flags or config, 1 failure, 130/143 stopped by a signal.
+ */
+import { loadConfig } from '../lib/config/index.ts';
+import { ConfigError, UsageError } from '../lib/errors.ts';
+import { createLogger } from '../lib/logger.ts';
+import { HELP, parseGenerateArgs } from './args.ts';
+import { runGenerate } from './run.ts';
+import { formatSummary } from './summary.ts';
+
+async function main(): Promise<number> {
+  let config;
+  let options;
+  try {
+    config = loadConfig();
+    const parsed = parseGenerateArgs(process.argv.slice(2), Date.now(), config.dataDir);
+    if (parsed === 'help') {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    options = parsed;
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      process.stderr.write(`generate: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const logger = createLogger('generator', config.LOG_LEVEL);
+  const abort = new AbortController();
+  let signalled: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal: exiting without finishing the batch in flight');
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    signalled = signal;
+    logger.warn({ signal }, 'signal received: finishing the batch in flight, then stopping (send again to force)');
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    const summary = await runGenerate(options, config, logger, { signal: abort.signal });
+    process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
+    if (signalled) return signalled === 'SIGINT' ? 130 : 143;
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`generate: ${error.message}\n`);
+      return 2;
+    }
+    logger.error({ err: error }, 'generation failed');
+    return 1;
+  }
+}
+
+process.exitCode = await main();

@@ -1,0 +1,176 @@
+/**
+ * Runs a generation: opens the sinks, drives the backfill (or live loop), writes each batch to
+ * every sink while the next one is generated, and returns the summary. Library code: takes the
+ * config, never reads the environment, never exits the process.
+ */
+import type { Config } from '../lib/config/index.ts';
+import { ShopflowError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { AnomalyInjector } from './anomalies/injector.ts';
+import { Manifest } from './anomalies/manifest.ts';
+import type { GenerateOptions } from './args.ts';
+import { createBackfill } from './backfill.ts';
+import { runLive } from './live.ts';
+import { PROPORTIONS } from './params.ts';
+import { createProgress } from './progress.ts';
+import { KafkaSink } from './sinks/kafka.ts';
+import { MariadbSink, connectShopDb, emptyCounts, ensureSchema, tableCounts, type WriteCounts } from './sinks/mariadb.ts';
+import type { Sink } from './sinks/types.ts';
+import type { RunSummary } from './summary.ts';
+import type { Batch } from './world/batch.ts';
+import { DAY_MS, formatDay } from './world/calendar.ts';
+
+export interface RunHooks {
+  /** Aborting stops after the batch in flight is written (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+}
+
+/** Tallies what the batches contained (the same with or without sinks). */
+export class Tally {
+  readonly rows: WriteCounts = emptyCounts();
+  readonly events: Record<string, number> = {};
+  rowsTotal = 0;
+  eventsTotal = 0;
+
+  add(batch: Batch): void {
+    for (const [table, rows] of batch.inserts) this.rows.inserted[table] += rows.length;
+    for (const [table, rows] of batch.upserts) this.rows.upserted[table] += rows.length;
+    this.rowsTotal += batch.rowCount();
+    for (const m of batch.messages) this.events[m.type] = (this.events[m.type] ?? 0) + 1;
+    this.eventsTotal += batch.messages.length;
+  }
+}
+
+export interface OpenSinks {
+  sinks: Sink[];
+  mariadb: MariadbSink | null;
+  close(): Promise<void>;
+}
+
+export async function openSinks(options: GenerateOptions, config: Config, logger: Logger): Promise<OpenSinks> {
+  const sinks: Sink[] = [];
+  let mariadb: MariadbSink | null = null;
+  const close = async () => {
+    for (const sink of sinks.reverse()) await sink.close().catch((error: unknown) => logger.warn({ err: error, sink: sink.name }, 'closing sink failed'));
+  };
+  if (options.dryRun) return { sinks, mariadb, close };
+  try {
+    if (options.sinks.includes('mariadb')) {
+      const connection = await connectShopDb(config.SHOP_DB_URL, logger);
+      mariadb = new MariadbSink(connection);
+      sinks.push(mariadb);
+      await ensureSchema(connection, { reset: options.reset && options.mode === 'backfill' });
+      if (options.mode === 'backfill') {
+        const counts = await tableCounts(connection);
+        if (counts.customers > 0 || counts.products > 0 || counts.orders > 0) {
+          throw new ShopflowError(
+            'SHOPFLOW_GENERATOR_NOT_EMPTY',
+            `the shop database already holds ${counts.customers} customers, ${counts.products} products and ${counts.orders} orders; ` +
+              'a backfill starts from an empty shop: add --reset to drop and recreate the tables, or use --live to continue from this state',
+          );
+        }
+      }
+    }
+    if (options.sinks.includes('kafka')) {
+      sinks.push(await KafkaSink.open({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, topic: config.KAFKA_TOPIC, partitions: config.KAFKA_PARTITIONS }, logger));
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { sinks, mariadb, close };
+}
+
+/** Writes each batch to every sink; the next batch is generated while this one is in flight. */
+export class BatchWriter {
+  readonly #sinks: Sink[];
+  #inFlight: Promise<void> | null = null;
+
+  constructor(sinks: Sink[]) {
+    this.#sinks = sinks;
+  }
+
+  async submit(batch: Batch): Promise<void> {
+    await this.flush();
+    if (this.#sinks.length === 0) return;
+    const writing = Promise.all(this.#sinks.map((s) => s.write(batch))).then(() => undefined);
+    // Observed by the next submit/flush; a rejection must not go unhandled in between.
+    writing.catch(() => undefined);
+    this.#inFlight = writing;
+  }
+
+  async flush(): Promise<void> {
+    const inFlight = this.#inFlight;
+    this.#inFlight = null;
+    if (inFlight) await inFlight;
+  }
+}
+
+export function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+export async function runGenerate(options: GenerateOptions, config: Config, logger: Logger, hooks: RunHooks = {}): Promise<RunSummary> {
+  const manifest = options.anomalies ? new Manifest(options.manifest) : null;
+  const opened = await openSinks(options, config, logger);
+  try {
+    if (options.mode === 'live') return await runLive(options, config, logger, opened, manifest, hooks);
+    return await runBackfill(options, config, logger, opened, manifest, hooks);
+  } finally {
+    await opened.close();
+    await manifest?.close();
+  }
+}
+
+async function runBackfill(options: GenerateOptions, config: Config, logger: Logger, opened: OpenSinks, manifest: Manifest | null, hooks: RunHooks): Promise<RunSummary> {
+  const started = process.hrtime.bigint();
+  const injector = manifest ? new AnomalyInjector({ seed: options.seed, rate: options.anomalyRate, manifest, lateHoldSteps: [1, 3] }) : undefined;
+  const backfill = createBackfill({
+    seed: options.seed,
+    startMs: options.startMs,
+    days: options.days,
+    customers: options.customers,
+    products: options.products,
+    orders: options.orders,
+    p: PROPORTIONS,
+    next: { customer: 1, product: 1, order: 1, orderItem: 1, payment: 1, restock: 1 },
+    ...(injector ? { anomalies: injector } : {}),
+  });
+  logger.debug({ buyers: backfill.plan.buyers, browsingSessions: backfill.plan.browsingSessions }, 'plan ready');
+  const progress = createProgress(options.days, 'days', { quiet: options.quiet, ci: config.CI ?? false });
+  const writer = new BatchWriter(opened.sinks);
+  const tally = new Tally();
+  let done = 0;
+  try {
+    for (const batch of backfill.days) {
+      tally.add(batch);
+      await writer.submit(batch);
+      done++;
+      progress.update(done, `${batch.label} ${tally.rowsTotal.toLocaleString('en')} rows ${tally.eventsTotal.toLocaleString('en')} events`);
+      if (hooks.signal?.aborted) {
+        logger.warn({ day: batch.label, daysDone: done }, 'stopping early on signal after the day in flight');
+        break;
+      }
+    }
+    await writer.flush();
+  } finally {
+    progress.stop();
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return {
+    mode: 'backfill',
+    seed: options.seed,
+    window: { from: formatDay(options.startMs), to: formatDay(options.startMs + (options.days - 1) * DAY_MS), days: options.days },
+    seconds,
+    rows: tally.rows,
+    rowsTotal: tally.rowsTotal,
+    events: tally.events,
+    eventsTotal: tally.eventsTotal,
+    anomalies: Object.fromEntries(manifest?.counts ?? []),
+    manifest: manifest?.path ?? null,
+    rowsPerSecond: tally.rowsTotal / seconds,
+    eventsPerSecond: tally.eventsTotal / seconds,
+    sinks: opened.sinks.map((s) => s.name),
+    peakRssMb: peakRssMb(),
+  };
+}

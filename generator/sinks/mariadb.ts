@@ -1,0 +1,109 @@
+/**
+ * The MariaDB sink: creates the source tables from generator/ddl/shop.sql when absent and
+ * applies each batch in one transaction with multi-row INSERT / INSERT ... ON DUPLICATE KEY
+ * UPDATE statements, in the foreign-key-safe order of WRITE_ORDER. Every created_at/updated_at
+ * comes from the simulation, never from CURRENT_TIMESTAMP.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import mysql from 'mysql2/promise';
+
+import { ServiceUnavailableError, ShopflowError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+import { WRITE_ORDER, type Batch } from '../world/batch.ts';
+import { TABLES, type TableName } from '../world/rows.ts';
+import { writeStatements } from './sql.ts';
+import type { Sink } from './types.ts';
+
+export const SHOP_DDL = join(import.meta.dirname, '..', 'ddl', 'shop.sql');
+
+export interface WriteCounts {
+  inserted: Record<TableName, number>;
+  upserted: Record<TableName, number>;
+}
+
+export function emptyCounts(): WriteCounts {
+  const zero = () => Object.fromEntries(TABLES.map((t) => [t, 0])) as Record<TableName, number>;
+  return { inserted: zero(), upserted: zero() };
+}
+
+export async function connectShopDb(url: string, logger: Logger): Promise<mysql.Connection> {
+  let connection: mysql.Connection;
+  try {
+    connection = await mysql.createConnection({ uri: url, timezone: 'Z', dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, charset: 'utf8mb4' });
+  } catch (error) {
+    throw new ServiceUnavailableError(`MariaDB at ${redact(url)} is not reachable; start it with \`npm run services:up\` or set SHOP_DB_URL`, error);
+  }
+  connection.on('error', (error: Error) => logger.error({ err: error }, 'MariaDB connection error'));
+  await connection.query("SET time_zone = '+00:00'");
+  return connection;
+}
+
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** Statements of shop.sql, comments stripped. */
+export function ddlStatements(text = readFileSync(SHOP_DDL, 'utf8')): string[] {
+  return text
+    .split('\n')
+    .filter((l) => !l.trimStart().startsWith('--'))
+    .join('\n')
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export async function ensureSchema(connection: mysql.Connection, options: { reset: boolean }): Promise<void> {
+  if (options.reset) {
+    await connection.query('SET FOREIGN_KEY_CHECKS = 0');
+    await connection.query(`DROP TABLE IF EXISTS ${[...TABLES].reverse().map((t) => `\`${t}\``).join(', ')}`);
+    await connection.query('SET FOREIGN_KEY_CHECKS = 1');
+  }
+  for (const statement of ddlStatements()) await connection.query(statement);
+}
+
+/** Rows per source table (to refuse a backfill over existing data, and for live mode). */
+export async function tableCounts(connection: mysql.Connection): Promise<Record<TableName, number>> {
+  const sql = TABLES.map((t) => `SELECT '${t}' AS t, COUNT(*) AS n FROM \`${t}\``).join(' UNION ALL ');
+  const [rows] = await connection.query<mysql.RowDataPacket[]>(sql);
+  return Object.fromEntries(rows.map((r) => [r.t as string, Number(r.n)])) as Record<TableName, number>;
+}
+
+export class MariadbSink implements Sink {
+  readonly name = 'mariadb';
+  readonly counts = emptyCounts();
+  readonly #connection: mysql.Connection;
+
+  constructor(connection: mysql.Connection) {
+    this.#connection = connection;
+  }
+
+  async write(batch: Batch): Promise<void> {
+    const c = this.#connection;
+    await c.beginTransaction();
+    try {
+      for (const { table, kind } of WRITE_ORDER) {
+        const rows = (kind === 'insert' ? batch.inserts : batch.upserts).get(table);
+        if (!rows || rows.length === 0) continue;
+        for (const statement of writeStatements(table, kind, rows)) await c.query(statement.sql);
+        (kind === 'insert' ? this.counts.inserted : this.counts.upserted)[table] += rows.length;
+      }
+      await c.commit();
+    } catch (error) {
+      await c.rollback().catch(() => undefined);
+      throw new ShopflowError('SHOPFLOW_GENERATOR_WRITE', `writing ${batch.label} to MariaDB failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#connection.end();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Everything one step of the simulation (a day in backfill, a tick in live mode) writes:
+ * inserts and upserts per table in the order that keeps foreign keys satisfied, and the Kafka
+ * messages. Sinks consume a Batch; the simulation never talks to a database itself.
+ */
+import type { Row, TableName } from './rows.ts';
+
+/** Order in which a batch's table writes are applied. Upserts of a key apply in the order queued. */
+export const WRITE_ORDER: readonly { table: TableName; kind: 'insert' | 'upsert' }[] = [
+  { table: 'customers', kind: 'insert' },
+  { table: 'products', kind: 'insert' },
+  { table: 'inventory', kind: 'insert' },
+  { table: 'customers', kind: 'upsert' },
+  { table: 'products', kind: 'upsert' },
+  { table: 'orders', kind: 'insert' },
+  { table: 'order_items', kind: 'insert' },
+  { table: 'payments', kind: 'insert' },
+  { table: 'orders', kind: 'upsert' },
+  { table: 'payments', kind: 'upsert' },
+  { table: 'restocks', kind: 'insert' },
+  { table: 'inventory', kind: 'upsert' },
+];
+
+export interface OutgoingMessage {
+  /** Kafka key: the session id (or, for some malformed messages, whatever the anomaly sends). */
+  key: string;
+  value: string;
+  /** event_time in ms, used to order a batch's messages. */
+  time: number;
+  /** Event type for the summary; `malformed` for injected bad messages. */
+  type: string;
+}
+
+export class Batch {
+  readonly label: string;
+  readonly inserts = new Map<TableName, Row[]>();
+  readonly upserts = new Map<TableName, Row[]>();
+  messages: OutgoingMessage[] = [];
+
+  constructor(label: string) {
+    this.label = label;
+  }
+
+  insert(table: TableName, row: Row): void {
+    let rows = this.inserts.get(table);
+    if (!rows) this.inserts.set(table, (rows = []));
+    rows.push(row);
+  }
+
+  upsert(table: TableName, row: Row): void {
+    let rows = this.upserts.get(table);
+    if (!rows) this.upserts.set(table, (rows = []));
+    rows.push(row);
+  }
+
+  send(message: OutgoingMessage): void {
+    this.messages.push(message);
+  }
+
+  /** Messages ordered by event time; ties keep generation order, so a session stays in order. */
+  orderedMessages(): OutgoingMessage[] {
+    const indexed = this.messages.map((m, i) => ({ m, i }));
+    indexed.sort((a, b) => a.m.time - b.m.time || a.i - b.i);
+    return indexed.map((x) => x.m);
+  }
+
+  rowCount(): number {
+    let n = 0;
+    for (const rows of this.inserts.values()) n += rows.length;
+    for (const rows of this.upserts.values()) n += rows.length;
+    return n;
+  }
+}

@@ -1,0 +1,360 @@
+/**
+ * The simulated shop's live state and the things that happen to it. One step (a backfill day
+ * or a live tick) runs between beginStep() and endStep(); everything it changes lands in the
+ * step's Batch as rows and Kafka messages. Happenings are applied in time order, so every row's
+ * timestamps and every UPDATE follow the simulated clock.
+ */
+import type { Proportions } from '../params.ts';
+import { Rng } from '../random.ts';
+import { Batch } from './batch.ts';
+import { DAY_MS } from './calendar.ts';
+import { FakerPool } from './fakers.ts';
+import { countrySpec } from './geography.ts';
+import { OrderShapes, line, orderTotals, type LineDraft } from './orders.ts';
+import { changeEmail, moveCustomer, newCustomer, pickCountry, pickDevice } from './people.ts';
+import { Assortment, brandsByCategory, changePrice, newProduct, newStock } from './products.ts';
+import { customerRow, orderItemRow, orderRow, paymentRow, productRow, restockRow, stockRow } from './rows.ts';
+import { Schedule } from './schedule.ts';
+import { writeBrowsingSession, writeOrderSession, type Visitor } from './sessions.ts';
+import type { Customer, OpenOrder, Order, OrderItem, Payment, Product, Stock } from './types.ts';
+
+type Happening = { kind: 'order'; orderId: number } | { kind: 'restock'; productId: number };
+
+export interface NextIds {
+  customer: number;
+  product: number;
+  order: number;
+  orderItem: number;
+  payment: number;
+  restock: number;
+}
+
+export interface PlaceOrderOptions {
+  lines?: LineDraft[];
+  method?: string;
+  card?: string;
+  ipCountryCode?: string;
+  /** Force this many failed attempts and give up (payment_failed). */
+  failBurst?: number;
+  /** Card fingerprints the burst's attempts rotate through. */
+  burstCards?: string[];
+  onPayments?: (payments: Payment[]) => void;
+}
+
+export interface StepStats {
+  orders: number;
+  sessions: number;
+  events: number;
+}
+
+export class Shop {
+  readonly seed: number;
+  readonly p: Proportions;
+  readonly fakers: FakerPool;
+  readonly shapes: OrderShapes;
+  readonly assortment = new Assortment();
+  readonly customers: Customer[] = [];
+  readonly #customerById = new Map<number, Customer>();
+  readonly products = new Map<number, Product>();
+  readonly stock = new Map<number, Stock>();
+  readonly open = new Map<number, OpenOrder>();
+  readonly #schedule = new Schedule<Happening>();
+  readonly #dirtyStock = new Set<Stock>();
+  readonly brands: Map<string, string[]>;
+  readonly next: NextIds;
+  /** Expected units sold per product per day at popularity 1 (sizes stock levels). */
+  unitsPerPopularityDay = 0;
+  rng: Rng;
+  batch: Batch;
+  readonly stats: StepStats = { orders: 0, sessions: 0, events: 0 };
+
+  constructor(seed: number, p: Proportions, next: NextIds) {
+    this.seed = seed;
+    this.p = p;
+    this.next = { ...next };
+    this.fakers = new FakerPool(seed);
+    this.fakers.reseed('catalogue');
+    this.brands = brandsByCategory(this.fakers);
+    this.shapes = new OrderShapes(p);
+    this.rng = new Rng(seed, 'init');
+    this.batch = new Batch('init');
+  }
+
+  beginStep(label: string): Batch {
+    this.rng = new Rng(this.seed, 'step', label);
+    this.fakers.reseed('step', label);
+    this.batch = new Batch(label);
+    return this.batch;
+  }
+
+  /** Applies everything due before `until`, writes changed stock levels, and hands back the batch. */
+  endStep(until: number): Batch {
+    this.advanceTo(until);
+    for (const s of this.#dirtyStock) this.batch.upsert('inventory', stockRow(s));
+    this.#dirtyStock.clear();
+    return this.batch;
+  }
+
+  customer(id: number): Customer | undefined {
+    return this.#customerById.get(id);
+  }
+
+  /** Registers a customer loaded from the database (live mode). */
+  adoptCustomer(c: Customer): void {
+    this.customers.push(c);
+    this.#customerById.set(c.id, c);
+  }
+
+  randomCustomer(): Customer | undefined {
+    return this.customers.length === 0 ? undefined : this.rng.pick(this.customers);
+  }
+
+  signUp(signedUpAt: number, insertedAt = signedUpAt): Customer {
+    const c = newCustomer(this.rng, this.fakers, this.next.customer++, signedUpAt, insertedAt);
+    this.adoptCustomer(c);
+    this.batch.insert('customers', customerRow(c));
+    return c;
+  }
+
+  launchProduct(launchedAt: number, insertedAt: number, popularity: number): Product {
+    const product = newProduct(this.rng, this.fakers, this.brands, this.next.product++, launchedAt, insertedAt, popularity);
+    this.products.set(product.id, product);
+    const s = newStock(this.rng, product.id, Math.max(0.05, popularity * this.unitsPerPopularityDay), insertedAt);
+    this.stock.set(product.id, s);
+    this.batch.insert('products', productRow(product));
+    this.batch.insert('inventory', stockRow(s));
+    return product;
+  }
+
+  /** Applies order steps and restock arrivals due before `until`, in time order. */
+  advanceTo(until: number): void {
+    for (let due = this.#schedule.popBefore(until); due; due = this.#schedule.popBefore(until)) {
+      if (due.item.kind === 'restock') this.#receiveRestock(due.item.productId, due.at);
+      else this.#applyStep(due.item.orderId, due.at);
+    }
+  }
+
+  move(customer: Customer, at: number): void {
+    moveCustomer(this.rng, this.fakers, customer, at);
+    this.batch.upsert('customers', customerRow(customer));
+  }
+
+  changeEmail(customer: Customer, at: number): void {
+    changeEmail(this.rng, customer, at);
+    this.batch.upsert('customers', customerRow(customer));
+  }
+
+  reprice(product: Product, at: number): void {
+    changePrice(this.rng, product, at);
+    this.batch.upsert('products', productRow(product));
+  }
+
+  discontinue(product: Product, at: number): void {
+    product.isActive = false;
+    product.updatedAt = at;
+    this.batch.upsert('products', productRow(product));
+    this.assortment.rebuild(this.products.values());
+  }
+
+  visitorFor(customer: Customer): Visitor {
+    return { sessionId: this.rng.uuid(), customerId: customer.id, anonymousId: customer.anonymousId, device: customer.device, countryCode: customer.countryCode };
+  }
+
+  anonymousVisitor(): Visitor {
+    return { sessionId: this.rng.uuid(), customerId: null, anonymousId: this.rng.uuid(), device: pickDevice(this.rng), countryCode: pickCountry(this.rng) };
+  }
+
+  browse(at: number, visitor?: Visitor): void {
+    const v = visitor ?? (this.customers.length > 0 && this.rng.chance(this.p.signedInBrowsingShare) ? this.visitorFor(this.randomCustomer()!) : this.anonymousVisitor());
+    this.stats.sessions++;
+    this.stats.events += writeBrowsingSession(this.rng, this.batch, v, at, this.assortment, this.p);
+  }
+
+  /** A basket drawn from the assortment at current prices. */
+  basket(): LineDraft[] {
+    const products = this.assortment.pickDistinct(this.rng, this.shapes.lineCount(this.rng));
+    return products.map((prod) => line(prod.id, this.shapes.units(this.rng), prod.priceCents, this.shapes.lineDiscountPercent(this.rng)));
+  }
+
+  /** Places an order from its own session; the order's placed_at is the order_placed event_time. */
+  placeOrder(customer: Customer, at: number, options: PlaceOrderOptions = {}): Order {
+    const rng = this.rng;
+    const lines = options.lines ?? this.basket();
+    const country = countrySpec(customer.countryCode);
+    const totals = orderTotals(lines, this.shapes.couponPercent(rng), country, this.p.freeShippingFromCents);
+    const visitor = this.visitorFor(customer);
+    const orderId = this.next.order++;
+    const order: Order = {
+      id: orderId,
+      customerId: customer.id,
+      sessionId: visitor.sessionId,
+      status: 'placed',
+      currency: 'USD',
+      ...totals,
+      shipCountryCode: customer.countryCode,
+      shipRegion: customer.region,
+      shipCity: customer.city,
+      shipPostalCode: customer.postalCode,
+      placedAt: at,
+      paidAt: null,
+      shippedAt: null,
+      deliveredAt: null,
+      cancelledAt: null,
+      returnedAt: null,
+      createdAt: at,
+      updatedAt: at,
+    };
+    const items: OrderItem[] = lines.map((l) => ({ id: this.next.orderItem++, orderId, ...l, createdAt: at, updatedAt: at }));
+    const removable = rng.chance(this.p.removeFromCartShare) ? this.assortment.pick(rng) : null;
+    this.stats.sessions++;
+    this.stats.events += writeOrderSession(rng, this.batch, {
+      visitor,
+      placedAt: at,
+      orderId,
+      lines,
+      totalCents: totals.totalCents,
+      signInAtCheckout: rng.chance(this.p.signInAtCheckoutShare),
+      removed: removable && !lines.some((l) => l.productId === removable.id) ? removable : null,
+      listPrice: (id) => this.products.get(id)?.priceCents ?? 0,
+    });
+    this.stats.orders++;
+    this.batch.insert('orders', orderRow(order));
+    for (const item of items) this.batch.insert('order_items', orderItemRow(item));
+
+    const method = options.method ?? this.shapes.paymentMethod(rng);
+    const card = method === 'card' ? (options.card ?? rng.pick(customer.cards)) : null;
+    const plan = options.failBurst
+      ? { failedAttempts: options.failBurst, steps: [{ kind: 'payment_failed' as const, at: at + 5 * 60_000 }] }
+      : this.shapes.lifecycle(rng, at, method, country);
+    const ipCountryCode = options.ipCountryCode ?? (rng.chance(this.p.foreignIpShare) ? pickCountry(rng) : customer.countryCode);
+    const open: OpenOrder = { order, items, paymentMethod: method, card, ipCountryCode, failedAttempts: plan.failedAttempts, captured: null, steps: plan.steps, next: 0 };
+    if (options.onPayments) open.onPayments = options.onPayments;
+    if (options.burstCards) open.burstCards = options.burstCards;
+    this.open.set(orderId, open);
+    this.#schedule.add(plan.steps[0]!.at, { kind: 'order', orderId });
+    for (const item of items) this.adjustStock(item.productId, -item.quantity, at);
+    return order;
+  }
+
+  /** Resumes an order loaded from the database (live mode) with the steps still ahead of it. */
+  resumeOrder(open: OpenOrder): void {
+    this.open.set(open.order.id, open);
+    const step = open.steps[open.next];
+    if (step) this.#schedule.add(step.at, { kind: 'order', orderId: open.order.id });
+  }
+
+  adjustStock(productId: number, delta: number, at: number): void {
+    const s = this.stock.get(productId);
+    if (!s) return;
+    s.onHand = Math.max(0, s.onHand + delta);
+    s.updatedAt = at;
+    this.#dirtyStock.add(s);
+    this.#maybeReorder(s, at);
+  }
+
+  /** Stock write-off (anomaly): drops on-hand under the reorder point and holds replenishment. */
+  writeOffStock(s: Stock, quantityLeft: number, at: number, holdUntil: number): void {
+    s.onHand = quantityLeft;
+    s.updatedAt = at;
+    s.holdRestockUntil = holdUntil;
+    this.#dirtyStock.add(s);
+    this.#maybeReorder(s, at);
+  }
+
+  #maybeReorder(s: Stock, at: number): void {
+    if (s.restockPending || s.onHand > s.reorderTrigger) return;
+    s.restockPending = true;
+    const orderedAt = Math.max(at, s.holdRestockUntil);
+    this.#schedule.add(orderedAt + Math.round(this.rng.float(2, 7) * DAY_MS), { kind: 'restock', productId: s.productId });
+  }
+
+  #receiveRestock(productId: number, at: number): void {
+    const s = this.stock.get(productId);
+    const product = this.products.get(productId);
+    if (!s || !product) return;
+    s.restockPending = false;
+    s.lastRestockedAt = at;
+    const unitCost = Math.max(1, Math.round(product.costCents * this.rng.float(0.95, 1.05)));
+    this.batch.insert('restocks', restockRow(this.next.restock++, productId, s.reorderQuantity, unitCost, at));
+    this.adjustStock(productId, s.reorderQuantity, at);
+  }
+
+  #payment(open: OpenOrder, status: Payment['status'], at: number): Payment {
+    return {
+      id: this.next.payment++,
+      orderId: open.order.id,
+      method: open.paymentMethod,
+      status,
+      amountCents: open.order.totalCents,
+      cardFingerprint: open.card,
+      ipCountryCode: open.ipCountryCode,
+      attemptedAt: at,
+      createdAt: at,
+      updatedAt: at,
+    };
+  }
+
+  #applyStep(orderId: number, at: number): void {
+    const open = this.open.get(orderId);
+    if (!open) return;
+    const step = open.steps[open.next++]!;
+    const order = open.order;
+    order.updatedAt = at;
+    const written: Payment[] = [];
+    switch (step.kind) {
+      case 'pay':
+      case 'payment_failed': {
+        const failedSpacing = step.kind === 'pay' ? 20_000 : Math.floor((at - order.placedAt) / (open.failedAttempts + 1));
+        for (let i = open.failedAttempts; i >= 1; i--) {
+          const attempt = this.#payment(open, 'failed', at - i * failedSpacing);
+          if (open.burstCards) attempt.cardFingerprint = open.burstCards[i % open.burstCards.length]!;
+          written.push(attempt);
+        }
+        if (step.kind === 'pay') {
+          open.captured = this.#payment(open, 'captured', at);
+          written.push(open.captured);
+          order.status = 'paid';
+          order.paidAt = at;
+        } else {
+          order.status = 'cancelled';
+          order.cancelledAt = at;
+          for (const item of open.items) this.adjustStock(item.productId, item.quantity, at);
+        }
+        for (const payment of written) this.batch.insert('payments', paymentRow(payment));
+        open.onPayments?.(written);
+        break;
+      }
+      case 'cancel':
+        order.status = 'cancelled';
+        order.cancelledAt = at;
+        this.#refund(open, at);
+        for (const item of open.items) this.adjustStock(item.productId, item.quantity, at);
+        break;
+      case 'ship':
+        order.status = 'shipped';
+        order.shippedAt = at;
+        break;
+      case 'deliver':
+        order.status = 'delivered';
+        order.deliveredAt = at;
+        break;
+      case 'return':
+        order.status = 'returned';
+        order.returnedAt = at;
+        this.#refund(open, at);
+        for (const item of open.items) this.adjustStock(item.productId, item.quantity, at);
+        break;
+    }
+    this.batch.upsert('orders', orderRow(order));
+    const following = open.steps[open.next];
+    if (following) this.#schedule.add(following.at, { kind: 'order', orderId });
+    else this.open.delete(orderId);
+  }
+
+  #refund(open: OpenOrder, at: number): void {
+    if (!open.captured) return;
+    open.captured.status = 'refunded';
+    open.captured.updatedAt = at;
+    this.batch.upsert('payments', paymentRow(open.captured));
+  }
+}
