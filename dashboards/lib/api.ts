@@ -59,10 +59,10 @@ export class SupersetApi {
   }
 
   async dashboards(): Promise<DashboardSummary[]> {
-    const query = encodeURIComponent('(page_size:100,order_column:id,order_direction:asc)');
+    const query = encodeURIComponent('(page_size:100)');
     const { status, json } = await this.request<{ result: { id: number; slug: string; dashboard_title: string }[] }>('GET', `/api/v1/dashboard/?q=${query}`);
     if (status !== 200) throw new ShopflowError('SHOPFLOW_SUPERSET_API', `listing dashboards: HTTP ${status}`);
-    return json.result.map((d) => ({ id: d.id, slug: d.slug, title: d.dashboard_title }));
+    return json.result.map((d) => ({ id: d.id, slug: d.slug, title: d.dashboard_title })).sort((a, b) => a.id - b.id);
   }
 
   async dashboardCharts(idOrSlug: number | string): Promise<{ id: number; name: string }[]> {

@@ -18,6 +18,7 @@ Prints one JSON line with what was imported.
 import json
 import os
 import sys
+import traceback
 import zipfile
 from pathlib import Path
 
@@ -90,9 +91,16 @@ def main() -> int:
             contents = get_contents_from_bundle(bundle)
         try:
             ImportAssetsCommand(contents, passwords=passwords).run()
-        except CommandInvalidError as error:
-            # Name every invalid file and field instead of a bare "Error importing assets".
-            print(json.dumps({"error": "invalid bundle", "details": error.normalized_messages()}, default=str), file=sys.stderr)
+        except Exception as error:  # noqa: BLE001 - reported in full below
+            # Name every invalid file and field instead of a bare "Error importing assets";
+            # Superset's transaction wrapper re-raises the validation error as its cause.
+            invalid = error
+            while invalid is not None and not isinstance(invalid, CommandInvalidError):
+                invalid = invalid.__cause__ or invalid.__context__
+            if invalid is None:
+                traceback.print_exception(error, file=sys.stderr)
+            details = invalid.normalized_messages() if invalid is not None else repr(error)
+            print(json.dumps({"error": "invalid bundle", "details": details}, default=str), file=sys.stderr)
             return 1
         dashboards = [
             {"id": d.id, "slug": d.slug, "title": d.dashboard_title, "charts": len(d.slices)}

@@ -1,0 +1,75 @@
+/**
+ * Compact definitions of datasets, charts and dashboards, turned into Superset's export format
+ * by build.ts. A chart's `params` (what the UI edits) and `query_context` (what the chart data
+ * API runs) are derived from the same definition here, so they cannot drift apart.
+ */
+import { createHash } from 'node:crypto';
+
+/** A stable uuid (version-5 layout) from a name, so regenerating never changes identities. */
+export function stableUuid(kind: string, key: string): string {
+  const hex = createHash('sha1').update(`shopflow-dashboards/${kind}/${key}`).digest('hex');
+  const variant = ((Number.parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+export type ColumnType = 'DATE' | 'TIMESTAMP WITH TIME ZONE' | 'TIMESTAMP WITHOUT TIME ZONE' | 'INTEGER' | 'BIGINT' | 'NUMERIC' | 'DOUBLE PRECISION' | 'TEXT' | 'BOOLEAN';
+
+export interface ColumnDef {
+  name: string;
+  type: ColumnType;
+  label?: string;
+  /** A calculated column: SQL over the mart's own columns. */
+  expression?: string;
+}
+
+export interface MetricDef {
+  name: string;
+  expression: string;
+  label: string;
+  format?: string;
+}
+
+export interface DatasetDef {
+  /** Table in schema marts. */
+  table: string;
+  description: string;
+  mainDttm?: string;
+  columns: ColumnDef[];
+  metrics: MetricDef[];
+}
+
+/** A column reference with an optional time grain (P1D, P1W, P1M, ...) for the x axis. */
+export interface Axis {
+  column: string;
+  grain?: 'PT1H' | 'P1D' | 'P1W' | 'P1M' | 'P3M' | 'P1Y';
+}
+
+export type ChartDef =
+  | { kind: 'big_number_total'; metric: string; subheader: string; format?: string }
+  | { kind: 'big_number'; metric: string; x: Axis; subheader?: string; format?: string }
+  | { kind: 'timeseries'; style: 'line' | 'bar' | 'area'; x: Axis; metrics: string[]; groupby?: string[]; stack?: boolean; format?: string; xTitle?: string; yTitle?: string }
+  | { kind: 'category_bar'; x: string; metrics: string[]; groupby?: string[]; horizontal?: boolean; rowLimit?: number; stack?: boolean; format?: string; sortBy?: 'metric' | 'x' }
+  | { kind: 'pie'; groupby: string; metric: string; donut?: boolean; format?: string }
+  | { kind: 'table'; columns: string[]; orderBy: [string, 'asc' | 'desc'][]; rowLimit?: number }
+  | { kind: 'table_agg'; groupby: string[]; metrics: string[]; orderBy?: [string, 'asc' | 'desc']; rowLimit?: number }
+  | { kind: 'heatmap'; x: string; y: string; metric: string; format?: string; showValues?: boolean; scheme?: string };
+
+export interface ChartSpec {
+  key: string;
+  title: string;
+  description?: string;
+  dataset: string;
+  chart: ChartDef;
+  /** Grid width out of 12. */
+  width: number;
+  /** Height in grid units of 8 px. */
+  height?: number;
+}
+
+export interface DashboardSpec {
+  slug: string;
+  title: string;
+  description: string;
+  /** Rows of charts, top to bottom; a row's widths add up to at most 12. */
+  rows: (ChartSpec | { markdown: string; width: number; height?: number })[][];
+}
