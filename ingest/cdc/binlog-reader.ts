@@ -44,7 +44,8 @@ export class BinlogReader {
 
   constructor(private readonly options: BinlogReaderOptions) {
     this.#assembler = new TransactionAssembler(options.source.database);
-    this.#zongji = new ZongJi({ ...options.source.connection });
+    // The default database only labels the connections (SHOW PROCESSLIST), it filters nothing.
+    this.#zongji = new ZongJi({ ...options.source.connection, database: options.source.database });
     this.#zongji.on('error', (error: Error) => {
       if (!this.#stopped) options.onError(error);
     });

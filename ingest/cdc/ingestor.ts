@@ -14,6 +14,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { createPool } from '../../lib/pg/pool.ts';
 import { backoffDelay } from '../../lib/retry.ts';
 import { BinlogPurgedError, classifyCdcError, isBinlogReadError } from './errors.ts';
+import { acquireInstanceLock } from './instance-lock.ts';
 import { readPosition } from './positions.ts';
 import { assertBinlogAvailable, purgedMessage } from './purge-check.ts';
 import { runSnapshot, type SnapshotProgressEvent } from './snapshot.ts';
@@ -131,8 +132,17 @@ export class CdcIngestor {
 
   async #runOnce(pool: pg.Pool): Promise<StreamEnd> {
     const { logger, config } = this.#options;
-    const control = await openControlConnection(this.source);
+    const lock = await acquireInstanceLock(roleUrl(config, 'ingest_writer'), this.sourceName, { signal: this.#abort.signal });
+    let lockLost: Error | null = null;
+    const attempt = new AbortController();
+    lock.onLost((error) => {
+      lockLost = error;
+      attempt.abort(error);
+      this.#stream?.fail(error);
+    });
+    let control: Awaited<ReturnType<typeof openControlConnection>> | null = null;
     try {
+      control = await openControlConnection(this.source);
       const { warnings } = await checkServerSettings(control);
       for (const warning of warnings) logger.warn(warning);
 
@@ -144,7 +154,7 @@ export class CdcIngestor {
           pool,
           sourceName: this.sourceName,
           logger,
-          signal: this.#abort.signal,
+          signal: AbortSignal.any([this.#abort.signal, attempt.signal]),
           ...(this.#options.onSnapshotStart ? { onStart: this.#options.onSnapshotStart } : {}),
           ...(this.#options.onSnapshotProgress ? { onProgress: this.#options.onSnapshotProgress } : {}),
         }).finally(() => this.#options.onSnapshotEnd?.());
@@ -176,10 +186,12 @@ export class CdcIngestor {
       });
       this.#stream = stream;
       if (this.#stopping) stream.stop();
+      if (lockLost) throw lockLost;
       return await stream.run();
     } finally {
       this.#stream = null;
-      await control.end().catch(() => undefined);
+      await control?.end().catch(() => undefined);
+      await lock.release();
     }
   }
 }

@@ -95,6 +95,11 @@ export class BinlogStream {
     if (this.#queuedRows >= this.options.batchRows) this.#tick();
   }
 
+  /** Ends the stream with `error` (e.g. the instance lock was lost). */
+  fail(error: Error): void {
+    this.#fail(error);
+  }
+
   #fail(error: Error): void {
     if (this.#failed) return;
     this.#failed = true;

@@ -71,9 +71,14 @@ export async function runUntilIdle(env: CdcTestEnv, extra: Partial<CdcOptions> =
 
 type Json = Record<string, unknown>;
 
+/** A key object as stable text: keys sorted, so both sides of a comparison agree. */
+export function keyText(key: Json): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(key).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
 /** Current state per primary key, derived from the raw log as the dbt staging layer does. */
 export async function derivedState(wh: pg.Client, table: string): Promise<Map<string, Json>> {
-  const result = await wh.query<{ pk: string; after_image: Json }>(
+  const result = await wh.query<{ primary_key: Json; after_image: Json }>(
     `with last_truncate as (
        select coalesce(max(change_id), 0) as change_id from raw.shop_changes where table_name = $1 and operation = 'truncate'
      ), latest as (
@@ -82,10 +87,10 @@ export async function derivedState(wh: pg.Client, table: string): Promise<Map<st
         where table_name = $1 and primary_key is not null and change_id > (select change_id from last_truncate)
         order by primary_key, change_id desc
      )
-     select primary_key::text as pk, after_image from latest where operation <> 'delete'`,
+     select primary_key, after_image from latest where operation <> 'delete'`,
     [table],
   );
-  return new Map(result.rows.map((r) => [r.pk, r.after_image]));
+  return new Map(result.rows.map((r) => [keyText(r.primary_key), r.after_image]));
 }
 
 /** The source table's rows keyed like derivedState, in the raw log's JSON format. */
@@ -98,28 +103,9 @@ export async function sourceState(source: mysql.Connection, table: string, prima
     const row = JSON.parse(JSON.stringify(convert(raw))) as Json;
     const key: Json = {};
     for (const column of primaryKey) key[column] = row[column];
-    // jsonb's text form orders keys by length then bytes and puts ", " / ": " between them.
-    state.set(await jsonbText(key), row);
+    state.set(keyText(key), row);
   }
   return state;
-}
-
-let keyClient: pg.Client | null = null;
-const keyCache = new Map<string, string>();
-
-/** Canonical jsonb text of a key (so source keys match raw.shop_changes.primary_key::text). */
-export function setKeyClient(client: pg.Client): void {
-  keyClient = client;
-}
-
-async function jsonbText(value: Json): Promise<string> {
-  const json = JSON.stringify(value);
-  const cached = keyCache.get(json);
-  if (cached) return cached;
-  if (!keyClient) throw new Error('setKeyClient() first');
-  const result = await keyClient.query<{ t: string }>('select $1::jsonb::text as t', [json]);
-  keyCache.set(json, result.rows[0]!.t);
-  return result.rows[0]!.t;
 }
 
 export async function changeCounts(wh: pg.Client): Promise<Record<string, number>> {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { changeCounts, createCdcEnv, derivedState, duplicateChanges, runUntilIdle, setKeyClient, sourceState, type CdcTestEnv } from './helpers.ts';
+import { changeCounts, createCdcEnv, derivedState, duplicateChanges, runUntilIdle, sourceState, type CdcTestEnv } from './helpers.ts';
 
 const ITEMS_DDL = `CREATE TABLE items (
   item_id     BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -23,7 +23,6 @@ let env: CdcTestEnv;
 
 beforeAll(async () => {
   env = await createCdcEnv('cdc_e2e');
-  setKeyClient(env.wh);
   await env.source.query(ITEMS_DDL);
   await env.source.query(
     `INSERT INTO items (sku, note, price, ratio, is_active, big, launched_on, placed_at, touched_at) VALUES
