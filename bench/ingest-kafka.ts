@@ -1,0 +1,367 @@
+/**
+ * `npm run bench -- ingest-kafka [--events N] [--naive N] [--rate R] [--steady-seconds S]`
+ *
+ * One run over the same pre-produced events measures:
+ *   (a) read ceiling: a consumer on the same client that discards what it reads;
+ *   (b) write ceiling: psql \copy of the same rows (as the ingestor formats them) from a file;
+ *   (c) naive: one INSERT per message, on a subset;
+ *   (d) this ingestor, in a child process (so its peak RSS is its own);
+ * then freshness (producer timestamp to commit) p50/p99 at a steady produce rate.
+ * Last line: the DESIGN.md JSON result.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import pg from 'pg';
+
+import { decodeMessage, EVENT_COLUMNS } from '../ingest/kafka/decode.ts';
+import { KafkaIngestor } from '../ingest/kafka/ingestor.ts';
+import { sampleMessage, seededRandom } from '../ingest/kafka/sample-events.ts';
+import { loadConfig, roleUrl, type Config } from '../lib/config/index.ts';
+import { deleteTopic, ensureTopic } from '../lib/kafka/admin.ts';
+import { createKafkajsSource } from '../lib/kafka/kafkajs-source.ts';
+import { createEventProducer, type OutgoingMessage } from '../lib/kafka/producer.ts';
+import type { RecordSource } from '../lib/kafka/source.ts';
+import { createLogger } from '../lib/logger.ts';
+import { migrate } from '../lib/warehouse/migrate.ts';
+import { printBenchResult, round } from './lib/result.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '1000000' },
+    naive: { type: 'string', default: '20000' },
+    rate: { type: 'string', default: '5000' },
+    'steady-seconds': { type: 'string', default: '20' },
+    'child-ingest': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (args.help) {
+  process.stdout.write('usage: npm run bench -- ingest-kafka [--events 1000000] [--naive 20000] [--rate 5000] [--steady-seconds 20]\n');
+  process.exit(0);
+}
+
+const logger = createLogger('bench-ingest-kafka', process.env.LOG_LEVEL ?? 'warn');
+const base = loadConfig();
+const DATABASE = 'shopflow_bench_ingest_kafka';
+
+function benchConfig(topic: string, groupId: string): Config {
+  const url = new URL(base.WAREHOUSE_URL);
+  url.pathname = `/${DATABASE}`;
+  return { ...base, WAREHOUSE_URL: url.toString(), KAFKA_TOPIC: topic, KAFKA_GROUP_ID: groupId };
+}
+
+/** Wraps a source to note when the first batch arrives, so group-join time is not counted. */
+function timedSource(source: RecordSource, marks: { first?: number }): RecordSource {
+  return {
+    start: (handlers) =>
+      source.start({
+        ...handlers,
+        onBatch: (batch, control) => {
+          marks.first ??= performance.now();
+          return handlers.onBatch(batch, control);
+        },
+      }),
+    seek: (p) => source.seek(p),
+    commitAdvisory: (p) => source.commitAdvisory(p),
+    watermarks: (t) => source.watermarks(t),
+    stop: () => source.stop(),
+  };
+}
+
+function kafkajsSource(config: Config, groupId: string): RecordSource {
+  return createKafkajsSource(
+    { brokers: config.KAFKA_BROKERS, clientId: 'bench', groupId, topic: config.KAFKA_TOPIC, sessionTimeoutMs: 10_000, partitionsConsumedConcurrently: Math.min(config.KAFKA_PARTITIONS, 8) },
+    logger,
+  );
+}
+
+/** (d) in its own process: prints {"seconds":..,"events":..,"maxRssMb":..} as its last line. */
+async function childIngest(groupId: string): Promise<void> {
+  const config = benchConfig(base.KAFKA_TOPIC, groupId);
+  const marks: { first?: number } = {};
+  let lastCommit = 0;
+  const summary = await new KafkaIngestor({
+    config,
+    logger,
+    groupId,
+    topic: config.KAFKA_TOPIC,
+    batchRows: config.INGEST_BATCH_ROWS,
+    batchMaxMs: config.INGEST_BATCH_MAX_MS,
+    stopWhen: { mode: 'caught-up' },
+    source: timedSource(kafkajsSource(config, groupId), marks),
+    onCommitted: () => (lastCommit = performance.now()),
+  }).run();
+  const seconds = (lastCommit - (marks.first ?? lastCommit)) / 1000;
+  process.stdout.write(`${JSON.stringify({ seconds, events: summary.events + summary.deadLetters, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+}
+
+async function produce(config: Config, count: number, seed: number): Promise<{ seconds: number; lines: string[] | undefined }> {
+  const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'bench-producer' }, logger);
+  const random = seededRandom(seed);
+  const started = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < count; i += 2_000) {
+    const messages: OutgoingMessage[] = [];
+    for (let j = i; j < Math.min(count, i + 2_000); j++) messages.push(sampleMessage(j, random));
+    inflight.push(producer.send(config.KAFKA_TOPIC, messages));
+    if (inflight.length >= 4) await inflight.shift();
+  }
+  await Promise.all(inflight);
+  await producer.disconnect();
+  return { seconds: (performance.now() - started) / 1000, lines: undefined };
+}
+
+/** (a) read ceiling: same client, same batch sizes, records discarded. */
+async function readCeiling(config: Config, total: number): Promise<number> {
+  const source = kafkajsSource(config, `bench-read-${Date.now()}`);
+  let seen = 0;
+  let first = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  await source.start({
+    onAssigned: () => undefined,
+    onFatal: (error) => {
+      throw error;
+    },
+    onBatch: async (batch, control) => {
+      if (first === 0) first = performance.now();
+      const last = batch.messages.at(-1);
+      if (!last) return;
+      seen += batch.messages.length;
+      control.markHeld(last.offset);
+      if (seen >= total) done();
+    },
+  });
+  await finished;
+  const seconds = (performance.now() - first) / 1000;
+  await source.stop();
+  return total / seconds;
+}
+
+/** The rows exactly as the ingestor would COPY them, written to a file for psql. */
+async function writeCopyFile(config: Config, file: string): Promise<number> {
+  const source = kafkajsSource(config, `bench-file-${Date.now()}`);
+  const out = createWriteStream(file);
+  out.on('error', (error) => logger.error({ err: error }, 'copy file write failed'));
+  const marks = new Map((await source.watermarks(config.KAFKA_TOPIC)).map((w) => [w.partition, w.high]));
+  const total = [...marks.values()].reduce((a, b) => a + Number(b), 0);
+  let seen = 0;
+  let rows = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  await source.start({
+    onAssigned: () => undefined,
+    onFatal: (error) => {
+      throw error;
+    },
+    onBatch: async (batch, control) => {
+      const parts: string[] = [];
+      for (const m of batch.messages) {
+        const d = decodeMessage(batch.topic, batch.partition, m);
+        if (d.ok) parts.push(d.line);
+      }
+      rows += parts.length;
+      seen += batch.messages.length;
+      if (!out.write(parts.join(''))) await once(out, 'drain');
+      const last = batch.messages.at(-1);
+      if (last) control.markHeld(last.offset);
+      if (seen >= total) done();
+    },
+  });
+  await finished;
+  await source.stop();
+  out.end();
+  await once(out, 'finish');
+  return rows;
+}
+
+async function truncate(adminUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  await client.query('truncate raw.shop_events, raw.dead_letters, ingest.kafka_offsets, ingest.metrics');
+  await client.query('checkpoint');
+  await client.end();
+}
+
+/** (c) one INSERT per message, the way a first attempt would do it. */
+async function naive(config: Config, limit: number): Promise<number> {
+  const pool = new pg.Pool({ connectionString: roleUrl(config, 'ingest_writer'), max: 1, application_name: 'bench-naive' });
+  pool.on('error', () => undefined);
+  const source = kafkajsSource(config, `bench-naive-${Date.now()}`);
+  let inserted = 0;
+  let first = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  await source.start({
+    onAssigned: () => undefined,
+    onFatal: (error) => {
+      throw error;
+    },
+    onBatch: async (batch, control) => {
+      if (first === 0) first = performance.now();
+      for (const m of batch.messages) {
+        if (inserted >= limit) break;
+        const event = JSON.parse(m.value!.toString('utf8')) as { event_id: string; event_type: string; event_time: string };
+        await pool.query(
+          `insert into raw.shop_events (${EVENT_COLUMNS.join(', ')}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [batch.topic, batch.partition, m.offset.toString(), m.key?.toString('utf8') ?? null, event.event_id, event.event_type, event.event_time, m.value!.toString('utf8'), new Date(m.timestampMs)],
+        );
+        inserted++;
+        control.markHeld(m.offset);
+      }
+      if (inserted >= limit) done();
+    },
+  });
+  await finished;
+  const seconds = (performance.now() - first) / 1000;
+  await source.stop();
+  await pool.end();
+  return inserted / seconds;
+}
+
+/** (d) the ingestor in a child process; returns its rate and peak RSS. */
+async function ingestInChild(config: Config, total: number): Promise<{ rate: number; maxRssMb: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--child-ingest', `bench-ingest-${Date.now()}`], {
+    env: { ...process.env, KAFKA_TOPIC: config.KAFKA_TOPIC, KAFKA_PARTITIONS: String(config.KAFKA_PARTITIONS) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  child.on('error', (error) => logger.error({ err: error }, 'child failed to start'));
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`ingestor child exited ${code}: ${out.slice(-2000)}`);
+  const result = JSON.parse(out.trim().split('\n').at(-1)!) as { seconds: number; events: number; maxRssMb: number };
+  if (result.events !== total) throw new Error(`ingestor loaded ${result.events} of ${total}`);
+  return { rate: total / result.seconds, maxRssMb: result.maxRssMb };
+}
+
+/** Freshness at a steady rate: producer timestamp to commit, per record. */
+async function freshness(config: Config, rate: number, seconds: number): Promise<{ p50: number; p99: number; max: number; count: number }> {
+  const topic = `${config.KAFKA_TOPIC}.steady`;
+  await ensureTopic(config.KAFKA_BROKERS, topic, config.KAFKA_PARTITIONS);
+  const groupId = `bench-steady-${Date.now()}`;
+  const latencies: number[] = [];
+  const ingestor = new KafkaIngestor({
+    config: { ...config, KAFKA_TOPIC: topic },
+    logger,
+    groupId,
+    topic,
+    batchRows: config.INGEST_BATCH_ROWS,
+    batchMaxMs: config.INGEST_BATCH_MAX_MS,
+    stopWhen: { mode: 'never' },
+    onCommitted: ({ committedAt, timestampsMs }) => {
+      for (const list of timestampsMs) for (const t of list) latencies.push(committedAt - t);
+    },
+  });
+  const running = ingestor.run();
+  await sleep(3_000);
+  const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'bench-steady' }, logger);
+  const random = seededRandom(99);
+  const tickMs = 50;
+  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+  const started = performance.now();
+  let sent = 0;
+  for (let tick = 0; performance.now() - started < seconds * 1000; tick++) {
+    const messages: OutgoingMessage[] = [];
+    for (let i = 0; i < perTick; i++) messages.push({ ...sampleMessage(sent + i, random), timestampMs: Date.now() });
+    await producer.send(topic, messages);
+    sent += perTick;
+    const wait = started + (tick + 1) * tickMs - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+  await producer.disconnect();
+  for (let i = 0; latencies.length < sent && i < 100; i++) await sleep(100);
+  await ingestor.stop();
+  await running;
+  await deleteTopic(config.KAFKA_BROKERS, topic).catch(() => undefined);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? NaN, count: latencies.length };
+}
+
+async function main(): Promise<void> {
+  const events = Number(args.events);
+  const naiveCount = Math.min(Number(args.naive), events);
+  const topic = `bench.ingest-kafka.${Date.now().toString(36)}`;
+  const config = benchConfig(topic, 'bench');
+  const adminUrl = config.WAREHOUSE_URL;
+  const dataDir = join(base.dataDir, 'bench');
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'ingest-kafka.copy');
+  const step = (message: string) => process.stderr.write(`[ingest-kafka] ${message}\n`);
+
+  await migrate(config);
+  await truncate(adminUrl);
+  await ensureTopic(config.KAFKA_BROKERS, topic, config.KAFKA_PARTITIONS);
+  try {
+    step(`producing ${events} events to ${topic} (${config.KAFKA_PARTITIONS} partitions)`);
+    const produced = await produce(config, events, 1);
+    step(`produced in ${round(produced.seconds, 1)} s`);
+
+    step('(a) read ceiling: consume and discard');
+    const readRate = await readCeiling(config, events);
+    step(`(a) ${Math.round(readRate)} events/s`);
+
+    step('(b) write ceiling: psql \\copy of the same rows');
+    const rows = await writeCopyFile(config, file);
+    const copyStarted = performance.now();
+    const psql = spawnSync('psql', [roleUrl(config, 'ingest_writer'), '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy raw.shop_events (${EVENT_COLUMNS.join(', ')}) from '${file}'`], { encoding: 'utf8' });
+    if (psql.status !== 0) throw new Error(`psql \\copy failed: ${psql.stderr}`);
+    const copyRate = rows / ((performance.now() - copyStarted) / 1000);
+    rmSync(file, { force: true });
+    step(`(b) ${Math.round(copyRate)} rows/s`);
+    await truncate(adminUrl);
+
+    step(`(c) naive: one INSERT per message, ${naiveCount} messages`);
+    const naiveRate = await naive(config, naiveCount);
+    step(`(c) ${Math.round(naiveRate)} events/s`);
+    await truncate(adminUrl);
+
+    step('(d) this ingestor (child process)');
+    const ingest = await ingestInChild(config, events);
+    step(`(d) ${Math.round(ingest.rate)} events/s, peak RSS ${round(ingest.maxRssMb, 1)} MB`);
+    await truncate(adminUrl);
+
+    const rate = Number(args.rate);
+    step(`freshness at a steady ${rate} events/s for ${args['steady-seconds']} s`);
+    const fresh = await freshness(config, rate, Number(args['steady-seconds']));
+    step(`freshness p50 ${fresh.p50} ms, p99 ${fresh.p99} ms over ${fresh.count} events`);
+    await truncate(adminUrl);
+
+    printBenchResult({
+      bench: 'ingest-kafka',
+      metric: 'events_per_second',
+      unit: 'events/s',
+      value: Math.round(ingest.rate),
+      baselines: { read_ceiling_kafkajs: Math.round(readRate), psql_copy_ceiling: Math.round(copyRate), naive_insert_per_message: Math.round(naiveRate) },
+      ratio_to_ceiling: round(ingest.rate / readRate),
+      extra: {
+        events,
+        partitions: config.KAFKA_PARTITIONS,
+        batch_rows: config.INGEST_BATCH_ROWS,
+        ratio_to_write_ceiling: round(ingest.rate / copyRate),
+        ratio_to_naive: round(ingest.rate / naiveRate, 1),
+        freshness_p50_ms: fresh.p50,
+        freshness_p99_ms: fresh.p99,
+        freshness_rate: rate,
+        peak_rss_mb: round(ingest.maxRssMb, 1),
+        target_80pct_of_read: ingest.rate >= 0.8 * readRate,
+        target_50k: ingest.rate >= 50_000,
+        target_20x_naive: ingest.rate >= 20 * naiveRate,
+        target_p99_under_1s: fresh.p99 < 1_000,
+        target_rss_under_300mb: ingest.maxRssMb < 300,
+      },
+    });
+  } finally {
+    await deleteTopic(config.KAFKA_BROKERS, topic).catch(() => undefined);
+  }
+}
+
+if (args['child-ingest']) await childIngest(args['child-ingest']);
+else await main();
