@@ -1,0 +1,70 @@
+/** Escaping and number formatting shared by the HTML and text renderers. */
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Every string that comes from data goes through this before it reaches HTML. */
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
+}
+
+const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 0 });
+const moneyCents = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const count = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+export function formatMoney(value: number | null, cents = false): string {
+  if (value === null || !Number.isFinite(value)) return '–';
+  return (cents ? moneyCents : money).format(value);
+}
+
+export function formatCount(value: number | null): string {
+  return value === null || !Number.isFinite(value) ? '–' : count.format(value);
+}
+
+export function formatPercent(value: number | null, digits = 1): string {
+  return value === null || !Number.isFinite(value) ? '–' : `${(value * 100).toFixed(digits)}%`;
+}
+
+/** Compact money for chart labels: $1.2k, $3.4M. */
+export function formatMoneyShort(value: number): string {
+  const abs = Math.abs(value);
+  if (abs >= 1e6) return `$${(value / 1e6).toFixed(1)}M`;
+  if (abs >= 1e3) return `$${(value / 1e3).toFixed(1)}k`;
+  return `$${value.toFixed(0)}`;
+}
+
+/** Relative change of `current` against `base`; null when there is no base to compare with. */
+export function change(current: number | null, base: number | null): number | null {
+  if (current === null || base === null || base === 0) return null;
+  return (current - base) / Math.abs(base);
+}
+
+export function formatChange(value: number | null): string {
+  if (value === null) return 'n/a';
+  const sign = value > 0 ? '+' : value < 0 ? '−' : '±';
+  return `${sign}${Math.abs(value * 100).toFixed(1)}%`;
+}
+
+/** YYYY-MM-DD plus `days` (negative to go back), in UTC. */
+export function addDays(isoDate: string, days: number): string {
+  const date = new Date(`${isoDate}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + days);
+  return date.toISOString().slice(0, 10);
+}
+
+export function weekdayName(isoDate: string): string {
+  return new Date(`${isoDate}T00:00:00Z`).toLocaleDateString('en-US', { weekday: 'long', timeZone: 'UTC' });
+}
+
+export function longDate(isoDate: string): string {
+  return new Date(`${isoDate}T00:00:00Z`).toLocaleDateString('en-US', { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
+}
+
+export function isIsoDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === value;
+}
+
+export function shortDate(isoDate: string): string {
+  return new Date(`${isoDate}T00:00:00Z`).toLocaleDateString('en-US', { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' });
+}

@@ -1,0 +1,94 @@
+/** What the daily report shows, as plain data: loaded from the marts, rendered to HTML/text/PNG. */
+import type { GateSummary } from '../great_expectations/summary.ts';
+
+export interface DayKpis {
+  date: string;
+  revenue: number;
+  netRevenue: number;
+  orders: number;
+  /** Average order value: revenue / orders; null on a day without orders. */
+  aov: number | null;
+  newCustomers: number;
+  returningCustomers: number;
+  sessions: number;
+  convertedSessions: number;
+  /** convertedSessions / sessions; null without sessions. */
+  conversionRate: number | null;
+}
+
+export interface TrendPoint {
+  date: string;
+  revenue: number;
+}
+
+export interface CategoryRevenue {
+  category: string;
+  revenue: number;
+}
+
+export interface FunnelStep {
+  step: string;
+  sessions: number;
+}
+
+export interface CohortCell {
+  cohortMonth: string;
+  monthsSinceFirstOrder: number;
+  cohortSize: number;
+  retentionRate: number;
+}
+
+export interface SegmentSize {
+  segment: string;
+  customers: number;
+}
+
+export interface TopProduct {
+  productName: string;
+  category: string;
+  units: number;
+  revenue: number;
+}
+
+export interface LowStockItem {
+  productName: string;
+  sku: string;
+  quantityOnHand: number;
+  reorderPoint: number;
+}
+
+export interface FraudSuspect {
+  orderId: string;
+  customerId: string;
+  amount: number;
+  reason: string;
+}
+
+export interface FreshnessRow {
+  source: string;
+  latestAt: string | null;
+  /** Hours between the source's latest row and the report's reference time. */
+  lagHours: number | null;
+  status: 'ok' | 'stale' | 'unknown';
+}
+
+/** A section that could not be loaded is shown as unavailable, with the reason. */
+export type Section<T> = { ok: true; rows: T } | { ok: false; reason: string };
+
+export interface ReportData {
+  businessDate: string;
+  previousDate: string;
+  lastWeekDate: string;
+  kpis: { current: DayKpis; previous: DayKpis; lastWeek: DayKpis };
+  trend: Section<TrendPoint[]>;
+  categories: Section<CategoryRevenue[]>;
+  funnel: Section<FunnelStep[]>;
+  cohorts: Section<CohortCell[]>;
+  segments: Section<SegmentSize[]>;
+  topProducts: Section<TopProduct[]>;
+  lowStock: Section<LowStockItem[]>;
+  fraud: Section<FraudSuspect[]>;
+  freshness: Section<FreshnessRow[]>;
+  gates: GateSummary[];
+  generatedAt: string;
+}

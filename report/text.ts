@@ -1,0 +1,61 @@
+/** The plain-text part of the report mail: the same figures, readable in any client. */
+import { change, formatChange, formatCount, formatMoney, formatPercent, longDate } from './format.ts';
+import type { ReportData, Section } from './model.ts';
+
+function lines<T>(s: Section<T[]>, empty: string, render: (row: T) => string): string[] {
+  if (!s.ok) return [`  Not available: ${s.reason}`];
+  if (s.rows.length === 0) return [`  ${empty}`];
+  return s.rows.map((row) => `  - ${render(row)}`);
+}
+
+export function renderText(data: ReportData): string {
+  const { current: c, previous: p, lastWeek: w } = data.kpis;
+  const kpi = (label: string, show: string, now: number | null, before: number | null, week: number | null) =>
+    `  ${label.padEnd(20)} ${show.padStart(12)}   ${formatChange(change(now, before)).padStart(8)} vs day before   ${formatChange(change(now, week)).padStart(8)} vs last week`;
+  const passed = data.gates.length > 0 && data.gates.every((g) => g.success);
+  const out = [
+    `ShopFlow daily report — ${longDate(data.businessDate)}`,
+    `Data quality: ${data.gates.length === 0 ? 'not checked' : passed ? 'all checks passed' : 'checks FAILED'}`,
+    '',
+    `KEY FIGURES (${data.businessDate}; compared with ${data.previousDate} and ${data.lastWeekDate})`,
+    kpi('Revenue', formatMoney(c.revenue), c.revenue, p.revenue, w.revenue),
+    kpi('Net revenue', formatMoney(c.netRevenue), c.netRevenue, p.netRevenue, w.netRevenue),
+    kpi('Orders', formatCount(c.orders), c.orders, p.orders, w.orders),
+    kpi('Avg order value', formatMoney(c.aov, true), c.aov, p.aov, w.aov),
+    kpi('New customers', formatCount(c.newCustomers), c.newCustomers, p.newCustomers, w.newCustomers),
+    kpi('Returning customers', formatCount(c.returningCustomers), c.returningCustomers, p.returningCustomers, w.returningCustomers),
+    kpi('Conversion', formatPercent(c.conversionRate, 2), c.conversionRate, p.conversionRate, w.conversionRate),
+    '',
+    'REVENUE BY CATEGORY (7 days)',
+    ...lines(data.categories, 'No category revenue.', (r) => `${r.category}: ${formatMoney(r.revenue)}`),
+    '',
+    'FUNNEL (sessions)',
+    ...lines(data.funnel, 'No sessions.', (r) => `${r.step}: ${formatCount(r.sessions)}`),
+    '',
+    'TOP PRODUCTS',
+    ...lines(data.topProducts, 'No products sold.', (r) => `${r.productName} (${r.category}): ${formatCount(r.units)} units, ${formatMoney(r.revenue)}`),
+    '',
+    'CUSTOMER SEGMENTS (RFM)',
+    ...lines(data.segments, 'No segments.', (r) => `${r.segment}: ${formatCount(r.customers)}`),
+    '',
+    'LOW STOCK',
+    ...lines(data.lowStock, 'No product at or below its reorder point.', (r) => `${r.productName} [${r.sku}]: ${formatCount(r.quantityOnHand)} on hand, reorder at ${formatCount(r.reorderPoint)}`),
+    '',
+    'SUSPECTED FRAUD',
+    ...lines(data.fraud, 'No orders flagged.', (r) => `order ${r.orderId}, customer ${r.customerId}, ${formatMoney(r.amount, true)}: ${r.reason}`),
+    '',
+    'DATA QUALITY',
+    ...(data.gates.length === 0
+      ? ['  No gate ran for this report.']
+      : data.gates.flatMap((g) => [
+          `  - ${g.gate}: ${g.success ? 'passed' : 'FAILED'} (${g.evaluated - g.failed}/${g.evaluated})`,
+          ...g.failures.map((f) => `      ${f.suite}: ${f.expectation} -- ${f.details}`),
+        ])),
+    '',
+    'DATA FRESHNESS',
+    ...lines(data.freshness, 'No freshness information.', (r) => `${r.source}: latest ${r.latestAt ?? 'none'}${r.lagHours === null ? '' : `, ${r.lagHours.toFixed(1)} h behind`} (${r.status})`),
+    '',
+    `Charts are in the HTML version of this mail. Generated ${data.generatedAt}.`,
+  ];
+  return `${out.join('\n')}\n`;
+}
