@@ -91,7 +91,7 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
     cdc.child.kill('SIGTERM');
     await cdc.done;
     // A fresh process resumes from the position committed in Postgres.
-    await runCli('ingest/cdc/cli.ts', ['--until-idle', '3000'], cli);
+    await runCli('ingest/cdc/cli.ts', ['--until-idle', '3000'], { ...cli, logName: 'ingest-cdc-catch-up' });
   }, () => 'raw.shop_changes');
 
   await steps.step('Building the warehouse (dbt build: staging, snapshots, star schema, marts, tests)', () =>
@@ -139,7 +139,7 @@ async function waitForSnapshot(config: Config, exited: Promise<void>, timeoutMs 
       if (rows.length > 0 && rows.every((r) => r.snapshot_state === 'done')) return;
       await sleep(250);
     }
-    throw new ShopflowError('SHOPFLOW_DEMO', `the CDC snapshot did not finish within ${timeoutMs / 1000} s; see .data/logs/demo-ingest_cdc_cli.log`);
+    throw new ShopflowError('SHOPFLOW_DEMO', `the CDC snapshot did not finish within ${timeoutMs / 1000} s; see .data/logs/demo-ingest-cdc.log`);
   } finally {
     await client.end();
   }

@@ -14,6 +14,8 @@ export interface CliOptions {
   logDir: string;
   /** Show the child's output in this terminal (progress bars) instead of only logging it. */
   inherit?: boolean;
+  /** Log file name under logDir (default: derived from the entry point). */
+  logName?: string;
 }
 
 const TAIL_BYTES = 4_000;
@@ -26,7 +28,7 @@ export interface RunningCli {
 
 export function startCli(entry: string, args: string[], options: CliOptions): RunningCli {
   mkdirSync(options.logDir, { recursive: true });
-  const name = entry.replace(/[/.]/g, '_').replace(/_ts$/, '');
+  const name = options.logName ?? entry.replace(/\/cli\.ts$/, '').replace(/[/.]/g, '-');
   const logFile = join(options.logDir, `demo-${name}.log`);
   const log = createWriteStream(logFile, { flags: 'w' });
   const tsx = join(options.rootDir, 'node_modules', '.bin', 'tsx');
