@@ -1,16 +1,23 @@
 /**
- * The real pipeline operations: dbt from the project's venv, the Great Expectations gates,
- * the morning report and alert mail (exactly once per key through ops.alerts_sent).
+ * The real pipeline operations: dbt from the project's venv (lib/dbt), the Great Expectations
+ * gates, the morning report and alert mail (each exactly once through ops.reports_sent /
+ * ops.alerts_sent).
  */
 import { join } from 'node:path';
 
 import type { Config } from '../lib/config/index.ts';
-import { sendAlert } from '../lib/mail/index.ts';
-import type { Logger } from '../lib/logger.ts';
-import { runGate, type GateSummary } from '../great_expectations/run.ts';
 import { runDbt } from '../lib/dbt/run.ts';
+import type { Logger } from '../lib/logger.ts';
+import { sendAlert } from '../lib/mail/index.ts';
+import { runGate, type GateSummary } from '../great_expectations/run.ts';
+import { sendGateFailureAlert } from '../report/alerts.ts';
+import { sendDailyReport } from '../report/send.ts';
 import type { GateOutcome, PipelineOperations } from './operations.ts';
-import { sendReportEmail, sendGateFailureEmail } from './report-adapter.ts';
+
+/** The gate results a job collected are the GateSummary objects runGate returned. */
+function asGateSummaries(gates: GateOutcome[]): GateSummary[] {
+  return gates as GateSummary[];
+}
 
 export function realPipeline(config: Config, logger: Logger): PipelineOperations {
   return {
@@ -28,13 +35,11 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
       return { outputTail: result.outputTail };
     },
     gate: (gate, options) => runGate(config, gate, { signal: options.signal, logger: options.logger, runId: options.runId }),
-    sendReport: (input) => sendReportEmail(config, { ...input, gates: input.gates as GateSummary[] }, logger),
-    sendGateFailureAlert: (input) => sendGateFailureEmail(config, { businessDate: input.businessDate, gates: input.gates as GateSummary[] }, logger),
-    sendAlert: async (alert) => {
-      const result = await sendAlert(config, alert, { logger });
-      return result.sent;
+    sendReport: async (input) => {
+      const result = await sendDailyReport(config, { businessDate: input.businessDate, runId: input.runId, gates: asGateSummaries(input.gates), now: input.now }, { logger });
+      return { sent: result.sent, alreadySent: result.alreadySent, htmlPath: result.htmlPath, ...(result.messageId ? { messageId: result.messageId } : {}) };
     },
+    sendGateFailureAlert: (input) => sendGateFailureAlert(config, { businessDate: input.businessDate, gates: asGateSummaries(input.gates) }, { logger }),
+    sendAlert: async (alert) => (await sendAlert(config, alert, { logger })).sent,
   };
 }
-
-export type { GateOutcome };
