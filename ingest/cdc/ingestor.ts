@@ -31,6 +31,8 @@ export interface CdcOptions {
   resnapshot?: boolean;
   /** Exit once caught up with the binlog head and idle this long. */
   untilIdleMs?: number;
+  /** How long to wait for another ingestor of the same source to let go (default 15 s). */
+  lockWaitMs?: number;
   /** Backoff bounds for transient failures. */
   retry?: { minDelayMs: number; maxDelayMs: number; maxUnknownFailures: number };
   onSnapshotStart?: (tables: TableInfo[], estimatedTotal: number) => void;
@@ -132,7 +134,10 @@ export class CdcIngestor {
 
   async #runOnce(pool: pg.Pool): Promise<StreamEnd> {
     const { logger, config } = this.#options;
-    const lock = await acquireInstanceLock(roleUrl(config, 'ingest_writer'), this.sourceName, { signal: this.#abort.signal });
+    const lock = await acquireInstanceLock(roleUrl(config, 'ingest_writer'), this.sourceName, {
+      signal: this.#abort.signal,
+      ...(this.#options.lockWaitMs !== undefined ? { waitMs: this.#options.lockWaitMs } : {}),
+    });
     let lockLost: Error | null = null;
     const attempt = new AbortController();
     lock.onLost((error) => {
