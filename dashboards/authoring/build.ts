@@ -154,7 +154,9 @@ export function buildBundle(): Files {
   // Quoted, as Superset writes it: unquoted, PyYAML reads a datetime and the importer rejects it.
   const timestamp = new Scalar('2024-01-01T00:00:00+00:00');
   timestamp.type = Scalar.QUOTE_SINGLE;
-  files.set('metadata.yaml', { version: VERSION, type: 'assets', timestamp });
+  // No `type`: then both Superset's assets importer (overwrites everything, used by
+  // `npm run dashboards`) and `superset import-dashboards` (used by the Docker image) accept it.
+  files.set('metadata.yaml', { version: VERSION, timestamp });
   files.set(DATABASE_FILE, {
     database_name: 'ShopFlow warehouse',
     sqlalchemy_uri: 'postgresql+psycopg2://bi_reader:XXXXXXXXXX@127.0.0.1:54329/shopflow',

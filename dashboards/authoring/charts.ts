@@ -238,7 +238,7 @@ export function buildChart(def: ChartDef): BuiltChart {
         y_axis_format: def.format ?? 'SMART_NUMBER',
         x_axis_time_format: 'smart_date',
         sort_x_axis: 'alpha_asc',
-        sort_y_axis: 'alpha_asc',
+        sort_y_axis: 'alpha_desc', // ECharts draws the first category at the bottom: this puts Mon / the oldest cohort on top
         left_margin: 'auto',
         bottom_margin: 'auto',
         xscale_interval: -1,

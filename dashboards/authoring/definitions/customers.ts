@@ -10,7 +10,7 @@ export const CUSTOMERS: DashboardSpec = {
       { key: 'cust_avg_ltv', title: 'Average lifetime value', dataset: 'customer_lifetime_value', width: 3, height: 30, chart: { kind: 'big_number_total', metric: 'avg_ltv', subheader: 'net revenue per customer who ordered', format: '$,.2f' } },
       { key: 'cust_repeat_share', title: 'Repeat customers', dataset: 'customer_lifetime_value', width: 3, height: 30, chart: { kind: 'big_number_total', metric: 'repeat_share', subheader: 'customers with two or more valid orders', format: '.1%' } },
       { key: 'cust_count', title: 'Customers who ordered', dataset: 'customer_lifetime_value', width: 3, height: 30, chart: { kind: 'big_number_total', metric: 'customers', subheader: 'all time', format: ',d' } },
-      { key: 'cust_segment_revenue', title: 'Revenue by RFM segment', dataset: 'customer_rfm_segments', width: 3, height: 30, chart: { kind: 'table_agg', groupby: ['rfm_segment'], metrics: ['monetary'], rowLimit: 11 } },
+      { key: 'cust_segment_revenue', title: 'Revenue by RFM segment', dataset: 'customer_rfm_segments', width: 3, height: 30, chart: { kind: 'table_agg', groupby: ['rfm_segment'], metrics: ['monetary'], rowLimit: 20 } },
     ],
     [
       { key: 'cust_rfm_segments', title: 'Customers per RFM segment', dataset: 'customer_rfm_segments', width: 5, height: 60, chart: { kind: 'category_bar', x: 'rfm_segment', metrics: ['customers'], horizontal: true, format: ',d' } },

@@ -7,10 +7,10 @@ export const EXECUTIVE: DashboardSpec = {
   description: 'Revenue, orders, average order value and conversion, latest week against the one before, with their trends.',
   rows: [
     [
-      { key: 'exec_revenue_week', title: 'Gross revenue, latest week', dataset: 'revenue_daily', width: 3, height: 40, chart: { kind: 'big_number', metric: 'gross_revenue', x: { column: 'revenue_date', grain: 'P1W' }, subheader: 'vs previous week', format: '$,.3s' } },
-      { key: 'exec_orders_week', title: 'Orders, latest week', dataset: 'revenue_daily', width: 3, height: 40, chart: { kind: 'big_number', metric: 'orders', x: { column: 'revenue_date', grain: 'P1W' }, subheader: 'vs previous week', format: ',d' } },
-      { key: 'exec_aov_week', title: 'Average order value, latest week', dataset: 'revenue_daily', width: 3, height: 40, chart: { kind: 'big_number', metric: 'aov', x: { column: 'revenue_date', grain: 'P1W' }, subheader: 'vs previous week', format: '$,.2f' } },
-      { key: 'exec_conversion_week', title: 'Session conversion rate, latest week', dataset: 'fct_sessions', width: 3, height: 40, chart: { kind: 'big_number', metric: 'conversion_rate', x: { column: 'session_date', grain: 'P1W' }, subheader: 'vs previous week', format: '.2%' } },
+      { key: 'exec_revenue_week', title: 'Gross revenue, week to date', dataset: 'revenue_daily', width: 3, height: 40, chart: { kind: 'big_number', metric: 'gross_revenue', x: { column: 'revenue_date', grain: 'P1W' }, subheader: 'vs previous week', format: '$,.3s' } },
+      { key: 'exec_orders_week', title: 'Orders, week to date', dataset: 'revenue_daily', width: 3, height: 40, chart: { kind: 'big_number', metric: 'orders', x: { column: 'revenue_date', grain: 'P1W' }, subheader: 'vs previous week', format: ',d' } },
+      { key: 'exec_aov_week', title: 'Average order value, week to date', dataset: 'revenue_daily', width: 3, height: 40, chart: { kind: 'big_number', metric: 'aov', x: { column: 'revenue_date', grain: 'P1W' }, subheader: 'vs previous week', format: '$,.2f' } },
+      { key: 'exec_conversion_week', title: 'Session conversion rate, week to date', dataset: 'fct_sessions', width: 3, height: 40, chart: { kind: 'big_number', metric: 'conversion_rate', x: { column: 'session_date', grain: 'P1W' }, subheader: 'vs previous week', format: '.2%' } },
     ],
     [
       { key: 'exec_revenue_trend', title: 'Gross and net revenue per week', dataset: 'revenue_daily', width: 8, chart: { kind: 'timeseries', style: 'line', x: { column: 'revenue_date', grain: 'P1W' }, metrics: ['gross_revenue', 'net_revenue'], format: '$,.3s' } },
