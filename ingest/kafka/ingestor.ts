@@ -14,19 +14,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 
 import { roleUrl, type Config } from '../../lib/config/index.ts';
-import { coerceError, FatalPipelineError, isRetryable, ServiceUnavailableError } from '../../lib/errors.ts';
+import { coerceError } from '../../lib/errors.ts';
 import { createKafkajsSource } from '../../lib/kafka/kafkajs-source.ts';
-import type { BatchControl, RecordSource, SourceBatch } from '../../lib/kafka/source.ts';
+import type { BatchControl, PartitionWatermarks, RecordSource, SourceBatch } from '../../lib/kafka/source.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { createPool } from '../../lib/pg/pool.ts';
 import { withRetry } from '../../lib/retry.ts';
-import { armClientWatchdog } from '../shared/client-watchdog.ts';
 import { admitBatch, type PartitionState } from './admit.ts';
 import { SegmentBuffer, type Segment } from './buffer.ts';
 import { IntervalMetrics } from './metrics.ts';
 import { loadStoredOffsets, remainingByPartition, resumeOffset } from './offsets.ts';
 import { Signal } from './signal.ts';
-import { countRecords, isDataError, writeFlush, insertMetrics, type FlushResult, type MetricsRow } from './warehouse.ts';
+import { flushWithRetry } from './flush.ts';
+import { checkWarehouse } from './preflight.ts';
+import { insertMetrics, type FlushResult, type MetricsRow } from './warehouse.ts';
 
 export type StopWhen = { mode: 'never' } | { mode: 'idle'; idleMs: number } | { mode: 'caught-up' };
 
@@ -86,6 +87,7 @@ export class KafkaIngestor {
   #checker: NodeJS.Timeout | undefined;
   #checking = false;
   #poolClosed: Promise<void> | undefined;
+  #watermarks: { generation: number; promise: Promise<PartitionWatermarks[]> } | undefined;
 
   constructor(options: KafkaIngestorOptions) {
     const { config } = options;
@@ -174,24 +176,10 @@ export class KafkaIngestor {
 
   async #preflight(): Promise<void> {
     try {
-      await withRetry(() => this.#pool.query('select 1 from ingest.kafka_offsets limit 0; select 1 from raw.shop_events limit 0; select 1 from raw.dead_letters limit 0'), {
-        maxAttempts: 5,
-        onRetry: (err, attempt, delayMs) => this.#log.warn({ err, attempt, delayMs }, 'warehouse not reachable yet, retrying'),
-      });
+      await checkWarehouse(this.#pool, this.#o.config.WAREHOUSE_URL, this.#log);
     } catch (error) {
       await this.#closePool();
-      const code = (error as { code?: string }).code;
-      const where = new URL(this.#o.config.WAREHOUSE_URL);
-      if (code === '42P01' || code === '3F000') {
-        throw new FatalPipelineError('SHOPFLOW_NOT_MIGRATED', `warehouse tables are missing in ${where.pathname.slice(1)}: run \`npm run migrate\` first`, error);
-      }
-      if (code === '28P01' || code === '28000') {
-        throw new FatalPipelineError('SHOPFLOW_WAREHOUSE_AUTH', 'role ingest_writer cannot log in: set WAREHOUSE_INGEST_PASSWORD to the password `npm run migrate` set (or rerun it)', error);
-      }
-      if (code === '42501') {
-        throw new FatalPipelineError('SHOPFLOW_WAREHOUSE_GRANTS', 'role ingest_writer lacks privileges on raw/ingest tables: rerun `npm run migrate`', error);
-      }
-      throw new ServiceUnavailableError(`Postgres at ${where.host} is not reachable as ingest_writer: start it with \`npm run services:up\` or set WAREHOUSE_URL`, error);
+      throw error;
     }
   }
 
@@ -253,13 +241,14 @@ export class KafkaIngestor {
   }
 
   async #loadPartition(partition: number, generation: number): Promise<PartitionState> {
-    // A flush in flight may move this partition's stored offset; read after it lands.
-    while (this.#inFlight) await this.#inFlight.catch(() => undefined);
+    // The flush in flight may hold this partition's records from before the rebalance: read
+    // after it lands. Later flushes cannot (the buffer was cleared and this partition has no state).
+    await this.#inFlight?.catch(() => undefined);
     const stored = await withRetry(() => loadStoredOffsets(this.#pool, this.#o.groupId, this.#o.topic, [partition]), {
       maxDelayMs: 10_000,
       onRetry: (err, attempt, delayMs) => this.#log.warn({ err, attempt, delayMs }, 'cannot read stored offsets, retrying'),
     });
-    const marks = (await this.#source.watermarks(this.#o.topic)).find((w) => w.partition === partition);
+    const marks = (await this.#assignmentWatermarks(generation)).find((w) => w.partition === partition);
     const storedOffset = stored.get(partition);
     const position = storedOffset ?? resumeOffset(undefined, marks);
     const logStart = marks?.low ?? 0n;
@@ -269,6 +258,18 @@ export class KafkaIngestor {
     this.#log.info({ partition, resumeAt: String(position), stored: storedOffset !== undefined }, 'resuming partition from the warehouse position');
     // No seek here: admitBatch skips records already held and seeks when a batch starts too late.
     return { committed: position, next: position, logStart, highWatermark: marks?.high ?? 0n, generation };
+  }
+
+  /** One watermark lookup per assignment, shared by the partitions loading at once. */
+  #assignmentWatermarks(generation: number): Promise<PartitionWatermarks[]> {
+    if (this.#watermarks?.generation !== generation) {
+      const promise = this.#source.watermarks(this.#o.topic);
+      this.#watermarks = { generation, promise };
+      promise.catch(() => {
+        if (this.#watermarks?.promise === promise) this.#watermarks = undefined;
+      });
+    }
+    return this.#watermarks!.promise;
   }
 
   #flushDue(now: number): boolean {
@@ -301,40 +302,10 @@ export class KafkaIngestor {
   async #flush(segments: Segment[]): Promise<void> {
     const started = performance.now();
     const metrics = this.#metrics.isDue() ? this.#metricsRow() : undefined;
-    let isolateBadRows = false;
-    const result = await withRetry(
-      async () => {
-        const client = await this.#pool.connect();
-        const disarm = armClientWatchdog(client, this.#o.flushTimeoutMs, () => this.#log.warn({ timeoutMs: this.#o.flushTimeoutMs }, 'flush stalled, dropping the connection'));
-        let failure: Error | undefined;
-        try {
-          return await writeFlush(client, { groupId: this.#o.groupId, topic: this.#o.topic }, segments, { isolateBadRows, ...(metrics ? { metrics } : {}) });
-        } catch (error) {
-          failure = coerceError(error);
-          await client.query('ROLLBACK').catch(() => undefined);
-          if (isDataError(error) && !isolateBadRows) {
-            // Postgres refused some row the schema let through: redo the flush row-isolating.
-            isolateBadRows = true;
-            this.#log.warn({ err: error }, 'Postgres rejected a row; retrying the flush to isolate it');
-            throw new RetryIsolating(failure);
-          }
-          throw error;
-        } finally {
-          disarm();
-          // Always destroy a client that failed: after an aborted COPY its state is unknown.
-          client.release(failure);
-        }
-      },
-      {
-        minDelayMs: 100,
-        maxDelayMs: 15_000,
-        retryable: (error) => error instanceof RetryIsolating || isRetryable(error),
-        onRetry: (err, attempt, delayMs) => {
-          if (!(err instanceof RetryIsolating)) this.#log.warn({ err, attempt, delayMs, records: countRecords(segments) }, 'flush failed, retrying');
-        },
-      },
-    ).catch((error: unknown) => {
-      throw new FatalPipelineError('SHOPFLOW_KAFKA_FLUSH', `cannot write to the warehouse: ${coerceError(error).message}`, error);
+    const result = await flushWithRetry(this.#pool, { groupId: this.#o.groupId, topic: this.#o.topic }, segments, {
+      timeoutMs: this.#o.flushTimeoutMs,
+      logger: this.#log,
+      ...(metrics ? { metrics } : {}),
     });
     this.#afterCommit(segments, result, performance.now() - started);
   }
@@ -375,7 +346,6 @@ export class KafkaIngestor {
     };
     this.#metrics.record(figures);
     this.#log.debug({ ...figures, batchMs: Math.round(batchMs), consumerLag: this.#consumerLag() }, 'flush committed');
-    if (result.deadLettersLoaded > 0) this.#log.warn({ deadLetters: result.deadLettersLoaded, byCode }, 'messages dead-lettered');
     this.#o.onCommitted?.({ committedAt, events: result.eventsLoaded, deadLetters: result.deadLettersLoaded, timestampsMs: accepted.map((s) => s.timestampsMs) });
     this.#commitAdvisory();
   }
@@ -402,10 +372,18 @@ export class KafkaIngestor {
 
   #metricsRow(): MetricsRow {
     const row = this.#metrics.takeRow(this.#consumerLag(), { group: this.#o.groupId, topic: this.#o.topic, partitions: this.#assigned, pending_records: this.#buffer.records });
-    this.#log.info(
-      { rowsPerSecond: row.rowsPerSecond, rows: row.rowsLoaded, deadLetters: row.deadLetters, batchMs: row.batchMs, lagMs: row.lagMs, consumerLag: row.consumerLag },
-      'ingest progress',
-    );
+    const fields = {
+      rowsPerSecond: row.rowsPerSecond,
+      rows: row.rowsLoaded,
+      deadLetters: row.deadLetters,
+      deadLettersByCode: row.details.dead_letters_by_code,
+      batchMs: row.batchMs,
+      lagMs: row.lagMs,
+      consumerLag: row.consumerLag,
+    };
+    // Dead letters are worth a look (raw.dead_letters has each reason), so those intervals log at warn.
+    if (row.deadLetters > 0) this.#log.warn(fields, 'ingest progress (with dead letters)');
+    else this.#log.info(fields, 'ingest progress');
     return row;
   }
 
@@ -454,12 +432,5 @@ export class KafkaIngestor {
   #closePool(): Promise<void> {
     this.#poolClosed ??= this.#pool.end().catch((err: unknown) => this.#log.debug({ err }, 'pool close failed'));
     return this.#poolClosed;
-  }
-}
-
-/** Internal marker: the flush is retried at once, isolating rows Postgres refuses. */
-class RetryIsolating extends Error {
-  constructor(cause: Error) {
-    super('retrying flush row by row', { cause });
   }
 }
