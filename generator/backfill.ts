@@ -73,8 +73,8 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
       actions.push({ at, run: () => void shop.signUp(at) });
     }
     // Orders: the plan says who orders today; the hour follows the daily cycle, after signup.
-    for (let j = plan.dayOffsets[d]!; j < plan.dayOffsets[d + 1]!; j++) {
-      const index = plan.dayCustomers[j]!;
+    const ordering = plan.ordersForDay(d);
+    for (const index of ordering) {
       const signup = plan.signupAt[index]!;
       let at = cal.sampleTime(rng, d);
       if (at <= signup) at = Math.min(dayEnd - 1, Math.round(signup + 60_000 + rng.next() * (dayEnd - signup - 60_000)));
@@ -101,7 +101,7 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
         if (shop.assortment.size > 1) shop.discontinue(shop.assortment.pick(rng), actionTime);
       } });
     }
-    if (input.anomalies) actions.push(...input.anomalies.planStep(shop, dayStart, dayEnd, plan.dayOffsets[d + 1]! - plan.dayOffsets[d]!));
+    if (input.anomalies) actions.push(...input.anomalies.planStep(shop, dayStart, dayEnd, ordering.length));
 
     // Run everything in time order; order steps and restocks due in between are applied first.
     const order = actions.map((_, i) => i).sort((a, b) => actions[a]!.at - actions[b]!.at || a - b);

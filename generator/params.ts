@@ -16,7 +16,7 @@ export const PROPORTIONS = {
   /** Buyers with exactly one order; the rest order at least twice. */
   oneTimeBuyerShare: 0.4,
   /** Spread (log-normal sigma) of how often repeat buyers order: higher gives a heavier head. */
-  repeatBuyerSigma: 1.0,
+  repeatBuyerSigma: 0.8,
   /** New accounts place their first order on average this many days after signing up. */
   firstOrderMeanDelayDays: 4,
 
