@@ -108,8 +108,8 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
   const sections = [
     section('Key figures', kpiTable(data), `Compared with ${data.previousDate} and ${data.lastWeekDate} (same weekday last week).`),
     section('Revenue, last 30 days', data.trend.ok ? chart(images, 'trend', mode) : unavailable(data.trend.reason)),
-    section('Revenue by category', data.categories.ok ? chart(images, 'categories', mode) : unavailable(data.categories.reason), `The 7 days ending ${data.businessDate}.`),
-    section('Conversion funnel', data.funnel.ok ? chart(images, 'funnel', mode) : unavailable(data.funnel.reason), 'Sessions that reached each step.'),
+    section('Revenue by category', data.categories.ok ? chart(images, 'categories', mode) : unavailable(data.categories.reason), `Net item revenue over the 7 days ending ${data.businessDate}.`),
+    section('Conversion funnel', data.funnel.ok ? chart(images, 'funnel', mode) : unavailable(data.funnel.reason), 'Sessions on the day that reached each step (or went further).'),
     section(
       'Top products',
       listSection(data.topProducts, 'No products sold on this day.', (rows) =>

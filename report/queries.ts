@@ -68,10 +68,9 @@ export async function loadKpis(db: Db, dates: string[]): Promise<Map<string, Day
          group by 1
      ),
      sessions_per_day as (
-         select session_date as day, count(*) as sessions, count(*) filter (where has_order_placed) as converted_sessions
-         from marts.fct_sessions
+         select session_date as day, session_count as sessions, order_sessions as converted_sessions
+         from marts.conversion_funnel_daily
          where session_date = any($1::date[])
-         group by 1
      )
      select
          days.day,
@@ -121,7 +120,7 @@ export async function loadTrend(db: Db, businessDate: string): Promise<TrendPoin
 
 export async function loadCategories(db: Db, businessDate: string): Promise<CategoryRevenue[]> {
   const { rows } = await db.query(
-    `select coalesce(category, 'Unknown') as category, sum(line_total) as revenue
+    `select coalesce(category, 'Unknown') as category, sum(net_line_total) as revenue
        from marts.fct_order_items
       where order_date between $1::date - 6 and $1::date
       group by 1 order by revenue desc, category`,
@@ -132,21 +131,17 @@ export async function loadCategories(db: Db, businessDate: string): Promise<Cate
 
 export async function loadFunnel(db: Db, businessDate: string): Promise<FunnelStep[]> {
   const { rows } = await db.query(
-    `select count(*) as sessions,
-            count(*) filter (where has_product_view) as product_view,
-            count(*) filter (where has_add_to_cart) as add_to_cart,
-            count(*) filter (where has_checkout_started) as checkout_started,
-            count(*) filter (where has_order_placed) as order_placed
-       from marts.fct_sessions where session_date = $1::date`,
+    `select session_count, product_view_sessions, add_to_cart_sessions, checkout_sessions, order_sessions
+       from marts.conversion_funnel_daily where session_date = $1::date`,
     [businessDate],
   );
   const r = (rows[0] ?? {}) as Record<string, unknown>;
   return [
-    { step: 'Sessions', sessions: num(r.sessions) },
-    { step: 'Product view', sessions: num(r.product_view) },
-    { step: 'Add to cart', sessions: num(r.add_to_cart) },
-    { step: 'Checkout', sessions: num(r.checkout_started) },
-    { step: 'Order placed', sessions: num(r.order_placed) },
+    { step: 'Sessions', sessions: num(r.session_count) },
+    { step: 'Product view', sessions: num(r.product_view_sessions) },
+    { step: 'Add to cart', sessions: num(r.add_to_cart_sessions) },
+    { step: 'Checkout', sessions: num(r.checkout_sessions) },
+    { step: 'Order placed', sessions: num(r.order_sessions) },
   ];
 }
 
@@ -176,8 +171,8 @@ export async function loadTopProducts(db: Db, businessDate: string, limit = 10):
   const { rows } = await db.query(
     `select coalesce(dim_products.product_name, 'product ' || fct_order_items.product_id) as product_name,
             coalesce(fct_order_items.category, 'Unknown') as category,
-            sum(fct_order_items.quantity) as units,
-            sum(fct_order_items.line_total) as revenue
+            sum(fct_order_items.quantity) filter (where not fct_order_items.is_cancelled) as units,
+            sum(fct_order_items.net_line_total) as revenue
        from marts.fct_order_items
        left join marts.dim_products
          on dim_products.product_id = fct_order_items.product_id and dim_products.is_current
@@ -213,7 +208,7 @@ export async function loadLowStock(db: Db, businessDate: string, limit = 15): Pr
 
 export async function loadFraud(db: Db, businessDate: string, limit = 15): Promise<FraudSuspect[]> {
   const { rows } = await db.query(
-    `select order_id, customer_id, total_amount, fraud_reasons
+    `select order_id, customer_id, total_amount, reasons
        from marts.suspected_fraud_orders
       where order_date = $1::date
       order by total_amount desc, order_id
@@ -224,22 +219,26 @@ export async function loadFraud(db: Db, businessDate: string, limit = 15): Promi
     orderId: String(r.order_id),
     customerId: String(r.customer_id),
     amount: num(r.total_amount),
-    reason: Array.isArray(r.fraud_reasons) ? r.fraud_reasons.join('; ') : String(r.fraud_reasons ?? ''),
+    reason: String(r.reasons ?? ''),
   }));
 }
 
 export async function loadFreshness(db: Db, businessDate: string): Promise<FreshnessRow[]> {
   const { rows } = await db.query(
-    `select 'shop orders (CDC)' as source, max(placed_at) as latest_at from marts.fct_orders
-     union all
-     select 'clickstream sessions (Kafka)', max(started_at) from marts.fct_sessions`,
+    `select source_table, loader, last_source_event_at, last_loaded_at
+       from marts.ops_source_freshness
+      where source_table <> 'raw.dead_letters'
+      order by source_table`,
   );
+  // Lag is measured against the end of the business day the report covers, not the wall
+  // clock: the report is about that day, and history can be years old.
   const endOfDay = Date.parse(`${addDays(businessDate, 1)}T00:00:00Z`);
   return (rows as Record<string, unknown>[]).map((r) => {
-    const latestAt = isoTime(r.latest_at);
-    if (!latestAt) return { source: String(r.source), latestAt: null, lagHours: null, status: 'unknown' as const };
+    const source = `${String(r.source_table)}${r.loader ? ` (${String(r.loader)})` : ''}`;
+    const latestAt = isoTime(r.last_source_event_at);
+    if (!latestAt) return { source, latestAt: null, lagHours: null, status: 'unknown' as const };
     const lagHours = Math.max(0, (endOfDay - Date.parse(latestAt)) / 3_600_000);
-    return { source: String(r.source), latestAt, lagHours, status: lagHours > STALE_AFTER_HOURS ? ('stale' as const) : ('ok' as const) };
+    return { source, latestAt, lagHours, status: lagHours > STALE_AFTER_HOURS ? ('stale' as const) : ('ok' as const) };
   });
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
 from pathlib import Path
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -34,6 +35,21 @@ GATES = {
 }
 
 
+# Fixed ids derived from names keep the committed JSON stable across rebuilds.
+ID_NAMESPACE = uuid.UUID("6d3c7f0e-5b1a-4c2e-9f47-2a8e0d51c3b9")
+
+
+def stable_id(*parts: object) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, "/".join(str(p) for p in parts)))
+
+
+def with_stable_ids(suite: gx.ExpectationSuite) -> gx.ExpectationSuite:
+    suite.id = stable_id("suite", suite.name)
+    for index, expectation in enumerate(suite.expectations):
+        expectation.id = stable_id("expectation", suite.name, index, expectation.expectation_type)
+    return suite
+
+
 def _skip_probe(*_args: object, **_kwargs: object) -> None:
     return None
 
@@ -48,10 +64,14 @@ def build() -> None:
     context = gx.get_context(mode="file", project_root_dir=str(PROJECT_DIR))
     context.enable_analytics(False)
 
+    wanted_suites: set[str] = set()
+    wanted_definitions: set[str] = set()
     for gate, (source_name, url_var, suites_of) in GATES.items():
-        source = context.data_sources.add_or_update_postgres(
-            name=source_name, connection_string="${" + url_var + "}", create_temp_table=False
-        )
+        source = next((d for d in context.data_sources.all().values() if d.name == source_name), None)
+        if source is None:
+            source = context.data_sources.add_postgres(
+                name=source_name, connection_string="${" + url_var + "}", create_temp_table=False
+            )
         definitions = []
         for schema, table, suite in suites_of():
             asset_name = f"{schema}.{table}"
@@ -61,21 +81,39 @@ def build() -> None:
             batch = next((b for b in asset.batch_definitions if b.name == "whole_table"), None)
             if batch is None:
                 batch = asset.add_batch_definition_whole_table("whole_table")
-            saved_suite = context.suites.add_or_update(suite)
+            saved_suite = context.suites.add_or_update(with_stable_ids(suite))
+            wanted_suites.add(suite.name)
+            wanted_definitions.add(f"{gate}__{suite.name}")
             definitions.append(
                 context.validation_definitions.add_or_update(
-                    gx.ValidationDefinition(name=f"{gate}__{suite.name}", data=batch, suite=saved_suite)
+                    gx.ValidationDefinition(name=f"{gate}__{suite.name}", data=batch, suite=saved_suite,
+                                            id=stable_id("validation", gate, suite.name))
                 )
             )
         context.checkpoints.add_or_update(
             gx.Checkpoint(
                 name=f"{gate}_gate",
+                id=stable_id("checkpoint", gate),
                 validation_definitions=definitions,
                 actions=[UpdateDataDocsAction(name="update_data_docs")],
                 result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
             )
         )
         print(f"gate {gate}: {len(definitions)} suites")
+    prune(context, wanted_suites, wanted_definitions)
+
+
+def prune(context: object, wanted_suites: set[str], wanted_definitions: set[str]) -> None:
+    """Removes suites and validation definitions no longer defined in code, so the committed
+    context never runs a check that was deleted from the suite modules."""
+    for path in (PROJECT_DIR / "gx" / "validation_definitions").glob("*.json"):
+        if path.stem not in wanted_definitions:
+            path.unlink()
+            print(f"removed validation definition {path.stem}")
+    for path in (PROJECT_DIR / "gx" / "expectations").glob("*.json"):
+        if path.stem not in wanted_suites:
+            path.unlink()
+            print(f"removed suite {path.stem}")
 
 
 if __name__ == "__main__":

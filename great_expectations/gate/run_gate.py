@@ -63,16 +63,29 @@ def sample_unexpected_rows(url: str, asset: str | None, query: str) -> str:
             rows = connection.execute(sa.text(f"select * from ({query.format(batch=relation)}) as unexpected limit 3"))
             return "rows=" + compact([dict(row._mapping) for row in rows])
     except Exception as error:  # noqa: BLE001 - the sample is a courtesy; the failure stands without it
-        return f"(could not sample rows: {type(error).__name__})"
+        first_line = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        return f"(could not sample rows: {first_line[:200]})"
     finally:
         engine.dispose()
 
 
+def exception_message(result: dict[str, Any]) -> str | None:
+    """The first error message of a result, if computing it raised: either flat
+    ({raised_exception, exception_message}) or keyed by the metric that failed."""
+    info = result.get("exception_info") or {}
+    candidates = [info] + [v for v in info.values() if isinstance(v, dict)]
+    for candidate in candidates:
+        message = candidate.get("exception_message")
+        if message and (candidate is not info or candidate.get("raised_exception", True)):
+            lines = [line.strip() for line in str(message).strip().splitlines() if line.strip()]
+            return (lines[0] if lines else "expectation raised an exception")[:MAX_DETAIL_CHARS]
+    return None
+
+
 def describe_failure(result: dict[str, Any]) -> str:
-    exception = result.get("exception_info") or {}
-    if exception.get("raised_exception"):
-        message = str(exception.get("exception_message") or "").strip().splitlines()
-        return "error: " + (message[0] if message else "expectation raised an exception")[:MAX_DETAIL_CHARS]
+    message = exception_message(result)
+    if message:
+        return "error: " + message
     detail = result.get("result") or {}
     parts = []
     for key in ("observed_value", "unexpected_count", "unexpected_percent", "partial_unexpected_list", "details"):
