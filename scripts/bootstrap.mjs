@@ -44,8 +44,11 @@ function run(command, args, { capture = false, cwd = ROOT, extraEnv = {} } = {})
   });
   if (result.error) throw new BootstrapError(`${command} could not start: ${result.error.message}`);
   if (result.status !== 0) {
-    const tail = capture ? `\n${`${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n')}` : '';
-    throw new BootstrapError(`${command} ${args.join(' ')} exited with ${result.status ?? result.signal}${tail}`);
+    const output = capture ? `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() : '';
+    const tail = output ? `\n${output.split('\n').filter((l) => !/^npm warn/.test(l)).slice(-15).join('\n')}` : '';
+    const error = new BootstrapError(`${command} ${args.join(' ')} exited with ${result.status ?? result.signal}${tail}`);
+    error.output = output;
+    throw error;
   }
   return capture ? `${result.stdout}${result.stderr}` : '';
 }
@@ -71,8 +74,17 @@ function mtime(path) {
 step('npm packages', () => {
   const marker = join(ROOT, 'node_modules', '.package-lock.json');
   if (existsSync(marker) && mtime(marker) >= mtime(join(ROOT, 'package-lock.json'))) return 'up to date';
-  run('npm', ['ci', '--no-audit', '--no-fund']);
-  return 'installed with npm ci';
+  try {
+    run('npm', ['ci', '--no-audit', '--no-fund'], { capture: true });
+    return 'installed with npm ci';
+  } catch (error) {
+    // A registry that serves only this platform's optional packages yields a lock file that
+    // `npm install` accepts but `npm ci` calls out of sync ("Missing: ... from lock file").
+    // `npm install` still installs the locked versions; --no-save leaves the lock file as it is.
+    if (!(error instanceof BootstrapError) || !/EUSAGE|in sync/.test(error.output ?? '')) throw error;
+    run('npm', ['install', '--no-audit', '--no-fund', '--no-save'], { capture: true });
+    return 'installed with npm install (npm ci rejected the lock file: platform-only optional packages)';
+  }
 });
 
 // 2. Debian packages: MariaDB server, and Java + Maven for the Kafka broker, only when absent.
