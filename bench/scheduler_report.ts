@@ -82,6 +82,7 @@ try {
   const stepSeconds = steps.rows.reduce((sum, s) => sum + s.seconds, 0);
   const value = timing.rows[0]?.seconds ?? NaN;
   for (const s of steps.rows) logger.info({ step: s.step, seconds: round(s.seconds, 2) }, 'step');
+  // Everything after this point logs nothing on success: the JSON line must be the last one.
   printBenchResult({
     bench: 'scheduler_report',
     metric: '08:00 occurrence to report sent (ledger)',
