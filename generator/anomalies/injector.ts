@@ -49,8 +49,11 @@ export class AnomalyInjector {
     const rng = new Rng(this.#o.seed, 'anomalies', 'plan', start);
     const m = this.#o.rate;
     const actions: Action[] = [];
+    // An hour clear of the step's edges when the step is long enough (backfill days), so each
+    // pattern lands inside its day; a live tick is shorter and uses the whole tick.
+    const earliest = Math.min(start + 3_600_000, end);
     const latest = Math.max(start, end - 3_600_000);
-    const when = () => Math.round(rng.float(start, latest));
+    const when = () => Math.round(Math.min(earliest, latest) + rng.next() * Math.abs(latest - earliest));
     const perOrder = (perThousand: number) => rng.poisson((ordersInStep * perThousand * m) / 1000);
     for (let i = perOrder(ANOMALY_RATES.cardAcrossCountriesPerThousandOrders); i > 0; i--) this.#cardAcrossCountries(shop, rng, when(), actions);
     for (let i = perOrder(ANOMALY_RATES.highValueNewAccountPerThousandOrders); i > 0; i--) this.#highValueNewAccount(shop, rng, when(), actions);
@@ -64,10 +67,12 @@ export class AnomalyInjector {
     const countries = rng.shuffle(COUNTRIES.map((c) => c.code)).slice(0, 3);
     const orderIds: number[] = [];
     const customerIds: number[] = [];
-    let orderAt = at;
-    countries.forEach((country) => {
+    // The orders lead up to `at` (never past it: live mode must not write the future).
+    const gaps = countries.map(() => rng.int(60_000, 150_000));
+    let orderAt = at - gaps.reduce((a, b) => a + b, 0);
+    countries.forEach((country, k) => {
+      orderAt += gaps[k]!;
       const placedAt = orderAt;
-      orderAt += rng.int(60_000, 150_000);
       actions.push({ at: placedAt, run: () => {
         const customer = shop.randomCustomer();
         if (!customer || shop.assortment.size === 0) return;
@@ -84,14 +89,14 @@ export class AnomalyInjector {
   #highValueNewAccount(shop: Shop, rng: Rng, at: number, actions: Action[]): void {
     const ageMs = rng.int(5, 45) * 60_000;
     let customerId = 0;
-    actions.push({ at, run: () => void (customerId = shop.signUp(at).id) });
-    actions.push({ at: at + ageMs, run: () => {
+    actions.push({ at: at - ageMs, run: () => void (customerId = shop.signUp(at - ageMs).id) });
+    actions.push({ at, run: () => {
       const customer = shop.customer(customerId);
       const priciest = shop.assortment.priciest(5);
       if (!customer || priciest.length === 0) return;
       const lines = rng.shuffle(priciest).slice(0, 3).map((p) => line(p.id, rng.int(2, 4), p.priceCents, 0));
-      const order = shop.placeOrder(customer, at + ageMs, { lines, method: 'card' });
-      this.#o.manifest.record({ kind: 'fraud_high_value_new_account', at: iso(at + ageMs), customer_id: customerId, order_id: order.id, total_amount: order.totalCents / 100, account_age_minutes: ageMs / 60_000 });
+      const order = shop.placeOrder(customer, at, { lines, method: 'card' });
+      this.#o.manifest.record({ kind: 'fraud_high_value_new_account', at: iso(at), customer_id: customerId, order_id: order.id, total_amount: order.totalCents / 100, account_age_minutes: ageMs / 60_000 });
     } });
   }
 
@@ -149,11 +154,11 @@ export class AnomalyInjector {
     }
 
     // Duplicates: the same message (same event_id) sent again a little later.
-    const base = batch.messages;
+    const base = batch.messages.slice();
     for (let i = count(ANOMALY_RATES.duplicateEvent); i > 0; i--) {
       const original = rng.pick(base);
       const event = JSON.parse(original.value) as { event_id: string; event_type: string };
-      batch.send({ ...original, time: original.time + rng.int(1_000, 120_000) });
+      batch.send({ ...original, time: original.time + rng.int(1_000, 120_000), type: 'duplicate' });
       this.#o.manifest.record({ kind: 'duplicate_event', at: iso(original.time), event_id: event.event_id, event_type: event.event_type, kafka_key: original.key });
     }
 

@@ -86,6 +86,11 @@ export class MariadbSink implements Sink {
     this.#connection = connection;
   }
 
+  /** The sink's connection, for reading state (live mode) between batches. */
+  get connection(): mysql.Connection {
+    return this.#connection;
+  }
+
   async write(batch: Batch): Promise<void> {
     const c = this.#connection;
     await c.beginTransaction();
