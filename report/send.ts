@@ -3,6 +3,7 @@
  * standalone HTML file under out/reports/, and mails it exactly once per business date.
  * When a gate failed the report is withheld and the gate failure alert goes out instead.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -49,7 +50,8 @@ export interface SendDailyReportResult {
 }
 
 async function writeAtomic(path: string, content: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
+  // Unique per call: two renders of one date (concurrent senders) must not share a temp file.
+  const temporary = `${path}.${randomUUID()}.tmp`;
   await writeFile(temporary, content, 'utf8');
   await rename(temporary, path);
 }

@@ -1,0 +1,40 @@
+/** Escaping, dates and number formatting used by every rendered figure. */
+import { describe, expect, it } from 'vitest';
+
+import { addDays, change, escapeHtml, formatChange, formatMoney, formatPercent, isIsoDate } from '../../report/format.ts';
+
+describe('escapeHtml', () => {
+  it('escapes every character that can open markup or break out of an attribute', () => {
+    expect(escapeHtml(`<script>alert("x")</script> & 'y'`)).toBe('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;');
+    expect(escapeHtml(null)).toBe('');
+    expect(escapeHtml(42)).toBe('42');
+  });
+});
+
+describe('dates', () => {
+  it('accepts only real calendar dates as YYYY-MM-DD', () => {
+    expect(isIsoDate('2024-02-29')).toBe(true);
+    expect(isIsoDate('2023-02-29')).toBe(false);
+    expect(isIsoDate('2024-2-1')).toBe(false);
+    expect(isIsoDate('yesterday')).toBe(false);
+  });
+  it('moves across month and year ends in UTC', () => {
+    expect(addDays('2026-03-01', -1)).toBe('2026-02-28');
+    expect(addDays('2025-12-31', 1)).toBe('2026-01-01');
+    expect(addDays('2026-03-17', -7)).toBe('2026-03-10');
+  });
+});
+
+describe('numbers', () => {
+  it('formats money, percentages and relative changes, with a dash for missing values', () => {
+    expect(formatMoney(1234.5)).toBe('$1,235');
+    expect(formatMoney(1234.5, true)).toBe('$1,234.50');
+    expect(formatMoney(null)).toBe('–');
+    expect(formatPercent(0.1234)).toBe('12.3%');
+    expect(change(110, 100)).toBeCloseTo(0.1);
+    expect(change(5, 0)).toBeNull();
+    expect(formatChange(0.1)).toBe('+10.0%');
+    expect(formatChange(-0.25)).toBe('−25.0%');
+    expect(formatChange(null)).toBe('n/a');
+  });
+});
