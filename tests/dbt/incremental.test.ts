@@ -57,14 +57,14 @@ describe('incremental models equal a full refresh', () => {
 
   it('after adding days of data, incremental and full-refresh builds agree row for row', async () => {
     const world = new FixtureWorld({ seed: 11, days: 50, customers: 80, products: 16, ordersPerDay: 6 }).seed().advance(40);
-    let state = await loadWorld(warehouse.adminUrl, world);
+    const state = await loadWorld(warehouse.adminUrl, world);
     await runner.dbt(['build']);
 
     world.advance(10);
     world.resendEvent(3);
     const deleted = world.deleteCustomerWithoutOrders();
     expect(deleted).toBeDefined();
-    state = await loadWorld(warehouse.adminUrl, world, state);
+    await loadWorld(warehouse.adminUrl, world, state);
     await runner.dbt(['build']);
 
     const columns = new Map<string, string[]>();
