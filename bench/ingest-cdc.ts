@@ -27,7 +27,7 @@ const { values: args } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
     changes: { type: 'string', default: '200000' },
-    'naive-rows': { type: 'string', default: '20000' },
+    'naive-rows': { type: 'string', default: '5000' },
     'lag-seconds': { type: 'string', default: '15' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },

@@ -127,9 +127,15 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
       options.signal?.throwIfAborted();
       const rows = await withTransaction(pool, async (client) => {
         await client.query('set local statement_timeout = 0');
-        const copied = await copyTable(client, core, { source, table, snapshotId, coordinate, startedAt }, (tableRows) =>
+        const { rows: copied, nulReplaced } = await copyTable(client, core, { source, table, snapshotId, coordinate, startedAt }, (tableRows) =>
           options.onProgress?.({ table: table.name, tableRows, totalRows: totalRows + tableRows, estimatedTotal }),
         );
+        if (nulReplaced > 0) {
+          await client.query(
+            `insert into raw.dead_letters (source, source_position, error_code, reason, details) values ('cdc', $1, 'CDC_NUL_IN_TEXT', $2, $3)`,
+            [`${snapshotId}:${table.name}`, 'text values held U+0000, which jsonb cannot store; landed with U+FFFD in its place', JSON.stringify({ rows: nulReplaced, table: table.name })],
+          );
+        }
         progress.tablesDone.push(table.name);
         progress.rows += copied;
         await writePosition(client, running);
@@ -166,7 +172,7 @@ interface TableCopy {
   startedAt: string;
 }
 
-async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection, copy: TableCopy, onRows: (rows: number) => void): Promise<number> {
+async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection, copy: TableCopy, onRows: (rows: number) => void): Promise<{ rows: number; nulReplaced: number }> {
   const { source, table } = copy;
   const sql = `SELECT * FROM ${connection.escapeId(source.database)}.${connection.escapeId(table.name)}`;
   const query = connection.query(sql);
@@ -179,6 +185,7 @@ async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection
   const suffix = `\t${copyText(copy.coordinate.file)}\t${copy.coordinate.position}\t\\N\t\\N\t${copyText(copy.snapshotId)}\t${copy.startedAt}\t\\N\n`;
   const pk = table.primaryKey;
   let count = 0;
+  let nulReplaced = 0;
   return copyStreamInto<Record<string, unknown>>(client, stream, (raw) => {
     const row = convert(raw);
     let keyJson: string | null = null;
@@ -187,11 +194,12 @@ async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection
       for (const column of pk) key[column] = row[column];
       keyJson = toJsonText(key).json;
     }
-    const after = toJsonText(row).json;
+    const after = toJsonText(row);
+    if (after.hadNul) nulReplaced++;
     if (++count % 10_000 === 0) onRows(count);
-    return `${prefix}${copyJsonField(keyJson)}\t\\N\t${copyJsonField(after)}${suffix}`;
+    return `${prefix}${copyJsonField(keyJson)}\t\\N\t${copyJsonField(after.json)}${suffix}`;
   }).then((rows) => {
     onRows(rows);
-    return rows;
+    return { rows, nulReplaced };
   });
 }

@@ -134,4 +134,14 @@ describe('CDC ingestor', () => {
     expect(await duplicateChanges(env.wh)).toBe(0);
     expect(await changeCounts(env.wh)).toMatchObject({ snapshot: 3, truncate: 1 });
   });
+
+  it('lands text holding U+0000 (which jsonb rejects) with U+FFFD and keeps a dead letter saying so', async () => {
+    await env.source.query("CREATE TABLE notes (note_id INT PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes VALUES (1, CONCAT('a', CHAR(0), 'b'))");
+    expect((await runUntilIdle(env)).end).toBe('idle');
+    const landed = await env.wh.query("select after_image from raw.shop_changes where table_name = 'notes' and operation = 'insert'");
+    expect(landed.rows).toEqual([{ after_image: { note_id: 1, body: 'a\ufffdb' } }]);
+    const dead = await env.wh.query("select source, error_code, details from raw.dead_letters where error_code = 'CDC_NUL_IN_TEXT'");
+    expect(dead.rows).toHaveLength(1);
+    expect(dead.rows[0]).toMatchObject({ source: 'cdc', details: { rows: 1 } });
+  });
 });
