@@ -91,7 +91,7 @@ export class BinlogStream {
     this.#queue.push(tx);
     this.#queuedRows += tx.changes.length;
     if (tx.changes.length > 0) this.#lastOwnChangeAt = Date.now();
-    if (this.#queuedRows >= this.options.batchRows * 4) this.#reader?.pause();
+    if (this.#queuedRows >= this.options.batchRows * 2) this.#reader?.pause();
     if (this.#queuedRows >= this.options.batchRows) this.#tick();
   }
 
