@@ -13,6 +13,7 @@ import type { Logger } from '../logger.ts';
 
 const MIGRATIONS_DIR = join(import.meta.dirname, 'migrations');
 const LOCK_KEY = 727_100_001;
+const SERVER_LOCK_KEY = 727_100_002;
 
 export async function ensureDatabase(adminUrl: string): Promise<void> {
   const url = new URL(adminUrl);
@@ -40,6 +41,46 @@ export async function migrate(
 ): Promise<{ applied: string[] }> {
   const adminUrl = options.adminUrl ?? config.WAREHOUSE_URL;
   await ensureDatabase(adminUrl);
+  const releaseServerLock = await lockServer(adminUrl, options.logger);
+  try {
+    return await migrateLocked(config, adminUrl, options);
+  } finally {
+    await releaseServerLock();
+  }
+}
+
+/**
+ * Roles are shared by every database of a server, and migrations create and alter them, but an
+ * advisory lock only covers the database it is taken in. Migrating two databases of one server
+ * at once (parallel test files, ingestors starting together) then collides on the same role
+ * rows ("tuple concurrently updated", duplicate role). So the whole run also holds a lock taken
+ * in the server's maintenance database, which every migration of that server agrees on.
+ */
+async function lockServer(adminUrl: string, logger: Logger | undefined): Promise<() => Promise<void>> {
+  const url = new URL(adminUrl);
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString(), application_name: 'shopflow-migrate-lock' });
+  client.on('error', (err) => logger?.warn({ err }, 'migration lock client error'));
+  try {
+    await client.connect();
+  } catch (error) {
+    // No `postgres` database (or no right to it): fall back to the per-database lock alone.
+    logger?.warn({ err: error }, 'cannot lock the server for migrations; concurrent migrations of other databases may collide');
+    await client.end().catch(() => undefined);
+    return async () => undefined;
+  }
+  await client.query('select pg_advisory_lock($1)', [SERVER_LOCK_KEY]);
+  return async () => {
+    await client.query('select pg_advisory_unlock($1)', [SERVER_LOCK_KEY]).catch(() => undefined);
+    await client.end().catch(() => undefined);
+  };
+}
+
+async function migrateLocked(
+  config: Pick<Config, 'WAREHOUSE_URL' | 'WAREHOUSE_INGEST_PASSWORD' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'WAREHOUSE_BI_PASSWORD' | 'WAREHOUSE_OPS_PASSWORD'>,
+  adminUrl: string,
+  options: { logger?: Logger },
+): Promise<{ applied: string[] }> {
   const client = new pg.Client({ connectionString: adminUrl, application_name: 'shopflow-migrate' });
   client.on('error', (err) => options.logger?.warn({ err }, 'migration client error'));
   await client.connect();

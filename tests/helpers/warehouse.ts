@@ -101,17 +101,8 @@ export async function createTestWarehouse(label: string): Promise<TestWarehouse>
   const adminUrl = databaseUrl(serverUrl, database);
   const config = testConfig({ WAREHOUSE_URL: adminUrl });
   // Database-level grants (connect, create for dbt) are not copied from a template; the
-  // migration runner re-applies them, finding every migration already recorded. Its own lock
-  // is per database, but it also alters the cluster-wide roles, which concurrent callers would
-  // update at once ("tuple concurrently updated"): serialise it across the cluster.
-  await withClient(databaseUrl(serverUrl, 'postgres'), async (client) => {
-    await client.query('select pg_advisory_lock($1)', [TEMPLATE_LOCK]);
-    try {
-      await migrate(config);
-    } finally {
-      await client.query('select pg_advisory_unlock($1)', [TEMPLATE_LOCK]).catch(() => undefined);
-    }
-  });
+  // migration runner re-applies them, finding every migration already recorded.
+  await migrate(config);
   let dropped = false;
   return {
     database,
