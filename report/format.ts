@@ -68,3 +68,14 @@ export function isIsoDate(value: string): boolean {
 export function shortDate(isoDate: string): string {
   return new Date(`${isoDate}T00:00:00Z`).toLocaleDateString('en-US', { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' });
 }
+
+/** Difference of two rates in percentage points; null when either is missing. */
+export function pointChange(current: number | null, base: number | null): number | null {
+  return current === null || base === null ? null : current - base;
+}
+
+export function formatPointChange(value: number | null): string {
+  if (value === null) return 'n/a';
+  const sign = value > 0 ? '+' : value < 0 ? '−' : '±';
+  return `${sign}${Math.abs(value * 100).toFixed(1)} pp`;
+}

@@ -4,7 +4,7 @@
  * saved file. Every value that comes from data is escaped here, at the point of output.
  */
 import type { ChartId, ChartImage } from './charts/index.ts';
-import { change, escapeHtml as e, formatChange, formatCount, formatMoney, formatPercent, longDate, shortDate, weekdayName } from './format.ts';
+import { change, escapeHtml as e, formatChange, formatCount, formatPointChange, formatMoney, formatPercent, longDate, shortDate, weekdayName } from './format.ts';
 import type { DayKpis, ReportData, Section } from './model.ts';
 
 export type ImageMode = 'cid' | 'data-uri';
@@ -49,28 +49,29 @@ function table(headers: string[], rows: string[][], align: ('left' | 'right')[])
   return `<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;width:100%;"><tr>${th}</tr>\n${body}</table>`;
 }
 
-function deltaCell(current: number | null, base: number | null): string {
-  const value = change(current, base);
+/** Relative change for amounts and counts; percentage points for rates (a rate's own % change misleads). */
+function deltaCell(current: number | null, base: number | null, isRate = false): string {
+  const value = isRate ? (current === null || base === null ? null : current - base) : change(current, base);
   const color = value === null ? C.muted : value >= 0 ? C.good : C.bad;
-  return `<span style="color:${color};white-space:nowrap;">${e(formatChange(value))}</span>`;
+  return `<span style="color:${color};white-space:nowrap;">${e(isRate ? formatPointChange(value) : formatChange(value))}</span>`;
 }
 
 function kpiTable(data: ReportData): string {
   const { current, previous, lastWeek } = data.kpis;
-  const metrics: { label: string; pick: (k: DayKpis) => number | null; show: (v: number | null) => string }[] = [
+  const metrics: { label: string; pick: (k: DayKpis) => number | null; show: (v: number | null) => string; isRate?: boolean }[] = [
     { label: 'Revenue', pick: (k) => k.revenue, show: (v) => formatMoney(v) },
     { label: 'Net revenue', pick: (k) => k.netRevenue, show: (v) => formatMoney(v) },
     { label: 'Orders', pick: (k) => k.orders, show: formatCount },
     { label: 'Avg order value', pick: (k) => k.aov, show: (v) => formatMoney(v, true) },
     { label: 'New customers', pick: (k) => k.newCustomers, show: formatCount },
     { label: 'Returning customers', pick: (k) => k.returningCustomers, show: formatCount },
-    { label: 'Conversion', pick: (k) => k.conversionRate, show: (v) => formatPercent(v, 2) },
+    { label: 'Conversion', pick: (k) => k.conversionRate, show: (v) => formatPercent(v, 2), isRate: true },
   ];
   const rows = metrics.map((m) => [
     e(m.label),
     `<strong>${e(m.show(m.pick(current)))}</strong>`,
-    deltaCell(m.pick(current), m.pick(previous)),
-    deltaCell(m.pick(current), m.pick(lastWeek)),
+    deltaCell(m.pick(current), m.pick(previous), m.isRate),
+    deltaCell(m.pick(current), m.pick(lastWeek), m.isRate),
   ]);
   return table(['', shortDate(data.businessDate), 'vs day before', `vs last ${weekdayName(data.businessDate).slice(0, 3)}`], rows, ['left', 'right', 'right', 'right']);
 }
@@ -121,7 +122,7 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
     section(
       'Low stock',
       listSection(data.lowStock, 'No product is at or below its reorder point.', (rows) =>
-        table(['Product', 'SKU', 'On hand', 'Reorder at'], rows.map((r) => [e(r.productName), e(r.sku), e(formatCount(r.quantityOnHand)), e(formatCount(r.reorderPoint))]), ['left', 'left', 'right', 'right']),
+        table(['Product', 'SKU', 'On hand', 'Reorder at'], rows.map((r) => [e(r.productName), `<span style="white-space:nowrap;">${e(r.sku)}</span>`, e(formatCount(r.quantityOnHand)), e(formatCount(r.reorderPoint))]), ['left', 'left', 'right', 'right']),
       ),
     ),
     section(

@@ -10,9 +10,10 @@ export interface DayKpis {
   aov: number | null;
   newCustomers: number;
   returningCustomers: number;
-  sessions: number;
-  convertedSessions: number;
-  /** convertedSessions / sessions; null without sessions. */
+  /** null when the funnel mart is unavailable. */
+  sessions: number | null;
+  convertedSessions: number | null;
+  /** convertedSessions / sessions; null without sessions or without the funnel mart. */
   conversionRate: number | null;
 }
 

@@ -66,11 +66,6 @@ export async function loadKpis(db: Db, dates: string[]): Promise<Map<string, Day
          inner join first_orders on fct_orders.customer_id = first_orders.customer_id
          where fct_orders.order_date = any($1::date[])
          group by 1
-     ),
-     sessions_per_day as (
-         select session_date as day, session_count as sessions, order_sessions as converted_sessions
-         from marts.conversion_funnel_daily
-         where session_date = any($1::date[])
      )
      select
          days.day,
@@ -79,20 +74,24 @@ export async function loadKpis(db: Db, dates: string[]): Promise<Map<string, Day
          coalesce(revenue_daily.order_count, 0) as orders,
          revenue_daily.average_order_value as aov,
          coalesce(customers_per_day.new_customers, 0) as new_customers,
-         coalesce(customers_per_day.returning_customers, 0) as returning_customers,
-         coalesce(sessions_per_day.sessions, 0) as sessions,
-         coalesce(sessions_per_day.converted_sessions, 0) as converted_sessions
+         coalesce(customers_per_day.returning_customers, 0) as returning_customers
      from days
      left join marts.revenue_daily on revenue_daily.revenue_date = days.day
-     left join customers_per_day on customers_per_day.day = days.day
-     left join sessions_per_day on sessions_per_day.day = days.day`,
+     left join customers_per_day on customers_per_day.day = days.day`,
     [dates],
   );
+  // Conversion comes from the funnel mart; without it the rest of the KPIs still stand.
+  const sessions = await optional(async () => {
+    const funnel = await db.query(
+      `select session_date, session_count, order_sessions from marts.conversion_funnel_daily where session_date = any($1::date[])`,
+      [dates],
+    );
+    return new Map((funnel.rows as Record<string, unknown>[]).map((r) => [isoDate(r.session_date), { sessions: num(r.session_count), converted: num(r.order_sessions) }]));
+  });
   const byDate = new Map<string, DayKpis>();
   for (const row of result.rows as Record<string, unknown>[]) {
-    const sessions = num(row.sessions);
-    const converted = num(row.converted_sessions);
     const date = isoDate(row.day);
+    const day = sessions.ok ? (sessions.rows.get(date) ?? { sessions: 0, converted: 0 }) : null;
     byDate.set(date, {
       date,
       revenue: num(row.revenue),
@@ -101,9 +100,9 @@ export async function loadKpis(db: Db, dates: string[]): Promise<Map<string, Day
       aov: numOrNull(row.aov),
       newCustomers: num(row.new_customers),
       returningCustomers: num(row.returning_customers),
-      sessions,
-      convertedSessions: converted,
-      conversionRate: sessions > 0 ? converted / sessions : null,
+      sessions: day?.sessions ?? null,
+      convertedSessions: day?.converted ?? null,
+      conversionRate: day && day.sessions > 0 ? day.converted / day.sessions : null,
     });
   }
   return byDate;

@@ -1,5 +1,5 @@
 /** The plain-text part of the report mail: the same figures, readable in any client. */
-import { change, formatChange, formatCount, formatMoney, formatPercent, longDate } from './format.ts';
+import { change, formatChange, formatCount, formatMoney, formatPercent, formatPointChange, longDate, pointChange } from './format.ts';
 import type { ReportData, Section } from './model.ts';
 
 function lines<T>(s: Section<T[]>, empty: string, render: (row: T) => string): string[] {
@@ -24,7 +24,7 @@ export function renderText(data: ReportData): string {
     kpi('Avg order value', formatMoney(c.aov, true), c.aov, p.aov, w.aov),
     kpi('New customers', formatCount(c.newCustomers), c.newCustomers, p.newCustomers, w.newCustomers),
     kpi('Returning customers', formatCount(c.returningCustomers), c.returningCustomers, p.returningCustomers, w.returningCustomers),
-    kpi('Conversion', formatPercent(c.conversionRate, 2), c.conversionRate, p.conversionRate, w.conversionRate),
+    `  ${'Conversion'.padEnd(20)} ${formatPercent(c.conversionRate, 2).padStart(12)}   ${formatPointChange(pointChange(c.conversionRate, p.conversionRate)).padStart(8)} vs day before   ${formatPointChange(pointChange(c.conversionRate, w.conversionRate)).padStart(8)} vs last week`,
     '',
     'REVENUE BY CATEGORY (7 days)',
     ...lines(data.categories, 'No category revenue.', (r) => `${r.category}: ${formatMoney(r.revenue)}`),

@@ -25,6 +25,9 @@ EXIT_PASSED, EXIT_FAILED, EXIT_CRASHED, EXIT_UNREACHABLE = 0, 1, 2, 3
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 URL_VARS = {"raw": "GX_RAW_URL", "marts": "GX_MARTS_URL"}
 MAX_DETAIL_CHARS = 600
+# Validation results kept per suite under gx/uncommitted/validations: the store (and the Data
+# Docs built from it) would otherwise grow by one file per suite per run, forever.
+KEEP_RESULTS_PER_SUITE = 30
 
 
 def probe_warehouse(url: str) -> str | None:
@@ -140,6 +143,20 @@ def summarize(gate: str, checkpoint_result: Any, started: float, url: str) -> di
     }
 
 
+def prune_validation_results(keep: int = KEEP_RESULTS_PER_SUITE) -> int:
+    """Deletes all but the newest `keep` stored results of each suite; returns how many went."""
+    store = PROJECT_DIR / "gx" / "uncommitted" / "validations"
+    removed = 0
+    if not store.is_dir():
+        return removed
+    for suite_dir in (d for d in store.iterdir() if d.is_dir()):
+        results = sorted(suite_dir.rglob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in results[keep:]:
+            stale.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
@@ -165,6 +182,7 @@ def main() -> int:
 
     import great_expectations as gx
 
+    prune_validation_results()
     context = gx.get_context(mode="file", project_root_dir=str(PROJECT_DIR))
     checkpoint = context.checkpoints.get(f"{args.gate}_gate")
     result = checkpoint.run()

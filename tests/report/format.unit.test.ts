@@ -1,7 +1,7 @@
 /** Escaping, dates and number formatting used by every rendered figure. */
 import { describe, expect, it } from 'vitest';
 
-import { addDays, change, escapeHtml, formatChange, formatMoney, formatPercent, isIsoDate } from '../../report/format.ts';
+import { addDays, change, escapeHtml, formatChange, formatMoney, formatPercent, formatPointChange, isIsoDate, pointChange } from '../../report/format.ts';
 
 describe('escapeHtml', () => {
   it('escapes every character that can open markup or break out of an attribute', () => {
@@ -36,5 +36,10 @@ describe('numbers', () => {
     expect(formatChange(0.1)).toBe('+10.0%');
     expect(formatChange(-0.25)).toBe('−25.0%');
     expect(formatChange(null)).toBe('n/a');
+  });
+  it('compares rates in percentage points, not as a relative change of a percentage', () => {
+    expect(formatPointChange(pointChange(0.25, 0.2))).toBe('+5.0 pp');
+    expect(formatPointChange(pointChange(0.02, 0.025))).toBe('−0.5 pp');
+    expect(formatPointChange(pointChange(null, 0.2))).toBe('n/a');
   });
 });
