@@ -1,5 +1,5 @@
 /**
- * npm run report:screenshot -- [--html FILE | --sample] [--out DIR]
+ * npx tsx report/screenshot.ts [--html FILE | --sample] [--out DIR]
  * Renders a saved report in headless Chromium at desktop (1200x2000) and phone (390x2400)
  * sizes and writes desktop.png / phone.png, to check the layout by eye.
  */
