@@ -9,12 +9,16 @@ import type pg from 'pg';
 import { coerceError, FatalPipelineError, isRetryable } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { withRetry } from '../../lib/retry.ts';
-import { armClientWatchdog } from '../shared/client-watchdog.ts';
+import { armClientWatchdog, terminateBackends } from '../shared/client-watchdog.ts';
 import type { Segment } from './buffer.ts';
 import { countRecords, isDataError, writeFlush, type FlushResult, type FlushTarget, type MetricsRow } from './warehouse.ts';
 
 export interface FlushOptions {
   timeoutMs: number;
+  /** The pool's connection string, for ending abandoned backends on a fresh connection. */
+  connectionString: string;
+  /** Backends of stalled flushes still to be ended; owned by the caller, shared across flushes. */
+  abandoned: Set<number>;
   metrics?: MetricsRow;
   logger: Logger;
 }
@@ -25,8 +29,16 @@ export async function flushWithRetry(pool: pg.Pool, target: FlushTarget, segment
   try {
     return await withRetry(
       async () => {
+        // A backend left behind by a stalled flush still holds the offset row locks: end it first.
+        if (options.abandoned.size > 0) {
+          const ended = await terminateBackends(options.connectionString, [...options.abandoned]);
+          for (const pid of ended) options.abandoned.delete(pid);
+        }
         const client = await pool.connect();
-        const disarm = armClientWatchdog(client, options.timeoutMs, () => logger.warn({ timeoutMs: options.timeoutMs }, 'flush stalled, dropping the connection'));
+        const disarm = armClientWatchdog(client, options.timeoutMs, (backendPid) => {
+          logger.warn({ timeoutMs: options.timeoutMs, backendPid }, 'flush stalled: dropped the connection, ending its backend');
+          if (backendPid !== undefined) options.abandoned.add(backendPid);
+        });
         let failure: Error | undefined;
         try {
           return await writeFlush(client, target, segments, { isolateBadRows, ...(options.metrics ? { metrics: options.metrics } : {}) });

@@ -25,6 +25,7 @@ import { SegmentBuffer, type Segment } from './buffer.ts';
 import { IntervalMetrics } from './metrics.ts';
 import { loadStoredOffsets, remainingByPartition, resumeOffset } from './offsets.ts';
 import { Signal } from './signal.ts';
+import { withClientDeadline } from '../shared/client-watchdog.ts';
 import { flushWithRetry } from './flush.ts';
 import { checkWarehouse } from './preflight.ts';
 import { insertMetrics, type FlushResult, type MetricsRow } from './warehouse.ts';
@@ -65,6 +66,8 @@ export class KafkaIngestor {
   readonly #log: Logger;
   readonly #source: RecordSource;
   readonly #pool: pg.Pool;
+  readonly #connectionString: string;
+  readonly #abandonedBackends = new Set<number>();
   readonly #buffer = new SegmentBuffer();
   readonly #partitions = new Map<number, PartitionState>();
   readonly #wakeFlusher = new Signal();
@@ -107,8 +110,9 @@ export class KafkaIngestor {
     };
     this.#log = options.logger;
     this.#metrics = new IntervalMetrics(this.#instanceId, this.#o.metricsIntervalMs);
+    this.#connectionString = roleUrl(config, 'ingest_writer');
     this.#pool = createPool({
-      connectionString: roleUrl(config, 'ingest_writer'),
+      connectionString: this.#connectionString,
       applicationName: APPLICATION_NAME,
       max: 3,
       logger: this.#log,
@@ -244,7 +248,7 @@ export class KafkaIngestor {
     // The flush in flight may hold this partition's records from before the rebalance: read
     // after it lands. Later flushes cannot (the buffer was cleared and this partition has no state).
     await this.#inFlight?.catch(() => undefined);
-    const stored = await withRetry(() => loadStoredOffsets(this.#pool, this.#o.groupId, this.#o.topic, [partition]), {
+    const stored = await withRetry(() => this.#withDeadline((client) => loadStoredOffsets(client, this.#o.groupId, this.#o.topic, [partition])), {
       maxDelayMs: 10_000,
       onRetry: (err, attempt, delayMs) => this.#log.warn({ err, attempt, delayMs }, 'cannot read stored offsets, retrying'),
     });
@@ -304,6 +308,8 @@ export class KafkaIngestor {
     const metrics = this.#metrics.isDue() ? this.#metricsRow() : undefined;
     const result = await flushWithRetry(this.#pool, { groupId: this.#o.groupId, topic: this.#o.topic }, segments, {
       timeoutMs: this.#o.flushTimeoutMs,
+      connectionString: this.#connectionString,
+      abandoned: this.#abandonedBackends,
       logger: this.#log,
       ...(metrics ? { metrics } : {}),
     });
@@ -389,7 +395,7 @@ export class KafkaIngestor {
 
   async #writeFinalMetrics(): Promise<void> {
     if (!this.#metrics.isDue(Number.POSITIVE_INFINITY)) return;
-    await insertMetrics(this.#pool, this.#metricsRow()).catch((err: unknown) => this.#log.warn({ err }, 'could not record final metrics'));
+    await this.#withDeadline((client) => insertMetrics(client, this.#metricsRow())).catch((err: unknown) => this.#log.warn({ err }, 'could not record final metrics'));
   }
 
   async #checkStop(): Promise<void> {
@@ -400,7 +406,7 @@ export class KafkaIngestor {
     this.#checking = true;
     try {
       const partitions = this.#assigned;
-      const stored = await loadStoredOffsets(this.#pool, this.#o.groupId, this.#o.topic, partitions);
+      const stored = await this.#withDeadline((client) => loadStoredOffsets(client, this.#o.groupId, this.#o.topic, partitions));
       const marks = await this.#source.watermarks(this.#o.topic);
       const remaining = remainingByPartition(partitions, stored, marks, this.#targets);
       const behind = [...remaining.values()].reduce((a, b) => a + b, 0n);
@@ -427,6 +433,11 @@ export class KafkaIngestor {
     this.#flushed.notify();
     this.#log.error({ err: error }, 'kafka ingestor failed');
     void Promise.allSettled([this.#source.stop(), this.#closePool()]).then(() => this.#done.reject(error));
+  }
+
+  /** Small queries get the same stall protection as flushes (a fraction of the flush deadline). */
+  #withDeadline<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withClientDeadline(this.#pool, Math.max(1_000, Math.round(this.#o.flushTimeoutMs / 2)), work);
   }
 
   #closePool(): Promise<void> {

@@ -4,10 +4,12 @@ import type pg from 'pg';
 import { FatalPipelineError, ServiceUnavailableError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { withRetry } from '../../lib/retry.ts';
+import { withClientDeadline } from '../shared/client-watchdog.ts';
 
 export async function checkWarehouse(pool: pg.Pool, warehouseUrl: string, logger: Logger): Promise<void> {
   try {
-    await withRetry(() => pool.query('select 1 from ingest.kafka_offsets limit 0; select 1 from raw.shop_events limit 0; select 1 from raw.dead_letters limit 0'), {
+    const probe = 'select 1 from ingest.kafka_offsets limit 0; select 1 from raw.shop_events limit 0; select 1 from raw.dead_letters limit 0';
+    await withRetry(() => withClientDeadline(pool, 15_000, (client) => client.query(probe)), {
       maxAttempts: 5,
       onRetry: (err, attempt, delayMs) => logger.warn({ err, attempt, delayMs }, 'warehouse not reachable yet, retrying'),
     });
