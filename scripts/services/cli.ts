@@ -61,8 +61,8 @@ async function main(): Promise<number> {
     return failed.length === 0 ? 0 : 1;
   }
   if (command === 'down') {
-    // Reverse order of the list: the broker and the databases last, after the sink.
-    const outcomes = await downServices(config, [...services].reverse(), printOutcome);
+    // Concurrently, like `up`: none depends on another while shutting down.
+    const outcomes = await downServices(config, services, printOutcome);
     return outcomes.every((o) => o.ok) ? 0 : 1;
   }
   const rows = await servicesStatus(config, services);
