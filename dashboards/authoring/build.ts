@@ -58,14 +58,14 @@ function datasetFile(def: DatasetDef): unknown {
     columns: def.columns.map((c) => ({
       column_name: c.name,
       verbose_name: c.label ?? null,
-      is_dttm: /^(DATE|TIMESTAMP)/.test(c.type),
+      is_dttm: /^(DATE|TIMESTAMP)/i.test(c.type),
       is_active: true,
       type: c.type,
       advanced_data_type: null,
       groupby: true,
       filterable: true,
       expression: c.expression ?? null,
-      description: null,
+      description: c.description ?? null,
       python_date_format: null,
       extra: {},
     })),
@@ -75,7 +75,7 @@ function datasetFile(def: DatasetDef): unknown {
 }
 
 function chartFile(spec: ChartSpec): unknown {
-  const built = buildChart(spec.chart);
+  const built = buildChart(spec.chart, spec.where);
   return {
     slice_name: spec.title,
     description: spec.description ?? null,

@@ -19,10 +19,10 @@ function baseAxis(axis: Axis): Json {
   return { columnType: 'BASE_AXIS', sqlExpression: axis.column, label: axis.column, expressionType: 'SQL', ...(axis.grain ? { timeGrain: axis.grain } : {}) };
 }
 
-function query(parts: { columns?: unknown[]; metrics?: unknown[]; orderby?: unknown[]; rowLimit?: number; postProcessing?: unknown[]; seriesColumns?: unknown[]; grain?: string }): Json {
+function queryObject(parts: { where?: string; columns?: unknown[]; metrics?: unknown[]; orderby?: unknown[]; rowLimit?: number; postProcessing?: unknown[]; seriesColumns?: unknown[]; grain?: string }): Json {
   return {
     filters: [],
-    extras: { having: '', where: '', ...(parts.grain ? { time_grain_sqla: parts.grain } : {}) },
+    extras: { having: '', where: parts.where ? `(${parts.where})` : '', ...(parts.grain ? { time_grain_sqla: parts.grain } : {}) },
     applied_time_extras: {},
     columns: parts.columns ?? [],
     metrics: parts.metrics ?? [],
@@ -50,23 +50,29 @@ function pivotFlatten(index: string, columns: string[], metrics: string[]): unkn
   ];
 }
 
-function common(vizType: string): Json {
-  return { datasource: PLACEHOLDER_DATASOURCE, viz_type: vizType, adhoc_filters: [], time_range: 'No filter', extra_form_data: {}, dashboards: [] };
+function adhocFilters(where: string | undefined): unknown[] {
+  if (!where) return [];
+  return [{ expressionType: 'SQL', sqlExpression: where, clause: 'WHERE', subject: null, operator: null, comparator: null, isExtra: false, isNew: false, filterOptionName: `filter_${Buffer.from(where).toString('hex').slice(0, 16)}` }];
+}
+
+function common(vizType: string, where: string | undefined): Json {
+  return { datasource: PLACEHOLDER_DATASOURCE, viz_type: vizType, adhoc_filters: adhocFilters(where), time_range: 'No filter', extra_form_data: {}, dashboards: [] };
 }
 
 function context(params: Json, queries: Json[]): Json {
   return { datasource: { id: 0, type: 'table' }, force: false, queries, form_data: params, result_format: 'json', result_type: 'full' };
 }
 
-export function buildChart(def: ChartDef): BuiltChart {
+export function buildChart(def: ChartDef, where?: string): BuiltChart {
+  const query = (parts: Parameters<typeof queryObject>[0]) => queryObject({ ...parts, ...(where ? { where } : {}) });
   switch (def.kind) {
     case 'big_number_total': {
-      const params = { ...common('big_number_total'), metric: def.metric, subheader: def.subheader, header_font_size: 0.4, subheader_font_size: 0.15, y_axis_format: def.format ?? 'SMART_NUMBER', time_format: 'smart_date' };
+      const params = { ...common('big_number_total', where), metric: def.metric, subheader: def.subheader, header_font_size: 0.4, subheader_font_size: 0.15, y_axis_format: def.format ?? 'SMART_NUMBER', time_format: 'smart_date' };
       return { vizType: 'big_number_total', params, queryContext: context(params, [query({ metrics: [def.metric], rowLimit: 1 })]) };
     }
     case 'big_number': {
       const params = {
-        ...common('big_number'),
+        ...common('big_number', where),
         x_axis: def.x.column,
         time_grain_sqla: def.x.grain ?? 'P1D',
         metric: def.metric,
@@ -93,7 +99,7 @@ export function buildChart(def: ChartDef): BuiltChart {
       const vizType = def.style === 'bar' ? 'echarts_timeseries_bar' : def.style === 'area' ? 'echarts_area' : 'echarts_timeseries_line';
       const groupby = def.groupby ?? [];
       const params = {
-        ...common(vizType),
+        ...common(vizType, where),
         x_axis: def.x.column,
         time_grain_sqla: def.x.grain ?? 'P1D',
         metrics: def.metrics,
@@ -135,7 +141,7 @@ export function buildChart(def: ChartDef): BuiltChart {
       const groupby = def.groupby ?? [];
       const sortByMetric = (def.sortBy ?? 'metric') === 'metric';
       const params = {
-        ...common('echarts_timeseries_bar'),
+        ...common('echarts_timeseries_bar', where),
         x_axis: def.x,
         metrics: def.metrics,
         groupby,
@@ -169,7 +175,7 @@ export function buildChart(def: ChartDef): BuiltChart {
     }
     case 'pie': {
       const params = {
-        ...common('pie'),
+        ...common('pie', where),
         groupby: [def.groupby],
         metric: def.metric,
         row_limit: 100,
@@ -190,7 +196,7 @@ export function buildChart(def: ChartDef): BuiltChart {
     }
     case 'table': {
       const params = {
-        ...common('table'),
+        ...common('table', where),
         query_mode: 'raw',
         all_columns: def.columns,
         order_by_cols: def.orderBy.map(([column, direction]) => JSON.stringify([column, direction === 'asc'])),
@@ -200,6 +206,7 @@ export function buildChart(def: ChartDef): BuiltChart {
         show_cell_bars: false,
         include_search: false,
         allow_render_html: false,
+        column_config: Object.fromEntries(Object.entries(def.formats ?? {}).map(([column, format]) => [column, { d3NumberFormat: format }])),
       };
       const q = query({ columns: def.columns, orderby: def.orderBy.map(([column, direction]) => [column, direction === 'asc']), rowLimit: def.rowLimit ?? 100 });
       return { vizType: 'table', params, queryContext: context(params, [q]) };
@@ -207,7 +214,7 @@ export function buildChart(def: ChartDef): BuiltChart {
     case 'table_agg': {
       const order = def.orderBy ?? [def.metrics[0]!, 'desc'];
       const params = {
-        ...common('table'),
+        ...common('table', where),
         query_mode: 'aggregate',
         groupby: def.groupby,
         metrics: def.metrics,
@@ -225,12 +232,12 @@ export function buildChart(def: ChartDef): BuiltChart {
     }
     case 'heatmap': {
       const params = {
-        ...common('heatmap_v2'),
+        ...common('heatmap_v2', where),
         x_axis: def.x,
         groupby: def.y,
         metric: def.metric,
         linear_color_scheme: def.scheme ?? 'blue_white_yellow',
-        normalize_across: 'heatmap',
+        normalize_across: def.normalizeAcross ?? 'heatmap',
         show_values: def.showValues ?? true,
         show_legend: true,
         show_percentage: false,
@@ -239,8 +246,9 @@ export function buildChart(def: ChartDef): BuiltChart {
         x_axis_time_format: 'smart_date',
         sort_x_axis: 'alpha_asc',
         sort_y_axis: 'alpha_desc', // ECharts draws the first category at the bottom: this puts Mon / the oldest cohort on top
-        left_margin: 'auto',
-        bottom_margin: 'auto',
+        // Numbers, not 'auto': the chart passes them to ECharts' grid, which clips long labels on 'auto'.
+        left_margin: 10,
+        bottom_margin: 10,
         xscale_interval: -1,
         yscale_interval: -1,
         row_limit: 10000,

@@ -12,12 +12,14 @@ export function stableUuid(kind: string, key: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-export type ColumnType = 'DATE' | 'TIMESTAMP WITH TIME ZONE' | 'TIMESTAMP WITHOUT TIME ZONE' | 'INTEGER' | 'BIGINT' | 'NUMERIC' | 'DOUBLE PRECISION' | 'TEXT' | 'BOOLEAN';
+/** A Postgres type as written in the dbt contract, upper case (NUMERIC(14,2), TIMESTAMP WITH TIME ZONE, ...). */
+export type ColumnType = string;
 
 export interface ColumnDef {
   name: string;
   type: ColumnType;
   label?: string;
+  description?: string;
   /** A calculated column: SQL over the mart's own columns. */
   expression?: string;
 }
@@ -50,9 +52,9 @@ export type ChartDef =
   | { kind: 'timeseries'; style: 'line' | 'bar' | 'area'; x: Axis; metrics: string[]; groupby?: string[]; stack?: boolean; format?: string; xTitle?: string; yTitle?: string }
   | { kind: 'category_bar'; x: string; metrics: string[]; groupby?: string[]; horizontal?: boolean; rowLimit?: number; stack?: boolean; format?: string; sortBy?: 'metric' | 'x' }
   | { kind: 'pie'; groupby: string; metric: string; donut?: boolean; format?: string }
-  | { kind: 'table'; columns: string[]; orderBy: [string, 'asc' | 'desc'][]; rowLimit?: number }
+  | { kind: 'table'; columns: string[]; orderBy: [string, 'asc' | 'desc'][]; rowLimit?: number; formats?: Record<string, string> }
   | { kind: 'table_agg'; groupby: string[]; metrics: string[]; orderBy?: [string, 'asc' | 'desc']; rowLimit?: number }
-  | { kind: 'heatmap'; x: string; y: string; metric: string; format?: string; showValues?: boolean; scheme?: string };
+  | { kind: 'heatmap'; x: string; y: string; metric: string; format?: string; showValues?: boolean; scheme?: string; normalizeAcross?: 'heatmap' | 'x' | 'y' };
 
 export interface ChartSpec {
   key: string;
@@ -60,6 +62,8 @@ export interface ChartSpec {
   description?: string;
   dataset: string;
   chart: ChartDef;
+  /** A SQL condition on the dataset's columns (an adhoc WHERE filter), e.g. to show only recent data. */
+  where?: string;
   /** Grid width out of 12. */
   width: number;
   /** Height in grid units of 8 px. */

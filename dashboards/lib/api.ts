@@ -78,11 +78,14 @@ export class SupersetApi {
   }
 
   /** Runs a chart's saved query_context through POST /api/v1/chart/data, as the UI does. */
-  async chartData(queryContext: string): Promise<ChartDataResult> {
+  async chartData(queryContext: string, options: { force?: boolean } = {}): Promise<ChartDataResult> {
+    const body = JSON.parse(queryContext) as Record<string, unknown>;
+    // force: run the query against the database, not Superset's result cache.
+    if (options.force) body.force = true;
     const { status, json } = await this.request<{ result?: { rowcount: number; error?: string | null }[]; message?: unknown; errors?: { message: string }[] }>(
       'POST',
       '/api/v1/chart/data',
-      JSON.parse(queryContext) as unknown,
+      body,
     );
     const errors = [
       ...(json.result ?? []).flatMap((r) => (r.error ? [r.error] : [])),
