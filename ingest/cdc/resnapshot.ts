@@ -3,6 +3,9 @@
  * while nothing was captured would otherwise live on in the derived current state. Every key whose
  * latest logged state is alive but which the new snapshot did not see gets a synthetic 'delete'
  * change (before_image = its last known image), tagged with the new snapshot_id.
+ *
+ * One pass over the log before the snapshot: the latest change per key, minus keys cleared by a
+ * later truncate, anti-joined (hash) with the new snapshot's keys.
  */
 import type pg from 'pg';
 
@@ -17,23 +20,34 @@ export interface ResnapshotDeletes {
 }
 
 export async function resnapshotDeletes(client: pg.ClientBase, args: ResnapshotDeletes): Promise<number> {
+  // The snapshot rows were written moments ago, so the table's statistics still say "few rows":
+  // the planner would pick a nested-loop anti join, quadratic in the table size. Hash or merge it.
+  await client.query('set local enable_nestloop = off');
   const result = await client.query(
-    `insert into raw.shop_changes (source_database, table_name, operation, primary_key, before_image, after_image,
+    `with truncates as (
+       select table_name, max(change_id) as change_id
+         from raw.shop_changes
+        where change_id <= $2 and source_database = $1 and operation = 'truncate'
+        group by table_name
+     ), latest as (
+       select distinct on (table_name, primary_key) source_database, table_name, primary_key, operation, after_image, change_id
+         from raw.shop_changes
+        where change_id <= $2 and source_database = $1 and primary_key is not null
+          and operation in ('snapshot', 'insert', 'update', 'delete')
+        order by table_name, primary_key, change_id desc
+     ), fresh as (
+       select table_name, primary_key from raw.shop_changes where change_id > $2 and snapshot_id = $5
+     )
+     insert into raw.shop_changes (source_database, table_name, operation, primary_key, before_image, after_image,
                                    binlog_file, binlog_position, snapshot_id, source_committed_at)
      select latest.source_database, latest.table_name, 'delete', latest.primary_key, latest.after_image, null,
             $3, $4, $5, $6::timestamptz
-       from (select distinct on (table_name, primary_key) source_database, table_name, primary_key, operation, after_image, change_id
-               from raw.shop_changes
-              where change_id <= $2 and source_database = $1 and primary_key is not null
-                and operation in ('snapshot', 'insert', 'update', 'delete')
-              order by table_name, primary_key, change_id desc) latest
+       from latest
+       left join truncates on truncates.table_name = latest.table_name
+       left join fresh on fresh.table_name = latest.table_name and fresh.primary_key = latest.primary_key
       where latest.operation <> 'delete'
-        and latest.change_id > coalesce((select max(t.change_id) from raw.shop_changes t
-                                          where t.change_id <= $2 and t.source_database = $1 and t.table_name = latest.table_name
-                                            and t.operation = 'truncate'), 0)
-        and not exists (select 1 from raw.shop_changes s
-                         where s.change_id > $2 and s.snapshot_id = $5
-                           and s.table_name = latest.table_name and s.primary_key = latest.primary_key)
+        and latest.change_id > coalesce(truncates.change_id, 0)
+        and fresh.primary_key is null
       order by latest.table_name, latest.change_id`,
     [args.sourceDatabase, args.changeIdFloor, args.coordinate.file, args.coordinate.position, args.snapshotId, args.startedAt],
   );
