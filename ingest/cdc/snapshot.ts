@@ -54,12 +54,20 @@ export async function discardInterruptedSnapshot(pool: pg.Pool, previous: CdcPos
   if (previous.snapshotState !== 'running' || !previous.snapshotId) return 0;
   const floor = previous.snapshotProgress.changeIdFloor ?? '0';
   return withTransaction(pool, async (client) => {
-    await client.query('set local statement_timeout = 0');
+    await unboundedStatements(client);
     const deleted = await client.query('delete from raw.shop_changes where change_id > $1 and snapshot_id = $2', [floor, previous.snapshotId]);
     await writePosition(client, { ...previous, snapshotState: 'pending', snapshotProgress: {} });
     logger.warn({ snapshotId: previous.snapshotId, deletedRows: deleted.rowCount }, 'discarded an interrupted snapshot; taking a new one');
     return deleted.rowCount ?? 0;
   });
+}
+
+/**
+ * Snapshot statements run as long as the table is big, so no statement timeout; instead Postgres
+ * checks every few seconds that the ingestor is still there, and stops the work if it was killed.
+ */
+async function unboundedStatements(client: pg.ClientBase): Promise<void> {
+  await client.query("set local statement_timeout = 0; set local client_connection_check_interval = '5s'");
 }
 
 async function startConsistentSnapshot(connection: mysql.Connection): Promise<{ coordinate: BinlogCoordinate; startedAt: string }> {
@@ -126,7 +134,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
     for (const table of tables) {
       options.signal?.throwIfAborted();
       const rows = await withTransaction(pool, async (client) => {
-        await client.query('set local statement_timeout = 0');
+        await unboundedStatements(client);
         const { rows: copied, nulReplaced } = await copyTable(client, core, { source, table, snapshotId, coordinate, startedAt }, (tableRows) =>
           options.onProgress?.({ table: table.name, tableRows, totalRows: totalRows + tableRows, estimatedTotal }),
         );
@@ -147,7 +155,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
 
     const done: CdcPosition = { ...running, snapshotState: 'done' };
     await withTransaction(pool, async (client) => {
-      await client.query('set local statement_timeout = 0');
+      await unboundedStatements(client);
       if (previous?.snapshotState === 'done' || BigInt(floor) > 0n) {
         const deletes = await resnapshotDeletes(client, { sourceDatabase: source.database, snapshotId, changeIdFloor: floor, coordinate, startedAt });
         if (deletes > 0) logger.warn({ deletes }, 're-snapshot: rows gone from the source since the last capture were logged as deletes');
