@@ -75,7 +75,7 @@ function datasetFile(def: DatasetDef): unknown {
 }
 
 function chartFile(spec: ChartSpec): unknown {
-  const built = buildChart(spec.chart, spec.where);
+  const built = buildChart(spec.chart, { ...(spec.where ? { where: spec.where } : {}), ...(spec.filter ? { filter: spec.filter } : {}) });
   return {
     slice_name: spec.title,
     description: spec.description ?? null,

@@ -19,9 +19,9 @@ function baseAxis(axis: Axis): Json {
   return { columnType: 'BASE_AXIS', sqlExpression: axis.column, label: axis.column, expressionType: 'SQL', ...(axis.grain ? { timeGrain: axis.grain } : {}) };
 }
 
-function queryObject(parts: { where?: string; columns?: unknown[]; metrics?: unknown[]; orderby?: unknown[]; rowLimit?: number; postProcessing?: unknown[]; seriesColumns?: unknown[]; grain?: string }): Json {
+function queryObject(parts: { where?: string; filters?: unknown[]; columns?: unknown[]; metrics?: unknown[]; orderby?: unknown[]; rowLimit?: number; postProcessing?: unknown[]; seriesColumns?: unknown[]; grain?: string }): Json {
   return {
-    filters: [],
+    filters: parts.filters ?? [],
     extras: { having: '', where: parts.where ? `(${parts.where})` : '', ...(parts.grain ? { time_grain_sqla: parts.grain } : {}) },
     applied_time_extras: {},
     columns: parts.columns ?? [],
@@ -50,21 +50,35 @@ function pivotFlatten(index: string, columns: string[], metrics: string[]): unkn
   ];
 }
 
-function adhocFilters(where: string | undefined): unknown[] {
-  if (!where) return [];
-  return [{ expressionType: 'SQL', sqlExpression: where, clause: 'WHERE', subject: null, operator: null, comparator: null, isExtra: false, isNew: false, filterOptionName: `filter_${Buffer.from(where).toString('hex').slice(0, 16)}` }];
+export interface ChartFilters {
+  where?: string;
+  filter?: { column: string; op: '<' | '<=' | '>' | '>=' | '=='; value: number | string };
 }
 
-function common(vizType: string, where: string | undefined): Json {
-  return { datasource: PLACEHOLDER_DATASOURCE, viz_type: vizType, adhoc_filters: adhocFilters(where), time_range: 'No filter', extra_form_data: {}, dashboards: [] };
+const OPERATOR_IDS: Record<string, string> = { '<': 'LESS_THAN', '<=': 'LESS_THAN_OR_EQUAL', '>': 'GREATER_THAN', '>=': 'GREATER_THAN_OR_EQUAL', '==': 'EQUALS' };
+
+function adhocFilters(filters: ChartFilters): unknown[] {
+  const adhoc: unknown[] = [];
+  if (filters.where) {
+    adhoc.push({ expressionType: 'SQL', sqlExpression: filters.where, clause: 'WHERE', subject: null, operator: null, comparator: null, isExtra: false, isNew: false, filterOptionName: `filter_sql_${Buffer.from(filters.where).toString('hex').slice(0, 12)}` });
+  }
+  if (filters.filter) {
+    const { column, op, value } = filters.filter;
+    adhoc.push({ expressionType: 'SIMPLE', subject: column, operator: op, operatorId: OPERATOR_IDS[op], comparator: value, clause: 'WHERE', sqlExpression: null, isExtra: false, isNew: false, filterOptionName: `filter_${column}_${OPERATOR_IDS[op]!.toLowerCase()}` });
+  }
+  return adhoc;
+}
+
+function common(vizType: string, filters: ChartFilters): Json {
+  return { datasource: PLACEHOLDER_DATASOURCE, viz_type: vizType, adhoc_filters: adhocFilters(filters), time_range: 'No filter', extra_form_data: {}, dashboards: [] };
 }
 
 function context(params: Json, queries: Json[]): Json {
   return { datasource: { id: 0, type: 'table' }, force: false, queries, form_data: params, result_format: 'json', result_type: 'full' };
 }
 
-export function buildChart(def: ChartDef, where?: string): BuiltChart {
-  const query = (parts: Parameters<typeof queryObject>[0]) => queryObject({ ...parts, ...(where ? { where } : {}) });
+export function buildChart(def: ChartDef, where: ChartFilters = {}): BuiltChart {
+  const query = (parts: Parameters<typeof queryObject>[0]) => queryObject({ ...parts, ...(where.where ? { where: where.where } : {}), ...(where.filter ? { filters: [{ col: where.filter.column, op: where.filter.op, val: where.filter.value }] } : {}) });
   switch (def.kind) {
     case 'big_number_total': {
       const params = { ...common('big_number_total', where), metric: def.metric, subheader: def.subheader, header_font_size: 0.4, subheader_font_size: 0.15, y_axis_format: def.format ?? 'SMART_NUMBER', time_format: 'smart_date' };

@@ -62,8 +62,10 @@ export interface ChartSpec {
   description?: string;
   dataset: string;
   chart: ChartDef;
-  /** A SQL condition on the dataset's columns (an adhoc WHERE filter), e.g. to show only recent data. */
+  /** A SQL condition on the dataset's physical columns (an adhoc WHERE filter; no sub-queries: Superset refuses them). */
   where?: string;
+  /** A simple filter; unlike `where` it may name a calculated column of the dataset. */
+  filter?: { column: string; op: '<' | '<=' | '>' | '>=' | '=='; value: number | string };
   /** Grid width out of 12. */
   width: number;
   /** Height in grid units of 8 px. */

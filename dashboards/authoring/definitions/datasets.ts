@@ -119,6 +119,9 @@ export const DATASETS: DatasetDef[] = [
     sum('stock_on_hand', 'Units on hand', 'quantity_on_hand', INT),
     agg('products_below_reorder', 'At or below reorder point', 'count(*) filter (where is_at_or_below_reorder_point)', INT),
     agg('products_out_of_stock', 'Out of stock', 'count(*) filter (where is_out_of_stock)', INT),
+  ], [
+    // Age relative to the latest day in the data, so "recent" never depends on the wall clock.
+    { name: 'days_before_latest', label: 'Days before the latest inventory day', type: 'INTEGER', expression: '(select max(inventory_date) from marts.fct_inventory_daily) - inventory_date' },
   ]),
   dataset('ops_source_freshness', 'Per raw source table: rows loaded and when the newest row arrived.', 'last_loaded_at', [agg('rows', 'Rows', 'sum(row_count)', INT)], [
     calc('age', 'Age of newest row', `to_char(now() - last_loaded_at, 'DD"d" HH24"h" MI"m"')`),

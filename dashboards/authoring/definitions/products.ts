@@ -1,8 +1,8 @@
 /** Products and inventory: what sells, and what is about to run out. */
 import type { DashboardSpec } from '../model.ts';
 
-/** Stock history starts when each product was created, long before most sales: show the recent half year of the data itself (never the wall clock). */
-const RECENT = 'inventory_date > (select max(inventory_date) - 182 from marts.fct_inventory_daily)';
+/** Stock history starts when each product was created, long before most sales: show the latest half year of the data itself (never the wall clock). */
+const RECENT = { column: 'days_before_latest', op: '<', value: 182 } as const;
 
 export const PRODUCTS: DashboardSpec = {
   slug: 'products-inventory',
@@ -18,8 +18,8 @@ export const PRODUCTS: DashboardSpec = {
       { key: 'prod_low_stock_by_category', title: 'Low-stock products by category', dataset: 'low_stock_products', width: 4, chart: { kind: 'pie', groupby: 'category', metric: 'products', format: ',d' } },
     ],
     [
-      { key: 'prod_units_sold', title: 'Units sold and restocked per week (latest 26 weeks)', dataset: 'fct_inventory_daily', width: 6, where: RECENT, chart: { kind: 'timeseries', style: 'bar', x: { column: 'inventory_date', grain: 'P1W' }, metrics: ['units_sold', 'units_restocked'], format: ',d' } },
-      { key: 'prod_below_reorder', title: 'Products at or below reorder point per day (latest 26 weeks)', dataset: 'fct_inventory_daily', width: 6, where: RECENT, chart: { kind: 'timeseries', style: 'line', x: { column: 'inventory_date', grain: 'P1D' }, metrics: ['products_below_reorder', 'products_out_of_stock'], format: ',d' } },
+      { key: 'prod_units_sold', title: 'Units sold and restocked per week (latest 26 weeks)', dataset: 'fct_inventory_daily', width: 6, filter: RECENT, chart: { kind: 'timeseries', style: 'bar', x: { column: 'inventory_date', grain: 'P1W' }, metrics: ['units_sold', 'units_restocked'], format: ',d' } },
+      { key: 'prod_below_reorder', title: 'Products at or below reorder point per day (latest 26 weeks)', dataset: 'fct_inventory_daily', width: 6, filter: RECENT, chart: { kind: 'timeseries', style: 'line', x: { column: 'inventory_date', grain: 'P1D' }, metrics: ['products_below_reorder', 'products_out_of_stock'], format: ',d' } },
     ],
     [
       { key: 'prod_category_units', title: 'Units sold per week by category', dataset: 'category_revenue_weekly', width: 12, chart: { kind: 'timeseries', style: 'line', x: { column: 'week_start_date', grain: 'P1W' }, metrics: ['units'], groupby: ['category'], format: ',d' } },
