@@ -49,7 +49,7 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
   for (let d = 0; d < days; d++) {
     const dayStart = cal.dayStart(d);
     const dayEnd = dayStart + DAY_MS;
-    shop.beginStep(formatDay(dayStart));
+    shop.beginStep(formatDay(dayStart), dayEnd);
     const rng = shop.rng;
     if (d === 0) {
       // The shop as it stood when the window opens: older products and accounts, with their original dates.

@@ -81,7 +81,7 @@ export async function runLive(options: GenerateOptions, _config: Config, logger:
     const tickEnd = tickStart + TICK_MS;
     await sleepUntil(tickEnd, hooks.signal);
     if (hooks.signal?.aborted) break;
-    shop.beginStep(`live-${tickStart}`);
+    shop.beginStep(`live-${tickStart}`, tickEnd);
     const rng = shop.rng;
     const actions: { at: number; run: () => void }[] = [];
     const at = () => tickStart + Math.floor(rng.next() * TICK_MS);

@@ -140,12 +140,13 @@ export class AnomalyInjector {
     const valid = batch.messages;
     const count = (share: number) => Math.min(valid.length, rng.stochasticRound(valid.length * share * m));
 
-    // Late: hold some events back (never order_placed, so every order still has its event).
-    const lateCount = count(ANOMALY_RATES.lateEvent);
+    // Late: hold some events back (never order_placed, so every order still has its event; only
+    // events inside this step's span, so the one they are released with is really later).
+    const lateCount = isLast ? 0 : count(ANOMALY_RATES.lateEvent);
     const late = new Set<OutgoingMessage>();
     for (let tries = 0; late.size < lateCount && tries < lateCount * 5; tries++) {
       const candidate = rng.pick(valid);
-      if (candidate.type !== 'order_placed') late.add(candidate);
+      if (candidate.type !== 'order_placed' && candidate.time < batch.endMs) late.add(candidate);
     }
     if (late.size > 0) {
       batch.messages = valid.filter((msg) => !late.has(msg));

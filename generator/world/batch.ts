@@ -33,12 +33,15 @@ export interface OutgoingMessage {
 
 export class Batch {
   readonly label: string;
+  /** End of the simulated span this batch covers (exclusive), epoch ms. */
+  readonly endMs: number;
   readonly inserts = new Map<TableName, Row[]>();
   readonly upserts = new Map<TableName, Row[]>();
   messages: OutgoingMessage[] = [];
 
-  constructor(label: string) {
+  constructor(label: string, endMs = Number.POSITIVE_INFINITY) {
     this.label = label;
+    this.endMs = endMs;
   }
 
   insert(table: TableName, row: Row): void {

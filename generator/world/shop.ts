@@ -80,10 +80,10 @@ export class Shop {
     this.batch = new Batch('init');
   }
 
-  beginStep(label: string): Batch {
+  beginStep(label: string, endMs?: number): Batch {
     this.rng = new Rng(this.seed, 'step', label);
     this.fakers.reseed('step', label);
-    this.batch = new Batch(label);
+    this.batch = new Batch(label, endMs);
     return this.batch;
   }
 
