@@ -54,7 +54,15 @@ export function decodeMessage(topic: string, partition: number, message: SourceM
   const { value } = message;
   const fail = (code: DeadLetterCode, reason: string, details: Record<string, unknown> = {}): Decoded => ({
     ok: false,
-    deadLetter: { offset: message.offset, key: message.key, value, code, reason, details: { ...details, kafka_timestamp_ms: message.timestampMs } },
+    // Copies: the client's buffers are views of a whole fetch response, which a kept slice would pin in memory.
+    deadLetter: {
+      offset: message.offset,
+      key: message.key === null ? null : Buffer.from(message.key),
+      value: value === null ? null : Buffer.from(value),
+      code,
+      reason,
+      details: { ...details, kafka_timestamp_ms: message.timestampMs },
+    },
   });
   if (value === null) return fail('empty_message', 'message has no value (a tombstone or an empty produce)');
   if (value.length > MAX_EVENT_BYTES) {

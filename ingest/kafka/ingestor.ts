@@ -102,8 +102,9 @@ export class KafkaIngestor {
       batchRows: options.batchRows,
       batchMaxMs: options.batchMaxMs,
       stopWhen: options.stopWhen ?? { mode: 'never' },
-      maxPendingRecords: options.maxPendingRecords ?? Math.max(4 * options.batchRows, 20_000),
-      maxPendingBytes: options.maxPendingBytes ?? 64 * 1024 * 1024,
+      // One batch in flight and one filling is all the overlap throughput needs; more only costs memory.
+      maxPendingRecords: options.maxPendingRecords ?? Math.max(2 * options.batchRows, 5_000),
+      maxPendingBytes: options.maxPendingBytes ?? 32 * 1024 * 1024,
       metricsIntervalMs: options.metricsIntervalMs ?? 10_000,
       flushTimeoutMs: options.flushTimeoutMs ?? 60_000,
       onCommitted: options.onCommitted,
@@ -386,6 +387,8 @@ export class KafkaIngestor {
       batchMs: row.batchMs,
       lagMs: row.lagMs,
       consumerLag: row.consumerLag,
+      pendingRecords: this.#buffer.records,
+      memory: memoryFigures(),
     };
     // Dead letters are worth a look (raw.dead_letters has each reason), so those intervals log at warn.
     if (row.deadLetters > 0) this.#log.warn(fields, 'ingest progress (with dead letters)');
@@ -444,4 +447,11 @@ export class KafkaIngestor {
     this.#poolClosed ??= this.#pool.end().catch((err: unknown) => this.#log.debug({ err }, 'pool close failed'));
     return this.#poolClosed;
   }
+}
+
+/** Process memory in MB: RSS, JS heap, and off-heap buffers (fetched Kafka data lives there). */
+function memoryFigures(): { rssMb: number; heapUsedMb: number; externalMb: number } {
+  const m = process.memoryUsage();
+  const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external + m.arrayBuffers) };
 }

@@ -52,8 +52,8 @@ class KafkajsSource implements RecordSource {
       sessionTimeout: o.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 10)),
       rebalanceTimeout: Math.max(o.sessionTimeoutMs * 2, 10_000),
-      maxBytes: o.maxBytes ?? 8 * 1024 * 1024,
-      maxBytesPerPartition: o.maxBytesPerPartition ?? 2 * 1024 * 1024,
+      maxBytes: o.maxBytes ?? 4 * 1024 * 1024,
+      maxBytesPerPartition: o.maxBytesPerPartition ?? 1024 * 1024,
       maxWaitTimeInMs: o.maxWaitMs ?? 250,
       allowAutoTopicCreation: false,
       retry: {
