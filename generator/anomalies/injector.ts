@@ -138,6 +138,14 @@ export class AnomalyInjector {
     const rng = new Rng(this.#o.seed, 'anomalies', 'messages', this.#steps++);
     const m = this.#o.rate;
     const valid = batch.messages;
+    // Events held back in earlier steps that are due now (decided before this step holds any).
+    const due: OutgoingMessage[] = [];
+    this.#held = this.#held.filter((h) => {
+      h.stepsLeft -= 1;
+      if (h.stepsLeft > 0 && !isLast) return true;
+      due.push(h.message);
+      return false;
+    });
     const count = (share: number) => Math.min(valid.length, rng.stochasticRound(valid.length * share * m));
 
     // Late: hold some events back (never order_placed, so every order still has its event; only
@@ -169,19 +177,12 @@ export class AnomalyInjector {
       for (let i = 0; i < n && base.length > 0; i++) this.#malformed(rng, batch, kind, rng.pick(base));
     }
 
-    // Release held events whose time has come (all of them on the last step).
-    const stillHeld: HeldMessage[] = [];
-    for (const h of this.#held) {
-      h.stepsLeft -= 1;
-      if (h.stepsLeft > 0 && !isLast) {
-        stillHeld.push(h);
-        continue;
-      }
-      const event = JSON.parse(h.message.value) as { event_id: string; event_type: string; event_time: string };
-      batch.send(h.message);
-      this.#o.manifest.record({ kind: 'late_event', at: event.event_time, event_id: event.event_id, event_type: event.event_type, kafka_key: h.message.key, sent_with_batch: batch.label });
+    // Held events whose time has come (all of them on the last step) go out with this batch.
+    for (const message of due) {
+      const event = JSON.parse(message.value) as { event_id: string; event_type: string; event_time: string };
+      batch.send(message);
+      this.#o.manifest.record({ kind: 'late_event', at: event.event_time, event_id: event.event_id, event_type: event.event_type, kafka_key: message.key, sent_with_batch: batch.label });
     }
-    this.#held = stillHeld;
   }
 
   #malformed(rng: Rng, batch: Batch, kind: AnomalyKind, template: OutgoingMessage): void {
