@@ -3,7 +3,8 @@
 
     Each version is valid from its updated_at (business time written by the source) until the
     next version's; a hard delete closes the last version and adds a deleted marker. Several
-    changes at the same instant keep the last in source order. The first version starts at
+    changes at the same instant keep the last in source order, and versions follow source
+    order even if a clock was set back. The first version starts at
     the row's created_at when that is earlier, so facts placed at creation time find it.
 
     The version key is md5(id | epoch of valid-from instant): stable across rebuilds, so
@@ -23,15 +24,30 @@
                         updated_at + interval '1 millisecond'
                     )
                 else updated_at
-            end as effective_at
+            end as raw_effective_at
         from {{ versions_relation }}
+
+    ),
+
+    -- Source order decides which version follows which; a version stamped earlier than the
+    -- one before it (a clock set back) starts when its predecessor did, and replaces it.
+    in_source_order as (
+
+        select
+            *,
+            max(raw_effective_at) over (
+                partition by {{ key_column }}
+                order by _change_id asc
+                rows between unbounded preceding and current row
+            ) as effective_at
+        from versions
 
     ),
 
     one_per_instant as (
 
         select distinct on ({{ key_column }}, effective_at) *
-        from versions
+        from in_source_order
         order by {{ key_column }} asc, effective_at asc, _change_id desc
 
     ),

@@ -30,9 +30,15 @@ previous_scores as (
 
 both_periods as (
 
-    select 'current' as rfm_period, * from current_scores
+    select
+        'current' as rfm_period,
+        *
+    from current_scores
     union all
-    select 'previous' as rfm_period, * from previous_scores
+    select
+        'previous' as rfm_period,
+        *
+    from previous_scores
 
 ),
 

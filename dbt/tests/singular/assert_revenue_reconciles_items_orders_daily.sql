@@ -62,9 +62,9 @@ order_mismatches as (
 orders_per_day as (
 
     select
-        order_date,
-        sum(total_amount) as gross_revenue,
-        sum(net_revenue) as net_revenue
+        orders.order_date,
+        sum(orders.total_amount) as gross_revenue,
+        sum(orders.net_revenue) as net_revenue
     from orders
     cross join reporting_dates
     where orders.order_date <= reporting_dates.as_of_date

@@ -13,13 +13,13 @@ reporting_dates as (
 
 days as (
 
-    select day::date as date_day
+    select calendar_day::date as date_day
     from reporting_dates
     cross join lateral generate_series(
         date_trunc('month', reporting_dates.first_order_date)::date,
         (date_trunc('month', reporting_dates.as_of_date) + interval '1 month - 1 day')::date,
         interval '1 day'
-    ) as day
+    ) as calendar_day
 
 ),
 

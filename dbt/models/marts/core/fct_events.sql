@@ -26,9 +26,9 @@ events as (
     where
         _loaded_at > (
             select
-                coalesce(max(loaded_at), '-infinity'::timestamptz)
+                coalesce(max(kept.loaded_at), '-infinity'::timestamptz)
                 - interval '{{ var("events_lookback_minutes") }} minutes'
-            from {{ this }}
+            from {{ this }} as kept
         )
         and not exists (
             select 1 from {{ this }} as kept

@@ -34,12 +34,6 @@ restocks as (
 
 ),
 
-orders as (
-
-    select * from {{ ref('stg_shop__orders') }}
-
-),
-
 order_items as (
 
     select * from {{ ref('fct_order_items') }}
@@ -72,16 +66,16 @@ build_window as (
                 from order_items
                 where order_items.source_change_id > {{ change_watermark() }}
             ),
-            (select max(inventory_date) + 1 from {{ this }})
+            (select max(built.inventory_date) + 1 from {{ this }} as built)
         ) as start_date,
         {%- else %}
         '-infinity'::date as start_date,
         {%- endif %}
         reporting_dates.as_of_date as end_date,
         greatest(
-            (select max(_change_id) from inventory_versions),
-            (select max(_change_id) from restocks),
-            (select max(source_change_id) from order_items)
+            (select max(versions._change_id) from inventory_versions as versions),
+            (select max(restocks._change_id) from restocks),
+            (select max(order_items.source_change_id) from order_items)
         ) as source_change_id
     from reporting_dates
 
@@ -116,20 +110,21 @@ days as (
 
     select
         version_ranges.product_id,
-        day::date as inventory_date,
+        stock_day::date as inventory_date,
         version_ranges.quantity_on_hand,
         version_ranges.reorder_point,
         version_ranges.reorder_quantity
     from version_ranges
     cross join build_window
-    cross join lateral generate_series(
-        greatest(version_ranges.version_date, build_window.start_date),
-        least(
-            coalesce(version_ranges.next_version_date - 1, build_window.end_date),
-            build_window.end_date
-        ),
-        interval '1 day'
-    ) as day
+    cross join
+        lateral generate_series(
+            greatest(version_ranges.version_date, build_window.start_date),
+            least(
+                coalesce(version_ranges.next_version_date - 1, build_window.end_date),
+                build_window.end_date
+            ),
+            interval '1 day'
+        ) as stock_day
     where not version_ranges._is_deleted
 
 ),
@@ -188,11 +183,13 @@ final as (
     from days
     cross join build_window
     left join units_sold
-        on days.product_id = units_sold.product_id
-        and days.inventory_date = units_sold.order_date
+        on
+            days.product_id = units_sold.product_id
+            and days.inventory_date = units_sold.order_date
     left join units_restocked
-        on days.product_id = units_restocked.product_id
-        and days.inventory_date = units_restocked.received_date
+        on
+            days.product_id = units_restocked.product_id
+            and days.inventory_date = units_restocked.received_date
 
 )
 

@@ -5,6 +5,7 @@
     Incremental: lines are rebuilt when the line, its order, or the product's history
     changed after the watermark.
 #}
+-- depends_on: {{ ref('stg_shop__product_versions') }}
 {{
     config(
         materialized = 'incremental',
@@ -35,21 +36,15 @@ orders as (
 
 ),
 
-product_versions as (
-
-    select * from {{ ref('stg_shop__product_versions') }}
-
-),
-
 dim_products as (
 
     select * from {{ ref('dim_products') }}
 
 ),
 
-{%- if is_incremental() %}
-
 changed_items as (
+
+    {%- if is_incremental() %}
 
     select order_items.order_item_id
     from order_items
@@ -67,26 +62,30 @@ changed_items as (
 
     -- a product version written late changes which version older lines join
     select order_items.order_item_id
-    from product_versions
+    from {{ ref('stg_shop__product_versions') }} as product_versions
     inner join order_items
         on product_versions.product_id = order_items.product_id
     inner join orders
-        on order_items.order_id = orders.order_id
-        and orders.placed_at >= product_versions.updated_at
+        on
+            order_items.order_id = orders.order_id
+            and product_versions.updated_at <= orders.placed_at
     where product_versions._change_id > {{ change_watermark() }}
 
-),
+    {%- else %}
 
-{%- endif %}
+    select order_items.order_item_id
+    from order_items
+
+    {%- endif %}
+
+),
 
 items_in_scope as (
 
     select order_items.*
     from order_items
-    {%- if is_incremental() %}
     inner join changed_items
         on order_items.order_item_id = changed_items.order_item_id
-    {%- endif %}
 
 ),
 
@@ -134,8 +133,9 @@ joined as (
     inner join orders
         on items_in_scope.order_id = orders.order_id
     left join dim_products
-        on items_in_scope.product_id = dim_products.product_id
-        and {{ valid_at('dim_products', 'orders.placed_at') }}
+        on
+            items_in_scope.product_id = dim_products.product_id
+            and {{ valid_at('dim_products', 'orders.placed_at') }}
 
 )
 

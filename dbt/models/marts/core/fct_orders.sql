@@ -5,6 +5,7 @@
     Incremental: an order is rebuilt when its own row, one of its lines or payments, or the
     history of its customer changed after the watermark.
 #}
+-- depends_on: {{ ref('stg_shop__customer_versions') }}
 {{
     config(
         materialized = 'incremental',
@@ -40,21 +41,15 @@ payments as (
 
 ),
 
-customer_versions as (
-
-    select * from {{ ref('stg_shop__customer_versions') }}
-
-),
-
 dim_customers as (
 
     select * from {{ ref('dim_customers') }}
 
 ),
 
-{%- if is_incremental() %}
-
 changed_orders as (
+
+    {%- if is_incremental() %}
 
     select orders.order_id
     from orders
@@ -76,24 +71,28 @@ changed_orders as (
 
     -- a customer version written late changes which version older orders join
     select orders.order_id
-    from customer_versions
+    from {{ ref('stg_shop__customer_versions') }} as customer_versions
     inner join orders
-        on customer_versions.customer_id = orders.customer_id
-        and orders.placed_at >= customer_versions.updated_at
+        on
+            customer_versions.customer_id = orders.customer_id
+            and customer_versions.updated_at <= orders.placed_at
     where customer_versions._change_id > {{ change_watermark() }}
 
-),
+    {%- else %}
 
-{%- endif %}
+    select orders.order_id
+    from orders
+
+    {%- endif %}
+
+),
 
 orders_in_scope as (
 
     select orders.*
     from orders
-    {%- if is_incremental() %}
     inner join changed_orders
         on orders.order_id = changed_orders.order_id
-    {%- endif %}
 
 ),
 
@@ -202,8 +201,9 @@ joined as (
     left join payments_per_order
         on orders_in_scope.order_id = payments_per_order.order_id
     left join dim_customers
-        on orders_in_scope.customer_id = dim_customers.customer_id
-        and {{ valid_at('dim_customers', 'orders_in_scope.placed_at') }}
+        on
+            orders_in_scope.customer_id = dim_customers.customer_id
+            and {{ valid_at('dim_customers', 'orders_in_scope.placed_at') }}
 
 )
 

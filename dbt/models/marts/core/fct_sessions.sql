@@ -25,31 +25,35 @@ events as (
 
 ),
 
-{%- if is_incremental() %}
-
 changed_sessions as (
+
+    {%- if is_incremental() %}
 
     select distinct events.session_id
     from events
-    where events.loaded_at > (
-        select
-            coalesce(max(last_loaded_at), '-infinity'::timestamptz)
-            - interval '{{ var("events_lookback_minutes") }} minutes'
-        from {{ this }}
-    )
+    where
+        events.loaded_at > (
+            select
+                coalesce(max(built.last_loaded_at), '-infinity'::timestamptz)
+                - interval '{{ var("events_lookback_minutes") }} minutes'
+            from {{ this }} as built
+        )
+
+    {%- else %}
+
+    select distinct events.session_id
+    from events
+
+    {%- endif %}
 
 ),
-
-{%- endif %}
 
 events_in_scope as (
 
     select events.*
     from events
-    {%- if is_incremental() %}
     inner join changed_sessions
         on events.session_id = changed_sessions.session_id
-    {%- endif %}
 
 ),
 

@@ -29,7 +29,9 @@ reporting_dates as (
 
 visitor_days as (
 
-    select distinct visitor_id, event_date
+    select distinct
+        visitor_id,
+        event_date
     from events
 
 ),
@@ -85,15 +87,26 @@ islands as (
 
 deltas as (
 
-    select metric, covered_from as delta_date, 1 as delta from islands
+    select
+        metric,
+        covered_from as delta_date,
+        1 as delta
+    from islands
     union all
-    select metric, covered_until_exclusive as delta_date, -1 as delta from islands
+    select
+        metric,
+        covered_until_exclusive as delta_date,
+        -1 as delta
+    from islands
 
 ),
 
 daily_deltas as (
 
-    select metric, delta_date, sum(delta) as delta
+    select
+        metric,
+        delta_date,
+        sum(delta) as delta
     from deltas
     group by 1, 2
 
@@ -108,8 +121,9 @@ days_by_metric as (
     from calendar
     cross join windows
     left join daily_deltas
-        on calendar.date_day = daily_deltas.delta_date
-        and windows.metric = daily_deltas.metric
+        on
+            calendar.date_day = daily_deltas.delta_date
+            and windows.metric = daily_deltas.metric
 
 ),
 

@@ -57,10 +57,8 @@ activity as (
 
     select
         first_months.cohort_month,
-        (
-            (extract(year from valid_orders.order_month) - extract(year from first_months.cohort_month)) * 12
-            + extract(month from valid_orders.order_month) - extract(month from first_months.cohort_month)
-        )::integer as months_since_first_order,
+        {{ months_between('first_months.cohort_month', 'valid_orders.order_month') }}
+            as months_since_first_order,
         count(distinct valid_orders.customer_id) as active_customers,
         sum(valid_orders.net_revenue) as net_revenue
     from valid_orders
@@ -75,16 +73,13 @@ grid as (
     select
         cohort_sizes.cohort_month,
         cohort_sizes.cohort_size,
-        offsets.months_since_first_order
+        month_offsets.months_since_first_order
     from cohort_sizes
     cross join reporting_dates
     cross join lateral generate_series(
         0,
-        (
-            (extract(year from reporting_dates.as_of_date) - extract(year from cohort_sizes.cohort_month)) * 12
-            + extract(month from reporting_dates.as_of_date) - extract(month from cohort_sizes.cohort_month)
-        )::integer
-    ) as offsets (months_since_first_order)
+        {{ months_between('cohort_sizes.cohort_month', 'reporting_dates.as_of_date') }}
+    ) as month_offsets (months_since_first_order)
 
 ),
 
@@ -111,8 +106,9 @@ final as (
 
     from grid
     left join activity
-        on grid.cohort_month = activity.cohort_month
-        and grid.months_since_first_order = activity.months_since_first_order
+        on
+            grid.cohort_month = activity.cohort_month
+            and grid.months_since_first_order = activity.months_since_first_order
 
 )
 

@@ -20,7 +20,9 @@ reporting_dates as (
 
 current_period as (
 
-    select customer_id, rfm_segment
+    select
+        customer_id,
+        rfm_segment
     from scores
     where rfm_period = 'current'
 
@@ -28,7 +30,9 @@ current_period as (
 
 previous_period as (
 
-    select customer_id, rfm_segment
+    select
+        customer_id,
+        rfm_segment
     from scores
     where rfm_period = 'previous'
 

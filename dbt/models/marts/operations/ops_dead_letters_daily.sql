@@ -1,4 +1,7 @@
-{# Rejected input per day, ingest source and error code: how much, how big, and an example reason. #}
+{#
+    Rejected input per day, ingest source and error code: how much, how big, and an
+    example reason.
+#}
 with
 
 dead_letters as (

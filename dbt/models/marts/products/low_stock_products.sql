@@ -39,7 +39,8 @@ recent_demand as (
         sum(inventory_daily.units_sold) as units_sold_last_28_days
     from inventory_daily
     cross join reporting_dates
-    where inventory_daily.inventory_date > reporting_dates.as_of_date - 28
+    where
+        inventory_daily.inventory_date > reporting_dates.as_of_date - 28
         and inventory_daily.inventory_date <= reporting_dates.as_of_date
     group by 1
 

@@ -75,7 +75,9 @@ final as (
             order by coalesce(per_product.net_revenue, 0) desc, per_product.product_id asc
         )::integer as revenue_rank,
         rank() over (
-            order by coalesce(per_product.last_30_days_net_revenue, 0) desc, per_product.product_id asc
+            order by
+                coalesce(per_product.last_30_days_net_revenue, 0) desc,
+                per_product.product_id asc
         )::integer as last_30_days_revenue_rank
 
     from per_product

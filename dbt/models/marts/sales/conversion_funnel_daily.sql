@@ -63,16 +63,14 @@ final as (
         coalesce(per_day.add_to_cart_sessions, 0)::integer as add_to_cart_sessions,
         coalesce(per_day.checkout_sessions, 0)::integer as checkout_sessions,
         coalesce(per_day.order_sessions, 0)::integer as order_sessions,
-        round(per_day.product_view_sessions::numeric / nullif(per_day.sessions, 0), 4)::numeric(7, 4)
-            as view_rate,
-        round(per_day.add_to_cart_sessions::numeric / nullif(per_day.product_view_sessions, 0), 4)::numeric(7, 4)
+        {{ safe_rate('per_day.product_view_sessions', 'per_day.sessions') }} as view_rate,
+        {{ safe_rate('per_day.add_to_cart_sessions', 'per_day.product_view_sessions') }}
             as view_to_cart_rate,
-        round(per_day.checkout_sessions::numeric / nullif(per_day.add_to_cart_sessions, 0), 4)::numeric(7, 4)
+        {{ safe_rate('per_day.checkout_sessions', 'per_day.add_to_cart_sessions') }}
             as cart_to_checkout_rate,
-        round(per_day.order_sessions::numeric / nullif(per_day.checkout_sessions, 0), 4)::numeric(7, 4)
+        {{ safe_rate('per_day.order_sessions', 'per_day.checkout_sessions') }}
             as checkout_to_order_rate,
-        round(per_day.order_sessions::numeric / nullif(per_day.sessions, 0), 4)::numeric(7, 4)
-            as conversion_rate
+        {{ safe_rate('per_day.order_sessions', 'per_day.sessions') }} as conversion_rate
 
     from calendar
     cross join reporting_dates

@@ -67,8 +67,9 @@ final as (
 
     from hours
     left join orders_per_hour
-        on hours.date_day = orders_per_hour.order_date
-        and hours.hour_of_day = orders_per_hour.hour_of_day
+        on
+            hours.date_day = orders_per_hour.order_date
+            and hours.hour_of_day = orders_per_hour.hour_of_day
 
 )
 

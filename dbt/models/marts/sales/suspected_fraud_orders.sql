@@ -46,7 +46,12 @@ orders_in_range as (
 
 card_payments as (
 
-    select payment_id, order_id, card_fingerprint, ip_country_code, attempted_at
+    select
+        payment_id,
+        order_id,
+        card_fingerprint,
+        ip_country_code,
+        attempted_at
     from payments
     where card_fingerprint is not null and ip_country_code is not null
 
@@ -57,9 +62,10 @@ multi_country_cards as (
     select distinct card_payments.order_id
     from card_payments
     inner join card_payments as other_use
-        on card_payments.card_fingerprint = other_use.card_fingerprint
-        and other_use.ip_country_code <> card_payments.ip_country_code
-        and other_use.attempted_at between card_payments.attempted_at - interval '10 minutes'
+        on
+            card_payments.card_fingerprint = other_use.card_fingerprint
+            and card_payments.ip_country_code <> other_use.ip_country_code
+            and other_use.attempted_at between card_payments.attempted_at - interval '10 minutes'
             and card_payments.attempted_at + interval '10 minutes'
 
 ),
@@ -80,7 +86,7 @@ large_new_account_orders as (
         on orders_in_range.customer_id = customers.customer_id
     where
         orders_in_range.total_amount
-            > {{ var('fraud_large_order_multiplier') }} * median_total.median_order_total
+        > {{ var('fraud_large_order_multiplier') }} * median_total.median_order_total
         and orders_in_range.placed_at < customers.signed_up_at + interval '1 day'
 
 ),
@@ -136,7 +142,9 @@ final as (
         order_status,
         concat_ws(
             ', ',
-            case when is_card_used_from_multiple_countries then 'card used from multiple countries' end,
+            case
+                when is_card_used_from_multiple_countries then 'card used from multiple countries'
+            end,
             case when is_large_order_on_new_account then 'large order on new account' end,
             case when has_repeated_payment_failures then 'repeated payment failures' end
         ) as reasons,

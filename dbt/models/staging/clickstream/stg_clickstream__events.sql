@@ -26,12 +26,13 @@ source as (
 
     select * from {{ source('clickstream', 'shop_events') }}
     {%- if is_incremental() %}
-    where _loaded_at > (
-        select
-            coalesce(max(_loaded_at), '-infinity'::timestamptz)
-            - interval '{{ var("events_lookback_minutes") }} minutes'
-        from {{ this }}
-    )
+    where
+        _loaded_at > (
+            select
+                coalesce(max(kept._loaded_at), '-infinity'::timestamptz)
+                - interval '{{ var("events_lookback_minutes") }} minutes'
+            from {{ this }} as kept
+        )
     {%- endif %}
 
 ),

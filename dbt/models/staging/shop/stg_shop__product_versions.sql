@@ -18,21 +18,25 @@
 
 {%- set since = none -%}
 {%- if is_incremental() -%}
-    {%- set since = "(select coalesce(max(_change_id), 0) from " ~ this ~ ")" -%}
+{%- set since = "(select coalesce(max(_change_id), 0) from " ~ this ~ ")" -%}
 {%- endif %}
 
 with
 
 source as (
 
-    {{ cdc_typed_changes('products', 'product_id', shop_columns('products'), since, after_last_truncate = false) }}
+    {{
+        cdc_typed_changes(
+            'products', 'product_id', shop_columns('products'), since,
+            after_last_truncate = false,
+        )
+    }}
 
 ),
 
 renamed as (
 
-    select
-        *
+    select *
     from source
 
 )
