@@ -40,8 +40,6 @@ export function gateEnv(config: Config): Record<string, string> {
     GX_ANALYTICS_ENABLED: 'false',
     PYTHONUNBUFFERED: '1',
     PYTHONDONTWRITEBYTECODE: '1',
-    // GX draws tqdm progress bars on stderr; in logs they are noise.
-    TQDM_DISABLE: '1',
     // GX reads raw as transformer (raw/ingest/ops) and marts as bi_reader: never a superuser.
     GX_RAW_URL: sqlalchemyUrl(roleUrl(config, 'transformer')),
     GX_MARTS_URL: sqlalchemyUrl(roleUrl(config, 'bi_reader')),

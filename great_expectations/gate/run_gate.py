@@ -10,6 +10,7 @@ summary lists them), 3 the warehouse could not be reached, 2 anything else went 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import sys
@@ -27,7 +28,7 @@ URL_VARS = {"raw": "GX_RAW_URL", "marts": "GX_MARTS_URL"}
 MAX_DETAIL_CHARS = 600
 # Validation results kept per suite under gx/uncommitted/validations: the store (and the Data
 # Docs built from it) would otherwise grow by one file per suite per run, forever.
-KEEP_RESULTS_PER_SUITE = 30
+KEEP_RESULTS_PER_SUITE = 10
 
 
 def probe_warehouse(url: str) -> str | None:
@@ -182,11 +183,20 @@ def main() -> int:
 
     import great_expectations as gx
 
-    prune_validation_results()
-    context = gx.get_context(mode="file", project_root_dir=str(PROJECT_DIR))
-    checkpoint = context.checkpoints.get(f"{args.gate}_gate")
-    result = checkpoint.run()
-    summary = summarize(args.gate, result, started, url)
+    # Runs share the file store (stored results, Data Docs): one at a time per project, so a
+    # docs build never reads a result file that another run is pruning.
+    lock_path = PROJECT_DIR / "gx" / "uncommitted" / "gate.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        context = gx.get_context(mode="file", project_root_dir=str(PROJECT_DIR))
+        checkpoint = context.checkpoints.get(f"{args.gate}_gate")
+        result = checkpoint.run()
+        summary = summarize(args.gate, result, started, url)
+        prune_validation_results()
+        # Only this run's pages (plus the index): rebuilding every stored result's page, as
+        # GX's UpdateDataDocsAction does, took most of a gate run's time.
+        context.build_data_docs(resource_identifiers=list(result.run_results.keys()))
     docs = PROJECT_DIR / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     summary["data_docs_path"] = str(docs) if docs.exists() else None
     summary["gx_version"] = gx.__version__

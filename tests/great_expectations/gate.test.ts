@@ -54,7 +54,10 @@ afterAll(async () => {
 
 const failureNames = (summary: GateSummary) => summary.failures.map((f) => f.expectation);
 
-describe('runGate raw', () => {
+// A gate run is a Python process importing GX (tens of seconds on a loaded 2-core machine).
+const GX_TIMEOUT = { timeout: 600_000 };
+
+describe('runGate raw', GX_TIMEOUT, () => {
   it('passes clean data, writes its summary and records the result', async () => {
     const summary = await runGate(warehouse.config, 'raw', { outDir, runId: '00000000-0000-4000-8000-000000000001' });
     expect(summary.failures).toEqual([]);
@@ -101,7 +104,7 @@ describe('runGate raw', () => {
   });
 });
 
-describe('runGate marts', () => {
+describe('runGate marts', GX_TIMEOUT, () => {
   it('fails with the database error when a mart the gate checks does not exist', async () => {
     await createMartsFixture(warehouse.adminUrl); // has no top_products, category_revenue_weekly, ...
     const summary = await runGate(warehouse.config, 'marts', { outDir });
