@@ -13,6 +13,7 @@ Prints one JSON line: {"files": N}.
 
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -37,6 +38,20 @@ def normalise(file_name: str, text: str) -> str:
     return text
 
 
+def stable_name(name: str, text: str, taken: set[str]) -> str:
+    """Superset names files after titles plus database ids (Sales_5.yaml); ids differ between
+    instances, so drop them (dashboards take their slug) unless that would clash."""
+    candidate = re.sub(r"_\d+\.yaml$", ".yaml", name)
+    if name.startswith("dashboards/"):
+        slug = (yaml.safe_load(text) or {}).get("slug")
+        if slug:
+            candidate = f"dashboards/{slug}.yaml"
+    if candidate in taken:
+        candidate = name
+    taken.add(candidate)
+    return candidate
+
+
 def main() -> int:
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -59,10 +74,11 @@ def main() -> int:
     # Replace only after the export succeeded, so a failure leaves the bundle as it was.
     for folder in ASSET_FOLDERS:
         shutil.rmtree(bundle_dir / folder, ignore_errors=True)
+    taken: set[str] = set()
     for name, text in files:
         if name.startswith("queries/"):
             continue  # saved SQL Lab queries are personal, not part of the dashboards
-        target = bundle_dir / name
+        target = bundle_dir / stable_name(name, text, taken)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(normalise(name, text), encoding="utf-8")
     print(json.dumps({"files": len(files)}))

@@ -7,16 +7,18 @@
  * Heavy: the first run installs Superset into SUPERSET_VENV (about 2.5 minutes of pip on this
  * machine), and a clean metadata database takes about 2 minutes to migrate and initialise.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import pg from 'pg';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { roleUrl, type Config } from '../../lib/config/index.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { SupersetApi } from '../../dashboards/lib/api.ts';
+import { exportBundle } from '../../dashboards/lib/export.ts';
 import { ensureMetadata, importBundle, type ProvisionResult } from '../../dashboards/lib/provision.ts';
 import { startServer, stopServer } from '../../dashboards/lib/server.ts';
 import { ensureSupersetVenv } from '../../dashboards/lib/venv.ts';
@@ -120,6 +122,24 @@ describe('dashboards in a clean Superset', () => {
     const again = await importBundle(config, logger);
     expect(again.dashboards).toEqual(firstImport.dashboards);
   }, 300_000);
+
+  it('exports back into a bundle that keeps every query_context, masks the password and imports again', async () => {
+    const exported = join(home, 'exported-bundle');
+    await exportBundle(config, logger, exported);
+    const charts = await readdir(join(exported, 'charts'));
+    expect(charts.length).toBe(firstImport.dashboards.reduce((n, d) => n + d.charts, 0));
+    for (const file of charts) {
+      const chart = parse(await readFile(join(exported, 'charts', file), 'utf8')) as { query_context?: string };
+      expect(JSON.parse(chart.query_context ?? 'null'), file).toHaveProperty('queries');
+    }
+    const [database] = await readdir(join(exported, 'databases'));
+    const uri = (parse(await readFile(join(exported, 'databases', database!), 'utf8')) as { sqlalchemy_uri: string }).sqlalchemy_uri;
+    expect(uri).toMatch(/bi_reader:X+@/);
+    expect(uri).not.toContain(config.WAREHOUSE_BI_PASSWORD);
+    expect(parse(await readFile(join(exported, 'metadata.yaml'), 'utf8'))).not.toHaveProperty('type');
+    const reimported = await importBundle(config, logger, exported);
+    expect(reimported.dashboards).toEqual(firstImport.dashboards);
+  }, 600_000);
 
   it('returns rows for every chart on the demo data', async (context) => {
     const demo = testConfig();
