@@ -21,9 +21,10 @@ import type { Logger } from '../../lib/logger.ts';
 import { createPool } from '../../lib/pg/pool.ts';
 import { withRetry } from '../../lib/retry.ts';
 import { admitBatch, type PartitionState } from './admit.ts';
+import { AdvisoryOffsets } from './advisory.ts';
 import { SegmentBuffer, type Segment } from './buffer.ts';
-import { IntervalMetrics } from './metrics.ts';
-import { loadStoredOffsets, remainingByPartition, resumeOffset } from './offsets.ts';
+import { flushFigures, IntervalMetrics, memoryFigures, progressFields } from './metrics.ts';
+import { loadStoredOffsets, resumeOffset, totalRemaining } from './offsets.ts';
 import { Signal } from './signal.ts';
 import { withClientDeadline } from '../shared/client-watchdog.ts';
 import { flushWithRetry } from './flush.ts';
@@ -81,8 +82,7 @@ export class KafkaIngestor {
   #inFlight: Promise<void> | undefined;
   #stopping = false;
   #fatal: Error | undefined;
-  #advisory = new Map<number, bigint>();
-  #advisoryPending = false;
+  readonly #advisory: AdvisoryOffsets;
   #targets: Map<number, bigint> | undefined;
   #done: { promise: Promise<RunSummary>; resolve: (s: RunSummary) => void; reject: (e: Error) => void };
   #stopPromise: Promise<RunSummary> | undefined;
@@ -131,6 +131,7 @@ export class KafkaIngestor {
         },
         this.#log,
       );
+    this.#advisory = new AdvisoryOffsets(this.#source, options.topic, this.#log);
     let resolve!: (s: RunSummary) => void;
     let reject!: (e: Error) => void;
     const promise = new Promise<RunSummary>((res, rej) => {
@@ -322,7 +323,7 @@ export class KafkaIngestor {
     for (const [partition, next] of result.committed) {
       const state = this.#partitions.get(partition);
       if (state && state.generation === segments[0]!.generation) state.committed = next;
-      this.#advisory.set(partition, next);
+      this.#advisory.note(partition, next);
     }
     for (const [partition, stored] of result.fenced) {
       this.#log.warn({ partition, stored: String(stored) }, 'another consumer already committed this partition further; dropping what was read and resuming from the warehouse');
@@ -331,43 +332,11 @@ export class KafkaIngestor {
       this.#source.seek({ topic: this.#o.topic, partition, offset: stored });
     }
     const accepted = segments.filter((s) => result.committed.has(s.partition));
-    let oldest = Infinity;
-    let newest = -Infinity;
-    const byCode: Record<string, number> = {};
-    for (const s of accepted) {
-      for (const t of s.timestampsMs) {
-        if (t < oldest) oldest = t;
-        if (t > newest) newest = t;
-      }
-      for (const d of s.deadLetters) byCode[d.code] = (byCode[d.code] ?? 0) + 1;
-    }
-    if (result.rejectedByWarehouse > 0) byCode.warehouse_rejected = (byCode.warehouse_rejected ?? 0) + result.rejectedByWarehouse;
-    const figures = {
-      events: result.eventsLoaded,
-      deadLetters: result.deadLettersLoaded,
-      rejectedByWarehouse: result.rejectedByWarehouse,
-      batchMs,
-      freshestMs: Number.isFinite(newest) ? committedAt - newest : null,
-      stalestMs: Number.isFinite(oldest) ? committedAt - oldest : null,
-      deadLettersByCode: byCode,
-    };
+    const figures = flushFigures(accepted, result, batchMs, committedAt);
     this.#metrics.record(figures);
     this.#log.debug({ ...figures, batchMs: Math.round(batchMs), consumerLag: this.#consumerLag() }, 'flush committed');
     this.#o.onCommitted?.({ committedAt, events: result.eventsLoaded, deadLetters: result.deadLettersLoaded, timestampsMs: accepted.map((s) => s.timestampsMs) });
-    this.#commitAdvisory();
-  }
-
-  #commitAdvisory(): void {
-    if (this.#advisoryPending || this.#advisory.size === 0 || this.#stopping) return;
-    const positions = [...this.#advisory].map(([partition, offset]) => ({ topic: this.#o.topic, partition, offset }));
-    this.#advisory.clear();
-    this.#advisoryPending = true;
-    this.#source
-      .commitAdvisory(positions)
-      .catch((err: unknown) => this.#log.debug({ err }, 'advisory Kafka offset commit failed (harmless: the warehouse holds the positions)'))
-      .finally(() => {
-        this.#advisoryPending = false;
-      });
+    if (!this.#stopping) this.#advisory.send();
   }
 
   #consumerLag(): number | null {
@@ -379,17 +348,7 @@ export class KafkaIngestor {
 
   #metricsRow(): MetricsRow {
     const row = this.#metrics.takeRow(this.#consumerLag(), { group: this.#o.groupId, topic: this.#o.topic, partitions: this.#assigned, pending_records: this.#buffer.records });
-    const fields = {
-      rowsPerSecond: row.rowsPerSecond,
-      rows: row.rowsLoaded,
-      deadLetters: row.deadLetters,
-      deadLettersByCode: row.details.dead_letters_by_code,
-      batchMs: row.batchMs,
-      lagMs: row.lagMs,
-      consumerLag: row.consumerLag,
-      pendingRecords: this.#buffer.records,
-      memory: memoryFigures(),
-    };
+    const fields = { ...progressFields(row), pendingRecords: this.#buffer.records, memory: memoryFigures() };
     // Dead letters are worth a look (raw.dead_letters has each reason), so those intervals log at warn.
     if (row.deadLetters > 0) this.#log.warn(fields, 'ingest progress (with dead letters)');
     else this.#log.info(fields, 'ingest progress');
@@ -410,9 +369,7 @@ export class KafkaIngestor {
     try {
       const partitions = this.#assigned;
       const stored = await this.#withDeadline((client) => loadStoredOffsets(client, this.#o.groupId, this.#o.topic, partitions));
-      const marks = await this.#source.watermarks(this.#o.topic);
-      const remaining = remainingByPartition(partitions, stored, marks, this.#targets);
-      const behind = [...remaining.values()].reduce((a, b) => a + b, 0n);
+      const behind = totalRemaining(partitions, stored, await this.#source.watermarks(this.#o.topic), this.#targets);
       if (behind === 0n && this.#buffer.isEmpty && !this.#inFlight && !this.#stopping) {
         this.#log.info({ partitions, mode: stopWhen.mode }, 'caught up, stopping');
         void this.stop('caught-up').catch((error: unknown) => this.#fail(coerceError(error)));
@@ -447,11 +404,4 @@ export class KafkaIngestor {
     this.#poolClosed ??= this.#pool.end().catch((err: unknown) => this.#log.debug({ err }, 'pool close failed'));
     return this.#poolClosed;
   }
-}
-
-/** Process memory in MB: RSS, JS heap, and off-heap buffers (fetched Kafka data lives there). */
-function memoryFigures(): { rssMb: number; heapUsedMb: number; externalMb: number } {
-  const m = process.memoryUsage();
-  const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
-  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external + m.arrayBuffers) };
 }

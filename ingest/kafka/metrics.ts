@@ -2,7 +2,8 @@
  * Throughput, freshness and lag, summed per reporting interval: one log line and one
  * ingest.metrics row per interval (not per flush), so a busy ingestor stays cheap to watch.
  */
-import type { MetricsRow } from './warehouse.ts';
+import type { Segment } from './buffer.ts';
+import type { FlushResult, MetricsRow } from './warehouse.ts';
 
 export const METRICS_COMPONENT = 'ingest-kafka';
 
@@ -95,4 +96,48 @@ export class IntervalMetrics {
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
+}
+
+/** What one committed flush adds to the interval: counts, duration, freshness, dead letters by code. */
+export function flushFigures(accepted: Segment[], result: FlushResult, batchMs: number, committedAt: number): FlushFigures {
+  let oldest = Infinity;
+  let newest = -Infinity;
+  const byCode: Record<string, number> = {};
+  for (const s of accepted) {
+    for (const t of s.timestampsMs) {
+      if (t < oldest) oldest = t;
+      if (t > newest) newest = t;
+    }
+    for (const d of s.deadLetters) byCode[d.code] = (byCode[d.code] ?? 0) + 1;
+  }
+  if (result.rejectedByWarehouse > 0) byCode.warehouse_rejected = (byCode.warehouse_rejected ?? 0) + result.rejectedByWarehouse;
+  return {
+    events: result.eventsLoaded,
+    deadLetters: result.deadLettersLoaded,
+    rejectedByWarehouse: result.rejectedByWarehouse,
+    batchMs,
+    freshestMs: Number.isFinite(newest) ? committedAt - newest : null,
+    stalestMs: Number.isFinite(oldest) ? committedAt - oldest : null,
+    deadLettersByCode: byCode,
+  };
+}
+
+/** Process memory in MB: RSS, JS heap, and off-heap buffers (fetched Kafka data lives there). */
+export function memoryFigures(): { rssMb: number; heapUsedMb: number; externalMb: number } {
+  const m = process.memoryUsage();
+  const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), externalMb: mb(m.external + m.arrayBuffers) };
+}
+
+/** The interval's figures as log fields. */
+export function progressFields(row: MetricsRow): Record<string, unknown> {
+  return {
+    rowsPerSecond: row.rowsPerSecond,
+    rows: row.rowsLoaded,
+    deadLetters: row.deadLetters,
+    deadLettersByCode: row.details.dead_letters_by_code,
+    batchMs: row.batchMs,
+    lagMs: row.lagMs,
+    consumerLag: row.consumerLag,
+  };
 }

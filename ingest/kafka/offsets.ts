@@ -40,3 +40,7 @@ export function remainingByPartition(
   }
   return remaining;
 }
+
+export function totalRemaining(partitions: number[], stored: Map<number, bigint>, watermarks: PartitionWatermarks[], targets?: Map<number, bigint>): bigint {
+  return [...remainingByPartition(partitions, stored, watermarks, targets).values()].reduce((a, b) => a + b, 0n);
+}

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+
+import { SegmentBuffer, type Segment } from '../../../ingest/kafka/buffer.ts';
+
+const segment = (partition: number, start: number, lines: number, receivedAt = 0): Segment => ({
+  partition,
+  start: BigInt(start),
+  end: BigInt(start + lines),
+  lines: Array.from({ length: lines }, (_, i) => `row ${i}\n`),
+  deadLetters: [],
+  timestampsMs: [],
+  bytes: lines * 10,
+  receivedAt,
+  generation: 1,
+});
+
+describe('SegmentBuffer', () => {
+  it('hands out whole segments in arrival order, up to the batch size unless one segment alone is larger', () => {
+    const buffer = new SegmentBuffer();
+    buffer.push(segment(0, 0, 40, 5));
+    buffer.push(segment(1, 0, 40, 6));
+    buffer.push(segment(0, 40, 40, 7));
+    expect([buffer.records, buffer.bytes, buffer.oldestReceivedAt]).toEqual([120, 1200, 5]);
+    expect(buffer.take(100).map((s) => [s.partition, s.start])).toEqual([
+      [0, 0n],
+      [1, 0n],
+    ]);
+    expect(buffer.take(10).map((s) => s.start)).toEqual([40n]);
+    expect([buffer.isEmpty, buffer.records, buffer.bytes]).toEqual([true, 0, 0]);
+  });
+
+  it('forgets one partition (fenced or revoked) and keeps the counts right', () => {
+    const buffer = new SegmentBuffer();
+    buffer.push(segment(0, 0, 10));
+    buffer.push(segment(1, 0, 20));
+    buffer.push(segment(0, 10, 30));
+    buffer.dropPartition(0);
+    expect([buffer.records, buffer.bytes]).toEqual([20, 200]);
+    buffer.clear();
+    expect(buffer.isEmpty).toBe(true);
+  });
+});
