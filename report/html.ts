@@ -27,7 +27,7 @@ ${body}
 function chart(images: Map<ChartId, ChartImage>, id: ChartId, mode: ImageMode): string {
   const image = images.get(id);
   if (!image) return '';
-  return `<img src="${imageSrc(image, mode)}" alt="${e(image.alt)}" width="${image.width}" style="display:block;width:100%;max-width:${image.width}px;height:auto;border:0;outline:none;" />`;
+  return `<img src="${imageSrc(image, mode)}" alt="${e(image.alt)}" width="${image.width}" style="display:block;width:100%;max-width:${image.width}px;height:auto;margin:0 auto;border:0;outline:none;" />`;
 }
 
 function unavailable(reason: string): string {

@@ -3,13 +3,13 @@ import { formatCount, formatMoneyShort, formatPercent } from '../format.ts';
 import type { CategoryRevenue, FunnelStep, SegmentSize } from '../model.ts';
 import { COLORS, SERIES, createChart, drawEmpty, drawHorizontalBars, toPng } from './canvas.ts';
 
-const ROW = 30;
+const ROW = 32;
 
 export function renderCategoryChart(rows: CategoryRevenue[], width = 480): Buffer {
   const shown = rows.slice(0, 10);
   const chart = createChart(width, Math.max(80, shown.length * ROW + 20));
   if (shown.length === 0) drawEmpty(chart, 'No category revenue in this period');
-  else drawHorizontalBars(chart, shown.map((r, i) => ({ label: r.category, value: r.revenue, color: SERIES[i % SERIES.length] })), formatMoneyShort);
+  else drawHorizontalBars(chart, shown.map((r, i) => ({ label: r.category, value: r.revenue, color: SERIES[i % SERIES.length] })), formatMoneyShort, { labelWidth: 156 });
   return toPng(chart);
 }
 
@@ -27,13 +27,13 @@ export function renderFunnelChart(steps: FunnelStep[], width = 480): Buffer {
         note: i === 0 ? undefined : `${formatPercent(s.sessions / first)} of sessions`,
       })),
       formatCount,
-      { labelWidth: 112 },
+      { labelWidth: 118 },
     );}
   return toPng(chart);
 }
 
 export function renderSegmentChart(rows: SegmentSize[], width = 480): Buffer {
-  const chart = createChart(width, Math.max(80, rows.length * 26 + 20));
+  const chart = createChart(width, Math.max(80, rows.length * 28 + 20));
   const total = rows.reduce((sum, r) => sum + r.customers, 0);
   if (rows.length === 0) drawEmpty(chart, 'No RFM segments yet');
   else
@@ -41,7 +41,7 @@ export function renderSegmentChart(rows: SegmentSize[], width = 480): Buffer {
       chart,
       rows.map((r, i) => ({ label: r.segment, value: r.customers, color: SERIES[i % SERIES.length], note: total > 0 ? formatPercent(r.customers / total, 0) : undefined })),
       formatCount,
-      { labelWidth: 140 },
+      { labelWidth: 158 },
     );}
   return toPng(chart);
 }

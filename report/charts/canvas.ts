@@ -83,14 +83,26 @@ export function drawHorizontalBars(
   const { ctx, width, height } = chart;
   const top = options.top ?? 12;
   const labelWidth = options.labelWidth ?? 130;
-  const valueWidth = 150;
+  // Room after the longest bar for its value and note, measured rather than guessed, so the
+  // bars use the rest of the width.
+  const valueWidth =
+    16 +
+    Math.max(
+      ...rows.map((row) => {
+        ctx.font = font(15, 'bold');
+        const value = ctx.measureText(formatValue(row.value)).width;
+        ctx.font = font(13);
+        return value + (row.note ? 6 + ctx.measureText(row.note).width : 0);
+      }),
+      0,
+    );
   const rowHeight = (height - top - 8) / Math.max(rows.length, 1);
   const barHeight = Math.min(22, rowHeight * 0.68);
   const maxValue = Math.max(...rows.map((r) => r.value), 0);
-  const barSpace = width - labelWidth - valueWidth - 16;
+  const barSpace = Math.max(40, width - labelWidth - valueWidth);
   rows.forEach((row, index) => {
     const y = top + index * rowHeight + rowHeight / 2;
-    ctx.font = font(13);
+    ctx.font = font(15);
     ctx.fillStyle = COLORS.text;
     ctx.textAlign = 'right';
     ctx.fillText(fitText(ctx, row.label, labelWidth - 12), labelWidth - 8, y);
@@ -100,12 +112,12 @@ export function drawHorizontalBars(
     ctx.fill();
     ctx.textAlign = 'left';
     ctx.fillStyle = COLORS.text;
-    ctx.font = font(13, 'bold');
+    ctx.font = font(15, 'bold');
     const valueText = formatValue(row.value);
     ctx.fillText(valueText, labelWidth + barWidth + 8, y);
     if (row.note) {
       const offset = ctx.measureText(valueText).width + 6;
-      ctx.font = font(12);
+      ctx.font = font(13);
       ctx.fillStyle = COLORS.muted;
       ctx.fillText(row.note, labelWidth + barWidth + 8 + offset, y);
     }

@@ -16,9 +16,9 @@ function cellColor(rate: number): string {
 export function renderCohortChart(cells: CohortCell[], width = 480): Buffer {
   const cohorts = [...new Set(cells.map((c) => c.cohortMonth))].sort().slice(-MAX_COHORTS);
   const offsets = Math.min(MAX_OFFSETS, Math.max(0, ...cells.map((c) => c.monthsSinceFirstOrder + 1)));
-  const labelWidth = 62;
+  const labelWidth = 66;
   const header = 24;
-  const cellHeight = 22;
+  const cellHeight = 24;
   const chart = createChart(width, Math.max(80, header + cohorts.length * cellHeight + 8));
   const { ctx } = chart;
   if (cohorts.length === 0 || offsets === 0) {
@@ -28,14 +28,14 @@ export function renderCohortChart(cells: CohortCell[], width = 480): Buffer {
   const cellWidth = (width - labelWidth - 4) / offsets;
   const byKey = new Map(cells.map((c) => [`${c.cohortMonth}|${c.monthsSinceFirstOrder}`, c]));
 
-  ctx.font = font(10);
+  ctx.font = font(12);
   ctx.textAlign = 'center';
   ctx.fillStyle = COLORS.muted;
   for (let m = 0; m < offsets; m++) ctx.fillText(`M${m}`, labelWidth + m * cellWidth + cellWidth / 2, header / 2);
 
   cohorts.forEach((cohort, row) => {
     const y = header + row * cellHeight;
-    ctx.font = font(11);
+    ctx.font = font(12);
     ctx.textAlign = 'right';
     ctx.fillStyle = COLORS.text;
     ctx.fillText(cohort.slice(0, 7), labelWidth - 6, y + cellHeight / 2);

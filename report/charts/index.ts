@@ -18,7 +18,7 @@ export type ChartId = 'trend' | 'categories' | 'funnel' | 'cohorts' | 'segments'
 
 export function renderCharts(data: ReportData): Map<ChartId, ChartImage> {
   const charts = new Map<ChartId, ChartImage>();
-  const add = (id: ChartId, alt: string, png: Buffer) => charts.set(id, { cid: `${id}.${data.businessDate}@shopflow`, filename: `${id}.png`, alt, png, width: 600 });
+  const add = (id: ChartId, alt: string, png: Buffer) => charts.set(id, { cid: `${id}.${data.businessDate}@shopflow`, filename: `${id}.png`, alt, png, width: 480 });
   if (data.trend.ok) add('trend', 'Revenue per day over the last 30 days', renderTrendChart(data.trend.rows));
   if (data.categories.ok) add('categories', 'Revenue by category over the last 7 days', renderCategoryChart(data.categories.rows));
   if (data.funnel.ok) add('funnel', 'Session funnel on the business date', renderFunnelChart(data.funnel.rows));

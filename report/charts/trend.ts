@@ -10,15 +10,15 @@ export function renderTrendChart(points: TrendPoint[], width = 480, height = 220
     drawEmpty(chart, 'No revenue in the last 30 days');
     return toPng(chart);
   }
-  const left = 58;
+  const left = 62;
   const right = 16;
   const top = 16;
-  const bottom = 30;
+  const bottom = 32;
   const plotWidth = width - left - right;
   const plotHeight = height - top - bottom;
   const { max, step } = niceScale(Math.max(...points.map((p) => p.revenue)));
 
-  ctx.font = font(12);
+  ctx.font = font(14);
   ctx.textAlign = 'right';
   for (let value = 0; value <= max + step / 2; value += step) {
     const y = top + plotHeight - (value / max) * plotHeight;
@@ -58,7 +58,7 @@ export function renderTrendChart(points: TrendPoint[], width = 480, height = 220
 
   // Date labels about weekly, always including the last day.
   ctx.fillStyle = COLORS.muted;
-  ctx.font = font(12);
+  ctx.font = font(14);
   ctx.textAlign = 'center';
   const every = Math.max(1, Math.ceil(points.length / 5));
   points.forEach((p, i) => {
