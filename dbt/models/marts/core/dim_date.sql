@@ -13,13 +13,13 @@ reporting_dates as (
 
 days as (
 
-    select calendar_day::date as date_day
+    select calendar_days.calendar_day::date as date_day
     from reporting_dates
     cross join lateral generate_series(
         date_trunc('month', reporting_dates.first_order_date)::date,
         (date_trunc('month', reporting_dates.as_of_date) + interval '1 month - 1 day')::date,
         interval '1 day'
-    ) as calendar_day
+    ) as calendar_days (calendar_day)
 
 ),
 
@@ -40,7 +40,7 @@ final as (
         extract(doy from date_day)::integer as day_of_year,
 
         ---------- strings
-        to_char(date_day, 'YYYY-MM') as year_month,
+        to_char(date_day, 'YYYY-MM') as calendar_year_month,
         trim(to_char(date_day, 'Day')) as day_name,
         trim(to_char(date_day, 'Month')) as month_name,
 
