@@ -3,15 +3,16 @@
  * policy is readable in one place and unit-testable.
  *
  * Catch-up policy (docs/scheduler.md):
- *  - report: only TODAY's occurrence (the business date in SCHEDULER_TZ). On start, and on taking
- *    over leadership, it runs if today's report time has passed and ops.reports_sent has no 'sent'
- *    row for today, even when a previous process had already started it (it died or failed).
+ *  - report: only TODAY's occurrence (in SCHEDULER_TZ); its business date, the day the figures
+ *    cover, is yesterday. On start, and on taking over leadership, it runs if today's report time
+ *    has passed and ops.reports_sent has no 'sent' row for that business date, even when a
+ *    previous process had already started it (it died or failed).
  *    Earlier days are never sent automatically: `--once report --date D` does that.
  *  - nightly: the latest occurrence within the last 24 hours, if not run yet.
  *  - interval jobs (microbatch, alerts): the current slot, once; missed slots are not replayed
  *    (every run processes everything new anyway).
  */
-import { localDate, type CronSchedule } from './schedule.ts';
+import { localDate, previousDay, type CronSchedule } from './schedule.ts';
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -42,8 +43,10 @@ export function dueCron(schedule: CronSchedule, now: Date, lastScheduledFor: Dat
 export function dueReport(schedule: CronSchedule, now: Date, lastScheduledFor: Date | null, catchingUp: boolean): DueRun | null {
   const occurrence = schedule.latestOccurrence(now, new Date(now.getTime() - DAY_MS - 3_600_000));
   if (!occurrence) return null;
-  const businessDate = localDate(occurrence, schedule.timeZone);
-  if (businessDate !== localDate(now, schedule.timeZone)) return null;
+  const runDate = localDate(occurrence, schedule.timeZone);
+  if (runDate !== localDate(now, schedule.timeZone)) return null;
+  // The 08:00 report covers the day that just ended, not today's partial day.
+  const businessDate = previousDay(runDate);
   const alreadyStarted = lastScheduledFor !== null && occurrence.getTime() <= lastScheduledFor.getTime();
   if (alreadyStarted && !catchingUp) return null;
   return { scheduledFor: occurrence, businessDate, trigger: catchingUp && alreadyStarted ? 'catch-up' : trigger(occurrence, now) };

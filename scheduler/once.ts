@@ -12,7 +12,7 @@ import { createSchedulerCore, type CoreOptions } from './core.ts';
 import type { JobName } from './job.ts';
 import { jobLockKey, LockSession } from './lock-session.ts';
 import type { RunResult } from './runner.ts';
-import { localDate } from './schedule.ts';
+import { localDate, reportBusinessDate } from './schedule.ts';
 
 export class JobBusyError extends ShopflowError {
   constructor(job: string) {
@@ -33,7 +33,8 @@ export async function runOnce(options: CoreOptions, job: JobName, businessDate?:
     await core.ledger.abandonRunning(job, now, 'abandoned: the process running it stopped without finishing (crash, kill or lost leadership)');
     return await core.runJob(job, {
       trigger: 'manual',
-      businessDate: businessDate ?? localDate(now, options.config.SCHEDULER_TZ),
+      // A manual report covers yesterday by default, like the scheduled one.
+      businessDate: businessDate ?? (job === 'report' ? reportBusinessDate(now, options.config.SCHEDULER_TZ) : localDate(now, options.config.SCHEDULER_TZ)),
       scheduledFor: null,
       signal: AbortSignal.any([signal, session.lost]),
     });

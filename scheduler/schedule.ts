@@ -54,6 +54,18 @@ export function localDate(instant: Date, timeZone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
 }
 
+/** The calendar day before an ISO date (YYYY-MM-DD). */
+export function previousDay(isoDate: string): string {
+  const day = new Date(`${isoDate}T00:00:00Z`);
+  day.setUTCDate(day.getUTCDate() - 1);
+  return day.toISOString().slice(0, 10);
+}
+
+/** The day the morning report covers: the local day before the run ("yesterday"). */
+export function reportBusinessDate(runAt: Date, timeZone: string): string {
+  return previousDay(localDate(runAt, timeZone));
+}
+
 export function isIsoDate(value: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
   const parsed = new Date(`${value}T00:00:00Z`);

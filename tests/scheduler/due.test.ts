@@ -32,13 +32,13 @@ describe('dueReport', () => {
   it('is not due before 08:00, due at 08:00, and not again once started', () => {
     expect(dueReport(report, at('2024-05-02T07:59:59Z'), null, false)).toBeNull();
     const due = dueReport(report, at('2024-05-02T08:00:01Z'), null, false);
-    expect(due).toEqual({ scheduledFor: at('2024-05-02T08:00:00Z'), businessDate: '2024-05-02', trigger: 'schedule' });
+    expect(due).toEqual({ scheduledFor: at('2024-05-02T08:00:00Z'), businessDate: '2024-05-01', trigger: 'schedule' });
     expect(dueReport(report, at('2024-05-02T08:05:00Z'), at('2024-05-02T08:00:00Z'), false)).toBeNull();
   });
 
   it('catches up today after a restart, even if a previous process had started it', () => {
     const due = dueReport(report, at('2024-05-02T11:00:00Z'), at('2024-05-02T08:00:00Z'), true);
-    expect(due).toMatchObject({ businessDate: '2024-05-02', trigger: 'catch-up' });
+    expect(due).toMatchObject({ businessDate: '2024-05-01', trigger: 'catch-up' });
   });
 
   it('never catches up an earlier day', () => {

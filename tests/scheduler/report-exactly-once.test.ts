@@ -81,7 +81,7 @@ describe('exactly one report across kill -9 and restart', () => {
     expect(await mailsTo(recipient)).toBe(0);
 
     const second = startScheduler('second', '2024-05-02T08:01:00Z', recipient, 200);
-    await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.reports_sent where business_date = '2024-05-02' and status = 'sent'`)).rowCount, 30_000, 'the report to be sent');
+    await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.reports_sent where business_date = '2024-05-01' and status = 'sent'`)).rowCount, 30_000, 'the report to be sent');
     await waitFor(async () => (await mailsTo(recipient)) >= 1, 10_000, 'the mail to reach the sink');
     await sleep(1_500); // more ticks: a second send would show up now
     expect(await mailsTo(recipient)).toBe(1);
@@ -98,7 +98,7 @@ describe('exactly one report across kill -9 and restart', () => {
     await warehouse.admin.query(`truncate ops.runs, ops.run_steps, ops.scheduler_executions, ops.reports_sent`);
     const recipient = `managers+${warehouse.database}-b@shopflow.local`;
     const first = startScheduler('third', '2024-05-02T07:59:59Z', recipient, 100);
-    await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.reports_sent where business_date = '2024-05-02' and status = 'sent'`)).rowCount, 20_000, 'the report to be sent');
+    await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.reports_sent where business_date = '2024-05-01' and status = 'sent'`)).rowCount, 20_000, 'the report to be sent');
     await killHard(first);
 
     startScheduler('fourth', '2024-05-02T08:00:30Z', recipient, 100);
