@@ -35,8 +35,8 @@ export class KafkaSink implements Sink {
   private constructor(producer: EventProducer, options: KafkaSinkOptions) {
     this.#producer = producer;
     this.#topic = options.topic;
-    this.#chunk = options.chunk ?? 5_000;
-    this.#inFlight = options.inFlight ?? 3;
+    this.#chunk = options.chunk ?? 2_000;
+    this.#inFlight = options.inFlight ?? 6;
   }
 
   static async open(options: KafkaSinkOptions, logger: Logger): Promise<KafkaSink> {

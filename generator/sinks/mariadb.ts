@@ -16,6 +16,8 @@ import { TABLES, type TableName } from '../world/rows.ts';
 import { writeStatements } from './sql.ts';
 import type { Sink } from './types.ts';
 
+const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+
 export const SHOP_DDL = join(import.meta.dirname, '..', 'ddl', 'shop.sql');
 
 export interface WriteCounts {
@@ -31,7 +33,10 @@ export function emptyCounts(): WriteCounts {
 export async function connectShopDb(url: string, logger: Logger): Promise<mysql.Connection> {
   let connection: mysql.Connection;
   try {
-    connection = await mysql.createConnection({ uri: url, timezone: 'Z', dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, charset: 'utf8mb4' });
+    // multipleStatements: a day's statements go to the server as one request, so MariaDB works
+    // through them while the next day is generated. Only SQL built by sinks/sql.ts (every value
+    // escaped) is sent this way.
+    connection = await mysql.createConnection({ uri: url, timezone: 'Z', dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, charset: 'utf8mb4', multipleStatements: true });
   } catch (error) {
     throw new ServiceUnavailableError(`MariaDB at ${redact(url)} is not reachable; start it with \`npm run services:up\` or set SHOP_DB_URL`, error);
   }
@@ -79,7 +84,6 @@ export async function tableCounts(connection: mysql.Connection): Promise<Record<
 
 export class MariadbSink implements Sink {
   readonly name = 'mariadb';
-  readonly counts = emptyCounts();
   readonly #connection: mysql.Connection;
 
   constructor(connection: mysql.Connection) {
@@ -93,15 +97,26 @@ export class MariadbSink implements Sink {
 
   async write(batch: Batch): Promise<void> {
     const c = this.#connection;
-    await c.beginTransaction();
-    try {
-      for (const { table, kind } of WRITE_ORDER) {
-        const rows = (kind === 'insert' ? batch.inserts : batch.upserts).get(table);
-        if (!rows || rows.length === 0) continue;
-        for (const statement of writeStatements(table, kind, rows)) await c.query(statement.sql);
-        (kind === 'insert' ? this.counts.inserted : this.counts.upserted)[table] += rows.length;
+    // START TRANSACTION ... COMMIT travel inside the requests, so the first request leaves at
+    // once (no round trip for BEGIN) and the server applies the day while the next is generated.
+    // Requests are capped at ~8 MB, well under max_allowed_packet.
+    const requests: string[][] = [['START TRANSACTION']];
+    let bytes = 0;
+    for (const { table, kind } of WRITE_ORDER) {
+      const rows = (kind === 'insert' ? batch.inserts : batch.upserts).get(table);
+      if (!rows || rows.length === 0) continue;
+      for (const statement of writeStatements(table, kind, rows)) {
+        if (bytes + statement.sql.length > MAX_REQUEST_BYTES && bytes > 0) {
+          requests.push([]);
+          bytes = 0;
+        }
+        requests.at(-1)!.push(statement.sql);
+        bytes += statement.sql.length;
       }
-      await c.commit();
+    }
+    requests.at(-1)!.push('COMMIT');
+    try {
+      for (const request of requests) await c.query(request.join(';\n'));
     } catch (error) {
       await c.rollback().catch(() => undefined);
       throw new ShopflowError('SHOPFLOW_GENERATOR_WRITE', `writing ${batch.label} to MariaDB failed: ${(error as Error).message}`, { cause: error });
