@@ -145,6 +145,8 @@ async function runBackfill(options: GenerateOptions, config: Config, logger: Log
     for (const batch of backfill.days) {
       tally.add(batch);
       await writer.submit(batch);
+      // A macrotask turn per day: signals and socket replies are handled even when nothing waits on I/O (--dry-run).
+      await new Promise((resolve) => setImmediate(resolve));
       done++;
       progress.update(done, `${batch.label} ${tally.rowsTotal.toLocaleString('en')} rows ${tally.eventsTotal.toLocaleString('en')} events`);
       if (hooks.signal?.aborted) {

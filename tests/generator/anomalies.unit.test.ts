@@ -14,8 +14,8 @@ let entries: ManifestEntry[];
 const byEventId = new Map<string, MemoryWorld['messages']>();
 const byKind = (kind: string) => entries.filter((e) => e.kind === kind);
 
-beforeAll(() => {
-  world = generateInMemory({ seed: 5, days: 45, customers: 200, orders: 800, products: 60, anomalyRate: 10 });
+beforeAll(async () => {
+  world = await generateInMemory({ seed: 5, days: 45, customers: 200, orders: 800, products: 60, anomalyRate: 10 });
   entries = world.manifest!.entries!;
   for (const m of world.messages) {
     if (m.type === 'malformed') continue;
@@ -111,8 +111,8 @@ describe('anomalies manifest', () => {
     }
   });
 
-  it('the manifest is deterministic for the same seed', () => {
-    const again = generateInMemory({ seed: 5, days: 45, customers: 200, orders: 800, products: 60, anomalyRate: 10 });
+  it('the manifest is deterministic for the same seed', async () => {
+    const again = await generateInMemory({ seed: 5, days: 45, customers: 200, orders: 800, products: 60, anomalyRate: 10 });
     expect(JSON.stringify(again.manifest!.entries)).toBe(JSON.stringify(entries));
   });
 });

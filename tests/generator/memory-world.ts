@@ -35,7 +35,11 @@ export interface MemoryWorld {
   digest: string;
 }
 
-export function generateInMemory(options: MemoryWorldOptions = {}): MemoryWorld {
+/**
+ * Async so the test worker's event loop gets a turn between days: a long synchronous run starves
+ * vitest's worker RPC and fails the run with "Timeout calling onTaskUpdate".
+ */
+export async function generateInMemory(options: MemoryWorldOptions = {}): Promise<MemoryWorld> {
   const seed = options.seed ?? 7;
   const manifest = options.anomalyRate ? new Manifest(null, { keepInMemory: true }) : null;
   const backfill = createBackfill({
@@ -54,6 +58,7 @@ export function generateInMemory(options: MemoryWorldOptions = {}): MemoryWorld 
   const messages: MemoryWorld['messages'] = [];
   const hash = createHash('sha256');
   for (const batch of backfill.days) {
+    await new Promise((resolve) => setImmediate(resolve));
     for (const { table, kind } of WRITE_ORDER) {
       for (const row of (kind === 'insert' ? batch.inserts : batch.upserts).get(table) ?? []) {
         writes.push({ table, kind, row, batch: batch.label });

@@ -11,20 +11,20 @@ import { generateInMemory, cents, type MemoryWorld } from './memory-world.ts';
 let world: MemoryWorld;
 let events: ShopEvent[];
 
-beforeAll(() => {
-  world = generateInMemory({ seed: 11, days: 90, customers: 400, orders: 1_500, products: 100 });
+beforeAll(async () => {
+  world = await generateInMemory({ seed: 11, days: 90, customers: 400, orders: 1_500, products: 100 });
   events = world.messages.map((m) => shopEvent.parse(JSON.parse(m.value)));
 });
 
 describe('determinism', () => {
-  it('the same seed and arguments give byte-identical rows and messages', () => {
-    const again = generateInMemory({ seed: 11, days: 90, customers: 400, orders: 1_500, products: 100 });
+  it('the same seed and arguments give byte-identical rows and messages', async () => {
+    const again = await generateInMemory({ seed: 11, days: 90, customers: 400, orders: 1_500, products: 100 });
     expect(again.digest).toBe(world.digest);
     expect(again.messages.length).toBe(world.messages.length);
   });
 
-  it('a different seed gives a different world', () => {
-    expect(generateInMemory({ seed: 12, days: 30, customers: 100, orders: 300, products: 50 }).digest).not.toBe(generateInMemory({ seed: 11, days: 30, customers: 100, orders: 300, products: 50 }).digest);
+  it('a different seed gives a different world', async () => {
+    expect((await generateInMemory({ seed: 12, days: 30, customers: 100, orders: 300, products: 50 })).digest).not.toBe((await generateInMemory({ seed: 11, days: 30, customers: 100, orders: 300, products: 50 })).digest);
   });
 });
 
