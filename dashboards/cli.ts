@@ -14,6 +14,7 @@ Commands:
   up            (default) install Superset into its venv if needed, register the warehouse as
                 bi_reader, import the bundle in dashboards/bundle (overwrite by uuid), start the
                 web server detached and print its URL. Safe to run again.
+  install       only install (or update) Superset's venv from the pinned requirements
   down          stop the web server this project started
   status        say whether it is running and healthy
   export        write the dashboards as they are now in Superset back into dashboards/bundle
@@ -35,7 +36,7 @@ Environment (defaults in lib/config/schema.ts):
   LOG_LEVEL                pino level (default info)
 `;
 
-const COMMANDS = ['up', 'down', 'status', 'export', 'screenshots'] as const;
+const COMMANDS = ['up', 'install', 'down', 'status', 'export', 'screenshots'] as const;
 type Command = (typeof COMMANDS)[number];
 
 function parse(argv: string[]): { command: Command; noImport: boolean; out?: string } {
@@ -73,6 +74,12 @@ async function main(): Promise<number> {
       const { dashboardsUp } = await import('./lib/up.ts');
       const result = await dashboardsUp(config, logger, { importBundle: !args.noImport });
       process.stdout.write(`${result.summary}\n`);
+      return 0;
+    }
+    case 'install': {
+      const { ensureSupersetVenv } = await import('./lib/venv.ts');
+      const { installed, seconds } = await ensureSupersetVenv(config, logger);
+      process.stdout.write(installed ? `Superset venv installed in ${seconds.toFixed(0)} s.\n` : 'Superset venv is up to date.\n');
       return 0;
     }
     case 'down': {

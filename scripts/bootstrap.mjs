@@ -87,13 +87,15 @@ step('npm packages', () => {
   }
 });
 
-// 2. Debian packages: MariaDB server, and Java + Maven for the Kafka broker, only when absent.
+// 2. Debian packages: MariaDB server, Java + Maven for the Kafka broker, Chromium for screenshots; only when absent.
 step('debian packages', () => {
   const wanted = [];
   if (!env.SHOP_DB_URL && !onPath('mariadbd')) wanted.push('mariadb-server');
   if (!env.KAFKA_BROKERS && !onPath('java')) wanted.push('default-jre-headless');
   if (!env.KAFKA_BROKERS && !onPath('mvn')) wanted.push('maven');
   if (!onPath('python3')) wanted.push('python3', 'python3-venv');
+  // Headless Chromium renders the report and dashboard screenshots (and their tests).
+  if (!onPath('chromium')) wanted.push('chromium');
   if (wanted.length === 0) return 'present';
   if (!isRoot) {
     throw new BootstrapError(`missing ${wanted.join(', ')}; install them with: sudo apt-get install -y --no-install-recommends ${wanted.join(' ')}`);
