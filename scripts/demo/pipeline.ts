@@ -207,7 +207,8 @@ function printSummary(config: Config, input: SummaryInput): void {
   } else {
     out(`  ${red('no report was sent: the gate failed and an alert went out instead')}`);
   }
-  out(`  gate data docs         ${input.gates.map((g) => g.dataDocsPath).filter(Boolean).join(', ') || 'not built'}`);
+  const dataDocs = [...new Set(input.gates.map((g) => g.dataDocsPath).filter(Boolean))];
+  out(`  gate data docs         ${dataDocs.join(', ') || 'not built'}`);
   out(`  stage logs             ${join(config.dataDir, 'logs')}/demo-*.log`);
   out();
   out(bold('Next'));
