@@ -59,14 +59,23 @@ card_payments as (
 
 multi_country_cards as (
 
-    select distinct card_payments.order_id
-    from card_payments
-    inner join card_payments as other_use
-        on
-            card_payments.card_fingerprint = other_use.card_fingerprint
-            and card_payments.ip_country_code <> other_use.ip_country_code
-            and other_use.attempted_at between card_payments.attempted_at - interval '10 minutes'
-            and card_payments.attempted_at + interval '10 minutes'
+    -- Around each card payment, the IP countries seen on the same card within 10 minutes
+    -- either way: more than one means this payment pairs with one from another country.
+    -- A range window keeps this linear in the card's payments (a self-join is quadratic).
+    select distinct card_window.order_id
+    from (
+        select
+            card_payments.order_id,
+            min(card_payments.ip_country_code) over around_payment as first_country,
+            max(card_payments.ip_country_code) over around_payment as last_country
+        from card_payments
+        window around_payment as (
+            partition by card_payments.card_fingerprint
+            order by card_payments.attempted_at
+            range between interval '10 minutes' preceding and interval '10 minutes' following
+        )
+    ) as card_window
+    where card_window.first_country <> card_window.last_country
 
 ),
 
