@@ -40,7 +40,7 @@ const isoDate = (date: Date) => date.toISOString().slice(0, 10);
 export async function runDemo(config: Config, options: DemoOptions, context: DemoContext): Promise<number> {
   assertResetAllowed(config, options.allowExternalReset);
   const cli: CliOptions = { rootDir: config.rootDir, logDir: context.logDir };
-  const steps = new StepPrinter(10);
+  const steps = new StepPrinter(11);
   const to = new Date(Date.now() - DAY_MS);
   const from = new Date(to.getTime() - (options.days - 1) * DAY_MS);
 
@@ -109,6 +109,11 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
   // A failed gate withholds the report: sendDailyReport mails the alert listing the failures instead.
   const report = await steps.step(gatePassed ? `Morning report for ${businessDate} (mail + HTML)` : 'Gate failed: sending the alert instead of the report', () =>
     sendDailyReport(config, { businessDate, gates }, { logger: context.logger }),
+  );
+
+  // The data-operations marts read the gate results and ingest metrics, which exist only now.
+  await steps.step('Refreshing the data-operations marts (gate results, freshness, dead letters)', () =>
+    runDbt(config, ['run', '--select', 'path:models/marts/operations'], { logger: context.logger }),
   );
 
   const layers = await steps.step('Counting rows per layer', () => countLayers(config.WAREHOUSE_URL));
