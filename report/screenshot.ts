@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 
-import { ROOT_DIR } from '../lib/config/index.ts';
+import { childEnv, ROOT_DIR } from '../lib/config/index.ts';
 import { UsageError } from '../lib/errors.ts';
 import { runProcess } from '../lib/process.ts';
 import { renderCharts } from './charts/index.ts';
@@ -51,7 +51,7 @@ export async function screenshot(htmlPath: string, outDir: string, chromium = 'c
           `--window-size=${size}`,
           pathToFileURL(htmlPath).href,
         ],
-        { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: profile }, timeoutMs: 60_000 },
+        { env: childEnv({ HOME: profile }), timeoutMs: 60_000 },
       );
     } finally {
       await rm(profile, { recursive: true, force: true });
