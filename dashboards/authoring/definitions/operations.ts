@@ -16,7 +16,7 @@ export const OPERATIONS: DashboardSpec = {
     ],
     [
       { key: 'ops_rows_loaded', title: 'Rows loaded per hour by ingestor', dataset: 'ops_ingest_metrics', width: 6, chart: { kind: 'timeseries', style: 'bar', x: { column: 'hour_start_at', grain: 'PT1H' }, metrics: ['rows_loaded'], groupby: ['component'], stack: true, format: ',d' } },
-      { key: 'ops_ingest_lag', title: 'Max ingest lag per hour (ms)', dataset: 'ops_ingest_metrics', width: 6, chart: { kind: 'timeseries', style: 'line', x: { column: 'hour_start_at', grain: 'PT1H' }, metrics: ['max_lag_ms'], groupby: ['component'], format: ',.0f' } },
+      { key: 'ops_ingest_lag', title: 'Max ingest lag per hour (ms)', dataset: 'ops_ingest_metrics', width: 6, chart: { kind: 'timeseries', style: 'bar', x: { column: 'hour_start_at', grain: 'PT1H' }, metrics: ['max_lag_ms'], groupby: ['component'], format: ',.0f' } },
     ],
     [
       { key: 'ops_dead_letters', title: 'Dead letters per day by error code', dataset: 'ops_dead_letters_daily', width: 6, chart: { kind: 'timeseries', style: 'bar', x: { column: 'received_date', grain: 'P1D' }, metrics: ['dead_letters'], groupby: ['error_code'], stack: true, format: ',d' } },
