@@ -27,9 +27,11 @@ export function createPool(options: PoolOptions): pg.Pool {
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs ?? 60_000,
     keepAlive: true,
   });
-  pool.on('error', (err) => options.logger?.warn({ err }, 'idle postgres client error'));
+  // Log the error's identity only: pg hangs the whole client object off some connection errors.
+  const brief = (err: Error & { code?: string }) => ({ message: err.message, code: err.code });
+  pool.on('error', (err) => options.logger?.warn({ err: brief(err) }, 'idle postgres client error'));
   pool.on('connect', (client) => {
-    client.on('error', (err) => options.logger?.warn({ err }, 'postgres client error'));
+    client.on('error', (err) => options.logger?.warn({ err: brief(err) }, 'postgres client error'));
   });
   return pool;
 }
