@@ -13,7 +13,7 @@ import type { GenerateOptions } from './args.ts';
 import { loadLiveState } from './live-state.ts';
 import { DEFAULT_SIZE, PROPORTIONS } from './params.ts';
 import { Rng } from './random.ts';
-import { BatchWriter, Tally, peakRssMb, type OpenSinks, type RunHooks } from './run.ts';
+import { BatchWriter, Tally, type OpenSinks, type RunHooks } from './run.ts';
 import type { RunSummary } from './summary.ts';
 import type { OutgoingMessage } from './world/batch.ts';
 import { OrderShapes } from './world/orders.ts';
@@ -150,21 +150,5 @@ export async function runLive(options: GenerateOptions, _config: Config, logger:
     await writer.submit(batch);
   }
   await writer.flush();
-  const seconds = Number(process.hrtime.bigint() - startedHr) / 1e9;
-  return {
-    mode: 'live',
-    seed: options.seed,
-    window: null,
-    seconds,
-    rows: tally.rows,
-    rowsTotal: tally.rowsTotal,
-    events: tally.events,
-    eventsTotal: tally.eventsTotal,
-    anomalies: Object.fromEntries(manifest?.counts ?? []),
-    manifest: manifest?.path ?? null,
-    rowsPerSecond: tally.rowsTotal / seconds,
-    eventsPerSecond: tally.eventsTotal / seconds,
-    sinks: opened.sinks.map((s) => s.name),
-    peakRssMb: peakRssMb(),
-  };
+  return tally.summary({ mode: 'live', seed: options.seed, window: null, sinks: opened.sinks.map((s) => s.name) }, manifest, startedHr);
 }

@@ -39,6 +39,24 @@ export class Tally {
     for (const m of batch.messages) this.events[m.type] = (this.events[m.type] ?? 0) + 1;
     this.eventsTotal += batch.messages.length;
   }
+
+  /** The run's summary from what was tallied, timed from `startedHr` (process.hrtime.bigint()). */
+  summary(run: Pick<RunSummary, 'mode' | 'seed' | 'window' | 'sinks'>, manifest: Manifest | null, startedHr: bigint): RunSummary {
+    const seconds = Number(process.hrtime.bigint() - startedHr) / 1e9;
+    return {
+      ...run,
+      seconds,
+      rows: this.rows,
+      rowsTotal: this.rowsTotal,
+      events: this.events,
+      eventsTotal: this.eventsTotal,
+      anomalies: Object.fromEntries(manifest?.counts ?? []),
+      manifest: manifest?.path ?? null,
+      rowsPerSecond: this.rowsTotal / seconds,
+      eventsPerSecond: this.eventsTotal / seconds,
+      peakRssMb: peakRssMb(),
+    };
+  }
 }
 
 export interface OpenSinks {
@@ -158,21 +176,14 @@ async function runBackfill(options: GenerateOptions, config: Config, logger: Log
   } finally {
     progress.stop();
   }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return {
-    mode: 'backfill',
-    seed: options.seed,
-    window: { from: formatDay(options.startMs), to: formatDay(options.startMs + (options.days - 1) * DAY_MS), days: options.days },
-    seconds,
-    rows: tally.rows,
-    rowsTotal: tally.rowsTotal,
-    events: tally.events,
-    eventsTotal: tally.eventsTotal,
-    anomalies: Object.fromEntries(manifest?.counts ?? []),
-    manifest: manifest?.path ?? null,
-    rowsPerSecond: tally.rowsTotal / seconds,
-    eventsPerSecond: tally.eventsTotal / seconds,
-    sinks: opened.sinks.map((s) => s.name),
-    peakRssMb: peakRssMb(),
-  };
+  return tally.summary(
+    {
+      mode: 'backfill',
+      seed: options.seed,
+      window: { from: formatDay(options.startMs), to: formatDay(options.startMs + (options.days - 1) * DAY_MS), days: options.days },
+      sinks: opened.sinks.map((s) => s.name),
+    },
+    manifest,
+    started,
+  );
 }

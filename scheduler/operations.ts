@@ -5,6 +5,7 @@
  * scheduler/pipeline.ts wires the real implementations.
  */
 import type { Logger } from '../lib/logger.ts';
+import type { AlertInput } from '../lib/mail/alert.ts';
 
 export interface ChildRunOptions {
   /** ops.runs.run_id of the run this belongs to. */
@@ -31,13 +32,8 @@ export interface ReportOutcome {
   messageId?: string;
 }
 
-export interface AlertInput {
-  key: string;
-  kind: string;
-  subject: string;
-  text: string;
-  html?: string;
-}
+/** An operational alert, as lib/mail sends it (exactly once per key). */
+export type { AlertInput };
 
 export interface PipelineOperations {
   /** `dbt <args>` in dbt/; resolves with the output tail, throws ProcessFailedError on failure. */
