@@ -1,6 +1,7 @@
 /**
- * Backfill: replays the plan day by day in simulated time and yields one Batch per day, so a
- * sink can write (and a CDC reader can follow) the history in the order it happened.
+ * Backfill: replays the plan day by day in simulated time and yields one Batch per day (a busy
+ * day in several parts), so a sink can write (and a CDC reader can follow) the history in the
+ * order it happened.
  */
 import type { AnomalyInjector } from './anomalies/injector.ts';
 import type { Proportions } from './params.ts';
@@ -8,6 +9,9 @@ import { planBackfill, type BackfillPlan } from './plan.ts';
 import type { Batch } from './world/batch.ts';
 import { DAY_MS, formatDay } from './world/calendar.ts';
 import { Shop, type NextIds } from './world/shop.ts';
+
+/** Messages after which a day's batch is handed on and the day continues in a new one. */
+export const MAX_MESSAGES_PER_BATCH = 20_000;
 
 export interface BackfillInput {
   seed: number;
@@ -20,6 +24,8 @@ export interface BackfillInput {
   /** First ids to use (1 for an empty database). */
   next: NextIds;
   anomalies?: AnomalyInjector;
+  /** Hand a day on in parts of about this many messages (default MAX_MESSAGES_PER_BATCH). */
+  maxMessagesPerBatch?: number;
 }
 
 export interface Action {
@@ -104,6 +110,9 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
     if (input.anomalies) actions.push(...input.anomalies.planStep(shop, dayStart, dayEnd, ordering.length));
 
     // Run everything in time order; order steps and restocks due in between are applied first.
+    // A busy day is handed on in parts, so memory follows the part size, not the busiest day
+    // (with anomalies the injector works on whole days, so the day stays one batch).
+    const cutAt = input.anomalies ? Number.POSITIVE_INFINITY : (input.maxMessagesPerBatch ?? MAX_MESSAGES_PER_BATCH);
     const order = actions.map((_, i) => i).sort((a, b) => actions[a]!.at - actions[b]!.at || a - b);
     let actionTime = dayStart;
     for (const i of order) {
@@ -111,6 +120,7 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
       actionTime = Math.round(action.at);
       shop.advanceTo(actionTime);
       action.run();
+      if (shop.batch.messages.length >= cutAt) yield shop.cutBatch();
     }
     const batch = shop.endStep(dayEnd);
     input.anomalies?.afterStep(shop, batch, d === days - 1);

@@ -67,7 +67,7 @@ async function main(): Promise<number> {
  * bound is generous: the live set grows with the busiest day's messages (all of a day's
  * events are held until the day is written), ~160 MB for a 2x world in December.
  */
-const HEAP_FLAGS = ['--max-old-space-size=1536', '--max-semi-space-size=16'];
+const HEAP_FLAGS = ['--max-old-space-size=1536', '--max-semi-space-size=64'];
 
 function runWithBoundedHeap(): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, ...HEAP_FLAGS, process.argv[1]!, ...process.argv.slice(2)], { stdio: 'inherit' });

@@ -51,7 +51,7 @@ export async function runLive(options: GenerateOptions, _config: Config, logger:
   for (const product of state.products) shop.products.set(product.id, product);
   for (const s of state.stock) shop.stock.set(s.productId, s);
   for (const open of state.open) shop.resumeOrder(open);
-  const writer = new BatchWriter(opened.sinks);
+  const writer = new BatchWriter(opened.sinks, { flushEachBatch: true });
   const tally = new Tally();
   const ordersPerMs = options.rate / 60_000;
   shop.unitsPerPopularityDay = (ordersPerMs * 86_400_000 * 2.2) / Math.max(1, [...shop.products.values()].reduce((s, x) => s + x.popularity, 0) || 1);

@@ -3,6 +3,7 @@
  * `--seed` and a label (e.g. "day", 17), so a given day's output depends only on the seed and
  * the world, never on how many draws earlier days made. No `Math.random` anywhere.
  */
+import { flat } from './world/flat.ts';
 
 /** 32-bit string/number hash (cyrb-style), used to derive independent streams from labels. */
 export function hash32(...parts: (string | number)[]): number {
@@ -113,7 +114,7 @@ export class Rng {
     const d = this.uint32();
     const b2 = ((b >>> 16) & 0x0fff) | 0x4000;
     const c1 = ((c >>> 16) & 0x3fff) | 0x8000;
-    return (
+    return flat(
       HEX[a >>> 24]! + HEX[(a >>> 16) & 255]! + HEX[(a >>> 8) & 255]! + HEX[a & 255]! + '-' +
       HEX[(b >>> 8) & 255]! + HEX[b & 255]! + '-' +
       HEX[b2 >>> 8]! + HEX[b2 & 255]! + '-' +
@@ -127,7 +128,7 @@ export class Rng {
   hex(bytes: number): string {
     let out = '';
     for (let i = 0; i < bytes; i++) out += HEX[this.uint32() & 255]!;
-    return out;
+    return flat(out);
   }
 
   /** In-place Fisher-Yates shuffle. */

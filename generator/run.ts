@@ -99,25 +99,41 @@ export async function openSinks(options: GenerateOptions, config: Config, logger
   return { sinks, mariadb, close };
 }
 
-/** Writes each batch to every sink; the next batch is generated while this one is in flight. */
+/**
+ * Writes each batch to every sink; the next batch is generated while this one is in flight.
+ * With `flushEachBatch` (live mode) every batch is stored before the next is taken; otherwise
+ * sinks may hold a partial request back across batches (backfill) until flush().
+ */
 export class BatchWriter {
   readonly #sinks: Sink[];
+  readonly #flushEachBatch: boolean;
   #inFlight: Promise<void> | null = null;
 
-  constructor(sinks: Sink[]) {
+  constructor(sinks: Sink[], options: { flushEachBatch?: boolean } = {}) {
     this.#sinks = sinks;
+    this.#flushEachBatch = options.flushEachBatch ?? false;
   }
 
   async submit(batch: Batch): Promise<void> {
-    await this.flush();
+    await this.#awaitInFlight();
     if (this.#sinks.length === 0) return;
-    const writing = Promise.all(this.#sinks.map((s) => s.write(batch))).then(() => undefined);
+    const writing = Promise.all(
+      this.#sinks.map(async (s) => {
+        await s.write(batch);
+        if (this.#flushEachBatch) await s.flush();
+      }),
+    ).then(() => undefined);
     // Observed by the next submit/flush; a rejection must not go unhandled in between.
     writing.catch(() => undefined);
     this.#inFlight = writing;
   }
 
   async flush(): Promise<void> {
+    await this.#awaitInFlight();
+    await Promise.all(this.#sinks.map((s) => s.flush()));
+  }
+
+  async #awaitInFlight(): Promise<void> {
     const inFlight = this.#inFlight;
     this.#inFlight = null;
     if (inFlight) await inFlight;
@@ -163,8 +179,9 @@ async function runBackfill(options: GenerateOptions, config: Config, logger: Log
     for (const batch of backfill.days) {
       tally.add(batch);
       await writer.submit(batch);
-      // A macrotask turn per day: signals and socket replies are handled even when nothing waits on I/O (--dry-run).
+      // A macrotask turn per batch: signals and socket replies are handled even when nothing waits on I/O (--dry-run).
       await new Promise((resolve) => setImmediate(resolve));
+      if (batch.partial) continue;
       done++;
       progress.update(done, `${batch.label} ${tally.rowsTotal.toLocaleString('en')} rows ${tally.eventsTotal.toLocaleString('en')} events`);
       if (hooks.signal?.aborted) {

@@ -1,76 +1,112 @@
 /**
- * The Kafka sink: a batch's messages in event-time order, keyed by session_id, sent thousands per
- * producer call with a few calls in flight. The client library stays behind lib/kafka/producer.ts.
+ * The Kafka sink: a batch's messages in event-time order, keyed by session_id. Partitions are
+ * chosen here with the client's default key hash (the one any keyed producer would use), and each
+ * partition's messages go out in order, in requests of a few thousand, from a pool of producer
+ * threads (lib/kafka/producer-pool.ts): encoding is the costly part, and one thread cannot
+ * keep up with the simulation.
  *
  * Message timestamps are the send time, not the simulated event time: a backfill's events are
  * months old, and time-based retention would delete them before anyone read them.
  */
 import { ensureTopic } from '../../lib/kafka/admin.ts';
-import { createEventProducer, type EventProducer } from '../../lib/kafka/producer.ts';
+import { MessageBuffer } from '../../lib/kafka/message-buffer.ts';
+import { keyPartitioner } from '../../lib/kafka/partition.ts';
+import { createProducerPool, type PartitionedProducer } from '../../lib/kafka/producer-pool.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Batch } from '../world/batch.ts';
 import type { Sink } from './types.ts';
+
+/** A request stays well under the broker's default message.max.bytes (1 MB) per partition batch. */
+const MAX_REQUEST_BYTES = 900 * 1024;
 
 export interface KafkaSinkOptions {
   brokers: string[];
   clientId: string;
   topic: string;
   partitions: number;
-  /** Messages per producer call. */
+  /** Messages per produce request. */
   chunk?: number;
-  /** Producer calls in flight at once. */
-  inFlight?: number;
+  /** Producer threads. */
+  threads?: number;
 }
 
 export class KafkaSink implements Sink {
   readonly name = 'kafka';
-  readonly #producer: EventProducer;
+  readonly #producer: PartitionedProducer;
   readonly #topic: string;
   readonly #chunk: number;
-  readonly #inFlight: number;
+  readonly #maxRequestsInFlight: number;
+  readonly #partitionOf: (key: string) => number;
+  /** Per partition, messages not yet handed to the producer, in order. */
+  readonly #queued: MessageBuffer[];
+  readonly #inFlight = new Set<Promise<void>>();
+  #failure: unknown = undefined;
   readonly countsByType = new Map<string, number>();
   messages = 0;
   bytes = 0;
 
-  private constructor(producer: EventProducer, options: KafkaSinkOptions) {
+  private constructor(producer: PartitionedProducer, options: KafkaSinkOptions) {
     this.#producer = producer;
     this.#topic = options.topic;
     this.#chunk = options.chunk ?? 2_000;
-    this.#inFlight = options.inFlight ?? 6;
+    this.#maxRequestsInFlight = Math.max(2, 2 * options.partitions);
+    this.#partitionOf = keyPartitioner(options.partitions);
+    this.#queued = Array.from({ length: options.partitions }, () => new MessageBuffer());
   }
 
   static async open(options: KafkaSinkOptions, logger: Logger): Promise<KafkaSink> {
     await ensureTopic(options.brokers, options.topic, options.partitions);
-    const producer = await createEventProducer({ brokers: options.brokers, clientId: `${options.clientId}-generator` }, logger);
+    const producer = await createProducerPool({ brokers: options.brokers, clientId: `${options.clientId}-generator`, threads: options.threads ?? 2, logLevel: logger.level }, logger);
     return new KafkaSink(producer, options);
   }
 
+  /**
+   * Queues the batch's messages and sends every partition's full requests. A partial request
+   * waits for the next batch (requests of a few thousand messages cost the client far less per
+   * message than a day's few hundred); flush() sends the rest. Waits while too many requests
+   * are in flight, so memory stays bounded however fast batches come.
+   */
   async write(batch: Batch): Promise<void> {
-    const ordered = batch.orderedMessages();
-    const pending = new Set<Promise<void>>();
-    let failure: unknown;
-    for (let i = 0; i < ordered.length; i += this.#chunk) {
-      const slice = ordered.slice(i, i + this.#chunk);
-      const sent = this.#producer
-        .send(this.#topic, slice.map((m) => ({ key: m.key, value: m.value })))
-        .catch((error: unknown) => {
-          failure ??= error;
-        })
-        .finally(() => pending.delete(sent));
-      pending.add(sent);
-      if (pending.size >= this.#inFlight) await Promise.race(pending);
-      if (failure !== undefined) break;
-    }
-    await Promise.all(pending);
-    if (failure !== undefined) throw failure;
-    for (const m of ordered) {
+    this.#throwIfFailed();
+    // One hash per session, not per event: a session's events share the key.
+    const partitionByKey = new Map<string, number>();
+    for (const m of batch.orderedMessages()) {
+      let partition = partitionByKey.get(m.key);
+      if (partition === undefined) partitionByKey.set(m.key, (partition = this.#partitionOf(m.key)));
+      const queue = this.#queued[partition]!;
+      queue.append(m.key, m.value);
+      if (queue.count >= this.#chunk || queue.bytes >= MAX_REQUEST_BYTES) this.#send(partition);
       this.countsByType.set(m.type, (this.countsByType.get(m.type) ?? 0) + 1);
       this.bytes += m.value.length;
+      this.messages++;
     }
-    this.messages += ordered.length;
+    while (this.#inFlight.size > this.#maxRequestsInFlight) await Promise.race(this.#inFlight);
+    this.#throwIfFailed();
+  }
+
+  async flush(): Promise<void> {
+    for (let partition = 0; partition < this.#queued.length; partition++) {
+      if (this.#queued[partition]!.count > 0) this.#send(partition);
+    }
+    await Promise.all(this.#inFlight);
+    this.#throwIfFailed();
   }
 
   async close(): Promise<void> {
-    await this.#producer.disconnect();
+    await this.#producer.close();
+  }
+
+  #send(partition: number): void {
+    const sent = this.#producer
+      .send(this.#topic, partition, this.#queued[partition]!.take())
+      .catch((error: unknown) => {
+        this.#failure ??= error;
+      })
+      .finally(() => this.#inFlight.delete(sent));
+    this.#inFlight.add(sent);
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
   }
 }

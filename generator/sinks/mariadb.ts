@@ -123,6 +123,9 @@ export class MariadbSink implements Sink {
     }
   }
 
+  /** Each write commits its batch: nothing is held back. */
+  async flush(): Promise<void> {}
+
   async close(): Promise<void> {
     await this.#connection.end();
   }

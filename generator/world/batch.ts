@@ -38,6 +38,8 @@ export class Batch {
   readonly inserts = new Map<TableName, Row[]>();
   readonly upserts = new Map<TableName, Row[]>();
   messages: OutgoingMessage[] = [];
+  /** More of the same step follows in another batch (a busy day is handed on in parts). */
+  partial = false;
 
   constructor(label: string, endMs = Number.POSITIVE_INFINITY) {
     this.label = label;

@@ -3,6 +3,7 @@ import type { Faker } from '@faker-js/faker';
 
 import { type Rng, WeightedPicker } from '../random.ts';
 import { slug, type FakerPool } from './fakers.ts';
+import { flat } from './flat.ts';
 import { COUNTRIES, DEVICE_WEIGHTS, SIGNUP_CHANNELS } from './geography.ts';
 import type { Customer } from './types.ts';
 
@@ -38,13 +39,13 @@ function address(faker: Faker, countryCode: string): Address {
 }
 
 function cut(text: string, max: number): string {
-  return text.length > max ? text.slice(0, max) : text;
+  return flat(text.length > max ? text.slice(0, max) : text);
 }
 
 /** Unique by construction: the customer id (and e-mail version) is part of the local part. */
 export function emailFor(rng: Rng, firstName: string, lastName: string, id: number, version: number): string {
   const local = `${slug(firstName) || 'user'}.${slug(lastName) || 'shopper'}${id}${version > 0 ? `.${version}` : ''}`;
-  return `${local.slice(0, 200)}@${rng.pick(EMAIL_DOMAINS)}`;
+  return flat(`${local.slice(0, 200)}@${rng.pick(EMAIL_DOMAINS)}`);
 }
 
 export function newCustomer(rng: Rng, fakers: FakerPool, id: number, signedUpAt: number, insertedAt: number): Customer {

@@ -10,6 +10,7 @@ import type { Batch } from './batch.ts';
 import { REFERRERS } from './geography.ts';
 import type { LineDraft } from './orders.ts';
 import type { Assortment } from './products.ts';
+import { flat } from './flat.ts';
 import { isoTime } from './time-format.ts';
 import type { Product } from './types.ts';
 
@@ -68,10 +69,11 @@ class SessionWriter {
     const url = SITE + path;
     const eventId = this.#rng.uuid();
     const referrer = this.#page === null ? 'null' : `"${this.#page}"`;
-    const value =
+    const value = flat(
       `{"schema_version":${EVENT_SCHEMA_VERSION},"event_id":"${eventId}","event_type":"${type}","event_time":"${isoTime(this.#time)}",` +
       `"session_id":"${v.sessionId}","customer_id":${customerId},"anonymous_id":"${v.anonymousId}","device":"${v.device}",` +
-      `"country_code":"${v.countryCode}","page_url":"${url}","referrer":${referrer}${extra}}`;
+      `"country_code":"${v.countryCode}","page_url":"${url}","referrer":${referrer}${extra}}`,
+    );
     this.#page = url;
     this.count++;
     this.#batch.send({ key: v.sessionId, value, time: this.#time, type });

@@ -87,6 +87,17 @@ export class Shop {
     return this.batch;
   }
 
+  /**
+   * Hands back what the step has written so far and goes on in a fresh batch. The random
+   * stream is not touched, so the output is the same as without the cut, only split.
+   */
+  cutBatch(): Batch {
+    const part = this.batch;
+    part.partial = true;
+    this.batch = new Batch(part.label, part.endMs);
+    return part;
+  }
+
   /** Applies everything due before `until`, writes changed stock levels, and hands back the batch. */
   endStep(until: number): Batch {
     this.advanceTo(until);

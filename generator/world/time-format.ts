@@ -2,6 +2,8 @@
  * Fast UTC timestamp formatting for the hot paths (every event and row carries timestamps).
  * The date part is cached per day; the time part is plain arithmetic.
  */
+import { flat } from './flat.ts';
+
 const DAY_MS = 86_400_000;
 let cachedDay = Number.NaN;
 let cachedDate = '';
@@ -35,5 +37,5 @@ export function isoTime(ms: number): string {
 
 /** MariaDB DATETIME(3) literal, UTC. */
 export function sqlTime(ms: number): string {
-  return `${datePart(ms)} ${timePart(ms)}`;
+  return flat(`${datePart(ms)} ${timePart(ms)}`);
 }

@@ -20,6 +20,7 @@ export interface MemoryWorldOptions {
   products?: number;
   orders?: number;
   anomalyRate?: number;
+  maxMessagesPerBatch?: number;
 }
 
 export interface MemoryWorld {
@@ -33,6 +34,8 @@ export interface MemoryWorld {
   manifest: Manifest | null;
   /** sha256 of everything written, in order. */
   digest: string;
+  /** Batches the days were handed on in. */
+  batches: number;
 }
 
 /**
@@ -51,13 +54,16 @@ export async function generateInMemory(options: MemoryWorldOptions = {}): Promis
     orders: options.orders ?? 1_500,
     p: PROPORTIONS,
     next: { customer: 1, product: 1, order: 1, orderItem: 1, payment: 1, restock: 1 },
+    ...(options.maxMessagesPerBatch ? { maxMessagesPerBatch: options.maxMessagesPerBatch } : {}),
     ...(manifest ? { anomalies: new AnomalyInjector({ seed, rate: options.anomalyRate!, manifest, lateHoldSteps: [1, 3] }) } : {}),
   });
   const tables = Object.fromEntries(Object.keys(COLUMNS).map((t) => [t, new Map()])) as MemoryWorld['tables'];
   const writes: MemoryWorld['writes'] = [];
   const messages: MemoryWorld['messages'] = [];
   const hash = createHash('sha256');
+  let batches = 0;
   for (const batch of backfill.days) {
+    batches++;
     await new Promise((resolve) => setImmediate(resolve));
     for (const { table, kind } of WRITE_ORDER) {
       for (const row of (kind === 'insert' ? batch.inserts : batch.upserts).get(table) ?? []) {
@@ -75,7 +81,7 @@ export async function generateInMemory(options: MemoryWorldOptions = {}): Promis
       hash.update(`${m.key}|${m.value}\n`);
     }
   }
-  return { backfill, tables, writes, messages, manifest, digest: hash.digest('hex') };
+  return { backfill, tables, writes, messages, manifest, digest: hash.digest('hex'), batches };
 }
 
 export const cents = (decimal: string | number | null): number => Math.round(Number(decimal) * 100);

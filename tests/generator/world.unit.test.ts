@@ -23,6 +23,19 @@ describe('determinism', () => {
     expect(again.messages.length).toBe(world.messages.length);
   });
 
+  it('handing busy days on in parts changes nothing but the split: same tables, same stream per session', async () => {
+    const parts = await generateInMemory({ seed: 11, days: 90, customers: 400, orders: 1_500, products: 100, maxMessagesPerBatch: 40 });
+    expect(world.batches).toBe(90);
+    expect(parts.batches).toBeGreaterThan(150);
+    expect(parts.tables).toEqual(world.tables);
+    const bySession = (w: MemoryWorld) => {
+      const streams = new Map<string, string[]>();
+      for (const m of w.messages) streams.set(m.key, [...(streams.get(m.key) ?? []), m.value]);
+      return streams;
+    };
+    expect(bySession(parts)).toEqual(bySession(world));
+  });
+
   it('a different seed gives a different world', async () => {
     expect((await generateInMemory({ seed: 12, days: 30, customers: 100, orders: 300, products: 50 })).digest).not.toBe((await generateInMemory({ seed: 11, days: 30, customers: 100, orders: 300, products: 50 })).digest);
   });
