@@ -152,6 +152,17 @@ async function start(config: Config): Promise<string> {
         // Many test files, ingestors and dbt threads connect at once on a dev machine.
         '-c', 'max_connections=300',
         '-c', 'shared_buffers=256MB',
+        // A warehouse on one box: no replicas, so the WAL carries only what crash recovery needs
+        // (tables dbt creates or truncates in a transaction are written without WAL); room for
+        // bulk loads between checkpoints; memory for dbt's sorts and hashes; no JIT, whose
+        // compile time outweighs the gain on queries of a few seconds.
+        '-c', 'wal_level=minimal',
+        '-c', 'max_wal_senders=0',
+        '-c', 'max_wal_size=4GB',
+        '-c', 'checkpoint_timeout=15min',
+        '-c', 'work_mem=64MB',
+        '-c', 'maintenance_work_mem=256MB',
+        '-c', 'jit=off',
         '-c', 'log_checkpoints=off',
         '-c', 'log_min_messages=warning',
       ],
