@@ -22,3 +22,18 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{#
+    Load-time watermark of an incremental model fed by the clickstream: the newest load time
+    already folded into it, less var events_lookback_minutes (an ingest transaction commits
+    after it stamped its rows, so rows can land slightly "in the past"). Rows loaded after it
+    are read again; the model skips the ones it already has.
+#}
+{% macro load_watermark(column) -%}
+    (
+        select
+            coalesce(max(kept.{{ column }}), '-infinity'::timestamptz)
+            - interval '{{ var("events_lookback_minutes") }} minutes'
+        from {{ this }} as kept
+    )
+{%- endmacro %}

@@ -28,13 +28,15 @@ const INCREMENTAL_MODELS: ReadonlyArray<{ relation: string; ignore?: string[] }>
   { relation: 'staging.stg_shop__payments' },
   { relation: 'staging.stg_shop__restocks' },
   { relation: 'staging.stg_clickstream__events' },
+  { relation: 'intermediate.int_visitor_days' },
   { relation: 'marts.fct_orders' },
   { relation: 'marts.fct_order_items' },
   { relation: 'marts.fct_payments' },
-  { relation: 'marts.fct_events' },
   { relation: 'marts.fct_sessions' },
   // The build watermark stamps every row a full refresh writes; incremental runs leave old days' stamp.
   { relation: 'marts.fct_inventory_daily', ignore: ['source_change_id'] },
+  // Rebuilds only the days new loads touch; the watermark stamps the rows each build writes.
+  { relation: 'marts.active_users_daily', ignore: ['clickstream_loaded_at'] },
   // Full-rebuild marts downstream of them, as a check that they see the same inputs.
   { relation: 'marts.revenue_daily' },
   { relation: 'marts.customer_rfm_segments' },

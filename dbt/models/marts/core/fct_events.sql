@@ -2,18 +2,14 @@
     The deduplicated clickstream, one row per event, with a visitor key that counts a
     signed-in customer once across devices and an anonymous browser by its cookie id.
 #}
+{#
+    A view: the deduplicated, typed events are already an incremental table in staging, and
+    a second copy of millions of rows bought nothing but build time. Queries filter through
+    to staging's indexes on event_id, session_id and _loaded_at.
+#}
 {{
     config(
-        materialized = 'incremental',
-        unique_key = 'event_id',
-        incremental_strategy = 'append',
-        on_schema_change = 'fail',
-        indexes = [
-            {'columns': ['event_id'], 'unique': true},
-            {'columns': ['event_date']},
-            {'columns': ['loaded_at']},
-            {'columns': ['session_id']},
-        ],
+        materialized = 'view',
     )
 }}
 
@@ -21,20 +17,7 @@ with
 
 events as (
 
-    select * from {{ ref('stg_clickstream__events') }} as staged
-    {%- if is_incremental() %}
-    where
-        _loaded_at > (
-            select
-                coalesce(max(kept.loaded_at), '-infinity'::timestamptz)
-                - interval '{{ var("events_lookback_minutes") }} minutes'
-            from {{ this }} as kept
-        )
-        and not exists (
-            select 1 from {{ this }} as kept
-            where kept.event_id = staged.event_id
-        )
-    {%- endif %}
+    select * from {{ ref('stg_clickstream__events') }}
 
 ),
 
@@ -46,10 +29,7 @@ final as (
         session_id,
         customer_id,
         anonymous_id,
-        case
-            when customer_id is not null then 'customer:' || customer_id::text
-            else 'anonymous:' || anonymous_id
-        end as visitor_id,
+        {{ visitor_key('customer_id', 'anonymous_id') }} as visitor_id,
         product_id,
         order_id,
 

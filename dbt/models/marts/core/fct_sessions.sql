@@ -13,6 +13,7 @@
         indexes = [
             {'columns': ['session_id'], 'unique': true},
             {'columns': ['session_date']},
+            {'columns': ['last_loaded_at']},
         ],
     )
 }}
@@ -21,30 +22,31 @@ with
 
 events as (
 
-    select * from {{ ref('fct_events') }}
+    -- From staging, not fct_events, so sessions build alongside the event fact.
+    select
+        event_id,
+        session_id,
+        customer_id,
+        anonymous_id,
+        order_id,
+        event_type,
+        device,
+        country_code,
+        referrer,
+        event_at,
+        _loaded_at as loaded_at
+    from {{ ref('stg_clickstream__events') }}
 
 ),
 
-changed_sessions as (
+{%- if is_incremental() %}
 
-    {%- if is_incremental() %}
+changed_sessions as (
 
     select distinct events.session_id
     from events
     where
-        events.loaded_at > (
-            select
-                coalesce(max(built.last_loaded_at), '-infinity'::timestamptz)
-                - interval '{{ var("events_lookback_minutes") }} minutes'
-            from {{ this }} as built
-        )
-
-    {%- else %}
-
-    select distinct events.session_id
-    from events
-
-    {%- endif %}
+        events.loaded_at > {{ load_watermark('last_loaded_at') }}
 
 ),
 
@@ -56,6 +58,16 @@ events_in_scope as (
         on events.session_id = changed_sessions.session_id
 
 ),
+
+{%- else %}
+
+events_in_scope as (
+
+    select * from events
+
+),
+
+{%- endif %}
 
 sessions as (
 

@@ -3,15 +3,33 @@
     as-of date: distinct visitors (signed-in customer, else browser cookie) with any event
     in the 1 / 7 / 30 days ending on that day.
 
-    Computed without a 30-day self-join: each visitor's active days become islands of
-    coverage ([day, day + window - 1], merged when they overlap), and a running sum of
-    +1 at an island's start and -1 after its end counts the visitors covering each day.
+    Computed without a 30-day self-join: a visitor counts in a window ending on day D when
+    their latest active day up to D is less than the window's length before D. So each
+    active day d, followed by the visitor's next active day n, adds +1 on d and -1 on
+    least(n, d + window days); a running sum of these deltas counts the visitors per day.
+
+    Incremental: only the days that can have changed are rebuilt: from the earliest day of a
+    visitor-day pair loaded since the last build (late events included), days after the
+    last one built, and days not built yet. A day's figures need the 29 days before it, so
+    the visitor days read start 29 days earlier; the cost follows new data, not history.
 #}
+{{
+    config(
+        materialized = 'incremental',
+        unique_key = 'activity_date',
+        incremental_strategy = 'delete+insert',
+        on_schema_change = 'fail',
+        post_hook = [
+            "delete from {{ this }} where activity_date > (select as_of_date from {{ ref('int_reporting_dates') }})",
+        ],
+    )
+}}
+
 with
 
-events as (
+visitor_days as (
 
-    select * from {{ ref('fct_events') }}
+    select * from {{ ref('int_visitor_days') }}
 
 ),
 
@@ -27,12 +45,50 @@ reporting_dates as (
 
 ),
 
-visitor_days as (
+days_to_build as (
 
-    select distinct
-        visitor_id,
-        event_date
-    from events
+    select calendar.date_day
+    from calendar
+    cross join reporting_dates
+    where
+        calendar.date_day <= reporting_dates.as_of_date
+    {%- if is_incremental() %}
+    and (
+        calendar.date_day >= (
+            select min(changed.event_date)
+            from visitor_days as changed
+            where
+                changed.first_loaded_at > {{ load_watermark('clickstream_loaded_at') }}
+        )
+        or calendar.date_day > (select max(built.activity_date) from {{ this }} as built)
+        or not exists (
+            select 1
+            from {{ this }} as built
+            where built.activity_date = calendar.date_day
+        )
+    )
+    {%- endif %}
+
+),
+
+scope as (
+
+    -- The first day to build, and the first visitor day its 30-day window reaches back to.
+    select
+        min(date_day) as first_day,
+        min(date_day) - 29 as first_visitor_day
+    from days_to_build
+
+),
+
+visitor_days_in_scope as (
+
+    select
+        visitor_days.visitor_id,
+        visitor_days.event_date
+    from visitor_days
+    cross join scope
+    where visitor_days.event_date >= scope.first_visitor_day
 
 ),
 
@@ -42,62 +98,35 @@ windows as (
 
 ),
 
-with_gaps as (
+spans as (
 
+    -- Each active day with the visitor's next one (null for their last).
     select
-        windows.metric,
-        windows.window_days,
-        visitor_days.visitor_id,
-        visitor_days.event_date,
-        case
-            when visitor_days.event_date - lag(visitor_days.event_date) over (
-                partition by windows.metric, visitor_days.visitor_id
-                order by visitor_days.event_date asc
-            ) < windows.window_days then 0
-            else 1
-        end as starts_island
-    from visitor_days
-    cross join windows
-
-),
-
-numbered as (
-
-    select
-        *,
-        sum(starts_island) over (
-            partition by metric, visitor_id
+        event_date,
+        lead(event_date) over (
+            partition by visitor_id
             order by event_date asc
-            rows between unbounded preceding and current row
-        ) as island_number
-    from with_gaps
-
-),
-
-islands as (
-
-    select
-        metric,
-        min(event_date) as covered_from,
-        max(event_date) + window_days as covered_until_exclusive
-    from numbered
-    group by metric, visitor_id, island_number, window_days
+        ) as next_event_date
+    from visitor_days_in_scope
 
 ),
 
 deltas as (
 
     select
-        metric,
-        covered_from as delta_date,
+        windows.metric,
+        spans.event_date as delta_date,
         1 as delta
-    from islands
+    from spans
+    cross join windows
     union all
+    -- least() skips a null: without a next active day the window simply runs out.
     select
-        metric,
-        covered_until_exclusive as delta_date,
+        windows.metric,
+        least(spans.next_event_date, spans.event_date + windows.window_days) as delta_date,
         -1 as delta
-    from islands
+    from spans
+    cross join windows
 
 ),
 
@@ -114,16 +143,19 @@ daily_deltas as (
 
 days_by_metric as (
 
+    -- Every day from the first visitor day in scope: the running sum starts there.
     select
         calendar.date_day,
         windows.metric,
         coalesce(daily_deltas.delta, 0) as delta
     from calendar
     cross join windows
+    cross join scope
     left join daily_deltas
         on
             calendar.date_day = daily_deltas.delta_date
             and windows.metric = daily_deltas.metric
+    where calendar.date_day >= scope.first_visitor_day
 
 ),
 
@@ -152,6 +184,13 @@ pivoted as (
 
 ),
 
+loaded as (
+
+    select max(first_loaded_at) as clickstream_loaded_at
+    from visitor_days
+
+),
+
 final as (
 
     select
@@ -164,11 +203,15 @@ final as (
         pivoted.monthly_active_users::integer as monthly_active_users,
         round(
             pivoted.daily_active_users::numeric / nullif(pivoted.monthly_active_users, 0), 4
-        )::numeric(7, 4) as dau_mau_ratio
+        )::numeric(7, 4) as dau_mau_ratio,
+
+        ---------- timestamps
+        loaded.clickstream_loaded_at
 
     from pivoted
-    cross join reporting_dates
-    where pivoted.date_day <= reporting_dates.as_of_date
+    inner join days_to_build
+        on pivoted.date_day = days_to_build.date_day
+    cross join loaded
 
 )
 

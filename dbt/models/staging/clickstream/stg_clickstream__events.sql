@@ -27,21 +27,74 @@ source as (
     select * from {{ source('clickstream', 'shop_events') }}
     {%- if is_incremental() %}
     where
-        _loaded_at > (
-            select
-                coalesce(max(kept._loaded_at), '-infinity'::timestamptz)
-                - interval '{{ var("events_lookback_minutes") }} minutes'
-            from {{ this }} as kept
-        )
+        _loaded_at > {{ load_watermark('_loaded_at') }}
     {%- endif %}
+
+),
+
+typed as (
+
+    -- One jsonb_to_record per message instead of one ->> per field: a third of a full build.
+    select
+        ---------- ids
+        source.event_id,
+        typed_payload.session_id,
+        typed_payload.customer_id,
+        typed_payload.anonymous_id,
+        typed_payload.product_id,
+        typed_payload.order_id,
+
+        ---------- strings
+        source.event_type,
+        typed_payload.device,
+        typed_payload.country_code,
+        typed_payload.page_url,
+        typed_payload.referrer,
+
+        ---------- numerics
+        typed_payload.schema_version,
+        typed_payload.price::numeric(12, 2) as price,
+        typed_payload.quantity,
+        typed_payload.cart_value::numeric(12, 2) as cart_value,
+        typed_payload.item_count,
+        typed_payload.order_total::numeric(12, 2) as order_total,
+
+        ---------- timestamps
+        source.event_time as event_at,
+
+        ---------- source position
+        source.topic as kafka_topic,
+        source.kafka_partition,
+        source.kafka_offset,
+        source._loaded_at
+
+    from source
+    cross join lateral jsonb_to_record(source.payload) as typed_payload (
+        session_id text,
+        customer_id bigint,
+        anonymous_id text,
+        product_id bigint,
+        order_id bigint,
+        device text,
+        country_code text,
+        page_url text,
+        referrer text,
+        schema_version integer,
+        price numeric,
+        quantity integer,
+        cart_value numeric,
+        item_count integer,
+        order_total numeric
+    )
 
 ),
 
 first_copies as (
 
+    -- Deduplicated after typing: the sort carries the typed columns, not the whole message.
     select distinct on (event_id) *
-    from source
-    order by event_id asc, _loaded_at asc, topic asc, kafka_partition asc, kafka_offset asc
+    from typed
+    order by event_id asc, _loaded_at asc, kafka_topic asc, kafka_partition asc, kafka_offset asc
 
 ),
 
@@ -60,41 +113,9 @@ not_yet_kept as (
 ),
 {%- endif %}
 
-renamed as (
+final as (
 
-    select
-        ---------- ids
-        event_id,
-        payload ->> 'session_id' as session_id,
-        (payload ->> 'customer_id')::bigint as customer_id,
-        payload ->> 'anonymous_id' as anonymous_id,
-        (payload ->> 'product_id')::bigint as product_id,
-        (payload ->> 'order_id')::bigint as order_id,
-
-        ---------- strings
-        event_type,
-        payload ->> 'device' as device,
-        payload ->> 'country_code' as country_code,
-        payload ->> 'page_url' as page_url,
-        payload ->> 'referrer' as referrer,
-
-        ---------- numerics
-        (payload ->> 'schema_version')::integer as schema_version,
-        (payload ->> 'price')::numeric(12, 2) as price,
-        (payload ->> 'quantity')::integer as quantity,
-        (payload ->> 'cart_value')::numeric(12, 2) as cart_value,
-        (payload ->> 'item_count')::integer as item_count,
-        (payload ->> 'order_total')::numeric(12, 2) as order_total,
-
-        ---------- timestamps
-        event_time as event_at,
-
-        ---------- source position
-        topic as kafka_topic,
-        kafka_partition,
-        kafka_offset,
-        _loaded_at
-
+    select *
     {%- if is_incremental() %}
     from not_yet_kept
     {%- else %}
@@ -103,4 +124,4 @@ renamed as (
 
 )
 
-select * from renamed
+select * from final
