@@ -28,12 +28,23 @@
     already folded into it, less var events_lookback_minutes (an ingest transaction commits
     after it stamped its rows, so rows can land slightly "in the past"). Rows loaded after it
     are read again; the model skips the ones it already has.
+
+    The value is looked up first and written into the SQL as a literal: behind a subquery the
+    planner cannot tell "the last few minutes" from "a third of the table" and scans tens of
+    millions of rows instead of a range of the load-time index.
 #}
 {% macro load_watermark(column) -%}
-    (
+    {%- set watermark_sql -%}
         select
             coalesce(max(kept.{{ column }}), '-infinity'::timestamptz)
             - interval '{{ var("events_lookback_minutes") }} minutes'
         from {{ this }} as kept
-    )
+    {%- endset -%}
+    {#- As text: the driver cannot represent -infinity as a datetime. -#}
+    {%- if execute -%}
+        {%- set value = run_query('select (' ~ watermark_sql ~ ')::text').columns[0].values()[0] -%}
+        '{{ value }}'::timestamptz
+    {%- else -%}
+        ({{ watermark_sql }})
+    {%- endif -%}
 {%- endmacro %}

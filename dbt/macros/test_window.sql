@@ -15,10 +15,15 @@
             {%- set hours = var('test_recent_hours', none) -%}
             {%- if hours is none -%}
                 {%- set condition = 'true' -%}
-            {%- else -%}
-                {%- set condition -%}
-                    {{ column }} >= (select max({{ column }}) from {{ relation }}) - interval '{{ hours | int }} hours'
+            {%- elif execute -%}
+                {#- A literal, not a subquery: the planner then uses the column's index. -#}
+                {%- set newest_sql -%}
+                    select (max({{ column }}) - interval '{{ hours | int }} hours')::text from {{ relation }}
                 {%- endset -%}
+                {%- set since = run_query(newest_sql).columns[0].values()[0] -%}
+                {%- set condition = column ~ " >= '" ~ since ~ "'::timestamptz" if since is not none else 'true' -%}
+            {%- else -%}
+                {%- set condition = 'true' -%}
             {%- endif -%}
             {%- set where = where | replace(placeholder.group(0), condition) -%}
         {%- endif -%}

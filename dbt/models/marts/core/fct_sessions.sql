@@ -43,10 +43,11 @@ events as (
 
 changed_sessions as (
 
-    select distinct events.session_id
-    from events
-    where
-        events.loaded_at > {{ load_watermark('last_loaded_at') }}
+    -- Straight from the table, not through the events CTE: a CTE used twice is materialised
+    -- whole (every event of the history) before the join can use the session_id index.
+    select distinct staged.session_id
+    from {{ ref('stg_clickstream__events') }} as staged
+    where staged._loaded_at > {{ load_watermark('last_loaded_at') }}
 
 ),
 
