@@ -13,17 +13,15 @@
         {%- if placeholder -%}
             {%- set column = placeholder.group(1) -%}
             {%- set hours = var('test_recent_hours', none) -%}
-            {%- if hours is none -%}
+            {%- if hours is none or not execute -%}
                 {%- set condition = 'true' -%}
-            {%- elif execute -%}
+            {%- else -%}
                 {#- A literal, not a subquery: the planner then uses the column's index. -#}
                 {%- set newest_sql -%}
                     select (max({{ column }}) - interval '{{ hours | int }} hours')::text from {{ relation }}
                 {%- endset -%}
                 {%- set since = run_query(newest_sql).columns[0].values()[0] -%}
                 {%- set condition = column ~ " >= '" ~ since ~ "'::timestamptz" if since is not none else 'true' -%}
-            {%- else -%}
-                {%- set condition = 'true' -%}
             {%- endif -%}
             {%- set where = where | replace(placeholder.group(0), condition) -%}
         {%- endif -%}

@@ -9,9 +9,9 @@
     least(n, d + window days); a running sum of these deltas counts the visitors per day.
 
     Incremental: only the days that can have changed are rebuilt: from the earliest day of a
-    visitor-day pair loaded since the last build (late events included), days after the
-    last one built, and days not built yet. A day's figures need the 29 days before it, so
-    the visitor days read start 29 days earlier; the cost follows new data, not history.
+    visitor-day pair loaded since the last build (late events included), and days not built
+    yet (a later as-of date among them). A day's figures need the 29 days before it, so the
+    visitor days read start 29 days earlier; the cost follows new data, not history.
 #}
 {{
     config(
@@ -60,7 +60,6 @@ days_to_build as (
             where
                 changed.first_loaded_at > {{ load_watermark('clickstream_loaded_at') }}
         )
-        or calendar.date_day > (select max(built.activity_date) from {{ this }} as built)
         or not exists (
             select 1
             from {{ this }} as built
@@ -73,10 +72,8 @@ days_to_build as (
 
 scope as (
 
-    -- The first day to build, and the first visitor day its 30-day window reaches back to.
-    select
-        min(date_day) as first_day,
-        min(date_day) - 29 as first_visitor_day
+    -- The first visitor day the 30-day window of the first day to build reaches back to.
+    select min(date_day) - 29 as first_visitor_day
     from days_to_build
 
 ),
