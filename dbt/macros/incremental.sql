@@ -32,13 +32,19 @@
     The value is looked up first and written into the SQL as a literal: behind a subquery the
     planner cannot tell "the last few minutes" from "a third of the table" and scans tens of
     millions of rows instead of a range of the load-time index.
+
+    kept_filter narrows the rows the watermark is taken from, for a model that keeps several
+    sources side by side.
 #}
-{% macro load_watermark(column) -%}
+{% macro load_watermark(column, kept_filter = none) -%}
     {%- set watermark_sql -%}
         select
             coalesce(max(kept.{{ column }}), '-infinity'::timestamptz)
             - interval '{{ var("events_lookback_minutes") }} minutes'
         from {{ this }} as kept
+        {%- if kept_filter %}
+        where {{ kept_filter }}
+        {%- endif %}
     {%- endset -%}
     {#- As text: the driver cannot represent -infinity as a datetime. -#}
     {%- if execute -%}
@@ -46,5 +52,41 @@
         '{{ value }}'::timestamptz
     {%- else -%}
         ({{ watermark_sql }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    First day an incremental day-grain mart must rebuild, as a date literal: the earliest of
+    the days new data touched (changed_days_sql selects their minimum) and the days up to the
+    as-of date not built yet. 'infinity' when there is nothing to rebuild.
+
+    A literal for the same reason as load_watermark: "day >= (subquery)" is planned as a third
+    of the table, and day-grain marts filter tables with years of history by it.
+#}
+{% macro first_day_to_rebuild(built_date_column, changed_days_sql) -%}
+    {%- set first_day_sql -%}
+        select coalesce(
+            least(
+                ({{ changed_days_sql }}),
+                (
+                    select min(calendar.date_day)
+                    from {{ ref('dim_date') }} as calendar
+                    cross join {{ ref('int_reporting_dates') }} as reporting_dates
+                    where
+                        calendar.date_day <= reporting_dates.as_of_date
+                        and not exists (
+                            select 1
+                            from {{ this }} as built
+                            where built.{{ built_date_column }} = calendar.date_day
+                        )
+                )
+            )::text,
+            'infinity'
+        )
+    {%- endset -%}
+    {%- if execute -%}
+        '{{ run_query(first_day_sql).columns[0].values()[0] }}'::date
+    {%- else -%}
+        ({{ first_day_sql }})::date
     {%- endif -%}
 {%- endmacro %}

@@ -25,6 +25,15 @@
     )
 }}
 
+{%- if is_incremental() %}
+{%- set changed_visitor_days -%}
+        select min(changed.event_date)
+        from {{ ref('int_visitor_days') }} as changed
+        where changed.first_loaded_at > {{ load_watermark('clickstream_loaded_at') }}
+{%- endset %}
+{%- set first_day = first_day_to_rebuild('activity_date', changed_visitor_days) %}
+{%- endif %}
+
 with
 
 visitor_days as (
@@ -52,21 +61,9 @@ days_to_build as (
     cross join reporting_dates
     where
         calendar.date_day <= reporting_dates.as_of_date
-    {%- if is_incremental() %}
-    and (
-        calendar.date_day >= (
-            select min(changed.event_date)
-            from visitor_days as changed
-            where
-                changed.first_loaded_at > {{ load_watermark('clickstream_loaded_at') }}
-        )
-        or not exists (
-            select 1
-            from {{ this }} as built
-            where built.activity_date = calendar.date_day
-        )
-    )
-    {%- endif %}
+        {%- if is_incremental() %}
+        and calendar.date_day >= {{ first_day }}
+        {%- endif %}
 
 ),
 
@@ -84,8 +81,10 @@ visitor_days_in_scope as (
         visitor_days.visitor_id,
         visitor_days.event_date
     from visitor_days
-    cross join scope
-    where visitor_days.event_date >= scope.first_visitor_day
+    {%- if is_incremental() %}
+    -- A literal, so the planner reads a range of the event_date index, not the history.
+    where visitor_days.event_date >= {{ first_day }} - 29
+    {%- endif %}
 
 ),
 

@@ -1,60 +1,36 @@
 {#
     One row per raw landing table: rows landed and when the newest arrived. Age is left to
     the reader (dashboards compare last_loaded_at with their own clock); nothing here reads
-    the wall clock.
+    the wall clock. Sums the per-day ledger int_raw_loads_daily, so it costs the same whatever
+    the size of the raw tables; a table with nothing landed yet still has its row.
 #}
 with
 
-shop_changes as (
+loads as (
 
-    select * from {{ source('shop', 'shop_changes') }}
-
-),
-
-shop_events as (
-
-    select * from {{ source('clickstream', 'shop_events') }}
+    select * from {{ ref('int_raw_loads_daily') }}
 
 ),
 
-dead_letters as (
+raw_tables (source_table, loader) as (
 
-    select * from {{ source('shop', 'dead_letters') }}
+    values
+    ('raw.shop_changes', 'ingest/cdc'),
+    ('raw.shop_events', 'ingest/kafka'),
+    ('raw.dead_letters', 'ingest/kafka, ingest/cdc')
 
 ),
 
 per_table as (
 
     select
-        'raw.shop_changes' as source_table,
-        'ingest/cdc' as loader,
-        count(*) as row_count,
-        min(_loaded_at) as first_loaded_at,
-        max(_loaded_at) as last_loaded_at,
-        max(source_committed_at) as last_source_event_at
-    from shop_changes
-
-    union all
-
-    select
-        'raw.shop_events' as source_table,
-        'ingest/kafka' as loader,
-        count(*) as row_count,
-        min(_loaded_at) as first_loaded_at,
-        max(_loaded_at) as last_loaded_at,
-        max(event_time) as last_source_event_at
-    from shop_events
-
-    union all
-
-    select
-        'raw.dead_letters' as source_table,
-        'ingest/kafka, ingest/cdc' as loader,
-        count(*) as row_count,
-        min(_loaded_at) as first_loaded_at,
-        max(_loaded_at) as last_loaded_at,
-        max(received_at) as last_source_event_at
-    from dead_letters
+        source_table,
+        sum(row_count) as row_count,
+        min(first_loaded_at) as first_loaded_at,
+        max(last_loaded_at) as last_loaded_at,
+        max(last_source_event_at) as last_source_event_at
+    from loads
+    group by 1
 
 ),
 
@@ -62,18 +38,20 @@ final as (
 
     select
         ---------- strings
-        source_table,
-        loader,
+        raw_tables.source_table,
+        raw_tables.loader,
 
         ---------- numerics
-        row_count::bigint as row_count,
+        coalesce(per_table.row_count, 0)::bigint as row_count,
 
         ---------- timestamps
-        first_loaded_at,
-        last_loaded_at,
-        last_source_event_at
+        per_table.first_loaded_at,
+        per_table.last_loaded_at,
+        per_table.last_source_event_at
 
-    from per_table
+    from raw_tables
+    left join per_table
+        on raw_tables.source_table = per_table.source_table
 
 )
 

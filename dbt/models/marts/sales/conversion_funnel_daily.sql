@@ -3,7 +3,34 @@
     product view, an add to cart, a checkout and an order, with step and overall rates.
     Stages are cumulative (a session that ordered without a logged cart still counts at
     every earlier stage), so each stage is at most the one before.
+
+    Incremental: only days that can have changed are rebuilt: from the earliest start day of
+    the sessions loaded into since the last build (a late event can move a session's start to
+    an earlier day; the day it left is later, so it is rebuilt too), and days not built yet.
+    The cost follows new sessions, not history. sessions_loaded_at, the newest session load a
+    day's figures include, is the watermark.
 #}
+{{
+    config(
+        materialized = 'incremental',
+        unique_key = 'session_date',
+        incremental_strategy = 'delete+insert',
+        on_schema_change = 'fail',
+        post_hook = [
+            "delete from {{ this }} where session_date > (select as_of_date from {{ ref('int_reporting_dates') }})",
+        ],
+    )
+}}
+
+{%- if is_incremental() %}
+{%- set changed_session_days -%}
+        select min(changed.session_date)
+        from {{ ref('fct_sessions') }} as changed
+        where changed.last_loaded_at > {{ load_watermark('sessions_loaded_at') }}
+{%- endset %}
+{%- set first_day = first_day_to_rebuild('session_date', changed_session_days) %}
+{%- endif %}
+
 with
 
 sessions as (
@@ -24,16 +51,37 @@ reporting_dates as (
 
 ),
 
+days_to_build as (
+
+    select calendar.date_day
+    from calendar
+    cross join reporting_dates
+    where
+        calendar.date_day <= reporting_dates.as_of_date
+        {%- if is_incremental() %}
+        and calendar.date_day >= {{ first_day }}
+        {%- endif %}
+
+),
+
 staged as (
 
     select
-        session_date,
-        has_order_placed as reached_order,
-        has_order_placed or has_checkout_started as reached_checkout,
-        has_order_placed or has_checkout_started or has_add_to_cart as reached_cart,
-        has_order_placed or has_checkout_started or has_add_to_cart or has_product_view
-            as reached_product_view
+        sessions.session_date,
+        sessions.last_loaded_at,
+        sessions.has_order_placed as reached_order,
+        sessions.has_order_placed or sessions.has_checkout_started as reached_checkout,
+        sessions.has_order_placed
+        or sessions.has_checkout_started
+        or sessions.has_add_to_cart as reached_cart,
+        sessions.has_order_placed
+        or sessions.has_checkout_started
+        or sessions.has_add_to_cart
+        or sessions.has_product_view as reached_product_view
     from sessions
+    {%- if is_incremental() %}
+    where sessions.session_date >= {{ first_day }}
+    {%- endif %}
 
 ),
 
@@ -45,7 +93,8 @@ per_day as (
         count(*) filter (where reached_product_view) as product_view_sessions,
         count(*) filter (where reached_cart) as add_to_cart_sessions,
         count(*) filter (where reached_checkout) as checkout_sessions,
-        count(*) filter (where reached_order) as order_sessions
+        count(*) filter (where reached_order) as order_sessions,
+        max(last_loaded_at) as sessions_loaded_at
     from staged
     group by 1
 
@@ -70,13 +119,14 @@ final as (
             as cart_to_checkout_rate,
         {{ safe_rate('per_day.order_sessions', 'per_day.checkout_sessions') }}
             as checkout_to_order_rate,
-        {{ safe_rate('per_day.order_sessions', 'per_day.sessions') }} as conversion_rate
+        {{ safe_rate('per_day.order_sessions', 'per_day.sessions') }} as conversion_rate,
 
-    from calendar
-    cross join reporting_dates
+        ---------- timestamps
+        per_day.sessions_loaded_at
+
+    from days_to_build as calendar
     left join per_day
         on calendar.date_day = per_day.session_date
-    where calendar.date_day <= reporting_dates.as_of_date
 
 )
 
