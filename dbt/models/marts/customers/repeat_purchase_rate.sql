@@ -77,19 +77,56 @@ monthly_buyers as (
 
 ),
 
+first_order_counts as (
+
+    select
+        first_order_month as order_month,
+        count(*) as new_buying_customers
+    from milestones
+    group by 1
+
+),
+
+second_order_counts as (
+
+    select
+        second_order_month as order_month,
+        count(*) as new_repeat_customers
+    from milestones
+    where second_order_month is not null
+    group by 1
+
+),
+
+milestone_counts as (
+
+    -- Buyers and repeat buyers gained per month; cumulative below sums them up to each month
+    -- (counting all customers again for every month grew with months x customers).
+    select
+        months.order_month,
+        coalesce(first_order_counts.new_buying_customers, 0) as new_buying_customers,
+        coalesce(second_order_counts.new_repeat_customers, 0) as new_repeat_customers
+    from months
+    left join first_order_counts
+        on months.order_month = first_order_counts.order_month
+    left join second_order_counts
+        on months.order_month = second_order_counts.order_month
+
+),
+
 cumulative as (
 
     select
-        months.order_month,
-        (
-            select count(*) from milestones
-            where milestones.first_order_month <= months.order_month
+        order_month,
+        sum(new_buying_customers) over (
+            order by order_month asc
+            rows between unbounded preceding and current row
         ) as cumulative_buying_customers,
-        (
-            select count(*) from milestones
-            where milestones.second_order_month <= months.order_month
+        sum(new_repeat_customers) over (
+            order by order_month asc
+            rows between unbounded preceding and current row
         ) as cumulative_repeat_customers
-    from months
+    from milestone_counts
 
 ),
 
