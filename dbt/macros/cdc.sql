@@ -65,7 +65,7 @@
 {% macro cdc_current_state(table_name, key_column, columns) -%}
     {%- set since = none -%}
     {%- if is_incremental() -%}
-        {%- set since = "(select coalesce(max(_change_id), 0) from " ~ this ~ ")" -%}
+        {%- set since = change_watermark('_change_id') -%}
     {%- endif -%}
     with
 

@@ -18,7 +18,7 @@
 
 {%- set since = none -%}
 {%- if is_incremental() -%}
-{%- set since = "(select coalesce(max(_change_id), 0) from " ~ this ~ ")" -%}
+{%- set since = change_watermark('_change_id') -%}
 {%- endif %}
 
 with
