@@ -1,35 +1,83 @@
 {#
-    Data tests on the event-sized models scan their whole table: at ten years of history that
-    costs more than the cycle's new data. Their `where` config names the load-time column as
-    __recent_rows__(column); with var test_recent_hours set (the scheduler's micro-batches set
-    it) only rows loaded in those hours before the newest one are tested, otherwise all rows.
-    Uniqueness across the whole table stays enforced by the models' unique indexes; the
-    nightly build and any plain `dbt build` test everything.
+    Data tests on the large models scan their whole table: at ten years of history that costs
+    more than the cycle's new data. Their `where` config names the column that tells new rows
+    from old:
+
+      __recent_rows__(load_time_column)    rows loaded in the window before the newest load
+                                           of this table (clickstream, raw tables);
+      __recent_changes__(change_id_column) rows carrying a change-log position loaded in the
+                                           window before the newest change-log load (models
+                                           fed by the CDC change log: _change_id,
+                                           source_change_id).
+
+    With var test_recent_hours set (the scheduler's micro-batches set it) only those rows are
+    tested; otherwise every row. Uniqueness across the whole table stays enforced by the
+    models' unique indexes; the nightly build and any plain `dbt build` test everything.
+    A model sets the window for all its tests with meta test_window (the same placeholder);
+    a test's own `where` takes precedence.
+    The bound is looked up first and written as a literal, so the planner uses the column's
+    index instead of planning for a third of the table.
 #}
 {% macro get_where_subquery(relation) -%}
-    {%- set where = config.get('where') -%}
+    {%- set where = config.get('where') or model_test_window(relation) -%}
     {%- if where -%}
-        {%- set placeholder = modules.re.search('__recent_rows__\\((\\w+)\\)', where) -%}
-        {%- if placeholder -%}
-            {%- set column = placeholder.group(1) -%}
-            {%- set hours = var('test_recent_hours', none) -%}
-            {%- if hours is none or not execute -%}
-                {%- set condition = 'true' -%}
-            {%- else -%}
-                {#- A literal, not a subquery: the planner then uses the column's index. -#}
-                {%- set newest_sql -%}
-                    select (max({{ column }}) - interval '{{ hours | int }} hours')::text from {{ relation }}
-                {%- endset -%}
-                {%- set since = run_query(newest_sql).columns[0].values()[0] -%}
-                {%- set condition = column ~ " >= '" ~ since ~ "'::timestamptz" if since is not none else 'true' -%}
+        {%- set hours = var('test_recent_hours', none) -%}
+        {#- A namespace: a plain set inside a for loop does not outlive the loop. -#}
+        {%- set resolved = namespace(where = where) -%}
+        {%- for kind in ['rows', 'changes'] -%}
+            {%- set placeholder = modules.re.search('__recent_' ~ kind ~ '__\\((\\w+)\\)', resolved.where) -%}
+            {%- if placeholder -%}
+                {%- if hours is none or not execute -%}
+                    {%- set condition = 'true' -%}
+                {%- else -%}
+                    {%- set condition = recent_rows_condition(kind, relation, placeholder.group(1), hours | int) -%}
+                {%- endif -%}
+                {%- set resolved.where = resolved.where | replace(placeholder.group(0), condition) -%}
             {%- endif -%}
-            {%- set where = where | replace(placeholder.group(0), condition) -%}
-        {%- endif -%}
+        {%- endfor -%}
         {%- set filtered -%}
-            (select * from {{ relation }} where {{ where }}) dbt_subquery
+            (select * from {{ relation }} where {{ resolved.where }}) dbt_subquery
         {%- endset -%}
         {%- do return(filtered) -%}
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{% macro recent_rows_condition(kind, relation, column, hours) -%}
+    {%- if kind == 'rows' -%}
+        {%- set bound_sql -%}
+            select (max({{ column }}) - interval '{{ hours }} hours')::text from {{ relation }}
+        {%- endset -%}
+        {%- set bound = run_query(bound_sql).columns[0].values()[0] -%}
+        {%- do return(column ~ " >= '" ~ bound ~ "'::timestamptz" if bound is not none else 'true') -%}
+    {%- else -%}
+        {%- set change_log = source('shop', 'shop_changes') -%}
+        {%- set since_sql -%}
+            select (max(_loaded_at) - interval '{{ hours }} hours')::text from {{ change_log }}
+        {%- endset -%}
+        {%- set since = run_query(since_sql).columns[0].values()[0] -%}
+        {%- set bound = none -%}
+        {%- if since is not none -%}
+            {%- set bound_sql -%}
+                select min(change_id)::text from {{ change_log }}
+                where _loaded_at >= '{{ since }}'::timestamptz
+            {%- endset -%}
+            {%- set bound = run_query(bound_sql).columns[0].values()[0] -%}
+        {%- endif -%}
+        {%- do return(column ~ " >= " ~ bound if bound is not none else 'true') -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{# The tested model's meta test_window, when the test has no `where` of its own. #}
+{% macro model_test_window(relation) -%}
+    {%- if not execute -%}
+        {%- do return(none) -%}
+    {%- endif -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.relation_name == (relation | string) -%}
+            {%- do return(node.config.meta.get('test_window')) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- do return(none) -%}
 {%- endmacro %}

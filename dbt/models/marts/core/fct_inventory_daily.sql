@@ -13,6 +13,7 @@
         unique_key = ['product_id', 'inventory_date'],
         incremental_strategy = 'delete+insert',
         on_schema_change = 'fail',
+        meta = {'test_window': '__recent_changes__(source_change_id)'},
         indexes = [
             {'columns': ['product_id', 'inventory_date'], 'unique': true},
             {'columns': ['inventory_date']},

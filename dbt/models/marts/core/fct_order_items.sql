@@ -12,6 +12,7 @@
         unique_key = 'order_item_id',
         incremental_strategy = 'delete+insert',
         on_schema_change = 'fail',
+        meta = {'test_window': '__recent_changes__(source_change_id)'},
         indexes = [
             {'columns': ['order_item_id'], 'unique': true},
             {'columns': ['order_id']},

@@ -12,6 +12,7 @@
         unique_key = 'order_id',
         incremental_strategy = 'delete+insert',
         on_schema_change = 'fail',
+        meta = {'test_window': '__recent_changes__(source_change_id)'},
         indexes = [
             {'columns': ['order_id'], 'unique': true},
             {'columns': ['customer_id']},

@@ -7,6 +7,7 @@
         unique_key = 'payment_id',
         incremental_strategy = 'delete+insert',
         on_schema_change = 'fail',
+        meta = {'test_window': '__recent_changes__(source_change_id)'},
         indexes = [
             {'columns': ['payment_id'], 'unique': true},
             {'columns': ['order_id']},
