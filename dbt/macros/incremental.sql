@@ -16,17 +16,43 @@
 {%- endmacro %}
 
 {#
-    Post-hook of incremental facts: rows whose source row no longer exists (deleted in the
-    shop) are removed, so an incremental run matches a full refresh.
+    Pre-hook of incremental facts: rows whose source row no longer exists (deleted in the
+    shop) are removed, so an incremental run matches a full refresh. Runs before the model's
+    insert, while the fact's watermark is still the previous run's: only keys the change log
+    deleted since then are looked at (a day's deletes, not every row of the history), unless
+    the source table was truncated since then, when every row is checked. Staging has already
+    dropped those keys, so the insert that follows does not bring them back.
 #}
-{% macro delete_vanished_rows(key_column, source_relation) -%}
-    {%- if is_incremental() -%}
+{% macro delete_vanished_rows(key_column, source_relation, source_table) -%}
+    {%- if is_incremental() and execute -%}
+        {%- set watermark = change_watermark() -%}
+        {%- set change_log = source('shop', 'shop_changes') -%}
+        {%- set truncated_sql -%}
+            select count(*) from {{ change_log }}
+            where
+                table_name = '{{ source_table }}'
+                and operation = 'truncate'
+                and change_id > {{ watermark }}
+        {%- endset -%}
+        {%- set truncated = run_query(truncated_sql).columns[0].values()[0] > 0 -%}
         delete from {{ this }} as target
-        where not exists (
-            select 1
-            from {{ source_relation }} as live
-            where live.{{ key_column }} = target.{{ key_column }}
-        )
+        where
+            {%- if not truncated %}
+            target.{{ key_column }} in (
+                select (deleted.primary_key ->> '{{ key_column }}')::bigint
+                from {{ change_log }} as deleted
+                where
+                    deleted.table_name = '{{ source_table }}'
+                    and deleted.operation = 'delete'
+                    and deleted.change_id > {{ watermark }}
+            )
+            and
+            {%- endif %}
+            not exists (
+                select 1
+                from {{ source_relation }} as live
+                where live.{{ key_column }} = target.{{ key_column }}
+            )
     {%- else -%}
         select 1
     {%- endif -%}
@@ -98,4 +124,16 @@
     {%- else -%}
         ({{ first_day_sql }})::date
     {%- endif -%}
+{%- endmacro %}
+
+{#
+    A date looked up before the model's SQL is rendered, as a literal (see load_watermark for
+    why); `otherwise` when the query gives null (and while parsing).
+#}
+{% macro date_literal(date_sql, otherwise) -%}
+    {%- set value = none -%}
+    {%- if execute -%}
+        {%- set value = run_query('select (' ~ date_sql ~ ')::text').columns[0].values()[0] -%}
+    {%- endif -%}
+    '{{ value if value is not none else otherwise }}'::date
 {%- endmacro %}

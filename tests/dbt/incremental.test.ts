@@ -74,6 +74,9 @@ describe('incremental models equal a full refresh', () => {
     expect(world.lateEvent(20)).toBeDefined();
     const deleted = world.deleteCustomerWithoutOrders();
     expect(deleted).toBeDefined();
+    // A row of a fact from the first load disappears from the shop: the facts must drop it too.
+    const deletedPayment = world.deleteOldestPayment();
+    expect(deletedPayment).toBeDefined();
     await loadWorld(warehouse.adminUrl, world, state, stamped);
     await runner.dbt(['build']);
 
@@ -118,6 +121,8 @@ describe('incremental models equal a full refresh', () => {
       expect(dupes.rowCount).toBe(0);
       const live = await client.query(`select 1 from staging.stg_shop__customers where customer_id = $1`, [deleted]);
       expect(live.rowCount).toBe(0);
+      const payment = await client.query(`select 1 from marts.fct_payments where payment_id = $1`, [deletedPayment]);
+      expect(payment.rowCount).toBe(0);
       const marker = await client.query(`select is_deleted from marts.dim_customers where customer_id = $1 and is_deleted`, [deleted]);
       expect(marker.rowCount).toBe(1);
     });

@@ -5,7 +5,10 @@
     orders excluded) and units restocked that day.
 
     Incremental: days from the earliest day touched by a change after the watermark (or
-    the first day not yet built) are rebuilt.
+    the first day not yet built) are rebuilt. That day is looked up first and written in as a
+    literal, and only the inventory versions from it on are read, with each product's last
+    version before it (the stock carried into the first rebuilt day): a cycle reads a day of
+    versions, not the history.
 #}
 {{
     config(
@@ -21,13 +24,35 @@
     )
 }}
 
+-- depends_on: {{ ref('stg_shop__inventory') }}
+{%- if is_incremental() %}
+{%- set watermark = change_watermark() %}
+{%- set start_sql -%}
+        least(
+            (
+                select min((versions.updated_at at time zone 'UTC')::date)
+                from {{ ref('stg_shop__inventory_versions') }} as versions
+                where versions._change_id > {{ watermark }}
+            ),
+            (
+                select min((restocks.received_at at time zone 'UTC')::date)
+                from {{ ref('stg_shop__restocks') }} as restocks
+                where restocks._change_id > {{ watermark }}
+            ),
+            (
+                select min(order_items.order_date)
+                from {{ ref('fct_order_items') }} as order_items
+                where order_items.source_change_id > {{ watermark }}
+            ),
+            (select max(built.inventory_date) + 1 from {{ this }} as built)
+        )
+{%- endset %}
+{%- set start_date = date_literal(start_sql, '-infinity') %}
+{%- else %}
+{%- set start_date = "'-infinity'::date" %}
+{%- endif %}
+
 with
-
-inventory_versions as (
-
-    select * from {{ ref('stg_shop__inventory_versions') }}
-
-),
 
 restocks as (
 
@@ -50,37 +75,68 @@ reporting_dates as (
 build_window as (
 
     select
-        {%- if is_incremental() %}
-        least(
-            (
-                select min((versions.updated_at at time zone 'UTC')::date)
-                from inventory_versions as versions
-                where versions._change_id > {{ change_watermark() }}
-            ),
-            (
-                select min((restocks.received_at at time zone 'UTC')::date)
-                from restocks
-                where restocks._change_id > {{ change_watermark() }}
-            ),
-            (
-                select min(order_items.order_date)
-                from order_items
-                where order_items.source_change_id > {{ change_watermark() }}
-            ),
-            (select max(built.inventory_date) + 1 from {{ this }} as built)
-        ) as start_date,
-        {%- else %}
-        '-infinity'::date as start_date,
-        {%- endif %}
+        {{ start_date }} as start_date,
         reporting_dates.as_of_date as end_date,
+        -- Straight from the tables (their change-id indexes), not the CTEs above.
         greatest(
-            (select max(versions._change_id) from inventory_versions as versions),
-            (select max(restocks._change_id) from restocks),
-            (select max(order_items.source_change_id) from order_items)
+            (
+                select max(all_versions._change_id)
+                from {{ ref('stg_shop__inventory_versions') }} as all_versions
+            ),
+            (
+                select max(all_restocks._change_id)
+                from {{ ref('stg_shop__restocks') }} as all_restocks
+            ),
+            (
+                select max(all_items.source_change_id)
+                from {{ ref('fct_order_items') }} as all_items
+            )
         ) as source_change_id
     from reporting_dates
 
 ),
+
+{%- if is_incremental() %}
+
+versions_in_scope as (
+
+    -- The table is read three times here; were it a CTE, Postgres would materialise all of
+    -- it before any of these filters could use an index.
+    select recent.*
+    from {{ ref('stg_shop__inventory_versions') }} as recent
+    where recent.updated_at >= {{ start_date }}::timestamp at time zone 'UTC'
+    union all
+    -- Each product's stock carried into the first rebuilt day: its last version before it.
+    select carried.*
+    from (
+        select current_inventory.product_id
+        from {{ ref('stg_shop__inventory') }} as current_inventory
+        union
+        select later.product_id
+        from {{ ref('stg_shop__inventory_versions') }} as later
+        where later.updated_at >= {{ start_date }}::timestamp at time zone 'UTC'
+    ) as products
+    cross join lateral (
+        select earlier.*
+        from {{ ref('stg_shop__inventory_versions') }} as earlier
+        where
+            earlier.product_id = products.product_id
+            and earlier.updated_at < {{ start_date }}::timestamp at time zone 'UTC'
+        order by earlier.updated_at desc, earlier._change_id desc
+        limit 1
+    ) as carried
+
+),
+
+{%- else %}
+
+versions_in_scope as (
+
+    select * from {{ ref('stg_shop__inventory_versions') }}
+
+),
+
+{%- endif %}
 
 day_end_versions as (
 
@@ -91,7 +147,7 @@ day_end_versions as (
         reorder_point,
         reorder_quantity,
         _is_deleted
-    from inventory_versions
+    from versions_in_scope
     order by product_id asc, version_date asc, updated_at desc, _change_id desc
 
 ),
@@ -137,10 +193,9 @@ units_sold as (
         order_items.order_date,
         sum(order_items.quantity) as units_sold
     from order_items
-    cross join build_window
     where
         not order_items.is_cancelled
-        and order_items.order_date >= build_window.start_date
+        and order_items.order_date >= {{ start_date }}
     group by 1, 2
 
 ),
@@ -152,8 +207,7 @@ units_restocked as (
         (restocks.received_at at time zone 'UTC')::date as received_date,
         sum(restocks.quantity) as units_restocked
     from restocks
-    cross join build_window
-    where (restocks.received_at at time zone 'UTC')::date >= build_window.start_date
+    where restocks.received_at >= {{ start_date }}::timestamp at time zone 'UTC'
     group by 1, 2
 
 ),

@@ -18,8 +18,9 @@
             {'columns': ['order_id']},
             {'columns': ['product_id']},
             {'columns': ['order_date']},
+            {'columns': ['source_change_id']},
         ],
-        post_hook = "{{ delete_vanished_rows('order_item_id', ref('stg_shop__order_items')) }}",
+        pre_hook = "{{ delete_vanished_rows('order_item_id', ref('stg_shop__order_items'), 'order_items') }}",
     )
 }}
 
@@ -46,31 +47,34 @@ dim_products as (
 changed_items as (
 
     {%- if is_incremental() %}
+    {%- set watermark = change_watermark() %}
 
-    select order_items.order_item_id
-    from order_items
-    where order_items._change_id > {{ change_watermark() }}
+    -- Each part reads its tables directly: a CTE read more than once is materialised whole
+    -- before the change-id filters can use their indexes.
+    select changed.order_item_id
+    from {{ ref('stg_shop__order_items') }} as changed
+    where changed._change_id > {{ watermark }}
 
     union
 
-    select order_items.order_item_id
-    from orders
-    inner join order_items
-        on orders.order_id = order_items.order_id
-    where orders._change_id > {{ change_watermark() }}
+    select order_lines.order_item_id
+    from {{ ref('stg_shop__orders') }} as changed_orders
+    inner join {{ ref('stg_shop__order_items') }} as order_lines
+        on changed_orders.order_id = order_lines.order_id
+    where changed_orders._change_id > {{ watermark }}
 
     union
 
     -- a product version written late changes which version older lines join
-    select order_items.order_item_id
+    select product_lines.order_item_id
     from {{ ref('stg_shop__product_versions') }} as product_versions
-    inner join order_items
-        on product_versions.product_id = order_items.product_id
-    inner join orders
+    inner join {{ ref('stg_shop__order_items') }} as product_lines
+        on product_versions.product_id = product_lines.product_id
+    inner join {{ ref('stg_shop__orders') }} as line_orders
         on
-            order_items.order_id = orders.order_id
-            and product_versions.updated_at <= orders.placed_at
-    where product_versions._change_id > {{ change_watermark() }}
+            product_lines.order_id = line_orders.order_id
+            and product_versions.updated_at <= line_orders.placed_at
+    where product_versions._change_id > {{ watermark }}
 
     {%- else %}
 

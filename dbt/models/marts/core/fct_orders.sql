@@ -17,8 +17,9 @@
             {'columns': ['order_id'], 'unique': true},
             {'columns': ['customer_id']},
             {'columns': ['order_date']},
+            {'columns': ['source_change_id']},
         ],
-        post_hook = "{{ delete_vanished_rows('order_id', ref('stg_shop__orders')) }}",
+        pre_hook = "{{ delete_vanished_rows('order_id', ref('stg_shop__orders'), 'orders') }}",
     )
 }}
 
@@ -51,33 +52,46 @@ dim_customers as (
 changed_orders as (
 
     {%- if is_incremental() %}
+    {%- set watermark = change_watermark() %}
 
-    select orders.order_id
-    from orders
-    where orders._change_id > {{ change_watermark() }}
-
-    union
-
-    select order_items.order_id
-    from order_items
-    where order_items._change_id > {{ change_watermark() }}
+    -- Each part reads its table directly: a CTE read more than once is materialised whole
+    -- (every order of the history) before the change-id filters can use their indexes.
+    select changed.order_id
+    from {{ ref('stg_shop__orders') }} as changed
+    where changed._change_id > {{ watermark }}
 
     union
 
-    select payments.order_id
-    from payments
-    where payments._change_id > {{ change_watermark() }}
+    select changed_items.order_id
+    from {{ ref('stg_shop__order_items') }} as changed_items
+    where changed_items._change_id > {{ watermark }}
+
+    union
+
+    select changed_payments.order_id
+    from {{ ref('stg_shop__payments') }} as changed_payments
+    where changed_payments._change_id > {{ watermark }}
+
+    union
+
+    -- a line or payment deleted in the shop changes its order's totals
+    select (deleted.before_image ->> 'order_id')::bigint as order_id
+    from {{ source('shop', 'shop_changes') }} as deleted
+    where
+        deleted.table_name in ('order_items', 'payments')
+        and deleted.operation = 'delete'
+        and deleted.change_id > {{ watermark }}
 
     union
 
     -- a customer version written late changes which version older orders join
-    select orders.order_id
+    select customer_orders.order_id
     from {{ ref('stg_shop__customer_versions') }} as customer_versions
-    inner join orders
+    inner join {{ ref('stg_shop__orders') }} as customer_orders
         on
-            customer_versions.customer_id = orders.customer_id
-            and customer_versions.updated_at <= orders.placed_at
-    where customer_versions._change_id > {{ change_watermark() }}
+            customer_versions.customer_id = customer_orders.customer_id
+            and customer_versions.updated_at <= customer_orders.placed_at
+    where customer_versions._change_id > {{ watermark }}
 
     {%- else %}
 

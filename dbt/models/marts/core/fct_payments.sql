@@ -11,8 +11,9 @@
         indexes = [
             {'columns': ['payment_id'], 'unique': true},
             {'columns': ['order_id']},
+            {'columns': ['source_change_id']},
         ],
-        post_hook = "{{ delete_vanished_rows('payment_id', ref('stg_shop__payments')) }}",
+        pre_hook = "{{ delete_vanished_rows('payment_id', ref('stg_shop__payments'), 'payments') }}",
     )
 }}
 

@@ -182,8 +182,10 @@ pivoted as (
 
 loaded as (
 
-    select max(first_loaded_at) as clickstream_loaded_at
-    from visitor_days
+    -- From the table, not the visitor_days CTE: a CTE read twice is materialised whole
+    -- (every visitor day of the history) before the day filter above can use the index.
+    select max(all_visitor_days.first_loaded_at) as clickstream_loaded_at
+    from {{ ref('int_visitor_days') }} as all_visitor_days
 
 ),
 

@@ -12,6 +12,7 @@
         indexes = [
             {'columns': ['_change_id'], 'unique': true},
             {'columns': ['product_id', '_change_id']},
+            {'columns': ['product_id', 'updated_at']},
         ],
     )
 }}
