@@ -7,9 +7,9 @@
 {% macro category_revenue_by_period(period) -%}
 with
 
-order_items as (
+daily_sales as (
 
-    select * from {{ ref('fct_order_items') }}
+    select * from {{ ref('int_category_sales_daily') }}
 
 ),
 
@@ -36,24 +36,23 @@ periods as (
 
 categories as (
 
-    select distinct category
-    from order_items
-    where category is not null
+    select distinct daily_sales.category
+    from daily_sales
 
 ),
 
 sales as (
 
     select
-        date_trunc('{{ period }}', order_items.order_date)::date as period_start_date,
-        order_items.category,
-        count(distinct order_items.order_id) as order_count,
-        sum(order_items.quantity) filter (where not order_items.is_cancelled) as unit_count,
-        sum(order_items.line_total) as gross_revenue,
-        sum(order_items.net_line_total) as net_revenue
-    from order_items
+        date_trunc('{{ period }}', daily_sales.order_date)::date as period_start_date,
+        daily_sales.category,
+        sum(daily_sales.order_count) as order_count,
+        sum(daily_sales.unit_count) as unit_count,
+        sum(daily_sales.gross_revenue) as gross_revenue,
+        sum(daily_sales.net_revenue) as net_revenue
+    from daily_sales
     cross join reporting_dates
-    where order_items.order_date <= reporting_dates.as_of_date
+    where daily_sales.order_date <= reporting_dates.as_of_date
     group by 1, 2
 
 ),

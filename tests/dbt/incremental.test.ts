@@ -39,10 +39,12 @@ const INCREMENTAL_MODELS: ReadonlyArray<{ relation: string; ignore?: string[] }>
   { relation: 'marts.active_users_daily', ignore: ['clickstream_loaded_at'] },
   { relation: 'marts.conversion_funnel_daily' },
   { relation: 'intermediate.int_raw_loads_daily' },
+  { relation: 'intermediate.int_category_sales_daily' },
   // Full-rebuild marts downstream of them, as a check that they see the same inputs.
   { relation: 'marts.revenue_daily' },
   { relation: 'marts.customer_rfm_segments' },
   { relation: 'marts.customer_cohorts_monthly' },
+  { relation: 'marts.category_revenue_weekly' },
 ];
 
 describe('incremental models equal a full refresh', () => {

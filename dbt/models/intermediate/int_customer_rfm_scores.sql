@@ -1,7 +1,11 @@
 {#
     RFM scores of every buying customer at two moments: the as-of date (period current)
     and rfm_previous_period_days earlier (period previous), for segments and movement.
+
+    A table, not a view: two marts and several tests read it, and as a view each of them
+    scored every customer again.
 #}
+{{ config(materialized = 'table') }}
 with
 
 orders as (

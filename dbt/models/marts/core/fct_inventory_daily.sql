@@ -20,6 +20,7 @@
         indexes = [
             {'columns': ['product_id', 'inventory_date'], 'unique': true},
             {'columns': ['inventory_date']},
+            {'columns': ['source_change_id']},
         ],
     )
 }}
