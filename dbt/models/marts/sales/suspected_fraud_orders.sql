@@ -18,7 +18,15 @@ orders as (
 
 payments as (
 
-    select * from {{ ref('fct_payments') }}
+    -- Only the columns the rules read: this CTE is read twice, so Postgres materialises it.
+    select
+        fct_payments.payment_id,
+        fct_payments.order_id,
+        fct_payments.card_fingerprint,
+        fct_payments.ip_country_code,
+        fct_payments.attempted_at,
+        fct_payments.is_failed
+    from {{ ref('fct_payments') }} as fct_payments
 
 ),
 
@@ -37,7 +45,14 @@ reporting_dates as (
 
 orders_in_range as (
 
-    select orders.*
+    -- Only the columns used below: this CTE is read three times and materialised.
+    select
+        orders.order_id,
+        orders.customer_id,
+        orders.total_amount,
+        orders.placed_at,
+        orders.order_date,
+        orders.order_status
     from orders
     cross join reporting_dates
     where orders.order_date <= reporting_dates.as_of_date
