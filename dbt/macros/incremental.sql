@@ -97,6 +97,8 @@
 
     A literal for the same reason as load_watermark: "day >= (subquery)" is planned as a third
     of the table, and day-grain marts filter tables with years of history by it.
+    changed_days_sql should take min(day + 0): a bare min(day) over an indexed day column
+    lets the planner walk that index from the oldest day, filtering on the load time.
 #}
 {% macro first_day_to_rebuild(built_date_column, changed_days_sql) -%}
     {%- set first_day_sql -%}

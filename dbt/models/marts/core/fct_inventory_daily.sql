@@ -41,7 +41,7 @@
                 where restocks._change_id > {{ watermark }}
             ),
             (
-                select min(order_items.order_date)
+                select min(order_items.order_date + 0)
                 from {{ ref('fct_order_items') }} as order_items
                 where order_items.source_change_id > {{ watermark }}
             ),

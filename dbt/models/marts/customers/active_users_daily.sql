@@ -27,7 +27,7 @@
 
 {%- if is_incremental() %}
 {%- set changed_visitor_days -%}
-        select min(changed.event_date)
+        select min(changed.event_date + 0)
         from {{ ref('int_visitor_days') }} as changed
         where changed.first_loaded_at > {{ load_watermark('clickstream_loaded_at') }}
 {%- endset %}

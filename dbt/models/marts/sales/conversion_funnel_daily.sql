@@ -24,7 +24,7 @@
 
 {%- if is_incremental() %}
 {%- set changed_session_days -%}
-        select min(changed.session_date)
+        select min(changed.session_date + 0)
         from {{ ref('fct_sessions') }} as changed
         where changed.last_loaded_at > {{ load_watermark('sessions_loaded_at') }}
 {%- endset %}
