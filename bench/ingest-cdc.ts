@@ -29,13 +29,15 @@ const { values: args } = parseArgs({
     changes: { type: 'string', default: '200000' },
     'naive-rows': { type: 'string', default: '5000' },
     'lag-seconds': { type: 'string', default: '15' },
+    'cpu-prof': { type: 'string' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
-  process.stdout.write(`usage: npm run bench -- ingest-cdc [--rows N] [--changes N] [--naive-rows N] [--lag-seconds S] [--keep]
-Uses SHOP_DB_URL's server and WAREHOUSE_URL's server (scratch databases bench_cdc_*).\n`);
+  process.stdout.write(`usage: npm run bench -- ingest-cdc [--rows N] [--changes N] [--naive-rows N] [--lag-seconds S] [--cpu-prof DIR] [--keep]
+Uses SHOP_DB_URL's server and WAREHOUSE_URL's server (scratch databases bench_cdc_*).
+--cpu-prof DIR writes a V8 CPU profile of each ingestor run into DIR (open in Chrome DevTools).\n`);
   process.exit(0);
 }
 const ROWS = Number(args.rows);
@@ -68,7 +70,8 @@ interface ChildRun {
 
 /** The ingestor as a real process (node + tsx loader), its JSON log parsed, its VmHWM polled. */
 function runIngestor(extraArgs: string[], serverId: number): ChildRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'ingest', 'cdc', 'cli.ts'), '--no-progress', ...extraArgs], {
+  const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(ROOT_DIR, 'ingest', 'cdc', 'cli.ts'), '--no-progress', ...extraArgs], {
     cwd: ROOT_DIR,
     shell: false,
     stdio: ['ignore', 'pipe', 'inherit'],
