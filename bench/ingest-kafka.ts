@@ -20,6 +20,7 @@ import pg from 'pg';
 
 import { decodeMessage, EVENT_COLUMNS } from '../ingest/kafka/decode.ts';
 import { KafkaIngestor } from '../ingest/kafka/ingestor.ts';
+import { KAFKA_INGESTOR_NODE_FLAGS } from '../ingest/kafka/node-flags.ts';
 import { sampleMessage, seededRandom } from '../ingest/kafka/sample-events.ts';
 import { loadConfig, roleUrl, type Config } from '../lib/config/index.ts';
 import { deleteTopic, ensureTopic } from '../lib/kafka/admin.ts';
@@ -227,7 +228,8 @@ async function naive(config: Config, limit: number): Promise<number> {
 
 /** (d) the ingestor in a child process; returns its rate and peak RSS. */
 async function ingestInChild(config: Config, total: number): Promise<{ rate: number; maxRssMb: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--child-ingest', `bench-ingest-${Date.now()}`], {
+  // With the flags every launcher of the ingestor passes, so the peak RSS is the shipped one.
+  const child = spawn(process.execPath, [...KAFKA_INGESTOR_NODE_FLAGS, '--import', 'tsx', import.meta.filename, '--child-ingest', `bench-ingest-${Date.now()}`], {
     env: { ...process.env, KAFKA_TOPIC: config.KAFKA_TOPIC, KAFKA_PARTITIONS: String(config.KAFKA_PARTITIONS) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -5,10 +5,12 @@
  */
 import { join } from 'node:path';
 
+import { KAFKA_INGESTOR_NODE_FLAGS } from '../ingest/kafka/node-flags.ts';
 import { childEnv, DEFAULTS, type Config } from '../lib/config/index.ts';
 import type { SupervisedProcess } from './supervisor.ts';
 
 export const INGESTOR_ENTRIES = { kafka: 'ingest/kafka/cli.ts', cdc: 'ingest/cdc/cli.ts' } as const;
+const INGESTOR_NODE_FLAGS: Record<keyof typeof INGESTOR_ENTRIES, readonly string[]> = { kafka: KAFKA_INGESTOR_NODE_FLAGS, cdc: [] };
 
 /** The Config back as environment variables (lists joined with commas). */
 export function configEnv(config: Config): Record<string, string> {
@@ -27,7 +29,7 @@ export function ingestorProcesses(config: Config, names: readonly ('kafka' | 'cd
     command: process.execPath,
     // One node process with the tsx loader (not `npm run` or the tsx wrapper): SIGTERM reaches
     // the ingestor itself, which drains and exits 0.
-    args: ['--import', 'tsx', join(config.rootDir, INGESTOR_ENTRIES[name])],
+    args: [...INGESTOR_NODE_FLAGS[name], '--import', 'tsx', join(config.rootDir, INGESTOR_ENTRIES[name])],
     cwd: config.rootDir,
     env: { ...childEnv({ NODE_NO_WARNINGS: '1' }), ...configEnv(config) },
   }));

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
 import { runGate, type GateSummary } from '../../great_expectations/run.ts';
+import { KAFKA_INGESTOR_NODE_FLAGS } from '../../ingest/kafka/node-flags.ts';
 import type { Config } from '../../lib/config/index.ts';
 import { runDbt } from '../../lib/dbt/run.ts';
 import { ServiceUnavailableError, ShopflowError } from '../../lib/errors.ts';
@@ -85,7 +86,7 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
   );
   void generatorLog;
 
-  await steps.step('Ingesting the clickstream (Kafka → Postgres, until caught up)', () => runCli('ingest/kafka/cli.ts', ['--until-idle', '3000'], cli), () => 'raw.shop_events, raw.dead_letters');
+  await steps.step('Ingesting the clickstream (Kafka → Postgres, until caught up)', () => runCli('ingest/kafka/cli.ts', ['--until-idle', '3000'], { ...cli, nodeFlags: KAFKA_INGESTOR_NODE_FLAGS }), () => 'raw.shop_events, raw.dead_letters');
 
   await steps.step('Draining the CDC ingestor (SIGTERM), then catching up to the binlog head', async () => {
     cdc.child.kill('SIGTERM');

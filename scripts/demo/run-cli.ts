@@ -16,6 +16,8 @@ export interface CliOptions {
   inherit?: boolean;
   /** Log file name under logDir (default: derived from the entry point). */
   logName?: string;
+  /** Node flags for the child (e.g. the Kafka ingestor's heap bound). */
+  nodeFlags?: readonly string[];
 }
 
 const TAIL_BYTES = 4_000;
@@ -32,7 +34,7 @@ export function startCli(entry: string, args: string[], options: CliOptions): Ru
   const logFile = join(options.logDir, `demo-${name}.log`);
   const log = createWriteStream(logFile, { flags: 'w' });
   const tsx = join(options.rootDir, 'node_modules', '.bin', 'tsx');
-  const child = spawn(tsx, [entry, ...args], {
+  const child = spawn(tsx, [...(options.nodeFlags ?? []), entry, ...args], {
     cwd: options.rootDir,
     env: process.env,
     shell: false,
