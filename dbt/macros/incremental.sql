@@ -92,40 +92,38 @@
 
 {#
     First day an incremental day-grain mart must rebuild, as a date literal: the earliest of
-    the days new data touched (changed_days_sql selects their minimum) and the days up to the
-    as-of date not built yet. 'infinity' when there is nothing to rebuild.
+    the days new data touched (changed_date_column of the rows of changed_relation loaded after
+    this mart's watermark_column) and the days up to the as-of date not built yet. 'infinity'
+    when there is nothing to rebuild.
 
     A literal for the same reason as load_watermark: "day >= (subquery)" is planned as a third
-    of the table, and day-grain marts filter tables with years of history by it.
-    changed_days_sql should take min(day + 0): a bare min(day) over an indexed day column
-    lets the planner walk that index from the oldest day, filtering on the load time.
+    of the table, and day-grain marts filter tables with years of history by it. min(day + 0):
+    a bare min(day) over an indexed day column lets the planner walk that index from the oldest
+    day, filtering on the load time.
 #}
-{% macro first_day_to_rebuild(built_date_column, changed_days_sql) -%}
+{% macro first_day_to_rebuild(built_date_column, changed_relation, changed_date_column, changed_loaded_column, watermark_column) -%}
     {%- set first_day_sql -%}
-        select coalesce(
-            least(
-                ({{ changed_days_sql }}),
-                (
-                    select min(calendar.date_day)
-                    from {{ ref('dim_date') }} as calendar
-                    cross join {{ ref('int_reporting_dates') }} as reporting_dates
-                    where
-                        calendar.date_day <= reporting_dates.as_of_date
-                        and not exists (
-                            select 1
-                            from {{ this }} as built
-                            where built.{{ built_date_column }} = calendar.date_day
-                        )
-                )
-            )::text,
-            'infinity'
+        least(
+            (
+                select min(changed.{{ changed_date_column }} + 0)
+                from {{ changed_relation }} as changed
+                where changed.{{ changed_loaded_column }} > {{ load_watermark(watermark_column) }}
+            ),
+            (
+                select min(calendar.date_day)
+                from {{ ref('dim_date') }} as calendar
+                cross join {{ ref('int_reporting_dates') }} as reporting_dates
+                where
+                    calendar.date_day <= reporting_dates.as_of_date
+                    and not exists (
+                        select 1
+                        from {{ this }} as built
+                        where built.{{ built_date_column }} = calendar.date_day
+                    )
+            )
         )
     {%- endset -%}
-    {%- if execute -%}
-        '{{ run_query(first_day_sql).columns[0].values()[0] }}'::date
-    {%- else -%}
-        ({{ first_day_sql }})::date
-    {%- endif -%}
+    {{ date_literal(first_day_sql, 'infinity') }}
 {%- endmacro %}
 
 {#

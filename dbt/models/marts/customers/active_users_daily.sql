@@ -26,12 +26,13 @@
 }}
 
 {%- if is_incremental() %}
-{%- set changed_visitor_days -%}
-        select min(changed.event_date + 0)
-        from {{ ref('int_visitor_days') }} as changed
-        where changed.first_loaded_at > {{ load_watermark('clickstream_loaded_at') }}
-{%- endset %}
-{%- set first_day = first_day_to_rebuild('activity_date', changed_visitor_days) %}
+{%- set first_day = first_day_to_rebuild(
+    'activity_date',
+    ref('int_visitor_days'),
+    'event_date',
+    'first_loaded_at',
+    'clickstream_loaded_at',
+) %}
 {%- endif %}
 
 with

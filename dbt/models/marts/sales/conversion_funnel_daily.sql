@@ -23,12 +23,13 @@
 }}
 
 {%- if is_incremental() %}
-{%- set changed_session_days -%}
-        select min(changed.session_date + 0)
-        from {{ ref('fct_sessions') }} as changed
-        where changed.last_loaded_at > {{ load_watermark('sessions_loaded_at') }}
-{%- endset %}
-{%- set first_day = first_day_to_rebuild('session_date', changed_session_days) %}
+{%- set first_day = first_day_to_rebuild(
+    'session_date',
+    ref('fct_sessions'),
+    'session_date',
+    'last_loaded_at',
+    'sessions_loaded_at',
+) %}
 {%- endif %}
 
 with
