@@ -1,17 +1,16 @@
 /**
  * The Kafka sink: a batch's messages in event-time order, keyed by session_id. Partitions are
  * chosen here with the client's default key hash (the one any keyed producer would use), and each
- * partition's messages go out in order, in requests of a few thousand, from a pool of producer
- * threads (lib/kafka/producer-pool.ts): encoding is the costly part, and one thread cannot
- * keep up with the simulation.
+ * partition's messages are encoded as records when queued (lib/kafka/record-batch.ts) and go out
+ * in order, in requests of a few thousand (lib/kafka/partitioned-producer.ts).
  *
  * Message timestamps are the send time, not the simulated event time: a backfill's events are
  * months old, and time-based retention would delete them before anyone read them.
  */
 import { ensureTopic } from '../../lib/kafka/admin.ts';
-import { MessageBuffer } from '../../lib/kafka/message-buffer.ts';
 import { keyPartitioner } from '../../lib/kafka/partition.ts';
-import { createProducerPool, type PartitionedProducer } from '../../lib/kafka/producer-pool.ts';
+import { createPartitionedProducer, type PartitionedProducer } from '../../lib/kafka/partitioned-producer.ts';
+import { RecordsBuilder } from '../../lib/kafka/record-batch.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Batch } from '../world/batch.ts';
 import type { Sink } from './types.ts';
@@ -26,8 +25,6 @@ export interface KafkaSinkOptions {
   partitions: number;
   /** Messages per produce request. */
   chunk?: number;
-  /** Producer threads. */
-  threads?: number;
 }
 
 export class KafkaSink implements Sink {
@@ -38,7 +35,7 @@ export class KafkaSink implements Sink {
   readonly #maxRequestsInFlight: number;
   readonly #partitionOf: (key: string) => number;
   /** Per partition, messages not yet handed to the producer, in order. */
-  readonly #queued: MessageBuffer[];
+  readonly #queued: RecordsBuilder[];
   readonly #inFlight = new Set<Promise<void>>();
   #failure: unknown = undefined;
   readonly countsByType = new Map<string, number>();
@@ -51,12 +48,12 @@ export class KafkaSink implements Sink {
     this.#chunk = options.chunk ?? 2_000;
     this.#maxRequestsInFlight = Math.max(2, 2 * options.partitions);
     this.#partitionOf = keyPartitioner(options.partitions);
-    this.#queued = Array.from({ length: options.partitions }, () => new MessageBuffer());
+    this.#queued = Array.from({ length: options.partitions }, () => new RecordsBuilder());
   }
 
   static async open(options: KafkaSinkOptions, logger: Logger): Promise<KafkaSink> {
     await ensureTopic(options.brokers, options.topic, options.partitions);
-    const producer = await createProducerPool({ brokers: options.brokers, clientId: `${options.clientId}-generator`, threads: options.threads ?? 2, logLevel: logger.level }, logger);
+    const producer = await createPartitionedProducer({ brokers: options.brokers, clientId: `${options.clientId}-generator` }, logger);
     return new KafkaSink(producer, options);
   }
 

@@ -2,10 +2,11 @@
  * A small producer behind the same seam as the consumer: sample data for tests and benchmarks,
  * and anything else that writes events, without depending on the client library directly.
  */
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Message, type Producer } from 'kafkajs';
 
 import type { Logger } from '../logger.ts';
 import { kafkajsLogCreator } from './kafkajs-log.ts';
+import type { EncodedRecords } from './record-batch.ts';
 
 export interface OutgoingMessage {
   key: string | Buffer | null;
@@ -17,6 +18,8 @@ export interface OutgoingMessage {
 
 export interface EventProducer {
   send(topic: string, messages: OutgoingMessage[]): Promise<void>;
+  /** Sends records already encoded (lib/kafka/record-batch.ts) to one partition, in one request. */
+  sendRecords(topic: string, partition: number, records: EncodedRecords): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -47,6 +50,12 @@ export async function createEventProducer(
           ...(m.partition === undefined ? {} : { partition: m.partition }),
         })),
       });
+    },
+    async sendRecords(topic, partition, records) {
+      // The patched client (patches/kafkajs+2.2.4.patch) takes a partition's single message
+      // carrying `encodedRecords` as the record batch's body.
+      const carrier = { value: null, partition, encodedRecords: records } as Message;
+      await producer.send({ topic, acks: -1, messages: [carrier] });
     },
     async disconnect() {
       await producer.disconnect();

@@ -1,13 +1,14 @@
 /**
- * The threaded producer against the real broker: every message lands in the partition it was
- * sent to, intact, and each partition's messages are in the order they were handed over, with
- * several requests per partition queued at once.
+ * Pre-encoded record batches against the real broker (which checks each batch's CRC and record
+ * framing): every message lands in the partition it was sent to, intact, and each partition's
+ * messages are in the order they were handed over, with several requests per partition queued
+ * at once.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { MessageBuffer } from '../../../lib/kafka/message-buffer.ts';
-import { createProducerPool } from '../../../lib/kafka/producer-pool.ts';
+import { createPartitionedProducer } from '../../../lib/kafka/partitioned-producer.ts';
+import { RecordsBuilder } from '../../../lib/kafka/record-batch.ts';
 import { createLogger } from '../../../lib/logger.ts';
 import { createTestTopic, type TestTopic } from '../../helpers/kafka.ts';
 
@@ -17,14 +18,14 @@ const PER_REQUEST = 250;
 let t: TestTopic;
 
 beforeAll(async () => {
-  t = await createTestTopic('producer-pool', PARTITIONS);
+  t = await createTestTopic('partitioned-producer', PARTITIONS);
 });
 afterAll(async () => {
   await t?.delete();
 });
 
 async function readAll(expected: number): Promise<Map<number, { key: string; value: string }[]>> {
-  const kafka = new Kafka({ clientId: 'producer-pool-test', brokers: t.brokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'partitioned-producer-test', brokers: t.brokers, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: t.groupId, maxWaitTimeInMs: 200 });
   const byPartition = new Map<number, { key: string; value: string }[]>();
   let count = 0;
@@ -52,21 +53,21 @@ async function readAll(expected: number): Promise<Map<number, { key: string; val
   return byPartition;
 }
 
-describe('producer pool', () => {
+describe('partitioned producer', () => {
   it('delivers every message to its partition, intact and in hand-over order', async () => {
-    const pool = await createProducerPool({ brokers: t.brokers, clientId: 'producer-pool-test', threads: 2 }, createLogger('producer-pool-test', 'warn'));
+    const producer = await createPartitionedProducer({ brokers: t.brokers, clientId: 'partitioned-producer-test' }, createLogger('partitioned-producer-test', 'warn'));
     const sends: Promise<void>[] = [];
     try {
       for (let r = 0; r < REQUESTS; r++) {
         for (let p = 0; p < PARTITIONS; p++) {
-          const buffer = new MessageBuffer();
-          for (let i = 0; i < PER_REQUEST; i++) buffer.append(`key-ü-${p}`, JSON.stringify({ p, seq: r * PER_REQUEST + i, text: 'ünïcødé 🔑' }));
-          sends.push(pool.send(t.topic, p, buffer.take()));
+          const records = new RecordsBuilder(64);
+          for (let i = 0; i < PER_REQUEST; i++) records.append(`key-ü-${p}`, JSON.stringify({ p, seq: r * PER_REQUEST + i, text: 'ünïcødé 🔑' }));
+          sends.push(producer.send(t.topic, p, records.take()));
         }
       }
       await Promise.all(sends);
     } finally {
-      await pool.close();
+      await producer.close();
     }
 
     const byPartition = await readAll(PARTITIONS * REQUESTS * PER_REQUEST);
