@@ -2,7 +2,7 @@
  * One seeded Faker per country locale. Reseeded at the start of every simulation step from the
  * run seed and the step's label, so a step's names and addresses do not depend on earlier steps.
  */
-import { Faker } from '@faker-js/faker';
+import type { Faker } from '@faker-js/faker';
 
 import { hash32 } from '../random.ts';
 import { COUNTRIES } from './geography.ts';
@@ -14,7 +14,7 @@ export class FakerPool {
 
   constructor(seed: number) {
     this.#seed = seed;
-    for (const country of COUNTRIES) this.#byCountry.set(country.code, { faker: new Faker({ locale: country.locale }), seededFor: '' });
+    for (const country of COUNTRIES) this.#byCountry.set(country.code, { faker: ownCopy(country.locale), seededFor: '' });
   }
 
   /** Starts a new step. Seeding is lazy (seeding Faker costs ~0.1 ms), done on a locale's first use in the step. */
@@ -30,6 +30,15 @@ export class FakerPool {
     }
     return entry.faker;
   }
+}
+
+/**
+ * A Faker of its own over the same locale data as `template` (its merged locale chain), so
+ * seeding it cannot disturb another run's sequence.
+ */
+function ownCopy(template: Faker): Faker {
+  const FakerClass = template.constructor as new (options: { locale: Faker['rawDefinitions'] }) => Faker;
+  return new FakerClass({ locale: template.rawDefinitions });
 }
 
 /** Lowercase ASCII letters and digits only, for e-mail local parts. */
