@@ -123,13 +123,10 @@ export async function runLive(options: GenerateOptions, _config: Config, logger:
     }
     const batch = shop.endStep(tickEnd);
     // A session is generated whole when it starts; its later clicks wait for their moment.
-    const due: OutgoingMessage[] = [];
-    for (const m of batch.messages) {
-      if (m.time < tickEnd) due.push(m);
-      else future.add(m.time, m);
-    }
-    for (let f = future.popBefore(tickEnd); f; f = future.popBefore(tickEnd)) due.push(f.item);
-    batch.messages = due;
+    const generated = batch.messages;
+    for (let i = 0; i < generated.length; i++) if (generated.time(i) >= tickEnd) future.add(generated.time(i), generated.get(i));
+    batch.messages = generated.filter((i) => generated.time(i) < tickEnd);
+    for (let f = future.popBefore(tickEnd); f; f = future.popBefore(tickEnd)) batch.send(f.item);
     injector?.afterStep(shop, batch, false);
     tally.add(batch);
     await writer.submit(batch);

@@ -36,8 +36,12 @@ export class Tally {
     for (const [table, rows] of batch.inserts) this.rows.inserted[table] += rows.length;
     for (const [table, rows] of batch.upserts) this.rows.upserted[table] += rows.length;
     this.rowsTotal += batch.rowCount();
-    for (const m of batch.messages) this.events[m.type] = (this.events[m.type] ?? 0) + 1;
-    this.eventsTotal += batch.messages.length;
+    const messages = batch.messages;
+    for (let i = 0; i < messages.length; i++) {
+      const type = messages.type(i);
+      this.events[type] = (this.events[type] ?? 0) + 1;
+    }
+    this.eventsTotal += messages.length;
   }
 
   /** The run's summary from what was tallied, timed from `startedHr` (process.hrtime.bigint()). */
@@ -116,13 +120,13 @@ export class BatchWriter {
 
   async submit(batch: Batch): Promise<void> {
     await this.#awaitInFlight();
-    if (this.#sinks.length === 0) return;
+    if (this.#sinks.length === 0) return batch.release();
     const writing = Promise.all(
       this.#sinks.map(async (s) => {
         await s.write(batch);
         if (this.#flushEachBatch) await s.flush();
       }),
-    ).then(() => undefined);
+    ).then(() => batch.release());
     // Observed by the next submit/flush; a rejection must not go unhandled in between.
     writing.catch(() => undefined);
     this.#inFlight = writing;

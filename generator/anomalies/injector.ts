@@ -146,26 +146,30 @@ export class AnomalyInjector {
       due.push(h.message);
       return false;
     });
-    const count = (share: number) => Math.min(valid.length, rng.stochasticRound(valid.length * share * m));
+    const validCount = valid.length; // `valid` is released once late events are taken out
+    const count = (share: number) => Math.min(validCount, rng.stochasticRound(validCount * share * m));
+    const pickIndex = (n: number) => Math.floor(rng.next() * n);
 
     // Late: hold some events back (never order_placed, so every order still has its event; only
     // events inside this step's span, so the one they are released with is really later).
     const lateCount = isLast ? 0 : count(ANOMALY_RATES.lateEvent);
-    const late = new Set<OutgoingMessage>();
+    const late = new Set<number>();
     for (let tries = 0; late.size < lateCount && tries < lateCount * 5; tries++) {
-      const candidate = rng.pick(valid);
-      if (candidate.type !== 'order_placed' && candidate.time < batch.endMs) late.add(candidate);
+      const candidate = pickIndex(validCount);
+      if (valid.type(candidate) !== 'order_placed' && valid.time(candidate) < batch.endMs) late.add(candidate);
     }
     if (late.size > 0) {
-      batch.messages = valid.filter((msg) => !late.has(msg));
       const [lo, hi] = this.#o.lateHoldSteps;
-      for (const message of late) this.#held.push({ message, stepsLeft: rng.int(lo, hi) });
+      for (const i of late) this.#held.push({ message: valid.get(i), stepsLeft: rng.int(lo, hi) });
+      batch.messages = valid.filter((i) => !late.has(i));
     }
 
-    // Duplicates: the same message (same event_id) sent again a little later.
-    const base = batch.messages.slice();
+    // Duplicates: the same message (same event_id) sent again a little later. Picks come from
+    // the messages before any anomaly was added.
+    const base = batch.messages.length;
+    if (base === 0) return this.#release(batch, due);
     for (let i = count(ANOMALY_RATES.duplicateEvent); i > 0; i--) {
-      const original = rng.pick(base);
+      const original = batch.messages.get(pickIndex(base));
       const event = JSON.parse(original.value) as { event_id: string; event_type: string };
       batch.send({ ...original, time: original.time + rng.int(1_000, 120_000), type: 'duplicate' });
       this.#o.manifest.record({ kind: 'duplicate_event', at: iso(original.time), event_id: event.event_id, event_type: event.event_type, kafka_key: original.key });
@@ -173,11 +177,14 @@ export class AnomalyInjector {
 
     // Malformed: each kind at its rate, built from a real event so only the defect differs.
     for (const kind of MALFORMED) {
-      const n = rng.stochasticRound((base.length * ANOMALY_RATES.malformedPerThousand * m) / 1000);
-      for (let i = 0; i < n && base.length > 0; i++) this.#malformed(rng, batch, kind, rng.pick(base));
+      const n = rng.stochasticRound((base * ANOMALY_RATES.malformedPerThousand * m) / 1000);
+      for (let i = 0; i < n; i++) this.#malformed(rng, batch, kind, batch.messages.get(pickIndex(base)));
     }
+    this.#release(batch, due);
+  }
 
-    // Held events whose time has come (all of them on the last step) go out with this batch.
+  /** Held events whose time has come (all of them on the last step) go out with this batch. */
+  #release(batch: Batch, due: readonly OutgoingMessage[]): void {
     for (const message of due) {
       const event = JSON.parse(message.value) as { event_id: string; event_type: string; event_time: string };
       batch.send(message);

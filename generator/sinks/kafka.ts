@@ -8,7 +8,7 @@
  * months old, and time-based retention would delete them before anyone read them.
  */
 import { ensureTopic } from '../../lib/kafka/admin.ts';
-import { keyPartitioner } from '../../lib/kafka/partition.ts';
+import { keyBytesPartitioner } from '../../lib/kafka/partition.ts';
 import { createPartitionedProducer, type PartitionedProducer } from '../../lib/kafka/partitioned-producer.ts';
 import { RecordsBuilder } from '../../lib/kafka/record-batch.ts';
 import type { Logger } from '../../lib/logger.ts';
@@ -33,7 +33,7 @@ export class KafkaSink implements Sink {
   readonly #topic: string;
   readonly #chunk: number;
   readonly #maxRequestsInFlight: number;
-  readonly #partitionOf: (key: string) => number;
+  readonly #partitionOf: (key: Uint8Array) => number;
   /** Per partition, messages not yet handed to the producer, in order. */
   readonly #queued: RecordsBuilder[];
   readonly #inFlight = new Set<Promise<void>>();
@@ -45,9 +45,9 @@ export class KafkaSink implements Sink {
   private constructor(producer: PartitionedProducer, options: KafkaSinkOptions) {
     this.#producer = producer;
     this.#topic = options.topic;
-    this.#chunk = options.chunk ?? 2_000;
+    this.#chunk = options.chunk ?? 500;
     this.#maxRequestsInFlight = Math.max(2, 2 * options.partitions);
-    this.#partitionOf = keyPartitioner(options.partitions);
+    this.#partitionOf = keyBytesPartitioner(options.partitions);
     this.#queued = Array.from({ length: options.partitions }, () => new RecordsBuilder());
   }
 
@@ -65,16 +65,16 @@ export class KafkaSink implements Sink {
    */
   async write(batch: Batch): Promise<void> {
     this.#throwIfFailed();
-    // One hash per session, not per event: a session's events share the key.
-    const partitionByKey = new Map<string, number>();
-    for (const m of batch.orderedMessages()) {
-      let partition = partitionByKey.get(m.key);
-      if (partition === undefined) partitionByKey.set(m.key, (partition = this.#partitionOf(m.key)));
+    const log = batch.messages;
+    for (const i of log.ordered()) {
+      const { data, start, keyBytes, valueBytes } = log.bytes(i);
+      const partition = this.#partitionOf(data.subarray(start, start + keyBytes));
       const queue = this.#queued[partition]!;
-      queue.append(m.key, m.value);
+      queue.appendBytes(data, start, keyBytes, valueBytes);
       if (queue.count >= this.#chunk || queue.bytes >= MAX_REQUEST_BYTES) this.#send(partition);
-      this.countsByType.set(m.type, (this.countsByType.get(m.type) ?? 0) + 1);
-      this.bytes += m.value.length;
+      const type = log.type(i);
+      this.countsByType.set(type, (this.countsByType.get(type) ?? 0) + 1);
+      this.bytes += valueBytes;
       this.messages++;
     }
     while (this.#inFlight.size > this.#maxRequestsInFlight) await Promise.race(this.#inFlight);

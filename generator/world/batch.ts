@@ -3,6 +3,7 @@
  * inserts and upserts per table in the order that keeps foreign keys satisfied, and the Kafka
  * messages. Sinks consume a Batch; the simulation never talks to a database itself.
  */
+import { MessageLog } from './message-log.ts';
 import type { Row, TableName } from './rows.ts';
 
 /** Order in which a batch's table writes are applied. Upserts of a key apply in the order queued. */
@@ -37,7 +38,7 @@ export class Batch {
   readonly endMs: number;
   readonly inserts = new Map<TableName, Row[]>();
   readonly upserts = new Map<TableName, Row[]>();
-  messages: OutgoingMessage[] = [];
+  messages = new MessageLog();
   /** More of the same step follows in another batch (a busy day is handed on in parts). */
   partial = false;
 
@@ -62,11 +63,14 @@ export class Batch {
     this.messages.push(message);
   }
 
-  /** Messages ordered by event time; ties keep generation order, so a session stays in order. */
+  /** Messages ordered by event time, decoded; ties keep generation order, so a session stays in order. */
   orderedMessages(): OutgoingMessage[] {
-    const indexed = this.messages.map((m, i) => ({ m, i }));
-    indexed.sort((a, b) => a.m.time - b.m.time || a.i - b.i);
-    return indexed.map((x) => x.m);
+    return Array.from(this.messages.ordered(), (i) => this.messages.get(i));
+  }
+
+  /** Done with: the messages' buffer goes back for reuse (after every sink has written the batch). */
+  release(): void {
+    this.messages.release();
   }
 
   rowCount(): number {

@@ -35,3 +35,8 @@ export function murmur2(data: Uint8Array): number {
 export function keyPartitioner(partitions: number): (key: string) => number {
   return (key) => (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
 }
+
+/** The same rule over a key already encoded as UTF-8. */
+export function keyBytesPartitioner(partitions: number): (key: Uint8Array) => number {
+  return (key) => (murmur2(key) & 0x7fffffff) % partitions;
+}

@@ -2,7 +2,7 @@
 import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 
-import { keyPartitioner } from '../../../lib/kafka/partition.ts';
+import { keyBytesPartitioner, keyPartitioner } from '../../../lib/kafka/partition.ts';
 
 function libraryPartition(key: string, partitions: number): number {
   const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
@@ -15,7 +15,11 @@ describe('keyPartitioner', () => {
     for (let i = 0; i < 500; i++) keys.push(crypto.randomUUID(), crypto.randomUUID().slice(0, i % 37));
     for (const partitions of [1, 3, 6, 12, 64]) {
       const ours = keyPartitioner(partitions);
-      for (const key of keys) expect(ours(key), `${JSON.stringify(key)} over ${partitions}`).toBe(libraryPartition(key, partitions));
+      const oursFromBytes = keyBytesPartitioner(partitions);
+      for (const key of keys) {
+        expect(ours(key), `${JSON.stringify(key)} over ${partitions}`).toBe(libraryPartition(key, partitions));
+        expect(oursFromBytes(Buffer.from(key)), `${JSON.stringify(key)} as bytes over ${partitions}`).toBe(libraryPartition(key, partitions));
+      }
     }
   });
 
