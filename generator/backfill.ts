@@ -11,7 +11,7 @@ import { DAY_MS, formatDay } from './world/calendar.ts';
 import { Shop, type NextIds } from './world/shop.ts';
 
 /** Messages after which a day's batch is handed on and the day continues in a new one. */
-export const MAX_MESSAGES_PER_BATCH = 20_000;
+export const MAX_MESSAGES_PER_BATCH = 10_000;
 
 export interface BackfillInput {
   seed: number;

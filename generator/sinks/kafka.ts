@@ -45,7 +45,7 @@ export class KafkaSink implements Sink {
   private constructor(producer: PartitionedProducer, options: KafkaSinkOptions) {
     this.#producer = producer;
     this.#topic = options.topic;
-    this.#chunk = options.chunk ?? 500;
+    this.#chunk = options.chunk ?? 2_000;
     this.#maxRequestsInFlight = Math.max(2, 2 * options.partitions);
     this.#partitionOf = keyBytesPartitioner(options.partitions);
     this.#queued = Array.from({ length: options.partitions }, () => new RecordsBuilder());

@@ -16,6 +16,7 @@ import { TABLES, type TableName } from '../world/rows.ts';
 import { writeStatements } from './sql.ts';
 import type { Sink } from './types.ts';
 
+/** Bytes of SQL per request: well under max_allowed_packet, big enough that round trips do not matter. */
 const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 
 export const SHOP_DDL = join(import.meta.dirname, '..', 'ddl', 'shop.sql');
@@ -82,6 +83,33 @@ export async function tableCounts(connection: mysql.Connection): Promise<Record<
   return Object.fromEntries(rows.map((r) => [r.t as string, Number(r.n)])) as Record<TableName, number>;
 }
 
+/**
+ * A batch's statements as requests of at most MAX_REQUEST_BYTES, each built when the previous
+ * one has been sent (a busy 10x day is tens of MB of SQL; built whole, it all sat in memory until
+ * the day was written). START TRANSACTION ... COMMIT travel inside the requests, so the first one
+ * leaves at once (no round trip for BEGIN) and the server applies the day while the next is
+ * generated.
+ */
+function* requests(batch: Batch): Generator<string> {
+  let request = ['START TRANSACTION'];
+  let bytes = 0;
+  for (const { table, kind } of WRITE_ORDER) {
+    const rows = (kind === 'insert' ? batch.inserts : batch.upserts).get(table);
+    if (!rows || rows.length === 0) continue;
+    for (const statement of writeStatements(table, kind, rows)) {
+      if (bytes + statement.sql.length > MAX_REQUEST_BYTES && bytes > 0) {
+        yield request.join(';\n');
+        request = [];
+        bytes = 0;
+      }
+      request.push(statement.sql);
+      bytes += statement.sql.length;
+    }
+  }
+  request.push('COMMIT');
+  yield request.join(';\n');
+}
+
 export class MariadbSink implements Sink {
   readonly name = 'mariadb';
   readonly #connection: mysql.Connection;
@@ -97,26 +125,8 @@ export class MariadbSink implements Sink {
 
   async write(batch: Batch): Promise<void> {
     const c = this.#connection;
-    // START TRANSACTION ... COMMIT travel inside the requests, so the first request leaves at
-    // once (no round trip for BEGIN) and the server applies the day while the next is generated.
-    // Requests are capped at ~8 MB, well under max_allowed_packet.
-    const requests: string[][] = [['START TRANSACTION']];
-    let bytes = 0;
-    for (const { table, kind } of WRITE_ORDER) {
-      const rows = (kind === 'insert' ? batch.inserts : batch.upserts).get(table);
-      if (!rows || rows.length === 0) continue;
-      for (const statement of writeStatements(table, kind, rows)) {
-        if (bytes + statement.sql.length > MAX_REQUEST_BYTES && bytes > 0) {
-          requests.push([]);
-          bytes = 0;
-        }
-        requests.at(-1)!.push(statement.sql);
-        bytes += statement.sql.length;
-      }
-    }
-    requests.at(-1)!.push('COMMIT');
     try {
-      for (const request of requests) await c.query(request.join(';\n'));
+      for (const request of requests(batch)) await c.query(request);
     } catch (error) {
       await c.rollback().catch(() => undefined);
       throw new ShopflowError('SHOPFLOW_GENERATOR_WRITE', `writing ${batch.label} to MariaDB failed: ${(error as Error).message}`, { cause: error });

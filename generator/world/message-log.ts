@@ -14,11 +14,13 @@ const INITIAL_BYTES = 1 << 20;
 const INITIAL_MESSAGES = 4096;
 
 const freeBuffers: Buffer[] = [];
-const MAX_FREE_BUFFERS = 4;
+const MAX_FREE_BUFFERS = 2;
 
+/** The largest free buffer if it is big enough (a log then rarely grows), else a new one. */
 function takeBuffer(minBytes: number): Buffer {
-  const i = freeBuffers.findIndex((b) => b.length >= minBytes);
-  if (i >= 0) return freeBuffers.splice(i, 1)[0]!;
+  let largest = -1;
+  for (let i = 0; i < freeBuffers.length; i++) if (largest < 0 || freeBuffers[i]!.length > freeBuffers[largest]!.length) largest = i;
+  if (largest >= 0 && freeBuffers[largest]!.length >= minBytes) return freeBuffers.splice(largest, 1)[0]!;
   return Buffer.allocUnsafeSlow(minBytes);
 }
 
