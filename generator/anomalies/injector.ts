@@ -148,14 +148,13 @@ export class AnomalyInjector {
     });
     const validCount = valid.length; // `valid` is released once late events are taken out
     const count = (share: number) => Math.min(validCount, rng.stochasticRound(validCount * share * m));
-    const pickIndex = (n: number) => Math.floor(rng.next() * n);
 
     // Late: hold some events back (never order_placed, so every order still has its event; only
     // events inside this step's span, so the one they are released with is really later).
     const lateCount = isLast ? 0 : count(ANOMALY_RATES.lateEvent);
     const late = new Set<number>();
     for (let tries = 0; late.size < lateCount && tries < lateCount * 5; tries++) {
-      const candidate = pickIndex(validCount);
+      const candidate = rng.int(0, validCount - 1);
       if (valid.type(candidate) !== 'order_placed' && valid.time(candidate) < batch.endMs) late.add(candidate);
     }
     if (late.size > 0) {
@@ -169,7 +168,7 @@ export class AnomalyInjector {
     const base = batch.messages.length;
     if (base === 0) return this.#release(batch, due);
     for (let i = count(ANOMALY_RATES.duplicateEvent); i > 0; i--) {
-      const original = batch.messages.get(pickIndex(base));
+      const original = batch.messages.get(rng.int(0, base - 1));
       const event = JSON.parse(original.value) as { event_id: string; event_type: string };
       batch.send({ ...original, time: original.time + rng.int(1_000, 120_000), type: 'duplicate' });
       this.#o.manifest.record({ kind: 'duplicate_event', at: iso(original.time), event_id: event.event_id, event_type: event.event_type, kafka_key: original.key });
@@ -178,7 +177,7 @@ export class AnomalyInjector {
     // Malformed: each kind at its rate, built from a real event so only the defect differs.
     for (const kind of MALFORMED) {
       const n = rng.stochasticRound((base * ANOMALY_RATES.malformedPerThousand * m) / 1000);
-      for (let i = 0; i < n; i++) this.#malformed(rng, batch, kind, batch.messages.get(pickIndex(base)));
+      for (let i = 0; i < n; i++) this.#malformed(rng, batch, kind, batch.messages.get(rng.int(0, base - 1)));
     }
     this.#release(batch, due);
   }

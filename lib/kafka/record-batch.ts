@@ -40,41 +40,30 @@ export class RecordsBuilder {
 
   /** Appends one record; key and value are written as UTF-8. */
   append(key: string, value: string): void {
-    const keyBytes = Buffer.byteLength(key, 'utf8');
-    const valueBytes = Buffer.byteLength(value, 'utf8');
-    let at = this.#beginRecord(keyBytes, valueBytes);
-    at += this.#data.write(key, at, keyBytes, 'utf8');
-    at = this.#writeVarint(zigzag(valueBytes), at);
-    at += this.#data.write(value, at, valueBytes, 'utf8');
-    this.#endRecord(at);
+    const keyBytes = Buffer.from(key, 'utf8');
+    const valueBytes = Buffer.from(value, 'utf8');
+    this.appendBytes(Buffer.concat([keyBytes, valueBytes]), 0, keyBytes.length, valueBytes.length);
   }
 
   /** Appends one record whose key and value are UTF-8 bytes in `source`: the key at `start`, the value right after it. */
   appendBytes(source: Buffer, start: number, keyBytes: number, valueBytes: number): void {
-    let at = this.#beginRecord(keyBytes, valueBytes);
-    at += source.copy(this.#data, at, start, start + keyBytes);
-    at = this.#writeVarint(zigzag(valueBytes), at);
-    at += source.copy(this.#data, at, start + keyBytes, start + keyBytes + valueBytes);
-    this.#endRecord(at);
-  }
-
-  /** Reserves room for a record and writes its fields up to the key; returns where the key goes. */
-  #beginRecord(keyBytes: number, valueBytes: number): number {
     const offsetDelta = zigzag(this.#count);
     const keyLength = zigzag(keyBytes);
+    const valueLength = zigzag(valueBytes);
     // attributes (1) + timestamp delta 0 (1) + offset delta + key + value + header count 0 (1)
-    const body = 3 + varintSize(offsetDelta) + varintSize(keyLength) + keyBytes + varintSize(zigzag(valueBytes)) + valueBytes;
+    const body = 3 + varintSize(offsetDelta) + varintSize(keyLength) + keyBytes + varintSize(valueLength) + valueBytes;
     const bodyLength = zigzag(body);
     this.#reserve(varintSize(bodyLength) + body);
+    const data = this.#data;
     let at = this.#writeVarint(bodyLength, this.#bytes);
-    this.#data[at++] = 0; // attributes
-    this.#data[at++] = 0; // timestamp delta
+    data[at++] = 0; // attributes
+    data[at++] = 0; // timestamp delta
     at = this.#writeVarint(offsetDelta, at);
-    return this.#writeVarint(keyLength, at);
-  }
-
-  #endRecord(at: number): void {
-    this.#data[at++] = 0; // no headers
+    at = this.#writeVarint(keyLength, at);
+    at += source.copy(data, at, start, start + keyBytes);
+    at = this.#writeVarint(valueLength, at);
+    at += source.copy(data, at, start + keyBytes, start + keyBytes + valueBytes);
+    data[at++] = 0; // no headers
     this.#bytes = at;
     this.#count++;
   }
