@@ -3,14 +3,11 @@
  * the config, runs the generator, prints the summary, exits with an honest status:
  * 0 done, 2 bad flags or config, 1 failure, 130/143 stopped by a signal.
  */
-import { spawn } from 'node:child_process';
-
+import { runBundledChild } from '../lib/bundled-child.ts';
 import { loadConfig } from '../lib/config/index.ts';
 import { ConfigError, UsageError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import { HELP, parseGenerateArgs } from './args.ts';
-import { runGenerate } from './run.ts';
-import { formatSummary } from './summary.ts';
 
 async function main(): Promise<number> {
   let config;
@@ -47,6 +44,9 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   try {
+    // Loaded here, not at the top: the launching process (below) never needs the generator.
+    const { runGenerate } = await import('./run.ts');
+    const { formatSummary } = await import('./summary.ts');
     const summary = await runGenerate(options, config, logger, { signal: abort.signal });
     process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     if (signalled) return signalled === 'SIGINT' ? 130 : 143;
@@ -63,26 +63,15 @@ async function main(): Promise<number> {
 
 /**
  * V8 grows its heap lazily when the machine has plenty of memory, so a long generation would
- * sit at far more RSS than it needs. The CLI runs itself with a bounded old generation: the
- * live set is the shop's state plus a batch in the making and one being written (~120 MB for a
- * 10x world). The young generation is small: a batch's messages are bytes outside the heap
- * (world/message-log.ts), so what the simulation allocates dies young and a small young
- * generation costs no extra collection time.
+ * sit at far more RSS than it needs. The generator runs in a child process (bundled to plain
+ * JavaScript, lib/bundled-child.ts) with a bounded old generation: the live set is the shop's
+ * state plus a batch in the making and one being written (~120 MB for a 10x world). The young
+ * generation is small: a batch's messages are bytes outside the heap (world/message-log.ts), so
+ * what the simulation allocates dies young and a small young generation costs no extra
+ * collection time. Started with these flags already (a profiling run, or the child itself), it
+ * runs in this process.
  */
 const HEAP_FLAGS = ['--max-old-space-size=512', '--max-semi-space-size=8'];
 
-function runWithBoundedHeap(): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, ...HEAP_FLAGS, process.argv[1]!, ...process.argv.slice(2)], { stdio: 'inherit' });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  process.on('SIGINT', () => undefined); // the terminal sends SIGINT to the child too
-  process.on('SIGTERM', forward);
-  return new Promise((resolve) => {
-    child.on('error', (error) => {
-      process.stderr.write(`generate: could not start: ${error.message}\n`);
-      resolve(1);
-    });
-    child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 143)));
-  });
-}
-
-process.exitCode = process.execArgv.some((a) => a.startsWith('--max-old-space-size')) ? await main() : await runWithBoundedHeap();
+const inChild = process.execArgv.some((a) => a.startsWith('--max-old-space-size'));
+process.exitCode = inChild ? await main() : await runBundledChild(import.meta.filename, HEAP_FLAGS, (message) => process.stderr.write(`generate: ${message}\n`));

@@ -12,7 +12,8 @@ import { countrySpec } from './world/geography.ts';
 import type { OrderShapes } from './world/orders.ts';
 import { pickDevice } from './world/people.ts';
 import type { NextIds } from './world/shop.ts';
-import type { Customer, OpenOrder, Order, OrderItem, OrderStatus, Payment, Product, Stock } from './world/types.ts';
+import { Customer } from './world/customer.ts';
+import type { OpenOrder, Order, OrderItem, OrderStatus, Payment, Product, Stock } from './world/types.ts';
 
 type DbRow = mysql.RowDataPacket;
 
@@ -55,11 +56,11 @@ export async function nextIds(connection: mysql.Connection): Promise<NextIds> {
 export async function loadLiveState(connection: mysql.Connection, seed: number, p: Proportions, shapes: OrderShapes, nowMs: number): Promise<LiveState> {
   const next = await nextIds(connection);
 
-  const customers = (await query(connection, 'SELECT * FROM customers ORDER BY customer_id')).map((r): Customer => {
+  const customers = (await query(connection, 'SELECT * FROM customers ORDER BY customer_id')).map((r) => {
     // What the database does not hold (cookie, device, cards) is derived from the id, so it is stable across runs.
     const rng = new Rng(seed, 'customer', Number(r.customer_id));
     const version = /\.(\d+)@/.exec(String(r.email))?.[1];
-    return {
+    return new Customer({
       id: Number(r.customer_id),
       email: String(r.email),
       firstName: String(r.first_name),
@@ -78,7 +79,7 @@ export async function loadLiveState(connection: mysql.Connection, seed: number, 
       device: pickDevice(rng),
       cards: [rng.hex(8)],
       emailVersion: version ? Number(version) : 0,
-    };
+    });
   });
 
   // Popularity continues from sales so far: rank by units sold, Zipf weight by rank.

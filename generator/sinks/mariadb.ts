@@ -11,6 +11,7 @@ import mysql from 'mysql2/promise';
 
 import { ServiceUnavailableError, ShopflowError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { ROOT_DIR } from '../../lib/root.ts';
 import { WRITE_ORDER, type Batch } from '../world/batch.ts';
 import { TABLES, type TableName } from '../world/rows.ts';
 import { writeStatements } from './sql.ts';
@@ -19,7 +20,7 @@ import type { Sink } from './types.ts';
 /** Bytes of SQL per request: well under max_allowed_packet, big enough that round trips do not matter. */
 const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
 
-export const SHOP_DDL = join(import.meta.dirname, '..', 'ddl', 'shop.sql');
+export const SHOP_DDL = join(ROOT_DIR, 'generator', 'ddl', 'shop.sql');
 
 export interface WriteCounts {
   inserted: Record<TableName, number>;

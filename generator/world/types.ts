@@ -1,28 +1,6 @@
 /** The simulated shop's entities as the generator keeps them in memory (money in integer cents, times in epoch ms). */
 
-export interface Customer {
-  id: number;
-  email: string;
-  firstName: string;
-  lastName: string;
-  phone: string | null;
-  countryCode: string;
-  region: string | null;
-  city: string;
-  postalCode: string | null;
-  streetAddress: string | null;
-  signupChannel: string;
-  signedUpAt: number;
-  createdAt: number;
-  updatedAt: number;
-  /** Browser cookie id used on the customer's sessions. */
-  anonymousId: string;
-  device: 'desktop' | 'mobile' | 'tablet';
-  /** Card fingerprints the customer pays with (16 hex chars each). */
-  cards: string[];
-  /** Changes of e-mail so far (keeps new addresses unique). */
-  emailVersion: number;
-}
+export { Customer, type CustomerFields, type Device } from './customer.ts';
 
 export interface Product {
   id: number;

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 
 import { ConfigError } from '../errors.ts';
+import { ROOT_DIR } from '../root.ts';
 import { DEFAULTS, envSchema, type EnvConfig } from './schema.ts';
 
 export interface Config extends EnvConfig {
@@ -16,7 +17,7 @@ export interface Config extends EnvConfig {
   managed: { postgres: boolean; mariadb: boolean; kafka: boolean; smtp: boolean };
 }
 
-export const ROOT_DIR = resolve(import.meta.dirname, '..', '..');
+export { ROOT_DIR };
 
 type Env = Record<string, string | undefined>;
 

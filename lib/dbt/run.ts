@@ -10,8 +10,9 @@ import type { Config } from '../config/index.ts';
 import { childEnv } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import { runProcess, type ProcessResult } from '../process.ts';
+import { ROOT_DIR } from '../root.ts';
 
-export const DBT_PROJECT_DIR = resolve(import.meta.dirname, '..', '..', 'dbt');
+export const DBT_PROJECT_DIR = join(ROOT_DIR, 'dbt');
 
 export type DbtConfig = Pick<Config, 'WAREHOUSE_URL' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'PYTHON_VENV' | 'rootDir'>;
 

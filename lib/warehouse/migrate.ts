@@ -10,8 +10,9 @@ import pg from 'pg';
 
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
+import { ROOT_DIR } from '../root.ts';
 
-const MIGRATIONS_DIR = join(import.meta.dirname, 'migrations');
+const MIGRATIONS_DIR = join(ROOT_DIR, 'lib', 'warehouse', 'migrations');
 const LOCK_KEY = 727_100_001;
 const SERVER_LOCK_KEY = 727_100_002;
 
