@@ -4,6 +4,7 @@
  * order it happened.
  */
 import type { AnomalyInjector } from './anomalies/injector.ts';
+import { ActionKind, DayActions } from './day-actions.ts';
 import type { Proportions } from './params.ts';
 import { planBackfill, type BackfillPlan } from './plan.ts';
 import type { Batch } from './world/batch.ts';
@@ -26,11 +27,6 @@ export interface BackfillInput {
   anomalies?: AnomalyInjector;
   /** Hand a day on in parts of about this many messages (default MAX_MESSAGES_PER_BATCH). */
   maxMessagesPerBatch?: number;
-}
-
-export interface Action {
-  at: number;
-  run: () => void;
 }
 
 export interface Backfill {
@@ -66,17 +62,12 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
       for (; nextSignup < plan.preexisting; nextSignup++) shop.signUp(plan.signupAt[nextSignup]!);
     }
 
-    const actions: Action[] = [];
+    const actions = new DayActions();
     for (; nextLaunch < plan.launchAt.length && plan.launchAt[nextLaunch]! < dayEnd; nextLaunch++) {
-      const i = nextLaunch;
-      actions.push({ at: plan.launchAt[i]!, run: () => {
-        shop.launchProduct(plan.launchAt[i]!, plan.launchAt[i]!, plan.popularity[i]!);
-        shop.assortment.rebuild(shop.products.values());
-      } });
+      actions.add(plan.launchAt[nextLaunch]!, ActionKind.Launch, nextLaunch);
     }
     for (; nextSignup < plan.signupAt.length && plan.signupAt[nextSignup]! < dayEnd; nextSignup++) {
-      const at = plan.signupAt[nextSignup]!;
-      actions.push({ at, run: () => void shop.signUp(at) });
+      actions.add(plan.signupAt[nextSignup]!, ActionKind.SignUp);
     }
     // Orders: the plan says who orders today; the hour follows the daily cycle, after signup.
     const ordering = plan.ordersForDay(d);
@@ -84,42 +75,60 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
       const signup = plan.signupAt[index]!;
       let at = cal.sampleTime(rng, d);
       if (at <= signup) at = Math.min(dayEnd - 1, Math.round(signup + 60_000 + rng.next() * (dayEnd - signup - 60_000)));
-      actions.push({ at, run: () => {
-        const customer = shop.customer(input.next.customer + index);
-        if (customer) shop.placeOrder(customer, at);
-      } });
+      actions.add(at, ActionKind.Order, index);
     }
     const browsing = rng.stochasticRound(plan.browsingSessions * cal.dayShare(d));
-    for (let i = 0; i < browsing; i++) actions.push({ at: cal.sampleTime(rng, d), run: () => shop.browse(actionTime) });
+    for (let i = 0; i < browsing; i++) actions.add(cal.sampleTime(rng, d), ActionKind.Browse);
     // Slowly changing attributes: moves, e-mail changes, price changes, discontinued products.
     const population = shop.customers.length;
-    for (let i = rng.poisson(population * p.movesPerCustomerYear * yearShare); i > 0; i--) {
-      actions.push({ at: cal.sampleTime(rng, d), run: () => shop.move(shop.randomCustomer()!, actionTime) });
-    }
-    for (let i = rng.poisson(population * p.emailChangesPerCustomerYear * yearShare); i > 0; i--) {
-      actions.push({ at: cal.sampleTime(rng, d), run: () => shop.changeEmail(shop.randomCustomer()!, actionTime) });
-    }
-    for (let i = rng.poisson(shop.products.size * p.priceChangesPerProductYear * yearShare); i > 0; i--) {
-      actions.push({ at: cal.sampleTime(rng, d), run: () => shop.reprice(shop.assortment.pick(rng), actionTime) });
-    }
-    for (let i = rng.poisson(shop.products.size * p.discontinueShareYear * yearShare); i > 0; i--) {
-      actions.push({ at: cal.sampleTime(rng, d), run: () => {
-        if (shop.assortment.size > 1) shop.discontinue(shop.assortment.pick(rng), actionTime);
-      } });
-    }
-    if (input.anomalies) actions.push(...input.anomalies.planStep(shop, dayStart, dayEnd, ordering.length));
+    for (let i = rng.poisson(population * p.movesPerCustomerYear * yearShare); i > 0; i--) actions.add(cal.sampleTime(rng, d), ActionKind.Move);
+    for (let i = rng.poisson(population * p.emailChangesPerCustomerYear * yearShare); i > 0; i--) actions.add(cal.sampleTime(rng, d), ActionKind.ChangeEmail);
+    for (let i = rng.poisson(shop.products.size * p.priceChangesPerProductYear * yearShare); i > 0; i--) actions.add(cal.sampleTime(rng, d), ActionKind.Reprice);
+    for (let i = rng.poisson(shop.products.size * p.discontinueShareYear * yearShare); i > 0; i--) actions.add(cal.sampleTime(rng, d), ActionKind.Discontinue);
+    if (input.anomalies) for (const action of input.anomalies.planStep(shop, dayStart, dayEnd, ordering.length)) actions.addCustom(action);
 
     // Run everything in time order; order steps and restocks due in between are applied first.
     // A busy day is handed on in parts, so memory follows the part size, not the busiest day
     // (with anomalies the injector works on whole days, so the day stays one batch).
     const cutAt = input.anomalies ? Number.POSITIVE_INFINITY : (input.maxMessagesPerBatch ?? MAX_MESSAGES_PER_BATCH);
-    const order = actions.map((_, i) => i).sort((a, b) => actions[a]!.at - actions[b]!.at || a - b);
-    let actionTime = dayStart;
-    for (const i of order) {
-      const action = actions[i]!;
-      actionTime = Math.round(action.at);
+    for (const i of actions.ordered()) {
+      const at = actions.at(i);
+      const actionTime = Math.round(at);
       shop.advanceTo(actionTime);
-      action.run();
+      switch (actions.kind(i)) {
+        case ActionKind.Launch: {
+          const n = actions.arg(i);
+          shop.launchProduct(plan.launchAt[n]!, plan.launchAt[n]!, plan.popularity[n]!);
+          shop.assortment.rebuild(shop.products.values());
+          break;
+        }
+        case ActionKind.SignUp:
+          shop.signUp(at);
+          break;
+        case ActionKind.Order: {
+          const customer = shop.customer(input.next.customer + actions.arg(i));
+          if (customer) shop.placeOrder(customer, at);
+          break;
+        }
+        case ActionKind.Browse:
+          shop.browse(actionTime);
+          break;
+        case ActionKind.Move:
+          shop.move(shop.randomCustomer()!, actionTime);
+          break;
+        case ActionKind.ChangeEmail:
+          shop.changeEmail(shop.randomCustomer()!, actionTime);
+          break;
+        case ActionKind.Reprice:
+          shop.reprice(shop.assortment.pick(rng), actionTime);
+          break;
+        case ActionKind.Discontinue:
+          if (shop.assortment.size > 1) shop.discontinue(shop.assortment.pick(rng), actionTime);
+          break;
+        case ActionKind.Custom:
+          actions.custom(i)();
+          break;
+      }
       if (shop.batch.messages.length >= cutAt) yield shop.cutBatch();
     }
     const batch = shop.endStep(dayEnd);

@@ -5,7 +5,7 @@
  * messages) are applied to a step's batch after it is generated.
  */
 import { MAX_EVENT_BYTES } from '../../lib/events/schema.ts';
-import type { Action } from '../backfill.ts';
+import type { Action } from '../day-actions.ts';
 import { ANOMALY_RATES } from '../params.ts';
 import { Rng } from '../random.ts';
 import type { Batch, OutgoingMessage } from '../world/batch.ts';
