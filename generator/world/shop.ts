@@ -53,8 +53,8 @@ export class Shop {
   readonly fakers: FakerPool;
   readonly shapes: OrderShapes;
   readonly assortment = new Assortment();
+  /** In id order: ids are handed out in order, and live mode loads them sorted. */
   readonly customers: Customer[] = [];
-  readonly #customerById = new Map<number, Customer>();
   readonly products = new Map<number, Product>();
   readonly stock = new Map<number, Stock>();
   readonly open = new Map<number, OpenOrder>();
@@ -107,13 +107,28 @@ export class Shop {
   }
 
   customer(id: number): Customer | undefined {
-    return this.#customerById.get(id);
+    // Found by position when ids have no gaps (a backfill), else by binary search; no map of
+    // 100,000 entries beside the array.
+    const list = this.customers;
+    const direct = list[id - (list[0]?.id ?? 0)];
+    if (direct?.id === id) return direct;
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = list[mid]!;
+      if (c.id === id) return c;
+      if (c.id < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 
   /** Registers a customer loaded from the database (live mode). */
   adoptCustomer(c: Customer): void {
+    const last = this.customers.at(-1);
+    if (last && last.id >= c.id) throw new Error(`customers must be adopted in id order: ${c.id} after ${last.id}`);
     this.customers.push(c);
-    this.#customerById.set(c.id, c);
   }
 
   randomCustomer(): Customer | undefined {
