@@ -15,8 +15,12 @@ import type { Logger } from '../../lib/logger.ts';
 import type { Batch } from '../world/batch.ts';
 import type { Sink } from './types.ts';
 
-/** A request stays well under the broker's default message.max.bytes (1 MB) per partition batch. */
-const MAX_REQUEST_BYTES = 900 * 1024;
+/**
+ * Per partition request: under the broker's default message.max.bytes (1 MB), and small enough
+ * that the requests in flight (and the copies kafkajs makes of each) stay a few MB; 512 KB and
+ * 900 KB sent at the same rate, the smaller with ~11 MB less peak RSS.
+ */
+const MAX_REQUEST_BYTES = 512 * 1024;
 
 export interface KafkaSinkOptions {
   brokers: string[];
@@ -46,7 +50,8 @@ export class KafkaSink implements Sink {
     this.#producer = producer;
     this.#topic = options.topic;
     this.#chunk = options.chunk ?? 2_000;
-    this.#maxRequestsInFlight = Math.max(2, 2 * options.partitions);
+    // One on the wire per partition (their sends are chained) and a couple waiting their turn.
+    this.#maxRequestsInFlight = options.partitions + 2;
     this.#partitionOf = keyBytesPartitioner(options.partitions);
     this.#queued = Array.from({ length: options.partitions }, () => new RecordsBuilder());
   }

@@ -18,7 +18,7 @@ import { writeStatements } from './sql.ts';
 import type { Sink } from './types.ts';
 
 /** Bytes of SQL per request: well under max_allowed_packet, big enough that round trips do not matter. */
-const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 
 export const SHOP_DDL = join(ROOT_DIR, 'generator', 'ddl', 'shop.sql');
 
