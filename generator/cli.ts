@@ -71,9 +71,7 @@ async function main(): Promise<number> {
  * collection time. Started with these flags already (a profiling run, or the child itself), it
  * runs in this process.
  */
-// --heap-growing-percent=20: after each full collection the old generation may grow by a fifth
-// before the next, where V8's own factor let a 10x world's ~90 MB live heap sit in ~155 MB.
-const HEAP_FLAGS = ['--max-old-space-size=512', '--max-semi-space-size=8', '--heap-growing-percent=20'];
+const HEAP_FLAGS = ['--max-old-space-size=512', '--max-semi-space-size=8'];
 
 const inChild = process.execArgv.some((a) => a.startsWith('--max-old-space-size'));
 process.exitCode = inChild ? await main() : await runBundledChild(import.meta.filename, HEAP_FLAGS, (message) => process.stderr.write(`generate: ${message}\n`));
