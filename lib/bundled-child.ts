@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
+import { inheritedEnv } from './config/index.ts';
 import { ROOT_DIR } from './root.ts';
 
 export const BUNDLE_DIR = join(ROOT_DIR, 'node_modules', '.cache', 'shopflow');
@@ -64,7 +65,7 @@ export async function runBundledChild(entry: string, nodeFlags: readonly string[
   }
   const child = spawn(process.execPath, [...nodeFlags, script, ...process.argv.slice(2)], {
     stdio: 'inherit',
-    env: { ...MALLOC_ENV, ...process.env },
+    env: inheritedEnv(MALLOC_ENV),
   });
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => child.kill('SIGTERM'));
