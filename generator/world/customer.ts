@@ -36,8 +36,9 @@ export interface CustomerFields extends Address {
   emailVersion: number;
 }
 
-// Control characters never appear in generated or loaded text (flat-cleaned Faker output, e-mail
-// slugs, hex, uuids), so they can separate fields and mark a null.
+// Generated text (Faker names and addresses, e-mail slugs, hex, uuids) has no control characters,
+// so they can separate fields and mark a null; text that has one (a row loaded in live mode) is
+// refused by pack() with the value named.
 const SEP = '\u0000';
 const NULL = '\u0001';
 const CARD_SEP = ',';
