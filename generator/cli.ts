@@ -65,7 +65,7 @@ async function main(): Promise<number> {
  * V8 grows its heap lazily when the machine has plenty of memory, so a long generation would
  * sit at far more RSS than it needs. The generator runs in a child process (bundled to plain
  * JavaScript, lib/bundled-child.ts) with a bounded old generation: the live set is the shop's
- * state plus a batch in the making and one being written (~120 MB for a 10x world). The young
+ * state plus a batch in the making and one being written (~90 MB at the end of a 10x world). The young
  * generation is small: a batch's messages are bytes outside the heap (world/message-log.ts), so
  * what the simulation allocates dies young and a small young generation costs no extra
  * collection time. Started with these flags already (a profiling run, or the child itself), it
