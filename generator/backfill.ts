@@ -27,6 +27,8 @@ export interface BackfillInput {
   anomalies?: AnomalyInjector;
   /** Hand a day on in parts of about this many messages (default MAX_MESSAGES_PER_BATCH). */
   maxMessagesPerBatch?: number;
+  /** False: no sink takes the messages, so they are counted, not built (default true). */
+  messageBodies?: boolean;
 }
 
 export interface Backfill {
@@ -37,7 +39,8 @@ export interface Backfill {
 
 export function createBackfill(input: BackfillInput): Backfill {
   const plan = planBackfill(input);
-  const shop = new Shop(input.seed, input.p, input.next);
+  if (input.anomalies && input.messageBodies === false) throw new Error('createBackfill: anomalies rework messages, so they need message bodies');
+  const shop = new Shop(input.seed, input.p, input.next, { messageBodies: input.messageBodies ?? true });
   shop.unitsPerPopularityDay = plan.unitsPerPopularityDay;
   return { plan, shop, days: runDays(input, plan, shop) };
 }

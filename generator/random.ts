@@ -21,6 +21,8 @@ export function hash32(...parts: (string | number)[]): number {
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** 32-bit draws a UUID takes from a stream. */
+const UUID_WORDS = 4;
 
 /** sfc32: small, fast, passes PractRand; plenty for simulation. */
 export class Rng {
@@ -106,7 +108,12 @@ export class Rng {
     return floor + (this.next() < x - floor ? 1 : 0);
   }
 
-  /** Random RFC 4122 version-4 UUID from this stream. */
+  /** Moves the stream on as uuid() would, without making the string. */
+  skipUuid(): void {
+    for (let i = 0; i < UUID_WORDS; i++) this.uint32();
+  }
+
+  /** Random RFC 4122 version-4 UUID from this stream (UUID_WORDS draws). */
   uuid(): string {
     const a = this.uint32();
     const b = this.uint32();

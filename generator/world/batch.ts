@@ -38,13 +38,20 @@ export class Batch {
   readonly endMs: number;
   readonly inserts = new Map<TableName, Row[]>();
   readonly upserts = new Map<TableName, Row[]>();
-  messages = new MessageLog();
+  messages: MessageLog;
   /** More of the same step follows in another batch (a busy day is handed on in parts). */
   partial = false;
 
-  constructor(label: string, endMs = Number.POSITIVE_INFINITY) {
+  /** `messageBodies: false`: messages are counted by time and type, never built (no Kafka sink). */
+  constructor(label: string, endMs = Number.POSITIVE_INFINITY, options: { messageBodies?: boolean } = {}) {
     this.label = label;
     this.endMs = endMs;
+    this.messages = new MessageLog({ bodies: options.messageBodies ?? true });
+  }
+
+  /** Whether messages are built at all; a writer that only counts them calls count() instead of send(). */
+  get keepsMessageBodies(): boolean {
+    return this.messages.hasBodies;
   }
 
   insert(table: TableName, row: Row): void {
@@ -61,6 +68,11 @@ export class Batch {
 
   send(message: OutgoingMessage): void {
     this.messages.push(message);
+  }
+
+  /** A message that is only counted (a batch without message bodies). */
+  count(time: number, type: string): void {
+    this.messages.count(time, type);
   }
 
   /** Messages ordered by event time, decoded; ties keep generation order, so a session stays in order. */

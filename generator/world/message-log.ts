@@ -7,6 +7,10 @@
  *
  * Buffers come from a small free list: a written batch hands its buffer back (release()), so a
  * long run reuses a few buffers instead of leaving one per batch to the garbage collector.
+ *
+ * A log made with `bodies: false` keeps only each message's time and type: a run without a
+ * Kafka sink still counts its events (and orders them for cutting days), but never builds or
+ * encodes their JSON.
  */
 import type { OutgoingMessage } from './batch.ts';
 
@@ -42,6 +46,8 @@ function typeCode(type: string): number {
 }
 
 export class MessageLog {
+  /** False: times and types only (count()); the messages themselves are never built. */
+  readonly hasBodies: boolean;
   #data: Buffer | null = null;
   #used = 0;
   /** Per message: start of its key in #data (the value follows the key), key and value byte lengths. */
@@ -52,11 +58,16 @@ export class MessageLog {
   #type = new Uint16Array(INITIAL_MESSAGES);
   #length = 0;
 
+  constructor(options: { bodies?: boolean } = {}) {
+    this.hasBodies = options.bodies ?? true;
+  }
+
   get length(): number {
     return this.#length;
   }
 
   push(message: OutgoingMessage): void {
+    if (!this.hasBodies) return this.count(message.time, message.type);
     this.#reserveBytes(3 * (message.key.length + message.value.length));
     if (this.#length === this.#start.length) this.#growIndex();
     const data = this.#data!;
@@ -71,6 +82,15 @@ export class MessageLog {
     this.#used += keyBytes + valueBytes;
   }
 
+  /** Records a message by its time and type only (a log without bodies). */
+  count(time: number, type: string): void {
+    if (this.hasBodies) throw new Error('MessageLog.count: this log keeps message bodies; push() the message');
+    if (this.#length === this.#start.length) this.#growIndex();
+    const i = this.#length++;
+    this.#time[i] = time;
+    this.#type[i] = typeCode(type);
+  }
+
   time(i: number): number {
     return this.#time[i]!;
   }
@@ -80,10 +100,12 @@ export class MessageLog {
   }
 
   key(i: number): string {
+    this.#needBodies();
     return this.#data!.toString('utf8', this.#start[i]!, this.#start[i]! + this.#keyBytes[i]!);
   }
 
   value(i: number): string {
+    this.#needBodies();
     const valueStart = this.#start[i]! + this.#keyBytes[i]!;
     return this.#data!.toString('utf8', valueStart, valueStart + this.#valueBytes[i]!);
   }
@@ -102,6 +124,7 @@ export class MessageLog {
    * `data[start, start + keyBytes)` is the key, the value follows it.
    */
   bytes(i: number): { data: Buffer; start: number; keyBytes: number; valueBytes: number } {
+    this.#needBodies();
     return { data: this.#data!, start: this.#start[i]!, keyBytes: this.#keyBytes[i]!, valueBytes: this.#valueBytes[i]! };
   }
 
@@ -116,8 +139,12 @@ export class MessageLog {
 
   /** A new log with the messages `keep` accepts, in order; this one is released. */
   filter(keep: (i: number) => boolean): MessageLog {
-    const kept = new MessageLog();
-    for (let i = 0; i < this.#length; i++) if (keep(i)) kept.push(this.get(i));
+    const kept = new MessageLog({ bodies: this.hasBodies });
+    for (let i = 0; i < this.#length; i++) {
+      if (!keep(i)) continue;
+      if (this.hasBodies) kept.push(this.get(i));
+      else kept.count(this.time(i), this.type(i));
+    }
     this.release();
     return kept;
   }
@@ -128,6 +155,10 @@ export class MessageLog {
     this.#data = null;
     this.#used = 0;
     this.#length = 0;
+  }
+
+  #needBodies(): void {
+    if (!this.hasBodies) throw new Error('MessageLog: this log keeps only times and types (made with bodies: false)');
   }
 
   #reserveBytes(atMost: number): void {

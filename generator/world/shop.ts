@@ -68,8 +68,12 @@ export class Shop {
   batch: Batch;
   readonly stats: StepStats = { orders: 0, sessions: 0, events: 0 };
 
-  constructor(seed: number, p: Proportions, next: NextIds) {
+  /** False when no sink takes the Kafka messages: they are counted, not built (Batch). */
+  readonly messageBodies: boolean;
+
+  constructor(seed: number, p: Proportions, next: NextIds, options: { messageBodies?: boolean } = {}) {
     this.seed = seed;
+    this.messageBodies = options.messageBodies ?? true;
     this.p = p;
     this.next = { ...next };
     this.fakers = new FakerPool(seed);
@@ -83,7 +87,7 @@ export class Shop {
   beginStep(label: string, endMs?: number): Batch {
     this.rng = new Rng(this.seed, 'step', label);
     this.fakers.reseed('step', label);
-    this.batch = new Batch(label, endMs);
+    this.batch = new Batch(label, endMs, { messageBodies: this.messageBodies });
     return this.batch;
   }
 
@@ -94,7 +98,7 @@ export class Shop {
   cutBatch(): Batch {
     const part = this.batch;
     part.partial = true;
-    this.batch = new Batch(part.label, part.endMs);
+    this.batch = new Batch(part.label, part.endMs, { messageBodies: this.messageBodies });
     return part;
   }
 

@@ -21,6 +21,8 @@ export interface MemoryWorldOptions {
   orders?: number;
   anomalyRate?: number;
   maxMessagesPerBatch?: number;
+  /** False: messages are only counted (as in a run without a Kafka sink); `messages` then has empty keys and values. */
+  messageBodies?: boolean;
 }
 
 export interface MemoryWorld {
@@ -55,6 +57,7 @@ export async function generateInMemory(options: MemoryWorldOptions = {}): Promis
     p: PROPORTIONS,
     next: { customer: 1, product: 1, order: 1, orderItem: 1, payment: 1, restock: 1 },
     ...(options.maxMessagesPerBatch ? { maxMessagesPerBatch: options.maxMessagesPerBatch } : {}),
+    ...(options.messageBodies === false ? { messageBodies: false } : {}),
     ...(manifest ? { anomalies: new AnomalyInjector({ seed, rate: options.anomalyRate!, manifest, lateHoldSteps: [1, 3] }) } : {}),
   });
   const tables = Object.fromEntries(Object.keys(COLUMNS).map((t) => [t, new Map()])) as MemoryWorld['tables'];
@@ -75,6 +78,10 @@ export async function generateInMemory(options: MemoryWorldOptions = {}): Promis
         if (kind === 'upsert' && !tables[table].has(key)) throw new Error(`upsert of missing ${table} ${key}`);
         tables[table].set(key, kind === 'upsert' ? { ...record, created_at: tables[table].get(key)!.created_at! } : record);
       }
+    }
+    if (!batch.keepsMessageBodies) {
+      for (const i of batch.messages.ordered()) messages.push({ key: '', value: '', time: batch.messages.time(i), type: batch.messages.type(i), batch: batch.label });
+      continue;
     }
     for (const m of batch.orderedMessages()) {
       messages.push({ ...m, batch: batch.label });

@@ -46,4 +46,18 @@ describe('MessageLog', () => {
     expect(all(next)).toEqual([message(9_999, 1)]);
     expect(kept.length).toBe(0);
   });
+
+  it('a log without bodies counts times and types (across growth and filtering) and refuses to hand out bodies', () => {
+    const log = new MessageLog({ bodies: false });
+    for (let i = 0; i < 5_000; i++) log.count(5_000 - i, i % 2 ? 'page_view' : 'order_placed');
+    log.push(message(5_000, 0));
+    expect(log.length).toBe(5_001);
+    expect([log.time(1), log.type(1), log.type(5_000)]).toEqual([4_999, 'page_view', 'malformed']);
+    expect(log.ordered()[0]).toBe(5_000);
+    expect(() => log.get(0)).toThrow(/times and types/);
+    expect(() => log.bytes(0)).toThrow(/times and types/);
+    const kept = log.filter((i) => i < 10);
+    expect([kept.length, kept.hasBodies, kept.time(9), kept.type(9)]).toEqual([10, false, 4_991, 'page_view']);
+    expect(() => new MessageLog().count(1, 'page_view')).toThrow(/keeps message bodies/);
+  });
 });
