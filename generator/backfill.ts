@@ -14,6 +14,13 @@ import { Shop, type NextIds } from './world/shop.ts';
 /** Messages after which a day's batch is handed on and the day continues in a new one. */
 export const MAX_MESSAGES_PER_BATCH = 10_000;
 
+/**
+ * Yielded between batches when `breatheEveryMs` is set: the caller should give the event loop a
+ * turn. Generation is synchronous, and a sink's replies (a MariaDB round trip, a Kafka ack)
+ * are only handled on a turn of the loop; a busy day takes tens of milliseconds.
+ */
+export const BREATHE = Symbol('breathe');
+
 export interface BackfillInput {
   seed: number;
   startMs: number;
@@ -29,12 +36,14 @@ export interface BackfillInput {
   maxMessagesPerBatch?: number;
   /** False: no sink takes the messages, so they are counted, not built (default true). */
   messageBodies?: boolean;
+  /** Yield BREATHE at least this often (in wall time) within a day; default never. */
+  breatheEveryMs?: number;
 }
 
 export interface Backfill {
   plan: BackfillPlan;
   shop: Shop;
-  days: Generator<Batch>;
+  days: Generator<Batch | typeof BREATHE>;
 }
 
 export function createBackfill(input: BackfillInput): Backfill {
@@ -45,8 +54,10 @@ export function createBackfill(input: BackfillInput): Backfill {
   return { plan, shop, days: runDays(input, plan, shop) };
 }
 
-function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generator<Batch> {
+function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generator<Batch | typeof BREATHE> {
   const { p, days } = input;
+  const breatheEveryMs = input.breatheEveryMs ?? Number.POSITIVE_INFINITY;
+  let breathedAt = performance.now();
   const cal = plan.calendar;
   let nextSignup = 0;
   let nextLaunch = 0;
@@ -133,6 +144,10 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
           break;
       }
       if (shop.batch.messages.length >= cutAt) yield shop.cutBatch();
+      if ((i & 31) === 0 && performance.now() - breathedAt >= breatheEveryMs) {
+        yield BREATHE;
+        breathedAt = performance.now();
+      }
     }
     const batch = shop.endStep(dayEnd);
     input.anomalies?.afterStep(shop, batch, d === days - 1);

@@ -66,6 +66,7 @@ export async function generateInMemory(options: MemoryWorldOptions = {}): Promis
   const hash = createHash('sha256');
   let batches = 0;
   for (const batch of backfill.days) {
+    if (typeof batch === 'symbol') continue;
     batches++;
     await new Promise((resolve) => setImmediate(resolve));
     for (const { table, kind } of WRITE_ORDER) {

@@ -1,0 +1,45 @@
+/**
+ * Rows as the text LOAD DATA reads with loadDataSql's clauses: fields split by tabs, rows by
+ * newlines, NULL as \N, and backslash, tab, newline, carriage return and NUL escaped with a
+ * backslash. MariaDB parses this several times faster than the same rows as SQL literals.
+ */
+import type { Row, SqlValue, TableName } from '../world/rows.ts';
+
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /[\\\t\n\r\0]/g;
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
+
+export function tsvField(value: SqlValue): string {
+  if (value === null) return '\\N';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new RangeError(`cannot write ${value} to MariaDB`);
+    return String(value);
+  }
+  return NEEDS_ESCAPE.test(value) ? value.replace(NEEDS_ESCAPE, (ch) => ESCAPES[ch]!) : value;
+}
+
+/** The rows as one UTF-8 buffer, a line each. */
+export function tsvRows(rows: readonly Row[]): Buffer {
+  let text = '';
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) text += (i === 0 ? '' : '\t') + tsvField(row[i]!);
+    text += '\n';
+  }
+  return Buffer.from(text, 'utf8');
+}
+
+/**
+ * LOAD DATA LOCAL INFILE of tsvRows() into `table` (its columns listed, so extra columns of the
+ * table, such as a staging table's sequence, fill themselves). The file name is only a label the
+ * client gets back when the server asks for the rows; they are handed over from memory.
+ */
+export function loadDataSql(table: string, columns: readonly string[], fileName: string): string {
+  return (
+    `LOAD DATA LOCAL INFILE '${fileName}' INTO TABLE \`${table}\` CHARACTER SET utf8mb4 ` +
+    "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' " +
+    `(${columns.map((c) => `\`${c}\``).join(', ')})`
+  );
+}
+
+/** Name of the session's temporary staging table for upserts into `table`. */
+export const stagingTable = (table: TableName): string => `shopflow_stage_${table}`;
