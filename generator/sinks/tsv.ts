@@ -5,7 +5,7 @@
  */
 import type { Row, SqlValue, TableName } from '../world/rows.ts';
 
-// eslint-disable-next-line no-control-regex
+ 
 const NEEDS_ESCAPE = /[\\\t\n\r\0]/g;
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
 

@@ -4,7 +4,7 @@
  * the tab-separated encoding byte for byte, a key upserted twice in a batch ends with its last
  * row, and a batch that fails leaves nothing behind (rolled back, staging emptied).
  */
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { MariadbSink, connectShopDb, writeMethodFor, type WriteMethod } from '../../generator/sinks/mariadb.ts';
