@@ -5,8 +5,8 @@
  */
 import type { Row, SqlValue, TableName } from '../world/rows.ts';
 
- 
-const NEEDS_ESCAPE = /[\\\t\n\r\0]/g;
+const NEEDS_ESCAPE = /[\\\t\n\r\0]/;
+const ESCAPE_ALL = new RegExp(NEEDS_ESCAPE.source, 'g');
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
 
 export function tsvField(value: SqlValue): string {
@@ -15,7 +15,7 @@ export function tsvField(value: SqlValue): string {
     if (!Number.isFinite(value)) throw new RangeError(`cannot write ${value} to MariaDB`);
     return String(value);
   }
-  return NEEDS_ESCAPE.test(value) ? value.replace(NEEDS_ESCAPE, (ch) => ESCAPES[ch]!) : value;
+  return NEEDS_ESCAPE.test(value) ? value.replace(ESCAPE_ALL, (ch) => ESCAPES[ch]!) : value;
 }
 
 /** The rows as one UTF-8 buffer, a line each. */
