@@ -76,9 +76,9 @@ const HEAP_FLAGS = ['--max-old-space-size=512', '--max-semi-space-size=8'];
 /**
  * Under that cap V8 lets the old generation grow only ~1.4x past what survived the last full
  * collection, and a small world (live set ~30 MB) was collected in full several times a second:
- * the default world took 44-53 s to both sinks. Letting it double (live set x 2) there took
- * 42-44 s at about the same peak RSS (~180 MB; Kafka alone 44 -> 32 s). A big world keeps V8's own factor: doubling a
- * 10x world's ~90 MB took its peak RSS from ~300 to 340 MB.
+ * the default world took 48-60 s to both sinks. Letting it double (live set x 2) there took
+ * 42-44 s at about the same peak RSS (~180 MB; Kafka alone 44 -> 32 s). A big world keeps V8's
+ * own factor: doubling a 10x world's ~90 MB took its peak RSS from ~300 to 340 MB.
  */
 const SMALL_WORLD_CUSTOMERS = 25_000;
 const SMALL_WORLD_FLAGS = ['--heap-growing-percent=100'];
