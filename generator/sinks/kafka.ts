@@ -21,6 +21,8 @@ import type { Sink } from './types.ts';
  * 900 KB sent at the same rate, the smaller with ~11 MB less peak RSS.
  */
 const MAX_REQUEST_BYTES = 512 * 1024;
+/** A builder's buffer: a full request plus its last message, so it does not have to grow. */
+const BUILDER_BYTES = MAX_REQUEST_BYTES + 128 * 1024;
 
 export interface KafkaSinkOptions {
   brokers: string[];
@@ -40,6 +42,12 @@ export class KafkaSink implements Sink {
   readonly #partitionOf: (key: Uint8Array) => number;
   /** Per partition, messages not yet handed to the producer, in order. */
   readonly #queued: RecordsBuilder[];
+  /**
+   * Builders whose request is done, for reuse: a request goes out from its builder's buffer (no
+   * copy), and the builder comes back here once the broker has answered. A fresh copy per
+   * request was ~1 GB of buffers for the default world, left to the garbage collector.
+   */
+  readonly #spare: RecordsBuilder[] = [];
   readonly #inFlight = new Set<Promise<void>>();
   #failure: unknown = undefined;
   readonly countsByType = new Map<string, number>();
@@ -53,7 +61,7 @@ export class KafkaSink implements Sink {
     // One on the wire per partition (their sends are chained) and a couple waiting their turn.
     this.#maxRequestsInFlight = options.partitions + 2;
     this.#partitionOf = keyBytesPartitioner(options.partitions);
-    this.#queued = Array.from({ length: options.partitions }, () => new RecordsBuilder());
+    this.#queued = Array.from({ length: options.partitions }, () => new RecordsBuilder(BUILDER_BYTES));
   }
 
   static async open(options: KafkaSinkOptions, logger: Logger): Promise<KafkaSink> {
@@ -99,12 +107,18 @@ export class KafkaSink implements Sink {
   }
 
   #send(partition: number): void {
+    const builder = this.#queued[partition]!;
+    this.#queued[partition] = this.#spare.pop() ?? new RecordsBuilder(BUILDER_BYTES);
     const sent = this.#producer
-      .send(this.#topic, partition, this.#queued[partition]!.take())
+      .send(this.#topic, partition, builder.records())
       .catch((error: unknown) => {
         this.#failure ??= error;
       })
-      .finally(() => this.#inFlight.delete(sent));
+      .finally(() => {
+        this.#inFlight.delete(sent);
+        builder.clear();
+        this.#spare.push(builder);
+      });
     this.#inFlight.add(sent);
   }
 

@@ -18,18 +18,33 @@ const INITIAL_BYTES = 1 << 20;
 const INITIAL_MESSAGES = 4096;
 
 const freeBuffers: Buffer[] = [];
-const MAX_FREE_BUFFERS = 2;
+/** A log being filled, one being written and one spare. */
+const MAX_FREE_BUFFERS = 3;
+/** The largest buffer a log has needed so far: new buffers are made this big at once. */
+let largestNeeded = 0;
 
-/** The largest free buffer if it is big enough (a log then rarely grows), else a new one. */
+/**
+ * The largest free buffer if it is big enough, else a new one as big as any log has needed
+ * (so a log does not grow through 1, 2, 4, 8 MB again on every busy day, leaving each step to
+ * the garbage collector).
+ */
 function takeBuffer(minBytes: number): Buffer {
+  largestNeeded = Math.max(largestNeeded, minBytes);
   let largest = -1;
   for (let i = 0; i < freeBuffers.length; i++) if (largest < 0 || freeBuffers[i]!.length > freeBuffers[largest]!.length) largest = i;
   if (largest >= 0 && freeBuffers[largest]!.length >= minBytes) return freeBuffers.splice(largest, 1)[0]!;
-  return Buffer.allocUnsafeSlow(minBytes);
+  return Buffer.allocUnsafeSlow(largestNeeded);
 }
 
+/** Keeps the largest few buffers handed back. */
 function giveBuffer(buffer: Buffer): void {
-  if (freeBuffers.length < MAX_FREE_BUFFERS) freeBuffers.push(buffer);
+  if (freeBuffers.length < MAX_FREE_BUFFERS) {
+    freeBuffers.push(buffer);
+    return;
+  }
+  let smallest = 0;
+  for (let i = 1; i < freeBuffers.length; i++) if (freeBuffers[i]!.length < freeBuffers[smallest]!.length) smallest = i;
+  if (freeBuffers[smallest]!.length < buffer.length) freeBuffers[smallest] = buffer;
 }
 
 /** Event type names by code; a handful in practice (the event types, `duplicate`, `malformed`). */

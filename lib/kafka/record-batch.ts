@@ -73,9 +73,22 @@ export class RecordsBuilder {
     const buffer = Buffer.allocUnsafeSlow(this.#bytes);
     this.#data.copy(buffer, 0, 0, this.#bytes);
     const taken = { buffer, count: this.#count };
+    this.clear();
+    return taken;
+  }
+
+  /**
+   * The queued records in place, without a copy: valid until clear() or the next append. For a
+   * sender that keeps the builder aside until its request is done, then clears it for reuse.
+   */
+  records(): EncodedRecords {
+    return { buffer: this.#data.subarray(0, this.#bytes), count: this.#count };
+  }
+
+  /** Starts over empty, keeping the buffer. */
+  clear(): void {
     this.#bytes = 0;
     this.#count = 0;
-    return taken;
   }
 
   #writeVarint(value: number, at: number): number {

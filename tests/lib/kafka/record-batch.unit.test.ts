@@ -46,4 +46,19 @@ describe('RecordsBuilder', () => {
     expect(builder.count).toBe(0);
     expect(builder.bytes).toBe(0);
   });
+
+  it('records() hands out the records in place; after clear() the same buffer takes the next ones', () => {
+    const builder = new RecordsBuilder(1024);
+    builder.append('a', 'first');
+    builder.append('b', 'second');
+    const first = builder.records();
+    expect(first.count).toBe(2);
+    expect(first.buffer.equals(libraryBytes([{ key: 'a', value: 'first' }, { key: 'b', value: 'second' }]))).toBe(true);
+    builder.clear();
+    expect([builder.count, builder.bytes]).toEqual([0, 0]);
+    builder.append('c', 'third');
+    const second = builder.records();
+    expect(second.buffer.equals(libraryBytes([{ key: 'c', value: 'third' }]))).toBe(true);
+    expect(second.buffer.buffer).toBe(first.buffer.buffer);
+  });
 });
