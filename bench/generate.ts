@@ -24,7 +24,9 @@ import mysql from 'mysql2/promise';
 
 import { ddlStatements } from '../generator/sinks/mariadb.ts';
 import type { RunSummary } from '../generator/summary.ts';
-import { COLUMNS, TABLES } from '../generator/world/rows.ts';
+import { columnList } from '../generator/sinks/sql.ts';
+import { loadDataSql, tsvRows } from '../generator/sinks/tsv.ts';
+import { TABLES, type Row, type TableName } from '../generator/world/rows.ts';
 import { loadConfig } from '../lib/config/index.ts';
 import { deleteTopic } from '../lib/kafka/admin.ts';
 import { createLogger } from '../lib/logger.ts';
@@ -61,16 +63,14 @@ async function admin<T>(work: (c: mysql.Connection) => Promise<T>, database?: st
   }
 }
 
-const tsv = (value: unknown) => (value === null ? '\\N' : String(value).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n'));
-
 /** Dumps the generated tables to TSV and LOAD DATAs them into a fresh database: the ceiling. */
 async function loadDataCeiling(dir: string): Promise<{ rows: number; seconds: number }> {
-  const files: { table: string; path: string; rows: number }[] = [];
+  const files: { table: TableName; path: string; rows: number }[] = [];
   await admin(async (c) => {
     for (const table of TABLES) {
-      const [rows] = await c.query<mysql.RowDataPacket[]>(`SELECT ${COLUMNS[table].map((x) => `\`${x}\``).join(', ')} FROM \`${table}\` ORDER BY 1`);
+      const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: `SELECT ${columnList(table)} FROM \`${table}\` ORDER BY 1`, rowsAsArray: true });
       const path = join(dir, `${table}.tsv`);
-      writeFileSync(path, rows.map((r) => COLUMNS[table].map((col) => tsv(r[col])).join('\t')).join('\n') + (rows.length ? '\n' : ''));
+      writeFileSync(path, tsvRows(rows as unknown as Row[]));
       files.push({ table, path, rows: rows.length });
     }
   }, scratchDb);
@@ -81,10 +81,7 @@ async function loadDataCeiling(dir: string): Promise<{ rows: number; seconds: nu
       await c.query('SET FOREIGN_KEY_CHECKS = 1');
       await c.beginTransaction();
       for (const f of files) {
-        await c.query({
-          sql: `LOAD DATA LOCAL INFILE '${f.path}' INTO TABLE \`${f.table}\` FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' (${COLUMNS[f.table as (typeof TABLES)[number]].map((x) => `\`${x}\``).join(', ')})`,
-          infileStreamFactory: () => createReadStream(f.path),
-        });
+        await c.query({ sql: loadDataSql(f.table, f.table, f.path), infileStreamFactory: () => createReadStream(f.path) });
       }
       await c.commit();
     });

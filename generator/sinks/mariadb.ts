@@ -21,8 +21,8 @@ import { ServiceUnavailableError, ShopflowError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { ROOT_DIR } from '../../lib/root.ts';
 import { WRITE_ORDER, type Batch } from '../world/batch.ts';
-import { COLUMNS, TABLES, updatableColumns, type Row, type TableName } from '../world/rows.ts';
-import { writeStatements } from './sql.ts';
+import { TABLES, type Row, type TableName } from '../world/rows.ts';
+import { columnList, onDuplicateKeyUpdate, writeStatements } from './sql.ts';
 import { loadDataSql, stagingTable, tsvRows } from './tsv.ts';
 import type { Sink } from './types.ts';
 
@@ -186,7 +186,7 @@ export class MariadbSink implements Sink {
     const loads: { statement: number; target: string; rows: number }[] = [];
     const load = (target: string, table: TableName, rows: readonly Row[]) => {
       loads.push({ statement: statements.length, target, rows: rows.length });
-      statements.push(loadDataSql(target, COLUMNS[table], `shopflow-${files.length}.tsv`));
+      statements.push(loadDataSql(target, table, `shopflow-${files.length}.tsv`));
       files.push(tsvRows(rows));
     };
     for (const { table, kind } of WRITE_ORDER) {
@@ -226,7 +226,7 @@ export class MariadbSink implements Sink {
     await this.#connection.query(`SET SESSION max_heap_table_size = ${STAGING_BYTES}`);
     await this.#connection.query(
       `CREATE TEMPORARY TABLE IF NOT EXISTS \`${stagingTable(table)}\` (\`_seq\` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, PRIMARY KEY USING BTREE (\`_seq\`)) ` +
-        `ENGINE=MEMORY SELECT ${COLUMNS[table].map((col) => `\`${col}\``).join(', ')} FROM \`${table}\` LIMIT 0`,
+        `ENGINE=MEMORY SELECT ${columnList(table)} FROM \`${table}\` LIMIT 0`,
     );
     this.#staged.add(table);
   }
@@ -239,7 +239,6 @@ export class MariadbSink implements Sink {
 
 /** Applies a staging table's rows to `table` in queued order; a key upserted twice ends with its last row. */
 export function upsertFromStagingSql(table: TableName): string {
-  const columns = COLUMNS[table].map((col) => `\`${col}\``).join(', ');
-  const updates = updatableColumns(table).map((col) => `\`${col}\` = VALUES(\`${col}\`)`).join(', ');
-  return `INSERT INTO \`${table}\` (${columns}) SELECT ${columns} FROM \`${stagingTable(table)}\` ORDER BY \`_seq\` ON DUPLICATE KEY UPDATE ${updates}`;
+  const columns = columnList(table);
+  return `INSERT INTO \`${table}\` (${columns}) SELECT ${columns} FROM \`${stagingTable(table)}\` ORDER BY \`_seq\` ${onDuplicateKeyUpdate(table)}`;
 }

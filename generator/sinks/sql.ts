@@ -24,10 +24,20 @@ export interface StatementLimits {
 
 export const DEFAULT_LIMITS: StatementLimits = { maxRows: 2_000, maxBytes: 2 * 1024 * 1024 };
 
+/** `table`'s columns, quoted and comma-separated, in COLUMNS order (the order rows carry them). */
+export function columnList(table: TableName): string {
+  return COLUMNS[table].map((c) => `\`${c}\``).join(', ');
+}
+
+/** The ON DUPLICATE KEY UPDATE clause of an upsert: every column but the key and created_at takes the new row's value. */
+export function onDuplicateKeyUpdate(table: TableName): string {
+  return `ON DUPLICATE KEY UPDATE ${updatableColumns(table).map((c) => `\`${c}\` = VALUES(\`${c}\`)`).join(', ')}`;
+}
+
 /** INSERT (or INSERT ... ON DUPLICATE KEY UPDATE every non-key column) statements for `rows`. */
 export function* writeStatements(table: TableName, kind: 'insert' | 'upsert', rows: readonly Row[], limits: StatementLimits = DEFAULT_LIMITS): Generator<{ sql: string; rows: number }> {
-  const head = `INSERT INTO \`${table}\` (${COLUMNS[table].map((c) => `\`${c}\``).join(', ')}) VALUES `;
-  const tail = kind === 'upsert' ? ` ON DUPLICATE KEY UPDATE ${updatableColumns(table).map((c) => `\`${c}\` = VALUES(\`${c}\`)`).join(', ')}` : '';
+  const head = `INSERT INTO \`${table}\` (${columnList(table)}) VALUES `;
+  const tail = kind === 'upsert' ? ` ${onDuplicateKeyUpdate(table)}` : '';
   let parts: string[] = [];
   let bytes = head.length + tail.length;
   for (const row of rows) {

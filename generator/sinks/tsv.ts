@@ -4,6 +4,7 @@
  * backslash. MariaDB parses this several times faster than the same rows as SQL literals.
  */
 import type { Row, SqlValue, TableName } from '../world/rows.ts';
+import { columnList } from './sql.ts';
 
 const NEEDS_ESCAPE = /[\\\t\n\r\0]/;
 const ESCAPE_ALL = new RegExp(NEEDS_ESCAPE.source, 'g');
@@ -29,15 +30,16 @@ export function tsvRows(rows: readonly Row[]): Buffer {
 }
 
 /**
- * LOAD DATA LOCAL INFILE of tsvRows() into `table` (its columns listed, so extra columns of the
- * table, such as a staging table's sequence, fill themselves). The file name is only a label the
- * client gets back when the server asks for the rows; they are handed over from memory.
+ * LOAD DATA LOCAL INFILE of tsvRows() of `table`'s rows into `target` (`table` itself or its
+ * staging table; the columns are listed, so a staging table's sequence fills itself). The file
+ * name is what the client gets back when the server asks for the rows (a path, or a label for
+ * rows handed over from memory).
  */
-export function loadDataSql(table: string, columns: readonly string[], fileName: string): string {
+export function loadDataSql(target: string, table: TableName, fileName: string): string {
   return (
-    `LOAD DATA LOCAL INFILE '${fileName}' INTO TABLE \`${table}\` CHARACTER SET utf8mb4 ` +
+    `LOAD DATA LOCAL INFILE '${fileName}' INTO TABLE \`${target}\` CHARACTER SET utf8mb4 ` +
     "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' " +
-    `(${columns.map((c) => `\`${c}\``).join(', ')})`
+    `(${columnList(table)})`
   );
 }
 

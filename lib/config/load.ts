@@ -51,12 +51,12 @@ export function loadConfig(env: Env = process.env): Config {
   };
 }
 
-/** A copy of the environment for child processes (dbt, GX, Superset): explicit, never ambient. */
 /** This process's whole environment over `defaults`: for a child that loads its own config (the generator's bounded-heap child). */
 export function inheritedEnv(defaults: Record<string, string>): Record<string, string | undefined> {
   return { ...defaults, ...process.env };
 }
 
+/** A copy of the environment for child processes (dbt, GX, Superset): explicit, never ambient. */
 export function childEnv(extra: Record<string, string>): Record<string, string> {
   const base: Record<string, string> = {};
   for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'USER']) {
