@@ -26,4 +26,4 @@ COPY . .
 RUN mkdir -p /data && chown node:node /data
 USER node
 
-CMD ["npm", "run", "-s", "scheduler"]
+CMD ["node", "--import", "tsx", "scheduler/cli.ts"]

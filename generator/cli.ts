@@ -6,6 +6,7 @@
 import { runBundledChild } from '../lib/bundled-child.ts';
 import { loadConfig } from '../lib/config/index.ts';
 import { ConfigError, UsageError } from '../lib/errors.ts';
+import { exitCodeFor, watchStopSignals } from '../lib/lifecycle.ts';
 import { createLogger } from '../lib/logger.ts';
 import { HELP, parseGenerateArgs } from './args.ts';
 
@@ -31,17 +32,17 @@ async function main(): Promise<number> {
   const logger = createLogger('generator', config.LOG_LEVEL);
   const abort = new AbortController();
   let signalled: NodeJS.Signals | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
+  watchStopSignals(
+    (signal) => {
+      signalled = signal;
+      logger.warn({ signal }, 'signal received: finishing the batch in flight, then stopping (send again to force)');
+      abort.abort();
+    },
+    (signal) => {
       logger.warn({ signal }, 'second signal: exiting without finishing the batch in flight');
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    }
-    signalled = signal;
-    logger.warn({ signal }, 'signal received: finishing the batch in flight, then stopping (send again to force)');
-    abort.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+      process.exit(exitCodeFor(signal));
+    },
+  );
 
   try {
     // Loaded here, not at the top: the launching process (below) never needs the generator.
@@ -49,7 +50,7 @@ async function main(): Promise<number> {
     const { formatSummary } = await import('./summary.ts');
     const summary = await runGenerate(options, config, logger, { signal: abort.signal });
     process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
-    if (signalled) return signalled === 'SIGINT' ? 130 : 143;
+    if (signalled) return exitCodeFor(signalled);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {

@@ -53,7 +53,8 @@ export async function bundleEntry(entry: string): Promise<string> {
 
 /**
  * Bundles `entry`, runs it with `nodeFlags` and this process's arguments, and resolves with its
- * exit status. SIGTERM is forwarded; SIGINT reaches the child from the terminal by itself.
+ * exit status. Both stop signals are forwarded (a supervisor may signal this pid alone); the
+ * child takes the copies a terminal's Ctrl-C also delivers to it directly as one (lifecycle.ts).
  */
 export async function runBundledChild(entry: string, nodeFlags: readonly string[], onError: (message: string) => void): Promise<number> {
   let script: string;
@@ -67,7 +68,7 @@ export async function runBundledChild(entry: string, nodeFlags: readonly string[
     stdio: 'inherit',
     env: inheritedEnv(MALLOC_ENV),
   });
-  process.on('SIGINT', () => undefined);
+  process.on('SIGINT', () => child.kill('SIGINT'));
   process.on('SIGTERM', () => child.kill('SIGTERM'));
   return new Promise((resolve) => {
     child.on('error', (error) => {

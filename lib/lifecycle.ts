@@ -43,34 +43,28 @@ export interface ShutdownOptions {
 }
 
 /**
- * Installs SIGTERM/SIGINT handling. Returns a function that removes the handlers.
- * First signal: drain, then exit 0. Second signal (or the watchdog): exit 130/143 at once.
+ * How close together two deliveries of the same signal count as one. `npm run` forwards the
+ * Ctrl-C that the terminal already sent to the whole process group, and a launching process
+ * forwards the SIGTERM it got: the same request arrives twice within milliseconds, and must not
+ * read as the second signal that forces.
  */
-export function handleShutdownSignals(options: ShutdownOptions): () => void {
-  let draining = false;
+export const REPEATED_SIGNAL_WINDOW_MS = 300;
+
+/**
+ * Calls `onFirst` on the first SIGTERM/SIGINT and `onAgain` on any later one, except a repeat of
+ * the same signal within REPEATED_SIGNAL_WINDOW_MS (a relayed copy). Returns a function that
+ * removes the handlers.
+ */
+export function watchStopSignals(onFirst: (signal: NodeJS.Signals) => void, onAgain: (signal: NodeJS.Signals) => void): () => void {
+  let first: { signal: NodeJS.Signals; at: number } | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGINT' ? 130 : 143;
-    if (draining) {
-      options.logger.warn({ signal }, 'second signal: forcing exit without draining');
-      process.exit(code);
+    const now = performance.now();
+    if (first === null) {
+      first = { signal, at: now };
+      onFirst(signal);
+    } else if (signal !== first.signal || now - first.at >= REPEATED_SIGNAL_WINDOW_MS) {
+      onAgain(signal);
     }
-    draining = true;
-    options.logger.info({ signal }, 'signal received: draining in-flight work (send again to force)');
-    const watchdog = setTimeout(() => {
-      options.logger.error({ signal, forceAfterMs: options.forceAfterMs }, 'drain took too long: forcing exit');
-      process.exit(code);
-    }, options.forceAfterMs ?? 30_000);
-    watchdog.unref();
-    options
-      .drain(signal)
-      .then(() => {
-        options.logger.info('drained, exiting');
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        options.logger.error({ err: error }, 'drain failed');
-        process.exit(1);
-      });
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -78,4 +72,39 @@ export function handleShutdownSignals(options: ShutdownOptions): () => void {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   };
+}
+
+export function exitCodeFor(signal: NodeJS.Signals): number {
+  return signal === 'SIGINT' ? 130 : 143;
+}
+
+/**
+ * Installs SIGTERM/SIGINT handling. Returns a function that removes the handlers.
+ * First signal: drain, then exit 0. Second signal (or the watchdog): exit 130/143 at once.
+ */
+export function handleShutdownSignals(options: ShutdownOptions): () => void {
+  return watchStopSignals(
+    (signal) => {
+      options.logger.info({ signal }, 'signal received: draining in-flight work (send again to force)');
+      const watchdog = setTimeout(() => {
+        options.logger.error({ signal, forceAfterMs: options.forceAfterMs }, 'drain took too long: forcing exit');
+        process.exit(exitCodeFor(signal));
+      }, options.forceAfterMs ?? 30_000);
+      watchdog.unref();
+      options
+        .drain(signal)
+        .then(() => {
+          options.logger.info('drained, exiting');
+          process.exit(0);
+        })
+        .catch((error: unknown) => {
+          options.logger.error({ err: error }, 'drain failed');
+          process.exit(1);
+        });
+    },
+    (signal) => {
+      options.logger.warn({ signal }, 'second signal: forcing exit without draining');
+      process.exit(exitCodeFor(signal));
+    },
+  );
 }

@@ -6,6 +6,7 @@
 import { loadConfig } from '../lib/config/index.ts';
 import { ProcessFailedError, ShopflowError } from '../lib/errors.ts';
 import { runDbt, dbtExecutable } from '../lib/dbt/run.ts';
+import { exitCodeFor, watchStopSignals } from '../lib/lifecycle.ts';
 import { access, constants } from 'node:fs/promises';
 
 const HELP = `usage: npm run dbt -- <dbt command> [dbt flags]
@@ -42,8 +43,11 @@ async function main(): Promise<number> {
     return 1;
   }
   const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
-  process.once('SIGTERM', () => abort.abort());
+  // First signal: stop dbt and wait for it; a second one exits at once.
+  watchStopSignals(
+    () => abort.abort(),
+    (signal) => process.exit(exitCodeFor(signal)),
+  );
   try {
     await runDbt(config, args, {
       signal: abort.signal,

@@ -1,7 +1,9 @@
 /**
- * Runs one of the project's own CLIs (`tsx <entry> args`) as a child process, exactly as a user
- * would from the shell. Output goes to a log file (or the terminal when `inherit`), and a failure
- * names the command and shows the tail of its output.
+ * Runs one of the project's own CLIs as a child process, the way its npm script does
+ * (`node --import tsx <entry> args`: one process, so a signal sent to the child reaches the CLI
+ * itself; the tsx launcher relays it and kills a CLI busy for more than a few tens of ms).
+ * Output goes to a log file (or the terminal when `inherit`), and a failure names the command
+ * and shows the tail of its output.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
@@ -33,8 +35,7 @@ export function startCli(entry: string, args: string[], options: CliOptions): Ru
   const name = options.logName ?? entry.replace(/\/cli\.ts$/, '').replace(/[/.]/g, '-');
   const logFile = join(options.logDir, `demo-${name}.log`);
   const log = createWriteStream(logFile, { flags: 'w' });
-  const tsx = join(options.rootDir, 'node_modules', '.bin', 'tsx');
-  const child = spawn(tsx, [...(options.nodeFlags ?? []), entry, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', entry, ...args], {
     cwd: options.rootDir,
     env: process.env,
     shell: false,

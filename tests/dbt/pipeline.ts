@@ -56,7 +56,8 @@ function envFor(env: Omit<PipelineEnv, 'drop' | 'config'>, serverId: number): Re
 }
 
 function startCli(entry: string, args: string[], env: Record<string, string>) {
-  const child = spawn(join(ROOT_DIR, 'node_modules', '.bin', 'tsx'), [entry, ...args], { cwd: ROOT_DIR, env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+  // node with the tsx loader, not the tsx launcher: a SIGTERM must reach the ingestor itself.
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: ROOT_DIR, env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   const keep = (chunk: Buffer) => (tail = (tail + chunk.toString('utf8')).slice(-4000));
   child.stdout.on('data', keep);
