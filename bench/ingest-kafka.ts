@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- ingest-kafka [--events N] [--naive N] [--rate R] [--steady-seconds S]`
+ * `npm run bench -- ingest-kafka [--events N] [--naive N] [--rate R] [--steady-seconds S] [--cpu-prof DIR]`
  *
  * One run over the same pre-produced events measures:
  *   (a) read ceiling: a consumer on the same client that discards what it reads;
@@ -37,12 +37,14 @@ const { values: args } = parseArgs({
     naive: { type: 'string', default: '20000' },
     rate: { type: 'string', default: '5000' },
     'steady-seconds': { type: 'string', default: '20' },
+    'cpu-prof': { type: 'string' },
     'child-ingest': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  process.stdout.write('usage: npm run bench -- ingest-kafka [--events 1000000] [--naive 20000] [--rate 5000] [--steady-seconds 20]\n');
+  process.stdout.write(`usage: npm run bench -- ingest-kafka [--events 1000000] [--naive 20000] [--rate 5000] [--steady-seconds 20] [--cpu-prof DIR]
+--cpu-prof DIR writes a V8 CPU profile of the ingestor's run (d) into DIR (open in Chrome DevTools).\n`);
   process.exit(0);
 }
 
@@ -229,7 +231,8 @@ async function naive(config: Config, limit: number): Promise<number> {
 /** (d) the ingestor in a child process; returns its rate and peak RSS. */
 async function ingestInChild(config: Config, total: number): Promise<{ rate: number; maxRssMb: number }> {
   // With the flags every launcher of the ingestor passes, so the peak RSS is the shipped one.
-  const child = spawn(process.execPath, [...KAFKA_INGESTOR_NODE_FLAGS, '--import', 'tsx', import.meta.filename, '--child-ingest', `bench-ingest-${Date.now()}`], {
+  const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  const child = spawn(process.execPath, [...KAFKA_INGESTOR_NODE_FLAGS, ...profile, '--import', 'tsx', import.meta.filename, '--child-ingest', `bench-ingest-${Date.now()}`], {
     env: { ...process.env, KAFKA_TOPIC: config.KAFKA_TOPIC, KAFKA_PARTITIONS: String(config.KAFKA_PARTITIONS) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
