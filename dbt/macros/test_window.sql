@@ -54,7 +54,10 @@
     {%- else -%}
         {%- set change_log = source('shop', 'shop_changes') -%}
         {%- set since_sql -%}
-            select (max(_loaded_at) - interval '{{ hours }} hours')::text from {{ change_log }}
+            {#- The newest change's load time, through the primary key: change_id follows load
+                order, and _loaded_at has only a BRIN index (max() over it reads the table). -#}
+            select (_loaded_at - interval '{{ hours }} hours')::text from {{ change_log }}
+            order by change_id desc limit 1
         {%- endset -%}
         {%- set since = run_query(since_sql).columns[0].values()[0] -%}
         {%- set bound = none -%}
