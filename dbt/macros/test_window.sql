@@ -46,8 +46,14 @@
 
 {% macro recent_rows_condition(kind, relation, column, hours) -%}
     {%- if kind == 'rows' -%}
+        {#- The newest load time, looked for in the last day first: the raw tables' load times
+            have only a BRIN index, which finds a recent range but cannot hand back a max(); a
+            table with nothing loaded for a day is read whole. -#}
         {%- set bound_sql -%}
-            select (max({{ column }}) - interval '{{ hours }} hours')::text from {{ relation }}
+            select (coalesce(
+                (select max({{ column }}) from {{ relation }} where {{ column }} >= now() - interval '1 day'),
+                (select max({{ column }}) from {{ relation }})
+            ) - interval '{{ hours }} hours')::text
         {%- endset -%}
         {%- set bound = run_query(bound_sql).columns[0].values()[0] -%}
         {%- do return(column ~ " >= '" ~ bound ~ "'::timestamptz" if bound is not none else 'true') -%}
