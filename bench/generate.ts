@@ -97,7 +97,7 @@ function generate(label: string, argv: string[], env: Record<string, string> = {
     maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, ...env },
   });
-  if (run.status !== 0) throw new Error(`${label} failed (exit ${run.status}): ${run.stderr.slice(-2000)}`);
+  if (run.status !== 0) throw new Error(`${label} failed (exit ${run.status}):\n${run.stderr.slice(-2000)}${run.stdout.slice(-3000)}`);
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as RunSummary;
 }
 
