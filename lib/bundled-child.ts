@@ -14,6 +14,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 import { inheritedEnv } from './config/index.ts';
+import { exitCodeFor } from './lifecycle.ts';
 import { ROOT_DIR } from './root.ts';
 
 export const BUNDLE_DIR = join(ROOT_DIR, 'node_modules', '.cache', 'shopflow');
@@ -75,6 +76,6 @@ export async function runBundledChild(entry: string, nodeFlags: readonly string[
       onError(`could not start: ${error.message}`);
       resolve(1);
     });
-    child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 143)));
+    child.on('exit', (code, signal) => resolve(code ?? exitCodeFor(signal ?? 'SIGTERM')));
   });
 }

@@ -78,6 +78,14 @@ export function exitCodeFor(signal: NodeJS.Signals): number {
   return signal === 'SIGINT' ? 130 : 143;
 }
 
+/** First stop signal: abort `controller` (with `reason`); a second one exits 130/143 at once. */
+export function abortOnStopSignals(controller: AbortController, reason?: unknown): () => void {
+  return watchStopSignals(
+    () => controller.abort(reason),
+    (signal) => process.exit(exitCodeFor(signal)),
+  );
+}
+
 /**
  * Installs SIGTERM/SIGINT handling. Returns a function that removes the handlers.
  * First signal: drain, then exit 0. Second signal (or the watchdog): exit 130/143 at once.

@@ -1,7 +1,7 @@
 /** `npm run scheduler`: the scheduler daemon, or `--once JOB` to run one job now and exit. */
 import { loadConfig } from '../lib/config/index.ts';
 import { ShopflowError, UsageError } from '../lib/errors.ts';
-import { exitCodeFor, handleShutdownSignals, watchStopSignals } from '../lib/lifecycle.ts';
+import { abortOnStopSignals, handleShutdownSignals } from '../lib/lifecycle.ts';
 import { createLogger } from '../lib/logger.ts';
 import { HELP, parseSchedulerArgs } from './cli-args.ts';
 import { ingestorProcesses } from './ingestors.ts';
@@ -24,10 +24,7 @@ async function main(): Promise<number> {
   if (args.once) {
     const abort = new AbortController();
     // First signal: interrupt the job (the ledger records it); a second one exits at once.
-    watchStopSignals(
-      () => abort.abort(new Error('interrupted by signal')),
-      (signal) => process.exit(exitCodeFor(signal)),
-    );
+    abortOnStopSignals(abort, new Error('interrupted by signal'));
     const result = await runOnce({ config, logger, operations }, args.once, args.date, abort.signal);
     logger.info({ job: args.once, runId: result.runId, status: result.status, failedStep: result.failedStep, error: result.error }, 'run finished');
     if (result.status === 'succeeded' || result.status === 'skipped') return 0;

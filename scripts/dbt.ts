@@ -6,7 +6,7 @@
 import { loadConfig } from '../lib/config/index.ts';
 import { ProcessFailedError, ShopflowError } from '../lib/errors.ts';
 import { runDbt, dbtExecutable } from '../lib/dbt/run.ts';
-import { exitCodeFor, watchStopSignals } from '../lib/lifecycle.ts';
+import { abortOnStopSignals } from '../lib/lifecycle.ts';
 import { access, constants } from 'node:fs/promises';
 
 const HELP = `usage: npm run dbt -- <dbt command> [dbt flags]
@@ -44,10 +44,7 @@ async function main(): Promise<number> {
   }
   const abort = new AbortController();
   // First signal: stop dbt and wait for it; a second one exits at once.
-  watchStopSignals(
-    () => abort.abort(),
-    (signal) => process.exit(exitCodeFor(signal)),
-  );
+  abortOnStopSignals(abort);
   try {
     await runDbt(config, args, {
       signal: abort.signal,

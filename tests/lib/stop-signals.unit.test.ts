@@ -52,35 +52,36 @@ function startFixture(drainMs: number): Watched {
   return watch(spawn(process.execPath, ['--import', 'tsx', FIXTURE, String(drainMs)], { cwd: ROOT_DIR, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
+/** The fixture, sent `signal` once ready, once it has taken that signal and started draining. */
+async function drainingFixture(drainMs: number, signal: NodeJS.Signals): Promise<Watched> {
+  const run = startFixture(drainMs);
+  await run.waitFor('ready');
+  run.child.kill(signal);
+  await run.waitFor(`draining ${signal}`);
+  return run;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('stop signals', () => {
   it('drains on the first SIGTERM and exits 0', async () => {
-    const run = startFixture(300);
-    await run.waitFor('ready');
-    run.child.kill('SIGTERM');
+    const run = await drainingFixture(300, 'SIGTERM');
     expect(await run.exit).toEqual({ code: 0, signal: null });
     expect(run.output()).toContain('draining SIGTERM');
     expect(run.output()).toContain('drained');
   });
 
   it('takes a relayed copy of the same signal as one request', async () => {
-    const run = startFixture(800);
-    await run.waitFor('ready');
-    run.child.kill('SIGINT');
     // The second copy arrives after the first was handled (so the kernel cannot merge them),
     // well inside the window.
-    await run.waitFor('draining SIGINT');
+    const run = await drainingFixture(800, 'SIGINT');
     run.child.kill('SIGINT');
     expect(await run.exit).toEqual({ code: 0, signal: null });
     expect(run.output()).toContain('drained');
   });
 
   it('forces on a second signal sent after the window', async () => {
-    const run = startFixture(10_000);
-    await run.waitFor('ready');
-    run.child.kill('SIGTERM');
-    await run.waitFor('draining SIGTERM');
+    const run = await drainingFixture(10_000, 'SIGTERM');
     await sleep(REPEATED_SIGNAL_WINDOW_MS + 200);
     run.child.kill('SIGTERM');
     expect(await run.exit).toEqual({ code: 143, signal: null });
@@ -88,10 +89,7 @@ describe('stop signals', () => {
   });
 
   it('forces on a different signal at once', async () => {
-    const run = startFixture(10_000);
-    await run.waitFor('ready');
-    run.child.kill('SIGTERM');
-    await run.waitFor('draining SIGTERM');
+    const run = await drainingFixture(10_000, 'SIGTERM');
     run.child.kill('SIGINT');
     expect(await run.exit).toEqual({ code: 130, signal: null });
   });
