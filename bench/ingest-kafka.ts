@@ -6,7 +6,8 @@
  *   (b) write ceiling: psql \copy of the same rows (as the ingestor formats them) from a file;
  *   (c) naive: one INSERT per message, on a subset;
  *   (d) this ingestor, in a child process (so its peak RSS is its own);
- * then freshness (producer timestamp to commit) p50/p99 at a steady produce rate.
+ * then freshness (producer timestamp to commit) p50/p99 at a steady produce rate, the ingestor
+ * again in a process of its own.
  * Last line: the DESIGN.md JSON result.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,11 +20,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
 import { decodeMessage, EVENT_COLUMNS } from '../ingest/kafka/decode.ts';
-import { KafkaIngestor } from '../ingest/kafka/ingestor.ts';
+import { KafkaIngestor, type KafkaIngestorOptions } from '../ingest/kafka/ingestor.ts';
 import { KAFKA_INGESTOR_NODE_FLAGS } from '../ingest/kafka/node-flags.ts';
 import { sampleMessage, seededRandom } from '../ingest/kafka/sample-events.ts';
 import { loadConfig, roleUrl, type Config } from '../lib/config/index.ts';
-import { deleteTopic, ensureTopic } from '../lib/kafka/admin.ts';
+import { deleteTopic, ensureTopic, withKafkaAdmin } from '../lib/kafka/admin.ts';
 import { createKafkajsSource } from '../lib/kafka/kafkajs-source.ts';
 import { createEventProducer, type OutgoingMessage } from '../lib/kafka/producer.ts';
 import type { RecordSource } from '../lib/kafka/source.ts';
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({
     'steady-seconds': { type: 'string', default: '20' },
     'cpu-prof': { type: 'string' },
     'child-ingest': { type: 'string' },
+    'child-steady': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -83,22 +85,27 @@ function kafkajsSource(config: Config, groupId: string): RecordSource {
   );
 }
 
-/** (d) in its own process: prints {"seconds":..,"events":..,"maxRssMb":..} as its last line. */
-async function childIngest(groupId: string): Promise<void> {
+/** The ingestor as a child run configures it: the bench topic (KAFKA_TOPIC) and shipped batch sizes. */
+function benchIngestor(groupId: string, options: Pick<KafkaIngestorOptions, 'stopWhen' | 'onCommitted'> & { timed?: { first?: number } }): KafkaIngestor {
   const config = benchConfig(base.KAFKA_TOPIC, groupId);
-  const marks: { first?: number } = {};
-  let lastCommit = 0;
-  const summary = await new KafkaIngestor({
+  return new KafkaIngestor({
     config,
     logger,
     groupId,
     topic: config.KAFKA_TOPIC,
     batchRows: config.INGEST_BATCH_ROWS,
     batchMaxMs: config.INGEST_BATCH_MAX_MS,
-    stopWhen: { mode: 'caught-up' },
-    source: timedSource(kafkajsSource(config, groupId), marks),
-    onCommitted: () => (lastCommit = performance.now()),
-  }).run();
+    stopWhen: options.stopWhen,
+    ...(options.timed ? { source: timedSource(kafkajsSource(config, groupId), options.timed) } : {}),
+    ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
+  });
+}
+
+/** (d) in its own process: prints {"seconds":..,"events":..,"maxRssMb":..} as its last line. */
+async function childIngest(groupId: string): Promise<void> {
+  const marks: { first?: number } = {};
+  let lastCommit = 0;
+  const summary = await benchIngestor(groupId, { stopWhen: { mode: 'caught-up' }, timed: marks, onCommitted: () => (lastCommit = performance.now()) }).run();
   const seconds = (lastCommit - (marks.first ?? lastCommit)) / 1000;
   process.stdout.write(`${JSON.stringify({ seconds, events: summary.events + summary.deadLetters, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
 }
@@ -117,6 +124,12 @@ async function produce(config: Config, count: number, seed: number): Promise<{ s
   await Promise.all(inflight);
   await producer.disconnect();
   return { seconds: (performance.now() - started) / 1000, lines: undefined };
+}
+
+/** Records in the bench topic: the sum of its partitions' high watermarks (it starts empty). */
+async function topicRecords(config: Config): Promise<number> {
+  const offsets = await withKafkaAdmin(config.KAFKA_BROKERS, (admin) => admin.fetchTopicOffsets(config.KAFKA_TOPIC));
+  return offsets.reduce((sum, o) => sum + Number(o.high), 0);
 }
 
 /** (a) read ceiling: same client, same batch sizes, records discarded. */
@@ -147,12 +160,10 @@ async function readCeiling(config: Config, total: number): Promise<number> {
 }
 
 /** The rows exactly as the ingestor would COPY them, written to a file for psql. */
-async function writeCopyFile(config: Config, file: string): Promise<number> {
+async function writeCopyFile(config: Config, file: string, total: number): Promise<number> {
   const source = kafkajsSource(config, `bench-file-${Date.now()}`);
   const out = createWriteStream(file);
   out.on('error', (error) => logger.error({ err: error }, 'copy file write failed'));
-  const marks = new Map((await source.watermarks(config.KAFKA_TOPIC)).map((w) => [w.partition, w.high]));
-  const total = [...marks.values()].reduce((a, b) => a + Number(b), 0);
   let seen = 0;
   let rows = 0;
   let done!: () => void;
@@ -183,13 +194,23 @@ async function writeCopyFile(config: Config, file: string): Promise<number> {
   return rows;
 }
 
-async function truncate(adminUrl: string): Promise<void> {
+/** Runs `work` on a connection of its own to the bench warehouse as its owner. */
+async function withAdminClient<T>(adminUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: adminUrl });
   client.on('error', () => undefined);
   await client.connect();
-  await client.query('truncate raw.shop_events, raw.dead_letters, ingest.kafka_offsets, ingest.metrics');
-  await client.query('checkpoint');
-  await client.end();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function truncate(adminUrl: string): Promise<void> {
+  await withAdminClient(adminUrl, async (client) => {
+    await client.query('truncate raw.shop_events, raw.dead_letters, ingest.kafka_offsets, ingest.metrics');
+    await client.query('checkpoint');
+  });
 }
 
 /** (c) one INSERT per message, the way a first attempt would do it. */
@@ -232,71 +253,119 @@ async function naive(config: Config, limit: number): Promise<number> {
   return inserted / seconds;
 }
 
-/** (d) the ingestor in a child process; returns its rate and peak RSS. */
-async function ingestInChild(config: Config, total: number): Promise<{ rate: number; maxRssMb: number }> {
+/** Starts this file as an ingestor child (`--child-ingest` or `--child-steady`) on `topic`. */
+function startChild(mode: 'ingest' | 'steady', topic: string, partitions: number, profile: string[] = []) {
   // With the flags every launcher of the ingestor passes, so the peak RSS is the shipped one.
-  const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
-  const child = spawn(process.execPath, [...KAFKA_INGESTOR_NODE_FLAGS, ...profile, '--import', 'tsx', import.meta.filename, '--child-ingest', `bench-ingest-${Date.now()}`], {
-    env: { ...process.env, KAFKA_TOPIC: config.KAFKA_TOPIC, KAFKA_PARTITIONS: String(config.KAFKA_PARTITIONS) },
+  const child = spawn(process.execPath, [...KAFKA_INGESTOR_NODE_FLAGS, ...profile, '--import', 'tsx', import.meta.filename, `--child-${mode}`, `bench-${mode}-${Date.now()}`], {
+    env: { ...process.env, KAFKA_TOPIC: topic, KAFKA_PARTITIONS: String(partitions) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   child.on('error', (error) => logger.error({ err: error }, 'child failed to start'));
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`ingestor child exited ${code}: ${out.slice(-2000)}`);
-  const result = JSON.parse(out.trim().split('\n').at(-1)!) as { seconds: number; events: number; maxRssMb: number };
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  /** The child's last stdout line, parsed, once it has exited 0. */
+  const result = async <T>(): Promise<T> => {
+    const [code] = await exited;
+    if (code !== 0) throw new Error(`${mode} child exited ${code}: ${out.slice(-2000)}`);
+    return JSON.parse(out.trim().split('\n').at(-1)!) as T;
+  };
+  return { child, exited, result };
+}
+
+/** (d) the ingestor in a child process; returns its rate and peak RSS. */
+async function ingestInChild(config: Config, total: number): Promise<{ rate: number; maxRssMb: number }> {
+  const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  const run = startChild('ingest', config.KAFKA_TOPIC, config.KAFKA_PARTITIONS, profile);
+  const result = await run.result<{ seconds: number; events: number; maxRssMb: number }>();
   if (result.events !== total) throw new Error(`ingestor loaded ${result.events} of ${total}`);
   return { rate: total / result.seconds, maxRssMb: result.maxRssMb };
 }
 
-/** Freshness at a steady rate: producer timestamp to commit, per record. */
-async function freshness(config: Config, rate: number, seconds: number): Promise<{ p50: number; p99: number; max: number; count: number; producedRate: number }> {
-  const topic = `${config.KAFKA_TOPIC}.steady`;
-  await ensureTopic(config.KAFKA_BROKERS, topic, config.KAFKA_PARTITIONS);
-  const groupId = `bench-steady-${Date.now()}`;
+interface Freshness {
+  p50: number;
+  p99: number;
+  max: number;
+  count: number;
+}
+
+/** The freshness run's ingestor, in its own process: on SIGTERM it drains and prints its Freshness. */
+async function childSteady(groupId: string): Promise<void> {
   const latencies: number[] = [];
-  const ingestor = new KafkaIngestor({
-    config: { ...config, KAFKA_TOPIC: topic },
-    logger,
-    groupId,
-    topic,
-    batchRows: config.INGEST_BATCH_ROWS,
-    batchMaxMs: config.INGEST_BATCH_MAX_MS,
+  let commits = 0;
+  const ingestor = benchIngestor(groupId, {
     stopWhen: { mode: 'never' },
     onCommitted: ({ committedAt, timestampsMs }) => {
+      // The first commit is the warm-up record alone, which waited for the group to form.
+      if (commits++ === 0) return;
       for (const list of timestampsMs) for (const t of list) latencies.push(committedAt - t);
     },
   });
-  const running = ingestor.run();
-  await sleep(3_000);
-  const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'bench-steady' }, logger);
-  const random = seededRandom(99);
-  const tickMs = 50;
-  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
-  const started = performance.now();
-  let sent = 0;
-  // Sends overlap (a few in flight) so a slow acknowledgement does not lower the offered rate.
-  const inflight = new Set<Promise<void>>();
-  for (let tick = 0; performance.now() - started < seconds * 1000; tick++) {
-    const messages: OutgoingMessage[] = [];
-    for (let i = 0; i < perTick; i++) messages.push({ ...sampleMessage(sent + i, random), timestampMs: Date.now() });
-    const sending: Promise<void> = producer.send(topic, messages).finally(() => inflight.delete(sending));
-    inflight.add(sending);
-    if (inflight.size >= 8) await Promise.race(inflight);
-    sent += perTick;
-    const wait = started + (tick + 1) * tickMs - performance.now();
-    if (wait > 0) await sleep(wait);
-  }
-  await Promise.all(inflight);
-  await producer.disconnect();
-  for (let i = 0; latencies.length < sent && i < 100; i++) await sleep(100);
-  await ingestor.stop();
-  await running;
-  await deleteTopic(config.KAFKA_BROKERS, topic).catch(() => undefined);
+  process.once('SIGTERM', () => void ingestor.stop());
+  await ingestor.run();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? NaN, count: latencies.length, producedRate: Math.round(sent / seconds) };
+  const result: Freshness = { p50: at(0.5), p99: at(0.99), max: latencies.at(-1) ?? NaN, count: latencies.length };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/**
+ * Waits until `count` events have landed in the bench warehouse (truncated before each step);
+ * fails if the child exits first or `timeoutMs` passes.
+ */
+async function awaitLanded(adminUrl: string, count: number, timeoutMs: number, child: { exitCode: number | null }): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  await withAdminClient(adminUrl, async (client) => {
+    const landed = async () => Number((await client.query<{ n: string }>('select count(*) as n from raw.shop_events')).rows[0]!.n);
+    while ((await landed()) < count) {
+      if (child.exitCode !== null) throw new Error(`the freshness ingestor exited ${child.exitCode} early`);
+      if (performance.now() > deadline) throw new Error(`fewer than ${count} events landed within ${timeoutMs} ms`);
+      await sleep(100);
+    }
+  });
+}
+
+/**
+ * Freshness at a steady rate: producer timestamp to commit, per record. The ingestor runs in its
+ * own process, as deployed: a producer on its event loop would delay it by its own work.
+ */
+async function freshness(config: Config, adminUrl: string, rate: number, seconds: number): Promise<Freshness & { producedRate: number }> {
+  const topic = `${config.KAFKA_TOPIC}.steady`;
+  await ensureTopic(config.KAFKA_BROKERS, topic, config.KAFKA_PARTITIONS);
+  const run = startChild('steady', topic, config.KAFKA_PARTITIONS);
+  try {
+    const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'bench-steady' }, logger);
+    const random = seededRandom(99);
+    // One warm-up record: the clock starts once the child has joined the group and committed.
+    await producer.send(topic, [sampleMessage(0, random)]);
+    await awaitLanded(adminUrl, 1, 60_000, run.child);
+    const tickMs = 50;
+    const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+    const started = performance.now();
+    let sent = 0;
+    // Sends overlap (a few in flight) so a slow acknowledgement does not lower the offered rate.
+    const inflight = new Set<Promise<void>>();
+    for (let tick = 0; performance.now() - started < seconds * 1000; tick++) {
+      const messages: OutgoingMessage[] = [];
+      for (let i = 0; i < perTick; i++) messages.push({ ...sampleMessage(sent + 1 + i, random), timestampMs: Date.now() });
+      const sending: Promise<void> = producer.send(topic, messages).finally(() => inflight.delete(sending));
+      inflight.add(sending);
+      if (inflight.size >= 8) await Promise.race(inflight);
+      sent += perTick;
+      const wait = started + (tick + 1) * tickMs - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+    await Promise.all(inflight);
+    await producer.disconnect();
+    await awaitLanded(adminUrl, sent + 1, 30_000, run.child);
+    run.child.kill('SIGTERM');
+    const result = await run.result<Freshness>();
+    if (result.count !== sent) throw new Error(`freshness counted ${result.count} of ${sent} events`);
+    return { ...result, producedRate: Math.round(sent / seconds) };
+  } finally {
+    if (run.child.exitCode === null) run.child.kill('SIGKILL');
+    await deleteTopic(config.KAFKA_BROKERS, topic).catch(() => undefined);
+  }
 }
 
 async function main(): Promise<void> {
@@ -317,13 +386,16 @@ async function main(): Promise<void> {
     step(`producing ${events} events to ${topic} (${config.KAFKA_PARTITIONS} partitions)`);
     const produced = await produce(config, events, 1);
     step(`produced in ${round(produced.seconds, 1)} s`);
+    // The producer is not idempotent (its retries can write a send twice); measure what the topic holds.
+    const total = await topicRecords(config);
+    if (total !== events) step(`the topic holds ${total} records (producer retries wrote ${total - events} twice); every step reads all of them`);
 
     step('(a) read ceiling: consume and discard');
-    const readRate = await readCeiling(config, events);
+    const readRate = await readCeiling(config, total);
     step(`(a) ${Math.round(readRate)} events/s`);
 
     step('(b) write ceiling: psql \\copy of the same rows');
-    const rows = await writeCopyFile(config, file);
+    const rows = await writeCopyFile(config, file, total);
     const copyStarted = performance.now();
     const psql = spawnSync('psql', [roleUrl(config, 'ingest_writer'), '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy raw.shop_events (${EVENT_COLUMNS.join(', ')}) from '${file}'`], { encoding: 'utf8' });
     if (psql.status !== 0) throw new Error(`psql \\copy failed: ${psql.stderr}`);
@@ -338,13 +410,13 @@ async function main(): Promise<void> {
     await truncate(adminUrl);
 
     step('(d) this ingestor (child process)');
-    const ingest = await ingestInChild(config, events);
+    const ingest = await ingestInChild(config, total);
     step(`(d) ${Math.round(ingest.rate)} events/s, peak RSS ${round(ingest.maxRssMb, 1)} MB`);
     await truncate(adminUrl);
 
     const rate = Number(args.rate);
     step(`freshness at a steady ${rate} events/s for ${args['steady-seconds']} s`);
-    const fresh = await freshness(config, rate, Number(args['steady-seconds']));
+    const fresh = await freshness(config, adminUrl, rate, Number(args['steady-seconds']));
     step(`freshness p50 ${fresh.p50} ms, p99 ${fresh.p99} ms over ${fresh.count} events (the producer reached ${fresh.producedRate} events/s)`);
     await truncate(adminUrl);
 
@@ -356,7 +428,7 @@ async function main(): Promise<void> {
       baselines: { read_ceiling_kafkajs: Math.round(readRate), psql_copy_ceiling: Math.round(copyRate), naive_insert_per_message: Math.round(naiveRate) },
       ratio_to_ceiling: round(ingest.rate / readRate),
       extra: {
-        events,
+        events: total,
         partitions: config.KAFKA_PARTITIONS,
         batch_rows: config.INGEST_BATCH_ROWS,
         ratio_to_write_ceiling: round(ingest.rate / copyRate),
@@ -379,4 +451,5 @@ async function main(): Promise<void> {
 }
 
 if (args['child-ingest']) await childIngest(args['child-ingest']);
+else if (args['child-steady']) await childSteady(args['child-steady']);
 else await main();

@@ -44,12 +44,13 @@ export function admitBatch(state: PartitionState, batch: SourceBatch, generation
   const deadLetters: Segment['deadLetters'] = [];
   const timestampsMs: number[] = [];
   let bytes = 0;
+  let waitingSince = now;
   for (let i = first; i < messages.length; i++) {
     const message = messages[i]!;
+    if (message.timestampMs < waitingSince) waitingSince = message.timestampMs;
     const decoded = decodeMessage(batch.topic, batch.partition, message);
     if (decoded.ok) {
       lines.push(decoded.line);
-      bytes += decoded.line.length;
     } else {
       deadLetters.push(decoded.deadLetter);
       bytes += (message.value?.length ?? 0) + 256;
@@ -57,6 +58,7 @@ export function admitBatch(state: PartitionState, batch: SourceBatch, generation
     timestampsMs.push(message.timestampMs);
   }
   const last = messages[messages.length - 1]!.offset;
+  const copyText = lines.join('');
   return {
     kind: 'segment',
     skippedTo,
@@ -64,12 +66,33 @@ export function admitBatch(state: PartitionState, batch: SourceBatch, generation
       partition: batch.partition,
       start: state.next,
       end: last + 1n,
-      lines,
+      copyText,
+      events: lines.length,
       deadLetters,
       timestampsMs,
-      bytes,
-      receivedAt: now,
+      bytes: bytes + copyText.length,
+      waitingSince,
       generation,
     },
   };
+}
+
+/**
+ * A fetched batch in runs of at most `size` records (the batch itself when it is small enough).
+ * A later run's `fetchedOffset` is where the run before it ended: the fetch covered that range,
+ * so a gap inside it is a hole in the log, exactly as it would be in one piece.
+ */
+export function* slices(batch: SourceBatch, size: number): Generator<SourceBatch> {
+  const { messages } = batch;
+  if (messages.length <= size) {
+    yield batch;
+    return;
+  }
+  for (let from = 0; from < messages.length; from += size) {
+    yield {
+      ...batch,
+      fetchedOffset: from === 0 ? batch.fetchedOffset : messages[from - 1]!.offset + 1n,
+      messages: messages.slice(from, from + size),
+    };
+  }
 }

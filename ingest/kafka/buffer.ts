@@ -9,12 +9,21 @@ export interface Segment {
   partition: number;
   start: bigint;
   end: bigint;
-  lines: string[];
+  /**
+   * The events as COPY text, one line each, joined as the segment is made: one long string
+   * instead of a string per event, which would live on into the old generation until the flush.
+   */
+  copyText: string;
+  events: number;
   deadLetters: DeadLetter[];
   /** Producer timestamps of the records, for freshness figures. */
   timestampsMs: number[];
   bytes: number;
-  receivedAt: number;
+  /**
+   * When its oldest record started waiting: the earliest producer timestamp, or the arrival
+   * time if that is earlier (a producer clock running ahead). The age bound counts from here.
+   */
+  waitingSince: number;
   generation: number;
 }
 
@@ -35,9 +44,11 @@ export class SegmentBuffer {
     return this.#segments.length === 0;
   }
 
-  /** Arrival time of the oldest waiting segment, or undefined if none. */
-  get oldestReceivedAt(): number | undefined {
-    return this.#segments[0]?.receivedAt;
+  /** When the longest-waiting record started waiting, or undefined if none waits. */
+  get oldestWaitingSince(): number | undefined {
+    let oldest: number | undefined;
+    for (const segment of this.#segments) if (oldest === undefined || segment.waitingSince < oldest) oldest = segment.waitingSince;
+    return oldest;
   }
 
   push(segment: Segment): void {
@@ -77,5 +88,5 @@ export class SegmentBuffer {
 }
 
 export function recordsOf(segment: Segment): number {
-  return segment.lines.length + segment.deadLetters.length;
+  return segment.events + segment.deadLetters.length;
 }

@@ -16,7 +16,7 @@ Flags:
   --once               load what the topic holds at start, then exit 0
   --until-idle MS      run until no message arrived for MS ms and the group is caught up, then exit 0
   --batch-rows N       flush after N records (default: INGEST_BATCH_ROWS)
-  --batch-ms MS        flush records older than MS ms (default: INGEST_BATCH_MAX_MS)
+  --batch-ms MS        flush records produced more than MS ms ago (default: INGEST_BATCH_MAX_MS)
   -h, --help           show this help
 
 Without --once/--until-idle it runs until SIGTERM/SIGINT: the first signal finishes and commits

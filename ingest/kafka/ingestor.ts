@@ -9,7 +9,7 @@
  * stops fetching (backpressure) and bounds memory whatever the backlog.
  */
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate, setTimeout as sleep } from 'node:timers/promises';
 
 import type pg from 'pg';
 
@@ -20,7 +20,7 @@ import type { BatchControl, PartitionWatermarks, RecordSource, SourceBatch } fro
 import type { Logger } from '../../lib/logger.ts';
 import { createPool } from '../../lib/pg/pool.ts';
 import { withRetry } from '../../lib/retry.ts';
-import { admitBatch, type PartitionState } from './admit.ts';
+import { admitBatch, slices, type PartitionState } from './admit.ts';
 import { AdvisoryOffsets } from './advisory.ts';
 import { SegmentBuffer, type Segment } from './buffer.ts';
 import { flushFigures, IntervalMetrics, memoryFigures, progressFields } from './metrics.ts';
@@ -47,8 +47,8 @@ export interface KafkaIngestorOptions {
   metricsIntervalMs?: number;
   /** A flush transaction that takes longer is treated as a stalled connection and retried. */
   flushTimeoutMs?: number;
-  /** Called after each commit with the commit time and the records' producer timestamps. */
-  onCommitted?: (commit: { committedAt: number; events: number; deadLetters: number; timestampsMs: number[][] }) => void;
+  /** Called after each commit with the commit time, how long the flush took and the records' producer timestamps. */
+  onCommitted?: (commit: { committedAt: number; flushMs: number; events: number; deadLetters: number; timestampsMs: number[][] }) => void;
   /** The Kafka client; kafkajs unless another RecordSource is given. */
   source?: RecordSource;
 }
@@ -61,6 +61,8 @@ export interface RunSummary {
 }
 
 const APPLICATION_NAME = 'shopflow-ingest-kafka';
+/** Records decoded between turns of the event loop (~5-10 ms of work). */
+const DECODE_SLICE = 500;
 
 export class KafkaIngestor {
   readonly #o: Required<Omit<KafkaIngestorOptions, 'onCommitted' | 'source'>> & Pick<KafkaIngestorOptions, 'onCommitted'>;
@@ -213,32 +215,49 @@ export class KafkaIngestor {
       this.#partitions.set(batch.partition, state);
     }
     state.highWatermark = batch.highWatermark;
-    const admission = admitBatch(state, batch, generation, Date.now());
-    switch (admission.kind) {
-      case 'empty':
-        return;
-      case 'held':
-        if (admission.heldUpTo >= 0n) control.markHeld(admission.heldUpTo);
-        return;
-      case 'seek':
-        this.#log.debug({ partition: batch.partition, from: batch.messages[0]?.offset, to: admission.offset }, 'batch starts past the held position, seeking back');
-        this.#source.seek({ topic: this.#o.topic, partition: batch.partition, offset: admission.offset });
-        return;
-      case 'segment': {
-        const { segment, skippedTo } = admission;
-        if (skippedTo !== null) this.#log.warn({ partition: batch.partition, expected: String(state.next), got: String(skippedTo) }, 'offsets missing from the log (retention, compaction or transaction markers); skipping them');
-        this.#buffer.push(segment);
-        state.next = segment.end;
-        control.markHeld(segment.end - 1n);
-        this.#lastActivity = Date.now();
-        if (this.#buffer.records >= this.#o.batchRows) this.#wakeFlusher.notify();
+    // Decoding a fetch's worth of records takes tens of milliseconds; in slices, with a turn of
+    // the event loop between them, the COPY in flight keeps getting fed meanwhile.
+    for (const slice of slices(batch, DECODE_SLICE)) {
+      if (slice !== batch) {
+        await setImmediate();
+        // Stopped, rebalanced, or fenced by another member (its state was dropped) meanwhile.
+        if (this.#stopping || generation !== this.#generation || this.#partitions.get(batch.partition) !== state) return;
       }
+      if (!this.#admit(slice, state, generation, control)) return;
     }
     // Backpressure: while too much waits for Postgres, keep this handler (and so fetching) waiting.
     while (!this.#stopping && generation === this.#generation && this.#overLimit()) {
       this.#wakeFlusher.notify();
       await this.#flushed.wait(1_000);
       if (!this.#stopping && generation === this.#generation) await control.heartbeat();
+    }
+  }
+
+  /** Takes one (slice of a) batch into the buffer; false when reading must restart elsewhere (a seek). */
+  #admit(batch: SourceBatch, state: PartitionState, generation: number, control: BatchControl): boolean {
+    const admission = admitBatch(state, batch, generation, Date.now());
+    switch (admission.kind) {
+      case 'empty':
+        return true;
+      case 'held':
+        if (admission.heldUpTo >= 0n) control.markHeld(admission.heldUpTo);
+        return true;
+      case 'seek':
+        this.#log.debug({ partition: batch.partition, from: batch.messages[0]?.offset, to: admission.offset }, 'batch starts past the held position, seeking back');
+        this.#source.seek({ topic: this.#o.topic, partition: batch.partition, offset: admission.offset });
+        return false;
+      case 'segment': {
+        const { segment, skippedTo } = admission;
+        if (skippedTo !== null) this.#log.warn({ partition: batch.partition, expected: String(state.next), got: String(skippedTo) }, 'offsets missing from the log (retention, compaction or transaction markers); skipping them');
+        const wasEmpty = this.#buffer.isEmpty;
+        this.#buffer.push(segment);
+        state.next = segment.end;
+        control.markHeld(segment.end - 1n);
+        this.#lastActivity = Date.now();
+        // The flusher sleeps while nothing waits; the first segment starts its age clock.
+        if (wasEmpty || this.#buffer.records >= this.#o.batchRows) this.#wakeFlusher.notify();
+        return true;
+      }
     }
   }
 
@@ -281,7 +300,7 @@ export class KafkaIngestor {
   #flushDue(now: number): boolean {
     if (this.#buffer.isEmpty) return false;
     if (this.#stopping || this.#buffer.records >= this.#o.batchRows || this.#overLimit()) return true;
-    return now - this.#buffer.oldestReceivedAt! >= this.#o.batchMaxMs;
+    return now - this.#buffer.oldestWaitingSince! >= this.#o.batchMaxMs;
   }
 
   async #flushLoop(): Promise<void> {
@@ -290,7 +309,7 @@ export class KafkaIngestor {
       const now = Date.now();
       if (!this.#flushDue(now)) {
         if (this.#stopping && this.#buffer.isEmpty) return;
-        const oldest = this.#buffer.oldestReceivedAt;
+        const oldest = this.#buffer.oldestWaitingSince;
         await this.#wakeFlusher.wait(oldest === undefined ? 1_000 : this.#o.batchMaxMs - (now - oldest));
         continue;
       }
@@ -335,7 +354,7 @@ export class KafkaIngestor {
     const figures = flushFigures(accepted, result, batchMs, committedAt);
     this.#metrics.record(figures);
     this.#log.debug({ ...figures, batchMs: Math.round(batchMs), consumerLag: this.#consumerLag() }, 'flush committed');
-    this.#o.onCommitted?.({ committedAt, events: result.eventsLoaded, deadLetters: result.deadLettersLoaded, timestampsMs: accepted.map((s) => s.timestampsMs) });
+    this.#o.onCommitted?.({ committedAt, flushMs: batchMs, events: result.eventsLoaded, deadLetters: result.deadLettersLoaded, timestampsMs: accepted.map((s) => s.timestampsMs) });
     if (!this.#stopping) this.#advisory.send();
   }
 

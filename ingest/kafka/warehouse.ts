@@ -92,7 +92,7 @@ export async function writeFlush(
   let eventsLoaded = 0;
   let rejectedByWarehouse = 0;
   if (options.isolateBadRows) {
-    const lines = accepted.flatMap((s) => s.lines.map((line) => ({ partition: s.partition, line })));
+    const lines = accepted.flatMap((s) => eventLinesOf(s).map((line) => ({ partition: s.partition, line })));
     const outcome = await copyIsolatingBadRows(client, lines);
     eventsLoaded = outcome.loaded;
     rejectedByWarehouse = outcome.rejected.length;
@@ -127,7 +127,13 @@ export async function insertMetrics(client: pg.PoolClient | pg.Pool, m: MetricsR
 }
 
 function* eventLines(segments: Segment[]): Generator<string> {
-  for (const s of segments) yield* s.lines;
+  for (const s of segments) if (s.events > 0) yield s.copyText;
+}
+
+/** A segment's events one COPY line each (a line's own newlines are escaped, so '\n' ends it). */
+function eventLinesOf(segment: Segment): string[] {
+  if (segment.events === 0) return [];
+  return segment.copyText.split('\n').slice(0, -1).map((line) => `${line}\n`);
 }
 
 function partitionRanges(segments: Segment[]): Map<number, { start: bigint; end: bigint }> {

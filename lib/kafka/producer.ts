@@ -24,9 +24,19 @@ export interface EventProducer {
 }
 
 export async function createEventProducer(
-  options: { brokers: string[]; clientId: string; compression?: 'none' | 'gzip' },
+  options: {
+    brokers: string[];
+    clientId: string;
+    compression?: 'none' | 'gzip';
+    /**
+     * Retries cannot write a record twice (the broker drops a resent batch by its sequence
+     * number); one request in flight. For `send` only: pre-encoded records carry no sequence.
+     */
+    idempotent?: boolean;
+  },
   logger: Logger,
 ): Promise<EventProducer> {
+  const idempotent = options.idempotent ?? false;
   const kafka = new Kafka({
     clientId: options.clientId,
     brokers: options.brokers,
@@ -34,7 +44,12 @@ export async function createEventProducer(
     logCreator: kafkajsLogCreator(logger),
     retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 10 },
   });
-  const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 5 });
+  const producer: Producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+    idempotent,
+    maxInFlightRequests: idempotent ? 1 : 5,
+  });
   await producer.connect();
   const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
   return {
@@ -52,6 +67,7 @@ export async function createEventProducer(
       });
     },
     async sendRecords(topic, partition, records) {
+      if (idempotent) throw new Error('pre-encoded records carry no producer sequence numbers; send them with a producer that is not idempotent');
       // The patched client (patches/kafkajs+2.2.4.patch) takes a partition's single message
       // carrying `encodedRecords` as the record batch's body.
       const carrier = { value: null, partition, encodedRecords: records } as Message;

@@ -8,12 +8,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { malformedCases, seededRandom } from '../../../ingest/kafka/sample-events.ts';
+import { malformedCases, sampleMessage, seededRandom } from '../../../ingest/kafka/sample-events.ts';
+import { createEventProducer } from '../../../lib/kafka/producer.ts';
 import type { Config } from '../../../lib/config/index.ts';
 import { createTestTopic, type TestTopic } from '../../helpers/kafka.ts';
 import { testConfig } from '../../helpers/config.ts';
 import { createTestWarehouse, type TestWarehouse } from '../../helpers/warehouse.ts';
-import { expectExactlyOnce, ingestor, landed, produceEvents, runUntilCaughtUp } from './support.ts';
+import { expectExactlyOnce, ingestor, landed, produceEvents, quietLogger, runUntilCaughtUp } from './support.ts';
 
 let warehouse: TestWarehouse;
 const topics: TestTopic[] = [];
@@ -102,6 +103,52 @@ describe('Kafka ingestor', () => {
     await done;
     expect(killed).toBeGreaterThan(0);
     await expectExactlyOnce(warehouse.adminUrl, config, topic, total);
+  });
+
+  it('commits a record that arrives alone within the age bound, however long the ingestor was idle before', async () => {
+    const { topic, config } = await topicConfig('trickle', 1);
+    const latencies: number[] = [];
+    let commits = 0;
+    const running = ingestor(config, {
+      stopWhen: { mode: 'never' },
+      batchRows: 10_000,
+      batchMaxMs: 100,
+      onCommitted: ({ committedAt, flushMs, timestampsMs }) => {
+        commits++;
+        // Produce to flush start: the wait the age bound governs, without the transaction's own
+        // time, which a loaded machine stretches to seconds.
+        for (const list of timestampsMs) for (const t of list) latencies.push(committedAt - flushMs - t);
+      },
+    });
+    const done = running.run();
+    const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'test-trickle' }, quietLogger());
+    const random = seededRandom(5);
+    const sendOneAndWait = async (index: number) => {
+      const before = commits;
+      await producer.send(topic, [{ ...sampleMessage(index, random), timestampMs: Date.now() }]);
+      for (let i = 0; commits === before; i++) {
+        if (i > 300) throw new Error('a single record was not committed within 30 s');
+        await sleep(100);
+      }
+    };
+    try {
+      // The first record waits for the group to form; it is not counted.
+      await sendOneAndWait(0);
+      latencies.length = 0;
+      for (let i = 1; i <= 5; i++) {
+        // Idle for longer than any internal wake-up interval, so the flusher is asleep when the record comes.
+        await sleep(1_100);
+        await sendOneAndWait(i);
+      }
+    } finally {
+      await producer.disconnect();
+      await running.stop();
+      await done;
+    }
+    latencies.sort((a, b) => a - b);
+    // 100 ms of age bound plus a fetch (~120 ms); a flusher that slept until its own one-second
+    // timer (it used to) starts ~800-900 ms after the produce.
+    expect(latencies[2]!, `latencies: ${latencies.join(', ')}`).toBeLessThan(600);
   });
 
   it('shares partitions between two group members and stays exactly-once through two rebalances', async () => {

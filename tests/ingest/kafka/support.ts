@@ -10,9 +10,12 @@ import { createLogger } from '../../../lib/logger.ts';
 
 export const quietLogger = () => createLogger('test-ingest-kafka', process.env.LOG_LEVEL ?? 'error');
 
-/** Produces `count` valid events (keyed by session) in sends of 500; returns how many were sent. */
+/**
+ * Produces `count` valid events (keyed by session) in sends of 500; returns how many were sent.
+ * Idempotent: a retried send on a loaded machine must not add records the test did not count.
+ */
 export async function produceEvents(config: Config, topic: string, count: number, seed = 1, extra: OutgoingMessage[] = []): Promise<number> {
-  const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'test-producer' }, quietLogger());
+  const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'test-producer', idempotent: true }, quietLogger());
   try {
     const random = seededRandom(seed);
     for (let i = 0; i < count; i += 500) {
