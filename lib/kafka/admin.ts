@@ -42,16 +42,17 @@ export async function withKafkaAdmin<T>(brokers: string[], work: (admin: Admin) 
  * than asked for is an error rather than a silent repartition, because that would move keys
  * (sessions) between partitions and break their ordering.
  */
-export async function ensureTopic(brokers: string[], topic: string, partitions: number, options: AdminOptions & { replicationFactor?: number } = {}): Promise<{ created: boolean; partitions: number }> {
+export async function ensureTopic(brokers: string[], topic: string, partitions: number, options: AdminOptions & { replicationFactor?: number; readyTimeoutMs?: number } = {}): Promise<{ created: boolean; partitions: number }> {
   return withKafkaAdmin(
     brokers,
     async (admin) => {
+      // kafkajs's own waitForLeaders gives up when a loaded broker answers "does not host this
+      // topic-partition" for a topic it has just created; waitForTopic treats that as "not yet".
       const created = await admin.createTopics({
         topics: [{ topic, numPartitions: partitions, replicationFactor: options.replicationFactor ?? -1 }],
-        waitForLeaders: true,
+        waitForLeaders: false,
       });
-      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-      const actual = metadata.topics[0]?.partitions.length ?? 0;
+      const actual = await waitForTopic(admin, topic, options.readyTimeoutMs ?? 30_000);
       if (actual < partitions) {
         throw new ShopflowError(
           'SHOPFLOW_KAFKA_PARTITIONS',
@@ -63,6 +64,34 @@ export async function ensureTopic(brokers: string[], topic: string, partitions: 
     },
     options,
   );
+}
+
+/** Errors a broker gives for a topic whose creation has not reached its metadata yet. */
+const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Wait until `topic` is in the broker's metadata with a leader for each of its partitions, and
+ * return its partition count (a topic's partitions enter the metadata together).
+ */
+export async function waitForTopic(admin: Admin, topic: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delayMs = 50; ; delayMs = Math.min(delayMs * 2, 500)) {
+    let lastState: string;
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      const list = metadata.topics[0]?.partitions ?? [];
+      const led = list.filter((p) => p.leader >= 0).length;
+      if (list.length > 0 && led === list.length) return list.length;
+      lastState = `${led} of ${list.length} partitions have a leader`;
+    } catch (error) {
+      if (!NOT_YET.has((error as { type?: string }).type ?? '')) throw error;
+      lastState = (error as Error).message;
+    }
+    if (Date.now() >= deadline) {
+      throw new ServiceUnavailableError(`Kafka topic ${topic} was not ready after ${timeoutMs} ms (${lastState}); is the broker overloaded?`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
 }
 
 export async function deleteTopic(brokers: string[], topic: string, options: AdminOptions = {}): Promise<void> {
