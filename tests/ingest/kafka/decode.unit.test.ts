@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { decodeMessage, EVENT_COLUMNS } from '../../../ingest/kafka/decode.ts';
+import { decodeMessage, EVENT_COLUMNS, isoTimestamp } from '../../../ingest/kafka/decode.ts';
 import { malformedCases, sampleMessage, seededRandom } from '../../../ingest/kafka/sample-events.ts';
 import type { SourceMessage } from '../../../lib/kafka/source.ts';
 
@@ -60,5 +60,15 @@ describe('decodeMessage', () => {
     expect(decoded.deadLetter.reason).toContain('quantity:');
     expect(decoded.deadLetter.reason).toContain('event_id: missing');
     expect((decoded.deadLetter.details.issues as unknown[]).length).toBeGreaterThan(5);
+  });
+});
+
+describe('isoTimestamp', () => {
+  it('writes what toISOString writes, within a second, across seconds and at the ends of the range', () => {
+    const random = seededRandom(9);
+    const values = [0, 1, 999, 1000, -1, -1500, Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(10000, 0, 1), 1.5, 1_700_000_000_999];
+    for (let ms = 1_700_000_000_000; ms < 1_700_000_003_000; ms += 7) values.push(ms, ms - 5000);
+    for (let i = 0; i < 5000; i += 1) values.push(Math.floor(random() * Date.UTC(9999, 0, 1)));
+    for (const ms of values) expect(isoTimestamp(ms), String(ms)).toBe(new Date(ms).toISOString());
   });
 });
