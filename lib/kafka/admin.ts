@@ -69,6 +69,14 @@ export async function ensureTopic(brokers: string[], topic: string, partitions: 
 /** Errors a broker gives for a topic whose creation has not reached its metadata yet. */
 const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
 
+/** The broker's error type, also when the client wrapped it after its own retries. */
+function kafkaErrorType(error: unknown): string {
+  for (let e = error as { type?: string; cause?: unknown } | undefined, depth = 0; e && depth < 3; e = e.cause as typeof e, depth += 1) {
+    if (typeof e.type === 'string') return e.type;
+  }
+  return '';
+}
+
 /**
  * Wait until `topic` is in the broker's metadata with a leader for each of its partitions, and
  * return its partition count (a topic's partitions enter the metadata together).
@@ -84,7 +92,7 @@ export async function waitForTopic(admin: Admin, topic: string, timeoutMs: numbe
       if (list.length > 0 && led === list.length) return list.length;
       lastState = `${led} of ${list.length} partitions have a leader`;
     } catch (error) {
-      if (!NOT_YET.has((error as { type?: string }).type ?? '')) throw error;
+      if (!NOT_YET.has(kafkaErrorType(error))) throw error;
       lastState = (error as Error).message;
     }
     if (Date.now() >= deadline) {
