@@ -38,10 +38,24 @@ export function change(current: number | null, base: number | null): number | nu
   return (current - base) / Math.abs(base);
 }
 
+/**
+ * The direction a change shows once rounded to one decimal of a percent (or point): 1 up, -1
+ * down, 0 for a change too small to show, so "−0.0" never appears and colour follows the text.
+ */
+export function shownDirection(value: number): -1 | 0 | 1 {
+  return shownDigits(value) === '0.0' ? 0 : value > 0 ? 1 : -1;
+}
+
+const shownDigits = (value: number): string => Math.abs(value * 100).toFixed(1);
+
+function signed(value: number, unit: string): string {
+  const direction = shownDirection(value);
+  const sign = direction > 0 ? '+' : direction < 0 ? '−' : '±';
+  return `${sign}${shownDigits(value)}${unit}`;
+}
+
 export function formatChange(value: number | null): string {
-  if (value === null) return 'n/a';
-  const sign = value > 0 ? '+' : value < 0 ? '−' : '±';
-  return `${sign}${Math.abs(value * 100).toFixed(1)}%`;
+  return value === null ? 'n/a' : signed(value, '%');
 }
 
 /** YYYY-MM-DD plus `days` (negative to go back), in UTC. */
@@ -75,7 +89,5 @@ export function pointChange(current: number | null, base: number | null): number
 }
 
 export function formatPointChange(value: number | null): string {
-  if (value === null) return 'n/a';
-  const sign = value > 0 ? '+' : value < 0 ? '−' : '±';
-  return `${sign}${Math.abs(value * 100).toFixed(1)} pp`;
+  return value === null ? 'n/a' : signed(value, ' pp');
 }

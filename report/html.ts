@@ -4,7 +4,7 @@
  * saved file. Every value that comes from data is escaped here, at the point of output.
  */
 import type { ChartId, ChartImage } from './charts/index.ts';
-import { change, escapeHtml as e, formatChange, formatCount, formatPointChange, formatMoney, formatPercent, longDate, shortDate, weekdayName } from './format.ts';
+import { change, escapeHtml as e, formatChange, formatCount, formatPointChange, formatMoney, formatPercent, longDate, shortDate, shownDirection, weekdayName } from './format.ts';
 import type { DayKpis, ReportData, Section } from './model.ts';
 
 export type ImageMode = 'cid' | 'data-uri';
@@ -52,7 +52,8 @@ function table(headers: string[], rows: string[][], align: ('left' | 'right')[])
 /** Relative change for amounts and counts; percentage points for rates (a rate's own % change misleads). */
 function deltaCell(current: number | null, base: number | null, isRate = false): string {
   const value = isRate ? (current === null || base === null ? null : current - base) : change(current, base);
-  const color = value === null ? C.muted : value >= 0 ? C.good : C.bad;
+  const direction = value === null ? 0 : shownDirection(value);
+  const color = direction > 0 ? C.good : direction < 0 ? C.bad : C.muted;
   return `<span style="color:${color};white-space:nowrap;">${e(isRate ? formatPointChange(value) : formatChange(value))}</span>`;
 }
 

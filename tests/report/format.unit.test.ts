@@ -1,7 +1,7 @@
 /** Escaping, dates and number formatting used by every rendered figure. */
 import { describe, expect, it } from 'vitest';
 
-import { addDays, change, escapeHtml, formatChange, formatMoney, formatPercent, formatPointChange, isIsoDate, pointChange } from '../../report/format.ts';
+import { addDays, change, escapeHtml, formatChange, formatMoney, formatPercent, formatPointChange, isIsoDate, pointChange, shownDirection } from '../../report/format.ts';
 
 describe('escapeHtml', () => {
   it('escapes every character that can open markup or break out of an attribute', () => {
@@ -41,5 +41,15 @@ describe('numbers', () => {
     expect(formatPointChange(pointChange(0.25, 0.2))).toBe('+5.0 pp');
     expect(formatPointChange(pointChange(0.02, 0.025))).toBe('−0.5 pp');
     expect(formatPointChange(pointChange(null, 0.2))).toBe('n/a');
+  });
+  it('shows a change that rounds to nothing as ±0.0, neither up nor down', () => {
+    expect(formatPointChange(pointChange(0.0499, 0.04994))).toBe('±0.0 pp');
+    expect(formatChange(-0.0004)).toBe('±0.0%');
+    expect(formatChange(0.0004)).toBe('±0.0%');
+    expect(formatChange(0)).toBe('±0.0%');
+    expect(shownDirection(-0.0004)).toBe(0);
+    expect(shownDirection(-0.0006)).toBe(-1);
+    expect(formatChange(-0.0006)).toBe('−0.1%');
+    expect(shownDirection(0.001)).toBe(1);
   });
 });
