@@ -87,11 +87,14 @@ function acceptsBase(e: Fields): boolean {
 
 const isQuantity = (v: unknown): boolean => isPositiveInt(v) && (v as number) <= 1000;
 
+const acceptsProduct = (e: Fields): boolean => isPositiveInt(e.product_id) && isMoney(e.price);
+const acceptsCartChange = (e: Fields): boolean => acceptsProduct(e) && isQuantity(e.quantity);
+
 const acceptsByType: Record<EventType, (e: Fields) => boolean> = {
   page_view: () => true,
-  product_view: (e) => isPositiveInt(e.product_id) && isMoney(e.price),
-  add_to_cart: (e) => isPositiveInt(e.product_id) && isMoney(e.price) && isQuantity(e.quantity),
-  remove_from_cart: (e) => isPositiveInt(e.product_id) && isMoney(e.price) && isQuantity(e.quantity),
+  product_view: acceptsProduct,
+  add_to_cart: acceptsCartChange,
+  remove_from_cart: acceptsCartChange,
   checkout_started: (e) => isMoney(e.cart_value) && isPositiveInt(e.item_count),
   order_placed: (e) => isPositiveInt(e.order_id) && isMoney(e.order_total) && isPositiveInt(e.item_count),
 };
