@@ -4,7 +4,7 @@
  * saved file. Every value that comes from data is escaped here, at the point of output.
  */
 import type { ChartId, ChartImage } from './charts/index.ts';
-import { change, escapeHtml as e, formatChange, formatCount, formatPointChange, formatMoney, formatPercent, longDate, shortDate, shownDirection, weekdayName } from './format.ts';
+import { change, escapeHtml as e, formatChange, formatCount, formatPointChange, formatMoney, formatPercent, longDate, pointChange, shortDate, shownDirection, weekdayName } from './format.ts';
 import type { DayKpis, ReportData, Section } from './model.ts';
 
 export type ImageMode = 'cid' | 'data-uri';
@@ -51,7 +51,7 @@ function table(headers: string[], rows: string[][], align: ('left' | 'right')[])
 
 /** Relative change for amounts and counts; percentage points for rates (a rate's own % change misleads). */
 function deltaCell(current: number | null, base: number | null, isRate = false): string {
-  const value = isRate ? (current === null || base === null ? null : current - base) : change(current, base);
+  const value = isRate ? pointChange(current, base) : change(current, base);
   const direction = value === null ? 0 : shownDirection(value);
   const color = direction > 0 ? C.good : direction < 0 ? C.bad : C.muted;
   return `<span style="color:${color};white-space:nowrap;">${e(isRate ? formatPointChange(value) : formatChange(value))}</span>`;

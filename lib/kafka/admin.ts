@@ -2,6 +2,8 @@
  * Topic administration. The local broker does not auto-create topics, so every producer and
  * consumer path creates what it uses, with the configured partition count, through here.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 
 import { ServiceUnavailableError, ShopflowError } from '../errors.ts';
@@ -98,7 +100,7 @@ export async function waitForTopic(admin: Admin, topic: string, timeoutMs: numbe
     if (Date.now() >= deadline) {
       throw new ServiceUnavailableError(`Kafka topic ${topic} was not ready after ${timeoutMs} ms (${lastState}); is the broker overloaded?`);
     }
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    await sleep(delayMs);
   }
 }
 
