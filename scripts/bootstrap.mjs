@@ -74,17 +74,11 @@ function mtime(path) {
 step('npm packages', () => {
   const marker = join(ROOT, 'node_modules', '.package-lock.json');
   if (existsSync(marker) && mtime(marker) >= mtime(join(ROOT, 'package-lock.json'))) return 'up to date';
-  try {
-    run('npm', ['ci', '--no-audit', '--no-fund'], { capture: true });
-    return 'installed with npm ci';
-  } catch (error) {
-    // A registry that serves only this platform's optional packages yields a lock file that
-    // `npm install` accepts but `npm ci` calls out of sync ("Missing: ... from lock file").
-    // `npm install` still installs the locked versions; --no-save leaves the lock file as it is.
-    if (!(error instanceof BootstrapError) || !/EUSAGE|in sync/.test(error.output ?? '')) throw error;
-    run('npm', ['install', '--no-audit', '--no-fund', '--no-save'], { capture: true });
-    return 'installed with npm install (npm ci rejected the lock file: platform-only optional packages)';
-  }
+  // The lock file lists every platform's optional packages (@napi-rs/canvas, rollup, esbuild
+  // binaries), so `npm ci` installs exactly what it pins on any machine. When it calls the lock
+  // file out of sync, package.json changed without `npm install`: run that and commit the lock.
+  run('npm', ['ci', '--no-audit', '--no-fund'], { capture: true });
+  return 'installed with npm ci';
 });
 
 // 2. Debian packages: MariaDB server, Java + Maven for the Kafka broker, Chromium for screenshots; only when absent.
