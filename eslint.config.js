@@ -1,6 +1,9 @@
-// Lint: typescript-eslint's recommended type-aware rules plus the habits in STYLE.md
-// (no floating promises, no `any`, `@ts-expect-error` with a reason instead of `@ts-ignore`).
+// Lint: typescript-eslint's recommended type-aware rules plus the project's habits (no floating
+// promises, no `any`, `@ts-expect-error` with a reason instead of `@ts-ignore`, type-only imports).
+// Layout is prettier's job (.prettierrc.json): eslint-config-prettier, last, switches off every rule
+// that would argue with it (`curly: multi-line` did: prettier moves a long body to its own line).
 import js from '@eslint/js';
+import prettier from 'eslint-config-prettier/flat';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -16,8 +19,8 @@ export default tseslint.config(
       '@typescript-eslint/ban-ts-comment': ['error', { 'ts-expect-error': 'allow-with-description', 'ts-ignore': true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
-      curly: ['error', 'multi-line'],
       eqeqeq: ['error', 'smart'],
     },
   },
+  prettier,
 );
