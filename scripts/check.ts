@@ -47,10 +47,34 @@ function checks(venvDir: string): Check[] {
       shown: 'npx eslint .',
       fix: 'npx eslint --fix . fixes some; the rest by hand (npm run lint re-checks)',
     },
-    { name: 'types', command: bin('tsc'), args: ['--noEmit'], shown: 'npx tsc --noEmit', fix: 'fix the type errors listed above (npm run typecheck re-checks)' },
-    { name: 'format', command: bin('prettier'), args: ['--check', '.'], shown: 'npx prettier --check .', fix: 'npm run format (prettier --write .), then commit' },
-    { name: 'docs:schema', command: node, args: [...schemaArgs], shown: 'npm run docs:schema -- --check', fix: 'npm run docs:schema, then commit docs/source-schema.md' },
-    { name: 'docs:events', command: node, args: [...eventsArgs], shown: 'npm run docs:events -- --check', fix: 'npm run docs:events, then commit docs/events.schema.json' },
+    {
+      name: 'types',
+      command: bin('tsc'),
+      args: ['--noEmit'],
+      shown: 'npx tsc --noEmit',
+      fix: 'fix the type errors listed above (npm run typecheck re-checks)',
+    },
+    {
+      name: 'format',
+      command: bin('prettier'),
+      args: ['--check', '.'],
+      shown: 'npx prettier --check .',
+      fix: 'npm run format (prettier --write .), then commit',
+    },
+    {
+      name: 'docs:schema',
+      command: node,
+      args: [...schemaArgs],
+      shown: 'npm run docs:schema -- --check',
+      fix: 'npm run docs:schema, then commit docs/source-schema.md',
+    },
+    {
+      name: 'docs:events',
+      command: node,
+      args: [...eventsArgs],
+      shown: 'npm run docs:events -- --check',
+      fix: 'npm run docs:events, then commit docs/events.schema.json',
+    },
   ];
 }
 
