@@ -3,8 +3,11 @@
  * inserts and upserts per table in the order that keeps foreign keys satisfied, and the Kafka
  * messages. Sinks consume a Batch; the simulation never talks to a database itself.
  */
-import { MessageLog } from './message-log.ts';
+import { MessageLog, type OutgoingMessage } from './message-log.ts';
 import type { Row, TableName } from './rows.ts';
+
+// The message type lives with the log that stores it; re-exported for the batch's users.
+export type { OutgoingMessage };
 
 /** Order in which a batch's table writes are applied. Upserts of a key apply in the order queued. */
 export const WRITE_ORDER: readonly { table: TableName; kind: 'insert' | 'upsert' }[] = [
@@ -21,16 +24,6 @@ export const WRITE_ORDER: readonly { table: TableName; kind: 'insert' | 'upsert'
   { table: 'restocks', kind: 'insert' },
   { table: 'inventory', kind: 'upsert' },
 ];
-
-export interface OutgoingMessage {
-  /** Kafka key: the session id (or, for some malformed messages, whatever the anomaly sends). */
-  key: string;
-  value: string;
-  /** event_time in ms, used to order a batch's messages. */
-  time: number;
-  /** Event type for the summary; `malformed` for injected bad messages. */
-  type: string;
-}
 
 export class Batch {
   readonly label: string;

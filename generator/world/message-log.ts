@@ -12,7 +12,15 @@
  * Kafka sink still counts its events (and orders them for cutting days), but never builds or
  * encodes their JSON.
  */
-import type { OutgoingMessage } from './batch.ts';
+export interface OutgoingMessage {
+  /** Kafka key: the session id (or, for some malformed messages, whatever the anomaly sends). */
+  key: string;
+  value: string;
+  /** event_time in ms, used to order a batch's messages. */
+  time: number;
+  /** Event type for the summary; `malformed` for injected bad messages. */
+  type: string;
+}
 
 const INITIAL_BYTES = 1 << 20;
 const INITIAL_MESSAGES = 4096;
