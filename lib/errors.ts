@@ -3,11 +3,61 @@
  * Raw driver errors are classified once, by SQLSTATE / errno, never by message text.
  */
 
+/**
+ * Every code a ShopflowError can carry, with what it means: the one list, so a new code is added
+ * here and a misspelt one is a type error. Logs, exit messages, the scheduler's run ledger and
+ * tests match on these strings; keep them stable.
+ */
+export const ERROR_CODES = {
+  SHOPFLOW_CONFIG: 'a setting is missing or invalid',
+  SHOPFLOW_USAGE: 'a command-line flag is missing or invalid',
+  SHOPFLOW_SERVICE_UNAVAILABLE: 'a service (Postgres, MariaDB, Kafka, SMTP) is unreachable or not ready',
+  SHOPFLOW_PROCESS_FAILED: 'a child process (dbt, Great Expectations, Superset) failed',
+  SHOPFLOW_MISSING_BINARY: 'a program a local service needs is not installed',
+  SHOPFLOW_PORT_TAKEN: "a local service's port is held by another process",
+  SHOPFLOW_SERVICE_SPAWN: 'a local service did not start',
+  SHOPFLOW_POSTGRES_INITDB: "the embedded Postgres' initdb failed",
+  SHOPFLOW_POSTGRES_USER: 'the postgres system user (for Postgres started by root) could not be created',
+  SHOPFLOW_NOT_MIGRATED: 'the warehouse database or its tables do not exist yet (npm run migrate)',
+  SHOPFLOW_WAREHOUSE_AUTH: "an ingestor's role cannot log in to the warehouse",
+  SHOPFLOW_WAREHOUSE_GRANTS: "an ingestor's role lacks privileges it needs",
+  SHOPFLOW_KAFKA_PARTITIONS: 'a topic has fewer partitions than configured',
+  SHOPFLOW_KAFKA_PRODUCE: 'producing to Kafka failed',
+  SHOPFLOW_KAFKA_FLUSH: 'the Kafka ingestor cannot write to the warehouse',
+  SHOPFLOW_GENERATOR_NOT_EMPTY: 'a backfill was asked to write into a shop database that has data',
+  SHOPFLOW_GENERATOR_WRITE: 'the generator could not write to the shop database',
+  SHOPFLOW_MAIL_FAILED: 'the SMTP server refused or lost a message',
+  SHOPFLOW_DELIVERY_IN_PROGRESS: 'a report delivery was claimed and never finished',
+  SHOPFLOW_REPORT_CLAIM_STUCK: "the scheduler found the day's report claimed by a process that never sent it",
+  SHOPFLOW_REPORT_NO_DATA: 'the marts hold no day with orders to report on',
+  SHOPFLOW_REPORT_UNCHECKED: 'no gate results to send the report with',
+  SHOPFLOW_JOB_BUSY: 'the job is running in another process',
+  SHOPFLOW_DEMO: 'a step of the demo failed',
+  SHOPFLOW_CHROMIUM_MISSING: 'no Chromium to render screenshots with',
+  SHOPFLOW_DASHBOARDS_IMPORT: 'Superset did not import the dashboard bundle',
+  SHOPFLOW_DASHBOARDS_NOT_SET_UP: 'no local Superset to export dashboards from',
+  SHOPFLOW_DASHBOARD_CHART_ERRORS: 'a dashboard rendered charts with errors',
+  SHOPFLOW_SUPERSET_API: "Superset's API answered with an error",
+  SHOPFLOW_SUPERSET_DOWN: 'Superset is not running',
+  SHOPFLOW_SUPERSET_LOGIN: 'Superset refused the login',
+  SHOPFLOW_SUPERSET_PORT_TAKEN: "Superset's port is held by another process",
+  SHOPFLOW_SUPERSET_PYTHON: 'no Python version Superset supports on the PATH',
+  SHOPFLOW_SUPERSET_START: 'Superset did not start',
+  CDC_ALREADY_RUNNING: 'another CDC ingestor holds the lock for this source',
+  CDC_BINLOG_PURGED: 'the binlog position to resume from was purged on the source',
+  CDC_GIVING_UP: 'CDC kept failing with an unexpected error',
+  CDC_NO_DATABASE: 'SHOP_DB_URL names no database',
+  CDC_SOURCE_SETTINGS: 'the source server is not set up for CDC (binlog format, row image)',
+  CDC_STATEMENT_LOGGED_DML: 'the binlog holds a change logged as a statement, not rows',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
 export class ShopflowError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly canRetry: boolean;
 
-  constructor(code: string, message: string, options: { cause?: unknown; canRetry?: boolean } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; canRetry?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -50,7 +100,7 @@ export class ProcessFailedError extends ShopflowError {
 
 /** Something the pipeline cannot go on from without a person (e.g. a purged binlog). */
 export class FatalPipelineError extends ShopflowError {
-  constructor(code: string, message: string, cause?: unknown) {
+  constructor(code: ErrorCode, message: string, cause?: unknown) {
     super(code, message, { cause, canRetry: false });
   }
 }
@@ -70,20 +120,24 @@ function safeStringify(value: unknown): string {
   }
 }
 
-/** SQLSTATE classes/codes worth retrying, with backoff bounds. Constraint violations (23xxx) never are. */
-export const RETRYABLE_PG_CODES: Readonly<Record<string, { minDelayMs: number; maxDelayMs: number }>> = {
-  '40001': { minDelayMs: 50, maxDelayMs: 5_000 }, // serialization_failure
-  '40P01': { minDelayMs: 50, maxDelayMs: 5_000 }, // deadlock_detected
-  '53300': { minDelayMs: 500, maxDelayMs: 30_000 }, // too_many_connections
-  '57P01': { minDelayMs: 500, maxDelayMs: 30_000 }, // admin_shutdown (server restarting)
-  '57P02': { minDelayMs: 500, maxDelayMs: 30_000 }, // crash_shutdown
-  '57P03': { minDelayMs: 500, maxDelayMs: 60_000 }, // cannot_connect_now (starting up)
-  '08000': { minDelayMs: 200, maxDelayMs: 30_000 }, // connection_exception
-  '08003': { minDelayMs: 200, maxDelayMs: 30_000 }, // connection_does_not_exist
-  '08006': { minDelayMs: 200, maxDelayMs: 30_000 }, // connection_failure
-  '08001': { minDelayMs: 200, maxDelayMs: 30_000 }, // sqlclient_unable_to_establish_sqlconnection
-  '57014': { minDelayMs: 200, maxDelayMs: 10_000 }, // query_canceled (statement timeout)
-};
+/**
+ * SQLSTATE codes worth retrying. Constraint violations (23xxx) never are. How long to wait is the
+ * caller's backoff policy (lib/retry.ts), not the code's: every caller retries one operation
+ * with one policy, whichever of these codes interrupted it.
+ */
+export const RETRYABLE_PG_CODES: ReadonlySet<string> = new Set([
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '53300', // too_many_connections
+  '57P01', // admin_shutdown (server restarting)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up)
+  '08000', // connection_exception
+  '08003', // connection_does_not_exist
+  '08006', // connection_failure
+  '08001', // sqlclient_unable_to_establish_sqlconnection
+  '57014', // query_canceled (statement timeout)
+]);
 
 /** Node socket errnos that mean "the other side went away; try again later". */
 export const RETRYABLE_ERRNOS = new Set([
@@ -110,7 +164,7 @@ export function isRetryable(error: unknown): boolean {
   for (let current: unknown = error, depth = 0; current && depth < 8; depth++) {
     if (current instanceof ShopflowError) return current.canRetry;
     const code = codeOf(current);
-    if (code && (code in RETRYABLE_PG_CODES || RETRYABLE_ERRNOS.has(code))) return true;
+    if (code && (RETRYABLE_PG_CODES.has(code) || RETRYABLE_ERRNOS.has(code))) return true;
     if (code?.startsWith('23')) return false;
     if (current instanceof Error && /Connection terminated|Client has encountered a connection error/.test(current.message)) {
       // node-postgres raises these without a code when the socket closes; they are its only signal.
