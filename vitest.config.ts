@@ -2,7 +2,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 // Tests that need no running service: `npm run test:unit` runs only these, without the global
 // setup that starts services. Name new ones `*.unit.test.ts`.
-const UNIT = ['tests/**/*.unit.test.ts', 'tests/platform/config.test.ts', 'tests/platform/compose.test.ts'];
+const UNIT = ['tests/**/*.unit.test.ts'];
 
 // Integration tests share one set of local services (or containers), isolated per file by
 // database / topic names. Two cores: run files in a couple of forks, not one per test.
