@@ -128,7 +128,7 @@ async function produce(config: Config, count: number, seed: number): Promise<{ s
 
 /** Records in the bench topic: the sum of its partitions' high watermarks (it starts empty). */
 async function topicRecords(config: Config): Promise<number> {
-  const offsets = await withKafkaAdmin(config.KAFKA_BROKERS, (admin) => admin.fetchTopicOffsets(config.KAFKA_TOPIC));
+  const offsets = await withKafkaAdmin(config.KAFKA_BROKERS, (admin) => admin.watermarks(config.KAFKA_TOPIC));
   return offsets.reduce((sum, o) => sum + Number(o.high), 0);
 }
 

@@ -1,80 +1,8 @@
 /**
- * A small producer behind the same seam as the consumer: sample data for tests and benchmarks,
- * and anything else that writes events, without depending on the client library directly.
+ * A small producer behind the same kind of seam as the consumer (sink.ts's EventProducer):
+ * sample data for tests and benchmarks, the generator, and anything else that writes events,
+ * without depending on the client library directly. The client is kafkajs; another one is a
+ * new adapter file in this folder and the line below.
  */
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Message, type Producer } from 'kafkajs';
-
-import type { Logger } from '../logger.ts';
-import { kafkajsLogCreator } from './kafkajs-log.ts';
-import type { EncodedRecords } from './record-batch.ts';
-
-export interface OutgoingMessage {
-  key: string | Buffer | null;
-  value: string | Buffer | null;
-  /** Epoch milliseconds; defaults to the send time. */
-  timestampMs?: number;
-  partition?: number;
-}
-
-export interface EventProducer {
-  send(topic: string, messages: OutgoingMessage[]): Promise<void>;
-  /** Sends records already encoded (lib/kafka/record-batch.ts) to one partition, in one request. */
-  sendRecords(topic: string, partition: number, records: EncodedRecords): Promise<void>;
-  disconnect(): Promise<void>;
-}
-
-export async function createEventProducer(
-  options: {
-    brokers: string[];
-    clientId: string;
-    compression?: 'none' | 'gzip';
-    /**
-     * Retries cannot write a record twice (the broker drops a resent batch by its sequence
-     * number); one request in flight. For `send` only: pre-encoded records carry no sequence.
-     */
-    idempotent?: boolean;
-  },
-  logger: Logger,
-): Promise<EventProducer> {
-  const idempotent = options.idempotent ?? false;
-  const kafka = new Kafka({
-    clientId: options.clientId,
-    brokers: options.brokers,
-    logLevel: logLevel.WARN,
-    logCreator: kafkajsLogCreator(logger),
-    retry: { initialRetryTime: 300, maxRetryTime: 10_000, retries: 10 },
-  });
-  const producer: Producer = kafka.producer({
-    createPartitioner: Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: false,
-    idempotent,
-    maxInFlightRequests: idempotent ? 1 : 5,
-  });
-  await producer.connect();
-  const compression = options.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
-  return {
-    async send(topic, messages) {
-      await producer.send({
-        topic,
-        acks: -1,
-        compression,
-        messages: messages.map((m) => ({
-          key: m.key,
-          value: m.value,
-          ...(m.timestampMs === undefined ? {} : { timestamp: String(m.timestampMs) }),
-          ...(m.partition === undefined ? {} : { partition: m.partition }),
-        })),
-      });
-    },
-    async sendRecords(topic, partition, records) {
-      if (idempotent) throw new Error('pre-encoded records carry no producer sequence numbers; send them with a producer that is not idempotent');
-      // The patched client (patches/kafkajs+2.2.4.patch) takes a partition's single message
-      // carrying `encodedRecords` as the record batch's body.
-      const carrier = { value: null, partition, encodedRecords: records } as Message;
-      await producer.send({ topic, acks: -1, messages: [carrier] });
-    },
-    async disconnect() {
-      await producer.disconnect();
-    },
-  };
-}
+export { createKafkajsProducer as createEventProducer } from './kafkajs-producer.ts';
+export type { EventProducer, EventProducerOptions, OutgoingMessage } from './sink.ts';

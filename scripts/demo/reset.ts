@@ -44,7 +44,7 @@ export async function resetTopic(config: Config): Promise<void> {
   await withKafkaAdmin(config.KAFKA_BROKERS, async (admin) => {
     const topics = await admin.listTopics();
     if (!topics.includes(config.KAFKA_TOPIC)) return;
-    await admin.deleteTopics({ topics: [config.KAFKA_TOPIC], timeout: 30_000 });
+    await admin.deleteTopics([config.KAFKA_TOPIC], 30_000);
     // Deletion completes asynchronously on the broker; wait until the name is free again.
     for (let attempt = 0; attempt < 60; attempt++) {
       if (!(await admin.listTopics()).includes(config.KAFKA_TOPIC)) return;

@@ -96,8 +96,8 @@ describe('createTestTopic', () => {
     try {
       expect(topic.config.KAFKA_TOPIC).toBe(topic.topic);
       expect(topic.config.KAFKA_PARTITIONS).toBe(4);
-      const metadata = await withKafkaAdmin(topic.brokers, (admin) => admin.fetchTopicMetadata({ topics: [topic.topic] }));
-      expect(metadata.topics[0]?.partitions).toHaveLength(4);
+      const metadata = await withKafkaAdmin(topic.brokers, (admin) => admin.topicMetadata(topic.topic));
+      expect(metadata.partitions).toHaveLength(4);
     } finally {
       await topic.delete();
     }

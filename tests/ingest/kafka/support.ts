@@ -48,8 +48,8 @@ export async function runUntilCaughtUp(config: Config, overrides: Partial<KafkaI
 }
 
 export async function highWatermarks(config: Config, topic: string): Promise<Map<number, bigint>> {
-  const offsets = await withKafkaAdmin(config.KAFKA_BROKERS, (admin) => admin.fetchTopicOffsets(topic));
-  return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  const offsets = await withKafkaAdmin(config.KAFKA_BROKERS, (admin) => admin.watermarks(topic));
+  return new Map(offsets.map((o) => [o.partition, o.high]));
 }
 
 export interface LandedState {
