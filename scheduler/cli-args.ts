@@ -13,7 +13,8 @@ scheduler is active at a time (Postgres advisory lock); start a second one for f
 
 Flags:
   --once JOB          run one job now and exit: ${JOB_NAMES.join(', ')}
-  --date YYYY-MM-DD   business date for --once (default: today in SCHEDULER_TZ, database time)
+  --date YYYY-MM-DD   business date for --once (default: yesterday in SCHEDULER_TZ for report,
+                      the day the figures cover; today for the other jobs; database time)
   --jobs LIST         comma list of jobs the daemon schedules (default: all)
   --no-ingestors      do not supervise the ingestors (overrides SCHEDULER_INGESTORS)
   -h, --help          show this help

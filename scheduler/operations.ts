@@ -44,4 +44,6 @@ export interface PipelineOperations {
   sendGateFailureAlert(input: { businessDate: string; gates: GateOutcome[] }): Promise<unknown>;
   /** Sends an alert exactly once per key (ops.alerts_sent); resolves `false` when the key was already sent. */
   sendAlert(alert: AlertInput): Promise<boolean>;
+  /** Retries undelivered alerts whose backoff has passed (the alert outbox); absent in stand-ins without SMTP. */
+  flushAlerts?(): Promise<{ delivered: number; failed: number; unknown: number; expired: number }>;
 }

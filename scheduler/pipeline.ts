@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import type { Config } from '../lib/config/index.ts';
 import { runDbt } from '../lib/dbt/run.ts';
 import type { Logger } from '../lib/logger.ts';
-import { sendAlert } from '../lib/mail/index.ts';
+import { roleUrl } from '../lib/config/index.ts';
+import { flushAlertOutbox, sendAlert } from '../lib/mail/index.ts';
+import { createPool } from '../lib/pg/pool.ts';
 import { runGate, type GateSummary } from '../great_expectations/run.ts';
 import { sendGateFailureAlert } from '../report/alerts.ts';
 import { sendDailyReport } from '../report/send.ts';
@@ -41,5 +43,13 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
     },
     sendGateFailureAlert: (input) => sendGateFailureAlert(config, { businessDate: input.businessDate, gates: asGateSummaries(input.gates) }, { logger }),
     sendAlert: async (alert) => (await sendAlert(config, alert, { logger })).sent,
+    flushAlerts: async () => {
+      const pool = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-alert-outbox', max: 1, logger });
+      try {
+        return await flushAlertOutbox(config, pool, { logger });
+      } finally {
+        await pool.end();
+      }
+    },
   };
 }

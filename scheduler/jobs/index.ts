@@ -6,6 +6,9 @@
  *   alerts      refresh the fraud / low-stock marts -> send each new alert once, every minute
  */
 import { ShopflowError } from '../../lib/errors.ts';
+import { stableMessageId } from '../../lib/mail/alert.ts';
+import { resolveCommand } from '../../lib/mail/deliver.ts';
+import { mailboxDir } from '../../lib/mail/mailbox.ts';
 import type { JobDefinition, JobName, StepContext, StepDefinition } from '../job.ts';
 import type { RunLedger } from '../ledger.ts';
 import type { Mutex } from '../mutex.ts';
@@ -62,14 +65,20 @@ function reportJob(deps: JobDependencies): JobDefinition {
         run: async (context) => {
           const state = await deps.ledger.reportState(context.businessDate);
           if (state === 'sent') return { stopRun: { status: 'skipped', reason: `the report for ${context.businessDate} was already sent` } };
-          if (state === 'sending') {
+          const target = { kind: 'report', businessDate: context.businessDate } as const;
+          // 'unknown' (ack lost) and a stale 'sending' are settled by the mailbox check in send_report when the
+          // mailbox is readable; otherwise only a person can, and building first would only delay saying so.
+          if ((state === 'unknown' || state === 'sending') && !mailboxDir(context.config)) {
             throw new ShopflowError(
-              'SHOPFLOW_REPORT_CLAIM_STUCK',
-              `the report for ${context.businessDate} was claimed by a process that never finished sending it; check the mailbox, ` +
-                `then release the claim (npm run report -- --release --date ${context.businessDate}) and run: npm run scheduler -- --once report --date ${context.businessDate}`,
+              state === 'unknown' ? 'SHOPFLOW_DELIVERY_UNKNOWN' : 'SHOPFLOW_REPORT_CLAIM_STUCK',
+              state === 'unknown'
+                ? `the report for ${context.businessDate} went to the mail server but its acknowledgement was lost; look for Message-ID ` +
+                    `${stableMessageId('report', context.businessDate)} in the mailbox, then: ${resolveCommand(target)}`
+                : `the report for ${context.businessDate} was claimed by a process that never finished sending it; check the mailbox, then: ${resolveCommand(target)}`,
             );
           }
-          return { outputTail: state === 'failed' ? `an earlier send for ${context.businessDate} failed; sending again` : `no report sent yet for ${context.businessDate}` };
+          const notes = { none: `no report sent yet for ${context.businessDate}`, failed: `an earlier send for ${context.businessDate} failed; sending again`, unknown: 'delivery unknown: the mailbox check decides', sending: 'claim left by a dead sender: the mailbox check decides' };
+          return { outputTail: notes[state] };
         },
       },
       dbtStep('dbt_build', DBT_REPORT_ARGS, deps, { coversAlertMarts: true }),
