@@ -21,6 +21,10 @@ function asGateSummaries(gates: GateOutcome[]): GateSummary[] {
   return gates as GateSummary[];
 }
 
+export function buildLockPath(config: Pick<Config, 'dataDir'>): string {
+  return join(config.dataDir, 'dbt', 'scheduler', 'build.lock');
+}
+
 export function realPipeline(config: Config, logger: Logger): PipelineOperations {
   return {
     dbt: async (args, options) => {
@@ -29,6 +33,9 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
         // Its own target/ and logs/, so an analyst's `dbt` in dbt/ never clashes with the scheduler's.
         targetPath: join(config.dataDir, 'dbt', 'scheduler', 'target'),
         logPath: join(config.dataDir, 'dbt', 'scheduler', 'logs'),
+        // The warehouse build lock: held by the dbt process itself, so a build orphaned by a killed
+        // scheduler (until its watchdog ends it) keeps a restarted scheduler from starting another.
+        lockFile: buildLockPath(config),
         onLine: (line) => {
           options.onLine(line);
           options.logger.debug({ dbt: true }, line);
