@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 
 import { roleUrl } from '../lib/config/index.ts';
-import { coerceError, isRetryable, ShopflowError } from '../lib/errors.ts';
+import { coerceError, isRetryable, ServiceUnavailableError, ShopflowError } from '../lib/errors.ts';
 import { withRetry, type BackoffPolicy } from '../lib/retry.ts';
 import { createSchedulerCore, type CoreOptions } from './core.ts';
 import type { JobName } from './job.ts';
@@ -33,13 +33,19 @@ export async function runOnce(options: CoreOptions, job: JobName, businessDate?:
     await core.clock.sync();
     const now = core.clock.now();
     await core.ledger.abandonRunning(job, now, 'abandoned: the process running it stopped without finishing (crash, kill or lost leadership)');
-    return await core.runJob(job, {
+    const lockSession = session;
+    const result = await core.runJob(job, {
       trigger: 'manual',
       // A manual report covers yesterday by default, like the scheduled one.
       businessDate: businessDate ?? (job === 'report' ? reportBusinessDate(now, options.config.SCHEDULER_TZ) : localDate(now, options.config.SCHEDULER_TZ)),
       scheduledFor: null,
-      signal: AbortSignal.any([signal, session.lost]),
+      signal: AbortSignal.any([signal, lockSession.lost]),
     });
+    // Interrupted because the database went away (the lock connection died): an outage, retried by runOnceRetrying.
+    if (result.status === 'failed' && lockSession.lost.aborted && !signal.aborted) {
+      throw new ServiceUnavailableError(`the ${job} run ${result.runId} was interrupted: the connection to the warehouse was lost (${result.error ?? ''})`);
+    }
+    return result;
   } finally {
     await session?.close();
     await core.close();
