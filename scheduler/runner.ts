@@ -149,7 +149,8 @@ export class JobRunner {
   }
 
   async #alertStepFailed(job: JobDefinition, runId: string, request: RunRequest, step: string, attempts: number, error: Error, outputTail: string, logPath: string | null, logger: Logger): Promise<void> {
-    const window = job.alertWindow === 'run' ? runId : this.options.clock.now().toISOString().slice(0, 13);
+    // A daily job's retries (the report tried again while SMTP is down) share one alert per business date.
+    const window = job.alertWindow === 'run' ? (request.trigger === 'retry' || request.trigger === 'catch-up' ? request.businessDate : runId) : this.options.clock.now().toISOString().slice(0, 13);
     const text = [
       `The ShopFlow ${job.name} job failed at step "${step}" after ${attempts} attempt(s).`,
       '',
