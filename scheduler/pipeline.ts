@@ -13,6 +13,7 @@ import { flushAlertOutbox, sendAlert } from '../lib/mail/index.ts';
 import { createPool } from '../lib/pg/pool.ts';
 import { runGate, type GateSummary } from '../great_expectations/run.ts';
 import { sendGateFailureAlert } from '../report/alerts.ts';
+import { latestBusinessDate } from '../report/queries.ts';
 import { sendDailyReport } from '../report/send.ts';
 import type { GateOutcome, PipelineOperations } from './operations.ts';
 
@@ -48,7 +49,16 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
       const result = await sendDailyReport(config, { businessDate: input.businessDate, runId: input.runId, gates: asGateSummaries(input.gates), now: input.now }, { logger });
       return { sent: result.sent, alreadySent: result.alreadySent, htmlPath: result.htmlPath, ...(result.messageId ? { messageId: result.messageId } : {}) };
     },
-    sendGateFailureAlert: (input) => sendGateFailureAlert(config, { businessDate: input.businessDate, gates: asGateSummaries(input.gates) }, { logger }),
+    sendGateFailureAlert: (input) =>
+      sendGateFailureAlert(config, { businessDate: input.businessDate, gates: asGateSummaries(input.gates), ...(input.dataDate ? { dataDate: input.dataDate } : {}) }, { logger }),
+    latestDataDate: async () => {
+      const pool = createPool({ connectionString: roleUrl(config, 'bi_reader'), applicationName: 'shopflow-scheduler-coverage', max: 1, logger });
+      try {
+        return await latestBusinessDate(pool);
+      } finally {
+        await pool.end();
+      }
+    },
     sendAlert: async (alert) => (await sendAlert(config, alert, { logger })).sent,
     flushAlerts: async () => {
       const pool = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-alert-outbox', max: 1, logger });

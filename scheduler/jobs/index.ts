@@ -88,10 +88,13 @@ function reportJob(deps: JobDependencies): JobDefinition {
         name: 'check_gates',
         run: async (context) => {
           const gates = gatesOf(context);
-          const failed = gates.filter((g) => !g.success);
-          if (failed.length === 0) return { outputTail: 'all gates passed' };
-          await deps.operations.sendGateFailureAlert({ businessDate: context.businessDate, gates });
-          const reason = `gate(s) ${failed.map((g) => g.gate).join(', ')} failed: no report for ${context.businessDate}; the gate-failure alert was sent`;
+          // The gate measures freshness from the data's own latest day; the report needs its business date covered.
+          const dataDate = deps.operations.latestDataDate ? await deps.operations.latestDataDate() : undefined;
+          const coverage = dataDate === undefined ? undefined : coverageGate(context.businessDate, dataDate);
+          const failed = [...gates, ...(coverage ? [coverage] : [])].filter((g) => !g.success);
+          if (failed.length === 0) return { outputTail: `all gates passed${dataDate && dataDate !== context.businessDate ? ` (data up to ${dataDate}, report for ${context.businessDate})` : ''}` };
+          await deps.operations.sendGateFailureAlert({ businessDate: context.businessDate, gates: [...gates, ...(coverage ? [coverage] : [])], ...(dataDate !== undefined ? { dataDate } : {}) });
+          const reason = `gate(s) ${failed.map((g) => (g === coverage ? 'coverage' : g.gate)).join(', ')} failed: no report for ${context.businessDate}; the gate-failure alert was sent`;
           return { stopRun: { status: 'blocked', reason } };
         },
       },
@@ -105,6 +108,29 @@ function reportJob(deps: JobDependencies): JobDefinition {
         },
       },
     ],
+  };
+}
+
+/**
+ * The marts must hold the business date the report is about: a report for a day the data does
+ * not reach yet would show zeros as if nothing was sold. A failed check reads like a failed gate.
+ */
+export function coverageGate(businessDate: string, dataDate: string | null): GateOutcome | undefined {
+  if (dataDate !== null && dataDate >= businessDate) return undefined;
+  return {
+    gate: 'marts',
+    success: false,
+    evaluated: 1,
+    failed: 1,
+    failures: [
+      {
+        suite: 'report_coverage',
+        expectation: 'the marts hold the business date being reported',
+        details: dataDate === null ? `marts.revenue_daily has no day with orders; the report is for ${businessDate}` : `the latest day with orders is ${dataDate}; the report is for ${businessDate}`,
+      },
+    ],
+    summaryPath: '(scheduler coverage check)',
+    dataDocsPath: null,
   };
 }
 
