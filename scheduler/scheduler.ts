@@ -209,6 +209,8 @@ export class Scheduler {
       clearInterval(heartbeat);
       const lost = !stop.aborted;
       if (lost) this.#logger.error('leadership lost: interrupting jobs and stopping ingestors');
+      // The lock connection died: the database went away (or dropped us). Its length decides whether to alert.
+      if (session.lost.aborted && !stop.aborted) this.#outage.failed(coerceError(session.lost.reason));
       await this.#endTerm(termController, lost);
       if (!session.lost.aborted) await session.unlock(LEADER_LOCK_KEY).catch(() => undefined);
       if (lost) await this.#setRole('standby');

@@ -124,4 +124,48 @@ describe('the warehouse going away during --once report', () => {
     expect(alerts).toBe(1);
     expect((await warehouse.admin.query(`select run_id from ops.runs where status = 'running'`)).rows).toEqual([]);
   });
+
+  it('the daemon rides out an outage in the middle of the 08:00 run: one report, one outage alert, nothing left running', async () => {
+    const label = 'daemon';
+    const env = {
+      ...endpointEnv(testEndpoints()),
+      WAREHOUSE_URL: proxy.via(warehouse.adminUrl),
+      SCHEDULER_INGESTORS: 'none',
+      LOG_LEVEL: 'warn',
+      SHOPFLOW_DATA_DIR: mkdtempSync(join(tmpdir(), 'shopflow-daemon-')),
+      REPORT_TO: `managers+${warehouse.database}-${label}@shopflow.local`,
+      ALERT_TO: `data-team+${warehouse.database}-${label}@shopflow.local`,
+      REPORT_CRON: '0 8 * * *',
+      SCHEDULER_TZ: 'UTC',
+    };
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'scheduler-process.ts'), JSON.stringify({ env, instanceId: 'daemon', clockStart: '2024-05-02T07:59:58Z', dbtMs: 3_000, outageAlertAfterMs: 2_000 })],
+      { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'ignore', 'ignore'] },
+    );
+    child.on('error', () => undefined);
+    try {
+      await waitFor(
+        async () => (await warehouse.admin.query(`select 1 from ops.run_steps s join ops.runs r using (run_id) where r.instance_id = 'daemon' and s.step = 'dbt_build' and s.status = 'running'`)).rowCount,
+        30_000,
+        'the 08:00 run to reach dbt_build',
+      );
+      await proxy.cut();
+      await sleep(4_000);
+      await proxy.restore();
+      await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.reports_sent where business_date = '2024-05-01' and status = 'sent'`)).rowCount, 60_000, 'the report to be sent');
+      await waitFor(async () => (await mailsTo(env.ALERT_TO, 'unreachable')) >= 1, 20_000, 'the outage alert');
+      await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.runs where instance_id = 'daemon' and status = 'running'`)).rowCount === 0, 20_000, 'no run left running');
+      await sleep(1_500);
+      const reports = await mailsTo(env.REPORT_TO);
+      const alerts = await mailsTo(env.ALERT_TO, 'unreachable');
+      const runs = await warehouse.admin.query(`select status from ops.runs where instance_id = 'daemon' and job = 'report' order by started_at`);
+      process.stdout.write(`database-outage (daemon, 4 s mid-run): runs ${JSON.stringify(runs.rows.map((r) => r.status))}, reports for 2024-05-01 in the sink: ${reports}, outage alerts: ${alerts}\n`);
+      expect(reports).toBe(1);
+      expect(alerts).toBe(1);
+      expect(runs.rows.at(-1)).toMatchObject({ status: 'succeeded' });
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
 });
