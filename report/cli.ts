@@ -41,7 +41,7 @@ Options:
 
 Environment:
   WAREHOUSE_URL, WAREHOUSE_BI_PASSWORD, WAREHOUSE_OPS_PASSWORD, WAREHOUSE_TRANSFORMER_PASSWORD
-  SMTP_URL, REPORT_FROM, REPORT_TO, ALERT_TO, PYTHON_VENV, LOG_LEVEL
+  SMTP_URL, SMTP_TIMEOUT_MS, SMTP_MAILBOX_DIR, REPORT_FROM, REPORT_TO, ALERT_TO, PYTHON_VENV, LOG_LEVEL
 
 Exit status: 0 report rendered (and sent or already sent), 1 withheld by a failed gate,
 2 usage or configuration error, 3 could not render or send.`;

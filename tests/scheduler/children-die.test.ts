@@ -1,8 +1,8 @@
 // Regression guard: kill -9 of the scheduler left its dbt build running, and the restarted
-// scheduler started a second build on the same warehouse and target directory at once. Now the
-// build runs under a watchdog that ends it when the scheduler dies, and holds the build lock for
-// as long as it lives: the restarted scheduler is refused until the orphan is gone, then builds,
-// and the day's report still reaches the sink exactly once.
+// scheduler (or the standby taking over) started a second build on the same warehouse and target
+// directory at once. Now the build runs under a watchdog that ends it when the scheduler dies, and
+// holds the build lock for as long as it lives: the next scheduler is refused until the orphan is
+// gone, then builds, and the day's report still reaches the sink exactly once.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -99,11 +99,15 @@ describe('kill -9 of the scheduler during its build', () => {
     const buildPid = Number(/build-pid (\d+)/.exec(pidLine)![1]);
     expect(alive(buildPid)).toBe(true);
 
+    // A second scheduler stands by (started now, so its start-up time does not race the orphan's grace period)
+    // and takes over the moment the first dies.
+    const second = startScheduler('second', '2024-05-02T08:01:00Z', recipient, 'echo build-pid $$; sleep 0.2', { retryMaxDelayMs: 2_000 });
+    await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.scheduler_instances where instance_id = 'second' and role = 'standby'`)).rowCount, 30_000, 'the second scheduler to stand by');
+
     const killedAt = Date.now();
     first.child.kill('SIGKILL');
     await new Promise((resolve) => first.child.once('exit', resolve));
 
-    const second = startScheduler('second', '2024-05-02T08:01:00Z', recipient, 'echo build-pid $$; sleep 0.2', { retryMaxDelayMs: 2_000 });
     await waitFor(() => !alive(buildPid), 25_000, 'the orphaned build to be ended by its watchdog');
     const orphanLivedMs = Date.now() - killedAt;
     await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.reports_sent where business_date = '2024-05-01' and status = 'sent'`)).rowCount, 60_000, 'the report to be sent');
