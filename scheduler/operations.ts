@@ -47,6 +47,8 @@ export interface PipelineOperations {
   latestDataDate?(): Promise<string | null>;
   /** Sends an alert exactly once per key (ops.alerts_sent); resolves `false` when the key was already sent. */
   sendAlert(alert: AlertInput): Promise<boolean>;
+  /** Records an alert in the outbox without trying SMTP now (SMTP is down); `false` when the key is already known. */
+  queueAlert?(alert: AlertInput): Promise<boolean>;
   /** Retries undelivered alerts whose backoff has passed (the alert outbox); absent in stand-ins without SMTP. */
   flushAlerts?(): Promise<{ delivered: number; failed: number; unknown: number; expired: number }>;
 }

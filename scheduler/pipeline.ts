@@ -9,7 +9,7 @@ import type { Config } from '../lib/config/index.ts';
 import { runDbt } from '../lib/dbt/run.ts';
 import type { Logger } from '../lib/logger.ts';
 import { roleUrl } from '../lib/config/index.ts';
-import { flushAlertOutbox, sendAlert } from '../lib/mail/index.ts';
+import { flushAlertOutbox, queueAlert, sendAlert } from '../lib/mail/index.ts';
 import { createPool } from '../lib/pg/pool.ts';
 import { runGate, type GateSummary } from '../great_expectations/run.ts';
 import { sendGateFailureAlert } from '../report/alerts.ts';
@@ -60,6 +60,14 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
       }
     },
     sendAlert: async (alert) => (await sendAlert(config, alert, { logger })).sent,
+    queueAlert: async (alert) => {
+      const pool = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-alert-outbox', max: 1, logger });
+      try {
+        return await queueAlert(config, pool, alert);
+      } finally {
+        await pool.end();
+      }
+    },
     flushAlerts: async () => {
       const pool = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-alert-outbox', max: 1, logger });
       try {

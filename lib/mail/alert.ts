@@ -102,6 +102,23 @@ export async function sendAlert(config: AlertConfig, alert: AlertInput, options:
   }
 }
 
+/**
+ * Puts an alert in the outbox without trying SMTP now (used once SMTP is known to be down, so a
+ * burst of alerts is recorded at once instead of each waiting out its own retries). Returns
+ * false when the key is already in the ledger (queued, sent or unknown).
+ */
+export async function queueAlert(config: Pick<Config, 'ALERT_TO'>, db: Pick<pg.Pool, 'query'>, alert: AlertInput, options: Pick<AlertOptions, 'outbox'> = {}): Promise<boolean> {
+  const policy = outboxPolicy(options);
+  const { rowCount } = await db.query(
+    `insert into ops.alerts_sent (alert_key, kind, subject, details, status, attempts, message_id, recipients, body_text, body_html,
+                                  next_attempt_at, expires_at, last_error)
+     values ($1, $2, $3, $4, 'failed', 0, $5, $6, $7, $8, now(), now() + make_interval(secs => $9), 'queued while SMTP was down')
+     on conflict (alert_key) do nothing`,
+    [alert.key, alert.kind, alert.subject, JSON.stringify(alert.details ?? {}), stableMessageId('alert', alert.key), config.ALERT_TO, alert.text, alert.html ?? null, policy.ttlMs / 1000],
+  );
+  return rowCount === 1;
+}
+
 export interface OutboxFlush {
   delivered: number;
   failed: number;

@@ -160,7 +160,7 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
           name: 'send_alerts',
           run: async (context) => {
             const summary = await checkOperationalAlerts(context, deps.facts, deps.operations, deps.alertLookbackMs);
-            return { result: summary, outputTail: `fraud alerts sent: ${summary.fraudSent}, low-stock alerts sent: ${summary.lowStockSent}, already sent: ${summary.alreadySent}` };
+            return { result: summary, outputTail: `fraud alerts sent: ${summary.fraudSent}, low-stock alerts sent: ${summary.lowStockSent}, already sent: ${summary.alreadySent}, queued (SMTP down): ${summary.queued}` };
           },
         },
       ],

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { roleUrl } from '../../../lib/config/index.ts';
-import { flushAlertOutbox, sendAlert, stableMessageId } from '../../../lib/mail/alert.ts';
+import { flushAlertOutbox, queueAlert, sendAlert, stableMessageId } from '../../../lib/mail/alert.ts';
 import { deliverOnce, DeliveryUnknownError } from '../../../lib/mail/deliver.ts';
 import { resolveDelivery } from '../../../lib/mail/ledger.ts';
 import { EmlFolderProbe } from '../../../lib/mail/mailbox.ts';
@@ -160,6 +160,20 @@ describe('the alert outbox', () => {
     expect(row.rows[0].status).toBe('sent');
     expect(row.rows[0].resolution).toContain('found');
     counts[`alert ${alert.key} (drop-after-store, mailbox)`] = server.countMessageId(stableMessageId('alert', alert.key));
+    expect(server.countMessageId(stableMessageId('alert', alert.key))).toBe(1);
+  });
+
+  it('an alert queued while SMTP is down (not tried now) is delivered once by the outbox', async () => {
+    const server = await smtp([]);
+    const config = { ...warehouse.config, SMTP_URL: server.url };
+    const alert = { key: 'low_stock:p-9:2026-01-08T00:00:00.000Z', kind: 'low_stock', subject: 'low stock p-9', text: 'p-9 is low' };
+    expect(await queueAlert(config, ops, alert)).toBe(true);
+    expect(await queueAlert(config, ops, alert)).toBe(false);
+    expect(server.attempts()).toBe(0);
+    expect(await flushAlertOutbox(config, ops, { timeouts: TIMEOUTS, probe: null })).toMatchObject({ delivered: 1 });
+    expect(await queueAlert(config, ops, alert)).toBe(false);
+    expect(await flushAlertOutbox(config, ops, { timeouts: TIMEOUTS, probe: null })).toMatchObject({ delivered: 0 });
+    counts[`alert ${alert.key} (queued while down)`] = server.countMessageId(stableMessageId('alert', alert.key));
     expect(server.countMessageId(stableMessageId('alert', alert.key))).toBe(1);
   });
 });
