@@ -15,12 +15,18 @@ export interface GateAlert {
   html: string;
 }
 
-export function renderGateAlert(businessDate: string, gates: readonly GateSummary[]): GateAlert {
+export function renderGateAlert(businessDate: string, gates: readonly GateSummary[], dataDate?: string | null): GateAlert {
   const failed = gates.filter((g) => !g.success);
   const count = failed.reduce((sum, g) => sum + g.failed, 0);
-  const subject = `[ShopFlow] Data quality gate FAILED for ${businessDate}: ${count} expectation(s), report withheld`;
+  const datesDiffer = dataDate !== undefined && dataDate !== businessDate;
+  const dates = datesDiffer ? ` (data up to ${dataDate ?? 'none'})` : '';
+  const subject = `[ShopFlow] Data quality gate FAILED for ${businessDate}${dates}: ${count} expectation(s), report withheld`;
+  const datesLine = datesDiffer
+    ? `The report is for business date ${businessDate}; the gate checked the data as loaded, whose latest day with orders is ${dataDate ?? '(none)'}.`
+    : undefined;
   const textLines = [
     `The data quality gate failed for business date ${businessDate}, so the daily report was NOT sent.`,
+    ...(datesLine ? [datesLine] : []),
     '',
     ...gates.flatMap((g) => [
       `Gate ${g.gate}: ${g.success ? 'passed' : 'FAILED'} (${g.failed} of ${g.evaluated} expectations failed)`,
@@ -44,7 +50,7 @@ export function renderGateAlert(businessDate: string, gates: readonly GateSummar
 <body style="margin:0;padding:16px;font-family:Helvetica,Arial,sans-serif;color:#1f2933;">
 <div style="max-width:640px;margin:0 auto;">
 <h2 style="margin:0 0 8px 0;font-size:18px;color:#b91c1c;">Data quality gate failed — ${e(businessDate)}</h2>
-<p style="margin:0 0 8px 0;font-size:14px;">The daily report was <strong>not sent</strong>. These expectations failed:</p>
+<p style="margin:0 0 8px 0;font-size:14px;">The daily report was <strong>not sent</strong>. These expectations failed:</p>${datesLine ? `\n<p style="margin:0 0 8px 0;font-size:13px;">${e(datesLine)}</p>` : ''}
 ${items}
 <p style="margin:16px 0 0 0;font-size:13px;">Fix the data (or the expectation), re-run <code>npm run gate</code>, then <code>npm run report -- --date ${e(businessDate)}</code>.</p>
 </div></body></html>
@@ -54,10 +60,10 @@ ${items}
 
 export async function sendGateFailureAlert(
   config: Config,
-  input: { businessDate: string; gates: readonly GateSummary[] },
+  input: { businessDate: string; gates: readonly GateSummary[]; dataDate?: string | null },
   options: AlertOptions = {},
 ): Promise<DeliveryResult> {
-  const alert = renderGateAlert(input.businessDate, input.gates);
+  const alert = renderGateAlert(input.businessDate, input.gates, input.dataDate);
   return sendAlert(
     config,
     {
@@ -66,7 +72,7 @@ export async function sendGateFailureAlert(
       subject: alert.subject,
       text: alert.text,
       html: alert.html,
-      details: { businessDate: input.businessDate, gates: input.gates.map((g) => ({ gate: g.gate, success: g.success, failed: g.failed, failures: g.failures })) },
+      details: { businessDate: input.businessDate, dataDate: input.dataDate ?? null, gates: input.gates.map((g) => ({ gate: g.gate, success: g.success, failed: g.failed, failures: g.failures })) },
     },
     options,
   );

@@ -1,5 +1,5 @@
 /**
- * npm run report -- [--date YYYY-MM-DD] [--dry-run] [--skip-gate] [--release]
+ * npm run report -- [--date YYYY-MM-DD] [--dry-run] [--skip-gate] [--resolve sent|resend]
  * Runs the quality gate, then renders the daily report from the marts, saves it under
  * out/reports/<date>.html and (unless --dry-run) mails it once per business date.
  */
@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, roleUrl } from '../lib/config/index.ts';
 import { ConfigError, ShopflowError, UsageError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logger.ts';
-import { releaseStuckClaim } from '../lib/mail/ledger.ts';
+import { readLedgerRow, resolveDelivery, type DeliveryTarget, type Resolution } from '../lib/mail/ledger.ts';
 import { createPool } from '../lib/pg/pool.ts';
 import { runGate } from '../great_expectations/run.ts';
 import type { GateSummary } from '../great_expectations/summary.ts';
@@ -29,13 +29,19 @@ Options:
   --dry-run           render and save the HTML only; mail nothing, record nothing
   --skip-gate         do not run the gate first (only with --dry-run)
   --run-id UUID       scheduler run this belongs to (stored with the ledger rows)
-  --release           release a delivery claim left 'sending' by a crashed run for --date,
-                      after checking the mailbox that it did not arrive; then exit
+  --resolve sent|resend
+                      settle a delivery whose outcome is unknown (ledger status 'unknown',
+                      or 'sending' left by a crashed run) for --date (or --alert KEY), after
+                      looking for its Message-ID in the mailbox: 'sent' if it arrived,
+                      'resend' if it did not (the next run, or the scheduler later today,
+                      sends it once more); then exit. docs/report.md explains.
+  --alert KEY         with --resolve: settle the alert with this key instead of a report
+  --release           same as --resolve resend (kept for old runbooks)
   -h, --help          show this help
 
 Environment:
   WAREHOUSE_URL, WAREHOUSE_BI_PASSWORD, WAREHOUSE_OPS_PASSWORD, WAREHOUSE_TRANSFORMER_PASSWORD
-  SMTP_URL, REPORT_FROM, REPORT_TO, ALERT_TO, PYTHON_VENV, LOG_LEVEL
+  SMTP_URL, SMTP_TIMEOUT_MS, SMTP_MAILBOX_DIR, REPORT_FROM, REPORT_TO, ALERT_TO, PYTHON_VENV, LOG_LEVEL
 
 Exit status: 0 report rendered (and sent or already sent), 1 withheld by a failed gate,
 2 usage or configuration error, 3 could not render or send.`;
@@ -47,7 +53,8 @@ interface Args {
   dryRun: boolean;
   skipGate: boolean;
   runId?: string;
-  release: boolean;
+  resolve?: Resolution;
+  alert?: string;
 }
 
 export function parseReportArgs(argv: string[]): Args | 'help' {
@@ -61,6 +68,8 @@ export function parseReportArgs(argv: string[]): Args | 'help' {
         'skip-gate': { type: 'boolean', default: false },
         'run-id': { type: 'string' },
         release: { type: 'boolean', default: false },
+        resolve: { type: 'string' },
+        alert: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -73,13 +82,18 @@ export function parseReportArgs(argv: string[]): Args | 'help' {
   if (values.date !== undefined && !isIsoDate(values.date)) throw new UsageError(`--date must be a real date as YYYY-MM-DD (got ${JSON.stringify(values.date)})`);
   if (values['skip-gate'] && !values['dry-run']) throw new UsageError('--skip-gate is only allowed with --dry-run: a mailed report must have passed the gate');
   if (values['run-id'] !== undefined && !UUID.test(values['run-id'])) throw new UsageError(`--run-id must be a UUID (got ${JSON.stringify(values['run-id'])})`);
-  if (values.release && !values.date) throw new UsageError('--release needs --date');
+  const resolve = values.release ? 'resend' : values.resolve;
+  if (values.release && values.resolve !== undefined) throw new UsageError('--release is --resolve resend: give one of them');
+  if (resolve !== undefined && resolve !== 'sent' && resolve !== 'resend') throw new UsageError(`--resolve takes sent or resend (got ${JSON.stringify(resolve)})`);
+  if (resolve !== undefined && !values.date === !values.alert) throw new UsageError(`--resolve needs exactly one of --date (a report) or --alert KEY (an alert)`);
+  if (values.alert !== undefined && resolve === undefined) throw new UsageError('--alert only applies with --resolve');
   return {
     ...(values.date ? { date: values.date } : {}),
     dryRun: values['dry-run'],
     skipGate: values['skip-gate'],
     ...(values['run-id'] ? { runId: values['run-id'] } : {}),
-    release: values.release,
+    ...(resolve ? { resolve } : {}),
+    ...(values.alert ? { alert: values.alert } : {}),
   };
 }
 
@@ -92,11 +106,22 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const logger = createLogger('report', config.LOG_LEVEL);
 
-  if (args.release) {
+  if (args.resolve) {
     const ops = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-report-cli', max: 1, logger });
     try {
-      const released = await releaseStuckClaim(ops, { kind: 'report', businessDate: args.date! });
-      process.stdout.write(released ? `released the claim for ${args.date}; the next run sends the report\n` : `no claim in 'sending' for ${args.date}\n`);
+      const target: DeliveryTarget = args.alert ? { kind: 'alert', alertKey: args.alert, alertKind: '', subject: '', details: {} } : { kind: 'report', businessDate: args.date! };
+      const what = args.alert ? `alert ${args.alert}` : `the report for ${args.date}`;
+      const row = await readLedgerRow(ops, target);
+      const note = args.resolve === 'sent' ? 'operator: found in the mailbox' : 'operator: not in the mailbox, send again';
+      if (!(await resolveDelivery(ops, target, args.resolve, note))) {
+        process.stdout.write(`${what} is ${row ? `'${row.status}'` : 'not in the ledger'}: nothing to settle (only 'unknown' or 'sending' rows are)\n`);
+        return row ? 0 : 2;
+      }
+      process.stdout.write(
+        args.resolve === 'sent'
+          ? `${what}: recorded as sent; it will not be sent again\n`
+          : `${what}: released; ${args.alert ? 'the scheduler\'s alert outbox sends it' : `the scheduler sends it later today, or run now: npm run report -- --date ${args.date}`}\n`,
+      );
       return 0;
     } finally {
       await ops.end();

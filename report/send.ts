@@ -11,9 +11,10 @@ import { roleUrl, type Config } from '../lib/config/index.ts';
 import { ShopflowError, UsageError, coerceError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { stableMessageId, sendAlert } from '../lib/mail/alert.ts';
-import { deliverOnce } from '../lib/mail/deliver.ts';
+import { deliverOnce, DeliveryUnknownError, resolveCommand } from '../lib/mail/deliver.ts';
 import { readLedgerRow } from '../lib/mail/ledger.ts';
-import { MailDeliveryError, type MailRetryPolicy } from '../lib/mail/transport.ts';
+import { mailboxProbe, type MailboxProbe } from '../lib/mail/mailbox.ts';
+import { MailDeliveryError, type MailRetryPolicy, type MailTimeouts } from '../lib/mail/transport.ts';
 import { createPool } from '../lib/pg/pool.ts';
 import { gatesPassed, type GateSummary } from '../great_expectations/summary.ts';
 import { renderGateAlert, sendGateFailureAlert } from './alerts.ts';
@@ -36,6 +37,9 @@ export interface SendDailyReportOptions {
   logger?: Logger;
   signal?: AbortSignal;
   retry?: Partial<MailRetryPolicy>;
+  timeouts?: Partial<MailTimeouts>;
+  /** Settles a lost acknowledgement; default the configured mailbox (lib/mail/mailbox.ts). null: never look. */
+  probe?: MailboxProbe | null;
   /** Where HTML files go; default out/reports under the project root. */
   outDir?: string;
 }
@@ -81,10 +85,13 @@ export async function sendDailyReport(config: Config, input: SendDailyReportInpu
     throw new ShopflowError('SHOPFLOW_REPORT_UNCHECKED', 'refusing to mail a report without gate results: run the gate first (npm run gate) or use --dry-run');
   }
 
+  const probe = options.probe === null ? undefined : (options.probe ?? mailboxProbe(config));
   const ops = input.dryRun ? undefined : createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-report-ledger', max: 1, logger });
   try {
     if (ops) {
       const row = await readLedgerRow(ops, { kind: 'report', businessDate });
+      // 'unknown' without a readable mailbox needs a person; rendering first would only delay saying so.
+      if (row?.status === 'unknown' && !probe) throw new DeliveryUnknownError({ kind: 'report', businessDate }, row.message_id, row.last_error ?? 'earlier attempt');
       if (row?.status === 'sent') {
         logger?.info({ messageId: row.message_id }, 'report already sent for this business date');
         return { htmlPath, sent: false, alreadySent: true, ...(row.message_id ? { messageId: row.message_id } : {}) };
@@ -118,11 +125,12 @@ export async function sendDailyReport(config: Config, input: SendDailyReportInpu
           messageId: stableMessageId('report', businessDate),
           headers: { 'X-ShopFlow-Business-Date': businessDate },
         },
-        { logger, signal: options.signal, retry: options.retry, runId: input.runId ?? null },
+        { logger, signal: options.signal, retry: options.retry, timeouts: options.timeouts, runId: input.runId ?? null, ...(probe ? { probe } : {}) },
       );
       return { htmlPath, ...delivery };
     } catch (error) {
       if (error instanceof MailDeliveryError) await alertReportFailed(config, businessDate, error, htmlPath, options, logger);
+      if (error instanceof DeliveryUnknownError) await alertReportUnknown(config, businessDate, error, options, logger);
       throw error;
     }
   } finally {
@@ -139,12 +147,36 @@ async function alertReportFailed(config: Config, businessDate: string, error: Ma
         key: `report-failed:${businessDate}`,
         kind: 'report_failed',
         subject: `[ShopFlow] Daily report for ${businessDate} could not be sent`,
-        text: `The daily report for ${businessDate} was rendered (${htmlPath}) but SMTP refused it after ${error.attempts} attempt(s):\n${error.message}\n\nThe next run retries; it is sent at most once.\n`,
+        text: `The daily report for ${businessDate} was rendered (${htmlPath}) but SMTP refused it after ${error.attempts} attempt(s):\n${error.message}\n\nThe scheduler tries again later today; the mail server is handed it at most once.\n`,
         details: { businessDate, error: error.message, attempts: error.attempts },
       },
-      { logger, signal: options.signal, retry: options.retry },
+      { logger, signal: options.signal, retry: options.retry, timeouts: options.timeouts },
     );
   } catch (alertError) {
+    // Kept in the outbox (ops.alerts_sent, 'failed'): the scheduler delivers it when SMTP is back.
     logger?.error({ err: coerceError(alertError) }, 'could not send the report-failed alert either');
+  }
+}
+
+/** The report went to the server and the acknowledgement was lost: a person must check the mailbox. */
+async function alertReportUnknown(config: Config, businessDate: string, error: DeliveryUnknownError, options: SendDailyReportOptions, logger?: Logger): Promise<void> {
+  const target = { kind: 'report', businessDate } as const;
+  try {
+    await sendAlert(
+      config,
+      {
+        key: `report-unknown:${businessDate}`,
+        kind: 'report_unknown',
+        subject: `[ShopFlow] Daily report for ${businessDate}: delivery unknown, check the mailbox`,
+        text:
+          `The daily report for ${businessDate} was handed to the mail server, but its acknowledgement never came back.\n` +
+          `It may or may not be in ${config.REPORT_TO}'s mailbox. It is NOT sent again automatically.\n\n` +
+          `Look for Message-ID ${error.messageId ?? stableMessageId('report', businessDate)}, then run:\n  ${resolveCommand(target)}\n\n${error.message}\n`,
+        details: { businessDate, messageId: error.messageId, error: error.message },
+      },
+      { logger, signal: options.signal, retry: options.retry, timeouts: options.timeouts },
+    );
+  } catch (alertError) {
+    logger?.error({ err: coerceError(alertError) }, 'could not send the report-unknown alert');
   }
 }

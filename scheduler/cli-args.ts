@@ -13,7 +13,8 @@ scheduler is active at a time (Postgres advisory lock); start a second one for f
 
 Flags:
   --once JOB          run one job now and exit: ${JOB_NAMES.join(', ')}
-  --date YYYY-MM-DD   business date for --once (default: today in SCHEDULER_TZ, database time)
+  --date YYYY-MM-DD   business date for --once (default: yesterday in SCHEDULER_TZ for report,
+                      the day the figures cover; today for the other jobs; database time)
   --jobs LIST         comma list of jobs the daemon schedules (default: all)
   --no-ingestors      do not supervise the ingestors (overrides SCHEDULER_INGESTORS)
   -h, --help          show this help
@@ -33,6 +34,8 @@ Environment (defaults in .env.example):
   SCHEDULER_RETRY_MAX_MS                   cap of the backoff between attempts (60000)
   SCHEDULER_STANDBY_POLL_MS                how often a standby tries the leader lock (5000)
   SMTP_URL, REPORT_FROM, REPORT_TO, ALERT_TO   mail
+  SMTP_TIMEOUT_MS                          wait for the server's reply; past it after DATA a send is 'unknown' (30000)
+  SMTP_MAILBOX_DIR                         where to look for a sent Message-ID to settle 'unknown' (local sink)
   PYTHON_VENV                              venv with dbt and Great Expectations
   SHOPFLOW_DATA_DIR                        step logs go to <data dir>/logs/scheduler
   LOG_LEVEL                                pino log level (info)

@@ -5,7 +5,7 @@ import { abortOnStopSignals, handleShutdownSignals } from '../lib/lifecycle.ts';
 import { createLogger } from '../lib/logger.ts';
 import { HELP, parseSchedulerArgs } from './cli-args.ts';
 import { ingestorProcesses } from './ingestors.ts';
-import { runOnce } from './once.ts';
+import { runOnceRetrying } from './once.ts';
 import { realPipeline } from './pipeline.ts';
 import { Scheduler } from './scheduler.ts';
 
@@ -25,7 +25,7 @@ async function main(): Promise<number> {
     const abort = new AbortController();
     // First signal: interrupt the job (the ledger records it); a second one exits at once.
     abortOnStopSignals(abort, new Error('interrupted by signal'));
-    const result = await runOnce({ config, logger, operations }, args.once, args.date, abort.signal);
+    const result = await runOnceRetrying({ config, logger, operations }, args.once, args.date, abort.signal);
     logger.info({ job: args.once, runId: result.runId, status: result.status, failedStep: result.failedStep, error: result.error }, 'run finished');
     if (result.status === 'succeeded' || result.status === 'skipped') return 0;
     return result.status === 'blocked' ? 3 : 1;

@@ -20,7 +20,7 @@ export interface DueRun {
   scheduledFor: Date;
   businessDate: string;
   /** 'catch-up' when the occurrence is more than a minute old (the process was down or busy). */
-  trigger: 'schedule' | 'catch-up';
+  trigger: 'schedule' | 'catch-up' | 'retry';
 }
 
 function trigger(scheduledFor: Date, now: Date): DueRun['trigger'] {

@@ -5,6 +5,12 @@
  */
 import type pg from 'pg';
 
+import { isRetryable } from '../lib/errors.ts';
+import { withRetry } from '../lib/retry.ts';
+
+/** A short database blip must not cost a run its ledger: writes are retried for about 15 s. */
+const WRITE_RETRY = { maxAttempts: 6, minDelayMs: 500, maxDelayMs: 5_000, retryable: isRetryable };
+
 export type RunStatus = 'running' | 'succeeded' | 'failed' | 'blocked' | 'skipped';
 export type StepStatus = 'running' | 'succeeded' | 'failed';
 
@@ -56,7 +62,7 @@ export class RunLedger {
   }
 
   async finishRun(runId: string, job: string, status: Exclude<RunStatus, 'running'>, at: Date, error?: string): Promise<void> {
-    await this.pool.query(`update ops.runs set status = $2, finished_at = $3, error = $4 where run_id = $1`, [runId, status, at, clip(error)]);
+    await withRetry(() => this.pool.query(`update ops.runs set status = $2, finished_at = $3, error = $4 where run_id = $1 and status = 'running'`, [runId, status, at, clip(error)]), WRITE_RETRY);
     await this.pool.query(
       `update ops.scheduler_executions set last_finished_at = $3, last_status = $4, updated_at = now() where job = $1 and last_run_id = $2`,
       [job, runId, at, status],
@@ -64,16 +70,25 @@ export class RunLedger {
   }
 
   async startStep(runId: string, step: string, attempt: number, at: Date, logPath: string | null): Promise<void> {
-    await this.pool.query(
-      `insert into ops.run_steps (run_id, step, attempt, started_at, status, log_path) values ($1, $2, $3, $4, 'running', $5)`,
-      [runId, step, attempt, at, logPath],
+    await withRetry(
+      () =>
+        this.pool.query(
+          `insert into ops.run_steps (run_id, step, attempt, started_at, status, log_path) values ($1, $2, $3, $4, 'running', $5)
+           on conflict (run_id, step, attempt) do nothing`,
+          [runId, step, attempt, at, logPath],
+        ),
+      WRITE_RETRY,
     );
   }
 
   async finishStep(runId: string, step: string, attempt: number, status: Exclude<StepStatus, 'running'>, at: Date, outputTail: string | undefined, error?: string): Promise<void> {
-    await this.pool.query(
-      `update ops.run_steps set status = $4, finished_at = $5, output_tail = $6, error = $7 where run_id = $1 and step = $2 and attempt = $3`,
-      [runId, step, attempt, status, at, clip(outputTail), clip(error)],
+    await withRetry(
+      () =>
+        this.pool.query(
+          `update ops.run_steps set status = $4, finished_at = $5, output_tail = $6, error = $7 where run_id = $1 and step = $2 and attempt = $3 and status = 'running'`,
+          [runId, step, attempt, status, at, clip(outputTail), clip(error)],
+        ),
+      WRITE_RETRY,
     );
   }
 
@@ -125,11 +140,12 @@ export class RunLedger {
 
   /**
    * Delivery state of the report for a business date (ops.reports_sent is the single source of
-   * truth): 'sent', 'sending' (claimed by a process that may have died mid-send), 'failed'
+   * truth): 'sent', 'sending' (claimed by a process that may have died mid-send), 'unknown'
+   * (handed over, acknowledgement lost), 'failed'
    * (a send attempt gave up; a new run may send), or 'none'.
    */
-  async reportState(businessDate: string): Promise<'none' | 'sent' | 'sending' | 'failed'> {
-    const { rows } = await this.pool.query<{ status: 'sent' | 'sending' | 'failed' }>('select status from ops.reports_sent where business_date = $1', [businessDate]);
+  async reportState(businessDate: string): Promise<'none' | 'sent' | 'sending' | 'unknown' | 'failed'> {
+    const { rows } = await this.pool.query<{ status: 'sent' | 'sending' | 'unknown' | 'failed' }>('select status from ops.reports_sent where business_date = $1', [businessDate]);
     return rows[0]?.status ?? 'none';
   }
 
@@ -141,6 +157,19 @@ export class RunLedger {
          leader_since = case when excluded.role = 'leader' then coalesce(i.leader_since, excluded.heartbeat_at) else null end`,
       [instance.instanceId, instance.hostname, instance.pid, role, at],
     );
+  }
+
+  /**
+   * Instances that cannot be alive: another 'leader' while the caller holds the leader lock, or
+   * any instance whose heartbeat is older than `staleBefore`. Returns how many were stopped.
+   */
+  async expireInstances(leaderId: string, staleBefore: Date): Promise<number> {
+    const { rowCount } = await this.pool.query(
+      `update ops.scheduler_instances set role = 'stopped', leader_since = null
+        where instance_id <> $1 and role <> 'stopped' and (role = 'leader' or heartbeat_at < $2)`,
+      [leaderId, staleBefore],
+    );
+    return rowCount ?? 0;
   }
 
   async heartbeat(instanceId: string, at: Date): Promise<void> {

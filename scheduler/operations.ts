@@ -41,7 +41,14 @@ export interface PipelineOperations {
   gate(gate: 'raw' | 'marts', options: ChildRunOptions): Promise<GateOutcome>;
   /** Sends the report for a business date, exactly once per date (ops.reports_sent). */
   sendReport(input: { businessDate: string; runId: string; gates: GateOutcome[]; now: Date }): Promise<ReportOutcome>;
-  sendGateFailureAlert(input: { businessDate: string; gates: GateOutcome[] }): Promise<unknown>;
+  /** `dataDate`: the latest day the marts hold, named in the alert when it differs from the business date. */
+  sendGateFailureAlert(input: { businessDate: string; gates: GateOutcome[]; dataDate?: string | null }): Promise<unknown>;
+  /** The latest day with orders in the marts (what the gate's freshness checks measure from); absent in stand-ins. */
+  latestDataDate?(): Promise<string | null>;
   /** Sends an alert exactly once per key (ops.alerts_sent); resolves `false` when the key was already sent. */
   sendAlert(alert: AlertInput): Promise<boolean>;
+  /** Records an alert in the outbox without trying SMTP now (SMTP is down); `false` when the key is already known. */
+  queueAlert?(alert: AlertInput): Promise<boolean>;
+  /** Retries undelivered alerts whose backoff has passed (the alert outbox); absent in stand-ins without SMTP. */
+  flushAlerts?(): Promise<{ delivered: number; failed: number; unknown: number; expired: number }>;
 }

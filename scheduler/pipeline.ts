@@ -8,15 +8,22 @@ import { join } from 'node:path';
 import type { Config } from '../lib/config/index.ts';
 import { runDbt } from '../lib/dbt/run.ts';
 import type { Logger } from '../lib/logger.ts';
-import { sendAlert } from '../lib/mail/index.ts';
+import { roleUrl } from '../lib/config/index.ts';
+import { flushAlertOutbox, queueAlert, sendAlert } from '../lib/mail/index.ts';
+import { createPool } from '../lib/pg/pool.ts';
 import { runGate, type GateSummary } from '../great_expectations/run.ts';
 import { sendGateFailureAlert } from '../report/alerts.ts';
+import { latestBusinessDate } from '../report/queries.ts';
 import { sendDailyReport } from '../report/send.ts';
 import type { GateOutcome, PipelineOperations } from './operations.ts';
 
 /** The gate results a job collected are the GateSummary objects runGate returned. */
 function asGateSummaries(gates: GateOutcome[]): GateSummary[] {
   return gates as GateSummary[];
+}
+
+export function buildLockPath(config: Pick<Config, 'dataDir'>): string {
+  return join(config.dataDir, 'dbt', 'scheduler', 'build.lock');
 }
 
 export function realPipeline(config: Config, logger: Logger): PipelineOperations {
@@ -27,6 +34,9 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
         // Its own target/ and logs/, so an analyst's `dbt` in dbt/ never clashes with the scheduler's.
         targetPath: join(config.dataDir, 'dbt', 'scheduler', 'target'),
         logPath: join(config.dataDir, 'dbt', 'scheduler', 'logs'),
+        // The warehouse build lock: held by the dbt process itself, so a build orphaned by a killed
+        // scheduler (until its watchdog ends it) keeps a restarted scheduler from starting another.
+        lockFile: buildLockPath(config),
         onLine: (line) => {
           options.onLine(line);
           options.logger.debug({ dbt: true }, line);
@@ -39,7 +49,32 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
       const result = await sendDailyReport(config, { businessDate: input.businessDate, runId: input.runId, gates: asGateSummaries(input.gates), now: input.now }, { logger });
       return { sent: result.sent, alreadySent: result.alreadySent, htmlPath: result.htmlPath, ...(result.messageId ? { messageId: result.messageId } : {}) };
     },
-    sendGateFailureAlert: (input) => sendGateFailureAlert(config, { businessDate: input.businessDate, gates: asGateSummaries(input.gates) }, { logger }),
+    sendGateFailureAlert: (input) =>
+      sendGateFailureAlert(config, { businessDate: input.businessDate, gates: asGateSummaries(input.gates), ...(input.dataDate ? { dataDate: input.dataDate } : {}) }, { logger }),
+    latestDataDate: async () => {
+      const pool = createPool({ connectionString: roleUrl(config, 'bi_reader'), applicationName: 'shopflow-scheduler-coverage', max: 1, logger });
+      try {
+        return await latestBusinessDate(pool);
+      } finally {
+        await pool.end();
+      }
+    },
     sendAlert: async (alert) => (await sendAlert(config, alert, { logger })).sent,
+    queueAlert: async (alert) => {
+      const pool = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-alert-outbox', max: 1, logger });
+      try {
+        return await queueAlert(config, pool, alert);
+      } finally {
+        await pool.end();
+      }
+    },
+    flushAlerts: async () => {
+      const pool = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-alert-outbox', max: 1, logger });
+      try {
+        return await flushAlertOutbox(config, pool, { logger });
+      } finally {
+        await pool.end();
+      }
+    },
   };
 }

@@ -39,7 +39,8 @@ export interface RunnerOptions {
 }
 
 export interface RunRequest {
-  trigger: 'schedule' | 'catch-up' | 'manual' | 'startup';
+  /** 'retry': the day's report run again after a failed run (SMTP or a database was down). */
+  trigger: 'schedule' | 'catch-up' | 'manual' | 'startup' | 'retry';
   businessDate: string;
   scheduledFor: Date | null;
   signal: AbortSignal;
@@ -61,8 +62,8 @@ function isPermanent(error: unknown): boolean {
   return error instanceof ShopflowError && PERMANENT_CODES.has(error.code);
 }
 
-/** A report claim left 'sending' by a dead process needs an operator; retrying cannot help. */
-const PERMANENT_CODES = new Set(['SHOPFLOW_DELIVERY_IN_PROGRESS', 'SHOPFLOW_REPORT_CLAIM_STUCK']);
+/** A delivery whose outcome is unknown, or claimed by another process, needs an operator (or the mailbox); retrying cannot help. */
+const PERMANENT_CODES = new Set(['SHOPFLOW_DELIVERY_IN_PROGRESS', 'SHOPFLOW_DELIVERY_UNKNOWN', 'SHOPFLOW_REPORT_CLAIM_STUCK']);
 
 export class JobRunner {
   constructor(private readonly options: RunnerOptions) {}
@@ -148,7 +149,8 @@ export class JobRunner {
   }
 
   async #alertStepFailed(job: JobDefinition, runId: string, request: RunRequest, step: string, attempts: number, error: Error, outputTail: string, logPath: string | null, logger: Logger): Promise<void> {
-    const window = job.alertWindow === 'run' ? runId : this.options.clock.now().toISOString().slice(0, 13);
+    // A daily job's retries (the report tried again while SMTP is down) share one alert per business date.
+    const window = job.alertWindow === 'run' ? (request.trigger === 'retry' || request.trigger === 'catch-up' ? request.businessDate : runId) : this.options.clock.now().toISOString().slice(0, 13);
     const text = [
       `The ShopFlow ${job.name} job failed at step "${step}" after ${attempts} attempt(s).`,
       '',

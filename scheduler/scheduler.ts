@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { roleUrl } from '../lib/config/index.ts';
-import { coerceError } from '../lib/errors.ts';
+import { coerceError, isRetryable } from '../lib/errors.ts';
+import { backoffDelay } from '../lib/retry.ts';
 import type { Logger } from '../lib/logger.ts';
 import { dueCron, dueInterval, dueReport, type DueRun } from './due.ts';
 import type { JobName } from './job.ts';
@@ -21,6 +22,8 @@ import { CronSchedule } from './schedule.ts';
 import { createSchedulerCore, type CoreOptions, type SchedulerCore } from './core.ts';
 import type { RunResult } from './runner.ts';
 import { ProcessSupervisor, type SupervisedProcess } from './supervisor.ts';
+import { alertPendingOutage, OutageTracker, writeOutageNote } from './outage.ts';
+import { JOB_NAMES } from './job.ts';
 
 export type SchedulerRole = 'starting' | 'standby' | 'leader' | 'stopped';
 
@@ -40,6 +43,22 @@ export interface SchedulerOptions extends CoreOptions {
   alertsIntervalMs?: number;
   supervisorBackoff?: { minMs: number; maxMs: number };
   onJobFinished?: (job: JobName, result: RunResult) => void;
+  /** How often the leader retries undelivered alerts (the outbox). Default 30 s. */
+  outboxIntervalMs?: number;
+  /** How often the leader closes runs whose process is gone and expires dead instances. Default 30 s. */
+  sweepIntervalMs?: number;
+  /** Backoff of the day's report after a failed run (SMTP or the database down): default 5 min doubling to 30 min. */
+  reportRetry?: { minMs: number; maxMs: number };
+  /** A database outage at least this long is alerted once the database is back. Default 60 s. */
+  outageAlertAfterMs?: number;
+  /** An instance whose heartbeat is older than this is recorded 'stopped'. Default 2 min. */
+  instanceStaleMs?: number;
+}
+
+interface ReportRetry {
+  businessDate: string;
+  failures: number;
+  notBefore: Date;
 }
 
 export class Scheduler {
@@ -59,6 +78,10 @@ export class Scheduler {
   readonly #running = new Map<JobName, Promise<void>>();
   #last = new Map<string, LastExecution>();
   readonly #supervisors: ProcessSupervisor[] = [];
+  readonly #outage: OutageTracker;
+  #reportRetry: ReportRetry | undefined;
+  #lastSweep = 0;
+  #lastFlush = 0;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
@@ -69,6 +92,7 @@ export class Scheduler {
     this.#reportSchedule = new CronSchedule(options.config.REPORT_CRON, tz);
     this.#nightlySchedule = new CronSchedule(options.config.NIGHTLY_CRON, tz);
     this.#enabled = options.jobs ?? JOB_PRIORITY;
+    this.#outage = new OutageTracker(options.outageAlertAfterMs ?? 60_000);
     for (const spec of options.ingestors ?? []) {
       this.#supervisors.push(
         new ProcessSupervisor(spec, {
@@ -133,9 +157,12 @@ export class Scheduler {
             announced = true;
           }
           await this.#setRole('standby');
+          // Standbys beat too, so a leader can tell a dead standby from a waiting one.
+          await this.#core.ledger.heartbeat(this.instanceId, this.#core.clock.now()).catch(() => undefined);
           await sleepUntil(pollMs, AbortSignal.any([stop, session.lost]));
         }
       } catch (error) {
+        if (isRetryable(error)) this.#outage.failed(coerceError(error));
         this.#logger.error({ err: error }, 'scheduler lock loop error: retrying');
         if (this.#role !== 'standby') await this.#setRole('standby').catch(() => undefined);
         await sleepUntil(pollMs, stop);
@@ -152,6 +179,8 @@ export class Scheduler {
     const lostOrStopped = AbortSignal.any([stop, session.lost, termController.signal]);
     this.#logger.info('leader lock acquired: this scheduler is active');
     await this.#setRole('leader');
+    // Holding the leader lock proves every other 'leader' row is a dead process's.
+    await this.#core.ledger.expireInstances(this.instanceId, new Date(this.#core.clock.now().getTime() - (this.#options.instanceStaleMs ?? 120_000))).catch(() => undefined);
     for (const supervisor of this.#supervisors) supervisor.start();
     const heartbeat = setInterval(() => {
       void session.ping().then(
@@ -169,7 +198,9 @@ export class Scheduler {
         try {
           await this.#tick(session, catchingUp);
           catchingUp = false;
+          await this.#housekeeping(session);
         } catch (error) {
+          if (isRetryable(error)) this.#outage.failed(coerceError(error));
           this.#logger.error({ err: error }, 'scheduler tick failed');
         }
         await sleepUntil(this.#options.tickMs ?? 2_000, lostOrStopped);
@@ -178,6 +209,8 @@ export class Scheduler {
       clearInterval(heartbeat);
       const lost = !stop.aborted;
       if (lost) this.#logger.error('leadership lost: interrupting jobs and stopping ingestors');
+      // The lock connection died: the database went away (or dropped us). Its length decides whether to alert.
+      if (session.lost.aborted && !stop.aborted) this.#outage.failed(coerceError(session.lost.reason));
       await this.#endTerm(termController, lost);
       if (!session.lost.aborted) await session.unlock(LEADER_LOCK_KEY).catch(() => undefined);
       if (lost) await this.#setRole('standby');
@@ -215,7 +248,7 @@ export class Scheduler {
     const tz = this.#options.config.SCHEDULER_TZ;
     switch (job) {
       case 'report': {
-        const due = dueReport(this.#reportSchedule, now, last, catchingUp);
+        const due = dueReport(this.#reportSchedule, now, last, catchingUp) ?? (await this.#reportRetryDue(now));
         if (!due) return null;
         if ((await this.#core.ledger.reportState(due.businessDate)) === 'sent') {
           this.#remember(job, due.scheduledFor);
@@ -229,6 +262,78 @@ export class Scheduler {
         return dueInterval(this.#options.config.MICROBATCH_MINUTES * 60_000, now, last, tz);
       case 'alerts':
         return dueInterval(this.#options.alertsIntervalMs ?? 60_000, now, last, tz);
+    }
+  }
+
+  /**
+   * The day's report after a failed run (SMTP down, the database down, dbt failing): run again
+   * with capped backoff until it is sent, blocked by the gate, or needs a person ('unknown'),
+   * or the day is over. No restart needed.
+   */
+  async #reportRetryDue(now: Date): Promise<DueRun | null> {
+    const retry = this.#reportRetry;
+    if (!retry || now < retry.notBefore) return null;
+    const today = dueReport(this.#reportSchedule, now, null, false);
+    if (!today || today.businessDate !== retry.businessDate) {
+      this.#reportRetry = undefined;
+      return null;
+    }
+    const state = await this.#core.ledger.reportState(retry.businessDate);
+    if (state !== 'none' && state !== 'failed') {
+      this.#reportRetry = undefined;
+      return null;
+    }
+    this.#logger.warn({ businessDate: retry.businessDate, failures: retry.failures }, 'report not sent yet today: running it again');
+    return { ...today, trigger: 'retry' as DueRun['trigger'] };
+  }
+
+  #noteReportResult(businessDate: string, status: RunResult['status'] | 'crashed'): void {
+    if (status !== 'failed' && status !== 'crashed') {
+      this.#reportRetry = undefined;
+      return;
+    }
+    const failures = this.#reportRetry?.businessDate === businessDate ? this.#reportRetry.failures + 1 : 1;
+    const policy = this.#options.reportRetry ?? { minMs: 5 * 60_000, maxMs: 30 * 60_000 };
+    const delayMs = backoffDelay(failures, { minDelayMs: policy.minMs, maxDelayMs: policy.maxMs });
+    this.#reportRetry = { businessDate, failures, notBefore: new Date(this.#core.clock.now().getTime() + delayMs) };
+    this.#logger.warn({ businessDate, failures, retryInMs: delayMs }, 'report run failed: it runs again later today');
+  }
+
+  /** Outbox, abandoned runs, dead instances, and the alert for an outage that just ended. */
+  async #housekeeping(session: LockSession): Promise<void> {
+    const outage = this.#outage.recovered();
+    if (outage) {
+      await this.#options.operations.sendAlert(outage).catch(async (error: unknown) => {
+        this.#logger.error({ err: coerceError(error) }, 'could not record the outage alert; kept for the next attempt');
+        await writeOutageNote(this.#options.config, { since: String((outage.details as { since: string }).since), error: String(error), who: 'scheduler daemon' });
+      });
+    }
+    const realNow = Date.now();
+    if (realNow - this.#lastFlush >= (this.#options.outboxIntervalMs ?? 30_000)) {
+      this.#lastFlush = realNow;
+      await alertPendingOutage(this.#options.config, (alert) => this.#options.operations.sendAlert(alert), this.#logger).catch((error: unknown) =>
+        this.#logger.warn({ err: coerceError(error) }, 'could not send the pending outage alert yet'),
+      );
+      if (this.#options.operations.flushAlerts) {
+        await this.#options.operations.flushAlerts().catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, 'alert outbox flush failed'));
+      }
+    }
+    if (realNow - this.#lastSweep >= (this.#options.sweepIntervalMs ?? 30_000)) {
+      this.#lastSweep = realNow;
+      const now = this.#core.clock.now();
+      for (const job of JOB_NAMES) {
+        if (this.#running.has(job)) continue;
+        const key = jobLockKey(job);
+        // A run is alive exactly while its process holds the job's lock (a session lock dies with its connection).
+        if (!(await session.tryLock(key))) continue;
+        try {
+          const abandoned = await this.#core.ledger.abandonRunning(job, now, 'abandoned: the process running it is gone (its job lock was free)');
+          if (abandoned > 0) this.#logger.warn({ job, abandoned }, 'closed runs whose process is gone');
+        } finally {
+          await session.unlock(key);
+        }
+      }
+      await this.#core.ledger.expireInstances(this.instanceId, new Date(now.getTime() - (this.#options.instanceStaleMs ?? 120_000)));
     }
   }
 
@@ -250,7 +355,12 @@ export class Scheduler {
         this.#remember(job, due.scheduledFor);
         const abandoned = await this.#core.ledger.abandonRunning(job, this.#core.clock.now(), 'abandoned: the process running it stopped without finishing (crash, kill or lost leadership)');
         if (abandoned > 0) logger.warn({ abandoned }, 'closed runs left open by a dead scheduler');
-        const result = await this.#core.runJob(job, { trigger: due.trigger, businessDate: due.businessDate, scheduledFor: due.scheduledFor, signal });
+        let result: RunResult | undefined;
+        try {
+          result = await this.#core.runJob(job, { trigger: due.trigger, businessDate: due.businessDate, scheduledFor: due.scheduledFor, signal });
+        } finally {
+          if (job === 'report') this.#noteReportResult(due.businessDate, result?.status ?? 'crashed');
+        }
         this.#options.onJobFinished?.(job, result);
       } finally {
         await session.unlock(key).catch(() => undefined);

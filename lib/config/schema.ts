@@ -39,6 +39,7 @@ export const DEFAULTS = {
   INGEST_BATCH_ROWS: '10000',
   INGEST_BATCH_MAX_MS: '500',
   SMTP_URL: 'smtp://127.0.0.1:2525',
+  SMTP_TIMEOUT_MS: '30000',
   REPORT_FROM: 'ShopFlow <reports@shopflow.local>',
   REPORT_TO: 'managers@shopflow.local',
   ALERT_TO: 'data-team@shopflow.local',
@@ -83,6 +84,14 @@ export const envSchema = z.object({
   INGEST_BATCH_ROWS: int(1, 1_000_000),
   INGEST_BATCH_MAX_MS: int(1, 600_000),
   SMTP_URL: url(['smtp', 'smtps']),
+  /** How long a send waits for any SMTP reply, the acknowledgement after DATA included; past it the outcome is 'unknown'. */
+  SMTP_TIMEOUT_MS: int(1_000, 600_000),
+  /**
+   * Where the SMTP server stores accepted messages as .eml files, if this host can read them:
+   * a send whose acknowledgement was lost is then settled by looking for its Message-ID there.
+   * Unset: the local sink's folder (<data dir>/mail) when SMTP_URL is unset, else no check.
+   */
+  SMTP_MAILBOX_DIR: z.string().min(1).optional(),
   REPORT_FROM: z.string().min(3),
   REPORT_TO: z.string().min(3),
   ALERT_TO: z.string().min(3),

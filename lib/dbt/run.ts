@@ -30,6 +30,8 @@ export interface RunDbtOptions {
   logger?: Logger;
   /** Each output line as it arrives (in addition to the logger). */
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
+  /** Hold this build lock file while dbt (or anything it left behind) runs; refuse to start while another holds it. */
+  lockFile?: string;
   /** Override the dbt executable (default <PYTHON_VENV>/bin/dbt). */
   dbtExecutable?: string;
 }
@@ -84,6 +86,7 @@ export function runDbt(config: DbtConfig, args: readonly string[], options: RunD
     signal: options.signal,
     timeoutMs: options.timeoutMs ?? 30 * 60_000,
     tailLines: 80,
+    ...(options.lockFile ? { lockFile: options.lockFile } : {}),
     onLine: (line, stream) => {
       if (logger) {
         if (stream === 'stderr') logger.warn({ stream }, line);

@@ -1,10 +1,18 @@
 /**
- * The one place nodemailer is used: an SMTP transport built from SMTP_URL, a send with
- * retries for transient failures, and an error classification by SMTP reply code and
- * nodemailer error code (never by message text).
+ * The one place nodemailer is used: one SMTP session per attempt built from SMTP_URL, retries
+ * for failures that certainly left nothing on the server, and an error classification by SMTP
+ * reply code and nodemailer error code (never by message text).
+ *
+ * At most once to the server: once the server has said 354 and the message body started to
+ * flow, a failure without an SMTP reply (timeout waiting for the ack, connection dropped) may
+ * mean the server stored the message and the ack was lost. Such a send is never retried here:
+ * it fails with MailOutcomeUnknownError and the delivery ledger records 'unknown'
+ * (docs/report.md, "What is guaranteed").
  */
-import nodemailer from 'nodemailer';
-import type { Transporter } from 'nodemailer';
+import { Readable } from 'node:stream';
+
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 
 import type { Config } from '../config/index.ts';
 import { ShopflowError, coerceError } from '../errors.ts';
@@ -45,6 +53,15 @@ export interface MailRetryPolicy {
 
 export const DEFAULT_MAIL_RETRY: MailRetryPolicy = { maxAttempts: 4, minDelayMs: 1_000, maxDelayMs: 15_000 };
 
+/** How long one SMTP session may wait: to connect, for the greeting, and for any reply (the ack after DATA included). */
+export interface MailTimeouts {
+  connectionMs: number;
+  greetingMs: number;
+  socketMs: number;
+}
+
+export const DEFAULT_MAIL_TIMEOUTS: MailTimeouts = { connectionMs: 10_000, greetingMs: 10_000, socketMs: 30_000 };
+
 /** The SMTP server refused or could not be reached after every attempt. */
 export class MailDeliveryError extends ShopflowError {
   constructor(
@@ -53,6 +70,20 @@ export class MailDeliveryError extends ShopflowError {
     cause: unknown,
   ) {
     super('SHOPFLOW_MAIL_FAILED', message, { cause, canRetry: isTransientMailError(cause) });
+  }
+}
+
+/**
+ * The message body went to the server but no reply came back (timeout or dropped connection
+ * after DATA): the server may have stored it. Never retried automatically.
+ */
+export class MailOutcomeUnknownError extends ShopflowError {
+  constructor(
+    message: string,
+    readonly messageId: string,
+    cause: unknown,
+  ) {
+    super('SHOPFLOW_MAIL_OUTCOME_UNKNOWN', message, { cause, canRetry: false });
   }
 }
 
@@ -67,67 +98,148 @@ export function isTransientMailError(error: unknown): boolean {
   return typeof code === 'string' && TRANSIENT_MAIL_CODES.has(code);
 }
 
-export function createTransport(config: Pick<Config, 'SMTP_URL'>): Transporter {
-  const url = new URL(config.SMTP_URL);
-  const secure = url.protocol === 'smtps:';
-  return nodemailer.createTransport({
-    host: url.hostname,
-    port: Number(url.port || (secure ? 465 : 25)),
-    secure,
-    auth: url.username ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } : undefined,
-    // Bounded waits: a stalled server must fail an attempt, not hang the morning run.
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 30_000,
-  });
-}
-
 export interface SendOptions {
   logger?: Logger;
   signal?: AbortSignal;
   retry?: Partial<MailRetryPolicy>;
+  timeouts?: Partial<MailTimeouts>;
+}
+
+interface Endpoint {
+  host: string;
+  port: number;
+  secure: boolean;
+  auth?: { user: string; pass: string };
+}
+
+function endpointOf(smtpUrl: string): Endpoint {
+  const url = new URL(smtpUrl);
+  const secure = url.protocol === 'smtps:';
+  return {
+    host: url.hostname,
+    port: Number(url.port || (secure ? 465 : 25)),
+    secure,
+    ...(url.username ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } } : {}),
+  };
+}
+
+interface Composed {
+  raw: Buffer;
+  envelope: { from: string; to: string[] };
+  messageId: string;
+}
+
+async function compose(message: MailMessage): Promise<Composed> {
+  const node = new MailComposer({
+    from: message.from,
+    to: message.to,
+    subject: message.subject,
+    text: message.text,
+    html: message.html,
+    messageId: message.messageId,
+    headers: message.headers,
+    attachments: message.attachments?.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType, cid: a.cid })),
+  }).compile();
+  const raw = await new Promise<Buffer>((resolve, reject) => node.build((err, buffer) => (err ? reject(err) : resolve(buffer))));
+  const envelope = node.getEnvelope();
+  return { raw, envelope: { from: envelope.from || '', to: envelope.to }, messageId: node.messageId() };
+}
+
+/** The outcome of one SMTP session: delivered, refused or failed before the body went out, or unknown. */
+type AttemptError = Error & { handedOver: boolean };
+
+function attempt(endpoint: Endpoint, composed: Composed, timeouts: MailTimeouts, logger?: Logger): Promise<SentMail> {
+  return new Promise((resolve, reject) => {
+    const connection = new SMTPConnection({
+      host: endpoint.host,
+      port: endpoint.port,
+      secure: endpoint.secure,
+      connectionTimeout: timeouts.connectionMs,
+      greetingTimeout: timeouts.greetingMs,
+      socketTimeout: timeouts.socketMs,
+    });
+    let handedOver = false;
+    let settled = false;
+    const finish = (error: Error | null, info?: SentMail) => {
+      if (settled) return;
+      settled = true;
+      connection.close();
+      if (error) reject(Object.assign(error, { handedOver }) as AttemptError);
+      else resolve(info!);
+    };
+    // Errors arrive both here and through the callbacks; whichever comes first decides.
+    connection.on('error', (err: Error) => {
+      logger?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'smtp connection error');
+      finish(err);
+    });
+    connection.on('end', () => finish(Object.assign(new Error('Connection closed unexpectedly'), { code: 'ECONNECTION' })));
+    connection.connect((connectError) => {
+      if (connectError) return finish(connectError);
+      const send = () => {
+        // The connection pipes the body only after the server answered DATA with 354: from the
+        // first read on, the server may end up holding the message whatever happens next.
+        let offset = 0;
+        const body = new Readable({
+          read() {
+            handedOver = true;
+            this.push(offset === 0 ? composed.raw : null);
+            offset = composed.raw.length;
+          },
+        });
+        connection.send(composed.envelope, body, (sendError, info) => {
+          if (sendError) return finish(sendError);
+          finish(null, { messageId: composed.messageId, accepted: info.accepted.map(String), rejected: info.rejected.map(String) });
+        });
+      };
+      if (!endpoint.auth) return send();
+      connection.login(endpoint.auth, (loginError) => (loginError ? finish(loginError) : send()));
+    });
+  });
 }
 
 /**
- * Sends one message, retrying transient failures with capped, jittered backoff. Each attempt
- * uses a fresh transport so a half-open connection from a failed attempt is never reused.
+ * Sends one message. Failures that certainly left nothing on the server (connection refused,
+ * a 4xx reply) are retried with capped, jittered backoff, each attempt on a fresh connection; a
+ * failure after the body went out without a reply throws MailOutcomeUnknownError at once.
  */
 export async function sendMail(config: Pick<Config, 'SMTP_URL'>, message: MailMessage, options: SendOptions = {}): Promise<SentMail> {
   const policy = { ...DEFAULT_MAIL_RETRY, ...options.retry };
+  const timeouts = { ...DEFAULT_MAIL_TIMEOUTS, ...options.timeouts };
+  const endpoint = endpointOf(config.SMTP_URL);
+  const composed = await compose(message);
   let attempts = 0;
   try {
     return await withRetry(
       async () => {
         attempts++;
-        const transport = createTransport(config);
-        transport.on('error', (err) => options.logger?.warn({ err }, 'smtp transport error'));
-        try {
-          const info = (await transport.sendMail({
-            from: message.from,
-            to: message.to,
-            subject: message.subject,
-            text: message.text,
-            html: message.html,
-            messageId: message.messageId,
-            headers: message.headers,
-            attachments: message.attachments?.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType, cid: a.cid })),
-          })) as { messageId: string; accepted: unknown[]; rejected: unknown[] };
-          return { messageId: info.messageId, accepted: info.accepted.map(String), rejected: info.rejected.map(String) };
-        } finally {
-          transport.close();
-        }
+        return attempt(endpoint, composed, timeouts, options.logger);
       },
       {
         ...policy,
         signal: options.signal,
-        retryable: isTransientMailError,
-        onRetry: (err, attempt, delayMs) => options.logger?.warn({ err, attempt, delayMs, subject: message.subject }, 'smtp send failed, retrying'),
+        retryable: (error) => !isUnknownOutcome(error) && isTransientMailError(error),
+        onRetry: (err, n, delayMs) => options.logger?.warn({ err, attempt: n, delayMs, subject: message.subject }, 'smtp send failed before the message was handed over, retrying'),
       },
     );
   } catch (thrown) {
     const cause = coerceError(thrown);
+    if (isUnknownOutcome(thrown)) {
+      throw new MailOutcomeUnknownError(
+        `"${message.subject}" (${composed.messageId}) went to ${redactUrl(config.SMTP_URL)} but no acknowledgement came back (${cause.message}): ` +
+          'the server may have stored it, so it is not sent again automatically',
+        composed.messageId,
+        cause,
+      );
+    }
     throw new MailDeliveryError(`could not send "${message.subject}" via ${redactUrl(config.SMTP_URL)} after ${attempts} attempt(s): ${cause.message}`, attempts, cause);
   }
+}
+
+/** The body went out and the server gave no reply: it may hold the message. A reply code (4xx/5xx) is a definite refusal. */
+function isUnknownOutcome(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { handedOver, responseCode } = error as { handedOver?: unknown; responseCode?: unknown };
+  return handedOver === true && typeof responseCode !== 'number';
 }
 
 export function redactUrl(value: string): string {

@@ -6,6 +6,9 @@
  *   alerts      refresh the fraud / low-stock marts -> send each new alert once, every minute
  */
 import { ShopflowError } from '../../lib/errors.ts';
+import { stableMessageId } from '../../lib/mail/alert.ts';
+import { resolveCommand } from '../../lib/mail/deliver.ts';
+import { mailboxDir } from '../../lib/mail/mailbox.ts';
 import type { JobDefinition, JobName, StepContext, StepDefinition } from '../job.ts';
 import type { RunLedger } from '../ledger.ts';
 import type { Mutex } from '../mutex.ts';
@@ -62,14 +65,20 @@ function reportJob(deps: JobDependencies): JobDefinition {
         run: async (context) => {
           const state = await deps.ledger.reportState(context.businessDate);
           if (state === 'sent') return { stopRun: { status: 'skipped', reason: `the report for ${context.businessDate} was already sent` } };
-          if (state === 'sending') {
+          const target = { kind: 'report', businessDate: context.businessDate } as const;
+          // 'unknown' (ack lost) and a stale 'sending' are settled by the mailbox check in send_report when the
+          // mailbox is readable; otherwise only a person can, and building first would only delay saying so.
+          if ((state === 'unknown' || state === 'sending') && !mailboxDir(context.config)) {
             throw new ShopflowError(
-              'SHOPFLOW_REPORT_CLAIM_STUCK',
-              `the report for ${context.businessDate} was claimed by a process that never finished sending it; check the mailbox, ` +
-                `then release the claim (npm run report -- --release --date ${context.businessDate}) and run: npm run scheduler -- --once report --date ${context.businessDate}`,
+              state === 'unknown' ? 'SHOPFLOW_DELIVERY_UNKNOWN' : 'SHOPFLOW_REPORT_CLAIM_STUCK',
+              state === 'unknown'
+                ? `the report for ${context.businessDate} went to the mail server but its acknowledgement was lost; look for Message-ID ` +
+                    `${stableMessageId('report', context.businessDate)} in the mailbox, then: ${resolveCommand(target)}`
+                : `the report for ${context.businessDate} was claimed by a process that never finished sending it; check the mailbox, then: ${resolveCommand(target)}`,
             );
           }
-          return { outputTail: state === 'failed' ? `an earlier send for ${context.businessDate} failed; sending again` : `no report sent yet for ${context.businessDate}` };
+          const notes = { none: `no report sent yet for ${context.businessDate}`, failed: `an earlier send for ${context.businessDate} failed; sending again`, unknown: 'delivery unknown: the mailbox check decides', sending: 'claim left by a dead sender: the mailbox check decides' };
+          return { outputTail: notes[state] };
         },
       },
       dbtStep('dbt_build', DBT_REPORT_ARGS, deps, { coversAlertMarts: true }),
@@ -79,10 +88,13 @@ function reportJob(deps: JobDependencies): JobDefinition {
         name: 'check_gates',
         run: async (context) => {
           const gates = gatesOf(context);
-          const failed = gates.filter((g) => !g.success);
-          if (failed.length === 0) return { outputTail: 'all gates passed' };
-          await deps.operations.sendGateFailureAlert({ businessDate: context.businessDate, gates });
-          const reason = `gate(s) ${failed.map((g) => g.gate).join(', ')} failed: no report for ${context.businessDate}; the gate-failure alert was sent`;
+          // The gate measures freshness from the data's own latest day; the report needs its business date covered.
+          const dataDate = deps.operations.latestDataDate ? await deps.operations.latestDataDate() : undefined;
+          const coverage = dataDate === undefined ? undefined : coverageGate(context.businessDate, dataDate);
+          const failed = [...gates, ...(coverage ? [coverage] : [])].filter((g) => !g.success);
+          if (failed.length === 0) return { outputTail: `all gates passed${dataDate && dataDate !== context.businessDate ? ` (data up to ${dataDate}, report for ${context.businessDate})` : ''}` };
+          await deps.operations.sendGateFailureAlert({ businessDate: context.businessDate, gates: [...gates, ...(coverage ? [coverage] : [])], ...(dataDate !== undefined ? { dataDate } : {}) });
+          const reason = `gate(s) ${failed.map((g) => (g === coverage ? 'coverage' : g.gate)).join(', ')} failed: no report for ${context.businessDate}; the gate-failure alert was sent`;
           return { stopRun: { status: 'blocked', reason } };
         },
       },
@@ -96,6 +108,29 @@ function reportJob(deps: JobDependencies): JobDefinition {
         },
       },
     ],
+  };
+}
+
+/**
+ * The marts must hold the business date the report is about: a report for a day the data does
+ * not reach yet would show zeros as if nothing was sold. A failed check reads like a failed gate.
+ */
+export function coverageGate(businessDate: string, dataDate: string | null): GateOutcome | undefined {
+  if (dataDate !== null && dataDate >= businessDate) return undefined;
+  return {
+    gate: 'marts',
+    success: false,
+    evaluated: 1,
+    failed: 1,
+    failures: [
+      {
+        suite: 'report_coverage',
+        expectation: 'the marts hold the business date being reported',
+        details: dataDate === null ? `marts.revenue_daily has no day with orders; the report is for ${businessDate}` : `the latest day with orders is ${dataDate}; the report is for ${businessDate}`,
+      },
+    ],
+    summaryPath: '(scheduler coverage check)',
+    dataDocsPath: null,
   };
 }
 
@@ -125,7 +160,7 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
           name: 'send_alerts',
           run: async (context) => {
             const summary = await checkOperationalAlerts(context, deps.facts, deps.operations, deps.alertLookbackMs);
-            return { result: summary, outputTail: `fraud alerts sent: ${summary.fraudSent}, low-stock alerts sent: ${summary.lowStockSent}, already sent: ${summary.alreadySent}` };
+            return { result: summary, outputTail: `fraud alerts sent: ${summary.fraudSent}, low-stock alerts sent: ${summary.lowStockSent}, already sent: ${summary.alreadySent}, queued (SMTP down): ${summary.queued}` };
           },
         },
       ],

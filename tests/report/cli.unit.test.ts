@@ -23,14 +23,17 @@ describe('npm run report', () => {
   it('--help lists every flag and the environment it reads', () => {
     const { status, stdout } = run('report/cli.ts', ['--help']);
     expect(status).toBe(0);
-    for (const flag of ['--date', '--dry-run', '--skip-gate', '--run-id', '--release', 'SMTP_URL', 'REPORT_TO', 'WAREHOUSE_BI_PASSWORD']) expect(stdout).toContain(flag);
+    for (const flag of ['--date', '--dry-run', '--skip-gate', '--run-id', '--resolve', '--alert', 'SMTP_URL', 'REPORT_TO', 'WAREHOUSE_BI_PASSWORD']) expect(stdout).toContain(flag);
   });
 
   it.each([
     [['--date', '2026-02-30'], '--date must be a real date'],
     [['--date', '2026-03-17', '--skip-gate'], '--skip-gate is only allowed with --dry-run'],
     [['--bogus'], "Unknown option '--bogus'"],
-    [['--release'], '--release needs --date'],
+    [['--release'], '--resolve needs exactly one of --date'],
+    [['--resolve', 'maybe', '--date', '2026-03-17'], '--resolve takes sent or resend'],
+    [['--resolve', 'sent', '--date', '2026-03-17', '--alert', 'k'], '--resolve needs exactly one of --date'],
+    [['--alert', 'k'], '--alert only applies with --resolve'],
   ])('%j is a usage error with exit 2, before any output file is written', (args, message) => {
     const { status, stderr } = run('report/cli.ts', args);
     expect(status).toBe(2);
@@ -39,7 +42,10 @@ describe('npm run report', () => {
   });
 
   it('parses a valid command line', () => {
-    expect(parseReportArgs(['--date', '2026-03-17', '--dry-run', '--skip-gate'])).toEqual({ date: '2026-03-17', dryRun: true, skipGate: true, release: false });
+    expect(parseReportArgs(['--date', '2026-03-17', '--dry-run', '--skip-gate'])).toEqual({ date: '2026-03-17', dryRun: true, skipGate: true });
+    expect(parseReportArgs(['--resolve', 'sent', '--date', '2026-03-17'])).toEqual({ date: '2026-03-17', dryRun: false, skipGate: false, resolve: 'sent' });
+    expect(parseReportArgs(['--release', '--date', '2026-03-17'])).toMatchObject({ resolve: 'resend' });
+    expect(parseReportArgs(['--resolve', 'resend', '--alert', 'step_failed:report:x'])).toMatchObject({ resolve: 'resend', alert: 'step_failed:report:x' });
     expect(parseReportArgs(['-h'])).toBe('help');
   });
 });

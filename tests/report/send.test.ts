@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Config } from '../../lib/config/index.ts';
 import { roleUrl } from '../../lib/config/index.ts';
-import { DeliveryInProgressError } from '../../lib/mail/deliver.ts';
+import { DeliveryInProgressError, DeliveryUnknownError } from '../../lib/mail/deliver.ts';
 import { MailDeliveryError } from '../../lib/mail/transport.ts';
 import type { GateSummary } from '../../great_expectations/summary.ts';
 import { loadReportData } from '../../report/queries.ts';
@@ -155,6 +155,25 @@ describe('sendDailyReport', () => {
     expect(cids.length).toBe(5);
     expect(mail.attachments.map((a) => a.cid).sort()).toEqual([...cids].sort());
     expect(mail.attachments.every((a) => a.contentType === 'image/png')).toBe(true);
+  });
+
+  // Regression guard: a server that stored the report and acknowledged after the client's timeout
+  // received it 4 times, the ledger said 'failed', and the next run sent a 5th.
+  it('a late acknowledgement: one report in the server, ledger unknown, one report-unknown alert, no resend', async () => {
+    const date = '2026-03-14';
+    const server = await smtp({ faults: ['delay-ack'], ackDelayMs: 2_500 });
+    const options = { outDir, retry: FAST, timeouts: { socketMs: 1_000 }, probe: null };
+    const error = await sendDailyReport(withSmtp(server.url), { businessDate: date, gates: PASSED }, options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeliveryUnknownError);
+    expect(await ledger(date)).toMatchObject({ status: 'unknown', attempts: 1 });
+    const again = await sendDailyReport(withSmtp(server.url), { businessDate: date, gates: PASSED }, options).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(DeliveryUnknownError);
+    const reports = server.countMessageId(`<report.${date}@shopflow.local>`);
+    const alerts = server.countMessageId(`<alert.report-unknown.${date}@shopflow.local>`);
+    process.stdout.write(`report late-ack: reports for ${date} in the server: ${reports}, report-unknown alerts: ${alerts}\n`);
+    expect(reports).toBe(1);
+    expect(alerts).toBe(1);
+    expect(server.messages.find((m) => m.subject?.includes('delivery unknown'))?.text).toContain(`--resolve sent --date ${date}`);
   });
 
   it('two concurrent senders for one date send one report', async () => {

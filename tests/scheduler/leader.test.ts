@@ -104,4 +104,37 @@ describe('leader election', () => {
       await Promise.all([a.stop(), b.stop()]);
     }
   });
+
+  // Regression guard: schedulers killed with SIGKILL stayed role='leader' in ops.scheduler_instances.
+  it('records instances that cannot be alive as stopped: other leaders, and standbys without a heartbeat', async () => {
+    await warehouse.admin.query(
+      `insert into ops.scheduler_instances (instance_id, hostname, pid, role, started_at, leader_since, heartbeat_at) values
+         ('killed-leader', 'h', 1, 'leader', '2024-05-01T08:00:00Z', '2024-05-01T08:00:00Z', '2024-05-02T06:59:00Z'),
+         ('killed-standby', 'h', 2, 'standby', '2024-05-01T08:00:00Z', null, '2024-05-01T09:00:00Z')`,
+    );
+    const e = makeScheduler('scheduler-e', fakeOperations({ pool: warehouse.admin }));
+    const f = makeScheduler('scheduler-f', fakeOperations({ pool: warehouse.admin }));
+    try {
+      await e.start();
+      await f.start();
+      expect([e.role, f.role]).toEqual(['leader', 'standby']);
+      await waitFor(
+        async () => (await warehouse.admin.query(`select 1 from ops.scheduler_instances where instance_id like 'killed-%' and role <> 'stopped'`)).rowCount === 0,
+        5_000,
+        'the dead instances to be recorded stopped',
+      );
+      await sleep(500); // a few standby heartbeats and sweeps: the live standby must stay a standby
+      const roles = await warehouse.admin.query(`select instance_id, role from ops.scheduler_instances where instance_id in ('killed-leader', 'killed-standby', 'scheduler-e', 'scheduler-f') order by instance_id`);
+      expect(roles.rows).toEqual([
+        { instance_id: 'killed-leader', role: 'stopped' },
+        { instance_id: 'killed-standby', role: 'stopped' },
+        { instance_id: 'scheduler-e', role: 'leader' },
+        { instance_id: 'scheduler-f', role: 'standby' },
+      ]);
+      const leaders = await warehouse.admin.query(`select instance_id from ops.scheduler_instances where role = 'leader'`);
+      expect(leaders.rows).toEqual([{ instance_id: 'scheduler-e' }]);
+    } finally {
+      await Promise.all([e.stop(), f.stop()]);
+    }
+  });
 });

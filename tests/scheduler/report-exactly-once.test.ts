@@ -106,7 +106,11 @@ describe('exactly one report across kill -9 and restart', () => {
     await sleep(2_000); // many ticks past 08:00 with today's report already sent
     await waitFor(async () => (await mailsTo(recipient)) >= 1, 10_000, 'the mail to reach the sink');
     expect(await mailsTo(recipient)).toBe(1);
-    const runs = await warehouse.admin.query(`select instance_id from ops.runs where job = 'report' and status <> 'failed'`);
+    // The restart ran no report. The killed run is closed: 'succeeded' if it finished before the kill,
+    // else 'failed' as abandoned (its process is gone), never left 'running'.
+    await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.runs where status = 'running'`)).rowCount === 0, 10_000, 'the killed run to be closed');
+    const runs = await warehouse.admin.query(`select instance_id, status, error from ops.runs where job = 'report'`);
     expect(runs.rows.map((r) => r.instance_id)).toEqual(['third']);
+    if (runs.rows[0].status !== 'succeeded') expect(runs.rows[0]).toMatchObject({ status: 'failed', error: expect.stringMatching(/abandoned/) });
   });
 });

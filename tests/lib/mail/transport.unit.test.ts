@@ -1,10 +1,12 @@
 /**
  * The SMTP transport: transient refusals (4xx, connection refused) are retried with backoff,
- * permanent ones (5xx) fail at once, and every attempt is counted in the error.
+ * permanent ones (5xx) fail at once, and every attempt is counted in the error. Once the body
+ * went out, a missing acknowledgement is never retried: a server that stored the message and
+ * answered late received the same report four times before.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { MailDeliveryError, isTransientMailError, sendMail } from '../../../lib/mail/transport.ts';
+import { MailDeliveryError, MailOutcomeUnknownError, isTransientMailError, sendMail } from '../../../lib/mail/transport.ts';
 import { closedPort, startCaptureSmtp, type CaptureSmtp } from '../../report/support/smtp.ts';
 
 const FAST = { minDelayMs: 10, maxDelayMs: 20 };
@@ -54,5 +56,42 @@ describe('sendMail', () => {
     expect((error as MailDeliveryError).attempts).toBe(3);
     expect((error as MailDeliveryError).canRetry).toBe(true);
     expect((error as Error).message).toContain(`127.0.0.1:${port}`);
+  });
+});
+
+describe('sendMail after the body went out', () => {
+  const TIMEOUTS = { socketMs: 1_000 };
+
+  it.each([
+    ['delay-ack', 1],
+    ['drop-after-store', 1],
+    ['close-mid-data', 0],
+  ] as const)('%s: one DATA attempt, no retry, outcome unknown (%i stored)', async (fault, stored) => {
+    const smtp = await startCaptureSmtp({ faults: [fault], ackDelayMs: 3_000 });
+    servers.push(smtp);
+    const error = await sendMail({ SMTP_URL: smtp.url }, { ...message, messageId: `<unknown.${fault}@shopflow.local>` }, { retry: { ...FAST, maxAttempts: 4 }, timeouts: TIMEOUTS }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MailOutcomeUnknownError);
+    expect((error as MailOutcomeUnknownError).messageId).toBe(`<unknown.${fault}@shopflow.local>`);
+    expect((error as MailOutcomeUnknownError).canRetry).toBe(false);
+    expect(smtp.attempts()).toBe(1);
+    expect(smtp.messages).toHaveLength(stored);
+  });
+
+  it('a 451 after the body (a definite refusal) is retried like any 4xx', async () => {
+    const smtp = await startCaptureSmtp({ faults: ['refuse', 'ok'] });
+    servers.push(smtp);
+    await sendMail({ SMTP_URL: smtp.url }, message, { retry: { ...FAST, maxAttempts: 3 }, timeouts: TIMEOUTS });
+    expect(smtp.attempts()).toBe(2);
+    expect(smtp.messages).toHaveLength(1);
+  });
+
+  it('SMTP down (421 at the greeting) is retried and fails without anything handed over', async () => {
+    const smtp = await startCaptureSmtp();
+    servers.push(smtp);
+    smtp.setDown(true);
+    const error = await sendMail({ SMTP_URL: smtp.url }, message, { retry: { ...FAST, maxAttempts: 2 }, timeouts: TIMEOUTS }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MailDeliveryError);
+    expect((error as MailDeliveryError).attempts).toBe(2);
+    expect(smtp.attempts()).toBe(0);
   });
 });
