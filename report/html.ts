@@ -4,6 +4,7 @@
  * saved file. Every value that comes from data is escaped here, at the point of output.
  */
 import type { ChartId, ChartImage } from './charts/index.ts';
+import { dataFreshness, FRESHNESS_STATUS_LABEL, loadFreshness, uncheckedSentence, uncheckedSources } from './freshness.ts';
 import { change, escapeHtml as e, formatChange, formatCount, formatPointChange, formatMoney, formatPercent, longDate, pointChange, shortDate, shownDirection, weekdayName } from './format.ts';
 import type { DayKpis, ReportData, Section } from './model.ts';
 
@@ -99,8 +100,10 @@ function qualitySection(data: ReportData): string {
     e(g.checkedAt.replace('T', ' ').slice(0, 16)),
   ]);
   const failures = data.gates.flatMap((g) => g.failures.map((f) => `<li style="margin:0 0 4px 0;">${e(`${g.gate} / ${f.suite}: ${f.expectation}`)}<br /><span style="color:${C.muted};font-size:12px;">${e(f.details)}</span></li>`));
+  const skipped = uncheckedSources(data.gates);
   return (
     table(['Gate', 'Result', 'Passed', 'Checked (UTC)'], rows, ['left', 'left', 'right', 'right']) +
+    (skipped.length > 0 ? `<p style="margin:8px 0 0 0;font-size:12px;color:${C.muted};font-family:${FONT};">${e(uncheckedSentence(skipped))}</p>` : '') +
     (failures.length > 0 ? `<ul style="margin:8px 0 0 18px;padding:0;font-size:13px;color:${C.text};font-family:${FONT};">${failures.join('')}</ul>` : '')
   );
 }
@@ -137,14 +140,12 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
       'Data freshness',
       listSection(data.freshness, 'No freshness information.', (rows) =>
         table(
-          ['Source', 'Latest data (UTC)', 'Lag', ''],
+          ['Source', `Data up to ${data.businessDate}`],
           rows.map((r) => [
-            e(r.source),
-            e(r.latestAt ? r.latestAt.replace('T', ' ').slice(0, 16) : '–'),
-            e(r.lagHours === null ? '–' : `${r.lagHours.toFixed(1)} h`),
-            `<span style="color:${r.status === 'ok' ? C.good : r.status === 'stale' ? C.bad : C.muted};">${e(r.status)}</span>`,
+            `<strong>${e(r.source)}</strong><br /><span style="color:${C.muted};font-size:12px;">${e(dataFreshness(r, data.businessDate))}<br />${e(loadFreshness(r))}</span>`,
+            `<span style="color:${r.status === 'ok' ? C.good : r.status === 'stale' ? C.bad : C.muted};">${e(FRESHNESS_STATUS_LABEL[r.status])}</span>`,
           ]),
-          ['left', 'left', 'right', 'left'],
+          ['left', 'right'],
         ),
       ),
     ),
