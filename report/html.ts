@@ -75,7 +75,8 @@ function kpiTable(data: ReportData): string {
     deltaCell(m.pick(current), m.pick(previous), m.isRate),
     deltaCell(m.pick(current), m.pick(lastWeek), m.isRate),
   ]);
-  return table(['', shortDate(data.businessDate), 'vs day before', `vs last ${weekdayName(data.businessDate).slice(0, 3)}`], rows, ['left', 'right', 'right', 'right']);
+  // No-break spaces: "Sat, Dec 5" stays one line above its column on a phone.
+  return table(['', shortDate(data.businessDate).replace(/ /g, '\u00a0'), 'vs day before', `vs last ${weekdayName(data.businessDate).slice(0, 3)}`], rows, ['left', 'right', 'right', 'right']);
 }
 
 function listSection<T>(s: Section<T[]>, empty: string, render: (rows: T[]) => string): string {
@@ -140,7 +141,7 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
       'Data freshness',
       listSection(data.freshness, 'No freshness information.', (rows) =>
         table(
-          ['Source', `Data up to ${data.businessDate}`],
+          ['Source', 'Status'],
           rows.map((r) => [
             `<strong>${e(r.source)}</strong><br /><span style="color:${C.muted};font-size:12px;">${e(dataFreshness(r, data.businessDate))}<br />${e(loadFreshness(r))}</span>`,
             `<span style="color:${r.status === 'ok' ? C.good : r.status === 'stale' ? C.bad : C.muted};">${e(FRESHNESS_STATUS_LABEL[r.status])}</span>`,
@@ -148,6 +149,7 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
           ['left', 'right'],
         ),
       ),
+      `How far each source's data reaches on ${data.businessDate}, and when it last loaded.`,
     ),
   ];
 
@@ -170,7 +172,7 @@ ${qualityBadge(data)}
 </td></tr>
 ${sections.join('\n')}
 <tr><td style="padding:20px;font-size:12px;line-height:17px;color:${C.muted};font-family:${FONT};">
-Figures come from the warehouse marts as of ${e(data.generatedAt.replace('T', ' ').slice(0, 16))} UTC. Revenue is the value of orders placed that day; net revenue leaves out orders since cancelled or returned.
+Figures come from the warehouse marts as of <span style="white-space:nowrap;">${e(data.generatedAt.replace('T', ' ').slice(0, 16))} UTC</span>. Revenue is the value of orders placed that day; net revenue leaves out orders since cancelled or returned.
 </td></tr>
 </table>
 </td></tr>

@@ -73,12 +73,12 @@ describe('report freshness and sources', () => {
       ] },
     };
     const html = renderHtml(historical, renderCharts(historical), 'cid');
-    expect(html).toContain('Newest 1998-06-20 10:00 UTC, 10 days before the end of 1998-06-30.');
-    expect(html).toContain('Last loaded 2026-12-06 05:50 UTC, 0.2 h before this report.');
+    expect(html).toContain('Newest 1998-06-20 10:00 UTC, 10\u00a0days before the end of 1998-06-30.');
+    expect(html).toContain('Last loaded 2026-12-06 05:50 UTC, 0.2\u00a0h before this report.');
     expect(html).toContain('No data up to 1998-06-30.');
     expect(html).toMatch(/white-space:nowrap;">\s*<span style="color:#b91c1c;">behind<\/span>/);
     const text = renderText(historical);
-    expect(text).toContain('Shop database (orders) (behind): Newest 1998-06-20 10:00 UTC, 10 days before the end of 1998-06-30. Last loaded 2026-12-06 05:50 UTC, 0.2 h before this report.');
+    expect(text).toContain('Shop database (orders) (behind): Newest 1998-06-20 10:00 UTC, 10\u00a0days before the end of 1998-06-30. Last loaded 2026-12-06 05:50 UTC, 0.2\u00a0h before this report.');
     expect(text).toContain('Clickstream (events) (no data): No data up to 1998-06-30. Nothing loaded yet.');
   });
 
