@@ -30,3 +30,10 @@ export function uncheckedSources(gates: readonly GateSummary[]): string[] {
 export function uncheckedSentence(sources: readonly string[]): string {
   return `Not checked: ${sources.join(', ')} (not in GATE_SOURCES and never landed: this shop does not have it).`;
 }
+
+/** The funnel needs the clickstream; a shop without one gets a sentence, not an empty chart. */
+export const NO_CLICKSTREAM = 'No clickstream: this shop sends no events, so there are no sessions to show.';
+
+export function withoutClickstream(gates: readonly GateSummary[]): boolean {
+  return uncheckedSources(gates).includes('clickstream');
+}

@@ -4,7 +4,7 @@
  * saved file. Every value that comes from data is escaped here, at the point of output.
  */
 import type { ChartId, ChartImage } from './charts/index.ts';
-import { dataFreshness, FRESHNESS_STATUS_LABEL, loadFreshness, uncheckedSentence, uncheckedSources } from './freshness.ts';
+import { dataFreshness, FRESHNESS_STATUS_LABEL, loadFreshness, NO_CLICKSTREAM, uncheckedSentence, uncheckedSources, withoutClickstream } from './freshness.ts';
 import { change, escapeHtml as e, formatChange, formatCount, formatPointChange, formatMoney, formatPercent, longDate, pointChange, shortDate, shownDirection, weekdayName } from './format.ts';
 import type { DayKpis, ReportData, Section } from './model.ts';
 
@@ -104,9 +104,15 @@ function qualitySection(data: ReportData): string {
   const skipped = uncheckedSources(data.gates);
   return (
     table(['Gate', 'Result', 'Passed', 'Checked (UTC)'], rows, ['left', 'left', 'right', 'right']) +
-    (skipped.length > 0 ? `<p style="margin:8px 0 0 0;font-size:12px;color:${C.muted};font-family:${FONT};">${e(uncheckedSentence(skipped))}</p>` : '') +
+    (skipped.length > 0 ? `<p style="margin:8px 0 0 0;font-size:12px;line-height:17px;color:${C.muted};font-family:${FONT};">${e(uncheckedSentence(skipped))}</p>` : '') +
     (failures.length > 0 ? `<ul style="margin:8px 0 0 18px;padding:0;font-size:13px;color:${C.text};font-family:${FONT};">${failures.join('')}</ul>` : '')
   );
+}
+
+/** Said only when it differs: segments are scored as of the marts' date, not the report's. */
+function segmentsNote(data: ReportData): string | undefined {
+  const asOf = data.segments.ok ? data.segments.rows[0]?.asOfDate : null;
+  return asOf && asOf !== data.businessDate ? `Scored as of ${asOf}, the marts' as-of date (dbt var as_of_date), not ${data.businessDate}.` : undefined;
 }
 
 export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, mode: ImageMode): string {
@@ -115,7 +121,15 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
     section('Key figures', kpiTable(data), `Compared with ${data.previousDate} and ${data.lastWeekDate} (same weekday last week).`),
     section('Revenue, last 30 days', data.trend.ok ? chart(images, 'trend', mode) : unavailable(data.trend.reason)),
     section('Revenue by category', data.categories.ok ? chart(images, 'categories', mode) : unavailable(data.categories.reason), `Net item revenue over the 7 days ending ${data.businessDate}.`),
-    section('Conversion funnel', data.funnel.ok ? chart(images, 'funnel', mode) : unavailable(data.funnel.reason), 'Sessions on the day that reached each step (or went further).'),
+    section(
+      'Conversion funnel',
+      !data.funnel.ok
+        ? unavailable(data.funnel.reason)
+        : withoutClickstream(data.gates)
+          ? `<p style="margin:0;font-size:13px;color:${C.muted};font-family:${FONT};">${e(NO_CLICKSTREAM)}</p>`
+          : chart(images, 'funnel', mode),
+      'Sessions on the day that reached each step (or went further).',
+    ),
     section(
       'Top products',
       listSection(data.topProducts, 'No products sold on this day.', (rows) =>
@@ -123,7 +137,7 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
       ),
     ),
     section('Cohort retention', data.cohorts.ok ? chart(images, 'cohorts', mode) : unavailable(data.cohorts.reason), 'Share of each first-order month’s customers who ordered again N months later.'),
-    section('Customer segments (RFM)', data.segments.ok ? chart(images, 'segments', mode) : unavailable(data.segments.reason)),
+    section('Customer segments (RFM)', data.segments.ok ? chart(images, 'segments', mode) : unavailable(data.segments.reason), segmentsNote(data)),
     section(
       'Low stock',
       listSection(data.lowStock, 'No product is at or below its reorder point.', (rows) =>

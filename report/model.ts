@@ -42,6 +42,8 @@ export interface CohortCell {
 export interface SegmentSize {
   segment: string;
   customers: number;
+  /** The date the segments were scored as of (the marts' as-of date). */
+  asOfDate: string | null;
 }
 
 export interface TopProduct {

@@ -180,8 +180,13 @@ export async function loadCohorts(db: Db, businessDate: string): Promise<CohortC
 }
 
 export async function loadSegments(db: Db): Promise<SegmentSize[]> {
-  const { rows } = await db.query(`select rfm_segment, count(*) as customers from marts.customer_rfm_segments group by 1 order by customers desc, rfm_segment`);
-  return (rows as Record<string, unknown>[]).map((r) => ({ segment: String(r.rfm_segment), customers: num(r.customers) }));
+  // Segments are scored as of the marts' as-of date (dbt var as_of_date), which a report for an
+  // earlier day does not move: the date goes with the rows so the report can say so.
+  const { rows } = await db.query(
+    `select rfm_segment, count(*) as customers, max(as_of_date) as as_of_date
+       from marts.customer_rfm_segments group by 1 order by customers desc, rfm_segment`,
+  );
+  return (rows as Record<string, unknown>[]).map((r) => ({ segment: String(r.rfm_segment), customers: num(r.customers), asOfDate: r.as_of_date ? isoDate(r.as_of_date) : null }));
 }
 
 export async function loadTopProducts(db: Db, businessDate: string, limit = 10): Promise<TopProduct[]> {

@@ -74,7 +74,7 @@ export function sampleReportData(businessDate = '2026-03-17'): ReportData {
       rows: [
         ['Champions', 820], ['Loyal', 1_410], ['Potential Loyalists', 1_980], ['New', 640], ['Promising', 530], ['Need Attention', 760],
         ['About to Sleep', 910], ['At Risk', 1_130], ["Can't Lose Them", 210], ['Hibernating', 2_050], ['Lost', 2_600],
-      ].map(([segment, customers]) => ({ segment: String(segment), customers: Number(customers) })),
+      ].map(([segment, customers]) => ({ segment: String(segment), customers: Number(customers), asOfDate: businessDate })),
     },
     topProducts: {
       ok: true,

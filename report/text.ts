@@ -1,6 +1,6 @@
 /** The plain-text part of the report mail: the same figures, readable in any client. */
 import { change, formatChange, formatCount, formatMoney, formatPercent, formatPointChange, longDate, pointChange } from './format.ts';
-import { dataFreshness, FRESHNESS_STATUS_LABEL, loadFreshness, uncheckedSentence, uncheckedSources } from './freshness.ts';
+import { dataFreshness, FRESHNESS_STATUS_LABEL, loadFreshness, NO_CLICKSTREAM, uncheckedSentence, uncheckedSources, withoutClickstream } from './freshness.ts';
 import type { ReportData, Section } from './model.ts';
 
 function lines<T>(s: Section<T[]>, empty: string, render: (row: T) => string): string[] {
@@ -31,7 +31,7 @@ export function renderText(data: ReportData): string {
     ...lines(data.categories, 'No category revenue.', (r) => `${r.category}: ${formatMoney(r.revenue)}`),
     '',
     'FUNNEL (sessions)',
-    ...lines(data.funnel, 'No sessions.', (r) => `${r.step}: ${formatCount(r.sessions)}`),
+    ...(withoutClickstream(data.gates) ? [`  ${NO_CLICKSTREAM}`] : lines(data.funnel, 'No sessions.', (r) => `${r.step}: ${formatCount(r.sessions)}`)),
     '',
     'TOP PRODUCTS',
     ...lines(data.topProducts, 'No products sold.', (r) => `${r.productName} (${r.category}): ${formatCount(r.units)} units, ${formatMoney(r.revenue)}`),

@@ -82,6 +82,13 @@ describe('report freshness and sources', () => {
     expect(text).toContain('Clickstream (events) (no data): No data up to 1998-06-30. Nothing loaded yet.');
   });
 
+  it("says when the segments are scored as of another date than the report (the marts' as-of date)", () => {
+    const data = sampleReportData();
+    expect(renderHtml(data, renderCharts(data), 'cid')).not.toContain('Scored as of');
+    const earlier = { ...data, businessDate: '2026-03-01' };
+    expect(renderHtml(earlier, renderCharts(earlier), 'cid')).toContain('Scored as of 2026-03-17, the marts&#39; as-of date (dbt var as_of_date), not 2026-03-01.');
+  });
+
   it('says which source no gate checked', () => {
     const data = sampleReportData();
     const sources = [
@@ -93,6 +100,12 @@ describe('report freshness and sources', () => {
     expect(renderHtml(gated, renderCharts(gated), 'cid')).toContain(sentence);
     expect(renderText(gated)).toContain(sentence);
     expect(renderText(data)).not.toContain('Not checked');
+    // Without a clickstream the funnel is a sentence, not an empty chart.
+    const noEvents = 'No clickstream: this shop sends no events, so there are no sessions to show.';
+    expect(renderHtml(gated, renderCharts(gated), 'cid')).toContain(noEvents);
+    expect(renderText(gated)).toContain(noEvents);
+    expect(renderHtml(data, renderCharts(data), 'cid')).not.toContain(noEvents);
+    expect([...renderCharts(gated).keys()]).not.toContain('funnel');
   });
 });
 

@@ -95,7 +95,7 @@ describe('report figures', () => {
         ['Headphones', 5, 60.25],
       ]);
       expect(data.lowStock.ok && data.lowStock.rows).toEqual([{ productName: HOSTILE_PRODUCT, sku: 'TY-1', quantityOnHand: 2, reorderPoint: 5 }]);
-      expect(data.segments.ok && data.segments.rows[0]).toEqual({ segment: 'Lost', customers: 2 });
+      expect(data.segments.ok && data.segments.rows[0]).toEqual({ segment: 'Lost', customers: 2, asOfDate: FIXTURE_DATE });
       // Data freshness is the newest order / event against the end of the business date; load
       // time is a separate figure against the report's own time.
       expect(data.freshness.ok && data.freshness.rows.map((r) => [r.source, r.latestAt, r.lagHours, r.status])).toEqual([
