@@ -26,6 +26,8 @@ Options:
 
 Environment:
   WAREHOUSE_URL, WAREHOUSE_TRANSFORMER_PASSWORD, WAREHOUSE_BI_PASSWORD, WAREHOUSE_OPS_PASSWORD
+  GATE_SOURCES           sources the shop has: database, clickstream (comma list) or none;
+                         one that has ever landed is checked too (default database,clickstream)
   PYTHON_VENV            venv with great-expectations (default .venv; npm run setup creates it)
   LOG_LEVEL
 
@@ -57,6 +59,9 @@ function printText(summary: GateSummary): void {
   const status = summary.success ? 'passed' : 'FAILED';
   process.stdout.write(`gate ${summary.gate}: ${status} (${summary.evaluated} expectations, ${summary.failed} failed)\n`);
   for (const f of summary.failures) process.stdout.write(`  - ${f.suite}: ${f.expectation}${f.column ? ` [${f.column}]` : ''}\n      ${f.details}\n`);
+  for (const source of summary.sources ?? []) {
+    if (!source.checked) process.stdout.write(`  skipped ${source.source}: not in GATE_SOURCES and never landed\n`);
+  }
   process.stdout.write(`  summary: ${summary.summaryPath}\n`);
   if (summary.dataDocsPath) process.stdout.write(`  data docs: ${summary.dataDocsPath}\n`);
 }

@@ -43,6 +43,8 @@ export function gateEnv(config: Config): Record<string, string> {
     // GX reads raw as transformer (raw/ingest/ops) and marts as bi_reader: never a superuser.
     GX_RAW_URL: sqlalchemyUrl(roleUrl(config, 'transformer')),
     GX_MARTS_URL: sqlalchemyUrl(roleUrl(config, 'bi_reader')),
+    // Which sources the shop has; the runner adds every source that has ever landed.
+    GATE_SOURCES: config.GATE_SOURCES.length > 0 ? config.GATE_SOURCES.join(',') : 'none',
   });
 }
 

@@ -14,6 +14,17 @@ export interface GateFailure {
   details: string;
 }
 
+/** One source of the shop and whether this gate checked it (great_expectations/gate/sources.py). */
+export interface GateSource {
+  source: 'database' | 'clickstream';
+  /** Named in GATE_SOURCES. */
+  configured: boolean;
+  /** Has ever landed a row; null when that could not be read (then it is checked). */
+  landed: boolean | null;
+  /** Its suites counted: configured or landed. */
+  checked: boolean;
+}
+
 export interface GateSummary {
   gate: GateName;
   success: boolean;
@@ -25,6 +36,8 @@ export interface GateSummary {
   /** GX Data Docs index (local HTML), when it was built. */
   dataDocsPath: string | null;
   checkedAt: string;
+  /** The shop's sources as this gate saw them; absent in summaries written before it existed. */
+  sources?: GateSource[];
 }
 
 export const runnerSummarySchema = z.object({
@@ -40,7 +53,10 @@ export const runnerSummarySchema = z.object({
       details: z.string(),
     }),
   ),
-  validations: z.array(z.object({ suite: z.string(), asset: z.string().nullable().optional(), success: z.boolean(), evaluated: z.number(), failed: z.number() })),
+  validations: z.array(z.object({ suite: z.string(), asset: z.string().nullable().optional(), success: z.boolean(), evaluated: z.number(), failed: z.number(), skipped: z.boolean().optional() })),
+  sources: z
+    .array(z.object({ source: z.enum(['database', 'clickstream']), configured: z.boolean(), landed: z.boolean().nullable(), checked: z.boolean() }))
+    .optional(),
   checked_at: z.string(),
   data_docs_path: z.string().nullable().optional(),
 });
@@ -57,6 +73,7 @@ export function toGateSummary(raw: RunnerSummary, summaryPath: string): GateSumm
     summaryPath,
     dataDocsPath: raw.data_docs_path ?? null,
     checkedAt: raw.checked_at,
+    ...(raw.sources ? { sources: raw.sources } : {}),
   };
 }
 

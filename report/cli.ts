@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { loadConfig, roleUrl } from '../lib/config/index.ts';
+import { loadConfig, roleUrl, type Config } from '../lib/config/index.ts';
 import { ConfigError, ShopflowError, UsageError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import { readLedgerRow, resolveDelivery, type DeliveryTarget, type Resolution } from '../lib/mail/ledger.ts';
@@ -15,7 +15,7 @@ import { runGate } from '../great_expectations/run.ts';
 import type { GateSummary } from '../great_expectations/summary.ts';
 import { isIsoDate } from './format.ts';
 import { latestBusinessDate } from './queries.ts';
-import { sendDailyReport } from './send.ts';
+import { sendDailyReport, type SendDailyReportResult } from './send.ts';
 
 const HELP = `Usage: npm run report -- [options]
 
@@ -97,6 +97,22 @@ export function parseReportArgs(argv: string[]): Args | 'help' {
   };
 }
 
+/** What happened, in words that never claim a mail a dry run did not send. */
+export function describeOutcome(
+  result: Pick<SendDailyReportResult, 'blocked' | 'sent' | 'alreadySent'>,
+  dryRun: boolean,
+  config: Pick<Config, 'REPORT_TO' | 'ALERT_TO'>,
+): string {
+  if (result.blocked) {
+    return dryRun
+      ? `WITHHELD (gate failed); alert not sent (dry run), would send it to ${config.ALERT_TO}`
+      : `WITHHELD (gate failed); the gate-failure alert went to ${config.ALERT_TO} (once per date)`;
+  }
+  if (dryRun) return `rendered, not sent (dry run); would send to ${config.REPORT_TO}`;
+  if (result.sent) return `sent to ${config.REPORT_TO}`;
+  return result.alreadySent ? 'already sent earlier, not sent again' : 'rendered, not sent';
+}
+
 async function main(): Promise<number> {
   const args = parseReportArgs(process.argv.slice(2));
   if (args === 'help') {
@@ -144,7 +160,7 @@ async function main(): Promise<number> {
     for (const gate of ['raw', 'marts'] as const) gates.push(await runGate(config, gate, { logger, ...(args.runId ? { runId: args.runId } : {}) }));
   }
   const result = await sendDailyReport(config, { businessDate, gates, dryRun: args.dryRun, ...(args.runId ? { runId: args.runId } : {}) }, { logger });
-  const what = result.blocked ? 'WITHHELD (gate failed; alert sent instead)' : result.sent ? 'sent' : result.alreadySent ? 'already sent earlier, not sent again' : 'rendered (dry run, not sent)';
+  const what = describeOutcome(result, args.dryRun, config);
   process.stdout.write(`report ${businessDate}: ${what}\n  ${result.htmlPath}\n${result.messageId ? `  message-id ${result.messageId}\n` : ''}`);
   return result.blocked ? 1 : 0;
 }

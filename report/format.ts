@@ -91,3 +91,17 @@ export function pointChange(current: number | null, base: number | null): number
 export function formatPointChange(value: number | null): string {
   return value === null ? 'n/a' : signed(value, ' pp');
 }
+
+/**
+ * A duration in hours as a person reads it: "0.4 h", "26.0 h", then whole days past two days.
+ * A no-break space keeps number and unit together on a phone's narrow column.
+ */
+export function formatHours(hours: number | null): string {
+  if (hours === null || !Number.isFinite(hours)) return '–';
+  return hours < 48 ? `${hours.toFixed(1)}\u00a0h` : `${formatCount(Math.floor(hours / 24))}\u00a0days`;
+}
+
+/** An ISO time as "YYYY-MM-DD HH:MM" (UTC), or "–". */
+export function shortTime(iso: string | null): string {
+  return iso ? iso.replace('T', ' ').slice(0, 16) : '–';
+}

@@ -4,6 +4,7 @@
  * saved file. Every value that comes from data is escaped here, at the point of output.
  */
 import type { ChartId, ChartImage } from './charts/index.ts';
+import { dataFreshness, FRESHNESS_STATUS_LABEL, loadFreshness, NO_CLICKSTREAM, uncheckedSentence, uncheckedSources, withoutClickstream } from './freshness.ts';
 import { change, escapeHtml as e, formatChange, formatCount, formatPointChange, formatMoney, formatPercent, longDate, pointChange, shortDate, shownDirection, weekdayName } from './format.ts';
 import type { DayKpis, ReportData, Section } from './model.ts';
 
@@ -74,7 +75,8 @@ function kpiTable(data: ReportData): string {
     deltaCell(m.pick(current), m.pick(previous), m.isRate),
     deltaCell(m.pick(current), m.pick(lastWeek), m.isRate),
   ]);
-  return table(['', shortDate(data.businessDate), 'vs day before', `vs last ${weekdayName(data.businessDate).slice(0, 3)}`], rows, ['left', 'right', 'right', 'right']);
+  // No-break spaces: "Sat, Dec 5" stays one line above its column on a phone.
+  return table(['', shortDate(data.businessDate).replace(/ /g, '\u00a0'), 'vs day before', `vs last ${weekdayName(data.businessDate).slice(0, 3)}`], rows, ['left', 'right', 'right', 'right']);
 }
 
 function listSection<T>(s: Section<T[]>, empty: string, render: (rows: T[]) => string): string {
@@ -99,10 +101,18 @@ function qualitySection(data: ReportData): string {
     e(g.checkedAt.replace('T', ' ').slice(0, 16)),
   ]);
   const failures = data.gates.flatMap((g) => g.failures.map((f) => `<li style="margin:0 0 4px 0;">${e(`${g.gate} / ${f.suite}: ${f.expectation}`)}<br /><span style="color:${C.muted};font-size:12px;">${e(f.details)}</span></li>`));
+  const skipped = uncheckedSources(data.gates);
   return (
     table(['Gate', 'Result', 'Passed', 'Checked (UTC)'], rows, ['left', 'left', 'right', 'right']) +
+    (skipped.length > 0 ? `<p style="margin:8px 0 0 0;font-size:12px;line-height:17px;color:${C.muted};font-family:${FONT};">${e(uncheckedSentence(skipped))}</p>` : '') +
     (failures.length > 0 ? `<ul style="margin:8px 0 0 18px;padding:0;font-size:13px;color:${C.text};font-family:${FONT};">${failures.join('')}</ul>` : '')
   );
+}
+
+/** Said only when it differs: segments are scored as of the marts' date, not the report's. */
+function segmentsNote(data: ReportData): string | undefined {
+  const asOf = data.segments.ok ? data.segments.rows[0]?.asOfDate : null;
+  return asOf && asOf !== data.businessDate ? `Scored as of ${asOf}, the marts' as-of date (dbt var as_of_date), not ${data.businessDate}.` : undefined;
 }
 
 export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, mode: ImageMode): string {
@@ -111,7 +121,15 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
     section('Key figures', kpiTable(data), `Compared with ${data.previousDate} and ${data.lastWeekDate} (same weekday last week).`),
     section('Revenue, last 30 days', data.trend.ok ? chart(images, 'trend', mode) : unavailable(data.trend.reason)),
     section('Revenue by category', data.categories.ok ? chart(images, 'categories', mode) : unavailable(data.categories.reason), `Net item revenue over the 7 days ending ${data.businessDate}.`),
-    section('Conversion funnel', data.funnel.ok ? chart(images, 'funnel', mode) : unavailable(data.funnel.reason), 'Sessions on the day that reached each step (or went further).'),
+    section(
+      'Conversion funnel',
+      !data.funnel.ok
+        ? unavailable(data.funnel.reason)
+        : withoutClickstream(data.gates)
+          ? `<p style="margin:0;font-size:13px;color:${C.muted};font-family:${FONT};">${e(NO_CLICKSTREAM)}</p>`
+          : chart(images, 'funnel', mode),
+      'Sessions on the day that reached each step (or went further).',
+    ),
     section(
       'Top products',
       listSection(data.topProducts, 'No products sold on this day.', (rows) =>
@@ -119,7 +137,7 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
       ),
     ),
     section('Cohort retention', data.cohorts.ok ? chart(images, 'cohorts', mode) : unavailable(data.cohorts.reason), 'Share of each first-order month’s customers who ordered again N months later.'),
-    section('Customer segments (RFM)', data.segments.ok ? chart(images, 'segments', mode) : unavailable(data.segments.reason)),
+    section('Customer segments (RFM)', data.segments.ok ? chart(images, 'segments', mode) : unavailable(data.segments.reason), segmentsNote(data)),
     section(
       'Low stock',
       listSection(data.lowStock, 'No product is at or below its reorder point.', (rows) =>
@@ -137,16 +155,15 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
       'Data freshness',
       listSection(data.freshness, 'No freshness information.', (rows) =>
         table(
-          ['Source', 'Latest data (UTC)', 'Lag', ''],
+          ['Source', 'Status'],
           rows.map((r) => [
-            e(r.source),
-            e(r.latestAt ? r.latestAt.replace('T', ' ').slice(0, 16) : '–'),
-            e(r.lagHours === null ? '–' : `${r.lagHours.toFixed(1)} h`),
-            `<span style="color:${r.status === 'ok' ? C.good : r.status === 'stale' ? C.bad : C.muted};">${e(r.status)}</span>`,
+            `<strong>${e(r.source)}</strong><br /><span style="color:${C.muted};font-size:12px;">${e(dataFreshness(r, data.businessDate))}<br />${e(loadFreshness(r))}</span>`,
+            `<span style="color:${r.status === 'ok' ? C.good : r.status === 'stale' ? C.bad : C.muted};">${e(FRESHNESS_STATUS_LABEL[r.status])}</span>`,
           ]),
-          ['left', 'left', 'right', 'left'],
+          ['left', 'right'],
         ),
       ),
+      `How far each source's data reaches on ${data.businessDate}, and when it last loaded.`,
     ),
   ];
 
@@ -169,7 +186,7 @@ ${qualityBadge(data)}
 </td></tr>
 ${sections.join('\n')}
 <tr><td style="padding:20px;font-size:12px;line-height:17px;color:${C.muted};font-family:${FONT};">
-Figures come from the warehouse marts as of ${e(data.generatedAt.replace('T', ' ').slice(0, 16))} UTC. Revenue is the value of orders placed that day; net revenue leaves out orders since cancelled or returned.
+Figures come from the warehouse marts as of <span style="white-space:nowrap;">${e(data.generatedAt.replace('T', ' ').slice(0, 16))} UTC</span>. Revenue is the value of orders placed that day; net revenue leaves out orders since cancelled or returned.
 </td></tr>
 </table>
 </td></tr>

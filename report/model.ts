@@ -42,6 +42,8 @@ export interface CohortCell {
 export interface SegmentSize {
   segment: string;
   customers: number;
+  /** The date the segments were scored as of (the marts' as-of date). */
+  asOfDate: string | null;
 }
 
 export interface TopProduct {
@@ -67,10 +69,16 @@ export interface FraudSuspect {
 
 export interface FreshnessRow {
   source: string;
+  /** Newest business time of the source (order placed, event) up to the end of the as-of day. */
   latestAt: string | null;
-  /** Hours between the source's latest row and the report's reference time. */
+  /** Hours from latestAt to the end of the as-of day. */
   lagHours: number | null;
+  /** Of the data against the as-of day: ok, stale (does not reach into it), unknown (no data). */
   status: 'ok' | 'stale' | 'unknown';
+  /** When the source's newest row was loaded into the warehouse (wall clock). */
+  loadedAt: string | null;
+  /** Hours from loadedAt to when the report was generated. */
+  loadAgeHours: number | null;
 }
 
 /** A section that could not be loaded is shown as unavailable, with the reason. */

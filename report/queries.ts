@@ -32,8 +32,11 @@ const numOrNull = (value: unknown): number | null => (value === null || value ==
 const isoDate = (value: unknown): string => (value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10));
 const isoTime = (value: unknown): string | null => (value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value));
 
-/** A data source is "stale" when its newest row is this far behind the end of the business day. */
-export const STALE_AFTER_HOURS = 6;
+/**
+ * A source is "behind" when its newest business time (an order placed, an event) is more than
+ * this many hours before the end of the as-of day, i.e. its data does not reach into that day.
+ */
+export const STALE_AFTER_HOURS = 24;
 
 const MISSING_RELATION_OR_COLUMN = new Set(['42P01', '42703']);
 
@@ -144,14 +147,29 @@ export async function loadFunnel(db: Db, businessDate: string): Promise<FunnelSt
   ];
 }
 
+/** Cohorts shown: the latest this many first-order months up to the as-of date. */
+export const COHORT_MONTHS = 12;
+
+/**
+ * The latest COHORT_MONTHS cohorts that began on or before the as-of date, however long before
+ * it (a history can end years ago), and only the months since their first order that had
+ * begun by the as-of date: the mart may hold later months when the report is for an earlier day.
+ */
 export async function loadCohorts(db: Db, businessDate: string): Promise<CohortCell[]> {
   const { rows } = await db.query(
-    `select cohort_month, months_since_first_order, cohort_size, retention_rate
-       from marts.customer_cohorts_monthly
-      where cohort_month > date_trunc('month', $1::date) - interval '12 months'
-        and cohort_month <= $1::date
-      order by cohort_month, months_since_first_order`,
-    [businessDate],
+    `with latest_cohorts as (
+         select distinct cohort_month
+           from marts.customer_cohorts_monthly
+          where cohort_month <= $1::date
+          order by cohort_month desc
+          limit $2
+     )
+     select cohorts.cohort_month, cohorts.months_since_first_order, cohorts.cohort_size, cohorts.retention_rate
+       from marts.customer_cohorts_monthly as cohorts
+      inner join latest_cohorts on cohorts.cohort_month = latest_cohorts.cohort_month
+      where cohorts.cohort_month + make_interval(months => cohorts.months_since_first_order) <= $1::date
+      order by cohorts.cohort_month, cohorts.months_since_first_order`,
+    [businessDate, COHORT_MONTHS],
   );
   return (rows as Record<string, unknown>[]).map((r) => ({
     cohortMonth: isoDate(r.cohort_month),
@@ -162,8 +180,13 @@ export async function loadCohorts(db: Db, businessDate: string): Promise<CohortC
 }
 
 export async function loadSegments(db: Db): Promise<SegmentSize[]> {
-  const { rows } = await db.query(`select rfm_segment, count(*) as customers from marts.customer_rfm_segments group by 1 order by customers desc, rfm_segment`);
-  return (rows as Record<string, unknown>[]).map((r) => ({ segment: String(r.rfm_segment), customers: num(r.customers) }));
+  // Segments are scored as of the marts' as-of date (dbt var as_of_date), which a report for an
+  // earlier day does not move: the date goes with the rows so the report can say so.
+  const { rows } = await db.query(
+    `select rfm_segment, count(*) as customers, max(as_of_date) as as_of_date
+       from marts.customer_rfm_segments group by 1 order by customers desc, rfm_segment`,
+  );
+  return (rows as Record<string, unknown>[]).map((r) => ({ segment: String(r.rfm_segment), customers: num(r.customers), asOfDate: r.as_of_date ? isoDate(r.as_of_date) : null }));
 }
 
 export async function loadTopProducts(db: Db, businessDate: string, limit = 10): Promise<TopProduct[]> {
@@ -222,23 +245,42 @@ export async function loadFraud(db: Db, businessDate: string, limit = 15): Promi
   }));
 }
 
-export async function loadFreshness(db: Db, businessDate: string): Promise<FreshnessRow[]> {
-  const { rows } = await db.query(
-    `select source_table, loader, last_source_event_at, last_loaded_at
-       from marts.ops_source_freshness
-      where source_table <> 'raw.dead_letters'
-      order by source_table`,
-  );
-  // Lag is measured against the end of the business day the report covers, not the wall
-  // clock: the report is about that day, and history can be years old.
+/**
+ * Per source: the newest business time up to the end of the as-of day (the newest order placed,
+ * the newest event), from the facts; and, separately, when its newest row was loaded, from
+ * ops_source_freshness. A report for 1998 loaded this morning is current in its data and
+ * fresh in its load; the two are different questions, so they are two figures.
+ */
+const FRESHNESS_SOURCES = [
+  { table: 'raw.shop_changes', source: 'Shop database (orders)', relation: 'marts.fct_orders', time: 'placed_at' },
+  { table: 'raw.shop_events', source: 'Clickstream (events)', relation: 'marts.fct_events', time: 'event_at' },
+] as const;
+
+export async function loadFreshness(db: Db, businessDate: string, now: Date): Promise<FreshnessRow[]> {
+  const { rows } = await db.query(`select source_table, last_loaded_at from marts.ops_source_freshness`);
+  const loads = new Map((rows as Record<string, unknown>[]).map((r) => [String(r.source_table), isoTime(r.last_loaded_at)]));
   const endOfDay = Date.parse(`${addDays(businessDate, 1)}T00:00:00Z`);
-  return (rows as Record<string, unknown>[]).map((r) => {
-    const source = `${String(r.source_table)}${r.loader ? ` (${String(r.loader)})` : ''}`;
-    const latestAt = isoTime(r.last_source_event_at);
-    if (!latestAt) return { source, latestAt: null, lagHours: null, status: 'unknown' as const };
-    const lagHours = Math.max(0, (endOfDay - Date.parse(latestAt)) / 3_600_000);
-    return { source, latestAt, lagHours, status: lagHours > STALE_AFTER_HOURS ? ('stale' as const) : ('ok' as const) };
-  });
+  const hours = (from: number, to: number) => Math.max(0, (to - from) / 3_600_000);
+  const result: FreshnessRow[] = [];
+  for (const { table, source, relation, time } of FRESHNESS_SOURCES) {
+    // A shop without this source (a database-only shop has no events mart rows) shows "no data".
+    const newest = await optional(async () => {
+      const found = await db.query(`select max(${time}) as newest from ${relation} where ${time} < ($1::date + 1)::timestamp at time zone 'UTC'`, [businessDate]);
+      return isoTime((found.rows[0] as { newest: unknown } | undefined)?.newest);
+    });
+    const latestAt = newest.ok ? newest.rows : null;
+    const loadedAt = loads.get(table) ?? null;
+    const lagHours = latestAt ? hours(Date.parse(latestAt), endOfDay) : null;
+    result.push({
+      source,
+      latestAt,
+      lagHours,
+      status: lagHours === null ? 'unknown' : lagHours > STALE_AFTER_HOURS ? 'stale' : 'ok',
+      loadedAt,
+      loadAgeHours: loadedAt ? hours(Date.parse(loadedAt), now.getTime()) : null,
+    });
+  }
+  return result;
 }
 
 /** The latest date with revenue data: the default business date when none is given. */
@@ -266,7 +308,7 @@ export async function loadReportData(db: Db, businessDate: string, now: Date): P
     topProducts: await optional(() => loadTopProducts(db, businessDate)),
     lowStock: await optional(() => loadLowStock(db, businessDate)),
     fraud: await optional(() => loadFraud(db, businessDate)),
-    freshness: await optional(() => loadFreshness(db, businessDate)),
+    freshness: await optional(() => loadFreshness(db, businessDate, now)),
     generatedAt: now.toISOString(),
   };
 }

@@ -74,7 +74,7 @@ export function sampleReportData(businessDate = '2026-03-17'): ReportData {
       rows: [
         ['Champions', 820], ['Loyal', 1_410], ['Potential Loyalists', 1_980], ['New', 640], ['Promising', 530], ['Need Attention', 760],
         ['About to Sleep', 910], ['At Risk', 1_130], ["Can't Lose Them", 210], ['Hibernating', 2_050], ['Lost', 2_600],
-      ].map(([segment, customers]) => ({ segment: String(segment), customers: Number(customers) })),
+      ].map(([segment, customers]) => ({ segment: String(segment), customers: Number(customers), asOfDate: businessDate })),
     },
     topProducts: {
       ok: true,
@@ -97,8 +97,8 @@ export function sampleReportData(businessDate = '2026-03-17'): ReportData {
     freshness: {
       ok: true,
       rows: [
-        { source: 'shop database (CDC)', latestAt: `${businessDate}T23:58:12Z`, lagHours: 0.6, status: 'ok' },
-        { source: 'clickstream (Kafka)', latestAt: `${businessDate}T23:59:40Z`, lagHours: 0.5, status: 'ok' },
+        { source: 'Shop database (orders)', latestAt: `${businessDate}T23:58:12Z`, lagHours: 0.03, status: 'ok', loadedAt: `${addDays(businessDate, 1)}T07:30:05Z`, loadAgeHours: 0.25 },
+        { source: 'Clickstream (events)', latestAt: `${businessDate}T23:59:40Z`, lagHours: 0.01, status: 'ok', loadedAt: `${addDays(businessDate, 1)}T07:44:51Z`, loadAgeHours: 0.0 },
       ],
     },
     gates: [

@@ -1,5 +1,6 @@
 /** The plain-text part of the report mail: the same figures, readable in any client. */
 import { change, formatChange, formatCount, formatMoney, formatPercent, formatPointChange, longDate, pointChange } from './format.ts';
+import { dataFreshness, FRESHNESS_STATUS_LABEL, loadFreshness, NO_CLICKSTREAM, uncheckedSentence, uncheckedSources, withoutClickstream } from './freshness.ts';
 import type { ReportData, Section } from './model.ts';
 
 function lines<T>(s: Section<T[]>, empty: string, render: (row: T) => string): string[] {
@@ -30,7 +31,7 @@ export function renderText(data: ReportData): string {
     ...lines(data.categories, 'No category revenue.', (r) => `${r.category}: ${formatMoney(r.revenue)}`),
     '',
     'FUNNEL (sessions)',
-    ...lines(data.funnel, 'No sessions.', (r) => `${r.step}: ${formatCount(r.sessions)}`),
+    ...(withoutClickstream(data.gates) ? [`  ${NO_CLICKSTREAM}`] : lines(data.funnel, 'No sessions.', (r) => `${r.step}: ${formatCount(r.sessions)}`)),
     '',
     'TOP PRODUCTS',
     ...lines(data.topProducts, 'No products sold.', (r) => `${r.productName} (${r.category}): ${formatCount(r.units)} units, ${formatMoney(r.revenue)}`),
@@ -51,9 +52,10 @@ export function renderText(data: ReportData): string {
           `  - ${g.gate}: ${g.success ? 'passed' : 'FAILED'} (${g.evaluated - g.failed}/${g.evaluated})`,
           ...g.failures.map((f) => `      ${f.suite}: ${f.expectation} -- ${f.details}`),
         ])),
+    ...(uncheckedSources(data.gates).length > 0 ? [`  ${uncheckedSentence(uncheckedSources(data.gates))}`] : []),
     '',
     'DATA FRESHNESS',
-    ...lines(data.freshness, 'No freshness information.', (r) => `${r.source}: latest ${r.latestAt ?? 'none'}${r.lagHours === null ? '' : `, ${r.lagHours.toFixed(1)} h behind`} (${r.status})`),
+    ...lines(data.freshness, 'No freshness information.', (r) => `${r.source} (${FRESHNESS_STATUS_LABEL[r.status]}): ${dataFreshness(r, data.businessDate)} ${loadFreshness(r)}`),
     '',
     `Charts are in the HTML version of this mail. Generated ${data.generatedAt}.`,
   ];

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config/index.ts';
 import { coerceError, ConfigError, ShopflowError, UsageError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logger.ts';
+import { isIsoDate } from '../report/format.ts';
 import { runDemo, type DemoOptions } from './demo/pipeline.ts';
 
 const HELP = `npm run demo [-- options]
@@ -22,7 +23,10 @@ Options:
   --customers N   customers to generate (default 2000)
   --products N    products to generate (default 200)
   --orders N      orders to generate (default 8000)
-  --days N        days of history ending yesterday (default 120)
+  --days N        days of history (default 120)
+  --to YYYY-MM-DD last day of history (default yesterday); any year, e.g. 1998-06-30
+  --database-only a shop without a clickstream: the generator writes MariaDB only, the Kafka
+                  ingestor does not run and the gate expects only the database (GATE_SOURCES)
   --seed N        generator seed (default 42)
   --reset         allow recreating the demo databases and topic on external services
   -h, --help      show this help
@@ -38,6 +42,11 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
   return parsed;
 }
 
+function isoDateArg(name: string, value: string): string {
+  if (!isIsoDate(value)) throw new UsageError(`--${name} must be a real date as YYYY-MM-DD (got ${JSON.stringify(value)})`);
+  return value;
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -46,6 +55,8 @@ async function main(): Promise<number> {
       orders: { type: 'string' },
       days: { type: 'string' },
       seed: { type: 'string' },
+      to: { type: 'string' },
+      'database-only': { type: 'boolean', default: false },
       reset: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -62,6 +73,8 @@ async function main(): Promise<number> {
     days: positiveInt('days', values.days, 120),
     seed: positiveInt('seed', values.seed, 42),
     allowExternalReset: values.reset,
+    ...(values.to !== undefined ? { to: isoDateArg('to', values.to) } : {}),
+    databaseOnly: values['database-only'],
   };
   const config = loadConfig();
   const logger = createLogger('demo', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);

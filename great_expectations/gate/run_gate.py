@@ -3,6 +3,7 @@
     python great_expectations/gate/run_gate.py --gate raw|marts --summary PATH
 
 Environment: GX_RAW_URL / GX_MARTS_URL (SQLAlchemy URLs of the read roles),
+GATE_SOURCES (the sources the shop is configured to have, see sources.py; unset = all),
 GX_ANALYTICS_ENABLED=false. Exit status: 0 every expectation passed, 1 some failed (the
 summary lists them), 3 the warehouse could not be reached, 2 anything else went wrong.
 """
@@ -19,6 +20,11 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sources import (  # noqa: E402
+    SourceStatus, landed_sources, no_source_failure, parse_configured, skipped_suites, source_statuses,
+)
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -98,13 +104,20 @@ def describe_failure(result: dict[str, Any]) -> str:
     return "; ".join(parts) or "failed"
 
 
-def summarize(gate: str, checkpoint_result: Any, started: float, url: str) -> dict[str, Any]:
+def summarize(gate: str, checkpoint_result: Any, started: float, url: str,
+              sources: list[SourceStatus], skipped: set[str]) -> dict[str, Any]:
     validations, failures = [], []
     evaluated = failed = 0
     for run_result in checkpoint_result.run_results.values():
         described = run_result.to_json_dict()
         suite = described.get("suite_name") or described.get("meta", {}).get("expectation_suite_name")
         asset = (described.get("meta", {}).get("active_batch_definition") or {}).get("data_asset_name")
+        if suite in skipped:
+            # A source the shop does not have: its suite ran (one checkpoint, committed) but
+            # does not count; the summary says so instead of passing or failing it.
+            validations.append({"suite": suite, "asset": asset, "success": True, "evaluated": 0, "failed": 0,
+                                "skipped": True})
+            continue
         results = described.get("results", [])
         suite_failed = 0
         for result in results:
@@ -132,13 +145,19 @@ def summarize(gate: str, checkpoint_result: Any, started: float, url: str) -> di
             {"suite": suite, "asset": asset, "success": bool(described.get("success")),
              "evaluated": len(results), "failed": suite_failed}
         )
+    missing = no_source_failure(gate, sources)
+    if missing:
+        failures.append(missing)
+        evaluated += 1
+        failed += 1
     return {
         "gate": gate,
-        "success": bool(checkpoint_result.success) and failed == 0,
+        "success": failed == 0,
         "evaluated": evaluated,
         "failed": failed,
         "failures": failures,
         "validations": validations,
+        "sources": [status.as_json() for status in sources],
         "checked_at": datetime.now(timezone.utc).isoformat(),
         "duration_seconds": round(time.monotonic() - started, 3),
     }
@@ -181,6 +200,17 @@ def main() -> int:
         print(f"warehouse unreachable: {unreachable}", file=sys.stderr)
         return EXIT_UNREACHABLE
 
+    try:
+        configured = parse_configured(os.environ.get("GATE_SOURCES"))
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_CRASHED
+    landed, unknown_reason = landed_sources(url, args.gate)
+    if unknown_reason:
+        print(f"could not read which sources have landed, checking all: {unknown_reason}", file=sys.stderr)
+    sources = source_statuses(configured, landed)
+    skipped = skipped_suites(sources)
+
     import great_expectations as gx
 
     # Runs share the file store (stored results, Data Docs): one at a time per project, so a
@@ -192,17 +222,22 @@ def main() -> int:
         context = gx.get_context(mode="file", project_root_dir=str(PROJECT_DIR))
         checkpoint = context.checkpoints.get(f"{args.gate}_gate")
         result = checkpoint.run()
-        summary = summarize(args.gate, result, started, url)
+        summary = summarize(args.gate, result, started, url, sources, skipped)
         prune_validation_results()
         # Only this run's pages (plus the index): rebuilding every stored result's page, as
-        # GX's UpdateDataDocsAction does, took most of a gate run's time.
-        context.build_data_docs(resource_identifiers=list(result.run_results.keys()))
+        # GX's UpdateDataDocsAction does, took most of a gate run's time. Skipped suites'
+        # results are left out: they did not count.
+        context.build_data_docs(resource_identifiers=[key for key, value in result.run_results.items()
+                                                      if value.suite_name not in skipped])
     docs = PROJECT_DIR / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     summary["data_docs_path"] = str(docs) if docs.exists() else None
     summary["gx_version"] = gx.__version__
     write_json(args.summary, summary)
     print(f"gate {args.gate}: {'passed' if summary['success'] else 'FAILED'} "
           f"({summary['evaluated']} expectations, {summary['failed']} failed)")
+    for status in sources:
+        if not status.expected:
+            print(f"  skipped {status.source}: not in GATE_SOURCES and never landed")
     for failure in summary["failures"]:
         print(f"  FAILED {failure['suite']}: {failure['expectation']} -- {failure['details']}")
     return EXIT_PASSED if summary["success"] else EXIT_FAILED

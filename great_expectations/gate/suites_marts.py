@@ -10,7 +10,7 @@ from __future__ import annotations
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
-from suites_raw import VOLUME_MAX_RATIO, VOLUME_MIN_RATIO, volume_query
+from volume import VOLUME_DESCRIPTION, volume_query
 
 ORDER_STATUSES = ["placed", "paid", "shipped", "delivered", "cancelled", "returned"]
 RFM_SEGMENTS = ["Champions", "Loyal", "Potential Loyalists", "New", "Promising", "Need Attention",
@@ -41,8 +41,7 @@ where item_line_count > 0 and abs(subtotal_amount - items_line_total) > {CENTS}
         ),
         gxe.UnexpectedRowsExpectation(
             unexpected_rows_query=volume_query("order_date", "{batch}"),
-            description=f"row-count change: orders on the last complete day within {VOLUME_MIN_RATIO}x-{VOLUME_MAX_RATIO}x "
-                        "of the 7 days before",
+            description=f"row-count change: orders on {VOLUME_DESCRIPTION}",
         ),
     ])
 

@@ -10,47 +10,16 @@ from __future__ import annotations
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from volume import VOLUME_DESCRIPTION, volume_query
+
 EVENT_TYPES = ["page_view", "product_view", "add_to_cart", "remove_from_cart", "checkout_started", "order_placed"]
 SOURCE_TABLES = ["customers", "products", "inventory", "orders", "order_items", "payments", "restocks"]
 CHANGE_OPERATIONS = ["snapshot", "insert", "update", "delete", "truncate", "schema_change"]
 
 # How stale the newest landed row may be before the gate fails (ingestors stream continuously).
 LOAD_STALENESS = "24 hours"
-# The checked day's volume must lie within these multiples of the 7 days before it.
-VOLUME_MIN_RATIO = 0.3
-VOLUME_MAX_RATIO = 3.0
 # Kafka may redeliver; staging deduplicates, but a high rate means a producer or consumer bug.
 MAX_DUPLICATE_EVENT_RATE = 0.01
-
-
-def volume_query(day_expression: str, source: str) -> str:
-    """Rows (one) when the last complete day's volume is out of band against the 7 days before it.
-
-    The checked day is the day before the latest day present, so a partially loaded latest day
-    never trips the check; with fewer than 3 prior days there is no baseline and nothing fails.
-    """
-    return f"""
-with daily as (
-    select {day_expression} as day, count(*) as rows_on_day
-    from {source}
-    group by 1
-),
-checked as (
-    select max(day) - 1 as day from daily
-),
-stats as (
-    select
-        checked.day,
-        coalesce((select rows_on_day from daily where daily.day = checked.day), 0) as rows_on_day,
-        (select avg(rows_on_day) from daily where daily.day between checked.day - 7 and checked.day - 1) as prior_avg,
-        (select count(*) from daily where daily.day between checked.day - 7 and checked.day - 1) as prior_days
-    from checked
-)
-select day, rows_on_day, round(prior_avg, 1) as prior_7_day_avg
-from stats
-where prior_days >= 3
-  and (rows_on_day < {VOLUME_MIN_RATIO} * prior_avg or rows_on_day > {VOLUME_MAX_RATIO} * prior_avg)
-"""
 
 
 def timeliness_query() -> str:
@@ -78,7 +47,7 @@ def shop_events_suite() -> gx.ExpectationSuite:
                                             description="values: event_type is one of the clickstream contract's types"),
             gxe.UnexpectedRowsExpectation(
                 unexpected_rows_query=volume_query("(event_time at time zone 'UTC')::date", "{batch}"),
-                description="volume: events on the last complete day within 0.3x-3x of the 7 days before",
+                description=f"volume: events on {VOLUME_DESCRIPTION}",
             ),
             gxe.UnexpectedRowsExpectation(
                 unexpected_rows_query=timeliness_query(),
@@ -151,7 +120,7 @@ where (operation in ('snapshot', 'insert', 'update') and after_image is null)
                     "where table_name = 'orders' and after_image ->> 'placed_at' is not null "
                     "order by primary_key, change_id desc) as latest_orders",
                 ),
-                description="volume: orders placed on the last complete day within 0.3x-3x of the 7 days before",
+                description=f"volume: orders placed on {VOLUME_DESCRIPTION}",
             ),
             gxe.UnexpectedRowsExpectation(
                 unexpected_rows_query=timeliness_query(),

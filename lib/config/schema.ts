@@ -48,6 +48,8 @@ export const DEFAULTS = {
   NIGHTLY_CRON: '0 2 * * *',
   MICROBATCH_MINUTES: '15',
   PYTHON_VENV: '.venv',
+  // quality gate (docs/quality-gate.md)
+  GATE_SOURCES: 'database,clickstream',
   SUPERSET_VENV: '.data/superset-venv',
   SUPERSET_PORT: '8088',
   SUPERSET_ADMIN_USER: 'admin',
@@ -107,6 +109,15 @@ export const envSchema = z.object({
   NIGHTLY_CRON: cron,
   MICROBATCH_MINUTES: int(1, 1440),
   PYTHON_VENV: z.string().min(1),
+  /**
+   * Sources the quality gate expects data from: a comma list of database (the shop's MariaDB
+   * via CDC), clickstream (Kafka events); or "none". A source that has ever landed is expected
+   * whatever this says, so one that goes silent still fails the gate.
+   */
+  GATE_SOURCES: z
+    .string()
+    .transform((s) => [...new Set(s.split(',').map((n) => n.trim()).filter((n) => n !== '' && n !== 'none'))])
+    .pipe(z.array(z.enum(['database', 'clickstream'], { message: 'each entry must be database or clickstream (or the single word none)' }))),
   SUPERSET_VENV: z.string().min(1),
   SUPERSET_PORT: int(1, 65535),
   SUPERSET_ADMIN_USER: z.string().min(1),

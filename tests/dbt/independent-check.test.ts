@@ -7,7 +7,8 @@
  *
  * Checked: daily revenue (orders, gross, net of cancellations and returns), the repeat
  * purchase rate, cohort sizes and retention by month offset, and RFM segment counts
- * (quintiles recomputed in MariaDB, segments from an R x F grid written out here).
+ * (recency scored in MariaDB from ranks, frequency from the default fixed thresholds, segments
+ * from an R x F grid written out here).
  */
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,14 +111,20 @@ describe('marts against an independent computation over the source', () => {
   });
 
   it('RFM segment counts', async () => {
+    // R = ceil(5 x share of customers whose last order is no later), computed from the rank of
+    // the later ones; F = 1, 2, 3, 4, 5+ orders (var rfm_frequency_thresholds' default).
     const scored = await shopQuery(`
       with per_customer as (
              select customer_id, max(date(placed_at)) as last_day, count(*) as orders
-               from orders where status <> 'cancelled' group by customer_id)
+               from orders where status <> 'cancelled' group by customer_id),
+           ranked as (
+             select customer_id, orders, (select count(*) from per_customer) as n,
+                    rank() over (order by last_day desc) as later_rank
+               from per_customer)
       select customer_id,
-             ntile(5) over (order by last_day, customer_id) as r,
-             ntile(5) over (order by orders, customer_id) as f
-        from per_customer`);
+             (5 * (n - later_rank + 1) + n - 1) div n as r,
+             least(orders, 5) as f
+        from ranked`);
     const expected: Record<string, number> = {};
     for (const row of scored) {
       const segment = (GRID[Number(row.r)] as string[])[Number(row.f) - 1] as string;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { ROOT_DIR } from '../../lib/config/index.ts';
-import { parseReportArgs } from '../../report/cli.ts';
+import { describeOutcome, parseReportArgs } from '../../report/cli.ts';
 
 function run(script: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
   // An unreachable warehouse and SMTP: a usage error must be reported before either is touched.
@@ -47,6 +47,23 @@ describe('npm run report', () => {
     expect(parseReportArgs(['--release', '--date', '2026-03-17'])).toMatchObject({ resolve: 'resend' });
     expect(parseReportArgs(['--resolve', 'resend', '--alert', 'step_failed:report:x'])).toMatchObject({ resolve: 'resend', alert: 'step_failed:report:x' });
     expect(parseReportArgs(['-h'])).toBe('help');
+  });
+});
+
+describe('report outcome line', () => {
+  const config = { REPORT_TO: 'managers@shop.example', ALERT_TO: 'data@shop.example' };
+
+  it('says a dry run sent nothing, even when a failed gate withheld the report (it said "alert sent instead")', () => {
+    const blocked = describeOutcome({ blocked: true, sent: false, alreadySent: false }, true, config);
+    expect(blocked).toBe('WITHHELD (gate failed); alert not sent (dry run), would send it to data@shop.example');
+    expect(blocked).not.toMatch(/alert sent|went to/);
+    expect(describeOutcome({ sent: false, alreadySent: false }, true, config)).toBe('rendered, not sent (dry run); would send to managers@shop.example');
+  });
+
+  it('names where real mail went', () => {
+    expect(describeOutcome({ blocked: true, sent: false, alreadySent: false }, false, config)).toBe('WITHHELD (gate failed); the gate-failure alert went to data@shop.example (once per date)');
+    expect(describeOutcome({ sent: true, alreadySent: false }, false, config)).toBe('sent to managers@shop.example');
+    expect(describeOutcome({ sent: false, alreadySent: true }, false, config)).toBe('already sent earlier, not sent again');
   });
 });
 

@@ -61,6 +61,54 @@ describe('report HTML', () => {
   });
 });
 
+describe('report freshness and sources', () => {
+  it('states how far the data reaches and when it was loaded as two facts (a 1998 date loaded today said "0.0 h ok")', () => {
+    const data = sampleReportData();
+    const historical = {
+      ...data,
+      businessDate: '1998-06-30',
+      freshness: { ok: true as const, rows: [
+        { source: 'Shop database (orders)', latestAt: '1998-06-20T10:00:00.000Z', lagHours: 254, status: 'stale' as const, loadedAt: '2026-12-06T05:50:00.000Z', loadAgeHours: 0.2 },
+        { source: 'Clickstream (events)', latestAt: null, lagHours: null, status: 'unknown' as const, loadedAt: null, loadAgeHours: null },
+      ] },
+    };
+    const html = renderHtml(historical, renderCharts(historical), 'cid');
+    expect(html).toContain('Newest 1998-06-20 10:00 UTC, 10\u00a0days before the end of 1998-06-30.');
+    expect(html).toContain('Last loaded 2026-12-06 05:50 UTC, 0.2\u00a0h before this report.');
+    expect(html).toContain('No data up to 1998-06-30.');
+    expect(html).toMatch(/white-space:nowrap;">\s*<span style="color:#b91c1c;">behind<\/span>/);
+    const text = renderText(historical);
+    expect(text).toContain('Shop database (orders) (behind): Newest 1998-06-20 10:00 UTC, 10\u00a0days before the end of 1998-06-30. Last loaded 2026-12-06 05:50 UTC, 0.2\u00a0h before this report.');
+    expect(text).toContain('Clickstream (events) (no data): No data up to 1998-06-30. Nothing loaded yet.');
+  });
+
+  it("says when the segments are scored as of another date than the report (the marts' as-of date)", () => {
+    const data = sampleReportData();
+    expect(renderHtml(data, renderCharts(data), 'cid')).not.toContain('Scored as of');
+    const earlier = { ...data, businessDate: '2026-03-01' };
+    expect(renderHtml(earlier, renderCharts(earlier), 'cid')).toContain('Scored as of 2026-03-17, the marts&#39; as-of date (dbt var as_of_date), not 2026-03-01.');
+  });
+
+  it('says which source no gate checked', () => {
+    const data = sampleReportData();
+    const sources = [
+      { source: 'database' as const, configured: true, landed: true, checked: true },
+      { source: 'clickstream' as const, configured: false, landed: false, checked: false },
+    ];
+    const gated = { ...data, gates: data.gates.map((g) => ({ ...g, sources })) };
+    const sentence = 'Not checked: clickstream (not in GATE_SOURCES and never landed: this shop does not have it).';
+    expect(renderHtml(gated, renderCharts(gated), 'cid')).toContain(sentence);
+    expect(renderText(gated)).toContain(sentence);
+    expect(renderText(data)).not.toContain('Not checked');
+    // Without a clickstream the funnel is a sentence, not an empty chart.
+    const noEvents = 'No clickstream: this shop sends no events, so there are no sessions to show.';
+    expect(renderHtml(gated, renderCharts(gated), 'cid')).toContain(noEvents);
+    expect(renderText(gated)).toContain(noEvents);
+    expect(renderHtml(data, renderCharts(data), 'cid')).not.toContain(noEvents);
+    expect([...renderCharts(gated).keys()]).not.toContain('funnel');
+  });
+});
+
 describe('report charts', () => {
   it('renders each chart as a PNG at twice its display width', () => {
     const images = renderCharts(sampleReportData());

@@ -16,7 +16,7 @@ import { roleUrl } from '../../lib/config/index.ts';
 import { DeliveryInProgressError, DeliveryUnknownError } from '../../lib/mail/deliver.ts';
 import { MailDeliveryError } from '../../lib/mail/transport.ts';
 import type { GateSummary } from '../../great_expectations/summary.ts';
-import { loadReportData } from '../../report/queries.ts';
+import { loadCohorts, loadFreshness, loadReportData } from '../../report/queries.ts';
 import { sendDailyReport } from '../../report/send.ts';
 import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts';
 import { FIXTURE_DATE, HOSTILE_PRODUCT, createMartsFixture } from './fixtures/marts.ts';
@@ -95,14 +95,64 @@ describe('report figures', () => {
         ['Headphones', 5, 60.25],
       ]);
       expect(data.lowStock.ok && data.lowStock.rows).toEqual([{ productName: HOSTILE_PRODUCT, sku: 'TY-1', quantityOnHand: 2, reorderPoint: 5 }]);
-      expect(data.segments.ok && data.segments.rows[0]).toEqual({ segment: 'Lost', customers: 2 });
-      expect(data.freshness.ok && data.freshness.rows.map((r) => [r.source, r.status])).toEqual([
-        ['raw.shop_changes (cdc)', 'ok'],
-        ['raw.shop_events (kafka)', 'stale'],
+      expect(data.segments.ok && data.segments.rows[0]).toEqual({ segment: 'Lost', customers: 2, asOfDate: FIXTURE_DATE });
+      // Data freshness is the newest order / event against the end of the business date; load
+      // time is a separate figure against the report's own time.
+      expect(data.freshness.ok && data.freshness.rows.map((r) => [r.source, r.latestAt, r.lagHours, r.status])).toEqual([
+        ['Shop database (orders)', `${FIXTURE_DATE}T12:00:00.000Z`, 12, 'ok'],
+        ['Clickstream (events)', '2026-03-15T08:00:00.000Z', 64, 'stale'],
       ]);
+      expect(data.freshness.ok && data.freshness.rows.every((r) => r.loadedAt !== null && r.loadAgeHours !== null)).toBe(true);
     } finally {
       await bi.end();
     }
+  });
+});
+
+describe('a report for a historical as-of date', () => {
+  let bi: pg.Pool;
+  beforeAll(() => {
+    bi = new pg.Pool({ connectionString: roleUrl(warehouse.config, 'bi_reader') });
+    bi.on('error', () => undefined);
+  });
+  afterAll(async () => {
+    await bi.end();
+  });
+
+  it('shows the latest cohorts even when the newest began more than 12 months before the as-of date (it said "No cohorts yet")', async () => {
+    const cohorts = await loadCohorts(bi, '2027-08-31');
+    expect([...new Set(cohorts.map((c) => c.cohortMonth))]).toEqual(['2026-02-01', '2026-03-01']);
+    expect(cohorts).toHaveLength(3);
+  });
+
+  it('leaves out cohorts and months that began after the as-of date', async () => {
+    expect(await loadCohorts(bi, '2026-02-28')).toEqual([{ cohortMonth: '2026-02-01', monthsSinceFirstOrder: 0, cohortSize: 10, retentionRate: 1 }]);
+  });
+
+  it('shows the latest 12 cohorts up to the as-of date', async () => {
+    await admin.query(`insert into marts.customer_cohorts_monthly
+      select (date '2024-01-01' + make_interval(months => m))::date, 0, 5, 5, 1 from generate_series(0, 23) as m`);
+    try {
+      const months = [...new Set((await loadCohorts(bi, '2025-06-15')).map((c) => c.cohortMonth))];
+      expect(months).toHaveLength(12);
+      expect(months[0]).toBe('2024-07-01');
+      expect(months.at(-1)).toBe('2025-06-01');
+    } finally {
+      await admin.query(`delete from marts.customer_cohorts_monthly where cohort_month < '2026-01-01'`);
+    }
+  });
+
+  it("states freshness in the data's terms for that date, and the load time separately", async () => {
+    const now = new Date(Date.now() + 5 * 3_600_000); // the fixture's loads happened just now
+    const earlier = await loadFreshness(bi, '2026-03-10', now);
+    // On 2026-03-10 the newest order was that day at noon: current for that date.
+    expect(earlier[0]).toMatchObject({ source: 'Shop database (orders)', latestAt: '2026-03-10T12:00:00.000Z', lagHours: 12, status: 'ok' });
+    // A date long after the data ends: the data is behind, by the real gap.
+    const later = await loadFreshness(bi, '2026-04-16', now);
+    expect(later[0]).toMatchObject({ latestAt: `${FIXTURE_DATE}T12:00:00.000Z`, lagHours: 30 * 24 + 12, status: 'stale' });
+    // Load time is the wall clock's business, the same for any as-of date.
+    expect(later[0]!.loadedAt).toBe(earlier[0]!.loadedAt);
+    expect(later[0]!.loadAgeHours).toBeCloseTo(5, 0);
   });
 });
 

@@ -1,7 +1,7 @@
 {#
     RFM segment of every buying customer as of the as-of date: recency, frequency and
-    monetary quintiles (ntile(5), customer_id tie-breaker) and the R x F grid segment
-    (see macros/rfm.sql). Every customer with a non-cancelled order on or before the as-of
+    monetary scores that depend on those values alone (macros/rfm.sql: cume_dist for R and
+    M, fixed thresholds for F) and the R x F grid segment. Every customer with a non-cancelled order on or before the as-of
     date appears exactly once.
 #}
 with

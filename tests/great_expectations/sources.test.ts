@@ -1,0 +1,126 @@
+/**
+ * The gate follows the sources a shop has (great_expectations/gate/sources.py). It used to
+ * require clickstream events on every run, so a shop feeding only its database never got a
+ * report. Now a source is checked when GATE_SOURCES names it or when it has ever landed:
+ * a database-only shop and a clickstream-only shop pass on good data, a source that had data
+ * and went silent still fails, and a gate with no source at all fails rather than vouching
+ * for nothing.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import type { Config } from '../../lib/config/index.ts';
+import { runGate } from '../../great_expectations/run.ts';
+import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts';
+import { createMartsFixture } from '../report/fixtures/marts.ts';
+
+const outDir = mkdtempSync(join(tmpdir(), 'shopflow-gate-sources-'));
+const GX_TIMEOUT = { timeout: 600_000 };
+
+// 20 days of orders (24 a day) in the database's change log, loaded now.
+const DATABASE_ROWS = `
+insert into raw.shop_changes (source_database, table_name, operation, primary_key, after_image, source_committed_at)
+select 'shop', 'orders', 'snapshot', jsonb_build_object('order_id', g),
+       jsonb_build_object('order_id', g, 'total_amount', 42.5, 'placed_at', to_char(timestamp '2025-06-01' + g * interval '1 hour', 'YYYY-MM-DD HH24:MI:SS.MS')),
+       now()
+from generate_series(1, 480) as g;`;
+
+// 20 days of clickstream (120 events a day), loaded now.
+const CLICKSTREAM_ROWS = `
+insert into raw.shop_events (topic, kafka_partition, kafka_offset, message_key, event_id, event_type, event_time, payload)
+select 'shop.events', g % 3, g, 's' || (g / 6), gen_random_uuid()::text,
+       (array['page_view', 'product_view', 'add_to_cart', 'checkout_started', 'order_placed'])[1 + g % 5],
+       timestamptz '2025-06-01 00:00:00+00' + g * interval '12 minutes',
+       jsonb_build_object('session_id', 's' || (g / 6), 'price', 19.99, 'quantity', 1 + g % 3)
+from generate_series(0, 2399) as g;`;
+
+let databaseShop: TestWarehouse;
+let clickstreamShop: TestWarehouse;
+const admins: pg.Client[] = [];
+
+async function adminOf(warehouse: TestWarehouse): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: warehouse.adminUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  admins.push(client);
+  return client;
+}
+
+const withSources = (config: Config, sources: Config['GATE_SOURCES']): Config => ({ ...config, GATE_SOURCES: sources });
+
+beforeAll(async () => {
+  databaseShop = await createTestWarehouse('gate-db-only');
+  clickstreamShop = await createTestWarehouse('gate-clicks-only');
+  await (await adminOf(clickstreamShop)).query(CLICKSTREAM_ROWS);
+});
+afterAll(async () => {
+  for (const client of admins) await client.end();
+  await databaseShop?.drop();
+  await clickstreamShop?.drop();
+});
+
+describe('raw gate and the sources a shop has', GX_TIMEOUT, () => {
+  it('fails when no source is configured and none has ever landed', async () => {
+    const summary = await runGate(withSources(databaseShop.config, []), 'raw', { outDir });
+    expect(summary.success).toBe(false);
+    expect(summary.failures.map((f) => f.expectation)).toEqual(['sources: at least one source is configured (GATE_SOURCES) or has landed data']);
+    expect(summary.sources).toEqual([
+      { source: 'database', configured: false, landed: false, checked: false },
+      { source: 'clickstream', configured: false, landed: false, checked: false },
+    ]);
+  });
+
+  it('passes a database-only shop with good data, and says the clickstream was not checked', async () => {
+    await (await adminOf(databaseShop)).query(DATABASE_ROWS);
+    const summary = await runGate(withSources(databaseShop.config, ['database']), 'raw', { outDir });
+    expect(summary.failures).toEqual([]);
+    expect(summary.success).toBe(true);
+    expect(summary.sources).toEqual([
+      { source: 'database', configured: true, landed: true, checked: true },
+      { source: 'clickstream', configured: false, landed: false, checked: false },
+    ]);
+    const written = JSON.parse(await readFile(summary.summaryPath, 'utf8')) as { validations: { suite: string; skipped?: boolean }[] };
+    expect(written.validations.find((v) => v.suite === 'raw_shop_events')).toMatchObject({ skipped: true });
+    expect(written.validations.find((v) => v.suite === 'raw_shop_changes')?.skipped).toBeUndefined();
+  });
+
+  it('passes a clickstream-only shop with good data', async () => {
+    const summary = await runGate(withSources(clickstreamShop.config, ['clickstream']), 'raw', { outDir });
+    expect(summary.failures).toEqual([]);
+    expect(summary.success).toBe(true);
+    expect(summary.sources?.find((s) => s.source === 'database')).toEqual({ source: 'database', configured: false, landed: false, checked: false });
+  });
+
+  it('still fails a source that had data and went silent, even when the configuration leaves it out', async () => {
+    await (await adminOf(databaseShop)).query(`update raw.shop_changes set _loaded_at = now() - interval '3 days'`);
+    const summary = await runGate(withSources(databaseShop.config, ['clickstream']), 'raw', { outDir });
+    expect(summary.success).toBe(false);
+    expect(summary.sources?.find((s) => s.source === 'database')).toEqual({ source: 'database', configured: false, landed: true, checked: true });
+    expect(summary.failures.map((f) => f.expectation).sort()).toEqual([
+      'timeliness: newest change landed within the last 24 hours',
+      // Configured but never landed: the clickstream the configuration promised is missing.
+      'timeliness: newest event landed within the last 24 hours',
+      'volume: raw.shop_events is not empty',
+    ]);
+  });
+});
+
+describe('marts gate and the sources a shop has', GX_TIMEOUT, () => {
+  it('skips the order facts of a clickstream-only shop (nothing landed from a database)', async () => {
+    await createMartsFixture(clickstreamShop.adminUrl);
+    const admin = await adminOf(clickstreamShop);
+    await admin.query(`delete from marts.fct_orders; update marts.ops_source_freshness set row_count = 0 where source_table = 'raw.shop_changes'`);
+    const summary = await runGate(withSources(clickstreamShop.config, ['clickstream']), 'marts', { outDir });
+    expect(summary.sources?.find((s) => s.source === 'database')).toMatchObject({ landed: false, checked: false });
+    // The fixture lacks some marts, so the gate fails elsewhere; but not for empty order facts.
+    expect(summary.failures.filter((f) => f.suite === 'marts_fct_orders')).toEqual([]);
+
+    const expectingDatabase = await runGate(withSources(clickstreamShop.config, ['database', 'clickstream']), 'marts', { outDir });
+    expect(expectingDatabase.failures.filter((f) => f.suite === 'marts_fct_orders').map((f) => f.expectation)).toContain('volume: fct_orders is not empty');
+  });
+});
