@@ -13,14 +13,14 @@
  *
  * Baseline, measured on the same two warehouses: the old rule set (an order matching any of
  * card from 2+ countries in 10 minutes, total > 5x median on an account under a day old, 3+
- * failed attempts in 10 minutes), recomputed from the feature values. A sweep of flag scores
+ * failed attempts in 10 minutes), recomputed in SQL beside the features. A sweep of flag scores
  * shows where the configured threshold sits.
  *
  * Last line: the DESIGN.md JSON; value = precision (%) at the configured threshold,
  * ratio_to_ceiling = precision / 100 %.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 
@@ -91,14 +91,27 @@ interface ScoredOrder {
   oldRules: boolean;
 }
 
+// The old rule set, exactly as suspected_fraud_orders had it before the score: card seen from
+// 2+ IP countries within 10 minutes of one of the order's attempts, total > 5x the median on an
+// account under a day old, 3+ failed attempts within 10 minutes.
 const SCORES_SQL = `
   with median as (
     select percentile_cont(0.5) within group (order by total_amount) as median_total
     from intermediate.int_order_fraud_features
+  ), old_card as (
+    select distinct order_id from (
+      select order_id,
+             min(ip_country_code) over w as first_country,
+             max(ip_country_code) over w as last_country
+        from marts.fct_payments
+       where card_fingerprint is not null and ip_country_code is not null
+      window w as (partition by card_fingerprint order by attempted_at
+                   range between interval '10 minutes' preceding and interval '10 minutes' following)
+    ) around where first_country <> last_country
   )
   select f.order_id::text as order_id, f.fraud_score as score,
          exists (select 1 from marts.suspected_fraud_orders s where s.order_id = f.order_id) as flagged,
-         (f.card_country_count >= 2
+         (exists (select 1 from old_card where old_card.order_id = f.order_id)
           or (f.total_amount > 5 * median.median_total and f.account_age_minutes < 1440)
           or f.max_failures_in_10_min >= 3) as old_rules
     from intermediate.int_order_fraud_features f cross join median`;
@@ -108,7 +121,9 @@ const shops: LandedShop[] = [];
 
 async function buildWorld(label: string, anomalies: boolean): Promise<{ orders: ScoredOrder[]; frauds: Set<string>; seconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), `shopflow-bench-fraud-${label}-`));
-  const manifest = join(dir, 'anomalies.jsonl');
+  // Kept next to the kept databases with --keep, so the labels can be looked at afterwards.
+  const manifest = values.keep ? join(config.rootDir, '.data', 'bench', `fraud-${label}-anomalies.jsonl`) : join(dir, 'anomalies.jsonl');
+  mkdirSync(dirname(manifest), { recursive: true });
   let shop: LandedShop | undefined;
   try {
     const { seconds } = await timed(async () => {

@@ -42,7 +42,7 @@ afterAll(async () => {
   await warehouse?.drop();
 });
 
-const REASONS = 'card seen from 2 IP countries within 10 minutes (+40); 5 failed payment attempts within 10 minutes (+50)';
+const REASONS = 'card seen from 2 IP countries within 30 minutes (+40); 5 failed payment attempts within 10 minutes (+50)';
 
 describe('operational alerts', () => {
   it('alerts a fraud order within 5 minutes and a low-stock crossing, each exactly once', async () => {

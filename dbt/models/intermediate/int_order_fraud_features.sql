@@ -5,9 +5,10 @@
     in var fraud_scoring (dbt_project.yml) and docs/fraud.md says why each has its value.
 
     Features (values kept, so an alert can say what fired and how strongly):
-      card_country_count        IP countries seen on the order's card within 10 minutes of
-                                one of its attempts (1 when the card stayed in one country);
-      card_customer_count       customer accounts that used that card in the same 10 minutes;
+      card_country_count        IP countries seen on the order's card within
+                                fraud_scoring.card_window_minutes (30) of one of its attempts
+                                (1 when the card stayed in one country);
+      card_customer_count       customer accounts that used that card in the same window;
       max_failures_in_10_min    failed attempts on the order within 10 minutes of each other;
       failed_card_count         distinct cards among the order's failed attempts;
       total_percentile          percent_rank of the order total among all orders to the as-of
@@ -85,7 +86,8 @@ card_payments as (
 
 cross_country_candidates as (
 
-    -- Card payments with another IP country on the same card within 10 minutes either way.
+    -- Card payments with another IP country on the same card within the window either way
+    -- (30 minutes: a ring's order whose payment failed has its attempts spread over 30).
     -- A range window keeps this linear in the card's payments; only these few candidates go
     -- through the self-join below that counts countries and accounts.
     select card_window.*
@@ -98,7 +100,8 @@ cross_country_candidates as (
         window around_payment as (
             partition by card_payments.card_fingerprint
             order by card_payments.attempted_at
-            range between interval '10 minutes' preceding and interval '10 minutes' following
+            range between interval '{{ s.card_window_minutes }} minutes' preceding
+            and interval '{{ s.card_window_minutes }} minutes' following
         )
     ) as card_window
     where card_window.first_country <> card_window.last_country
@@ -107,8 +110,8 @@ cross_country_candidates as (
 
 card_neighbourhoods as (
 
-    -- Per order: the most countries and accounts its card showed within 10 minutes of one of
-    -- its attempts.
+    -- Per order: the most countries and accounts its card showed within the window around one
+    -- of its attempts.
     select
         per_payment.order_id,
         max(per_payment.countries) as card_country_count,
@@ -124,8 +127,8 @@ card_neighbourhoods as (
             on
                 candidate.card_fingerprint = neighbour.card_fingerprint
                 and neighbour.attempted_at
-                between candidate.attempted_at - interval '10 minutes'
-                and candidate.attempted_at + interval '10 minutes'
+                between candidate.attempted_at - interval '{{ s.card_window_minutes }} minutes'
+                and candidate.attempted_at + interval '{{ s.card_window_minutes }} minutes'
         group by candidate.payment_id, candidate.order_id
     ) as per_payment
     group by per_payment.order_id

@@ -3,13 +3,14 @@
     with the features that scored and their values in plain words. The three rule flags say
     which family of signals fired:
       1. card used from multiple countries: the order's card was seen from two or more IP
-         countries within 10 minutes of one of its attempts;
+         countries within fraud_scoring.card_window_minutes of one of its attempts;
       2. large order on a new account: total in the shop's top fraud_scoring.large_share of
          orders on an account less than one day old;
       3. repeated payment failures: fraud_scoring.failures_some or more failed attempts on
          the order within 10 minutes.
 #}
 {%- set s = var('fraud_scoring') -%}
+{%- set window = s.card_window_minutes ~ ' minutes' -%}
 with
 
 features as (
@@ -38,14 +39,14 @@ explained as (
             case
                 when card_country_points > 0
                     then format(
-                        'card seen from %s IP countries within 10 minutes (+%s)',
+                        'card seen from %s IP countries within {{ window }} (+%s)',
                         card_country_count, card_country_points
                     )
             end,
             case
                 when card_customer_points > 0
                     then format(
-                        'card used by %s accounts within 10 minutes (+%s)',
+                        'card used by %s accounts within {{ window }} (+%s)',
                         card_customer_count, card_customer_points
                     )
             end,
