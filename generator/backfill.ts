@@ -10,6 +10,7 @@ import { planBackfill, type BackfillPlan } from './plan.ts';
 import type { Batch } from './world/batch.ts';
 import { DAY_MS, formatDay } from './world/calendar.ts';
 import { Shop, type NextIds } from './world/shop.ts';
+import { browsingSessionsFor } from './world/traffic.ts';
 
 /** Messages after which a day's batch is handed on and the day continues in a new one. */
 export const MAX_MESSAGES_PER_BATCH = 10_000;
@@ -91,7 +92,8 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
       if (at <= signup) at = Math.min(dayEnd - 1, Math.round(signup + 60_000 + rng.next() * (dayEnd - signup - 60_000)));
       actions.add(at, ActionKind.Order, index);
     }
-    const browsing = rng.stochasticRound(plan.browsingSessions * cal.dayShare(d));
+    // Traffic follows the day's orders and conversion rate (weekday, season): world/traffic.ts.
+    const browsing = rng.stochasticRound(browsingSessionsFor(p, ordering.length, dayStart));
     for (let i = 0; i < browsing; i++) actions.add(cal.sampleTime(rng, d), ActionKind.Browse);
     // Slowly changing attributes: moves, e-mail changes, price changes, discontinued products.
     const population = shop.customers.length;

@@ -1,7 +1,7 @@
 /**
  * Live mode: streams the shop in real time, continuing from the state already in MariaDB.
  * Every second is one step: Poisson-distributed orders at --rate per minute, browsing sessions
- * in proportion (sessionConversionRate), signups, and slowly changing attributes at their yearly
+ * in proportion (the day's conversion rate, world/traffic.ts), signups, and slowly changing attributes at their yearly
  * rates; order lifecycles and restocks continue on the wall clock.
  */
 import type { Config } from '../lib/config/index.ts';
@@ -19,6 +19,7 @@ import type { OutgoingMessage } from './world/batch.ts';
 import { OrderShapes } from './world/orders.ts';
 import { Schedule } from './world/schedule.ts';
 import { Shop } from './world/shop.ts';
+import { browsingSessionsFor } from './world/traffic.ts';
 
 const TICK_MS = 1_000;
 const YEAR_MS = 365 * 86_400_000;
@@ -98,7 +99,7 @@ export async function runLive(options: GenerateOptions, _config: Config, logger:
         shop.placeOrder(customer, t);
       } });
     }
-    for (let i = rng.poisson(ordersPerMs * TICK_MS * (1 / p.sessionConversionRate - 1)); i > 0; i--) {
+    for (let i = rng.poisson(browsingSessionsFor(p, ordersPerMs * TICK_MS, tickStart)); i > 0; i--) {
       const t = at();
       actions.push({ at: t, run: () => shop.browse(t) });
     }

@@ -7,9 +7,13 @@
 export const DEFAULT_SIZE = { customers: 10_000, products: 500, orders: 50_000, days: 365 } as const;
 
 export const PROPORTIONS = {
-  /** Customers whose account predates --from (inserted on the first day with their old signup date). */
-  preexistingCustomerShare: 0.3,
-  /** How far before --from the pre-existing customers signed up, in days. */
+  /**
+   * Customers whose account predates --from (inserted on the first day with their old signup
+   * date). 0.55 is what two years of sign-ups growing at annualGrowth leave before a one-year
+   * window: the sign-up rate runs on across the window's start (0.3 made it jump 4.7x there).
+   */
+  preexistingCustomerShare: 0.55,
+  /** How far before --from the pre-existing customers signed up, in days (denser towards --from, by annualGrowth). */
   preexistingSignupSpanDays: 730,
   /** Customers who never order. */
   nonBuyerShare: 0.15,
@@ -33,8 +37,36 @@ export const PROPORTIONS = {
   /** Expected e-mail changes per customer per year. */
   emailChangesPerCustomerYear: 0.05,
 
-  /** Share of sessions that end in an order. */
+  /**
+   * Base share of sessions that end in an order; a day's rate is this x its weekday and season
+   * factors, and channel, device and campaign move it within the day (world/traffic.ts).
+   */
   sessionConversionRate: 0.05,
+  /** Conversion per weekday, Monday first: weekday shoppers buy, weekend browsers look. */
+  conversionWeekdayFactors: [1.06, 1.05, 1.03, 1.0, 0.95, 0.86, 1.05],
+  /** Conversion per calendar month (mid-month anchors, linear in between), January first. */
+  conversionMonthFactors: [0.92, 0.94, 0.97, 0.98, 0.99, 0.96, 0.94, 0.95, 0.98, 1.0, 1.18, 1.2],
+  /**
+   * Where sessions come from: name, first page's referrer, share of sessions, relative
+   * conversion, and the utm source/medium of its weekly campaigns (null: no campaigns).
+   * Conversion factors are normalised so the share-weighted mean is 1.
+   */
+  trafficChannels: [
+    ['direct', null, 0.4, 1.2, null],
+    ['search', 'https://www.google.com/', 0.3, 1.0, null],
+    ['instagram', 'https://www.instagram.com/', 0.08, 0.45, ['instagram', 'paid_social']],
+    ['facebook', 'https://www.facebook.com/', 0.07, 0.55, ['facebook', 'paid_social']],
+    ['newsletter', 'https://mail.shopflow.example/newsletter', 0.08, 1.6, ['newsletter', 'email']],
+    ['partner', 'https://partner.example.com/deals', 0.07, 1.1, ['partner', 'affiliate']],
+  ],
+  /** Device: share of sessions and relative conversion (normalised like the channels'). */
+  deviceConversion: [
+    ['mobile', 0.5, 0.65],
+    ['desktop', 0.42, 1.45],
+    ['tablet', 0.08, 1.1],
+  ],
+  /** Spread (log-normal sigma) of a weekly campaign's conversion around its channel's. */
+  campaignConversionSigma: 0.35,
   /** Non-ordering sessions that leave after one page. */
   bounceRate: 0.45,
   /** Of non-bounce browsing sessions: share that view at least one product. */
@@ -74,8 +106,12 @@ export const PROPORTIONS = {
 
   /** Year-over-year growth of traffic and orders. */
   annualGrowth: 0.4,
-  /** Relative demand per calendar month, January first. */
-  monthFactors: [0.85, 0.78, 0.88, 0.92, 0.95, 0.92, 0.9, 0.95, 0.98, 1.05, 1.4, 1.55],
+  /**
+   * Relative demand per calendar month, January first, anchored mid-month with a linear
+   * blend in between: demand never jumps at a month boundary (a window opening in December
+   * used to start at 1.55 and fall to 0.85 on January 1st, a burst in its first weeks).
+   */
+  monthFactors: [0.88, 0.85, 0.92, 0.94, 0.96, 0.93, 0.92, 0.95, 0.98, 1.03, 1.22, 1.18],
   /** Relative demand per weekday, Monday first. */
   weekdayFactors: [1.05, 1.0, 0.98, 0.97, 0.95, 0.92, 1.13],
   /** Extra demand on Black Friday and Cyber Monday. */

@@ -10,6 +10,7 @@
 import type { Proportions } from './params.ts';
 import { Rng } from './random.ts';
 import { Calendar, DAY_MS } from './world/calendar.ts';
+import { browsingSessionsFor } from './world/traffic.ts';
 
 export interface PlanInput {
   seed: number;
@@ -82,7 +83,7 @@ export class BackfillPlan {
   readonly popularity: Float64Array;
   /** Expected units sold per day per unit of popularity. */
   readonly unitsPerPopularityDay: number;
-  /** Browsing (non-ordering) sessions over the whole window. */
+  /** Browsing (non-ordering) sessions over the whole window (expected; each day draws its own). */
   readonly browsingSessions: number;
   /** Planned buyer kinds (one-time buyers that are never drawn end up non-buyers). */
   readonly buyers: { oneTime: number; repeat: number; none: number };
@@ -107,13 +108,20 @@ export class BackfillPlan {
     const rng = new Rng(seed, 'plan');
     const calendar = (this.calendar = new Calendar(startMs, days, p));
 
-    // Signups: a share before the window (uniform over the prior span), the rest following demand.
+    // Signups: a share before the window, the rest following demand. Before the window they
+    // follow the same growth backwards (density (1 + growth)^-years before the start), so
+    // sign-ups per day run on across the window's start instead of jumping up at it.
     this.signupAt = new Float64Array(customers);
     this.preexisting = Math.round(customers * p.preexistingCustomerShare);
+    const logGrowth = Math.log(1 + p.annualGrowth);
+    const spanYears = p.preexistingSignupSpanDays / 365;
+    const before = () => {
+      const u = rng.next();
+      const years = logGrowth > 0 ? -Math.log(1 - u * (1 - Math.exp(-logGrowth * spanYears))) / logGrowth : u * spanYears;
+      return startMs - Math.max(1, Math.ceil(years * 365 * DAY_MS));
+    };
     for (let i = 0; i < customers; i++) {
-      this.signupAt[i] = i < this.preexisting
-        ? startMs - Math.ceil(rng.next() * p.preexistingSignupSpanDays * DAY_MS)
-        : calendar.sampleTime(rng, calendar.sampleDay(rng));
+      this.signupAt[i] = i < this.preexisting ? before() : calendar.sampleTime(rng, calendar.sampleDay(rng));
     }
     this.signupAt.sort();
 
@@ -143,15 +151,18 @@ export class BackfillPlan {
     const byRemainder = exact.map((x, d) => [x - Math.floor(x), d] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
     for (let k = 0; assigned < orders; k++, assigned++) this.ordersPerDay[byRemainder[k % days]![1]]! += 1;
 
-    // New buyers' first orders: a few days after signup, inside the window.
+    // Buyers' first orders: a few days after signup. Accounts older than the window are a
+    // steady state, not a backlog: most placed their first order before the window opened,
+    // so a one-time buyer among them is done, and only the few who signed up days before it
+    // still have their first order ahead (all of them ordering in the first weeks was a burst).
     const firstDay = new Int32Array(customers).fill(-1);
     const perDay = new Int32Array(days + 1);
     let firstTotal = 0;
-    for (let i = this.preexisting; i < customers; i++) {
+    for (let i = 0; i < customers; i++) {
       if (this.#kind[i] === NON_BUYER || firstTotal >= orders) continue;
       const signupDay = Math.floor((this.signupAt[i]! - startMs) / DAY_MS);
       const day = signupDay + Math.floor(rng.exponential(p.firstOrderMeanDelayDays));
-      if (day > days - 1) continue;
+      if (day < 0 || day > days - 1) continue;
       firstDay[i] = day;
       perDay[day + 1]! += 1;
       firstTotal++;
@@ -162,9 +173,10 @@ export class BackfillPlan {
     this.#firstOrders = new Int32Array(firstTotal);
     for (let i = 0; i < customers; i++) if (firstDay[i]! >= 0) this.#firstOrders[fill[firstDay[i]!]!++] = i;
 
-    // The pool of customers repeat orders are drawn from; old accounts are in it from day one.
+    // The pool of customers repeat orders are drawn from: old accounts' repeat buyers are in it
+    // from day one (their first order is history); old one-time buyers who bought already are not.
     this.#pool = new WeightTree(customers);
-    for (let i = 0; i < this.preexisting; i++) if (this.#kind[i] !== NON_BUYER) this.#pool.set(i, this.#weight[i]!);
+    for (let i = 0; i < this.preexisting; i++) if (this.#kind[i] === REPEAT) this.#pool.set(i, this.#weight[i]!);
     this.#joinedUpTo = this.preexisting;
 
     // Products: most on sale before the window, the rest launch during it; Zipf popularity by a random rank.
@@ -187,7 +199,9 @@ export class BackfillPlan {
 
     const meanOf = (weights: readonly number[]) => weights.reduce((s, w, i) => s + w * (i + 1), 0) / weights.reduce((s, w) => s + w, 0);
     this.unitsPerPopularityDay = (orders * meanOf(p.linesPerOrderWeights) * meanOf(p.unitsPerLineWeights)) / Math.max(1, days);
-    this.browsingSessions = Math.round(orders * (1 / p.sessionConversionRate - 1));
+    let browsing = 0;
+    for (let d = 0; d < days; d++) browsing += browsingSessionsFor(p, this.ordersPerDay[d]!, calendar.dayStart(d));
+    this.browsingSessions = Math.round(browsing);
   }
 
   /**

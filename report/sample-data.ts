@@ -93,7 +93,7 @@ export function sampleReportData(businessDate = '2026-03-17'): ReportData {
         { productName: 'Yoga mat', sku: 'SP-01234', quantityOnHand: 0, reorderPoint: 10 },
       ],
     },
-    fraud: { ok: true, rows: [{ orderId: '104233', customerId: '5512', amount: 2_899, reason: 'card used from 3 countries in 24 h; 4 failed attempts' }] },
+    fraud: { ok: true, rows: [{ orderId: '104233', customerId: '5512', amount: 2_899, reason: 'card seen from 3 IP countries within 30 minutes (+60); card used by 3 accounts within 30 minutes (+30)' }] },
     freshness: {
       ok: true,
       rows: [

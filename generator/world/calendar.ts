@@ -30,6 +30,20 @@ export function blackFriday(year: number): number {
   return Date.UTC(year, 10, firstThursday + 21 + 1);
 }
 
+/** Seasonal factor of a day: monthly anchors at mid-month, linear in between (no step at month ends). */
+export function seasonal(factors: readonly number[], dayMs: number): number {
+  const date = new Date(dayMs);
+  const year = date.getUTCFullYear();
+  const month = date.getUTCMonth();
+  const mid = (y: number, m: number) => Date.UTC(y, m, 15);
+  const here = mid(year, month);
+  const [fromMs, toMs, fromIndex, toIndex] = dayMs >= here
+    ? [here, mid(year, month + 1), month, (month + 1) % 12]
+    : [mid(year, month - 1), here, (month + 11) % 12, month];
+  const t = (dayMs - fromMs) / (toMs - fromMs);
+  return factors[fromIndex]! * (1 - t) + factors[toIndex]! * t;
+}
+
 export class Calendar {
   readonly startMs: number;
   readonly days: number;
@@ -65,7 +79,7 @@ export class Calendar {
     const date = new Date(dayMs);
     const years = (dayMs - this.startMs) / (365 * DAY_MS);
     const growth = Math.pow(1 + p.annualGrowth, years);
-    const month = p.monthFactors[date.getUTCMonth()]!;
+    const month = seasonal(p.monthFactors, dayMs);
     const weekday = p.weekdayFactors[(date.getUTCDay() + 6) % 7]!;
     const bf = blackFriday(date.getUTCFullYear());
     const promo = dayMs === bf || dayMs === bf + 3 * DAY_MS ? p.blackFridayFactor : 1;

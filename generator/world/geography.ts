@@ -76,12 +76,3 @@ export const PAYMENT_METHODS = [
   ['bank_transfer', 0.04],
   ['gift_card', 0.02],
 ] as const;
-
-export const REFERRERS = [
-  [null, 0.4],
-  ['https://www.google.com/', 0.3],
-  ['https://www.instagram.com/', 0.08],
-  ['https://www.facebook.com/', 0.07],
-  ['https://mail.shopflow.example/newsletter', 0.08],
-  ['https://partner.example.com/deals', 0.07],
-] as const;

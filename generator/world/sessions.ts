@@ -5,16 +5,14 @@
  */
 import { EVENT_SCHEMA_VERSION, type EventType } from '../../lib/events/schema.ts';
 import type { Proportions } from '../params.ts';
-import { type Rng, WeightedPicker } from '../random.ts';
+import type { Rng } from '../random.ts';
 import type { Batch } from './batch.ts';
-import { REFERRERS } from './geography.ts';
 import type { LineDraft } from './orders.ts';
 import type { Assortment } from './products.ts';
 import { isoTime } from './time-format.ts';
 import type { Product } from './types.ts';
 
 const SITE = 'https://shop.example';
-const referrerPicker = new WeightedPicker(REFERRERS);
 
 export interface Visitor {
   sessionId: string;
@@ -22,6 +20,10 @@ export interface Visitor {
   anonymousId: string;
   device: 'desktop' | 'mobile' | 'tablet';
   countryCode: string;
+  /** Referrer of the session's first page (its channel; world/traffic.ts). */
+  referrer: string | null;
+  /** utm_* query of the landing page when the session came from a campaign, else ''. */
+  landingQuery: string;
 }
 
 /** A session being written: keeps the clock and the previous page for `referrer`. */
@@ -38,7 +40,7 @@ class SessionWriter {
     this.#batch = batch;
     this.#visitor = visitor;
     this.#time = startAt;
-    this.#page = referrerPicker.pick(rng);
+    this.#page = visitor.referrer;
   }
 
   /** Moves the clock on by a human pause (mean `meanMs`). */
@@ -126,7 +128,7 @@ export function writeOrderSession(rng: Rng, batch: Batch, input: OrderSessionInp
   let next = 0;
   const step = () => w.advance(pauses[next++]!);
   const early = input.signInAtCheckout ? null : input.visitor.customerId;
-  w.emit('page_view', rng.chance(0.5) ? '/' : `/c/${rng.int(1, 8)}`, '', early);
+  w.emit('page_view', (rng.chance(0.5) ? '/' : `/c/${rng.int(1, 8)}`) + input.visitor.landingQuery, '', early);
   for (const l of input.lines) {
     step();
     w.emit('product_view', productPath({ id: l.productId }), productFields(l.productId, input.listPrice(l.productId)), early);
@@ -152,7 +154,7 @@ export function writeOrderSession(rng: Rng, batch: Batch, input: OrderSessionInp
 /** A session that does not order: bounce, browse, or abandon a cart / checkout. Returns event count. */
 export function writeBrowsingSession(rng: Rng, batch: Batch, visitor: Visitor, startAt: number, assortment: Assortment, p: Proportions): number {
   const w = new SessionWriter(rng, batch, visitor, startAt);
-  w.emit('page_view', rng.chance(0.6) ? '/' : `/c/${rng.int(1, 8)}`);
+  w.emit('page_view', (rng.chance(0.6) ? '/' : `/c/${rng.int(1, 8)}`) + visitor.landingQuery);
   if (rng.chance(p.bounceRate)) return w.count;
   const extraPages = Math.min(6, Math.floor(rng.exponential(1)));
   for (let i = 0; i < extraPages; i++) {

@@ -11,11 +11,12 @@ import { DAY_MS } from './calendar.ts';
 import { FakerPool } from './fakers.ts';
 import { countrySpec } from './geography.ts';
 import { OrderShapes, line, orderTotals, type LineDraft } from './orders.ts';
-import { changeEmail, moveCustomer, newCustomer, pickCountry, pickDevice } from './people.ts';
+import { changeEmail, moveCustomer, newCustomer, pickCountry } from './people.ts';
 import { Assortment, brandsByCategory, changePrice, newProduct, newStock } from './products.ts';
 import { customerRow, orderItemRow, orderRow, paymentRow, productRow, restockRow, stockRow } from './rows.ts';
 import { Schedule } from './schedule.ts';
 import { writeBrowsingSession, writeOrderSession, type Visitor } from './sessions.ts';
+import { Traffic } from './traffic.ts';
 import type { Customer, OpenOrder, Order, OrderItem, Payment, Product, Stock } from './types.ts';
 
 type Happening = { kind: 'order'; orderId: number } | { kind: 'restock'; productId: number };
@@ -49,6 +50,8 @@ export interface StepStats {
 
 export class Shop {
   readonly seed: number;
+  /** Channels, devices, campaigns and the day's conversion rate of sessions. */
+  readonly traffic: Traffic;
   readonly p: Proportions;
   readonly fakers: FakerPool;
   readonly shapes: OrderShapes;
@@ -73,6 +76,7 @@ export class Shop {
 
   constructor(seed: number, p: Proportions, next: NextIds, options: { messageBodies?: boolean } = {}) {
     this.seed = seed;
+    this.traffic = new Traffic(p, seed);
     this.messageBodies = options.messageBodies ?? true;
     this.p = p;
     this.next = { ...next };
@@ -186,16 +190,20 @@ export class Shop {
     this.assortment.rebuild(this.products.values());
   }
 
-  visitorFor(customer: Customer): Visitor {
-    return { sessionId: this.rng.uuid(), customerId: customer.id, anonymousId: customer.anonymousId, device: customer.device, countryCode: customer.countryCode };
+  /** A session by a signed-in customer; its channel and device lean to converting ones when it orders. */
+  visitorFor(customer: Customer, at: number, ordering: boolean): Visitor {
+    const source = this.traffic.source(this.rng, at, ordering);
+    // Fields set one by one (no spread): this runs for every session, a million in the default world.
+    return { sessionId: this.rng.uuid(), customerId: customer.id, anonymousId: customer.anonymousId, device: source.device, countryCode: customer.countryCode, referrer: source.referrer, landingQuery: source.landingQuery };
   }
 
-  anonymousVisitor(): Visitor {
-    return { sessionId: this.rng.uuid(), customerId: null, anonymousId: this.rng.uuid(), device: pickDevice(this.rng), countryCode: pickCountry(this.rng) };
+  anonymousVisitor(at: number): Visitor {
+    const source = this.traffic.source(this.rng, at, false);
+    return { sessionId: this.rng.uuid(), customerId: null, anonymousId: this.rng.uuid(), device: source.device, countryCode: pickCountry(this.rng), referrer: source.referrer, landingQuery: source.landingQuery };
   }
 
-  browse(at: number, visitor?: Visitor): void {
-    const v = visitor ?? (this.customers.length > 0 && this.rng.chance(this.p.signedInBrowsingShare) ? this.visitorFor(this.randomCustomer()!) : this.anonymousVisitor());
+  browse(at: number): void {
+    const v = this.customers.length > 0 && this.rng.chance(this.p.signedInBrowsingShare) ? this.visitorFor(this.randomCustomer()!, at, false) : this.anonymousVisitor(at);
     this.stats.sessions++;
     this.stats.events += writeBrowsingSession(this.rng, this.batch, v, at, this.assortment, this.p);
   }
@@ -212,7 +220,7 @@ export class Shop {
     const lines = options.lines ?? this.basket();
     const country = countrySpec(customer.countryCode);
     const totals = orderTotals(lines, this.shapes.couponPercent(rng), country, this.p.freeShippingFromCents);
-    const visitor = this.visitorFor(customer);
+    const visitor = this.visitorFor(customer, at, true);
     const orderId = this.next.order++;
     const order: Order = {
       id: orderId,

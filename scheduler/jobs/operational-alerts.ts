@@ -62,6 +62,11 @@ export function lowStockAlertKey(fact: Pick<LowStockFact, 'productId' | 'crossed
   return `low_stock:${fact.productId}:${fact.crossedAt.toISOString()}`;
 }
 
+/** The order's fraud score, when the mart has one (it sums the points in the reasons). */
+function fraudScore(details: Record<string, unknown>): string {
+  return details.fraud_score == null ? '' : ` with a fraud score of ${String(details.fraud_score)}`;
+}
+
 function describe(details: Record<string, unknown>): string {
   return Object.entries(details)
     .map(([key, value]) => `  ${key}: ${value instanceof Date ? value.toISOString() : String(value)}`)
@@ -97,7 +102,7 @@ export async function checkOperationalAlerts(context: StepContext, facts: AlertF
       key: fraudAlertKey(fact),
       kind: 'fraud',
       subject: `Suspected fraud: order ${fact.orderId} (${fact.rule})`,
-      text: `Order ${fact.orderId}, placed ${fact.orderedAt.toISOString()}, matches the fraud rule "${fact.rule}".\n\n${describe(fact.details)}\n\nSource: marts.suspected_fraud_orders`,
+      text: `Order ${fact.orderId}, placed ${fact.orderedAt.toISOString()}, matches the fraud rule "${fact.rule}"${fraudScore(fact.details)}.\n\nWhy: ${String(fact.details.reasons ?? 'no reasons recorded')}\n\n${describe(fact.details)}\n\nSource: marts.suspected_fraud_orders (features and points: intermediate.int_order_fraud_features)`,
     });
     if (outcome === 'sent') {
       summary.fraudSent++;

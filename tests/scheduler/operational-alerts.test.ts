@@ -25,7 +25,7 @@ beforeAll(async () => {
     create table marts.suspected_fraud_orders (
       order_id bigint, customer_id bigint, order_status text, reasons text, total_amount numeric(14,2), rules_triggered integer,
       is_card_used_from_multiple_countries boolean, is_large_order_on_new_account boolean, has_repeated_payment_failures boolean,
-      order_date date, placed_at timestamptz);
+      order_date date, placed_at timestamptz, fraud_score integer);
     create table marts.fct_inventory_daily (product_id bigint, inventory_date date, quantity_on_hand integer, is_at_or_below_reorder_point boolean);
     create table marts.low_stock_products (
       product_id bigint, sku text, product_name text, category text, quantity_on_hand integer, reorder_point integer, reorder_quantity integer,
@@ -41,6 +41,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await warehouse?.drop();
 });
+
+const REASONS = 'card seen from 2 IP countries within 30 minutes (+40); 5 failed payment attempts within 10 minutes (+50)';
 
 describe('operational alerts', () => {
   it('alerts a fraud order within 5 minutes and a low-stock crossing, each exactly once', async () => {
@@ -69,8 +71,8 @@ describe('operational alerts', () => {
       await sleep(SIM_MINUTE_MS / 2);
       const placedAt = clock.now();
       await warehouse.admin.query(
-        `insert into marts.suspected_fraud_orders values (42, 7, 'placed', 'card used from multiple countries, repeated payment failures', 120, 2, true, false, true, $2::date, $1::timestamptz)`,
-        [placedAt, placedAt.toISOString().slice(0, 10)],
+        `insert into marts.suspected_fraud_orders values (42, 7, 'placed', $3, 120, 2, true, false, true, $2::date, $1::timestamptz, 90)`,
+        [placedAt, placedAt.toISOString().slice(0, 10), REASONS],
       );
       await warehouse.admin.query(`
         insert into marts.fct_inventory_daily values (77, '2024-05-01', 40, false), (77, '2024-05-02', 4, true);
@@ -88,6 +90,9 @@ describe('operational alerts', () => {
       const fraud = operations.alerts.filter((a) => a.kind === 'fraud');
       expect(fraud.map((a) => a.key).sort()).toEqual(['fraud:42:card_multiple_countries', 'fraud:42:repeated_payment_failures']);
       for (const alert of fraud) {
+        // The alert says why: the features that fired, with their values and points, and the score.
+        expect(alert.text).toContain(`Why: ${REASONS}`);
+        expect(alert.text).toContain('with a fraud score of 90');
         const latencyMs = alert.sentAt!.getTime() - placedAt.getTime();
         expect(latencyMs).toBeGreaterThan(0);
         expect(latencyMs, `simulated latency of ${alert.key}: ${latencyMs / 1000} s`).toBeLessThanOrEqual(5 * 60_000);
