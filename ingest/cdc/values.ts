@@ -45,7 +45,7 @@ export const MYSQL_TYPES = {
   GEOMETRY: 255,
 } as const;
 
-export type ValueKind = 'plain' | 'date' | 'datetime' | 'maybe_binary';
+export type ValueKind = 'plain' | 'date' | 'datetime' | 'maybe_binary' | 'float' | 'year';
 
 export function kindOfType(typeCode: number): ValueKind {
   switch (typeCode) {
@@ -57,6 +57,10 @@ export function kindOfType(typeCode: number): ValueKind {
     case MYSQL_TYPES.TIMESTAMP:
     case MYSQL_TYPES.TIMESTAMP2:
       return 'datetime';
+    case MYSQL_TYPES.FLOAT:
+      return 'float';
+    case MYSQL_TYPES.YEAR:
+      return 'year';
     case MYSQL_TYPES.TINY_BLOB:
     case MYSQL_TYPES.MEDIUM_BLOB:
     case MYSQL_TYPES.LONG_BLOB:
@@ -84,8 +88,26 @@ function dateToIso(value: string): string | null {
   return value.startsWith('0000-00-00') ? null : value.slice(0, 10);
 }
 
+/**
+ * A FLOAT as the server prints it: the binlog carries the 4-byte value (1.1 arrives as
+ * 1.100000023841858), the snapshot the server's text ("1.1"). The shortest decimal that reads
+ * back to the same float32 is what both mean, so both paths give that.
+ */
+export function float32Shortest(value: number): number {
+  if (!Number.isFinite(value)) return value;
+  const single = Math.fround(value);
+  for (let digits = 1; digits <= 9; digits++) {
+    const candidate = Number(single.toPrecision(digits));
+    if (Math.fround(candidate) === single) return candidate;
+  }
+  return single;
+}
+
 function convertSpecial(kind: ValueKind, value: unknown): unknown {
   if (value === null || value === undefined) return null;
+  if (kind === 'float') return typeof value === 'number' ? float32Shortest(value) : normalizeValue(value);
+  // YEAR 0000 is stored as byte 0, which the binlog decoder reads as 1900 (not a valid YEAR).
+  if (kind === 'year') return value === 1900 ? 0 : normalizeValue(value);
   if (kind === 'datetime') {
     if (typeof value === 'string') return datetimeToIso(value);
     if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
