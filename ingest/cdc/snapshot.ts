@@ -22,7 +22,8 @@ import { copyJsonField, copyText } from './change.ts';
 import { copyStreamInto } from './copy-writer.ts';
 import { readPosition, writePosition, type CdcPosition } from './positions.ts';
 import { binlogHead, detectFlavor, listTables, openSourceConnection, type BinlogCoordinate, type SourceInfo, type TableInfo } from './source.ts';
-import { makeRowConverter, toJsonText } from './values.ts';
+import { invalidDateLetters, insertDeadLetters, nulLetter, type CdcDeadLetter } from './dead-letters.ts';
+import { makeRowConverter, toJsonText, type RowConverter } from './values.ts';
 import { resnapshotDeletes } from './resnapshot.ts';
 
 export interface SnapshotProgressEvent {
@@ -135,15 +136,10 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
       options.signal?.throwIfAborted();
       const rows = await withTransaction(pool, async (client) => {
         await unboundedStatements(client);
-        const { rows: copied, nulReplaced } = await copyTable(client, core, { source, table, snapshotId, coordinate, startedAt }, (tableRows) =>
+        const { rows: copied, deadLetters } = await copyTable(client, core, { source, table, snapshotId, coordinate, startedAt }, (tableRows) =>
           options.onProgress?.({ table: table.name, tableRows, totalRows: totalRows + tableRows, estimatedTotal }),
         );
-        if (nulReplaced > 0) {
-          await client.query(
-            `insert into raw.dead_letters (source, source_position, error_code, reason, details) values ('cdc', $1, 'CDC_NUL_IN_TEXT', $2, $3)`,
-            [`${snapshotId}:${table.name}`, 'text values held U+0000, which jsonb cannot store; landed with U+FFFD in its place', JSON.stringify({ rows: nulReplaced, table: table.name })],
-          );
-        }
+        await insertDeadLetters(client, deadLetters.map((letter) => ({ ...letter, position: `${snapshotId}:${table.name}` })));
         progress.tablesDone.push(table.name);
         progress.rows += copied;
         await writePosition(client, running);
@@ -180,11 +176,14 @@ interface TableCopy {
   startedAt: string;
 }
 
-async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection, copy: TableCopy, onRows: (rows: number) => void): Promise<{ rows: number; nulReplaced: number }> {
+/** Dead letters kept per table and snapshot; past this, one more letter counts the rest. */
+const MAX_SNAPSHOT_LETTERS = 10_000;
+
+async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection, copy: TableCopy, onRows: (rows: number) => void): Promise<{ rows: number; deadLetters: CdcDeadLetter[] }> {
   const { source, table } = copy;
   const sql = `SELECT * FROM ${connection.escapeId(source.database)}.${connection.escapeId(table.name)}`;
   const query = connection.query(sql);
-  let convert: (row: Record<string, unknown>) => Record<string, unknown> = (row) => row;
+  let convert: RowConverter | null = null;
   query.on('fields', (fields: FieldPacket[]) => {
     convert = makeRowConverter(fields.map((f) => ({ name: f.name, typeCode: f.columnType ?? 0 })));
   });
@@ -193,9 +192,17 @@ async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection
   const suffix = `\t${copyText(copy.coordinate.file)}\t${copy.coordinate.position}\t\\N\t\\N\t${copyText(copy.snapshotId)}\t${copy.startedAt}\t\\N\n`;
   const pk = table.primaryKey;
   let count = 0;
-  let nulReplaced = 0;
+  const deadLetters: CdcDeadLetter[] = [];
+  let unkept = 0;
+  const keep = (letters: CdcDeadLetter[]) => {
+    for (const letter of letters) {
+      if (deadLetters.length < MAX_SNAPSHOT_LETTERS) deadLetters.push(letter);
+      else unkept++;
+    }
+  };
   return copyStreamInto<Record<string, unknown>>(client, stream, (raw) => {
-    const row = convert(raw);
+    const converter = convert!;
+    const row = converter(raw);
     let keyJson: string | null = null;
     if (pk.length > 0) {
       const key: Record<string, unknown> = {};
@@ -203,11 +210,22 @@ async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection
       keyJson = toJsonText(key).json;
     }
     const after = toJsonText(row);
-    if (after.hadNul) nulReplaced++;
+    if (converter.issues.length > 0) keep(invalidDateLetters(table.name, keyJson, 'snapshot', converter.issues));
+    if (after.hadNul) keep([nulLetter(table.name, keyJson, 'snapshot', JSON.stringify(row))]);
     if (++count % 10_000 === 0) onRows(count);
     return `${prefix}${copyJsonField(keyJson)}\t\\N\t${copyJsonField(after.json)}${suffix}`;
   }).then((rows) => {
     onRows(rows);
-    return { rows, nulReplaced };
+    if (unkept > 0) {
+      deadLetters.push({
+        code: deadLetters[0]!.code,
+        reason: `${unkept} more rows of ${table.name} had values like the letters before this one; only the first ${MAX_SNAPSHOT_LETTERS} are kept one by one`,
+        table: table.name,
+        primaryKeyJson: null,
+        payload: '',
+        details: { table: table.name, more_rows: unkept },
+      });
+    }
+    return { rows, deadLetters };
   });
 }

@@ -77,15 +77,31 @@ export function kindOfType(typeCode: number): ValueKind {
   }
 }
 
-/** '2026-01-31 12:00:00[.ffffff]' -> '2026-01-31T12:00:00.000Z'; zero dates -> null (no instant exists). */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * A date part ('YYYY-MM-DD') that names a real day. The server stores zero dates and partial
+ * zero dates ('2024-00-15') when its sql_mode allows them; Postgres cannot type them.
+ */
+export function isRealDate(value: string): boolean {
+  if (value.length < 10 || value[4] !== '-' || value[7] !== '-') return false;
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  if (!(year >= 1) || !(month >= 1 && month <= 12) || !(day >= 1)) return false;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0);
+}
+
+/** '2026-01-31 12:00:00[.ffffff]' -> '2026-01-31T12:00:00.000Z'; no real day (zero dates) -> null. */
 export function datetimeToIso(value: string): string | null {
-  if (value.length < 19 || value.startsWith('0000-00-00')) return null;
+  if (value.length < 19 || !isRealDate(value)) return null;
   const fraction = value.length > 20 ? value.slice(20, 23).padEnd(3, '0') : '000';
   return `${value.slice(0, 10)}T${value.slice(11, 19)}.${fraction}Z`;
 }
 
 function dateToIso(value: string): string | null {
-  return value.startsWith('0000-00-00') ? null : value.slice(0, 10);
+  return isRealDate(value) ? value.slice(0, 10) : null;
 }
 
 /**
@@ -136,19 +152,40 @@ export interface ColumnType {
   typeCode: number;
 }
 
+/** A value the JSON format cannot carry faithfully; it lands as null and is reported. */
+export interface ValueIssue {
+  column: string;
+  /** The source's own text of the value. */
+  raw: string;
+}
+
+export type RowConverter = ((row: Record<string, unknown>) => Record<string, unknown>) & {
+  /** Issues of the last row converted (empty when it had none). */
+  issues: ValueIssue[];
+};
+
 /**
  * Returns a function that rewrites one row object in place into the JSON format. Only the
- * columns that need it are visited, so wide text rows cost nothing extra.
+ * columns that need it are visited, so wide text rows cost nothing extra. Temporal values with
+ * no real day (zero dates, '2024-00-15') become null and are listed in `issues`.
  */
-export function makeRowConverter(columns: readonly ColumnType[]): (row: Record<string, unknown>) => Record<string, unknown> {
+export function makeRowConverter(columns: readonly ColumnType[]): RowConverter {
   const special = columns.map((c) => ({ name: c.name, kind: kindOfType(c.typeCode) })).filter((c) => c.kind !== 'plain');
-  if (special.length === 0) return (row) => row;
-  return (row) => {
+  const convert = ((row: Record<string, unknown>) => {
+    if (convert.issues.length > 0) convert.issues = [];
     for (const { name, kind } of special) {
-      if (name in row) row[name] = convertSpecial(kind, row[name]);
+      if (!(name in row)) continue;
+      const value = row[name];
+      const converted = convertSpecial(kind, value);
+      if (converted === null && value !== null && value !== undefined && (kind === 'date' || kind === 'datetime')) {
+        convert.issues.push({ column: name, raw: value instanceof Date ? String(value) : String(value) });
+      }
+      row[name] = converted;
     }
     return row;
-  };
+  }) as RowConverter;
+  convert.issues = [];
+  return convert;
 }
 
 /** JSON text of a value object; U+0000 (which jsonb rejects) is replaced and reported. */
