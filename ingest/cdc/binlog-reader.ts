@@ -285,7 +285,10 @@ export class BinlogReader {
     if (rows.length === 0) return null;
     this.options.logger.info({ tables: ours, kind: ddl.kind, gtid }, 'source schema change');
     if (ddl.kind === 'drop_table' || ddl.kind === 'rename_table' || ddl.kind === 'create_table') for (const table of ours) this.options.primaryKeys.delete(table);
-    return this.#assembler.ddl(rows, event.query, endFile, endPosition, event.timestamp, gtid, renames);
+    // An ALTER rewrites every row without row events (a renamed column, a new DECIMAL scale):
+    // the table is read again so its current rows carry the new shape.
+    const rereads = ddl.kind === 'alter_table' ? ours : [];
+    return this.#assembler.ddl(rows, event.query, endFile, endPosition, event.timestamp, gtid, renames, rereads);
   }
 
   #emit(tx: SourceTransaction): void {

@@ -173,7 +173,7 @@ export class CdcIngestor {
 
       const stream = new BinlogStream({
         source: this.source,
-        sink: { pool, sourceName: this.sourceName, instanceId: `${hostname()}:${process.pid}` },
+        sink: { pool, sourceName: this.sourceName, instanceId: `${hostname()}:${process.pid}`, source: this.source },
         control,
         serverId: this.#options.serverId,
         start,

@@ -8,6 +8,7 @@
  *   (positioned at the commit), XA ROLLBACK deletes them.
  * - RENAME TABLE a TO b: b continues a's rows: a's current rows are logged again under b (as
  *   inserts at the rename's position), then a is truncated.
+ * - ALTER TABLE: the table's rows are read again from the source (reread.ts).
  */
 import type pg from 'pg';
 
@@ -16,6 +17,8 @@ import type { ChangeRecord } from './change.ts';
 import { copyChanges } from './copy-writer.ts';
 import { insertDeadLetters, type CdcDeadLetter } from './dead-letters.ts';
 import { advanceBinlogPosition } from './positions.ts';
+import { rereadTable } from './reread.ts';
+import type { SourceInfo } from './source.ts';
 import type { SourceTransaction, TableRename } from './transaction-assembler.ts';
 
 export interface BatchResult {
@@ -33,6 +36,8 @@ export interface SinkContext {
   pool: pg.Pool;
   sourceName: string;
   instanceId: string;
+  /** The source, for the tables an ALTER TABLE asks to read again. */
+  source?: SourceInfo;
 }
 
 interface Prepared {
@@ -140,6 +145,15 @@ export async function commitBatch(context: SinkContext, batch: readonly SourceTr
             const added = await applyRename(client, tx, rename, rowIndex, tx.changes[0]?.sourceDatabase ?? context.sourceName);
             rowIndex += added;
             rows += added;
+          }
+          landed += 1;
+        }
+        if (tx.rereads && context.source) {
+          await flush();
+          for (const table of tx.rereads) {
+            const reread = await rereadTable(client, context.source, table, tx);
+            rows += reread.rows;
+            for (const letter of reread.deadLetters) letters.push({ ...letter, position });
           }
           landed += 1;
         }

@@ -168,7 +168,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
   }
 }
 
-interface TableCopy {
+export interface TableCopy {
   source: SourceInfo;
   table: TableInfo;
   snapshotId: string;
@@ -179,7 +179,7 @@ interface TableCopy {
 /** Dead letters kept per table and snapshot; past this, one more letter counts the rest. */
 const MAX_SNAPSHOT_LETTERS = 10_000;
 
-async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection, copy: TableCopy, onRows: (rows: number) => void): Promise<{ rows: number; deadLetters: CdcDeadLetter[] }> {
+export async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection, copy: TableCopy, onRows: (rows: number) => void): Promise<{ rows: number; deadLetters: CdcDeadLetter[] }> {
   const { source, table } = copy;
   const sql = `SELECT * FROM ${connection.escapeId(source.database)}.${connection.escapeId(table.name)}`;
   const query = connection.query(sql);

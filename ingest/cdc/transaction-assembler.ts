@@ -37,6 +37,8 @@ export interface SourceTransaction {
   xa?: XaAction;
   /** RENAME TABLE within the captured database: the new name continues the old one's rows. */
   renames?: TableRename[];
+  /** ALTER TABLE rewrote these tables' rows without row events: their rows are read again. */
+  rereads?: string[];
 }
 
 export type RowOperation = Extract<ChangeOperation, 'insert' | 'update' | 'delete'>;
@@ -166,6 +168,7 @@ export class TransactionAssembler {
     committedAtMs: number,
     gtid: string | null,
     renames: readonly TableRename[] = [],
+    rereads: readonly string[] = [],
   ): SourceTransaction {
     this.#reset();
     const committedAt = new Date(committedAtMs).toISOString();
@@ -184,7 +187,7 @@ export class TransactionAssembler {
       sourceCommittedAt: committedAt,
       ddl: statement,
     }));
-    return { changes, endFile, endPosition, gtid, committedAtMs, deadLetters: [], ...(renames.length > 0 ? { renames: [...renames] } : {}) };
+    return { changes, endFile, endPosition, gtid, committedAtMs, deadLetters: [], ...(renames.length > 0 ? { renames: [...renames] } : {}), ...(rereads.length > 0 ? { rereads: [...rereads] } : {}) };
   }
 
   #reset(): void {
