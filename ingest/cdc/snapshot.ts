@@ -24,7 +24,8 @@ import { readPosition, writePosition, type CdcPosition } from './positions.ts';
 import { binlogHead, detectFlavor, listTables, openSourceConnection, type BinlogCoordinate, type SourceInfo, type TableInfo } from './source.ts';
 import { invalidDateLetters, insertDeadLetters, nulLetter, type CdcDeadLetter } from './dead-letters.ts';
 import { makeRowConverter, toJsonText, type RowConverter } from './values.ts';
-import { resnapshotDeletes } from './resnapshot.ts';
+import { endReplacedWorld, resnapshotDeletes } from './resnapshot.ts';
+import { readSourceIdentity } from './source-identity.ts';
 
 export interface SnapshotProgressEvent {
   table: string;
@@ -39,6 +40,8 @@ export interface SnapshotOptions {
   sourceName: string;
   logger: Logger;
   signal?: AbortSignal;
+  /** The source was replaced (source-identity.ts): end every table's earlier rows with a truncate. */
+  replacedSource?: string;
   onStart?: (tables: TableInfo[], estimatedTotal: number) => void;
   onProgress?: (event: SnapshotProgressEvent) => void;
 }
@@ -57,7 +60,8 @@ export async function discardInterruptedSnapshot(pool: pg.Pool, previous: CdcPos
   return withTransaction(pool, async (client) => {
     await unboundedStatements(client);
     const deleted = await client.query('delete from raw.shop_changes where change_id > $1 and snapshot_id = $2', [floor, previous.snapshotId]);
-    await writePosition(client, { ...previous, snapshotState: 'pending', snapshotProgress: {} });
+    const carried = previous.snapshotProgress.replacedSource ? { replacedSource: previous.snapshotProgress.replacedSource } : {};
+    await writePosition(client, { ...previous, snapshotState: 'pending', snapshotProgress: carried });
     logger.warn({ snapshotId: previous.snapshotId, deletedRows: deleted.rowCount }, 'discarded an interrupted snapshot; taking a new one');
     return deleted.rowCount ?? 0;
   });
@@ -106,6 +110,8 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
   const started = process.hrtime.bigint();
   const previous = await readPosition(pool, sourceName);
   if (previous) await discardInterruptedSnapshot(pool, previous, logger);
+  // A retry of an interrupted re-snapshot of a replaced source is still one.
+  const replacedSource = options.replacedSource ?? previous?.snapshotProgress.replacedSource;
 
   const { query: connection, core } = await openSourceConnection(source);
   const abort = () => core.destroy();
@@ -117,7 +123,8 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
     const estimatedTotal = tables.reduce((sum, t) => sum + t.estimatedRows, 0);
     const snapshotId = newSnapshotId(startedAt);
     const floor = (await pool.query<{ floor: string }>('select coalesce(max(change_id), 0)::text as floor from raw.shop_changes')).rows[0]!.floor;
-    const progress = { changeIdFloor: floor, startedAt, tablesDone: [] as string[], rows: 0 };
+    const progress = { changeIdFloor: floor, startedAt, tablesDone: [] as string[], rows: 0, ...(replacedSource ? { replacedSource } : {}) };
+    const sourceIdentity = await readSourceIdentity(connection, coordinate);
     const running: CdcPosition = {
       sourceName,
       binlogFile: coordinate.file,
@@ -126,8 +133,15 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
       snapshotId,
       snapshotState: 'running',
       snapshotProgress: progress,
+      sourceIdentity,
     };
-    await writePosition(pool, running);
+    await withTransaction(pool, async (client) => {
+      await writePosition(client, running);
+      if (replacedSource) {
+        const ended = await endReplacedWorld(client, { sourceDatabase: source.database, snapshotId, coordinate, startedAt, reason: replacedSource });
+        logger.warn({ tables: ended, reason: replacedSource }, 're-snapshot of a replaced source: every table logged so far ends with a truncate');
+      }
+    });
     logger.info({ snapshotId, binlogFile: coordinate.file, binlogPosition: coordinate.position, tables: tables.length, estimatedTotal }, 'snapshot started');
     options.onStart?.(tables, estimatedTotal);
 
@@ -149,10 +163,11 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
       logger.info({ table: table.name, rows }, 'snapshot table copied');
     }
 
-    const done: CdcPosition = { ...running, snapshotState: 'done' };
+    const { replacedSource: _ended, ...finished } = progress;
+    const done: CdcPosition = { ...running, snapshotState: 'done', snapshotProgress: finished };
     await withTransaction(pool, async (client) => {
       await unboundedStatements(client);
-      if (previous?.snapshotState === 'done' || BigInt(floor) > 0n) {
+      if (!replacedSource && (previous?.snapshotState === 'done' || BigInt(floor) > 0n)) {
         const deletes = await resnapshotDeletes(client, { sourceDatabase: source.database, snapshotId, changeIdFloor: floor, coordinate, startedAt });
         if (deletes > 0) logger.warn({ deletes }, 're-snapshot: rows gone from the source since the last capture were logged as deletes');
       }
