@@ -159,6 +159,8 @@ export interface ValueIssue {
   raw: string;
 }
 
+const NO_ISSUES: ValueIssue[] = Object.freeze([]) as unknown as ValueIssue[];
+
 export type RowConverter = ((row: Record<string, unknown>) => Record<string, unknown>) & {
   /** Issues of the last row converted (empty when it had none). */
   issues: ValueIssue[];
@@ -172,19 +174,21 @@ export type RowConverter = ((row: Record<string, unknown>) => Record<string, unk
 export function makeRowConverter(columns: readonly ColumnType[]): RowConverter {
   const special = columns.map((c) => ({ name: c.name, kind: kindOfType(c.typeCode) })).filter((c) => c.kind !== 'plain');
   const convert = ((row: Record<string, unknown>) => {
-    if (convert.issues.length > 0) convert.issues = [];
+    // A fresh array per row with issues: callers keep the previous row's list.
+    convert.issues = NO_ISSUES;
     for (const { name, kind } of special) {
       if (!(name in row)) continue;
       const value = row[name];
       const converted = convertSpecial(kind, value);
       if (converted === null && value !== null && value !== undefined && (kind === 'date' || kind === 'datetime')) {
-        convert.issues.push({ column: name, raw: value instanceof Date ? String(value) : String(value) });
+        if (convert.issues === NO_ISSUES) convert.issues = [];
+        convert.issues.push({ column: name, raw: String(value) });
       }
       row[name] = converted;
     }
     return row;
   }) as RowConverter;
-  convert.issues = [];
+  convert.issues = NO_ISSUES;
   return convert;
 }
 

@@ -125,6 +125,9 @@ describe('CDC input that is legal on the source', () => {
     expect(seen).toEqual(
       expect.arrayContaining(['1.d=0000-00-00', '1.dt=0000-00-00 00:00:00', '2.d=2024-00-15', '2.dt=2024-00-15 10:00:00', '4.d=2023-00-00', '4.dt=2023-11-00 08:00:00', '5.dt=0000-01-01 00:00:00']),
     );
+    // One letter per value: a row's letters never repeat another row's.
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.every((letter) => /^[1-5]\.(d|dt|ts)=/.test(letter))).toBe(true);
     expect(letters.rows.every((r) => r.details.table === 'dates_t' && r.details.raw_value === r.payload.toString('utf8'))).toBe(true);
     // What the staging models do with these columns: cast every image's value.
     const casts = await env.wh.query("select (after_image->>'d')::date, (after_image->>'dt')::timestamptz, (after_image->>'ts')::timestamptz from raw.shop_changes where table_name = 'dates_t' and after_image is not null");
