@@ -84,11 +84,14 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * zero dates ('2024-00-15') when its sql_mode allows them; Postgres cannot type them.
  */
 export function isRealDate(value: string): boolean {
-  if (value.length < 10 || value[4] !== '-' || value[7] !== '-') return false;
-  const year = Number(value.slice(0, 4));
-  const month = Number(value.slice(5, 7));
-  const day = Number(value.slice(8, 10));
-  if (!(year >= 1) || !(month >= 1 && month <= 12) || !(day >= 1)) return false;
+  if (value.length < 10 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return false;
+  // Hot path (every temporal value of every snapshot row): char codes, no slices.
+  const month = (value.charCodeAt(5) - 48) * 10 + value.charCodeAt(6) - 48;
+  const day = (value.charCodeAt(8) - 48) * 10 + value.charCodeAt(9) - 48;
+  if (month < 1 || month > 12 || day < 1) return false;
+  const year = (value.charCodeAt(0) - 48) * 1000 + (value.charCodeAt(1) - 48) * 100 + (value.charCodeAt(2) - 48) * 10 + value.charCodeAt(3) - 48;
+  if (year < 1 || year > 9999) return false;
+  if (day <= 28) return true;
   const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   return day <= DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0);
 }
@@ -163,7 +166,7 @@ const NO_ISSUES: ValueIssue[] = Object.freeze([]) as unknown as ValueIssue[];
 
 export type RowConverter = ((row: Record<string, unknown>) => Record<string, unknown>) & {
   /** Issues of the last row converted (empty when it had none). */
-  issues: ValueIssue[];
+  readonly issues: ValueIssue[];
 };
 
 /**
@@ -172,23 +175,29 @@ export type RowConverter = ((row: Record<string, unknown>) => Record<string, unk
  * no real day (zero dates, '2024-00-15') become null and are listed in `issues`.
  */
 export function makeRowConverter(columns: readonly ColumnType[]): RowConverter {
-  const special = columns.map((c) => ({ name: c.name, kind: kindOfType(c.typeCode) })).filter((c) => c.kind !== 'plain');
+  const special = columns
+    .map((c) => {
+      const kind = kindOfType(c.typeCode);
+      return { name: c.name, kind, temporal: kind === 'date' || kind === 'datetime' };
+    })
+    .filter((c) => c.kind !== 'plain');
+  // A fresh array per row with issues, so callers may keep the previous row's list.
+  let issues = NO_ISSUES;
   const convert = ((row: Record<string, unknown>) => {
-    // A fresh array per row with issues: callers keep the previous row's list.
-    convert.issues = NO_ISSUES;
-    for (const { name, kind } of special) {
-      if (!(name in row)) continue;
+    issues = NO_ISSUES;
+    for (const { name, kind, temporal } of special) {
       const value = row[name];
+      if (value === undefined) continue;
       const converted = convertSpecial(kind, value);
-      if (converted === null && value !== null && value !== undefined && (kind === 'date' || kind === 'datetime')) {
-        if (convert.issues === NO_ISSUES) convert.issues = [];
-        convert.issues.push({ column: name, raw: String(value) });
+      if (temporal && converted === null && value !== null) {
+        if (issues === NO_ISSUES) issues = [];
+        issues.push({ column: name, raw: String(value) });
       }
       row[name] = converted;
     }
     return row;
   }) as RowConverter;
-  convert.issues = NO_ISSUES;
+  Object.defineProperty(convert, 'issues', { get: () => issues });
   return convert;
 }
 
