@@ -10,7 +10,9 @@
     columns: list of (name, type) pairs; type is a Postgres type name.
     since_change_id: SQL expression; only changes after it are read (incremental runs).
     after_last_truncate: skip everything logged before the table's latest truncate (current
-        state); version history keeps it.
+        state); version history keeps it, but never reaches back past the table's latest
+        boundary (cdc_boundary_change_id: a DROP, a CREATE OR REPLACE, a RENAME away, or the
+        re-snapshot of a replaced source), because what came before is another table's history.
 #}
 {% macro cdc_typed_changes(table_name, key_column, columns, since_change_id=none, after_last_truncate=true) -%}
     select
@@ -41,6 +43,10 @@
                 truncates.table_name = '{{ table_name }}'
                 and truncates.operation = 'truncate'
         ), 0)
+        {%- else %}
+        -- History starts at the table's latest boundary: a dropped, replaced or re-sourced
+        -- table's earlier versions belong to another world (docs/cdc.md).
+        and shop_changes.change_id > {{ cdc_boundary_change_id(table_name) }}
         {%- endif %}
 {%- endmacro %}
 
@@ -101,4 +107,34 @@
                 truncates.table_name = '{{ table_name }}'
                 and truncates.operation = 'truncate'
         ), 0)
+{%- endmacro %}
+
+{#
+    The change_id where a source table's history starts again (0 if never): its latest truncate
+    row that is not a TRUNCATE statement. The ingestor logs DROP TABLE, CREATE OR REPLACE TABLE
+    and RENAME TABLE away as truncates carrying that statement, and the re-snapshot of a
+    replaced source as truncates tagged with its snapshot_id; a TRUNCATE TABLE only empties the
+    table, so version history runs on across it.
+#}
+{% macro cdc_boundary_change_id(table_name) -%}
+    coalesce((
+        select max(boundaries.change_id)
+        from {{ source('shop', 'shop_changes') }} as boundaries
+        where
+            boundaries.table_name = '{{ table_name }}'
+            and boundaries.operation = 'truncate'
+            and (
+                boundaries.snapshot_id is not null
+                or coalesce(boundaries.ddl, '') !~* '^\s*(/\*.*?\*/\s*)*truncate\y'
+            )
+    ), 0)
+{%- endmacro %}
+
+{#
+    Post-hook of version-history models: drop versions older than the table's latest boundary
+    (cdc_boundary_change_id), which an incremental append has already written.
+#}
+{% macro cdc_remove_before_boundary(table_name) -%}
+    delete from {{ this }}
+    where _change_id < {{ cdc_boundary_change_id(table_name) }}
 {%- endmacro %}

@@ -7,10 +7,10 @@ import ZongJi, { type AnyBinlogEvent, type BinlogEventByName, type BinlogEventNa
 
 import { FatalPipelineError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { parseDdl, stripLeadingComments, tablesInDatabase } from './ddl.ts';
+import { dmlWritesDatabase, parseDdl, stripLeadingComments, type DdlStatement } from './ddl.ts';
 import type { BinlogCoordinate, SourceInfo } from './source.ts';
-import { TransactionAssembler, type RowOperation, type SourceTransaction } from './transaction-assembler.ts';
-import { makeRowConverter } from './values.ts';
+import { TransactionAssembler, type RowOperation, type SourceTransaction, type TableRename } from './transaction-assembler.ts';
+import { makeRowConverter, type RowConverter, type ValueIssue } from './values.ts';
 
 export interface BinlogReaderOptions {
   source: SourceInfo;
@@ -23,10 +23,23 @@ export interface BinlogReaderOptions {
   onError: (error: Error) => void;
 }
 
-const EVENTS = ['rotate', 'mariadbgtid', 'gtid', 'anonymousgtid', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'heartbeat'];
+const EVENTS = ['rotate', 'mariadbgtid', 'gtid', 'anonymousgtid', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'xaprepare', 'query', 'heartbeat'];
+
+/** XA COMMIT / XA ROLLBACK of a prepared transaction, as MariaDB logs it: X'gtrid',X'bqual',formatId. */
+const XA_RESOLVE = /^XA\s+(COMMIT|ROLLBACK)\s+(X'[0-9A-Fa-f]*'\s*,\s*X'[0-9A-Fa-f]*'\s*,\s*\d+)/i;
+
+export function xidText(gtrid: Buffer, bqual: Buffer, formatId: number): string {
+  return `X'${gtrid.toString('hex').toUpperCase()}',X'${bqual.toString('hex').toUpperCase()}',${formatId}`;
+}
+
+/** Every column of the table present in a row image (binlog_row_image=FULL). */
+function fullImage(bitmap: Buffer | undefined, columns: number): boolean {
+  if (!bitmap) return true;
+  for (let i = 0; i < columns; i++) if ((bitmap[i >> 3]! & (1 << (i & 7))) === 0) return false;
+  return true;
+}
 
 type ColumnList = { name: string; type: number }[];
-type Converter = (row: Record<string, unknown>) => Record<string, unknown>;
 
 function is<N extends BinlogEventName>(event: AnyBinlogEvent, name: N): event is BinlogEventByName<N> {
   return event.getEventName() === name;
@@ -35,7 +48,7 @@ function is<N extends BinlogEventName>(event: AnyBinlogEvent, name: N): event is
 export class BinlogReader {
   readonly #zongji: ZongJi;
   readonly #assembler: TransactionAssembler;
-  readonly #converters = new WeakMap<ColumnList, Converter>();
+  readonly #converters = new WeakMap<ColumnList, RowConverter>();
   #lastEventAt = Date.now();
   #stopped = false;
   #paused = false;
@@ -139,6 +152,9 @@ export class BinlogReader {
       }
     } else if (is(event, 'writerows') || is(event, 'updaterows') || is(event, 'deleterows')) {
       this.#rows(event, is(event, 'writerows') ? 'insert' : is(event, 'updaterows') ? 'update' : 'delete', gtid);
+    } else if (is(event, 'xaprepare')) {
+      const xid = xidText(event.xidGtrid, event.xidBqual, event.xidFormatId);
+      this.#emit(this.#assembler.prepare(xid, this.position.file, event.nextPosition || this.position.position, event.timestamp, gtid));
     } else if (is(event, 'xid')) {
       this.#emit(this.#assembler.commit(this.position.file, event.nextPosition || this.position.position, event.timestamp, gtid));
     } else if (is(event, 'query')) {
@@ -150,18 +166,40 @@ export class BinlogReader {
     const entry = event.tableMap[event.tableId];
     if (!entry || entry.parentSchema !== this.options.source.database) return;
     const columns = (entry.columns ?? []) as ColumnList;
+    // The row image is a session variable: one writer with MINIMAL or NOBLOB sends images that
+    // lack columns, which would land as nulls (keys included). Checked on every event.
+    const images = event as unknown as { columns_present_bitmap?: Buffer; columns_present_bitmap2?: Buffer; numberOfColumns: number };
+    if (!fullImage(images.columns_present_bitmap, images.numberOfColumns) || (operation === 'update' && !fullImage(images.columns_present_bitmap2, images.numberOfColumns))) {
+      throw new FatalPipelineError(
+        'CDC_PARTIAL_ROW_IMAGE',
+        `A ${operation} of ${this.options.source.database}.${entry.tableName} was logged without every column (binlog_row_image is MINIMAL or NOBLOB for the session that wrote it) ` +
+          `at ${this.position.file}:${event.nextPosition || this.position.position}: its rows cannot be landed whole. ` +
+          'Set binlog_row_image=FULL globally and in every writer (SET SESSION binlog_row_image=FULL, or remove it from the client settings), then re-snapshot: npm run ingest:cdc -- --resnapshot',
+      );
+    }
     let convert = this.#converters.get(columns);
     if (!convert) {
       convert = makeRowConverter(columns.map((c) => ({ name: c.name, typeCode: c.type })));
       this.#converters.set(columns, convert);
     }
     const primaryKey = this.options.primaryKeys.get(entry.tableName) ?? [];
+    const issues: ValueIssue[][] = [];
     if (operation === 'update') {
-      const rows = (event as BinlogEventByName<'updaterows'>).rows.map((r) => ({ before: convert(r.before), after: convert(r.after) }));
-      this.#assembler.rows(entry.tableName, operation, rows, primaryKey, gtid);
+      const rows = (event as BinlogEventByName<'updaterows'>).rows.map((r) => {
+        const before = convert(r.before);
+        const rowIssues = convert.issues;
+        const after = convert(r.after);
+        issues.push([...rowIssues, ...convert.issues]);
+        return { before, after };
+      });
+      this.#assembler.rows(entry.tableName, operation, rows, primaryKey, gtid, issues);
     } else {
-      const rows = (event as BinlogEventByName<'writerows'>).rows.map((r) => convert(r));
-      this.#assembler.rows(entry.tableName, operation, rows, primaryKey, gtid);
+      const rows = (event as BinlogEventByName<'writerows'>).rows.map((r) => {
+        const row = convert(r);
+        issues.push(convert.issues);
+        return row;
+      });
+      this.#assembler.rows(entry.tableName, operation, rows, primaryKey, gtid, issues);
     }
   }
 
@@ -175,11 +213,19 @@ export class BinlogReader {
       this.#assembler.begin(gtid);
       return;
     }
-    if (head.startsWith('COMMIT') || head.startsWith('XA END') || head.startsWith('XA COMMIT')) {
+    // XA END closes the statement list; the group ends with the XA_prepare event that follows.
+    if (head.startsWith('XA END')) return;
+    const xa = XA_RESOLVE.exec(sql);
+    if (xa) {
+      const kind = xa[1]!.toUpperCase() === 'COMMIT' ? 'commit' : 'rollback';
+      this.#emit(this.#assembler.resolveXa(kind, xa[2]!.replace(/\s+/g, '').toUpperCase(), endFile, endPosition, event.timestamp, gtid));
+      return;
+    }
+    if (head.startsWith('COMMIT') || head.startsWith('XA COMMIT')) {
       this.#emit(this.#assembler.commit(endFile, endPosition, event.timestamp, gtid));
       return;
     }
-    if (head.startsWith('ROLLBACK')) {
+    if (head.startsWith('ROLLBACK') || head.startsWith('XA ROLLBACK')) {
       this.#assembler.rollback();
       this.#emit(this.#assembler.commit(endFile, endPosition, event.timestamp, gtid));
       return;
@@ -187,19 +233,17 @@ export class BinlogReader {
     const database = this.options.source.database;
     const ddl = parseDdl(sql, event.schema);
     if (ddl) {
-      const tables = tablesInDatabase(ddl, database);
-      if (tables.length > 0) {
-        this.options.logger.info({ tables, kind: ddl.kind, gtid }, 'source schema change');
-        if (ddl.kind === 'drop_table' || ddl.kind === 'rename_table') for (const table of tables) this.options.primaryKeys.delete(table);
-        this.#emit(this.#assembler.ddl(tables, ddl.kind === 'truncate' ? 'truncate' : 'schema_change', event.query, endFile, endPosition, event.timestamp, gtid));
+      const tx = this.#ddl(ddl, event, gtid, endFile, endPosition);
+      if (tx) {
+        this.#emit(tx);
         return;
       }
-    } else if (event.schema === database && /^(insert|update|delete|replace|load\s+data)\b/i.test(sql)) {
+    } else if (dmlWritesDatabase(sql, event.schema, database)) {
       // A statement-logged change cannot be turned into row images; skipping it would lose data.
       throw new FatalPipelineError(
         'CDC_STATEMENT_LOGGED_DML',
-        `A data change in ${database} was written to the binlog as a statement (binlog_format is not ROW for that session) at ${endFile}:${endPosition}. ` +
-          'Set binlog_format=ROW globally and for every writer, then re-snapshot: npm run ingest:cdc -- --resnapshot',
+        `A data change in ${database} was written to the binlog as a statement (binlog_format is STATEMENT or MIXED for the session that wrote it) at ${endFile}:${endPosition}: ${sql.slice(0, 200)}. ` +
+          'Set binlog_format=ROW globally and in every writer (SET SESSION binlog_format=ROW, or remove it from the client settings), then re-snapshot: npm run ingest:cdc -- --resnapshot',
       );
     }
     // Any other statement (another database's DDL, GRANT, ...): only the position moves. Inside
@@ -207,6 +251,44 @@ export class BinlogReader {
     if (this.#assembler.isOpen && !this.#standalone) return;
     this.#assembler.rollback();
     this.#emit(this.#assembler.commit(endFile, endPosition, event.timestamp, gtid));
+  }
+
+  /**
+   * Table DDL of the captured database as log rows. DROP TABLE and CREATE OR REPLACE TABLE end
+   * the table's rows (a truncate); RENAME TABLE hands the rows on to the new name (the sink
+   * copies them), or ends them when the table leaves the database.
+   */
+  #ddl(ddl: DdlStatement, event: BinlogEventByName<'query'>, gtid: string | null, endFile: string, endPosition: number): SourceTransaction | null {
+    const database = this.options.source.database;
+    const rows: { table: string; operation: 'schema_change' | 'truncate' }[] = [];
+    const renames: TableRename[] = [];
+    const ours = [{ database: ddl.database, table: ddl.table }, ...ddl.otherTables].filter((t) => t.database === database).map((t) => t.table);
+    if (ddl.kind === 'rename_table' && ddl.renames) {
+      for (const { from, to } of ddl.renames) {
+        if (from.database === database && to.database === database) {
+          rows.push({ table: from.table, operation: 'schema_change' }, { table: to.table, operation: 'schema_change' });
+          renames.push({ from: from.table, to: to.table });
+        } else if (from.database === database) {
+          rows.push({ table: from.table, operation: 'truncate' });
+        } else if (to.database === database) {
+          throw new FatalPipelineError(
+            'CDC_TABLE_MOVED_IN',
+            `RENAME TABLE moved ${from.database}.${from.table} into ${database} as ${to.table} at ${endFile}:${endPosition}; its rows were never captured. ` +
+              'Take a new snapshot so they are: npm run ingest:cdc -- --resnapshot',
+          );
+        }
+      }
+    } else {
+      const operation = ddl.kind === 'truncate' || ddl.kind === 'drop_table' || (ddl.kind === 'create_table' && ddl.replaces) ? 'truncate' : 'schema_change';
+      for (const table of ours) rows.push({ table, operation });
+    }
+    if (rows.length === 0) return null;
+    this.options.logger.info({ tables: ours, kind: ddl.kind, gtid }, 'source schema change');
+    if (ddl.kind === 'drop_table' || ddl.kind === 'rename_table' || ddl.kind === 'create_table') for (const table of ours) this.options.primaryKeys.delete(table);
+    // An ALTER rewrites every row without row events (a renamed column, a new DECIMAL scale):
+    // the table is read again so its current rows carry the new shape.
+    const rereads = ddl.kind === 'alter_table' ? ours : [];
+    return this.#assembler.ddl(rows, event.query, endFile, endPosition, event.timestamp, gtid, renames, rereads);
   }
 
   #emit(tx: SourceTransaction): void {

@@ -12,6 +12,10 @@ export interface DdlStatement {
   table: string;
   /** Further tables a multi-table DROP or RENAME touches. */
   otherTables: { database: string; table: string }[];
+  /** RENAME TABLE (or ALTER TABLE ... RENAME TO): each old name and its new name, in order. */
+  renames?: { from: { database: string; table: string }; to: { database: string; table: string } }[];
+  /** CREATE OR REPLACE TABLE: the old table (and its rows) is replaced. */
+  replaces?: boolean;
 }
 
 const NAME = String.raw`(?:\x60(?:[^\x60]|\x60\x60)+\x60|[\w$]+)`;
@@ -64,11 +68,25 @@ export function parseDdl(sql: string, defaultDatabase: string): DdlStatement | n
     const match = regex.exec(text);
     if (!match?.[1]) continue;
     if (kind === 'rename_table') {
-      const pairs = match[1].split(',').map((pair) => pair.split(/\s+to\s+/i).map((n) => splitQualified(n, defaultDatabase)));
+      const pairs = match[1].split(',').map((pair) => pair.split(/\s+to\s+/i).map((n) => splitQualified(n.replace(/\s+(?:no)?wait\b.*$/is, ''), defaultDatabase)));
       const first = pairs[0]?.[0];
       if (!first?.table) return null;
       const others = pairs.flat().slice(1);
-      return { kind, ...first, otherTables: others };
+      const renames = pairs.filter((p) => p.length === 2).map(([from, to]) => ({ from: from!, to: to! }));
+      return { kind, ...first, otherTables: others, renames };
+    }
+    if (kind === 'alter_table') {
+      const target = splitQualified(match[1], defaultDatabase);
+      // ALTER TABLE t RENAME [TO|AS] u (not RENAME COLUMN / INDEX / KEY).
+      const rename = new RegExp(String.raw`(?:^|,)\s*rename\s+(?:to\s+|as\s+)?(?!column\b|index\b|key\b)${QUALIFIED}`, 'i').exec(text.slice(match[0].length));
+      if (rename?.[1]) {
+        const to = splitQualified(rename[1], defaultDatabase);
+        return { kind: 'rename_table', ...target, otherTables: [to], renames: [{ from: target, to }] };
+      }
+      return { kind, ...target, otherTables: [] };
+    }
+    if (kind === 'create_table') {
+      return { kind, ...splitQualified(match[1], defaultDatabase), otherTables: [], replaces: /^create\s+or\s+replace\s/i.test(text) };
     }
     if (kind === 'drop_table') {
       const names = match[1].split(',').map((n) => splitQualified(n, defaultDatabase));
@@ -82,4 +100,36 @@ export function parseDdl(sql: string, defaultDatabase: string): DdlStatement | n
 /** The tables of `database` a statement touches (a RENAME may move a table in or out of it). */
 export function tablesInDatabase(ddl: DdlStatement, database: string): string[] {
   return [{ database: ddl.database, table: ddl.table }, ...ddl.otherTables].filter((t) => t.database === database).map((t) => t.table);
+}
+
+const DML_HEAD = /^(insert|replace|update|delete|load\s+data)\b/i;
+
+/**
+ * For a data-changing statement (INSERT, REPLACE, UPDATE, DELETE, LOAD DATA) logged as a
+ * statement: whether it may write a table of `database`. Null for any other statement. Errs on
+ * the side of yes (a multi-table UPDATE naming one of our tables counts), because a skipped
+ * change is lost for good while a stop names its fix.
+ */
+export function dmlWritesDatabase(sql: string, defaultDatabase: string, database: string): boolean | null {
+  const text = stripLeadingComments(sql);
+  const head = DML_HEAD.exec(text);
+  if (!head) return null;
+  const verb = head[1]!.toLowerCase();
+  let region: string;
+  if (verb === 'insert' || verb === 'replace') {
+    const m = new RegExp(String.raw`^\w+\s+(?:(?:low_priority|delayed|high_priority|ignore)\s+)*(?:into\s+)?${QUALIFIED}`, 'i').exec(text);
+    region = m?.[1] ?? text;
+  } else if (verb === 'update') {
+    const set = /\bset\b/i.exec(text);
+    region = text.slice(head[0].length, set ? set.index : undefined).replace(/^\s*(?:(?:low_priority|ignore)\s+)*/i, '');
+  } else if (verb === 'delete') {
+    const where = /\b(?:where|order\s+by|limit|returning)\b/i.exec(text);
+    region = text.slice(head[0].length, where ? where.index : undefined).replace(/\b(?:low_priority|quick|ignore|from|using|as|join|inner|left|right|outer|cross|straight_join|natural|on)\b/gi, ' ');
+  } else {
+    const m = new RegExp(String.raw`\binto\s+table\s+${QUALIFIED}`, 'i').exec(text);
+    region = m?.[1] ?? text;
+  }
+  const names = region.match(new RegExp(String.raw`${NAME}(?:\s*\.\s*${NAME})?`, 'g')) ?? [];
+  if (names.length === 0) return defaultDatabase === database;
+  return names.some((name) => splitQualified(name, defaultDatabase).database === database);
 }

@@ -16,7 +16,8 @@ import { backoffDelay } from '../../lib/retry.ts';
 import { BinlogPurgedError, classifyCdcError, isBinlogReadError } from './errors.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { readPosition } from './positions.ts';
-import { assertBinlogAvailable, purgedMessage } from './purge-check.ts';
+import { assertBinlogAvailable, purgedMessage, RESNAPSHOT_COMMAND } from './purge-check.ts';
+import { replacedSourceReason } from './source-identity.ts';
 import { runSnapshot, type SnapshotProgressEvent } from './snapshot.ts';
 import { availableBinlogs, checkServerSettings, openControlConnection, primaryKeys, sourceFromUrl, type SourceInfo } from './source.ts';
 import type { BatchResult } from './sink.ts';
@@ -152,6 +153,16 @@ export class CdcIngestor {
       for (const warning of warnings) logger.warn(warning);
 
       let position = await readPosition(pool, this.sourceName);
+      const replaced = position ? await replacedSourceReason(control, position) : null;
+      if (replaced && !this.#resnapshot) {
+        throw new FatalPipelineError(
+          'CDC_SOURCE_REPLACED',
+          `The source behind ${this.sourceName} is not the one the warehouse has followed: ${replaced}. ` +
+            'Following it would mix two worlds in raw.shop_changes. If this is the right server (a restore, a rebuilt or reset shop), take a new snapshot: ' +
+            `${RESNAPSHOT_COMMAND} (it ends every table's earlier rows with a truncate, then snapshots the source as it is now; docs/cdc.md, "A replaced source"). ` +
+            'If it is the wrong server, fix SHOP_DB_URL.',
+        );
+      }
       if (this.#resnapshot || !position || position.snapshotState !== 'done') {
         if (position?.snapshotState === 'done') logger.warn('re-snapshot requested: taking a new snapshot; the log keeps what it has');
         const snapshot = await runSnapshot({
@@ -159,6 +170,7 @@ export class CdcIngestor {
           pool,
           sourceName: this.sourceName,
           logger,
+          ...(replaced ? { replacedSource: replaced } : {}),
           signal: AbortSignal.any([this.#abort.signal, attempt.signal]),
           ...(this.#options.onSnapshotStart ? { onStart: this.#options.onSnapshotStart } : {}),
           ...(this.#options.onSnapshotProgress ? { onProgress: this.#options.onSnapshotProgress } : {}),
@@ -173,7 +185,7 @@ export class CdcIngestor {
 
       const stream = new BinlogStream({
         source: this.source,
-        sink: { pool, sourceName: this.sourceName, instanceId: `${hostname()}:${process.pid}` },
+        sink: { pool, sourceName: this.sourceName, instanceId: `${hostname()}:${process.pid}`, source: this.source },
         control,
         serverId: this.#options.serverId,
         start,

@@ -13,6 +13,17 @@ export interface SnapshotProgress {
   changeIdFloor?: string;
   startedAt?: string;
   rows?: number;
+  /** Set while a re-snapshot of a replaced source runs, so a retry still ends the old world's rows. */
+  replacedSource?: string;
+}
+
+/** The source world a position belongs to (source-identity.ts). */
+export interface SourceIdentity {
+  flavor: 'mariadb' | 'mysql';
+  serverUuid: string | null;
+  gtidDomainId: number | null;
+  /** GTID position of the server at the snapshot's coordinate (MariaDB BINLOG_GTID_POS). */
+  gtidPos: string | null;
 }
 
 export interface CdcPosition {
@@ -23,6 +34,7 @@ export interface CdcPosition {
   snapshotId: string | null;
   snapshotState: SnapshotState;
   snapshotProgress: SnapshotProgress;
+  sourceIdentity?: SourceIdentity | null;
 }
 
 type Queryable = Pick<pg.ClientBase, 'query'>;
@@ -35,7 +47,8 @@ export async function readPosition(db: Queryable, sourceName: string): Promise<C
     snapshot_id: string | null;
     snapshot_state: SnapshotState;
     snapshot_progress: SnapshotProgress;
-  }>('select binlog_file, binlog_position, gtid, snapshot_id, snapshot_state, snapshot_progress from ingest.cdc_positions where source_name = $1', [
+    source_identity: SourceIdentity | null;
+  }>('select binlog_file, binlog_position, gtid, snapshot_id, snapshot_state, snapshot_progress, source_identity from ingest.cdc_positions where source_name = $1', [
     sourceName,
   ]);
   const row = result.rows[0];
@@ -48,16 +61,17 @@ export async function readPosition(db: Queryable, sourceName: string): Promise<C
     snapshotId: row.snapshot_id,
     snapshotState: row.snapshot_state,
     snapshotProgress: row.snapshot_progress ?? {},
+    sourceIdentity: row.source_identity,
   };
 }
 
 export async function writePosition(db: Queryable, position: CdcPosition): Promise<void> {
   await db.query(
-    `insert into ingest.cdc_positions as p (source_name, binlog_file, binlog_position, gtid, snapshot_id, snapshot_state, snapshot_progress, updated_at)
-     values ($1, $2, $3, $4, $5, $6, $7, now())
+    `insert into ingest.cdc_positions as p (source_name, binlog_file, binlog_position, gtid, snapshot_id, snapshot_state, snapshot_progress, source_identity, updated_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, now())
      on conflict (source_name) do update set binlog_file = excluded.binlog_file, binlog_position = excluded.binlog_position,
        gtid = excluded.gtid, snapshot_id = excluded.snapshot_id, snapshot_state = excluded.snapshot_state,
-       snapshot_progress = excluded.snapshot_progress, updated_at = now()`,
+       snapshot_progress = excluded.snapshot_progress, source_identity = coalesce(excluded.source_identity, p.source_identity), updated_at = now()`,
     [
       position.sourceName,
       position.binlogFile,
@@ -66,6 +80,7 @@ export async function writePosition(db: Queryable, position: CdcPosition): Promi
       position.snapshotId,
       position.snapshotState,
       JSON.stringify(position.snapshotProgress),
+      position.sourceIdentity ? JSON.stringify(position.sourceIdentity) : null,
     ],
   );
 }

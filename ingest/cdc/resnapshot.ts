@@ -53,3 +53,27 @@ export async function resnapshotDeletes(client: pg.ClientBase, args: ResnapshotD
   );
   return result.rowCount ?? 0;
 }
+
+export interface EndReplacedWorld {
+  sourceDatabase: string;
+  snapshotId: string;
+  coordinate: BinlogCoordinate;
+  startedAt: string;
+  reason: string;
+}
+
+/**
+ * A replaced source (a restore, a reset shop): nothing logged before is part of the new world, not
+ * even keys the new snapshot finds again. Every table logged so far gets a truncate tagged with
+ * the new snapshot_id (discarded with it if the snapshot is cut off), written before its rows.
+ */
+export async function endReplacedWorld(client: pg.ClientBase, args: EndReplacedWorld): Promise<number> {
+  const result = await client.query(
+    `insert into raw.shop_changes (source_database, table_name, operation, binlog_file, binlog_position, snapshot_id, source_committed_at, ddl)
+     select $1, tables.table_name, 'truncate', $2, $3, $4, $5::timestamptz, $6
+       from (select distinct table_name from raw.shop_changes where source_database = $1) as tables
+      order by tables.table_name`,
+    [args.sourceDatabase, args.coordinate.file, args.coordinate.position, args.snapshotId, args.startedAt, `-- source replaced: ${args.reason}`],
+  );
+  return result.rowCount ?? 0;
+}

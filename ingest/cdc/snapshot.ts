@@ -22,8 +22,10 @@ import { copyJsonField, copyText } from './change.ts';
 import { copyStreamInto } from './copy-writer.ts';
 import { readPosition, writePosition, type CdcPosition } from './positions.ts';
 import { binlogHead, detectFlavor, listTables, openSourceConnection, type BinlogCoordinate, type SourceInfo, type TableInfo } from './source.ts';
-import { makeRowConverter, toJsonText } from './values.ts';
-import { resnapshotDeletes } from './resnapshot.ts';
+import { invalidDateLetters, insertDeadLetters, nulLetter, type CdcDeadLetter } from './dead-letters.ts';
+import { makeRowConverter, toJsonText, type RowConverter } from './values.ts';
+import { endReplacedWorld, resnapshotDeletes } from './resnapshot.ts';
+import { readSourceIdentity } from './source-identity.ts';
 
 export interface SnapshotProgressEvent {
   table: string;
@@ -38,6 +40,8 @@ export interface SnapshotOptions {
   sourceName: string;
   logger: Logger;
   signal?: AbortSignal;
+  /** The source was replaced (source-identity.ts): end every table's earlier rows with a truncate. */
+  replacedSource?: string;
   onStart?: (tables: TableInfo[], estimatedTotal: number) => void;
   onProgress?: (event: SnapshotProgressEvent) => void;
 }
@@ -56,7 +60,8 @@ export async function discardInterruptedSnapshot(pool: pg.Pool, previous: CdcPos
   return withTransaction(pool, async (client) => {
     await unboundedStatements(client);
     const deleted = await client.query('delete from raw.shop_changes where change_id > $1 and snapshot_id = $2', [floor, previous.snapshotId]);
-    await writePosition(client, { ...previous, snapshotState: 'pending', snapshotProgress: {} });
+    const carried = previous.snapshotProgress.replacedSource ? { replacedSource: previous.snapshotProgress.replacedSource } : {};
+    await writePosition(client, { ...previous, snapshotState: 'pending', snapshotProgress: carried });
     logger.warn({ snapshotId: previous.snapshotId, deletedRows: deleted.rowCount }, 'discarded an interrupted snapshot; taking a new one');
     return deleted.rowCount ?? 0;
   });
@@ -105,6 +110,8 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
   const started = process.hrtime.bigint();
   const previous = await readPosition(pool, sourceName);
   if (previous) await discardInterruptedSnapshot(pool, previous, logger);
+  // A retry of an interrupted re-snapshot of a replaced source is still one.
+  const replacedSource = options.replacedSource ?? previous?.snapshotProgress.replacedSource;
 
   const { query: connection, core } = await openSourceConnection(source);
   const abort = () => core.destroy();
@@ -116,7 +123,8 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
     const estimatedTotal = tables.reduce((sum, t) => sum + t.estimatedRows, 0);
     const snapshotId = newSnapshotId(startedAt);
     const floor = (await pool.query<{ floor: string }>('select coalesce(max(change_id), 0)::text as floor from raw.shop_changes')).rows[0]!.floor;
-    const progress = { changeIdFloor: floor, startedAt, tablesDone: [] as string[], rows: 0 };
+    const progress = { changeIdFloor: floor, startedAt, tablesDone: [] as string[], rows: 0, ...(replacedSource ? { replacedSource } : {}) };
+    const sourceIdentity = await readSourceIdentity(connection, coordinate);
     const running: CdcPosition = {
       sourceName,
       binlogFile: coordinate.file,
@@ -125,8 +133,15 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
       snapshotId,
       snapshotState: 'running',
       snapshotProgress: progress,
+      sourceIdentity,
     };
-    await writePosition(pool, running);
+    await withTransaction(pool, async (client) => {
+      await writePosition(client, running);
+      if (replacedSource) {
+        const ended = await endReplacedWorld(client, { sourceDatabase: source.database, snapshotId, coordinate, startedAt, reason: replacedSource });
+        logger.warn({ tables: ended, reason: replacedSource }, 're-snapshot of a replaced source: every table logged so far ends with a truncate');
+      }
+    });
     logger.info({ snapshotId, binlogFile: coordinate.file, binlogPosition: coordinate.position, tables: tables.length, estimatedTotal }, 'snapshot started');
     options.onStart?.(tables, estimatedTotal);
 
@@ -135,15 +150,10 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
       options.signal?.throwIfAborted();
       const rows = await withTransaction(pool, async (client) => {
         await unboundedStatements(client);
-        const { rows: copied, nulReplaced } = await copyTable(client, core, { source, table, snapshotId, coordinate, startedAt }, (tableRows) =>
+        const { rows: copied, deadLetters } = await copyTable(client, core, { source, table, snapshotId, coordinate, startedAt }, (tableRows) =>
           options.onProgress?.({ table: table.name, tableRows, totalRows: totalRows + tableRows, estimatedTotal }),
         );
-        if (nulReplaced > 0) {
-          await client.query(
-            `insert into raw.dead_letters (source, source_position, error_code, reason, details) values ('cdc', $1, 'CDC_NUL_IN_TEXT', $2, $3)`,
-            [`${snapshotId}:${table.name}`, 'text values held U+0000, which jsonb cannot store; landed with U+FFFD in its place', JSON.stringify({ rows: nulReplaced, table: table.name })],
-          );
-        }
+        await insertDeadLetters(client, deadLetters.map((letter) => ({ ...letter, position: `${snapshotId}:${table.name}` })));
         progress.tablesDone.push(table.name);
         progress.rows += copied;
         await writePosition(client, running);
@@ -153,10 +163,11 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
       logger.info({ table: table.name, rows }, 'snapshot table copied');
     }
 
-    const done: CdcPosition = { ...running, snapshotState: 'done' };
+    const { replacedSource: _ended, ...finished } = progress;
+    const done: CdcPosition = { ...running, snapshotState: 'done', snapshotProgress: finished };
     await withTransaction(pool, async (client) => {
       await unboundedStatements(client);
-      if (previous?.snapshotState === 'done' || BigInt(floor) > 0n) {
+      if (!replacedSource && (previous?.snapshotState === 'done' || BigInt(floor) > 0n)) {
         const deletes = await resnapshotDeletes(client, { sourceDatabase: source.database, snapshotId, changeIdFloor: floor, coordinate, startedAt });
         if (deletes > 0) logger.warn({ deletes }, 're-snapshot: rows gone from the source since the last capture were logged as deletes');
       }
@@ -172,7 +183,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
   }
 }
 
-interface TableCopy {
+export interface TableCopy {
   source: SourceInfo;
   table: TableInfo;
   snapshotId: string;
@@ -180,11 +191,14 @@ interface TableCopy {
   startedAt: string;
 }
 
-async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection, copy: TableCopy, onRows: (rows: number) => void): Promise<{ rows: number; nulReplaced: number }> {
+/** Dead letters kept per table and snapshot; past this, one more letter counts the rest. */
+const MAX_SNAPSHOT_LETTERS = 10_000;
+
+export async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection, copy: TableCopy, onRows: (rows: number) => void): Promise<{ rows: number; deadLetters: CdcDeadLetter[] }> {
   const { source, table } = copy;
   const sql = `SELECT * FROM ${connection.escapeId(source.database)}.${connection.escapeId(table.name)}`;
   const query = connection.query(sql);
-  let convert: (row: Record<string, unknown>) => Record<string, unknown> = (row) => row;
+  let convert: RowConverter | null = null;
   query.on('fields', (fields: FieldPacket[]) => {
     convert = makeRowConverter(fields.map((f) => ({ name: f.name, typeCode: f.columnType ?? 0 })));
   });
@@ -193,9 +207,17 @@ async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection
   const suffix = `\t${copyText(copy.coordinate.file)}\t${copy.coordinate.position}\t\\N\t\\N\t${copyText(copy.snapshotId)}\t${copy.startedAt}\t\\N\n`;
   const pk = table.primaryKey;
   let count = 0;
-  let nulReplaced = 0;
+  const deadLetters: CdcDeadLetter[] = [];
+  let unkept = 0;
+  const keep = (letters: CdcDeadLetter[]) => {
+    for (const letter of letters) {
+      if (deadLetters.length < MAX_SNAPSHOT_LETTERS) deadLetters.push(letter);
+      else unkept++;
+    }
+  };
   return copyStreamInto<Record<string, unknown>>(client, stream, (raw) => {
-    const row = convert(raw);
+    const converter = convert!;
+    const row = converter(raw);
     let keyJson: string | null = null;
     if (pk.length > 0) {
       const key: Record<string, unknown> = {};
@@ -203,11 +225,22 @@ async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection
       keyJson = toJsonText(key).json;
     }
     const after = toJsonText(row);
-    if (after.hadNul) nulReplaced++;
+    if (converter.issues.length > 0) keep(invalidDateLetters(table.name, keyJson, 'snapshot', converter.issues));
+    if (after.hadNul) keep([nulLetter(table.name, keyJson, 'snapshot', JSON.stringify(row))]);
     if (++count % 10_000 === 0) onRows(count);
     return `${prefix}${copyJsonField(keyJson)}\t\\N\t${copyJsonField(after.json)}${suffix}`;
   }).then((rows) => {
     onRows(rows);
-    return { rows, nulReplaced };
+    if (unkept > 0) {
+      deadLetters.push({
+        code: deadLetters[0]!.code,
+        reason: `${unkept} more rows of ${table.name} had values like the letters before this one; only the first ${MAX_SNAPSHOT_LETTERS} are kept one by one`,
+        table: table.name,
+        primaryKeyJson: null,
+        payload: '',
+        details: { table: table.name, more_rows: unkept },
+      });
+    }
+    return { rows, deadLetters };
   });
 }

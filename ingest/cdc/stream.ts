@@ -89,8 +89,10 @@ export class BinlogStream {
     if (this.#stopping || this.#failed) return;
     if (this.#queue.length === 0) this.#firstQueuedAt = Date.now();
     this.#queue.push(tx);
-    this.#queuedRows += tx.changes.length;
-    if (tx.changes.length > 0) this.#lastOwnChangeAt = Date.now();
+    // An XA outcome or a rename lands rows the transaction does not carry itself: count it as one.
+    const weight = tx.changes.length + (tx.xa && tx.xa.kind !== 'prepare' ? 1 : 0) + (tx.renames ? 1 : 0) + (tx.rereads ? 1 : 0);
+    this.#queuedRows += weight;
+    if (weight > 0) this.#lastOwnChangeAt = Date.now();
     if (this.#queuedRows >= this.options.batchRows * 2) this.#reader?.pause();
     if (this.#queuedRows >= this.options.batchRows) this.#tick();
   }

@@ -2,9 +2,26 @@
  * Groups decoded binlog events into source transactions, so a transaction's changes are handed
  * on only once its commit marker (XID, or COMMIT for non-transactional engines) arrives and a
  * rolled-back or cut-off transaction leaves nothing behind. Pure: no I/O, easy to test.
+ *
+ * XA: a prepared XA transaction is handed on as `xa: prepare` with its changes held aside; the
+ * sink keeps them (ingest.cdc_xa_prepared) until `xa: commit` lands them or `xa: rollback`
+ * drops them. An UPDATE that changes the primary key becomes a delete of the old key and an
+ * insert of the new one, so the derived state never keeps the old key alive.
  */
 import type { ChangeOperation, ChangeRecord } from './change.ts';
-import { toJsonText } from './values.ts';
+import { invalidDateLetters, nulLetter, type CdcDeadLetter } from './dead-letters.ts';
+import { toJsonText, type ValueIssue } from './values.ts';
+
+export interface XaAction {
+  kind: 'prepare' | 'commit' | 'rollback';
+  /** The XA id as the server prints it: X'hex',X'hex',formatId. */
+  xid: string;
+}
+
+export interface TableRename {
+  from: string;
+  to: string;
+}
 
 export interface SourceTransaction {
   changes: ChangeRecord[];
@@ -12,13 +29,21 @@ export interface SourceTransaction {
   endFile: string;
   endPosition: number;
   gtid: string | null;
-  /** Source commit time (binlog event timestamp, ms since epoch). */
+  /** Source commit time (binlog event time, ms since epoch). */
   committedAtMs: number;
-  /** Rows whose text held U+0000, replaced by U+FFFD because jsonb cannot store it. */
-  nulReplaced: number;
+  /** Values landed altered or as null, kept whole here (positioned at the commit). */
+  deadLetters: CdcDeadLetter[];
+  /** Two-phase XA: prepare holds `changes` aside; commit/rollback resolve them. */
+  xa?: XaAction;
+  /** RENAME TABLE within the captured database: the new name continues the old one's rows. */
+  renames?: TableRename[];
+  /** ALTER TABLE rewrote these tables' rows without row events: their rows are read again. */
+  rereads?: string[];
 }
 
 export type RowOperation = Extract<ChangeOperation, 'insert' | 'update' | 'delete'>;
+
+export type RowImages = Record<string, unknown> | { before: Record<string, unknown>; after: Record<string, unknown> };
 
 interface PendingRow {
   table: string;
@@ -32,14 +57,14 @@ function keyJson(row: Record<string, unknown>, primaryKey: readonly string[]): s
   if (primaryKey.length === 0) return null;
   const key: Record<string, unknown> = {};
   for (const column of primaryKey) key[column] = row[column] ?? null;
-  return JSON.stringify(key);
+  return toJsonText(key).json;
 }
 
 export class TransactionAssembler {
   #rows: PendingRow[] = [];
   #open = false;
   #gtid: string | null = null;
-  #nulReplaced = 0;
+  #deadLetters: CdcDeadLetter[] = [];
 
   constructor(private readonly database: string) {}
 
@@ -53,15 +78,18 @@ export class TransactionAssembler {
 
   /** A transaction starts (MariaDB GTID event, MySQL GTID / BEGIN). Unfinished state is dropped. */
   begin(gtid: string | null): void {
-    this.#rows = [];
-    this.#nulReplaced = 0;
+    this.#reset();
     this.#open = true;
     this.#gtid = gtid;
   }
 
-  rows(table: string, operation: RowOperation, rows: readonly Record<string, unknown>[] | readonly { before: Record<string, unknown>; after: Record<string, unknown> }[], primaryKey: readonly string[], gtid: string | null): void {
+  /**
+   * Rows of one row event, already in the JSON value format. `issues[i]` lists row i's values
+   * that landed as null (invalid dates).
+   */
+  rows(table: string, operation: RowOperation, rows: readonly RowImages[], primaryKey: readonly string[], gtid: string | null, issues?: readonly (readonly ValueIssue[])[]): void {
     if (!this.#open) this.begin(gtid);
-    for (const raw of rows) {
+    rows.forEach((raw, i) => {
       let before: Record<string, unknown> | null = null;
       let after: Record<string, unknown> | null = null;
       if (operation === 'update') {
@@ -73,16 +101,23 @@ export class TransactionAssembler {
       }
       const beforeText = before ? toJsonText(before) : null;
       const afterText = after ? toJsonText(after) : null;
-      if (beforeText?.hadNul || afterText?.hadNul) this.#nulReplaced++;
-      this.#rows.push({
-        table,
-        operation,
-        // The key identifies the row as it is after the change (before it, for deletes).
-        primaryKeyJson: keyJson((after ?? before)!, primaryKey),
-        beforeJson: beforeText?.json ?? null,
-        afterJson: afterText?.json ?? null,
-      });
-    }
+      // The key identifies the row as it is after the change (before it, for deletes).
+      const key = keyJson((after ?? before)!, primaryKey);
+      const rowIssues = issues?.[i];
+      if (rowIssues && rowIssues.length > 0) this.#deadLetters.push(...invalidDateLetters(table, key, operation, rowIssues));
+      const nulText = afterText?.hadNul ? afterText : beforeText?.hadNul ? beforeText : null;
+      if (nulText) this.#deadLetters.push(nulLetter(table, key, operation, JSON.stringify(after ?? before)));
+      if (operation === 'update' && primaryKey.length > 0) {
+        const oldKey = keyJson(before!, primaryKey);
+        if (oldKey !== key) {
+          // A key change: the old key is gone and a new one exists; downstream must see both.
+          this.#rows.push({ table, operation: 'delete', primaryKeyJson: oldKey, beforeJson: beforeText!.json, afterJson: null });
+          this.#rows.push({ table, operation: 'insert', primaryKeyJson: key, beforeJson: null, afterJson: afterText!.json });
+          return;
+        }
+      }
+      this.#rows.push({ table, operation, primaryKeyJson: key, beforeJson: beforeText?.json ?? null, afterJson: afterText?.json ?? null });
+    });
   }
 
   /** The commit marker: returns the finished transaction (possibly with no changes for us). */
@@ -104,9 +139,20 @@ export class TransactionAssembler {
       sourceCommittedAt: committedAt,
       ddl: null,
     }));
-    const tx: SourceTransaction = { changes, endFile, endPosition, gtid: finalGtid, committedAtMs, nulReplaced: this.#nulReplaced };
+    const tx: SourceTransaction = { changes, endFile, endPosition, gtid: finalGtid, committedAtMs, deadLetters: this.#deadLetters };
     this.#reset();
     return tx;
+  }
+
+  /** XA PREPARE: the transaction's changes, to be held until XA COMMIT or XA ROLLBACK. */
+  prepare(xid: string, endFile: string, endPosition: number, committedAtMs: number, gtid: string | null): SourceTransaction {
+    return { ...this.commit(endFile, endPosition, committedAtMs, gtid), xa: { kind: 'prepare', xid } };
+  }
+
+  /** XA COMMIT / XA ROLLBACK of a prepared transaction: its own event group, no rows of its own. */
+  resolveXa(kind: 'commit' | 'rollback', xid: string, endFile: string, endPosition: number, committedAtMs: number, gtid: string | null): SourceTransaction {
+    this.#reset();
+    return { changes: [], endFile, endPosition, gtid, committedAtMs, deadLetters: [], xa: { kind, xid } };
   }
 
   rollback(): void {
@@ -114,10 +160,19 @@ export class TransactionAssembler {
   }
 
   /** A DDL statement is its own transaction (it commits implicitly): one row per table it touches. */
-  ddl(tables: readonly string[], operation: 'schema_change' | 'truncate', statement: string, endFile: string, endPosition: number, committedAtMs: number, gtid: string | null): SourceTransaction {
+  ddl(
+    tables: readonly { table: string; operation: 'schema_change' | 'truncate' }[],
+    statement: string,
+    endFile: string,
+    endPosition: number,
+    committedAtMs: number,
+    gtid: string | null,
+    renames: readonly TableRename[] = [],
+    rereads: readonly string[] = [],
+  ): SourceTransaction {
     this.#reset();
     const committedAt = new Date(committedAtMs).toISOString();
-    const changes = tables.map<ChangeRecord>((table, index) => ({
+    const changes = tables.map<ChangeRecord>(({ table, operation }, index) => ({
       sourceDatabase: this.database,
       tableName: table,
       operation,
@@ -132,13 +187,13 @@ export class TransactionAssembler {
       sourceCommittedAt: committedAt,
       ddl: statement,
     }));
-    return { changes, endFile, endPosition, gtid, committedAtMs, nulReplaced: 0 };
+    return { changes, endFile, endPosition, gtid, committedAtMs, deadLetters: [], ...(renames.length > 0 ? { renames: [...renames] } : {}), ...(rereads.length > 0 ? { rereads: [...rereads] } : {}) };
   }
 
   #reset(): void {
     this.#rows = [];
     this.#open = false;
     this.#gtid = null;
-    this.#nulReplaced = 0;
+    this.#deadLetters = [];
   }
 }

@@ -45,7 +45,7 @@ export const MYSQL_TYPES = {
   GEOMETRY: 255,
 } as const;
 
-export type ValueKind = 'plain' | 'date' | 'datetime' | 'maybe_binary';
+export type ValueKind = 'plain' | 'date' | 'datetime' | 'maybe_binary' | 'float' | 'year';
 
 export function kindOfType(typeCode: number): ValueKind {
   switch (typeCode) {
@@ -57,6 +57,10 @@ export function kindOfType(typeCode: number): ValueKind {
     case MYSQL_TYPES.TIMESTAMP:
     case MYSQL_TYPES.TIMESTAMP2:
       return 'datetime';
+    case MYSQL_TYPES.FLOAT:
+      return 'float';
+    case MYSQL_TYPES.YEAR:
+      return 'year';
     case MYSQL_TYPES.TINY_BLOB:
     case MYSQL_TYPES.MEDIUM_BLOB:
     case MYSQL_TYPES.LONG_BLOB:
@@ -73,19 +77,56 @@ export function kindOfType(typeCode: number): ValueKind {
   }
 }
 
-/** '2026-01-31 12:00:00[.ffffff]' -> '2026-01-31T12:00:00.000Z'; zero dates -> null (no instant exists). */
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * A date part ('YYYY-MM-DD') that names a real day. The server stores zero dates and partial
+ * zero dates ('2024-00-15') when its sql_mode allows them; Postgres cannot type them.
+ */
+export function isRealDate(value: string): boolean {
+  if (value.length < 10 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return false;
+  // Hot path (every temporal value of every snapshot row): char codes, no slices.
+  const month = (value.charCodeAt(5) - 48) * 10 + value.charCodeAt(6) - 48;
+  const day = (value.charCodeAt(8) - 48) * 10 + value.charCodeAt(9) - 48;
+  if (month < 1 || month > 12 || day < 1) return false;
+  const year = (value.charCodeAt(0) - 48) * 1000 + (value.charCodeAt(1) - 48) * 100 + (value.charCodeAt(2) - 48) * 10 + value.charCodeAt(3) - 48;
+  if (year < 1 || year > 9999) return false;
+  if (day <= 28) return true;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0);
+}
+
+/** '2026-01-31 12:00:00[.ffffff]' -> '2026-01-31T12:00:00.000Z'; no real day (zero dates) -> null. */
 export function datetimeToIso(value: string): string | null {
-  if (value.length < 19 || value.startsWith('0000-00-00')) return null;
+  if (value.length < 19 || !isRealDate(value)) return null;
   const fraction = value.length > 20 ? value.slice(20, 23).padEnd(3, '0') : '000';
   return `${value.slice(0, 10)}T${value.slice(11, 19)}.${fraction}Z`;
 }
 
 function dateToIso(value: string): string | null {
-  return value.startsWith('0000-00-00') ? null : value.slice(0, 10);
+  return isRealDate(value) ? value.slice(0, 10) : null;
+}
+
+/**
+ * A FLOAT as the server prints it: the binlog carries the 4-byte value (1.1 arrives as
+ * 1.100000023841858), the snapshot the server's text ("1.1"). The shortest decimal that reads
+ * back to the same float32 is what both mean, so both paths give that.
+ */
+export function float32Shortest(value: number): number {
+  if (!Number.isFinite(value)) return value;
+  const single = Math.fround(value);
+  for (let digits = 1; digits <= 9; digits++) {
+    const candidate = Number(single.toPrecision(digits));
+    if (Math.fround(candidate) === single) return candidate;
+  }
+  return single;
 }
 
 function convertSpecial(kind: ValueKind, value: unknown): unknown {
   if (value === null || value === undefined) return null;
+  if (kind === 'float') return typeof value === 'number' ? float32Shortest(value) : normalizeValue(value);
+  // YEAR 0000 is stored as byte 0, which the binlog decoder reads as 1900 (not a valid YEAR).
+  if (kind === 'year') return value === 1900 ? 0 : normalizeValue(value);
   if (kind === 'datetime') {
     if (typeof value === 'string') return datetimeToIso(value);
     if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
@@ -114,19 +155,50 @@ export interface ColumnType {
   typeCode: number;
 }
 
+/** A value the JSON format cannot carry faithfully; it lands as null and is reported. */
+export interface ValueIssue {
+  column: string;
+  /** The source's own text of the value. */
+  raw: string;
+}
+
+const NO_ISSUES: ValueIssue[] = Object.freeze([]) as unknown as ValueIssue[];
+
+export type RowConverter = ((row: Record<string, unknown>) => Record<string, unknown>) & {
+  /** Issues of the last row converted (empty when it had none). */
+  readonly issues: ValueIssue[];
+};
+
 /**
  * Returns a function that rewrites one row object in place into the JSON format. Only the
- * columns that need it are visited, so wide text rows cost nothing extra.
+ * columns that need it are visited, so wide text rows cost nothing extra. Temporal values with
+ * no real day (zero dates, '2024-00-15') become null and are listed in `issues`.
  */
-export function makeRowConverter(columns: readonly ColumnType[]): (row: Record<string, unknown>) => Record<string, unknown> {
-  const special = columns.map((c) => ({ name: c.name, kind: kindOfType(c.typeCode) })).filter((c) => c.kind !== 'plain');
-  if (special.length === 0) return (row) => row;
-  return (row) => {
-    for (const { name, kind } of special) {
-      if (name in row) row[name] = convertSpecial(kind, row[name]);
+export function makeRowConverter(columns: readonly ColumnType[]): RowConverter {
+  const special = columns
+    .map((c) => {
+      const kind = kindOfType(c.typeCode);
+      return { name: c.name, kind, temporal: kind === 'date' || kind === 'datetime' };
+    })
+    .filter((c) => c.kind !== 'plain');
+  // A fresh array per row with issues, so callers may keep the previous row's list.
+  let issues = NO_ISSUES;
+  const convert = ((row: Record<string, unknown>) => {
+    issues = NO_ISSUES;
+    for (const { name, kind, temporal } of special) {
+      const value = row[name];
+      if (value === undefined) continue;
+      const converted = convertSpecial(kind, value);
+      if (temporal && converted === null && value !== null) {
+        if (issues === NO_ISSUES) issues = [];
+        issues.push({ column: name, raw: String(value) });
+      }
+      row[name] = converted;
     }
     return row;
-  };
+  }) as RowConverter;
+  Object.defineProperty(convert, 'issues', { get: () => issues });
+  return convert;
 }
 
 /** JSON text of a value object; U+0000 (which jsonb rejects) is replaced and reported. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { parseDdl, tablesInDatabase } from '../../../ingest/cdc/ddl.ts';
+import { dmlWritesDatabase, parseDdl, tablesInDatabase } from '../../../ingest/cdc/ddl.ts';
 
 describe('parseDdl', () => {
   it.each([
@@ -30,5 +30,33 @@ describe('parseDdl', () => {
     expect(parseDdl('GRANT SELECT ON shop.* TO x', 'shop')).toBeNull();
     expect(parseDdl('CREATE DATABASE shop2', 'shop')).toBeNull();
     expect(parseDdl('CREATE TEMPORARY TABLE tmp (id INT)', 'shop')).toBeNull();
+  });
+});
+
+describe('parseDdl renames', () => {
+  it('pairs every old name with its new one, ALTER TABLE ... RENAME included', () => {
+    expect(parseDdl('RENAME TABLE a TO tmp, b TO a, tmp TO b', 'shop')!.renames!.map((r) => `${r.from.table}>${r.to.table}`)).toEqual(['a>tmp', 'b>a', 'tmp>b']);
+    expect(parseDdl('ALTER TABLE `orders` RENAME TO `orders_2024`', 'shop')).toMatchObject({ kind: 'rename_table', renames: [{ from: { table: 'orders' }, to: { table: 'orders_2024' } }] });
+    expect(parseDdl('ALTER TABLE orders RENAME COLUMN note TO remark', 'shop')).toMatchObject({ kind: 'alter_table' });
+    expect(parseDdl('CREATE OR REPLACE TABLE t (id INT)', 'shop')).toMatchObject({ kind: 'create_table', replaces: true });
+  });
+});
+
+describe('dmlWritesDatabase', () => {
+  it.each([
+    ['INSERT INTO items VALUES (1)', 'shop', true],
+    ['insert into shop.items values (1)', '', true],
+    ['INSERT IGNORE INTO `shop`.`items` SELECT * FROM other.x', 'other', true],
+    ['INSERT INTO other.items SELECT * FROM shop.x', 'shop', false],
+    ['UPDATE shop.items SET price = 1', '', true],
+    ['UPDATE other.t JOIN shop.items i ON i.id = t.id SET t.v = 1', 'other', true],
+    ['UPDATE t SET v = 1', 'other', false],
+    ['DELETE FROM `shop`.items WHERE id = 1', '', true],
+    ['DELETE i FROM items i JOIN other.t USING (id)', 'shop', true],
+    ['REPLACE INTO items VALUES (1)', 'shop', true],
+    ["LOAD DATA LOCAL INFILE 'x.csv' INTO TABLE shop.items", '', true],
+    ['SELECT 1', 'shop', null],
+  ])('%s (default database %s)', (sql, defaultDatabase, expected) => {
+    expect(dmlWritesDatabase(sql, defaultDatabase, 'shop')).toBe(expected);
   });
 });

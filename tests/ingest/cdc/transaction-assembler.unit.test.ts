@@ -37,7 +37,7 @@ describe('TransactionAssembler', () => {
 
   it('logs DDL as one row per table with the statement text', () => {
     const assembler = new TransactionAssembler('shop');
-    const tx = assembler.ddl(['orders'], 'schema_change', 'ALTER TABLE orders ADD note TEXT', 'bin.000003', 77, 0, '0-1-14');
+    const tx = assembler.ddl([{ table: 'orders', operation: 'schema_change' }], 'ALTER TABLE orders ADD note TEXT', 'bin.000003', 77, 0, '0-1-14');
     expect(tx.changes).toHaveLength(1);
     expect(tx.changes[0]).toMatchObject({ operation: 'schema_change', tableName: 'orders', ddl: 'ALTER TABLE orders ADD note TEXT', primaryKeyJson: null });
   });

@@ -63,3 +63,32 @@ describe('normalizeValue and toJsonText', () => {
     expect(toJsonText({ a: 'xy' })).toEqual({ json: '{"a":"xy"}', hadNul: false });
   });
 });
+
+describe('makeRowConverter issues', () => {
+  it('lists each row its own invalid dates, without touching the previous row list', () => {
+    const convert = makeRowConverter([
+      { name: 'd', typeCode: MYSQL_TYPES.DATE },
+      { name: 'dt', typeCode: MYSQL_TYPES.DATETIME2 },
+    ]);
+    convert({ d: '2024-01-31', dt: '2024-01-31 10:00:00' });
+    const first = convert.issues;
+    expect(convert({ d: '2024-00-15', dt: '2024-02-30 00:00:00' })).toEqual({ d: null, dt: null });
+    expect(first).toEqual([]);
+    expect(convert.issues).toEqual([
+      { column: 'd', raw: '2024-00-15' },
+      { column: 'dt', raw: '2024-02-30 00:00:00' },
+    ]);
+    expect(convert({ d: '0000-00-00', dt: null }).d).toBeNull();
+    expect(convert.issues).toEqual([{ column: 'd', raw: '0000-00-00' }]);
+  });
+
+  it('gives a FLOAT as the shortest decimal of its 4-byte value, and YEAR 0000 as 0', () => {
+    const convert = makeRowConverter([
+      { name: 'f', typeCode: MYSQL_TYPES.FLOAT },
+      { name: 'y', typeCode: MYSQL_TYPES.YEAR },
+    ]);
+    expect(convert({ f: 1.100000023841858, y: 1900 })).toEqual({ f: 1.1, y: 0 });
+    expect(convert({ f: 1.1, y: 2024 })).toEqual({ f: 1.1, y: 2024 });
+    expect(convert({ f: -3.4e38, y: 0 })).toEqual({ f: -3.4e38, y: 0 });
+  });
+});

@@ -13,6 +13,7 @@
             {'columns': ['_change_id'], 'unique': true},
             {'columns': ['customer_id', '_change_id']},
         ],
+        post_hook = "{{ cdc_remove_before_boundary('customers') }}",
     )
 }}
 

@@ -14,6 +14,7 @@
             {'columns': ['product_id', '_change_id']},
             {'columns': ['product_id', 'updated_at']},
         ],
+        post_hook = "{{ cdc_remove_before_boundary('inventory') }}",
     )
 }}
 
