@@ -51,6 +51,9 @@ export const ERROR_CODES = {
   CDC_GIVING_UP: 'CDC kept failing with an unexpected error',
   CDC_NO_DATABASE: 'SHOP_DB_URL names no database',
   CDC_SOURCE_SETTINGS: 'the source server is not set up for CDC (binlog format, row image)',
+  CDC_PARTIAL_ROW_IMAGE: 'a row event has a MINIMAL or NOBLOB row image: changes would land without full rows',
+  CDC_TABLE_MOVED_IN: 'a table was renamed into the captured database from another one',
+  CDC_SOURCE_REPLACED: 'the source server or its binlog history is not the one the stored position belongs to',
   CDC_STATEMENT_LOGGED_DML: 'the binlog holds a change logged as a statement, not rows',
 } as const;
 
