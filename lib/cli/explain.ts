@@ -113,8 +113,15 @@ function firstLine(text: string): string {
  */
 export function explainError(thrown: unknown, config?: Config): Explained {
   const error = coerceError(thrown);
-  if (error instanceof UsageError) return { exitCode: EXIT.usage, sentence: `${error.message.replace(/\n*Run with --help.*$/s, '')}\nRun with --help for the usage.`, error };
+  if (error instanceof UsageError) {
+    const message = error.message.replace(/\n*Run with --help.*$/s, '').replace(/\. To specify a positional argument.*$/s, '');
+    return { exitCode: EXIT.usage, sentence: `${message}\nRun with --help for the usage.`, error };
+  }
   if (error instanceof ConfigError) return { exitCode: EXIT.usage, sentence: error.message, error };
+  // node:util parseArgs, where a command (a bench) calls it directly.
+  if (typeof field(error, 'code') === 'string' && String(field(error, 'code')).startsWith('ERR_PARSE_ARGS_')) {
+    return { exitCode: EXIT.usage, sentence: `${error.message.replace(/\. To specify a positional argument.*$/s, '')}\nRun with --help for the usage.`, error };
+  }
   const { code, name, address } = facts(error);
   const endpoints = config ? serviceEndpoints(config) : [];
   if (code && AUTH_CODES.has(code)) {
@@ -132,6 +139,6 @@ export function explainError(thrown: unknown, config?: Config): Explained {
     return { exitCode: EXIT.unavailable, sentence: `${message.replace(/\.$/, '')}: start the services with \`npm run services:up\` or check the service URLs in your configuration.`, error };
   }
   if (error instanceof ProcessFailedError) return { exitCode: EXIT.failed, sentence: `${firstLine(error.message)}; the output above says why.`, error };
-  if (error instanceof ShopflowError) return { exitCode: EXIT.failed, sentence: error.message, error };
+  if (error instanceof ShopflowError) return { exitCode: EXIT.failed, sentence: `${error.message} [${error.code}]`, error };
   return { exitCode: EXIT.failed, sentence: `${firstLine(error.message) || error.name} (run with LOG_LEVEL=debug for the stack).`, error };
 }

@@ -24,6 +24,7 @@ const cron = z.string().regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression w
 export const DEFAULTS = {
   SHOPFLOW_DATA_DIR: '.data',
   LOG_LEVEL: 'info',
+  LOG_FORMAT: 'auto',
   WAREHOUSE_URL: 'postgres://postgres:shopflow@127.0.0.1:54329/shopflow',
   WAREHOUSE_INGEST_PASSWORD: 'ingest_writer_local',
   WAREHOUSE_TRANSFORMER_PASSWORD: 'transformer_local',
@@ -38,6 +39,7 @@ export const DEFAULTS = {
   KAFKA_CLIENT_ID: 'shopflow',
   INGEST_BATCH_ROWS: '10000',
   INGEST_BATCH_MAX_MS: '500',
+  INGEST_GIVE_UP_MS: '30000',
   SMTP_URL: 'smtp://127.0.0.1:2525',
   REPORT_FROM: 'ShopFlow <reports@shopflow.local>',
   REPORT_TO: 'managers@shopflow.local',
@@ -64,6 +66,8 @@ export const DEFAULTS = {
 export const envSchema = z.object({
   SHOPFLOW_DATA_DIR: z.string().min(1),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  /** auto: readable lines on a terminal, JSON lines when piped; json or pretty force one. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']),
   /** Superuser URL of the warehouse, used only for migrations; components connect as their own role. */
   WAREHOUSE_URL: url(['postgres', 'postgresql']),
   WAREHOUSE_INGEST_PASSWORD: z.string().min(1),
@@ -82,6 +86,8 @@ export const envSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1),
   INGEST_BATCH_ROWS: int(1, 1_000_000),
   INGEST_BATCH_MAX_MS: int(1, 600_000),
+  /** An ingestor whose source or warehouse does not answer for this long exits 69 (the scheduler restarts it). */
+  INGEST_GIVE_UP_MS: int(0, 86_400_000),
   SMTP_URL: url(['smtp', 'smtps']),
   REPORT_FROM: z.string().min(3),
   REPORT_TO: z.string().min(3),
