@@ -4,7 +4,9 @@ import { runCli, type CliContext } from '../lib/cli/run.ts';
 import { abortOnStopSignals, handleShutdownSignals } from '../lib/lifecycle.ts';
 import { createLogger } from '../lib/logger.ts';
 import { HELP, parseSchedulerArgs } from './cli-args.ts';
+import { createRegistry, serveMetrics } from '../lib/metrics/server.ts';
 import { ingestorProcesses } from './ingestors.ts';
+import { schedulerMetrics } from './metrics.ts';
 import { runOnce } from './once.ts';
 import { realPipeline } from './pipeline.ts';
 import { Scheduler } from './scheduler.ts';
@@ -31,7 +33,9 @@ async function main(argv: string[], context: CliContext): Promise<number> {
     return result.status === 'succeeded' || result.status === 'skipped' ? EXIT.ok : EXIT.failed;
   }
 
+  const endpoint = await serveMetrics(createRegistry('scheduler'), { enabled: config.METRICS_ENABLED, host: config.METRICS_HOST, port: config.METRICS_PORT_SCHEDULER, logger });
   const scheduler = new Scheduler({
+    ...(endpoint.port !== null ? { metrics: schedulerMetrics(endpoint.registry) } : {}),
     config,
     logger,
     operations,

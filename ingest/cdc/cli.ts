@@ -10,6 +10,8 @@ import { runCli } from '../../lib/cli/run.ts';
 import { coerceError, UsageError } from '../../lib/errors.ts';
 import { handleShutdownSignals } from '../../lib/lifecycle.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { ingestMetrics } from '../../lib/metrics/ingest.ts';
+import { createRegistry, serveMetrics } from '../../lib/metrics/server.ts';
 import { CdcIngestor } from './ingestor.ts';
 
 const HELP = `Usage: npm run ingest:cdc -- [options]
@@ -81,6 +83,9 @@ await runCli({
     const flags = parseFlags(argv);
     const config = context.config();
     const logger = createLogger('ingest-cdc', config);
+    const metrics = await serveMetrics(createRegistry('ingest-cdc'), { enabled: config.METRICS_ENABLED, host: config.METRICS_HOST, port: config.METRICS_PORT_CDC, logger });
+    const meter = ingestMetrics(metrics.registry, 'cdc');
+    let snapshotRowsSeen = 0;
     let bar: cliProgress.SingleBar | null = null;
     const ingestor = new CdcIngestor({
       config,
@@ -92,6 +97,7 @@ await runCli({
       giveUpAfterMs: config.INGEST_GIVE_UP_MS,
       ...(flags.untilIdleMs !== undefined ? { untilIdleMs: flags.untilIdleMs } : {}),
       onSnapshotStart: (_tables, estimatedTotal) => {
+        snapshotRowsSeen = 0;
         if (!flags.progress) return;
         bar = new cliProgress.SingleBar(
           { stream: process.stderr, format: 'snapshot {bar} {percentage}% | {value}/{total} rows | {table} | {eta_formatted} left', etaBuffer: 50 },
@@ -100,9 +106,15 @@ await runCli({
         bar.start(Math.max(estimatedTotal, 1), 0, { table: '' });
       },
       onSnapshotProgress: (event) => {
+        meter.snapshotRows(event.totalRows - snapshotRowsSeen);
+        snapshotRowsSeen = event.totalRows;
         if (!bar) return;
         if (event.totalRows > bar.getTotal()) bar.setTotal(event.totalRows);
         bar.update(event.totalRows, { table: event.table });
+      },
+      onBatch: (result) => {
+        meter.batch({ rows: result.rows, durationSeconds: result.batchMs / 1000, freshnessSeconds: result.maxLagMs === null ? null : result.maxLagMs / 1000 });
+        meter.cdcLag(result.minLagMs === null ? null : result.minLagMs / 1000);
       },
       onSnapshotEnd: () => {
         bar?.stop();

@@ -8,6 +8,8 @@ import { runCli } from '../../lib/cli/run.ts';
 import { ensureTopic } from '../../lib/kafka/admin.ts';
 import { handleShutdownSignals } from '../../lib/lifecycle.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { ingestMetrics } from '../../lib/metrics/ingest.ts';
+import { createRegistry, serveMetrics } from '../../lib/metrics/server.ts';
 import { HELP, parseCli, type CliOptions } from './cli-args.ts';
 import { KafkaIngestor } from './ingestor.ts';
 
@@ -22,6 +24,8 @@ await runCli({
     // Run by hand or by the scheduler alike: an unreachable broker is retried for a bounded
     // time, then the process exits 69; only the scheduler's supervisor retries without end.
     await untilGiveUp(() => ensureTopic(config.KAFKA_BROKERS, topic, config.KAFKA_PARTITIONS, { clientId: `${config.KAFKA_CLIENT_ID}-ingest-admin` }), logger, 'Kafka', config.INGEST_GIVE_UP_MS);
+    const metrics = await serveMetrics(createRegistry('ingest-kafka'), { enabled: config.METRICS_ENABLED, host: config.METRICS_HOST, port: config.METRICS_PORT_KAFKA, logger });
+    const meter = ingestMetrics(metrics.registry, 'kafka', { topic, group: cli.group ?? config.KAFKA_GROUP_ID });
     const ingestor = new KafkaIngestor({
       config,
       logger,
@@ -30,6 +34,10 @@ await runCli({
       batchRows: cli.batchRows ?? config.INGEST_BATCH_ROWS,
       batchMaxMs: cli.batchMs ?? config.INGEST_BATCH_MAX_MS,
       stopWhen: cli.stopWhen,
+      onCommitted: (commit) => {
+        meter.batch({ rows: commit.events, deadLettersByCode: commit.deadLettersByCode, durationSeconds: commit.flushMs / 1000, freshnessSeconds: commit.stalestMs === null ? null : commit.stalestMs / 1000 });
+        meter.consumerLag(commit.consumerLag);
+      },
     });
     handleShutdownSignals({
       logger,

@@ -52,6 +52,7 @@ export function serviceEndpoints(config: Config): ServiceEndpoint[] {
     ...config.KAFKA_BROKERS.map((address) => ({ name: 'Kafka', address, variable: 'KAFKA_BROKERS', managed: config.managed.kafka, startWith: 'npm run services:up' })),
     { name: 'the SMTP server', address: hostPort(config.SMTP_URL, '25'), variable: 'SMTP_URL', managed: config.managed.smtp, startWith: 'npm run services:up' },
     { name: 'Superset', address: `127.0.0.1:${config.SUPERSET_PORT}`, variable: 'SUPERSET_PORT', managed: true, startWith: 'npm run dashboards' },
+    { name: 'Prometheus', address: `127.0.0.1:${config.PROMETHEUS_PORT}`, variable: 'PROMETHEUS_PORT', managed: true, startWith: 'npm run services:up' },
   ];
 }
 

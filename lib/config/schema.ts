@@ -59,6 +59,13 @@ export const DEFAULTS = {
   SCHEDULER_STEP_ATTEMPTS: '3',
   SCHEDULER_RETRY_MAX_MS: '60000',
   SCHEDULER_STANDBY_POLL_MS: '5000',
+  // metrics (docs/operations.md#metrics)
+  METRICS_ENABLED: 'false',
+  METRICS_HOST: '127.0.0.1',
+  METRICS_PORT_KAFKA: '9464',
+  METRICS_PORT_CDC: '9465',
+  METRICS_PORT_SCHEDULER: '9466',
+  PROMETHEUS_PORT: '9090',
   // kafka ingestor (docs/kafka-ingestor.md)
   KAFKA_SESSION_TIMEOUT_MS: '30000',
 } as const;
@@ -122,6 +129,15 @@ export const envSchema = z.object({
   SCHEDULER_STANDBY_POLL_MS: int(100, 600_000),
   /** Consumer-group session timeout: how long a member that went silent keeps its partitions. */
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000),
+  /** Serve /metrics from the ingestors and the scheduler, and let services:up start Prometheus. */
+  METRICS_ENABLED: bool,
+  /** Address the /metrics endpoints listen on (127.0.0.1: this host only; 0.0.0.0 for a remote Prometheus). */
+  METRICS_HOST: z.string().min(1),
+  METRICS_PORT_KAFKA: int(1, 65535),
+  METRICS_PORT_CDC: int(1, 65535),
+  METRICS_PORT_SCHEDULER: int(1, 65535),
+  /** Port of the local Prometheus server services:up starts when METRICS_ENABLED is true. */
+  PROMETHEUS_PORT: int(1, 65535),
   /** Set by CI; makes bring-up non-interactive and quieter. */
   CI: bool.optional(),
 });

@@ -16,6 +16,8 @@ Manages the local services ShopFlow runs on (all of them when none is named):
   mariadb    shop source database, 127.0.0.1:33069 (binlog ROW/FULL, GTID)
   kafka      clickstream broker, 127.0.0.1:19092 (KRaft, controller on 19093)
   smtp       mail sink, 127.0.0.1:2525, messages stored as .eml under <data>/mail
+  prometheus only with METRICS_ENABLED=true: scrapes the ingestors' and scheduler's /metrics,
+             127.0.0.1:9090, alert rules in docker/prometheus/rules.yml
 
 Commands:
   up       start what is not running (idempotent) and wait until each is ready
@@ -29,6 +31,7 @@ Environment (see .env.example):
   KAFKA_BROKERS       use these Kafka brokers instead of starting one
   KAFKA_TOPIC, KAFKA_PARTITIONS   the clickstream topic 'up' creates
   SMTP_URL            use this SMTP server instead of the local sink
+  METRICS_ENABLED, PROMETHEUS_PORT, METRICS_PORT_*   Prometheus and what it scrapes
 `;
 
 function parse(argv: string[]): { command: 'up' | 'down' | 'status'; names: string[] } {
@@ -54,7 +57,8 @@ function printOutcome(outcome: Outcome): void {
 async function main(argv: string[], context: CliContext): Promise<number> {
   const { command, names } = parse(argv);
   const config = context.config();
-  const services = selectServices(names);
+  // down stops Prometheus too when metrics were turned off since it was started.
+  const services = selectServices(names, command === 'down' ? { METRICS_ENABLED: true } : config);
   if (command === 'up') {
     const started = Date.now();
     const outcomes = await upServices(config, services, printOutcome);

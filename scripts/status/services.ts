@@ -13,7 +13,7 @@ import pg from 'pg';
 import { serviceEndpoints, unreachableFix } from '../../lib/cli/explain.ts';
 import { roleUrl, type Config } from '../../lib/config/index.ts';
 import { serverStatus } from '../../dashboards/lib/server.ts';
-import { servicesStatus, type ServiceStatus } from '../services/index.ts';
+import { servicesFor, servicesStatus, type ServiceStatus } from '../services/index.ts';
 import type { Row } from './model.ts';
 
 const PROBE_MS = 3_000;
@@ -76,6 +76,7 @@ async function versionOf(service: ServiceStatus['service'], config: Config): Pro
   try {
     if (service === 'postgres') return { version: `PostgreSQL ${await postgresVersion(config)}` };
     if (service === 'mariadb') return { version: `MariaDB ${await mariadbVersion(config)}` };
+    if (service === 'prometheus') return { version: 'Prometheus' };
     if (service === 'kafka') {
       const v = kafkaVersion(config);
       return v ? { version: `Kafka ${v}` } : {};
@@ -89,20 +90,22 @@ async function versionOf(service: ServiceStatus['service'], config: Config): Pro
   }
 }
 
-const LABEL: Record<ServiceStatus['service'], string> = { postgres: 'postgres', mariadb: 'mariadb', kafka: 'kafka', smtp: 'smtp' };
+const LABEL: Record<ServiceStatus['service'], string> = { postgres: 'postgres', mariadb: 'mariadb', kafka: 'kafka', smtp: 'smtp', prometheus: 'prometheus' };
 const LOGIN_FIX: Record<ServiceStatus['service'], string> = {
   postgres: 'check WAREHOUSE_TRANSFORMER_PASSWORD (status reads the warehouse as role transformer)',
   mariadb: 'check the user and password in SHOP_DB_URL',
   kafka: 'check KAFKA_BROKERS',
   smtp: 'check SMTP_URL',
+  prometheus: 'look at .data/prometheus/prometheus.log',
 };
+const VARIABLE: Record<ServiceStatus['service'], string> = { postgres: 'WAREHOUSE_URL', mariadb: 'SHOP_DB_URL', kafka: 'KAFKA_BROKERS', smtp: 'SMTP_URL', prometheus: 'PROMETHEUS_PORT' };
 
 export async function serviceRows(config: Config): Promise<Row[]> {
   const endpoints = serviceEndpoints(config);
-  const statuses = await servicesStatus(config);
+  const statuses = await servicesStatus(config, servicesFor(config));
   const rows = await Promise.all(
     statuses.map(async (s): Promise<Row> => {
-      const endpoint = endpoints.find((e) => e.variable === { postgres: 'WAREHOUSE_URL', mariadb: 'SHOP_DB_URL', kafka: 'KAFKA_BROKERS', smtp: 'SMTP_URL' }[s.service])!;
+      const endpoint = endpoints.find((e) => e.variable === VARIABLE[s.service])!;
       const facts = { state: s.state, mode: s.mode, address: s.address, ...(s.pid ? { pid: s.pid } : {}) };
       if (s.state !== 'up') {
         const fix =
