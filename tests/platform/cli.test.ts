@@ -44,6 +44,7 @@ const CASES: Case[] = [
   { name: 'services', script: 'services:status', valid: [], unreachable: { env: { KAFKA_BROKERS: '127.0.0.1:1' }, args: ['kafka'], says: /^kafka +external +- +127\.0\.0\.1:1 +unreachable$/m, stream: 'stdout' } },
   { name: 'migrate', script: 'migrate', valid: [], unreachable: { env: { WAREHOUSE_URL: CLOSED_WAREHOUSE }, args: [], says: /^migrate: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/ } },
   { name: 'status', script: 'status', valid: [], unreachable: { env: { KAFKA_BROKERS: '127.0.0.1:1' }, args: [], says: /^ {2}kafka: check that it is running and that KAFKA_BROKERS points at it$/m, stream: 'stdout' } },
+  { name: 'reset', script: 'reset', valid: ['--yes'], unreachable: { env: { WAREHOUSE_URL: CLOSED_WAREHOUSE, SHOP_DB_URL: CLOSED_SHOP }, args: ['--yes'], says: /^reset: Cannot reach the MariaDB shop database at 127\.0\.0\.1:1 .*SHOP_DB_URL|^reset: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/ } },
 ];
 
 const scripts = (JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
