@@ -3,6 +3,7 @@
  * statically: the services exist, the app containers are configured only through variables
  * ShopFlow actually reads, and the host ports are the ones the local defaults point at.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -17,6 +18,7 @@ interface ComposeService {
   command?: string[] | string;
   environment?: Record<string, string | number> | string[];
   ports?: string[];
+  healthcheck?: { test?: string[] };
 }
 
 const compose = parse(readFileSync(join(ROOT_DIR, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
@@ -49,7 +51,9 @@ describe('docker-compose.yml', () => {
     expect(services.postgres?.image).toMatch(/^postgres:17/);
     expect(services.mariadb?.image).toBe('mariadb:10.11');
     expect(services.kafka?.image).toBe('apache/kafka:3.9.1');
-    expect(services.superset?.image).toMatch(/^apache\/superset:6\.0\./);
+    // The local venv's version (requirements-superset.txt), so the bundle imports the same way.
+    const local = /^apache-superset==(\S+)$/m.exec(readFileSync(join(ROOT_DIR, 'requirements-superset.txt'), 'utf8'))?.[1];
+    expect(services.superset?.image).toBe(`apache/superset:${local}`);
     expect(APP_SERVICES.map(([name]) => name).sort()).toEqual(['app', 'migrate']);
   });
 
@@ -76,6 +80,20 @@ describe('docker-compose.yml', () => {
     expect(hostPorts(services.kafka)).toContain(Number(DEFAULTS.KAFKA_BROKERS.split(':')[1]));
     expect(hostPorts(services.mail)).toContain(Number(new URL(DEFAULTS.SMTP_URL).port));
     expect(hostPorts(services.superset)).toContain(Number(DEFAULTS.SUPERSET_PORT));
+  });
+
+  it('gives every long-running service a healthcheck (migrate is a one-shot job)', () => {
+    const missing = Object.entries(services)
+      .filter(([name, s]) => name !== 'migrate' && !(s.healthcheck?.test && s.healthcheck.test.length > 1))
+      .map(([name]) => name);
+    expect(missing).toEqual([]);
+  });
+
+  it("runs the Prometheus version Debian's package gives the local path", () => {
+    const run = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+    if (run.error) throw new Error(`promtool not found (${run.error.message}): \`npm run setup\` installs Debian's prometheus package`);
+    const local = /version (\d+\.\d+\.\d+)/.exec(run.stdout + run.stderr)?.[1];
+    expect(services.prometheus?.image).toBe(`prom/prometheus:v${local}`);
   });
 
   it('starts MariaDB with the binlog settings CDC needs', () => {
