@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
@@ -46,6 +47,18 @@ function withComposeDefaults(value: string): string {
 const APP_SERVICES = Object.entries(services).filter(([, s]) => s.build !== undefined);
 
 describe('docker-compose.yml', () => {
+  it('is valid against the Compose Specification JSON schema', () => {
+    const schema = JSON.parse(readFileSync(join(ROOT_DIR, 'tests', 'platform', 'fixtures', 'compose-spec.json'), 'utf8')) as object;
+    // The schema names draft-07 by an id ajv 6 does not carry; its formats (durations) are checked by compose itself.
+    const validate = new Ajv({ validateSchema: false, unknownFormats: 'ignore', allErrors: true }).compile(schema);
+    const valid = validate(compose);
+    expect((validate.errors ?? []).map((e) => `${e.dataPath} ${e.message}`)).toEqual([]);
+    expect(valid).toBe(true);
+    // The check has teeth: a misspelt key or a number where compose wants a duration string fails.
+    const broken = { ...compose, services: { ...services, mail: { ...services.mail, healthcheck: { test: ['CMD', 'true'], intervall: '5s' } } } };
+    expect(validate(broken)).toBe(false);
+  });
+
   it('has the services, the app and Superset', () => {
     expect(Object.keys(services)).toEqual(expect.arrayContaining(['postgres', 'mariadb', 'kafka', 'mail', 'superset', 'app', 'migrate']));
     expect(services.postgres?.image).toMatch(/^postgres:17/);
