@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 
-import { loadConfig } from '../lib/config/index.ts';
+import { runCli, type CliContext } from '../lib/cli/run.ts';
 import { UsageError, coerceError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 
@@ -40,35 +40,30 @@ const COMMANDS = ['up', 'install', 'down', 'status', 'export', 'screenshots'] as
 type Command = (typeof COMMANDS)[number];
 
 function parse(argv: string[]): { command: Command; noImport: boolean; out?: string } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      'no-import': { type: 'boolean' },
-      out: { type: 'string' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    process.exit(0);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'no-import': { type: 'boolean' },
+        out: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(coerceError(error).message);
   }
+  const { values, positionals } = parsed;
   if (positionals.length > 1) throw new UsageError(`expected one command, got: ${positionals.join(' ')}`);
   const command = (positionals[0] ?? 'up') as Command;
   if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"; expected one of ${COMMANDS.join(', ')}`);
   return { command, noImport: values['no-import'] === true, ...(values.out ? { out: values.out } : {}) };
 }
 
-async function main(): Promise<number> {
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`${coerceError(error).message}\n\n${HELP}`);
-    return 2;
-  }
-  const config = loadConfig();
-  const logger = createLogger('dashboards', config.LOG_LEVEL);
+async function main(argv: string[], context: CliContext): Promise<number> {
+  const args = parse(argv);
+  const config = context.config();
+  const logger = createLogger('dashboards', config);
   switch (args.command) {
     case 'up': {
       const { dashboardsUp } = await import('./lib/up.ts');
@@ -91,8 +86,8 @@ async function main(): Promise<number> {
     case 'status': {
       const { serverStatus } = await import('./lib/server.ts');
       const status = await serverStatus(config);
-      process.stdout.write(status.running ? `Superset is running (pid ${status.pid}) at ${status.url}, ${status.healthy ? 'healthy' : 'NOT answering /health'}\n` : 'Superset is not running.\n');
-      return status.running && status.healthy ? 0 : 1;
+      process.stdout.write(status.running ? `Superset is running (pid ${status.pid}) at ${status.url}, ${status.healthy ? 'healthy' : 'NOT answering /health'}\n` : `Superset is not running at ${status.url}: start it with \`npm run dashboards\`.\n`);
+      return status.running && status.healthy ? 0 : status.running ? 1 : 69;
     }
     case 'export': {
       const { exportBundle } = await import('./lib/export.ts');
@@ -109,14 +104,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const err = coerceError(error);
-    process.stderr.write(`dashboards: ${err.message}\n`);
-    if (err.cause) process.stderr.write(`  caused by: ${coerceError(err.cause).message.split('\n').slice(0, 12).join('\n  ')}\n`);
-    process.exitCode = 1;
-  },
-);
+await runCli({ name: 'dashboards', help: HELP, main });

@@ -69,7 +69,8 @@ Test data:
 
 Output:
   --sinks LIST            comma-separated: mariadb,kafka (default both)
-  --reset                 drop and recreate the shop tables first (backfill only)
+  --reset                 drop and recreate the shop tables first (backfill only); the topic and
+                          the warehouse keep the old world: \`npm run reset\` empties all three
   --dry-run               generate everything, write nothing (measures the generator alone)
   --quiet                 no progress output
   --json                  print the summary as one JSON line instead of a table

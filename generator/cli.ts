@@ -4,63 +4,47 @@
  * 0 done, 2 bad flags or config, 1 failure, 130/143 stopped by a signal.
  */
 import { runBundledChild } from '../lib/bundled-child.ts';
+import { EXIT } from '../lib/cli/exit-codes.ts';
+import { runCommand, type CommandSpec } from '../lib/cli/run.ts';
 import { loadConfig } from '../lib/config/index.ts';
-import { ConfigError, UsageError } from '../lib/errors.ts';
 import { exitCodeFor, watchStopSignals } from '../lib/lifecycle.ts';
 import { createLogger } from '../lib/logger.ts';
 import { HELP, parseGenerateArgs } from './args.ts';
 
-async function main(): Promise<number> {
-  let config;
-  let options;
-  try {
-    config = loadConfig();
-    const parsed = parseGenerateArgs(process.argv.slice(2), Date.now(), config.dataDir);
+const generate: CommandSpec = {
+  name: 'generate',
+  help: HELP,
+  async main(argv, context) {
+    const config = context.config();
+    const parsed = parseGenerateArgs(argv, Date.now(), config.dataDir);
     if (parsed === 'help') {
       process.stdout.write(HELP);
-      return 0;
+      return EXIT.ok;
     }
-    options = parsed;
-  } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError) {
-      process.stderr.write(`generate: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
-
-  const logger = createLogger('generator', config.LOG_LEVEL);
-  const abort = new AbortController();
-  let signalled: NodeJS.Signals | null = null;
-  watchStopSignals(
-    (signal) => {
-      signalled = signal;
-      logger.warn({ signal }, 'signal received: finishing the batch in flight, then stopping (send again to force)');
-      abort.abort();
-    },
-    (signal) => {
-      logger.warn({ signal }, 'second signal: exiting without finishing the batch in flight');
-      process.exit(exitCodeFor(signal));
-    },
-  );
-
-  try {
+    const options = parsed;
+    const logger = createLogger('generator', config);
+    const abort = new AbortController();
+    let signalled: NodeJS.Signals | null = null;
+    watchStopSignals(
+      (signal) => {
+        signalled = signal;
+        logger.warn({ signal }, 'signal received: finishing the batch in flight, then stopping (send again to force)');
+        abort.abort();
+      },
+      (signal) => {
+        logger.warn({ signal }, 'second signal: exiting without finishing the batch in flight');
+        process.exit(exitCodeFor(signal));
+      },
+    );
     // Loaded here, not at the top: the launching process (below) never needs the generator.
     const { runGenerate } = await import('./run.ts');
     const { formatSummary } = await import('./summary.ts');
     const summary = await runGenerate(options, config, logger, { signal: abort.signal });
     process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSummary(summary)}\n`);
     if (signalled) return exitCodeFor(signalled);
-    return 0;
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`generate: ${error.message}\n`);
-      return 2;
-    }
-    logger.error({ err: error }, 'generation failed');
-    return 1;
-  }
-}
+    return EXIT.ok;
+  },
+};
 
 /**
  * V8 grows its heap lazily when the machine has plenty of memory, so a long generation would
@@ -102,4 +86,4 @@ function heapFlagsFor(argv: string[]): string[] {
 }
 
 const inChild = process.execArgv.some((a) => a.startsWith('--max-old-space-size'));
-process.exitCode = inChild ? await main() : await runBundledChild(import.meta.filename, heapFlagsFor(process.argv.slice(2)), (message) => process.stderr.write(`generate: ${message}\n`));
+process.exitCode = inChild ? await runCommand(generate, process.argv.slice(2)) : await runBundledChild(import.meta.filename, heapFlagsFor(process.argv.slice(2)), (message) => process.stderr.write(`generate: ${message}\n`));

@@ -1,12 +1,13 @@
 /**
  * npm run gate -- [--gate raw|marts|all] [--run-id UUID] [--json]
- * Runs the Great Expectations gate(s); exit 0 when every expectation passed, 1 when some
- * failed, 2 for a usage or configuration error, 3 when the warehouse or Python crashed.
+ * Runs the Great Expectations gate(s); exit codes as every command (lib/cli/exit-codes.ts).
  */
 import { parseArgs } from 'node:util';
 
-import { loadConfig } from '../lib/config/index.ts';
-import { ConfigError, ShopflowError, UsageError } from '../lib/errors.ts';
+import { EXIT } from '../lib/cli/exit-codes.ts';
+import { assertPortAnswers } from '../lib/cli/preflight.ts';
+import { runCli } from '../lib/cli/run.ts';
+import { UsageError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import { runGate } from './run.ts';
 import { GATE_NAMES, type GateName, type GateSummary } from './summary.ts';
@@ -31,7 +32,8 @@ Environment:
   PYTHON_VENV            venv with great-expectations (default .venv; npm run setup creates it)
   LOG_LEVEL
 
-Exit status: 0 passed, 1 expectations failed, 2 usage/config error, 3 could not run.`;
+Exit status: 0 passed, 1 expectations failed (or the gate could not run), 2 usage or
+configuration error, 69 the warehouse is unreachable (docs/operations.md#exit-codes).`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -45,7 +47,7 @@ function parse(argv: string[]): { gates: GateName[]; runId?: string; json: boole
       allowPositionals: false,
     }));
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
+    throw new UsageError((error as Error).message);
   }
   if (values.help) return 'help';
   const gate = values.gate;
@@ -66,28 +68,22 @@ function printText(summary: GateSummary): void {
   if (summary.dataDocsPath) process.stdout.write(`  data docs: ${summary.dataDocsPath}\n`);
 }
 
-async function main(): Promise<number> {
-  const args = parse(process.argv.slice(2));
-  if (args === 'help') {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  const config = loadConfig();
-  const logger = createLogger('gate', config.LOG_LEVEL);
-  const summaries: GateSummary[] = [];
-  for (const gate of args.gates) summaries.push(await runGate(config, gate, { logger, ...(args.runId ? { runId: args.runId } : {}) }));
-  if (args.json) process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`);
-  else summaries.forEach(printText);
-  return summaries.every((s) => s.success) ? 0 : 1;
-}
-
-main().then(
-  (code) => {
-    process.exitCode = code;
+await runCli({
+  name: 'gate',
+  help: HELP,
+  async main(argv, context) {
+    const args = parse(argv);
+    if (args === 'help') {
+      process.stdout.write(`${HELP}\n`);
+      return EXIT.ok;
+    }
+    const config = context.config();
+    const logger = createLogger('gate', config);
+    await assertPortAnswers(config.WAREHOUSE_URL, 5432, 'the Postgres warehouse');
+    const summaries: GateSummary[] = [];
+    for (const gate of args.gates) summaries.push(await runGate(config, gate, { logger, ...(args.runId ? { runId: args.runId } : {}) }));
+    if (args.json) process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`);
+    else summaries.forEach(printText);
+    return summaries.every((s) => s.success) ? EXIT.ok : EXIT.failed;
   },
-  (error: unknown) => {
-    const usage = error instanceof UsageError || error instanceof ConfigError;
-    process.stderr.write(`${error instanceof ShopflowError ? `[${error.code}] ` : ''}${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = usage ? 2 : 3;
-  },
-);
+});

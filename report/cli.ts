@@ -6,8 +6,9 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { loadConfig, roleUrl, type Config } from '../lib/config/index.ts';
-import { ConfigError, ShopflowError, UsageError } from '../lib/errors.ts';
+import { runCli, type CliContext } from '../lib/cli/run.ts';
+import { roleUrl, type Config } from '../lib/config/index.ts';
+import { ShopflowError, UsageError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import { readLedgerRow, resolveDelivery, type DeliveryTarget, type Resolution } from '../lib/mail/ledger.ts';
 import { createPool } from '../lib/pg/pool.ts';
@@ -43,8 +44,9 @@ Environment:
   WAREHOUSE_URL, WAREHOUSE_BI_PASSWORD, WAREHOUSE_OPS_PASSWORD, WAREHOUSE_TRANSFORMER_PASSWORD
   SMTP_URL, SMTP_TIMEOUT_MS, SMTP_MAILBOX_DIR, REPORT_FROM, REPORT_TO, ALERT_TO, PYTHON_VENV, LOG_LEVEL
 
-Exit status: 0 report rendered (and sent or already sent), 1 withheld by a failed gate,
-2 usage or configuration error, 3 could not render or send.`;
+Exit status: 0 report rendered (and sent or already sent), 1 withheld by a failed gate or could
+not render or send, 2 usage or configuration error (a refused password too), 69 the warehouse
+or SMTP server is unreachable (docs/operations.md#exit-codes).`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -76,7 +78,7 @@ export function parseReportArgs(argv: string[]): Args | 'help' {
       allowPositionals: false,
     }));
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${HELP}`);
+    throw new UsageError((error as Error).message);
   }
   if (values.help) return 'help';
   if (values.date !== undefined && !isIsoDate(values.date)) throw new UsageError(`--date must be a real date as YYYY-MM-DD (got ${JSON.stringify(values.date)})`);
@@ -113,14 +115,14 @@ export function describeOutcome(
   return result.alreadySent ? 'already sent earlier, not sent again' : 'rendered, not sent';
 }
 
-async function main(): Promise<number> {
-  const args = parseReportArgs(process.argv.slice(2));
+async function main(argv: string[], context: CliContext): Promise<number> {
+  const args = parseReportArgs(argv);
   if (args === 'help') {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const config = loadConfig();
-  const logger = createLogger('report', config.LOG_LEVEL);
+  const config = context.config();
+  const logger = createLogger('report', config);
 
   if (args.resolve) {
     const ops = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-report-cli', max: 1, logger });
@@ -165,15 +167,5 @@ async function main(): Promise<number> {
   return result.blocked ? 1 : 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      const usage = error instanceof UsageError || error instanceof ConfigError;
-      process.stderr.write(`${error instanceof ShopflowError ? `[${error.code}] ` : ''}${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = usage ? 2 : 3;
-    },
-  );
-}
+// Imported by tests for parseReportArgs: run only as the entry point.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runCli({ name: 'report', help: HELP, main });

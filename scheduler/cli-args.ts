@@ -19,8 +19,9 @@ Flags:
   --no-ingestors      do not supervise the ingestors (overrides SCHEDULER_INGESTORS)
   -h, --help          show this help
 
-Exit status: 0 done (or, with --once, succeeded or nothing to do), 1 failed, 2 bad flags,
-3 --once report blocked by a failed data quality gate.
+Exit status: 0 done (or, with --once, succeeded or nothing to do), 1 failed (a --once report
+withheld by a failed data quality gate too), 2 bad flags or configuration, 69 a service is
+unreachable (docs/operations.md#exit-codes).
 
 Environment (defaults in .env.example):
   WAREHOUSE_URL, WAREHOUSE_OPS_PASSWORD    the ledger, as role ops_writer

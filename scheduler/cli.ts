@@ -1,24 +1,26 @@
 /** `npm run scheduler`: the scheduler daemon, or `--once JOB` to run one job now and exit. */
-import { loadConfig } from '../lib/config/index.ts';
-import { ShopflowError, UsageError } from '../lib/errors.ts';
+import { EXIT } from '../lib/cli/exit-codes.ts';
+import { runCli, type CliContext } from '../lib/cli/run.ts';
 import { abortOnStopSignals, handleShutdownSignals } from '../lib/lifecycle.ts';
 import { createLogger } from '../lib/logger.ts';
 import { HELP, parseSchedulerArgs } from './cli-args.ts';
+import { createRegistry, serveMetrics } from '../lib/metrics/server.ts';
 import { ingestorProcesses } from './ingestors.ts';
+import { schedulerMetrics } from './metrics.ts';
 import { runOnceRetrying } from './once.ts';
 import { realPipeline } from './pipeline.ts';
 import { Scheduler } from './scheduler.ts';
 
 const DRAIN_MS = 20_000;
 
-async function main(): Promise<number> {
-  const args = parseSchedulerArgs(process.argv.slice(2));
+async function main(argv: string[], context: CliContext): Promise<number> {
+  const args = parseSchedulerArgs(argv);
   if (args.help) {
     process.stdout.write(HELP);
     return 0;
   }
-  const config = loadConfig();
-  const logger = createLogger('scheduler', config.LOG_LEVEL);
+  const config = context.config();
+  const logger = createLogger('scheduler', config);
   const operations = realPipeline(config, logger);
 
   if (args.once) {
@@ -27,11 +29,13 @@ async function main(): Promise<number> {
     abortOnStopSignals(abort, new Error('interrupted by signal'));
     const result = await runOnceRetrying({ config, logger, operations }, args.once, args.date, abort.signal);
     logger.info({ job: args.once, runId: result.runId, status: result.status, failedStep: result.failedStep, error: result.error }, 'run finished');
-    if (result.status === 'succeeded' || result.status === 'skipped') return 0;
-    return result.status === 'blocked' ? 3 : 1;
+    // A report withheld by a failed gate is a failure like any other (exit 1), as in `npm run report`.
+    return result.status === 'succeeded' || result.status === 'skipped' ? EXIT.ok : EXIT.failed;
   }
 
+  const endpoint = await serveMetrics(createRegistry('scheduler'), { enabled: config.METRICS_ENABLED, host: config.METRICS_HOST, port: config.METRICS_PORT_SCHEDULER, logger });
   const scheduler = new Scheduler({
+    ...(endpoint.port !== null ? { metrics: schedulerMetrics(endpoint.registry) } : {}),
     config,
     logger,
     operations,
@@ -48,18 +52,4 @@ async function main(): Promise<number> {
   return new Promise<number>(() => undefined); // runs until a signal; handleShutdownSignals exits
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    const message = error instanceof ShopflowError ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`scheduler failed: ${message}\n`);
-    process.exitCode = 1;
-  },
-);
+await runCli({ name: 'scheduler', help: HELP, main });

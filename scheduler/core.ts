@@ -15,6 +15,7 @@ import { buildJobs } from './jobs/index.ts';
 import { MartAlertFacts } from './jobs/alert-facts.ts';
 import { AlertFreshness, type AlertFacts } from './jobs/operational-alerts.ts';
 import { RunLedger } from './ledger.ts';
+import { MeteredLedger, type SchedulerMetrics } from './metrics.ts';
 import { Mutex } from './mutex.ts';
 import type { PipelineOperations } from './operations.ts';
 import { JobRunner, type RunRequest, type RunResult } from './runner.ts';
@@ -37,6 +38,8 @@ export interface CoreOptions {
   logDir?: string | null;
   /** Alert only on facts at most this old (default 1 hour). */
   alertLookbackMs?: number;
+  /** Prometheus metrics of runs and steps (scheduler/metrics.ts); none when metrics are off. */
+  metrics?: SchedulerMetrics;
 }
 
 export interface SchedulerCore {
@@ -56,7 +59,7 @@ export function createSchedulerCore(options: CoreOptions & { instanceId: string 
   const facts =
     options.facts ??
     new MartAlertFacts((factsPool = createPool({ connectionString: roleUrl(config, 'bi_reader'), applicationName: 'shopflow-scheduler-alerts', max: 2, logger })));
-  const ledger = new RunLedger(pool);
+  const ledger = options.metrics ? new MeteredLedger(pool, options.metrics) : new RunLedger(pool);
   const clock = options.clock ?? new DatabaseClock(pool);
   const jobs = {
     ...buildJobs({ operations: options.operations, ledger, dbtMutex: new Mutex(), freshness: new AlertFreshness(), facts, alertLookbackMs: options.alertLookbackMs ?? 3_600_000 }),

@@ -81,7 +81,8 @@ step('npm packages', () => {
   return 'installed with npm ci';
 });
 
-// 2. Debian packages: MariaDB server, Java + Maven for the Kafka broker, Chromium for screenshots; only when absent.
+// 2. Debian packages: MariaDB server, Java + Maven for the Kafka broker, Chromium for screenshots,
+// Prometheus; only when absent.
 step('debian packages', () => {
   const wanted = [];
   if (!env.SHOP_DB_URL && !onPath('mariadbd')) wanted.push('mariadb-server');
@@ -90,6 +91,9 @@ step('debian packages', () => {
   if (!onPath('python3')) wanted.push('python3', 'python3-venv');
   // Headless Chromium renders the report and dashboard screenshots (and their tests).
   if (!onPath('chromium')) wanted.push('chromium');
+  // Prometheus (and its promtool, which the test suite runs on the alert rules); the server
+  // itself starts only with METRICS_ENABLED=true.
+  if (!onPath('promtool')) wanted.push('prometheus');
   if (wanted.length === 0) return 'present';
   if (!isRoot) {
     throw new BootstrapError(`missing ${wanted.join(', ')}; install them with: sudo apt-get install -y --no-install-recommends ${wanted.join(' ')}`);

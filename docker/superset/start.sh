@@ -3,6 +3,10 @@
 # bundle (dashboards/bundle) pointed at the compose warehouse as bi_reader, then the web server.
 set -euo pipefail
 
+# The image has no Postgres driver; the version is the one the local venv pins
+# (requirements-superset.constraints.txt).
+pip install --no-cache-dir --quiet psycopg2-binary==2.9.13
+
 superset db upgrade
 superset fab create-admin --username "$SUPERSET_ADMIN_USER" --password "$SUPERSET_ADMIN_PASSWORD" \
   --firstname ShopFlow --lastname Admin --email admin@shopflow.local || true   # exists on restarts

@@ -6,10 +6,12 @@ import { parseArgs } from 'node:util';
 
 import cliProgress from 'cli-progress';
 
-import { loadConfig } from '../../lib/config/index.ts';
-import { coerceError, ShopflowError, UsageError } from '../../lib/errors.ts';
+import { runCli } from '../../lib/cli/run.ts';
+import { coerceError, UsageError } from '../../lib/errors.ts';
 import { handleShutdownSignals } from '../../lib/lifecycle.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { ingestMetrics } from '../../lib/metrics/ingest.ts';
+import { createRegistry, serveMetrics } from '../../lib/metrics/server.ts';
 import { CdcIngestor } from './ingestor.ts';
 
 const HELP = `Usage: npm run ingest:cdc -- [options]
@@ -34,6 +36,7 @@ Environment:
   CDC_SERVER_ID           default --server-id
   INGEST_BATCH_ROWS       land a batch once it holds this many changes
   INGEST_BATCH_MAX_MS     ... or once its oldest change waited this long
+  INGEST_GIVE_UP_MS       exit 69 when the source or warehouse does not answer for this long
   LOG_LEVEL               trace|debug|info|warn|error|fatal|silent
 
 Signals: the first SIGTERM/SIGINT lands every complete source transaction already received and
@@ -73,64 +76,66 @@ function parseFlags(argv: string[]) {
   };
 }
 
-async function main(): Promise<number> {
-  const flags = parseFlags(process.argv.slice(2));
-  if (flags.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const config = loadConfig();
-  const logger = createLogger('ingest-cdc', config.LOG_LEVEL);
-  let bar: cliProgress.SingleBar | null = null;
-  const ingestor = new CdcIngestor({
-    config,
-    serverId: flags.serverId ?? config.CDC_SERVER_ID,
-    logger,
-    resnapshot: flags.resnapshot,
-    ...(flags.untilIdleMs !== undefined ? { untilIdleMs: flags.untilIdleMs } : {}),
-    onSnapshotStart: (_tables, estimatedTotal) => {
-      if (!flags.progress) return;
-      bar = new cliProgress.SingleBar(
-        { stream: process.stderr, format: 'snapshot {bar} {percentage}% | {value}/{total} rows | {table} | {eta_formatted} left', etaBuffer: 50 },
-        cliProgress.Presets.shades_classic,
-      );
-      bar.start(Math.max(estimatedTotal, 1), 0, { table: '' });
-    },
-    onSnapshotProgress: (event) => {
-      if (!bar) return;
-      if (event.totalRows > bar.getTotal()) bar.setTotal(event.totalRows);
-      bar.update(event.totalRows, { table: event.table });
-    },
-    onSnapshotEnd: () => {
-      bar?.stop();
-      bar = null;
-    },
-  });
-  const removeSignals = handleShutdownSignals({
-    logger,
-    forceAfterMs: 30_000,
-    drain: async () => {
-      ingestor.stop();
-      await running;
-    },
-  });
-  const running = ingestor.run();
-  try {
-    const summary = await running;
-    logger.info({ ...summary, source: ingestor.sourceName }, summary.end === 'idle' ? 'caught up and idle: exiting' : 'stopped');
-    return 0;
-  } finally {
-    removeSignals();
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (thrown: unknown) => {
-    const error = coerceError(thrown);
-    const code = error instanceof ShopflowError ? error.code : 'CDC_FAILED';
-    process.stderr.write(`ingest:cdc failed [${code}]: ${error.message}\n`);
-    if (!(error instanceof ShopflowError) && error.stack) process.stderr.write(`${error.stack}\n`);
-    process.exit(error instanceof UsageError ? 2 : 1);
+await runCli({
+  name: 'ingest:cdc',
+  help: HELP,
+  async main(argv, context) {
+    const flags = parseFlags(argv);
+    const config = context.config();
+    const logger = createLogger('ingest-cdc', config);
+    const metrics = await serveMetrics(createRegistry('ingest-cdc'), { enabled: config.METRICS_ENABLED, host: config.METRICS_HOST, port: config.METRICS_PORT_CDC, logger });
+    const meter = ingestMetrics(metrics.registry, 'cdc');
+    let snapshotRowsSeen = 0;
+    let bar: cliProgress.SingleBar | null = null;
+    const ingestor = new CdcIngestor({
+      config,
+      serverId: flags.serverId ?? config.CDC_SERVER_ID,
+      logger,
+      resnapshot: flags.resnapshot,
+      // The shared give-up policy: a source down for this long ends the process with exit 69;
+      // retrying without end is the scheduler's supervisor's job.
+      giveUpAfterMs: config.INGEST_GIVE_UP_MS,
+      ...(flags.untilIdleMs !== undefined ? { untilIdleMs: flags.untilIdleMs } : {}),
+      onSnapshotStart: (_tables, estimatedTotal) => {
+        snapshotRowsSeen = 0;
+        if (!flags.progress) return;
+        bar = new cliProgress.SingleBar(
+          { stream: process.stderr, format: 'snapshot {bar} {percentage}% | {value}/{total} rows | {table} | {eta_formatted} left', etaBuffer: 50 },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(Math.max(estimatedTotal, 1), 0, { table: '' });
+      },
+      onSnapshotProgress: (event) => {
+        meter.snapshotRows(event.totalRows - snapshotRowsSeen);
+        snapshotRowsSeen = event.totalRows;
+        if (!bar) return;
+        if (event.totalRows > bar.getTotal()) bar.setTotal(event.totalRows);
+        bar.update(event.totalRows, { table: event.table });
+      },
+      onBatch: (result) => {
+        meter.batch({ rows: result.rows, durationSeconds: result.batchMs / 1000, freshnessSeconds: result.maxLagMs === null ? null : result.maxLagMs / 1000 });
+        meter.cdcLag(result.minLagMs === null ? null : result.minLagMs / 1000);
+      },
+      onSnapshotEnd: () => {
+        bar?.stop();
+        bar = null;
+      },
+    });
+    const removeSignals = handleShutdownSignals({
+      logger,
+      forceAfterMs: 30_000,
+      drain: async () => {
+        ingestor.stop();
+        await running;
+      },
+    });
+    const running = ingestor.run();
+    try {
+      const summary = await running;
+      logger.info({ ...summary, source: ingestor.sourceName }, summary.end === 'idle' ? 'caught up and idle: exiting' : 'stopped');
+      return 0;
+    } finally {
+      removeSignals();
+    }
   },
-);
+}, { graceMs: 1_000 });

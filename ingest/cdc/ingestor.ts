@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 
 import { roleUrl, type Config } from '../../lib/config/index.ts';
-import { coerceError, FatalPipelineError } from '../../lib/errors.ts';
+import { coerceError, FatalPipelineError, ServiceUnavailableError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { createPool } from '../../lib/pg/pool.ts';
 import { backoffDelay } from '../../lib/retry.ts';
@@ -36,6 +36,11 @@ export interface CdcOptions {
   lockWaitMs?: number;
   /** Backoff bounds for transient failures. */
   retry?: { minDelayMs: number; maxDelayMs: number; maxUnknownFailures: number };
+  /**
+   * Give up (ServiceUnavailableError) after failing this long without landing anything: the
+   * shared give-up policy (lib/cli/give-up.ts). Unset: retry transient failures without end.
+   */
+  giveUpAfterMs?: number;
   onSnapshotStart?: (tables: TableInfo[], estimatedTotal: number) => void;
   onSnapshotProgress?: (event: SnapshotProgressEvent) => void;
   onSnapshotEnd?: () => void;
@@ -89,6 +94,7 @@ export class CdcIngestor {
     });
     let attempt = 0;
     let unknownFailures = 0;
+    let failingSince: number | null = null;
     try {
       for (;;) {
         if (this.#stopping) return this.#summary;
@@ -103,6 +109,11 @@ export class CdcIngestor {
           if (verdict === 'fatal') throw error;
           const progressed = this.#summary.changes + this.#summary.transactions + this.#summary.snapshotRows > progressBefore;
           attempt = progressed ? 1 : attempt + 1;
+          failingSince = progressed || failingSince === null ? Date.now() : failingSince;
+          const giveUpAfterMs = this.#options.giveUpAfterMs;
+          if (giveUpAfterMs !== undefined && Date.now() - failingSince >= giveUpAfterMs) {
+            throw new ServiceUnavailableError(`CDC could not reach its source or the warehouse for ${Math.round(giveUpAfterMs / 1000)} s: ${error.message}`, error);
+          }
           if (verdict === 'unknown' && ++unknownFailures > retry.maxUnknownFailures) {
             throw new FatalPipelineError('CDC_GIVING_UP', `CDC failed ${unknownFailures} times with an unexpected error; last: ${error.message}`, error);
           }

@@ -25,7 +25,7 @@ was not committed is read again on the next start).
 
 Environment: WAREHOUSE_URL, WAREHOUSE_INGEST_PASSWORD, KAFKA_BROKERS, KAFKA_TOPIC, KAFKA_PARTITIONS,
 KAFKA_GROUP_ID, KAFKA_CLIENT_ID, KAFKA_SESSION_TIMEOUT_MS, INGEST_BATCH_ROWS, INGEST_BATCH_MAX_MS,
-LOG_LEVEL (see .env.example and docs/kafka-ingestor.md).
+INGEST_GIVE_UP_MS (exit 69 when Kafka does not answer for this long at start), LOG_LEVEL (see .env.example and docs/kafka-ingestor.md).
 `;
 
 export interface CliOptions {

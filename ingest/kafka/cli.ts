@@ -2,31 +2,30 @@
  * `npm run ingest:kafka -- [flags]`: the Kafka -> Postgres ingestor. Thin entry: parse flags,
  * load config, run the library, exit with an honest status.
  */
-import { loadConfig } from '../../lib/config/index.ts';
-import { ShopflowError, UsageError } from '../../lib/errors.ts';
+import { EXIT } from '../../lib/cli/exit-codes.ts';
+import { untilGiveUp } from '../../lib/cli/give-up.ts';
+import { runCli } from '../../lib/cli/run.ts';
 import { ensureTopic } from '../../lib/kafka/admin.ts';
 import { handleShutdownSignals } from '../../lib/lifecycle.ts';
 import { createLogger } from '../../lib/logger.ts';
+import { ingestMetrics } from '../../lib/metrics/ingest.ts';
+import { createRegistry, serveMetrics } from '../../lib/metrics/server.ts';
 import { HELP, parseCli, type CliOptions } from './cli-args.ts';
 import { KafkaIngestor } from './ingestor.ts';
 
-async function main(): Promise<number> {
-  let cli: CliOptions;
-  try {
-    cli = parseCli(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`ingest:kafka: ${(error as Error).message}\n`);
-    return 2;
-  }
-  if (cli.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const config = loadConfig();
-  const logger = createLogger('ingest-kafka', config.LOG_LEVEL);
-  const topic = cli.topic ?? config.KAFKA_TOPIC;
-  try {
-    await ensureTopic(config.KAFKA_BROKERS, topic, config.KAFKA_PARTITIONS, { clientId: `${config.KAFKA_CLIENT_ID}-ingest-admin` });
+await runCli({
+  name: 'ingest:kafka',
+  help: HELP,
+  async main(argv, context) {
+    const cli: CliOptions = parseCli(argv);
+    const config = context.config();
+    const logger = createLogger('ingest-kafka', config);
+    const topic = cli.topic ?? config.KAFKA_TOPIC;
+    // Run by hand or by the scheduler alike: an unreachable broker is retried for a bounded
+    // time, then the process exits 69; only the scheduler's supervisor retries without end.
+    await untilGiveUp(() => ensureTopic(config.KAFKA_BROKERS, topic, config.KAFKA_PARTITIONS, { clientId: `${config.KAFKA_CLIENT_ID}-ingest-admin` }), logger, 'Kafka', config.INGEST_GIVE_UP_MS);
+    const metrics = await serveMetrics(createRegistry('ingest-kafka'), { enabled: config.METRICS_ENABLED, host: config.METRICS_HOST, port: config.METRICS_PORT_KAFKA, logger });
+    const meter = ingestMetrics(metrics.registry, 'kafka', { topic, group: cli.group ?? config.KAFKA_GROUP_ID });
     const ingestor = new KafkaIngestor({
       config,
       logger,
@@ -35,6 +34,10 @@ async function main(): Promise<number> {
       batchRows: cli.batchRows ?? config.INGEST_BATCH_ROWS,
       batchMaxMs: cli.batchMs ?? config.INGEST_BATCH_MAX_MS,
       stopWhen: cli.stopWhen,
+      onCommitted: (commit) => {
+        meter.batch({ rows: commit.events, deadLettersByCode: commit.deadLettersByCode, durationSeconds: commit.flushMs / 1000, freshnessSeconds: commit.stalestMs === null ? null : commit.stalestMs / 1000 });
+        meter.consumerLag(commit.consumerLag);
+      },
     });
     handleShutdownSignals({
       logger,
@@ -45,20 +48,6 @@ async function main(): Promise<number> {
     });
     const summary = await ingestor.run();
     logger.info(summary, 'done');
-    return 0;
-  } catch (error) {
-    const code = error instanceof ShopflowError ? error.code : undefined;
-    logger.fatal({ err: error, code }, error instanceof Error ? error.message : String(error));
-    return 1;
-  }
-}
-
-try {
-  process.exitCode = await main();
-} catch (error) {
-  // Config errors and anything before the logger exists.
-  process.stderr.write(`ingest:kafka: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
-}
-// Everything is closed by now; if a stray handle still holds the event loop, do not hang on it.
-setTimeout(() => process.exit(process.exitCode ?? 0), 5_000).unref();
+    return EXIT.ok;
+  },
+});

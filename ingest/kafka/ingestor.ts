@@ -48,7 +48,17 @@ export interface KafkaIngestorOptions {
   /** A flush transaction that takes longer is treated as a stalled connection and retried. */
   flushTimeoutMs?: number;
   /** Called after each commit with the commit time, how long the flush took and the records' producer timestamps. */
-  onCommitted?: (commit: { committedAt: number; flushMs: number; events: number; deadLetters: number; timestampsMs: number[][] }) => void;
+  onCommitted?: (commit: {
+    committedAt: number;
+    flushMs: number;
+    events: number;
+    deadLetters: number;
+    timestampsMs: number[][];
+    /** Metrics hooks (/metrics): dead letters by error code, commit time minus the oldest record's, and the lag after it. */
+    deadLettersByCode: Record<string, number>;
+    stalestMs: number | null;
+    consumerLag: number | null;
+  }) => void;
   /** The Kafka client; kafkajs unless another RecordSource is given. */
   source?: RecordSource;
 }
@@ -354,7 +364,16 @@ export class KafkaIngestor {
     const figures = flushFigures(accepted, result, batchMs, committedAt);
     this.#metrics.record(figures);
     this.#log.debug({ ...figures, batchMs: Math.round(batchMs), consumerLag: this.#consumerLag() }, 'flush committed');
-    this.#o.onCommitted?.({ committedAt, flushMs: batchMs, events: result.eventsLoaded, deadLetters: result.deadLettersLoaded, timestampsMs: accepted.map((s) => s.timestampsMs) });
+    this.#o.onCommitted?.({
+      committedAt,
+      flushMs: batchMs,
+      events: result.eventsLoaded,
+      deadLetters: result.deadLettersLoaded,
+      timestampsMs: accepted.map((s) => s.timestampsMs),
+      deadLettersByCode: figures.deadLettersByCode,
+      stalestMs: figures.stalestMs,
+      consumerLag: this.#consumerLag(),
+    });
     if (!this.#stopping) this.#advisory.send();
   }
 

@@ -24,6 +24,7 @@ const cron = z.string().regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression w
 export const DEFAULTS = {
   SHOPFLOW_DATA_DIR: '.data',
   LOG_LEVEL: 'info',
+  LOG_FORMAT: 'auto',
   WAREHOUSE_URL: 'postgres://postgres:shopflow@127.0.0.1:54329/shopflow',
   WAREHOUSE_INGEST_PASSWORD: 'ingest_writer_local',
   WAREHOUSE_TRANSFORMER_PASSWORD: 'transformer_local',
@@ -38,6 +39,7 @@ export const DEFAULTS = {
   KAFKA_CLIENT_ID: 'shopflow',
   INGEST_BATCH_ROWS: '10000',
   INGEST_BATCH_MAX_MS: '500',
+  INGEST_GIVE_UP_MS: '30000',
   SMTP_URL: 'smtp://127.0.0.1:2525',
   SMTP_TIMEOUT_MS: '30000',
   REPORT_FROM: 'ShopFlow <reports@shopflow.local>',
@@ -60,6 +62,13 @@ export const DEFAULTS = {
   SCHEDULER_STEP_ATTEMPTS: '3',
   SCHEDULER_RETRY_MAX_MS: '60000',
   SCHEDULER_STANDBY_POLL_MS: '5000',
+  // metrics (docs/operations.md#metrics)
+  METRICS_ENABLED: 'false',
+  METRICS_HOST: '127.0.0.1',
+  METRICS_PORT_KAFKA: '9464',
+  METRICS_PORT_CDC: '9465',
+  METRICS_PORT_SCHEDULER: '9466',
+  PROMETHEUS_PORT: '9090',
   // kafka ingestor (docs/kafka-ingestor.md)
   KAFKA_SESSION_TIMEOUT_MS: '30000',
 } as const;
@@ -67,6 +76,8 @@ export const DEFAULTS = {
 export const envSchema = z.object({
   SHOPFLOW_DATA_DIR: z.string().min(1),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  /** auto: readable lines on a terminal, JSON lines when piped; json or pretty force one. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']),
   /** Superuser URL of the warehouse, used only for migrations; components connect as their own role. */
   WAREHOUSE_URL: url(['postgres', 'postgresql']),
   WAREHOUSE_INGEST_PASSWORD: z.string().min(1),
@@ -85,6 +96,8 @@ export const envSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1),
   INGEST_BATCH_ROWS: int(1, 1_000_000),
   INGEST_BATCH_MAX_MS: int(1, 600_000),
+  /** An ingestor whose source or warehouse does not answer for this long exits 69 (the scheduler restarts it). */
+  INGEST_GIVE_UP_MS: int(0, 86_400_000),
   SMTP_URL: url(['smtp', 'smtps']),
   /** How long a send waits for any SMTP reply, the acknowledgement after DATA included; past it the outcome is 'unknown'. */
   SMTP_TIMEOUT_MS: int(1_000, 600_000),
@@ -136,6 +149,15 @@ export const envSchema = z.object({
   SCHEDULER_STANDBY_POLL_MS: int(100, 600_000),
   /** Consumer-group session timeout: how long a member that went silent keeps its partitions. */
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000),
+  /** Serve /metrics from the ingestors and the scheduler, and let services:up start Prometheus. */
+  METRICS_ENABLED: bool,
+  /** Address the /metrics endpoints listen on (127.0.0.1: this host only; 0.0.0.0 for a remote Prometheus). */
+  METRICS_HOST: z.string().min(1),
+  METRICS_PORT_KAFKA: int(1, 65535),
+  METRICS_PORT_CDC: int(1, 65535),
+  METRICS_PORT_SCHEDULER: int(1, 65535),
+  /** Port of the local Prometheus server services:up starts when METRICS_ENABLED is true. */
+  PROMETHEUS_PORT: int(1, 65535),
   /** Set by CI; makes bring-up non-interactive and quieter. */
   CI: bool.optional(),
 });

@@ -55,6 +55,10 @@ export async function connectKafkajsAdmin(brokers: string[], options: AdminOptio
       const offsets = await admin.fetchTopicOffsets(topic);
       return offsets.map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }));
     },
+    async groupMemberCount(groupId) {
+      const described = await admin.describeGroups([groupId]);
+      return described.groups[0]?.members.length ?? 0;
+    },
     async brokerConfig(name) {
       const cluster = await admin.describeCluster();
       const broker = String(cluster.brokers[0]?.nodeId ?? 1);

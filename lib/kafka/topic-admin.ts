@@ -28,6 +28,8 @@ export interface TopicAdmin {
   deleteGroups(groupIds: string[]): Promise<void>;
   /** Low and high watermarks per partition of a topic. */
   watermarks(topic: string): Promise<PartitionWatermarks[]>;
+  /** How many members a consumer group has now (0 when it has none or does not exist). */
+  groupMemberCount(groupId: string): Promise<number>;
   /** A setting of the (first) broker as it reports it, e.g. `auto.create.topics.enable`. */
   brokerConfig(name: string): Promise<string | undefined>;
   disconnect(): Promise<void>;

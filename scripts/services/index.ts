@@ -8,18 +8,26 @@ import { UsageError } from '../../lib/errors.ts';
 import { kafkaService } from './kafka.ts';
 import { mariadbService } from './mariadb.ts';
 import { postgresService } from './postgres.ts';
+import { prometheusService } from './prometheus.ts';
 import { smtpService } from './smtp.ts';
 import type { LocalService, ServiceName, ServiceStatus } from './types.ts';
 
 export type { LocalService, ServiceName, ServiceStatus } from './types.ts';
 
+/** The services everything needs. Prometheus is optional (METRICS_ENABLED) and handled by servicesFor. */
 export const SERVICES: readonly LocalService[] = [postgresService, mariadbService, kafkaService, smtpService];
 
-export function selectServices(names: readonly string[]): LocalService[] {
-  if (names.length === 0) return [...SERVICES];
+/** The services `services:*` manages for this configuration: the core four, plus Prometheus when metrics are on. */
+export function servicesFor(config: Pick<Config, 'METRICS_ENABLED'>): LocalService[] {
+  return config.METRICS_ENABLED ? [...SERVICES, prometheusService] : [...SERVICES];
+}
+
+export function selectServices(names: readonly string[], config?: Pick<Config, 'METRICS_ENABLED'>): LocalService[] {
+  const all = [...SERVICES, prometheusService];
+  if (names.length === 0) return config ? servicesFor(config) : [...SERVICES];
   return names.map((name) => {
-    const service = SERVICES.find((s) => s.name === name);
-    if (!service) throw new UsageError(`unknown service "${name}"; choose from ${SERVICES.map((s) => s.name).join(', ')}`);
+    const service = all.find((s) => s.name === name);
+    if (!service) throw new UsageError(`unknown service "${name}"; choose from ${all.map((s) => s.name).join(', ')}`);
     return service;
   });
 }

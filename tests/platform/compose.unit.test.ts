@@ -3,9 +3,11 @@
  * statically: the services exist, the app containers are configured only through variables
  * ShopFlow actually reads, and the host ports are the ones the local defaults point at.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
@@ -17,6 +19,7 @@ interface ComposeService {
   command?: string[] | string;
   environment?: Record<string, string | number> | string[];
   ports?: string[];
+  healthcheck?: { test?: string[] };
 }
 
 const compose = parse(readFileSync(join(ROOT_DIR, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
@@ -44,12 +47,26 @@ function withComposeDefaults(value: string): string {
 const APP_SERVICES = Object.entries(services).filter(([, s]) => s.build !== undefined);
 
 describe('docker-compose.yml', () => {
+  it('is valid against the Compose Specification JSON schema', () => {
+    const schema = JSON.parse(readFileSync(join(ROOT_DIR, 'tests', 'platform', 'fixtures', 'compose-spec.json'), 'utf8')) as object;
+    // The schema names draft-07 by an id ajv 6 does not carry; its formats (durations) are checked by compose itself.
+    const validate = new Ajv({ validateSchema: false, unknownFormats: 'ignore', allErrors: true }).compile(schema);
+    const valid = validate(compose);
+    expect((validate.errors ?? []).map((e) => `${e.dataPath} ${e.message}`)).toEqual([]);
+    expect(valid).toBe(true);
+    // The check has teeth: a misspelt key or a number where compose wants a duration string fails.
+    const broken = { ...compose, services: { ...services, mail: { ...services.mail, healthcheck: { test: ['CMD', 'true'], intervall: '5s' } } } };
+    expect(validate(broken)).toBe(false);
+  });
+
   it('has the services, the app and Superset', () => {
     expect(Object.keys(services)).toEqual(expect.arrayContaining(['postgres', 'mariadb', 'kafka', 'mail', 'superset', 'app', 'migrate']));
     expect(services.postgres?.image).toMatch(/^postgres:17/);
     expect(services.mariadb?.image).toBe('mariadb:10.11');
     expect(services.kafka?.image).toBe('apache/kafka:3.9.1');
-    expect(services.superset?.image).toMatch(/^apache\/superset:6\.0\./);
+    // The local venv's version (requirements-superset.txt), so the bundle imports the same way.
+    const local = /^apache-superset==(\S+)$/m.exec(readFileSync(join(ROOT_DIR, 'requirements-superset.txt'), 'utf8'))?.[1];
+    expect(services.superset?.image).toBe(`apache/superset:${local}`);
     expect(APP_SERVICES.map(([name]) => name).sort()).toEqual(['app', 'migrate']);
   });
 
@@ -76,6 +93,20 @@ describe('docker-compose.yml', () => {
     expect(hostPorts(services.kafka)).toContain(Number(DEFAULTS.KAFKA_BROKERS.split(':')[1]));
     expect(hostPorts(services.mail)).toContain(Number(new URL(DEFAULTS.SMTP_URL).port));
     expect(hostPorts(services.superset)).toContain(Number(DEFAULTS.SUPERSET_PORT));
+  });
+
+  it('gives every long-running service a healthcheck (migrate is a one-shot job)', () => {
+    const missing = Object.entries(services)
+      .filter(([name, s]) => name !== 'migrate' && !(s.healthcheck?.test && s.healthcheck.test.length > 1))
+      .map(([name]) => name);
+    expect(missing).toEqual([]);
+  });
+
+  it("runs the Prometheus version Debian's package gives the local path", () => {
+    const run = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+    if (run.error) throw new Error(`promtool not found (${run.error.message}): \`npm run setup\` installs Debian's prometheus package`);
+    const local = /version (\d+\.\d+\.\d+)/.exec(run.stdout + run.stderr)?.[1];
+    expect(services.prometheus?.image).toBe(`prom/prometheus:v${local}`);
   });
 
   it('starts MariaDB with the binlog settings CDC needs', () => {

@@ -1,0 +1,86 @@
+/**
+ * `npm run status` as a person and a monitor use it: green (exit 0) when the services are up
+ * and nothing waits; with Kafka unreachable it names Kafka and the fix and exits 69. The
+ * shared test services are never stopped: the red case points KAFKA_BROKERS at a closed port.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+
+import { ensureTopic } from '../../lib/kafka/admin.ts';
+import { createEventProducer } from '../../lib/kafka/producer.ts';
+import { ROOT_DIR } from '../../lib/root.ts';
+import type { StatusReport } from '../../scripts/status/index.ts';
+import { uniqueSuffix } from '../helpers/config.ts';
+import { endpointEnv, testEndpoints } from '../helpers/services.ts';
+import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts';
+
+function status(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'scripts', 'status.ts'), ...args], { cwd: ROOT_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run status', () => {
+  let warehouse: TestWarehouse;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    warehouse = await createTestWarehouse('status');
+    const topic = `status.${uniqueSuffix()}`;
+    await ensureTopic(testEndpoints().kafkaBrokers, topic, 2);
+    // Its own warehouse database and topic: what other test files leave behind cannot turn it red.
+    env = { ...endpointEnv(testEndpoints()), WAREHOUSE_URL: warehouse.adminUrl, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `status-${uniqueSuffix()}`, LOG_LEVEL: 'warn' };
+  });
+  afterAll(async () => {
+    await warehouse?.drop();
+  });
+
+  it('is green with exit 0 when every service is up and nothing waits', async () => {
+    const run = await status(env);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^Services\n/);
+    for (const service of ['postgres', 'mariadb', 'kafka', 'smtp']) expect(run.stdout).toMatch(new RegExp(`^  ok +${service} +up`, 'm'));
+    expect(run.stdout).toMatch(/ingest:kafka +not running, lag 0 events/);
+    expect(run.stdout).toContain('All good.');
+    expect(run.code).toBe(0);
+  });
+
+  it('--json gives the same report to a machine', async () => {
+    const run = await status(env, '--json');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as StatusReport;
+    expect(report.overall).toBe('ok');
+    expect(report.services.map((r) => r.name)).toEqual(['postgres', 'mariadb', 'kafka', 'smtp', 'superset']);
+    expect(report.ingestors.find((r) => r.name === 'ingest:kafka')?.facts).toMatchObject({ running: false, consumerLag: 0 });
+  });
+
+  it('names Kafka and the fix, and exits 69, when Kafka is unreachable', async () => {
+    const run = await status({ ...env, KAFKA_BROKERS: '127.0.0.1:1' });
+    expect(run.code).toBe(69);
+    expect(run.stdout).toMatch(/^ {2}FAIL kafka +unreachable at 127\.0\.0\.1:1/m);
+    expect(run.stdout).toContain('1 thing needs attention:\n  kafka: check that it is running and that KAFKA_BROKERS points at it');
+  });
+
+  // Last: it leaves events in the topic.
+  it('says what to run when events wait for a stopped ingestor, and exits 1', async () => {
+    const producer = await createEventProducer({ brokers: testEndpoints().kafkaBrokers, clientId: 'status-test' }, pino({ level: 'silent' }));
+    try {
+      await producer.send(env.KAFKA_TOPIC!, [1, 2, 3].map((n) => ({ key: `s${n}`, value: '{}', partition: 0 })));
+    } finally {
+      await producer.disconnect();
+    }
+    const run = await status(env);
+    expect(run.stdout).toMatch(/^ {2}WARN ingest:kafka +not running, lag 3 events/m);
+    expect(run.stdout).toContain('ingest:kafka: events wait in Kafka: run `npm run ingest:kafka -- --until-idle 5000`');
+    expect(run.code).toBe(1);
+  });
+});
