@@ -59,6 +59,7 @@ export const DEFAULTS = {
   SCHEDULER_STANDBY_POLL_MS: '5000',
   // kafka ingestor (docs/kafka-ingestor.md)
   KAFKA_SESSION_TIMEOUT_MS: '30000',
+  KAFKA_MAX_KEY_BYTES: '1024',
 } as const;
 
 export const envSchema = z.object({
@@ -116,6 +117,8 @@ export const envSchema = z.object({
   SCHEDULER_STANDBY_POLL_MS: int(100, 600_000),
   /** Consumer-group session timeout: how long a member that went silent keeps its partitions. */
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000),
+  /** Longest Kafka message key the ingestor lands, in bytes; a longer key makes the message a dead letter (oversized_key). */
+  KAFKA_MAX_KEY_BYTES: int(1, 1_048_576),
   /** Set by CI; makes bring-up non-interactive and quieter. */
   CI: bool.optional(),
 });
