@@ -12,8 +12,11 @@
 import { createRequire } from 'node:module';
 
 import { decompress as zstdDecompress } from 'fzstd';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 
+// Named imports of these fail under Node's ESM loader: kafkajs builds them as member
+// expressions, which the CommonJS export scanner does not see.
+const { CompressionCodecs, CompressionTypes } = kafkajs;
 const require = createRequire(import.meta.url);
 
 interface SnappyJs {
