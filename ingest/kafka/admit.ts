@@ -6,7 +6,7 @@
  */
 import type { SourceBatch } from '../../lib/kafka/source.ts';
 import type { Segment } from './buffer.ts';
-import { decodeMessage } from './decode.ts';
+import { decodeMessage, type DecodeLimits } from './decode.ts';
 
 export interface PartitionState {
   /** Next offset stored in the warehouse, as far as this process knows. */
@@ -25,7 +25,7 @@ export type Admission =
   | { kind: 'seek'; offset: bigint }
   | { kind: 'empty' };
 
-export function admitBatch(state: PartitionState, batch: SourceBatch, generation: number, now: number): Admission {
+export function admitBatch(state: PartitionState, batch: SourceBatch, generation: number, now: number, limits?: DecodeLimits): Admission {
   const { messages } = batch;
   if (messages.length === 0) return { kind: 'empty' };
   let first = 0;
@@ -47,8 +47,9 @@ export function admitBatch(state: PartitionState, batch: SourceBatch, generation
   let waitingSince = now;
   for (let i = first; i < messages.length; i++) {
     const message = messages[i]!;
+    // An implausible producer clock (0, or years ahead) would only make the flush come sooner.
     if (message.timestampMs < waitingSince) waitingSince = message.timestampMs;
-    const decoded = decodeMessage(batch.topic, batch.partition, message);
+    const decoded = decodeMessage(batch.topic, batch.partition, message, limits);
     if (decoded.ok) {
       lines.push(decoded.line);
     } else {

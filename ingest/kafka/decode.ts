@@ -7,14 +7,19 @@ import { isUtf8 } from 'node:buffer';
 
 import type { z } from 'zod';
 
+import { EVENT_TIME_END_MS, EVENT_TIME_MIN_MS, MAX_EVENT_BYTES } from '../../lib/events/bounds.ts';
 import { acceptsShopEvent } from '../../lib/events/fast-accept.ts';
-import { MAX_EVENT_BYTES, shopEvent, type ShopEvent } from '../../lib/events/schema.ts';
+import { shopEvent, type ShopEvent } from '../../lib/events/schema.ts';
+import { numberSpellingProblem } from '../../lib/events/wire.ts';
 import type { SourceMessage } from '../../lib/kafka/source.ts';
 import { copyLine, copyNullable, copyText } from '../shared/copy-text.ts';
 
 export const DEAD_LETTER_CODES = [
   'empty_message',
   'oversized',
+  'oversized_key',
+  'invalid_key',
+  'invalid_timestamp',
   'invalid_encoding',
   'invalid_json',
   'schema_violation',
@@ -34,6 +39,17 @@ export interface DeadLetter {
 
 export type Decoded = { ok: true; line: string } | { ok: false; deadLetter: DeadLetter };
 
+export interface DecodeLimits {
+  /** Longest message key accepted, in bytes (KAFKA_MAX_KEY_BYTES); longer ones are dead-lettered as `oversized_key`. */
+  maxKeyBytes: number;
+}
+
+export const DEFAULT_MAX_KEY_BYTES = 1024;
+const DEFAULT_LIMITS: DecodeLimits = { maxKeyBytes: DEFAULT_MAX_KEY_BYTES };
+
+/** Kafka's "no timestamp" (records of message format v0, some proxies): lands with a null kafka_timestamp. */
+export const KAFKA_NO_TIMESTAMP = -1;
+
 /** Column order of the lines `decodeMessage` produces. */
 export const EVENT_COLUMNS = [
   'topic',
@@ -51,8 +67,22 @@ export const EVENT_COLUMNS = [
 export const KEY_FIELD = 3;
 export const PAYLOAD_FIELD = 7;
 
-export function decodeMessage(topic: string, partition: number, message: SourceMessage): Decoded {
-  const { value } = message;
+export function decodeMessage(topic: string, partition: number, message: SourceMessage, limits: DecodeLimits = DEFAULT_LIMITS): Decoded {
+  const { value, key } = message;
+  // The key lands as text in raw.shop_events.message_key: it must be UTF-8 without NUL, or
+  // storing it would alter it (the dead letter keeps its exact bytes instead).
+  if (key !== null) {
+    if (key.length > limits.maxKeyBytes) {
+      return rejected(message, 'oversized_key', `message key is ${key.length} bytes, more than the ${limits.maxKeyBytes}-byte limit (KAFKA_MAX_KEY_BYTES); the key should be the session_id`, {
+        key_bytes: key.length,
+        limit: limits.maxKeyBytes,
+      });
+    }
+    if (!isUtf8(key)) return rejected(message, 'invalid_key', 'message key is not valid UTF-8 (kept exactly in message_key); the key should be the session_id');
+    if (key.includes(0)) return rejected(message, 'invalid_key', 'message key contains a NUL byte, which Postgres text cannot store (kept exactly in message_key)');
+  }
+  const timestampProblem = kafkaTimestampProblem(message.timestampMs);
+  if (timestampProblem !== null) return rejected(message, 'invalid_timestamp', timestampProblem);
   if (value === null) return rejected(message, 'empty_message', 'message has no value (a tombstone or an empty produce)');
   if (value.length > MAX_EVENT_BYTES) {
     return rejected(message, 'oversized', `message is ${value.length} bytes, more than the ${MAX_EVENT_BYTES}-byte limit (MAX_EVENT_BYTES)`, { bytes: value.length, limit: MAX_EVENT_BYTES });
@@ -79,24 +109,56 @@ export function decodeMessage(topic: string, partition: number, message: SourceM
     }
     event = result.data;
   }
-  // Postgres jsonb cannot hold U+0000; landing it would fail the whole COPY.
-  if (text.includes('\\u0000')) return rejected(message, 'unsupported_json', 'value contains \\u0000, which Postgres jsonb cannot store');
-  const key = message.key === null ? null : message.key.toString('utf8');
+  // What the parsed value cannot show: 2.0 for an integer, 1e2 or 3 decimals for money (lib/events/wire.ts).
+  const spelling = numberSpellingProblem(text);
+  if (spelling !== null) {
+    return rejected(message, 'schema_violation', `${spelling.field}: ${spelling.problem}`, { issues: [{ field: spelling.field, problem: spelling.problem, code: 'number_spelling' }] });
+  }
+  // Only a \u escape can put into a string what jsonb refuses (raw bytes were checked as UTF-8).
+  if (text.includes('\\u')) {
+    const refused = jsonbRefusal(event);
+    if (refused !== null) return rejected(message, 'unsupported_json', refused);
+  }
   return {
     ok: true,
     line: copyLine([
       copyText(topic),
       String(partition),
       message.offset.toString(),
-      copyNullable(key),
+      copyNullable(key === null ? null : key.toString('utf8')),
       event.event_id,
       event.event_type,
       copyText(event.event_time),
       copyText(text),
-      Number.isFinite(message.timestampMs) ? isoTimestamp(message.timestampMs) : '\\N',
+      message.timestampMs === KAFKA_NO_TIMESTAMP || Number.isNaN(message.timestampMs) ? '\\N' : isoTimestamp(message.timestampMs),
     ]),
   };
 }
+
+/**
+ * Why a record's Kafka timestamp cannot land, or null. The producer sets it (CreateTime) and any
+ * 64-bit value gets through; raw.shop_events.kafka_timestamp holds the same span as event times.
+ */
+export function kafkaTimestampProblem(ms: number): string | null {
+  if (ms === KAFKA_NO_TIMESTAMP || Number.isNaN(ms)) return null;
+  if (ms >= EVENT_TIME_MIN_MS && ms < EVENT_TIME_END_MS) return null;
+  return (
+    `Kafka record timestamp ${ms} ms is outside the accepted range ${new Date(EVENT_TIME_MIN_MS).toISOString()} to ${new Date(EVENT_TIME_END_MS).toISOString()} ` +
+    '(the producer set it: check its clock or the timestamp it passes to send)'
+  );
+}
+
+/** Why Postgres jsonb would refuse a schema-valid event's strings (all are top-level values), or null. */
+function jsonbRefusal(event: ShopEvent): string | null {
+  for (const [field, v] of Object.entries(event)) {
+    if (typeof v !== 'string') continue;
+    if (v.includes('\u0000')) return `${field} contains \\u0000 (a NUL character), which Postgres jsonb cannot store`;
+    if (LONE_SURROGATE.test(v)) return `${field} contains a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair), which Postgres jsonb cannot store`;
+  }
+  return null;
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Milliseconds of years 1970 to 9999: the range whose ISO form has a fixed 24-character layout. */
 const LAST_FOUR_DIGIT_YEAR_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
@@ -143,6 +205,9 @@ export interface IssueDescription {
 /** One entry per schema issue: the field path and, for absent fields, that it is missing. */
 export function describeIssues(issues: readonly z.core.$ZodIssue[], input: Record<string, unknown>): IssueDescription[] {
   return issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return { field: issue.keys.join(', '), problem: 'unknown field (the contract allows no fields but its own; see docs/events.schema.json)', code: issue.code };
+    }
     const field = issue.path.length === 0 ? '(message)' : issue.path.map(String).join('.');
     const top = issue.path[0];
     const missing = issue.path.length === 1 && typeof top === 'string' && !(top in input);

@@ -245,7 +245,7 @@ export class KafkaIngestor {
 
   /** Takes one (slice of a) batch into the buffer; false when reading must restart elsewhere (a seek). */
   #admit(batch: SourceBatch, state: PartitionState, generation: number, control: BatchControl): boolean {
-    const admission = admitBatch(state, batch, generation, Date.now());
+    const admission = admitBatch(state, batch, generation, Date.now(), { maxKeyBytes: this.#o.config.KAFKA_MAX_KEY_BYTES });
     switch (admission.kind) {
       case 'empty':
         return true;

@@ -7,6 +7,14 @@ import type { FlushResult, MetricsRow } from './warehouse.ts';
 
 export const METRICS_COMPONENT = 'ingest-kafka';
 
+/**
+ * Producer timestamps that say nothing about freshness are left out of the lag figures: older
+ * than a year before the commit (an unset clock writes 0, which read as a 57-year lag) or more
+ * than five minutes after it (a clock running ahead). A little skew ahead counts as lag 0.
+ */
+export const MAX_PLAUSIBLE_LAG_MS = 366 * 24 * 3600 * 1000;
+export const MAX_CLOCK_AHEAD_MS = 5 * 60 * 1000;
+
 export interface FlushFigures {
   events: number;
   deadLetters: number;
@@ -16,6 +24,8 @@ export interface FlushFigures {
   freshestMs: number | null;
   stalestMs: number | null;
   deadLettersByCode: Record<string, number>;
+  /** Records whose producer timestamp was left out of the lag figures (MAX_PLAUSIBLE_LAG_MS, MAX_CLOCK_AHEAD_MS). */
+  implausibleTimestamps: number;
 }
 
 export class IntervalMetrics {
@@ -30,6 +40,7 @@ export class IntervalMetrics {
   #batchMsMax = 0;
   #stalestMs: number | null = null;
   #byCode: Record<string, number> = {};
+  #implausible = 0;
   #totals = { events: 0, deadLetters: 0, flushes: 0 };
 
   constructor(instanceId: string, intervalMs: number, now = Date.now()) {
@@ -51,6 +62,7 @@ export class IntervalMetrics {
     this.#batchMsMax = Math.max(this.#batchMsMax, f.batchMs);
     if (f.stalestMs !== null) this.#stalestMs = Math.max(this.#stalestMs ?? 0, f.stalestMs);
     for (const [code, n] of Object.entries(f.deadLettersByCode)) this.#byCode[code] = (this.#byCode[code] ?? 0) + n;
+    this.#implausible += f.implausibleTimestamps;
     this.#totals.events += f.events;
     this.#totals.deadLetters += f.deadLetters;
     this.#totals.flushes += 1;
@@ -79,6 +91,7 @@ export class IntervalMetrics {
         batch_ms_max: round(this.#batchMsMax),
         warehouse_rejected: this.#rejected,
         dead_letters_by_code: this.#byCode,
+        implausible_timestamps: this.#implausible,
       },
     };
     this.#startedAt = now;
@@ -90,6 +103,7 @@ export class IntervalMetrics {
     this.#batchMsMax = 0;
     this.#stalestMs = null;
     this.#byCode = {};
+    this.#implausible = 0;
     return row;
   }
 }
@@ -102,9 +116,16 @@ function round(value: number): number {
 export function flushFigures(accepted: Segment[], result: FlushResult, batchMs: number, committedAt: number): FlushFigures {
   let oldest = Infinity;
   let newest = -Infinity;
+  let implausible = 0;
+  const earliest = committedAt - MAX_PLAUSIBLE_LAG_MS;
+  const latest = committedAt + MAX_CLOCK_AHEAD_MS;
   const byCode: Record<string, number> = {};
   for (const s of accepted) {
     for (const t of s.timestampsMs) {
+      if (!(t >= earliest && t <= latest)) {
+        implausible += 1;
+        continue;
+      }
       if (t < oldest) oldest = t;
       if (t > newest) newest = t;
     }
@@ -116,9 +137,10 @@ export function flushFigures(accepted: Segment[], result: FlushResult, batchMs: 
     deadLetters: result.deadLettersLoaded,
     rejectedByWarehouse: result.rejectedByWarehouse,
     batchMs,
-    freshestMs: Number.isFinite(newest) ? committedAt - newest : null,
-    stalestMs: Number.isFinite(oldest) ? committedAt - oldest : null,
+    freshestMs: Number.isFinite(newest) ? Math.max(0, committedAt - newest) : null,
+    stalestMs: Number.isFinite(oldest) ? Math.max(0, committedAt - oldest) : null,
     deadLettersByCode: byCode,
+    implausibleTimestamps: implausible,
   };
 }
 

@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { DEVICES, EVENT_SCHEMA_VERSION, EVENT_TYPES, MAX_EVENT_BYTES, shopEvent, type ShopEvent } from '../../lib/events/schema.ts';
+import { MAX_EVENT_BYTES } from '../../lib/events/bounds.ts';
+import { DEVICES, EVENT_SCHEMA_VERSION, EVENT_TYPES, shopEvent, type ShopEvent } from '../../lib/events/schema.ts';
 import type { DeadLetterCode } from './decode.ts';
 
 /** A small linear congruential generator: same seed, same events, no dependency. */
@@ -76,7 +77,9 @@ export interface MalformedCase {
 export function malformedCases(random: () => number): MalformedCase[] {
   const valid = () => sampleEvent(0, random) as Record<string, unknown>;
   const withChange = (change: (e: Record<string, unknown>) => void) => {
-    const event = { ...valid(), event_type: 'add_to_cart', product_id: 7, price: 9.99, quantity: 1 } as Record<string, unknown>;
+    // Without the fields of the sampled type, which an add_to_cart must not carry (the schema is strict).
+    const { cart_value: _c, item_count: _i, order_id: _o, order_total: _t, ...common } = valid();
+    const event = { ...common, event_type: 'add_to_cart', product_id: 7, price: 9.99, quantity: 1 } as Record<string, unknown>;
     change(event);
     return { key: 'bad-session', value: JSON.stringify(event) };
   };
@@ -96,8 +99,8 @@ export function malformedCases(random: () => number): MalformedCase[] {
     },
     { name: 'invalid UTF-8', expectedCode: 'invalid_encoding', reasonMentions: 'UTF-8', message: { key: 'bad-session', value: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) } },
     { name: 'empty value (tombstone)', expectedCode: 'empty_message', reasonMentions: 'no value', message: { key: 'bad-session', value: null } },
-    // Valid for the schema, but outside Postgres's timestamp range: found by the flush's bisection.
-    { name: 'year 0000', expectedCode: 'warehouse_rejected', reasonMentions: 'Postgres refused', message: withChange((e) => (e.event_time = '0000-01-01T00:00:00Z')) },
+    // A valid ISO instant, but outside the contract's event-time range (lib/events/bounds.ts).
+    { name: 'year 0000', expectedCode: 'schema_violation', reasonMentions: 'event_time: must be from 1970', message: withChange((e) => (e.event_time = '0000-01-01T00:00:00Z')) },
     { name: 'NUL escape jsonb refuses', expectedCode: 'unsupported_json', reasonMentions: '\\u0000', message: withChange((e) => (e.referrer = 'a\u0000b')) },
   ];
 }

@@ -45,10 +45,17 @@ const EVENTS_TARGET = `raw.shop_events (${EVENT_COLUMNS.map(ident).join(', ')})`
 const DEAD_LETTER_TARGET =
   'raw.dead_letters (source, topic, kafka_partition, kafka_offset, source_position, message_key, payload, payload_bytes, error_code, reason, details)';
 
-/** SQLSTATE classes meaning "this data cannot be stored": find the row, dead-letter it, go on. */
+/**
+ * SQLSTATEs meaning "this data cannot be stored": find the row, dead-letter it, go on. Class 22
+ * (data exception), 54000 (a value past a program limit) and 54001 (a JSON value nested deeper
+ * than jsonb's parser recurses). Anything else is the warehouse's state, not the row's, and is
+ * retried or stops the ingestor.
+ */
+export const DATA_ERROR_SQLSTATES: readonly string[] = ['54000', '54001'];
+
 export function isDataError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code === '54000');
+  return typeof code === 'string' && (code.startsWith('22') || DATA_ERROR_SQLSTATES.includes(code));
 }
 
 /**
@@ -209,12 +216,19 @@ function deadLetterLine(topic: string, partition: number, letter: DeadLetter): s
     copyBytea(letter.value),
     letter.value === null ? COPY_NULL : String(letter.value.length),
     letter.code,
-    copyText(withoutNul(letter.reason)),
-    copyNullable(JSON.stringify(letter.details, (_key, v: unknown) => (typeof v === 'string' ? withoutNul(v) : v))),
+    copyText(storable(letter.reason)),
+    copyNullable(JSON.stringify(letter.details, (_key, v: unknown) => (typeof v === 'string' ? storable(v) : v))),
   ]);
 }
 
-/** Postgres text cannot hold NUL; a reason quoting the input might. */
-function withoutNul(text: string): string {
-  return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
+const LONE_SURROGATES = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A reason or detail quoting the input (an unknown field's name, say) as text Postgres stores:
+ * NUL spelled out, lone surrogates (JSON.stringify writes them as escapes jsonb refuses) replaced
+ * by U+FFFD. The input's exact bytes are in the dead letter's payload and key.
+ */
+export function storable(text: string): string {
+  const withoutNul = text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
+  return withoutNul.replace(LONE_SURROGATES, '\uFFFD');
 }

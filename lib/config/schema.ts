@@ -71,6 +71,7 @@ export const DEFAULTS = {
   PROMETHEUS_PORT: '9090',
   // kafka ingestor (docs/kafka-ingestor.md)
   KAFKA_SESSION_TIMEOUT_MS: '30000',
+  KAFKA_MAX_KEY_BYTES: '1024',
 } as const;
 
 export const envSchema = z.object({
@@ -158,6 +159,8 @@ export const envSchema = z.object({
   METRICS_PORT_SCHEDULER: int(1, 65535),
   /** Port of the local Prometheus server services:up starts when METRICS_ENABLED is true. */
   PROMETHEUS_PORT: int(1, 65535),
+  /** Longest Kafka message key the ingestor lands, in bytes; a longer key makes the message a dead letter (oversized_key). */
+  KAFKA_MAX_KEY_BYTES: int(1, 1_048_576),
   /** Set by CI; makes bring-up non-interactive and quieter. */
   CI: bool.optional(),
 });

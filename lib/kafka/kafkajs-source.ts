@@ -7,6 +7,7 @@ import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } fro
 
 import { ServiceUnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { registerKafkaCodecs } from './codecs.ts';
 import { kafkajsLogCreator } from './kafkajs-log.ts';
 import type {
   PartitionWatermarks,
@@ -18,6 +19,8 @@ import type {
 } from './source.ts';
 
 export function createKafkajsSource(options: RecordSourceOptions, logger: Logger): RecordSource {
+  // Without these, one snappy, lz4 or zstd batch stops its partition for good.
+  registerKafkaCodecs();
   return new KafkajsSource(options, logger);
 }
 

@@ -128,7 +128,9 @@ final as (
         add_to_cart_count,
         checkout_started_count,
         order_placed_count,
-        extract(epoch from ended_at - started_at)::integer as duration_seconds,
+        -- bigint: one session id reused across decades is admitted (event times span 1970-2099) and
+        -- its duration passes the 68 years an integer holds.
+        extract(epoch from ended_at - started_at)::bigint as duration_seconds,
         has_product_view,
         has_add_to_cart,
         has_checkout_started,
