@@ -7,7 +7,7 @@ import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } fro
 
 import { ServiceUnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { registerKafkaCodecs } from './codecs.ts';
+import { registerKafkaCodecs } from './kafkajs-codecs.ts';
 import { kafkajsLogCreator } from './kafkajs-log.ts';
 import type {
   PartitionWatermarks,

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { lz4Codec, snappyCodec, snappyDecompress, zstdCodec } from '../../../lib/kafka/codecs.ts';
+import { lz4Codec, snappyCodec, snappyDecompress, zstdCodec } from '../../../lib/kafka/kafkajs-codecs.ts';
 
 const XERIAL_HEADER = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1]);
 
