@@ -56,10 +56,9 @@ rejected as (
 
     from {{ source('clickstream', 'shop_events') }} as shop_events
     where
-        {{ clickstream_row_is_rejected('shop_events') }}
-        {%- if since is not none %}
-        and shop_events._loaded_at > '{{ since }}'::timestamptz
-        {%- endif %}
+        -- Everything on a full build ('-infinity'), else the staging model's window.
+        shop_events._loaded_at > '{{ since if since is not none else "-infinity" }}'::timestamptz
+        and {{ clickstream_row_is_rejected('shop_events') }}
 
 ),
 

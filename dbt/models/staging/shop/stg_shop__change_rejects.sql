@@ -57,10 +57,9 @@ with
     where
         shop_changes.table_name = '{{ table_name }}'
         and shop_changes.operation in ('snapshot', 'insert', 'update', 'delete')
+        -- Everything on a full build (0), else the staging model's window.
+        and shop_changes.change_id > {{ since if since is not none else 0 }}
         and {{ cdc_row_is_rejected(key_column, columns) }}
-        {%- if since is not none %}
-        and shop_changes.change_id > {{ since }}
-        {%- endif %}
 
 ),
 
