@@ -31,6 +31,8 @@
     where
         shop_changes.table_name = '{{ table_name }}'
         and shop_changes.operation in ('snapshot', 'insert', 'update', 'delete')
+        -- A change the casts above cannot hold is left to stg_shop__change_rejects (rejects.sql).
+        and {{ cdc_row_is_typeable(key_column, columns) }}
         {%- if since_change_id is not none %}
         and shop_changes.change_id > {{ since_change_id }}
         {%- endif %}

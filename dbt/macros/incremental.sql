@@ -137,3 +137,25 @@
     {%- endif -%}
     '{{ value if value is not none else otherwise }}'::date
 {%- endmacro %}
+
+{#
+    The rebuild window of an incremental day-grain mart (active_users_daily,
+    conversion_funnel_daily): every calendar day up to the as-of date, from the first day new
+    data touched (first_day_to_rebuild) on incremental runs. Rendered over the model's own
+    `calendar` and `reporting_dates` import CTEs.
+#}
+{% macro days_to_rebuild(first_day) -%}
+    select calendar.date_day
+    from calendar
+    cross join reporting_dates
+    where
+        calendar.date_day <= reporting_dates.as_of_date
+        {%- if is_incremental() %}
+        and calendar.date_day >= {{ first_day }}
+        {%- endif %}
+{%- endmacro %}
+
+{# Post-hook of those marts: days after the as-of date (an earlier as-of date) are dropped. #}
+{% macro delete_days_after_as_of(date_column) -%}
+    delete from {{ this }} where {{ date_column }} > (select as_of_date from {{ ref('int_reporting_dates') }})
+{%- endmacro %}

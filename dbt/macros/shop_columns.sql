@@ -2,8 +2,8 @@
     Column names and warehouse types of each source table, mirroring generator/ddl/shop.sql
     (the source contract). DATETIME(3) columns hold UTC, so they become timestamptz.
 #}
-{% macro shop_columns(table_name) -%}
-    {%- set tables = {
+{% macro shop_source_tables() -%}
+    {{ return({
         'customers': [
             ('customer_id', 'bigint'), ('email', 'text'), ('first_name', 'text'),
             ('last_name', 'text'), ('phone', 'text'), ('country_code', 'text'),
@@ -55,7 +55,12 @@
             ('unit_cost', 'numeric(12, 2)'), ('received_at', 'timestamptz'),
             ('created_at', 'timestamptz'), ('updated_at', 'timestamptz'),
         ],
-    } -%}
+    }) }}
+{%- endmacro %}
+
+{# One table's (name, type) list; its first column is the primary key. #}
+{% macro shop_columns(table_name) -%}
+    {%- set tables = shop_source_tables() -%}
     {%- if table_name not in tables -%}
         {{ exceptions.raise_compiler_error("shop_columns: unknown source table " ~ table_name) }}
     {%- endif -%}

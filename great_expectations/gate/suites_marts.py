@@ -179,6 +179,23 @@ def rfm_suite() -> gx.ExpectationSuite:
     ])
 
 
+def staging_rejects_suite() -> gx.ExpectationSuite:
+    """Source rows staging could not type are left out of the marts (dbt/macros/rejects.sql):
+    the build goes on, and this check makes the gap loud until each is resolved upstream."""
+    return gx.ExpectationSuite(name="marts_ops_staging_rejects", expectations=[
+        gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query="""
+select source_name, count(*) as unresolved_rejects, string_agg(distinct source_table, ', ') as source_tables,
+       min(source_position) as first_position, left(min(reject_reason), 160) as example_reason
+from {batch}
+where not is_resolved
+group by source_name
+""",
+            description="rejects: every source row staging could not type is resolved",
+        ),
+    ])
+
+
 def small_marts_suites() -> list[tuple[str, str, gx.ExpectationSuite]]:
     """The report's remaining marts: present, keyed and in range."""
     return [
@@ -215,5 +232,6 @@ def marts_suites() -> list[tuple[str, str, gx.ExpectationSuite]]:
         ("marts", "conversion_funnel_daily", conversion_funnel_daily_suite()),
         ("marts", "customer_cohorts_monthly", cohorts_suite()),
         ("marts", "customer_rfm_segments", rfm_suite()),
+        ("marts", "ops_staging_rejects", staging_rejects_suite()),
         *small_marts_suites(),
     ]

@@ -6,7 +6,8 @@
  * Restart policy: each table is committed in its own Postgres transaction together with the
  * snapshot's progress (state 'running'). A consistent snapshot cannot outlive its MariaDB
  * connection, so a snapshot interrupted midway is not resumed: the next start deletes the rows of
- * that snapshot_id (all above the change_id floor recorded when it began) and takes a new one.
+ * that snapshot_id (all above the change_id floor recorded when it began, through
+ * ingest.discard_interrupted_snapshot) and takes a new one.
  * No snapshot row is ever present twice, and the binlog is only followed once state is 'done'.
  */
 import { randomBytes } from 'node:crypto';
@@ -59,11 +60,18 @@ export async function discardInterruptedSnapshot(pool: pg.Pool, previous: CdcPos
   const floor = previous.snapshotProgress.changeIdFloor ?? '0';
   return withTransaction(pool, async (client) => {
     await unboundedStatements(client);
-    const deleted = await client.query('delete from raw.shop_changes where change_id > $1 and snapshot_id = $2', [floor, previous.snapshotId]);
+    // ingest_writer may not delete from raw (an append-only log): this function may, and only
+    // the rows of the running snapshot, never of one that completed (migration 0090).
+    const result = await client.query<{ deleted: string }>('select ingest.discard_interrupted_snapshot($1, $2, $3)::text as deleted', [
+      previous.sourceName,
+      previous.snapshotId,
+      floor,
+    ]);
+    const deleted = Number(result.rows[0]!.deleted);
     const carried = previous.snapshotProgress.replacedSource ? { replacedSource: previous.snapshotProgress.replacedSource } : {};
     await writePosition(client, { ...previous, snapshotState: 'pending', snapshotProgress: carried });
-    logger.warn({ snapshotId: previous.snapshotId, deletedRows: deleted.rowCount }, 'discarded an interrupted snapshot; taking a new one');
-    return deleted.rowCount ?? 0;
+    logger.warn({ snapshotId: previous.snapshotId, deletedRows: deleted }, 'discarded an interrupted snapshot; taking a new one');
+    return deleted;
   });
 }
 

@@ -1,6 +1,8 @@
 /**
  * Least-privilege connection URLs: every component connects to the warehouse as its own role,
- * derived from WAREHOUSE_URL's host, port and database.
+ * derived from WAREHOUSE_URL's host, port and database. Only 'admin' (the migrations) uses the
+ * credentials in WAREHOUSE_URL, so a process that never migrates may be given a URL without any
+ * (docker-compose.yml's app container is). What each role may do: docs/operations.md, "Roles".
  */
 import type { EnvConfig } from './schema.ts';
 

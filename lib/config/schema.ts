@@ -30,6 +30,9 @@ export const DEFAULTS = {
   WAREHOUSE_TRANSFORMER_PASSWORD: 'transformer_local',
   WAREHOUSE_BI_PASSWORD: 'bi_reader_local',
   WAREHOUSE_OPS_PASSWORD: 'ops_writer_local',
+  // bi_reader's guards (docs/operations.md, "Roles"): Superset and the report share them.
+  WAREHOUSE_BI_STATEMENT_TIMEOUT_MS: '120000',
+  WAREHOUSE_BI_CONNECTION_LIMIT: '30',
   SHOP_DB_URL: 'mysql://shopflow:shopflow@127.0.0.1:33069/shop',
   CDC_SERVER_ID: '5401',
   KAFKA_BROKERS: '127.0.0.1:19092',
@@ -79,12 +82,20 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
   /** auto: readable lines on a terminal, JSON lines when piped; json or pretty force one. */
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']),
-  /** Superuser URL of the warehouse, used only for migrations; components connect as their own role. */
+  /**
+   * Superuser URL of the warehouse, used only for migrations; components connect as their own role
+   * and read only its host, port and database (so processes that never migrate get no credentials).
+   */
+>>>>>>> h/whin
   WAREHOUSE_URL: url(['postgres', 'postgresql']),
   WAREHOUSE_INGEST_PASSWORD: z.string().min(1),
   WAREHOUSE_TRANSFORMER_PASSWORD: z.string().min(1),
   WAREHOUSE_BI_PASSWORD: z.string().min(1),
   WAREHOUSE_OPS_PASSWORD: z.string().min(1),
+  /** Longest statement a bi_reader session runs by default (a runaway Superset query ends here). */
+  WAREHOUSE_BI_STATEMENT_TIMEOUT_MS: int(100, 86_400_000),
+  /** Most connections bi_reader may hold at once, server-wide (Superset's pool plus the report). */
+  WAREHOUSE_BI_CONNECTION_LIMIT: int(1, 10_000),
   SHOP_DB_URL: url(['mysql', 'mariadb']),
   CDC_SERVER_ID: int(1, 4294967295),
   KAFKA_BROKERS: z

@@ -1,6 +1,6 @@
 /**
  * Applies lib/warehouse/migrations/*.sql in order, once each, under an advisory lock, then
- * sets the component roles' passwords from the configuration. Idempotent; safe to run from
+ * applies the component roles' passwords, database grants and limits (./roles.ts). Idempotent; safe to run from
  * several processes at once.
  */
 import { readdir, readFile } from 'node:fs/promises';
@@ -11,6 +11,9 @@ import pg from 'pg';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import { ROOT_DIR } from '../root.ts';
+import { applyRoleSettings, type RoleSettingsConfig } from './roles.ts';
+
+export type MigrateConfig = Pick<Config, 'WAREHOUSE_URL'> & RoleSettingsConfig;
 
 const MIGRATIONS_DIR = join(ROOT_DIR, 'lib', 'warehouse', 'migrations');
 const LOCK_KEY = 727_100_001;
@@ -37,7 +40,7 @@ export async function ensureDatabase(adminUrl: string): Promise<void> {
 }
 
 export async function migrate(
-  config: Pick<Config, 'WAREHOUSE_URL' | 'WAREHOUSE_INGEST_PASSWORD' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'WAREHOUSE_BI_PASSWORD' | 'WAREHOUSE_OPS_PASSWORD'>,
+  config: MigrateConfig,
   options: { logger?: Logger; adminUrl?: string } = {},
 ): Promise<{ applied: string[] }> {
   const adminUrl = options.adminUrl ?? config.WAREHOUSE_URL;
@@ -78,7 +81,7 @@ async function lockServer(adminUrl: string, logger: Logger | undefined): Promise
 }
 
 async function migrateLocked(
-  config: Pick<Config, 'WAREHOUSE_URL' | 'WAREHOUSE_INGEST_PASSWORD' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'WAREHOUSE_BI_PASSWORD' | 'WAREHOUSE_OPS_PASSWORD'>,
+  config: MigrateConfig,
   adminUrl: string,
   options: { logger?: Logger },
 ): Promise<{ applied: string[] }> {
@@ -107,19 +110,8 @@ async function migrateLocked(
       applied.push(file);
       options.logger?.info({ migration: file }, 'migration applied');
     }
-    const passwords: Record<string, string> = {
-      ingest_writer: config.WAREHOUSE_INGEST_PASSWORD,
-      transformer: config.WAREHOUSE_TRANSFORMER_PASSWORD,
-      bi_reader: config.WAREHOUSE_BI_PASSWORD,
-      ops_writer: config.WAREHOUSE_OPS_PASSWORD,
-    };
-    for (const [role, password] of Object.entries(passwords)) {
-      await client.query(`alter role ${pg.escapeIdentifier(role)} with login password ${client.escapeLiteral(password)}`);
-    }
     const database = decodeURIComponent(new URL(adminUrl).pathname.slice(1)) || 'postgres';
-    await client.query(`grant connect, temporary on database ${pg.escapeIdentifier(database)} to ingest_writer, transformer, bi_reader, ops_writer`);
-    // dbt creates its own schemas for custom configurations (e.g. dbt_test__audit).
-    await client.query(`grant create on database ${pg.escapeIdentifier(database)} to transformer`);
+    await applyRoleSettings(client, database, config);
   } finally {
     await client.query('select pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
     await client.end();

@@ -87,6 +87,23 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('gives the superuser URL to the one-shot migrate service only; the app gets host and database, no credentials', () => {
+    const urlOf = (name: string) => new URL(withComposeDefaults(environmentOf(services[name] as ComposeService).WAREHOUSE_URL ?? ''));
+    const app = urlOf('app');
+    expect({ username: app.username, password: app.password }).toEqual({ username: '', password: '' });
+    expect(app.host).toBe('postgres:5432');
+    expect(urlOf('migrate').username).toBe('postgres');
+    expect(services.app?.command).not.toContain('scripts/migrate.ts');
+    // Superset reads as bi_reader: it gets that password and nothing that names another role.
+    const superset = Object.keys(environmentOf(services.superset as ComposeService));
+    expect(superset.filter((key) => key.startsWith('WAREHOUSE_'))).toEqual(['WAREHOUSE_BI_PASSWORD']);
+    // No service but postgres itself and migrate sees the superuser password.
+    const seeing = Object.entries(services)
+      .filter(([, service]) => Object.values(environmentOf(service)).some((value) => /POSTGRES_PASSWORD|postgres:\$\{|:shopflow@postgres/.test(value)))
+      .map(([name]) => name);
+    expect(seeing.sort()).toEqual(['migrate', 'postgres']);
+  });
+
   it('publishes each service on the host port of the local default', () => {
     expect(hostPorts(services.postgres)).toContain(Number(new URL(DEFAULTS.WAREHOUSE_URL).port));
     expect(hostPorts(services.mariadb)).toContain(Number(new URL(DEFAULTS.SHOP_DB_URL).port));

@@ -33,7 +33,7 @@
     {
         'name': 'raw.dead_letters',
         'loader': 'ingest/kafka, ingest/cdc',
-        'relation': source('shop', 'dead_letters'),
+        'relation': source('ingestion', 'dead_letters'),
         'source_time': 'received_at',
     },
 ] %}

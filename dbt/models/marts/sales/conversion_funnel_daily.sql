@@ -16,9 +16,7 @@
         unique_key = 'session_date',
         incremental_strategy = 'delete+insert',
         on_schema_change = 'fail',
-        post_hook = [
-            "delete from {{ this }} where session_date > (select as_of_date from {{ ref('int_reporting_dates') }})",
-        ],
+        post_hook = ["{{ delete_days_after_as_of('session_date') }}"],
     )
 }}
 
@@ -54,14 +52,7 @@ reporting_dates as (
 
 days_to_build as (
 
-    select calendar.date_day
-    from calendar
-    cross join reporting_dates
-    where
-        calendar.date_day <= reporting_dates.as_of_date
-        {%- if is_incremental() %}
-        and calendar.date_day >= {{ first_day }}
-        {%- endif %}
+    {{ days_to_rebuild(first_day) }}
 
 ),
 

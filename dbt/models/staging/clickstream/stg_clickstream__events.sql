@@ -20,15 +20,27 @@
     )
 }}
 
+-- Messages staging cannot type are listed first, in the window this model is about to read.
+-- depends_on: {{ ref('stg_clickstream__event_rejects') }}
+
 with
 
-source as (
+landed as (
 
     select * from {{ source('clickstream', 'shop_events') }}
     {%- if is_incremental() %}
     where
         _loaded_at > {{ load_watermark('_loaded_at') }}
     {%- endif %}
+
+),
+
+source as (
+
+    -- A message the casts below cannot hold is left to stg_clickstream__event_rejects.
+    select *
+    from landed
+    where {{ clickstream_row_is_typeable('landed') }} is true
 
 ),
 

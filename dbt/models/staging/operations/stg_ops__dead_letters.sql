@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('shop', 'dead_letters') }}
+    select * from {{ source('ingestion', 'dead_letters') }}
 
 ),
 

@@ -1,8 +1,4 @@
-{#
-    Every version of every inventory row the change log has seen, deletes included: the
-    history the SCD2 dimension is built from (the source writes real UPDATEs with
-    updated_at in business time). Append-only: a change is never rewritten.
-#}
+{# Every version of every inventory row, deletes included (macros/versions.sql). #}
 {{
     config(
         materialized = 'incremental',
@@ -18,29 +14,4 @@
     )
 }}
 
-{%- set since = none -%}
-{%- if is_incremental() -%}
-{%- set since = change_watermark('_change_id') -%}
-{%- endif %}
-
-with
-
-source as (
-
-    {{
-        cdc_typed_changes(
-            'inventory', 'product_id', shop_columns('inventory'), since,
-            after_last_truncate = false,
-        )
-    }}
-
-),
-
-renamed as (
-
-    select *
-    from source
-
-)
-
-select * from renamed
+{{- shop_versions('inventory', 'product_id') }}

@@ -12,6 +12,9 @@
     )
 }}
 
+-- Changes staging cannot type are listed first, in the window this model is about to read.
+-- depends_on: {{ ref('stg_shop__change_rejects') }}
+
 with
 
 source as (
