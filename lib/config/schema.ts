@@ -86,7 +86,6 @@ export const envSchema = z.object({
    * Superuser URL of the warehouse, used only for migrations; components connect as their own role
    * and read only its host, port and database (so processes that never migrate get no credentials).
    */
->>>>>>> h/whin
   WAREHOUSE_URL: url(['postgres', 'postgresql']),
   WAREHOUSE_INGEST_PASSWORD: z.string().min(1),
   WAREHOUSE_TRANSFORMER_PASSWORD: z.string().min(1),
