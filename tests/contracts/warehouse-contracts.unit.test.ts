@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
 import { ROOT_DIR } from '../../lib/config/index.ts';
+import { EVENT_TIME_MIN_MS } from '../../lib/events/bounds.ts';
 import { DEVICES, EVENT_TYPES } from '../../lib/events/schema.ts';
 import { parseDdl } from '../../scripts/docs-schemas.ts';
 
@@ -166,6 +167,14 @@ describe('the clickstream contract (lib/events/schema.ts)', () => {
     const typedInModel = [...staged].filter(([, type]) => type !== 'text').map(([field, type]) => `${field} ${type}`);
     const checked = parseTuples(read(REJECTS_MACROS_FILE), 'clickstream_payload_types').map(([field, type]) => `${field} ${type}`);
     expect(sorted(checked), `fix clickstream_payload_types() in ${REJECTS_MACROS_FILE} to match the casts of ${EVENTS_MODEL_FILE}`).toEqual(sorted(typedInModel));
+  });
+});
+
+describe('the clickstream event-time bound', () => {
+  it(`of ${REJECTS_MACROS_FILE} starts where the event contract does (lib/events/bounds.ts EVENT_TIME_MIN_MS)`, () => {
+    const earliest = /'earliest':\s*'([^']+)'/.exec(read(REJECTS_MACROS_FILE))?.[1];
+    expect(earliest, `clickstream_event_time_window() in ${REJECTS_MACROS_FILE} has no 'earliest'`).toBeDefined();
+    expect(Date.parse(earliest!.replace(' ', 'T').replace(/\+00$/, 'Z')), `fix 'earliest' in ${REJECTS_MACROS_FILE}`).toBe(EVENT_TIME_MIN_MS);
   });
 });
 
