@@ -80,10 +80,11 @@
     ]) }}
 {%- endmacro %}
 
-{# The earliest event time is the event contract's (lib/events/bounds.ts EVENT_TIME_MIN_MS; a test
-   compares them), so a history from another decade is typed, not rejected. #}
+{# The event contract's time range (lib/events/bounds.ts EVENT_TIME_MIN_MS and EVENT_TIME_END_MS; a
+   test compares them): what the ingestor admits is typed, so a history from another decade is too,
+   and an event in year 9999 written straight into raw is a reject (it would stretch dim_date). #}
 {% macro clickstream_event_time_window() -%}
-    {{ return({'earliest': '1970-01-01 00:00:00+00', 'latest_after_load': '1 day'}) }}
+    {{ return({'earliest': '1970-01-01 00:00:00+00', 'end': '2100-01-01 00:00:00+00'}) }}
 {%- endmacro %}
 
 {% macro clickstream_payload_checks(relation_alias) -%}
@@ -108,9 +109,9 @@
         ),
         (
             relation_alias ~ ".event_time >= timestamptz '" ~ window.earliest ~ "' and " ~ relation_alias
-                ~ ".event_time <= " ~ relation_alias ~ "._loaded_at + interval '" ~ window.latest_after_load ~ "'",
+                ~ ".event_time < timestamptz '" ~ window.end ~ "'",
             "'event_time ' || " ~ relation_alias ~ ".event_time::text || ' is before " ~ window.earliest
-                ~ " or more than " ~ window.latest_after_load ~ " after its load time'",
+                ~ " or not before " ~ window.end ~ "'",
         ),
     ]) }}
 {%- endmacro %}

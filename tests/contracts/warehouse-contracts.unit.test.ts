@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
 import { ROOT_DIR } from '../../lib/config/index.ts';
-import { EVENT_TIME_MIN_MS } from '../../lib/events/bounds.ts';
+import { EVENT_TIME_END_MS, EVENT_TIME_MIN_MS } from '../../lib/events/bounds.ts';
 import { DEVICES, EVENT_TYPES } from '../../lib/events/schema.ts';
 import { parseDdl } from '../../scripts/docs-schemas.ts';
 
@@ -171,10 +171,14 @@ describe('the clickstream contract (lib/events/schema.ts)', () => {
 });
 
 describe('the clickstream event-time bound', () => {
-  it(`of ${REJECTS_MACROS_FILE} starts where the event contract does (lib/events/bounds.ts EVENT_TIME_MIN_MS)`, () => {
-    const earliest = /'earliest':\s*'([^']+)'/.exec(read(REJECTS_MACROS_FILE))?.[1];
-    expect(earliest, `clickstream_event_time_window() in ${REJECTS_MACROS_FILE} has no 'earliest'`).toBeDefined();
-    expect(Date.parse(earliest!.replace(' ', 'T').replace(/\+00$/, 'Z')), `fix 'earliest' in ${REJECTS_MACROS_FILE}`).toBe(EVENT_TIME_MIN_MS);
+  it(`of ${REJECTS_MACROS_FILE} is the event contract's (lib/events/bounds.ts EVENT_TIME_MIN_MS, EVENT_TIME_END_MS)`, () => {
+    const bound = (key: string) => {
+      const text = new RegExp(`'${key}':\\s*'([^']+)'`).exec(read(REJECTS_MACROS_FILE))?.[1];
+      expect(text, `clickstream_event_time_window() in ${REJECTS_MACROS_FILE} has no '${key}'`).toBeDefined();
+      return Date.parse(text!.replace(' ', 'T').replace(/\+00$/, 'Z'));
+    };
+    expect(bound('earliest'), `fix 'earliest' in ${REJECTS_MACROS_FILE}`).toBe(EVENT_TIME_MIN_MS);
+    expect(bound('end'), `fix 'end' in ${REJECTS_MACROS_FILE}`).toBe(EVENT_TIME_END_MS);
   });
 });
 
