@@ -36,21 +36,24 @@ async function benchHelp(name: string): Promise<string> {
   return `Usage: npm run bench -- ${name} [options]\n\n${text}\n`;
 }
 
-await runCli({
-  name: 'bench',
-  help: HELP,
-  flagsFirstOnly: true,
-  async main(argv) {
-    const [name, ...rest] = argv;
-    if (!name) throw new UsageError(`name a benchmark: ${available.join(', ')}`);
-    if (!available.includes(name)) throw new UsageError(`unknown benchmark "${name}"; choose from ${available.join(', ')}`);
-    if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(await benchHelp(name));
-      return EXIT.ok;
-    }
-    // The bench reads its own flags from process.argv, as if it were the entry point.
-    process.argv.splice(2, 1);
-    await import(pathToFileURL(join(dir, `${name}.ts`)).href);
-    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+await runCli(
+  {
+    name: 'bench',
+    help: HELP,
+    flagsFirstOnly: true,
+    async main(argv) {
+      const [name, ...rest] = argv;
+      if (!name) throw new UsageError(`name a benchmark: ${available.join(', ')}`);
+      if (!available.includes(name)) throw new UsageError(`unknown benchmark "${name}"; choose from ${available.join(', ')}`);
+      if (rest.includes('--help') || rest.includes('-h')) {
+        process.stdout.write(await benchHelp(name));
+        return EXIT.ok;
+      }
+      // The bench reads its own flags from process.argv, as if it were the entry point.
+      process.argv.splice(2, 1);
+      await import(pathToFileURL(join(dir, `${name}.ts`)).href);
+      return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+    },
   },
-}, { graceMs: 30_000 });
+  { graceMs: 30_000 },
+);

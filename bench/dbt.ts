@@ -45,7 +45,8 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  process.stdout.write(`usage: npm run bench -- dbt [--scale N] [--days N] [--orders-per-day N] [--sessions-per-day N] [--customers N] [--threads N] [--keep]
+  process.stdout
+    .write(`usage: npm run bench -- dbt [--scale N] [--days N] [--orders-per-day N] [--sessions-per-day N] [--customers N] [--threads N] [--keep]
 
 Creates databases bench_dbt_1x and bench_dbt_<N>x on the WAREHOUSE_URL server (dropped
 afterwards unless --keep), lands a seeded shop, and times dbt build (full, then incremental
@@ -131,10 +132,13 @@ async function measure(factor: number): Promise<ScaleResult> {
   for (let done = 0; done < historyDays; done += 30) {
     world.advance(Math.min(30, historyDays - done));
     await landed();
-    log(`${factor}x: landed ${world.daysGenerated}/${historyDays} days (${changes.toLocaleString('en')} changes, ${events.toLocaleString('en')} events)`);
+    log(
+      `${factor}x: landed ${world.daysGenerated}/${historyDays} days (${changes.toLocaleString('en')} changes, ${events.toLocaleString('en')} events)`,
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), `shopflow-bench-dbt-${factor}x-`));
-  const dbt = (args: string[]) => runDbt(benchConfig, args, { targetPath: join(dir, 'target'), logPath: join(dir, 'logs'), threads, timeoutMs: 60 * 60_000 });
+  const dbt = (args: string[]) =>
+    runDbt(benchConfig, args, { targetPath: join(dir, 'target'), logPath: join(dir, 'logs'), threads, timeoutMs: 60 * 60_000 });
   try {
     // Parse once outside the timings: both cycles then start from the same warm manifest.
     await dbt(['parse']);
@@ -158,7 +162,14 @@ async function measure(factor: number): Promise<ScaleResult> {
         }
       })()) ?? 0,
     );
-    return { fullBuildSeconds: full.seconds, incrementalSeconds: incremental.seconds, nightlySeconds: nightly.seconds, orders, changes, events };
+    return {
+      fullBuildSeconds: full.seconds,
+      incrementalSeconds: incremental.seconds,
+      nightlySeconds: nightly.seconds,
+      orders,
+      changes,
+      events,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     if (!values.keep) await admin(`drop database if exists ${database} with (force)`);

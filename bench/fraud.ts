@@ -127,20 +127,36 @@ async function buildWorld(label: string, anomalies: boolean): Promise<{ orders: 
   let shop: LandedShop | undefined;
   try {
     const { seconds } = await timed(async () => {
-      log(`${label}: generating ${size.customers} customers, ${size.orders} orders, ${size.from}..${size.to}${anomalies ? ' with anomalies' : ''}`);
+      log(
+        `${label}: generating ${size.customers} customers, ${size.orders} orders, ${size.from}..${size.to}${anomalies ? ' with anomalies' : ''}`,
+      );
       shop = await landGeneratedShop(config, `bench_fraud_${label}`, size, anomalies ? { anomaliesManifest: manifest } : {});
       shops.push(shop);
       log(`${label}: landed; dbt build of the fraud models and their parents`);
-      await runDbt(shop.config, ['build', '--select', '+suspected_fraud_orders', '+int_order_fraud_features', '--indirect-selection', 'cautious'], {
-        targetPath: join(dir, 'target'), logPath: join(dir, 'logs'), threads: 2, timeoutMs: 30 * 60_000,
-      });
+      await runDbt(
+        shop.config,
+        ['build', '--select', '+suspected_fraud_orders', '+int_order_fraud_features', '--indirect-selection', 'cautious'],
+        {
+          targetPath: join(dir, 'target'),
+          logPath: join(dir, 'logs'),
+          threads: 2,
+          timeoutMs: 30 * 60_000,
+        },
+      );
     });
     const frauds = anomalies ? fraudOrderIds(manifest) : new Set<string>();
     const client = new pg.Client({ connectionString: shop!.config.WAREHOUSE_URL, application_name: 'shopflow-bench-fraud' });
     client.on('error', () => undefined);
     await client.connect();
-    const rows = await client.query<{ order_id: string; score: number; flagged: boolean; old_rules: boolean }>(SCORES_SQL).then((r) => r.rows).finally(() => client.end());
-    return { orders: rows.map((r) => ({ orderId: r.order_id, score: r.score, flagged: r.flagged, oldRules: r.old_rules })), frauds, seconds };
+    const rows = await client
+      .query<{ order_id: string; score: number; flagged: boolean; old_rules: boolean }>(SCORES_SQL)
+      .then((r) => r.rows)
+      .finally(() => client.end());
+    return {
+      orders: rows.map((r) => ({ orderId: r.order_id, score: r.score, flagged: r.flagged, oldRules: r.old_rules })),
+      frauds,
+      seconds,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -167,7 +183,9 @@ function measure(orders: ScoredOrder[], frauds: Set<string>, isFlagged: (o: Scor
 const pct = (x: number) => `${round(x, 1)} %`;
 try {
   const labelled = await buildWorld('labelled', true);
-  log(`labelled world ready in ${round(labelled.seconds, 1)} s: ${labelled.orders.length} orders, ${labelled.frauds.size} injected fraud orders`);
+  log(
+    `labelled world ready in ${round(labelled.seconds, 1)} s: ${labelled.orders.length} orders, ${labelled.frauds.size} injected fraud orders`,
+  );
   const clean = await buildWorld('clean', false);
   log(`clean world ready in ${round(clean.seconds, 1)} s: ${clean.orders.length} orders`);
 
@@ -181,14 +199,22 @@ try {
   const cleanRate = (100 * cleanFlagged) / clean.orders.length;
   const cleanOldRate = (100 * cleanOld) / clean.orders.length;
 
-  process.stdout.write(`\nlabelled world: ${labelled.orders.length} orders, ${labelled.frauds.size} injected fraud orders; clean world: ${clean.orders.length} orders\n`);
-  process.stdout.write(`detector   flagged ${scored.flagged} (${scored.truePositives} injected): precision ${pct(scored.precision)}, recall ${pct(scored.recall)}; clean world ${cleanFlagged} flagged (${round(cleanRate, 3)} % of orders)\n`);
-  process.stdout.write(`old rules  flagged ${old.flagged} (${old.truePositives} injected): precision ${pct(old.precision)}, recall ${pct(old.recall)}; clean world ${cleanOld} flagged (${round(cleanOldRate, 3)} % of orders)\n`);
+  process.stdout.write(
+    `\nlabelled world: ${labelled.orders.length} orders, ${labelled.frauds.size} injected fraud orders; clean world: ${clean.orders.length} orders\n`,
+  );
+  process.stdout.write(
+    `detector   flagged ${scored.flagged} (${scored.truePositives} injected): precision ${pct(scored.precision)}, recall ${pct(scored.recall)}; clean world ${cleanFlagged} flagged (${round(cleanRate, 3)} % of orders)\n`,
+  );
+  process.stdout.write(
+    `old rules  flagged ${old.flagged} (${old.truePositives} injected): precision ${pct(old.precision)}, recall ${pct(old.recall)}; clean world ${cleanOld} flagged (${round(cleanOldRate, 3)} % of orders)\n`,
+  );
   process.stdout.write('\nflag score sweep (score >= N): precision / recall on the labelled world, flag rate on the clean world\n');
   for (const threshold of [20, 30, 40, 50, 55, 60, 65, 70, 80, 90]) {
     const m = measure(labelled.orders, labelled.frauds, (o) => o.score >= threshold);
     const rate = (100 * clean.orders.filter((o) => o.score >= threshold).length) / clean.orders.length;
-    process.stdout.write(`  >= ${String(threshold).padStart(3)}: flagged ${String(m.flagged).padStart(5)}, precision ${pct(m.precision).padStart(7)}, recall ${pct(m.recall).padStart(7)}, clean ${round(rate, 3)} %\n`);
+    process.stdout.write(
+      `  >= ${String(threshold).padStart(3)}: flagged ${String(m.flagged).padStart(5)}, precision ${pct(m.precision).padStart(7)}, recall ${pct(m.recall).padStart(7)}, clean ${round(rate, 3)} %\n`,
+    );
   }
   const missed = [...labelled.frauds].filter((id) => !labelled.orders.find((o) => o.orderId === id)?.flagged);
   if (missed.length > 0) process.stdout.write(`missed injected orders: ${missed.join(', ')}\n`);
@@ -223,6 +249,7 @@ try {
   if (values.keep) {
     for (const shop of shops) log(`kept warehouse ${shop.config.WAREHOUSE_URL} and shop database ${shop.config.SHOP_DB_URL}`);
   } else {
-    for (const shop of shops) await shop.drop().catch((error: unknown) => log(`could not drop ${shop.config.WAREHOUSE_URL}: ${String(error)}`));
+    for (const shop of shops)
+      await shop.drop().catch((error: unknown) => log(`could not drop ${shop.config.WAREHOUSE_URL}: ${String(error)}`));
   }
 }

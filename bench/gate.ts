@@ -28,9 +28,11 @@ const out = mkdtempSync(join(tmpdir(), 'shopflow-bench-gate-'));
 async function gate(name: 'raw' | 'marts'): Promise<number> {
   const { seconds } = await timed(() =>
     // Exit 1 (expectations failed) still measures a full run; anything else is an error.
-    runProcess(python, [runner, '--gate', name, '--summary', join(out, `${name}.json`)], { env, cwd: config.rootDir }).catch((error: { exitCode?: number }) => {
-      if (error.exitCode !== 1) throw error;
-    }),
+    runProcess(python, [runner, '--gate', name, '--summary', join(out, `${name}.json`)], { env, cwd: config.rootDir }).catch(
+      (error: { exitCode?: number }) => {
+        if (error.exitCode !== 1) throw error;
+      },
+    ),
   );
   return seconds;
 }
@@ -52,7 +54,9 @@ for (let i = 0; i < 5; i++) {
 }
 renders.sort((a, b) => a - b);
 
-process.stdout.write(`gx floor ${round(floor)} s, raw gate ${round(raw)} s, marts gate ${round(marts)} s, report render median ${round(renders[2]!)} ms\n`);
+process.stdout.write(
+  `gx floor ${round(floor)} s, raw gate ${round(raw)} s, marts gate ${round(marts)} s, report render median ${round(renders[2]!)} ms\n`,
+);
 printBenchResult({
   bench: 'gate',
   metric: 'raw_gate_seconds',

@@ -33,7 +33,12 @@ import { createLogger } from '../lib/logger.ts';
 import { printBenchResult, round, timed } from './lib/result.ts';
 
 const { values } = parseArgs({
-  options: { scale: { type: 'string', default: '1' }, 'rss-scale': { type: 'string', default: '10' }, 'rss-dry-run': { type: 'boolean', default: false }, seed: { type: 'string', default: '42' } },
+  options: {
+    scale: { type: 'string', default: '1' },
+    'rss-scale': { type: 'string', default: '10' },
+    'rss-dry-run': { type: 'boolean', default: false },
+    seed: { type: 'string', default: '42' },
+  },
 });
 const base = loadConfig();
 const logger = createLogger('bench-generate', 'warn');
@@ -54,7 +59,12 @@ function dbUrl(database: string): string {
 }
 
 async function admin<T>(work: (c: mysql.Connection) => Promise<T>, database?: string): Promise<T> {
-  const connection = await mysql.createConnection({ uri: database ? dbUrl(database) : base.SHOP_DB_URL, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+  const connection = await mysql.createConnection({
+    uri: database ? dbUrl(database) : base.SHOP_DB_URL,
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
   connection.on('error', (error: Error) => logger.warn({ err: error }, 'bench connection error'));
   try {
     return await work(connection);
@@ -68,7 +78,10 @@ async function loadDataCeiling(dir: string): Promise<{ rows: number; seconds: nu
   const files: { table: TableName; path: string; rows: number }[] = [];
   await admin(async (c) => {
     for (const table of TABLES) {
-      const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: `SELECT ${columnList(table)} FROM \`${table}\` ORDER BY 1`, rowsAsArray: true });
+      const [rows] = await c.query<mysql.RowDataPacket[]>({
+        sql: `SELECT ${columnList(table)} FROM \`${table}\` ORDER BY 1`,
+        rowsAsArray: true,
+      });
       const path = join(dir, `${table}.tsv`);
       writeFileSync(path, tsvRows(rows as unknown as Row[]));
       files.push({ table, path, rows: rows.length });
@@ -128,11 +141,27 @@ try {
   const rssDry = values['rss-dry-run']!;
   process.stderr.write(`peak RSS of a ${values['rss-scale']}x world${rssDry ? ' (--dry-run)' : ', both sinks'}...\n`);
   if (!rssDry) await admin((c) => c.query(`CREATE DATABASE \`${bigDb}\``));
-  const big = generate(`the ${values['rss-scale']}x run`, ['--scale', values['rss-scale']!, '--seed', values.seed!, '--from', '2024-01-01', '--to', '2024-12-31', ...(rssDry ? ['--dry-run'] : [])], {
-    SHOP_DB_URL: dbUrl(bigDb),
-    KAFKA_TOPIC: bigTopic,
-  });
-  process.stderr.write(`  ${big.rowsTotal} rows, ${big.eventsTotal} events in ${big.seconds.toFixed(1)} s, peak RSS ${big.peakRssMb.toFixed(0)} MB\n`);
+  const big = generate(
+    `the ${values['rss-scale']}x run`,
+    [
+      '--scale',
+      values['rss-scale']!,
+      '--seed',
+      values.seed!,
+      '--from',
+      '2024-01-01',
+      '--to',
+      '2024-12-31',
+      ...(rssDry ? ['--dry-run'] : []),
+    ],
+    {
+      SHOP_DB_URL: dbUrl(bigDb),
+      KAFKA_TOPIC: bigTopic,
+    },
+  );
+  process.stderr.write(
+    `  ${big.rowsTotal} rows, ${big.eventsTotal} events in ${big.seconds.toFixed(1)} s, peak RSS ${big.peakRssMb.toFixed(0)} MB\n`,
+  );
 
   const rowsPerSecond = mariadbAlone.rowsTotal / mariadbAlone.seconds;
   const loadDataRowsPerSecond = ceiling.rows / ceiling.seconds;

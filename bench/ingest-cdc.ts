@@ -35,7 +35,8 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  process.stdout.write(`usage: npm run bench -- ingest-cdc [--rows N] [--changes N] [--naive-rows N] [--lag-seconds S] [--cpu-prof DIR] [--keep]
+  process.stdout
+    .write(`usage: npm run bench -- ingest-cdc [--rows N] [--changes N] [--naive-rows N] [--lag-seconds S] [--cpu-prof DIR] [--keep]
 Uses SHOP_DB_URL's server and WAREHOUSE_URL's server (scratch databases bench_cdc_*).
 --cpu-prof DIR writes a V8 CPU profile of each ingestor run into DIR (open in Chrome DevTools).\n`);
   process.exit(0);
@@ -71,20 +72,24 @@ interface ChildRun {
 /** The ingestor as a real process (node + tsx loader), its JSON log parsed, its VmHWM polled. */
 function runIngestor(extraArgs: string[], serverId: number): ChildRun {
   const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', join(ROOT_DIR, 'ingest', 'cdc', 'cli.ts'), '--no-progress', ...extraArgs], {
-    cwd: ROOT_DIR,
-    shell: false,
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      SHOP_DB_URL: shopUrl,
-      WAREHOUSE_URL: whUrl,
-      WAREHOUSE_INGEST_PASSWORD: base.WAREHOUSE_INGEST_PASSWORD,
-      CDC_SERVER_ID: String(serverId),
-      LOG_LEVEL: 'debug',
+  const child = spawn(
+    process.execPath,
+    [...profile, '--import', 'tsx', join(ROOT_DIR, 'ingest', 'cdc', 'cli.ts'), '--no-progress', ...extraArgs],
+    {
+      cwd: ROOT_DIR,
+      shell: false,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        SHOP_DB_URL: shopUrl,
+        WAREHOUSE_URL: whUrl,
+        WAREHOUSE_INGEST_PASSWORD: base.WAREHOUSE_INGEST_PASSWORD,
+        CDC_SERVER_ID: String(serverId),
+        LOG_LEVEL: 'debug',
+      },
     },
-  });
+  );
   child.on('error', (error) => log(`ingestor process error: ${error.message}`));
   const run: ChildRun = {
     lines: [],
@@ -174,7 +179,8 @@ async function teardown(): Promise<void> {
   const pgAdmin = new pg.Client({ connectionString: withDatabase(base.WAREHOUSE_URL, 'postgres') });
   pgAdmin.on('error', () => undefined);
   await pgAdmin.connect();
-  for (const db of [dbName, ceilingDb]) await pgAdmin.query(`drop database if exists ${pg.escapeIdentifier(db)} with (force)`).catch(() => undefined);
+  for (const db of [dbName, ceilingDb])
+    await pgAdmin.query(`drop database if exists ${pg.escapeIdentifier(db)} with (force)`).catch(() => undefined);
   await pgAdmin.end();
 }
 
@@ -183,7 +189,10 @@ async function naiveCopy(source: mysql.Connection): Promise<number> {
   const target = new pg.Client({ connectionString: roleUrl({ ...base, WAREHOUSE_URL: ceilingUrl }, 'ingest_writer') });
   target.on('error', () => undefined);
   await target.connect();
-  const [rows] = (await source.query({ sql: `SELECT * FROM orders_bench ORDER BY order_id LIMIT ${NAIVE_ROWS}`, dateStrings: true } as mysql.QueryOptions)) as unknown as [Record<string, unknown>[]];
+  const [rows] = (await source.query({
+    sql: `SELECT * FROM orders_bench ORDER BY order_id LIMIT ${NAIVE_ROWS}`,
+    dateStrings: true,
+  } as mysql.QueryOptions)) as unknown as [Record<string, unknown>[]];
   const started = process.hrtime.bigint();
   for (const row of rows) {
     await target.query(
@@ -206,13 +215,34 @@ async function naiveCopy(source: mysql.Connection): Promise<number> {
 function psqlCeiling(): { rowsPerSecond: number; rows: number } {
   const dir = mkdtempSync(join(tmpdir(), 'bench-cdc-'));
   const file = join(dir, 'snapshot.copy');
-  const columns = 'source_database, table_name, operation, primary_key, before_image, after_image, binlog_file, binlog_position, row_index, gtid, snapshot_id, source_committed_at, ddl';
+  const columns =
+    'source_database, table_name, operation, primary_key, before_image, after_image, binlog_file, binlog_position, row_index, gtid, snapshot_id, source_committed_at, ddl';
   try {
-    const out = spawnSync('psql', [whUrl, '-v', 'ON_ERROR_STOP=1', '-c', `\\copy (select ${columns} from raw.shop_changes where operation = 'snapshot' order by change_id) to '${file}'`], { encoding: 'utf8' });
+    const out = spawnSync(
+      'psql',
+      [
+        whUrl,
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        `\\copy (select ${columns} from raw.shop_changes where operation = 'snapshot' order by change_id) to '${file}'`,
+      ],
+      { encoding: 'utf8' },
+    );
     if (out.status !== 0) throw new Error(`psql export failed: ${out.stderr}`);
     log(`ceiling file: ${(statSync(file).size / 1e6).toFixed(0)} MB`);
     const started = process.hrtime.bigint();
-    const load = spawnSync('psql', [roleUrl({ ...base, WAREHOUSE_URL: ceilingUrl }, 'ingest_writer'), '-v', 'ON_ERROR_STOP=1', '-c', `\\copy raw.shop_changes (${columns}) from '${file}'`], { encoding: 'utf8' });
+    const load = spawnSync(
+      'psql',
+      [
+        roleUrl({ ...base, WAREHOUSE_URL: ceilingUrl }, 'ingest_writer'),
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        `\\copy raw.shop_changes (${columns}) from '${file}'`,
+      ],
+      { encoding: 'utf8' },
+    );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (load.status !== 0) throw new Error(`psql \\copy failed: ${load.stderr}`);
     const rows = Number(/COPY (\d+)/.exec(load.stdout)?.[1] ?? 0);
@@ -233,7 +263,9 @@ async function main(): Promise<void> {
     const snapshotDone = find(snap, 'snapshot done');
     if (!snapshotDone) throw new Error('no "snapshot done" line');
     const snapshotRate = Number(snapshotDone.rowsPerSecond);
-    log(`snapshot: ${snapshotDone.rows} rows in ${Number(snapshotDone.seconds).toFixed(2)} s = ${Math.round(snapshotRate)} rows/s, peak RSS ${snap.peakRssMb.toFixed(0)} MB`);
+    log(
+      `snapshot: ${snapshotDone.rows} rows in ${Number(snapshotDone.seconds).toFixed(2)} s = ${Math.round(snapshotRate)} rows/s, peak RSS ${snap.peakRssMb.toFixed(0)} MB`,
+    );
 
     // 2. Baselines on the same rows.
     const ceiling = psqlCeiling();
@@ -244,7 +276,9 @@ async function main(): Promise<void> {
     // 3. Streaming: CHANGES row changes already in the binlog, then the ingestor catches up.
     log(`writing ${CHANGES} binlog changes (UPDATEs in 1,000-row transactions)`);
     for (let start = 1; start <= CHANGES; start += 1_000) {
-      await source.query(`UPDATE orders_bench SET total_amount = total_amount + 1 WHERE order_id BETWEEN ${start} AND ${Math.min(CHANGES, start + 999)}`);
+      await source.query(
+        `UPDATE orders_bench SET total_amount = total_amount + 1 WHERE order_id BETWEEN ${start} AND ${Math.min(CHANGES, start + 999)}`,
+      );
     }
     const stream = runIngestor(['--until-idle', '1000'], serverId);
     if ((await stream.exit) !== 0) throw new Error('ingestor (streaming) failed');
@@ -253,13 +287,17 @@ async function main(): Promise<void> {
     const landed = batches.reduce((sum, b) => sum + Number(b.rows), 0);
     const finished = Date.parse(String(batches.at(-1)?.time));
     const streamRate = landed / ((finished - started) / 1000);
-    log(`streaming: ${landed} changes in ${((finished - started) / 1000).toFixed(2)} s = ${Math.round(streamRate)} changes/s, peak RSS ${stream.peakRssMb.toFixed(0)} MB`);
+    log(
+      `streaming: ${landed} changes in ${((finished - started) / 1000).toFixed(2)} s = ${Math.round(streamRate)} changes/s, peak RSS ${stream.peakRssMb.toFixed(0)} MB`,
+    );
 
     // 4. Lag at a steady 1,000 changes/s: 10-row transactions every 10 ms, each row stamped with its write time.
     const follow = runIngestor([], serverId);
     await waitForLine(follow, 'following the binlog');
     log(`steady 1,000 changes/s for ${LAG_SECONDS} s`);
-    await source.query('CREATE TABLE lag_probe (probe_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, written_at DATETIME(3) NOT NULL)');
+    await source.query(
+      'CREATE TABLE lag_probe (probe_id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, written_at DATETIME(3) NOT NULL)',
+    );
     const until = Date.now() + LAG_SECONDS * 1000;
     let tick = Date.now();
     while (Date.now() < until) {

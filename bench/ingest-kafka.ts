@@ -45,7 +45,8 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  process.stdout.write(`usage: npm run bench -- ingest-kafka [--events 1000000] [--naive 20000] [--rate 5000] [--steady-seconds 20] [--cpu-prof DIR]
+  process.stdout
+    .write(`usage: npm run bench -- ingest-kafka [--events 1000000] [--naive 20000] [--rate 5000] [--steady-seconds 20] [--cpu-prof DIR]
 --cpu-prof DIR writes a V8 CPU profile of the ingestor's run (d) into DIR (open in Chrome DevTools).\n`);
   process.exit(0);
 }
@@ -80,13 +81,23 @@ function timedSource(source: RecordSource, marks: { first?: number }): RecordSou
 
 function kafkajsSource(config: Config, groupId: string): RecordSource {
   return createKafkajsSource(
-    { brokers: config.KAFKA_BROKERS, clientId: 'bench', groupId, topic: config.KAFKA_TOPIC, sessionTimeoutMs: 10_000, partitionsConsumedConcurrently: Math.min(config.KAFKA_PARTITIONS, 8) },
+    {
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'bench',
+      groupId,
+      topic: config.KAFKA_TOPIC,
+      sessionTimeoutMs: 10_000,
+      partitionsConsumedConcurrently: Math.min(config.KAFKA_PARTITIONS, 8),
+    },
     logger,
   );
 }
 
 /** The ingestor as a child run configures it: the bench topic (KAFKA_TOPIC) and shipped batch sizes. */
-function benchIngestor(groupId: string, options: Pick<KafkaIngestorOptions, 'stopWhen' | 'onCommitted'> & { timed?: { first?: number } }): KafkaIngestor {
+function benchIngestor(
+  groupId: string,
+  options: Pick<KafkaIngestorOptions, 'stopWhen' | 'onCommitted'> & { timed?: { first?: number } },
+): KafkaIngestor {
   const config = benchConfig(base.KAFKA_TOPIC, groupId);
   return new KafkaIngestor({
     config,
@@ -105,9 +116,15 @@ function benchIngestor(groupId: string, options: Pick<KafkaIngestorOptions, 'sto
 async function childIngest(groupId: string): Promise<void> {
   const marks: { first?: number } = {};
   let lastCommit = 0;
-  const summary = await benchIngestor(groupId, { stopWhen: { mode: 'caught-up' }, timed: marks, onCommitted: () => (lastCommit = performance.now()) }).run();
+  const summary = await benchIngestor(groupId, {
+    stopWhen: { mode: 'caught-up' },
+    timed: marks,
+    onCommitted: () => (lastCommit = performance.now()),
+  }).run();
   const seconds = (lastCommit - (marks.first ?? lastCommit)) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds, events: summary.events + summary.deadLetters, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ seconds, events: summary.events + summary.deadLetters, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+  );
 }
 
 async function produce(config: Config, count: number, seed: number): Promise<{ seconds: number; lines: string[] | undefined }> {
@@ -232,10 +249,17 @@ async function naive(config: Config, limit: number): Promise<number> {
       for (const m of batch.messages) {
         if (inserted >= limit) break;
         const event = JSON.parse(m.value!.toString('utf8')) as { event_id: string; event_type: string; event_time: string };
-        await pool.query(
-          `insert into raw.shop_events (${EVENT_COLUMNS.join(', ')}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-          [batch.topic, batch.partition, m.offset.toString(), m.key?.toString('utf8') ?? null, event.event_id, event.event_type, event.event_time, m.value!.toString('utf8'), new Date(m.timestampMs)],
-        );
+        await pool.query(`insert into raw.shop_events (${EVENT_COLUMNS.join(', ')}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+          batch.topic,
+          batch.partition,
+          m.offset.toString(),
+          m.key?.toString('utf8') ?? null,
+          event.event_id,
+          event.event_type,
+          event.event_time,
+          m.value!.toString('utf8'),
+          new Date(m.timestampMs),
+        ]);
         inserted++;
         control.markHeld(m.offset);
         // A fetched batch holds thousands of messages, more than a session timeout of single
@@ -256,10 +280,14 @@ async function naive(config: Config, limit: number): Promise<number> {
 /** Starts this file as an ingestor child (`--child-ingest` or `--child-steady`) on `topic`. */
 function startChild(mode: 'ingest' | 'steady', topic: string, partitions: number, profile: string[] = []) {
   // With the flags every launcher of the ingestor passes, so the peak RSS is the shipped one.
-  const child = spawn(process.execPath, [...KAFKA_INGESTOR_NODE_FLAGS, ...profile, '--import', 'tsx', import.meta.filename, `--child-${mode}`, `bench-${mode}-${Date.now()}`], {
-    env: { ...process.env, KAFKA_TOPIC: topic, KAFKA_PARTITIONS: String(partitions) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...KAFKA_INGESTOR_NODE_FLAGS, ...profile, '--import', 'tsx', import.meta.filename, `--child-${mode}`, `bench-${mode}-${Date.now()}`],
+    {
+      env: { ...process.env, KAFKA_TOPIC: topic, KAFKA_PARTITIONS: String(partitions) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   child.on('error', (error) => logger.error({ err: error }, 'child failed to start'));
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -388,7 +416,8 @@ async function main(): Promise<void> {
     step(`produced in ${round(produced.seconds, 1)} s`);
     // The producer is not idempotent (its retries can write a send twice); measure what the topic holds.
     const total = await topicRecords(config);
-    if (total !== events) step(`the topic holds ${total} records (producer retries wrote ${total - events} twice); every step reads all of them`);
+    if (total !== events)
+      step(`the topic holds ${total} records (producer retries wrote ${total - events} twice); every step reads all of them`);
 
     step('(a) read ceiling: consume and discard');
     const readRate = await readCeiling(config, total);
@@ -397,7 +426,18 @@ async function main(): Promise<void> {
     step('(b) write ceiling: psql \\copy of the same rows');
     const rows = await writeCopyFile(config, file, total);
     const copyStarted = performance.now();
-    const psql = spawnSync('psql', [roleUrl(config, 'ingest_writer'), '-v', 'ON_ERROR_STOP=1', '-q', '-c', `\\copy raw.shop_events (${EVENT_COLUMNS.join(', ')}) from '${file}'`], { encoding: 'utf8' });
+    const psql = spawnSync(
+      'psql',
+      [
+        roleUrl(config, 'ingest_writer'),
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-q',
+        '-c',
+        `\\copy raw.shop_events (${EVENT_COLUMNS.join(', ')}) from '${file}'`,
+      ],
+      { encoding: 'utf8' },
+    );
     if (psql.status !== 0) throw new Error(`psql \\copy failed: ${psql.stderr}`);
     const copyRate = rows / ((performance.now() - copyStarted) / 1000);
     rmSync(file, { force: true });
@@ -417,7 +457,9 @@ async function main(): Promise<void> {
     const rate = Number(args.rate);
     step(`freshness at a steady ${rate} events/s for ${args['steady-seconds']} s`);
     const fresh = await freshness(config, adminUrl, rate, Number(args['steady-seconds']));
-    step(`freshness p50 ${fresh.p50} ms, p99 ${fresh.p99} ms over ${fresh.count} events (the producer reached ${fresh.producedRate} events/s)`);
+    step(
+      `freshness p50 ${fresh.p50} ms, p99 ${fresh.p99} ms over ${fresh.count} events (the producer reached ${fresh.producedRate} events/s)`,
+    );
     await truncate(adminUrl);
 
     printBenchResult({
@@ -425,7 +467,11 @@ async function main(): Promise<void> {
       metric: 'events_per_second',
       unit: 'events/s',
       value: Math.round(ingest.rate),
-      baselines: { read_ceiling_kafkajs: Math.round(readRate), psql_copy_ceiling: Math.round(copyRate), naive_insert_per_message: Math.round(naiveRate) },
+      baselines: {
+        read_ceiling_kafkajs: Math.round(readRate),
+        psql_copy_ceiling: Math.round(copyRate),
+        naive_insert_per_message: Math.round(naiveRate),
+      },
       ratio_to_ceiling: round(ingest.rate / readRate),
       extra: {
         events: total,

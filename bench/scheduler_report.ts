@@ -23,7 +23,14 @@ import type { RunResult } from '../scheduler/runner.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { printBenchResult, round } from './lib/result.ts';
 
-const TABLES = ['raw.shop_changes', 'raw.shop_events', 'raw.dead_letters', 'ingest.kafka_offsets', 'ingest.cdc_positions', 'ingest.metrics'];
+const TABLES = [
+  'raw.shop_changes',
+  'raw.shop_events',
+  'raw.dead_letters',
+  'ingest.kafka_offsets',
+  'ingest.cdc_positions',
+  'ingest.metrics',
+];
 const TARGET_SECONDS = 120;
 
 const source = loadConfig();
@@ -31,7 +38,12 @@ const logger = createLogger('bench-scheduler', source.LOG_LEVEL);
 const database = `bench_sched_${randomBytes(3).toString('hex')}`;
 const benchUrl = new URL(source.WAREHOUSE_URL);
 benchUrl.pathname = `/${database}`;
-const config = loadConfig({ WAREHOUSE_URL: benchUrl.toString(), SCHEDULER_INGESTORS: 'none', LOG_LEVEL: source.LOG_LEVEL, REPORT_TO: `bench+${database}@shopflow.local` });
+const config = loadConfig({
+  WAREHOUSE_URL: benchUrl.toString(),
+  SCHEDULER_INGESTORS: 'none',
+  LOG_LEVEL: source.LOG_LEVEL,
+  REPORT_TO: `bench+${database}@shopflow.local`,
+});
 
 async function connect(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, application_name: 'shopflow-bench' });
@@ -50,7 +62,9 @@ try {
     rows += Number((await to.query(`select count(*) as n from ${table}`)).rows[0].n);
   }
   // Identity columns continue after the copied rows.
-  await to.query(`select setval(pg_get_serial_sequence('raw.shop_changes', 'change_id'), coalesce(max(change_id), 1)) from raw.shop_changes`);
+  await to.query(
+    `select setval(pg_get_serial_sequence('raw.shop_changes', 'change_id'), coalesce(max(change_id), 1)) from raw.shop_changes`,
+  );
   logger.info({ database, rows }, 'raw data copied');
 
   const today = new Date().toISOString().slice(0, 10);
@@ -101,6 +115,8 @@ try {
   await from.end();
   await to.end();
   const admin = await connect(source.WAREHOUSE_URL);
-  await admin.query(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`).catch((err: unknown) => logger.warn({ err }, 'could not drop the bench database'));
+  await admin
+    .query(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`)
+    .catch((err: unknown) => logger.warn({ err }, 'could not drop the bench database'));
   await admin.end();
 }

@@ -86,7 +86,11 @@ async function main(argv: string[], context: CliContext): Promise<number> {
     case 'status': {
       const { serverStatus } = await import('./lib/server.ts');
       const status = await serverStatus(config);
-      process.stdout.write(status.running ? `Superset is running (pid ${status.pid}) at ${status.url}, ${status.healthy ? 'healthy' : 'NOT answering /health'}\n` : `Superset is not running at ${status.url}: start it with \`npm run dashboards\`.\n`);
+      process.stdout.write(
+        status.running
+          ? `Superset is running (pid ${status.pid}) at ${status.url}, ${status.healthy ? 'healthy' : 'NOT answering /health'}\n`
+          : `Superset is not running at ${status.url}: start it with \`npm run dashboards\`.\n`,
+      );
       return status.running && status.healthy ? 0 : status.running ? 1 : 69;
     }
     case 'export': {

@@ -29,7 +29,10 @@ export interface ScreenshotOptions {
 function findChromium(): string {
   const found = CHROMIUM_CANDIDATES.find((path) => existsSync(path));
   if (!found) {
-    throw new ShopflowError('SHOPFLOW_CHROMIUM_MISSING', `no Chromium found at ${CHROMIUM_CANDIDATES.join(', ')}: install it with \`apt-get install chromium\``);
+    throw new ShopflowError(
+      'SHOPFLOW_CHROMIUM_MISSING',
+      `no Chromium found at ${CHROMIUM_CANDIDATES.join(', ')}: install it with \`apt-get install chromium\``,
+    );
   }
   return found;
 }
@@ -67,7 +70,8 @@ async function waitForCharts(page: Page, timeoutMs: number): Promise<string[]> {
 
 export async function renderScreenshots(config: Config, logger: Logger, options: ScreenshotOptions = {}): Promise<string[]> {
   const baseUrl = supersetUrl(config);
-  if (!(await isHealthy(baseUrl))) throw new ShopflowError('SHOPFLOW_SUPERSET_DOWN', `Superset is not answering at ${baseUrl}: run \`npm run dashboards\` first`);
+  if (!(await isHealthy(baseUrl)))
+    throw new ShopflowError('SHOPFLOW_SUPERSET_DOWN', `Superset is not answering at ${baseUrl}: run \`npm run dashboards\` first`);
   const outDir = resolve(config.rootDir, options.outDir ?? join('docs', 'img'));
   await mkdir(outDir, { recursive: true });
   const api = await SupersetApi.login(baseUrl, config.SUPERSET_ADMIN_USER, config.SUPERSET_ADMIN_PASSWORD);
@@ -100,7 +104,10 @@ export async function renderScreenshots(config: Config, logger: Logger, options:
     await browser.close();
   }
   if (failures.length > 0) {
-    throw new ShopflowError('SHOPFLOW_DASHBOARD_CHART_ERRORS', `charts showing errors (screenshots written anyway):\n  ${failures.join('\n  ')}`);
+    throw new ShopflowError(
+      'SHOPFLOW_DASHBOARD_CHART_ERRORS',
+      `charts showing errors (screenshots written anyway):\n  ${failures.join('\n  ')}`,
+    );
   }
   return written;
 }

@@ -150,7 +150,8 @@ export function parseGenerateArgs(argv: string[], nowMs: number, dataDir: string
   const mode = values.live ? 'live' : 'backfill';
   if (mode === 'live') {
     for (const flag of ['from', 'to', 'days', 'customers', 'orders', 'scale', 'reset'] as const) {
-      if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to --backfill only; --live continues from the shop already in MariaDB`);
+      if (values[flag] !== undefined)
+        throw new UsageError(`--${flag} applies to --backfill only; --live continues from the shop already in MariaDB`);
     }
   } else {
     for (const flag of ['rate', 'duration'] as const) {
@@ -179,9 +180,13 @@ export function parseGenerateArgs(argv: string[], nowMs: number, dataDir: string
   const days = Math.round((toMs - startMs) / DAY_MS) + 1;
   if (days > 20 * 366) throw new UsageError(`the window is ${days} days; at most 20 years can be generated at once`);
 
-  const sinks = (values.sinks ?? 'mariadb,kafka').split(',').map((s) => s.trim()).filter(Boolean);
+  const sinks = (values.sinks ?? 'mariadb,kafka')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const s of sinks) {
-    if (!(SINK_NAMES as readonly string[]).includes(s)) throw new UsageError(`--sinks: unknown sink "${s}" (choose from ${SINK_NAMES.join(', ')})`);
+    if (!(SINK_NAMES as readonly string[]).includes(s))
+      throw new UsageError(`--sinks: unknown sink "${s}" (choose from ${SINK_NAMES.join(', ')})`);
   }
   if (sinks.length === 0 && !values['dry-run']) throw new UsageError('--sinks needs at least one of mariadb,kafka (or use --dry-run)');
   if (values['anomaly-rate'] !== undefined && !values.anomalies) throw new UsageError('--anomaly-rate needs --anomalies');

@@ -49,7 +49,8 @@ export interface Backfill {
 
 export function createBackfill(input: BackfillInput): Backfill {
   const plan = planBackfill(input);
-  if (input.anomalies && input.messageBodies === false) throw new Error('createBackfill: anomalies rework messages, so they need message bodies');
+  if (input.anomalies && input.messageBodies === false)
+    throw new Error('createBackfill: anomalies rework messages, so they need message bodies');
   const shop = new Shop(input.seed, input.p, input.next, { messageBodies: input.messageBodies ?? true });
   shop.unitsPerPopularityDay = plan.unitsPerPopularityDay;
   return { plan, shop, days: runDays(input, plan, shop) };
@@ -97,10 +98,14 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
     for (let i = 0; i < browsing; i++) actions.add(cal.sampleTime(rng, d), ActionKind.Browse);
     // Slowly changing attributes: moves, e-mail changes, price changes, discontinued products.
     const population = shop.customers.length;
-    for (let i = rng.poisson(population * p.movesPerCustomerYear * yearShare); i > 0; i--) actions.add(cal.sampleTime(rng, d), ActionKind.Move);
-    for (let i = rng.poisson(population * p.emailChangesPerCustomerYear * yearShare); i > 0; i--) actions.add(cal.sampleTime(rng, d), ActionKind.ChangeEmail);
-    for (let i = rng.poisson(shop.products.size * p.priceChangesPerProductYear * yearShare); i > 0; i--) actions.add(cal.sampleTime(rng, d), ActionKind.Reprice);
-    for (let i = rng.poisson(shop.products.size * p.discontinueShareYear * yearShare); i > 0; i--) actions.add(cal.sampleTime(rng, d), ActionKind.Discontinue);
+    for (let i = rng.poisson(population * p.movesPerCustomerYear * yearShare); i > 0; i--)
+      actions.add(cal.sampleTime(rng, d), ActionKind.Move);
+    for (let i = rng.poisson(population * p.emailChangesPerCustomerYear * yearShare); i > 0; i--)
+      actions.add(cal.sampleTime(rng, d), ActionKind.ChangeEmail);
+    for (let i = rng.poisson(shop.products.size * p.priceChangesPerProductYear * yearShare); i > 0; i--)
+      actions.add(cal.sampleTime(rng, d), ActionKind.Reprice);
+    for (let i = rng.poisson(shop.products.size * p.discontinueShareYear * yearShare); i > 0; i--)
+      actions.add(cal.sampleTime(rng, d), ActionKind.Discontinue);
     if (input.anomalies) for (const action of input.anomalies.planStep(shop, dayStart, dayEnd, ordering.length)) actions.addCustom(action);
 
     // Run everything in time order; order steps and restocks due in between are applied first.

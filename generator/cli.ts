@@ -86,4 +86,8 @@ function heapFlagsFor(argv: string[]): string[] {
 }
 
 const inChild = process.execArgv.some((a) => a.startsWith('--max-old-space-size'));
-process.exitCode = inChild ? await runCommand(generate, process.argv.slice(2)) : await runBundledChild(import.meta.filename, heapFlagsFor(process.argv.slice(2)), (message) => process.stderr.write(`generate: ${message}\n`));
+process.exitCode = inChild
+  ? await runCommand(generate, process.argv.slice(2))
+  : await runBundledChild(import.meta.filename, heapFlagsFor(process.argv.slice(2)), (message) =>
+      process.stderr.write(`generate: ${message}\n`),
+    );

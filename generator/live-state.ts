@@ -36,13 +36,16 @@ async function query(connection: mysql.Connection, sql: string): Promise<DbRow[]
 }
 
 export async function nextIds(connection: mysql.Connection): Promise<NextIds> {
-  const [row] = await query(connection, `SELECT
+  const [row] = await query(
+    connection,
+    `SELECT
     (SELECT COALESCE(MAX(customer_id), 0) FROM customers) AS customer,
     (SELECT COALESCE(MAX(product_id), 0) FROM products) AS product,
     (SELECT COALESCE(MAX(order_id), 0) FROM orders) AS orders,
     (SELECT COALESCE(MAX(order_item_id), 0) FROM order_items) AS order_item,
     (SELECT COALESCE(MAX(payment_id), 0) FROM payments) AS payment,
-    (SELECT COALESCE(MAX(restock_id), 0) FROM restocks) AS restock`);
+    (SELECT COALESCE(MAX(restock_id), 0) FROM restocks) AS restock`,
+  );
   return {
     customer: Number(row!.customer) + 1,
     product: Number(row!.product) + 1,
@@ -53,7 +56,13 @@ export async function nextIds(connection: mysql.Connection): Promise<NextIds> {
   };
 }
 
-export async function loadLiveState(connection: mysql.Connection, seed: number, p: Proportions, shapes: OrderShapes, nowMs: number): Promise<LiveState> {
+export async function loadLiveState(
+  connection: mysql.Connection,
+  seed: number,
+  p: Proportions,
+  shapes: OrderShapes,
+  nowMs: number,
+): Promise<LiveState> {
   const next = await nextIds(connection);
 
   const customers = (await query(connection, 'SELECT * FROM customers ORDER BY customer_id')).map((r) => {
@@ -83,9 +92,16 @@ export async function loadLiveState(connection: mysql.Connection, seed: number, 
   });
 
   // Popularity continues from sales so far: rank by units sold, Zipf weight by rank.
-  const sold = new Map((await query(connection, 'SELECT product_id, SUM(quantity) AS units FROM order_items GROUP BY product_id')).map((r) => [Number(r.product_id), Number(r.units)]));
+  const sold = new Map(
+    (await query(connection, 'SELECT product_id, SUM(quantity) AS units FROM order_items GROUP BY product_id')).map((r) => [
+      Number(r.product_id),
+      Number(r.units),
+    ]),
+  );
   const productRows = await query(connection, 'SELECT * FROM products ORDER BY product_id');
-  const ranked = [...productRows].sort((a, b) => (sold.get(Number(b.product_id)) ?? 0) - (sold.get(Number(a.product_id)) ?? 0) || Number(a.product_id) - Number(b.product_id));
+  const ranked = [...productRows].sort(
+    (a, b) => (sold.get(Number(b.product_id)) ?? 0) - (sold.get(Number(a.product_id)) ?? 0) || Number(a.product_id) - Number(b.product_id),
+  );
   const rank = new Map(ranked.map((r, i) => [Number(r.product_id), i + 1]));
   const products = productRows.map((r): Product => ({
     id: Number(r.product_id),
@@ -130,29 +146,58 @@ async function loadOpenOrders(connection: mysql.Connection, seed: number, shapes
     const list = ids.slice(i, i + 5_000).join(',');
     for (const r of await query(connection, `SELECT * FROM order_items WHERE order_id IN (${list})`)) {
       const item: OrderItem = {
-        id: Number(r.order_item_id), orderId: Number(r.order_id), productId: Number(r.product_id), quantity: Number(r.quantity),
-        unitPriceCents: cents(r.unit_price), discountCents: cents(r.discount_amount), lineTotalCents: cents(r.line_total),
-        createdAt: ms(r.created_at), updatedAt: ms(r.updated_at),
+        id: Number(r.order_item_id),
+        orderId: Number(r.order_id),
+        productId: Number(r.product_id),
+        quantity: Number(r.quantity),
+        unitPriceCents: cents(r.unit_price),
+        discountCents: cents(r.discount_amount),
+        lineTotalCents: cents(r.line_total),
+        createdAt: ms(r.created_at),
+        updatedAt: ms(r.updated_at),
       };
       items.set(item.orderId, [...(items.get(item.orderId) ?? []), item]);
     }
     for (const r of await query(connection, `SELECT * FROM payments WHERE order_id IN (${list}) ORDER BY payment_id`)) {
       const payment: Payment = {
-        id: Number(r.payment_id), orderId: Number(r.order_id), method: String(r.payment_method), status: String(r.status) as Payment['status'],
-        amountCents: cents(r.amount), cardFingerprint: str(r.card_fingerprint), ipCountryCode: str(r.ip_country_code),
-        attemptedAt: ms(r.attempted_at), createdAt: ms(r.created_at), updatedAt: ms(r.updated_at),
+        id: Number(r.payment_id),
+        orderId: Number(r.order_id),
+        method: String(r.payment_method),
+        status: String(r.status) as Payment['status'],
+        amountCents: cents(r.amount),
+        cardFingerprint: str(r.card_fingerprint),
+        ipCountryCode: str(r.ip_country_code),
+        attemptedAt: ms(r.attempted_at),
+        createdAt: ms(r.created_at),
+        updatedAt: ms(r.updated_at),
       };
       payments.set(payment.orderId, [...(payments.get(payment.orderId) ?? []), payment]);
     }
   }
   return orderRows.map((r): OpenOrder => {
     const order: Order = {
-      id: Number(r.order_id), customerId: Number(r.customer_id), sessionId: str(r.session_id), status: String(r.status) as OrderStatus,
-      currency: String(r.currency), subtotalCents: cents(r.subtotal_amount), discountCents: cents(r.discount_amount),
-      shippingCents: cents(r.shipping_amount), taxCents: cents(r.tax_amount), totalCents: cents(r.total_amount),
-      shipCountryCode: String(r.ship_country_code), shipRegion: str(r.ship_region), shipCity: String(r.ship_city), shipPostalCode: str(r.ship_postal_code),
-      placedAt: ms(r.placed_at), paidAt: optMs(r.paid_at), shippedAt: optMs(r.shipped_at), deliveredAt: optMs(r.delivered_at),
-      cancelledAt: optMs(r.cancelled_at), returnedAt: optMs(r.returned_at), createdAt: ms(r.created_at), updatedAt: ms(r.updated_at),
+      id: Number(r.order_id),
+      customerId: Number(r.customer_id),
+      sessionId: str(r.session_id),
+      status: String(r.status) as OrderStatus,
+      currency: String(r.currency),
+      subtotalCents: cents(r.subtotal_amount),
+      discountCents: cents(r.discount_amount),
+      shippingCents: cents(r.shipping_amount),
+      taxCents: cents(r.tax_amount),
+      totalCents: cents(r.total_amount),
+      shipCountryCode: String(r.ship_country_code),
+      shipRegion: str(r.ship_region),
+      shipCity: String(r.ship_city),
+      shipPostalCode: str(r.ship_postal_code),
+      placedAt: ms(r.placed_at),
+      paidAt: optMs(r.paid_at),
+      shippedAt: optMs(r.shipped_at),
+      deliveredAt: optMs(r.delivered_at),
+      cancelledAt: optMs(r.cancelled_at),
+      returnedAt: optMs(r.returned_at),
+      createdAt: ms(r.created_at),
+      updatedAt: ms(r.updated_at),
     };
     const paid = payments.get(order.id) ?? [];
     const captured = paid.find((x) => x.status === 'captured') ?? null;
@@ -162,7 +207,12 @@ async function loadOpenOrders(connection: mysql.Connection, seed: number, shapes
     const country = countrySpec(order.shipCountryCode);
     let steps = shapes.lifecycle(rng, nowMs, method, country).steps;
     if (order.status !== 'placed') {
-      if (!steps.some((s) => s.kind === 'pay')) steps = [{ kind: 'pay', at: nowMs }, { kind: 'ship', at: nowMs + 86_400_000 }, { kind: 'deliver', at: nowMs + 4 * 86_400_000 }];
+      if (!steps.some((s) => s.kind === 'pay'))
+        steps = [
+          { kind: 'pay', at: nowMs },
+          { kind: 'ship', at: nowMs + 86_400_000 },
+          { kind: 'deliver', at: nowMs + 4 * 86_400_000 },
+        ];
       steps = steps.filter((s) => s.kind !== 'pay');
       if (order.status === 'shipped') steps = steps.filter((s) => s.kind !== 'ship' && s.kind !== 'cancel');
       if (steps.length === 0) steps = [{ kind: 'deliver', at: nowMs + 3 * 86_400_000 }];

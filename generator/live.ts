@@ -39,14 +39,27 @@ function sleepUntil(untilMs: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export async function runLive(options: GenerateOptions, _config: Config, logger: Logger, opened: OpenSinks, manifest: Manifest | null, hooks: RunHooks): Promise<RunSummary> {
+export async function runLive(
+  options: GenerateOptions,
+  _config: Config,
+  logger: Logger,
+  opened: OpenSinks,
+  manifest: Manifest | null,
+  hooks: RunHooks,
+): Promise<RunSummary> {
   if (!opened.mariadb && !options.dryRun) throw new UsageError('--live continues from the state in MariaDB: keep mariadb in --sinks');
   const p = PROPORTIONS;
   const started = Date.now();
   const startedHr = process.hrtime.bigint();
   const state = opened.mariadb
     ? await loadLiveState(opened.mariadb.connection, options.seed, p, new OrderShapes(p), started)
-    : { next: { customer: 1, product: 1, order: 1, orderItem: 1, payment: 1, restock: 1 }, customers: [], products: [], stock: [], open: [] };
+    : {
+        next: { customer: 1, product: 1, order: 1, orderItem: 1, payment: 1, restock: 1 },
+        customers: [],
+        products: [],
+        stock: [],
+        open: [],
+      };
   const shop = new Shop(options.seed, p, state.next);
   for (const c of state.customers) shop.adoptCustomer(c);
   for (const product of state.products) shop.products.set(product.id, product);
@@ -55,7 +68,8 @@ export async function runLive(options: GenerateOptions, _config: Config, logger:
   const writer = new BatchWriter(opened.sinks, { flushEachBatch: true });
   const tally = new Tally();
   const ordersPerMs = options.rate / 60_000;
-  shop.unitsPerPopularityDay = (ordersPerMs * 86_400_000 * 2.2) / Math.max(1, [...shop.products.values()].reduce((s, x) => s + x.popularity, 0) || 1);
+  shop.unitsPerPopularityDay =
+    (ordersPerMs * 86_400_000 * 2.2) / Math.max(1, [...shop.products.values()].reduce((s, x) => s + x.popularity, 0) || 1);
 
   if (shop.products.size === 0) {
     // An empty shop: open it with a catalogue so there is something to sell.
@@ -71,9 +85,20 @@ export async function runLive(options: GenerateOptions, _config: Config, logger:
     await writer.submit(batch);
   }
   shop.assortment.rebuild(shop.products.values());
-  logger.info({ customers: shop.customers.length, products: shop.products.size, openOrders: state.open.length, nextOrderId: state.next.order, rate: options.rate }, 'live mode: continuing the shop');
+  logger.info(
+    {
+      customers: shop.customers.length,
+      products: shop.products.size,
+      openOrders: state.open.length,
+      nextOrderId: state.next.order,
+      rate: options.rate,
+    },
+    'live mode: continuing the shop',
+  );
 
-  const injector = manifest ? new AnomalyInjector({ seed: options.seed, rate: options.anomalyRate, manifest, lateHoldSteps: [30, 180] }) : null;
+  const injector = manifest
+    ? new AnomalyInjector({ seed: options.seed, rate: options.anomalyRate, manifest, lateHoldSteps: [30, 180] })
+    : null;
   const stopAt = options.durationSeconds === null ? Number.POSITIVE_INFINITY : started + options.durationSeconds * 1000;
   let tickStart = Math.floor(started / TICK_MS) * TICK_MS;
   let lastLog = started;
@@ -94,10 +119,13 @@ export async function runLive(options: GenerateOptions, _config: Config, logger:
     }
     for (let i = 0; i < orders; i++) {
       const t = at();
-      actions.push({ at: t, run: () => {
-        const customer = shop.randomCustomer() ?? shop.signUp(t - 1);
-        shop.placeOrder(customer, t);
-      } });
+      actions.push({
+        at: t,
+        run: () => {
+          const customer = shop.randomCustomer() ?? shop.signUp(t - 1);
+          shop.placeOrder(customer, t);
+        },
+      });
     }
     for (let i = rng.poisson(browsingSessionsFor(p, ordersPerMs * TICK_MS, tickStart)); i > 0; i--) {
       const t = at();

@@ -85,7 +85,7 @@ export async function openSinks(options: GenerateOptions, config: Config, logger
             'SHOPFLOW_GENERATOR_NOT_EMPTY',
             `the shop database already holds ${counts.customers} customers, ${counts.products} products and ${counts.orders} orders; ` +
               'a backfill starts from an empty shop: run `npm run reset` to empty the shop, the topic and the warehouse together ' +
-                '(or add --reset to recreate only the shop tables), or use --live to continue from this state',
+              '(or add --reset to recreate only the shop tables), or use --live to continue from this state',
           );
         }
       }

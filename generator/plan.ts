@@ -183,9 +183,8 @@ export class BackfillPlan {
     this.launchAt = new Float64Array(products);
     this.preexistingProducts = Math.max(Math.min(products, 1), Math.round(products * p.preexistingProductShare));
     for (let i = 0; i < products; i++) {
-      this.launchAt[i] = i < this.preexistingProducts
-        ? startMs - Math.ceil(rng.next() * 3 * 365 * DAY_MS)
-        : calendar.sampleTime(rng, rng.int(0, days - 1));
+      this.launchAt[i] =
+        i < this.preexistingProducts ? startMs - Math.ceil(rng.next() * 3 * 365 * DAY_MS) : calendar.sampleTime(rng, rng.int(0, days - 1));
     }
     this.launchAt.sort();
     const ranks = rng.shuffle(Array.from({ length: products }, (_, i) => i + 1));

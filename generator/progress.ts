@@ -13,7 +13,11 @@ export function createProgress(total: number, unit: string, options: { quiet: bo
   if (options.quiet || total <= 0) return { update: () => undefined, stop: () => undefined };
   if (process.stderr.isTTY && !options.ci) {
     const bar = new cliProgress.SingleBar(
-      { stream: process.stderr, format: `generating [{bar}] {percentage}% | {value}/{total} ${unit} | {detail} | ETA {eta_formatted}`, hideCursor: true },
+      {
+        stream: process.stderr,
+        format: `generating [{bar}] {percentage}% | {value}/{total} ${unit} | {detail} | ETA {eta_formatted}`,
+        hideCursor: true,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0, { detail: '' });

@@ -31,9 +31,18 @@ export async function runGenerate(options: GenerateOptions, config: Config, logg
   }
 }
 
-async function runBackfill(options: GenerateOptions, config: Config, logger: Logger, opened: OpenSinks, manifest: Manifest | null, hooks: RunHooks): Promise<RunSummary> {
+async function runBackfill(
+  options: GenerateOptions,
+  config: Config,
+  logger: Logger,
+  opened: OpenSinks,
+  manifest: Manifest | null,
+  hooks: RunHooks,
+): Promise<RunSummary> {
   const started = process.hrtime.bigint();
-  const injector = manifest ? new AnomalyInjector({ seed: options.seed, rate: options.anomalyRate, manifest, lateHoldSteps: [1, 3] }) : undefined;
+  const injector = manifest
+    ? new AnomalyInjector({ seed: options.seed, rate: options.anomalyRate, manifest, lateHoldSteps: [1, 3] })
+    : undefined;
   const backfill = createBackfill({
     seed: options.seed,
     startMs: options.startMs,

@@ -21,7 +21,9 @@ export interface RunSummary {
 export function formatSummary(s: RunSummary): string {
   const lines: string[] = [];
   const n = (x: number) => x.toLocaleString('en');
-  lines.push(`Generated (${s.mode}, seed ${s.seed}${s.window ? `, ${s.window.from} .. ${s.window.to}, ${s.window.days} days` : ''}) in ${s.seconds.toFixed(1)} s, sinks: ${s.sinks.join(', ') || 'none (dry run)'}`);
+  lines.push(
+    `Generated (${s.mode}, seed ${s.seed}${s.window ? `, ${s.window.from} .. ${s.window.to}, ${s.window.days} days` : ''}) in ${s.seconds.toFixed(1)} s, sinks: ${s.sinks.join(', ') || 'none (dry run)'}`,
+  );
   lines.push('', '  table          inserted    updated');
   for (const table of Object.keys(s.rows.inserted) as (keyof WriteCounts['inserted'])[]) {
     lines.push(`  ${table.padEnd(12)} ${n(s.rows.inserted[table]).padStart(10)} ${n(s.rows.upserted[table]).padStart(10)}`);

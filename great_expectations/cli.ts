@@ -42,7 +42,12 @@ function parse(argv: string[]): { gates: GateName[]; runId?: string; json: boole
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { gate: { type: 'string', default: 'all' }, 'run-id': { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        gate: { type: 'string', default: 'all' },
+        'run-id': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -51,7 +56,8 @@ function parse(argv: string[]): { gates: GateName[]; runId?: string; json: boole
   }
   if (values.help) return 'help';
   const gate = values.gate;
-  if (gate !== 'all' && !GATE_NAMES.includes(gate as GateName)) throw new UsageError(`--gate must be raw, marts or all (got ${JSON.stringify(gate)})`);
+  if (gate !== 'all' && !GATE_NAMES.includes(gate as GateName))
+    throw new UsageError(`--gate must be raw, marts or all (got ${JSON.stringify(gate)})`);
   const runId = values['run-id'];
   if (runId !== undefined && !UUID.test(runId)) throw new UsageError(`--run-id must be a UUID (got ${JSON.stringify(runId)})`);
   return { gates: gate === 'all' ? [...GATE_NAMES] : [gate as GateName], ...(runId ? { runId } : {}), json: values.json };
@@ -60,7 +66,8 @@ function parse(argv: string[]): { gates: GateName[]; runId?: string; json: boole
 function printText(summary: GateSummary): void {
   const status = summary.success ? 'passed' : 'FAILED';
   process.stdout.write(`gate ${summary.gate}: ${status} (${summary.evaluated} expectations, ${summary.failed} failed)\n`);
-  for (const f of summary.failures) process.stdout.write(`  - ${f.suite}: ${f.expectation}${f.column ? ` [${f.column}]` : ''}\n      ${f.details}\n`);
+  for (const f of summary.failures)
+    process.stdout.write(`  - ${f.suite}: ${f.expectation}${f.column ? ` [${f.column}]` : ''}\n      ${f.details}\n`);
   for (const source of summary.sources ?? []) {
     if (!source.checked) process.stdout.write(`  skipped ${source.source}: not in GATE_SOURCES and never landed\n`);
   }

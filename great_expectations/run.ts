@@ -72,7 +72,10 @@ export async function runGate(config: Config, gate: GateName, opts: RunGateOptio
   } catch (error) {
     if (!(error instanceof ProcessFailedError)) throw error;
     if (error.exitCode === EXIT_UNREACHABLE) {
-      throw new ServiceUnavailableError(`gate ${gate}: the warehouse is unreachable; start it (npm run services:up) or check WAREHOUSE_URL\n${error.outputTail}`, error);
+      throw new ServiceUnavailableError(
+        `gate ${gate}: the warehouse is unreachable; start it (npm run services:up) or check WAREHOUSE_URL\n${error.outputTail}`,
+        error,
+      );
     }
     // Exit 1 is "expectations failed" and comes with a summary; anything else is a crash.
     if (error.exitCode !== EXIT_FAILED) throw error;
@@ -82,11 +85,19 @@ export async function runGate(config: Config, gate: GateName, opts: RunGateOptio
   try {
     parsed = runnerSummarySchema.parse(JSON.parse(await readFile(summaryPath, 'utf8')));
   } catch (cause) {
-    throw new ProcessFailedError(`gate ${gate}`, null, null, `the runner finished without a readable summary at ${summaryPath}: ${String(cause)}`);
+    throw new ProcessFailedError(
+      `gate ${gate}`,
+      null,
+      null,
+      `the runner finished without a readable summary at ${summaryPath}: ${String(cause)}`,
+    );
   }
   const summary = toGateSummary(parsed, summaryPath);
   await recordGateResult(config, summary, opts.runId, logger);
-  logger?.[summary.success ? 'info' : 'warn']({ evaluated: summary.evaluated, failed: summary.failed, summaryPath }, summary.success ? 'gate passed' : 'gate failed');
+  logger?.[summary.success ? 'info' : 'warn'](
+    { evaluated: summary.evaluated, failed: summary.failed, summaryPath },
+    summary.success ? 'gate passed' : 'gate failed',
+  );
   return summary;
 }
 

@@ -53,9 +53,25 @@ export const runnerSummarySchema = z.object({
       details: z.string(),
     }),
   ),
-  validations: z.array(z.object({ suite: z.string(), asset: z.string().nullable().optional(), success: z.boolean(), evaluated: z.number(), failed: z.number(), skipped: z.boolean().optional() })),
+  validations: z.array(
+    z.object({
+      suite: z.string(),
+      asset: z.string().nullable().optional(),
+      success: z.boolean(),
+      evaluated: z.number(),
+      failed: z.number(),
+      skipped: z.boolean().optional(),
+    }),
+  ),
   sources: z
-    .array(z.object({ source: z.enum(['database', 'clickstream']), configured: z.boolean(), landed: z.boolean().nullable(), checked: z.boolean() }))
+    .array(
+      z.object({
+        source: z.enum(['database', 'clickstream']),
+        configured: z.boolean(),
+        landed: z.boolean().nullable(),
+        checked: z.boolean(),
+      }),
+    )
     .optional(),
   checked_at: z.string(),
   data_docs_path: z.string().nullable().optional(),
@@ -69,7 +85,12 @@ export function toGateSummary(raw: RunnerSummary, summaryPath: string): GateSumm
     success: raw.success,
     evaluated: raw.evaluated,
     failed: raw.failed,
-    failures: raw.failures.map((f) => ({ suite: f.suite, expectation: f.expectation, ...(f.column ? { column: f.column } : {}), details: f.details })),
+    failures: raw.failures.map((f) => ({
+      suite: f.suite,
+      expectation: f.expectation,
+      ...(f.column ? { column: f.column } : {}),
+      details: f.details,
+    })),
     summaryPath,
     dataDocsPath: raw.data_docs_path ?? null,
     checkedAt: raw.checked_at,

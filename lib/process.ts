@@ -42,7 +42,11 @@ export class ProcessLockBusyError extends ShopflowError {
     readonly lockFile: string,
     command: string,
   ) {
-    super('SHOPFLOW_PROCESS_LOCK_BUSY', `not starting ${command}: another process holds ${lockFile} (a build still running); it is tried again later`, { canRetry: true });
+    super(
+      'SHOPFLOW_PROCESS_LOCK_BUSY',
+      `not starting ${command}: another process holds ${lockFile} (a build still running); it is tried again later`,
+      { canRetry: true },
+    );
   }
 }
 
@@ -108,7 +112,8 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       stopReason ??= reason;
       child.stdin!.end();
     };
-    const onAbort = () => stop(`aborted: ${options.signal?.reason instanceof Error ? options.signal.reason.message : String(options.signal?.reason)}`);
+    const onAbort = () =>
+      stop(`aborted: ${options.signal?.reason instanceof Error ? options.signal.reason.message : String(options.signal?.reason)}`);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = options.timeoutMs ? setTimeout(() => stop(`timed out after ${options.timeoutMs} ms`), options.timeoutMs) : undefined;
     timer?.unref();

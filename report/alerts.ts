@@ -39,9 +39,14 @@ export function renderGateAlert(businessDate: string, gates: readonly GateSummar
   ];
   const items = gates
     .map(
-      (g) => `<h3 style="margin:16px 0 4px 0;font-size:15px;">Gate ${e(g.gate)}: ${g.success ? '<span style="color:#047857;">passed</span>' : '<span style="color:#b91c1c;">FAILED</span>'} (${e(g.failed)} of ${e(g.evaluated)} failed)</h3>
+      (
+        g,
+      ) => `<h3 style="margin:16px 0 4px 0;font-size:15px;">Gate ${e(g.gate)}: ${g.success ? '<span style="color:#047857;">passed</span>' : '<span style="color:#b91c1c;">FAILED</span>'} (${e(g.failed)} of ${e(g.evaluated)} failed)</h3>
 <ul style="margin:0 0 0 18px;padding:0;">${g.failures
-        .map((f) => `<li style="margin:0 0 6px 0;"><strong>${e(f.suite)}</strong>: ${e(f.expectation)}${f.column ? ` <em>[${e(f.column)}]</em>` : ''}<br /><span style="color:#6b7785;font-size:12px;">${e(f.details)}</span></li>`)
+        .map(
+          (f) =>
+            `<li style="margin:0 0 6px 0;"><strong>${e(f.suite)}</strong>: ${e(f.expectation)}${f.column ? ` <em>[${e(f.column)}]</em>` : ''}<br /><span style="color:#6b7785;font-size:12px;">${e(f.details)}</span></li>`,
+        )
         .join('')}</ul>
 <p style="margin:4px 0;font-size:12px;color:#6b7785;">Summary: ${e(g.summaryPath)}</p>`,
     )
@@ -72,7 +77,11 @@ export async function sendGateFailureAlert(
       subject: alert.subject,
       text: alert.text,
       html: alert.html,
-      details: { businessDate: input.businessDate, dataDate: input.dataDate ?? null, gates: input.gates.map((g) => ({ gate: g.gate, success: g.success, failed: g.failed, failures: g.failures })) },
+      details: {
+        businessDate: input.businessDate,
+        dataDate: input.dataDate ?? null,
+        gates: input.gates.map((g) => ({ gate: g.gate, success: g.success, failed: g.failed, failures: g.failures })),
+      },
     },
     options,
   );

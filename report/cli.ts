@@ -81,13 +81,18 @@ export function parseReportArgs(argv: string[]): Args | 'help' {
     throw new UsageError((error as Error).message);
   }
   if (values.help) return 'help';
-  if (values.date !== undefined && !isIsoDate(values.date)) throw new UsageError(`--date must be a real date as YYYY-MM-DD (got ${JSON.stringify(values.date)})`);
-  if (values['skip-gate'] && !values['dry-run']) throw new UsageError('--skip-gate is only allowed with --dry-run: a mailed report must have passed the gate');
-  if (values['run-id'] !== undefined && !UUID.test(values['run-id'])) throw new UsageError(`--run-id must be a UUID (got ${JSON.stringify(values['run-id'])})`);
+  if (values.date !== undefined && !isIsoDate(values.date))
+    throw new UsageError(`--date must be a real date as YYYY-MM-DD (got ${JSON.stringify(values.date)})`);
+  if (values['skip-gate'] && !values['dry-run'])
+    throw new UsageError('--skip-gate is only allowed with --dry-run: a mailed report must have passed the gate');
+  if (values['run-id'] !== undefined && !UUID.test(values['run-id']))
+    throw new UsageError(`--run-id must be a UUID (got ${JSON.stringify(values['run-id'])})`);
   const resolve = values.release ? 'resend' : values.resolve;
   if (values.release && values.resolve !== undefined) throw new UsageError('--release is --resolve resend: give one of them');
-  if (resolve !== undefined && resolve !== 'sent' && resolve !== 'resend') throw new UsageError(`--resolve takes sent or resend (got ${JSON.stringify(resolve)})`);
-  if (resolve !== undefined && !values.date === !values.alert) throw new UsageError(`--resolve needs exactly one of --date (a report) or --alert KEY (an alert)`);
+  if (resolve !== undefined && resolve !== 'sent' && resolve !== 'resend')
+    throw new UsageError(`--resolve takes sent or resend (got ${JSON.stringify(resolve)})`);
+  if (resolve !== undefined && !values.date === !values.alert)
+    throw new UsageError(`--resolve needs exactly one of --date (a report) or --alert KEY (an alert)`);
   if (values.alert !== undefined && resolve === undefined) throw new UsageError('--alert only applies with --resolve');
   return {
     ...(values.date ? { date: values.date } : {}),
@@ -127,18 +132,22 @@ async function main(argv: string[], context: CliContext): Promise<number> {
   if (args.resolve) {
     const ops = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-report-cli', max: 1, logger });
     try {
-      const target: DeliveryTarget = args.alert ? { kind: 'alert', alertKey: args.alert, alertKind: '', subject: '', details: {} } : { kind: 'report', businessDate: args.date! };
+      const target: DeliveryTarget = args.alert
+        ? { kind: 'alert', alertKey: args.alert, alertKind: '', subject: '', details: {} }
+        : { kind: 'report', businessDate: args.date! };
       const what = args.alert ? `alert ${args.alert}` : `the report for ${args.date}`;
       const row = await readLedgerRow(ops, target);
       const note = args.resolve === 'sent' ? 'operator: found in the mailbox' : 'operator: not in the mailbox, send again';
       if (!(await resolveDelivery(ops, target, args.resolve, note))) {
-        process.stdout.write(`${what} is ${row ? `'${row.status}'` : 'not in the ledger'}: nothing to settle (only 'unknown' or 'sending' rows are)\n`);
+        process.stdout.write(
+          `${what} is ${row ? `'${row.status}'` : 'not in the ledger'}: nothing to settle (only 'unknown' or 'sending' rows are)\n`,
+        );
         return row ? 0 : 2;
       }
       process.stdout.write(
         args.resolve === 'sent'
           ? `${what}: recorded as sent; it will not be sent again\n`
-          : `${what}: released; ${args.alert ? 'the scheduler\'s alert outbox sends it' : `the scheduler sends it later today, or run now: npm run report -- --date ${args.date}`}\n`,
+          : `${what}: released; ${args.alert ? "the scheduler's alert outbox sends it" : `the scheduler sends it later today, or run now: npm run report -- --date ${args.date}`}\n`,
       );
       return 0;
     } finally {
@@ -154,16 +163,27 @@ async function main(argv: string[], context: CliContext): Promise<number> {
     } finally {
       await marts.end();
     }
-    if (!businessDate) throw new ShopflowError('SHOPFLOW_REPORT_NO_DATA', 'marts.revenue_daily has no day with orders: build the marts first (npm run dbt -- build)');
+    if (!businessDate)
+      throw new ShopflowError(
+        'SHOPFLOW_REPORT_NO_DATA',
+        'marts.revenue_daily has no day with orders: build the marts first (npm run dbt -- build)',
+      );
   }
 
   const gates: GateSummary[] = [];
   if (!args.skipGate) {
-    for (const gate of ['raw', 'marts'] as const) gates.push(await runGate(config, gate, { logger, ...(args.runId ? { runId: args.runId } : {}) }));
+    for (const gate of ['raw', 'marts'] as const)
+      gates.push(await runGate(config, gate, { logger, ...(args.runId ? { runId: args.runId } : {}) }));
   }
-  const result = await sendDailyReport(config, { businessDate, gates, dryRun: args.dryRun, ...(args.runId ? { runId: args.runId } : {}) }, { logger });
+  const result = await sendDailyReport(
+    config,
+    { businessDate, gates, dryRun: args.dryRun, ...(args.runId ? { runId: args.runId } : {}) },
+    { logger },
+  );
   const what = describeOutcome(result, args.dryRun, config);
-  process.stdout.write(`report ${businessDate}: ${what}\n  ${result.htmlPath}\n${result.messageId ? `  message-id ${result.messageId}\n` : ''}`);
+  process.stdout.write(
+    `report ${businessDate}: ${what}\n  ${result.htmlPath}\n${result.messageId ? `  message-id ${result.messageId}\n` : ''}`,
+  );
   return result.blocked ? 1 : 0;
 }
 

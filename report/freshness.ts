@@ -24,7 +24,9 @@ export function loadFreshness(row: FreshnessRow): string {
 /** Sources no gate checked (not configured in GATE_SOURCES and never landed). */
 export function uncheckedSources(gates: readonly GateSummary[]): string[] {
   const checked = new Set(gates.flatMap((g) => (g.sources ?? []).filter((s) => s.checked).map((s) => s.source)));
-  return [...new Set(gates.flatMap((g) => (g.sources ?? []).filter((s) => !s.checked).map((s) => s.source)))].filter((s) => !checked.has(s));
+  return [...new Set(gates.flatMap((g) => (g.sources ?? []).filter((s) => !s.checked).map((s) => s.source)))].filter(
+    (s) => !checked.has(s),
+  );
 }
 
 export function uncheckedSentence(sources: readonly string[]): string {

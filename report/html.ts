@@ -4,14 +4,44 @@
  * saved file. Every value that comes from data is escaped here, at the point of output.
  */
 import type { ChartId, ChartImage } from './charts/index.ts';
-import { dataFreshness, FRESHNESS_STATUS_LABEL, loadFreshness, NO_CLICKSTREAM, uncheckedSentence, uncheckedSources, withoutClickstream } from './freshness.ts';
-import { change, escapeHtml as e, formatChange, formatCount, formatPointChange, formatMoney, formatPercent, longDate, pointChange, shortDate, shownDirection, weekdayName } from './format.ts';
+import {
+  dataFreshness,
+  FRESHNESS_STATUS_LABEL,
+  loadFreshness,
+  NO_CLICKSTREAM,
+  uncheckedSentence,
+  uncheckedSources,
+  withoutClickstream,
+} from './freshness.ts';
+import {
+  change,
+  escapeHtml as e,
+  formatChange,
+  formatCount,
+  formatPointChange,
+  formatMoney,
+  formatPercent,
+  longDate,
+  pointChange,
+  shortDate,
+  shownDirection,
+  weekdayName,
+} from './format.ts';
 import type { DayKpis, ReportData, Section } from './model.ts';
 
 export type ImageMode = 'cid' | 'data-uri';
 
 const FONT = "-apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif";
-const C = { text: '#1f2933', muted: '#6b7785', border: '#e4e7eb', bg: '#f3f4f6', card: '#ffffff', good: '#047857', bad: '#b91c1c', head: '#111827' };
+const C = {
+  text: '#1f2933',
+  muted: '#6b7785',
+  border: '#e4e7eb',
+  bg: '#f3f4f6',
+  card: '#ffffff',
+  good: '#047857',
+  bad: '#b91c1c',
+  head: '#111827',
+};
 
 function imageSrc(image: ChartImage, mode: ImageMode): string {
   return mode === 'cid' ? `cid:${image.cid}` : `data:image/png;base64,${image.png.toString('base64')}`;
@@ -37,13 +67,19 @@ function unavailable(reason: string): string {
 
 function table(headers: string[], rows: string[][], align: ('left' | 'right')[]): string {
   const th = headers
-    .map((h, i) => `<th align="${align[i]}" style="padding:6px 6px;font-size:12px;font-weight:600;color:${C.muted};border-bottom:1px solid ${C.border};font-family:${FONT};text-align:${align[i]};">${e(h)}</th>`)
+    .map(
+      (h, i) =>
+        `<th align="${align[i]}" style="padding:6px 6px;font-size:12px;font-weight:600;color:${C.muted};border-bottom:1px solid ${C.border};font-family:${FONT};text-align:${align[i]};">${e(h)}</th>`,
+    )
     .join('');
   const body = rows
     .map(
       (cells) =>
         `<tr>${cells
-          .map((cell, i) => `<td align="${align[i]}" style="padding:6px 6px;font-size:13px;line-height:18px;color:${C.text};border-bottom:1px solid ${C.border};font-family:${FONT};text-align:${align[i]};${align[i] === 'right' ? 'white-space:nowrap;' : 'word-break:break-word;'}">${cell}</td>`)
+          .map(
+            (cell, i) =>
+              `<td align="${align[i]}" style="padding:6px 6px;font-size:13px;line-height:18px;color:${C.text};border-bottom:1px solid ${C.border};font-family:${FONT};text-align:${align[i]};${align[i] === 'right' ? 'white-space:nowrap;' : 'word-break:break-word;'}">${cell}</td>`,
+          )
           .join('')}</tr>`,
     )
     .join('\n');
@@ -76,7 +112,11 @@ function kpiTable(data: ReportData): string {
     deltaCell(m.pick(current), m.pick(lastWeek), m.isRate),
   ]);
   // No-break spaces: "Sat, Dec 5" stays one line above its column on a phone.
-  return table(['', shortDate(data.businessDate).replace(/ /g, '\u00a0'), 'vs day before', `vs last ${weekdayName(data.businessDate).slice(0, 3)}`], rows, ['left', 'right', 'right', 'right']);
+  return table(
+    ['', shortDate(data.businessDate).replace(/ /g, '\u00a0'), 'vs day before', `vs last ${weekdayName(data.businessDate).slice(0, 3)}`],
+    rows,
+    ['left', 'right', 'right', 'right'],
+  );
 }
 
 function listSection<T>(s: Section<T[]>, empty: string, render: (rows: T[]) => string): string {
@@ -88,7 +128,8 @@ function listSection<T>(s: Section<T[]>, empty: string, render: (rows: T[]) => s
 function qualityBadge(data: ReportData): string {
   const passed = data.gates.length > 0 && data.gates.every((g) => g.success);
   const color = passed ? C.good : C.bad;
-  const text = data.gates.length === 0 ? 'Data quality: not checked' : passed ? 'Data quality: all checks passed' : 'Data quality: checks FAILED';
+  const text =
+    data.gates.length === 0 ? 'Data quality: not checked' : passed ? 'Data quality: all checks passed' : 'Data quality: checks FAILED';
   return `<span style="display:inline-block;padding:3px 10px;border-radius:12px;background:${color};color:#ffffff;font-size:12px;font-weight:600;font-family:${FONT};">${e(text)}</span>`;
 }
 
@@ -100,19 +141,30 @@ function qualitySection(data: ReportData): string {
     e(`${g.evaluated - g.failed}/${g.evaluated}`),
     e(g.checkedAt.replace('T', ' ').slice(0, 16)),
   ]);
-  const failures = data.gates.flatMap((g) => g.failures.map((f) => `<li style="margin:0 0 4px 0;">${e(`${g.gate} / ${f.suite}: ${f.expectation}`)}<br /><span style="color:${C.muted};font-size:12px;">${e(f.details)}</span></li>`));
+  const failures = data.gates.flatMap((g) =>
+    g.failures.map(
+      (f) =>
+        `<li style="margin:0 0 4px 0;">${e(`${g.gate} / ${f.suite}: ${f.expectation}`)}<br /><span style="color:${C.muted};font-size:12px;">${e(f.details)}</span></li>`,
+    ),
+  );
   const skipped = uncheckedSources(data.gates);
   return (
     table(['Gate', 'Result', 'Passed', 'Checked (UTC)'], rows, ['left', 'left', 'right', 'right']) +
-    (skipped.length > 0 ? `<p style="margin:8px 0 0 0;font-size:12px;line-height:17px;color:${C.muted};font-family:${FONT};">${e(uncheckedSentence(skipped))}</p>` : '') +
-    (failures.length > 0 ? `<ul style="margin:8px 0 0 18px;padding:0;font-size:13px;color:${C.text};font-family:${FONT};">${failures.join('')}</ul>` : '')
+    (skipped.length > 0
+      ? `<p style="margin:8px 0 0 0;font-size:12px;line-height:17px;color:${C.muted};font-family:${FONT};">${e(uncheckedSentence(skipped))}</p>`
+      : '') +
+    (failures.length > 0
+      ? `<ul style="margin:8px 0 0 18px;padding:0;font-size:13px;color:${C.text};font-family:${FONT};">${failures.join('')}</ul>`
+      : '')
   );
 }
 
 /** Said only when it differs: segments are scored as of the marts' date, not the report's. */
 function segmentsNote(data: ReportData): string | undefined {
   const asOf = data.segments.ok ? data.segments.rows[0]?.asOfDate : null;
-  return asOf && asOf !== data.businessDate ? `Scored as of ${asOf}, the marts' as-of date (dbt var as_of_date), not ${data.businessDate}.` : undefined;
+  return asOf && asOf !== data.businessDate
+    ? `Scored as of ${asOf}, the marts' as-of date (dbt var as_of_date), not ${data.businessDate}.`
+    : undefined;
 }
 
 export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, mode: ImageMode): string {
@@ -120,7 +172,11 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
   const sections = [
     section('Key figures', kpiTable(data), `Compared with ${data.previousDate} and ${data.lastWeekDate} (same weekday last week).`),
     section('Revenue, last 30 days', data.trend.ok ? chart(images, 'trend', mode) : unavailable(data.trend.reason)),
-    section('Revenue by category', data.categories.ok ? chart(images, 'categories', mode) : unavailable(data.categories.reason), `Net item revenue over the 7 days ending ${data.businessDate}.`),
+    section(
+      'Revenue by category',
+      data.categories.ok ? chart(images, 'categories', mode) : unavailable(data.categories.reason),
+      `Net item revenue over the 7 days ending ${data.businessDate}.`,
+    ),
     section(
       'Conversion funnel',
       !data.funnel.ok
@@ -133,21 +189,55 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
     section(
       'Top products',
       listSection(data.topProducts, 'No products sold on this day.', (rows) =>
-        table(['Product', 'Units', 'Revenue'], rows.map((p) => [`${e(p.productName)}<br /><span style="color:${C.muted};font-size:12px;">${e(p.category)}</span>`, e(formatCount(p.units)), e(formatMoney(p.revenue))]), ['left', 'right', 'right']),
+        table(
+          ['Product', 'Units', 'Revenue'],
+          rows.map((p) => [
+            `${e(p.productName)}<br /><span style="color:${C.muted};font-size:12px;">${e(p.category)}</span>`,
+            e(formatCount(p.units)),
+            e(formatMoney(p.revenue)),
+          ]),
+          ['left', 'right', 'right'],
+        ),
       ),
     ),
-    section('Cohort retention', data.cohorts.ok ? chart(images, 'cohorts', mode) : unavailable(data.cohorts.reason), 'Share of each first-order month’s customers who ordered again N months later.'),
-    section('Customer segments (RFM)', data.segments.ok ? chart(images, 'segments', mode) : unavailable(data.segments.reason), segmentsNote(data)),
+    section(
+      'Cohort retention',
+      data.cohorts.ok ? chart(images, 'cohorts', mode) : unavailable(data.cohorts.reason),
+      'Share of each first-order month’s customers who ordered again N months later.',
+    ),
+    section(
+      'Customer segments (RFM)',
+      data.segments.ok ? chart(images, 'segments', mode) : unavailable(data.segments.reason),
+      segmentsNote(data),
+    ),
     section(
       'Low stock',
       listSection(data.lowStock, 'No product is at or below its reorder point.', (rows) =>
-        table(['Product', 'SKU', 'On hand', 'Reorder at'], rows.map((r) => [e(r.productName), `<span style="white-space:nowrap;">${e(r.sku)}</span>`, e(formatCount(r.quantityOnHand)), e(formatCount(r.reorderPoint))]), ['left', 'left', 'right', 'right']),
+        table(
+          ['Product', 'SKU', 'On hand', 'Reorder at'],
+          rows.map((r) => [
+            e(r.productName),
+            `<span style="white-space:nowrap;">${e(r.sku)}</span>`,
+            e(formatCount(r.quantityOnHand)),
+            e(formatCount(r.reorderPoint)),
+          ]),
+          ['left', 'left', 'right', 'right'],
+        ),
       ),
     ),
     section(
       'Suspected fraud',
       listSection(data.fraud, 'No orders flagged.', (rows) =>
-        table(['Order', 'Customer', 'Amount', 'Why'], rows.map((r) => [`<span style="white-space:nowrap;">${e(r.orderId)}</span>`, e(r.customerId), e(formatMoney(r.amount, true)), e(r.reason)]), ['left', 'left', 'right', 'left']),
+        table(
+          ['Order', 'Customer', 'Amount', 'Why'],
+          rows.map((r) => [
+            `<span style="white-space:nowrap;">${e(r.orderId)}</span>`,
+            e(r.customerId),
+            e(formatMoney(r.amount, true)),
+            e(r.reason),
+          ]),
+          ['left', 'left', 'right', 'left'],
+        ),
       ),
     ),
     section('Data quality', qualitySection(data)),

@@ -30,7 +30,8 @@ type Db = Pick<pg.Pool, 'query'>;
 const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
 const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 const isoDate = (value: unknown): string => (value instanceof Date ? value.toISOString().slice(0, 10) : String(value).slice(0, 10));
-const isoTime = (value: unknown): string | null => (value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value));
+const isoTime = (value: unknown): string | null =>
+  value === null || value === undefined ? null : value instanceof Date ? value.toISOString() : String(value);
 
 /**
  * A source is "behind" when its newest business time (an order placed, an event) is more than
@@ -89,7 +90,12 @@ export async function loadKpis(db: Db, dates: string[]): Promise<Map<string, Day
       `select session_date, session_count, order_sessions from marts.conversion_funnel_daily where session_date = any($1::date[])`,
       [dates],
     );
-    return new Map((funnel.rows as Record<string, unknown>[]).map((r) => [isoDate(r.session_date), { sessions: num(r.session_count), converted: num(r.order_sessions) }]));
+    return new Map(
+      (funnel.rows as Record<string, unknown>[]).map((r) => [
+        isoDate(r.session_date),
+        { sessions: num(r.session_count), converted: num(r.order_sessions) },
+      ]),
+    );
   });
   const byDate = new Map<string, DayKpis>();
   for (const row of result.rows as Record<string, unknown>[]) {
@@ -186,7 +192,11 @@ export async function loadSegments(db: Db): Promise<SegmentSize[]> {
     `select rfm_segment, count(*) as customers, max(as_of_date) as as_of_date
        from marts.customer_rfm_segments group by 1 order by customers desc, rfm_segment`,
   );
-  return (rows as Record<string, unknown>[]).map((r) => ({ segment: String(r.rfm_segment), customers: num(r.customers), asOfDate: r.as_of_date ? isoDate(r.as_of_date) : null }));
+  return (rows as Record<string, unknown>[]).map((r) => ({
+    segment: String(r.rfm_segment),
+    customers: num(r.customers),
+    asOfDate: r.as_of_date ? isoDate(r.as_of_date) : null,
+  }));
 }
 
 export async function loadTopProducts(db: Db, businessDate: string, limit = 10): Promise<TopProduct[]> {
@@ -204,7 +214,12 @@ export async function loadTopProducts(db: Db, businessDate: string, limit = 10):
       limit $2`,
     [businessDate, limit],
   );
-  return (rows as Record<string, unknown>[]).map((r) => ({ productName: String(r.product_name), category: String(r.category), units: num(r.units), revenue: num(r.revenue) }));
+  return (rows as Record<string, unknown>[]).map((r) => ({
+    productName: String(r.product_name),
+    category: String(r.category),
+    units: num(r.units),
+    revenue: num(r.revenue),
+  }));
 }
 
 export async function loadLowStock(db: Db, businessDate: string, limit = 15): Promise<LowStockItem[]> {
@@ -225,7 +240,12 @@ export async function loadLowStock(db: Db, businessDate: string, limit = 15): Pr
       limit $2`,
     [businessDate, limit],
   );
-  return (rows as Record<string, unknown>[]).map((r) => ({ productName: String(r.product_name), sku: String(r.sku), quantityOnHand: num(r.quantity_on_hand), reorderPoint: num(r.reorder_point) }));
+  return (rows as Record<string, unknown>[]).map((r) => ({
+    productName: String(r.product_name),
+    sku: String(r.sku),
+    quantityOnHand: num(r.quantity_on_hand),
+    reorderPoint: num(r.reorder_point),
+  }));
 }
 
 export async function loadFraud(db: Db, businessDate: string, limit = 15): Promise<FraudSuspect[]> {
@@ -265,7 +285,10 @@ export async function loadFreshness(db: Db, businessDate: string, now: Date): Pr
   for (const { table, source, relation, time } of FRESHNESS_SOURCES) {
     // A shop without this source (a database-only shop has no events mart rows) shows "no data".
     const newest = await optional(async () => {
-      const found = await db.query(`select max(${time}) as newest from ${relation} where ${time} < ($1::date + 1)::timestamp at time zone 'UTC'`, [businessDate]);
+      const found = await db.query(
+        `select max(${time}) as newest from ${relation} where ${time} < ($1::date + 1)::timestamp at time zone 'UTC'`,
+        [businessDate],
+      );
       return isoTime((found.rows[0] as { newest: unknown } | undefined)?.newest);
     });
     const latestAt = newest.ok ? newest.rows : null;

@@ -45,7 +45,11 @@ export function sampleReportData(businessDate = '2026-03-17'): ReportData {
     businessDate,
     previousDate: addDays(businessDate, -1),
     lastWeekDate: addDays(businessDate, -7),
-    kpis: { current: kpis(businessDate, 1), previous: kpis(addDays(businessDate, -1), 0.94), lastWeek: kpis(addDays(businessDate, -7), 1.05) },
+    kpis: {
+      current: kpis(businessDate, 1),
+      previous: kpis(addDays(businessDate, -1), 0.94),
+      lastWeek: kpis(addDays(businessDate, -7), 1.05),
+    },
     trend: { ok: true, rows: trend },
     categories: {
       ok: true,
@@ -72,8 +76,17 @@ export function sampleReportData(businessDate = '2026-03-17'): ReportData {
     segments: {
       ok: true,
       rows: [
-        ['Champions', 820], ['Loyal', 1_410], ['Potential Loyalists', 1_980], ['New', 640], ['Promising', 530], ['Need Attention', 760],
-        ['About to Sleep', 910], ['At Risk', 1_130], ["Can't Lose Them", 210], ['Hibernating', 2_050], ['Lost', 2_600],
+        ['Champions', 820],
+        ['Loyal', 1_410],
+        ['Potential Loyalists', 1_980],
+        ['New', 640],
+        ['Promising', 530],
+        ['Need Attention', 760],
+        ['About to Sleep', 910],
+        ['At Risk', 1_130],
+        ["Can't Lose Them", 210],
+        ['Hibernating', 2_050],
+        ['Lost', 2_600],
       ].map(([segment, customers]) => ({ segment: String(segment), customers: Number(customers), asOfDate: businessDate })),
     },
     topProducts: {
@@ -93,17 +106,59 @@ export function sampleReportData(businessDate = '2026-03-17'): ReportData {
         { productName: 'Yoga mat', sku: 'SP-01234', quantityOnHand: 0, reorderPoint: 10 },
       ],
     },
-    fraud: { ok: true, rows: [{ orderId: '104233', customerId: '5512', amount: 2_899, reason: 'card seen from 3 IP countries within 30 minutes (+60); card used by 3 accounts within 30 minutes (+30)' }] },
+    fraud: {
+      ok: true,
+      rows: [
+        {
+          orderId: '104233',
+          customerId: '5512',
+          amount: 2_899,
+          reason: 'card seen from 3 IP countries within 30 minutes (+60); card used by 3 accounts within 30 minutes (+30)',
+        },
+      ],
+    },
     freshness: {
       ok: true,
       rows: [
-        { source: 'Shop database (orders)', latestAt: `${businessDate}T23:58:12Z`, lagHours: 0.03, status: 'ok', loadedAt: `${addDays(businessDate, 1)}T07:30:05Z`, loadAgeHours: 0.25 },
-        { source: 'Clickstream (events)', latestAt: `${businessDate}T23:59:40Z`, lagHours: 0.01, status: 'ok', loadedAt: `${addDays(businessDate, 1)}T07:44:51Z`, loadAgeHours: 0.0 },
+        {
+          source: 'Shop database (orders)',
+          latestAt: `${businessDate}T23:58:12Z`,
+          lagHours: 0.03,
+          status: 'ok',
+          loadedAt: `${addDays(businessDate, 1)}T07:30:05Z`,
+          loadAgeHours: 0.25,
+        },
+        {
+          source: 'Clickstream (events)',
+          latestAt: `${businessDate}T23:59:40Z`,
+          lagHours: 0.01,
+          status: 'ok',
+          loadedAt: `${addDays(businessDate, 1)}T07:44:51Z`,
+          loadAgeHours: 0.0,
+        },
       ],
     },
     gates: [
-      { gate: 'raw', success: true, evaluated: 30, failed: 0, failures: [], summaryPath: 'out/gate/raw.json', dataDocsPath: null, checkedAt: `${addDays(businessDate, 1)}T07:41:00Z` },
-      { gate: 'marts', success: true, evaluated: 24, failed: 0, failures: [], summaryPath: 'out/gate/marts.json', dataDocsPath: null, checkedAt: `${addDays(businessDate, 1)}T07:42:00Z` },
+      {
+        gate: 'raw',
+        success: true,
+        evaluated: 30,
+        failed: 0,
+        failures: [],
+        summaryPath: 'out/gate/raw.json',
+        dataDocsPath: null,
+        checkedAt: `${addDays(businessDate, 1)}T07:41:00Z`,
+      },
+      {
+        gate: 'marts',
+        success: true,
+        evaluated: 24,
+        failed: 0,
+        failures: [],
+        summaryPath: 'out/gate/marts.json',
+        dataDocsPath: null,
+        checkedAt: `${addDays(businessDate, 1)}T07:42:00Z`,
+      },
     ],
     generatedAt: `${addDays(businessDate, 1)}T07:45:00Z`,
   };

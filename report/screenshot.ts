@@ -63,7 +63,13 @@ export async function screenshot(htmlPath: string, outDir: string, chromium = 'c
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { html: { type: 'string' }, sample: { type: 'boolean', default: false }, out: { type: 'string' }, chromium: { type: 'string', default: 'chromium' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      html: { type: 'string' },
+      sample: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      chromium: { type: 'string', default: 'chromium' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   });
   if (values.help) {

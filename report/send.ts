@@ -65,7 +65,11 @@ export function reportSubject(data: ReportData): string {
   return `ShopFlow daily report — ${shortDate(data.businessDate)}: ${formatMoney(k.revenue)} revenue, ${formatCount(k.orders)} orders`;
 }
 
-export async function sendDailyReport(config: Config, input: SendDailyReportInput, options: SendDailyReportOptions = {}): Promise<SendDailyReportResult> {
+export async function sendDailyReport(
+  config: Config,
+  input: SendDailyReportInput,
+  options: SendDailyReportOptions = {},
+): Promise<SendDailyReportResult> {
   const { businessDate, gates } = input;
   if (!isIsoDate(businessDate)) throw new UsageError(`businessDate must be a date as YYYY-MM-DD (got ${JSON.stringify(businessDate)})`);
   const logger = options.logger?.child({ businessDate });
@@ -79,19 +83,31 @@ export async function sendDailyReport(config: Config, input: SendDailyReportInpu
     logger?.warn({ failed: gates.filter((g) => !g.success).map((g) => g.gate) }, 'gate failed: report withheld');
     if (input.dryRun) return { htmlPath: blockedPath, sent: false, alreadySent: false, blocked: true };
     const alert = await sendGateFailureAlert(config, { businessDate, gates }, { logger, signal: options.signal, retry: options.retry });
-    return { htmlPath: blockedPath, sent: false, alreadySent: false, blocked: true, ...(alert.messageId ? { messageId: alert.messageId } : {}) };
+    return {
+      htmlPath: blockedPath,
+      sent: false,
+      alreadySent: false,
+      blocked: true,
+      ...(alert.messageId ? { messageId: alert.messageId } : {}),
+    };
   }
   if (!input.dryRun && !gatesPassed(gates)) {
-    throw new ShopflowError('SHOPFLOW_REPORT_UNCHECKED', 'refusing to mail a report without gate results: run the gate first (npm run gate) or use --dry-run');
+    throw new ShopflowError(
+      'SHOPFLOW_REPORT_UNCHECKED',
+      'refusing to mail a report without gate results: run the gate first (npm run gate) or use --dry-run',
+    );
   }
 
   const probe = options.probe === null ? undefined : (options.probe ?? mailboxProbe(config));
-  const ops = input.dryRun ? undefined : createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-report-ledger', max: 1, logger });
+  const ops = input.dryRun
+    ? undefined
+    : createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-report-ledger', max: 1, logger });
   try {
     if (ops) {
       const row = await readLedgerRow(ops, { kind: 'report', businessDate });
       // 'unknown' without a readable mailbox needs a person; rendering first would only delay saying so.
-      if (row?.status === 'unknown' && !probe) throw new DeliveryUnknownError({ kind: 'report', businessDate }, row.message_id, row.last_error ?? 'earlier attempt');
+      if (row?.status === 'unknown' && !probe)
+        throw new DeliveryUnknownError({ kind: 'report', businessDate }, row.message_id, row.last_error ?? 'earlier attempt');
       if (row?.status === 'sent') {
         logger?.info({ messageId: row.message_id }, 'report already sent for this business date');
         return { htmlPath, sent: false, alreadySent: true, ...(row.message_id ? { messageId: row.message_id } : {}) };
@@ -121,11 +137,23 @@ export async function sendDailyReport(config: Config, input: SendDailyReportInpu
           subject: reportSubject(data),
           text: renderText(data),
           html: renderHtml(data, images, 'cid'),
-          attachments: [...images.values()].map((image) => ({ filename: image.filename, content: image.png, contentType: 'image/png', cid: image.cid })),
+          attachments: [...images.values()].map((image) => ({
+            filename: image.filename,
+            content: image.png,
+            contentType: 'image/png',
+            cid: image.cid,
+          })),
           messageId: stableMessageId('report', businessDate),
           headers: { 'X-ShopFlow-Business-Date': businessDate },
         },
-        { logger, signal: options.signal, retry: options.retry, timeouts: options.timeouts, runId: input.runId ?? null, ...(probe ? { probe } : {}) },
+        {
+          logger,
+          signal: options.signal,
+          retry: options.retry,
+          timeouts: options.timeouts,
+          runId: input.runId ?? null,
+          ...(probe ? { probe } : {}),
+        },
       );
       return { htmlPath, ...delivery };
     } catch (error) {
@@ -139,7 +167,14 @@ export async function sendDailyReport(config: Config, input: SendDailyReportInpu
 }
 
 /** The report could not be mailed: tell the data team (best effort: SMTP may be down for them too). */
-async function alertReportFailed(config: Config, businessDate: string, error: MailDeliveryError, htmlPath: string, options: SendDailyReportOptions, logger?: Logger): Promise<void> {
+async function alertReportFailed(
+  config: Config,
+  businessDate: string,
+  error: MailDeliveryError,
+  htmlPath: string,
+  options: SendDailyReportOptions,
+  logger?: Logger,
+): Promise<void> {
   try {
     await sendAlert(
       config,
@@ -159,7 +194,13 @@ async function alertReportFailed(config: Config, businessDate: string, error: Ma
 }
 
 /** The report went to the server and the acknowledgement was lost: a person must check the mailbox. */
-async function alertReportUnknown(config: Config, businessDate: string, error: DeliveryUnknownError, options: SendDailyReportOptions, logger?: Logger): Promise<void> {
+async function alertReportUnknown(
+  config: Config,
+  businessDate: string,
+  error: DeliveryUnknownError,
+  options: SendDailyReportOptions,
+  logger?: Logger,
+): Promise<void> {
   const target = { kind: 'report', businessDate } as const;
   try {
     await sendAlert(

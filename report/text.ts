@@ -1,6 +1,14 @@
 /** The plain-text part of the report mail: the same figures, readable in any client. */
 import { change, formatChange, formatCount, formatMoney, formatPercent, formatPointChange, longDate, pointChange } from './format.ts';
-import { dataFreshness, FRESHNESS_STATUS_LABEL, loadFreshness, NO_CLICKSTREAM, uncheckedSentence, uncheckedSources, withoutClickstream } from './freshness.ts';
+import {
+  dataFreshness,
+  FRESHNESS_STATUS_LABEL,
+  loadFreshness,
+  NO_CLICKSTREAM,
+  uncheckedSentence,
+  uncheckedSources,
+  withoutClickstream,
+} from './freshness.ts';
 import type { ReportData, Section } from './model.ts';
 
 function lines<T>(s: Section<T[]>, empty: string, render: (row: T) => string): string[] {
@@ -31,19 +39,33 @@ export function renderText(data: ReportData): string {
     ...lines(data.categories, 'No category revenue.', (r) => `${r.category}: ${formatMoney(r.revenue)}`),
     '',
     'FUNNEL (sessions)',
-    ...(withoutClickstream(data.gates) ? [`  ${NO_CLICKSTREAM}`] : lines(data.funnel, 'No sessions.', (r) => `${r.step}: ${formatCount(r.sessions)}`)),
+    ...(withoutClickstream(data.gates)
+      ? [`  ${NO_CLICKSTREAM}`]
+      : lines(data.funnel, 'No sessions.', (r) => `${r.step}: ${formatCount(r.sessions)}`)),
     '',
     'TOP PRODUCTS',
-    ...lines(data.topProducts, 'No products sold.', (r) => `${r.productName} (${r.category}): ${formatCount(r.units)} units, ${formatMoney(r.revenue)}`),
+    ...lines(
+      data.topProducts,
+      'No products sold.',
+      (r) => `${r.productName} (${r.category}): ${formatCount(r.units)} units, ${formatMoney(r.revenue)}`,
+    ),
     '',
     'CUSTOMER SEGMENTS (RFM)',
     ...lines(data.segments, 'No segments.', (r) => `${r.segment}: ${formatCount(r.customers)}`),
     '',
     'LOW STOCK',
-    ...lines(data.lowStock, 'No product at or below its reorder point.', (r) => `${r.productName} [${r.sku}]: ${formatCount(r.quantityOnHand)} on hand, reorder at ${formatCount(r.reorderPoint)}`),
+    ...lines(
+      data.lowStock,
+      'No product at or below its reorder point.',
+      (r) => `${r.productName} [${r.sku}]: ${formatCount(r.quantityOnHand)} on hand, reorder at ${formatCount(r.reorderPoint)}`,
+    ),
     '',
     'SUSPECTED FRAUD',
-    ...lines(data.fraud, 'No orders flagged.', (r) => `order ${r.orderId}, customer ${r.customerId}, ${formatMoney(r.amount, true)}: ${r.reason}`),
+    ...lines(
+      data.fraud,
+      'No orders flagged.',
+      (r) => `order ${r.orderId}, customer ${r.customerId}, ${formatMoney(r.amount, true)}: ${r.reason}`,
+    ),
     '',
     'DATA QUALITY',
     ...(data.gates.length === 0
@@ -55,7 +77,11 @@ export function renderText(data: ReportData): string {
     ...(uncheckedSources(data.gates).length > 0 ? [`  ${uncheckedSentence(uncheckedSources(data.gates))}`] : []),
     '',
     'DATA FRESHNESS',
-    ...lines(data.freshness, 'No freshness information.', (r) => `${r.source} (${FRESHNESS_STATUS_LABEL[r.status]}): ${dataFreshness(r, data.businessDate)} ${loadFreshness(r)}`),
+    ...lines(
+      data.freshness,
+      'No freshness information.',
+      (r) => `${r.source} (${FRESHNESS_STATUS_LABEL[r.status]}): ${dataFreshness(r, data.businessDate)} ${loadFreshness(r)}`,
+    ),
     '',
     `Charts are in the HTML version of this mail. Generated ${data.generatedAt}.`,
   ];

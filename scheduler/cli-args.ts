@@ -83,9 +83,13 @@ export function parseSchedulerArgs(argv: string[]): SchedulerArgs {
   let jobs: JobName[] | undefined;
   if (values.jobs !== undefined) {
     if (values.once !== undefined) throw new UsageError('--jobs applies to the daemon, not to --once');
-    const names = values.jobs.split(',').map((s) => s.trim()).filter(Boolean);
+    const names = values.jobs
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     const unknown = names.filter((n) => !isJob(n));
-    if (names.length === 0 || unknown.length > 0) throw new UsageError(`--jobs takes a comma list of ${JOB_NAMES.join(', ')}; unknown: ${unknown.join(', ') || '(empty list)'}`);
+    if (names.length === 0 || unknown.length > 0)
+      throw new UsageError(`--jobs takes a comma list of ${JOB_NAMES.join(', ')}; unknown: ${unknown.join(', ') || '(empty list)'}`);
     jobs = names as JobName[];
   }
   return {

@@ -28,12 +28,20 @@ async function main(argv: string[], context: CliContext): Promise<number> {
     // First signal: interrupt the job (the ledger records it); a second one exits at once.
     abortOnStopSignals(abort, new Error('interrupted by signal'));
     const result = await runOnceRetrying({ config, logger, operations }, args.once, args.date, abort.signal);
-    logger.info({ job: args.once, runId: result.runId, status: result.status, failedStep: result.failedStep, error: result.error }, 'run finished');
+    logger.info(
+      { job: args.once, runId: result.runId, status: result.status, failedStep: result.failedStep, error: result.error },
+      'run finished',
+    );
     // A report withheld by a failed gate is a failure like any other (exit 1), as in `npm run report`.
     return result.status === 'succeeded' || result.status === 'skipped' ? EXIT.ok : EXIT.failed;
   }
 
-  const endpoint = await serveMetrics(createRegistry('scheduler'), { enabled: config.METRICS_ENABLED, host: config.METRICS_HOST, port: config.METRICS_PORT_SCHEDULER, logger });
+  const endpoint = await serveMetrics(createRegistry('scheduler'), {
+    enabled: config.METRICS_ENABLED,
+    host: config.METRICS_HOST,
+    port: config.METRICS_PORT_SCHEDULER,
+    logger,
+  });
   const scheduler = new Scheduler({
     ...(endpoint.port !== null ? { metrics: schedulerMetrics(endpoint.registry) } : {}),
     config,

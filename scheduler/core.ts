@@ -58,11 +58,25 @@ export function createSchedulerCore(options: CoreOptions & { instanceId: string 
   let factsPool: pg.Pool | undefined;
   const facts =
     options.facts ??
-    new MartAlertFacts((factsPool = createPool({ connectionString: roleUrl(config, 'bi_reader'), applicationName: 'shopflow-scheduler-alerts', max: 2, logger })));
+    new MartAlertFacts(
+      (factsPool = createPool({
+        connectionString: roleUrl(config, 'bi_reader'),
+        applicationName: 'shopflow-scheduler-alerts',
+        max: 2,
+        logger,
+      })),
+    );
   const ledger = options.metrics ? new MeteredLedger(pool, options.metrics) : new RunLedger(pool);
   const clock = options.clock ?? new DatabaseClock(pool);
   const jobs = {
-    ...buildJobs({ operations: options.operations, ledger, dbtMutex: new Mutex(), freshness: new AlertFreshness(), facts, alertLookbackMs: options.alertLookbackMs ?? 3_600_000 }),
+    ...buildJobs({
+      operations: options.operations,
+      ledger,
+      dbtMutex: new Mutex(),
+      freshness: new AlertFreshness(),
+      facts,
+      alertLookbackMs: options.alertLookbackMs ?? 3_600_000,
+    }),
     ...options.jobOverrides,
   };
   const logDir = options.logDir === undefined ? join(config.dataDir, 'logs', 'scheduler') : options.logDir;

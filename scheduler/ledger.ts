@@ -62,7 +62,16 @@ export class RunLedger {
   }
 
   async finishRun(runId: string, job: string, status: Exclude<RunStatus, 'running'>, at: Date, error?: string): Promise<void> {
-    await withRetry(() => this.pool.query(`update ops.runs set status = $2, finished_at = $3, error = $4 where run_id = $1 and status = 'running'`, [runId, status, at, clip(error)]), WRITE_RETRY);
+    await withRetry(
+      () =>
+        this.pool.query(`update ops.runs set status = $2, finished_at = $3, error = $4 where run_id = $1 and status = 'running'`, [
+          runId,
+          status,
+          at,
+          clip(error),
+        ]),
+      WRITE_RETRY,
+    );
     await this.pool.query(
       `update ops.scheduler_executions set last_finished_at = $3, last_status = $4, updated_at = now() where job = $1 and last_run_id = $2`,
       [job, runId, at, status],
@@ -81,7 +90,15 @@ export class RunLedger {
     );
   }
 
-  async finishStep(runId: string, step: string, attempt: number, status: Exclude<StepStatus, 'running'>, at: Date, outputTail: string | undefined, error?: string): Promise<void> {
+  async finishStep(
+    runId: string,
+    step: string,
+    attempt: number,
+    status: Exclude<StepStatus, 'running'>,
+    at: Date,
+    outputTail: string | undefined,
+    error?: string,
+  ): Promise<void> {
     await withRetry(
       () =>
         this.pool.query(
@@ -145,11 +162,18 @@ export class RunLedger {
    * (a send attempt gave up; a new run may send), or 'none'.
    */
   async reportState(businessDate: string): Promise<'none' | 'sent' | 'sending' | 'unknown' | 'failed'> {
-    const { rows } = await this.pool.query<{ status: 'sent' | 'sending' | 'unknown' | 'failed' }>('select status from ops.reports_sent where business_date = $1', [businessDate]);
+    const { rows } = await this.pool.query<{ status: 'sent' | 'sending' | 'unknown' | 'failed' }>(
+      'select status from ops.reports_sent where business_date = $1',
+      [businessDate],
+    );
     return rows[0]?.status ?? 'none';
   }
 
-  async setInstanceRole(instance: { instanceId: string; hostname: string; pid: number }, role: 'starting' | 'standby' | 'leader' | 'stopped', at: Date): Promise<void> {
+  async setInstanceRole(
+    instance: { instanceId: string; hostname: string; pid: number },
+    role: 'starting' | 'standby' | 'leader' | 'stopped',
+    at: Date,
+  ): Promise<void> {
     await this.pool.query(
       `insert into ops.scheduler_instances as i (instance_id, hostname, pid, role, started_at, leader_since, heartbeat_at)
        values ($1, $2, $3, $4, $5, case when $4 = 'leader' then $5::timestamptz end, $5)

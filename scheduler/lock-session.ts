@@ -21,7 +21,7 @@ export function jobLockKey(job: string): number {
     hash ^= char.codePointAt(0)!;
     hash = Math.imul(hash, 0x01000193);
   }
-  return (hash >>> 1) || 1;
+  return hash >>> 1 || 1;
 }
 
 export class LockSession {

@@ -23,12 +23,44 @@ export interface SchedulerMetrics {
 
 export function schedulerMetrics(registry: Registry): SchedulerMetrics {
   return {
-    runs: new Counter({ name: 'shopflow_scheduler_job_runs_total', help: 'Job runs finished, by job and status (succeeded, failed, blocked by the gate, skipped).', labelNames: ['job', 'status'], registers: [registry] }),
-    runDuration: new Histogram({ name: 'shopflow_scheduler_job_duration_seconds', help: 'Wall time of a job run.', labelNames: ['job', 'status'], buckets: DURATION_BUCKETS, registers: [registry] }),
-    lastStatus: new Gauge({ name: 'shopflow_scheduler_job_last_status', help: "1 for the status of the job's last finished run, 0 for the others.", labelNames: ['job', 'status'], registers: [registry] }),
-    lastSuccess: new Gauge({ name: 'shopflow_scheduler_job_last_success_timestamp_seconds', help: 'When the job last finished successfully (Unix time); seeded from the ledger at start.', labelNames: ['job'], registers: [registry] }),
-    steps: new Counter({ name: 'shopflow_scheduler_step_attempts_total', help: 'Step attempts finished (dbt_build, check_gates, send_report, ...), by status.', labelNames: ['step', 'status'], registers: [registry] }),
-    stepDuration: new Histogram({ name: 'shopflow_scheduler_step_duration_seconds', help: 'Wall time of one step attempt: dbt builds, the gates, rendering and sending the report.', labelNames: ['step', 'status'], buckets: DURATION_BUCKETS, registers: [registry] }),
+    runs: new Counter({
+      name: 'shopflow_scheduler_job_runs_total',
+      help: 'Job runs finished, by job and status (succeeded, failed, blocked by the gate, skipped).',
+      labelNames: ['job', 'status'],
+      registers: [registry],
+    }),
+    runDuration: new Histogram({
+      name: 'shopflow_scheduler_job_duration_seconds',
+      help: 'Wall time of a job run.',
+      labelNames: ['job', 'status'],
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    }),
+    lastStatus: new Gauge({
+      name: 'shopflow_scheduler_job_last_status',
+      help: "1 for the status of the job's last finished run, 0 for the others.",
+      labelNames: ['job', 'status'],
+      registers: [registry],
+    }),
+    lastSuccess: new Gauge({
+      name: 'shopflow_scheduler_job_last_success_timestamp_seconds',
+      help: 'When the job last finished successfully (Unix time); seeded from the ledger at start.',
+      labelNames: ['job'],
+      registers: [registry],
+    }),
+    steps: new Counter({
+      name: 'shopflow_scheduler_step_attempts_total',
+      help: 'Step attempts finished (dbt_build, check_gates, send_report, ...), by status.',
+      labelNames: ['step', 'status'],
+      registers: [registry],
+    }),
+    stepDuration: new Histogram({
+      name: 'shopflow_scheduler_step_duration_seconds',
+      help: 'Wall time of one step attempt: dbt builds, the gates, rendering and sending the report.',
+      labelNames: ['step', 'status'],
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    }),
     leader: new Gauge({ name: 'shopflow_scheduler_leader', help: '1 while this scheduler holds the leader lock.', registers: [registry] }),
   };
 }
@@ -64,7 +96,15 @@ export class MeteredLedger extends RunLedger {
     this.#stepStarts.set(`${runId}/${step}/${attempt}`, at.getTime());
   }
 
-  override async finishStep(runId: string, step: string, attempt: number, status: Exclude<StepStatus, 'running'>, at: Date, outputTail: string | undefined, error?: string): Promise<void> {
+  override async finishStep(
+    runId: string,
+    step: string,
+    attempt: number,
+    status: Exclude<StepStatus, 'running'>,
+    at: Date,
+    outputTail: string | undefined,
+    error?: string,
+  ): Promise<void> {
     await super.finishStep(runId, step, attempt, status, at, outputTail, error);
     const key = `${runId}/${step}/${attempt}`;
     const started = this.#stepStarts.get(key);
@@ -78,13 +118,18 @@ export class MeteredLedger extends RunLedger {
     const executions = await super.lastExecutions();
     for (const e of executions.values()) {
       const status = e.lastStatus as (typeof RUN_STATUSES)[number] | 'running' | null;
-      if (status && status !== 'running') for (const s of RUN_STATUSES) this.#metrics.lastStatus.set({ job: e.job, status: s }, s === status ? 1 : 0);
+      if (status && status !== 'running')
+        for (const s of RUN_STATUSES) this.#metrics.lastStatus.set({ job: e.job, status: s }, s === status ? 1 : 0);
       if (status === 'succeeded' && e.lastFinishedAt) this.#metrics.lastSuccess.set({ job: e.job }, e.lastFinishedAt.getTime() / 1000);
     }
     return executions;
   }
 
-  override async setInstanceRole(instance: { instanceId: string; hostname: string; pid: number }, role: 'starting' | 'standby' | 'leader' | 'stopped', at: Date): Promise<void> {
+  override async setInstanceRole(
+    instance: { instanceId: string; hostname: string; pid: number },
+    role: 'starting' | 'standby' | 'leader' | 'stopped',
+    at: Date,
+  ): Promise<void> {
     this.#metrics.leader.set(role === 'leader' ? 1 : 0);
     await super.setInstanceRole(instance, role, at);
   }

@@ -18,11 +18,19 @@ import { localDate, reportBusinessDate } from './schedule.ts';
 
 export class JobBusyError extends ShopflowError {
   constructor(job: string) {
-    super('SHOPFLOW_JOB_BUSY', `the ${job} job is running in another process right now (see: select * from ops.runs where status = 'running'); try again when it finishes`);
+    super(
+      'SHOPFLOW_JOB_BUSY',
+      `the ${job} job is running in another process right now (see: select * from ops.runs where status = 'running'); try again when it finishes`,
+    );
   }
 }
 
-export async function runOnce(options: CoreOptions, job: JobName, businessDate?: string, signal: AbortSignal = new AbortController().signal): Promise<RunResult> {
+export async function runOnce(
+  options: CoreOptions,
+  job: JobName,
+  businessDate?: string,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<RunResult> {
   const instanceId = options.instanceId ?? `${hostname()}:${process.pid}:once:${randomUUID().slice(0, 8)}`;
   const core = createSchedulerCore({ ...options, instanceId });
   let session: LockSession | undefined;
@@ -32,18 +40,26 @@ export async function runOnce(options: CoreOptions, job: JobName, businessDate?:
     if (!(await session.tryLock(key))) throw new JobBusyError(job);
     await core.clock.sync();
     const now = core.clock.now();
-    await core.ledger.abandonRunning(job, now, 'abandoned: the process running it stopped without finishing (crash, kill or lost leadership)');
+    await core.ledger.abandonRunning(
+      job,
+      now,
+      'abandoned: the process running it stopped without finishing (crash, kill or lost leadership)',
+    );
     const lockSession = session;
     const result = await core.runJob(job, {
       trigger: 'manual',
       // A manual report covers yesterday by default, like the scheduled one.
-      businessDate: businessDate ?? (job === 'report' ? reportBusinessDate(now, options.config.SCHEDULER_TZ) : localDate(now, options.config.SCHEDULER_TZ)),
+      businessDate:
+        businessDate ??
+        (job === 'report' ? reportBusinessDate(now, options.config.SCHEDULER_TZ) : localDate(now, options.config.SCHEDULER_TZ)),
       scheduledFor: null,
       signal: AbortSignal.any([signal, lockSession.lost]),
     });
     // Interrupted because the database went away (the lock connection died): an outage, retried by runOnceRetrying.
     if (result.status === 'failed' && lockSession.lost.aborted && !signal.aborted) {
-      throw new ServiceUnavailableError(`the ${job} run ${result.runId} was interrupted: the connection to the warehouse was lost (${result.error ?? ''})`);
+      throw new ServiceUnavailableError(
+        `the ${job} run ${result.runId} was interrupted: the connection to the warehouse was lost (${result.error ?? ''})`,
+      );
     }
     return result;
   } finally {
@@ -76,7 +92,8 @@ export async function runOnceRetrying(
       ...retry,
       signal,
       retryable: isRetryable,
-      onRetry: (err, attempt, delayMs) => options.logger.warn({ err, attempt, delayMs, job }, 'the warehouse is unreachable: retrying the run'),
+      onRetry: (err, attempt, delayMs) =>
+        options.logger.warn({ err, attempt, delayMs, job }, 'the warehouse is unreachable: retrying the run'),
     });
     await alertPendingOutage(options.config, (alert) => options.operations.sendAlert(alert), options.logger).catch((error: unknown) =>
       options.logger.warn({ err: coerceError(error) }, 'could not send the pending outage alert yet'),
@@ -84,7 +101,9 @@ export async function runOnceRetrying(
     return result;
   } catch (error) {
     if (isRetryable(error)) {
-      await writeOutageNote(options.config, { since: since.toISOString(), error: coerceError(error).message, who: `--once ${job}` }).catch(() => undefined);
+      await writeOutageNote(options.config, { since: since.toISOString(), error: coerceError(error).message, who: `--once ${job}` }).catch(
+        () => undefined,
+      );
     }
     throw error;
   }

@@ -53,7 +53,11 @@ export function outageAlert(note: OutageNote): AlertInput {
 }
 
 /** Sends the alert for a note another process left, then removes the note. */
-export async function alertPendingOutage(config: Pick<Config, 'dataDir'>, send: (alert: AlertInput) => Promise<unknown>, logger: Logger): Promise<void> {
+export async function alertPendingOutage(
+  config: Pick<Config, 'dataDir'>,
+  send: (alert: AlertInput) => Promise<unknown>,
+  logger: Logger,
+): Promise<void> {
   const note = await readOutageNote(config);
   if (!note) return;
   await send(outageAlert({ ...note, until: note.until ?? new Date().toISOString() }));

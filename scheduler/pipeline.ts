@@ -46,13 +46,31 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
     },
     gate: (gate, options) => runGate(config, gate, { signal: options.signal, logger: options.logger, runId: options.runId }),
     sendReport: async (input) => {
-      const result = await sendDailyReport(config, { businessDate: input.businessDate, runId: input.runId, gates: asGateSummaries(input.gates), now: input.now }, { logger });
-      return { sent: result.sent, alreadySent: result.alreadySent, htmlPath: result.htmlPath, ...(result.messageId ? { messageId: result.messageId } : {}) };
+      const result = await sendDailyReport(
+        config,
+        { businessDate: input.businessDate, runId: input.runId, gates: asGateSummaries(input.gates), now: input.now },
+        { logger },
+      );
+      return {
+        sent: result.sent,
+        alreadySent: result.alreadySent,
+        htmlPath: result.htmlPath,
+        ...(result.messageId ? { messageId: result.messageId } : {}),
+      };
     },
     sendGateFailureAlert: (input) =>
-      sendGateFailureAlert(config, { businessDate: input.businessDate, gates: asGateSummaries(input.gates), ...(input.dataDate ? { dataDate: input.dataDate } : {}) }, { logger }),
+      sendGateFailureAlert(
+        config,
+        { businessDate: input.businessDate, gates: asGateSummaries(input.gates), ...(input.dataDate ? { dataDate: input.dataDate } : {}) },
+        { logger },
+      ),
     latestDataDate: async () => {
-      const pool = createPool({ connectionString: roleUrl(config, 'bi_reader'), applicationName: 'shopflow-scheduler-coverage', max: 1, logger });
+      const pool = createPool({
+        connectionString: roleUrl(config, 'bi_reader'),
+        applicationName: 'shopflow-scheduler-coverage',
+        max: 1,
+        logger,
+      });
       try {
         return await latestBusinessDate(pool);
       } finally {
@@ -61,7 +79,12 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
     },
     sendAlert: async (alert) => (await sendAlert(config, alert, { logger })).sent,
     queueAlert: async (alert) => {
-      const pool = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-alert-outbox', max: 1, logger });
+      const pool = createPool({
+        connectionString: roleUrl(config, 'ops_writer'),
+        applicationName: 'shopflow-alert-outbox',
+        max: 1,
+        logger,
+      });
       try {
         return await queueAlert(config, pool, alert);
       } finally {
@@ -69,7 +92,12 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
       }
     },
     flushAlerts: async () => {
-      const pool = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-alert-outbox', max: 1, logger });
+      const pool = createPool({
+        connectionString: roleUrl(config, 'ops_writer'),
+        applicationName: 'shopflow-alert-outbox',
+        max: 1,
+        logger,
+      });
       try {
         return await flushAlertOutbox(config, pool, { logger });
       } finally {

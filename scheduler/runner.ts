@@ -73,7 +73,15 @@ export class JobRunner {
     const runId = randomUUID();
     const logger = this.options.logger.child({ job: job.name, runId, businessDate: request.businessDate });
     const results = new Map<string, unknown>();
-    await ledger.startRun({ runId, job: job.name, trigger: request.trigger, businessDate: request.businessDate, scheduledFor: request.scheduledFor, instanceId, at: clock.now() });
+    await ledger.startRun({
+      runId,
+      job: job.name,
+      trigger: request.trigger,
+      businessDate: request.businessDate,
+      scheduledFor: request.scheduledFor,
+      instanceId,
+      at: clock.now(),
+    });
     logger.info({ trigger: request.trigger, scheduledFor: request.scheduledFor }, 'job started');
 
     for (const step of job.steps) {
@@ -109,9 +117,17 @@ export class JobRunner {
           await ledger.finishStep(runId, step.name, attempt, 'failed', clock.now(), outputTail, error.message);
           const aborted = request.signal.aborted;
           if (aborted || attempt >= maxAttempts || isPermanent(error)) {
-            const reason = aborted ? `interrupted (${String(request.signal.reason instanceof Error ? request.signal.reason.message : request.signal.reason)})` : error.message;
+            const reason = aborted
+              ? `interrupted (${String(request.signal.reason instanceof Error ? request.signal.reason.message : request.signal.reason)})`
+              : error.message;
             logger.error({ err: error, step: step.name, attempt }, aborted ? 'step interrupted' : 'step failed for good');
-            await ledger.finishRun(runId, job.name, 'failed', clock.now(), `step ${step.name} failed after ${attempt} attempt(s): ${reason}`);
+            await ledger.finishRun(
+              runId,
+              job.name,
+              'failed',
+              clock.now(),
+              `step ${step.name} failed after ${attempt} attempt(s): ${reason}`,
+            );
             if (!aborted) await this.#alertStepFailed(job, runId, request, step.name, attempt, error, outputTail, logPath, logger);
             return { runId, status: 'failed', failedStep: step.name, error: reason, results };
           }
@@ -148,9 +164,24 @@ export class JobRunner {
     return join(this.options.logDir, runId, `${step}.${attempt}.log`);
   }
 
-  async #alertStepFailed(job: JobDefinition, runId: string, request: RunRequest, step: string, attempts: number, error: Error, outputTail: string, logPath: string | null, logger: Logger): Promise<void> {
+  async #alertStepFailed(
+    job: JobDefinition,
+    runId: string,
+    request: RunRequest,
+    step: string,
+    attempts: number,
+    error: Error,
+    outputTail: string,
+    logPath: string | null,
+    logger: Logger,
+  ): Promise<void> {
     // A daily job's retries (the report tried again while SMTP is down) share one alert per business date.
-    const window = job.alertWindow === 'run' ? (request.trigger === 'retry' || request.trigger === 'catch-up' ? request.businessDate : runId) : this.options.clock.now().toISOString().slice(0, 13);
+    const window =
+      job.alertWindow === 'run'
+        ? request.trigger === 'retry' || request.trigger === 'catch-up'
+          ? request.businessDate
+          : runId
+        : this.options.clock.now().toISOString().slice(0, 13);
     const text = [
       `The ShopFlow ${job.name} job failed at step "${step}" after ${attempts} attempt(s).`,
       '',
@@ -165,7 +196,12 @@ export class JobRunner {
       'Ledger: select * from ops.run_steps where run_id = ' + `'${runId}' order by started_at;`,
     ].join('\n');
     try {
-      await this.options.sendAlert({ key: `step_failed:${job.name}:${step}:${window}`, kind: 'step_failed', subject: `ShopFlow ${job.name}: step ${step} failed`, text });
+      await this.options.sendAlert({
+        key: `step_failed:${job.name}:${step}:${window}`,
+        kind: 'step_failed',
+        subject: `ShopFlow ${job.name}: step ${step} failed`,
+        text,
+      });
     } catch (alertError) {
       // The ledger already says what failed; a broken mail path must not hide that.
       logger.error({ err: alertError, step }, 'could not send the step-failure alert');

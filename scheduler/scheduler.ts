@@ -180,7 +180,9 @@ export class Scheduler {
     this.#logger.info('leader lock acquired: this scheduler is active');
     await this.#setRole('leader');
     // Holding the leader lock proves every other 'leader' row is a dead process's.
-    await this.#core.ledger.expireInstances(this.instanceId, new Date(this.#core.clock.now().getTime() - (this.#options.instanceStaleMs ?? 120_000))).catch(() => undefined);
+    await this.#core.ledger
+      .expireInstances(this.instanceId, new Date(this.#core.clock.now().getTime() - (this.#options.instanceStaleMs ?? 120_000)))
+      .catch(() => undefined);
     for (const supervisor of this.#supervisors) supervisor.start();
     const heartbeat = setInterval(() => {
       void session.ping().then(
@@ -305,17 +307,23 @@ export class Scheduler {
     if (outage) {
       await this.#options.operations.sendAlert(outage).catch(async (error: unknown) => {
         this.#logger.error({ err: coerceError(error) }, 'could not record the outage alert; kept for the next attempt');
-        await writeOutageNote(this.#options.config, { since: String((outage.details as { since: string }).since), error: String(error), who: 'scheduler daemon' });
+        await writeOutageNote(this.#options.config, {
+          since: String((outage.details as { since: string }).since),
+          error: String(error),
+          who: 'scheduler daemon',
+        });
       });
     }
     const realNow = Date.now();
     if (realNow - this.#lastFlush >= (this.#options.outboxIntervalMs ?? 30_000)) {
       this.#lastFlush = realNow;
-      await alertPendingOutage(this.#options.config, (alert) => this.#options.operations.sendAlert(alert), this.#logger).catch((error: unknown) =>
-        this.#logger.warn({ err: coerceError(error) }, 'could not send the pending outage alert yet'),
+      await alertPendingOutage(this.#options.config, (alert) => this.#options.operations.sendAlert(alert), this.#logger).catch(
+        (error: unknown) => this.#logger.warn({ err: coerceError(error) }, 'could not send the pending outage alert yet'),
       );
       if (this.#options.operations.flushAlerts) {
-        await this.#options.operations.flushAlerts().catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, 'alert outbox flush failed'));
+        await this.#options.operations
+          .flushAlerts()
+          .catch((error: unknown) => this.#logger.warn({ err: coerceError(error) }, 'alert outbox flush failed'));
       }
     }
     if (realNow - this.#lastSweep >= (this.#options.sweepIntervalMs ?? 30_000)) {
@@ -327,7 +335,11 @@ export class Scheduler {
         // A run is alive exactly while its process holds the job's lock (a session lock dies with its connection).
         if (!(await session.tryLock(key))) continue;
         try {
-          const abandoned = await this.#core.ledger.abandonRunning(job, now, 'abandoned: the process running it is gone (its job lock was free)');
+          const abandoned = await this.#core.ledger.abandonRunning(
+            job,
+            now,
+            'abandoned: the process running it is gone (its job lock was free)',
+          );
           if (abandoned > 0) this.#logger.warn({ job, abandoned }, 'closed runs whose process is gone');
         } finally {
           await session.unlock(key);
@@ -339,7 +351,14 @@ export class Scheduler {
 
   #remember(job: JobName, scheduledFor: Date): void {
     const previous = this.#last.get(job);
-    this.#last.set(job, { job, lastScheduledFor: scheduledFor, lastRunId: previous?.lastRunId ?? null, lastStartedAt: null, lastFinishedAt: null, lastStatus: null });
+    this.#last.set(job, {
+      job,
+      lastScheduledFor: scheduledFor,
+      lastRunId: previous?.lastRunId ?? null,
+      lastStartedAt: null,
+      lastFinishedAt: null,
+      lastStatus: null,
+    });
   }
 
   #launch(session: LockSession, job: JobName, due: DueRun): void {
@@ -353,11 +372,20 @@ export class Scheduler {
       }
       try {
         this.#remember(job, due.scheduledFor);
-        const abandoned = await this.#core.ledger.abandonRunning(job, this.#core.clock.now(), 'abandoned: the process running it stopped without finishing (crash, kill or lost leadership)');
+        const abandoned = await this.#core.ledger.abandonRunning(
+          job,
+          this.#core.clock.now(),
+          'abandoned: the process running it stopped without finishing (crash, kill or lost leadership)',
+        );
         if (abandoned > 0) logger.warn({ abandoned }, 'closed runs left open by a dead scheduler');
         let result: RunResult | undefined;
         try {
-          result = await this.#core.runJob(job, { trigger: due.trigger, businessDate: due.businessDate, scheduledFor: due.scheduledFor, signal });
+          result = await this.#core.runJob(job, {
+            trigger: due.trigger,
+            businessDate: due.businessDate,
+            scheduledFor: due.scheduledFor,
+            signal,
+          });
         } finally {
           if (job === 'report') this.#noteReportResult(due.businessDate, result?.status ?? 'crashed');
         }

@@ -79,8 +79,14 @@ export class ProcessSupervisor {
         }
         const stable = Date.now() - startedAt >= (this.options.stableAfterMs ?? 60_000);
         this.#consecutiveCrashes = stable ? 1 : this.#consecutiveCrashes + 1;
-        const restartInMs = backoffDelay(this.#consecutiveCrashes, { minDelayMs: this.options.minBackoffMs ?? 1_000, maxDelayMs: this.options.maxBackoffMs ?? 60_000 });
-        logger.error({ code, signal, consecutive: this.#consecutiveCrashes, restartInMs }, 'child exited unexpectedly: restarting after backoff');
+        const restartInMs = backoffDelay(this.#consecutiveCrashes, {
+          minDelayMs: this.options.minBackoffMs ?? 1_000,
+          maxDelayMs: this.options.maxBackoffMs ?? 60_000,
+        });
+        logger.error(
+          { code, signal, consecutive: this.#consecutiveCrashes, restartInMs },
+          'child exited unexpectedly: restarting after backoff',
+        );
         this.options.onCrash?.({ name: spec.name, code, signal, consecutive: this.#consecutiveCrashes, restartInMs });
         this.#restartTimer = setTimeout(() => {
           this.#restartTimer = undefined;

@@ -16,7 +16,13 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const dataDir = resolve(ROOT, env.SHOPFLOW_DATA_DIR || '.data');
 const venvDir = resolve(ROOT, env.PYTHON_VENV || '.venv');
 const KAFKA_POM = join(ROOT, 'scripts', 'services', 'kafka', 'pom.xml');
-const TOOL_ENV = { ...env, DO_NOT_TRACK: '1', GX_ANALYTICS_ENABLED: 'false', DEBIAN_FRONTEND: 'noninteractive', PIP_DISABLE_PIP_VERSION_CHECK: '1' };
+const TOOL_ENV = {
+  ...env,
+  DO_NOT_TRACK: '1',
+  GX_ANALYTICS_ENABLED: 'false',
+  DEBIAN_FRONTEND: 'noninteractive',
+  PIP_DISABLE_PIP_VERSION_CHECK: '1',
+};
 
 class BootstrapError extends Error {}
 
@@ -45,7 +51,13 @@ function run(command, args, { capture = false, cwd = ROOT, extraEnv = {} } = {})
   if (result.error) throw new BootstrapError(`${command} could not start: ${result.error.message}`);
   if (result.status !== 0) {
     const output = capture ? `${result.stdout ?? ''}${result.stderr ?? ''}`.trim() : '';
-    const tail = output ? `\n${output.split('\n').filter((l) => !/^npm warn/.test(l)).slice(-15).join('\n')}` : '';
+    const tail = output
+      ? `\n${output
+          .split('\n')
+          .filter((l) => !/^npm warn/.test(l))
+          .slice(-15)
+          .join('\n')}`
+      : '';
     const error = new BootstrapError(`${command} ${args.join(' ')} exited with ${result.status ?? result.signal}${tail}`);
     error.output = output;
     throw error;
@@ -96,7 +108,9 @@ step('debian packages', () => {
   if (!onPath('promtool')) wanted.push('prometheus');
   if (wanted.length === 0) return 'present';
   if (!isRoot) {
-    throw new BootstrapError(`missing ${wanted.join(', ')}; install them with: sudo apt-get install -y --no-install-recommends ${wanted.join(' ')}`);
+    throw new BootstrapError(
+      `missing ${wanted.join(', ')}; install them with: sudo apt-get install -y --no-install-recommends ${wanted.join(' ')}`,
+    );
   }
   run('apt-get', ['update', '-qq']);
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...wanted]);
@@ -114,11 +128,19 @@ step('kafka jars', () => {
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   // Maven's default dependency plugin (2.8 with Maven 3.8) is ancient: pin a current one.
-  run('mvn', [
-    '-B', '-q', '-f', KAFKA_POM,
-    'org.apache.maven.plugins:maven-dependency-plugin:3.7.1:copy-dependencies',
-    '-DincludeScope=runtime', `-DoutputDirectory=${staging}`,
-  ], { capture: true });
+  run(
+    'mvn',
+    [
+      '-B',
+      '-q',
+      '-f',
+      KAFKA_POM,
+      'org.apache.maven.plugins:maven-dependency-plugin:3.7.1:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DoutputDirectory=${staging}`,
+    ],
+    { capture: true },
+  );
   const jars = readdirSync(staging).filter((f) => f.endsWith('.jar'));
   if (!jars.some((f) => f.startsWith('kafka_2.13-'))) throw new BootstrapError(`Maven finished but no kafka_2.13 jar is in ${staging}`);
   writeFileSync(join(staging, '.pom.sha256'), `${want}\n`);

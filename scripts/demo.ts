@@ -38,7 +38,8 @@ Logs of each stage: .data/logs/demo-*.log
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new UsageError(`--${name} must be a positive whole number (got ${JSON.stringify(value)})`);
+  if (!Number.isInteger(parsed) || parsed <= 0)
+    throw new UsageError(`--${name} must be a positive whole number (got ${JSON.stringify(value)})`);
   return parsed;
 }
 

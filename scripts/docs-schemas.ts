@@ -67,7 +67,8 @@ export function sourceSchemaMarkdown(tables: Table[]): string {
   ];
   for (const t of tables) {
     out.push(`## ${t.name}`, '', t.comment, '', '| column | type | null | description |', '|---|---|---|---|');
-    for (const c of t.columns) out.push(`| \`${c.name}\` | ${c.type} | ${c.nullable ? 'yes' : 'no'} | ${c.comment.replace(/\|/g, '\\|')} |`);
+    for (const c of t.columns)
+      out.push(`| \`${c.name}\` | ${c.type} | ${c.nullable ? 'yes' : 'no'} | ${c.comment.replace(/\|/g, '\\|')} |`);
     out.push('', 'Keys:', '');
     for (const k of t.keys) out.push(`- \`${k}\``);
     out.push('');
@@ -93,7 +94,10 @@ function main(): number {
   const { positionals, values } = parseArgs({ allowPositionals: true, options: { check: { type: 'boolean' } } });
   const what = positionals[0];
   const targets: Record<string, { path: string; build: () => string }> = {
-    schema: { path: join(ROOT_DIR, 'docs', 'source-schema.md'), build: () => sourceSchemaMarkdown(parseDdl(readFileSync(join(ROOT_DIR, 'generator', 'ddl', 'shop.sql'), 'utf8'))) },
+    schema: {
+      path: join(ROOT_DIR, 'docs', 'source-schema.md'),
+      build: () => sourceSchemaMarkdown(parseDdl(readFileSync(join(ROOT_DIR, 'generator', 'ddl', 'shop.sql'), 'utf8'))),
+    },
     events: { path: join(ROOT_DIR, 'docs', 'events.schema.json'), build: eventsJsonSchema },
   };
   const chosen = what ? targets[what] : undefined;

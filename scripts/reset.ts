@@ -34,7 +34,8 @@ await runCli({
   async main(argv, context) {
     let yes: boolean;
     try {
-      yes = parseArgs({ args: argv, options: { yes: { type: 'boolean', default: false } }, strict: true, allowPositionals: false }).values.yes;
+      yes = parseArgs({ args: argv, options: { yes: { type: 'boolean', default: false } }, strict: true, allowPositionals: false }).values
+        .yes;
     } catch (error) {
       throw new UsageError((error as Error).message);
     }

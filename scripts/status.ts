@@ -30,7 +30,8 @@ await runCli({
   async main(argv, context) {
     let json: boolean;
     try {
-      json = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: false }).values.json;
+      json = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, strict: true, allowPositionals: false }).values
+        .json;
     } catch (error) {
       throw new UsageError((error as Error).message);
     }

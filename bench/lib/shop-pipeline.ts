@@ -58,14 +58,21 @@ async function shopAdmin(url: string, sql: string): Promise<void> {
 }
 
 function startCli(entry: string, args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: ROOT_DIR, env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    cwd: ROOT_DIR,
+    env,
+    shell: false,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let tail = '';
   const keep = (chunk: Buffer) => (tail = (tail + chunk.toString('utf8')).slice(-4000));
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   const done = new Promise<void>((resolve, reject) => {
     child.on('error', (error) => reject(new ProcessFailedError(entry, null, null, error.message)));
-    child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new ProcessFailedError(`${entry} ${args.join(' ')}`, code, signal, tail))));
+    child.on('close', (code, signal) =>
+      code === 0 ? resolve() : reject(new ProcessFailedError(`${entry} ${args.join(' ')}`, code, signal, tail)),
+    );
   });
   return { child, done };
 }
@@ -73,7 +80,10 @@ function startCli(entry: string, args: string[], env: Record<string, string>) {
 async function waitForSnapshot(warehouseUrl: string, exited: Promise<void>, timeoutMs = 120_000): Promise<void> {
   let failure: unknown;
   let finished = false;
-  exited.then(() => (finished = true), (error: unknown) => ((finished = true), (failure = error)));
+  exited.then(
+    () => (finished = true),
+    (error: unknown) => ((finished = true), (failure = error)),
+  );
   const client = new pg.Client({ connectionString: warehouseUrl, application_name: 'shopflow-bench' });
   client.on('error', () => undefined);
   await client.connect();
@@ -92,7 +102,12 @@ async function waitForSnapshot(warehouseUrl: string, exited: Promise<void>, time
 }
 
 /** Generates a shop (MariaDB sink only) into fresh databases named `database` and lands it in the warehouse. */
-export async function landGeneratedShop(config: Config, database: string, size: ShopSize, options: { anomaliesManifest?: string } = {}): Promise<LandedShop> {
+export async function landGeneratedShop(
+  config: Config,
+  database: string,
+  size: ShopSize,
+  options: { anomaliesManifest?: string } = {},
+): Promise<LandedShop> {
   const warehouseUrl = withDatabase(config.WAREHOUSE_URL, database);
   const shopUrl = withDatabase(config.SHOP_DB_URL, database);
   const drop = async () => {
@@ -123,9 +138,22 @@ export async function landGeneratedShop(config: Config, database: string, size: 
   try {
     await waitForSnapshot(warehouseUrl, cdc.done);
     const args = [
-      '--backfill', '--from', size.from, '--to', size.to,
-      '--customers', String(size.customers), '--products', String(size.products), '--orders', String(size.orders),
-      '--seed', String(size.seed), '--sinks', 'mariadb', '--quiet',
+      '--backfill',
+      '--from',
+      size.from,
+      '--to',
+      size.to,
+      '--customers',
+      String(size.customers),
+      '--products',
+      String(size.products),
+      '--orders',
+      String(size.orders),
+      '--seed',
+      String(size.seed),
+      '--sinks',
+      'mariadb',
+      '--quiet',
     ];
     if (options.anomaliesManifest) args.push('--anomalies', '--manifest', options.anomaliesManifest);
     await startCli('generator/cli.ts', args, env).done;

@@ -107,7 +107,13 @@ function dashboardFile(spec: DashboardSpec): unknown {
       if ('markdown' in item) {
         const id = `MARKDOWN-${spec.slug}-${rowIndex}-${itemIndex}`;
         children.push(id);
-        position[id] = { type: 'MARKDOWN', id, children: [], parents: ['ROOT_ID', 'GRID_ID', rowId], meta: { width: item.width, height: item.height ?? 50, code: item.markdown } };
+        position[id] = {
+          type: 'MARKDOWN',
+          id,
+          children: [],
+          parents: ['ROOT_ID', 'GRID_ID', rowId],
+          meta: { width: item.width, height: item.height ?? 50, code: item.markdown },
+        };
       } else {
         const id = `CHART-${item.key}`;
         children.push(id);
@@ -167,7 +173,12 @@ export function buildBundle(): Files {
     allow_cvas: false,
     allow_dml: false,
     allow_file_upload: false,
-    extra: { allows_virtual_table_explore: true, schemas_allowed_for_file_upload: [], metadata_params: {}, engine_params: { connect_args: { application_name: 'shopflow-superset' } } },
+    extra: {
+      allows_virtual_table_explore: true,
+      schemas_allowed_for_file_upload: [],
+      metadata_params: {},
+      engine_params: { connect_args: { application_name: 'shopflow-superset' } },
+    },
     impersonate_user: false,
     uuid: DATABASE_UUID,
     version: VERSION,

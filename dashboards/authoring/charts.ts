@@ -16,10 +16,26 @@ export interface BuiltChart {
 const PLACEHOLDER_DATASOURCE = '0__table';
 
 function baseAxis(axis: Axis): Json {
-  return { columnType: 'BASE_AXIS', sqlExpression: axis.column, label: axis.column, expressionType: 'SQL', ...(axis.grain ? { timeGrain: axis.grain } : {}) };
+  return {
+    columnType: 'BASE_AXIS',
+    sqlExpression: axis.column,
+    label: axis.column,
+    expressionType: 'SQL',
+    ...(axis.grain ? { timeGrain: axis.grain } : {}),
+  };
 }
 
-function queryObject(parts: { where?: string; filters?: unknown[]; columns?: unknown[]; metrics?: unknown[]; orderby?: unknown[]; rowLimit?: number; postProcessing?: unknown[]; seriesColumns?: unknown[]; grain?: string }): Json {
+function queryObject(parts: {
+  where?: string;
+  filters?: unknown[];
+  columns?: unknown[];
+  metrics?: unknown[];
+  orderby?: unknown[];
+  rowLimit?: number;
+  postProcessing?: unknown[];
+  seriesColumns?: unknown[];
+  grain?: string;
+}): Json {
   return {
     filters: parts.filters ?? [],
     extras: { having: '', where: parts.where ? `(${parts.where})` : '', ...(parts.grain ? { time_grain_sqla: parts.grain } : {}) },
@@ -44,7 +60,12 @@ function pivotFlatten(index: string, columns: string[], metrics: string[]): unkn
   return [
     {
       operation: 'pivot',
-      options: { index: [index], columns, aggregates: Object.fromEntries(metrics.map((m) => [m, { operator: 'mean' }])), drop_missing_columns: false },
+      options: {
+        index: [index],
+        columns,
+        aggregates: Object.fromEntries(metrics.map((m) => [m, { operator: 'mean' }])),
+        drop_missing_columns: false,
+      },
     },
     { operation: 'flatten' },
   ];
@@ -55,22 +76,56 @@ export interface ChartFilters {
   filter?: { column: string; op: '<' | '<=' | '>' | '>=' | '=='; value: number | string };
 }
 
-const OPERATOR_IDS: Record<string, string> = { '<': 'LESS_THAN', '<=': 'LESS_THAN_OR_EQUAL', '>': 'GREATER_THAN', '>=': 'GREATER_THAN_OR_EQUAL', '==': 'EQUALS' };
+const OPERATOR_IDS: Record<string, string> = {
+  '<': 'LESS_THAN',
+  '<=': 'LESS_THAN_OR_EQUAL',
+  '>': 'GREATER_THAN',
+  '>=': 'GREATER_THAN_OR_EQUAL',
+  '==': 'EQUALS',
+};
 
 function adhocFilters(filters: ChartFilters): unknown[] {
   const adhoc: unknown[] = [];
   if (filters.where) {
-    adhoc.push({ expressionType: 'SQL', sqlExpression: filters.where, clause: 'WHERE', subject: null, operator: null, comparator: null, isExtra: false, isNew: false, filterOptionName: `filter_sql_${Buffer.from(filters.where).toString('hex').slice(0, 12)}` });
+    adhoc.push({
+      expressionType: 'SQL',
+      sqlExpression: filters.where,
+      clause: 'WHERE',
+      subject: null,
+      operator: null,
+      comparator: null,
+      isExtra: false,
+      isNew: false,
+      filterOptionName: `filter_sql_${Buffer.from(filters.where).toString('hex').slice(0, 12)}`,
+    });
   }
   if (filters.filter) {
     const { column, op, value } = filters.filter;
-    adhoc.push({ expressionType: 'SIMPLE', subject: column, operator: op, operatorId: OPERATOR_IDS[op], comparator: value, clause: 'WHERE', sqlExpression: null, isExtra: false, isNew: false, filterOptionName: `filter_${column}_${OPERATOR_IDS[op]!.toLowerCase()}` });
+    adhoc.push({
+      expressionType: 'SIMPLE',
+      subject: column,
+      operator: op,
+      operatorId: OPERATOR_IDS[op],
+      comparator: value,
+      clause: 'WHERE',
+      sqlExpression: null,
+      isExtra: false,
+      isNew: false,
+      filterOptionName: `filter_${column}_${OPERATOR_IDS[op]!.toLowerCase()}`,
+    });
   }
   return adhoc;
 }
 
 function common(vizType: string, filters: ChartFilters): Json {
-  return { datasource: PLACEHOLDER_DATASOURCE, viz_type: vizType, adhoc_filters: adhocFilters(filters), time_range: 'No filter', extra_form_data: {}, dashboards: [] };
+  return {
+    datasource: PLACEHOLDER_DATASOURCE,
+    viz_type: vizType,
+    adhoc_filters: adhocFilters(filters),
+    time_range: 'No filter',
+    extra_form_data: {},
+    dashboards: [],
+  };
 }
 
 function context(params: Json, queries: Json[]): Json {
@@ -78,10 +133,23 @@ function context(params: Json, queries: Json[]): Json {
 }
 
 export function buildChart(def: ChartDef, where: ChartFilters = {}): BuiltChart {
-  const query = (parts: Parameters<typeof queryObject>[0]) => queryObject({ ...parts, ...(where.where ? { where: where.where } : {}), ...(where.filter ? { filters: [{ col: where.filter.column, op: where.filter.op, val: where.filter.value }] } : {}) });
+  const query = (parts: Parameters<typeof queryObject>[0]) =>
+    queryObject({
+      ...parts,
+      ...(where.where ? { where: where.where } : {}),
+      ...(where.filter ? { filters: [{ col: where.filter.column, op: where.filter.op, val: where.filter.value }] } : {}),
+    });
   switch (def.kind) {
     case 'big_number_total': {
-      const params = { ...common('big_number_total', where), metric: def.metric, subheader: def.subheader, header_font_size: 0.4, subheader_font_size: 0.15, y_axis_format: def.format ?? 'SMART_NUMBER', time_format: 'smart_date' };
+      const params = {
+        ...common('big_number_total', where),
+        metric: def.metric,
+        subheader: def.subheader,
+        header_font_size: 0.4,
+        subheader_font_size: 0.15,
+        y_axis_format: def.format ?? 'SMART_NUMBER',
+        time_format: 'smart_date',
+      };
       return { vizType: 'big_number_total', params, queryContext: context(params, [query({ metrics: [def.metric], rowLimit: 1 })]) };
     }
     case 'big_number': {
@@ -220,9 +288,15 @@ export function buildChart(def: ChartDef, where: ChartFilters = {}): BuiltChart 
         show_cell_bars: false,
         include_search: false,
         allow_render_html: false,
-        column_config: Object.fromEntries(Object.entries(def.formats ?? {}).map(([column, format]) => [column, { d3NumberFormat: format }])),
+        column_config: Object.fromEntries(
+          Object.entries(def.formats ?? {}).map(([column, format]) => [column, { d3NumberFormat: format }]),
+        ),
       };
-      const q = query({ columns: def.columns, orderby: def.orderBy.map(([column, direction]) => [column, direction === 'asc']), rowLimit: def.rowLimit ?? 100 });
+      const q = query({
+        columns: def.columns,
+        orderby: def.orderBy.map(([column, direction]) => [column, direction === 'asc']),
+        rowLimit: def.rowLimit ?? 100,
+      });
       return { vizType: 'table', params, queryContext: context(params, [q]) };
     }
     case 'table_agg': {
@@ -241,7 +315,12 @@ export function buildChart(def: ChartDef, where: ChartFilters = {}): BuiltChart 
         include_search: false,
         allow_render_html: false,
       };
-      const q = query({ columns: def.groupby, metrics: def.metrics, orderby: [[order[0], order[1] === 'asc']], rowLimit: def.rowLimit ?? 100 });
+      const q = query({
+        columns: def.groupby,
+        metrics: def.metrics,
+        orderby: [[order[0], order[1] === 'asc']],
+        rowLimit: def.rowLimit ?? 100,
+      });
       return { vizType: 'table', params, queryContext: context(params, [q]) };
     }
     case 'heatmap': {

@@ -20,7 +20,9 @@ const MARTS_DIR = join(ROOT_DIR, 'dbt', 'models', 'marts');
 
 function yamlFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? yamlFiles(join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? yamlFiles(join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [join(dir, e.name)] : [],
+  );
 }
 
 let cache: Map<string, ContractColumn[]> | undefined;
@@ -29,12 +31,18 @@ export function martContracts(): Map<string, ContractColumn[]> {
   if (cache) return cache;
   cache = new Map();
   for (const file of yamlFiles(MARTS_DIR)) {
-    const doc = parse(readFileSync(file, 'utf8')) as { models?: { name: string; columns?: { name: string; data_type?: string; description?: string }[] }[] } | null;
+    const doc = parse(readFileSync(file, 'utf8')) as {
+      models?: { name: string; columns?: { name: string; data_type?: string; description?: string }[] }[];
+    } | null;
     for (const model of doc?.models ?? []) {
       if (!model.columns) continue;
       cache.set(
         model.name,
-        model.columns.map((c) => ({ name: c.name, dataType: (c.data_type ?? 'text').toUpperCase(), ...(c.description ? { description: c.description.trim() } : {}) })),
+        model.columns.map((c) => ({
+          name: c.name,
+          dataType: (c.data_type ?? 'text').toUpperCase(),
+          ...(c.description ? { description: c.description.trim() } : {}),
+        })),
       );
     }
   }

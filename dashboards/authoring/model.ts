@@ -49,12 +49,41 @@ export interface Axis {
 export type ChartDef =
   | { kind: 'big_number_total'; metric: string; subheader: string; format?: string }
   | { kind: 'big_number'; metric: string; x: Axis; subheader?: string; format?: string }
-  | { kind: 'timeseries'; style: 'line' | 'bar' | 'area'; x: Axis; metrics: string[]; groupby?: string[]; stack?: boolean; format?: string; xTitle?: string; yTitle?: string }
-  | { kind: 'category_bar'; x: string; metrics: string[]; groupby?: string[]; horizontal?: boolean; rowLimit?: number; stack?: boolean; format?: string; sortBy?: 'metric' | 'x' }
+  | {
+      kind: 'timeseries';
+      style: 'line' | 'bar' | 'area';
+      x: Axis;
+      metrics: string[];
+      groupby?: string[];
+      stack?: boolean;
+      format?: string;
+      xTitle?: string;
+      yTitle?: string;
+    }
+  | {
+      kind: 'category_bar';
+      x: string;
+      metrics: string[];
+      groupby?: string[];
+      horizontal?: boolean;
+      rowLimit?: number;
+      stack?: boolean;
+      format?: string;
+      sortBy?: 'metric' | 'x';
+    }
   | { kind: 'pie'; groupby: string; metric: string; donut?: boolean; format?: string }
   | { kind: 'table'; columns: string[]; orderBy: [string, 'asc' | 'desc'][]; rowLimit?: number; formats?: Record<string, string> }
   | { kind: 'table_agg'; groupby: string[]; metrics: string[]; orderBy?: [string, 'asc' | 'desc']; rowLimit?: number }
-  | { kind: 'heatmap'; x: string; y: string; metric: string; format?: string; showValues?: boolean; scheme?: string; normalizeAcross?: 'heatmap' | 'x' | 'y' };
+  | {
+      kind: 'heatmap';
+      x: string;
+      y: string;
+      metric: string;
+      format?: string;
+      showValues?: boolean;
+      scheme?: string;
+      normalizeAcross?: 'heatmap' | 'x' | 'y';
+    };
 
 export interface ChartSpec {
   key: string;

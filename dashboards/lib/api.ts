@@ -36,7 +36,11 @@ export class SupersetApi {
       body: JSON.stringify({ username, password, provider: 'db', refresh: false }),
       signal: AbortSignal.timeout(30_000),
     });
-    if (!response.ok) throw new ShopflowError('SHOPFLOW_SUPERSET_LOGIN', `Superset login as ${username} failed: HTTP ${response.status} ${await response.text()}`);
+    if (!response.ok)
+      throw new ShopflowError(
+        'SHOPFLOW_SUPERSET_LOGIN',
+        `Superset login as ${username} failed: HTTP ${response.status} ${await response.text()}`,
+      );
     const { access_token: token } = (await response.json()) as { access_token: string };
     return new SupersetApi(baseUrl, token);
   }
@@ -60,19 +64,27 @@ export class SupersetApi {
 
   async dashboards(): Promise<DashboardSummary[]> {
     const query = encodeURIComponent('(page_size:100)');
-    const { status, json } = await this.request<{ result: { id: number; slug: string; dashboard_title: string }[] }>('GET', `/api/v1/dashboard/?q=${query}`);
+    const { status, json } = await this.request<{ result: { id: number; slug: string; dashboard_title: string }[] }>(
+      'GET',
+      `/api/v1/dashboard/?q=${query}`,
+    );
     if (status !== 200) throw new ShopflowError('SHOPFLOW_SUPERSET_API', `listing dashboards: HTTP ${status}`);
     return json.result.map((d) => ({ id: d.id, slug: d.slug, title: d.dashboard_title })).sort((a, b) => a.id - b.id);
   }
 
   async dashboardCharts(idOrSlug: number | string): Promise<{ id: number; name: string }[]> {
-    const { status, json } = await this.request<{ result: { id: number; slice_name: string }[] }>('GET', `/api/v1/dashboard/${idOrSlug}/charts`);
+    const { status, json } = await this.request<{ result: { id: number; slice_name: string }[] }>(
+      'GET',
+      `/api/v1/dashboard/${idOrSlug}/charts`,
+    );
     if (status !== 200) throw new ShopflowError('SHOPFLOW_SUPERSET_API', `charts of dashboard ${idOrSlug}: HTTP ${status}`);
     return json.result.map((c) => ({ id: c.id, name: c.slice_name }));
   }
 
   async chart(id: number): Promise<ChartSummary> {
-    const { status, json } = await this.request<{ result: { id: number; slice_name: string; viz_type: string; query_context: string | null } }>('GET', `/api/v1/chart/${id}`);
+    const { status, json } = await this.request<{
+      result: { id: number; slice_name: string; viz_type: string; query_context: string | null };
+    }>('GET', `/api/v1/chart/${id}`);
     if (status !== 200) throw new ShopflowError('SHOPFLOW_SUPERSET_API', `chart ${id}: HTTP ${status}`);
     return { id: json.result.id, name: json.result.slice_name, vizType: json.result.viz_type, queryContext: json.result.query_context };
   }
@@ -82,11 +94,11 @@ export class SupersetApi {
     const body = JSON.parse(queryContext) as Record<string, unknown>;
     // force: run the query against the database, not Superset's result cache.
     if (options.force) body.force = true;
-    const { status, json } = await this.request<{ result?: { rowcount: number; error?: string | null }[]; message?: unknown; errors?: { message: string }[] }>(
-      'POST',
-      '/api/v1/chart/data',
-      body,
-    );
+    const { status, json } = await this.request<{
+      result?: { rowcount: number; error?: string | null }[];
+      message?: unknown;
+      errors?: { message: string }[];
+    }>('POST', '/api/v1/chart/data', body);
     const errors = [
       ...(json.result ?? []).flatMap((r) => (r.error ? [r.error] : [])),
       ...(json.errors ?? []).map((e) => e.message),

@@ -39,13 +39,15 @@ export function supersetWarehouseUri(config: Parameters<typeof roleUrl>[0]): str
 
 /** Fails early, naming the fix, when the warehouse is unreachable as bi_reader. Returns the mart count. */
 export async function checkWarehouse(config: ProvisionConfig): Promise<number> {
-  const client = new pg.Client({ connectionString: roleUrl(config, 'bi_reader'), application_name: 'shopflow-dashboards', connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({
+    connectionString: roleUrl(config, 'bi_reader'),
+    application_name: 'shopflow-dashboards',
+    connectionTimeoutMillis: 10_000,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
-    const result = await client.query<{ n: string }>(
-      `select count(*) as n from information_schema.tables where table_schema = 'marts'`,
-    );
+    const result = await client.query<{ n: string }>(`select count(*) as n from information_schema.tables where table_schema = 'marts'`);
     return Number(result.rows[0]?.n ?? 0);
   } catch (error) {
     throw new ServiceUnavailableError(
@@ -80,7 +82,12 @@ export async function ensureMetadata(config: ProvisionConfig, logger: Logger): P
   const venv = venvPaths(config);
   const env = supersetEnv(config);
   logger.info('creating / upgrading the Superset metadata database');
-  await runProcess(venv.bin('superset'), ['db', 'upgrade'], { env, cwd: paths.home, timeoutMs: 600_000, onLine: lineLogger(logger, 'db upgrade') });
+  await runProcess(venv.bin('superset'), ['db', 'upgrade'], {
+    env,
+    cwd: paths.home,
+    timeoutMs: 600_000,
+    onLine: lineLogger(logger, 'db upgrade'),
+  });
   logger.info('setting up Superset roles and permissions');
   await runProcess(venv.bin('superset'), ['init'], { env, cwd: paths.home, timeoutMs: 600_000, onLine: lineLogger(logger, 'init') });
   await writeFile(stampFile, stamp);
@@ -113,7 +120,9 @@ export async function importBundle(config: ProvisionConfig, logger: Logger, bund
     });
   } catch (error) {
     const detail = errors.length > 0 ? `\n${errors.join('\n')}` : '';
-    throw new ShopflowError('SHOPFLOW_DASHBOARDS_IMPORT', `importing the dashboard bundle from ${bundleDir} failed${detail}`, { cause: error });
+    throw new ShopflowError('SHOPFLOW_DASHBOARDS_IMPORT', `importing the dashboard bundle from ${bundleDir} failed${detail}`, {
+      cause: error,
+    });
   }
   return JSON.parse(resultLine) as ProvisionResult;
 }

@@ -66,7 +66,11 @@ export async function serverStatus(config: ServerConfig): Promise<ServerStatus> 
 }
 
 /** Starts gunicorn detached unless ours is already running; waits until /health answers. */
-export async function startServer(config: ServerConfig, logger: Logger, options: { readyTimeoutMs?: number } = {}): Promise<{ alreadyUp: boolean; pid: number }> {
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger,
+  options: { readyTimeoutMs?: number } = {},
+): Promise<{ alreadyUp: boolean; pid: number }> {
   const paths = supersetPaths(config);
   const url = supersetUrl(config);
   const current = await serverStatus(config);
@@ -86,17 +90,29 @@ export async function startServer(config: ServerConfig, logger: Logger, options:
   const child = spawn(
     venv.bin('gunicorn'),
     [
-      '--bind', `127.0.0.1:${config.SUPERSET_PORT}`,
+      '--bind',
+      `127.0.0.1:${config.SUPERSET_PORT}`,
       // Two cores: two workers with threads serve a dashboard's parallel chart queries.
-      '--workers', '2', '--worker-class', 'gthread', '--threads', '4',
-      '--timeout', '120', '--limit-request-line', '0', '--limit-request-field_size', '0',
+      '--workers',
+      '2',
+      '--worker-class',
+      'gthread',
+      '--threads',
+      '4',
+      '--timeout',
+      '120',
+      '--limit-request-line',
+      '0',
+      '--limit-request-field_size',
+      '0',
       'superset.app:create_app()',
     ],
     { cwd: paths.home, env: supersetEnv(config), detached: true, stdio: ['ignore', log, log], shell: false },
   );
   child.on('error', (err) => logger.error({ err }, 'Superset web server failed to start'));
   closeSync(log);
-  if (child.pid === undefined) throw new ShopflowError('SHOPFLOW_SUPERSET_START', `could not start gunicorn from ${venv.dir}; see ${paths.logFile}`);
+  if (child.pid === undefined)
+    throw new ShopflowError('SHOPFLOW_SUPERSET_START', `could not start gunicorn from ${venv.dir}; see ${paths.logFile}`);
   const pid = child.pid;
   child.unref();
   await writeFile(paths.pidFile, `${pid}\n`);
@@ -110,11 +126,18 @@ async function waitUntilHealthy(url: string, pid: number, logFile: string, timeo
   while (Date.now() < deadline) {
     if (await isHealthy(url)) return;
     if (!isAlive(pid)) {
-      throw new ShopflowError('SHOPFLOW_SUPERSET_START', `Superset web server (pid ${pid}) exited during start-up; see ${logFile}:\n${await tail(logFile)}`);
+      throw new ShopflowError(
+        'SHOPFLOW_SUPERSET_START',
+        `Superset web server (pid ${pid}) exited during start-up; see ${logFile}:\n${await tail(logFile)}`,
+      );
     }
     await sleep(1_000);
   }
-  throw new ShopflowError('SHOPFLOW_SUPERSET_START', `Superset did not answer ${url}/health within ${Math.round(timeoutMs / 1000)} s; see ${logFile}:\n${await tail(logFile)}`, { canRetry: true });
+  throw new ShopflowError(
+    'SHOPFLOW_SUPERSET_START',
+    `Superset did not answer ${url}/health within ${Math.round(timeoutMs / 1000)} s; see ${logFile}:\n${await tail(logFile)}`,
+    { canRetry: true },
+  );
 }
 
 async function tail(file: string, lines = 20): Promise<string> {

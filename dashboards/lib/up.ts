@@ -31,7 +31,8 @@ export async function dashboardsUp(config: Config, logger: Logger, options: { im
     `  URL:   ${url}  (log in as ${config.SUPERSET_ADMIN_USER})`,
     `  log:   ${supersetPaths(config).logFile}`,
   ];
-  for (const dashboard of imported?.dashboards ?? []) lines.push(`  ${url}/superset/dashboard/${dashboard.slug}/  ${dashboard.title} (${dashboard.charts} charts)`);
+  for (const dashboard of imported?.dashboards ?? [])
+    lines.push(`  ${url}/superset/dashboard/${dashboard.slug}/  ${dashboard.title} (${dashboard.charts} charts)`);
   lines.push('  stop:  npm run dashboards -- down');
   return { url, alreadyUp, ...(imported ? { imported } : {}), summary: lines.join('\n') };
 }

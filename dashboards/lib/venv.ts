@@ -37,7 +37,11 @@ async function installHash(rootDir: string): Promise<string> {
   const hash = createHash('sha256');
   for (const file of [REQUIREMENTS_FILE, CONSTRAINTS_FILE]) {
     const path = join(rootDir, file);
-    hash.update(file).update('\0').update(existsSync(path) ? await readFile(path) : 'absent').update('\0');
+    hash
+      .update(file)
+      .update('\0')
+      .update(existsSync(path) ? await readFile(path) : 'absent')
+      .update('\0');
   }
   return hash.digest('hex');
 }
@@ -74,7 +78,10 @@ async function findPython(logger: Logger): Promise<string> {
  * Creates or refreshes the venv when the requirement files changed. Returns whether it installed.
  * The first install downloads ~150 packages and takes several minutes.
  */
-export async function ensureSupersetVenv(config: Pick<Config, 'SUPERSET_VENV' | 'rootDir'>, logger: Logger): Promise<{ installed: boolean; seconds: number }> {
+export async function ensureSupersetVenv(
+  config: Pick<Config, 'SUPERSET_VENV' | 'rootDir'>,
+  logger: Logger,
+): Promise<{ installed: boolean; seconds: number }> {
   if (await isVenvCurrent(config)) return { installed: false, seconds: 0 };
   const started = Date.now();
   const venv = venvPaths(config);

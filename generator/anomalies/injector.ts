@@ -29,7 +29,13 @@ interface HeldMessage {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const MALFORMED: readonly AnomalyKind[] = ['malformed_invalid_json', 'malformed_missing_field', 'malformed_wrong_type', 'malformed_negative_price', 'malformed_oversized'];
+const MALFORMED: readonly AnomalyKind[] = [
+  'malformed_invalid_json',
+  'malformed_missing_field',
+  'malformed_wrong_type',
+  'malformed_negative_price',
+  'malformed_oversized',
+];
 
 export class AnomalyInjector {
   readonly #o: InjectorOptions;
@@ -55,10 +61,13 @@ export class AnomalyInjector {
     const latest = Math.max(start, end - 3_600_000);
     const when = () => Math.round(Math.min(earliest, latest) + rng.next() * Math.abs(latest - earliest));
     const perOrder = (perThousand: number) => rng.poisson((ordersInStep * perThousand * m) / 1000);
-    for (let i = perOrder(ANOMALY_RATES.cardAcrossCountriesPerThousandOrders); i > 0; i--) this.#cardAcrossCountries(shop, rng, when(), actions);
-    for (let i = perOrder(ANOMALY_RATES.highValueNewAccountPerThousandOrders); i > 0; i--) this.#highValueNewAccount(shop, rng, when(), actions);
+    for (let i = perOrder(ANOMALY_RATES.cardAcrossCountriesPerThousandOrders); i > 0; i--)
+      this.#cardAcrossCountries(shop, rng, when(), actions);
+    for (let i = perOrder(ANOMALY_RATES.highValueNewAccountPerThousandOrders); i > 0; i--)
+      this.#highValueNewAccount(shop, rng, when(), actions);
     for (let i = perOrder(ANOMALY_RATES.failedPaymentBurstPerThousandOrders); i > 0; i--) this.#failedBurst(shop, rng, when(), actions);
-    for (let i = rng.poisson((ANOMALY_RATES.lowStockPerDay * m * (end - start)) / 86_400_000); i > 0; i--) this.#lowStock(shop, rng, when(), actions);
+    for (let i = rng.poisson((ANOMALY_RATES.lowStockPerDay * m * (end - start)) / 86_400_000); i > 0; i--)
+      this.#lowStock(shop, rng, when(), actions);
     return actions;
   }
 
@@ -73,16 +82,26 @@ export class AnomalyInjector {
     countries.forEach((country, k) => {
       orderAt += gaps[k]!;
       const placedAt = orderAt;
-      actions.push({ at: placedAt, run: () => {
-        const customer = shop.randomCustomer();
-        if (!customer || shop.assortment.size === 0) return;
-        const order = shop.placeOrder(customer, placedAt, { method: 'card', card, ipCountryCode: country });
-        orderIds.push(order.id);
-        customerIds.push(customer.id);
-        if (orderIds.length === countries.length) {
-          this.#o.manifest.record({ kind: 'fraud_card_across_countries', at: iso(at), card_fingerprint: card, ip_country_codes: countries, order_ids: orderIds, customer_ids: customerIds });
-        }
-      } });
+      actions.push({
+        at: placedAt,
+        run: () => {
+          const customer = shop.randomCustomer();
+          if (!customer || shop.assortment.size === 0) return;
+          const order = shop.placeOrder(customer, placedAt, { method: 'card', card, ipCountryCode: country });
+          orderIds.push(order.id);
+          customerIds.push(customer.id);
+          if (orderIds.length === countries.length) {
+            this.#o.manifest.record({
+              kind: 'fraud_card_across_countries',
+              at: iso(at),
+              card_fingerprint: card,
+              ip_country_codes: countries,
+              order_ids: orderIds,
+              customer_ids: customerIds,
+            });
+          }
+        },
+      });
     });
   }
 
@@ -90,47 +109,79 @@ export class AnomalyInjector {
     const ageMs = rng.int(5, 45) * 60_000;
     let customerId = 0;
     actions.push({ at: at - ageMs, run: () => void (customerId = shop.signUp(at - ageMs).id) });
-    actions.push({ at, run: () => {
-      const customer = shop.customer(customerId);
-      const priciest = shop.assortment.priciest(5);
-      if (!customer || priciest.length === 0) return;
-      const lines = rng.shuffle(priciest).slice(0, 3).map((p) => line(p.id, rng.int(2, 4), p.priceCents, 0));
-      const order = shop.placeOrder(customer, at, { lines, method: 'card' });
-      this.#o.manifest.record({ kind: 'fraud_high_value_new_account', at: iso(at), customer_id: customerId, order_id: order.id, total_amount: order.totalCents / 100, account_age_minutes: ageMs / 60_000 });
-    } });
+    actions.push({
+      at,
+      run: () => {
+        const customer = shop.customer(customerId);
+        const priciest = shop.assortment.priciest(5);
+        if (!customer || priciest.length === 0) return;
+        const lines = rng
+          .shuffle(priciest)
+          .slice(0, 3)
+          .map((p) => line(p.id, rng.int(2, 4), p.priceCents, 0));
+        const order = shop.placeOrder(customer, at, { lines, method: 'card' });
+        this.#o.manifest.record({
+          kind: 'fraud_high_value_new_account',
+          at: iso(at),
+          customer_id: customerId,
+          order_id: order.id,
+          total_amount: order.totalCents / 100,
+          account_age_minutes: ageMs / 60_000,
+        });
+      },
+    });
   }
 
   #failedBurst(shop: Shop, rng: Rng, at: number, actions: Action[]): void {
     const attempts = rng.int(6, 12);
     const cards = Array.from({ length: rng.int(3, 5) }, () => rng.hex(8));
-    actions.push({ at, run: () => {
-      const customer = shop.randomCustomer();
-      if (!customer || shop.assortment.size === 0) return;
-      const order = shop.placeOrder(customer, at, {
-        method: 'card',
-        card: cards[0]!,
-        failBurst: attempts,
-        burstCards: cards,
-        onPayments: (payments) => this.#o.manifest.record({
-          kind: 'fraud_failed_payment_burst', at: iso(at), order_id: order.id, customer_id: customer.id,
-          payment_ids: payments.map((p) => p.id), card_fingerprints: [...new Set(payments.map((p) => p.cardFingerprint))], failed_attempts: payments.length,
-        }),
-      });
-    } });
+    actions.push({
+      at,
+      run: () => {
+        const customer = shop.randomCustomer();
+        if (!customer || shop.assortment.size === 0) return;
+        const order = shop.placeOrder(customer, at, {
+          method: 'card',
+          card: cards[0]!,
+          failBurst: attempts,
+          burstCards: cards,
+          onPayments: (payments) =>
+            this.#o.manifest.record({
+              kind: 'fraud_failed_payment_burst',
+              at: iso(at),
+              order_id: order.id,
+              customer_id: customer.id,
+              payment_ids: payments.map((p) => p.id),
+              card_fingerprints: [...new Set(payments.map((p) => p.cardFingerprint))],
+              failed_attempts: payments.length,
+            }),
+        });
+      },
+    });
   }
 
   #lowStock(shop: Shop, rng: Rng, at: number, actions: Action[]): void {
-    actions.push({ at, run: () => {
-      if (shop.assortment.size === 0) return;
-      let product = shop.assortment.pick(rng);
-      for (let tries = 0; tries < 10 && shop.stock.get(product.id)?.restockPending; tries++) product = shop.assortment.pick(rng);
-      const s = shop.stock.get(product.id);
-      if (!s) return;
-      const left = Math.floor(s.reorderPoint * 0.3);
-      const holdUntil = at + rng.int(3, 7) * 86_400_000;
-      shop.writeOffStock(s, left, at, holdUntil);
-      this.#o.manifest.record({ kind: 'low_stock', at: iso(at), product_id: product.id, quantity_on_hand: left, reorder_point: s.reorderPoint, restock_held_until: iso(holdUntil) });
-    } });
+    actions.push({
+      at,
+      run: () => {
+        if (shop.assortment.size === 0) return;
+        let product = shop.assortment.pick(rng);
+        for (let tries = 0; tries < 10 && shop.stock.get(product.id)?.restockPending; tries++) product = shop.assortment.pick(rng);
+        const s = shop.stock.get(product.id);
+        if (!s) return;
+        const left = Math.floor(s.reorderPoint * 0.3);
+        const holdUntil = at + rng.int(3, 7) * 86_400_000;
+        shop.writeOffStock(s, left, at, holdUntil);
+        this.#o.manifest.record({
+          kind: 'low_stock',
+          at: iso(at),
+          product_id: product.id,
+          quantity_on_hand: left,
+          reorder_point: s.reorderPoint,
+          restock_held_until: iso(holdUntil),
+        });
+      },
+    });
   }
 
   /** Duplicates, late and malformed messages for a generated batch; releases late messages now due. */
@@ -171,7 +222,13 @@ export class AnomalyInjector {
       const original = batch.messages.get(rng.int(0, base - 1));
       const event = JSON.parse(original.value) as { event_id: string; event_type: string };
       batch.send({ ...original, time: original.time + rng.int(1_000, 120_000), type: 'duplicate' });
-      this.#o.manifest.record({ kind: 'duplicate_event', at: iso(original.time), event_id: event.event_id, event_type: event.event_type, kafka_key: original.key });
+      this.#o.manifest.record({
+        kind: 'duplicate_event',
+        at: iso(original.time),
+        event_id: event.event_id,
+        event_type: event.event_type,
+        kafka_key: original.key,
+      });
     }
 
     // Malformed: each kind at its rate, built from a real event so only the defect differs.
@@ -187,7 +244,14 @@ export class AnomalyInjector {
     for (const message of due) {
       const event = JSON.parse(message.value) as { event_id: string; event_type: string; event_time: string };
       batch.send(message);
-      this.#o.manifest.record({ kind: 'late_event', at: event.event_time, event_id: event.event_id, event_type: event.event_type, kafka_key: message.key, sent_with_batch: batch.label });
+      this.#o.manifest.record({
+        kind: 'late_event',
+        at: event.event_time,
+        event_id: event.event_id,
+        event_type: event.event_type,
+        kafka_key: message.key,
+        sent_with_batch: batch.label,
+      });
     }
   }
 
@@ -233,8 +297,13 @@ export class AnomalyInjector {
     }
     batch.send({ key: template.key, value, time: template.time + 1, type: 'malformed' });
     this.#o.manifest.record({
-      kind, at: iso(template.time), event_id: event.event_id, kafka_key: template.key,
-      bytes: Buffer.byteLength(value), value_sha256: sha256(value), ...detail,
+      kind,
+      at: iso(template.time),
+      event_id: event.event_id,
+      kafka_key: template.key,
+      bytes: Buffer.byteLength(value),
+      value_sha256: sha256(value),
+      ...detail,
     });
   }
 }

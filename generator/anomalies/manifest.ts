@@ -22,9 +22,16 @@ export type AnomalyKind =
   | 'low_stock';
 
 export const ANOMALY_KINDS: readonly AnomalyKind[] = [
-  'duplicate_event', 'late_event',
-  'malformed_invalid_json', 'malformed_missing_field', 'malformed_wrong_type', 'malformed_negative_price', 'malformed_oversized',
-  'fraud_card_across_countries', 'fraud_high_value_new_account', 'fraud_failed_payment_burst',
+  'duplicate_event',
+  'late_event',
+  'malformed_invalid_json',
+  'malformed_missing_field',
+  'malformed_wrong_type',
+  'malformed_negative_price',
+  'malformed_oversized',
+  'fraud_card_across_countries',
+  'fraud_high_value_new_account',
+  'fraud_failed_payment_burst',
   'low_stock',
 ];
 

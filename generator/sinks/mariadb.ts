@@ -53,9 +53,20 @@ export async function connectShopDb(url: string, logger: Logger): Promise<mysql.
     // multipleStatements: a day's statements go to the server as one request, so MariaDB works
     // through them while the next day is generated. Only SQL built by sinks/sql.ts (every value
     // escaped) is sent this way.
-    connection = await mysql.createConnection({ uri: url, timezone: 'Z', dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, charset: 'utf8mb4', multipleStatements: true });
+    connection = await mysql.createConnection({
+      uri: url,
+      timezone: 'Z',
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      charset: 'utf8mb4',
+      multipleStatements: true,
+    });
   } catch (error) {
-    throw new ServiceUnavailableError(`MariaDB at ${redact(url)} is not reachable; start it with \`npm run services:up\` or set SHOP_DB_URL`, error);
+    throw new ServiceUnavailableError(
+      `MariaDB at ${redact(url)} is not reachable; start it with \`npm run services:up\` or set SHOP_DB_URL`,
+      error,
+    );
   }
   connection.on('error', (error: Error) => logger.error({ err: error }, 'MariaDB connection error'));
   await connection.query("SET time_zone = '+00:00'");
@@ -86,7 +97,12 @@ export function ddlStatements(text = readFileSync(SHOP_DDL, 'utf8')): string[] {
 export async function ensureSchema(connection: mysql.Connection, options: { reset: boolean }): Promise<void> {
   if (options.reset) {
     await connection.query('SET FOREIGN_KEY_CHECKS = 0');
-    await connection.query(`DROP TABLE IF EXISTS ${[...TABLES].reverse().map((t) => `\`${t}\``).join(', ')}`);
+    await connection.query(
+      `DROP TABLE IF EXISTS ${[...TABLES]
+        .reverse()
+        .map((t) => `\`${t}\``)
+        .join(', ')}`,
+    );
     await connection.query('SET FOREIGN_KEY_CHECKS = 1');
   }
   for (const statement of ddlStatements()) await connection.query(statement);
@@ -161,7 +177,9 @@ export class MariadbSink implements Sink {
     } catch (error) {
       await c.rollback().catch(() => undefined);
       await this.#clearStaging().catch(() => undefined);
-      throw new ShopflowError('SHOPFLOW_GENERATOR_WRITE', `writing ${batch.label} to MariaDB failed: ${(error as Error).message}`, { cause: error });
+      throw new ShopflowError('SHOPFLOW_GENERATOR_WRITE', `writing ${batch.label} to MariaDB failed: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -204,14 +222,17 @@ export class MariadbSink implements Sink {
     }
     const [results] = await c.query<mysql.ResultSetHeader[]>({
       sql: statements.join(';\n'),
-      infileStreamFactory: (name: string) => Readable.from([files[Number(/shopflow-(\d+)\.tsv$/.exec(name)?.[1] ?? -1)] ?? Buffer.alloc(0)]),
+      infileStreamFactory: (name: string) =>
+        Readable.from([files[Number(/shopflow-(\d+)\.tsv$/.exec(name)?.[1] ?? -1)] ?? Buffer.alloc(0)]),
     });
     // A LOCAL load turns duplicate keys and bad values into warnings and goes on: anything short
     // of every row loaded cleanly fails the batch (rolled back by the caller).
     for (const { statement, target, rows } of loads) {
       const result = results[statement]!;
       if (result.affectedRows !== rows || result.warningStatus !== 0) {
-        throw new Error(`LOAD DATA into ${target} took ${result.affectedRows} of ${rows} rows with ${result.warningStatus} warnings (duplicate keys, or values the column does not take)`);
+        throw new Error(
+          `LOAD DATA into ${target} took ${result.affectedRows} of ${rows} rows with ${result.warningStatus} warnings (duplicate keys, or values the column does not take)`,
+        );
       }
     }
     await c.query('COMMIT');

@@ -4,7 +4,17 @@
  */
 import { COLUMNS, updatableColumns, type Row, type SqlValue, type TableName } from '../world/rows.ts';
 
-const ESCAPES: Record<string, string> = { '\0': '\\0', '\n': '\\n', '\r': '\\r', '\b': '\\b', '\t': '\\t', '\x1a': '\\Z', '"': '\\"', "'": "\\'", '\\': '\\\\' };
+const ESCAPES: Record<string, string> = {
+  '\0': '\\0',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\b': '\\b',
+  '\t': '\\t',
+  '\x1a': '\\Z',
+  '"': '\\"',
+  "'": "\\'",
+  '\\': '\\\\',
+};
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /[\0\n\r\b\t\x1a"'\\]/g;
 
@@ -31,11 +41,18 @@ export function columnList(table: TableName): string {
 
 /** The ON DUPLICATE KEY UPDATE clause of an upsert: every column but the key and created_at takes the new row's value. */
 export function onDuplicateKeyUpdate(table: TableName): string {
-  return `ON DUPLICATE KEY UPDATE ${updatableColumns(table).map((c) => `\`${c}\` = VALUES(\`${c}\`)`).join(', ')}`;
+  return `ON DUPLICATE KEY UPDATE ${updatableColumns(table)
+    .map((c) => `\`${c}\` = VALUES(\`${c}\`)`)
+    .join(', ')}`;
 }
 
 /** INSERT (or INSERT ... ON DUPLICATE KEY UPDATE every non-key column) statements for `rows`. */
-export function* writeStatements(table: TableName, kind: 'insert' | 'upsert', rows: readonly Row[], limits: StatementLimits = DEFAULT_LIMITS): Generator<{ sql: string; rows: number }> {
+export function* writeStatements(
+  table: TableName,
+  kind: 'insert' | 'upsert',
+  rows: readonly Row[],
+  limits: StatementLimits = DEFAULT_LIMITS,
+): Generator<{ sql: string; rows: number }> {
   const head = `INSERT INTO \`${table}\` (${columnList(table)}) VALUES `;
   const tail = kind === 'upsert' ? ` ${onDuplicateKeyUpdate(table)}` : '';
   let parts: string[] = [];

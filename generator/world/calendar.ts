@@ -37,9 +37,8 @@ export function seasonal(factors: readonly number[], dayMs: number): number {
   const month = date.getUTCMonth();
   const mid = (y: number, m: number) => Date.UTC(y, m, 15);
   const here = mid(year, month);
-  const [fromMs, toMs, fromIndex, toIndex] = dayMs >= here
-    ? [here, mid(year, month + 1), month, (month + 1) % 12]
-    : [mid(year, month - 1), here, (month + 11) % 12, month];
+  const [fromMs, toMs, fromIndex, toIndex] =
+    dayMs >= here ? [here, mid(year, month + 1), month, (month + 1) % 12] : [mid(year, month - 1), here, (month + 11) % 12, month];
   const t = (dayMs - fromMs) / (toMs - fromMs);
   return factors[fromIndex]! * (1 - t) + factors[toIndex]! * t;
 }

@@ -15,13 +15,55 @@ export interface CategorySpec {
 }
 
 export const CATEGORIES: readonly CategorySpec[] = [
-  { name: 'Electronics', share: 0.16, subcategories: ['Headphones', 'Chargers', 'Speakers', 'Cameras', 'Smart Home', 'Tablets'], priceCents: [1_500, 60_000], costShare: [0.6, 0.8] },
-  { name: 'Home', share: 0.18, subcategories: ['Kitchen', 'Bedding', 'Lighting', 'Decor', 'Storage', 'Bath'], priceCents: [800, 25_000], costShare: [0.4, 0.6] },
-  { name: 'Fashion', share: 0.2, subcategories: ['Shirts', 'Dresses', 'Shoes', 'Jackets', 'Accessories', 'Bags'], priceCents: [1_200, 18_000], costShare: [0.3, 0.5] },
-  { name: 'Beauty', share: 0.1, subcategories: ['Skincare', 'Makeup', 'Fragrance', 'Hair Care'], priceCents: [600, 9_000], costShare: [0.25, 0.45] },
-  { name: 'Sports', share: 0.1, subcategories: ['Fitness', 'Cycling', 'Outdoor', 'Running', 'Yoga'], priceCents: [1_000, 40_000], costShare: [0.45, 0.65] },
-  { name: 'Toys', share: 0.08, subcategories: ['Board Games', 'Puzzles', 'Building Sets', 'Plush'], priceCents: [700, 12_000], costShare: [0.4, 0.6] },
-  { name: 'Books', share: 0.1, subcategories: ['Fiction', 'Non-fiction', 'Children', 'Cooking', 'Travel'], priceCents: [600, 4_500], costShare: [0.5, 0.7] },
+  {
+    name: 'Electronics',
+    share: 0.16,
+    subcategories: ['Headphones', 'Chargers', 'Speakers', 'Cameras', 'Smart Home', 'Tablets'],
+    priceCents: [1_500, 60_000],
+    costShare: [0.6, 0.8],
+  },
+  {
+    name: 'Home',
+    share: 0.18,
+    subcategories: ['Kitchen', 'Bedding', 'Lighting', 'Decor', 'Storage', 'Bath'],
+    priceCents: [800, 25_000],
+    costShare: [0.4, 0.6],
+  },
+  {
+    name: 'Fashion',
+    share: 0.2,
+    subcategories: ['Shirts', 'Dresses', 'Shoes', 'Jackets', 'Accessories', 'Bags'],
+    priceCents: [1_200, 18_000],
+    costShare: [0.3, 0.5],
+  },
+  {
+    name: 'Beauty',
+    share: 0.1,
+    subcategories: ['Skincare', 'Makeup', 'Fragrance', 'Hair Care'],
+    priceCents: [600, 9_000],
+    costShare: [0.25, 0.45],
+  },
+  {
+    name: 'Sports',
+    share: 0.1,
+    subcategories: ['Fitness', 'Cycling', 'Outdoor', 'Running', 'Yoga'],
+    priceCents: [1_000, 40_000],
+    costShare: [0.45, 0.65],
+  },
+  {
+    name: 'Toys',
+    share: 0.08,
+    subcategories: ['Board Games', 'Puzzles', 'Building Sets', 'Plush'],
+    priceCents: [700, 12_000],
+    costShare: [0.4, 0.6],
+  },
+  {
+    name: 'Books',
+    share: 0.1,
+    subcategories: ['Fiction', 'Non-fiction', 'Children', 'Cooking', 'Travel'],
+    priceCents: [600, 4_500],
+    costShare: [0.5, 0.7],
+  },
   { name: 'Grocery', share: 0.08, subcategories: ['Coffee', 'Tea', 'Snacks', 'Pantry'], priceCents: [300, 3_500], costShare: [0.55, 0.75] },
 ];
 

@@ -44,7 +44,18 @@ const NULL = '\u0001';
 const CARD_SEP = ',';
 
 /** Position of each text field in the packed string. */
-const Field = { Email: 0, FirstName: 1, LastName: 2, Phone: 3, Region: 4, City: 5, PostalCode: 6, StreetAddress: 7, AnonymousId: 8, Cards: 9 } as const;
+const Field = {
+  Email: 0,
+  FirstName: 1,
+  LastName: 2,
+  Phone: 3,
+  Region: 4,
+  City: 5,
+  PostalCode: 6,
+  StreetAddress: 7,
+  AnonymousId: 8,
+  Cards: 9,
+} as const;
 type Field = (typeof Field)[keyof typeof Field];
 
 export class Customer {
@@ -67,7 +78,18 @@ export class Customer {
     this.createdAt = f.createdAt;
     this.updatedAt = f.updatedAt;
     this.emailVersion = f.emailVersion;
-    this.#text = pack([f.email, f.firstName, f.lastName, f.phone, f.region, f.city, f.postalCode, f.streetAddress, f.anonymousId, f.cards.join(CARD_SEP)]);
+    this.#text = pack([
+      f.email,
+      f.firstName,
+      f.lastName,
+      f.phone,
+      f.region,
+      f.city,
+      f.postalCode,
+      f.streetAddress,
+      f.anonymousId,
+      f.cards.join(CARD_SEP),
+    ]);
   }
 
   get email(): string {
@@ -104,7 +126,12 @@ export class Customer {
   /** A move: the new address, from `at`. */
   moveTo(address: Address, at: number): void {
     this.countryCode = address.countryCode;
-    this.#replace({ [Field.Region]: address.region, [Field.City]: address.city, [Field.PostalCode]: address.postalCode, [Field.StreetAddress]: address.streetAddress });
+    this.#replace({
+      [Field.Region]: address.region,
+      [Field.City]: address.city,
+      [Field.PostalCode]: address.postalCode,
+      [Field.StreetAddress]: address.streetAddress,
+    });
     this.updatedAt = at;
   }
 
@@ -133,7 +160,8 @@ export class Customer {
 
 function pack(fields: (string | null)[]): string {
   for (const v of fields) {
-    if (v !== null && (v.includes(SEP) || v === NULL)) throw new Error(`customer text may not contain control characters U+0000 or a lone U+0001: ${JSON.stringify(v)}`);
+    if (v !== null && (v.includes(SEP) || v === NULL))
+      throw new Error(`customer text may not contain control characters U+0000 or a lone U+0001: ${JSON.stringify(v)}`);
   }
   return flat(fields.map((v) => v ?? NULL).join(SEP));
 }

@@ -31,7 +31,12 @@ export function line(productId: number, quantity: number, unitPriceCents: number
   return { productId, quantity, unitPriceCents, discountCents, lineTotalCents: gross - discountCents };
 }
 
-export function orderTotals(lines: readonly LineDraft[], couponPercent: number, country: CountrySpec, freeShippingFromCents: number): Totals {
+export function orderTotals(
+  lines: readonly LineDraft[],
+  couponPercent: number,
+  country: CountrySpec,
+  freeShippingFromCents: number,
+): Totals {
   const subtotalCents = lines.reduce((sum, l) => sum + l.lineTotalCents, 0);
   const discountCents = Math.round((subtotalCents * couponPercent) / 100);
   const net = subtotalCents - discountCents;
@@ -76,7 +81,12 @@ export class OrderShapes {
    * The steps ahead of an order placed at `placedAt`, with their times. Paths:
    * pay -> ship -> deliver [-> return], pay -> cancel, or payment_failed (cancelled unpaid).
    */
-  lifecycle(rng: Rng, placedAt: number, method: string, country: CountrySpec): { failedAttempts: number; steps: { kind: StepKind; at: number }[] } {
+  lifecycle(
+    rng: Rng,
+    placedAt: number,
+    method: string,
+    country: CountrySpec,
+  ): { failedAttempts: number; steps: { kind: StepKind; at: number }[] } {
     const p = this.#p;
     if (rng.chance(p.paymentFailureShare)) {
       return { failedAttempts: rng.int(1, 3), steps: [{ kind: 'payment_failed', at: placedAt + 30 * MINUTE_MS }] };

@@ -23,7 +23,15 @@ export function brandsByCategory(fakers: FakerPool): Map<string, string[]> {
   return brands;
 }
 
-export function newProduct(rng: Rng, fakers: FakerPool, brands: Map<string, string[]>, id: number, launchedAt: number, insertedAt: number, popularity: number): Product {
+export function newProduct(
+  rng: Rng,
+  fakers: FakerPool,
+  brands: Map<string, string[]>,
+  id: number,
+  launchedAt: number,
+  insertedAt: number,
+  popularity: number,
+): Product {
   const category = categoryPicker.pick(rng);
   const subcategory = rng.pick(category.subcategories);
   const brand = rng.pick(brands.get(category.name)!);

@@ -12,12 +12,84 @@ export const TABLES = ['customers', 'products', 'inventory', 'orders', 'order_it
 export type TableName = (typeof TABLES)[number];
 
 export const COLUMNS: Readonly<Record<TableName, readonly string[]>> = {
-  customers: ['customer_id', 'email', 'first_name', 'last_name', 'phone', 'country_code', 'region', 'city', 'postal_code', 'street_address', 'signup_channel', 'signed_up_at', 'created_at', 'updated_at'],
-  products: ['product_id', 'sku', 'product_name', 'category', 'subcategory', 'brand', 'price', 'cost', 'is_active', 'launched_at', 'created_at', 'updated_at'],
+  customers: [
+    'customer_id',
+    'email',
+    'first_name',
+    'last_name',
+    'phone',
+    'country_code',
+    'region',
+    'city',
+    'postal_code',
+    'street_address',
+    'signup_channel',
+    'signed_up_at',
+    'created_at',
+    'updated_at',
+  ],
+  products: [
+    'product_id',
+    'sku',
+    'product_name',
+    'category',
+    'subcategory',
+    'brand',
+    'price',
+    'cost',
+    'is_active',
+    'launched_at',
+    'created_at',
+    'updated_at',
+  ],
   inventory: ['product_id', 'quantity_on_hand', 'reorder_point', 'reorder_quantity', 'last_restocked_at', 'created_at', 'updated_at'],
-  orders: ['order_id', 'customer_id', 'session_id', 'status', 'currency', 'subtotal_amount', 'discount_amount', 'shipping_amount', 'tax_amount', 'total_amount', 'ship_country_code', 'ship_region', 'ship_city', 'ship_postal_code', 'placed_at', 'paid_at', 'shipped_at', 'delivered_at', 'cancelled_at', 'returned_at', 'created_at', 'updated_at'],
-  order_items: ['order_item_id', 'order_id', 'product_id', 'quantity', 'unit_price', 'discount_amount', 'line_total', 'created_at', 'updated_at'],
-  payments: ['payment_id', 'order_id', 'payment_method', 'status', 'amount', 'card_fingerprint', 'ip_country_code', 'attempted_at', 'created_at', 'updated_at'],
+  orders: [
+    'order_id',
+    'customer_id',
+    'session_id',
+    'status',
+    'currency',
+    'subtotal_amount',
+    'discount_amount',
+    'shipping_amount',
+    'tax_amount',
+    'total_amount',
+    'ship_country_code',
+    'ship_region',
+    'ship_city',
+    'ship_postal_code',
+    'placed_at',
+    'paid_at',
+    'shipped_at',
+    'delivered_at',
+    'cancelled_at',
+    'returned_at',
+    'created_at',
+    'updated_at',
+  ],
+  order_items: [
+    'order_item_id',
+    'order_id',
+    'product_id',
+    'quantity',
+    'unit_price',
+    'discount_amount',
+    'line_total',
+    'created_at',
+    'updated_at',
+  ],
+  payments: [
+    'payment_id',
+    'order_id',
+    'payment_method',
+    'status',
+    'amount',
+    'card_fingerprint',
+    'ip_country_code',
+    'attempted_at',
+    'created_at',
+    'updated_at',
+  ],
   restocks: ['restock_id', 'product_id', 'quantity', 'unit_cost', 'received_at', 'created_at', 'updated_at'],
 };
 
@@ -41,11 +113,39 @@ export function money(cents: number): string {
 }
 
 export function customerRow(c: Customer): Row {
-  return [c.id, c.email, c.firstName, c.lastName, c.phone, c.countryCode, c.region, c.city, c.postalCode, c.streetAddress, c.signupChannel, sqlTime(c.signedUpAt), sqlTime(c.createdAt), sqlTime(c.updatedAt)];
+  return [
+    c.id,
+    c.email,
+    c.firstName,
+    c.lastName,
+    c.phone,
+    c.countryCode,
+    c.region,
+    c.city,
+    c.postalCode,
+    c.streetAddress,
+    c.signupChannel,
+    sqlTime(c.signedUpAt),
+    sqlTime(c.createdAt),
+    sqlTime(c.updatedAt),
+  ];
 }
 
 export function productRow(p: Product): Row {
-  return [p.id, p.sku, p.name, p.category, p.subcategory, p.brand, money(p.priceCents), money(p.costCents), p.isActive ? 1 : 0, sqlTime(p.launchedAt), sqlTime(p.createdAt), sqlTime(p.updatedAt)];
+  return [
+    p.id,
+    p.sku,
+    p.name,
+    p.category,
+    p.subcategory,
+    p.brand,
+    money(p.priceCents),
+    money(p.costCents),
+    p.isActive ? 1 : 0,
+    sqlTime(p.launchedAt),
+    sqlTime(p.createdAt),
+    sqlTime(p.updatedAt),
+  ];
 }
 
 export function stockRow(s: Stock): Row {
@@ -54,20 +154,58 @@ export function stockRow(s: Stock): Row {
 
 export function orderRow(o: Order): Row {
   return [
-    o.id, o.customerId, o.sessionId, o.status, o.currency,
-    money(o.subtotalCents), money(o.discountCents), money(o.shippingCents), money(o.taxCents), money(o.totalCents),
-    o.shipCountryCode, o.shipRegion, o.shipCity, o.shipPostalCode,
-    sqlTime(o.placedAt), optTime(o.paidAt), optTime(o.shippedAt), optTime(o.deliveredAt), optTime(o.cancelledAt), optTime(o.returnedAt),
-    sqlTime(o.createdAt), sqlTime(o.updatedAt),
+    o.id,
+    o.customerId,
+    o.sessionId,
+    o.status,
+    o.currency,
+    money(o.subtotalCents),
+    money(o.discountCents),
+    money(o.shippingCents),
+    money(o.taxCents),
+    money(o.totalCents),
+    o.shipCountryCode,
+    o.shipRegion,
+    o.shipCity,
+    o.shipPostalCode,
+    sqlTime(o.placedAt),
+    optTime(o.paidAt),
+    optTime(o.shippedAt),
+    optTime(o.deliveredAt),
+    optTime(o.cancelledAt),
+    optTime(o.returnedAt),
+    sqlTime(o.createdAt),
+    sqlTime(o.updatedAt),
   ];
 }
 
 export function orderItemRow(i: OrderItem): Row {
-  return [i.id, i.orderId, i.productId, i.quantity, money(i.unitPriceCents), money(i.discountCents), money(i.lineTotalCents), sqlTime(i.createdAt), sqlTime(i.updatedAt)];
+  return [
+    i.id,
+    i.orderId,
+    i.productId,
+    i.quantity,
+    money(i.unitPriceCents),
+    money(i.discountCents),
+    money(i.lineTotalCents),
+    sqlTime(i.createdAt),
+    sqlTime(i.updatedAt),
+  ];
 }
 
 export function paymentRow(p: Payment): Row {
-  return [p.id, p.orderId, p.method, p.status, money(p.amountCents), p.cardFingerprint, p.ipCountryCode, sqlTime(p.attemptedAt), sqlTime(p.createdAt), sqlTime(p.updatedAt)];
+  return [
+    p.id,
+    p.orderId,
+    p.method,
+    p.status,
+    money(p.amountCents),
+    p.cardFingerprint,
+    p.ipCountryCode,
+    sqlTime(p.attemptedAt),
+    sqlTime(p.createdAt),
+    sqlTime(p.updatedAt),
+  ];
 }
 
 export function restockRow(id: number, productId: number, quantity: number, unitCostCents: number, at: number): Row {

@@ -147,12 +147,23 @@ export function writeOrderSession(rng: Rng, batch: Batch, input: OrderSessionInp
   step();
   w.emit('checkout_started', '/checkout', `,"cart_value":${cents(subtotal)},"item_count":${units}`);
   w.at(input.placedAt);
-  w.emit('order_placed', '/checkout/confirmation', `,"order_id":${input.orderId},"order_total":${cents(input.totalCents)},"item_count":${units}`);
+  w.emit(
+    'order_placed',
+    '/checkout/confirmation',
+    `,"order_id":${input.orderId},"order_total":${cents(input.totalCents)},"item_count":${units}`,
+  );
   return w.count;
 }
 
 /** A session that does not order: bounce, browse, or abandon a cart / checkout. Returns event count. */
-export function writeBrowsingSession(rng: Rng, batch: Batch, visitor: Visitor, startAt: number, assortment: Assortment, p: Proportions): number {
+export function writeBrowsingSession(
+  rng: Rng,
+  batch: Batch,
+  visitor: Visitor,
+  startAt: number,
+  assortment: Assortment,
+  p: Proportions,
+): number {
   const w = new SessionWriter(rng, batch, visitor, startAt);
   w.emit('page_view', (rng.chance(0.6) ? '/' : `/c/${rng.int(1, 8)}`) + visitor.landingQuery);
   if (rng.chance(p.bounceRate)) return w.count;

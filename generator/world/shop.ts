@@ -194,16 +194,35 @@ export class Shop {
   visitorFor(customer: Customer, at: number, ordering: boolean): Visitor {
     const source = this.traffic.source(this.rng, at, ordering);
     // Fields set one by one (no spread): this runs for every session, a million in the default world.
-    return { sessionId: this.rng.uuid(), customerId: customer.id, anonymousId: customer.anonymousId, device: source.device, countryCode: customer.countryCode, referrer: source.referrer, landingQuery: source.landingQuery };
+    return {
+      sessionId: this.rng.uuid(),
+      customerId: customer.id,
+      anonymousId: customer.anonymousId,
+      device: source.device,
+      countryCode: customer.countryCode,
+      referrer: source.referrer,
+      landingQuery: source.landingQuery,
+    };
   }
 
   anonymousVisitor(at: number): Visitor {
     const source = this.traffic.source(this.rng, at, false);
-    return { sessionId: this.rng.uuid(), customerId: null, anonymousId: this.rng.uuid(), device: source.device, countryCode: pickCountry(this.rng), referrer: source.referrer, landingQuery: source.landingQuery };
+    return {
+      sessionId: this.rng.uuid(),
+      customerId: null,
+      anonymousId: this.rng.uuid(),
+      device: source.device,
+      countryCode: pickCountry(this.rng),
+      referrer: source.referrer,
+      landingQuery: source.landingQuery,
+    };
   }
 
   browse(at: number): void {
-    const v = this.customers.length > 0 && this.rng.chance(this.p.signedInBrowsingShare) ? this.visitorFor(this.randomCustomer()!, at, false) : this.anonymousVisitor(at);
+    const v =
+      this.customers.length > 0 && this.rng.chance(this.p.signedInBrowsingShare)
+        ? this.visitorFor(this.randomCustomer()!, at, false)
+        : this.anonymousVisitor(at);
     this.stats.sessions++;
     this.stats.events += writeBrowsingSession(this.rng, this.batch, v, at, this.assortment, this.p);
   }
@@ -265,7 +284,17 @@ export class Shop {
       ? { failedAttempts: options.failBurst, steps: [{ kind: 'payment_failed' as const, at: at + 5 * 60_000 }] }
       : this.shapes.lifecycle(rng, at, method, country);
     const ipCountryCode = options.ipCountryCode ?? (rng.chance(this.p.foreignIpShare) ? pickCountry(rng) : customer.countryCode);
-    const open: OpenOrder = { order, items, paymentMethod: method, card, ipCountryCode, failedAttempts: plan.failedAttempts, captured: null, steps: plan.steps, next: 0 };
+    const open: OpenOrder = {
+      order,
+      items,
+      paymentMethod: method,
+      card,
+      ipCountryCode,
+      failedAttempts: plan.failedAttempts,
+      captured: null,
+      steps: plan.steps,
+      next: 0,
+    };
     if (options.onPayments) open.onPayments = options.onPayments;
     if (options.burstCards) open.burstCards = options.burstCards;
     this.open.set(orderId, open);

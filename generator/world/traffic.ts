@@ -72,13 +72,21 @@ export class Traffic {
   constructor(p: Proportions, seed: number) {
     this.#p = p;
     this.#seed = seed;
-    this.#channels = normalised(p.trafficChannels.map(([name, referrer, share, conversion, campaign]) => ({
-      name, referrer, share, conversion, campaign: campaign ? { source: campaign[0], medium: campaign[1] } : null,
-    })));
+    this.#channels = normalised(
+      p.trafficChannels.map(([name, referrer, share, conversion, campaign]) => ({
+        name,
+        referrer,
+        share,
+        conversion,
+        campaign: campaign ? { source: campaign[0], medium: campaign[1] } : null,
+      })),
+    );
     this.#devices = normalised(p.deviceConversion.map(([device, share, conversion]) => ({ device, share, conversion })));
     const base = p.sessionConversionRate;
     this.#devicesOrdering = new WeightedPicker(this.#devices.map((d) => [d.device, d.share * d.conversion] as const));
-    this.#devicesBrowsing = new WeightedPicker(this.#devices.map((d) => [d.device, d.share * Math.max(0, 1 - base * d.conversion)] as const));
+    this.#devicesBrowsing = new WeightedPicker(
+      this.#devices.map((d) => [d.device, d.share * Math.max(0, 1 - base * d.conversion)] as const),
+    );
   }
 
   conversionOn(dayMs: number): number {
@@ -102,13 +110,17 @@ export class Traffic {
     const conversion = this.conversionOn(startMs);
     const week = isoWeek(startMs);
     // Each campaign (channel x week) converts at its own seeded multiple of its channel's rate.
-    const campaignFactor = this.#channels.map((c) => (c.campaign ? new Rng(this.#seed, 'campaign', c.name, week).logNormal(0, this.#p.campaignConversionSigma) : 1));
+    const campaignFactor = this.#channels.map((c) =>
+      c.campaign ? new Rng(this.#seed, 'campaign', c.name, week).logNormal(0, this.#p.campaignConversionSigma) : 1,
+    );
     const factor = this.#channels.map((c, i) => c.conversion * campaignFactor[i]!);
     const traffic: DayTraffic = {
       conversion,
       ordering: new WeightedPicker(this.#channels.map((c, i) => [i, c.share * factor[i]!] as const)),
       browsing: new WeightedPicker(this.#channels.map((c, i) => [i, c.share * Math.max(0, 1 - conversion * factor[i]!)] as const)),
-      campaigns: this.#channels.map((c) => (c.campaign ? `?utm_source=${c.campaign.source}&utm_medium=${c.campaign.medium}&utm_campaign=${c.name}-${week}` : '')),
+      campaigns: this.#channels.map((c) =>
+        c.campaign ? `?utm_source=${c.campaign.source}&utm_medium=${c.campaign.medium}&utm_campaign=${c.name}-${week}` : '',
+      ),
     };
     this.#day = { startMs, traffic };
     return traffic;

@@ -23,7 +23,20 @@ export interface BinlogReaderOptions {
   onError: (error: Error) => void;
 }
 
-const EVENTS = ['rotate', 'mariadbgtid', 'gtid', 'anonymousgtid', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'xaprepare', 'query', 'heartbeat'];
+const EVENTS = [
+  'rotate',
+  'mariadbgtid',
+  'gtid',
+  'anonymousgtid',
+  'tablemap',
+  'writerows',
+  'updaterows',
+  'deleterows',
+  'xid',
+  'xaprepare',
+  'query',
+  'heartbeat',
+];
 
 /** XA COMMIT / XA ROLLBACK of a prepared transaction, as MariaDB logs it: X'gtrid',X'bqual',formatId. */
 const XA_RESOLVE = /^XA\s+(COMMIT|ROLLBACK)\s+(X'[0-9A-Fa-f]*'\s*,\s*X'[0-9A-Fa-f]*'\s*,\s*\d+)/i;
@@ -97,7 +110,10 @@ export class BinlogReader {
 
   /** Where the stream is: never inside a transaction (zongji freezes it from TableMap to commit). */
   get position(): BinlogCoordinate {
-    return { file: this.#zongji.options.filename ?? this.options.start.file, position: this.#zongji.options.position ?? this.options.start.position };
+    return {
+      file: this.#zongji.options.filename ?? this.options.start.file,
+      position: this.#zongji.options.position ?? this.options.start.position,
+    };
   }
 
   get lastEventAt(): number {
@@ -148,7 +164,10 @@ export class BinlogReader {
     } else if (is(event, 'tablemap')) {
       if (event.schemaName === this.options.source.database && event.primaryKey && event.columnNames) {
         const names = event.columnNames;
-        this.options.primaryKeys.set(event.tableName, event.primaryKey.map((i) => names[i]!));
+        this.options.primaryKeys.set(
+          event.tableName,
+          event.primaryKey.map((i) => names[i]!),
+        );
       }
     } else if (is(event, 'writerows') || is(event, 'updaterows') || is(event, 'deleterows')) {
       this.#rows(event, is(event, 'writerows') ? 'insert' : is(event, 'updaterows') ? 'update' : 'delete', gtid);
@@ -169,7 +188,10 @@ export class BinlogReader {
     // The row image is a session variable: one writer with MINIMAL or NOBLOB sends images that
     // lack columns, which would land as nulls (keys included). Checked on every event.
     const images = event as unknown as { columns_present_bitmap?: Buffer; columns_present_bitmap2?: Buffer; numberOfColumns: number };
-    if (!fullImage(images.columns_present_bitmap, images.numberOfColumns) || (operation === 'update' && !fullImage(images.columns_present_bitmap2, images.numberOfColumns))) {
+    if (
+      !fullImage(images.columns_present_bitmap, images.numberOfColumns) ||
+      (operation === 'update' && !fullImage(images.columns_present_bitmap2, images.numberOfColumns))
+    ) {
       throw new FatalPipelineError(
         'CDC_PARTIAL_ROW_IMAGE',
         `A ${operation} of ${this.options.source.database}.${entry.tableName} was logged without every column (binlog_row_image is MINIMAL or NOBLOB for the session that wrote it) ` +
@@ -258,11 +280,19 @@ export class BinlogReader {
    * the table's rows (a truncate); RENAME TABLE hands the rows on to the new name (the sink
    * copies them), or ends them when the table leaves the database.
    */
-  #ddl(ddl: DdlStatement, event: BinlogEventByName<'query'>, gtid: string | null, endFile: string, endPosition: number): SourceTransaction | null {
+  #ddl(
+    ddl: DdlStatement,
+    event: BinlogEventByName<'query'>,
+    gtid: string | null,
+    endFile: string,
+    endPosition: number,
+  ): SourceTransaction | null {
     const database = this.options.source.database;
     const rows: { table: string; operation: 'schema_change' | 'truncate' }[] = [];
     const renames: TableRename[] = [];
-    const ours = [{ database: ddl.database, table: ddl.table }, ...ddl.otherTables].filter((t) => t.database === database).map((t) => t.table);
+    const ours = [{ database: ddl.database, table: ddl.table }, ...ddl.otherTables]
+      .filter((t) => t.database === database)
+      .map((t) => t.table);
     if (ddl.kind === 'rename_table' && ddl.renames) {
       for (const { from, to } of ddl.renames) {
         if (from.database === database && to.database === database) {
@@ -279,12 +309,16 @@ export class BinlogReader {
         }
       }
     } else {
-      const operation = ddl.kind === 'truncate' || ddl.kind === 'drop_table' || (ddl.kind === 'create_table' && ddl.replaces) ? 'truncate' : 'schema_change';
+      const operation =
+        ddl.kind === 'truncate' || ddl.kind === 'drop_table' || (ddl.kind === 'create_table' && ddl.replaces)
+          ? 'truncate'
+          : 'schema_change';
       for (const table of ours) rows.push({ table, operation });
     }
     if (rows.length === 0) return null;
     this.options.logger.info({ tables: ours, kind: ddl.kind, gtid }, 'source schema change');
-    if (ddl.kind === 'drop_table' || ddl.kind === 'rename_table' || ddl.kind === 'create_table') for (const table of ours) this.options.primaryKeys.delete(table);
+    if (ddl.kind === 'drop_table' || ddl.kind === 'rename_table' || ddl.kind === 'create_table')
+      for (const table of ours) this.options.primaryKeys.delete(table);
     // An ALTER rewrites every row without row events (a renamed column, a new DECIMAL scale):
     // the table is read again so its current rows carry the new shape.
     const rereads = ddl.kind === 'alter_table' ? ours : [];

@@ -64,7 +64,8 @@ function parseFlags(argv: string[]) {
   const values = parsed.values;
   const integer = (name: string, raw: string | undefined, min: number, max: number): number | undefined => {
     if (raw === undefined) return undefined;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+      throw new UsageError(`--${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
     return Number(raw);
   };
   return {
@@ -76,66 +77,82 @@ function parseFlags(argv: string[]) {
   };
 }
 
-await runCli({
-  name: 'ingest:cdc',
-  help: HELP,
-  async main(argv, context) {
-    const flags = parseFlags(argv);
-    const config = context.config();
-    const logger = createLogger('ingest-cdc', config);
-    const metrics = await serveMetrics(createRegistry('ingest-cdc'), { enabled: config.METRICS_ENABLED, host: config.METRICS_HOST, port: config.METRICS_PORT_CDC, logger });
-    const meter = ingestMetrics(metrics.registry, 'cdc');
-    let snapshotRowsSeen = 0;
-    let bar: cliProgress.SingleBar | null = null;
-    const ingestor = new CdcIngestor({
-      config,
-      serverId: flags.serverId ?? config.CDC_SERVER_ID,
-      logger,
-      resnapshot: flags.resnapshot,
-      // The shared give-up policy: a source down for this long ends the process with exit 69;
-      // retrying without end is the scheduler's supervisor's job.
-      giveUpAfterMs: config.INGEST_GIVE_UP_MS,
-      ...(flags.untilIdleMs !== undefined ? { untilIdleMs: flags.untilIdleMs } : {}),
-      onSnapshotStart: (_tables, estimatedTotal) => {
-        snapshotRowsSeen = 0;
-        if (!flags.progress) return;
-        bar = new cliProgress.SingleBar(
-          { stream: process.stderr, format: 'snapshot {bar} {percentage}% | {value}/{total} rows | {table} | {eta_formatted} left', etaBuffer: 50 },
-          cliProgress.Presets.shades_classic,
-        );
-        bar.start(Math.max(estimatedTotal, 1), 0, { table: '' });
-      },
-      onSnapshotProgress: (event) => {
-        meter.snapshotRows(event.totalRows - snapshotRowsSeen);
-        snapshotRowsSeen = event.totalRows;
-        if (!bar) return;
-        if (event.totalRows > bar.getTotal()) bar.setTotal(event.totalRows);
-        bar.update(event.totalRows, { table: event.table });
-      },
-      onBatch: (result) => {
-        meter.batch({ rows: result.rows, durationSeconds: result.batchMs / 1000, freshnessSeconds: result.maxLagMs === null ? null : result.maxLagMs / 1000 });
-        meter.cdcLag(result.minLagMs === null ? null : result.minLagMs / 1000);
-      },
-      onSnapshotEnd: () => {
-        bar?.stop();
-        bar = null;
-      },
-    });
-    const removeSignals = handleShutdownSignals({
-      logger,
-      forceAfterMs: 30_000,
-      drain: async () => {
-        ingestor.stop();
-        await running;
-      },
-    });
-    const running = ingestor.run();
-    try {
-      const summary = await running;
-      logger.info({ ...summary, source: ingestor.sourceName }, summary.end === 'idle' ? 'caught up and idle: exiting' : 'stopped');
-      return 0;
-    } finally {
-      removeSignals();
-    }
+await runCli(
+  {
+    name: 'ingest:cdc',
+    help: HELP,
+    async main(argv, context) {
+      const flags = parseFlags(argv);
+      const config = context.config();
+      const logger = createLogger('ingest-cdc', config);
+      const metrics = await serveMetrics(createRegistry('ingest-cdc'), {
+        enabled: config.METRICS_ENABLED,
+        host: config.METRICS_HOST,
+        port: config.METRICS_PORT_CDC,
+        logger,
+      });
+      const meter = ingestMetrics(metrics.registry, 'cdc');
+      let snapshotRowsSeen = 0;
+      let bar: cliProgress.SingleBar | null = null;
+      const ingestor = new CdcIngestor({
+        config,
+        serverId: flags.serverId ?? config.CDC_SERVER_ID,
+        logger,
+        resnapshot: flags.resnapshot,
+        // The shared give-up policy: a source down for this long ends the process with exit 69;
+        // retrying without end is the scheduler's supervisor's job.
+        giveUpAfterMs: config.INGEST_GIVE_UP_MS,
+        ...(flags.untilIdleMs !== undefined ? { untilIdleMs: flags.untilIdleMs } : {}),
+        onSnapshotStart: (_tables, estimatedTotal) => {
+          snapshotRowsSeen = 0;
+          if (!flags.progress) return;
+          bar = new cliProgress.SingleBar(
+            {
+              stream: process.stderr,
+              format: 'snapshot {bar} {percentage}% | {value}/{total} rows | {table} | {eta_formatted} left',
+              etaBuffer: 50,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(Math.max(estimatedTotal, 1), 0, { table: '' });
+        },
+        onSnapshotProgress: (event) => {
+          meter.snapshotRows(event.totalRows - snapshotRowsSeen);
+          snapshotRowsSeen = event.totalRows;
+          if (!bar) return;
+          if (event.totalRows > bar.getTotal()) bar.setTotal(event.totalRows);
+          bar.update(event.totalRows, { table: event.table });
+        },
+        onBatch: (result) => {
+          meter.batch({
+            rows: result.rows,
+            durationSeconds: result.batchMs / 1000,
+            freshnessSeconds: result.maxLagMs === null ? null : result.maxLagMs / 1000,
+          });
+          meter.cdcLag(result.minLagMs === null ? null : result.minLagMs / 1000);
+        },
+        onSnapshotEnd: () => {
+          bar?.stop();
+          bar = null;
+        },
+      });
+      const removeSignals = handleShutdownSignals({
+        logger,
+        forceAfterMs: 30_000,
+        drain: async () => {
+          ingestor.stop();
+          await running;
+        },
+      });
+      const running = ingestor.run();
+      try {
+        const summary = await running;
+        logger.info({ ...summary, source: ingestor.sourceName }, summary.end === 'idle' ? 'caught up and idle: exiting' : 'stopped');
+        return 0;
+      } finally {
+        removeSignals();
+      }
+    },
   },
-}, { graceMs: 1_000 });
+  { graceMs: 1_000 },
+);

@@ -25,9 +25,18 @@ const PATTERNS: { kind: DdlKind; regex: RegExp }[] = [
   { kind: 'truncate', regex: new RegExp(String.raw`^truncate\s+(?:table\s+)?${QUALIFIED}`, 'i') },
   { kind: 'alter_table', regex: new RegExp(String.raw`^alter\s+(?:online\s+)?(?:ignore\s+)?table\s+(?:if\s+exists\s+)?${QUALIFIED}`, 'i') },
   { kind: 'create_table', regex: new RegExp(String.raw`^create\s+(?:or\s+replace\s+)?table\s+(?:if\s+not\s+exists\s+)?${QUALIFIED}`, 'i') },
-  { kind: 'drop_table', regex: new RegExp(String.raw`^drop\s+table\s+(?:if\s+exists\s+)?(${QUALIFIED}(?:\s*,\s*${NAME}(?:\s*\.\s*${NAME})?)*)`, 'i') },
+  {
+    kind: 'drop_table',
+    regex: new RegExp(String.raw`^drop\s+table\s+(?:if\s+exists\s+)?(${QUALIFIED}(?:\s*,\s*${NAME}(?:\s*\.\s*${NAME})?)*)`, 'i'),
+  },
   { kind: 'rename_table', regex: new RegExp(String.raw`^rename\s+tables?\s+(.+)$`, 'is') },
-  { kind: 'create_index', regex: new RegExp(String.raw`^create\s+(?:or\s+replace\s+)?(?:unique\s+|fulltext\s+|spatial\s+)?index\s+(?:if\s+not\s+exists\s+)?${NAME}\s+(?:using\s+\w+\s+)?on\s+${QUALIFIED}`, 'i') },
+  {
+    kind: 'create_index',
+    regex: new RegExp(
+      String.raw`^create\s+(?:or\s+replace\s+)?(?:unique\s+|fulltext\s+|spatial\s+)?index\s+(?:if\s+not\s+exists\s+)?${NAME}\s+(?:using\s+\w+\s+)?on\s+${QUALIFIED}`,
+      'i',
+    ),
+  },
   { kind: 'drop_index', regex: new RegExp(String.raw`^drop\s+index\s+(?:if\s+exists\s+)?${NAME}\s+on\s+${QUALIFIED}`, 'i') },
 ];
 
@@ -68,7 +77,9 @@ export function parseDdl(sql: string, defaultDatabase: string): DdlStatement | n
     const match = regex.exec(text);
     if (!match?.[1]) continue;
     if (kind === 'rename_table') {
-      const pairs = match[1].split(',').map((pair) => pair.split(/\s+to\s+/i).map((n) => splitQualified(n.replace(/\s+(?:no)?wait\b.*$/is, ''), defaultDatabase)));
+      const pairs = match[1]
+        .split(',')
+        .map((pair) => pair.split(/\s+to\s+/i).map((n) => splitQualified(n.replace(/\s+(?:no)?wait\b.*$/is, ''), defaultDatabase)));
       const first = pairs[0]?.[0];
       if (!first?.table) return null;
       const others = pairs.flat().slice(1);
@@ -78,7 +89,9 @@ export function parseDdl(sql: string, defaultDatabase: string): DdlStatement | n
     if (kind === 'alter_table') {
       const target = splitQualified(match[1], defaultDatabase);
       // ALTER TABLE t RENAME [TO|AS] u (not RENAME COLUMN / INDEX / KEY).
-      const rename = new RegExp(String.raw`(?:^|,)\s*rename\s+(?:to\s+|as\s+)?(?!column\b|index\b|key\b)${QUALIFIED}`, 'i').exec(text.slice(match[0].length));
+      const rename = new RegExp(String.raw`(?:^|,)\s*rename\s+(?:to\s+|as\s+)?(?!column\b|index\b|key\b)${QUALIFIED}`, 'i').exec(
+        text.slice(match[0].length),
+      );
       if (rename?.[1]) {
         const to = splitQualified(rename[1], defaultDatabase);
         return { kind: 'rename_table', ...target, otherTables: [to], renames: [{ from: target, to }] };
@@ -124,7 +137,9 @@ export function dmlWritesDatabase(sql: string, defaultDatabase: string, database
     region = text.slice(head[0].length, set ? set.index : undefined).replace(/^\s*(?:(?:low_priority|ignore)\s+)*/i, '');
   } else if (verb === 'delete') {
     const where = /\b(?:where|order\s+by|limit|returning)\b/i.exec(text);
-    region = text.slice(head[0].length, where ? where.index : undefined).replace(/\b(?:low_priority|quick|ignore|from|using|as|join|inner|left|right|outer|cross|straight_join|natural|on)\b/gi, ' ');
+    region = text
+      .slice(head[0].length, where ? where.index : undefined)
+      .replace(/\b(?:low_priority|quick|ignore|from|using|as|join|inner|left|right|outer|cross|straight_join|natural|on)\b/gi, ' ');
   } else {
     const m = new RegExp(String.raw`\binto\s+table\s+${QUALIFIED}`, 'i').exec(text);
     region = m?.[1] ?? text;

@@ -19,17 +19,30 @@ export interface CdcDeadLetter {
   details: Record<string, unknown>;
 }
 
-export const NUL_REASON = 'warning: text held U+0000, which jsonb cannot store; the row landed with U+FFFD in its place (payload: the row with the original text)';
-export const INVALID_DATE_REASON = 'warning: a date or datetime with no real day (zero date or a zero month/day, allowed by the server sql_mode) landed as null (payload: the value as the server holds it)';
+export const NUL_REASON =
+  'warning: text held U+0000, which jsonb cannot store; the row landed with U+FFFD in its place (payload: the row with the original text)';
+export const INVALID_DATE_REASON =
+  'warning: a date or datetime with no real day (zero date or a zero month/day, allowed by the server sql_mode) landed as null (payload: the value as the server holds it)';
 
-export function invalidDateLetters(table: string, primaryKeyJson: string | null, operation: string, issues: readonly ValueIssue[]): CdcDeadLetter[] {
+export function invalidDateLetters(
+  table: string,
+  primaryKeyJson: string | null,
+  operation: string,
+  issues: readonly ValueIssue[],
+): CdcDeadLetter[] {
   return issues.map((issue) => ({
     code: 'CDC_INVALID_DATE',
     reason: INVALID_DATE_REASON,
     table,
     primaryKeyJson,
     payload: issue.raw,
-    details: { table, primary_key: primaryKeyJson === null ? null : (JSON.parse(primaryKeyJson) as unknown), column: issue.column, raw_value: issue.raw, operation },
+    details: {
+      table,
+      primary_key: primaryKeyJson === null ? null : (JSON.parse(primaryKeyJson) as unknown),
+      column: issue.column,
+      raw_value: issue.raw,
+      operation,
+    },
   }));
 }
 
@@ -40,7 +53,11 @@ export function nulLetter(table: string, primaryKeyJson: string | null, operatio
     table,
     primaryKeyJson,
     payload: originalJson,
-    details: { table, primary_key: primaryKeyJson === null ? null : (JSON.parse(primaryKeyJson.replaceAll('\\u0000', '\\ufffd')) as unknown), operation },
+    details: {
+      table,
+      primary_key: primaryKeyJson === null ? null : (JSON.parse(primaryKeyJson.replaceAll('\\u0000', '\\ufffd')) as unknown),
+      operation,
+    },
   };
 }
 
@@ -52,6 +69,12 @@ export async function insertDeadLetters(client: pg.ClientBase, letters: readonly
      select 'cdc', l.position, l.code, l.reason, l.details::jsonb, convert_to(l.payload, 'UTF8'), octet_length(convert_to(l.payload, 'UTF8'))
        from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) with ordinality as l(position, code, reason, details, payload, n)
       order by l.n`,
-    [letters.map((l) => l.position), letters.map((l) => l.code), letters.map((l) => l.reason), letters.map((l) => JSON.stringify(l.details)), letters.map((l) => l.payload)],
+    [
+      letters.map((l) => l.position),
+      letters.map((l) => l.code),
+      letters.map((l) => l.reason),
+      letters.map((l) => JSON.stringify(l.details)),
+      letters.map((l) => l.payload),
+    ],
   );
 }

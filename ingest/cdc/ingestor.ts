@@ -25,7 +25,17 @@ import { BinlogStream, type StreamEnd } from './stream.ts';
 import type { TableInfo } from './source.ts';
 
 export interface CdcOptions {
-  config: Pick<Config, 'SHOP_DB_URL' | 'WAREHOUSE_URL' | 'WAREHOUSE_INGEST_PASSWORD' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'WAREHOUSE_BI_PASSWORD' | 'WAREHOUSE_OPS_PASSWORD' | 'INGEST_BATCH_ROWS' | 'INGEST_BATCH_MAX_MS'>;
+  config: Pick<
+    Config,
+    | 'SHOP_DB_URL'
+    | 'WAREHOUSE_URL'
+    | 'WAREHOUSE_INGEST_PASSWORD'
+    | 'WAREHOUSE_TRANSFORMER_PASSWORD'
+    | 'WAREHOUSE_BI_PASSWORD'
+    | 'WAREHOUSE_OPS_PASSWORD'
+    | 'INGEST_BATCH_ROWS'
+    | 'INGEST_BATCH_MAX_MS'
+  >;
   serverId: number;
   logger: Logger;
   /** Take a new snapshot even though one is complete (e.g. after a binlog purge). */
@@ -112,10 +122,17 @@ export class CdcIngestor {
           failingSince = progressed || failingSince === null ? Date.now() : failingSince;
           const giveUpAfterMs = this.#options.giveUpAfterMs;
           if (giveUpAfterMs !== undefined && Date.now() - failingSince >= giveUpAfterMs) {
-            throw new ServiceUnavailableError(`CDC could not reach its source or the warehouse for ${Math.round(giveUpAfterMs / 1000)} s: ${error.message}`, error);
+            throw new ServiceUnavailableError(
+              `CDC could not reach its source or the warehouse for ${Math.round(giveUpAfterMs / 1000)} s: ${error.message}`,
+              error,
+            );
           }
           if (verdict === 'unknown' && ++unknownFailures > retry.maxUnknownFailures) {
-            throw new FatalPipelineError('CDC_GIVING_UP', `CDC failed ${unknownFailures} times with an unexpected error; last: ${error.message}`, error);
+            throw new FatalPipelineError(
+              'CDC_GIVING_UP',
+              `CDC failed ${unknownFailures} times with an unexpected error; last: ${error.message}`,
+              error,
+            );
           }
           const delayMs = backoffDelay(attempt, retry);
           this.#summary.retries++;
@@ -135,12 +152,18 @@ export class CdcIngestor {
       const control = await openControlConnection(this.source);
       try {
         const stored = { file: position?.binlogFile ?? '(none)', position: position?.binlogPosition ?? 0 };
-        return new BinlogPurgedError(`${purgedMessage(this.sourceName, stored, await availableBinlogs(control))} (server said: ${coerceError(cause).message})`, cause);
+        return new BinlogPurgedError(
+          `${purgedMessage(this.sourceName, stored, await availableBinlogs(control))} (server said: ${coerceError(cause).message})`,
+          cause,
+        );
       } finally {
         await control.end().catch(() => undefined);
       }
     } catch {
-      return new BinlogPurgedError(`The source refused to send the binlog from the stored position: ${coerceError(cause).message}. Re-snapshot with: npm run ingest:cdc -- --resnapshot`, cause);
+      return new BinlogPurgedError(
+        `The source refused to send the binlog from the stored position: ${coerceError(cause).message}. Re-snapshot with: npm run ingest:cdc -- --resnapshot`,
+        cause,
+      );
     }
   }
 
@@ -208,7 +231,10 @@ export class CdcIngestor {
         onBatch: (result) => {
           this.#summary.changes += result.rows;
           this.#summary.transactions += result.transactions;
-          logger.debug({ rows: result.rows, transactions: result.transactions, lagMs: result.maxLagMs, batchMs: result.batchMs }, 'batch landed');
+          logger.debug(
+            { rows: result.rows, transactions: result.transactions, lagMs: result.maxLagMs, batchMs: result.batchMs },
+            'batch landed',
+          );
           this.#options.onBatch?.(result);
         },
       });

@@ -16,7 +16,11 @@ export interface InstanceLock {
   release(): Promise<void>;
 }
 
-export async function acquireInstanceLock(connectionString: string, sourceName: string, options: { waitMs?: number; signal?: AbortSignal } = {}): Promise<InstanceLock> {
+export async function acquireInstanceLock(
+  connectionString: string,
+  sourceName: string,
+  options: { waitMs?: number; signal?: AbortSignal } = {},
+): Promise<InstanceLock> {
   const client = new pg.Client({ connectionString, application_name: 'shopflow-ingest-cdc-lock', keepAlive: true });
   let lostListener: ((error: Error) => void) | null = null;
   let released = false;
@@ -31,7 +35,10 @@ export async function acquireInstanceLock(connectionString: string, sourceName: 
   const deadline = Date.now() + (options.waitMs ?? 15_000);
   try {
     for (;;) {
-      const result = await client.query<{ ok: boolean }>("select pg_try_advisory_lock(hashtext('shopflow-ingest-cdc'), hashtext($1)) as ok", [sourceName]);
+      const result = await client.query<{ ok: boolean }>(
+        "select pg_try_advisory_lock(hashtext('shopflow-ingest-cdc'), hashtext($1)) as ok",
+        [sourceName],
+      );
       if (result.rows[0]?.ok) break;
       if (Date.now() >= deadline || options.signal?.aborted) {
         throw new FatalPipelineError(

@@ -48,9 +48,10 @@ export async function readPosition(db: Queryable, sourceName: string): Promise<C
     snapshot_state: SnapshotState;
     snapshot_progress: SnapshotProgress;
     source_identity: SourceIdentity | null;
-  }>('select binlog_file, binlog_position, gtid, snapshot_id, snapshot_state, snapshot_progress, source_identity from ingest.cdc_positions where source_name = $1', [
-    sourceName,
-  ]);
+  }>(
+    'select binlog_file, binlog_position, gtid, snapshot_id, snapshot_state, snapshot_progress, source_identity from ingest.cdc_positions where source_name = $1',
+    [sourceName],
+  );
   const row = result.rows[0];
   if (!row) return null;
   return {
@@ -86,11 +87,18 @@ export async function writePosition(db: Queryable, position: CdcPosition): Promi
 }
 
 /** Only the binlog coordinates move while streaming; snapshot fields stay as they are. */
-export async function advanceBinlogPosition(db: Queryable, sourceName: string, file: string, position: number, gtid: string | null): Promise<void> {
+export async function advanceBinlogPosition(
+  db: Queryable,
+  sourceName: string,
+  file: string,
+  position: number,
+  gtid: string | null,
+): Promise<void> {
   const result = await db.query(
     `update ingest.cdc_positions set binlog_file = $2, binlog_position = $3, gtid = coalesce($4, gtid), updated_at = now()
       where source_name = $1 and snapshot_state = 'done'`,
     [sourceName, file, position, gtid],
   );
-  if (result.rowCount !== 1) throw new Error(`ingest.cdc_positions has no completed snapshot for ${sourceName}: cannot advance the binlog position`);
+  if (result.rowCount !== 1)
+    throw new Error(`ingest.cdc_positions has no completed snapshot for ${sourceName}: cannot advance the binlog position`);
 }

@@ -15,19 +15,33 @@ import { copyTable } from './snapshot.ts';
 import { openSourceConnection, primaryKeys, type SourceInfo } from './source.ts';
 import type { SourceTransaction } from './transaction-assembler.ts';
 
-export async function rereadTable(client: pg.ClientBase, source: SourceInfo, table: string, tx: SourceTransaction): Promise<{ rows: number; deadLetters: CdcDeadLetter[] }> {
+export async function rereadTable(
+  client: pg.ClientBase,
+  source: SourceInfo,
+  table: string,
+  tx: SourceTransaction,
+): Promise<{ rows: number; deadLetters: CdcDeadLetter[] }> {
   const { query, core } = await openSourceConnection(source);
   try {
     // Dropped or renamed since the ALTER: its later DDL in the log ends or moves its rows. Asked
     // first, because a failed SELECT would abort the COPY and with it the batch's transaction.
-    const [exists] = await query.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [source.database, table]);
+    const [exists] = await query.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [
+      source.database,
+      table,
+    ]);
     if ((exists as unknown[]).length === 0) return { rows: 0, deadLetters: [] };
     const primaryKey = (await primaryKeys(query, source.database, table)).get(table) ?? [];
     const coordinate = { file: tx.endFile, position: tx.endPosition };
     return await copyTable(
       client,
       core,
-      { source, table: { name: table, primaryKey, estimatedRows: 0 }, snapshotId: `alter:${tx.endFile}:${tx.endPosition}`, coordinate, startedAt: new Date(tx.committedAtMs).toISOString() },
+      {
+        source,
+        table: { name: table, primaryKey, estimatedRows: 0 },
+        snapshotId: `alter:${tx.endFile}:${tx.endPosition}`,
+        coordinate,
+        startedAt: new Date(tx.committedAtMs).toISOString(),
+      },
       () => undefined,
     );
   } finally {

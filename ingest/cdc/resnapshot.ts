@@ -73,7 +73,14 @@ export async function endReplacedWorld(client: pg.ClientBase, args: EndReplacedW
      select $1, tables.table_name, 'truncate', $2, $3, $4, $5::timestamptz, $6
        from (select distinct table_name from raw.shop_changes where source_database = $1) as tables
       order by tables.table_name`,
-    [args.sourceDatabase, args.coordinate.file, args.coordinate.position, args.snapshotId, args.startedAt, `-- source replaced: ${args.reason}`],
+    [
+      args.sourceDatabase,
+      args.coordinate.file,
+      args.coordinate.position,
+      args.snapshotId,
+      args.startedAt,
+      `-- source replaced: ${args.reason}`,
+    ],
   );
   return result.rowCount ?? 0;
 }

@@ -69,7 +69,13 @@ async function takePrepared(client: pg.ClientBase, sourceName: string, xid: stri
 }
 
 /** b continues a: a's current rows (latest per key after its last truncate, deletes removed) under b; then a ends. */
-async function applyRename(client: pg.ClientBase, tx: SourceTransaction, rename: TableRename, firstRowIndex: number, database: string): Promise<number> {
+async function applyRename(
+  client: pg.ClientBase,
+  tx: SourceTransaction,
+  rename: TableRename,
+  firstRowIndex: number,
+  database: string,
+): Promise<number> {
   const committedAt = new Date(tx.committedAtMs).toISOString();
   const ddl = tx.changes[0]?.ddl ?? null;
   const inserted = await client.query(
@@ -124,7 +130,8 @@ export async function commitBatch(context: SinkContext, batch: readonly SourceTr
       const position = `${tx.endFile}:${tx.endPosition}`;
       let landed = 0;
       if (tx.xa?.kind === 'prepare') {
-        if (tx.changes.length > 0 || tx.deadLetters.length > 0) prepared.set(tx.xa.xid, { changes: tx.changes, deadLetters: tx.deadLetters, preparedAt: position });
+        if (tx.changes.length > 0 || tx.deadLetters.length > 0)
+          prepared.set(tx.xa.xid, { changes: tx.changes, deadLetters: tx.deadLetters, preparedAt: position });
       } else if (tx.xa) {
         const held = prepared.get(tx.xa.xid) ?? (await takePrepared(client, context.sourceName, tx.xa.xid));
         prepared.delete(tx.xa.xid);
@@ -188,7 +195,12 @@ export async function commitBatch(context: SinkContext, batch: readonly SourceTr
           batchMs,
           batchMs > 0 ? (rows * 1000) / batchMs : null,
           maxLagMs,
-          JSON.stringify({ transactions: batch.length, min_lag_ms: minLagMs, binlog_file: last.endFile, binlog_position: last.endPosition }),
+          JSON.stringify({
+            transactions: batch.length,
+            min_lag_ms: minLagMs,
+            binlog_file: last.endFile,
+            binlog_position: last.endPosition,
+          }),
         ],
       );
     }

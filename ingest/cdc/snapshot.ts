@@ -22,7 +22,15 @@ import type { Logger } from '../../lib/logger.ts';
 import { copyJsonField, copyText } from './change.ts';
 import { copyStreamInto } from './copy-writer.ts';
 import { readPosition, writePosition, type CdcPosition } from './positions.ts';
-import { binlogHead, detectFlavor, listTables, openSourceConnection, type BinlogCoordinate, type SourceInfo, type TableInfo } from './source.ts';
+import {
+  binlogHead,
+  detectFlavor,
+  listTables,
+  openSourceConnection,
+  type BinlogCoordinate,
+  type SourceInfo,
+  type TableInfo,
+} from './source.ts';
 import { invalidDateLetters, insertDeadLetters, nulLetter, type CdcDeadLetter } from './dead-letters.ts';
 import { makeRowConverter, toJsonText, type RowConverter } from './values.ts';
 import { endReplacedWorld, resnapshotDeletes } from './resnapshot.ts';
@@ -130,8 +138,15 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
     const tables = await listTables(connection, source.database);
     const estimatedTotal = tables.reduce((sum, t) => sum + t.estimatedRows, 0);
     const snapshotId = newSnapshotId(startedAt);
-    const floor = (await pool.query<{ floor: string }>('select coalesce(max(change_id), 0)::text as floor from raw.shop_changes')).rows[0]!.floor;
-    const progress = { changeIdFloor: floor, startedAt, tablesDone: [] as string[], rows: 0, ...(replacedSource ? { replacedSource } : {}) };
+    const floor = (await pool.query<{ floor: string }>('select coalesce(max(change_id), 0)::text as floor from raw.shop_changes')).rows[0]!
+      .floor;
+    const progress = {
+      changeIdFloor: floor,
+      startedAt,
+      tablesDone: [] as string[],
+      rows: 0,
+      ...(replacedSource ? { replacedSource } : {}),
+    };
     const sourceIdentity = await readSourceIdentity(connection, coordinate);
     const running: CdcPosition = {
       sourceName,
@@ -146,11 +161,23 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
     await withTransaction(pool, async (client) => {
       await writePosition(client, running);
       if (replacedSource) {
-        const ended = await endReplacedWorld(client, { sourceDatabase: source.database, snapshotId, coordinate, startedAt, reason: replacedSource });
-        logger.warn({ tables: ended, reason: replacedSource }, 're-snapshot of a replaced source: every table logged so far ends with a truncate');
+        const ended = await endReplacedWorld(client, {
+          sourceDatabase: source.database,
+          snapshotId,
+          coordinate,
+          startedAt,
+          reason: replacedSource,
+        });
+        logger.warn(
+          { tables: ended, reason: replacedSource },
+          're-snapshot of a replaced source: every table logged so far ends with a truncate',
+        );
       }
     });
-    logger.info({ snapshotId, binlogFile: coordinate.file, binlogPosition: coordinate.position, tables: tables.length, estimatedTotal }, 'snapshot started');
+    logger.info(
+      { snapshotId, binlogFile: coordinate.file, binlogPosition: coordinate.position, tables: tables.length, estimatedTotal },
+      'snapshot started',
+    );
     options.onStart?.(tables, estimatedTotal);
 
     let totalRows = 0;
@@ -158,10 +185,16 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
       options.signal?.throwIfAborted();
       const rows = await withTransaction(pool, async (client) => {
         await unboundedStatements(client);
-        const { rows: copied, deadLetters } = await copyTable(client, core, { source, table, snapshotId, coordinate, startedAt }, (tableRows) =>
-          options.onProgress?.({ table: table.name, tableRows, totalRows: totalRows + tableRows, estimatedTotal }),
+        const { rows: copied, deadLetters } = await copyTable(
+          client,
+          core,
+          { source, table, snapshotId, coordinate, startedAt },
+          (tableRows) => options.onProgress?.({ table: table.name, tableRows, totalRows: totalRows + tableRows, estimatedTotal }),
         );
-        await insertDeadLetters(client, deadLetters.map((letter) => ({ ...letter, position: `${snapshotId}:${table.name}` })));
+        await insertDeadLetters(
+          client,
+          deadLetters.map((letter) => ({ ...letter, position: `${snapshotId}:${table.name}` })),
+        );
         progress.tablesDone.push(table.name);
         progress.rows += copied;
         await writePosition(client, running);
@@ -176,14 +209,23 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
     await withTransaction(pool, async (client) => {
       await unboundedStatements(client);
       if (!replacedSource && (previous?.snapshotState === 'done' || BigInt(floor) > 0n)) {
-        const deletes = await resnapshotDeletes(client, { sourceDatabase: source.database, snapshotId, changeIdFloor: floor, coordinate, startedAt });
+        const deletes = await resnapshotDeletes(client, {
+          sourceDatabase: source.database,
+          snapshotId,
+          changeIdFloor: floor,
+          coordinate,
+          startedAt,
+        });
         if (deletes > 0) logger.warn({ deletes }, 're-snapshot: rows gone from the source since the last capture were logged as deletes');
       }
       await writePosition(client, done);
     });
     await connection.query('COMMIT');
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    logger.info({ snapshotId, rows: totalRows, tables: tables.length, seconds, rowsPerSecond: Math.round(totalRows / seconds) }, 'snapshot done');
+    logger.info(
+      { snapshotId, rows: totalRows, tables: tables.length, seconds, rowsPerSecond: Math.round(totalRows / seconds) },
+      'snapshot done',
+    );
     return { position: done, rows: totalRows, tables: tables.length, seconds };
   } finally {
     options.signal?.removeEventListener('abort', abort);
@@ -202,7 +244,12 @@ export interface TableCopy {
 /** Dead letters kept per table and snapshot; past this, one more letter counts the rest. */
 const MAX_SNAPSHOT_LETTERS = 10_000;
 
-export async function copyTable(client: pg.ClientBase, connection: mysqlCore.Connection, copy: TableCopy, onRows: (rows: number) => void): Promise<{ rows: number; deadLetters: CdcDeadLetter[] }> {
+export async function copyTable(
+  client: pg.ClientBase,
+  connection: mysqlCore.Connection,
+  copy: TableCopy,
+  onRows: (rows: number) => void,
+): Promise<{ rows: number; deadLetters: CdcDeadLetter[] }> {
   const { source, table } = copy;
   const sql = `SELECT * FROM ${connection.escapeId(source.database)}.${connection.escapeId(table.name)}`;
   const query = connection.query(sql);

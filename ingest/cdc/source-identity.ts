@@ -56,11 +56,13 @@ export async function replacedSourceReason(connection: mysql.Connection, positio
   if (identity && identity.flavor !== flavor) return `the source was ${identity.flavor} and is now ${flavor}`;
   if (flavor === 'mysql') {
     const uuid = String((await one(connection, 'SELECT @@server_uuid AS uuid'))?.uuid ?? '');
-    if (identity?.serverUuid && uuid && uuid !== identity.serverUuid) return `the server UUID changed from ${identity.serverUuid} to ${uuid}`;
+    if (identity?.serverUuid && uuid && uuid !== identity.serverUuid)
+      return `the server UUID changed from ${identity.serverUuid} to ${uuid}`;
     return null;
   }
   const domain = Number((await one(connection, 'SELECT @@gtid_domain_id AS domain'))?.domain ?? 0);
-  if (identity && identity.gtidDomainId !== null && domain !== identity.gtidDomainId) return `the GTID domain changed from ${identity.gtidDomainId} to ${domain}`;
+  if (identity && identity.gtidDomainId !== null && domain !== identity.gtidDomainId)
+    return `the GTID domain changed from ${identity.gtidDomainId} to ${domain}`;
   const available = await availableBinlogs(connection);
   const newest = available.at(-1);
   if (newest && fileSequence(stored.file) > fileSequence(newest)) {
@@ -74,7 +76,8 @@ export async function replacedSourceReason(connection: mysql.Connection, positio
   const have = byDomain(actual);
   for (const [d, gtid] of byDomain(expected)) {
     const found = have.get(d);
-    if (found !== gtid) return `at ${stored.file}:${stored.position} the binlog follows GTID ${found ?? `(none in domain ${d})`}, but the warehouse last landed ${gtid}`;
+    if (found !== gtid)
+      return `at ${stored.file}:${stored.position} the binlog follows GTID ${found ?? `(none in domain ${d})`}, but the warehouse last landed ${gtid}`;
   }
   return null;
 }

@@ -16,7 +16,8 @@ export interface SourceInfo {
 export function sourceFromUrl(shopDbUrl: string): SourceInfo {
   const url = new URL(shopDbUrl);
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!database) throw new FatalPipelineError('CDC_NO_DATABASE', `SHOP_DB_URL must name the database to capture (got ${url.protocol}//${url.host}/)`);
+  if (!database)
+    throw new FatalPipelineError('CDC_NO_DATABASE', `SHOP_DB_URL must name the database to capture (got ${url.protocol}//${url.host}/)`);
   return {
     database,
     connection: {
@@ -102,13 +103,19 @@ export async function checkServerSettings(connection: mysql.Connection): Promise
   const problems: string[] = [];
   if (vars.get('log_bin') !== 'ON') problems.push('log_bin is OFF (enable the binary log: log_bin=<basename>)');
   if (vars.get('binlog_format') !== 'ROW') problems.push(`binlog_format is ${vars.get('binlog_format') ?? 'unknown'} (needs ROW)`);
-  if (vars.has('binlog_row_image') && vars.get('binlog_row_image') !== 'FULL') problems.push(`binlog_row_image is ${vars.get('binlog_row_image')} (needs FULL)`);
+  if (vars.has('binlog_row_image') && vars.get('binlog_row_image') !== 'FULL')
+    problems.push(`binlog_row_image is ${vars.get('binlog_row_image')} (needs FULL)`);
   if (problems.length > 0) {
-    throw new FatalPipelineError('CDC_SOURCE_SETTINGS', `The source server is not set up for CDC: ${problems.join('; ')}. See docs/cdc.md, "Source settings".`);
+    throw new FatalPipelineError(
+      'CDC_SOURCE_SETTINGS',
+      `The source server is not set up for CDC: ${problems.join('; ')}. See docs/cdc.md, "Source settings".`,
+    );
   }
   const warnings: string[] = [];
   if (vars.get('binlog_row_metadata') !== 'FULL') {
-    warnings.push(`binlog_row_metadata is ${vars.get('binlog_row_metadata') ?? 'unknown'}: set it to FULL so column changes decode from the binlog itself`);
+    warnings.push(
+      `binlog_row_metadata is ${vars.get('binlog_row_metadata') ?? 'unknown'}: set it to FULL so column changes decode from the binlog itself`,
+    );
   }
   return { warnings };
 }
@@ -122,7 +129,8 @@ export async function binlogHead(connection: mysql.Connection): Promise<BinlogCo
     [rows] = (await connection.query('SHOW BINARY LOG STATUS')) as unknown as [Row[]];
   }
   const row = rows[0];
-  if (!row) throw new FatalPipelineError('CDC_SOURCE_SETTINGS', 'SHOW MASTER STATUS returned nothing: the binary log is not enabled on the source');
+  if (!row)
+    throw new FatalPipelineError('CDC_SOURCE_SETTINGS', 'SHOW MASTER STATUS returned nothing: the binary log is not enabled on the source');
   return { file: String(row.File), position: Number(row.Position) };
 }
 

@@ -163,7 +163,10 @@ export class BinlogStream {
     if (now - this.#lastOwnChangeAt < idleMs) return;
     const head = this.#idleHead;
     if (head && head.sampledAt > this.#lastOwnChangeAt && compareCoordinates(reader.position, head.coordinate) >= 0) {
-      this.options.logger.info({ idleMs, binlogFile: reader.position.file, binlogPosition: reader.position.position }, 'caught up with the binlog head and idle');
+      this.options.logger.info(
+        { idleMs, binlogFile: reader.position.file, binlogPosition: reader.position.position },
+        'caught up with the binlog head and idle',
+      );
       this.#settle?.resolve('idle');
       return;
     }

@@ -87,7 +87,14 @@ export class TransactionAssembler {
    * Rows of one row event, already in the JSON value format. `issues[i]` lists row i's values
    * that landed as null (invalid dates).
    */
-  rows(table: string, operation: RowOperation, rows: readonly RowImages[], primaryKey: readonly string[], gtid: string | null, issues?: readonly (readonly ValueIssue[])[]): void {
+  rows(
+    table: string,
+    operation: RowOperation,
+    rows: readonly RowImages[],
+    primaryKey: readonly string[],
+    gtid: string | null,
+    issues?: readonly (readonly ValueIssue[])[],
+  ): void {
     if (!this.#open) this.begin(gtid);
     rows.forEach((raw, i) => {
       let before: Record<string, unknown> | null = null;
@@ -150,7 +157,14 @@ export class TransactionAssembler {
   }
 
   /** XA COMMIT / XA ROLLBACK of a prepared transaction: its own event group, no rows of its own. */
-  resolveXa(kind: 'commit' | 'rollback', xid: string, endFile: string, endPosition: number, committedAtMs: number, gtid: string | null): SourceTransaction {
+  resolveXa(
+    kind: 'commit' | 'rollback',
+    xid: string,
+    endFile: string,
+    endPosition: number,
+    committedAtMs: number,
+    gtid: string | null,
+  ): SourceTransaction {
     this.#reset();
     return { changes: [], endFile, endPosition, gtid, committedAtMs, deadLetters: [], xa: { kind, xid } };
   }
@@ -187,7 +201,16 @@ export class TransactionAssembler {
       sourceCommittedAt: committedAt,
       ddl: statement,
     }));
-    return { changes, endFile, endPosition, gtid, committedAtMs, deadLetters: [], ...(renames.length > 0 ? { renames: [...renames] } : {}), ...(rereads.length > 0 ? { rereads: [...rereads] } : {}) };
+    return {
+      changes,
+      endFile,
+      endPosition,
+      gtid,
+      committedAtMs,
+      deadLetters: [],
+      ...(renames.length > 0 ? { renames: [...renames] } : {}),
+      ...(rereads.length > 0 ? { rereads: [...rereads] } : {}),
+    };
   }
 
   #reset(): void {

@@ -89,7 +89,8 @@ export function isRealDate(value: string): boolean {
   const month = (value.charCodeAt(5) - 48) * 10 + value.charCodeAt(6) - 48;
   const day = (value.charCodeAt(8) - 48) * 10 + value.charCodeAt(9) - 48;
   if (month < 1 || month > 12 || day < 1) return false;
-  const year = (value.charCodeAt(0) - 48) * 1000 + (value.charCodeAt(1) - 48) * 100 + (value.charCodeAt(2) - 48) * 10 + value.charCodeAt(3) - 48;
+  const year =
+    (value.charCodeAt(0) - 48) * 1000 + (value.charCodeAt(1) - 48) * 100 + (value.charCodeAt(2) - 48) * 10 + value.charCodeAt(3) - 48;
   if (year < 1 || year > 9999) return false;
   if (day <= 28) return true;
   const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);

@@ -28,7 +28,9 @@ export class AdvisoryOffsets {
     this.#pending = true;
     this.source
       .commitAdvisory(positions)
-      .catch((err: unknown) => this.logger.debug({ err }, 'advisory Kafka offset commit failed (harmless: the warehouse holds the positions)'))
+      .catch((err: unknown) =>
+        this.logger.debug({ err }, 'advisory Kafka offset commit failed (harmless: the warehouse holds the positions)'),
+      )
       .finally(() => {
         this.#pending = false;
       });

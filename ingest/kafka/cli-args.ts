@@ -57,14 +57,16 @@ export function parseCli(argv: string[]): CliOptions {
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\nRun with --help for the list of flags.`);
   }
-  if (values.once && values['until-idle'] !== undefined) throw new UsageError('--once and --until-idle cannot be combined: pick one way to stop');
+  if (values.once && values['until-idle'] !== undefined)
+    throw new UsageError('--once and --until-idle cannot be combined: pick one way to stop');
   const stopWhen: StopWhen = values.once
     ? { mode: 'caught-up' }
     : values['until-idle'] !== undefined
       ? { mode: 'idle', idleMs: positiveInt('--until-idle', values['until-idle'], 600_000) }
       : { mode: 'never' };
   if (values.group !== undefined && values.group.trim() === '') throw new UsageError('--group needs a non-empty name');
-  if (values.topic !== undefined && !/^[a-zA-Z0-9._-]{1,249}$/.test(values.topic)) throw new UsageError(`--topic ${JSON.stringify(values.topic)} is not a valid Kafka topic name`);
+  if (values.topic !== undefined && !/^[a-zA-Z0-9._-]{1,249}$/.test(values.topic))
+    throw new UsageError(`--topic ${JSON.stringify(values.topic)} is not a valid Kafka topic name`);
   return {
     help: values.help ?? false,
     ...(values.group === undefined ? {} : { group: values.group }),

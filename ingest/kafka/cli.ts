@@ -23,8 +23,18 @@ await runCli({
     const topic = cli.topic ?? config.KAFKA_TOPIC;
     // Run by hand or by the scheduler alike: an unreachable broker is retried for a bounded
     // time, then the process exits 69; only the scheduler's supervisor retries without end.
-    await untilGiveUp(() => ensureTopic(config.KAFKA_BROKERS, topic, config.KAFKA_PARTITIONS, { clientId: `${config.KAFKA_CLIENT_ID}-ingest-admin` }), logger, 'Kafka', config.INGEST_GIVE_UP_MS);
-    const metrics = await serveMetrics(createRegistry('ingest-kafka'), { enabled: config.METRICS_ENABLED, host: config.METRICS_HOST, port: config.METRICS_PORT_KAFKA, logger });
+    await untilGiveUp(
+      () => ensureTopic(config.KAFKA_BROKERS, topic, config.KAFKA_PARTITIONS, { clientId: `${config.KAFKA_CLIENT_ID}-ingest-admin` }),
+      logger,
+      'Kafka',
+      config.INGEST_GIVE_UP_MS,
+    );
+    const metrics = await serveMetrics(createRegistry('ingest-kafka'), {
+      enabled: config.METRICS_ENABLED,
+      host: config.METRICS_HOST,
+      port: config.METRICS_PORT_KAFKA,
+      logger,
+    });
     const meter = ingestMetrics(metrics.registry, 'kafka', { topic, group: cli.group ?? config.KAFKA_GROUP_ID });
     const ingestor = new KafkaIngestor({
       config,
@@ -35,7 +45,12 @@ await runCli({
       batchMaxMs: cli.batchMs ?? config.INGEST_BATCH_MAX_MS,
       stopWhen: cli.stopWhen,
       onCommitted: (commit) => {
-        meter.batch({ rows: commit.events, deadLettersByCode: commit.deadLettersByCode, durationSeconds: commit.flushMs / 1000, freshnessSeconds: commit.stalestMs === null ? null : commit.stalestMs / 1000 });
+        meter.batch({
+          rows: commit.events,
+          deadLettersByCode: commit.deadLettersByCode,
+          durationSeconds: commit.flushMs / 1000,
+          freshnessSeconds: commit.stalestMs === null ? null : commit.stalestMs / 1000,
+        });
         meter.consumerLag(commit.consumerLag);
       },
     });

@@ -73,19 +73,39 @@ export function decodeMessage(topic: string, partition: number, message: SourceM
   // storing it would alter it (the dead letter keeps its exact bytes instead).
   if (key !== null) {
     if (key.length > limits.maxKeyBytes) {
-      return rejected(message, 'oversized_key', `message key is ${key.length} bytes, more than the ${limits.maxKeyBytes}-byte limit (KAFKA_MAX_KEY_BYTES); the key should be the session_id`, {
-        key_bytes: key.length,
-        limit: limits.maxKeyBytes,
-      });
+      return rejected(
+        message,
+        'oversized_key',
+        `message key is ${key.length} bytes, more than the ${limits.maxKeyBytes}-byte limit (KAFKA_MAX_KEY_BYTES); the key should be the session_id`,
+        {
+          key_bytes: key.length,
+          limit: limits.maxKeyBytes,
+        },
+      );
     }
-    if (!isUtf8(key)) return rejected(message, 'invalid_key', 'message key is not valid UTF-8 (kept exactly in message_key); the key should be the session_id');
-    if (key.includes(0)) return rejected(message, 'invalid_key', 'message key contains a NUL byte, which Postgres text cannot store (kept exactly in message_key)');
+    if (!isUtf8(key))
+      return rejected(
+        message,
+        'invalid_key',
+        'message key is not valid UTF-8 (kept exactly in message_key); the key should be the session_id',
+      );
+    if (key.includes(0))
+      return rejected(
+        message,
+        'invalid_key',
+        'message key contains a NUL byte, which Postgres text cannot store (kept exactly in message_key)',
+      );
   }
   const timestampProblem = kafkaTimestampProblem(message.timestampMs);
   if (timestampProblem !== null) return rejected(message, 'invalid_timestamp', timestampProblem);
   if (value === null) return rejected(message, 'empty_message', 'message has no value (a tombstone or an empty produce)');
   if (value.length > MAX_EVENT_BYTES) {
-    return rejected(message, 'oversized', `message is ${value.length} bytes, more than the ${MAX_EVENT_BYTES}-byte limit (MAX_EVENT_BYTES)`, { bytes: value.length, limit: MAX_EVENT_BYTES });
+    return rejected(
+      message,
+      'oversized',
+      `message is ${value.length} bytes, more than the ${MAX_EVENT_BYTES}-byte limit (MAX_EVENT_BYTES)`,
+      { bytes: value.length, limit: MAX_EVENT_BYTES },
+    );
   }
   if (!isUtf8(value)) return rejected(message, 'invalid_encoding', 'message value is not valid UTF-8');
   const text = value.toString('utf8');
@@ -96,7 +116,11 @@ export function decodeMessage(topic: string, partition: number, message: SourceM
     return rejected(message, 'invalid_json', `value is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return rejected(message, 'schema_violation', `value must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`);
+    return rejected(
+      message,
+      'schema_violation',
+      `value must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}`,
+    );
   }
   // The quick check says yes to what the schema certainly accepts; zod decides the rest and
   // names what is wrong (lib/events/fast-accept.ts).
@@ -112,7 +136,9 @@ export function decodeMessage(topic: string, partition: number, message: SourceM
   // What the parsed value cannot show: 2.0 for an integer, 1e2 or 3 decimals for money (lib/events/wire.ts).
   const spelling = numberSpellingProblem(text);
   if (spelling !== null) {
-    return rejected(message, 'schema_violation', `${spelling.field}: ${spelling.problem}`, { issues: [{ field: spelling.field, problem: spelling.problem, code: 'number_spelling' }] });
+    return rejected(message, 'schema_violation', `${spelling.field}: ${spelling.problem}`, {
+      issues: [{ field: spelling.field, problem: spelling.problem, code: 'number_spelling' }],
+    });
   }
   // Only a \u escape can put into a string what jsonb refuses (raw bytes were checked as UTF-8).
   if (text.includes('\\u')) {
@@ -153,7 +179,8 @@ function jsonbRefusal(event: ShopEvent): string | null {
   for (const [field, v] of Object.entries(event)) {
     if (typeof v !== 'string') continue;
     if (v.includes('\u0000')) return `${field} contains \\u0000 (a NUL character), which Postgres jsonb cannot store`;
-    if (LONE_SURROGATE.test(v)) return `${field} contains a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair), which Postgres jsonb cannot store`;
+    if (LONE_SURROGATE.test(v))
+      return `${field} contains a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair), which Postgres jsonb cannot store`;
   }
   return null;
 }
@@ -206,7 +233,11 @@ export interface IssueDescription {
 export function describeIssues(issues: readonly z.core.$ZodIssue[], input: Record<string, unknown>): IssueDescription[] {
   return issues.map((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return { field: issue.keys.join(', '), problem: 'unknown field (the contract allows no fields but its own; see docs/events.schema.json)', code: issue.code };
+      return {
+        field: issue.keys.join(', '),
+        problem: 'unknown field (the contract allows no fields but its own; see docs/events.schema.json)',
+        code: issue.code,
+      };
     }
     const field = issue.path.length === 0 ? '(message)' : issue.path.map(String).join('.');
     const top = issue.path[0];

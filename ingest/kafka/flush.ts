@@ -63,7 +63,8 @@ export async function flushWithRetry(pool: pg.Pool, target: FlushTarget, segment
         maxDelayMs: 15_000,
         retryable: (error) => error instanceof RetryIsolating || isRetryable(error),
         onRetry: (err, attempt, delayMs) => {
-          if (!(err instanceof RetryIsolating)) logger.warn({ err, attempt, delayMs, records: countRecords(segments) }, 'flush failed, retrying');
+          if (!(err instanceof RetryIsolating))
+            logger.warn({ err, attempt, delayMs, records: countRecords(segments) }, 'flush failed, retrying');
         },
       },
     );

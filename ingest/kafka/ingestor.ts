@@ -166,7 +166,16 @@ export class KafkaIngestor {
       onAssigned: (assignment) => this.#onAssigned(assignment),
       onFatal: (error) => this.#fail(error),
     });
-    this.#log.info({ group: this.#o.groupId, topic: this.#o.topic, batchRows: this.#o.batchRows, batchMaxMs: this.#o.batchMaxMs, stopWhen: this.#o.stopWhen }, 'kafka ingestor running');
+    this.#log.info(
+      {
+        group: this.#o.groupId,
+        topic: this.#o.topic,
+        batchRows: this.#o.batchRows,
+        batchMaxMs: this.#o.batchMaxMs,
+        stopWhen: this.#o.stopWhen,
+      },
+      'kafka ingestor running',
+    );
     if (this.#o.stopWhen.mode !== 'never') this.#checker = setInterval(() => void this.#checkStop(), 200);
     return this.#done.promise;
   }
@@ -253,12 +262,19 @@ export class KafkaIngestor {
         if (admission.heldUpTo >= 0n) control.markHeld(admission.heldUpTo);
         return true;
       case 'seek':
-        this.#log.debug({ partition: batch.partition, from: batch.messages[0]?.offset, to: admission.offset }, 'batch starts past the held position, seeking back');
+        this.#log.debug(
+          { partition: batch.partition, from: batch.messages[0]?.offset, to: admission.offset },
+          'batch starts past the held position, seeking back',
+        );
         this.#source.seek({ topic: this.#o.topic, partition: batch.partition, offset: admission.offset });
         return false;
       case 'segment': {
         const { segment, skippedTo } = admission;
-        if (skippedTo !== null) this.#log.warn({ partition: batch.partition, expected: String(state.next), got: String(skippedTo) }, 'offsets missing from the log (retention, compaction or transaction markers); skipping them');
+        if (skippedTo !== null)
+          this.#log.warn(
+            { partition: batch.partition, expected: String(state.next), got: String(skippedTo) },
+            'offsets missing from the log (retention, compaction or transaction markers); skipping them',
+          );
         const wasEmpty = this.#buffer.isEmpty;
         this.#buffer.push(segment);
         state.next = segment.end;
@@ -279,18 +295,27 @@ export class KafkaIngestor {
     // The flush in flight may hold this partition's records from before the rebalance: read
     // after it lands. Later flushes cannot (the buffer was cleared and this partition has no state).
     await this.#inFlight?.catch(() => undefined);
-    const stored = await withRetry(() => this.#withDeadline((client) => loadStoredOffsets(client, this.#o.groupId, this.#o.topic, [partition])), {
-      maxDelayMs: 10_000,
-      onRetry: (err, attempt, delayMs) => this.#log.warn({ err, attempt, delayMs }, 'cannot read stored offsets, retrying'),
-    });
+    const stored = await withRetry(
+      () => this.#withDeadline((client) => loadStoredOffsets(client, this.#o.groupId, this.#o.topic, [partition])),
+      {
+        maxDelayMs: 10_000,
+        onRetry: (err, attempt, delayMs) => this.#log.warn({ err, attempt, delayMs }, 'cannot read stored offsets, retrying'),
+      },
+    );
     const marks = (await this.#assignmentWatermarks(generation)).find((w) => w.partition === partition);
     const storedOffset = stored.get(partition);
     const position = storedOffset ?? resumeOffset(undefined, marks);
     const logStart = marks?.low ?? 0n;
     if (storedOffset !== undefined && storedOffset < logStart) {
-      this.#log.warn({ partition, stored: String(storedOffset), logStart: String(logStart) }, 'records were deleted by retention before they were loaded');
+      this.#log.warn(
+        { partition, stored: String(storedOffset), logStart: String(logStart) },
+        'records were deleted by retention before they were loaded',
+      );
     }
-    this.#log.info({ partition, resumeAt: String(position), stored: storedOffset !== undefined }, 'resuming partition from the warehouse position');
+    this.#log.info(
+      { partition, resumeAt: String(position), stored: storedOffset !== undefined },
+      'resuming partition from the warehouse position',
+    );
     // No seek here: admitBatch skips records already held and seeks when a batch starts too late.
     return { committed: position, next: position, logStart, highWatermark: marks?.high ?? 0n, generation };
   }
@@ -355,7 +380,10 @@ export class KafkaIngestor {
       this.#advisory.note(partition, next);
     }
     for (const [partition, stored] of result.fenced) {
-      this.#log.warn({ partition, stored: String(stored) }, 'another consumer already committed this partition further; dropping what was read and resuming from the warehouse');
+      this.#log.warn(
+        { partition, stored: String(stored) },
+        'another consumer already committed this partition further; dropping what was read and resuming from the warehouse',
+      );
       this.#partitions.delete(partition);
       this.#buffer.dropPartition(partition);
       this.#source.seek({ topic: this.#o.topic, partition, offset: stored });
@@ -385,7 +413,12 @@ export class KafkaIngestor {
   }
 
   #metricsRow(): MetricsRow {
-    const row = this.#metrics.takeRow(this.#consumerLag(), { group: this.#o.groupId, topic: this.#o.topic, partitions: this.#assigned, pending_records: this.#buffer.records });
+    const row = this.#metrics.takeRow(this.#consumerLag(), {
+      group: this.#o.groupId,
+      topic: this.#o.topic,
+      partitions: this.#assigned,
+      pending_records: this.#buffer.records,
+    });
     const fields = { ...progressFields(row), pendingRecords: this.#buffer.records, memory: memoryFigures() };
     // Dead letters are worth a look (raw.dead_letters has each reason), so those intervals log at warn.
     if (row.deadLetters > 0) this.#log.warn(fields, 'ingest progress (with dead letters)');
@@ -395,7 +428,9 @@ export class KafkaIngestor {
 
   async #writeFinalMetrics(): Promise<void> {
     if (!this.#metrics.isDue(Number.POSITIVE_INFINITY)) return;
-    await this.#withDeadline((client) => insertMetrics(client, this.#metricsRow())).catch((err: unknown) => this.#log.warn({ err }, 'could not record final metrics'));
+    await this.#withDeadline((client) => insertMetrics(client, this.#metricsRow())).catch((err: unknown) =>
+      this.#log.warn({ err }, 'could not record final metrics'),
+    );
   }
 
   async #checkStop(): Promise<void> {

@@ -3,7 +3,12 @@ import type pg from 'pg';
 
 import type { PartitionWatermarks } from '../../lib/kafka/source.ts';
 
-export async function loadStoredOffsets(pool: pg.Pool | pg.PoolClient, groupId: string, topic: string, partitions: number[]): Promise<Map<number, bigint>> {
+export async function loadStoredOffsets(
+  pool: pg.Pool | pg.PoolClient,
+  groupId: string,
+  topic: string,
+  partitions: number[],
+): Promise<Map<number, bigint>> {
   const result = await pool.query<{ kafka_partition: number; next_offset: string }>(
     `select kafka_partition, next_offset from ingest.kafka_offsets
      where consumer_group = $1 and topic = $2 and kafka_partition = any($3::int[])`,
@@ -41,6 +46,11 @@ export function remainingByPartition(
   return remaining;
 }
 
-export function totalRemaining(partitions: number[], stored: Map<number, bigint>, watermarks: PartitionWatermarks[], targets?: Map<number, bigint>): bigint {
+export function totalRemaining(
+  partitions: number[],
+  stored: Map<number, bigint>,
+  watermarks: PartitionWatermarks[],
+  targets?: Map<number, bigint>,
+): bigint {
   return [...remainingByPartition(partitions, stored, watermarks, targets).values()].reduce((a, b) => a + b, 0n);
 }

@@ -84,23 +84,73 @@ export function malformedCases(random: () => number): MalformedCase[] {
     return { key: 'bad-session', value: JSON.stringify(event) };
   };
   return [
-    { name: 'invalid JSON', expectedCode: 'invalid_json', reasonMentions: 'JSON', message: { key: 'bad-session', value: '{"event_id": "x", ' } },
-    { name: 'not an object', expectedCode: 'schema_violation', reasonMentions: 'object', message: { key: 'bad-session', value: '[1,2,3]' } },
-    { name: 'missing field', expectedCode: 'schema_violation', reasonMentions: 'session_id: missing', message: withChange((e) => delete e.session_id) },
+    {
+      name: 'invalid JSON',
+      expectedCode: 'invalid_json',
+      reasonMentions: 'JSON',
+      message: { key: 'bad-session', value: '{"event_id": "x", ' },
+    },
+    {
+      name: 'not an object',
+      expectedCode: 'schema_violation',
+      reasonMentions: 'object',
+      message: { key: 'bad-session', value: '[1,2,3]' },
+    },
+    {
+      name: 'missing field',
+      expectedCode: 'schema_violation',
+      reasonMentions: 'session_id: missing',
+      message: withChange((e) => delete e.session_id),
+    },
     { name: 'wrong type', expectedCode: 'schema_violation', reasonMentions: 'quantity', message: withChange((e) => (e.quantity = 'two')) },
-    { name: 'negative price', expectedCode: 'schema_violation', reasonMentions: 'price: must be >= 0', message: withChange((e) => (e.price = -5)) },
-    { name: 'unknown event type', expectedCode: 'schema_violation', reasonMentions: 'event_type', message: withChange((e) => (e.event_type = 'teleported')) },
-    { name: 'bad timestamp', expectedCode: 'schema_violation', reasonMentions: 'event_time', message: withChange((e) => (e.event_time = 'yesterday')) },
+    {
+      name: 'negative price',
+      expectedCode: 'schema_violation',
+      reasonMentions: 'price: must be >= 0',
+      message: withChange((e) => (e.price = -5)),
+    },
+    {
+      name: 'unknown event type',
+      expectedCode: 'schema_violation',
+      reasonMentions: 'event_type',
+      message: withChange((e) => (e.event_type = 'teleported')),
+    },
+    {
+      name: 'bad timestamp',
+      expectedCode: 'schema_violation',
+      reasonMentions: 'event_time',
+      message: withChange((e) => (e.event_time = 'yesterday')),
+    },
     {
       name: 'oversized',
       expectedCode: 'oversized',
       reasonMentions: 'MAX_EVENT_BYTES',
       message: withChange((e) => (e.page_url = 'x'.repeat(MAX_EVENT_BYTES))),
     },
-    { name: 'invalid UTF-8', expectedCode: 'invalid_encoding', reasonMentions: 'UTF-8', message: { key: 'bad-session', value: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) } },
-    { name: 'empty value (tombstone)', expectedCode: 'empty_message', reasonMentions: 'no value', message: { key: 'bad-session', value: null } },
+    {
+      name: 'invalid UTF-8',
+      expectedCode: 'invalid_encoding',
+      reasonMentions: 'UTF-8',
+      message: { key: 'bad-session', value: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) },
+    },
+    {
+      name: 'empty value (tombstone)',
+      expectedCode: 'empty_message',
+      reasonMentions: 'no value',
+      message: { key: 'bad-session', value: null },
+    },
     // A valid ISO instant, but outside the contract's event-time range (lib/events/bounds.ts).
-    { name: 'year 0000', expectedCode: 'schema_violation', reasonMentions: 'event_time: must be from 1970', message: withChange((e) => (e.event_time = '0000-01-01T00:00:00Z')) },
-    { name: 'NUL escape jsonb refuses', expectedCode: 'unsupported_json', reasonMentions: '\\u0000', message: withChange((e) => (e.referrer = 'a\u0000b')) },
+    {
+      name: 'year 0000',
+      expectedCode: 'schema_violation',
+      reasonMentions: 'event_time: must be from 1970',
+      message: withChange((e) => (e.event_time = '0000-01-01T00:00:00Z')),
+    },
+    {
+      name: 'NUL escape jsonb refuses',
+      expectedCode: 'unsupported_json',
+      reasonMentions: '\\u0000',
+      message: withChange((e) => (e.referrer = 'a\u0000b')),
+    },
   ];
 }

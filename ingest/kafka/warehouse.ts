@@ -108,7 +108,11 @@ export async function writeFlush(
     eventsLoaded = await copyLines(client, EVENTS_TARGET, eventLines(accepted));
   }
   if (deadLetters.length > 0) {
-    await copyLines(client, DEAD_LETTER_TARGET, deadLetters.map(({ partition, letter }) => deadLetterLine(target.topic, partition, letter)));
+    await copyLines(
+      client,
+      DEAD_LETTER_TARGET,
+      deadLetters.map(({ partition, letter }) => deadLetterLine(target.topic, partition, letter)),
+    );
   }
   const committed = new Map<number, bigint>();
   for (const [p, range] of ranges) if (!fenced.has(p)) committed.set(p, range.end);
@@ -140,7 +144,10 @@ function* eventLines(segments: Segment[]): Generator<string> {
 /** A segment's events one COPY line each (a line's own newlines are escaped, so '\n' ends it). */
 function eventLinesOf(segment: Segment): string[] {
   if (segment.events === 0) return [];
-  return segment.copyText.split('\n').slice(0, -1).map((line) => `${line}\n`);
+  return segment.copyText
+    .split('\n')
+    .slice(0, -1)
+    .map((line) => `${line}\n`);
 }
 
 function partitionRanges(segments: Segment[]): Map<number, { start: bigint; end: bigint }> {
@@ -148,7 +155,8 @@ function partitionRanges(segments: Segment[]): Map<number, { start: bigint; end:
   for (const s of segments) {
     const range = ranges.get(s.partition);
     if (!range) ranges.set(s.partition, { start: s.start, end: s.end });
-    else if (s.start !== range.end) throw new Error(`segments of partition ${s.partition} are not contiguous (${range.end} then ${s.start})`);
+    else if (s.start !== range.end)
+      throw new Error(`segments of partition ${s.partition} are not contiguous (${range.end} then ${s.start})`);
     else range.end = s.end;
   }
   return ranges;
@@ -169,7 +177,11 @@ async function copyIsolatingBadRows(
     if (group.length === 0) return;
     await client.query('SAVEPOINT copy_group');
     try {
-      loaded += await copyLines(client, EVENTS_TARGET, group.map((g) => g.line));
+      loaded += await copyLines(
+        client,
+        EVENTS_TARGET,
+        group.map((g) => g.line),
+      );
       await client.query('RELEASE SAVEPOINT copy_group');
       return;
     } catch (error) {

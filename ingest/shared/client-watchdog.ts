@@ -8,7 +8,11 @@
  */
 import pg from 'pg';
 
-export function armClientWatchdog(client: pg.PoolClient | pg.Client, timeoutMs: number, onFire?: (backendPid: number | undefined) => void): () => void {
+export function armClientWatchdog(
+  client: pg.PoolClient | pg.Client,
+  timeoutMs: number,
+  onFire?: (backendPid: number | undefined) => void,
+): () => void {
   const timer = setTimeout(() => {
     const backendPid = (client as unknown as { processID?: number }).processID;
     // pg exposes no public way to abort a query in flight; its socket is the only handle.

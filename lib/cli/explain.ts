@@ -47,18 +47,56 @@ export function serviceEndpoints(config: Config): ServiceEndpoint[] {
     return `${u.hostname}:${u.port || defaultPort}`;
   };
   return [
-    { name: 'the Postgres warehouse', address: hostPort(config.WAREHOUSE_URL, '5432'), variable: 'WAREHOUSE_URL', managed: config.managed.postgres, startWith: 'npm run services:up' },
-    { name: 'the MariaDB shop database', address: hostPort(config.SHOP_DB_URL, '3306'), variable: 'SHOP_DB_URL', managed: config.managed.mariadb, startWith: 'npm run services:up' },
-    ...config.KAFKA_BROKERS.map((address) => ({ name: 'Kafka', address, variable: 'KAFKA_BROKERS', managed: config.managed.kafka, startWith: 'npm run services:up' })),
-    { name: 'the SMTP server', address: hostPort(config.SMTP_URL, '25'), variable: 'SMTP_URL', managed: config.managed.smtp, startWith: 'npm run services:up' },
-    { name: 'Superset', address: `127.0.0.1:${config.SUPERSET_PORT}`, variable: 'SUPERSET_PORT', managed: true, startWith: 'npm run dashboards' },
-    { name: 'Prometheus', address: `127.0.0.1:${config.PROMETHEUS_PORT}`, variable: 'PROMETHEUS_PORT', managed: true, startWith: 'npm run services:up' },
+    {
+      name: 'the Postgres warehouse',
+      address: hostPort(config.WAREHOUSE_URL, '5432'),
+      variable: 'WAREHOUSE_URL',
+      managed: config.managed.postgres,
+      startWith: 'npm run services:up',
+    },
+    {
+      name: 'the MariaDB shop database',
+      address: hostPort(config.SHOP_DB_URL, '3306'),
+      variable: 'SHOP_DB_URL',
+      managed: config.managed.mariadb,
+      startWith: 'npm run services:up',
+    },
+    ...config.KAFKA_BROKERS.map((address) => ({
+      name: 'Kafka',
+      address,
+      variable: 'KAFKA_BROKERS',
+      managed: config.managed.kafka,
+      startWith: 'npm run services:up',
+    })),
+    {
+      name: 'the SMTP server',
+      address: hostPort(config.SMTP_URL, '25'),
+      variable: 'SMTP_URL',
+      managed: config.managed.smtp,
+      startWith: 'npm run services:up',
+    },
+    {
+      name: 'Superset',
+      address: `127.0.0.1:${config.SUPERSET_PORT}`,
+      variable: 'SUPERSET_PORT',
+      managed: true,
+      startWith: 'npm run dashboards',
+    },
+    {
+      name: 'Prometheus',
+      address: `127.0.0.1:${config.PROMETHEUS_PORT}`,
+      variable: 'PROMETHEUS_PORT',
+      managed: true,
+      startWith: 'npm run services:up',
+    },
   ];
 }
 
 /** The fix for an unreachable service: start it if this checkout manages it, else check the variable. */
 export function unreachableFix(endpoint: ServiceEndpoint): string {
-  return endpoint.managed ? `start it with \`${endpoint.startWith}\`` : `check that it is running and that ${endpoint.variable} points at it`;
+  return endpoint.managed
+    ? `start it with \`${endpoint.startWith}\``
+    : `check that it is running and that ${endpoint.variable} points at it`;
 }
 
 function* chain(error: unknown): Generator<unknown> {
@@ -86,7 +124,8 @@ function facts(error: unknown): { code?: string; name?: string; address?: string
     if (e instanceof Error && UNREACHABLE_NAMES.has(e.name)) name ??= e.name;
     const host = field(e, 'address') ?? field(e, 'host') ?? field(e, 'hostname');
     const port = field(e, 'port');
-    if (address === undefined && typeof host === 'string' && (typeof port === 'number' || typeof port === 'string')) address = `${host}:${port}`;
+    if (address === undefined && typeof host === 'string' && (typeof port === 'number' || typeof port === 'string'))
+      address = `${host}:${port}`;
     const broker = field(e, 'broker');
     if (address === undefined && typeof broker === 'string') address = broker;
   }
@@ -121,25 +160,51 @@ export function explainError(thrown: unknown, config?: Config): Explained {
   if (error instanceof ConfigError) return { exitCode: EXIT.usage, sentence: error.message, error };
   // node:util parseArgs, where a command (a bench) calls it directly.
   if (typeof field(error, 'code') === 'string' && String(field(error, 'code')).startsWith('ERR_PARSE_ARGS_')) {
-    return { exitCode: EXIT.usage, sentence: `${error.message.replace(/\. To specify a positional argument.*$/s, '')}\nRun with --help for the usage.`, error };
+    return {
+      exitCode: EXIT.usage,
+      sentence: `${error.message.replace(/\. To specify a positional argument.*$/s, '')}\nRun with --help for the usage.`,
+      error,
+    };
   }
   const { code, name, address } = facts(error);
   const endpoints = config ? serviceEndpoints(config) : [];
   if (code && AUTH_CODES.has(code)) {
-    const endpoint = endpointFor(address, endpoints, code === 'EAUTH' ? 'the SMTP server' : code.startsWith('ER_') ? 'the MariaDB shop database' : 'the Postgres warehouse');
+    const endpoint = endpointFor(
+      address,
+      endpoints,
+      code === 'EAUTH' ? 'the SMTP server' : code.startsWith('ER_') ? 'the MariaDB shop database' : 'the Postgres warehouse',
+    );
     const where = endpoint ? `${endpoint.name}${address ? ` at ${address}` : ''}` : 'a service';
-    const fix = endpoint?.variable === 'WAREHOUSE_URL' ? 'check the WAREHOUSE_*_PASSWORD variables (and WAREHOUSE_URL)' : endpoint ? `check the user and password in ${endpoint.variable}` : 'check the passwords in your configuration';
+    const fix =
+      endpoint?.variable === 'WAREHOUSE_URL'
+        ? 'check the WAREHOUSE_*_PASSWORD variables (and WAREHOUSE_URL)'
+        : endpoint
+          ? `check the user and password in ${endpoint.variable}`
+          : 'check the passwords in your configuration';
     return { exitCode: EXIT.usage, sentence: `${where} refused the login (${firstLine(error.message)}): ${fix}.`, error };
   }
   const unreachable = (code !== undefined && !AUTH_CODES.has(code)) || name !== undefined || error instanceof ServiceUnavailableError;
   if (unreachable) {
     const endpoint = endpointFor(address, endpoints, name ? 'Kafka' : undefined);
     const reason = code ? (REASONS[code] ?? code) : firstLine(error.message);
-    if (endpoint) return { exitCode: EXIT.unavailable, sentence: `Cannot reach ${endpoint.name} at ${endpoint.address} (${reason}): ${unreachableFix(endpoint)}.`, error };
-    const message = error instanceof ServiceUnavailableError ? firstLine(error.message) : `A service is unreachable${address ? ` at ${address}` : ''} (${reason})`;
-    return { exitCode: EXIT.unavailable, sentence: `${message.replace(/\.$/, '')}: start the services with \`npm run services:up\` or check the service URLs in your configuration.`, error };
+    if (endpoint)
+      return {
+        exitCode: EXIT.unavailable,
+        sentence: `Cannot reach ${endpoint.name} at ${endpoint.address} (${reason}): ${unreachableFix(endpoint)}.`,
+        error,
+      };
+    const message =
+      error instanceof ServiceUnavailableError
+        ? firstLine(error.message)
+        : `A service is unreachable${address ? ` at ${address}` : ''} (${reason})`;
+    return {
+      exitCode: EXIT.unavailable,
+      sentence: `${message.replace(/\.$/, '')}: start the services with \`npm run services:up\` or check the service URLs in your configuration.`,
+      error,
+    };
   }
-  if (error instanceof ProcessFailedError) return { exitCode: EXIT.failed, sentence: `${firstLine(error.message)}; the output above says why.`, error };
+  if (error instanceof ProcessFailedError)
+    return { exitCode: EXIT.failed, sentence: `${firstLine(error.message)}; the output above says why.`, error };
   if (error instanceof ShopflowError) return { exitCode: EXIT.failed, sentence: `${error.message} [${error.code}]`, error };
   return { exitCode: EXIT.failed, sentence: `${firstLine(error.message) || error.name} (run with LOG_LEVEL=debug for the stack).`, error };
 }

@@ -20,7 +20,12 @@ export function assertPortAnswers(url: string, defaultPort: number, what: string
     });
     socket.once('timeout', () => {
       socket.destroy();
-      reject(new ServiceUnavailableError(`${what} at ${host}:${port} did not answer within ${timeoutMs} ms`, Object.assign(new Error('timed out'), { code: 'ETIMEDOUT', address: host, port })));
+      reject(
+        new ServiceUnavailableError(
+          `${what} at ${host}:${port} did not answer within ${timeoutMs} ms`,
+          Object.assign(new Error('timed out'), { code: 'ETIMEDOUT', address: host, port }),
+        ),
+      );
     });
     socket.once('error', (error) => reject(new ServiceUnavailableError(`${what} at ${host}:${port} is unreachable`, error)));
   });

@@ -8,7 +8,14 @@ import type { EnvConfig } from './schema.ts';
 
 export type WarehouseRole = 'admin' | 'ingest_writer' | 'transformer' | 'bi_reader' | 'ops_writer';
 
-export function roleUrl(config: Pick<EnvConfig, 'WAREHOUSE_URL' | 'WAREHOUSE_INGEST_PASSWORD' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'WAREHOUSE_BI_PASSWORD' | 'WAREHOUSE_OPS_PASSWORD'>, role: WarehouseRole, database?: string): string {
+export function roleUrl(
+  config: Pick<
+    EnvConfig,
+    'WAREHOUSE_URL' | 'WAREHOUSE_INGEST_PASSWORD' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'WAREHOUSE_BI_PASSWORD' | 'WAREHOUSE_OPS_PASSWORD'
+  >,
+  role: WarehouseRole,
+  database?: string,
+): string {
   const url = new URL(config.WAREHOUSE_URL);
   if (database) url.pathname = `/${database}`;
   if (role === 'admin') return url.toString();

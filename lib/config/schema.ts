@@ -5,16 +5,23 @@
 import { z } from 'zod';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(min, `must be >= ${min}`)
+    .max(max, `must be <= ${max}`);
 
 const url = (protocols: readonly string[]) =>
-  z.string().refine((value) => {
-    try {
-      return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`);
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
+  );
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -99,7 +106,12 @@ export const envSchema = z.object({
   CDC_SERVER_ID: int(1, 4294967295),
   KAFKA_BROKERS: z
     .string()
-    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'each broker must be host:port')).min(1, 'must list at least one host:port')),
   KAFKA_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a valid Kafka topic name'),
   KAFKA_PARTITIONS: int(1, 1000),
@@ -140,8 +152,17 @@ export const envSchema = z.object({
    */
   GATE_SOURCES: z
     .string()
-    .transform((s) => [...new Set(s.split(',').map((n) => n.trim()).filter((n) => n !== '' && n !== 'none'))])
-    .pipe(z.array(z.enum(['database', 'clickstream'], { message: 'each entry must be database or clickstream (or the single word none)' }))),
+    .transform((s) => [
+      ...new Set(
+        s
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n !== '' && n !== 'none'),
+      ),
+    ])
+    .pipe(
+      z.array(z.enum(['database', 'clickstream'], { message: 'each entry must be database or clickstream (or the single word none)' })),
+    ),
   SUPERSET_VENV: z.string().min(1),
   SUPERSET_PORT: int(1, 65535),
   SUPERSET_ADMIN_USER: z.string().min(1),
@@ -150,7 +171,12 @@ export const envSchema = z.object({
   /** Ingestors the active scheduler supervises: a comma list of kafka, cdc; or "none". */
   SCHEDULER_INGESTORS: z
     .string()
-    .transform((s) => s.split(',').map((n) => n.trim()).filter((n) => n !== '' && n !== 'none'))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n !== '' && n !== 'none'),
+    )
     .pipe(z.array(z.enum(['kafka', 'cdc'], { message: 'each entry must be kafka or cdc (or the single word none)' }))),
   /** Attempts per job step before it fails for good and alerts. */
   SCHEDULER_STEP_ATTEMPTS: int(1, 20),

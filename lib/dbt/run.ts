@@ -42,7 +42,10 @@ export function dbtExecutable(config: Pick<DbtConfig, 'PYTHON_VENV' | 'rootDir'>
 }
 
 /** The environment dbt/profiles.yml reads, derived from the warehouse URL (role transformer). */
-export function dbtProfileEnv(config: Pick<DbtConfig, 'WAREHOUSE_URL' | 'WAREHOUSE_TRANSFORMER_PASSWORD'>, threads = 4): Record<string, string> {
+export function dbtProfileEnv(
+  config: Pick<DbtConfig, 'WAREHOUSE_URL' | 'WAREHOUSE_TRANSFORMER_PASSWORD'>,
+  threads = 4,
+): Record<string, string> {
   const url = new URL(config.WAREHOUSE_URL);
   const sslmode = url.searchParams.get('sslmode');
   return {

@@ -11,7 +11,15 @@
  * here is a yes from zod. When the schema changes, change this file with it; that test fails
  * until both agree.
  */
-import { EVENT_TIME_END_YEAR, EVENT_TIME_MIN_YEAR, INTEGER_BOUNDS, MONEY_MAX, STRING_MAX, type IntegerBound, type IntegerField } from './bounds.ts';
+import {
+  EVENT_TIME_END_YEAR,
+  EVENT_TIME_MIN_YEAR,
+  INTEGER_BOUNDS,
+  MONEY_MAX,
+  STRING_MAX,
+  type IntegerBound,
+  type IntegerField,
+} from './bounds.ts';
 import { DEVICES, EVENT_SCHEMA_VERSION, type EventType } from './schema.ts';
 
 type Fields = Record<string, unknown>;
@@ -19,7 +27,10 @@ type Fields = Record<string, unknown>;
 const devices: ReadonlySet<unknown> = new Set(DEVICES);
 
 /** A check for a whole number within a field's bounds (bounds.ts), made once per field. */
-const integerIn = ({ min, max }: IntegerBound) => (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+const integerIn =
+  ({ min, max }: IntegerBound) =>
+  (v: unknown): boolean =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 const isInteger: Record<IntegerField, (v: unknown) => boolean> = {
   schema_version: integerIn(INTEGER_BOUNDS.schema_version),
   customer_id: integerIn(INTEGER_BOUNDS.customer_id),
@@ -69,7 +80,8 @@ const isIsoInstant = (v: unknown): boolean => {
   const year = digits(v, 0, 4);
   const month = digits(v, 5, 7);
   const day = digits(v, 8, 10);
-  if (year < EVENT_TIME_MIN_YEAR || year >= EVENT_TIME_END_YEAR || month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]!) return false;
+  if (year < EVENT_TIME_MIN_YEAR || year >= EVENT_TIME_END_YEAR || month < 1 || month > 12 || day < 1 || day > DAYS_IN_MONTH[month - 1]!)
+    return false;
   if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return false;
   const hour = digits(v, 11, 13);
   const minute = digits(v, 14, 16);
@@ -112,7 +124,6 @@ const acceptsByType: Record<EventType, { fields: number; accepts: (e: Fields) =>
   checkout_started: { fields: 13, accepts: (e) => isMoney(e.cart_value) && isItemCount(e.item_count) },
   order_placed: { fields: 14, accepts: (e) => isOrderId(e.order_id) && isMoney(e.order_total) && isItemCount(e.item_count) },
 };
-
 
 /** True only if `shopEvent.safeParse(value)` would succeed; false means "ask zod". */
 export function acceptsShopEvent(value: Fields): boolean {

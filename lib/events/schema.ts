@@ -9,20 +9,22 @@
  */
 import { z } from 'zod';
 
-import { EVENT_TIME_END_MS, EVENT_TIME_MIN_MS, INTEGER_BOUNDS, MAX_EVENT_BYTES, MONEY, MONEY_MAX, STRING_MAX, type IntegerField } from './bounds.ts';
+import {
+  EVENT_TIME_END_MS,
+  EVENT_TIME_MIN_MS,
+  INTEGER_BOUNDS,
+  MAX_EVENT_BYTES,
+  MONEY,
+  MONEY_MAX,
+  STRING_MAX,
+  type IntegerField,
+} from './bounds.ts';
 
 export { MAX_EVENT_BYTES };
 
 export const EVENT_SCHEMA_VERSION = 1;
 
-export const EVENT_TYPES = [
-  'page_view',
-  'product_view',
-  'add_to_cart',
-  'remove_from_cart',
-  'checkout_started',
-  'order_placed',
-] as const;
+export const EVENT_TYPES = ['page_view', 'product_view', 'add_to_cart', 'remove_from_cart', 'checkout_started', 'order_placed'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export const DEVICES = ['desktop', 'mobile', 'tablet'] as const;
@@ -86,7 +88,11 @@ const productFields = {
 };
 
 export const pageViewEvent = baseEvent.extend({ event_type: z.literal('page_view') });
-export const productViewEvent = baseEvent.extend({ event_type: z.literal('product_view'), product_id: productFields.product_id, price: money });
+export const productViewEvent = baseEvent.extend({
+  event_type: z.literal('product_view'),
+  product_id: productFields.product_id,
+  price: money,
+});
 export const addToCartEvent = baseEvent.extend({ event_type: z.literal('add_to_cart'), ...productFields });
 export const removeFromCartEvent = baseEvent.extend({ event_type: z.literal('remove_from_cart'), ...productFields });
 export const checkoutStartedEvent = baseEvent.extend({

@@ -79,7 +79,8 @@ export function numberSpellingProblem(text: string): { field: string; written: s
       // In a flat object the string before a number is its key.
       let field = text.slice(keyStart, keyEnd);
       if (field.includes('\\')) field = JSON.parse(`"${field}"`) as string;
-      if (INTEGRAL.has(field)) return { field, written: n.written, problem: `written as ${n.written}: must be a plain integer (no fraction or exponent)` };
+      if (INTEGRAL.has(field))
+        return { field, written: n.written, problem: `written as ${n.written}: must be a plain integer (no fraction or exponent)` };
       if (MONEY_SET.has(field) && (n.decimals > MONEY.scale || n.exponent)) {
         return { field, written: n.written, problem: `written as ${n.written}: must have at most ${MONEY.scale} decimals and no exponent` };
       }

@@ -12,12 +12,19 @@ import type { AdminOptions, TopicAdmin } from './topic-admin.ts';
 export type { AdminOptions, TopicAdmin, TopicMetadata } from './topic-admin.ts';
 
 /** Connect an admin client, run `work`, always disconnect. */
-export async function withKafkaAdmin<T>(brokers: string[], work: (admin: TopicAdmin) => Promise<T>, options: AdminOptions = {}): Promise<T> {
+export async function withKafkaAdmin<T>(
+  brokers: string[],
+  work: (admin: TopicAdmin) => Promise<T>,
+  options: AdminOptions = {},
+): Promise<T> {
   let admin: TopicAdmin;
   try {
     admin = await connectKafkajsAdmin(brokers, options);
   } catch (error) {
-    throw new ServiceUnavailableError(`Kafka at ${brokers.join(',')} is not reachable; start it with \`npm run services:up\` or set KAFKA_BROKERS`, error);
+    throw new ServiceUnavailableError(
+      `Kafka at ${brokers.join(',')} is not reachable; start it with \`npm run services:up\` or set KAFKA_BROKERS`,
+      error,
+    );
   }
   try {
     return await work(admin);
@@ -32,7 +39,12 @@ export async function withKafkaAdmin<T>(brokers: string[], work: (admin: TopicAd
  * than asked for is an error rather than a silent repartition, because that would move keys
  * (sessions) between partitions and break their ordering.
  */
-export async function ensureTopic(brokers: string[], topic: string, partitions: number, options: AdminOptions & { replicationFactor?: number; readyTimeoutMs?: number } = {}): Promise<{ created: boolean; partitions: number }> {
+export async function ensureTopic(
+  brokers: string[],
+  topic: string,
+  partitions: number,
+  options: AdminOptions & { replicationFactor?: number; readyTimeoutMs?: number } = {},
+): Promise<{ created: boolean; partitions: number }> {
   return withKafkaAdmin(
     brokers,
     async (admin) => {
@@ -63,7 +75,9 @@ export async function waitForTopic(admin: TopicAdmin, topic: string, timeoutMs: 
     if (partitions.length > 0 && led === partitions.length) return partitions.length;
     const lastState = pending ?? `${led} of ${partitions.length} partitions have a leader`;
     if (Date.now() >= deadline) {
-      throw new ServiceUnavailableError(`Kafka topic ${topic} was not ready after ${timeoutMs} ms (${lastState}); is the broker overloaded?`);
+      throw new ServiceUnavailableError(
+        `Kafka topic ${topic} was not ready after ${timeoutMs} ms (${lastState}); is the broker overloaded?`,
+      );
     }
     await sleep(delayMs);
   }

@@ -51,7 +51,8 @@ export function snappyDecompress(input: Buffer): Buffer {
     if (at + 4 > input.length) throw new Error(`truncated xerial snappy chunk header at byte ${at}`);
     const size = input.readUInt32BE(at);
     at += 4;
-    if (at + size > input.length) throw new Error(`xerial snappy chunk of ${size} bytes at byte ${at} runs past the end (${input.length} bytes)`);
+    if (at + size > input.length)
+      throw new Error(`xerial snappy chunk of ${size} bytes at byte ${at} runs past the end (${input.length} bytes)`);
     chunks.push(snappy.uncompress(input.subarray(at, at + size)));
     at += size;
   }
@@ -71,7 +72,8 @@ export const lz4Codec: KafkaCodec = {
 };
 
 export const zstdCodec: KafkaCodec = {
-  compress: () => Promise.reject(new Error('zstd compression is not supported by ShopFlow (decompression only): produce with gzip, snappy or lz4')),
+  compress: () =>
+    Promise.reject(new Error('zstd compression is not supported by ShopFlow (decompression only): produce with gzip, snappy or lz4')),
   decompress: async (buffer) => asBuffer(zstdDecompress(buffer)),
 };
 

@@ -126,9 +126,7 @@ class KafkajsSource implements RecordSource {
 
   async commitAdvisory(positions: TopicPartitionOffset[]): Promise<void> {
     if (!this.#consumer || positions.length === 0 || this.#stopped) return;
-    await this.#consumer.commitOffsets(
-      positions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset.toString() })),
-    );
+    await this.#consumer.commitOffsets(positions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset.toString() })));
   }
 
   async watermarks(topic: string): Promise<PartitionWatermarks[]> {

@@ -17,7 +17,10 @@ export interface PartitionedProducer {
   close(): Promise<void>;
 }
 
-export async function createPartitionedProducer(options: { brokers: string[]; clientId: string }, logger: Logger): Promise<PartitionedProducer> {
+export async function createPartitionedProducer(
+  options: { brokers: string[]; clientId: string },
+  logger: Logger,
+): Promise<PartitionedProducer> {
   const producer = await createEventProducer(options, logger);
   const lastByPartition = new Map<string, Promise<boolean>>();
   let broken: Error | null = null;
@@ -28,11 +31,16 @@ export async function createPartitionedProducer(options: { brokers: string[]; cl
       const previous = lastByPartition.get(slot) ?? Promise.resolve(true);
       // After a failure nothing more goes to that partition (the caller sees the error and stops).
       const sent = previous.then(async (ok) => {
-        if (!ok) throw broken ?? new ShopflowError('SHOPFLOW_KAFKA_PRODUCE', `not sent: an earlier request to ${topic}[${partition}] failed`);
+        if (!ok)
+          throw broken ?? new ShopflowError('SHOPFLOW_KAFKA_PRODUCE', `not sent: an earlier request to ${topic}[${partition}] failed`);
         try {
           await producer.sendRecords(topic, partition, records);
         } catch (error) {
-          broken ??= new ShopflowError('SHOPFLOW_KAFKA_PRODUCE', `producing to ${topic}[${partition}] failed: ${(error as Error).message}`, { cause: error, canRetry: true });
+          broken ??= new ShopflowError(
+            'SHOPFLOW_KAFKA_PRODUCE',
+            `producing to ${topic}[${partition}] failed: ${(error as Error).message}`,
+            { cause: error, canRetry: true },
+          );
           throw broken;
         }
       });

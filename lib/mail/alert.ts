@@ -49,7 +49,8 @@ export interface AlertOptions {
   probe?: MailboxProbe | null;
 }
 
-type AlertConfig = Pick<Config, 'SMTP_URL' | 'SMTP_TIMEOUT_MS' | 'SMTP_MAILBOX_DIR' | 'dataDir' | 'managed' | 'REPORT_FROM' | 'ALERT_TO'> & Parameters<typeof roleUrl>[0];
+type AlertConfig = Pick<Config, 'SMTP_URL' | 'SMTP_TIMEOUT_MS' | 'SMTP_MAILBOX_DIR' | 'dataDir' | 'managed' | 'REPORT_FROM' | 'ALERT_TO'> &
+  Parameters<typeof roleUrl>[0];
 
 function outboxPolicy(options: AlertOptions): OutboxPolicy {
   return { ...DEFAULT_OUTBOX_POLICY, ...options.outbox };
@@ -59,7 +60,12 @@ function probeOf(config: AlertConfig, options: AlertOptions): MailboxProbe | und
   return options.probe === null ? undefined : (options.probe ?? mailboxProbe(config));
 }
 
-async function deliverAlert(config: AlertConfig, pool: Pick<pg.Pool, 'query'>, alert: AlertInput & { recipients: string }, options: AlertOptions): Promise<DeliveryResult> {
+async function deliverAlert(
+  config: AlertConfig,
+  pool: Pick<pg.Pool, 'query'>,
+  alert: AlertInput & { recipients: string },
+  options: AlertOptions,
+): Promise<DeliveryResult> {
   const policy = outboxPolicy(options);
   const probe = probeOf(config, options);
   return deliverOnce(
@@ -71,7 +77,12 @@ async function deliverAlert(config: AlertConfig, pool: Pick<pg.Pool, 'query'>, a
       alertKind: alert.kind,
       subject: alert.subject,
       details: alert.details ?? {},
-      content: { recipients: alert.recipients, text: alert.text, ...(alert.html ? { html: alert.html } : {}), expiresAt: new Date(Date.now() + policy.ttlMs) },
+      content: {
+        recipients: alert.recipients,
+        text: alert.text,
+        ...(alert.html ? { html: alert.html } : {}),
+        expiresAt: new Date(Date.now() + policy.ttlMs),
+      },
     },
     {
       from: config.REPORT_FROM,
@@ -94,7 +105,12 @@ async function deliverAlert(config: AlertConfig, pool: Pick<pg.Pool, 'query'>, a
 }
 
 export async function sendAlert(config: AlertConfig, alert: AlertInput, options: AlertOptions = {}): Promise<DeliveryResult> {
-  const pool = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-alert', max: 1, logger: options.logger });
+  const pool = createPool({
+    connectionString: roleUrl(config, 'ops_writer'),
+    applicationName: 'shopflow-alert',
+    max: 1,
+    logger: options.logger,
+  });
   try {
     return await deliverAlert(config, pool, { ...alert, recipients: config.ALERT_TO }, options);
   } finally {
@@ -107,14 +123,29 @@ export async function sendAlert(config: AlertConfig, alert: AlertInput, options:
  * burst of alerts is recorded at once instead of each waiting out its own retries). Returns
  * false when the key is already in the ledger (queued, sent or unknown).
  */
-export async function queueAlert(config: Pick<Config, 'ALERT_TO'>, db: Pick<pg.Pool, 'query'>, alert: AlertInput, options: Pick<AlertOptions, 'outbox'> = {}): Promise<boolean> {
+export async function queueAlert(
+  config: Pick<Config, 'ALERT_TO'>,
+  db: Pick<pg.Pool, 'query'>,
+  alert: AlertInput,
+  options: Pick<AlertOptions, 'outbox'> = {},
+): Promise<boolean> {
   const policy = outboxPolicy(options);
   const { rowCount } = await db.query(
     `insert into ops.alerts_sent (alert_key, kind, subject, details, status, attempts, message_id, recipients, body_text, body_html,
                                   next_attempt_at, expires_at, last_error)
      values ($1, $2, $3, $4, 'failed', 0, $5, $6, $7, $8, now(), now() + make_interval(secs => $9), 'queued while SMTP was down')
      on conflict (alert_key) do nothing`,
-    [alert.key, alert.kind, alert.subject, JSON.stringify(alert.details ?? {}), stableMessageId('alert', alert.key), config.ALERT_TO, alert.text, alert.html ?? null, policy.ttlMs / 1000],
+    [
+      alert.key,
+      alert.kind,
+      alert.subject,
+      JSON.stringify(alert.details ?? {}),
+      stableMessageId('alert', alert.key),
+      config.ALERT_TO,
+      alert.text,
+      alert.html ?? null,
+      policy.ttlMs / 1000,
+    ],
   );
   return rowCount === 1;
 }
@@ -131,13 +162,26 @@ export interface OutboxFlush {
  * passed, oldest first, and settles 'unknown' ones through the mailbox when it is readable.
  * Alerts past their expiry become 'expired'. Stops at the first sign that SMTP is down.
  */
-export async function flushAlertOutbox(config: AlertConfig, db: Pick<pg.Pool, 'query'>, options: AlertOptions & { limit?: number } = {}): Promise<OutboxFlush> {
+export async function flushAlertOutbox(
+  config: AlertConfig,
+  db: Pick<pg.Pool, 'query'>,
+  options: AlertOptions & { limit?: number } = {},
+): Promise<OutboxFlush> {
   const result: OutboxFlush = { delivered: 0, failed: 0, unknown: 0, expired: 0 };
   const expired = await db.query(`update ops.alerts_sent set status = 'expired' where status = 'failed' and expires_at <= now()`);
   result.expired = expired.rowCount ?? 0;
-  if (result.expired > 0) options.logger?.warn({ expired: result.expired }, 'alerts expired undelivered (see ops.alerts_sent where status = expired)');
+  if (result.expired > 0)
+    options.logger?.warn({ expired: result.expired }, 'alerts expired undelivered (see ops.alerts_sent where status = expired)');
   const probe = probeOf(config, options);
-  const { rows } = await db.query<{ alert_key: string; kind: string; subject: string; details: unknown; recipients: string | null; body_text: string; body_html: string | null }>(
+  const { rows } = await db.query<{
+    alert_key: string;
+    kind: string;
+    subject: string;
+    details: unknown;
+    recipients: string | null;
+    body_text: string;
+    body_html: string | null;
+  }>(
     `select alert_key, kind, subject, details, recipients, body_text, body_html
        from ops.alerts_sent
       where body_text is not null
@@ -152,7 +196,15 @@ export async function flushAlertOutbox(config: AlertConfig, db: Pick<pg.Pool, 'q
       const delivery = await deliverAlert(
         config,
         db,
-        { key: row.alert_key, kind: row.kind, subject: row.subject, text: row.body_text, ...(row.body_html ? { html: row.body_html } : {}), details: row.details, recipients: row.recipients ?? config.ALERT_TO },
+        {
+          key: row.alert_key,
+          kind: row.kind,
+          subject: row.subject,
+          text: row.body_text,
+          ...(row.body_html ? { html: row.body_html } : {}),
+          details: row.details,
+          recipients: row.recipients ?? config.ALERT_TO,
+        },
         // One attempt per flush: the outbox's own backoff spaces the retries.
         { ...options, retry: { ...options.retry, maxAttempts: 1 } },
       );

@@ -8,9 +8,25 @@ import type pg from 'pg';
 import type { Config } from '../config/index.ts';
 import { ShopflowError, coerceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { claimDelivery, describeTarget, markFailed, markSent, markStaleUnknown, markUnknown, resolveDelivery, type DeliveryTarget } from './ledger.ts';
+import {
+  claimDelivery,
+  describeTarget,
+  markFailed,
+  markSent,
+  markStaleUnknown,
+  markUnknown,
+  resolveDelivery,
+  type DeliveryTarget,
+} from './ledger.ts';
 import type { MailboxProbe } from './mailbox.ts';
-import { MailDeliveryError, MailOutcomeUnknownError, sendMail, type MailMessage, type MailRetryPolicy, type MailTimeouts } from './transport.ts';
+import {
+  MailDeliveryError,
+  MailOutcomeUnknownError,
+  sendMail,
+  type MailMessage,
+  type MailRetryPolicy,
+  type MailTimeouts,
+} from './transport.ts';
 
 export interface DeliveryResult {
   sent: boolean;
@@ -75,7 +91,13 @@ type SendConfig = Pick<Config, 'SMTP_URL'> & Partial<Pick<Config, 'SMTP_TIMEOUT_
 /** One re-send after the mailbox proved the first hand-over missing; more would suggest a broken server. */
 const MAX_PROBED_RESENDS = 1;
 
-export async function deliverOnce(config: SendConfig, db: Pick<pg.Pool, 'query'>, target: DeliveryTarget, message: MailMessage & { messageId: string }, options: DeliverOptions = {}): Promise<DeliveryResult> {
+export async function deliverOnce(
+  config: SendConfig,
+  db: Pick<pg.Pool, 'query'>,
+  target: DeliveryTarget,
+  message: MailMessage & { messageId: string },
+  options: DeliverOptions = {},
+): Promise<DeliveryResult> {
   const key = describeTarget(target);
   const timeouts = { ...(config.SMTP_TIMEOUT_MS ? { socketMs: config.SMTP_TIMEOUT_MS } : {}), ...options.timeouts };
   for (let resends = 0; ; resends++) {
@@ -95,7 +117,11 @@ export async function deliverOnce(config: SendConfig, db: Pick<pg.Pool, 'query'>
       }
       options.logger?.warn({ key, claimedAt: claim.claimedAt }, 'a claim left by a process that died mid-send: delivery unknown');
       if (resends < MAX_PROBED_RESENDS && (await settleByProbe(db, target, message.messageId, options))) continue;
-      throw new DeliveryUnknownError(target, message.messageId, `the process sending it at ${claim.claimedAt.toISOString()} died before recording the outcome`);
+      throw new DeliveryUnknownError(
+        target,
+        message.messageId,
+        `the process sending it at ${claim.claimedAt.toISOString()} died before recording the outcome`,
+      );
     }
     if (claim.state === 'unknown') {
       // An earlier hand-over lost its ack: the mailbox may settle it now.
@@ -129,11 +155,21 @@ export async function deliverOnce(config: SendConfig, db: Pick<pg.Pool, 'query'>
  * claim reports it as already sent). Not found: 'failed', so the next claim sends it again.
  * No probe: nothing is decided (false).
  */
-async function settleByProbe(db: Pick<pg.Pool, 'query'>, target: DeliveryTarget, messageId: string, options: DeliverOptions): Promise<boolean> {
+async function settleByProbe(
+  db: Pick<pg.Pool, 'query'>,
+  target: DeliveryTarget,
+  messageId: string,
+  options: DeliverOptions,
+): Promise<boolean> {
   if (!options.probe) return false;
   const found = await options.probe.contains(messageId);
-  const note = found ? `found ${messageId} in ${options.probe.where}` : `${messageId} not in ${options.probe.where}: the server did not keep it`;
+  const note = found
+    ? `found ${messageId} in ${options.probe.where}`
+    : `${messageId} not in ${options.probe.where}: the server did not keep it`;
   const settled = await resolveDelivery(db, target, found ? 'sent' : 'resend', note);
-  options.logger?.warn({ key: describeTarget(target), found, where: options.probe.where }, found ? 'mailbox check: it was delivered' : 'mailbox check: not delivered, sending again');
+  options.logger?.warn(
+    { key: describeTarget(target), found, where: options.probe.where },
+    found ? 'mailbox check: it was delivered' : 'mailbox check: not delivered, sending again',
+  );
   return settled;
 }

@@ -58,7 +58,11 @@ export function describeTarget(target: DeliveryTarget): string {
   return target.kind === 'report' ? `report ${target.businessDate}` : `alert ${target.alertKey}`;
 }
 
-export async function claimDelivery(db: Queryable, target: DeliveryTarget, meta: { recipients: string; messageId: string; runId?: string | null }): Promise<ClaimOutcome> {
+export async function claimDelivery(
+  db: Queryable,
+  target: DeliveryTarget,
+  meta: { recipients: string; messageId: string; runId?: string | null },
+): Promise<ClaimOutcome> {
   const token = randomUUID();
   const claimed =
     target.kind === 'report'

@@ -25,7 +25,10 @@ export function mailboxDir(config: Pick<Config, 'SMTP_MAILBOX_DIR' | 'dataDir' |
 }
 
 /** A probe over a folder of .eml files, or undefined when no mailbox is readable from here. */
-export function mailboxProbe(config: Pick<Config, 'SMTP_MAILBOX_DIR' | 'dataDir' | 'managed'>, options: { graceMs?: number } = {}): MailboxProbe | undefined {
+export function mailboxProbe(
+  config: Pick<Config, 'SMTP_MAILBOX_DIR' | 'dataDir' | 'managed'>,
+  options: { graceMs?: number } = {},
+): MailboxProbe | undefined {
   const dir = mailboxDir(config);
   return dir ? new EmlFolderProbe(dir, options.graceMs ?? 3_000) : undefined;
 }

@@ -218,7 +218,11 @@ export async function sendMail(config: Pick<Config, 'SMTP_URL'>, message: MailMe
         ...policy,
         signal: options.signal,
         retryable: (error) => !isUnknownOutcome(error) && isTransientMailError(error),
-        onRetry: (err, n, delayMs) => options.logger?.warn({ err, attempt: n, delayMs, subject: message.subject }, 'smtp send failed before the message was handed over, retrying'),
+        onRetry: (err, n, delayMs) =>
+          options.logger?.warn(
+            { err, attempt: n, delayMs, subject: message.subject },
+            'smtp send failed before the message was handed over, retrying',
+          ),
       },
     );
   } catch (thrown) {
@@ -231,7 +235,11 @@ export async function sendMail(config: Pick<Config, 'SMTP_URL'>, message: MailMe
         cause,
       );
     }
-    throw new MailDeliveryError(`could not send "${message.subject}" via ${redactUrl(config.SMTP_URL)} after ${attempts} attempt(s): ${cause.message}`, attempts, cause);
+    throw new MailDeliveryError(
+      `could not send "${message.subject}" via ${redactUrl(config.SMTP_URL)} after ${attempts} attempt(s): ${cause.message}`,
+      attempts,
+      cause,
+    );
   }
 }
 

@@ -25,7 +25,10 @@ export function createRegistry(component: string): Registry {
   return registry;
 }
 
-export async function serveMetrics(registry: Registry, options: { enabled: boolean; host: string; port: number; logger: Logger }): Promise<MetricsEndpoint> {
+export async function serveMetrics(
+  registry: Registry,
+  options: { enabled: boolean; host: string; port: number; logger: Logger },
+): Promise<MetricsEndpoint> {
   if (!options.enabled) return { registry, port: null, close: async () => undefined };
   const server: Server = createServer((request, response) => {
     if (request.url !== '/metrics' && request.url !== '/metrics/') {
@@ -43,7 +46,10 @@ export async function serveMetrics(registry: Registry, options: { enabled: boole
   server.on('error', (error) => options.logger.warn({ err: error }, 'metrics server error'));
   const port = await new Promise<number | null>((resolve) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      options.logger.warn({ err: error, port: options.port }, `metrics port ${options.host}:${options.port} unavailable (${error.code}); running without /metrics`);
+      options.logger.warn(
+        { err: error, port: options.port },
+        `metrics port ${options.host}:${options.port} unavailable (${error.code}); running without /metrics`,
+      );
       resolve(null);
     };
     server.once('error', onError);

@@ -39,10 +39,7 @@ export async function ensureDatabase(adminUrl: string): Promise<void> {
   }
 }
 
-export async function migrate(
-  config: MigrateConfig,
-  options: { logger?: Logger; adminUrl?: string } = {},
-): Promise<{ applied: string[] }> {
+export async function migrate(config: MigrateConfig, options: { logger?: Logger; adminUrl?: string } = {}): Promise<{ applied: string[] }> {
   const adminUrl = options.adminUrl ?? config.WAREHOUSE_URL;
   await ensureDatabase(adminUrl);
   const releaseServerLock = await lockServer(adminUrl, options.logger);
@@ -80,11 +77,7 @@ async function lockServer(adminUrl: string, logger: Logger | undefined): Promise
   };
 }
 
-async function migrateLocked(
-  config: MigrateConfig,
-  adminUrl: string,
-  options: { logger?: Logger },
-): Promise<{ applied: string[] }> {
+async function migrateLocked(config: MigrateConfig, adminUrl: string, options: { logger?: Logger }): Promise<{ applied: string[] }> {
   const client = new pg.Client({ connectionString: adminUrl, application_name: 'shopflow-migrate' });
   client.on('error', (err) => options.logger?.warn({ err }, 'migration client error'));
   await client.connect();

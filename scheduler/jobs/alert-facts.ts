@@ -25,7 +25,9 @@ export class MartAlertFacts implements AlertFacts {
 
   async fraud(since: Date): Promise<FraudFact[]> {
     const { rows } = await this.pool.query<FraudRow>(
-      `select f.order_id::text as order_id, f.placed_at, ${Object.keys(FRAUD_RULES).map((c) => `f.${c}`).join(', ')},
+      `select f.order_id::text as order_id, f.placed_at, ${Object.keys(FRAUD_RULES)
+        .map((c) => `f.${c}`)
+        .join(', ')},
               jsonb_build_object('reasons', f.reasons, 'fraud_score', f.fraud_score, 'customer_id', f.customer_id, 'total_amount', f.total_amount, 'order_status', f.order_status) as row
          from marts.suspected_fraud_orders f
         where f.placed_at >= $1

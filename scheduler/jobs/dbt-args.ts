@@ -8,7 +8,13 @@
  * data, not years of history; the nightly build and the report test every row.
  */
 export const MICROBATCH_TEST_WINDOW_HOURS = 24;
-export const DBT_MICROBATCH_ARGS = ['build', '--exclude', 'resource_type:snapshot', '--vars', JSON.stringify({ test_recent_hours: MICROBATCH_TEST_WINDOW_HOURS })];
+export const DBT_MICROBATCH_ARGS = [
+  'build',
+  '--exclude',
+  'resource_type:snapshot',
+  '--vars',
+  JSON.stringify({ test_recent_hours: MICROBATCH_TEST_WINDOW_HOURS }),
+];
 export const DBT_NIGHTLY_ARGS = ['build'];
 export const DBT_REPORT_ARGS = ['build', '--exclude', 'resource_type:snapshot'];
 export const ALERT_MARTS = ['suspected_fraud_orders', 'low_stock_products'] as const;

@@ -48,7 +48,10 @@ function gateStep(gate: 'raw' | 'marts', deps: JobDependencies): StepDefinition 
     name: `gate_${gate}`,
     run: async (context) => {
       const summary = await deps.operations.gate(gate, childOptions(context));
-      return { result: summary, outputTail: `${gate} gate: ${summary.success ? 'passed' : 'FAILED'} (${summary.evaluated} expectations, ${summary.failed} failed)` };
+      return {
+        result: summary,
+        outputTail: `${gate} gate: ${summary.success ? 'passed' : 'FAILED'} (${summary.evaluated} expectations, ${summary.failed} failed)`,
+      };
     },
   };
 }
@@ -64,7 +67,8 @@ function reportJob(deps: JobDependencies): JobDefinition {
         name: 'check_not_sent',
         run: async (context) => {
           const state = await deps.ledger.reportState(context.businessDate);
-          if (state === 'sent') return { stopRun: { status: 'skipped', reason: `the report for ${context.businessDate} was already sent` } };
+          if (state === 'sent')
+            return { stopRun: { status: 'skipped', reason: `the report for ${context.businessDate} was already sent` } };
           const target = { kind: 'report', businessDate: context.businessDate } as const;
           // 'unknown' (ack lost) and a stale 'sending' are settled by the mailbox check in send_report when the
           // mailbox is readable; otherwise only a person can, and building first would only delay saying so.
@@ -77,7 +81,12 @@ function reportJob(deps: JobDependencies): JobDefinition {
                 : `the report for ${context.businessDate} was claimed by a process that never finished sending it; check the mailbox, then: ${resolveCommand(target)}`,
             );
           }
-          const notes = { none: `no report sent yet for ${context.businessDate}`, failed: `an earlier send for ${context.businessDate} failed; sending again`, unknown: 'delivery unknown: the mailbox check decides', sending: 'claim left by a dead sender: the mailbox check decides' };
+          const notes = {
+            none: `no report sent yet for ${context.businessDate}`,
+            failed: `an earlier send for ${context.businessDate} failed; sending again`,
+            unknown: 'delivery unknown: the mailbox check decides',
+            sending: 'claim left by a dead sender: the mailbox check decides',
+          };
           return { outputTail: notes[state] };
         },
       },
@@ -92,8 +101,15 @@ function reportJob(deps: JobDependencies): JobDefinition {
           const dataDate = deps.operations.latestDataDate ? await deps.operations.latestDataDate() : undefined;
           const coverage = dataDate === undefined ? undefined : coverageGate(context.businessDate, dataDate);
           const failed = [...gates, ...(coverage ? [coverage] : [])].filter((g) => !g.success);
-          if (failed.length === 0) return { outputTail: `all gates passed${dataDate && dataDate !== context.businessDate ? ` (data up to ${dataDate}, report for ${context.businessDate})` : ''}` };
-          await deps.operations.sendGateFailureAlert({ businessDate: context.businessDate, gates: [...gates, ...(coverage ? [coverage] : [])], ...(dataDate !== undefined ? { dataDate } : {}) });
+          if (failed.length === 0)
+            return {
+              outputTail: `all gates passed${dataDate && dataDate !== context.businessDate ? ` (data up to ${dataDate}, report for ${context.businessDate})` : ''}`,
+            };
+          await deps.operations.sendGateFailureAlert({
+            businessDate: context.businessDate,
+            gates: [...gates, ...(coverage ? [coverage] : [])],
+            ...(dataDate !== undefined ? { dataDate } : {}),
+          });
           const reason = `gate(s) ${failed.map((g) => (g === coverage ? 'coverage' : g.gate)).join(', ')} failed: no report for ${context.businessDate}; the gate-failure alert was sent`;
           return { stopRun: { status: 'blocked', reason } };
         },
@@ -102,9 +118,17 @@ function reportJob(deps: JobDependencies): JobDefinition {
         name: 'send_report',
         // Sending is exactly-once per business date inside sendReport; a retry after an SMTP error is safe.
         run: async (context) => {
-          const outcome = await deps.operations.sendReport({ businessDate: context.businessDate, runId: context.runId, gates: gatesOf(context), now: context.clock.now() });
+          const outcome = await deps.operations.sendReport({
+            businessDate: context.businessDate,
+            runId: context.runId,
+            gates: gatesOf(context),
+            now: context.clock.now(),
+          });
           const what = outcome.alreadySent ? 'already sent earlier' : outcome.sent ? 'sent' : 'not sent (dry run)';
-          return { result: outcome, outputTail: `report for ${context.businessDate}: ${what}${outcome.htmlPath ? `, html ${outcome.htmlPath}` : ''}` };
+          return {
+            result: outcome,
+            outputTail: `report for ${context.businessDate}: ${what}${outcome.htmlPath ? `, html ${outcome.htmlPath}` : ''}`,
+          };
         },
       },
     ],
@@ -126,7 +150,10 @@ export function coverageGate(businessDate: string, dataDate: string | null): Gat
       {
         suite: 'report_coverage',
         expectation: 'the marts hold the business date being reported',
-        details: dataDate === null ? `marts.revenue_daily has no day with orders; the report is for ${businessDate}` : `the latest day with orders is ${dataDate}; the report is for ${businessDate}`,
+        details:
+          dataDate === null
+            ? `marts.revenue_daily has no day with orders; the report is for ${businessDate}`
+            : `the latest day with orders is ${dataDate}; the report is for ${businessDate}`,
       },
     ],
     summaryPath: '(scheduler coverage check)',
@@ -136,8 +163,16 @@ export function coverageGate(businessDate: string, dataDate: string | null): Gat
 
 export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition> {
   return {
-    microbatch: { name: 'microbatch', alertWindow: 'hour', steps: [dbtStep('dbt_build', DBT_MICROBATCH_ARGS, deps, { coversAlertMarts: true })] },
-    nightly: { name: 'nightly', alertWindow: 'run', steps: [dbtStep('dbt_build_with_snapshots', DBT_NIGHTLY_ARGS, deps, { coversAlertMarts: true })] },
+    microbatch: {
+      name: 'microbatch',
+      alertWindow: 'hour',
+      steps: [dbtStep('dbt_build', DBT_MICROBATCH_ARGS, deps, { coversAlertMarts: true })],
+    },
+    nightly: {
+      name: 'nightly',
+      alertWindow: 'run',
+      steps: [dbtStep('dbt_build_with_snapshots', DBT_NIGHTLY_ARGS, deps, { coversAlertMarts: true })],
+    },
     report: reportJob(deps),
     alerts: {
       name: 'alerts',
@@ -149,7 +184,8 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
             const checkFrom = context.clock.now();
             return deps.dbtMutex.run(async () => {
               // Waiting for the mutex may have let a full build refresh the marts after this run began.
-              if (deps.freshness.builtSince(checkFrom)) return { outputTail: 'alert marts already refreshed by a build that started after this check was due' };
+              if (deps.freshness.builtSince(checkFrom))
+                return { outputTail: 'alert marts already refreshed by a build that started after this check was due' };
               const { outputTail } = await deps.operations.dbt(DBT_ALERT_ARGS, childOptions(context));
               deps.freshness.markBuilt(checkFrom);
               return { outputTail };
@@ -160,7 +196,10 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
           name: 'send_alerts',
           run: async (context) => {
             const summary = await checkOperationalAlerts(context, deps.facts, deps.operations, deps.alertLookbackMs);
-            return { result: summary, outputTail: `fraud alerts sent: ${summary.fraudSent}, low-stock alerts sent: ${summary.lowStockSent}, already sent: ${summary.alreadySent}, queued (SMTP down): ${summary.queued}` };
+            return {
+              result: summary,
+              outputTail: `fraud alerts sent: ${summary.fraudSent}, low-stock alerts sent: ${summary.lowStockSent}, already sent: ${summary.alreadySent}, queued (SMTP down): ${summary.queued}`,
+            };
           },
         },
       ],

@@ -73,7 +73,12 @@ function describe(details: Record<string, unknown>): string {
     .join('\n');
 }
 
-export async function checkOperationalAlerts(context: StepContext, facts: AlertFacts, operations: PipelineOperations, lookbackMs: number): Promise<AlertCheckSummary> {
+export async function checkOperationalAlerts(
+  context: StepContext,
+  facts: AlertFacts,
+  operations: PipelineOperations,
+  lookbackMs: number,
+): Promise<AlertCheckSummary> {
   const since = new Date(context.clock.now().getTime() - lookbackMs);
   const [fraud, lowStock] = await Promise.all([facts.fraud(since), facts.lowStock(since)]);
   const summary: AlertCheckSummary = { fraudSent: 0, lowStockSent: 0, alreadySent: 0, deferred: 0, queued: 0 };

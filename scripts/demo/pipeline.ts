@@ -50,16 +50,22 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
   const to = options.to ? new Date(`${options.to}T00:00:00Z`) : new Date(Date.now() - DAY_MS);
   const from = new Date(to.getTime() - (options.days - 1) * DAY_MS);
 
-  process.stdout.write(`${bold('ShopFlow demo')} ${dim(`— ${options.customers} customers, ${options.products} products, ${options.orders} orders, ${isoDate(from)} → ${isoDate(to)}, seed ${options.seed}${databaseOnly ? ', database only (no clickstream)' : ''}`)}\n\n`);
+  process.stdout.write(
+    `${bold('ShopFlow demo')} ${dim(`— ${options.customers} customers, ${options.products} products, ${options.orders} orders, ${isoDate(from)} → ${isoDate(to)}, seed ${options.seed}${databaseOnly ? ', database only (no clickstream)' : ''}`)}\n\n`,
+  );
   // What a database-only shop configures (docs/quality-gate.md): the gate expects no clickstream.
   const gateConfig: Config = databaseOnly ? { ...config, GATE_SOURCES: ['database'] } : config;
 
-  await steps.step('Starting local services (Postgres, MariaDB, Kafka, SMTP sink)', async () => {
-    const outcomes = await upServices(config);
-    const failed = outcomes.filter((o) => !o.ok);
-    if (failed.length > 0) throw new ServiceUnavailableError(failed.map((o) => `${o.service}: ${o.message}`).join('\n'));
-    return outcomes;
-  }, (outcomes) => outcomes.map((o) => `${o.service} ${o.message}`).join('; '));
+  await steps.step(
+    'Starting local services (Postgres, MariaDB, Kafka, SMTP sink)',
+    async () => {
+      const outcomes = await upServices(config);
+      const failed = outcomes.filter((o) => !o.ok);
+      if (failed.length > 0) throw new ServiceUnavailableError(failed.map((o) => `${o.service}: ${o.message}`).join('\n'));
+      return outcomes;
+    },
+    (outcomes) => outcomes.map((o) => `${o.service} ${o.message}`).join('; '),
+  );
 
   await steps.step('Resetting demo data (shop database, Kafka topic, warehouse)', async () => {
     await Promise.all([resetShopDatabase(config), resetTopic(config), resetWarehouse(config)]);
@@ -67,59 +73,85 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
 
   // The CDC ingestor starts before the shop is written, so the whole history (every insert and
   // update, in order) reaches the warehouse through the binlog, as it would in production.
-  const cdc = await steps.step('Starting the CDC ingestor (consistent snapshot, then binlog)', async () => {
-    const running = startCli('ingest/cdc/cli.ts', [], cli);
-    running.done.catch(() => undefined);
-    await waitForSnapshot(config, running.done);
-    return running;
-  }, () => 'snapshot done, following the binlog');
+  const cdc = await steps.step(
+    'Starting the CDC ingestor (consistent snapshot, then binlog)',
+    async () => {
+      const running = startCli('ingest/cdc/cli.ts', [], cli);
+      running.done.catch(() => undefined);
+      await waitForSnapshot(config, running.done);
+      return running;
+    },
+    () => 'snapshot done, following the binlog',
+  );
 
-  const generatorLog = await steps.step(databaseOnly ? 'Generating the shop into MariaDB (no clickstream)' : 'Generating the shop into MariaDB and Kafka', () =>
-    runCli(
-      'generator/cli.ts',
-      [
-        '--backfill',
-        '--from', isoDate(from),
-        '--to', isoDate(to),
-        '--customers', String(options.customers),
-        '--products', String(options.products),
-        '--orders', String(options.orders),
-        '--seed', String(options.seed),
-        '--anomalies',
-        '--manifest', join(config.dataDir, 'generator', 'demo-anomalies.jsonl'),
-        ...(databaseOnly ? ['--sinks', 'mariadb'] : []),
-      ],
-      { ...cli, inherit: true },
-    ),
+  const generatorLog = await steps.step(
+    databaseOnly ? 'Generating the shop into MariaDB (no clickstream)' : 'Generating the shop into MariaDB and Kafka',
+    () =>
+      runCli(
+        'generator/cli.ts',
+        [
+          '--backfill',
+          '--from',
+          isoDate(from),
+          '--to',
+          isoDate(to),
+          '--customers',
+          String(options.customers),
+          '--products',
+          String(options.products),
+          '--orders',
+          String(options.orders),
+          '--seed',
+          String(options.seed),
+          '--anomalies',
+          '--manifest',
+          join(config.dataDir, 'generator', 'demo-anomalies.jsonl'),
+          ...(databaseOnly ? ['--sinks', 'mariadb'] : []),
+        ],
+        { ...cli, inherit: true },
+      ),
   );
   void generatorLog;
 
   if (!databaseOnly) {
-    await steps.step('Ingesting the clickstream (Kafka → Postgres, until caught up)', () => runCli('ingest/kafka/cli.ts', ['--until-idle', '3000'], { ...cli, nodeFlags: KAFKA_INGESTOR_NODE_FLAGS }), () => 'raw.shop_events, raw.dead_letters');
+    await steps.step(
+      'Ingesting the clickstream (Kafka → Postgres, until caught up)',
+      () => runCli('ingest/kafka/cli.ts', ['--until-idle', '3000'], { ...cli, nodeFlags: KAFKA_INGESTOR_NODE_FLAGS }),
+      () => 'raw.shop_events, raw.dead_letters',
+    );
   }
 
-  await steps.step('Draining the CDC ingestor (SIGTERM), then catching up to the binlog head', async () => {
-    cdc.child.kill('SIGTERM');
-    await cdc.done;
-    // A fresh process resumes from the position committed in Postgres.
-    await runCli('ingest/cdc/cli.ts', ['--until-idle', '3000'], { ...cli, logName: 'ingest-cdc-catch-up' });
-  }, () => 'raw.shop_changes');
+  await steps.step(
+    'Draining the CDC ingestor (SIGTERM), then catching up to the binlog head',
+    async () => {
+      cdc.child.kill('SIGTERM');
+      await cdc.done;
+      // A fresh process resumes from the position committed in Postgres.
+      await runCli('ingest/cdc/cli.ts', ['--until-idle', '3000'], { ...cli, logName: 'ingest-cdc-catch-up' });
+    },
+    () => 'raw.shop_changes',
+  );
 
   await steps.step('Building the warehouse (dbt build: staging, snapshots, star schema, marts, tests)', () =>
     runDbt(config, ['build'], { logger: context.logger }),
   );
 
-  const gates = await steps.step('Quality gate (Great Expectations on raw and marts)', async () => {
-    const results: GateSummary[] = [];
-    for (const gate of ['raw', 'marts'] as const) results.push(await runGate(gateConfig, gate, { logger: context.logger }));
-    return results;
-  }, (results) => results.map((g) => `${g.gate}: ${g.evaluated - g.failed}/${g.evaluated} passed`).join(', '));
+  const gates = await steps.step(
+    'Quality gate (Great Expectations on raw and marts)',
+    async () => {
+      const results: GateSummary[] = [];
+      for (const gate of ['raw', 'marts'] as const) results.push(await runGate(gateConfig, gate, { logger: context.logger }));
+      return results;
+    },
+    (results) => results.map((g) => `${g.gate}: ${g.evaluated - g.failed}/${g.evaluated} passed`).join(', '),
+  );
 
   const businessDate = await latestOrderDate(config);
   const gatePassed = gates.every((g) => g.success);
   // A failed gate withholds the report: sendDailyReport mails the alert listing the failures instead.
-  const report = await steps.step(gatePassed ? `Morning report for ${businessDate} (mail + HTML)` : 'Gate failed: sending the alert instead of the report', () =>
-    sendDailyReport(config, { businessDate, gates }, { logger: context.logger }),
+  const report = await steps.step(
+    gatePassed ? `Morning report for ${businessDate} (mail + HTML)` : 'Gate failed: sending the alert instead of the report',
+    () => sendDailyReport(config, { businessDate, gates }, { logger: context.logger }),
   );
 
   // The data-operations marts read the gate results and ingest metrics, which exist only now.
@@ -155,7 +187,10 @@ async function waitForSnapshot(config: Config, exited: Promise<void>, timeoutMs 
       if (rows.length > 0 && rows.every((r) => r.snapshot_state === 'done')) return;
       await sleep(250);
     }
-    throw new ShopflowError('SHOPFLOW_DEMO', `the CDC snapshot did not finish within ${timeoutMs / 1000} s; see .data/logs/demo-ingest-cdc.log`);
+    throw new ShopflowError(
+      'SHOPFLOW_DEMO',
+      `the CDC snapshot did not finish within ${timeoutMs / 1000} s; see .data/logs/demo-ingest-cdc.log`,
+    );
   } finally {
     await client.end();
   }
@@ -189,9 +224,7 @@ interface SummaryInput {
 function newestMail(mailDir: string): string | undefined {
   try {
     const files = readdirSync(mailDir).filter((f) => f.endsWith('.eml'));
-    return files
-      .map((f) => join(mailDir, f))
-      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+    return files.map((f) => join(mailDir, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
   } catch {
     return undefined;
   }
@@ -204,7 +237,12 @@ function printSummary(config: Config, input: SummaryInput): void {
   out(
     table(
       ['layer', 'relations', 'rows', 'largest'],
-      input.layers.map((l) => [l.layer, l.relations, l.rows, l.largest.map((t) => `${t.name} ${t.rows.toLocaleString('en-US')}`).join(', ')]),
+      input.layers.map((l) => [
+        l.layer,
+        l.relations,
+        l.rows,
+        l.largest.map((t) => `${t.name} ${t.rows.toLocaleString('en-US')}`).join(', '),
+      ]),
     ),
   );
   out();
@@ -212,14 +250,19 @@ function printSummary(config: Config, input: SummaryInput): void {
   for (const gate of input.gates) {
     const verdict = gate.success ? green('PASS') : red('FAIL');
     out(`  ${gate.gate.padEnd(6)} ${verdict}  ${gate.evaluated - gate.failed}/${gate.evaluated} expectations  ${dim(gate.summaryPath)}`);
-    for (const failure of gate.failures.slice(0, 10)) out(`         ${red('✘')} ${failure.suite}: ${failure.expectation}${failure.column ? ` (${failure.column})` : ''} ${dim(failure.details)}`);
+    for (const failure of gate.failures.slice(0, 10))
+      out(
+        `         ${red('✘')} ${failure.suite}: ${failure.expectation}${failure.column ? ` (${failure.column})` : ''} ${dim(failure.details)}`,
+      );
   }
   out();
   out(bold('Where to look'));
   if (!input.report.blocked) {
     out(`  report (${input.businessDate}) HTML   ${input.report.htmlPath}`);
     const mail = config.managed.smtp ? newestMail(join(config.dataDir, 'mail')) : undefined;
-    out(`  report e-mail          ${input.report.sent || input.report.alreadySent ? (mail ?? `sent via ${config.SMTP_URL}`) : yellow('not sent')}`);
+    out(
+      `  report e-mail          ${input.report.sent || input.report.alreadySent ? (mail ?? `sent via ${config.SMTP_URL}`) : yellow('not sent')}`,
+    );
   } else {
     out(`  ${red('no report was sent: the gate failed and an alert went out instead')}`);
   }

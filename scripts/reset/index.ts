@@ -36,7 +36,11 @@ export interface ResetSummary {
 }
 
 async function withAdmin<T>(config: Config, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: config.WAREHOUSE_URL, application_name: 'shopflow-reset', connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({
+    connectionString: config.WAREHOUSE_URL,
+    application_name: 'shopflow-reset',
+    connectionTimeoutMillis: 10_000,
+  });
   client.on('error', () => undefined);
   await client.connect();
   try {
@@ -60,13 +64,19 @@ async function stopIngestors(config: Config, logger: Logger): Promise<number[]> 
   return withAdmin(config, async (admin) => {
     const scheduler = await sessionHolders(admin, SCHEDULER_SESSIONS);
     if (scheduler.length > 0) {
-      throw new ShopflowError('SHOPFLOW_RESET_SCHEDULER_RUNNING', `a scheduler is running${scheduler[0]!.pid ? ` (pid ${scheduler[0]!.pid})` : ''} and would restart the ingestors: stop it first (SIGTERM), then run reset again`);
+      throw new ShopflowError(
+        'SHOPFLOW_RESET_SCHEDULER_RUNNING',
+        `a scheduler is running${scheduler[0]!.pid ? ` (pid ${scheduler[0]!.pid})` : ''} and would restart the ingestors: stop it first (SIGTERM), then run reset again`,
+      );
     }
     const holders = await sessionHolders(admin, INGESTOR_SESSIONS);
     const remote = holders.filter((h) => h.pid === null);
     if (remote.length > 0) {
       const where = remote.map((h) => `${h.applicationName} from ${h.clientAddress ?? 'a local socket'}:${h.clientPort ?? '?'}`).join(', ');
-      throw new ShopflowError('SHOPFLOW_RESET_INGESTOR_ELSEWHERE', `an ingestor this host cannot stop still works on the warehouse (${where}): stop it where it runs, then run reset again`);
+      throw new ShopflowError(
+        'SHOPFLOW_RESET_INGESTOR_ELSEWHERE',
+        `an ingestor this host cannot stop still works on the warehouse (${where}): stop it where it runs, then run reset again`,
+      );
     }
     const pids = [...new Set(holders.map((h) => h.pid!))];
     for (const pid of pids) {
@@ -75,7 +85,11 @@ async function stopIngestors(config: Config, logger: Logger): Promise<number[]> 
     }
     const deadline = Date.now() + 90_000;
     while (pids.some(alive)) {
-      if (Date.now() > deadline) throw new ShopflowError('SHOPFLOW_RESET_INGESTOR_STUCK', `ingestor pid ${pids.filter(alive).join(', ')} did not exit within 90 s of SIGTERM: stop it, then run reset again`);
+      if (Date.now() > deadline)
+        throw new ShopflowError(
+          'SHOPFLOW_RESET_INGESTOR_STUCK',
+          `ingestor pid ${pids.filter(alive).join(', ')} did not exit within 90 s of SIGTERM: stop it, then run reset again`,
+        );
       await sleep(250);
     }
     return pids;
@@ -88,7 +102,9 @@ async function emptyShop(config: Config): Promise<number> {
   try {
     // The generator's own DDL: the contract's tables dropped and created empty.
     await ensureSchema(connection, { reset: true });
-    const [rows] = await connection.query<mysql.RowDataPacket[]>('select count(*) as n from information_schema.tables where table_schema = database()');
+    const [rows] = await connection.query<mysql.RowDataPacket[]>(
+      'select count(*) as n from information_schema.tables where table_schema = database()',
+    );
     return Number(rows[0]?.n ?? 0);
   } finally {
     await connection.end().catch(() => undefined);
@@ -117,7 +133,10 @@ async function emptyWarehouse(config: Config): Promise<{ truncated: number; drop
       );
       const id = (r: { schema: string; name: string }) => `${pg.escapeIdentifier(r.schema)}.${pg.escapeIdentifier(r.name)}`;
       // ops.schema_migrations is the migrations' own bookkeeping, not data: kept.
-      const data = relations.rows.filter((r) => DATA_SCHEMAS.includes(r.schema) && (r.kind === 'r' || r.kind === 'p') && !(r.schema === 'ops' && r.name === 'schema_migrations'));
+      const data = relations.rows.filter(
+        (r) =>
+          DATA_SCHEMAS.includes(r.schema) && (r.kind === 'r' || r.kind === 'p') && !(r.schema === 'ops' && r.name === 'schema_migrations'),
+      );
       if (data.length > 0) await client.query(`truncate ${data.map(id).join(', ')} restart identity cascade`);
       const built = relations.rows.filter((r) => DBT_SCHEMAS.includes(r.schema));
       const kind: Record<string, string> = { r: 'table', p: 'table', v: 'view', m: 'materialized view', f: 'foreign table' };
@@ -142,7 +161,10 @@ export async function resetInstallation(config: Config, logger: Logger, options:
   const shopTables = await emptyShop(config);
   step('shop', `${shopTables} tables, empty`);
   await emptyTopic(config);
-  step('kafka', `topic ${config.KAFKA_TOPIC} recreated empty (${config.KAFKA_PARTITIONS} partitions), group ${config.KAFKA_GROUP_ID} deleted`);
+  step(
+    'kafka',
+    `topic ${config.KAFKA_TOPIC} recreated empty (${config.KAFKA_PARTITIONS} partitions), group ${config.KAFKA_GROUP_ID} deleted`,
+  );
   const { truncated, dropped } = await emptyWarehouse(config);
   step('warehouse', `${truncated} tables emptied in raw, ingest and ops; ${dropped} dbt relations dropped`);
   // The last dbt results describe the old world (npm run status reads them).

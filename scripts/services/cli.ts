@@ -63,7 +63,9 @@ async function main(argv: string[], context: CliContext): Promise<number> {
     const started = Date.now();
     const outcomes = await upServices(config, services, printOutcome);
     const failed = outcomes.filter((o) => !o.ok);
-    process.stdout.write(`services: ${failed.length === 0 ? 'all up' : `${failed.length} failed`} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `services: ${failed.length === 0 ? 'all up' : `${failed.length} failed`} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
     return failed.length === 0 ? EXIT.ok : EXIT.failed;
   }
   if (command === 'down') {
@@ -72,9 +74,18 @@ async function main(argv: string[], context: CliContext): Promise<number> {
     return outcomes.every((o) => o.ok) ? EXIT.ok : EXIT.failed;
   }
   const rows = await servicesStatus(config, services);
-  const table = [['service', 'mode', 'pid', 'address', 'state'], ...rows.map((r) => [r.service, r.mode, r.pid ? String(r.pid) : '-', r.address, r.state])];
+  const table = [
+    ['service', 'mode', 'pid', 'address', 'state'],
+    ...rows.map((r) => [r.service, r.mode, r.pid ? String(r.pid) : '-', r.address, r.state]),
+  ];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  for (const row of table) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  for (const row of table)
+    process.stdout.write(
+      `${row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
   // Like `systemctl status`: 0 only when everything asked about is up.
   return rows.every((r) => r.state === 'up') ? EXIT.ok : EXIT.unavailable;
 }

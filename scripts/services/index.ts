@@ -43,7 +43,11 @@ export interface Outcome {
  * Start the services concurrently (they do not depend on each other), so a cold start costs
  * the slowest one, not the sum. Every service is attempted even when another fails.
  */
-export async function upServices(config: Config, services: readonly LocalService[] = SERVICES, onDone?: (outcome: Outcome) => void): Promise<Outcome[]> {
+export async function upServices(
+  config: Config,
+  services: readonly LocalService[] = SERVICES,
+  onDone?: (outcome: Outcome) => void,
+): Promise<Outcome[]> {
   return Promise.all(
     services.map(async (service): Promise<Outcome> => {
       let outcome: Outcome;
@@ -58,7 +62,11 @@ export async function upServices(config: Config, services: readonly LocalService
   );
 }
 
-export async function downServices(config: Config, services: readonly LocalService[] = SERVICES, onDone?: (outcome: Outcome) => void): Promise<Outcome[]> {
+export async function downServices(
+  config: Config,
+  services: readonly LocalService[] = SERVICES,
+  onDone?: (outcome: Outcome) => void,
+): Promise<Outcome[]> {
   return Promise.all(
     services.map(async (service): Promise<Outcome> => {
       let outcome: Outcome;

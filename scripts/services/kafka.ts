@@ -12,7 +12,18 @@ import { join } from 'node:path';
 import type { Config } from '../../lib/config/index.ts';
 import { ShopflowError } from '../../lib/errors.ts';
 import { ensureTopic, listTopics } from '../../lib/kafka/admin.ts';
-import { assertPortFree, ensureDir, ourRunningPid, portAnswers, removePidFile, servicePaths, spawnDetached, stopProcess, waitUntilReady, writePidFile } from './process.ts';
+import {
+  assertPortFree,
+  ensureDir,
+  ourRunningPid,
+  portAnswers,
+  removePidFile,
+  servicePaths,
+  spawnDetached,
+  stopProcess,
+  waitUntilReady,
+  writePidFile,
+} from './process.ts';
 import type { LocalService, ServiceStatus } from './types.ts';
 
 function layout(config: Config) {
@@ -98,7 +109,10 @@ function javaArgs(files: ReturnType<typeof layout>, heap: string[]): string[] {
 
 function assertJars(files: ReturnType<typeof layout>): void {
   if (!existsSync(files.lib) || !readdirSync(files.lib).some((f) => f.startsWith('kafka_2.13-'))) {
-    throw new ShopflowError('SHOPFLOW_MISSING_BINARY', `Kafka jars are missing in ${files.lib}: run \`npm run setup\`, or set KAFKA_BROKERS to use another Kafka`);
+    throw new ShopflowError(
+      'SHOPFLOW_MISSING_BINARY',
+      `Kafka jars are missing in ${files.lib}: run \`npm run setup\`, or set KAFKA_BROKERS to use another Kafka`,
+    );
   }
 }
 
@@ -106,10 +120,14 @@ function formatStorage(files: ReturnType<typeof layout>): void {
   if (existsSync(join(files.logDirs, 'meta.properties'))) return;
   if (!existsSync(files.clusterIdFile)) writeFileSync(files.clusterIdFile, `${newClusterId()}\n`);
   const clusterId = readFileSync(files.clusterIdFile, 'utf8').trim();
-  execFileSync('java', [...javaArgs(files, ['-Xmx256m']), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', files.properties, '--ignore-formatted'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    encoding: 'utf8',
-  });
+  execFileSync(
+    'java',
+    [...javaArgs(files, ['-Xmx256m']), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', files.properties, '--ignore-formatted'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    },
+  );
 }
 
 async function brokerAnswers(config: Config): Promise<boolean> {
@@ -134,12 +152,22 @@ async function start(config: Config): Promise<string> {
   if (!pid) {
     writeConfigFiles(config, files);
     formatStorage(files);
-    const spawned = await spawnDetached('java', [...javaArgs(files, ['-Xms256m', '-Xmx768m']), 'kafka.Kafka', files.properties], files.logFile);
+    const spawned = await spawnDetached(
+      'java',
+      [...javaArgs(files, ['-Xms256m', '-Xmx768m']), 'kafka.Kafka', files.properties],
+      files.logFile,
+    );
     pid = spawned.pid;
     exited = spawned.exited;
     writePidFile(files, pid);
   }
-  await waitUntilReady(() => brokerAnswers(config), { service: 'kafka', timeoutMs: 90_000, logFile: files.logFile, exited, intervalMs: 300 });
+  await waitUntilReady(() => brokerAnswers(config), {
+    service: 'kafka',
+    timeoutMs: 90_000,
+    logFile: files.logFile,
+    exited,
+    intervalMs: 300,
+  });
   return `started (pid ${pid}, port ${port}) in ${((Date.now() - started) / 1000).toFixed(1)} s`;
 }
 
@@ -182,7 +210,8 @@ export const kafkaService: LocalService = {
     }
     const files = layout(config);
     const pid = ourRunningPid(files, files.properties);
-    if (!pid) return { service: 'kafka', mode: 'managed', pid, address, state: (await portAnswers(brokerPort(config))) ? 'port taken' : 'down' };
+    if (!pid)
+      return { service: 'kafka', mode: 'managed', pid, address, state: (await portAnswers(brokerPort(config))) ? 'port taken' : 'down' };
     const ok = await brokerAnswers(config).catch(() => false);
     return { service: 'kafka', mode: 'managed', pid, address, state: ok ? 'up' : 'starting' };
   },

@@ -11,7 +11,18 @@ import mysql from 'mysql2/promise';
 
 import type { Config } from '../../lib/config/index.ts';
 import { ShopflowError } from '../../lib/errors.ts';
-import { assertPortFree, ensureDir, ourRunningPid, portAnswers, removePidFile, servicePaths, spawnDetached, stopProcess, waitUntilReady, writePidFile } from './process.ts';
+import {
+  assertPortFree,
+  ensureDir,
+  ourRunningPid,
+  portAnswers,
+  removePidFile,
+  servicePaths,
+  spawnDetached,
+  stopProcess,
+  waitUntilReady,
+  writePidFile,
+} from './process.ts';
 import type { LocalService, ServiceStatus } from './types.ts';
 
 function endpoint(config: Config) {
@@ -34,7 +45,10 @@ function findBinary(name: string): string {
   for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', ...(process.env.PATH ?? '').split(':')]) {
     if (dir && existsSync(join(dir, name))) return join(dir, name);
   }
-  throw new ShopflowError('SHOPFLOW_MISSING_BINARY', `${name} not found: run \`npm run setup\` (installs mariadb-server), or set SHOP_DB_URL to use another MariaDB/MySQL`);
+  throw new ShopflowError(
+    'SHOPFLOW_MISSING_BINARY',
+    `${name} not found: run \`npm run setup\` (installs mariadb-server), or set SHOP_DB_URL to use another MariaDB/MySQL`,
+  );
 }
 
 function writeConfigFile(config: Config, files: ReturnType<typeof layout>): void {

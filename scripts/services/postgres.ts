@@ -17,7 +17,18 @@ import pg from 'pg';
 import type { Config } from '../../lib/config/index.ts';
 import { ShopflowError } from '../../lib/errors.ts';
 import { migrate } from '../../lib/warehouse/migrate.ts';
-import { assertPortFree, ensureDir, ourRunningPid, portAnswers, removePidFile, servicePaths, spawnDetached, stopProcess, waitUntilReady, writePidFile } from './process.ts';
+import {
+  assertPortFree,
+  ensureDir,
+  ourRunningPid,
+  portAnswers,
+  removePidFile,
+  servicePaths,
+  spawnDetached,
+  stopProcess,
+  waitUntilReady,
+  writePidFile,
+} from './process.ts';
 import type { LocalService, ServiceStatus } from './types.ts';
 
 interface Binaries {
@@ -33,7 +44,12 @@ async function binaries(): Promise<Binaries> {
 
 function endpoint(config: Config): { host: string; port: number; user: string; password: string } {
   const url = new URL(config.WAREHOUSE_URL);
-  return { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+  return {
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  };
 }
 
 const isRoot = () => process.getuid?.() === 0;
@@ -54,9 +70,15 @@ function postgresIds(): { uid: number; gid: number } | undefined {
   if (!isRoot()) return undefined;
   const existing = userIds('postgres');
   if (existing) return existing;
-  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const created = userIds('postgres');
-  if (!created) throw new ShopflowError('SHOPFLOW_POSTGRES_USER', 'could not create the postgres system user that Postgres runs as when started by root');
+  if (!created)
+    throw new ShopflowError(
+      'SHOPFLOW_POSTGRES_USER',
+      'could not create the postgres system user that Postgres runs as when started by root',
+    );
   return created;
 }
 
@@ -75,12 +97,23 @@ async function initialise(pgdata: string, dir: string, logFile: string, user: st
     const { initdb } = await binaries();
     const result = spawnSync(
       initdb,
-      [`--pgdata=${pgdata}`, '--auth=scram-sha-256', `--username=${user}`, `--pwfile=${passwordFile}`, '--encoding=UTF8', '--no-locale', '--no-instructions'],
+      [
+        `--pgdata=${pgdata}`,
+        '--auth=scram-sha-256',
+        `--username=${user}`,
+        `--pwfile=${passwordFile}`,
+        '--encoding=UTF8',
+        '--no-locale',
+        '--no-instructions',
+      ],
       { ...owner, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
     );
     appendFileSync(logFile, `${result.stdout ?? ''}${result.stderr ?? ''}`);
     if (result.status !== 0) {
-      throw new ShopflowError('SHOPFLOW_POSTGRES_INITDB', `initdb failed (${result.status ?? result.signal}); see ${logFile}:\n${(result.stderr ?? '').trim().split('\n').slice(-10).join('\n')}`);
+      throw new ShopflowError(
+        'SHOPFLOW_POSTGRES_INITDB',
+        `initdb failed (${result.status ?? result.signal}); see ${logFile}:\n${(result.stderr ?? '').trim().split('\n').slice(-10).join('\n')}`,
+      );
     }
   } finally {
     rmSync(passwordFile, { force: true });
@@ -145,26 +178,41 @@ async function start(config: Config): Promise<string> {
     const spawned = await spawnDetached(
       postgres,
       [
-        '-D', pgdata,
-        '-p', String(port),
-        '-c', 'listen_addresses=127.0.0.1',
-        '-c', `unix_socket_directories=${socketDir}`,
+        '-D',
+        pgdata,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `unix_socket_directories=${socketDir}`,
         // Many test files, ingestors and dbt threads connect at once on a dev machine.
-        '-c', 'max_connections=300',
-        '-c', 'shared_buffers=256MB',
+        '-c',
+        'max_connections=300',
+        '-c',
+        'shared_buffers=256MB',
         // A warehouse on one box: no replicas, so the WAL carries only what crash recovery needs
         // (tables dbt creates or truncates in a transaction are written without WAL); room for
         // bulk loads between checkpoints; memory for dbt's sorts and hashes; no JIT, whose
         // compile time outweighs the gain on queries of a few seconds.
-        '-c', 'wal_level=minimal',
-        '-c', 'max_wal_senders=0',
-        '-c', 'max_wal_size=4GB',
-        '-c', 'checkpoint_timeout=15min',
-        '-c', 'work_mem=64MB',
-        '-c', 'maintenance_work_mem=256MB',
-        '-c', 'jit=off',
-        '-c', 'log_checkpoints=off',
-        '-c', 'log_min_messages=warning',
+        '-c',
+        'wal_level=minimal',
+        '-c',
+        'max_wal_senders=0',
+        '-c',
+        'max_wal_size=4GB',
+        '-c',
+        'checkpoint_timeout=15min',
+        '-c',
+        'work_mem=64MB',
+        '-c',
+        'maintenance_work_mem=256MB',
+        '-c',
+        'jit=off',
+        '-c',
+        'log_checkpoints=off',
+        '-c',
+        'log_min_messages=warning',
       ],
       paths.logFile,
       { ...owner, env: { ...process.env, LC_MESSAGES: 'C' } },

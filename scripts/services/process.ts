@@ -68,7 +68,12 @@ export interface DetachedOptions {
  * Start a long-lived server that outlives this command: its own session, stdout and stderr
  * appended to the log file, no handle keeping our event loop alive. Resolves once spawned.
  */
-export async function spawnDetached(command: string, args: string[], logFile: string, options: DetachedOptions = {}): Promise<{ pid: number; exited: () => string | undefined }> {
+export async function spawnDetached(
+  command: string,
+  args: string[],
+  logFile: string,
+  options: DetachedOptions = {},
+): Promise<{ pid: number; exited: () => string | undefined }> {
   const out = openSync(logFile, 'a');
   let exitDescription: string | undefined;
   try {
@@ -84,7 +89,9 @@ export async function spawnDetached(command: string, args: string[], logFile: st
       exitDescription = signal ? `killed by ${signal}` : `exited with code ${code}`;
     });
     const pid = await new Promise<number>((resolve, reject) => {
-      child.once('error', (error) => reject(new ShopflowError('SHOPFLOW_SERVICE_SPAWN', `could not start ${command}: ${error.message}`, { cause: error })));
+      child.once('error', (error) =>
+        reject(new ShopflowError('SHOPFLOW_SERVICE_SPAWN', `could not start ${command}: ${error.message}`, { cause: error })),
+      );
       child.once('spawn', () => resolve(child.pid as number));
     });
     // Later errors (none expected once spawned) must not crash the CLI.
@@ -189,7 +196,8 @@ export function portOwner(port: number): { pid: number; cmdline: string } | unde
     for (const line of text.split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
       // local_address is HEXIP:HEXPORT; state 0A is LISTEN; field 10 is the socket inode.
-      if (fields.length > 9 && fields[3] === '0A' && Number.parseInt(fields[1]?.split(':')[1] ?? '', 16) === port) inodes.add(fields[9] as string);
+      if (fields.length > 9 && fields[3] === '0A' && Number.parseInt(fields[1]?.split(':')[1] ?? '', 16) === port)
+        inodes.add(fields[9] as string);
     }
   }
   if (inodes.size === 0) return undefined;
@@ -226,7 +234,7 @@ export async function assertPortFree(service: string, port: number, externalVari
   if (!(await portAnswers(port))) return;
   const owner = portOwner(port);
   const who = owner ? `pid ${owner.pid}: ${owner.cmdline.slice(0, 200)}` : 'a process this user cannot see';
-  const otherCheckout = owner && /\/\.data\/|shopflow/i.test(owner.cmdline) ? ' It looks like another ShopFlow checkout\'s service.' : '';
+  const otherCheckout = owner && /\/\.data\/|shopflow/i.test(owner.cmdline) ? " It looks like another ShopFlow checkout's service." : '';
   throw new ShopflowError(
     'SHOPFLOW_PORT_TAKEN',
     `${service}: port ${port} on 127.0.0.1 is already in use by ${who}.${otherCheckout}\n` +

@@ -9,7 +9,18 @@ import { join } from 'node:path';
 
 import type { Config } from '../../lib/config/index.ts';
 import { ShopflowError } from '../../lib/errors.ts';
-import { assertPortFree, ensureDir, ourRunningPid, portAnswers, removePidFile, servicePaths, spawnDetached, stopProcess, waitUntilReady, writePidFile } from './process.ts';
+import {
+  assertPortFree,
+  ensureDir,
+  ourRunningPid,
+  portAnswers,
+  removePidFile,
+  servicePaths,
+  spawnDetached,
+  stopProcess,
+  waitUntilReady,
+  writePidFile,
+} from './process.ts';
 import type { LocalService, ServiceStatus } from './types.ts';
 
 export const RULES_FILE = join('docker', 'prometheus', 'rules.yml');
@@ -31,7 +42,9 @@ export function prometheusConfig(config: Config): string {
     'rule_files:',
     `  - ${join(config.rootDir, RULES_FILE)}`,
     'scrape_configs:',
-    job('ingest-kafka', config.METRICS_PORT_KAFKA) + job('ingest-cdc', config.METRICS_PORT_CDC) + job('scheduler', config.METRICS_PORT_SCHEDULER),
+    job('ingest-kafka', config.METRICS_PORT_KAFKA) +
+      job('ingest-cdc', config.METRICS_PORT_CDC) +
+      job('scheduler', config.METRICS_PORT_SCHEDULER),
   ].join('\n');
 }
 
@@ -60,11 +73,21 @@ export const prometheusService: LocalService = {
     if (!pid) {
       const spawned = await spawnDetached(
         'prometheus',
-        [`--config.file=${files.config}`, `--storage.tsdb.path=${files.data}`, `--web.listen-address=127.0.0.1:${port}`, '--storage.tsdb.retention.time=15d', '--web.enable-lifecycle'],
+        [
+          `--config.file=${files.config}`,
+          `--storage.tsdb.path=${files.data}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--storage.tsdb.retention.time=15d',
+          '--web.enable-lifecycle',
+        ],
         files.logFile,
         { cwd: config.rootDir },
       ).catch((error: unknown) => {
-        throw new ShopflowError('SHOPFLOW_PROMETHEUS_MISSING', "cannot start prometheus: install Debian's prometheus package (`npm run setup` does) or set METRICS_ENABLED=false", { cause: error });
+        throw new ShopflowError(
+          'SHOPFLOW_PROMETHEUS_MISSING',
+          "cannot start prometheus: install Debian's prometheus package (`npm run setup` does) or set METRICS_ENABLED=false",
+          { cause: error },
+        );
       });
       pid = spawned.pid;
       exited = spawned.exited;
@@ -88,7 +111,14 @@ export const prometheusService: LocalService = {
     const files = layout(config);
     const address = `127.0.0.1:${config.PROMETHEUS_PORT}`;
     const pid = ourRunningPid(files, files.config);
-    if (!pid) return { service: 'prometheus', mode: 'managed', pid, address, state: (await portAnswers(config.PROMETHEUS_PORT)) ? 'port taken' : 'down' };
+    if (!pid)
+      return {
+        service: 'prometheus',
+        mode: 'managed',
+        pid,
+        address,
+        state: (await portAnswers(config.PROMETHEUS_PORT)) ? 'port taken' : 'down',
+      };
     return { service: 'prometheus', mode: 'managed', pid, address, state: (await ready(config.PROMETHEUS_PORT)) ? 'up' : 'starting' };
   },
 };

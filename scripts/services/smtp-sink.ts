@@ -52,7 +52,9 @@ const server = new SMTPServer({
           return;
         }
         renameSync(partial, join(mailDir, name));
-        console.log(`${new Date().toISOString()} stored ${name} from ${session.envelope.mailFrom ? session.envelope.mailFrom.address : '?'} to ${session.envelope.rcptTo.map((r) => r.address).join(', ')}`);
+        console.log(
+          `${new Date().toISOString()} stored ${name} from ${session.envelope.mailFrom ? session.envelope.mailFrom.address : '?'} to ${session.envelope.rcptTo.map((r) => r.address).join(', ')}`,
+        );
         callback(null, `stored as ${name}`);
       })
       .catch((error: unknown) => {
@@ -62,7 +64,9 @@ const server = new SMTPServer({
   },
 });
 server.on('error', (error) => console.error(`${new Date().toISOString()} smtp error: ${error.message}`));
-server.listen(port, values.host, () => console.log(`${new Date().toISOString()} smtp sink listening on ${values.host}:${port}, storing into ${mailDir}`));
+server.listen(port, values.host, () =>
+  console.log(`${new Date().toISOString()} smtp sink listening on ${values.host}:${port}, storing into ${mailDir}`),
+);
 
 function shutdown(): void {
   server.close(() => process.exit(0));

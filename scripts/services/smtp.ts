@@ -5,7 +5,18 @@
 import { join } from 'node:path';
 
 import type { Config } from '../../lib/config/index.ts';
-import { assertPortFree, ensureDir, ourRunningPid, portAnswers, removePidFile, servicePaths, spawnDetached, stopProcess, waitUntilReady, writePidFile } from './process.ts';
+import {
+  assertPortFree,
+  ensureDir,
+  ourRunningPid,
+  portAnswers,
+  removePidFile,
+  servicePaths,
+  spawnDetached,
+  stopProcess,
+  waitUntilReady,
+  writePidFile,
+} from './process.ts';
 import type { LocalService, ServiceStatus } from './types.ts';
 
 function endpoint(config: Config): { host: string; port: number } {

@@ -23,11 +23,20 @@ export function formatStatus(report: StatusReport, options: { colour: boolean })
   const paint = (level: Level, text: string) => (options.colour ? `${COLOUR[level]}${text}\x1b[0m` : text);
   const rows = [...report.services, ...report.ingestors, ...report.pipeline];
   const width = Math.max(...rows.map((r) => r.name.length));
-  const section = (title: string, list: Row[]) => [title, ...list.map((r) => `  ${paint(r.level, MARK[r.level])} ${r.name.padEnd(width)}  ${r.text}`)].join('\n');
+  const section = (title: string, list: Row[]) =>
+    [title, ...list.map((r) => `  ${paint(r.level, MARK[r.level])} ${r.name.padEnd(width)}  ${r.text}`)].join('\n');
   const todo = rows.filter((r) => (r.level === 'fail' || r.level === 'warn') && r.fix);
   const verdict =
-    report.overall === 'ok' ? paint('ok', 'All good.') : paint(report.overall, `${todo.length} thing${todo.length === 1 ? ' needs' : 's need'} attention:`);
-  const lines = [section('Services', report.services), section('Ingestors', report.ingestors), section('Pipeline', report.pipeline), '', verdict];
+    report.overall === 'ok'
+      ? paint('ok', 'All good.')
+      : paint(report.overall, `${todo.length} thing${todo.length === 1 ? ' needs' : 's need'} attention:`);
+  const lines = [
+    section('Services', report.services),
+    section('Ingestors', report.ingestors),
+    section('Pipeline', report.pipeline),
+    '',
+    verdict,
+  ];
   for (const r of todo) lines.push(`  ${r.name}: ${r.fix}`);
   return `${lines.join('\n')}\n`;
 }

@@ -68,7 +68,12 @@ interface Ledger {
 }
 
 async function readLedger(config: Config): Promise<Ledger> {
-  const client = new pg.Client({ connectionString: roleUrl(config, 'transformer'), connectionTimeoutMillis: 3_000, application_name: 'shopflow-status', statement_timeout: 10_000 });
+  const client = new pg.Client({
+    connectionString: roleUrl(config, 'transformer'),
+    connectionTimeoutMillis: 3_000,
+    application_name: 'shopflow-status',
+    statement_timeout: 10_000,
+  });
   client.on('error', () => undefined);
   await client.connect();
   try {
@@ -76,20 +81,37 @@ async function readLedger(config: Config): Promise<Ledger> {
       'select kafka_partition, next_offset, updated_at from ingest.kafka_offsets where consumer_group = $1 and topic = $2',
       [config.KAFKA_GROUP_ID, config.KAFKA_TOPIC],
     );
-    const cdc = await client.query<NonNullable<Ledger['cdc']>>('select source_name, binlog_file, binlog_position::text, snapshot_state, updated_at from ingest.cdc_positions order by updated_at desc limit 1');
+    const cdc = await client.query<NonNullable<Ledger['cdc']>>(
+      'select source_name, binlog_file, binlog_position::text, snapshot_state, updated_at from ingest.cdc_positions order by updated_at desc limit 1',
+    );
     // The CDC ingestor holds its instance lock on a connection of its own for as long as it runs.
-    const cdcRunning = await client.query<{ n: number }>("select count(*)::int as n from pg_stat_activity where application_name = 'shopflow-ingest-cdc-lock'");
-    const dead = await client.query<{ source: 'kafka' | 'cdc'; n: number }>("select source, count(*)::int as n from raw.dead_letters where _loaded_at >= date_trunc('day', now()) group by source");
-    const gates = await client.query<Ledger['gates'][number]>('select distinct on (gate) gate, success, evaluated, failed, checked_at from ops.gate_results order by gate, checked_at desc');
-    const report = await client.query<{ business_date: string; sent_at: Date }>("select to_char(business_date, 'YYYY-MM-DD') as business_date, sent_at from ops.reports_sent order by sent_at desc limit 1");
-    const leader = await client.query<NonNullable<Ledger['leader']>>("select pid, hostname, heartbeat_at from ops.scheduler_instances where role = 'leader' order by heartbeat_at desc limit 1");
-    const run = await client.query<NonNullable<Ledger['lastRun']>>('select job, status, started_at, error from ops.runs order by started_at desc limit 1');
+    const cdcRunning = await client.query<{ n: number }>(
+      "select count(*)::int as n from pg_stat_activity where application_name = 'shopflow-ingest-cdc-lock'",
+    );
+    const dead = await client.query<{ source: 'kafka' | 'cdc'; n: number }>(
+      "select source, count(*)::int as n from raw.dead_letters where _loaded_at >= date_trunc('day', now()) group by source",
+    );
+    const gates = await client.query<Ledger['gates'][number]>(
+      'select distinct on (gate) gate, success, evaluated, failed, checked_at from ops.gate_results order by gate, checked_at desc',
+    );
+    const report = await client.query<{ business_date: string; sent_at: Date }>(
+      "select to_char(business_date, 'YYYY-MM-DD') as business_date, sent_at from ops.reports_sent order by sent_at desc limit 1",
+    );
+    const leader = await client.query<NonNullable<Ledger['leader']>>(
+      "select pid, hostname, heartbeat_at from ops.scheduler_instances where role = 'leader' order by heartbeat_at desc limit 1",
+    );
+    const run = await client.query<NonNullable<Ledger['lastRun']>>(
+      'select job, status, started_at, error from ops.runs order by started_at desc limit 1',
+    );
     return {
       kafkaOffsets: new Map(offsets.rows.map((r) => [r.kafka_partition, BigInt(r.next_offset)])),
       kafkaLastBatch: offsets.rows.reduce<Date | null>((max, r) => (max === null || r.updated_at > max ? r.updated_at : max), null),
       cdc: cdc.rows[0] ?? null,
       cdcRunning: (cdcRunning.rows[0]?.n ?? 0) > 0,
-      deadLettersToday: { kafka: dead.rows.find((r) => r.source === 'kafka')?.n ?? 0, cdc: dead.rows.find((r) => r.source === 'cdc')?.n ?? 0 },
+      deadLettersToday: {
+        kafka: dead.rows.find((r) => r.source === 'kafka')?.n ?? 0,
+        cdc: dead.rows.find((r) => r.source === 'cdc')?.n ?? 0,
+      },
       gates: gates.rows,
       lastReport: report.rows[0] ?? null,
       leader: leader.rows[0] ?? null,
@@ -103,16 +125,42 @@ async function readLedger(config: Config): Promise<Ledger> {
 function kafkaRow(config: Config, ledger: Ledger, kafka: KafkaFacts | 'no topic' | Error, supervised: boolean, now: Date): Row {
   const dead = ledger.deadLettersToday.kafka;
   const base = `last batch ${ago(ledger.kafkaLastBatch, now)}, ${dead} dead letter${dead === 1 ? '' : 's'} today`;
-  if (kafka instanceof Error) return { name: 'ingest:kafka', level: 'info', text: `lag unknown (Kafka: ${kafka.message.split('\n')[0]}), ${base}`, facts: { lastBatchAt: ledger.kafkaLastBatch, deadLettersToday: dead, kafkaError: kafka.message } };
-  if (kafka === 'no topic') return { name: 'ingest:kafka', level: 'info', text: `topic ${config.KAFKA_TOPIC} does not exist yet (created by the first producer or ingestor)`, facts: { deadLettersToday: dead } };
+  if (kafka instanceof Error)
+    return {
+      name: 'ingest:kafka',
+      level: 'info',
+      text: `lag unknown (Kafka: ${kafka.message.split('\n')[0]}), ${base}`,
+      facts: { lastBatchAt: ledger.kafkaLastBatch, deadLettersToday: dead, kafkaError: kafka.message },
+    };
+  if (kafka === 'no topic')
+    return {
+      name: 'ingest:kafka',
+      level: 'info',
+      text: `topic ${config.KAFKA_TOPIC} does not exist yet (created by the first producer or ingestor)`,
+      facts: { deadLettersToday: dead },
+    };
   let lag = 0n;
   for (const [partition, high] of kafka.partitions) lag += high - (ledger.kafkaOffsets.get(partition) ?? 0n);
   const running = kafka.members > 0;
   const facts = { running, members: kafka.members, consumerLag: Number(lag), lastBatchAt: ledger.kafkaLastBatch, deadLettersToday: dead };
   const state = running ? `running (${kafka.members} member${kafka.members === 1 ? '' : 's'})` : 'not running';
   const text = `${state}, lag ${lag} event${lag === 1n ? '' : 's'}, ${base}`;
-  if (!running && supervised) return { name: 'ingest:kafka', level: 'fail', text, fix: 'the scheduler should be running it: read its log (.data/logs/scheduler) for why it stopped', facts };
-  if (!running && lag > 0n) return { name: 'ingest:kafka', level: 'warn', text, fix: 'events wait in Kafka: run `npm run ingest:kafka -- --until-idle 5000`, or `npm run scheduler` to keep it running', facts };
+  if (!running && supervised)
+    return {
+      name: 'ingest:kafka',
+      level: 'fail',
+      text,
+      fix: 'the scheduler should be running it: read its log (.data/logs/scheduler) for why it stopped',
+      facts,
+    };
+  if (!running && lag > 0n)
+    return {
+      name: 'ingest:kafka',
+      level: 'warn',
+      text,
+      fix: 'events wait in Kafka: run `npm run ingest:kafka -- --until-idle 5000`, or `npm run scheduler` to keep it running',
+      facts,
+    };
   return { name: 'ingest:kafka', level: 'ok', text, facts };
 }
 
@@ -122,8 +170,19 @@ function cdcRow(ledger: Ledger, head: { file: string; position: number } | null 
   const state = ledger.cdcRunning ? 'running' : 'not running';
   if (!cdc) {
     return supervised
-      ? { name: 'ingest:cdc', level: 'fail', text: `${state}, no position yet`, fix: 'the scheduler should be running it: read its log (.data/logs/scheduler)', facts: { running: ledger.cdcRunning } }
-      : { name: 'ingest:cdc', level: 'info', text: `${state}, nothing captured yet (\`npm run ingest:cdc -- --until-idle 5000\` takes the first snapshot)`, facts: { running: ledger.cdcRunning } };
+      ? {
+          name: 'ingest:cdc',
+          level: 'fail',
+          text: `${state}, no position yet`,
+          fix: 'the scheduler should be running it: read its log (.data/logs/scheduler)',
+          facts: { running: ledger.cdcRunning },
+        }
+      : {
+          name: 'ingest:cdc',
+          level: 'info',
+          text: `${state}, nothing captured yet (\`npm run ingest:cdc -- --until-idle 5000\` takes the first snapshot)`,
+          facts: { running: ledger.cdcRunning },
+        };
   }
   let lag = 'lag unknown';
   let behind: number | null = null;
@@ -138,9 +197,32 @@ function cdcRow(ledger: Ledger, head: { file: string; position: number } | null 
   }
   const snapshot = cdc.snapshot_state === 'done' ? '' : `, snapshot ${cdc.snapshot_state}`;
   const text = `${state}, ${lag}${snapshot}, last batch ${ago(cdc.updated_at, now)}, ${dead} dead letter${dead === 1 ? '' : 's'} today`;
-  const facts = { running: ledger.cdcRunning, source: cdc.source_name, binlogFile: cdc.binlog_file, binlogPosition: cdc.binlog_position, bytesBehind: behind === Number.POSITIVE_INFINITY ? null : behind, snapshotState: cdc.snapshot_state, lastBatchAt: cdc.updated_at, deadLettersToday: dead };
-  if (!ledger.cdcRunning && supervised) return { name: 'ingest:cdc', level: 'fail', text, fix: 'the scheduler should be running it: read its log (.data/logs/scheduler) for why it stopped', facts };
-  if (cdc.snapshot_state !== 'done' && !ledger.cdcRunning) return { name: 'ingest:cdc', level: 'warn', text, fix: 'a snapshot was interrupted: run `npm run ingest:cdc -- --until-idle 5000` to finish it', facts };
+  const facts = {
+    running: ledger.cdcRunning,
+    source: cdc.source_name,
+    binlogFile: cdc.binlog_file,
+    binlogPosition: cdc.binlog_position,
+    bytesBehind: behind === Number.POSITIVE_INFINITY ? null : behind,
+    snapshotState: cdc.snapshot_state,
+    lastBatchAt: cdc.updated_at,
+    deadLettersToday: dead,
+  };
+  if (!ledger.cdcRunning && supervised)
+    return {
+      name: 'ingest:cdc',
+      level: 'fail',
+      text,
+      fix: 'the scheduler should be running it: read its log (.data/logs/scheduler) for why it stopped',
+      facts,
+    };
+  if (cdc.snapshot_state !== 'done' && !ledger.cdcRunning)
+    return {
+      name: 'ingest:cdc',
+      level: 'warn',
+      text,
+      fix: 'a snapshot was interrupted: run `npm run ingest:cdc -- --until-idle 5000` to finish it',
+      facts,
+    };
   return { name: 'ingest:cdc', level: 'ok', text, facts };
 }
 
@@ -153,7 +235,10 @@ interface DbtResults {
 
 /** The newest run_results.json of `npm run dbt` (dbt/target) and of the scheduler's builds. */
 async function latestDbtResults(config: Config): Promise<DbtResults | null> {
-  const candidates = [join(DBT_PROJECT_DIR, 'target', 'run_results.json'), join(config.dataDir, 'dbt', 'scheduler', 'target', 'run_results.json')];
+  const candidates = [
+    join(DBT_PROJECT_DIR, 'target', 'run_results.json'),
+    join(config.dataDir, 'dbt', 'scheduler', 'target', 'run_results.json'),
+  ];
   let newest: DbtResults | null = null;
   for (const path of candidates) {
     try {
@@ -176,8 +261,17 @@ async function dbtRow(config: Config, now: Date): Promise<Row> {
   const text = `last \`dbt ${which}\` ${ago(at, now)}: ${results.length - failed.length} ok, ${failed.length} failed${parsed.elapsed_time ? ` in ${Math.round(parsed.elapsed_time)} s` : ''}`;
   const facts = { command: which, at, nodes: results.length, failed: failed.map((r) => r.unique_id) };
   if (failed.length === 0) return { name: 'dbt', level: 'ok', text, facts };
-  const names = failed.slice(0, 3).map((r) => r.unique_id.split('.').pop()).join(', ');
-  return { name: 'dbt', level: 'fail', text: `${text} (${names}${failed.length > 3 ? ', ...' : ''})`, fix: `rerun \`npm run dbt -- build --select ${failed[0]!.unique_id.split('.').pop()}\` and read its first error (all results: dbt/target/run_results.json)`, facts };
+  const names = failed
+    .slice(0, 3)
+    .map((r) => r.unique_id.split('.').pop())
+    .join(', ');
+  return {
+    name: 'dbt',
+    level: 'fail',
+    text: `${text} (${names}${failed.length > 3 ? ', ...' : ''})`,
+    fix: `rerun \`npm run dbt -- build --select ${failed[0]!.unique_id.split('.').pop()}\` and read its first error (all results: dbt/target/run_results.json)`,
+    facts,
+  };
 }
 
 function gateRow(ledger: Ledger, now: Date): Row {
@@ -187,7 +281,13 @@ function gateRow(ledger: Ledger, now: Date): Row {
   const parts = ledger.gates.map((g) => `${g.gate} ${g.success ? 'passed' : `FAILED (${g.failed} of ${g.evaluated})`}`);
   const facts = { gates: ledger.gates };
   if (failed.length === 0) return { name: 'gate', level: 'ok', text: `${parts.join(', ')}, ${ago(newest.checked_at, now)}`, facts };
-  return { name: 'gate', level: 'fail', text: `${parts.join(', ')}, ${ago(newest.checked_at, now)}`, fix: 'run `npm run gate` to list the failed expectations (Data Docs: great_expectations/gx/uncommitted/data_docs/local_site/index.html); the report is withheld until it passes', facts };
+  return {
+    name: 'gate',
+    level: 'fail',
+    text: `${parts.join(', ')}, ${ago(newest.checked_at, now)}`,
+    fix: 'run `npm run gate` to list the failed expectations (Data Docs: great_expectations/gx/uncommitted/data_docs/local_site/index.html); the report is withheld until it passes',
+    facts,
+  };
 }
 
 function reportRows(config: Config, ledger: Ledger, now: Date): Row[] {
@@ -195,19 +295,32 @@ function reportRows(config: Config, ledger: Ledger, now: Date): Row[] {
   const next = schedule.nextOccurrence(now);
   const leaderAlive = ledger.leader !== null && now.getTime() - ledger.leader.heartbeat_at.getTime() < HEARTBEAT_STALE_MS;
   const rows: Row[] = [];
-  const fmt = (d: Date) => new Intl.DateTimeFormat('en-GB', { timeZone: config.SCHEDULER_TZ, dateStyle: 'medium', timeStyle: 'short' }).format(d);
+  const fmt = (d: Date) =>
+    new Intl.DateTimeFormat('en-GB', { timeZone: config.SCHEDULER_TZ, dateStyle: 'medium', timeStyle: 'short' }).format(d);
   const last = ledger.lastReport;
   const lastText = last ? `last sent ${ago(last.sent_at, now)} (business date ${last.business_date})` : 'none sent yet';
   const nextText = next ? `next ${fmt(next)} ${config.SCHEDULER_TZ}` : 'no next time';
   const facts = { lastSentAt: last?.sent_at ?? null, lastBusinessDate: last?.business_date ?? null, nextAt: next };
   const due = schedule.latestOccurrence(new Date(now.getTime() - REPORT_GRACE_MS), new Date(now.getTime() - 24 * 3_600_000));
   if (leaderAlive && due && (!last || last.sent_at < due)) {
-    rows.push({ name: 'report', level: 'fail', text: `not sent for ${fmt(due)}; ${lastText}`, fix: 'see `select * from ops.runs where job = \'report\' order by started_at desc limit 3` for why; `npm run scheduler -- --once report` retries it', facts });
+    rows.push({
+      name: 'report',
+      level: 'fail',
+      text: `not sent for ${fmt(due)}; ${lastText}`,
+      fix: "see `select * from ops.runs where job = 'report' order by started_at desc limit 3` for why; `npm run scheduler -- --once report` retries it",
+      facts,
+    });
   } else {
     rows.push({ name: 'report', level: 'ok', text: `${lastText}; ${nextText}${leaderAlive ? '' : ' if the scheduler runs'}`, facts });
   }
   if (ledger.leader && !leaderAlive) {
-    rows.push({ name: 'scheduler', level: 'warn', text: `leader pid ${ledger.leader.pid} on ${ledger.leader.hostname} silent since ${ago(ledger.leader.heartbeat_at, now)}`, fix: 'start `npm run scheduler` (a standby takes over by itself when there is one)', facts: { leader: ledger.leader } });
+    rows.push({
+      name: 'scheduler',
+      level: 'warn',
+      text: `leader pid ${ledger.leader.pid} on ${ledger.leader.hostname} silent since ${ago(ledger.leader.heartbeat_at, now)}`,
+      fix: 'start `npm run scheduler` (a standby takes over by itself when there is one)',
+      facts: { leader: ledger.leader },
+    });
   } else if (leaderAlive) {
     const run = ledger.lastRun;
     const runText = run ? `; last job ${run.job} ${run.status} ${ago(run.started_at, now)}` : '';
@@ -220,7 +333,11 @@ function reportRows(config: Config, ledger: Ledger, now: Date): Row[] {
       facts: { leader: ledger.leader, lastRun: run },
     });
   } else {
-    rows.push({ name: 'scheduler', level: 'info', text: 'not running (`npm run scheduler` runs ingestion, dbt, the gate and the report on schedule)' });
+    rows.push({
+      name: 'scheduler',
+      level: 'info',
+      text: 'not running (`npm run scheduler` runs ingestion, dbt, the gate and the report on schedule)',
+    });
   }
   return rows;
 }
@@ -243,7 +360,10 @@ export async function pipelineRows(config: Config, warehouseUp: boolean, now = n
   ]);
   const leaderAlive = ledger.leader !== null && now.getTime() - ledger.leader.heartbeat_at.getTime() < HEARTBEAT_STALE_MS;
   return {
-    ingestors: [kafkaRow(config, ledger, kafka, leaderAlive && config.SCHEDULER_INGESTORS.includes('kafka'), now), cdcRow(ledger, head, leaderAlive && config.SCHEDULER_INGESTORS.includes('cdc'), now)],
+    ingestors: [
+      kafkaRow(config, ledger, kafka, leaderAlive && config.SCHEDULER_INGESTORS.includes('kafka'), now),
+      cdcRow(ledger, head, leaderAlive && config.SCHEDULER_INGESTORS.includes('cdc'), now),
+    ],
     pipeline: [dbt, gateRow(ledger, now), ...reportRows(config, ledger, now)],
   };
 }

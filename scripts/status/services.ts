@@ -19,7 +19,11 @@ import type { Row } from './model.ts';
 const PROBE_MS = 3_000;
 
 async function postgresVersion(config: Config): Promise<string> {
-  const client = new pg.Client({ connectionString: roleUrl(config, 'transformer'), connectionTimeoutMillis: PROBE_MS, application_name: 'shopflow-status' });
+  const client = new pg.Client({
+    connectionString: roleUrl(config, 'transformer'),
+    connectionTimeoutMillis: PROBE_MS,
+    application_name: 'shopflow-status',
+  });
   client.on('error', () => undefined);
   await client.connect();
   try {
@@ -90,7 +94,13 @@ async function versionOf(service: ServiceStatus['service'], config: Config): Pro
   }
 }
 
-const LABEL: Record<ServiceStatus['service'], string> = { postgres: 'postgres', mariadb: 'mariadb', kafka: 'kafka', smtp: 'smtp', prometheus: 'prometheus' };
+const LABEL: Record<ServiceStatus['service'], string> = {
+  postgres: 'postgres',
+  mariadb: 'mariadb',
+  kafka: 'kafka',
+  smtp: 'smtp',
+  prometheus: 'prometheus',
+};
 const LOGIN_FIX: Record<ServiceStatus['service'], string> = {
   postgres: 'check WAREHOUSE_TRANSFORMER_PASSWORD (status reads the warehouse as role transformer)',
   mariadb: 'check the user and password in SHOP_DB_URL',
@@ -98,7 +108,13 @@ const LOGIN_FIX: Record<ServiceStatus['service'], string> = {
   smtp: 'check SMTP_URL',
   prometheus: 'look at .data/prometheus/prometheus.log',
 };
-const VARIABLE: Record<ServiceStatus['service'], string> = { postgres: 'WAREHOUSE_URL', mariadb: 'SHOP_DB_URL', kafka: 'KAFKA_BROKERS', smtp: 'SMTP_URL', prometheus: 'PROMETHEUS_PORT' };
+const VARIABLE: Record<ServiceStatus['service'], string> = {
+  postgres: 'WAREHOUSE_URL',
+  mariadb: 'SHOP_DB_URL',
+  kafka: 'KAFKA_BROKERS',
+  smtp: 'SMTP_URL',
+  prometheus: 'PROMETHEUS_PORT',
+};
 
 export async function serviceRows(config: Config): Promise<Row[]> {
   const endpoints = serviceEndpoints(config);
@@ -114,20 +130,48 @@ export async function serviceRows(config: Config): Promise<Row[]> {
             : s.state === 'starting'
               ? 'it is still starting: wait a few seconds, then look at its log under .data/' + s.service
               : unreachableFix(endpoint);
-        return { name: LABEL[s.service], level: 'fail', text: `${s.state === 'unreachable' ? 'unreachable' : s.state} at ${s.address}${s.mode === 'external' ? ' (external)' : ''}`, fix, facts };
+        return {
+          name: LABEL[s.service],
+          level: 'fail',
+          text: `${s.state === 'unreachable' ? 'unreachable' : s.state} at ${s.address}${s.mode === 'external' ? ' (external)' : ''}`,
+          fix,
+          facts,
+        };
       }
       const { version, problem } = await versionOf(s.service, config);
-      if (problem) return { name: LABEL[s.service], level: 'fail', text: `up at ${s.address} but ${problem}`, fix: LOGIN_FIX[s.service], facts: { ...facts, problem } };
-      return { name: LABEL[s.service], level: 'ok', text: `up${version ? `, ${version}` : ''}, ${s.address}${s.mode === 'external' ? ' (external)' : ''}`, facts: { ...facts, ...(version ? { version } : {}) } };
+      if (problem)
+        return {
+          name: LABEL[s.service],
+          level: 'fail',
+          text: `up at ${s.address} but ${problem}`,
+          fix: LOGIN_FIX[s.service],
+          facts: { ...facts, problem },
+        };
+      return {
+        name: LABEL[s.service],
+        level: 'ok',
+        text: `up${version ? `, ${version}` : ''}, ${s.address}${s.mode === 'external' ? ' (external)' : ''}`,
+        facts: { ...facts, ...(version ? { version } : {}) },
+      };
     }),
   );
-  const superset = await serverStatus(config).catch(() => ({ running: false, healthy: false, url: `http://127.0.0.1:${config.SUPERSET_PORT}` }));
+  const superset = await serverStatus(config).catch(() => ({
+    running: false,
+    healthy: false,
+    url: `http://127.0.0.1:${config.SUPERSET_PORT}`,
+  }));
   // Superset is optional (dashboards only): not running is information, not a fault.
   rows.push(
     superset.running
       ? superset.healthy
         ? { name: 'superset', level: 'ok', text: `up, ${superset.url}`, facts: { ...superset } }
-        : { name: 'superset', level: 'warn', text: `running but not answering ${superset.url}/health`, fix: 'look at .data/superset/superset.log; restart with `npm run dashboards -- down` then `npm run dashboards`', facts: { ...superset } }
+        : {
+            name: 'superset',
+            level: 'warn',
+            text: `running but not answering ${superset.url}/health`,
+            fix: 'look at .data/superset/superset.log; restart with `npm run dashboards -- down` then `npm run dashboards`',
+            facts: { ...superset },
+          }
       : { name: 'superset', level: 'info', text: 'not running (optional: `npm run dashboards` starts it)', facts: { ...superset } },
   );
   return rows;

@@ -47,7 +47,10 @@ function dbtShopColumns(): Map<string, Array<[string, string]>> {
   const text = read(SHOP_COLUMNS_FILE);
   const tables = new Map<string, Array<[string, string]>>();
   for (const match of text.matchAll(/'(\w+)':\s*\[([\s\S]*?)\]/g)) {
-    tables.set(match[1]!, [...match[2]!.matchAll(/\('(\w+)',\s*'([^']+)'\)/g)].map((c) => [c[1]!, c[2]!]));
+    tables.set(
+      match[1]!,
+      [...match[2]!.matchAll(/\('(\w+)',\s*'([^']+)'\)/g)].map((c) => [c[1]!, c[2]!]),
+    );
   }
   return tables;
 }
@@ -71,7 +74,10 @@ function ddlEnumeration(table: string, column: string): string[] {
   const comment = ddl.find((t) => t.name === table)?.columns.find((c) => c.name === column)?.comment;
   if (!comment) throw new Error(`${DDL_FILE}: no column ${table}.${column}`);
   const list = comment.includes(':') ? comment.slice(comment.lastIndexOf(':') + 1) : comment;
-  return list.replace(/\.$/, '').split(',').map((v) => v.trim());
+  return list
+    .replace(/\.$/, '')
+    .split(',')
+    .map((v) => v.trim());
 }
 
 interface AcceptedValues {
@@ -109,7 +115,8 @@ function acceptedValuesLists(): AcceptedValues[] {
       sources?: Array<{ name: string; tables?: Array<{ name: string; columns?: Column[] }> }>;
     };
     for (const model of doc.models ?? []) visit(file, model.name, model.columns);
-    for (const source of doc.sources ?? []) for (const table of source.tables ?? []) visit(file, `${source.name}.${table.name}`, table.columns);
+    for (const source of doc.sources ?? [])
+      for (const table of source.tables ?? []) visit(file, `${source.name}.${table.name}`, table.columns);
   }
   return found;
 }
@@ -127,7 +134,8 @@ describe(`the shop source contract (${DDL_FILE})`, () => {
     const drift: string[] = [];
     const ddlNames = ddl.map((t) => t.name);
     for (const name of ddlNames) if (!dbt.has(name)) drift.push(`table ${name} is in ${DDL_FILE} but not in ${SHOP_COLUMNS_FILE}`);
-    for (const name of dbt.keys()) if (!ddlNames.includes(name)) drift.push(`table ${name} is in ${SHOP_COLUMNS_FILE} but not in ${DDL_FILE}`);
+    for (const name of dbt.keys())
+      if (!ddlNames.includes(name)) drift.push(`table ${name} is in ${SHOP_COLUMNS_FILE} but not in ${DDL_FILE}`);
     for (const table of ddl) {
       const columns = dbt.get(table.name);
       if (!columns) continue;
@@ -137,23 +145,33 @@ describe(`the shop source contract (${DDL_FILE})`, () => {
         drift.push(`${table.name}: ${DDL_FILE} gives [${expected.join(', ')}] but ${SHOP_COLUMNS_FILE} has [${actual.join(', ')}]`);
       }
       const primaryKey = /^PRIMARY KEY \((\w+)\)/.exec(table.keys.find((k) => k.startsWith('PRIMARY KEY')) ?? '')?.[1];
-      if (columns[0]?.[0] !== primaryKey) drift.push(`${table.name}: the first column in ${SHOP_COLUMNS_FILE} must be the primary key ${primaryKey} (staging and the rejects model key on it)`);
+      if (columns[0]?.[0] !== primaryKey)
+        drift.push(
+          `${table.name}: the first column in ${SHOP_COLUMNS_FILE} must be the primary key ${primaryKey} (staging and the rejects model key on it)`,
+        );
     }
     expect(drift, `fix ${SHOP_COLUMNS_FILE} (or the DDL)`).toEqual([]);
   });
 
   it(`is the table list of the raw gate (${RAW_SUITES_FILE} SOURCE_TABLES)`, () => {
-    expect(sorted(pythonList(RAW_SUITES_FILE, 'SOURCE_TABLES')), `fix SOURCE_TABLES in ${RAW_SUITES_FILE}`).toEqual(sorted(ddl.map((t) => t.name)));
+    expect(sorted(pythonList(RAW_SUITES_FILE, 'SOURCE_TABLES')), `fix SOURCE_TABLES in ${RAW_SUITES_FILE}`).toEqual(
+      sorted(ddl.map((t) => t.name)),
+    );
   });
 
   it(`gives the order statuses of the marts gate (${MARTS_SUITES_FILE} ORDER_STATUSES)`, () => {
-    expect(sorted(pythonList(MARTS_SUITES_FILE, 'ORDER_STATUSES')), `fix ORDER_STATUSES in ${MARTS_SUITES_FILE}`).toEqual(sorted(ddlEnumeration('orders', 'status')));
+    expect(sorted(pythonList(MARTS_SUITES_FILE, 'ORDER_STATUSES')), `fix ORDER_STATUSES in ${MARTS_SUITES_FILE}`).toEqual(
+      sorted(ddlEnumeration('orders', 'status')),
+    );
   });
 });
 
 describe('the clickstream contract (lib/events/schema.ts)', () => {
   it(`gives the event types of ${CLICKSTREAM_MACROS_FILE} and of the raw gate (${RAW_SUITES_FILE} EVENT_TYPES)`, () => {
-    expect(sorted(jinjaList(CLICKSTREAM_MACROS_FILE, 'clickstream_event_types')), `fix clickstream_event_types() in ${CLICKSTREAM_MACROS_FILE}`).toEqual(sorted(EVENT_TYPES));
+    expect(
+      sorted(jinjaList(CLICKSTREAM_MACROS_FILE, 'clickstream_event_types')),
+      `fix clickstream_event_types() in ${CLICKSTREAM_MACROS_FILE}`,
+    ).toEqual(sorted(EVENT_TYPES));
     expect(sorted(pythonList(RAW_SUITES_FILE, 'EVENT_TYPES')), `fix EVENT_TYPES in ${RAW_SUITES_FILE}`).toEqual(sorted(EVENT_TYPES));
   });
 
@@ -163,10 +181,17 @@ describe('the clickstream contract (lib/events/schema.ts)', () => {
     expect(record, `${EVENTS_MODEL_FILE}: jsonb_to_record(...) as typed_payload (...) not found`).not.toBeNull();
     const declared = new Map([...record![1]!.matchAll(/(\w+) (\w+)/g)].map((m) => [m[1]!, m[2]!]));
     // The staged type: the record's type, or the cast applied to it in the select list.
-    const staged = new Map([...declared].map(([field, type]) => [field, new RegExp(`typed_payload\\.${field}::([a-z]+(?:\\(\\d+, \\d+\\))?)`).exec(model)?.[1] ?? type]));
+    const staged = new Map(
+      [...declared].map(([field, type]) => [
+        field,
+        new RegExp(`typed_payload\\.${field}::([a-z]+(?:\\(\\d+, \\d+\\))?)`).exec(model)?.[1] ?? type,
+      ]),
+    );
     const typedInModel = [...staged].filter(([, type]) => type !== 'text').map(([field, type]) => `${field} ${type}`);
     const checked = parseTuples(read(REJECTS_MACROS_FILE), 'clickstream_payload_types').map(([field, type]) => `${field} ${type}`);
-    expect(sorted(checked), `fix clickstream_payload_types() in ${REJECTS_MACROS_FILE} to match the casts of ${EVENTS_MODEL_FILE}`).toEqual(sorted(typedInModel));
+    expect(sorted(checked), `fix clickstream_payload_types() in ${REJECTS_MACROS_FILE} to match the casts of ${EVENTS_MODEL_FILE}`).toEqual(
+      sorted(typedInModel),
+    );
   });
 });
 
@@ -204,7 +229,10 @@ describe('dbt accepted_values lists', () => {
     expect(new Set(lists.map((l) => l.column))).toEqual(new Set(Object.keys(sourceOf)));
     const drift = lists
       .filter((l) => sorted(l.values).join() !== sorted(sourceOf[l.column]!.values).join())
-      .map((l) => `${l.file} (${l.where}.${l.column}): [${l.values.join(', ')}] differs from ${sourceOf[l.column]!.home}: [${sourceOf[l.column]!.values.join(', ')}]`);
+      .map(
+        (l) =>
+          `${l.file} (${l.where}.${l.column}): [${l.values.join(', ')}] differs from ${sourceOf[l.column]!.home}: [${sourceOf[l.column]!.values.join(', ')}]`,
+      );
     expect(drift).toEqual([]);
   });
 });

@@ -58,8 +58,12 @@ afterAll(async () => {
 
 describe('bi_reader', () => {
   it('is an ordinary login role with no special attributes', async () => {
-    const { rows } = await admin.query(`select rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolreplication, rolinherit from pg_roles where rolname = 'bi_reader'`);
-    expect(rows).toEqual([{ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolbypassrls: false, rolreplication: false, rolinherit: true }]);
+    const { rows } = await admin.query(
+      `select rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolreplication, rolinherit from pg_roles where rolname = 'bi_reader'`,
+    );
+    expect(rows).toEqual([
+      { rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolbypassrls: false, rolreplication: false, rolinherit: true },
+    ]);
   });
 
   it('reads tables dbt creates in marts', async () => {
@@ -73,7 +77,9 @@ describe('bi_reader', () => {
        where table_schema not in ('pg_catalog', 'information_schema', 'marts') order by 1, 2`,
     );
     // The migrations create these; if none were found the check below would prove nothing.
-    expect(rows.map((r) => `${r.table_schema}.${r.table_name}`)).toEqual(expect.arrayContaining(['raw.shop_events', 'raw.shop_changes', 'raw.dead_letters', 'ingest.kafka_offsets', 'ops.runs']));
+    expect(rows.map((r) => `${r.table_schema}.${r.table_name}`)).toEqual(
+      expect.arrayContaining(['raw.shop_events', 'raw.shop_changes', 'raw.dead_letters', 'ingest.kafka_offsets', 'ops.runs']),
+    );
     const readable: string[] = [];
     for (const { table_schema, table_name } of rows) {
       const state = await sqlstate(reader, `select 1 from ${pg.escapeIdentifier(table_schema)}.${pg.escapeIdentifier(table_name)} limit 1`);

@@ -17,17 +17,43 @@ const MARTS_DIR = join(ROOT_DIR, 'dbt', 'models', 'marts');
 
 /** The mart names other parts build on (schema marts). */
 const FIXED_MARTS = new Set([
-  'dim_customers', 'dim_products', 'dim_date', 'fct_orders', 'fct_order_items', 'fct_payments', 'fct_sessions', 'fct_events', 'fct_inventory_daily',
-  'revenue_daily', 'orders_hourly', 'category_revenue_weekly', 'category_revenue_monthly', 'top_products', 'customer_lifetime_value',
-  'repeat_purchase_rate', 'active_users_daily', 'conversion_funnel_daily', 'sales_by_geography', 'customer_rfm_segments', 'rfm_segment_movement',
-  'customer_cohorts_monthly', 'low_stock_products', 'suspected_fraud_orders',
-  'ops_source_freshness', 'ops_ingest_metrics', 'ops_dead_letters_daily', 'ops_pipeline_runs', 'ops_gate_results',
+  'dim_customers',
+  'dim_products',
+  'dim_date',
+  'fct_orders',
+  'fct_order_items',
+  'fct_payments',
+  'fct_sessions',
+  'fct_events',
+  'fct_inventory_daily',
+  'revenue_daily',
+  'orders_hourly',
+  'category_revenue_weekly',
+  'category_revenue_monthly',
+  'top_products',
+  'customer_lifetime_value',
+  'repeat_purchase_rate',
+  'active_users_daily',
+  'conversion_funnel_daily',
+  'sales_by_geography',
+  'customer_rfm_segments',
+  'rfm_segment_movement',
+  'customer_cohorts_monthly',
+  'low_stock_products',
+  'suspected_fraud_orders',
+  'ops_source_freshness',
+  'ops_ingest_metrics',
+  'ops_dead_letters_daily',
+  'ops_pipeline_runs',
+  'ops_gate_results',
 ]);
 
 type Yaml = Record<string, unknown>;
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)],
+  );
 }
 
 function load(folder: string): { file: string; doc: Yaml }[] {
@@ -43,8 +69,13 @@ const charts = load('charts');
 const dashboards = load('dashboards');
 const datasetByUuid = new Map(datasets.map((d) => [d.doc.uuid as string, d.doc]));
 
-interface DatasetColumn { column_name: string; expression: string | null }
-interface DatasetMetric { metric_name: string }
+interface DatasetColumn {
+  column_name: string;
+  expression: string | null;
+}
+interface DatasetMetric {
+  metric_name: string;
+}
 
 function columnNames(dataset: Yaml): Set<string> {
   return new Set((dataset.columns as DatasetColumn[]).map((c) => c.column_name));
@@ -55,9 +86,10 @@ function referencedColumns(query: Yaml): string[] {
   const names: string[] = [];
   for (const column of (query.columns as unknown[]) ?? []) {
     if (typeof column === 'string') names.push(column);
-    else if (column && typeof column === 'object' && 'sqlExpression' in column) names.push(String((column as { sqlExpression: string }).sqlExpression));
+    else if (column && typeof column === 'object' && 'sqlExpression' in column)
+      names.push(String((column as { sqlExpression: string }).sqlExpression));
   }
-  for (const [name] of ((query.orderby as [unknown, boolean][]) ?? [])) if (typeof name === 'string') names.push(name);
+  for (const [name] of (query.orderby as [unknown, boolean][]) ?? []) if (typeof name === 'string') names.push(name);
   return names;
 }
 
@@ -65,7 +97,12 @@ const dbtFiles = existsSync(MARTS_DIR) ? walk(MARTS_DIR) : [];
 const dbtContracts = new Map<string, string[]>();
 for (const file of dbtFiles.filter((f) => /\.ya?ml$/.test(f))) {
   const doc = parse(readFileSync(file, 'utf8')) as { models?: { name: string; columns?: { name: string }[] }[] } | null;
-  for (const model of doc?.models ?? []) if (model.columns) dbtContracts.set(model.name, model.columns.map((c) => c.name));
+  for (const model of doc?.models ?? [])
+    if (model.columns)
+      dbtContracts.set(
+        model.name,
+        model.columns.map((c) => c.name),
+      );
 }
 
 /** The SQL file and contract column list (if its YAML exists yet) of a mart model. */
@@ -92,7 +129,13 @@ describe('dashboard bundle', () => {
   });
 
   it('has five dashboards with the agreed titles', () => {
-    expect(dashboards.map((d) => d.doc.dashboard_title).sort()).toEqual(['Customers', 'Data operations', 'Executive overview', 'Products and inventory', 'Sales']);
+    expect(dashboards.map((d) => d.doc.dashboard_title).sort()).toEqual([
+      'Customers',
+      'Data operations',
+      'Executive overview',
+      'Products and inventory',
+      'Sales',
+    ]);
   });
 
   it('uses unique uuids everywhere', () => {
@@ -100,41 +143,50 @@ describe('dashboard bundle', () => {
     expect(new Set(uuids).size).toBe(uuids.length);
   });
 
-  it.each(datasets.map((d) => [d.file, d.doc] as const))('dataset %s is a physical table in marts, on the bundled database', (_file, dataset) => {
-    expect(dataset.schema).toBe('marts');
-    expect(dataset.sql).toBeNull();
-    expect(FIXED_MARTS.has(dataset.table_name as string)).toBe(true);
-    expect(databases.map((d) => d.doc.uuid)).toContain(dataset.database_uuid);
-  });
+  it.each(datasets.map((d) => [d.file, d.doc] as const))(
+    'dataset %s is a physical table in marts, on the bundled database',
+    (_file, dataset) => {
+      expect(dataset.schema).toBe('marts');
+      expect(dataset.sql).toBeNull();
+      expect(FIXED_MARTS.has(dataset.table_name as string)).toBe(true);
+      expect(databases.map((d) => d.doc.uuid)).toContain(dataset.database_uuid);
+    },
+  );
 
-  it.each(datasets.map((d) => [d.doc.table_name as string, d.doc] as const))('dataset %s names only columns its dbt model has', (table, dataset) => {
-    const model = dbtModel(table);
-    expect(model.sql, `dbt/models/marts/**/${table}.sql is missing`).toBeDefined();
-    const physical = (dataset.columns as DatasetColumn[]).filter((c) => !c.expression).map((c) => c.column_name);
-    // Prefer the contract's column list; a model without YAML yet is checked against its SQL.
-    const missing = model.columns
-      ? physical.filter((c) => !model.columns!.includes(c))
-      : physical.filter((c) => !new RegExp(`\\b${c}\\b`).test(model.sql!));
-    expect(missing).toEqual([]);
-  });
+  it.each(datasets.map((d) => [d.doc.table_name as string, d.doc] as const))(
+    'dataset %s names only columns its dbt model has',
+    (table, dataset) => {
+      const model = dbtModel(table);
+      expect(model.sql, `dbt/models/marts/**/${table}.sql is missing`).toBeDefined();
+      const physical = (dataset.columns as DatasetColumn[]).filter((c) => !c.expression).map((c) => c.column_name);
+      // Prefer the contract's column list; a model without YAML yet is checked against its SQL.
+      const missing = model.columns
+        ? physical.filter((c) => !model.columns!.includes(c))
+        : physical.filter((c) => !new RegExp(`\\b${c}\\b`).test(model.sql!));
+      expect(missing).toEqual([]);
+    },
+  );
 
-  it.each(charts.map((c) => [c.doc.slice_name as string, c.doc] as const))('chart "%s" has a query_context that matches its params and dataset', (_name, chart) => {
-    const dataset = datasetByUuid.get(chart.dataset_uuid as string);
-    expect(dataset, 'dataset_uuid resolves').toBeDefined();
-    expect(typeof chart.query_context).toBe('string');
-    const context = JSON.parse(chart.query_context as string) as { queries: Yaml[]; form_data: Yaml };
-    expect(context.form_data.viz_type).toBe(chart.viz_type);
-    expect((chart.params as Yaml).viz_type).toBe(chart.viz_type);
-    expect(context.queries.length).toBeGreaterThan(0);
-    const columns = columnNames(dataset!);
-    const metrics = new Set((dataset!.metrics as DatasetMetric[]).map((m) => m.metric_name));
-    for (const query of context.queries) {
-      const queryMetrics = (query.metrics as unknown[]) ?? [];
-      expect(queryMetrics.length + ((query.columns as unknown[]) ?? []).length).toBeGreaterThan(0);
-      expect(queryMetrics.filter((m) => typeof m === 'string' && !metrics.has(m))).toEqual([]);
-      expect(referencedColumns(query).filter((c) => !columns.has(c) && !metrics.has(c))).toEqual([]);
-    }
-  });
+  it.each(charts.map((c) => [c.doc.slice_name as string, c.doc] as const))(
+    'chart "%s" has a query_context that matches its params and dataset',
+    (_name, chart) => {
+      const dataset = datasetByUuid.get(chart.dataset_uuid as string);
+      expect(dataset, 'dataset_uuid resolves').toBeDefined();
+      expect(typeof chart.query_context).toBe('string');
+      const context = JSON.parse(chart.query_context as string) as { queries: Yaml[]; form_data: Yaml };
+      expect(context.form_data.viz_type).toBe(chart.viz_type);
+      expect((chart.params as Yaml).viz_type).toBe(chart.viz_type);
+      expect(context.queries.length).toBeGreaterThan(0);
+      const columns = columnNames(dataset!);
+      const metrics = new Set((dataset!.metrics as DatasetMetric[]).map((m) => m.metric_name));
+      for (const query of context.queries) {
+        const queryMetrics = (query.metrics as unknown[]) ?? [];
+        expect(queryMetrics.length + ((query.columns as unknown[]) ?? []).length).toBeGreaterThan(0);
+        expect(queryMetrics.filter((m) => typeof m === 'string' && !metrics.has(m))).toEqual([]);
+        expect(referencedColumns(query).filter((c) => !columns.has(c) && !metrics.has(c))).toEqual([]);
+      }
+    },
+  );
 
   it('places every chart on exactly one dashboard, and every placed chart exists', () => {
     const chartUuids = new Set(charts.map((c) => c.doc.uuid as string));

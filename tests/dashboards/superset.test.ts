@@ -58,7 +58,13 @@ async function runEveryChart(api: SupersetApi): Promise<ChartCheck[]> {
         continue;
       }
       const result = await api.chartData(chart.queryContext, { force: true });
-      checks.push({ dashboard: dashboard.slug, chart: chart.name, status: result.status, rows: result.rowcounts.length > 0 ? Math.min(...result.rowcounts) : 0, errors: result.errors });
+      checks.push({
+        dashboard: dashboard.slug,
+        chart: chart.name,
+        status: result.status,
+        rows: result.rowcounts.length > 0 ? Math.min(...result.rowcounts) : 0,
+        errors: result.errors,
+      });
     }
   }
   return checks;
@@ -108,7 +114,13 @@ afterAll(async () => {
 
 describe('dashboards in a clean Superset', () => {
   it('imports all five dashboards with their charts', () => {
-    expect(firstImport.dashboards.map((d) => d.slug).sort()).toEqual(['customers', 'data-operations', 'executive-overview', 'products-inventory', 'sales']);
+    expect(firstImport.dashboards.map((d) => d.slug).sort()).toEqual([
+      'customers',
+      'data-operations',
+      'executive-overview',
+      'products-inventory',
+      'sales',
+    ]);
     for (const dashboard of firstImport.dashboards) expect(dashboard.charts, dashboard.slug).toBeGreaterThan(0);
   });
 

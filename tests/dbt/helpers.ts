@@ -13,7 +13,10 @@ import { runDbt } from '../../lib/dbt/run.ts';
 import type { ProcessResult } from '../../lib/process.ts';
 
 /** dbt writes manifests and logs per run directory, so test files never share dbt/target. */
-export function dbtRunner(config: Config): { dbt: (args: string[], vars?: Record<string, string>) => Promise<ProcessResult>; cleanup: () => void } {
+export function dbtRunner(config: Config): {
+  dbt: (args: string[], vars?: Record<string, string>) => Promise<ProcessResult>;
+  cleanup: () => void;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'shopflow-dbt-test-'));
   return {
     dbt: (args, vars) =>

@@ -105,7 +105,8 @@ describe('incremental models equal a full refresh', () => {
       for (const { relation } of INCREMENTAL_MODELS) {
         const table = relation.split('.')[1] as string;
         const list = (columns.get(relation) as string[]).map((c) => `"${c}"`).join(', ');
-        const count = async (sql: string) => Number((await client.query<{ n: string }>(`select count(*) as n from (${sql}) as d`)).rows[0]?.n);
+        const count = async (sql: string) =>
+          Number((await client.query<{ n: string }>(`select count(*) as n from (${sql}) as d`)).rows[0]?.n);
         const incremental = `select ${list} from incremental_result.${table}`;
         const full = `select ${list} from ${relation}`;
         differences[relation] = {

@@ -34,12 +34,17 @@ describe('marts against an independent computation over the source', () => {
   let source: mysql.Connection;
 
   const shopQuery = async (sql: string): Promise<Rows> => (await source.query(sql))[0] as Rows;
-  const martQuery = (sql: string): Promise<Rows> => withPg(env.warehouse.adminUrl, async (client) => (await client.query(sql)).rows as Rows);
+  const martQuery = (sql: string): Promise<Rows> =>
+    withPg(env.warehouse.adminUrl, async (client) => (await client.query(sql)).rows as Rows);
 
   beforeAll(async () => {
     env = await createPipelineEnv('dbt_independent');
     runner = dbtRunner(env.config);
-    await generateAndIngest(env, { from: '2024-11-01', to: '2025-01-31', customers: 400, products: 40, orders: 2500, seed: 7 }, { anomalies: true });
+    await generateAndIngest(
+      env,
+      { from: '2024-11-01', to: '2025-01-31', customers: 400, products: 40, orders: 2500, seed: 7 },
+      { anomalies: true },
+    );
     await runner.dbt(['build']);
     source = await mysql.createConnection({ uri: env.shop.url, dateStrings: true, decimalNumbers: false });
     source.on('error', () => undefined);
@@ -63,7 +68,9 @@ describe('marts against an independent computation over the source', () => {
              gross_revenue::text as gross, net_revenue::text as net
         from marts.revenue_daily where order_count > 0 order by 1`);
     expect(expected.length).toBeGreaterThan(60);
-    expect(actual.map((r) => ({ ...r, orders: Number(r.orders) }))).toEqual(expected.map((r) => ({ ...r, orders: Number(r.orders), net: Number(r.net).toFixed(2) })));
+    expect(actual.map((r) => ({ ...r, orders: Number(r.orders) }))).toEqual(
+      expected.map((r) => ({ ...r, orders: Number(r.orders), net: Number(r.net).toFixed(2) })),
+    );
   });
 
   it('repeat purchase rate as of the last day', async () => {
@@ -98,14 +105,16 @@ describe('marts against an independent computation over the source', () => {
       select to_char(cohort_month, 'YYYY-MM-DD') as cohort, months_since_first_order as months,
              active_customers as active, cohort_size as size
         from marts.customer_cohorts_monthly order by 1, 2`);
-    const normalise = (rows: Rows) => rows.map((r) => ({ cohort: String(r.cohort), months: Number(r.months), active: Number(r.active), size: Number(r.size) }));
+    const normalise = (rows: Rows) =>
+      rows.map((r) => ({ cohort: String(r.cohort), months: Number(r.months), active: Number(r.active), size: Number(r.size) }));
     const withActivity = normalise(actual).filter((r) => r.active > 0);
     expect(withActivity).toEqual(normalise(expected));
     // Zero cells exist: every cohort has a row for every month up to the last one.
     const cohorts = new Set(normalise(actual).map((r) => r.cohort));
     const lastMonth = [...cohorts].sort().at(-1) as string;
     for (const cohort of cohorts) {
-      const months = (Number(lastMonth.slice(0, 4)) - Number(cohort.slice(0, 4))) * 12 + Number(lastMonth.slice(5, 7)) - Number(cohort.slice(5, 7));
+      const months =
+        (Number(lastMonth.slice(0, 4)) - Number(cohort.slice(0, 4))) * 12 + Number(lastMonth.slice(5, 7)) - Number(cohort.slice(5, 7));
       expect(normalise(actual).filter((r) => r.cohort === cohort).length).toBe(months + 1);
     }
   });

@@ -57,14 +57,21 @@ function envFor(env: Omit<PipelineEnv, 'drop' | 'config'>, serverId: number): Re
 
 function startCli(entry: string, args: string[], env: Record<string, string>) {
   // node with the tsx loader, not the tsx launcher: a SIGTERM must reach the ingestor itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: ROOT_DIR, env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    cwd: ROOT_DIR,
+    env,
+    shell: false,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let tail = '';
   const keep = (chunk: Buffer) => (tail = (tail + chunk.toString('utf8')).slice(-4000));
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   const done = new Promise<void>((resolve, reject) => {
     child.on('error', (error) => reject(new ProcessFailedError(entry, null, null, error.message)));
-    child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new ProcessFailedError(`${entry} ${args.join(' ')}`, code, signal, tail))));
+    child.on('close', (code, signal) =>
+      code === 0 ? resolve() : reject(new ProcessFailedError(`${entry} ${args.join(' ')}`, code, signal, tail)),
+    );
   });
   return { child, done };
 }
@@ -72,7 +79,10 @@ function startCli(entry: string, args: string[], env: Record<string, string>) {
 async function waitForSnapshot(adminUrl: string, exited: Promise<void>, timeoutMs = 120_000): Promise<void> {
   let failure: unknown;
   let finished = false;
-  exited.then(() => (finished = true), (error: unknown) => ((finished = true), (failure = error)));
+  exited.then(
+    () => (finished = true),
+    (error: unknown) => ((finished = true), (failure = error)),
+  );
   await withPg(adminUrl, async (client) => {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -110,9 +120,20 @@ export async function generateAndIngest(env: PipelineEnv, size: GenerateSize, op
   try {
     await waitForSnapshot(env.warehouse.adminUrl, cdc.done);
     const args = [
-      '--backfill', '--from', size.from, '--to', size.to,
-      '--customers', String(size.customers), '--products', String(size.products), '--orders', String(size.orders),
-      '--seed', String(size.seed), '--quiet',
+      '--backfill',
+      '--from',
+      size.from,
+      '--to',
+      size.to,
+      '--customers',
+      String(size.customers),
+      '--products',
+      String(size.products),
+      '--orders',
+      String(size.orders),
+      '--seed',
+      String(size.seed),
+      '--quiet',
     ];
     if (options.anomalies) args.push('--anomalies', '--manifest', join(ROOT_DIR, '.data', 'generator', `${env.topic.topic}.jsonl`));
     await startCli('generator/cli.ts', args, childEnv).done;

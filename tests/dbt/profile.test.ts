@@ -39,7 +39,10 @@ describe('dbt/profiles.yml', () => {
 
   it('connects where WAREHOUSE_URL points, as transformer with WAREHOUSE_TRANSFORMER_PASSWORD', async () => {
     const url = new URL(warehouse.adminUrl);
-    const run = await dbtDebug({ WAREHOUSE_URL: warehouse.adminUrl, WAREHOUSE_TRANSFORMER_PASSWORD: warehouse.config.WAREHOUSE_TRANSFORMER_PASSWORD });
+    const run = await dbtDebug({
+      WAREHOUSE_URL: warehouse.adminUrl,
+      WAREHOUSE_TRANSFORMER_PASSWORD: warehouse.config.WAREHOUSE_TRANSFORMER_PASSWORD,
+    });
     expect(run.out).toMatch(new RegExp(`database: ${warehouse.database}\\b`));
     expect(run.out).toMatch(new RegExp(`port: ${url.port}\\b`));
     expect(run.out).toMatch(/user: transformer\b/);

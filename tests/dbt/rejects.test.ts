@@ -72,10 +72,24 @@ describe('rows staging cannot type', () => {
     const result = await runner.dbt(['build', '--exclude', 'resource_type:snapshot']);
     expect(result.exitCode ?? 0).toBe(0);
 
-    const changes = await query(`select table_name, operation, binlog_file, binlog_position, reject_reason from staging.stg_shop__change_rejects order by binlog_position`);
+    const changes = await query(
+      `select table_name, operation, binlog_file, binlog_position, reject_reason from staging.stg_shop__change_rejects order by binlog_position`,
+    );
     expect(changes).toEqual([
-      { table_name: 'orders', operation: 'update', binlog_file: 'mariadb-bin.000042', binlog_position: '4242', reject_reason: `total_amount '123456789012.50' is not a numeric(12, 2)` },
-      { table_name: 'customers', operation: 'insert', binlog_file: 'mariadb-bin.000042', binlog_position: '4343', reject_reason: `signed_up_at '2024-00-15 10:00:00' is not a timestamptz` },
+      {
+        table_name: 'orders',
+        operation: 'update',
+        binlog_file: 'mariadb-bin.000042',
+        binlog_position: '4242',
+        reject_reason: `total_amount '123456789012.50' is not a numeric(12, 2)`,
+      },
+      {
+        table_name: 'customers',
+        operation: 'insert',
+        binlog_file: 'mariadb-bin.000042',
+        binlog_position: '4343',
+        reject_reason: `signed_up_at '2024-00-15 10:00:00' is not a timestamptz`,
+      },
       {
         table_name: 'order_items',
         operation: 'insert',
@@ -85,7 +99,9 @@ describe('rows staging cannot type', () => {
       },
     ]);
 
-    const events = await query(`select event_id, kafka_partition, kafka_offset::int as kafka_offset, reject_reason from staging.stg_clickstream__event_rejects order by kafka_offset`);
+    const events = await query(
+      `select event_id, kafka_partition, kafka_offset::int as kafka_offset, reject_reason from staging.stg_clickstream__event_rejects order by kafka_offset`,
+    );
     expect(events.map((e) => [e.event_id, e.kafka_partition, e.kafka_offset])).toEqual([
       ['bad-1', 5, 900001],
       ['bad-2', 5, 900002],
@@ -107,7 +123,9 @@ describe('rows staging cannot type', () => {
     expect(order?.total_amount).not.toBe('123456789012.50');
     expect(await query(`select count(*)::int as n from staging.stg_clickstream__events where event_id like 'bad-%'`)).toEqual([{ n: 0 }]);
 
-    const mart = await query(`select source_name, count(*)::int as n, bool_or(is_resolved) as any_resolved from marts.ops_staging_rejects group by 1 order by 1`);
+    const mart = await query(
+      `select source_name, count(*)::int as n, bool_or(is_resolved) as any_resolved from marts.ops_staging_rejects group by 1 order by 1`,
+    );
     expect(mart).toEqual([
       { source_name: 'clickstream', n: 5, any_resolved: false },
       { source_name: 'shop', n: 3, any_resolved: false },
@@ -137,7 +155,9 @@ describe('rows staging cannot type', () => {
         from raw.shop_changes where binlog_position = 4242`);
     const [fixed] = await query(`select after_image ->> 'total_amount' as total from raw.shop_changes where binlog_position = 5000`);
     await runner.dbt(['build', '--exclude', 'resource_type:snapshot']);
-    expect(await query(`select source_table, is_resolved from marts.ops_staging_rejects where source_name = 'shop' order by change_id`)).toEqual([
+    expect(
+      await query(`select source_table, is_resolved from marts.ops_staging_rejects where source_name = 'shop' order by change_id`),
+    ).toEqual([
       { source_table: 'orders', is_resolved: true },
       { source_table: 'customers', is_resolved: false },
       { source_table: 'order_items', is_resolved: false },

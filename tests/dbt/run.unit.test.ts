@@ -9,7 +9,10 @@ import { dbtEnv, dbtExecutable, dbtProfileEnv, DBT_PROJECT_DIR } from '../../lib
 
 describe('dbt profile environment', () => {
   it('derives host, port and database from WAREHOUSE_URL and uses the transformer role', () => {
-    const env = dbtProfileEnv({ WAREHOUSE_URL: 'postgres://postgres:secret@db.internal:6543/analytics?sslmode=require', WAREHOUSE_TRANSFORMER_PASSWORD: 'tp' });
+    const env = dbtProfileEnv({
+      WAREHOUSE_URL: 'postgres://postgres:secret@db.internal:6543/analytics?sslmode=require',
+      WAREHOUSE_TRANSFORMER_PASSWORD: 'tp',
+    });
     expect(env).toMatchObject({
       SHOPFLOW_PG_HOST: 'db.internal',
       SHOPFLOW_PG_PORT: '6543',

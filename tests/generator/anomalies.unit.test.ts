@@ -85,7 +85,8 @@ describe('anomalies manifest', () => {
       const order = world.tables.orders.get(Number(e.order_id))!;
       const customer = world.tables.customers.get(Number(e.customer_id))!;
       expect(order.customer_id).toBe(customer.customer_id);
-      const age = Date.parse(`${String(order.placed_at).replace(' ', 'T')}Z`) - Date.parse(`${String(customer.signed_up_at).replace(' ', 'T')}Z`);
+      const age =
+        Date.parse(`${String(order.placed_at).replace(' ', 'T')}Z`) - Date.parse(`${String(customer.signed_up_at).replace(' ', 'T')}Z`);
       expect(age).toBeLessThanOrEqual(60 * 60_000);
       expect(Number(order.total_amount)).toBeGreaterThan(median * 5);
     }
@@ -103,10 +104,12 @@ describe('anomalies manifest', () => {
     }
   });
 
-  it('low stock: the product\'s stock was written under its reorder point', () => {
+  it("low stock: the product's stock was written under its reorder point", () => {
     for (const e of byKind('low_stock')) {
       expect(Number(e.quantity_on_hand)).toBeLessThan(Number(e.reorder_point));
-      const written = world.writes.some((w) => w.table === 'inventory' && Number(w.row[0]) === e.product_id && Number(w.row[1]) <= Number(e.quantity_on_hand));
+      const written = world.writes.some(
+        (w) => w.table === 'inventory' && Number(w.row[0]) === e.product_id && Number(w.row[1]) <= Number(e.quantity_on_hand),
+      );
       expect(written).toBe(true);
     }
   });

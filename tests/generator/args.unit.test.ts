@@ -14,7 +14,16 @@ const fails = (pattern: RegExp, ...argv: string[]) => {
 describe('generate flags', () => {
   it('defaults: backfill of 10,000 customers, 500 products, 50,000 orders over the 365 days up to yesterday', () => {
     const o = parse();
-    expect(o).toMatchObject({ mode: 'backfill', customers: 10_000, products: 500, orders: 50_000, days: 365, seed: 42, sinks: ['mariadb', 'kafka'], anomalies: false });
+    expect(o).toMatchObject({
+      mode: 'backfill',
+      customers: 10_000,
+      products: 500,
+      orders: 50_000,
+      days: 365,
+      seed: 42,
+      sinks: ['mariadb', 'kafka'],
+      anomalies: false,
+    });
     expect(new Date(o.startMs + (o.days - 1) * 86_400_000).toISOString().slice(0, 10)).toBe('2025-06-14');
   });
 

@@ -12,7 +12,11 @@ import { BUNDLE_DIR } from '../../lib/bundled-child.ts';
 import { ROOT_DIR } from '../../lib/root.ts';
 
 function generate(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'generator', 'cli.ts'), ...args], { cwd: ROOT_DIR, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'generator', 'cli.ts'), ...args], {
+    cwd: ROOT_DIR,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 describe('generate CLI', () => {

@@ -63,7 +63,9 @@ describe('Customer', () => {
   it('a move replaces the address and nothing else', () => {
     const c = new Customer(fields());
     c.moveTo({ countryCode: 'DE', region: null, city: 'Köln', postalCode: '50667', streetAddress: null }, 1_800_000_000_000);
-    expect(read(c)).toEqual(fields({ countryCode: 'DE', region: null, city: 'Köln', postalCode: '50667', streetAddress: null, updatedAt: 1_800_000_000_000 }));
+    expect(read(c)).toEqual(
+      fields({ countryCode: 'DE', region: null, city: 'Köln', postalCode: '50667', streetAddress: null, updatedAt: 1_800_000_000_000 }),
+    );
   });
 
   it('an e-mail change bumps the version and replaces the address only', () => {

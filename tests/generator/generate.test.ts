@@ -21,7 +21,21 @@ import { testConfig } from '../helpers/config.ts';
 import { createTestTopic, type TestTopic } from '../helpers/kafka.ts';
 import { createTestShopDb, type TestShopDb } from '../helpers/shopdb.ts';
 
-const WORLD = ['--from', '2024-03-01', '--to', '2024-03-21', '--customers', '80', '--products', '40', '--orders', '300', '--seed', '3', '--quiet'];
+const WORLD = [
+  '--from',
+  '2024-03-01',
+  '--to',
+  '2024-03-21',
+  '--customers',
+  '80',
+  '--products',
+  '40',
+  '--orders',
+  '300',
+  '--seed',
+  '3',
+  '--quiet',
+];
 const logger = createLogger('generator-test', 'warn');
 
 interface Target {
@@ -134,7 +148,11 @@ describe('backfill into MariaDB and Kafka', () => {
   it('every order_placed event matches an order with the same customer, total, session and time; every order has its funnel', () => {
     const orders = new Map((tablesA.orders as Record<string, string>[]).map((o) => [Number(o.order_id), o]));
     const sessions = new Map<string, ShopEvent[]>();
-    for (const [key, values] of streamA) sessions.set(key, values.map((v) => shopEvent.parse(JSON.parse(v))));
+    for (const [key, values] of streamA)
+      sessions.set(
+        key,
+        values.map((v) => shopEvent.parse(JSON.parse(v))),
+      );
     let placed = 0;
     for (const events of sessions.values()) {
       for (const e of events) {
@@ -184,11 +202,15 @@ describe('CLI', () => {
   it('bad flags exit with status 2 and a clear message, before anything is written', async () => {
     const db = await createTestShopDb('gen_flags', { withSchema: false });
     try {
-      const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'generator', 'cli.ts'), '--from', '2024-05-01', '--to', '2024-04-01'], {
-        env: { ...process.env, SHOP_DB_URL: db.url, KAFKA_TOPIC: 'never.created' },
-        encoding: 'utf8',
-        cwd: ROOT_DIR,
-      });
+      const result = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', join(ROOT_DIR, 'generator', 'cli.ts'), '--from', '2024-05-01', '--to', '2024-04-01'],
+        {
+          env: { ...process.env, SHOP_DB_URL: db.url, KAFKA_TOPIC: 'never.created' },
+          encoding: 'utf8',
+          cwd: ROOT_DIR,
+        },
+      );
       expect(result.status).toBe(2);
       expect(result.stderr).toContain('--from 2024-05-01 is after --to 2024-04-01');
       const connection = await mysql.createConnection({ uri: db.url });
@@ -205,7 +227,11 @@ describe('CLI', () => {
 describe('--live', () => {
   it('continues from MariaDB: new orders get the next ids, with their sessions on Kafka', async () => {
     const before = Math.max(...(tablesA.orders as Record<string, string>[]).map((o) => Number(o.order_id)));
-    const summary = await runGenerate(options(a.config, ['--live', '--rate', '1200', '--duration', '4', '--seed', '3', '--quiet']), a.config, logger);
+    const summary = await runGenerate(
+      options(a.config, ['--live', '--rate', '1200', '--duration', '4', '--seed', '3', '--quiet']),
+      a.config,
+      logger,
+    );
     expect(summary.mode).toBe('live');
     expect(summary.rows.inserted.orders).toBeGreaterThan(20);
     const after = await dumpTables(a.db.url);

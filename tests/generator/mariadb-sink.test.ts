@@ -33,7 +33,22 @@ async function dump(sink: MariadbSink): Promise<Record<string, unknown[]>> {
 }
 
 function customer(id: number, email: string, firstName: string, updatedAt = '2024-01-01 00:00:00.000'): Row {
-  return [id, email, firstName, 'Smith', null, 'US', 'CA', 'San José', '95112', '1 Main St', 'web', '2024-01-01 00:00:00.000', '2024-01-01 00:00:00.000', updatedAt];
+  return [
+    id,
+    email,
+    firstName,
+    'Smith',
+    null,
+    'US',
+    'CA',
+    'San José',
+    '95112',
+    '1 Main St',
+    'web',
+    '2024-01-01 00:00:00.000',
+    '2024-01-01 00:00:00.000',
+    updatedAt,
+  ];
 }
 
 afterAll(async () => {
@@ -78,11 +93,13 @@ describe('MariaDB sink', () => {
   });
 
   it('awkward text survives byte for byte: tabs, newlines, backslashes, quotes, \\N, NUL, emoji', async () => {
-    const awkward = ['tab\there', 'new\nline\r\n', 'back\\slash\\', "it's \"quoted\"", '\\N', 'nul\u0000byte', 'ünïcødé 🛒', ''];
+    const awkward = ['tab\there', 'new\nline\r\n', 'back\\slash\\', 'it\'s "quoted"', '\\N', 'nul\u0000byte', 'ünïcødé 🛒', ''];
     const batch = new Batch('awkward');
     awkward.forEach((text, i) => batch.insert('customers', customer(90_000 + i, `awkward${i}@example.com`, text)));
     await load.sink.write(batch);
-    const [rows] = await load.sink.connection.query<mysql.RowDataPacket[]>('SELECT first_name, phone FROM customers WHERE customer_id >= 90000 ORDER BY customer_id');
+    const [rows] = await load.sink.connection.query<mysql.RowDataPacket[]>(
+      'SELECT first_name, phone FROM customers WHERE customer_id >= 90000 ORDER BY customer_id',
+    );
     expect(rows.map((r) => r.first_name)).toEqual(awkward);
     expect(rows.every((r) => r.phone === null)).toBe(true);
   });
@@ -93,13 +110,28 @@ describe('MariaDB sink', () => {
     batch.upsert('customers', customer(91_000, 'twice@example.com', 'Second', '2024-01-02 00:00:00.000'));
     batch.upsert('customers', customer(91_000, 'twice@example.com', 'Third', '2024-01-03 00:00:00.000'));
     await load.sink.write(batch);
-    const [rows] = await load.sink.connection.query<mysql.RowDataPacket[]>('SELECT first_name, updated_at FROM customers WHERE customer_id = 91000');
+    const [rows] = await load.sink.connection.query<mysql.RowDataPacket[]>(
+      'SELECT first_name, updated_at FROM customers WHERE customer_id = 91000',
+    );
     expect(rows).toEqual([{ first_name: 'Third', updated_at: '2024-01-03 00:00:00.000' }]);
   });
 
   it('a duplicate key (which LOAD DATA LOCAL only warns about) fails the batch, and nothing of it stays', async () => {
     const before = await dump(load.sink);
-    const product: Row = [95_000, 'SKU-DUP', 'x', 'Grocery', 'Snacks', 'Brand', 1, 0.5, 1, '2024-01-01 00:00:00.000', '2024-01-01 00:00:00.000', '2024-01-01 00:00:00.000'];
+    const product: Row = [
+      95_000,
+      'SKU-DUP',
+      'x',
+      'Grocery',
+      'Snacks',
+      'Brand',
+      1,
+      0.5,
+      1,
+      '2024-01-01 00:00:00.000',
+      '2024-01-01 00:00:00.000',
+      '2024-01-01 00:00:00.000',
+    ];
     const batch = new Batch('duplicate');
     batch.insert('customers', customer(92_000, 'dup@example.com', 'New'));
     batch.insert('products', product);
@@ -121,7 +153,9 @@ describe('MariaDB sink', () => {
     const next = new Batch('after');
     next.insert('customers', customer(93_001, 'after@example.com', 'After'));
     await load.sink.write(next);
-    const [after] = await load.sink.connection.query<mysql.RowDataPacket[]>('SELECT customer_id FROM customers WHERE customer_id IN (92000, 93000, 93001)');
+    const [after] = await load.sink.connection.query<mysql.RowDataPacket[]>(
+      'SELECT customer_id FROM customers WHERE customer_id IN (92000, 93000, 93001)',
+    );
     expect(after.map((r) => Number(r.customer_id))).toEqual([93_001]);
   });
 });

@@ -81,7 +81,8 @@ export async function generateInMemory(options: MemoryWorldOptions = {}): Promis
       }
     }
     if (!batch.keepsMessageBodies) {
-      for (const i of batch.messages.ordered()) messages.push({ key: '', value: '', time: batch.messages.time(i), type: batch.messages.type(i), batch: batch.label });
+      for (const i of batch.messages.ordered())
+        messages.push({ key: '', value: '', time: batch.messages.time(i), type: batch.messages.type(i), batch: batch.label });
       continue;
     }
     for (const m of batch.orderedMessages()) {

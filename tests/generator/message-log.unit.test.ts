@@ -5,7 +5,12 @@ import type { OutgoingMessage } from '../../generator/world/batch.ts';
 import { MessageLog } from '../../generator/world/message-log.ts';
 
 function message(i: number, time: number): OutgoingMessage {
-  return { key: `session-${i % 7}-ключ`, value: JSON.stringify({ i, text: 'ünïcødé 🔑'.repeat(i % 5), pad: 'x'.repeat(i % 300) }), time, type: i % 3 === 0 ? 'page_view' : 'malformed' };
+  return {
+    key: `session-${i % 7}-ключ`,
+    value: JSON.stringify({ i, text: 'ünïcødé 🔑'.repeat(i % 5), pad: 'x'.repeat(i % 300) }),
+    time,
+    type: i % 3 === 0 ? 'page_view' : 'malformed',
+  };
 }
 
 function all(log: MessageLog): OutgoingMessage[] {

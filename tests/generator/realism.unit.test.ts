@@ -31,7 +31,14 @@ const sessions = new Map<string, Session>();
 beforeAll(async () => {
   world = await generateInMemory({ seed: 3, from: FROM, days: 84, customers: 1_200, orders: 4_000, products: 100 });
   for (const m of world.messages) {
-    const e = JSON.parse(m.value) as { session_id: string; event_type: string; event_time: string; device: string; referrer: string | null; page_url: string };
+    const e = JSON.parse(m.value) as {
+      session_id: string;
+      event_type: string;
+      event_time: string;
+      device: string;
+      referrer: string | null;
+      page_url: string;
+    };
     let s = sessions.get(e.session_id);
     if (!s) {
       const time = new Date(e.event_time);
@@ -96,7 +103,9 @@ describe('no ramp-up artefact', () => {
     const start = `${FROM} 00:00:00`;
     const preexisting = [...world.tables.customers.values()].filter((c) => String(c.created_at) < start).length;
     const ordering = new Set([...world.tables.orders.values()].map((o) => o.customer_id));
-    const preexistingOrdering = [...world.tables.customers.values()].filter((c) => String(c.created_at) < start && ordering.has(c.customer_id)).length;
+    const preexistingOrdering = [...world.tables.customers.values()].filter(
+      (c) => String(c.created_at) < start && ordering.has(c.customer_id),
+    ).length;
     const buyers = 1 - PROPORTIONS.nonBuyerShare;
     const repeat = 1 - PROPORTIONS.oneTimeBuyerShare;
     // At most the repeat buyers (plus a little noise) order again; before, every buyer did.
@@ -121,7 +130,9 @@ describe('conversion varies like a shop', () => {
 
   it('differs by channel: the newsletter converts better than paid social', () => {
     const byChannel = conversionBy((s) => s.referrer ?? 'direct');
-    expect(byChannel.get('https://mail.shopflow.example/newsletter')!.rate).toBeGreaterThan(1.5 * byChannel.get('https://www.instagram.com/')!.rate);
+    expect(byChannel.get('https://mail.shopflow.example/newsletter')!.rate).toBeGreaterThan(
+      1.5 * byChannel.get('https://www.instagram.com/')!.rate,
+    );
   });
 
   it('differs by season: December converts better than February', () => {

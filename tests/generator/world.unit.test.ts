@@ -46,7 +46,9 @@ describe('determinism', () => {
   });
 
   it('a different seed gives a different world', async () => {
-    expect((await generateInMemory({ seed: 12, days: 30, customers: 100, orders: 300, products: 50 })).digest).not.toBe((await generateInMemory({ seed: 11, days: 30, customers: 100, orders: 300, products: 50 })).digest);
+    expect((await generateInMemory({ seed: 12, days: 30, customers: 100, orders: 300, products: 50 })).digest).not.toBe(
+      (await generateInMemory({ seed: 11, days: 30, customers: 100, orders: 300, products: 50 })).digest,
+    );
   });
 });
 
@@ -69,7 +71,7 @@ describe('events', () => {
     expect(new Set(events.map((e) => e.event_id)).size).toBe(events.length);
   });
 
-  it('a session\'s events are sent in event-time order', () => {
+  it("a session's events are sent in event-time order", () => {
     const last = new Map<string, string>();
     for (const e of events) {
       const previous = last.get(e.session_id);
@@ -98,7 +100,8 @@ describe('orders and sessions agree', () => {
     const bySession = new Map<string, ShopEvent[]>();
     for (const e of events) bySession.set(e.session_id, [...(bySession.get(e.session_id) ?? []), e]);
     const itemsByOrder = new Map<number, number[]>();
-    for (const item of world.tables.order_items.values()) itemsByOrder.set(Number(item.order_id), [...(itemsByOrder.get(Number(item.order_id)) ?? []), Number(item.product_id)]);
+    for (const item of world.tables.order_items.values())
+      itemsByOrder.set(Number(item.order_id), [...(itemsByOrder.get(Number(item.order_id)) ?? []), Number(item.product_id)]);
     for (const order of world.tables.orders.values()) {
       const session = bySession.get(String(order.session_id))!;
       expect(session, `session of order ${order.order_id}`).toBeDefined();
@@ -128,7 +131,9 @@ describe('rows', () => {
     }
     for (const o of world.tables.orders.values()) {
       expect(cents(o.subtotal_amount)).toBe(sums.get(Number(o.order_id)));
-      expect(cents(o.total_amount)).toBe(cents(o.subtotal_amount) - cents(o.discount_amount) + cents(o.shipping_amount) + cents(o.tax_amount));
+      expect(cents(o.total_amount)).toBe(
+        cents(o.subtotal_amount) - cents(o.discount_amount) + cents(o.shipping_amount) + cents(o.tax_amount),
+      );
     }
   });
 
@@ -143,7 +148,8 @@ describe('rows', () => {
         expect(seen.products.has(Number(w.row[2]))).toBe(true);
       }
       if (w.table === 'payments') expect(seen.orders.has(Number(w.row[1]))).toBe(true);
-      if (w.table === 'inventory' || w.table === 'restocks') expect(seen.products.has(Number(w.row[w.table === 'inventory' ? 0 : 1]))).toBe(true);
+      if (w.table === 'inventory' || w.table === 'restocks')
+        expect(seen.products.has(Number(w.row[w.table === 'inventory' ? 0 : 1]))).toBe(true);
     }
   });
 
@@ -151,7 +157,17 @@ describe('rows', () => {
     for (const o of world.tables.orders.values()) {
       const chain = [o.placed_at, o.paid_at, o.shipped_at, o.delivered_at, o.returned_at].filter((t): t is string => t !== null);
       expect([...chain].sort()).toEqual(chain);
-      const expected = o.returned_at ? 'returned' : o.cancelled_at ? 'cancelled' : o.delivered_at ? 'delivered' : o.shipped_at ? 'shipped' : o.paid_at ? 'paid' : 'placed';
+      const expected = o.returned_at
+        ? 'returned'
+        : o.cancelled_at
+          ? 'cancelled'
+          : o.delivered_at
+            ? 'delivered'
+            : o.shipped_at
+              ? 'shipped'
+              : o.paid_at
+                ? 'paid'
+                : 'placed';
       expect(o.status).toBe(expected);
       expect(o.created_at).toBe(o.placed_at);
       expect(String(o.updated_at) >= String(o.placed_at)).toBe(true);
@@ -221,7 +237,8 @@ describe('distributions stay inside their documented bounds', () => {
 
   it('product popularity is Pareto-like: the top 20% of products sell 60-90% of units', () => {
     const units = new Map<number, number>();
-    for (const i of world.tables.order_items.values()) units.set(Number(i.product_id), (units.get(Number(i.product_id)) ?? 0) + Number(i.quantity));
+    for (const i of world.tables.order_items.values())
+      units.set(Number(i.product_id), (units.get(Number(i.product_id)) ?? 0) + Number(i.quantity));
     const sorted = [...units.values()].sort((a, b) => b - a);
     const total = sorted.reduce((a, b) => a + b, 0);
     const top = sorted.slice(0, Math.ceil(world.tables.products.size * 0.2)).reduce((a, b) => a + b, 0);
@@ -231,7 +248,8 @@ describe('distributions stay inside their documented bounds', () => {
 
   it('the largest country has the most customers and several countries appear', () => {
     const byCountry = new Map<string, number>();
-    for (const c of world.tables.customers.values()) byCountry.set(String(c.country_code), (byCountry.get(String(c.country_code)) ?? 0) + 1);
+    for (const c of world.tables.customers.values())
+      byCountry.set(String(c.country_code), (byCountry.get(String(c.country_code)) ?? 0) + 1);
     const ranked = [...byCountry.entries()].sort((a, b) => b[1] - a[1]);
     expect(ranked[0]![0]).toBe('US');
     expect(byCountry.size).toBeGreaterThanOrEqual(8);

@@ -66,7 +66,9 @@ describe('runGate raw', GX_TIMEOUT, () => {
     const written = JSON.parse(await readFile(summary.summaryPath, 'utf8')) as { success: boolean; validations: unknown[] };
     expect(written.success).toBe(true);
     expect(written.validations).toHaveLength(3);
-    const { rows } = await admin.query(`select gate, success, evaluated, failed, summary ->> 'summaryPath' as path from ops.gate_results where run_id = '00000000-0000-4000-8000-000000000001'`);
+    const { rows } = await admin.query(
+      `select gate, success, evaluated, failed, summary ->> 'summaryPath' as path from ops.gate_results where run_id = '00000000-0000-4000-8000-000000000001'`,
+    );
     expect(rows).toEqual([{ gate: 'raw', success: true, evaluated: summary.evaluated, failed: 0, path: summary.summaryPath }]);
   });
 
@@ -90,7 +92,11 @@ describe('runGate raw', GX_TIMEOUT, () => {
 
     const smtp = await startCaptureSmtp();
     try {
-      const result = await sendDailyReport({ ...warehouse.config, SMTP_URL: smtp.url }, { businessDate: '2025-06-20', gates: [summary] }, { outDir });
+      const result = await sendDailyReport(
+        { ...warehouse.config, SMTP_URL: smtp.url },
+        { businessDate: '2025-06-20', gates: [summary] },
+        { outDir },
+      );
       expect(result).toMatchObject({ sent: false, blocked: true });
       expect(smtp.messages).toHaveLength(1);
       const alert = smtp.messages[0]!;
@@ -127,7 +133,9 @@ describe('runGate errors', () => {
   });
 
   it('a Python process that cannot run is a ProcessFailedError', async () => {
-    const error = await runGate({ ...warehouse.config, PYTHON_VENV: join(outDir, 'no-such-venv') }, 'raw', { outDir }).catch((e: unknown) => e);
+    const error = await runGate({ ...warehouse.config, PYTHON_VENV: join(outDir, 'no-such-venv') }, 'raw', { outDir }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ProcessFailedError);
   });
 });

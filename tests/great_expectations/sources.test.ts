@@ -68,7 +68,9 @@ describe('raw gate and the sources a shop has', GX_TIMEOUT, () => {
   it('fails when no source is configured and none has ever landed', async () => {
     const summary = await runGate(withSources(databaseShop.config, []), 'raw', { outDir });
     expect(summary.success).toBe(false);
-    expect(summary.failures.map((f) => f.expectation)).toEqual(['sources: at least one source is configured (GATE_SOURCES) or has landed data']);
+    expect(summary.failures.map((f) => f.expectation)).toEqual([
+      'sources: at least one source is configured (GATE_SOURCES) or has landed data',
+    ]);
     expect(summary.sources).toEqual([
       { source: 'database', configured: false, landed: false, checked: false },
       { source: 'clickstream', configured: false, landed: false, checked: false },
@@ -93,14 +95,24 @@ describe('raw gate and the sources a shop has', GX_TIMEOUT, () => {
     const summary = await runGate(withSources(clickstreamShop.config, ['clickstream']), 'raw', { outDir });
     expect(summary.failures).toEqual([]);
     expect(summary.success).toBe(true);
-    expect(summary.sources?.find((s) => s.source === 'database')).toEqual({ source: 'database', configured: false, landed: false, checked: false });
+    expect(summary.sources?.find((s) => s.source === 'database')).toEqual({
+      source: 'database',
+      configured: false,
+      landed: false,
+      checked: false,
+    });
   });
 
   it('still fails a source that had data and went silent, even when the configuration leaves it out', async () => {
     await (await adminOf(databaseShop)).query(`update raw.shop_changes set _loaded_at = now() - interval '3 days'`);
     const summary = await runGate(withSources(databaseShop.config, ['clickstream']), 'raw', { outDir });
     expect(summary.success).toBe(false);
-    expect(summary.sources?.find((s) => s.source === 'database')).toEqual({ source: 'database', configured: false, landed: true, checked: true });
+    expect(summary.sources?.find((s) => s.source === 'database')).toEqual({
+      source: 'database',
+      configured: false,
+      landed: true,
+      checked: true,
+    });
     expect(summary.failures.map((f) => f.expectation).sort()).toEqual([
       'timeliness: newest change landed within the last 24 hours',
       // Configured but never landed: the clickstream the configuration promised is missing.
@@ -114,13 +126,17 @@ describe('marts gate and the sources a shop has', GX_TIMEOUT, () => {
   it('skips the order facts of a clickstream-only shop (nothing landed from a database)', async () => {
     await createMartsFixture(clickstreamShop.adminUrl);
     const admin = await adminOf(clickstreamShop);
-    await admin.query(`delete from marts.fct_orders; update marts.ops_source_freshness set row_count = 0 where source_table = 'raw.shop_changes'`);
+    await admin.query(
+      `delete from marts.fct_orders; update marts.ops_source_freshness set row_count = 0 where source_table = 'raw.shop_changes'`,
+    );
     const summary = await runGate(withSources(clickstreamShop.config, ['clickstream']), 'marts', { outDir });
     expect(summary.sources?.find((s) => s.source === 'database')).toMatchObject({ landed: false, checked: false });
     // The fixture lacks some marts, so the gate fails elsewhere; but not for empty order facts.
     expect(summary.failures.filter((f) => f.suite === 'marts_fct_orders')).toEqual([]);
 
     const expectingDatabase = await runGate(withSources(clickstreamShop.config, ['database', 'clickstream']), 'marts', { outDir });
-    expect(expectingDatabase.failures.filter((f) => f.suite === 'marts_fct_orders').map((f) => f.expectation)).toContain('volume: fct_orders is not empty');
+    expect(expectingDatabase.failures.filter((f) => f.suite === 'marts_fct_orders').map((f) => f.expectation)).toContain(
+      'volume: fct_orders is not empty',
+    );
   });
 });

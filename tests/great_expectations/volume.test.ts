@@ -66,10 +66,10 @@ function history(seed: number, mean: (day: string, index: number) => number): Ma
 
 async function load(table: string, counts: Map<string, number>): Promise<void> {
   await client.query(`create table ${table} (day date not null)`);
-  await client.query(
-    `insert into ${table} select day from unnest($1::date[], $2::int[]) as history (day, n), generate_series(1, n)`,
-    [[...counts.keys()], [...counts.values()]],
-  );
+  await client.query(`insert into ${table} select day from unnest($1::date[], $2::int[]) as history (day, n), generate_series(1, n)`, [
+    [...counts.keys()],
+    [...counts.values()],
+  ]);
 }
 
 /** The gate's verdict each morning from `fromIndex` on: the windows that failed, by morning. */
@@ -80,7 +80,11 @@ async function failingMornings(table: string, fromIndex: number, toIndex = DAYS 
     // What the gate sees that morning: every row up to and including that (partial) day.
     const relation = `(select day from ${table} where day <= '${morning}') as known`;
     const { rows } = await client.query<{ window_checked: string }>(volumeSql.replace('{batch}', relation));
-    if (rows.length > 0) failures.set(morning, rows.map((r) => r.window_checked));
+    if (rows.length > 0)
+      failures.set(
+        morning,
+        rows.map((r) => r.window_checked),
+      );
   }
   return failures;
 }
@@ -91,10 +95,17 @@ beforeAll(async () => {
   client.on('error', () => undefined);
   await client.connect();
   // The suites' own SQL, as GX receives it (day expression `day`, relation `{batch}`).
-  volumeSql = execFileSync(pythonPath(warehouse.config), ['-c', "import sys; sys.path.insert(0, 'great_expectations/gate'); from volume import volume_query; print(volume_query('day', '{batch}'))"], {
-    cwd: warehouse.config.rootDir,
-    encoding: 'utf8',
-  });
+  volumeSql = execFileSync(
+    pythonPath(warehouse.config),
+    [
+      '-c',
+      "import sys; sys.path.insert(0, 'great_expectations/gate'); from volume import volume_query; print(volume_query('day', '{batch}'))",
+    ],
+    {
+      cwd: warehouse.config.rootDir,
+      encoding: 'utf8',
+    },
+  );
   expect(volumeSql).toContain('{batch}');
 });
 afterAll(async () => {

@@ -23,5 +23,11 @@ export function uniqueSuffix(): string {
 
 /** Lower-case letters, digits and `_` only, at most `max` characters: safe in any identifier. */
 export function sanitizeLabel(label: string, max = 24): string {
-  return label.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '').slice(0, max) || 'test';
+  return (
+    label
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, max) || 'test'
+  );
 }

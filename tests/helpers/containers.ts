@@ -30,26 +30,40 @@ function freePort(): Promise<number> {
 }
 
 async function startPostgres(): Promise<StartedTestContainer> {
-  return new GenericContainer('postgres:17')
-    .withEnvironment({ POSTGRES_PASSWORD: PASSWORD, POSTGRES_DB: 'shopflow' })
-    .withCommand(['postgres', '-c', 'max_connections=300', '-c', 'fsync=off'])
-    .withExposedPorts(5432)
-    .withTmpFs({ '/var/lib/postgresql/data': 'rw' })
-    // The image's init step restarts the server once: wait for the second "ready".
-    .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
-    .start();
+  return (
+    new GenericContainer('postgres:17')
+      .withEnvironment({ POSTGRES_PASSWORD: PASSWORD, POSTGRES_DB: 'shopflow' })
+      .withCommand(['postgres', '-c', 'max_connections=300', '-c', 'fsync=off'])
+      .withExposedPorts(5432)
+      .withTmpFs({ '/var/lib/postgresql/data': 'rw' })
+      // The image's init step restarts the server once: wait for the second "ready".
+      .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
+      .start()
+  );
 }
 
 async function startMariadb(): Promise<StartedTestContainer> {
   return new GenericContainer('mariadb:10.11')
     .withEnvironment({ MARIADB_ROOT_PASSWORD: PASSWORD, MARIADB_DATABASE: 'shop', MARIADB_USER: 'shopflow', MARIADB_PASSWORD: PASSWORD })
     .withCommand([
-      '--server-id=1', '--log-bin=binlog', '--binlog-format=ROW', '--binlog-row-image=FULL',
-      '--binlog-row-metadata=FULL', '--gtid-strict-mode=ON', '--max-allowed-packet=64M',
-      '--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci',
+      '--server-id=1',
+      '--log-bin=binlog',
+      '--binlog-format=ROW',
+      '--binlog-row-image=FULL',
+      '--binlog-row-metadata=FULL',
+      '--gtid-strict-mode=ON',
+      '--max-allowed-packet=64M',
+      '--character-set-server=utf8mb4',
+      '--collation-server=utf8mb4_unicode_ci',
     ])
     .withExposedPorts(3306)
-    .withHealthCheck({ test: ['CMD', 'healthcheck.sh', '--connect', '--innodb_initialized'], interval: 1000, retries: 60, startPeriod: 2000, timeout: 5000 })
+    .withHealthCheck({
+      test: ['CMD', 'healthcheck.sh', '--connect', '--innodb_initialized'],
+      interval: 1000,
+      retries: 60,
+      startPeriod: 2000,
+      timeout: 5000,
+    })
     .withWaitStrategy(Wait.forHealthCheck())
     .start();
 }
@@ -90,7 +104,12 @@ export async function startContainers(config: Config): Promise<TestServices> {
     await migrate({ ...config, WAREHOUSE_URL: warehouseAdminUrl });
 
     // The image's user only owns `shop`; tests create a database per file and CDC tests grant.
-    const root = await mysql.createConnection({ host: mariadb.getHost(), port: mariadb.getMappedPort(3306), user: 'root', password: PASSWORD });
+    const root = await mysql.createConnection({
+      host: mariadb.getHost(),
+      port: mariadb.getMappedPort(3306),
+      user: 'root',
+      password: PASSWORD,
+    });
     root.on('error', () => undefined);
     await root.query(`grant all privileges on *.* to 'shopflow'@'%' with grant option`);
     await root.end();

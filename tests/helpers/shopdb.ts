@@ -37,7 +37,9 @@ async function withConnection<T>(url: string, work: (connection: mysql.Connectio
 export async function createTestShopDb(label: string, options: { withSchema?: boolean } = {}): Promise<TestShopDb> {
   const adminUrl = testEndpoints().shopDbAdminUrl;
   const database = `t_${sanitizeLabel(label, 40)}_${uniqueSuffix()}`;
-  await withConnection(adminUrl, (c) => c.query(`create database ${mysql.escapeId(database)} character set utf8mb4 collate utf8mb4_unicode_ci`));
+  await withConnection(adminUrl, (c) =>
+    c.query(`create database ${mysql.escapeId(database)} character set utf8mb4 collate utf8mb4_unicode_ci`),
+  );
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
   if (options.withSchema ?? true) {
@@ -52,7 +54,10 @@ export async function createTestShopDb(label: string, options: { withSchema?: bo
       if (dropped) return;
       dropped = true;
       if (hasFailed()) {
-        reportKept(`MariaDB database ${database}`, `mariadb -h ${url.hostname} -P ${url.port} -u ${decodeURIComponent(url.username)} -p ${database}`);
+        reportKept(
+          `MariaDB database ${database}`,
+          `mariadb -h ${url.hostname} -P ${url.port} -u ${decodeURIComponent(url.username)} -p ${database}`,
+        );
         return;
       }
       await withConnection(adminUrl, (c) => c.query(`drop database if exists ${mysql.escapeId(database)}`));

@@ -32,8 +32,14 @@ const TEMPLATE_LOCK = 727_100_010;
 
 export function templateName(): string {
   const hash = createHash('sha256');
-  for (const file of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort()) {
-    hash.update(file).update('\0').update(readFileSync(join(MIGRATIONS_DIR, file))).update('\0');
+  for (const file of readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(MIGRATIONS_DIR, file)))
+      .update('\0');
   }
   return `shopflow_test_template_${hash.digest('hex').slice(0, 12)}`;
 }
@@ -81,7 +87,9 @@ async function ensureTemplate(serverUrl: string, config: Config): Promise<string
       await client.query(`drop database if exists ${pg.escapeIdentifier(building)} with (force)`);
       await client.query(`create database ${pg.escapeIdentifier(building)}`);
       await migrate({ ...config, WAREHOUSE_URL: databaseUrl(serverUrl, building) });
-      await retryWhileInUse(() => client.query(`alter database ${pg.escapeIdentifier(building)} rename to ${pg.escapeIdentifier(template)}`));
+      await retryWhileInUse(() =>
+        client.query(`alter database ${pg.escapeIdentifier(building)} rename to ${pg.escapeIdentifier(template)}`),
+      );
       await client.query(`alter database ${pg.escapeIdentifier(template)} with is_template true`);
     } finally {
       await client.query('select pg_advisory_unlock($1)', [TEMPLATE_LOCK]).catch(() => undefined);
@@ -115,7 +123,9 @@ export async function createTestWarehouse(label: string): Promise<TestWarehouse>
         reportKept(`warehouse database ${database}`, `psql ${adminUrl}`);
         return;
       }
-      await withClient(databaseUrl(serverUrl, 'postgres'), (client) => client.query(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`));
+      await withClient(databaseUrl(serverUrl, 'postgres'), (client) =>
+        client.query(`drop database if exists ${pg.escapeIdentifier(database)} with (force)`),
+      );
     },
   };
 }

@@ -31,7 +31,9 @@ function watch(child: ChildProcess): Watched {
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     output: () => output,
@@ -49,7 +51,9 @@ function watch(child: ChildProcess): Watched {
 }
 
 function startFixture(drainMs: number): Watched {
-  return watch(spawn(process.execPath, ['--import', 'tsx', FIXTURE, String(drainMs)], { cwd: ROOT_DIR, stdio: ['ignore', 'pipe', 'pipe'] }));
+  return watch(
+    spawn(process.execPath, ['--import', 'tsx', FIXTURE, String(drainMs)], { cwd: ROOT_DIR, stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
 }
 
 /** The fixture, sent `signal` once ready, once it has taken that signal and started draining. */
@@ -109,7 +113,10 @@ describe('stop signals', () => {
     const exit = await run.exit;
     expect(run.output()).toContain('signal received: finishing the batch in flight');
     expect(run.output()).not.toContain('second signal');
-    const summary = run.output().split('\n').find((line) => line.startsWith('{"mode":"backfill"'));
+    const summary = run
+      .output()
+      .split('\n')
+      .find((line) => line.startsWith('{"mode":"backfill"'));
     expect(summary, run.output()).toBeDefined();
     expect(exit).toEqual({ code: 143, signal: null });
   });

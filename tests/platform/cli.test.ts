@@ -31,20 +31,138 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'ingest:kafka', script: 'ingest:kafka', valid: ['--once'], unreachable: { env: { KAFKA_BROKERS: '127.0.0.1:1', INGEST_GIVE_UP_MS: '1000' }, args: ['--once'], says: /^ingest:kafka: Cannot reach Kafka at 127\.0\.0\.1:1 \(connection refused\): check that it is running and that KAFKA_BROKERS points at it\.$/m } },
-  { name: 'ingest:cdc', script: 'ingest:cdc', valid: ['--until-idle', '500'], unreachable: { env: { SHOP_DB_URL: CLOSED_SHOP, INGEST_GIVE_UP_MS: '1000' }, args: ['--until-idle', '500', '--no-progress'], says: /^ingest:cdc: Cannot reach the MariaDB shop database at 127\.0\.0\.1:1 .*SHOP_DB_URL/ } },
-  { name: 'generate', script: 'generate', valid: ['--days', '1'], unreachable: { env: { SHOP_DB_URL: CLOSED_SHOP }, args: ['--days', '1', '--customers', '10', '--orders', '10', '--sinks', 'mariadb', '--quiet'], says: /^generate: Cannot reach the MariaDB shop database at 127\.0\.0\.1:1 .*SHOP_DB_URL/ } },
+  {
+    name: 'ingest:kafka',
+    script: 'ingest:kafka',
+    valid: ['--once'],
+    unreachable: {
+      env: { KAFKA_BROKERS: '127.0.0.1:1', INGEST_GIVE_UP_MS: '1000' },
+      args: ['--once'],
+      says: /^ingest:kafka: Cannot reach Kafka at 127\.0\.0\.1:1 \(connection refused\): check that it is running and that KAFKA_BROKERS points at it\.$/m,
+    },
+  },
+  {
+    name: 'ingest:cdc',
+    script: 'ingest:cdc',
+    valid: ['--until-idle', '500'],
+    unreachable: {
+      env: { SHOP_DB_URL: CLOSED_SHOP, INGEST_GIVE_UP_MS: '1000' },
+      args: ['--until-idle', '500', '--no-progress'],
+      says: /^ingest:cdc: Cannot reach the MariaDB shop database at 127\.0\.0\.1:1 .*SHOP_DB_URL/,
+    },
+  },
+  {
+    name: 'generate',
+    script: 'generate',
+    valid: ['--days', '1'],
+    unreachable: {
+      env: { SHOP_DB_URL: CLOSED_SHOP },
+      args: ['--days', '1', '--customers', '10', '--orders', '10', '--sinks', 'mariadb', '--quiet'],
+      says: /^generate: Cannot reach the MariaDB shop database at 127\.0\.0\.1:1 .*SHOP_DB_URL/,
+    },
+  },
   // dbt's own flags pass through: only the first argument is ShopFlow's, and a bad dbt flag is dbt's usage error (2).
-  { name: 'dbt', script: 'dbt', valid: ['build'], unreachable: { env: { WAREHOUSE_URL: CLOSED_WAREHOUSE }, args: ['build'], says: /^dbt: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/ } },
-  { name: 'gate', script: 'gate', valid: [], unreachable: { env: { WAREHOUSE_URL: CLOSED_WAREHOUSE }, args: [], says: /^gate: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/ } },
-  { name: 'report', script: 'report', valid: ['--dry-run'], unreachable: { env: { WAREHOUSE_URL: CLOSED_WAREHOUSE }, args: ['--dry-run', '--skip-gate', '--date', '2026-01-01'], says: /^report: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/ } },
-  { name: 'scheduler', script: 'scheduler', valid: ['--once', 'alerts'], unreachable: { env: { WAREHOUSE_URL: CLOSED_WAREHOUSE }, args: ['--once', 'alerts'], says: /^scheduler: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/ } },
-  { name: 'dashboards', script: 'dashboards', valid: ['status'], unreachable: { env: { SUPERSET_PORT: '1' }, args: ['status'], says: /^Superset is not running at http:\/\/127\.0\.0\.1:1: start it with `npm run dashboards`\.$/m, stream: 'stdout' } },
-  { name: 'bench', script: 'bench', valid: ['gate'], unreachable: { skip: 'a benchmark builds its scratch world and baselines before it meets a service; its failures go through the same runner' } },
-  { name: 'services', script: 'services:status', valid: [], unreachable: { env: { KAFKA_BROKERS: '127.0.0.1:1' }, args: ['kafka'], says: /^kafka +external +- +127\.0\.0\.1:1 +unreachable$/m, stream: 'stdout' } },
-  { name: 'migrate', script: 'migrate', valid: [], unreachable: { env: { WAREHOUSE_URL: CLOSED_WAREHOUSE }, args: [], says: /^migrate: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/ } },
-  { name: 'status', script: 'status', valid: [], unreachable: { env: { KAFKA_BROKERS: '127.0.0.1:1' }, args: [], says: /^ {2}kafka: check that it is running and that KAFKA_BROKERS points at it$/m, stream: 'stdout' } },
-  { name: 'reset', script: 'reset', valid: ['--yes'], unreachable: { env: { WAREHOUSE_URL: CLOSED_WAREHOUSE, SHOP_DB_URL: CLOSED_SHOP }, args: ['--yes'], says: /^reset: Cannot reach the MariaDB shop database at 127\.0\.0\.1:1 .*SHOP_DB_URL|^reset: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/ } },
+  {
+    name: 'dbt',
+    script: 'dbt',
+    valid: ['build'],
+    unreachable: {
+      env: { WAREHOUSE_URL: CLOSED_WAREHOUSE },
+      args: ['build'],
+      says: /^dbt: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/,
+    },
+  },
+  {
+    name: 'gate',
+    script: 'gate',
+    valid: [],
+    unreachable: {
+      env: { WAREHOUSE_URL: CLOSED_WAREHOUSE },
+      args: [],
+      says: /^gate: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/,
+    },
+  },
+  {
+    name: 'report',
+    script: 'report',
+    valid: ['--dry-run'],
+    unreachable: {
+      env: { WAREHOUSE_URL: CLOSED_WAREHOUSE },
+      args: ['--dry-run', '--skip-gate', '--date', '2026-01-01'],
+      says: /^report: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/,
+    },
+  },
+  {
+    name: 'scheduler',
+    script: 'scheduler',
+    valid: ['--once', 'alerts'],
+    unreachable: {
+      env: { WAREHOUSE_URL: CLOSED_WAREHOUSE },
+      args: ['--once', 'alerts'],
+      says: /^scheduler: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/,
+    },
+  },
+  {
+    name: 'dashboards',
+    script: 'dashboards',
+    valid: ['status'],
+    unreachable: {
+      env: { SUPERSET_PORT: '1' },
+      args: ['status'],
+      says: /^Superset is not running at http:\/\/127\.0\.0\.1:1: start it with `npm run dashboards`\.$/m,
+      stream: 'stdout',
+    },
+  },
+  {
+    name: 'bench',
+    script: 'bench',
+    valid: ['gate'],
+    unreachable: {
+      skip: 'a benchmark builds its scratch world and baselines before it meets a service; its failures go through the same runner',
+    },
+  },
+  {
+    name: 'services',
+    script: 'services:status',
+    valid: [],
+    unreachable: {
+      env: { KAFKA_BROKERS: '127.0.0.1:1' },
+      args: ['kafka'],
+      says: /^kafka +external +- +127\.0\.0\.1:1 +unreachable$/m,
+      stream: 'stdout',
+    },
+  },
+  {
+    name: 'migrate',
+    script: 'migrate',
+    valid: [],
+    unreachable: {
+      env: { WAREHOUSE_URL: CLOSED_WAREHOUSE },
+      args: [],
+      says: /^migrate: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/,
+    },
+  },
+  {
+    name: 'status',
+    script: 'status',
+    valid: [],
+    unreachable: {
+      env: { KAFKA_BROKERS: '127.0.0.1:1' },
+      args: [],
+      says: /^ {2}kafka: check that it is running and that KAFKA_BROKERS points at it$/m,
+      stream: 'stdout',
+    },
+  },
+  {
+    name: 'reset',
+    script: 'reset',
+    valid: ['--yes'],
+    unreachable: {
+      env: { WAREHOUSE_URL: CLOSED_WAREHOUSE, SHOP_DB_URL: CLOSED_SHOP },
+      args: ['--yes'],
+      says: /^reset: Cannot reach the MariaDB shop database at 127\.0\.0\.1:1 .*SHOP_DB_URL|^reset: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/,
+    },
+  },
 ];
 
 const scripts = (JSON.parse(readFileSync(join(ROOT_DIR, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
@@ -108,13 +226,17 @@ describe.each(CASES)('npm run $name', (c) => {
 
     expect(badFlag.code, badFlag.stderr).toBe(2);
     if (c.name === 'dbt') expect(badFlag.stderr).toContain('No such option');
-    else if (c.name === 'bench') expect(badFlag.stderr).toMatch(/^bench: unknown benchmark "--bogus"; choose from .*\nRun with --help for the usage\.\n$/);
-    else if (c.name === 'migrate') expect(badFlag.stderr).toBe('migrate: migrate takes no arguments (got --bogus)\nRun with --help for the usage.\n');
+    else if (c.name === 'bench')
+      expect(badFlag.stderr).toMatch(/^bench: unknown benchmark "--bogus"; choose from .*\nRun with --help for the usage\.\n$/);
+    else if (c.name === 'migrate')
+      expect(badFlag.stderr).toBe('migrate: migrate takes no arguments (got --bogus)\nRun with --help for the usage.\n');
     else if (c.name === 'services') expect(badFlag.stderr).toBe("services: Unknown option '--bogus'\nRun with --help for the usage.\n");
     else expect(badFlag.stderr).toBe(`${c.name}: Unknown option '--bogus'\nRun with --help for the usage.\n`);
 
     expect(badConfig.code, badConfig.stderr + badConfig.stdout).toBe(2);
-    expect(badConfig.stderr).toMatch(new RegExp(`^${c.name}: Invalid configuration, fix these environment variables \\(see \\.env\\.example\\):\\n {2}LOG_LEVEL: `));
+    expect(badConfig.stderr).toMatch(
+      new RegExp(`^${c.name}: Invalid configuration, fix these environment variables \\(see \\.env\\.example\\):\\n {2}LOG_LEVEL: `),
+    );
     expectNoStack(badConfig.stderr);
   });
 

@@ -22,7 +22,9 @@ interface ComposeService {
   healthcheck?: { test?: string[] };
 }
 
-const compose = parse(readFileSync(join(ROOT_DIR, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const compose = parse(readFileSync(join(ROOT_DIR, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
 const services = compose.services;
 
 function environmentOf(service: ComposeService): Record<string, string> {
@@ -55,7 +57,10 @@ describe('docker-compose.yml', () => {
     expect((validate.errors ?? []).map((e) => `${e.dataPath} ${e.message}`)).toEqual([]);
     expect(valid).toBe(true);
     // The check has teeth: a misspelt key or a number where compose wants a duration string fails.
-    const broken = { ...compose, services: { ...services, mail: { ...services.mail, healthcheck: { test: ['CMD', 'true'], intervall: '5s' } } } };
+    const broken = {
+      ...compose,
+      services: { ...services, mail: { ...services.mail, healthcheck: { test: ['CMD', 'true'], intervall: '5s' } } },
+    };
     expect(validate(broken)).toBe(false);
   });
 
@@ -99,7 +104,9 @@ describe('docker-compose.yml', () => {
     expect(superset.filter((key) => key.startsWith('WAREHOUSE_'))).toEqual(['WAREHOUSE_BI_PASSWORD']);
     // No service but postgres itself and migrate sees the superuser password.
     const seeing = Object.entries(services)
-      .filter(([, service]) => Object.values(environmentOf(service)).some((value) => /POSTGRES_PASSWORD|postgres:\$\{|:shopflow@postgres/.test(value)))
+      .filter(([, service]) =>
+        Object.values(environmentOf(service)).some((value) => /POSTGRES_PASSWORD|postgres:\$\{|:shopflow@postgres/.test(value)),
+      )
       .map(([name]) => name);
     expect(seeing.sort()).toEqual(['migrate', 'postgres']);
   });
@@ -129,7 +136,13 @@ describe('docker-compose.yml', () => {
   it('starts MariaDB with the binlog settings CDC needs', () => {
     const command = services.mariadb?.command as string[];
     expect(command).toEqual(
-      expect.arrayContaining(['--log-bin=binlog', '--binlog-format=ROW', '--binlog-row-image=FULL', '--binlog-row-metadata=FULL', '--gtid-strict-mode=ON']),
+      expect.arrayContaining([
+        '--log-bin=binlog',
+        '--binlog-format=ROW',
+        '--binlog-row-image=FULL',
+        '--binlog-row-metadata=FULL',
+        '--gtid-strict-mode=ON',
+      ]),
     );
   });
 

@@ -49,7 +49,8 @@ describe('.env.example', () => {
   it('shows the real default of every variable that has one', () => {
     const defaults = DEFAULTS as Record<string, string>;
     for (const entry of entries) {
-      if (entry.name in defaults) expect({ name: entry.name, value: entry.value }).toEqual({ name: entry.name, value: defaults[entry.name] });
+      if (entry.name in defaults)
+        expect({ name: entry.name, value: entry.value }).toEqual({ name: entry.name, value: defaults[entry.name] });
     }
   });
 

@@ -29,15 +29,23 @@ describe('createTestWarehouse', () => {
     const warehouse = await createTestWarehouse('helpers');
     try {
       expect(new URL(warehouse.config.WAREHOUSE_URL).pathname).toBe(`/${warehouse.database}`);
-      const tables = await pgQuery<{ name: string }>(warehouse.adminUrl, `select table_schema || '.' || table_name as name from information_schema.tables where table_schema in ('raw', 'ingest', 'ops')`);
-      expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['raw.shop_events', 'raw.shop_changes', 'raw.dead_letters', 'ingest.kafka_offsets', 'ops.runs']));
+      const tables = await pgQuery<{ name: string }>(
+        warehouse.adminUrl,
+        `select table_schema || '.' || table_name as name from information_schema.tables where table_schema in ('raw', 'ingest', 'ops')`,
+      );
+      expect(tables.map((t) => t.name)).toEqual(
+        expect.arrayContaining(['raw.shop_events', 'raw.shop_changes', 'raw.dead_letters', 'ingest.kafka_offsets', 'ops.runs']),
+      );
       // The role URL connects to the clone, and the database-level grant dbt needs is present.
       const rows = await pgQuery<{ db: string; can_create: boolean }>(
         roleUrl(warehouse.config, 'transformer'),
         `select current_database() as db, has_database_privilege('transformer', current_database(), 'CREATE') as can_create`,
       );
       expect(rows[0]).toEqual({ db: warehouse.database, can_create: true });
-      const template = await pgQuery<{ datistemplate: boolean }>(warehouse.adminUrl, `select datistemplate from pg_database where datname = '${templateName()}'`);
+      const template = await pgQuery<{ datistemplate: boolean }>(
+        warehouse.adminUrl,
+        `select datistemplate from pg_database where datname = '${templateName()}'`,
+      );
       expect(template[0]?.datistemplate).toBe(true);
     } finally {
       await warehouse.drop();
@@ -62,8 +70,12 @@ describe('createTestShopDb', () => {
     const connection = await mysql.createConnection({ uri: shop.url });
     connection.on('error', () => undefined);
     try {
-      const [rows] = await connection.query<mysql.RowDataPacket[]>('select table_name as name from information_schema.tables where table_schema = database() order by 1');
-      expect(rows.map((r) => String(r.name))).toEqual(expect.arrayContaining(['customers', 'orders', 'order_items', 'payments', 'products']));
+      const [rows] = await connection.query<mysql.RowDataPacket[]>(
+        'select table_name as name from information_schema.tables where table_schema = database() order by 1',
+      );
+      expect(rows.map((r) => String(r.name))).toEqual(
+        expect.arrayContaining(['customers', 'orders', 'order_items', 'payments', 'products']),
+      );
       expect(new URL(shop.config.SHOP_DB_URL).pathname).toBe(`/${shop.database}`);
     } finally {
       await connection.end();
@@ -71,7 +83,9 @@ describe('createTestShopDb', () => {
     }
     const admin = await mysql.createConnection({ uri: testEndpoints().shopDbAdminUrl });
     admin.on('error', () => undefined);
-    const [left] = await admin.query<mysql.RowDataPacket[]>('select schema_name from information_schema.schemata where schema_name = ?', [shop.database]);
+    const [left] = await admin.query<mysql.RowDataPacket[]>('select schema_name from information_schema.schemata where schema_name = ?', [
+      shop.database,
+    ]);
     await admin.end();
     expect(left).toHaveLength(0);
   });
@@ -81,7 +95,9 @@ describe('createTestShopDb', () => {
     const connection = await mysql.createConnection({ uri: shop.url });
     connection.on('error', () => undefined);
     try {
-      const [rows] = await connection.query<mysql.RowDataPacket[]>('select count(*) as n from information_schema.tables where table_schema = database()');
+      const [rows] = await connection.query<mysql.RowDataPacket[]>(
+        'select count(*) as n from information_schema.tables where table_schema = database()',
+      );
       expect(Number(rows[0]?.n)).toBe(0);
     } finally {
       await connection.end();

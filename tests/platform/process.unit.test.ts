@@ -11,7 +11,15 @@ import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { assertPortFree, ensureDir, ourRunningPid, portOwner, processCommandLine, servicePaths, stopProcess } from '../../scripts/services/process.ts';
+import {
+  assertPortFree,
+  ensureDir,
+  ourRunningPid,
+  portOwner,
+  processCommandLine,
+  servicePaths,
+  stopProcess,
+} from '../../scripts/services/process.ts';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {

@@ -26,7 +26,8 @@ describe('alert rules', () => {
     expect(run.status, `${run.stdout}${run.stderr}`).toBe(0);
     expect(run.stdout).toContain('SUCCESS');
     const rules = readFileSync(join(DIR, 'rules.yml'), 'utf8');
-    for (const alert of ['IngestionStalled', 'KafkaLagGrowing', 'DeadLettersSpiking', 'GateFailed', 'ReportNotSent']) expect(rules).toContain(`alert: ${alert}`);
+    for (const alert of ['IngestionStalled', 'KafkaLagGrowing', 'DeadLettersSpiking', 'GateFailed', 'ReportNotSent'])
+      expect(rules).toContain(`alert: ${alert}`);
   });
 
   it('read only series the code exports', () => {

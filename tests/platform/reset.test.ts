@@ -27,7 +27,11 @@ function reset(env: PipelineEnv, args: string[]): Promise<{ code: number | null;
     LOG_LEVEL: 'warn',
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'scripts', 'reset.ts'), ...args], { cwd: ROOT_DIR, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'scripts', 'reset.ts'), ...args], {
+      cwd: ROOT_DIR,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -75,33 +79,51 @@ describe('npm run reset', () => {
     expect(await count(env.warehouse.adminUrl, 'select count(*) as n from marts.fct_orders')).toBe(orders);
   });
 
-  it('empties the shop, the topic and the warehouse, keeping roles, schemas and migrations; then a new world builds green', { timeout: 900_000 }, async () => {
-    const migrations = await count(env.warehouse.adminUrl, 'select count(*) as n from ops.schema_migrations');
-    const run = await reset(env, ['--yes']);
-    expect(run.code, run.out).toBe(0);
-    expect(run.out).toMatch(/^warehouse +\d+ tables emptied in raw, ingest and ops; \d+ dbt relations dropped$/m);
+  it(
+    'empties the shop, the topic and the warehouse, keeping roles, schemas and migrations; then a new world builds green',
+    { timeout: 900_000 },
+    async () => {
+      const migrations = await count(env.warehouse.adminUrl, 'select count(*) as n from ops.schema_migrations');
+      const run = await reset(env, ['--yes']);
+      expect(run.code, run.out).toBe(0);
+      expect(run.out).toMatch(/^warehouse +\d+ tables emptied in raw, ingest and ops; \d+ dbt relations dropped$/m);
 
-    const shop = await mysql.createConnection({ uri: env.shop.url });
-    try {
-      const [rows] = await shop.query<mysql.RowDataPacket[]>('select (select count(*) from customers) + (select count(*) from orders) as n');
-      expect(Number(rows[0]!.n)).toBe(0);
-    } finally {
-      await shop.end();
-    }
-    const offsets = await withKafkaAdmin(env.topic.brokers, (admin) => admin.watermarks(env.topic.topic));
-    expect(offsets.map((o) => Number(o.high))).toEqual([0, 0, 0]);
-    for (const table of ['raw.shop_events', 'raw.shop_changes', 'raw.dead_letters', 'ingest.kafka_offsets', 'ingest.cdc_positions', 'ops.runs']) {
-      expect(await count(env.warehouse.adminUrl, `select count(*) as n from ${table}`), table).toBe(0);
-    }
-    expect(await count(env.warehouse.adminUrl, "select count(*) as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('staging', 'intermediate', 'marts', 'snapshots')")).toBe(0);
-    expect(await count(env.warehouse.adminUrl, 'select count(*) as n from ops.schema_migrations')).toBe(migrations);
+      const shop = await mysql.createConnection({ uri: env.shop.url });
+      try {
+        const [rows] = await shop.query<mysql.RowDataPacket[]>(
+          'select (select count(*) from customers) + (select count(*) from orders) as n',
+        );
+        expect(Number(rows[0]!.n)).toBe(0);
+      } finally {
+        await shop.end();
+      }
+      const offsets = await withKafkaAdmin(env.topic.brokers, (admin) => admin.watermarks(env.topic.topic));
+      expect(offsets.map((o) => Number(o.high))).toEqual([0, 0, 0]);
+      for (const table of [
+        'raw.shop_events',
+        'raw.shop_changes',
+        'raw.dead_letters',
+        'ingest.kafka_offsets',
+        'ingest.cdc_positions',
+        'ops.runs',
+      ]) {
+        expect(await count(env.warehouse.adminUrl, `select count(*) as n from ${table}`), table).toBe(0);
+      }
+      expect(
+        await count(
+          env.warehouse.adminUrl,
+          "select count(*) as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('staging', 'intermediate', 'marts', 'snapshots')",
+        ),
+      ).toBe(0);
+      expect(await count(env.warehouse.adminUrl, 'select count(*) as n from ops.schema_migrations')).toBe(migrations);
 
-    // A different world on the same installation: generate (a backfill needs an empty shop), ingest, build.
-    await generateAndIngest(env, { from: '2025-02-01', to: '2025-02-20', customers: 120, products: 15, orders: 250, seed: 11 });
-    await runner.dbt(['build']);
-    const orders = await shopOrders(env);
-    expect(orders).toBeGreaterThan(0);
-    expect(await count(env.warehouse.adminUrl, 'select count(*) as n from marts.fct_orders')).toBe(orders);
-    expect(await count(env.warehouse.adminUrl, "select count(*) as n from marts.fct_orders where placed_at < '2025-01-01'")).toBe(0);
-  });
+      // A different world on the same installation: generate (a backfill needs an empty shop), ingest, build.
+      await generateAndIngest(env, { from: '2025-02-01', to: '2025-02-20', customers: 120, products: 15, orders: 250, seed: 11 });
+      await runner.dbt(['build']);
+      const orders = await shopOrders(env);
+      expect(orders).toBeGreaterThan(0);
+      expect(await count(env.warehouse.adminUrl, 'select count(*) as n from marts.fct_orders')).toBe(orders);
+      expect(await count(env.warehouse.adminUrl, "select count(*) as n from marts.fct_orders where placed_at < '2025-01-01'")).toBe(0);
+    },
+  );
 });

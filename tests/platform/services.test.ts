@@ -58,7 +58,13 @@ describe('services', () => {
                 @@max_allowed_packet as max_packet, @@version as version`,
       );
       const row = rows[0] as mysql.RowDataPacket;
-      expect({ log_bin: Number(row.log_bin), format: row.format, image: row.image, metadata: row.metadata, strict_gtid: Number(row.strict_gtid) }).toEqual({
+      expect({
+        log_bin: Number(row.log_bin),
+        format: row.format,
+        image: row.image,
+        metadata: row.metadata,
+        strict_gtid: Number(row.strict_gtid),
+      }).toEqual({
         log_bin: 1,
         format: 'ROW',
         image: 'FULL',
@@ -120,7 +126,11 @@ describe('warehouse roles', () => {
   });
 
   it('no component role is a superuser', async () => {
-    const result = await asRole(warehouse, 'admin', `select rolname from pg_roles where rolname in ('ingest_writer','transformer','bi_reader','ops_writer') and (rolsuper or rolcreaterole or rolcreatedb)`);
+    const result = await asRole(
+      warehouse,
+      'admin',
+      `select rolname from pg_roles where rolname in ('ingest_writer','transformer','bi_reader','ops_writer') and (rolsuper or rolcreaterole or rolcreatedb)`,
+    );
     expect(result.rows).toEqual([]);
   });
 });

@@ -19,7 +19,11 @@ import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts
 
 function status(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'scripts', 'status.ts'), ...args], { cwd: ROOT_DIR, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'scripts', 'status.ts'), ...args], {
+      cwd: ROOT_DIR,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -38,7 +42,13 @@ describe('npm run status', () => {
     const topic = `status.${uniqueSuffix()}`;
     await ensureTopic(testEndpoints().kafkaBrokers, topic, 2);
     // Its own warehouse database and topic: what other test files leave behind cannot turn it red.
-    env = { ...endpointEnv(testEndpoints()), WAREHOUSE_URL: warehouse.adminUrl, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: `status-${uniqueSuffix()}`, LOG_LEVEL: 'warn' };
+    env = {
+      ...endpointEnv(testEndpoints()),
+      WAREHOUSE_URL: warehouse.adminUrl,
+      KAFKA_TOPIC: topic,
+      KAFKA_GROUP_ID: `status-${uniqueSuffix()}`,
+      LOG_LEVEL: 'warn',
+    };
   });
   afterAll(async () => {
     await warehouse?.drop();
@@ -72,9 +82,15 @@ describe('npm run status', () => {
 
   // Last: it leaves events in the topic.
   it('says what to run when events wait for a stopped ingestor, and exits 1', async () => {
-    const producer = await createEventProducer({ brokers: testEndpoints().kafkaBrokers, clientId: 'status-test' }, pino({ level: 'silent' }));
+    const producer = await createEventProducer(
+      { brokers: testEndpoints().kafkaBrokers, clientId: 'status-test' },
+      pino({ level: 'silent' }),
+    );
     try {
-      await producer.send(env.KAFKA_TOPIC!, [1, 2, 3].map((n) => ({ key: `s${n}`, value: '{}', partition: 0 })));
+      await producer.send(
+        env.KAFKA_TOPIC!,
+        [1, 2, 3].map((n) => ({ key: `s${n}`, value: '{}', partition: 0 })),
+      );
     } finally {
       await producer.disconnect();
     }

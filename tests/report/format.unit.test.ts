@@ -1,7 +1,18 @@
 /** Escaping, dates and number formatting used by every rendered figure. */
 import { describe, expect, it } from 'vitest';
 
-import { addDays, change, escapeHtml, formatChange, formatMoney, formatPercent, formatPointChange, isIsoDate, pointChange, shownDirection } from '../../report/format.ts';
+import {
+  addDays,
+  change,
+  escapeHtml,
+  formatChange,
+  formatMoney,
+  formatPercent,
+  formatPointChange,
+  isIsoDate,
+  pointChange,
+  shownDirection,
+} from '../../report/format.ts';
 
 describe('escapeHtml', () => {
   it('escapes every character that can open markup or break out of an attribute', () => {

@@ -46,14 +46,25 @@ describe('report HTML', () => {
   });
 
   it('shows an unavailable section with its reason instead of failing the whole report', () => {
-    const html = renderHtml({ ...data, fraud: { ok: false, reason: 'relation "marts.suspected_fraud_orders" does not exist' } }, images, 'cid');
+    const html = renderHtml(
+      { ...data, fraud: { ok: false, reason: 'relation "marts.suspected_fraud_orders" does not exist' } },
+      images,
+      'cid',
+    );
     expect(html).toContain('Not available: relation &quot;marts.suspected_fraud_orders&quot; does not exist');
   });
 
   it('marks a failed gate in the badge and lists the failing expectation', () => {
     const failed = {
       ...data,
-      gates: [{ ...data.gates[0]!, success: false, failed: 1, failures: [{ suite: 'raw_shop_events', expectation: 'values: <event_type>', details: 'x' }] }],
+      gates: [
+        {
+          ...data.gates[0]!,
+          success: false,
+          failed: 1,
+          failures: [{ suite: 'raw_shop_events', expectation: 'values: <event_type>', details: 'x' }],
+        },
+      ],
     };
     const html = renderHtml(failed, images, 'cid');
     expect(html).toContain('Data quality: checks FAILED');
@@ -67,10 +78,27 @@ describe('report freshness and sources', () => {
     const historical = {
       ...data,
       businessDate: '1998-06-30',
-      freshness: { ok: true as const, rows: [
-        { source: 'Shop database (orders)', latestAt: '1998-06-20T10:00:00.000Z', lagHours: 254, status: 'stale' as const, loadedAt: '2026-12-06T05:50:00.000Z', loadAgeHours: 0.2 },
-        { source: 'Clickstream (events)', latestAt: null, lagHours: null, status: 'unknown' as const, loadedAt: null, loadAgeHours: null },
-      ] },
+      freshness: {
+        ok: true as const,
+        rows: [
+          {
+            source: 'Shop database (orders)',
+            latestAt: '1998-06-20T10:00:00.000Z',
+            lagHours: 254,
+            status: 'stale' as const,
+            loadedAt: '2026-12-06T05:50:00.000Z',
+            loadAgeHours: 0.2,
+          },
+          {
+            source: 'Clickstream (events)',
+            latestAt: null,
+            lagHours: null,
+            status: 'unknown' as const,
+            loadedAt: null,
+            loadAgeHours: null,
+          },
+        ],
+      },
     };
     const html = renderHtml(historical, renderCharts(historical), 'cid');
     expect(html).toContain('Newest 1998-06-20 10:00 UTC, 10\u00a0days before the end of 1998-06-30.');
@@ -78,7 +106,9 @@ describe('report freshness and sources', () => {
     expect(html).toContain('No data up to 1998-06-30.');
     expect(html).toMatch(/white-space:nowrap;">\s*<span style="color:#b91c1c;">behind<\/span>/);
     const text = renderText(historical);
-    expect(text).toContain('Shop database (orders) (behind): Newest 1998-06-20 10:00 UTC, 10\u00a0days before the end of 1998-06-30. Last loaded 2026-12-06 05:50 UTC, 0.2\u00a0h before this report.');
+    expect(text).toContain(
+      'Shop database (orders) (behind): Newest 1998-06-20 10:00 UTC, 10\u00a0days before the end of 1998-06-30. Last loaded 2026-12-06 05:50 UTC, 0.2\u00a0h before this report.',
+    );
     expect(text).toContain('Clickstream (events) (no data): No data up to 1998-06-30. Nothing loaded yet.');
   });
 
@@ -86,7 +116,9 @@ describe('report freshness and sources', () => {
     const data = sampleReportData();
     expect(renderHtml(data, renderCharts(data), 'cid')).not.toContain('Scored as of');
     const earlier = { ...data, businessDate: '2026-03-01' };
-    expect(renderHtml(earlier, renderCharts(earlier), 'cid')).toContain('Scored as of 2026-03-17, the marts&#39; as-of date (dbt var as_of_date), not 2026-03-01.');
+    expect(renderHtml(earlier, renderCharts(earlier), 'cid')).toContain(
+      'Scored as of 2026-03-17, the marts&#39; as-of date (dbt var as_of_date), not 2026-03-01.',
+    );
   });
 
   it('says which source no gate checked', () => {
@@ -121,7 +153,14 @@ describe('report charts', () => {
 
   it('draws empty charts without throwing', () => {
     const data = sampleReportData();
-    const empty = { ...data, trend: { ok: true as const, rows: [] }, categories: { ok: true as const, rows: [] }, funnel: { ok: true as const, rows: [] }, cohorts: { ok: true as const, rows: [] }, segments: { ok: true as const, rows: [] } };
+    const empty = {
+      ...data,
+      trend: { ok: true as const, rows: [] },
+      categories: { ok: true as const, rows: [] },
+      funnel: { ok: true as const, rows: [] },
+      cohorts: { ok: true as const, rows: [] },
+      segments: { ok: true as const, rows: [] },
+    };
     expect(renderCharts(empty).size).toBe(5);
   });
 });
@@ -140,10 +179,20 @@ describe('gate failure alert', () => {
   it('lists every failing expectation, escaped in HTML', () => {
     const data = sampleReportData();
     const gates = [
-      { ...data.gates[0]!, success: false, failed: 2, failures: [
-        { suite: 'raw_shop_events', expectation: 'ranges: prices >= 0', details: 'rows=[{"price": "-5"}]' },
-        { suite: 'raw_shop_events', expectation: 'values: event_type', column: 'event_type', details: 'partial_unexpected_list=["<img src=x>"]' },
-      ] },
+      {
+        ...data.gates[0]!,
+        success: false,
+        failed: 2,
+        failures: [
+          { suite: 'raw_shop_events', expectation: 'ranges: prices >= 0', details: 'rows=[{"price": "-5"}]' },
+          {
+            suite: 'raw_shop_events',
+            expectation: 'values: event_type',
+            column: 'event_type',
+            details: 'partial_unexpected_list=["<img src=x>"]',
+          },
+        ],
+      },
       data.gates[1]!,
     ];
     const alert = renderGateAlert('2026-03-17', gates);

@@ -24,8 +24,26 @@ import { closedPort, startCaptureSmtp, type CaptureSmtp } from './support/smtp.t
 
 const FAST = { minDelayMs: 10, maxDelayMs: 30, maxAttempts: 3 };
 const PASSED: GateSummary[] = [
-  { gate: 'raw', success: true, evaluated: 3, failed: 0, failures: [], summaryPath: 'raw.json', dataDocsPath: null, checkedAt: '2026-03-18T07:00:00Z' },
-  { gate: 'marts', success: true, evaluated: 3, failed: 0, failures: [], summaryPath: 'marts.json', dataDocsPath: null, checkedAt: '2026-03-18T07:01:00Z' },
+  {
+    gate: 'raw',
+    success: true,
+    evaluated: 3,
+    failed: 0,
+    failures: [],
+    summaryPath: 'raw.json',
+    dataDocsPath: null,
+    checkedAt: '2026-03-18T07:00:00Z',
+  },
+  {
+    gate: 'marts',
+    success: true,
+    evaluated: 3,
+    failed: 0,
+    failures: [],
+    summaryPath: 'marts.json',
+    dataDocsPath: null,
+    checkedAt: '2026-03-18T07:01:00Z',
+  },
 ];
 
 let warehouse: TestWarehouse;
@@ -69,8 +87,13 @@ describe('report figures', () => {
     bi.on('error', () => undefined);
     try {
       const data = await loadReportData(bi, FIXTURE_DATE, new Date('2026-03-18T07:00:00Z'));
-      const day = async (date: string) => (await admin.query('select * from marts.revenue_daily where revenue_date = $1', [date])).rows[0] as Record<string, string>;
-      for (const [kpis, date] of [[data.kpis.current, FIXTURE_DATE], [data.kpis.previous, '2026-03-16'], [data.kpis.lastWeek, '2026-03-10']] as const) {
+      const day = async (date: string) =>
+        (await admin.query('select * from marts.revenue_daily where revenue_date = $1', [date])).rows[0] as Record<string, string>;
+      for (const [kpis, date] of [
+        [data.kpis.current, FIXTURE_DATE],
+        [data.kpis.previous, '2026-03-16'],
+        [data.kpis.lastWeek, '2026-03-10'],
+      ] as const) {
         const row = await day(date);
         expect(kpis.revenue).toBe(Number(row.gross_revenue));
         expect(kpis.netRevenue).toBe(Number(row.net_revenue));
@@ -78,23 +101,42 @@ describe('report figures', () => {
         expect(kpis.aov).toBe(row.average_order_value === null ? null : Number(row.average_order_value));
       }
       // Fixture: on the business date customers 1 (first order a week earlier), 4 and 5 (first ever) ordered.
-      expect(data.kpis.current).toMatchObject({ revenue: 220.25, orders: 3, newCustomers: 2, returningCustomers: 1, sessions: 8, convertedSessions: 2, conversionRate: 0.25 });
+      expect(data.kpis.current).toMatchObject({
+        revenue: 220.25,
+        orders: 3,
+        newCustomers: 2,
+        returningCustomers: 1,
+        sessions: 8,
+        convertedSessions: 2,
+        conversionRate: 0.25,
+      });
       expect(data.kpis.previous).toMatchObject({ revenue: 80, orders: 1, newCustomers: 1, returningCustomers: 0 });
 
       const trendTotal = data.trend.ok ? data.trend.rows.reduce((s, p) => s + p.revenue, 0) : NaN;
-      const { rows } = await admin.query(`select sum(gross_revenue) as total, count(*) as days from marts.revenue_daily where revenue_date between $1::date - 29 and $1::date`, [FIXTURE_DATE]);
+      const { rows } = await admin.query(
+        `select sum(gross_revenue) as total, count(*) as days from marts.revenue_daily where revenue_date between $1::date - 29 and $1::date`,
+        [FIXTURE_DATE],
+      );
       expect(trendTotal).toBeCloseTo(Number(rows[0].total), 2);
       expect(data.trend.ok && data.trend.rows.length).toBe(30);
 
-      expect(data.funnel).toEqual({ ok: true, rows: [
-        { step: 'Sessions', sessions: 8 }, { step: 'Product view', sessions: 7 }, { step: 'Add to cart', sessions: 4 },
-        { step: 'Checkout', sessions: 3 }, { step: 'Order placed', sessions: 2 },
-      ] });
+      expect(data.funnel).toEqual({
+        ok: true,
+        rows: [
+          { step: 'Sessions', sessions: 8 },
+          { step: 'Product view', sessions: 7 },
+          { step: 'Add to cart', sessions: 4 },
+          { step: 'Checkout', sessions: 3 },
+          { step: 'Order placed', sessions: 2 },
+        ],
+      });
       expect(data.topProducts.ok && data.topProducts.rows.map((p) => [p.productName, p.units, p.revenue])).toEqual([
         [HOSTILE_PRODUCT, 4, 120],
         ['Headphones', 5, 60.25],
       ]);
-      expect(data.lowStock.ok && data.lowStock.rows).toEqual([{ productName: HOSTILE_PRODUCT, sku: 'TY-1', quantityOnHand: 2, reorderPoint: 5 }]);
+      expect(data.lowStock.ok && data.lowStock.rows).toEqual([
+        { productName: HOSTILE_PRODUCT, sku: 'TY-1', quantityOnHand: 2, reorderPoint: 5 },
+      ]);
       expect(data.segments.ok && data.segments.rows[0]).toEqual({ segment: 'Lost', customers: 2, asOfDate: FIXTURE_DATE });
       // Data freshness is the newest order / event against the end of the business date; load
       // time is a separate figure against the report's own time.
@@ -126,7 +168,9 @@ describe('a report for a historical as-of date', () => {
   });
 
   it('leaves out cohorts and months that began after the as-of date', async () => {
-    expect(await loadCohorts(bi, '2026-02-28')).toEqual([{ cohortMonth: '2026-02-01', monthsSinceFirstOrder: 0, cohortSize: 10, retentionRate: 1 }]);
+    expect(await loadCohorts(bi, '2026-02-28')).toEqual([
+      { cohortMonth: '2026-02-01', monthsSinceFirstOrder: 0, cohortSize: 10, retentionRate: 1 },
+    ]);
   });
 
   it('shows the latest 12 cohorts up to the as-of date', async () => {
@@ -146,7 +190,12 @@ describe('a report for a historical as-of date', () => {
     const now = new Date(Date.now() + 5 * 3_600_000); // the fixture's loads happened just now
     const earlier = await loadFreshness(bi, '2026-03-10', now);
     // On 2026-03-10 the newest order was that day at noon: current for that date.
-    expect(earlier[0]).toMatchObject({ source: 'Shop database (orders)', latestAt: '2026-03-10T12:00:00.000Z', lagHours: 12, status: 'ok' });
+    expect(earlier[0]).toMatchObject({
+      source: 'Shop database (orders)',
+      latestAt: '2026-03-10T12:00:00.000Z',
+      lagHours: 12,
+      status: 'ok',
+    });
     // A date long after the data ends: the data is behind, by the real gap.
     const later = await loadFreshness(bi, '2026-04-16', now);
     expect(later[0]).toMatchObject({ latestAt: `${FIXTURE_DATE}T12:00:00.000Z`, lagHours: 30 * 24 + 12, status: 'stale' });
@@ -173,7 +222,9 @@ describe('sendDailyReport', () => {
 
   it('refuses to mail a report no gate has checked', async () => {
     const server = await smtp();
-    await expect(sendDailyReport(withSmtp(server.url), { businessDate: FIXTURE_DATE, gates: [] }, { outDir })).rejects.toMatchObject({ code: 'SHOPFLOW_REPORT_UNCHECKED' });
+    await expect(sendDailyReport(withSmtp(server.url), { businessDate: FIXTURE_DATE, gates: [] }, { outDir })).rejects.toMatchObject({
+      code: 'SHOPFLOW_REPORT_UNCHECKED',
+    });
     expect(server.attempts()).toBe(0);
   });
 
@@ -248,7 +299,12 @@ describe('sendDailyReport', () => {
     const server = await smtp();
     const gates: GateSummary[] = [
       PASSED[0]!,
-      { ...PASSED[1]!, success: false, failed: 1, failures: [{ suite: 'marts_revenue_daily', expectation: 'reconciliation: revenue_daily equals fct_orders', details: 'rows=[...]' }] },
+      {
+        ...PASSED[1]!,
+        success: false,
+        failed: 1,
+        failures: [{ suite: 'marts_revenue_daily', expectation: 'reconciliation: revenue_daily equals fct_orders', details: 'rows=[...]' }],
+      },
     ];
     const first = await sendDailyReport(withSmtp(server.url), { businessDate: date, gates }, { outDir, retry: FAST });
     const second = await sendDailyReport(withSmtp(server.url), { businessDate: date, gates }, { outDir, retry: FAST });
@@ -261,6 +317,8 @@ describe('sendDailyReport', () => {
   });
 
   it('rejects a malformed business date before touching anything', async () => {
-    await expect(sendDailyReport(warehouse.config, { businessDate: '2026-02-30', gates: PASSED }, { outDir })).rejects.toMatchObject({ code: 'SHOPFLOW_USAGE' });
+    await expect(sendDailyReport(warehouse.config, { businessDate: '2026-02-30', gates: PASSED }, { outDir })).rejects.toMatchObject({
+      code: 'SHOPFLOW_USAGE',
+    });
   });
 });

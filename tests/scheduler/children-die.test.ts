@@ -39,7 +39,13 @@ interface Started {
   lines: string[];
 }
 
-function startScheduler(instanceId: string, clockStart: string, reportTo: string, command: string, extra: Record<string, unknown> = {}): Started {
+function startScheduler(
+  instanceId: string,
+  clockStart: string,
+  reportTo: string,
+  command: string,
+  extra: Record<string, unknown> = {},
+): Started {
   const env = {
     ...endpointEnv(testEndpoints()),
     WAREHOUSE_URL: warehouse.adminUrl,
@@ -52,7 +58,19 @@ function startScheduler(instanceId: string, clockStart: string, reportTo: string
   };
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', FIXTURE, JSON.stringify({ env, instanceId, clockStart, dbtMs: 0, child: { command: ['/bin/sh', '-c', command], lockFile, graceMs: 12_000 }, ...extra })],
+    [
+      '--import',
+      'tsx',
+      FIXTURE,
+      JSON.stringify({
+        env,
+        instanceId,
+        clockStart,
+        dbtMs: 0,
+        child: { command: ['/bin/sh', '-c', command], lockFile, graceMs: 12_000 },
+        ...extra,
+      }),
+    ],
     { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.on('error', () => undefined);
@@ -63,7 +81,11 @@ function startScheduler(instanceId: string, clockStart: string, reportTo: string
   return { child, lines };
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
+async function waitFor<T>(
+  probe: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -102,7 +124,12 @@ describe('kill -9 of the scheduler during its build', () => {
     // A second scheduler stands by (started now, so its start-up time does not race the orphan's grace period)
     // and takes over the moment the first dies.
     const second = startScheduler('second', '2024-05-02T08:01:00Z', recipient, 'echo build-pid $$; sleep 0.2', { retryMaxDelayMs: 2_000 });
-    await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.scheduler_instances where instance_id = 'second' and role = 'standby'`)).rowCount, 30_000, 'the second scheduler to stand by');
+    await waitFor(
+      async () =>
+        (await warehouse.admin.query(`select 1 from ops.scheduler_instances where instance_id = 'second' and role = 'standby'`)).rowCount,
+      30_000,
+      'the second scheduler to stand by',
+    );
 
     const killedAt = Date.now();
     first.child.kill('SIGKILL');
@@ -110,11 +137,18 @@ describe('kill -9 of the scheduler during its build', () => {
 
     await waitFor(() => !alive(buildPid), 25_000, 'the orphaned build to be ended by its watchdog');
     const orphanLivedMs = Date.now() - killedAt;
-    await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.reports_sent where business_date = '2024-05-01' and status = 'sent'`)).rowCount, 60_000, 'the report to be sent');
+    await waitFor(
+      async () =>
+        (await warehouse.admin.query(`select 1 from ops.reports_sent where business_date = '2024-05-01' and status = 'sent'`)).rowCount,
+      60_000,
+      'the report to be sent',
+    );
     await waitFor(async () => (await mailsTo(recipient)) >= 1, 10_000, 'the mail to reach the sink');
     await sleep(1_000);
     const reports = await mailsTo(recipient);
-    process.stdout.write(`children-die: orphan ended ${orphanLivedMs} ms after kill -9 (grace 12000 ms); reports for 2024-05-01 in the sink: ${reports}\n`);
+    process.stdout.write(
+      `children-die: orphan ended ${orphanLivedMs} ms after kill -9 (grace 12000 ms); reports for 2024-05-01 in the sink: ${reports}\n`,
+    );
     expect(reports).toBe(1);
     expect(orphanLivedMs).toBeLessThan(16_000);
 

@@ -29,7 +29,13 @@ afterAll(async () => {
   await warehouse?.drop();
 });
 
-function runOnce(label: string, dataDir: string, date: string, dbtMs: number, retry: { maxAttempts: number; minDelayMs: number; maxDelayMs: number }) {
+function runOnce(
+  label: string,
+  dataDir: string,
+  date: string,
+  dbtMs: number,
+  retry: { maxAttempts: number; minDelayMs: number; maxDelayMs: number },
+) {
   const env = {
     ...endpointEnv(testEndpoints()),
     WAREHOUSE_URL: proxy.via(warehouse.adminUrl),
@@ -79,7 +85,13 @@ describe('the warehouse going away during --once report', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'shopflow-once-'));
     const run = runOnce('a', dataDir, date, 4_000, { maxAttempts: 6, minDelayMs: 500, maxDelayMs: 2_000 });
     await waitFor(
-      async () => (await warehouse.admin.query(`select 1 from ops.run_steps s join ops.runs r using (run_id) where r.business_date = $1 and s.step = 'dbt_build' and s.status = 'running'`, [date])).rowCount,
+      async () =>
+        (
+          await warehouse.admin.query(
+            `select 1 from ops.run_steps s join ops.runs r using (run_id) where r.business_date = $1 and s.step = 'dbt_build' and s.status = 'running'`,
+            [date],
+          )
+        ).rowCount,
       30_000,
       'the run to reach dbt_build',
     );
@@ -95,7 +107,9 @@ describe('the warehouse going away during --once report', () => {
     expect(runs.rows.at(-1)).toMatchObject({ status: 'succeeded' });
     expect(runs.rows.length).toBeGreaterThan(1);
     const reports = await mailsTo(run.env.REPORT_TO);
-    process.stdout.write(`database-outage (3 s mid-run): runs ${JSON.stringify(runs.rows.map((r) => r.status))}, reports for ${date} in the sink: ${reports}\n`);
+    process.stdout.write(
+      `database-outage (3 s mid-run): runs ${JSON.stringify(runs.rows.map((r) => r.status))}, reports for ${date} in the sink: ${reports}\n`,
+    );
     expect(reports).toBe(1);
     // Short enough for the retries: no outage alert.
     expect(existsSync(join(dataDir, 'scheduler', 'outage.json'))).toBe(false);
@@ -140,27 +154,51 @@ describe('the warehouse going away during --once report', () => {
     };
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'scheduler-process.ts'), JSON.stringify({ env, instanceId: 'daemon', clockStart: '2024-05-02T07:59:58Z', dbtMs: 3_000, outageAlertAfterMs: 2_000 })],
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'fixtures', 'scheduler-process.ts'),
+        JSON.stringify({ env, instanceId: 'daemon', clockStart: '2024-05-02T07:59:58Z', dbtMs: 3_000, outageAlertAfterMs: 2_000 }),
+      ],
       { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'ignore', 'ignore'] },
     );
     child.on('error', () => undefined);
     try {
       await waitFor(
-        async () => (await warehouse.admin.query(`select 1 from ops.run_steps s join ops.runs r using (run_id) where r.instance_id = 'daemon' and s.step = 'dbt_build' and s.status = 'running'`)).rowCount,
+        async () =>
+          (
+            await warehouse.admin.query(
+              `select 1 from ops.run_steps s join ops.runs r using (run_id) where r.instance_id = 'daemon' and s.step = 'dbt_build' and s.status = 'running'`,
+            )
+          ).rowCount,
         30_000,
         'the 08:00 run to reach dbt_build',
       );
       await proxy.cut();
       await sleep(4_000);
       await proxy.restore();
-      await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.reports_sent where business_date = '2024-05-01' and status = 'sent'`)).rowCount, 60_000, 'the report to be sent');
+      await waitFor(
+        async () =>
+          (await warehouse.admin.query(`select 1 from ops.reports_sent where business_date = '2024-05-01' and status = 'sent'`)).rowCount,
+        60_000,
+        'the report to be sent',
+      );
       await waitFor(async () => (await mailsTo(env.ALERT_TO, 'unreachable')) >= 1, 20_000, 'the outage alert');
-      await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.runs where instance_id = 'daemon' and status = 'running'`)).rowCount === 0, 20_000, 'no run left running');
+      await waitFor(
+        async () =>
+          (await warehouse.admin.query(`select 1 from ops.runs where instance_id = 'daemon' and status = 'running'`)).rowCount === 0,
+        20_000,
+        'no run left running',
+      );
       await sleep(1_500);
       const reports = await mailsTo(env.REPORT_TO);
       const alerts = await mailsTo(env.ALERT_TO, 'unreachable');
-      const runs = await warehouse.admin.query(`select status from ops.runs where instance_id = 'daemon' and job = 'report' order by started_at`);
-      process.stdout.write(`database-outage (daemon, 4 s mid-run): runs ${JSON.stringify(runs.rows.map((r) => r.status))}, reports for 2024-05-01 in the sink: ${reports}, outage alerts: ${alerts}\n`);
+      const runs = await warehouse.admin.query(
+        `select status from ops.runs where instance_id = 'daemon' and job = 'report' order by started_at`,
+      );
+      process.stdout.write(
+        `database-outage (daemon, 4 s mid-run): runs ${JSON.stringify(runs.rows.map((r) => r.status))}, reports for 2024-05-01 in the sink: ${reports}, outage alerts: ${alerts}\n`,
+      );
       expect(reports).toBe(1);
       expect(alerts).toBe(1);
       expect(runs.rows.at(-1)).toMatchObject({ status: 'succeeded' });

@@ -63,6 +63,8 @@ describe('dueCron and dueInterval', () => {
     const due = dueInterval(fifteen, at('2024-05-02T08:07:00Z'), null, 'UTC');
     expect(due?.scheduledFor).toEqual(at('2024-05-02T08:00:00Z'));
     expect(dueInterval(fifteen, at('2024-05-02T08:14:59Z'), at('2024-05-02T08:00:00Z'), 'UTC')).toBeNull();
-    expect(dueInterval(fifteen, at('2024-05-02T08:15:00Z'), at('2024-05-02T08:00:00Z'), 'UTC')?.scheduledFor).toEqual(at('2024-05-02T08:15:00Z'));
+    expect(dueInterval(fifteen, at('2024-05-02T08:15:00Z'), at('2024-05-02T08:00:00Z'), 'UTC')?.scheduledFor).toEqual(
+      at('2024-05-02T08:15:00Z'),
+    );
   });
 });

@@ -70,7 +70,9 @@ describe('leader election', () => {
       await a.stop();
       await waitFor(() => b.role === 'leader', 5_000, 'the standby to take over');
       await waitFor(() => opsB.dbtCalls.length >= 1, 10_000, 'the new leader to run a micro-batch');
-      const runs = await warehouse.admin.query(`select instance_id, count(*)::int as runs from ops.runs group by instance_id order by instance_id`);
+      const runs = await warehouse.admin.query(
+        `select instance_id, count(*)::int as runs from ops.runs group by instance_id order by instance_id`,
+      );
       expect(runs.rows.map((r) => r.instance_id)).toEqual(['scheduler-a', 'scheduler-b']);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
@@ -87,17 +89,25 @@ describe('leader election', () => {
       await b.start();
       expect([a.role, b.role]).toEqual(['leader', 'standby']);
       const holder = async () =>
-        (await warehouse.admin.query<{ pid: number }>(`select pid from pg_locks where locktype = 'advisory' and classid = 727100065 and objid = 0 and granted`)).rows.map((r) => r.pid);
+        (
+          await warehouse.admin.query<{ pid: number }>(
+            `select pid from pg_locks where locktype = 'advisory' and classid = 727100065 and objid = 0 and granted`,
+          )
+        ).rows.map((r) => r.pid);
       const [before] = await holder();
       expect(before).toBeDefined();
       // Terminate the leader's lock backend, as a network partition or a Postgres restart would.
       await warehouse.admin.query('select pg_terminate_backend($1)', [before]);
       let maxLeaders = 0;
-      await waitFor(async () => {
-        maxLeaders = Math.max(maxLeaders, [a.role, b.role].filter((r) => r === 'leader').length);
-        const now = await holder();
-        return now.length === 1 && now[0] !== before && [a.role, b.role].filter((r) => r === 'leader').length === 1;
-      }, 5_000, 'a new lock holder and exactly one leader');
+      await waitFor(
+        async () => {
+          maxLeaders = Math.max(maxLeaders, [a.role, b.role].filter((r) => r === 'leader').length);
+          const now = await holder();
+          return now.length === 1 && now[0] !== before && [a.role, b.role].filter((r) => r === 'leader').length === 1;
+        },
+        5_000,
+        'a new lock holder and exactly one leader',
+      );
       // Never two leaders at once, and the old lock session is gone for good.
       expect(maxLeaders).toBe(1);
     } finally {
@@ -119,12 +129,16 @@ describe('leader election', () => {
       await f.start();
       expect([e.role, f.role]).toEqual(['leader', 'standby']);
       await waitFor(
-        async () => (await warehouse.admin.query(`select 1 from ops.scheduler_instances where instance_id like 'killed-%' and role <> 'stopped'`)).rowCount === 0,
+        async () =>
+          (await warehouse.admin.query(`select 1 from ops.scheduler_instances where instance_id like 'killed-%' and role <> 'stopped'`))
+            .rowCount === 0,
         5_000,
         'the dead instances to be recorded stopped',
       );
       await sleep(500); // a few standby heartbeats and sweeps: the live standby must stay a standby
-      const roles = await warehouse.admin.query(`select instance_id, role from ops.scheduler_instances where instance_id in ('killed-leader', 'killed-standby', 'scheduler-e', 'scheduler-f') order by instance_id`);
+      const roles = await warehouse.admin.query(
+        `select instance_id, role from ops.scheduler_instances where instance_id in ('killed-leader', 'killed-standby', 'scheduler-e', 'scheduler-f') order by instance_id`,
+      );
       expect(roles.rows).toEqual([
         { instance_id: 'killed-leader', role: 'stopped' },
         { instance_id: 'killed-standby', role: 'stopped' },

@@ -83,7 +83,11 @@ describe('operational alerts', () => {
       // Several more alert runs must see the same rows. Wait for them by count, not by a fixed sleep:
       // on a loaded machine the compressed clock's minutes take longer in real time.
       const countSucceededRuns = async () =>
-        (await warehouse.admin.query<{ n: number }>(`select count(*)::int as n from ops.runs where job = 'alerts' and status = 'succeeded'`)).rows[0]!.n;
+        (
+          await warehouse.admin.query<{ n: number }>(
+            `select count(*)::int as n from ops.runs where job = 'alerts' and status = 'succeeded'`,
+          )
+        ).rows[0]!.n;
       const runsDeadline = Date.now() + 90_000;
       while ((await countSucceededRuns()) < 4 && Date.now() < runsDeadline) await sleep(100);
 
@@ -100,7 +104,11 @@ describe('operational alerts', () => {
       const lowStock = operations.alerts.filter((a) => a.kind === 'low_stock');
       expect(lowStock.map((a) => a.key)).toEqual(['low_stock:77:2024-05-02T00:00:00.000Z']);
       const sent = await warehouse.admin.query(`select alert_key from ops.alerts_sent order by alert_key`);
-      expect(sent.rows.map((r) => r.alert_key)).toEqual(['fraud:42:card_multiple_countries', 'fraud:42:repeated_payment_failures', 'low_stock:77:2024-05-02T00:00:00.000Z']);
+      expect(sent.rows.map((r) => r.alert_key)).toEqual([
+        'fraud:42:card_multiple_countries',
+        'fraud:42:repeated_payment_failures',
+        'low_stock:77:2024-05-02T00:00:00.000Z',
+      ]);
       // The alert job ran every simulated minute and recorded each run.
       expect(await countSucceededRuns()).toBeGreaterThanOrEqual(4);
     } finally {

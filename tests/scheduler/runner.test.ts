@@ -43,9 +43,17 @@ describe('JobRunner', () => {
     const operations = fakeOperations({ pool: warehouse.admin, failDbtCalls: [1] });
     const core = await coreWith(operations, await mkdtemp(join(tmpdir(), 'sched-log-')));
     try {
-      const result = await core.runJob('microbatch', { trigger: 'manual', businessDate: '2024-05-02', scheduledFor: null, signal: new AbortController().signal });
+      const result = await core.runJob('microbatch', {
+        trigger: 'manual',
+        businessDate: '2024-05-02',
+        scheduledFor: null,
+        signal: new AbortController().signal,
+      });
       expect(result.status).toBe('succeeded');
-      const steps = await warehouse.admin.query(`select step, attempt, status, output_tail, error, log_path from ops.run_steps where run_id = $1 order by attempt`, [result.runId]);
+      const steps = await warehouse.admin.query(
+        `select step, attempt, status, output_tail, error, log_path from ops.run_steps where run_id = $1 order by attempt`,
+        [result.runId],
+      );
       expect(steps.rows.map((r) => [r.step, r.attempt, r.status])).toEqual([
         ['dbt_build', 1, 'failed'],
         ['dbt_build', 2, 'succeeded'],
@@ -53,7 +61,10 @@ describe('JobRunner', () => {
       expect(steps.rows[0].error).toMatch(/dbt build/);
       expect(steps.rows[0].output_tail).toMatch(/relation "raw.shop_changes" is locked/);
       expect(await readFile(steps.rows[0].log_path, 'utf8')).toMatch(/call 1/);
-      const run = await warehouse.admin.query(`select job, status, trigger, business_date::text, finished_at from ops.runs where run_id = $1`, [result.runId]);
+      const run = await warehouse.admin.query(
+        `select job, status, trigger, business_date::text, finished_at from ops.runs where run_id = $1`,
+        [result.runId],
+      );
       expect(run.rows[0]).toMatchObject({ job: 'microbatch', status: 'succeeded', trigger: 'manual', business_date: '2024-05-02' });
       expect(run.rows[0].finished_at).not.toBeNull();
       expect(operations.alerts).toEqual([]);
@@ -66,11 +77,24 @@ describe('JobRunner', () => {
     const operations = fakeOperations({ pool: warehouse.admin, dbtAlwaysFails: true });
     const core = await coreWith(operations, await mkdtemp(join(tmpdir(), 'sched-log-')));
     try {
-      const result = await core.runJob('report', { trigger: 'manual', businessDate: '2024-05-03', scheduledFor: null, signal: new AbortController().signal });
+      const result = await core.runJob('report', {
+        trigger: 'manual',
+        businessDate: '2024-05-03',
+        scheduledFor: null,
+        signal: new AbortController().signal,
+      });
       expect(result).toMatchObject({ status: 'failed', failedStep: 'dbt_build' });
       expect(operations.dbtCalls).toHaveLength(3);
-      const steps = await warehouse.admin.query(`select step, attempt, status, log_path from ops.run_steps where run_id = $1 order by started_at, attempt`, [result.runId]);
-      expect(steps.rows.map((r) => `${r.step}#${r.attempt}:${r.status}`)).toEqual(['check_not_sent#1:succeeded', 'dbt_build#1:failed', 'dbt_build#2:failed', 'dbt_build#3:failed']);
+      const steps = await warehouse.admin.query(
+        `select step, attempt, status, log_path from ops.run_steps where run_id = $1 order by started_at, attempt`,
+        [result.runId],
+      );
+      expect(steps.rows.map((r) => `${r.step}#${r.attempt}:${r.status}`)).toEqual([
+        'check_not_sent#1:succeeded',
+        'dbt_build#1:failed',
+        'dbt_build#2:failed',
+        'dbt_build#3:failed',
+      ]);
       expect(operations.alerts).toHaveLength(1);
       const [alert] = operations.alerts;
       expect(alert!.kind).toBe('step_failed');
@@ -90,7 +114,12 @@ describe('JobRunner', () => {
     const operations = fakeOperations({ pool: warehouse.admin, gatesPass: false });
     const core = await coreWith(operations, await mkdtemp(join(tmpdir(), 'sched-log-')));
     try {
-      const result = await core.runJob('report', { trigger: 'manual', businessDate: '2024-05-04', scheduledFor: null, signal: new AbortController().signal });
+      const result = await core.runJob('report', {
+        trigger: 'manual',
+        businessDate: '2024-05-04',
+        scheduledFor: null,
+        signal: new AbortController().signal,
+      });
       expect(result.status).toBe('blocked');
       expect(operations.alerts.map((a) => a.kind)).toEqual(['gate_failed']);
       expect(operations.reports).toEqual([]);
@@ -105,8 +134,18 @@ describe('JobRunner', () => {
     const operations = fakeOperations({ pool: warehouse.admin });
     const core = await coreWith(operations, null as unknown as string);
     try {
-      const first = await core.runJob('report', { trigger: 'manual', businessDate: '2024-05-05', scheduledFor: null, signal: new AbortController().signal });
-      const second = await core.runJob('report', { trigger: 'manual', businessDate: '2024-05-05', scheduledFor: null, signal: new AbortController().signal });
+      const first = await core.runJob('report', {
+        trigger: 'manual',
+        businessDate: '2024-05-05',
+        scheduledFor: null,
+        signal: new AbortController().signal,
+      });
+      const second = await core.runJob('report', {
+        trigger: 'manual',
+        businessDate: '2024-05-05',
+        scheduledFor: null,
+        signal: new AbortController().signal,
+      });
       expect([first.status, second.status]).toEqual(['succeeded', 'skipped']);
       expect(operations.reports).toEqual(['2024-05-05']);
       expect(operations.dbtCalls).toHaveLength(1);

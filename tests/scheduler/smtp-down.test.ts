@@ -56,16 +56,30 @@ describe('SMTP down at 08:00, back later the same day', () => {
       SCHEDULER_TZ: 'UTC',
       SCHEDULER_STEP_ATTEMPTS: '2',
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, JSON.stringify({ env, instanceId: 'only', clockStart: '2024-05-02T07:59:58Z', dbtMs: 100, fastMail: true })], {
-      cwd: join(import.meta.dirname, '..', '..'),
-      stdio: ['ignore', 'ignore', 'ignore'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        FIXTURE,
+        JSON.stringify({ env, instanceId: 'only', clockStart: '2024-05-02T07:59:58Z', dbtMs: 100, fastMail: true }),
+      ],
+      {
+        cwd: join(import.meta.dirname, '..', '..'),
+        stdio: ['ignore', 'ignore', 'ignore'],
+      },
+    );
     child.on('error', () => undefined);
     children.push(child);
 
     // The 08:00 run fails (SMTP refuses at the greeting), its step-failure alert is kept in the outbox,
     // and the report is tried again (trigger 'retry') while SMTP stays down.
-    await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.runs where job = 'report' and trigger = 'retry' and status = 'failed'`)).rowCount, 60_000, 'a retried report run to fail too');
+    await waitFor(
+      async () =>
+        (await warehouse.admin.query(`select 1 from ops.runs where job = 'report' and trigger = 'retry' and status = 'failed'`)).rowCount,
+      60_000,
+      'a retried report run to fail too',
+    );
     const pending = await warehouse.admin.query(`select alert_key, status from ops.alerts_sent order by alert_key`);
     expect(pending.rows.length).toBeGreaterThan(0);
     // Waiting in the outbox ('failed'), or being tried right now ('sending'): none delivered while SMTP is down.
@@ -73,14 +87,25 @@ describe('SMTP down at 08:00, back later the same day', () => {
     expect(smtp.messages).toHaveLength(0);
 
     smtp.setDown(false);
-    await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.reports_sent where business_date = '2024-05-01' and status = 'sent'`)).rowCount, 60_000, 'the report to be sent');
-    await waitFor(async () => (await warehouse.admin.query(`select 1 from ops.alerts_sent where status <> 'sent'`)).rowCount === 0, 30_000, 'every alert to be delivered');
+    await waitFor(
+      async () =>
+        (await warehouse.admin.query(`select 1 from ops.reports_sent where business_date = '2024-05-01' and status = 'sent'`)).rowCount,
+      60_000,
+      'the report to be sent',
+    );
+    await waitFor(
+      async () => (await warehouse.admin.query(`select 1 from ops.alerts_sent where status <> 'sent'`)).rowCount === 0,
+      30_000,
+      'every alert to be delivered',
+    );
     await sleep(2_000); // more ticks, outbox flushes and retries: a duplicate would show now
 
     const alerts = await warehouse.admin.query<{ alert_key: string }>(`select alert_key from ops.alerts_sent order by alert_key`);
     const perAlert = Object.fromEntries(alerts.rows.map((r) => [r.alert_key, smtp.countMessageId(stableMessageId('alert', r.alert_key))]));
     const reports = smtp.countMessageId(stableMessageId('report', '2024-05-01'));
-    process.stdout.write(`smtp-down: reports for 2024-05-01 in the server: ${reports}; alerts delivered per key: ${JSON.stringify(perAlert)}\n`);
+    process.stdout.write(
+      `smtp-down: reports for 2024-05-01 in the server: ${reports}; alerts delivered per key: ${JSON.stringify(perAlert)}\n`,
+    );
     expect(reports).toBe(1);
     expect(Object.values(perAlert).every((n) => n === 1)).toBe(true);
     expect(smtp.messages).toHaveLength(1 + alerts.rows.length);

@@ -34,7 +34,13 @@ describe('ProcessSupervisor', () => {
     const { logger, lines } = capturingLogger();
     const crashes: number[] = [];
     const supervisor = new ProcessSupervisor(
-      { name: 'ingest:test', command: process.execPath, args: ['--import', 'tsx', FIXTURE, marker, '300'], cwd: process.cwd(), env: { PATH: process.env.PATH ?? '' } },
+      {
+        name: 'ingest:test',
+        command: process.execPath,
+        args: ['--import', 'tsx', FIXTURE, marker, '300'],
+        cwd: process.cwd(),
+        env: { PATH: process.env.PATH ?? '' },
+      },
       { logger, minBackoffMs: 100, maxBackoffMs: 400, stableAfterMs: 60_000, onCrash: (info) => crashes.push(info.restartInMs) },
     );
     supervisor.start();
@@ -54,7 +60,13 @@ describe('ProcessSupervisor', () => {
     const marker = join(await mkdtemp(join(tmpdir(), 'supervisor-')), 'events');
     const { logger } = capturingLogger();
     const supervisor = new ProcessSupervisor(
-      { name: 'ingest:test', command: process.execPath, args: ['--import', 'tsx', FIXTURE, marker, '0'], cwd: process.cwd(), env: { PATH: process.env.PATH ?? '' } },
+      {
+        name: 'ingest:test',
+        command: process.execPath,
+        args: ['--import', 'tsx', FIXTURE, marker, '0'],
+        cwd: process.cwd(),
+        env: { PATH: process.env.PATH ?? '' },
+      },
       { logger, minBackoffMs: 50, maxBackoffMs: 100 },
     );
     supervisor.start();

@@ -35,7 +35,14 @@ describe('COPY text encoding', () => {
   });
 
   it('keeps DDL text with newlines on one line', () => {
-    const line = encodeChange({ ...base, operation: 'schema_change', primaryKeyJson: null, beforeJson: null, afterJson: null, ddl: 'ALTER TABLE x\n ADD y INT' });
+    const line = encodeChange({
+      ...base,
+      operation: 'schema_change',
+      primaryKeyJson: null,
+      beforeJson: null,
+      afterJson: null,
+      ddl: 'ALTER TABLE x\n ADD y INT',
+    });
     expect(line.split('\n')).toHaveLength(2);
     expect(line).toContain('ALTER TABLE x\\n ADD y INT');
   });

@@ -35,8 +35,15 @@ describe('parseDdl', () => {
 
 describe('parseDdl renames', () => {
   it('pairs every old name with its new one, ALTER TABLE ... RENAME included', () => {
-    expect(parseDdl('RENAME TABLE a TO tmp, b TO a, tmp TO b', 'shop')!.renames!.map((r) => `${r.from.table}>${r.to.table}`)).toEqual(['a>tmp', 'b>a', 'tmp>b']);
-    expect(parseDdl('ALTER TABLE `orders` RENAME TO `orders_2024`', 'shop')).toMatchObject({ kind: 'rename_table', renames: [{ from: { table: 'orders' }, to: { table: 'orders_2024' } }] });
+    expect(parseDdl('RENAME TABLE a TO tmp, b TO a, tmp TO b', 'shop')!.renames!.map((r) => `${r.from.table}>${r.to.table}`)).toEqual([
+      'a>tmp',
+      'b>a',
+      'tmp>b',
+    ]);
+    expect(parseDdl('ALTER TABLE `orders` RENAME TO `orders_2024`', 'shop')).toMatchObject({
+      kind: 'rename_table',
+      renames: [{ from: { table: 'orders' }, to: { table: 'orders_2024' } }],
+    });
     expect(parseDdl('ALTER TABLE orders RENAME COLUMN note TO remark', 'shop')).toMatchObject({ kind: 'alter_table' });
     expect(parseDdl('CREATE OR REPLACE TABLE t (id INT)', 'shop')).toMatchObject({ kind: 'create_table', replaces: true });
   });

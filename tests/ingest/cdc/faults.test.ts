@@ -33,7 +33,10 @@ beforeAll(async () => {
   await env.source.query(WORKLOAD_DDL);
   await env.source.query('CREATE TABLE bulk (bulk_id INT NOT NULL PRIMARY KEY, label VARCHAR(40) NOT NULL, amount DECIMAL(10,2) NOT NULL)');
   for (let start = 0; start < BULK_ROWS; start += 5_000) {
-    const values = Array.from({ length: 5_000 }, (_, i) => `(${start + i + 1}, 'bulk row ${start + i + 1}', ${((start + i) % 10_000) / 100})`);
+    const values = Array.from(
+      { length: 5_000 },
+      (_, i) => `(${start + i + 1}, 'bulk row ${start + i + 1}', ${((start + i) % 10_000) / 100})`,
+    );
     await env.source.query(`INSERT INTO bulk VALUES ${values.join(',')}`);
   }
 });
@@ -72,7 +75,9 @@ describe('CDC under kill -9', () => {
         if (round === 0) {
           // Mid-snapshot: after the first table is committed, while `bulk` is being copied.
           for (;;) {
-            const state = await watcher.query<{ snapshot_state: string; snapshot_progress: { tablesDone?: string[] } }>('select snapshot_state, snapshot_progress from ingest.cdc_positions');
+            const state = await watcher.query<{ snapshot_state: string; snapshot_progress: { tablesDone?: string[] } }>(
+              'select snapshot_state, snapshot_progress from ingest.cdc_positions',
+            );
             const row = state.rows[0];
             if (row?.snapshot_state === 'running' && row.snapshot_progress.tablesDone?.includes('accounts')) break;
             if (row?.snapshot_state === 'done') throw new Error('the snapshot finished before it could be interrupted; raise BULK_ROWS');
@@ -104,9 +109,15 @@ describe('CDC under kill -9', () => {
     expect(worstHalfVisible).toBe(0);
     expect(await halfVisibleTransfers(env.wh)).toBe(0);
     expect(await duplicateChanges(env.wh)).toBe(0);
-    const snapshots = await env.wh.query('select count(distinct snapshot_id)::int as n from raw.shop_changes where snapshot_id is not null');
+    const snapshots = await env.wh.query(
+      'select count(distinct snapshot_id)::int as n from raw.shop_changes where snapshot_id is not null',
+    );
     expect(snapshots.rows[0].n).toBe(1);
-    for (const [table, key] of [['accounts', 'account_id'], ['ledger', 'entry_id'], ['bulk', 'bulk_id']] as const) {
+    for (const [table, key] of [
+      ['accounts', 'account_id'],
+      ['ledger', 'entry_id'],
+      ['bulk', 'bulk_id'],
+    ] as const) {
       const derived = await derivedState(env.wh, table);
       const source = await sourceState(env.source, table, [key]);
       expect(derived.size, table).toBe(source.size);

@@ -35,7 +35,12 @@ export async function createCdcEnv(label: string, options: { withSchema?: boolea
   const shop = await createTestShopDb(label, { withSchema: options.withSchema ?? false });
   const warehouse = await createTestWarehouse(label);
   const serverId = randomServerId();
-  const config = testConfig({ SHOP_DB_URL: shop.url, WAREHOUSE_URL: warehouse.adminUrl, CDC_SERVER_ID: String(serverId), INGEST_BATCH_MAX_MS: '100' });
+  const config = testConfig({
+    SHOP_DB_URL: shop.url,
+    WAREHOUSE_URL: warehouse.adminUrl,
+    CDC_SERVER_ID: String(serverId),
+    INGEST_BATCH_MAX_MS: '100',
+  });
   const source = await mysql.createConnection({ uri: shop.url, multipleStatements: true, jsonStrings: true });
   source.on('error', () => undefined);
   const wh = new pg.Client({ connectionString: warehouse.adminUrl });
@@ -96,7 +101,13 @@ export async function derivedState(wh: pg.Client, table: string): Promise<Map<st
 /** The source table's rows keyed like derivedState, in the raw log's JSON format. */
 export async function sourceState(source: mysql.Connection, table: string, primaryKey: string[]): Promise<Map<string, Json>> {
   await source.query("SET SESSION time_zone = '+00:00'");
-  const [rows, fields] = (await source.query({ sql: `SELECT * FROM ${mysql.escapeId(table)}`, dateStrings: true, jsonStrings: true, supportBigNumbers: true, bigNumberStrings: false } as mysql.QueryOptions)) as unknown as [Json[], FieldPacket[]];
+  const [rows, fields] = (await source.query({
+    sql: `SELECT * FROM ${mysql.escapeId(table)}`,
+    dateStrings: true,
+    jsonStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+  } as mysql.QueryOptions)) as unknown as [Json[], FieldPacket[]];
   const convert = makeRowConverter(fields.map((f) => ({ name: f.name, typeCode: f.columnType ?? 0 })));
   const state = new Map<string, Json>();
   for (const raw of rows) {
@@ -109,7 +120,9 @@ export async function sourceState(source: mysql.Connection, table: string, prima
 }
 
 export async function changeCounts(wh: pg.Client): Promise<Record<string, number>> {
-  const result = await wh.query<{ operation: string; n: string }>('select operation, count(*) as n from raw.shop_changes group by operation');
+  const result = await wh.query<{ operation: string; n: string }>(
+    'select operation, count(*) as n from raw.shop_changes group by operation',
+  );
   return Object.fromEntries(result.rows.map((r) => [r.operation, Number(r.n)]));
 }
 

@@ -41,7 +41,12 @@ describe('CDC ingestor', () => {
     const summary = await runUntilIdle(env);
     expect(summary.end).toBe('idle');
     expect(summary.snapshotRows).toBe(3);
-    const { rows } = await env.wh.query<{ primary_key: unknown; after_image: Record<string, unknown>; source_committed_at: Date; binlog_file: string }>(
+    const { rows } = await env.wh.query<{
+      primary_key: unknown;
+      after_image: Record<string, unknown>;
+      source_committed_at: Date;
+      binlog_file: string;
+    }>(
       "select primary_key, after_image, source_committed_at, binlog_file from raw.shop_changes where operation = 'snapshot' order by change_id",
     );
     expect(rows).toHaveLength(3);
@@ -58,9 +63,15 @@ describe('CDC ingestor', () => {
       placed_at: '2026-01-31T12:00:00.000Z',
       touched_at: '2026-01-31T12:00:00.123Z',
     });
-    expect(rows[1]!.after_image).toMatchObject({ price: '0.10', is_active: 0, big: 42, launched_on: null, placed_at: '2020-02-29T23:59:59.999Z' });
+    expect(rows[1]!.after_image).toMatchObject({
+      price: '0.10',
+      is_active: 0,
+      big: 42,
+      launched_on: null,
+      placed_at: '2020-02-29T23:59:59.999Z',
+    });
     expect(rows[0]!.binlog_file).toMatch(/\.\d+$/);
-    const position = await env.wh.query("select snapshot_state, binlog_file from ingest.cdc_positions");
+    const position = await env.wh.query('select snapshot_state, binlog_file from ingest.cdc_positions');
     expect(position.rows).toEqual([{ snapshot_state: 'done', binlog_file: rows[0]!.binlog_file }]);
     expect(await derivedState(env.wh, 'items')).toEqual(await sourceState(env.source, 'items', ['item_id']));
   });
@@ -74,14 +85,24 @@ describe('CDC ingestor', () => {
     const summary = await runUntilIdle(env);
     expect(summary.snapshotRows).toBe(0);
     expect(summary.changes).toBe(3);
-    const { rows } = await env.wh.query<{ operation: string; before_image: Record<string, unknown> | null; after_image: Record<string, unknown> | null; gtid: string; row_index: number }>(
-      "select operation, before_image, after_image, gtid, row_index from raw.shop_changes where snapshot_id is null order by change_id",
-    );
+    const { rows } = await env.wh.query<{
+      operation: string;
+      before_image: Record<string, unknown> | null;
+      after_image: Record<string, unknown> | null;
+      gtid: string;
+      row_index: number;
+    }>('select operation, before_image, after_image, gtid, row_index from raw.shop_changes where snapshot_id is null order by change_id');
     expect(rows.map((r) => r.operation)).toEqual(['insert', 'update', 'delete']);
     expect(rows.map((r) => r.row_index)).toEqual([0, 1, 2]);
     expect(new Set(rows.map((r) => r.gtid)).size).toBe(1);
     expect(rows[0]!.before_image).toBeNull();
-    expect(rows[0]!.after_image).toMatchObject({ sku: 'B-1', price: '5.55', big: '9007199254740993', launched_on: '2026-02-01', placed_at: '2026-02-01T08:30:00.250Z' });
+    expect(rows[0]!.after_image).toMatchObject({
+      sku: 'B-1',
+      price: '5.55',
+      big: '9007199254740993',
+      launched_on: '2026-02-01',
+      placed_at: '2026-02-01T08:30:00.250Z',
+    });
     expect(rows[1]!.before_image).toMatchObject({ price: '19.99', note: 'tab\there, newline\nthere, backslash \\ and ünïcødé ✓' });
     expect(rows[1]!.after_image).toMatchObject({ price: '21.00', note: 'changed', big: '18446744073709551615' });
     expect(rows[2]!.after_image).toBeNull();
@@ -119,7 +140,9 @@ describe('CDC ingestor', () => {
     ]);
     expect(ddl[0]!.ddl).toMatch(/ADD COLUMN colour/);
     expect(ddl[5]!.ddl).toMatch(/DROP TABLE/i);
-    const colour = await env.wh.query("select after_image from raw.shop_changes where table_name = 'items' and after_image->>'sku' = 'C-1' and operation in ('insert', 'update') order by change_id");
+    const colour = await env.wh.query(
+      "select after_image from raw.shop_changes where table_name = 'items' and after_image->>'sku' = 'C-1' and operation in ('insert', 'update') order by change_id",
+    );
     expect(colour.rows.map((r: { after_image: Record<string, unknown> }) => [r.after_image.colour, r.after_image.price])).toEqual([
       ['teal', '7.00'],
       ['teal', '7.1234'],
@@ -129,8 +152,17 @@ describe('CDC ingestor', () => {
     expect(await derivedState(env.wh, 'items')).toEqual(await sourceState(env.source, 'items', ['item_id']));
     expect(await derivedState(env.wh, 'coupons')).toEqual(await sourceState(env.source, 'coupons', ['code']));
     // The truncate ended rows 1 and 2, the DROP ended row 3: nothing of scratch is current.
-    const scratch = await env.wh.query<{ id: number; op: string }>("select (coalesce(after_image, before_image)->>'id')::int as id, operation as op from raw.shop_changes where table_name = 'scratch' order by change_id");
-    expect(scratch.rows.map((r) => `${r.op}${r.id ?? ''}`)).toEqual(['schema_change', 'insert1', 'insert2', 'truncate', 'insert3', 'truncate']);
+    const scratch = await env.wh.query<{ id: number; op: string }>(
+      "select (coalesce(after_image, before_image)->>'id')::int as id, operation as op from raw.shop_changes where table_name = 'scratch' order by change_id",
+    );
+    expect(scratch.rows.map((r) => `${r.op}${r.id ?? ''}`)).toEqual([
+      'schema_change',
+      'insert1',
+      'insert2',
+      'truncate',
+      'insert3',
+      'truncate',
+    ]);
     expect((await derivedState(env.wh, 'scratch')).size).toBe(0);
     expect(await duplicateChanges(env.wh)).toBe(0);
     expect(await changeCounts(env.wh)).toMatchObject({ truncate: 2 });
@@ -139,7 +171,9 @@ describe('CDC ingestor', () => {
   });
 
   it('lands text holding U+0000 (which jsonb rejects) with U+FFFD and keeps a dead letter saying so', async () => {
-    await env.source.query("CREATE TABLE notes (note_id INT PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes VALUES (1, CONCAT('a', CHAR(0), 'b'))");
+    await env.source.query(
+      "CREATE TABLE notes (note_id INT PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes VALUES (1, CONCAT('a', CHAR(0), 'b'))",
+    );
     expect((await runUntilIdle(env)).end).toBe('idle');
     const landed = await env.wh.query("select after_image from raw.shop_changes where table_name = 'notes' and operation = 'insert'");
     expect(landed.rows).toEqual([{ after_image: { note_id: 1, body: 'a\ufffdb' } }]);

@@ -62,7 +62,10 @@ export function spawnCdc(config: Config, args: string[], extraEnv: Record<string
     waitFor(text, timeoutMs = 60_000) {
       if (output.some((line) => line.includes(text))) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "${text}" in ingest:cdc output within ${timeoutMs} ms:\n${output.slice(-20).join('\n')}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no "${text}" in ingest:cdc output within ${timeoutMs} ms:\n${output.slice(-20).join('\n')}`)),
+          timeoutMs,
+        );
         waiters.push({
           text,
           resolve: () => {

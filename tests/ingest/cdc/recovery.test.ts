@@ -17,7 +17,10 @@ let workloadDb: mysql.Connection;
 
 async function expectSameState(): Promise<void> {
   expect(await duplicateChanges(env.wh)).toBe(0);
-  for (const [table, key] of [['accounts', 'account_id'], ['ledger', 'entry_id']] as const) {
+  for (const [table, key] of [
+    ['accounts', 'account_id'],
+    ['ledger', 'entry_id'],
+  ] as const) {
     expect(await derivedState(env.wh, table), table).toEqual(await sourceState(env.source, table, [key]));
   }
 }
@@ -59,7 +62,11 @@ describe('CDC recovery', () => {
         await pause(700);
         if (round % 3 === 0) {
           // The ingestor's connections are the ones on this database other than the test's own.
-          const [rows] = await env.source.query('SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID NOT IN (?, ?)', [env.shop.database, workloadConnection, testConnection]);
+          const [rows] = await env.source.query('SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID NOT IN (?, ?)', [
+            env.shop.database,
+            workloadConnection,
+            testConnection,
+          ]);
           for (const { ID } of rows as { ID: number }[]) {
             await env.source.query(`KILL CONNECTION ${Number(ID)}`).catch(() => undefined);
             mariaKills++;
@@ -110,7 +117,9 @@ describe('CDC recovery', () => {
     const running = first.run();
     try {
       await new Promise((resolve) => setTimeout(resolve, 1_500));
-      await expect(runUntilIdle(env, { serverId: env.serverId + 1, lockWaitMs: 500 })).rejects.toMatchObject({ code: 'CDC_ALREADY_RUNNING' });
+      await expect(runUntilIdle(env, { serverId: env.serverId + 1, lockWaitMs: 500 })).rejects.toMatchObject({
+        code: 'CDC_ALREADY_RUNNING',
+      });
     } finally {
       first.stop();
       await running;
@@ -125,7 +134,9 @@ describe('CDC recovery', () => {
     const gone = oldest.replace(/\d+$/, (digits) => '0'.repeat(digits.length));
     await env.wh.query('update ingest.cdc_positions set binlog_file = $1, binlog_position = 4', [gone]);
     // Changes "in the gap": a delete the log must not miss after the re-snapshot.
-    const [[victim]] = (await env.source.query('SELECT account_id FROM accounts ORDER BY account_id LIMIT 1')) as unknown as [[{ account_id: number }]];
+    const [[victim]] = (await env.source.query('SELECT account_id FROM accounts ORDER BY account_id LIMIT 1')) as unknown as [
+      [{ account_id: number }],
+    ];
     await env.source.query('DELETE FROM accounts WHERE account_id = ?', [victim.account_id]);
     const before = await env.wh.query<{ n: string }>('select count(*) as n from raw.shop_changes');
 

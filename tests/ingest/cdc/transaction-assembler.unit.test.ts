@@ -7,7 +7,13 @@ describe('TransactionAssembler', () => {
     const assembler = new TransactionAssembler('shop');
     assembler.begin('0-1-10');
     assembler.rows('orders', 'insert', [{ order_id: 1, status: 'placed' }], ['order_id'], '0-1-10');
-    assembler.rows('orders', 'update', [{ before: { order_id: 1, status: 'placed' }, after: { order_id: 1, status: 'paid' } }], ['order_id'], '0-1-10');
+    assembler.rows(
+      'orders',
+      'update',
+      [{ before: { order_id: 1, status: 'placed' }, after: { order_id: 1, status: 'paid' } }],
+      ['order_id'],
+      '0-1-10',
+    );
     assembler.rows('order_items', 'delete', [{ order_item_id: 9 }], ['order_item_id'], '0-1-10');
     expect(assembler.pendingRows).toBe(3);
     const tx = assembler.commit('bin.000002', 900, Date.UTC(2026, 0, 31), null);
@@ -17,7 +23,11 @@ describe('TransactionAssembler', () => {
       ['update', 1, 900, '{"order_id":1}'],
       ['delete', 2, 900, '{"order_item_id":9}'],
     ]);
-    expect(tx.changes[0]).toMatchObject({ beforeJson: null, afterJson: '{"order_id":1,"status":"placed"}', sourceCommittedAt: '2026-01-31T00:00:00.000Z' });
+    expect(tx.changes[0]).toMatchObject({
+      beforeJson: null,
+      afterJson: '{"order_id":1,"status":"placed"}',
+      sourceCommittedAt: '2026-01-31T00:00:00.000Z',
+    });
     expect(tx.changes[2]).toMatchObject({ afterJson: null, beforeJson: '{"order_item_id":9}' });
     expect(assembler.isOpen).toBe(false);
   });
@@ -37,8 +47,20 @@ describe('TransactionAssembler', () => {
 
   it('logs DDL as one row per table with the statement text', () => {
     const assembler = new TransactionAssembler('shop');
-    const tx = assembler.ddl([{ table: 'orders', operation: 'schema_change' }], 'ALTER TABLE orders ADD note TEXT', 'bin.000003', 77, 0, '0-1-14');
+    const tx = assembler.ddl(
+      [{ table: 'orders', operation: 'schema_change' }],
+      'ALTER TABLE orders ADD note TEXT',
+      'bin.000003',
+      77,
+      0,
+      '0-1-14',
+    );
     expect(tx.changes).toHaveLength(1);
-    expect(tx.changes[0]).toMatchObject({ operation: 'schema_change', tableName: 'orders', ddl: 'ALTER TABLE orders ADD note TEXT', primaryKeyJson: null });
+    expect(tx.changes[0]).toMatchObject({
+      operation: 'schema_change',
+      tableName: 'orders',
+      ddl: 'ALTER TABLE orders ADD note TEXT',
+      primaryKeyJson: null,
+    });
   });
 });

@@ -42,7 +42,10 @@ export class Workload {
   #loop: Promise<void> | null = null;
   operations = 0;
 
-  constructor(private readonly db: mysql.Connection, seed: number) {
+  constructor(
+    private readonly db: mysql.Connection,
+    seed: number,
+  ) {
     this.#random = mulberry32(seed);
   }
 
@@ -57,7 +60,9 @@ export class Workload {
   async insertAccounts(count: number): Promise<void> {
     const values: string[] = [];
     for (let i = 0; i < count; i++) {
-      values.push(`('owner ${this.#int(1e6)} "q" \\\\ ü', ${(this.#int(1_000_000) / 100).toFixed(2)}, '20${10 + this.#int(15)}-0${1 + this.#int(9)}-1${this.#int(9)}')`);
+      values.push(
+        `('owner ${this.#int(1e6)} "q" \\\\ ü', ${(this.#int(1_000_000) / 100).toFixed(2)}, '20${10 + this.#int(15)}-0${1 + this.#int(9)}-1${this.#int(9)}')`,
+      );
     }
     const [result] = await this.db.query(`INSERT INTO accounts (owner, balance, opened_on) VALUES ${values.join(',')}`);
     const first = (result as { insertId: number }).insertId;
@@ -71,7 +76,9 @@ export class Workload {
       await this.insertAccounts(1 + this.#int(20));
     } else if (roll < 0.5) {
       const ids = Array.from({ length: 1 + this.#int(10) }, () => this.#pick());
-      await this.db.query(`UPDATE accounts SET balance = balance + ${(this.#int(10_000) / 100 - 50).toFixed(2)} WHERE account_id IN (${ids.join(',')})`);
+      await this.db.query(
+        `UPDATE accounts SET balance = balance + ${(this.#int(10_000) / 100 - 50).toFixed(2)} WHERE account_id IN (${ids.join(',')})`,
+      );
     } else if (roll < 0.62) {
       const victims = new Set(Array.from({ length: 1 + this.#int(5) }, () => this.#int(this.#live.length)));
       const ids = [...victims].map((i) => this.#live[i]!);

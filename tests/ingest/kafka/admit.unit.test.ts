@@ -15,7 +15,13 @@ const batch = (offsets: number[], fetchedOffset = offsets[0] ?? 0, timestampsMs:
     return { offset: BigInt(o), key: Buffer.from(m.key), value: Buffer.from(m.value as string), timestampMs: timestampsMs[i] ?? 1 };
   }),
 });
-const state = (next: number, logStart = 0): PartitionState => ({ committed: BigInt(next), next: BigInt(next), logStart: BigInt(logStart), highWatermark: 0n, generation: 1 });
+const state = (next: number, logStart = 0): PartitionState => ({
+  committed: BigInt(next),
+  next: BigInt(next),
+  logStart: BigInt(logStart),
+  highWatermark: 0n,
+  generation: 1,
+});
 
 describe('admitBatch', () => {
   it('makes a segment from the held position to the last offset', () => {

@@ -54,56 +54,82 @@ function extremes(): Record<string, unknown>[] {
     { ...base, event_id: id(1), event_type: 'product_view', product_id: Number.MAX_SAFE_INTEGER, price: MONEY_MAX },
     { ...base, event_id: id(2), event_type: 'add_to_cart', product_id: Number.MAX_SAFE_INTEGER, price: MONEY_MAX, quantity: 1000 },
     { ...base, event_id: id(3), event_type: 'checkout_started', cart_value: MONEY_MAX, item_count: INT4_MAX },
-    { ...base, event_id: id(4), event_type: 'order_placed', order_id: Number.MAX_SAFE_INTEGER, order_total: MONEY_MAX, item_count: INT4_MAX },
-    { ...base, event_id: id(5), event_type: 'order_placed', order_id: Number.MAX_SAFE_INTEGER - 1, order_total: MONEY_MAX, item_count: INT4_MAX },
+    {
+      ...base,
+      event_id: id(4),
+      event_type: 'order_placed',
+      order_id: Number.MAX_SAFE_INTEGER,
+      order_total: MONEY_MAX,
+      item_count: INT4_MAX,
+    },
+    {
+      ...base,
+      event_id: id(5),
+      event_type: 'order_placed',
+      order_id: Number.MAX_SAFE_INTEGER - 1,
+      order_total: MONEY_MAX,
+      item_count: INT4_MAX,
+    },
     { ...base, event_id: id(6), event_type: 'page_view', event_time: new Date(EVENT_TIME_MIN_MS).toISOString(), customer_id: null },
   ];
 }
 
 describe('admitted events and dbt', () => {
-  it('builds the clickstream staging model and everything downstream of it from events at the bounds', async () => {
-    const config = testConfig({
-      WAREHOUSE_URL: warehouse.adminUrl,
-      KAFKA_TOPIC: topic.topic,
-      KAFKA_GROUP_ID: topic.groupId,
-      KAFKA_PARTITIONS: '1',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-    });
-    const generated = fc.sample(boundedEvent, { numRuns: 400, seed: 4242 });
-    // Same sessions for many events, so sessions and funnels aggregate several bounded rows.
-    generated.forEach((e, i) => {
-      if (i % 3 === 0) e.session_id = `shared-${i % 4}`;
-    });
-    const messages: OutgoingMessage[] = [];
-    for (const event of [...extremes(), ...generated]) {
-      const value = Buffer.from(JSON.stringify(event));
-      const key = Buffer.from(String(event.session_id));
-      // Only what the decoder admits is the subject here (a NUL in a generated string is not).
-      if (decodeMessage(topic.topic, 0, { offset: 0n, key, value, timestampMs: Date.now() }).ok) messages.push({ key, value, partition: 0 });
-    }
-    expect(messages.length).toBeGreaterThan(350);
+  it(
+    'builds the clickstream staging model and everything downstream of it from events at the bounds',
+    async () => {
+      const config = testConfig({
+        WAREHOUSE_URL: warehouse.adminUrl,
+        KAFKA_TOPIC: topic.topic,
+        KAFKA_GROUP_ID: topic.groupId,
+        KAFKA_PARTITIONS: '1',
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+      });
+      const generated = fc.sample(boundedEvent, { numRuns: 400, seed: 4242 });
+      // Same sessions for many events, so sessions and funnels aggregate several bounded rows.
+      generated.forEach((e, i) => {
+        if (i % 3 === 0) e.session_id = `shared-${i % 4}`;
+      });
+      const messages: OutgoingMessage[] = [];
+      for (const event of [...extremes(), ...generated]) {
+        const value = Buffer.from(JSON.stringify(event));
+        const key = Buffer.from(String(event.session_id));
+        // Only what the decoder admits is the subject here (a NUL in a generated string is not).
+        if (decodeMessage(topic.topic, 0, { offset: 0n, key, value, timestampMs: Date.now() }).ok)
+          messages.push({ key, value, partition: 0 });
+      }
+      expect(messages.length).toBeGreaterThan(350);
 
-    const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'test-admitted-dbt', idempotent: true }, quietLogger());
-    try {
-      await producer.send(topic.topic, messages);
-    } finally {
-      await producer.disconnect();
-    }
-    await runUntilCaughtUp(config);
-    const state = await expectExactlyOnce(warehouse.adminUrl, config, topic.topic, messages.length);
-    expect(state.deadLetters).toBe(0);
+      const producer = await createEventProducer(
+        { brokers: config.KAFKA_BROKERS, clientId: 'test-admitted-dbt', idempotent: true },
+        quietLogger(),
+      );
+      try {
+        await producer.send(topic.topic, messages);
+      } finally {
+        await producer.disconnect();
+      }
+      await runUntilCaughtUp(config);
+      const state = await expectExactlyOnce(warehouse.adminUrl, config, topic.topic, messages.length);
+      expect(state.deadLetters).toBe(0);
 
-    const runner = dbtRunner(warehouse.config);
-    try {
-      await runner.dbt(['build', '--select', '@stg_clickstream__events', '--exclude', 'test_type:data']);
-      await runner.dbt(['test', '--select', 'stg_clickstream__events']);
-    } finally {
-      runner.cleanup();
-    }
-    const staged = await withPg(warehouse.adminUrl, (client) =>
-      client.query<{ n: string; max_total: string }>('select count(*) as n, max(order_total)::text as max_total from staging.stg_clickstream__events'),
-    );
-    expect(Number(staged.rows[0]!.n)).toBe(new Set(messages.map((m) => (JSON.parse(String(m.value)) as { event_id: string }).event_id.toLowerCase())).size);
-    expect(staged.rows[0]!.max_total).toBe('9999999999.99');
-  }, 15 * 60_000);
+      const runner = dbtRunner(warehouse.config);
+      try {
+        await runner.dbt(['build', '--select', '@stg_clickstream__events', '--exclude', 'test_type:data']);
+        await runner.dbt(['test', '--select', 'stg_clickstream__events']);
+      } finally {
+        runner.cleanup();
+      }
+      const staged = await withPg(warehouse.adminUrl, (client) =>
+        client.query<{ n: string; max_total: string }>(
+          'select count(*) as n, max(order_total)::text as max_total from staging.stg_clickstream__events',
+        ),
+      );
+      expect(Number(staged.rows[0]!.n)).toBe(
+        new Set(messages.map((m) => (JSON.parse(String(m.value)) as { event_id: string }).event_id.toLowerCase())).size,
+      );
+      expect(staged.rows[0]!.max_total).toBe('9999999999.99');
+    },
+    15 * 60_000,
+  );
 });

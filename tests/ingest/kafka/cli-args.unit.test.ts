@@ -29,7 +29,17 @@ describe('ingest:kafka flags', () => {
   });
 
   it('documents every flag and the environment it reads in --help', () => {
-    for (const word of ['--group', '--topic', '--once', '--until-idle', '--batch-rows', '--batch-ms', 'KAFKA_BROKERS', 'INGEST_BATCH_ROWS', 'SIGTERM']) {
+    for (const word of [
+      '--group',
+      '--topic',
+      '--once',
+      '--until-idle',
+      '--batch-rows',
+      '--batch-ms',
+      'KAFKA_BROKERS',
+      'INGEST_BATCH_ROWS',
+      'SIGTERM',
+    ]) {
       expect(HELP).toContain(word);
     }
   });

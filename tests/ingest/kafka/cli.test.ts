@@ -43,7 +43,11 @@ interface Run {
 }
 
 function startCli(config: Config, args: string[]): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT_DIR, env: cliEnv(config), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    cwd: ROOT_DIR,
+    env: cliEnv(config),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -81,7 +85,8 @@ describe('ingest:kafka CLI', () => {
       // Each life first shows progress (after a kill -9 the dead member keeps its partitions until
       // its 6 s session times out, and start-up is slow on a loaded machine), then dies at a random
       // moment of its loading: mid-fetch, mid-COPY or mid-commit.
-      for (let waited = 0; waited < 90_000 && (await landedCount(config)) <= before && run.child.exitCode === null; waited += 200) await sleep(200);
+      for (let waited = 0; waited < 90_000 && (await landedCount(config)) <= before && run.child.exitCode === null; waited += 200)
+        await sleep(200);
       await sleep(Math.random() * 2_000);
       run.child.kill('SIGKILL');
       const { signal } = await run.exit;

@@ -84,7 +84,9 @@ function consoleProduce(config: Config, codec: ConsoleCodec, lines: string[]): P
     let stderr = '';
     child.on('error', reject);
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`console producer (${codec}) exited ${code}: ${stderr.slice(-2000)}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`console producer (${codec}) exited ${code}: ${stderr.slice(-2000)}`)),
+    );
     child.stdin.end(`${lines.join('\n')}\n`);
   });
 }
@@ -113,7 +115,14 @@ describe('Kafka ingestor bad-input corpus', () => {
     const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'test-corpus', idempotent: true }, quietLogger());
     try {
       for (const entry of corpus) {
-        await producer.send(config.KAFKA_TOPIC, [{ key: entry.key, value: entry.value, partition: 0, ...(entry.timestampMs === undefined ? {} : { timestampMs: entry.timestampMs }) }]);
+        await producer.send(config.KAFKA_TOPIC, [
+          {
+            key: entry.key,
+            value: entry.value,
+            partition: 0,
+            ...(entry.timestampMs === undefined ? {} : { timestampMs: entry.timestampMs }),
+          },
+        ]);
       }
     } finally {
       await producer.disconnect();
@@ -126,8 +135,13 @@ describe('Kafka ingestor bad-input corpus', () => {
     expect(summary.reason).toBe('caught-up');
     await expectExactlyOnce(warehouse.adminUrl, config, config.KAFKA_TOPIC, produced);
 
-    const events = await query<LandedRow>('select kafka_offset, message_key, payload, event_id from raw.shop_events where topic = $1', [config.KAFKA_TOPIC]);
-    const letters = await query<LetterRow>('select kafka_offset, message_key, payload, error_code, reason from raw.dead_letters where topic = $1', [config.KAFKA_TOPIC]);
+    const events = await query<LandedRow>('select kafka_offset, message_key, payload, event_id from raw.shop_events where topic = $1', [
+      config.KAFKA_TOPIC,
+    ]);
+    const letters = await query<LetterRow>(
+      'select kafka_offset, message_key, payload, error_code, reason from raw.dead_letters where topic = $1',
+      [config.KAFKA_TOPIC],
+    );
     const eventAt = new Map(events.map((e) => [Number(e.kafka_offset), e]));
     const letterAt = new Map(letters.map((l) => [Number(l.kafka_offset), l]));
 
@@ -137,8 +151,10 @@ describe('Kafka ingestor bad-input corpus', () => {
       const letter = letterAt.get(offset);
       if (entry.outcome.landed) {
         if (!event) problems.push(`${entry.kind}: expected to land, got ${letter ? `${letter.error_code}: ${letter.reason}` : 'nothing'}`);
-        else if (event.message_key !== (entry.key === null ? null : entry.key.toString('utf8'))) problems.push(`${entry.kind}: key stored as ${event.message_key}`);
-        else if (!isDeepStrictEqual(event.payload, JSON.parse(entry.value!.toString('utf8')))) problems.push(`${entry.kind}: payload differs`);
+        else if (event.message_key !== (entry.key === null ? null : entry.key.toString('utf8')))
+          problems.push(`${entry.kind}: key stored as ${event.message_key}`);
+        else if (!isDeepStrictEqual(event.payload, JSON.parse(entry.value!.toString('utf8'))))
+          problems.push(`${entry.kind}: payload differs`);
         continue;
       }
       if (!letter) {
@@ -146,19 +162,23 @@ describe('Kafka ingestor bad-input corpus', () => {
         continue;
       }
       if (letter.error_code !== entry.outcome.code || !letter.reason.includes(entry.outcome.reason)) {
-        problems.push(`${entry.kind}: expected ${entry.outcome.code} mentioning "${entry.outcome.reason}", got ${letter.error_code}: ${letter.reason}`);
+        problems.push(
+          `${entry.kind}: expected ${entry.outcome.code} mentioning "${entry.outcome.reason}", got ${letter.error_code}: ${letter.reason}`,
+        );
       }
       // The exact bytes, key and value.
       const sameKey = entry.key === null ? letter.message_key === null : letter.message_key?.equals(entry.key) === true;
       const sameValue = entry.value === null ? letter.payload === null : letter.payload?.equals(entry.value) === true;
-      if (!sameKey || !sameValue) problems.push(`${entry.kind}: dead letter does not keep the exact bytes (key ${sameKey}, value ${sameValue})`);
+      if (!sameKey || !sameValue)
+        problems.push(`${entry.kind}: dead letter does not keep the exact bytes (key ${sameKey}, value ${sameValue})`);
     }
     for (const run of consoleRuns) {
       const landedIds = new Set(events.map((e) => e.event_id));
       const missing = run.eventIds.filter((id) => !landedIds.has(id));
       if (missing.length > 0) problems.push(`console ${run.codec}: ${missing.length} of ${run.eventIds.length} events did not land`);
       const letter = letters.find((l) => l.payload?.equals(Buffer.from(run.invalid)));
-      if (letter?.error_code !== 'invalid_json' || letter.message_key?.toString() !== `console-${run.codec}-bad`) problems.push(`console ${run.codec}: the invalid line is not an invalid_json dead letter with its key`);
+      if (letter?.error_code !== 'invalid_json' || letter.message_key?.toString() !== `console-${run.codec}-bad`)
+        problems.push(`console ${run.codec}: the invalid line is not an invalid_json dead letter with its key`);
     }
     expect(problems).toEqual([]);
     expect(letters.filter((l) => l.error_code === 'warehouse_rejected')).toEqual([]);
@@ -177,7 +197,12 @@ describe('Kafka ingestor bad-input corpus', () => {
     // The decoder refuses both before COPY; this pins the flush's own last line of defence.
     const config = await topicConfig('bisect');
     const good = (offset: number) => {
-      const decoded = decodeMessage(config.KAFKA_TOPIC, 0, { offset: BigInt(offset), key: Buffer.from('k'), value: Buffer.from(JSON.stringify(cartEvent())), timestampMs: Date.now() });
+      const decoded = decodeMessage(config.KAFKA_TOPIC, 0, {
+        offset: BigInt(offset),
+        key: Buffer.from('k'),
+        value: Buffer.from(JSON.stringify(cartEvent())),
+        timestampMs: Date.now(),
+      });
       if (!decoded.ok) throw new Error('expected a valid line');
       return decoded.line;
     };

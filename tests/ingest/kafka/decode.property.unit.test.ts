@@ -24,9 +24,18 @@ const messageText = fc.oneof(
   {
     weight: 3,
     arbitrary: fc
-      .tuple(boundedEvent, fc.oneof(fc.json({ maxDepth: 3 }), fc.integer().chain(respelled), fc.constantFrom('"a\\u0000"', '"\\ud800"', '"\\\\u0000"', '1e400', '-0', 'null')))
+      .tuple(
+        boundedEvent,
+        fc.oneof(
+          fc.json({ maxDepth: 3 }),
+          fc.integer().chain(respelled),
+          fc.constantFrom('"a\\u0000"', '"\\ud800"', '"\\\\u0000"', '1e400', '-0', 'null'),
+        ),
+      )
       .chain(([event, replacement]) =>
-        fc.constantFrom(...Object.keys(event), 'extra').map((field) => JSON.stringify({ ...event, [field]: '@@here@@' }).replace('"@@here@@"', replacement)),
+        fc
+          .constantFrom(...Object.keys(event), 'extra')
+          .map((field) => JSON.stringify({ ...event, [field]: '@@here@@' }).replace('"@@here@@"', replacement)),
       ),
   },
   { weight: 1, arbitrary: fc.tuple(boundedEvent, fc.nat()).map(([e, cut]) => JSON.stringify(e).slice(0, cut % 200)) },
@@ -111,7 +120,9 @@ function boundProblems(payloadText: string): string[] {
     const v = value[field];
     if (v !== null && (typeof v !== 'string' || v.length > max)) problems.push(`${field} length`);
   }
-  for (const v of Object.values(value)) if (typeof v === 'string' && (v.includes('\u0000') || /[\uD800-\uDFFF]/.test(v.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, '')))) problems.push('jsonb-refused string');
+  for (const v of Object.values(value))
+    if (typeof v === 'string' && (v.includes('\u0000') || /[\uD800-\uDFFF]/.test(v.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))))
+      problems.push('jsonb-refused string');
   return problems;
 }
 
@@ -133,7 +144,8 @@ describe('decodeMessage properties', () => {
           expect(key === null || key.length <= MAX_KEY_BYTES).toBe(true);
           expect(boundProblems(payload)).toEqual([]);
           const kafkaTime = fields[8]!;
-          if (kafkaTime !== '\\N') expect(Date.parse(kafkaTime) >= EVENT_TIME_MIN_MS && Date.parse(kafkaTime) < EVENT_TIME_END_MS).toBe(true);
+          if (kafkaTime !== '\\N')
+            expect(Date.parse(kafkaTime) >= EVENT_TIME_MIN_MS && Date.parse(kafkaTime) < EVENT_TIME_END_MS).toBe(true);
         } else {
           refused += 1;
           const letter = decoded.deadLetter;
@@ -157,7 +169,12 @@ describe('decodeMessage properties', () => {
         const text = JSON.stringify(event);
         // NUL is the one character jsonb refuses that a generated string can hold.
         fc.pre(Object.values(event).every((v) => typeof v !== 'string' || !v.includes('\u0000')));
-        const decoded = decodeMessage('t', 0, { offset: 0n, key: Buffer.from('k'), value: Buffer.from(text), timestampMs: Date.UTC(2026, 0, 1) });
+        const decoded = decodeMessage('t', 0, {
+          offset: 0n,
+          key: Buffer.from('k'),
+          value: Buffer.from(text),
+          timestampMs: Date.UTC(2026, 0, 1),
+        });
         expect(decoded.ok ? 'ok' : decoded.deadLetter.reason).toBe('ok');
       }),
       { numRuns: 300, seed: 7 },

@@ -55,15 +55,26 @@ describe('Kafka ingestor', () => {
   it('lands valid events once and every malformed kind as a dead letter with its reason and original bytes', async () => {
     const { topic, config } = await topicConfig('malformed');
     const cases = malformedCases(seededRandom(7));
-    const produced = await produceEvents(config, topic, 3_000, 1, cases.map((c) => c.message));
+    const produced = await produceEvents(
+      config,
+      topic,
+      3_000,
+      1,
+      cases.map((c) => c.message),
+    );
     const summary = await runUntilCaughtUp(config);
     expect(summary.reason).toBe('caught-up');
     await expectExactlyOnce(warehouse.adminUrl, config, topic, produced);
 
-    const letters = await pgQuery<{ error_code: string; reason: string; payload: Buffer | null; payload_bytes: number | null; kafka_offset: string }>(
-      `select error_code, reason, payload, payload_bytes, kafka_offset from raw.dead_letters where topic = $1 order by kafka_offset`,
-      [topic],
-    );
+    const letters = await pgQuery<{
+      error_code: string;
+      reason: string;
+      payload: Buffer | null;
+      payload_bytes: number | null;
+      kafka_offset: string;
+    }>(`select error_code, reason, payload, payload_bytes, kafka_offset from raw.dead_letters where topic = $1 order by kafka_offset`, [
+      topic,
+    ]);
     expect(letters).toHaveLength(cases.length);
     for (const c of cases) {
       const original = c.message.value === null ? null : Buffer.from(c.message.value);

@@ -86,7 +86,12 @@ describe('Kafka ingestor and a stalled Postgres connection', () => {
   it('cuts the stalled flush, ends its backend and carries on exactly once', async () => {
     const viaProxy = new URL(warehouse.adminUrl);
     viaProxy.port = String(proxy.port);
-    const config: Config = testConfig({ WAREHOUSE_URL: viaProxy.toString(), KAFKA_TOPIC: topic.topic, KAFKA_GROUP_ID: topic.groupId, KAFKA_PARTITIONS: '3' });
+    const config: Config = testConfig({
+      WAREHOUSE_URL: viaProxy.toString(),
+      KAFKA_TOPIC: topic.topic,
+      KAFKA_GROUP_ID: topic.groupId,
+      KAFKA_PARTITIONS: '3',
+    });
     const running = ingestor(config, { stopWhen: { mode: 'never' }, batchRows: 1_000, batchMaxMs: 100, flushTimeoutMs: 3_000 });
     const done = running.run();
     let failed: unknown;

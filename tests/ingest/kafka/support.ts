@@ -14,7 +14,13 @@ export const quietLogger = () => createLogger('test-ingest-kafka', process.env.L
  * Produces `count` valid events (keyed by session) in sends of 500; returns how many were sent.
  * Idempotent: a retried send on a loaded machine must not add records the test did not count.
  */
-export async function produceEvents(config: Config, topic: string, count: number, seed = 1, extra: OutgoingMessage[] = []): Promise<number> {
+export async function produceEvents(
+  config: Config,
+  topic: string,
+  count: number,
+  seed = 1,
+  extra: OutgoingMessage[] = [],
+): Promise<number> {
   const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'test-producer', idempotent: true }, quietLogger());
   try {
     const random = seededRandom(seed);
@@ -69,7 +75,13 @@ export async function landed(adminUrl: string, groupId: string, topic: string): 
               (select count(*) from raw.dead_letters where topic = $1 and source = 'kafka') as dead`,
       [topic],
     );
-    const perPartition = await client.query<{ p: number; records: string; distinct_offsets: string; end_offset: string | null; stored: string | null }>(
+    const perPartition = await client.query<{
+      p: number;
+      records: string;
+      distinct_offsets: string;
+      end_offset: string | null;
+      stored: string | null;
+    }>(
       `with landed as (
          select kafka_partition, kafka_offset from raw.shop_events where topic = $1
          union all
@@ -87,7 +99,12 @@ export async function landed(adminUrl: string, groupId: string, topic: string): 
       partitions: new Map(
         perPartition.rows.map((r) => [
           r.p,
-          { records: Number(r.records), distinct: Number(r.distinct_offsets), end: BigInt(r.end_offset ?? 0), stored: r.stored === null ? null : BigInt(r.stored) },
+          {
+            records: Number(r.records),
+            distinct: Number(r.distinct_offsets),
+            end: BigInt(r.end_offset ?? 0),
+            stored: r.stored === null ? null : BigInt(r.stored),
+          },
         ]),
       ),
     };
@@ -107,10 +124,13 @@ export async function expectExactlyOnce(adminUrl: string, config: Config, topic:
   for (const [p, high] of marks) {
     const got = state.partitions.get(p) ?? { records: 0, distinct: 0, end: 0n, stored: null };
     if (BigInt(got.records) !== high || BigInt(got.distinct) !== high || got.end !== high || (got.stored ?? 0n) !== high) {
-      problems.push(`partition ${p}: high watermark ${high}, landed ${got.records} (${got.distinct} distinct, up to ${got.end}), stored next offset ${got.stored}`);
+      problems.push(
+        `partition ${p}: high watermark ${high}, landed ${got.records} (${got.distinct} distinct, up to ${got.end}), stored next offset ${got.stored}`,
+      );
     }
   }
-  if (state.events + state.deadLetters !== produced) problems.push(`produced ${produced}, landed ${state.events} events + ${state.deadLetters} dead letters`);
+  if (state.events + state.deadLetters !== produced)
+    problems.push(`produced ${produced}, landed ${state.events} events + ${state.deadLetters} dead letters`);
   if (problems.length > 0) throw new Error(`not exactly once:\n${problems.join('\n')}`);
   return state;
 }

@@ -10,7 +10,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { ROOT_DIR } from '../../../lib/config/index.ts';
-import { EVENT_TIME_END_MS, EVENT_TIME_MIN_MS, INTEGER_BOUNDS, INTEGER_FIELDS, MONEY, MONEY_FIELDS, MONEY_MAX, STRING_MAX } from '../../../lib/events/bounds.ts';
+import {
+  EVENT_TIME_END_MS,
+  EVENT_TIME_MIN_MS,
+  INTEGER_BOUNDS,
+  INTEGER_FIELDS,
+  MONEY,
+  MONEY_FIELDS,
+  MONEY_MAX,
+  STRING_MAX,
+} from '../../../lib/events/bounds.ts';
 import { shopEvent } from '../../../lib/events/schema.ts';
 
 const STAGING = join(ROOT_DIR, 'dbt', 'models', 'staging', 'clickstream', 'stg_clickstream__events.sql');
@@ -30,7 +39,8 @@ function recordColumns(sql: string): Map<string, string> {
 /** `typed_payload.<field>::<type>` casts applied after the record is read. */
 function casts(sql: string): Map<string, string> {
   const found = new Map<string, string>();
-  for (const match of sql.matchAll(/typed_payload\.(\w+)::(\w+(?:\s*\(\s*\d+\s*,\s*\d+\s*\))?)/gi)) found.set(match[1]!, match[2]!.replace(/\s+/g, '').toLowerCase());
+  for (const match of sql.matchAll(/typed_payload\.(\w+)::(\w+(?:\s*\(\s*\d+\s*,\s*\d+\s*\))?)/gi))
+    found.set(match[1]!, match[2]!.replace(/\s+/g, '').toLowerCase());
   return found;
 }
 
@@ -76,7 +86,10 @@ describe('event bounds against the staging casts', () => {
       const type = cast.get(field) ?? bound.pgType;
       const range = PG_RANGE[type];
       expect(range, `${field} is cast to ${type}, which is not an integer type`).toBeDefined();
-      expect(BigInt(bound.min) >= range!.min && BigInt(bound.max) <= range!.max, `${field}: [${bound.min}, ${bound.max}] fits ${type}`).toBe(true);
+      expect(
+        BigInt(bound.min) >= range!.min && BigInt(bound.max) <= range!.max,
+        `${field}: [${bound.min}, ${bound.max}] fits ${type}`,
+      ).toBe(true);
       expect(Number.isSafeInteger(bound.max), `${field}: the bound is exact in JSON`).toBe(true);
     }
   });
@@ -105,7 +118,8 @@ describe('event bounds against the staging casts', () => {
       expect(shopEvent.safeParse(eventWith(field, max)).success, `${field} = ${max}`).toBe(true);
       expect(shopEvent.safeParse(eventWith(field, min)).success, `${field} = ${min}`).toBe(true);
       expect(shopEvent.safeParse(eventWith(field, min - 1)).success, `${field} = ${min - 1}`).toBe(false);
-      if (max < Number.MAX_SAFE_INTEGER) expect(shopEvent.safeParse(eventWith(field, max + 1)).success, `${field} = ${max + 1}`).toBe(false);
+      if (max < Number.MAX_SAFE_INTEGER)
+        expect(shopEvent.safeParse(eventWith(field, max + 1)).success, `${field} = ${max + 1}`).toBe(false);
       else expect(shopEvent.safeParse(eventWith(field, max + 2)).success, `${field} past 2^53`).toBe(false);
     }
     for (const field of MONEY_FIELDS) {

@@ -15,14 +15,74 @@ type Fields = Record<string, unknown>;
 const REMOVE = Symbol('remove');
 
 const AWKWARD: unknown[] = [
-  REMOVE, null, undefined, true, 0, -0, 1, -1, 2, 0.5, 1.5, 1000, 1001, 2 ** 53, 2 ** 53 + 2, -1e-9, 1e-7, 0.07, 0.1 + 0.2, 1.005, 19.99, 2.03,
-  999_999_999.99, 1e9, 1e21, Number.NaN, Number.POSITIVE_INFINITY, '', 'x', 'AB', 'Ab', 'ABC', 'de', '1', 'page_view', 'add_to_cart', 'mobile', 'Mobile',
-  'x'.repeat(64), 'x'.repeat(65), '😀'.repeat(32), '😀'.repeat(33), 'x'.repeat(2048), 'x'.repeat(2049), {}, [], [1],
-  '2026-01-31T12:00:00.000Z', '2026-01-31T12:00:00Z', '2026-01-31T12:00:00.000+01:00', '2026-01-31T12:00:00.000z', '2026-02-29T00:00:00.000Z',
-  '2024-02-29T00:00:00.000Z', '2026-04-31T00:00:00.000Z', '2026-01-31T24:00:00.000Z', '2026-01-31T23:59:60.000Z', '+02026-01-31T12:00:00.000Z',
-  '2026-1-31T12:00:00.0000Z', ' 2026-01-31T12:00:00.000Z', '0000-01-01T00:00:00.000Z',
-  '3f1c2a9e-8b7d-4c6e-9a5b-1d2e3f4a5b6c', '3F1C2A9E-8B7D-4C6E-9A5B-1D2E3F4A5B6C', '3f1c2a9e-8b7d-0c6e-9a5b-1d2e3f4a5b6c', '3f1c2a9e-8b7d-4c6e-7a5b-1d2e3f4a5b6c',
-  '3f1c2a9e8b7d4c6e9a5b1d2e3f4a5b6c', '3f1c2a9e-8b7d-4c6e-9a5b-1d2e3f4a5b6', '3f1c2a9e-8b7d-4c6e-9a5b-1d2e3f4a5b6g', '00000000-0000-0000-0000-000000000000',
+  REMOVE,
+  null,
+  undefined,
+  true,
+  0,
+  -0,
+  1,
+  -1,
+  2,
+  0.5,
+  1.5,
+  1000,
+  1001,
+  2 ** 53,
+  2 ** 53 + 2,
+  -1e-9,
+  1e-7,
+  0.07,
+  0.1 + 0.2,
+  1.005,
+  19.99,
+  2.03,
+  999_999_999.99,
+  1e9,
+  1e21,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  '',
+  'x',
+  'AB',
+  'Ab',
+  'ABC',
+  'de',
+  '1',
+  'page_view',
+  'add_to_cart',
+  'mobile',
+  'Mobile',
+  'x'.repeat(64),
+  'x'.repeat(65),
+  '😀'.repeat(32),
+  '😀'.repeat(33),
+  'x'.repeat(2048),
+  'x'.repeat(2049),
+  {},
+  [],
+  [1],
+  '2026-01-31T12:00:00.000Z',
+  '2026-01-31T12:00:00Z',
+  '2026-01-31T12:00:00.000+01:00',
+  '2026-01-31T12:00:00.000z',
+  '2026-02-29T00:00:00.000Z',
+  '2024-02-29T00:00:00.000Z',
+  '2026-04-31T00:00:00.000Z',
+  '2026-01-31T24:00:00.000Z',
+  '2026-01-31T23:59:60.000Z',
+  '+02026-01-31T12:00:00.000Z',
+  '2026-1-31T12:00:00.0000Z',
+  ' 2026-01-31T12:00:00.000Z',
+  '0000-01-01T00:00:00.000Z',
+  '3f1c2a9e-8b7d-4c6e-9a5b-1d2e3f4a5b6c',
+  '3F1C2A9E-8B7D-4C6E-9A5B-1D2E3F4A5B6C',
+  '3f1c2a9e-8b7d-0c6e-9a5b-1d2e3f4a5b6c',
+  '3f1c2a9e-8b7d-4c6e-7a5b-1d2e3f4a5b6c',
+  '3f1c2a9e8b7d4c6e9a5b1d2e3f4a5b6c',
+  '3f1c2a9e-8b7d-4c6e-9a5b-1d2e3f4a5b6',
+  '3f1c2a9e-8b7d-4c6e-9a5b-1d2e3f4a5b6g',
+  '00000000-0000-0000-0000-000000000000',
 ];
 
 function mutated(event: Fields, field: string, value: unknown): Fields {
@@ -88,11 +148,14 @@ describe('acceptsShopEvent', () => {
 
   it('agrees with zod on money: every cent value up to 10,000 and random doubles', async () => {
     const world = await generateInMemory({ seed: 13, days: 5, customers: 30, products: 10, orders: 20 });
-    const base = world.messages.map((m) => JSON.parse(Buffer.from(m.value).toString('utf8')) as Fields).find((e) => e.event_type === 'product_view')!;
+    const base = world.messages
+      .map((m) => JSON.parse(Buffer.from(m.value).toString('utf8')) as Fields)
+      .find((e) => e.event_type === 'product_view')!;
     const random = seededRandom(7);
     const values: number[] = [];
     for (let cents = 0; cents <= 1_000_000; cents += 1) values.push(cents / 100);
-    for (let i = 0; i < 20_000; i += 1) values.push(random() * 10 ** Math.floor(random() * 12), Math.round(random() * 1e11) / 100, Math.round(random() * 1e6) / 1000);
+    for (let i = 0; i < 20_000; i += 1)
+      values.push(random() * 10 ** Math.floor(random() * 12), Math.round(random() * 1e11) / 100, Math.round(random() * 1e6) / 1000);
     let accepted = 0;
     for (const price of values) {
       const fast = acceptsShopEvent({ ...base, price });
@@ -113,7 +176,16 @@ describe('acceptsShopEvent', () => {
         for (let day = 0; day <= 32; day += 1) times.push(`${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T12:30:45.123Z`);
       }
     }
-    for (const clock of ['00:00:00.000', '23:59:59.999', '24:00:00.000', '23:60:00.000', '23:59:60.000', '9:59:59.999', 'aa:00:00.000', '12:00:00.00a']) {
+    for (const clock of [
+      '00:00:00.000',
+      '23:59:59.999',
+      '24:00:00.000',
+      '23:60:00.000',
+      '23:59:60.000',
+      '9:59:59.999',
+      'aa:00:00.000',
+      '12:00:00.00a',
+    ]) {
       times.push(`2026-03-01T${clock}Z`);
     }
     let accepted = 0;

@@ -36,7 +36,10 @@ describe('ensureTopic', () => {
     await producer.connect();
     try {
       for (const topic of topics) {
-        const sent = await producer.send({ topic, messages: Array.from({ length: 12 }, (_, partition) => ({ partition, value: `p${partition}` })) });
+        const sent = await producer.send({
+          topic,
+          messages: Array.from({ length: 12 }, (_, partition) => ({ partition, value: `p${partition}` })),
+        });
         expect(sent.map((r) => r.errorCode)).toEqual(sent.map(() => 0));
       }
     } finally {

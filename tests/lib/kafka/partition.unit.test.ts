@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { keyBytesPartitioner, keyPartitioner } from '../../../lib/kafka/partition.ts';
 
 function libraryPartition(key: string, partitions: number): number {
-  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionId,
+    leader: 0,
+    partitionErrorCode: 0,
+    replicas: [0],
+    isr: [0],
+  }));
   return Partitioners.DefaultPartitioner()({ topic: 't', partitionMetadata, message: { key, value: null } });
 }
 
@@ -18,7 +24,9 @@ describe('keyPartitioner', () => {
       const oursFromBytes = keyBytesPartitioner(partitions);
       for (const key of keys) {
         expect(ours(key), `${JSON.stringify(key)} over ${partitions}`).toBe(libraryPartition(key, partitions));
-        expect(oursFromBytes(Buffer.from(key)), `${JSON.stringify(key)} as bytes over ${partitions}`).toBe(libraryPartition(key, partitions));
+        expect(oursFromBytes(Buffer.from(key)), `${JSON.stringify(key)} as bytes over ${partitions}`).toBe(
+          libraryPartition(key, partitions),
+        );
       }
     }
   });

@@ -55,13 +55,17 @@ async function readAll(expected: number): Promise<Map<number, { key: string; val
 
 describe('partitioned producer', () => {
   it('delivers every message to its partition, intact and in hand-over order', async () => {
-    const producer = await createPartitionedProducer({ brokers: t.brokers, clientId: 'partitioned-producer-test' }, createLogger('partitioned-producer-test', 'warn'));
+    const producer = await createPartitionedProducer(
+      { brokers: t.brokers, clientId: 'partitioned-producer-test' },
+      createLogger('partitioned-producer-test', 'warn'),
+    );
     const sends: Promise<void>[] = [];
     try {
       for (let r = 0; r < REQUESTS; r++) {
         for (let p = 0; p < PARTITIONS; p++) {
           const records = new RecordsBuilder(64);
-          for (let i = 0; i < PER_REQUEST; i++) records.append(`key-ü-${p}`, JSON.stringify({ p, seq: r * PER_REQUEST + i, text: 'ünïcødé 🔑' }));
+          for (let i = 0; i < PER_REQUEST; i++)
+            records.append(`key-ü-${p}`, JSON.stringify({ p, seq: r * PER_REQUEST + i, text: 'ünïcødé 🔑' }));
           sends.push(producer.send(t.topic, p, records.take()));
         }
       }

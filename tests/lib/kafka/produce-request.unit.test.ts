@@ -35,7 +35,10 @@ async function requestBytes(messages: Record<string, unknown>[], clientId: strin
 }
 
 describe('single-buffer produce request', () => {
-  const messages = Array.from({ length: 300 }, (_, i) => ({ key: `session-${i % 17}-ключ`, value: JSON.stringify({ i, pad: 'x'.repeat(i * 7), text: 'ünïcødé' }) }));
+  const messages = Array.from({ length: 300 }, (_, i) => ({
+    key: `session-${i % 17}-ключ`,
+    value: JSON.stringify({ i, pad: 'x'.repeat(i * 7), text: 'ünïcødé' }),
+  }));
 
   it.each(['shopflow-generator', 'x'.repeat(400)])('matches the client library byte for byte (client id of %#)', async (clientId) => {
     const builder = new RecordsBuilder(64);
@@ -46,7 +49,9 @@ describe('single-buffer produce request', () => {
       clientId,
     );
     // The single-buffer path was taken (room left for the header), and the result is whole.
-    expect((await produce([{ value: null, encodedRecords: builder.records(), timestamp: TIMESTAMP }]).encode()).headRoom).toBeGreaterThan(0);
+    expect((await produce([{ value: null, encodedRecords: builder.records(), timestamp: TIMESTAMP }]).encode()).headRoom).toBeGreaterThan(
+      0,
+    );
     expect(preEncoded.readInt32BE(0)).toBe(preEncoded.length - 4);
     expect(preEncoded.equals(library)).toBe(true);
   });

@@ -14,7 +14,11 @@ type LibraryRecord = (record: { offsetDelta: number; timestampDelta: number; key
 const libraryRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as LibraryRecord;
 
 function libraryBytes(messages: readonly { key: string; value: string }[]): Buffer {
-  return Buffer.concat(messages.map((m, i) => libraryRecord({ offsetDelta: i, timestampDelta: 0, key: Buffer.from(m.key), value: Buffer.from(m.value) }).buffer));
+  return Buffer.concat(
+    messages.map(
+      (m, i) => libraryRecord({ offsetDelta: i, timestampDelta: 0, key: Buffer.from(m.key), value: Buffer.from(m.value) }).buffer,
+    ),
+  );
 }
 
 describe('RecordsBuilder', () => {
@@ -22,7 +26,8 @@ describe('RecordsBuilder', () => {
     const messages: { key: string; value: string }[] = [];
     // Value sizes around each varint boundary (zigzag doubles: 63/64, 8191/8192, ...), keys of
     // several sizes, multi-byte characters, and enough records for a two-byte offset delta.
-    for (const size of [0, 1, 63, 64, 65, 8_191, 8_192, 8_193, 1_048_575, 1_048_576]) messages.push({ key: `k${size}`, value: 'v'.repeat(size) });
+    for (const size of [0, 1, 63, 64, 65, 8_191, 8_192, 8_193, 1_048_575, 1_048_576])
+      messages.push({ key: `k${size}`, value: 'v'.repeat(size) });
     messages.push({ key: '', value: '{}' }, { key: 'ünïcødé-ключ-鍵', value: JSON.stringify({ text: 'ünïcødé 🔑', n: 1 }) });
     for (let i = 0; i < 200; i++) messages.push({ key: crypto.randomUUID(), value: JSON.stringify({ i, pad: 'x'.repeat(i * 3) }) });
 
@@ -53,7 +58,14 @@ describe('RecordsBuilder', () => {
     builder.append('b', 'second');
     const first = builder.records();
     expect(first.count).toBe(2);
-    expect(first.buffer.equals(libraryBytes([{ key: 'a', value: 'first' }, { key: 'b', value: 'second' }]))).toBe(true);
+    expect(
+      first.buffer.equals(
+        libraryBytes([
+          { key: 'a', value: 'first' },
+          { key: 'b', value: 'second' },
+        ]),
+      ),
+    ).toBe(true);
     builder.clear();
     expect([builder.count, builder.bytes]).toEqual([0, 0]);
     builder.append('c', 'third');

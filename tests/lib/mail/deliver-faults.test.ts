@@ -57,7 +57,13 @@ async function status(date: string): Promise<{ status: string; attempts: number 
 }
 
 function report(date: string) {
-  return { from: 'reports@shopflow.local', to: 'managers@shopflow.local', subject: `Report ${date}`, text: 'figures', messageId: stableMessageId('report', date) };
+  return {
+    from: 'reports@shopflow.local',
+    to: 'managers@shopflow.local',
+    subject: `Report ${date}`,
+    text: 'figures',
+    messageId: stableMessageId('report', date),
+  };
 }
 
 describe('a report whose acknowledgement is lost', () => {
@@ -65,12 +71,18 @@ describe('a report whose acknowledgement is lost', () => {
     const date = '2026-01-01';
     const server = await smtp(['delay-ack']);
     const config = { SMTP_URL: server.url };
-    const first = await deliverOnce(config, ops, { kind: 'report', businessDate: date }, report(date), { retry: FAST, timeouts: TIMEOUTS }).catch((e: unknown) => e);
+    const first = await deliverOnce(config, ops, { kind: 'report', businessDate: date }, report(date), {
+      retry: FAST,
+      timeouts: TIMEOUTS,
+    }).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(DeliveryUnknownError);
     expect((first as Error).message).toContain(`--resolve sent --date ${date}`);
     expect(await status(date)).toMatchObject({ status: 'unknown', attempts: 1 });
     // A second run (the scheduler's next attempt) must not hand it over again.
-    const second = await deliverOnce(config, ops, { kind: 'report', businessDate: date }, report(date), { retry: FAST, timeouts: TIMEOUTS }).catch((e: unknown) => e);
+    const second = await deliverOnce(config, ops, { kind: 'report', businessDate: date }, report(date), {
+      retry: FAST,
+      timeouts: TIMEOUTS,
+    }).catch((e: unknown) => e);
     expect(second).toBeInstanceOf(DeliveryUnknownError);
     expect(server.attempts()).toBe(1);
     // The operator finds it in the mailbox.
@@ -89,7 +101,11 @@ describe('a report whose acknowledgement is lost', () => {
     const date = { 'delay-ack': '2026-01-02', 'drop-after-store': '2026-01-03', 'close-mid-data': '2026-01-04' }[fault];
     const server = await smtp([fault]);
     const probe = new EmlFolderProbe(server.dir, 3_000);
-    const result = await deliverOnce({ SMTP_URL: server.url }, ops, { kind: 'report', businessDate: date }, report(date), { retry: FAST, timeouts: TIMEOUTS, probe });
+    const result = await deliverOnce({ SMTP_URL: server.url }, ops, { kind: 'report', businessDate: date }, report(date), {
+      retry: FAST,
+      timeouts: TIMEOUTS,
+      probe,
+    });
     expect(result.sent || result.alreadySent).toBe(true);
     expect(await status(date)).toMatchObject({ status: finalStatus });
     expect(server.attempts()).toBe(dataAttempts);
@@ -100,10 +116,16 @@ describe('a report whose acknowledgement is lost', () => {
   it('a refusal is failed (nothing handed over) and the next attempt sends once', async () => {
     const date = '2026-01-05';
     const server = await smtp(['refuse', 'refuse', 'refuse']);
-    const error = await deliverOnce({ SMTP_URL: server.url }, ops, { kind: 'report', businessDate: date }, report(date), { retry: FAST, timeouts: TIMEOUTS }).catch((e: unknown) => e);
+    const error = await deliverOnce({ SMTP_URL: server.url }, ops, { kind: 'report', businessDate: date }, report(date), {
+      retry: FAST,
+      timeouts: TIMEOUTS,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MailDeliveryError);
     expect(await status(date)).toMatchObject({ status: 'failed', attempts: 1 });
-    await deliverOnce({ SMTP_URL: server.url }, ops, { kind: 'report', businessDate: date }, report(date), { retry: FAST, timeouts: TIMEOUTS });
+    await deliverOnce({ SMTP_URL: server.url }, ops, { kind: 'report', businessDate: date }, report(date), {
+      retry: FAST,
+      timeouts: TIMEOUTS,
+    });
     expect(await status(date)).toMatchObject({ status: 'sent', attempts: 2 });
     counts[`report ${date} (refused x3, then ok)`] = server.countMessageId(report(date).messageId);
     expect(server.countMessageId(report(date).messageId)).toBe(1);
@@ -117,8 +139,13 @@ describe('the alert outbox', () => {
     const config = { ...warehouse.config, SMTP_URL: server.url };
     const alert = { key: 'report-failed:2026-01-06', kind: 'report_failed', subject: 'report failed', text: 'SMTP refused the report' };
     const outbox = { minDelayMs: 300, maxDelayMs: 300, ttlMs: 60_000 };
-    await expect(sendAlert(config, alert, { retry: FAST, timeouts: TIMEOUTS, outbox, probe: null })).rejects.toBeInstanceOf(MailDeliveryError);
-    const row = await admin.query(`select status, body_text, next_attempt_at > now() as backing_off from ops.alerts_sent where alert_key = $1`, [alert.key]);
+    await expect(sendAlert(config, alert, { retry: FAST, timeouts: TIMEOUTS, outbox, probe: null })).rejects.toBeInstanceOf(
+      MailDeliveryError,
+    );
+    const row = await admin.query(
+      `select status, body_text, next_attempt_at > now() as backing_off from ops.alerts_sent where alert_key = $1`,
+      [alert.key],
+    );
     expect(row.rows[0]).toMatchObject({ status: 'failed', body_text: alert.text, backing_off: true });
 
     server.setDown(false);
@@ -128,7 +155,10 @@ describe('the alert outbox', () => {
     expect(await flushAlertOutbox(config, ops, { timeouts: TIMEOUTS, outbox, probe: null })).toMatchObject({ delivered: 1 });
     expect(await flushAlertOutbox(config, ops, { timeouts: TIMEOUTS, outbox, probe: null })).toMatchObject({ delivered: 0 });
     // The same alert raised again (a retried run) is not sent twice.
-    expect(await sendAlert(config, alert, { retry: FAST, timeouts: TIMEOUTS, outbox, probe: null })).toMatchObject({ sent: false, alreadySent: true });
+    expect(await sendAlert(config, alert, { retry: FAST, timeouts: TIMEOUTS, outbox, probe: null })).toMatchObject({
+      sent: false,
+      alreadySent: true,
+    });
     counts[`alert ${alert.key} (SMTP down, then back)`] = server.countMessageId(stableMessageId('alert', alert.key));
     expect(server.countMessageId(stableMessageId('alert', alert.key))).toBe(1);
     expect(server.messages[0]!.text).toContain('SMTP refused the report');
@@ -140,7 +170,9 @@ describe('the alert outbox', () => {
     const config = { ...warehouse.config, SMTP_URL: server.url };
     const alert = { key: 'step_failed:microbatch:dbt_build:2026-01-07T03', kind: 'step_failed', subject: 'dbt failed', text: 'dbt failed' };
     const outbox = { minDelayMs: 10, maxDelayMs: 10, ttlMs: 200 };
-    await expect(sendAlert(config, alert, { retry: { ...FAST, maxAttempts: 1 }, timeouts: TIMEOUTS, outbox, probe: null })).rejects.toBeInstanceOf(MailDeliveryError);
+    await expect(
+      sendAlert(config, alert, { retry: { ...FAST, maxAttempts: 1 }, timeouts: TIMEOUTS, outbox, probe: null }),
+    ).rejects.toBeInstanceOf(MailDeliveryError);
     await new Promise((resolve) => setTimeout(resolve, 300));
     server.setDown(false);
     expect(await flushAlertOutbox(config, ops, { timeouts: TIMEOUTS, outbox, probe: null })).toMatchObject({ delivered: 0, expired: 1 });

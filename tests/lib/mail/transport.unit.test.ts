@@ -32,7 +32,11 @@ describe('sendMail', () => {
   it('retries a 451 refusal and delivers exactly one message', async () => {
     const smtp = await startCaptureSmtp({ refuseFirst: 2, refuseCode: 451 });
     servers.push(smtp);
-    const sent = await sendMail({ SMTP_URL: smtp.url }, { ...message, messageId: '<fixed.1@shopflow.local>' }, { retry: { ...FAST, maxAttempts: 4 } });
+    const sent = await sendMail(
+      { SMTP_URL: smtp.url },
+      { ...message, messageId: '<fixed.1@shopflow.local>' },
+      { retry: { ...FAST, maxAttempts: 4 } },
+    );
     expect(smtp.attempts()).toBe(3);
     expect(smtp.messages).toHaveLength(1);
     expect(smtp.messages[0]!.messageId).toBe('<fixed.1@shopflow.local>');
@@ -51,7 +55,9 @@ describe('sendMail', () => {
 
   it('gives up on a closed port after the configured attempts, with a retryable error naming the server', async () => {
     const port = await closedPort();
-    const error = await sendMail({ SMTP_URL: `smtp://127.0.0.1:${port}` }, message, { retry: { ...FAST, maxAttempts: 3 } }).catch((e: unknown) => e);
+    const error = await sendMail({ SMTP_URL: `smtp://127.0.0.1:${port}` }, message, { retry: { ...FAST, maxAttempts: 3 } }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(MailDeliveryError);
     expect((error as MailDeliveryError).attempts).toBe(3);
     expect((error as MailDeliveryError).canRetry).toBe(true);
@@ -69,7 +75,11 @@ describe('sendMail after the body went out', () => {
   ] as const)('%s: one DATA attempt, no retry, outcome unknown (%i stored)', async (fault, stored) => {
     const smtp = await startCaptureSmtp({ faults: [fault], ackDelayMs: 3_000 });
     servers.push(smtp);
-    const error = await sendMail({ SMTP_URL: smtp.url }, { ...message, messageId: `<unknown.${fault}@shopflow.local>` }, { retry: { ...FAST, maxAttempts: 4 }, timeouts: TIMEOUTS }).catch((e: unknown) => e);
+    const error = await sendMail(
+      { SMTP_URL: smtp.url },
+      { ...message, messageId: `<unknown.${fault}@shopflow.local>` },
+      { retry: { ...FAST, maxAttempts: 4 }, timeouts: TIMEOUTS },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MailOutcomeUnknownError);
     expect((error as MailOutcomeUnknownError).messageId).toBe(`<unknown.${fault}@shopflow.local>`);
     expect((error as MailOutcomeUnknownError).canRetry).toBe(false);
@@ -89,7 +99,9 @@ describe('sendMail after the body went out', () => {
     const smtp = await startCaptureSmtp();
     servers.push(smtp);
     smtp.setDown(true);
-    const error = await sendMail({ SMTP_URL: smtp.url }, message, { retry: { ...FAST, maxAttempts: 2 }, timeouts: TIMEOUTS }).catch((e: unknown) => e);
+    const error = await sendMail({ SMTP_URL: smtp.url }, message, { retry: { ...FAST, maxAttempts: 2 }, timeouts: TIMEOUTS }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(MailDeliveryError);
     expect((error as MailDeliveryError).attempts).toBe(2);
     expect(smtp.attempts()).toBe(0);

@@ -37,7 +37,9 @@ describe('migrate', () => {
     for (let round = 0; round < 3; round++) {
       // Round 0 applies every migration; later rounds only set passwords and grants, which is
       // where the concurrent role updates collide.
-      const results = await Promise.allSettled(names.map((name) => migrate(testConfig({ WAREHOUSE_URL: databaseUrl(testEndpoints().warehouseAdminUrl, name) }))));
+      const results = await Promise.allSettled(
+        names.map((name) => migrate(testConfig({ WAREHOUSE_URL: databaseUrl(testEndpoints().warehouseAdminUrl, name) }))),
+      );
       const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason));
       expect(failures).toEqual([]);
     }

@@ -139,7 +139,8 @@ describe('bi_reader limits', () => {
     const role = `t_reader_probe_${uniqueSuffix()}`;
     await admin.query(`create role ${role} login password 'probe'`);
     try {
-      for (const statement of readerLimitStatements(role, warehouse.database, { statementTimeoutMs: 60_000, connectionLimit: 2 })) await admin.query(statement);
+      for (const statement of readerLimitStatements(role, warehouse.database, { statementTimeoutMs: 60_000, connectionLimit: 2 }))
+        await admin.query(statement);
       const url = new URL(warehouse.adminUrl);
       url.username = role;
       url.password = 'probe';
@@ -184,7 +185,10 @@ describe('ingest_writer', () => {
   it('appends to raw and the dead letters, and moves its positions', async () => {
     expect(await sqlstate(writer, `insert into raw.dead_letters (source, error_code, reason) values ('kafka', 'x', 'x')`)).toBe('ok');
     expect(
-      await sqlstate(writer, `insert into raw.shop_events (topic, kafka_partition, kafka_offset, event_id, event_type, event_time, payload) values ('t', 0, 1, 'e', 'page_view', now(), '{}')`),
+      await sqlstate(
+        writer,
+        `insert into raw.shop_events (topic, kafka_partition, kafka_offset, event_id, event_type, event_time, payload) values ('t', 0, 1, 'e', 'page_view', now(), '{}')`,
+      ),
     ).toBe('ok');
     expect(await sqlstate(writer, `update ingest.cdc_positions set binlog_position = 4 where source_name = 'shop-done'`)).toBe('ok');
   });
@@ -212,7 +216,9 @@ describe('ingest_writer', () => {
   });
 
   it('records a snapshot as completed when its position says done', async () => {
-    await writer.query(`insert into ingest.cdc_positions (source_name, snapshot_id, snapshot_state) values ('shop-new', 'snap-new', 'running')`);
+    await writer.query(
+      `insert into ingest.cdc_positions (source_name, snapshot_id, snapshot_state) values ('shop-new', 'snap-new', 'running')`,
+    );
     await writer.query(`update ingest.cdc_positions set snapshot_state = 'done' where source_name = 'shop-new'`);
     const { rows } = await admin.query(`select source_name from ingest.cdc_snapshots_completed where snapshot_id = 'snap-new'`);
     expect(rows).toEqual([{ source_name: 'shop-new' }]);

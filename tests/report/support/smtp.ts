@@ -56,7 +56,8 @@ export async function startCaptureSmtp(options: CaptureSmtpOptions = {}): Promis
   };
   const store = async (raw: Buffer) => {
     messages.push(await simpleParser(raw, { skipImageLinks: true }));
-    if (options.dir) writeFileSync(join(options.dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}.eml`), raw);
+    if (options.dir)
+      writeFileSync(join(options.dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(4).toString('hex')}.eml`), raw);
   };
   const server = new SMTPServer({
     authOptional: true,

@@ -53,7 +53,13 @@ export function fakeOperations(options: FakeOperationsOptions): FakeOperations {
     async gate(gate, run) {
       await sleep(options.gateMs ?? 5, undefined, { signal: run.signal });
       const success = options.gatesPass ?? true;
-      return { gate, success, evaluated: 10, failed: success ? 0 : 1, failures: success ? [] : [{ expectation: 'expect_column_values_to_not_be_null' }] } satisfies GateOutcome;
+      return {
+        gate,
+        success,
+        evaluated: 10,
+        failed: success ? 0 : 1,
+        failures: success ? [] : [{ expectation: 'expect_column_values_to_not_be_null' }],
+      } satisfies GateOutcome;
     },
     async sendReport(input) {
       // The production claim: a unique row per business date decides who sends.

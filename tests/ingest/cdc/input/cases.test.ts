@@ -65,8 +65,12 @@ describe('CDC input that is legal on the source', () => {
     const app = await session();
     const other = await session();
     await app.query("XA START 'order-41'; INSERT INTO xa_t VALUES (1, 'two-phase, committed'); XA END 'order-41'; XA PREPARE 'order-41'");
-    await other.query("XA START 'order-42'; INSERT INTO xa_t VALUES (2, 'two-phase, rolled back'); XA END 'order-42'; XA PREPARE 'order-42'; XA ROLLBACK 'order-42'");
-    await env.source.query("INSERT INTO xa_t VALUES (3, 'plain, while 41 is prepared'); XA START 'order-43'; INSERT INTO xa_t VALUES (4, 'one phase'); XA END 'order-43'; XA COMMIT 'order-43' ONE PHASE");
+    await other.query(
+      "XA START 'order-42'; INSERT INTO xa_t VALUES (2, 'two-phase, rolled back'); XA END 'order-42'; XA PREPARE 'order-42'; XA ROLLBACK 'order-42'",
+    );
+    await env.source.query(
+      "INSERT INTO xa_t VALUES (3, 'plain, while 41 is prepared'); XA START 'order-43'; INSERT INTO xa_t VALUES (4, 'one phase'); XA END 'order-43'; XA COMMIT 'order-43' ONE PHASE",
+    );
     await ingest();
     // 41 is prepared, not committed: the source shows rows 3 and 4 only, and so must the log.
     await expectSameState('xa_t', ['id']);
@@ -77,21 +81,32 @@ describe('CDC input that is legal on the source', () => {
     await ingest();
     await expectSameState('xa_t', ['id']);
     expect((await env.wh.query('select count(*)::int as n from ingest.cdc_xa_prepared')).rows[0].n).toBe(0);
-    const landed = await env.wh.query<{ id: number }>("select (after_image->>'id')::int as id from raw.shop_changes where table_name = 'xa_t' order by change_id");
+    const landed = await env.wh.query<{ id: number }>(
+      "select (after_image->>'id')::int as id from raw.shop_changes where table_name = 'xa_t' order by change_id",
+    );
     expect(landed.rows.map((r) => r.id)).toEqual([3, 4, 1]);
   });
 
   it('turns an UPDATE of the primary key into a delete of the old key and an insert of the new one', async () => {
-    await env.source.query("UPDATE pk_t SET id = id + 100 WHERE id <= 2; UPDATE pk_t SET id = 7, qty = 70 WHERE sku = 'C'; UPDATE pk2_t SET line = line + 10 WHERE shop_id = 1");
+    await env.source.query(
+      "UPDATE pk_t SET id = id + 100 WHERE id <= 2; UPDATE pk_t SET id = 7, qty = 70 WHERE sku = 'C'; UPDATE pk2_t SET line = line + 10 WHERE shop_id = 1",
+    );
     await ingest();
     await expectSameState('pk_t', ['id']);
     await expectSameState('pk2_t', ['shop_id', 'line']);
-    const ops = await env.wh.query<{ operation: string; n: number }>("select operation, count(*)::int as n from raw.shop_changes where table_name = 'pk_t' and snapshot_id is null group by operation order by operation");
-    expect(ops.rows).toEqual([{ operation: 'delete', n: 3 }, { operation: 'insert', n: 3 }]);
+    const ops = await env.wh.query<{ operation: string; n: number }>(
+      "select operation, count(*)::int as n from raw.shop_changes where table_name = 'pk_t' and snapshot_id is null group by operation order by operation",
+    );
+    expect(ops.rows).toEqual([
+      { operation: 'delete', n: 3 },
+      { operation: 'insert', n: 3 },
+    ]);
   });
 
   it('treats DROP TABLE as the end of its rows: re-created under the same name, no ghost rows', async () => {
-    await env.source.query("INSERT INTO drop_t VALUES (4, 'old four'); DROP TABLE drop_t; CREATE TABLE drop_t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO drop_t VALUES (2, 'new two'), (9, 'new nine')");
+    await env.source.query(
+      "INSERT INTO drop_t VALUES (4, 'old four'); DROP TABLE drop_t; CREATE TABLE drop_t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO drop_t VALUES (2, 'new two'), (9, 'new nine')",
+    );
     await ingest();
     await expectSameState('drop_t', ['id']);
     await env.source.query("CREATE OR REPLACE TABLE drop_t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO drop_t VALUES (5, 'replaced')");
@@ -115,22 +130,36 @@ describe('CDC input that is legal on the source', () => {
 
   it('lands zero and partial zero dates as null, keeps the raw value in a warning dead letter, and every value still casts', async () => {
     const lax = await session();
-    await lax.query("SET SESSION sql_mode = ''; INSERT INTO dates_t VALUES (4, '2023-00-00', '2023-11-00 08:00:00', '0000-00-00 00:00:00'), (5, '2023-05-06', '0000-01-01 00:00:00', '2023-05-06 07:08:09'); UPDATE dates_t SET dt = '2024-13-01 00:00:00' WHERE id = 3");
+    await lax.query(
+      "SET SESSION sql_mode = ''; INSERT INTO dates_t VALUES (4, '2023-00-00', '2023-11-00 08:00:00', '0000-00-00 00:00:00'), (5, '2023-05-06', '0000-01-01 00:00:00', '2023-05-06 07:08:09'); UPDATE dates_t SET dt = '2024-13-01 00:00:00' WHERE id = 3",
+    );
     await ingest();
     await expectSameState('dates_t', ['id']);
     const letters = await env.wh.query<{ error_code: string; payload: Buffer; details: Record<string, unknown> }>(
       "select error_code, payload, details from raw.dead_letters where error_code = 'CDC_INVALID_DATE' order by dead_letter_id",
     );
-    const seen = letters.rows.map((r) => `${String((r.details.primary_key as { id: number }).id)}.${String(r.details.column)}=${r.payload.toString('utf8')}`);
+    const seen = letters.rows.map(
+      (r) => `${String((r.details.primary_key as { id: number }).id)}.${String(r.details.column)}=${r.payload.toString('utf8')}`,
+    );
     expect(seen).toEqual(
-      expect.arrayContaining(['1.d=0000-00-00', '1.dt=0000-00-00 00:00:00', '2.d=2024-00-15', '2.dt=2024-00-15 10:00:00', '4.d=2023-00-00', '4.dt=2023-11-00 08:00:00', '5.dt=0000-01-01 00:00:00']),
+      expect.arrayContaining([
+        '1.d=0000-00-00',
+        '1.dt=0000-00-00 00:00:00',
+        '2.d=2024-00-15',
+        '2.dt=2024-00-15 10:00:00',
+        '4.d=2023-00-00',
+        '4.dt=2023-11-00 08:00:00',
+        '5.dt=0000-01-01 00:00:00',
+      ]),
     );
     // One letter per value: a row's letters never repeat another row's.
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen.every((letter) => /^[1-5]\.(d|dt|ts)=/.test(letter))).toBe(true);
     expect(letters.rows.every((r) => r.details.table === 'dates_t' && r.details.raw_value === r.payload.toString('utf8'))).toBe(true);
     // What the staging models do with these columns: cast every image's value.
-    const casts = await env.wh.query("select (after_image->>'d')::date, (after_image->>'dt')::timestamptz, (after_image->>'ts')::timestamptz from raw.shop_changes where table_name = 'dates_t' and after_image is not null");
+    const casts = await env.wh.query(
+      "select (after_image->>'d')::date, (after_image->>'dt')::timestamptz, (after_image->>'ts')::timestamptz from raw.shop_changes where table_name = 'dates_t' and after_image is not null",
+    );
     expect(casts.rowCount).toBeGreaterThan(5);
   });
 
@@ -138,7 +167,9 @@ describe('CDC input that is legal on the source', () => {
     await env.source.query(`ALTER TABLE col_t RENAME COLUMN note TO remark; UPDATE col_t SET price = 1.75 WHERE id = 1;
       ALTER TABLE col_t MODIFY price DECIMAL(14,4) NOT NULL; UPDATE col_t SET price = 2.1234 WHERE id = 2; INSERT INTO col_t VALUES (3, 'third', 3.5678)`);
     await ingest();
-    const images = await env.wh.query<{ after_image: Record<string, unknown> }>("select after_image from raw.shop_changes where table_name = 'col_t' and operation in ('update', 'insert') order by change_id");
+    const images = await env.wh.query<{ after_image: Record<string, unknown> }>(
+      "select after_image from raw.shop_changes where table_name = 'col_t' and operation in ('update', 'insert') order by change_id",
+    );
     expect(images.rows.map((r) => r.after_image)).toEqual([
       { id: 1, remark: 'first', price: '1.75' },
       { id: 2, remark: 'second', price: '2.1234' },
@@ -160,7 +191,12 @@ describe('CDC input that is legal on the source', () => {
     expect(letters.rows.every((r) => r.source_position.length > 0)).toBe(true);
     // jsonb cannot hold U+0000: the derived rows are the source rows with U+FFFD in its place.
     const fffd = (value: unknown) => String(value).replaceAll('\u0000', '\ufffd');
-    const replaced = new Map([...(await sourceState(env.source, 'nul_t', ['id'])).values()].map((row) => [keyText({ id: fffd(row.id) }), { id: fffd(row.id), body: fffd(row.body) }]));
+    const replaced = new Map(
+      [...(await sourceState(env.source, 'nul_t', ['id'])).values()].map((row) => [
+        keyText({ id: fffd(row.id) }),
+        { id: fffd(row.id), body: fffd(row.body) },
+      ]),
+    );
     expect(await derivedState(env.wh, 'nul_t')).toEqual(replaced);
   });
 });

@@ -26,7 +26,9 @@ async function oldWorld(): Promise<void> {
     INSERT INTO customers VALUES (1, 'ann@old.example'), (2, 'bob@old.example'), (3, 'cy@old.example');
     INSERT INTO orders VALUES (1, 1, 10.00), (2, 3, 20.00), (3, 3, 30.00)`);
   expect((await runUntilIdle(env!)).end).toBe('idle');
-  await env!.source.query("UPDATE customers SET email = 'ann@older.example' WHERE customer_id = 1; INSERT INTO orders VALUES (4, 2, 40.00)");
+  await env!.source.query(
+    "UPDATE customers SET email = 'ann@older.example' WHERE customer_id = 1; INSERT INTO orders VALUES (4, 2, 40.00)",
+  );
   expect((await runUntilIdle(env!)).end).toBe('idle');
 }
 
@@ -57,7 +59,10 @@ async function expectReplacedThenResnapshot(reason: RegExp): Promise<void> {
     expect(failure?.message).toMatch(/--resnapshot/);
   }
   expect((await runUntilIdle(env!, { resnapshot: true })).end).toBe('idle');
-  for (const [table, key] of [['customers', 'customer_id'], ['orders', 'order_id']] as const) {
+  for (const [table, key] of [
+    ['customers', 'customer_id'],
+    ['orders', 'order_id'],
+  ] as const) {
     expect(await derivedState(env!.wh, table)).toEqual(await sourceState(env!.source, table, [key]));
     // Nothing of the old world follows the boundary: the versions history starts with the new snapshot.
     const after = await env!.wh.query<{ operation: string; n: number }>(
@@ -83,7 +88,11 @@ describe('CDC on a replaced source', () => {
     await newWorld();
     const head = await headOfSource();
     const [domain, server, seq] = head.gtid.split('-');
-    await env.wh.query('update ingest.cdc_positions set binlog_file = $1, binlog_position = $2, gtid = $3', [head.file, head.position, `${domain}-${server}-${Number(seq) + 1000}`]);
+    await env.wh.query('update ingest.cdc_positions set binlog_file = $1, binlog_position = $2, gtid = $3', [
+      head.file,
+      head.position,
+      `${domain}-${server}-${Number(seq) + 1000}`,
+    ]);
     await expectReplacedThenResnapshot(/follows GTID/);
   });
 
@@ -100,7 +109,10 @@ describe('CDC on a replaced source', () => {
     await oldWorld();
     await newWorld();
     const head = await headOfSource();
-    await env.wh.query("update ingest.cdc_positions set binlog_file = $1, binlog_position = $2, gtid = null, source_identity = jsonb_set(source_identity, '{gtidDomainId}', '7')", [head.file, head.position]);
+    await env.wh.query(
+      "update ingest.cdc_positions set binlog_file = $1, binlog_position = $2, gtid = null, source_identity = jsonb_set(source_identity, '{gtidDomainId}', '7')",
+      [head.file, head.position],
+    );
     await expectReplacedThenResnapshot(/GTID domain changed from 7/);
   });
 });

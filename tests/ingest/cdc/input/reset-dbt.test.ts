@@ -20,7 +20,28 @@ let env: CdcTestEnv;
 let runner: ReturnType<typeof dbtRunner>;
 
 async function generate(seed: number, extra: string[] = []): Promise<void> {
-  const args = ['--import', 'tsx', 'generator/cli.ts', '--backfill', '--from', '2025-03-01', '--to', '2025-03-20', '--customers', '40', '--products', '12', '--orders', '120', '--seed', String(seed), '--sinks', 'mariadb', '--quiet', ...extra];
+  const args = [
+    '--import',
+    'tsx',
+    'generator/cli.ts',
+    '--backfill',
+    '--from',
+    '2025-03-01',
+    '--to',
+    '2025-03-20',
+    '--customers',
+    '40',
+    '--products',
+    '12',
+    '--orders',
+    '120',
+    '--seed',
+    String(seed),
+    '--sinks',
+    'mariadb',
+    '--quiet',
+    ...extra,
+  ];
   const childEnv: Record<string, string> = { SHOP_DB_URL: env.shop.url, LOG_LEVEL: 'warn', CI: 'true' };
   for (const key of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[key]) childEnv[key] = process.env[key];
   await run(process.execPath, args, { cwd: ROOT_DIR, env: childEnv, timeout: 300_000 });
@@ -30,7 +51,10 @@ async function generate(seed: number, extra: string[] = []): Promise<void> {
 async function keys(model: string, table: string, key: string): Promise<{ staging: number[]; source: number[] }> {
   const staging = await env.wh.query<{ id: string }>(`select ${key}::text as id from staging.${model} order by 1`);
   const [rows] = await env.source.query(`SELECT ${key} AS id FROM ${table} ORDER BY 1`);
-  return { staging: staging.rows.map((r) => Number(r.id)).sort((a, b) => a - b), source: (rows as { id: number }[]).map((r) => Number(r.id)).sort((a, b) => a - b) };
+  return {
+    staging: staging.rows.map((r) => Number(r.id)).sort((a, b) => a - b),
+    source: (rows as { id: number }[]).map((r) => Number(r.id)).sort((a, b) => a - b),
+  };
 }
 
 beforeAll(async () => {

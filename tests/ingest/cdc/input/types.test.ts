@@ -70,7 +70,9 @@ let env: CdcTestEnv;
 
 beforeAll(async () => {
   env = await createCdcEnv('cdc_types');
-  await env.source.query(`SET SESSION sql_mode = ''; CREATE TABLE snap_types (${COLUMNS}) DEFAULT CHARSET=utf8mb4; INSERT INTO snap_types VALUES ${ROWS}`);
+  await env.source.query(
+    `SET SESSION sql_mode = ''; CREATE TABLE snap_types (${COLUMNS}) DEFAULT CHARSET=utf8mb4; INSERT INTO snap_types VALUES ${ROWS}`,
+  );
 });
 
 afterAll(async () => {
@@ -80,7 +82,10 @@ afterAll(async () => {
 type Row = Record<string, unknown>;
 
 async function images(table: string, operation: string): Promise<Row[]> {
-  const { rows } = await env.wh.query<{ after_image: Row }>('select after_image from raw.shop_changes where table_name = $1 and operation = $2 order by (after_image->>\'id\')::int', [table, operation]);
+  const { rows } = await env.wh.query<{ after_image: Row }>(
+    "select after_image from raw.shop_changes where table_name = $1 and operation = $2 order by (after_image->>'id')::int",
+    [table, operation],
+  );
   return rows.map((r) => r.after_image);
 }
 
@@ -91,7 +96,8 @@ describe('one value decoder for snapshot and binlog', () => {
     expect(snapshot).toHaveLength(4);
     // The same rows again, now as binlog row events: a copy made on the source, and the
     // snapshotted table's own rows rewritten (delete + re-insert) in one transaction.
-    await env.source.query(`SET SESSION sql_mode = ''; CREATE TABLE bin_types (${COLUMNS}) DEFAULT CHARSET=utf8mb4; INSERT INTO bin_types SELECT * FROM snap_types;
+    await env.source
+      .query(`SET SESSION sql_mode = ''; CREATE TABLE bin_types (${COLUMNS}) DEFAULT CHARSET=utf8mb4; INSERT INTO bin_types SELECT * FROM snap_types;
       START TRANSACTION; CREATE TEMPORARY TABLE keep AS SELECT * FROM snap_types; DELETE FROM snap_types; INSERT INTO snap_types SELECT * FROM keep; COMMIT`);
     expect((await runUntilIdle(env)).end).toBe('idle');
     const binlog = await images('bin_types', 'insert');
