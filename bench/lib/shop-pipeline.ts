@@ -57,7 +57,8 @@ async function shopAdmin(url: string, sql: string): Promise<void> {
   }
 }
 
-function startCli(entry: string, args: string[], env: Record<string, string>) {
+/** Starts a ShopFlow CLI as node with the tsx loader (a SIGTERM must reach the process itself); `done` settles on exit. */
+export function startCli(entry: string, args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     cwd: ROOT_DIR,
     env,
@@ -77,7 +78,8 @@ function startCli(entry: string, args: string[], env: Record<string, string>) {
   return { child, done };
 }
 
-async function waitForSnapshot(warehouseUrl: string, exited: Promise<void>, timeoutMs = 120_000): Promise<void> {
+/** Waits until every CDC position says its snapshot is done; fails at once if the ingestor exits first. */
+export async function waitForSnapshot(warehouseUrl: string, exited: Promise<void>, timeoutMs = 120_000): Promise<void> {
   let failure: unknown;
   let finished = false;
   exited.then(

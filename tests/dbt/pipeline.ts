@@ -4,16 +4,13 @@
  * MariaDB database and a test Kafka topic, the Kafka ingestor lands the clickstream, and the
  * CDC ingestor catches up to the binlog head. Each component runs as its own CLI.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 
+import { startCli, waitForSnapshot } from '../../bench/lib/shop-pipeline.ts';
 import { ROOT_DIR, type Config } from '../../lib/config/index.ts';
-import { ProcessFailedError } from '../../lib/errors.ts';
 import { createTestTopic, type TestTopic } from '../helpers/kafka.ts';
 import { createTestShopDb, type TestShopDb } from '../helpers/shopdb.ts';
 import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts';
-import { withPg } from './helpers.ts';
 
 export interface PipelineEnv {
   shop: TestShopDb;
@@ -53,46 +50,6 @@ function envFor(env: Omit<PipelineEnv, 'drop' | 'config'>, serverId: number): Re
     LOG_LEVEL: 'warn',
     CI: 'true',
   };
-}
-
-function startCli(entry: string, args: string[], env: Record<string, string>) {
-  // node with the tsx loader, not the tsx launcher: a SIGTERM must reach the ingestor itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-    cwd: ROOT_DIR,
-    env,
-    shell: false,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let tail = '';
-  const keep = (chunk: Buffer) => (tail = (tail + chunk.toString('utf8')).slice(-4000));
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const done = new Promise<void>((resolve, reject) => {
-    child.on('error', (error) => reject(new ProcessFailedError(entry, null, null, error.message)));
-    child.on('close', (code, signal) =>
-      code === 0 ? resolve() : reject(new ProcessFailedError(`${entry} ${args.join(' ')}`, code, signal, tail)),
-    );
-  });
-  return { child, done };
-}
-
-async function waitForSnapshot(adminUrl: string, exited: Promise<void>, timeoutMs = 120_000): Promise<void> {
-  let failure: unknown;
-  let finished = false;
-  exited.then(
-    () => (finished = true),
-    (error: unknown) => ((finished = true), (failure = error)),
-  );
-  await withPg(adminUrl, async (client) => {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (finished) throw failure ?? new Error('the CDC ingestor exited before finishing its snapshot');
-      const { rows } = await client.query<{ snapshot_state: string }>('select snapshot_state from ingest.cdc_positions');
-      if (rows.length > 0 && rows.every((r) => r.snapshot_state === 'done')) return;
-      await sleep(250);
-    }
-    throw new Error('the CDC snapshot did not finish in time');
-  });
 }
 
 export async function createPipelineEnv(label: string): Promise<PipelineEnv> {
