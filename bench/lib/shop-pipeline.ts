@@ -57,6 +57,25 @@ async function shopAdmin(url: string, sql: string): Promise<void> {
   }
 }
 
+/** The generator's flags for a seeded backfill of this size. */
+export function backfillArgs(size: ShopSize): string[] {
+  return [
+    '--backfill',
+    '--from',
+    size.from,
+    '--to',
+    size.to,
+    '--customers',
+    String(size.customers),
+    '--products',
+    String(size.products),
+    '--orders',
+    String(size.orders),
+    '--seed',
+    String(size.seed),
+  ];
+}
+
 /** Starts a ShopFlow CLI as node with the tsx loader (a SIGTERM must reach the process itself); `done` settles on exit. */
 export function startCli(entry: string, args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
@@ -139,24 +158,7 @@ export async function landGeneratedShop(
   cdc.done.catch(() => undefined);
   try {
     await waitForSnapshot(warehouseUrl, cdc.done);
-    const args = [
-      '--backfill',
-      '--from',
-      size.from,
-      '--to',
-      size.to,
-      '--customers',
-      String(size.customers),
-      '--products',
-      String(size.products),
-      '--orders',
-      String(size.orders),
-      '--seed',
-      String(size.seed),
-      '--sinks',
-      'mariadb',
-      '--quiet',
-    ];
+    const args = [...backfillArgs(size), '--sinks', 'mariadb', '--quiet'];
     if (options.anomaliesManifest) args.push('--anomalies', '--manifest', options.anomaliesManifest);
     await startCli('generator/cli.ts', args, env).done;
   } finally {

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 
-import { startCli, waitForSnapshot } from '../../bench/lib/shop-pipeline.ts';
+import { backfillArgs, startCli, waitForSnapshot } from '../../bench/lib/shop-pipeline.ts';
 import { ROOT_DIR, type Config } from '../../lib/config/index.ts';
 import { createTestTopic, type TestTopic } from '../helpers/kafka.ts';
 import { createTestShopDb, type TestShopDb } from '../helpers/shopdb.ts';
@@ -76,22 +76,7 @@ export async function generateAndIngest(env: PipelineEnv, size: GenerateSize, op
   cdc.done.catch(() => undefined);
   try {
     await waitForSnapshot(env.warehouse.adminUrl, cdc.done);
-    const args = [
-      '--backfill',
-      '--from',
-      size.from,
-      '--to',
-      size.to,
-      '--customers',
-      String(size.customers),
-      '--products',
-      String(size.products),
-      '--orders',
-      String(size.orders),
-      '--seed',
-      String(size.seed),
-      '--quiet',
-    ];
+    const args = [...backfillArgs(size), '--quiet'];
     if (options.anomalies) args.push('--anomalies', '--manifest', join(ROOT_DIR, '.data', 'generator', `${env.topic.topic}.jsonl`));
     await startCli('generator/cli.ts', args, childEnv).done;
     await startCli('ingest/kafka/cli.ts', ['--until-idle', '3000'], childEnv).done;
