@@ -27,6 +27,7 @@ import { migrate } from '../lib/warehouse/migrate.ts';
 import { benchPython } from './lib/bench-venv.ts';
 import { ORDERS_BENCH_MARIADB, TYPED_FROM_SHOP_CHANGES, typedOrdersLog } from './lib/orders-bench-layouts.ts';
 import { printBenchResult, round } from './lib/result.ts';
+import { typedSnapshotProbe } from './lib/typed-snapshot-probe.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -329,12 +330,26 @@ async function main(): Promise<void> {
     const ceiling = new pg.Client({ connectionString: ceilingUrl });
     ceiling.on('error', () => undefined);
     await ceiling.connect();
-    const contenders = ['shopflow', 'dlt', 'psql_typed', 'psql_jsonb'] as const;
+    const contenders = ['shopflow', 'dlt', 'psql_typed', 'psql_jsonb', 'typed_probe'] as const;
     const rates = new Map<string, number[]>(contenders.map((c) => [c, []]));
     let snapshotRss = 0;
     let dltRss = 0;
     let dltFormats = '';
     let files: CopyFiles | null = null;
+    const afterSnapshot = async (contender: 'psql_typed' | 'psql_jsonb' | 'typed_probe', copyFiles: CopyFiles): Promise<number> => {
+      if (contender !== 'typed_probe') return psqlCopy(ceiling, contender === 'psql_typed' ? 'typed' : 'jsonb', copyFiles);
+      await ceiling.query(`truncate ${TYPED_TABLE}`);
+      await ceiling.query('checkpoint');
+      const probe = await typedSnapshotProbe({
+        shopUrl,
+        warehouseUrl: roleUrl({ ...base, WAREHOUSE_URL: ceilingUrl }, 'ingest_writer'),
+        sourceTable: 'orders_bench',
+        typedTable: TYPED_TABLE,
+        copyColumns: typedOrdersLog(TYPED_TABLE).copyColumns,
+      });
+      if (probe.rows !== ROWS) throw new Error(`the typed probe landed ${probe.rows} rows, expected ${ROWS}`);
+      return probe.rows / probe.seconds;
+    };
     try {
       for (let roundNo = 0; roundNo < ROUNDS; roundNo++) {
         const order = contenders.map((_, i) => contenders[(i + roundNo) % contenders.length]!);
@@ -355,17 +370,15 @@ async function main(): Promise<void> {
             rate = run.rowsPerSecond;
           } else {
             if (!files) continue; // round 1 runs the ingestor first; see the order above
-            rate = await psqlCopy(ceiling, contender === 'psql_typed' ? 'typed' : 'jsonb', files);
+            rate = await afterSnapshot(contender, files);
           }
           rates.get(contender)!.push(rate);
           log(`round ${roundNo + 1} ${contender}: ${Math.round(rate)} rows/s`);
         }
       }
-      // Round 1 skipped the psql loads that came before the first ingestor run: make them up.
-      for (const contender of ['psql_typed', 'psql_jsonb'] as const) {
-        while (rates.get(contender)!.length < ROUNDS) {
-          rates.get(contender)!.push(await psqlCopy(ceiling, contender === 'psql_typed' ? 'typed' : 'jsonb', files!));
-        }
+      // Round 1 skipped what needs the ingestor's rows and came before its first run: make it up.
+      for (const contender of ['psql_typed', 'psql_jsonb', 'typed_probe'] as const) {
+        while (rates.get(contender)!.length < ROUNDS) rates.get(contender)!.push(await afterSnapshot(contender, files!));
       }
     } finally {
       await ceiling.end().catch(() => undefined);
@@ -376,8 +389,9 @@ async function main(): Promise<void> {
     const dltRate = median(rates.get('dlt')!);
     const typedRate = median(rates.get('psql_typed')!);
     const jsonbRate = median(rates.get('psql_jsonb')!);
+    const probeRate = median(rates.get('typed_probe')!);
     log(
-      `medians of ${ROUNDS} rounds: ShopFlow ${Math.round(snapshotRate)}, dlt ${Math.round(dltRate)}, psql typed ${Math.round(typedRate)}, psql jsonb ${Math.round(jsonbRate)} rows/s; peak RSS ShopFlow ${snapshotRss.toFixed(0)} MB, dlt ${dltRss.toFixed(0)} MB`,
+      `medians of ${ROUNDS} rounds: ShopFlow ${Math.round(snapshotRate)}, dlt ${Math.round(dltRate)}, psql typed ${Math.round(typedRate)}, psql jsonb ${Math.round(jsonbRate)}, typed probe ${Math.round(probeRate)} rows/s; peak RSS ShopFlow ${snapshotRss.toFixed(0)} MB, dlt ${dltRss.toFixed(0)} MB`,
     );
 
     // 2. The naive copier, on a subset.
@@ -448,6 +462,9 @@ async function main(): Promise<void> {
         ratio_to_dlt: round(snapshotRate / dltRate),
         ratio_to_jsonb_log_copy: round(snapshotRate / jsonbRate),
         dlt_load_file_formats: dltFormats,
+        typed_probe_rows_per_second: Math.round(probeRate),
+        typed_probe_ratio_to_dlt: round(probeRate / dltRate),
+        typed_probe_ratio_to_ceiling: round(probeRate / typedRate),
         dlt_peak_rss_mb: Math.round(dltRss),
         streaming_changes_per_second: Math.round(streamRate),
         streaming_changes: landed,
