@@ -16,6 +16,10 @@
  *                        _loaded_at, a default partition, no primary key
  *   typed_partitioned_pk the same with a primary key (topic, kafka_partition, kafka_offset,
  *                        _loaded_at): a partitioned table's unique index must hold the partition key
+ * Then, on the shipped layout, whether staging should stay a deduplicated typed table or become
+ * a view over raw: the table's build time and size against what a reader pays per query
+ * without it (the events of 50 sessions, through the table's index or through a view that
+ * deduplicates the whole log on every read).
  * Last line: the DESIGN.md JSON result; value is the shipped layout's rate, the ceiling the
  * index-free typed table.
  */
@@ -137,6 +141,44 @@ function psqlCopy(table: string, columns: string, file: string): number {
   return (performance.now() - started) / 1000;
 }
 
+const FIRST_COPY = `distinct on (event_id) * from bench_layout.staged_raw
+  order by event_id, _loaded_at, topic, kafka_partition, kafka_offset`;
+
+/** Staging as a table (built once, indexed) against a view (deduplicating on every read). */
+async function stagingTableOrView(client: pg.Client, typedFile: string): Promise<Record<string, number>> {
+  const raw = 'bench_layout.staged_raw';
+  await client.query(`drop table if exists ${raw} cascade`);
+  await client.query(LAYOUTS.find((l) => l.name === 'typed_partitioned')!.ddl(raw));
+  psqlCopy(raw, TYPED_COLUMNS, typedFile);
+  await client.query(`analyze ${raw}`);
+  const sessions = (await client.query<{ s: string }>(`select distinct session_id as s from ${raw} limit 50`)).rows.map((r) => r.s);
+  const time = async (sql: string, params: unknown[] = []) => {
+    const started = performance.now();
+    await client.query(sql, params);
+    return performance.now() - started;
+  };
+  const buildMs = await time(`create table bench_layout.stg as select ${FIRST_COPY}`);
+  await client.query(
+    'create unique index on bench_layout.stg (event_id); create index on bench_layout.stg (session_id); analyze bench_layout.stg',
+  );
+  await client.query(`create view bench_layout.stg_view as select ${FIRST_COPY}`);
+  const lookup = (relation: string) => `select count(*), sum(price) from ${relation} where session_id = any($1)`;
+  const tableMs: number[] = [];
+  const viewMs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    tableMs.push(await time(lookup('bench_layout.stg'), [sessions]));
+    viewMs.push(await time(lookup('bench_layout.stg_view'), [sessions]));
+  }
+  const size = await client.query<{ bytes: string }>(`select pg_total_relation_size('bench_layout.stg') as bytes`);
+  const events = Number((await client.query<{ n: string }>(`select count(*) as n from ${raw}`)).rows[0]!.n);
+  return {
+    staging_table_build_s: round(buildMs / 1000, 2),
+    staging_table_mb_per_million: round(((Number(size.rows[0]!.bytes) / events) * 1e6) / 2 ** 20, 1),
+    staging_50_sessions_ms_table: round(median(tableMs), 1),
+    staging_50_sessions_ms_view: round(median(viewMs), 1),
+  };
+}
+
 async function main(): Promise<void> {
   const events = Number(args.events);
   const rounds = Number(args.rounds);
@@ -173,6 +215,7 @@ async function main(): Promise<void> {
   const rates = new Map<string, number[]>(LAYOUTS.map((l) => [l.name, []]));
   const reads = new Map<string, number[]>(LAYOUTS.map((l) => [l.name, []]));
   const sizes = new Map<string, number>();
+  const staging: Record<string, number> = {};
   try {
     await client.query('drop schema if exists bench_layout cascade; create schema bench_layout');
     for (let r = 0; r < rounds; r++) {
@@ -198,6 +241,7 @@ async function main(): Promise<void> {
         step(`round ${r + 1} ${layout.name}: ${Math.round(events / seconds)} rows/s`);
       }
     }
+    Object.assign(staging, await stagingTableOrView(client, files.typed));
     await client.query('drop schema bench_layout cascade');
   } finally {
     await client.end();
@@ -205,7 +249,7 @@ async function main(): Promise<void> {
     rmSync(files.typed, { force: true });
   }
 
-  const figures: Record<string, number | string | boolean> = { events, rounds };
+  const figures: Record<string, number | string | boolean> = { events, rounds, ...staging };
   const baselines: Record<string, number> = {};
   for (const layout of LAYOUTS) {
     const rate = Math.round(median(rates.get(layout.name)!));
