@@ -25,7 +25,12 @@ const POMS = ['runtime.pom.xml', 'debezium-jdbc.pom.xml'].map((f) => join(ROOT_D
 /** Left out of the plugin folder: the worker provides them (see debezium-jdbc.pom.xml). */
 const WORKER_PROVIDED = 'com.fasterxml.jackson.core,com.fasterxml.jackson.datatype,com.fasterxml.jackson.module,org.slf4j,org.apache.kafka';
 export const CONNECT_TABLE = 'kc_shop_events';
-const HEAP = '-Xmx512m';
+/**
+ * A heap large enough not to slow the worker (two tasks each holding a 10,000-record batch of
+ * schema-carrying JSON): at 512 MB it spent its time collecting garbage. Capped all the same,
+ * as every JVM the project starts on a shared machine.
+ */
+const HEAP = '-Xmx1g';
 
 function mvnCopy(pom: string, out: string, extra: string[] = []): void {
   const run = spawnSync(
