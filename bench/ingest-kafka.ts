@@ -1,11 +1,14 @@
 /**
- * `npm run bench -- ingest-kafka [--events N] [--naive N] [--rate R] [--steady-seconds S] [--cpu-prof DIR]`
+ * `npm run bench -- ingest-kafka [--events N] [--rounds R] [--naive N] [--rate R] [--steady-seconds S] [--no-connect] [--cpu-prof DIR]`
  *
  * One run over the same pre-produced events measures:
  *   (a) read ceiling: a consumer on the same client that discards what it reads;
- *   (b) write ceiling: psql \copy of the same rows (as the ingestor formats them) from a file;
+ *   (b) write ceiling: psql \copy of the same rows (as the ingestor formats them, typed) from a file;
  *   (c) naive: one INSERT per message, on a subset;
  *   (d) this ingestor, in a child process (so its peak RSS is its own);
+ *   (e) Kafka Connect 3.9.1 standalone with Debezium's JDBC sink 3.0.7 (bench/lib/kafka-connect.ts),
+ *       reading the same events as JSON with embedded schemas from a topic of its own;
+ * (b), (d) and (e) R times, interleaved (the order rotates each round), reported as medians;
  * then freshness (producer timestamp to commit) p50/p99 at a steady produce rate, the ingestor
  * again in a process of its own.
  * Last line: the DESIGN.md JSON result.
@@ -30,11 +33,14 @@ import { createEventProducer, type OutgoingMessage } from '../lib/kafka/producer
 import type { RecordSource } from '../lib/kafka/source.ts';
 import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../lib/warehouse/migrate.ts';
+import { CONNECT_TABLE, createConnectTable, ensureConnectJars, runConnect, withEmbeddedSchema } from './lib/kafka-connect.ts';
 import { printBenchResult, round } from './lib/result.ts';
 
 const { values: args } = parseArgs({
   options: {
     events: { type: 'string', default: '1000000' },
+    rounds: { type: 'string', default: '3' },
+    'no-connect': { type: 'boolean', default: false },
     naive: { type: 'string', default: '20000' },
     rate: { type: 'string', default: '5000' },
     'steady-seconds': { type: 'string', default: '20' },
@@ -46,7 +52,9 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   process.stdout
-    .write(`usage: npm run bench -- ingest-kafka [--events 1000000] [--naive 20000] [--rate 5000] [--steady-seconds 20] [--cpu-prof DIR]
+    .write(`usage: npm run bench -- ingest-kafka [--events 1000000] [--rounds 3] [--naive 20000] [--rate 5000] [--steady-seconds 20] [--no-connect] [--cpu-prof DIR]
+--rounds R runs (b), (d) and (e) R times each, interleaved, and reports medians.
+--no-connect leaves out the Kafka Connect baseline (e) (it needs Java and, once, Maven Central).
 --cpu-prof DIR writes a V8 CPU profile of the ingestor's run (d) into DIR (open in Chrome DevTools).\n`);
   process.exit(0);
 }
@@ -59,6 +67,12 @@ function benchConfig(topic: string, groupId: string): Config {
   const url = new URL(base.WAREHOUSE_URL);
   url.pathname = `/${DATABASE}`;
   return { ...base, WAREHOUSE_URL: url.toString(), KAFKA_TOPIC: topic, KAFKA_GROUP_ID: groupId };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Wraps a source to note when the first batch arrives, so group-join time is not counted. */
@@ -127,15 +141,21 @@ async function childIngest(groupId: string): Promise<void> {
   );
 }
 
-async function produce(config: Config, count: number, seed: number): Promise<{ seconds: number; lines: string[] | undefined }> {
+async function produce(
+  config: Config,
+  count: number,
+  seed: number,
+  topic = config.KAFKA_TOPIC,
+  shape: (m: OutgoingMessage) => OutgoingMessage = (m) => m,
+): Promise<{ seconds: number; lines: string[] | undefined }> {
   const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'bench-producer' }, logger);
   const random = seededRandom(seed);
   const started = performance.now();
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < count; i += 2_000) {
     const messages: OutgoingMessage[] = [];
-    for (let j = i; j < Math.min(count, i + 2_000); j++) messages.push(sampleMessage(j, random));
-    inflight.push(producer.send(config.KAFKA_TOPIC, messages));
+    for (let j = i; j < Math.min(count, i + 2_000); j++) messages.push(shape(sampleMessage(j, random)));
+    inflight.push(producer.send(topic, messages));
     if (inflight.length >= 4) await inflight.shift();
   }
   await Promise.all(inflight);
@@ -144,8 +164,8 @@ async function produce(config: Config, count: number, seed: number): Promise<{ s
 }
 
 /** Records in the bench topic: the sum of its partitions' high watermarks (it starts empty). */
-async function topicRecords(config: Config): Promise<number> {
-  const offsets = await withKafkaAdmin(config.KAFKA_BROKERS, (admin) => admin.watermarks(config.KAFKA_TOPIC));
+async function topicRecords(config: Config, topic = config.KAFKA_TOPIC): Promise<number> {
+  const offsets = await withKafkaAdmin(config.KAFKA_BROKERS, (admin) => admin.watermarks(topic));
   return offsets.reduce((sum, o) => sum + Number(o.high), 0);
 }
 
@@ -226,6 +246,7 @@ async function withAdminClient<T>(adminUrl: string, work: (client: pg.Client) =>
 async function truncate(adminUrl: string): Promise<void> {
   await withAdminClient(adminUrl, async (client) => {
     await client.query('truncate raw.shop_events, raw.dead_letters, ingest.kafka_offsets, ingest.metrics');
+    await client.query(`drop table if exists public.${CONNECT_TABLE}`);
     await client.query('checkpoint');
   });
 }
@@ -248,18 +269,19 @@ async function naive(config: Config, limit: number): Promise<number> {
       if (first === 0) first = performance.now();
       for (const m of batch.messages) {
         if (inserted >= limit) break;
-        const event = JSON.parse(m.value!.toString('utf8')) as { event_id: string; event_type: string; event_time: string };
-        await pool.query(`insert into raw.shop_events (${EVENT_COLUMNS.join(', ')}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
-          batch.topic,
-          batch.partition,
-          m.offset.toString(),
-          m.key?.toString('utf8') ?? null,
-          event.event_id,
-          event.event_type,
-          event.event_time,
-          m.value!.toString('utf8'),
-          new Date(m.timestampMs),
-        ]);
+        const event = JSON.parse(m.value!.toString('utf8')) as Record<string, unknown>;
+        const values = EVENT_COLUMNS.map((column) => {
+          if (column === 'topic') return batch.topic;
+          if (column === 'kafka_partition') return batch.partition;
+          if (column === 'kafka_offset') return m.offset.toString();
+          if (column === 'message_key') return m.key?.toString('utf8') ?? null;
+          if (column === 'kafka_timestamp') return new Date(m.timestampMs);
+          return event[column] ?? null;
+        });
+        await pool.query(
+          `insert into raw.shop_events (${EVENT_COLUMNS.join(', ')}) values (${EVENT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`,
+          values,
+        );
         inserted++;
         control.markHeld(m.offset);
         // A fetched batch holds thousands of messages, more than a session timeout of single
@@ -423,36 +445,91 @@ async function main(): Promise<void> {
     const readRate = await readCeiling(config, total);
     step(`(a) ${Math.round(readRate)} events/s`);
 
-    step('(b) write ceiling: psql \\copy of the same rows');
+    step('(b) write ceiling: the same rows as COPY text, for psql \\copy');
     const rows = await writeCopyFile(config, file, total);
-    const copyStarted = performance.now();
-    const psql = spawnSync(
-      'psql',
-      [
-        roleUrl(config, 'ingest_writer'),
-        '-v',
-        'ON_ERROR_STOP=1',
-        '-q',
-        '-c',
-        `\\copy raw.shop_events (${EVENT_COLUMNS.join(', ')}) from '${file}'`,
-      ],
-      { encoding: 'utf8' },
-    );
-    if (psql.status !== 0) throw new Error(`psql \\copy failed: ${psql.stderr}`);
-    const copyRate = rows / ((performance.now() - copyStarted) / 1000);
-    rmSync(file, { force: true });
-    step(`(b) ${Math.round(copyRate)} rows/s`);
-    await truncate(adminUrl);
 
     step(`(c) naive: one INSERT per message, ${naiveCount} messages`);
     const naiveRate = await naive(config, naiveCount);
     step(`(c) ${Math.round(naiveRate)} events/s`);
     await truncate(adminUrl);
 
-    step('(d) this ingestor (child process)');
-    const ingest = await ingestInChild(config, total);
-    step(`(d) ${Math.round(ingest.rate)} events/s, peak RSS ${round(ingest.maxRssMb, 1)} MB`);
-    await truncate(adminUrl);
+    const withConnect = !args['no-connect'];
+    const connectTopic = `${topic}.connect`;
+    const connectDir = join(dataDir, 'kafka-connect');
+    if (withConnect) {
+      step('(e) Kafka Connect + Debezium JDBC sink: jars from Maven Central (once), its topic with embedded schemas');
+      ensureConnectJars(connectDir);
+      await ensureTopic(config.KAFKA_BROKERS, connectTopic, config.KAFKA_PARTITIONS);
+      await produce(config, events, 1, connectTopic, withEmbeddedSchema);
+    }
+    const connectTotal = withConnect ? await topicRecords(config, connectTopic) : 0;
+
+    const copyRates: number[] = [];
+    const ingestRates: number[] = [];
+    const ingestRss: number[] = [];
+    const connectRates: number[] = [];
+    const connectRss: number[] = [];
+    const runs: Record<string, () => Promise<void>> = {
+      b: async () => {
+        const copyStarted = performance.now();
+        const psql = spawnSync(
+          'psql',
+          [
+            roleUrl(config, 'ingest_writer'),
+            '-v',
+            'ON_ERROR_STOP=1',
+            '-q',
+            '-c',
+            `\\copy raw.shop_events (${EVENT_COLUMNS.join(', ')}) from '${file}'`,
+          ],
+          { encoding: 'utf8' },
+        );
+        if (psql.status !== 0) throw new Error(`psql \\copy failed: ${psql.stderr}`);
+        copyRates.push(rows / ((performance.now() - copyStarted) / 1000));
+        step(`(b) ${Math.round(copyRates.at(-1)!)} rows/s`);
+      },
+      d: async () => {
+        const ingest = await ingestInChild(config, total);
+        ingestRates.push(ingest.rate);
+        ingestRss.push(ingest.maxRssMb);
+        step(`(d) ${Math.round(ingest.rate)} events/s, peak RSS ${round(ingest.maxRssMb, 1)} MB`);
+      },
+      e: async () => {
+        const warehouse = new URL(adminUrl);
+        await withAdminClient(adminUrl, (client) => createConnectTable(client));
+        const connect = await runConnect({
+          dir: connectDir,
+          brokers: config.KAFKA_BROKERS,
+          topic: connectTopic,
+          // reWriteBatchedInserts: pgjdbc sends a batch as multi-row INSERTs, what a team tuning the
+          // sink for Postgres would set; stringtype=unspecified lets event_time's string bind to timestamptz.
+          jdbcUrl: `jdbc:postgresql://${warehouse.host}${warehouse.pathname}?stringtype=unspecified&reWriteBatchedInserts=true`,
+          user: decodeURIComponent(warehouse.username),
+          password: decodeURIComponent(warehouse.password),
+          adminUrl,
+          total: connectTotal,
+          timeoutMs: 30 * 60_000,
+        });
+        connectRates.push(connect.rate);
+        connectRss.push(connect.maxRssMb);
+        step(`(e) ${Math.round(connect.rate)} events/s, peak RSS ${round(connect.maxRssMb, 1)} MB`);
+      },
+    };
+    const order = withConnect ? ['b', 'd', 'e'] : ['b', 'd'];
+    const rounds = Number(args.rounds);
+    for (let r = 0; r < rounds; r++) {
+      step(`round ${r + 1} of ${rounds}`);
+      for (let i = 0; i < order.length; i++) {
+        await runs[order[(i + r) % order.length]!]!();
+        await truncate(adminUrl);
+      }
+    }
+    rmSync(file, { force: true });
+    if (withConnect) await deleteTopic(config.KAFKA_BROKERS, connectTopic).catch(() => undefined);
+    const copyRate = median(copyRates);
+    const ingestRate = median(ingestRates);
+    const connectRate = withConnect ? median(connectRates) : NaN;
+    const ingest = { rate: ingestRate, maxRssMb: Math.max(...ingestRss) };
 
     const rate = Number(args.rate);
     step(`freshness at a steady ${rate} events/s for ${args['steady-seconds']} s`);
@@ -471,13 +548,23 @@ async function main(): Promise<void> {
         read_ceiling_kafkajs: Math.round(readRate),
         psql_copy_ceiling: Math.round(copyRate),
         naive_insert_per_message: Math.round(naiveRate),
+        ...(withConnect ? { kafka_connect_debezium_jdbc: Math.round(connectRate) } : {}),
       },
       ratio_to_ceiling: round(ingest.rate / readRate),
       extra: {
         events: total,
         partitions: config.KAFKA_PARTITIONS,
         batch_rows: config.INGEST_BATCH_ROWS,
+        rounds,
         ratio_to_write_ceiling: round(ingest.rate / copyRate),
+        ...(withConnect
+          ? {
+              ratio_to_kafka_connect: round(ingest.rate / connectRate, 2),
+              kafka_connect_peak_rss_mb: round(Math.max(...connectRss), 1),
+              target_2x_kafka_connect: ingest.rate >= 2 * connectRate,
+            }
+          : {}),
+        target_half_of_typed_copy: ingest.rate >= 0.5 * copyRate,
         ratio_to_naive: round(ingest.rate / naiveRate, 1),
         freshness_p50_ms: fresh.p50,
         freshness_p99_ms: fresh.p99,

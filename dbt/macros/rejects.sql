@@ -62,7 +62,8 @@
 
 {#
     Clickstream: the payload fields stg_clickstream__events types (its jsonb_to_record column
-    list; tests/contracts checks the two agree), the event type (a type staging's
+    list; tests/contracts checks the two agree) for a row landed as JSON (the Kafka ingestor's
+    rows come typed, payload null, and only the rules below apply to them), the event type (a type staging's
     accepted_values test would refuse), and an event time inside the window the raw gate
     accepts (an event in year 9999 or 0001 would stretch dim_date across millennia).
 #}
@@ -100,7 +101,7 @@
     {%- set window = clickstream_event_time_window() -%}
     {{ return([
         (
-            "jsonb_typeof(" ~ relation_alias ~ ".payload) = 'object'",
+            relation_alias ~ ".payload is null or jsonb_typeof(" ~ relation_alias ~ ".payload) = 'object'",
             "'payload is a JSON ' || jsonb_typeof(" ~ relation_alias ~ ".payload) || ', not an object'",
         ),
         (

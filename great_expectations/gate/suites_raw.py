@@ -36,13 +36,25 @@ def shop_events_suite() -> gx.ExpectationSuite:
         expectations=[
             gxe.ExpectTableColumnsToMatchSet(
                 column_set=["topic", "kafka_partition", "kafka_offset", "message_key", "event_id", "event_type",
-                            "event_time", "payload", "kafka_timestamp", "_loaded_at"],
+                            "event_time", "session_id", "anonymous_id", "device", "country_code", "payload",
+                            "kafka_timestamp", "_loaded_at"],
                 exact_match=False,
                 description="schema: raw.shop_events has the landing columns",
             ),
             gxe.ExpectTableRowCountToBeBetween(min_value=1, description="volume: raw.shop_events is not empty"),
             *[gxe.ExpectColumnValuesToNotBeNull(column=c, description=f"nulls: shop_events.{c} is never null")
-              for c in ["event_id", "event_type", "event_time", "payload", "message_key"]],
+              for c in ["event_id", "event_type", "event_time", "message_key"]],
+            # An event's body is in its typed columns (the Kafka ingestor) or, for a row landed
+            # as JSON, in payload (migration 0150); a row with neither has lost its event.
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query="""
+select event_id, event_type, _loaded_at
+from {batch}
+where payload is null
+  and (session_id is null or anonymous_id is null or device is null or country_code is null or schema_version is null)
+""",
+                description="nulls: every event has its body, typed or as JSON",
+            ),
             gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES,
                                             description="values: event_type is one of the clickstream contract's types"),
             gxe.UnexpectedRowsExpectation(
@@ -63,12 +75,21 @@ where total > 0 and duplicates::numeric / total > {MAX_DUPLICATE_EVENT_RATE}
             ),
             gxe.UnexpectedRowsExpectation(
                 unexpected_rows_query="""
-select event_id, event_type, payload ->> 'price' as price, payload ->> 'quantity' as quantity
-from {batch}
-where (payload ->> 'price')::numeric < 0
-   or (payload ->> 'quantity')::numeric not between 1 and 1000
-   or (payload ->> 'order_total')::numeric < 0
-   or (payload ->> 'cart_value')::numeric < 0
+select event_id, event_type, price, quantity
+from (
+    select
+        event_id,
+        event_type,
+        coalesce(price, (payload ->> 'price')::numeric) as price,
+        coalesce(quantity, (payload ->> 'quantity')::numeric) as quantity,
+        coalesce(order_total, (payload ->> 'order_total')::numeric) as order_total,
+        coalesce(cart_value, (payload ->> 'cart_value')::numeric) as cart_value
+    from {batch}
+) as amounts
+where price < 0
+   or quantity not between 1 and 1000
+   or order_total < 0
+   or cart_value < 0
 """,
                 description="ranges: prices and totals >= 0, quantities 1-1000",
             ),

@@ -41,6 +41,7 @@ export function admitBatch(state: PartitionState, batch: SourceBatch, generation
     skippedTo = firstOffset;
   }
   const lines: string[] = [];
+  const sources: string[] = [];
   const deadLetters: Segment['deadLetters'] = [];
   const timestampsMs: number[] = [];
   let bytes = 0;
@@ -52,6 +53,7 @@ export function admitBatch(state: PartitionState, batch: SourceBatch, generation
     const decoded = decodeMessage(batch.topic, batch.partition, message, limits);
     if (decoded.ok) {
       lines.push(decoded.line);
+      sources.push(decoded.source);
     } else {
       deadLetters.push(decoded.deadLetter);
       bytes += (message.value?.length ?? 0) + 256;
@@ -60,6 +62,7 @@ export function admitBatch(state: PartitionState, batch: SourceBatch, generation
   }
   const last = messages[messages.length - 1]!.offset;
   const copyText = lines.join('');
+  const sourceText = sources.length === 0 ? '' : `${sources.join('\n')}\n`;
   return {
     kind: 'segment',
     skippedTo,
@@ -68,10 +71,11 @@ export function admitBatch(state: PartitionState, batch: SourceBatch, generation
       start: state.next,
       end: last + 1n,
       copyText,
+      sourceText,
       events: lines.length,
       deadLetters,
       timestampsMs,
-      bytes: bytes + copyText.length,
+      bytes: bytes + copyText.length + sourceText.length,
       waitingSince,
       generation,
     },

@@ -14,6 +14,11 @@ export interface Segment {
    * instead of a string per event, which would live on into the old generation until the flush.
    */
   copyText: string;
+  /**
+   * The events' message texts, one COPY-escaped line each in the order of `copyText`: only read
+   * when Postgres refuses a row, to dead-letter it with its exact bytes.
+   */
+  sourceText: string;
   events: number;
   deadLetters: DeadLetter[];
   /** Producer timestamps of the records, for freshness figures. */

@@ -8,11 +8,12 @@ import { isUtf8 } from 'node:buffer';
 import type { z } from 'zod';
 
 import { EVENT_TIME_END_MS, EVENT_TIME_MIN_MS, MAX_EVENT_BYTES } from '../../lib/events/bounds.ts';
+import { EVENT_BODY_COLUMNS } from '../../lib/events/columns.ts';
 import { acceptsShopEvent } from '../../lib/events/fast-accept.ts';
 import { shopEvent, type ShopEvent } from '../../lib/events/schema.ts';
 import { numberSpellingProblem } from '../../lib/events/wire.ts';
 import type { SourceMessage } from '../../lib/kafka/source.ts';
-import { copyLine, copyNullable, copyText } from '../shared/copy-text.ts';
+import { copyLine, copyNullable, copyText, COPY_NULL } from '../shared/copy-text.ts';
 
 export const DEAD_LETTER_CODES = [
   'empty_message',
@@ -37,7 +38,12 @@ export interface DeadLetter {
   details: Record<string, unknown>;
 }
 
-export type Decoded = { ok: true; line: string } | { ok: false; deadLetter: DeadLetter };
+/**
+ * An admitted event: its COPY line (typed columns) and the message text as one COPY text field
+ * (escaped, no newline), kept beside the line so a row Postgres still refuses can be
+ * dead-lettered with its exact bytes.
+ */
+export type Decoded = { ok: true; line: string; source: string } | { ok: false; deadLetter: DeadLetter };
 
 export interface DecodeLimits {
   /** Longest message key accepted, in bytes (KAFKA_MAX_KEY_BYTES); longer ones are dead-lettered as `oversized_key`. */
@@ -50,8 +56,14 @@ const DEFAULT_LIMITS: DecodeLimits = { maxKeyBytes: DEFAULT_MAX_KEY_BYTES };
 /** Kafka's "no timestamp" (records of message format v0, some proxies): lands with a null kafka_timestamp. */
 export const KAFKA_NO_TIMESTAMP = -1;
 
-/** Column order of the lines `decodeMessage` produces. */
-export const EVENT_COLUMNS = [
+const BODY_FIELDS: readonly string[] = EVENT_BODY_COLUMNS.map((c) => c.name);
+
+/**
+ * Column order of the lines `decodeMessage` produces: the Kafka envelope, the three fields every
+ * reader selects by, the rest of the event typed (lib/events/columns.ts), the record timestamp.
+ * raw.shop_events.payload is not among them: it holds JSON only for rows other writers land.
+ */
+export const EVENT_COLUMNS: readonly string[] = [
   'topic',
   'kafka_partition',
   'kafka_offset',
@@ -59,13 +71,14 @@ export const EVENT_COLUMNS = [
   'event_id',
   'event_type',
   'event_time',
-  'payload',
+  ...BODY_FIELDS,
   'kafka_timestamp',
-] as const;
+];
 
-/** Index of the key and payload fields in an event line, to rebuild a rejected message's bytes. */
+/** Index of the key field in an event line, to rebuild a rejected message's key. */
 export const KEY_FIELD = 3;
-export const PAYLOAD_FIELD = 7;
+/** Index of the Kafka timestamp, the last field. */
+export const KAFKA_TIMESTAMP_FIELD = EVENT_COLUMNS.length - 1;
 
 export function decodeMessage(topic: string, partition: number, message: SourceMessage, limits: DecodeLimits = DEFAULT_LIMITS): Decoded {
   const { value, key } = message;
@@ -140,25 +153,41 @@ export function decodeMessage(topic: string, partition: number, message: SourceM
       issues: [{ field: spelling.field, problem: spelling.problem, code: 'number_spelling' }],
     });
   }
-  // Only a \u escape can put into a string what jsonb refuses (raw bytes were checked as UTF-8).
+  // Only a \u escape can put into a string what Postgres text refuses (raw bytes were checked as UTF-8).
   if (text.includes('\\u')) {
-    const refused = jsonbRefusal(event);
+    const refused = textRefusal(event);
     if (refused !== null) return rejected(message, 'unsupported_json', refused);
   }
-  return {
-    ok: true,
-    line: copyLine([
-      copyText(topic),
-      String(partition),
-      message.offset.toString(),
-      copyNullable(key === null ? null : key.toString('utf8')),
-      event.event_id,
-      event.event_type,
-      copyText(event.event_time),
-      copyText(text),
-      message.timestampMs === KAFKA_NO_TIMESTAMP || Number.isNaN(message.timestampMs) ? '\\N' : isoTimestamp(message.timestampMs),
-    ]),
-  };
+  const fields: string[] = [
+    copyText(topic),
+    String(partition),
+    message.offset.toString(),
+    copyNullable(key === null ? null : key.toString('utf8')),
+    event.event_id,
+    event.event_type,
+    copyText(event.event_time),
+  ];
+  for (const value of eventBodyFields(event as unknown as Record<string, unknown>)) fields.push(value);
+  fields.push(
+    message.timestampMs === KAFKA_NO_TIMESTAMP || Number.isNaN(message.timestampMs) ? COPY_NULL : isoTimestamp(message.timestampMs),
+  );
+  return { ok: true, line: copyLine(fields), source: copyText(text) };
+}
+
+/** The body columns of an admitted event (EVENT_BODY_COLUMNS order) as COPY text fields. */
+export function eventBodyFields(event: Record<string, unknown>): string[] {
+  return BODY_FIELDS.map((field) => copyValue(event[field]));
+}
+
+/**
+ * A field of an admitted event as COPY text: absent or null is NULL; a number is written the
+ * way JavaScript prints it, which for the contract's integers and two-decimal money (bounds.ts)
+ * is a plain decimal the column's input function reads exactly.
+ */
+function copyValue(value: unknown): string {
+  if (value === undefined || value === null) return COPY_NULL;
+  if (typeof value === 'number') return String(value);
+  return copyText(value as string);
 }
 
 /**
@@ -174,13 +203,17 @@ export function kafkaTimestampProblem(ms: number): string | null {
   );
 }
 
-/** Why Postgres jsonb would refuse a schema-valid event's strings (all are top-level values), or null. */
-function jsonbRefusal(event: ShopEvent): string | null {
+/**
+ * Why Postgres would refuse or alter a schema-valid event's strings (all are top-level values),
+ * or null: text cannot hold NUL, and a lone surrogate has no UTF-8 form (the client would send
+ * U+FFFD in its place, changing the value silently).
+ */
+function textRefusal(event: ShopEvent): string | null {
   for (const [field, v] of Object.entries(event)) {
     if (typeof v !== 'string') continue;
-    if (v.includes('\u0000')) return `${field} contains \\u0000 (a NUL character), which Postgres jsonb cannot store`;
+    if (v.includes('\u0000')) return `${field} contains \\u0000 (a NUL character), which Postgres text cannot store`;
     if (LONE_SURROGATE.test(v))
-      return `${field} contains a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair), which Postgres jsonb cannot store`;
+      return `${field} contains a lone UTF-16 surrogate escape (\\ud800-\\udfff without its pair), which Postgres text cannot store`;
   }
   return null;
 }

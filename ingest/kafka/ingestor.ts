@@ -28,6 +28,7 @@ import { loadStoredOffsets, resumeOffset, totalRemaining } from './offsets.ts';
 import { Signal } from './signal.ts';
 import { withClientDeadline } from '../shared/client-watchdog.ts';
 import { flushWithRetry } from './flush.ts';
+import { DayPartitions } from './partitions.ts';
 import { checkWarehouse } from './preflight.ts';
 import { insertMetrics, type FlushResult, type MetricsRow } from './warehouse.ts';
 
@@ -81,6 +82,7 @@ export class KafkaIngestor {
   readonly #pool: pg.Pool;
   readonly #connectionString: string;
   readonly #abandonedBackends = new Set<number>();
+  readonly #dayPartitions: DayPartitions;
   readonly #buffer = new SegmentBuffer();
   readonly #partitions = new Map<number, PartitionState>();
   readonly #wakeFlusher = new Signal();
@@ -130,6 +132,7 @@ export class KafkaIngestor {
       max: 3,
       logger: this.#log,
     });
+    this.#dayPartitions = new DayPartitions(this.#pool, this.#log);
     this.#source =
       options.source ??
       createKafkajsSource(
@@ -203,7 +206,7 @@ export class KafkaIngestor {
 
   async #preflight(): Promise<void> {
     try {
-      await checkWarehouse(this.#pool, this.#o.config.WAREHOUSE_URL, this.#log);
+      await checkWarehouse(this.#pool, this.#o.config.WAREHOUSE_URL, this.#log, () => this.#dayPartitions.ensure());
     } catch (error) {
       await this.#closePool();
       throw error;
@@ -362,6 +365,7 @@ export class KafkaIngestor {
   async #flush(segments: Segment[]): Promise<void> {
     const started = performance.now();
     const metrics = this.#metrics.isDue() ? this.#metricsRow() : undefined;
+    await this.#dayPartitions.ensureIfDue();
     const result = await flushWithRetry(this.#pool, { groupId: this.#o.groupId, topic: this.#o.topic }, segments, {
       timeoutMs: this.#o.flushTimeoutMs,
       connectionString: this.#connectionString,

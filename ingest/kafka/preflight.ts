@@ -6,7 +6,8 @@ import type { Logger } from '../../lib/logger.ts';
 import { withRetry } from '../../lib/retry.ts';
 import { withClientDeadline } from '../shared/client-watchdog.ts';
 
-export async function checkWarehouse(pool: pg.Pool, warehouseUrl: string, logger: Logger): Promise<void> {
+/** `prepare` runs after the probe succeeds (the day partitions): its errors are mapped the same way. */
+export async function checkWarehouse(pool: pg.Pool, warehouseUrl: string, logger: Logger, prepare?: () => Promise<unknown>): Promise<void> {
   try {
     const probe =
       'select 1 from ingest.kafka_offsets limit 0; select 1 from raw.shop_events limit 0; select 1 from raw.dead_letters limit 0';
@@ -14,10 +15,12 @@ export async function checkWarehouse(pool: pg.Pool, warehouseUrl: string, logger
       maxAttempts: 5,
       onRetry: (err, attempt, delayMs) => logger.warn({ err, attempt, delayMs }, 'warehouse not reachable yet, retrying'),
     });
+    if (prepare) await prepare();
   } catch (error) {
     const code = (error as { code?: string }).code;
     const where = new URL(warehouseUrl);
-    if (code === '42P01' || code === '3F000') {
+    // 42883: no raw.ensure_shop_events_partitions, a warehouse from before migration 0150.
+    if (code === '42P01' || code === '3F000' || code === '42883') {
       throw new FatalPipelineError(
         'SHOPFLOW_NOT_MIGRATED',
         `warehouse tables are missing in database ${where.pathname.slice(1)}: run \`npm run migrate\` first`,

@@ -10,7 +10,7 @@ import type pg from 'pg';
 import { ident } from '../../lib/pg/pool.ts';
 import { copyLines } from '../shared/copy-stream.ts';
 import { copyBytea, copyLine, copyNullable, copyText, COPY_NULL } from '../shared/copy-text.ts';
-import { EVENT_COLUMNS, KEY_FIELD, PAYLOAD_FIELD, type DeadLetter } from './decode.ts';
+import { EVENT_COLUMNS, KEY_FIELD, type DeadLetter } from './decode.ts';
 import { recordsOf, type Segment } from './buffer.ts';
 
 export interface FlushTarget {
@@ -99,7 +99,7 @@ export async function writeFlush(
   let eventsLoaded = 0;
   let rejectedByWarehouse = 0;
   if (options.isolateBadRows) {
-    const lines = accepted.flatMap((s) => eventLinesOf(s).map((line) => ({ partition: s.partition, line })));
+    const lines = accepted.flatMap((s) => eventLinesOf(s).map((row) => ({ partition: s.partition, ...row })));
     const outcome = await copyIsolatingBadRows(client, lines);
     eventsLoaded = outcome.loaded;
     rejectedByWarehouse = outcome.rejected.length;
@@ -141,13 +141,14 @@ function* eventLines(segments: Segment[]): Generator<string> {
   for (const s of segments) if (s.events > 0) yield s.copyText;
 }
 
-/** A segment's events one COPY line each (a line's own newlines are escaped, so '\n' ends it). */
-function eventLinesOf(segment: Segment): string[] {
+/** A segment's events one COPY line each with its message text (a line's own newlines are escaped, so '\n' ends it). */
+function eventLinesOf(segment: Segment): { line: string; source: string }[] {
   if (segment.events === 0) return [];
+  const sources = segment.sourceText.split('\n');
   return segment.copyText
     .split('\n')
     .slice(0, -1)
-    .map((line) => `${line}\n`);
+    .map((line, i) => ({ line: `${line}\n`, source: sources[i]! }));
 }
 
 function partitionRanges(segments: Segment[]): Map<number, { start: bigint; end: bigint }> {
@@ -169,11 +170,11 @@ export function countRecords(segments: Segment[]): number {
 /** Halving search under savepoints: good rows land, each bad row becomes a dead letter. */
 async function copyIsolatingBadRows(
   client: pg.PoolClient,
-  lines: { partition: number; line: string }[],
+  lines: { partition: number; line: string; source: string }[],
 ): Promise<{ loaded: number; rejected: { partition: number; letter: DeadLetter }[] }> {
   const rejected: { partition: number; letter: DeadLetter }[] = [];
   let loaded = 0;
-  const attempt = async (group: { partition: number; line: string }[]): Promise<void> => {
+  const attempt = async (group: { partition: number; line: string; source: string }[]): Promise<void> => {
     if (group.length === 0) return;
     await client.query('SAVEPOINT copy_group');
     try {
@@ -188,7 +189,8 @@ async function copyIsolatingBadRows(
       await client.query('ROLLBACK TO SAVEPOINT copy_group');
       if (!isDataError(error)) throw error;
       if (group.length === 1) {
-        rejected.push({ partition: group[0]!.partition, letter: rejectedLetter(group[0]!.line, error as Error & { code: string }) });
+        const row = group[0]!;
+        rejected.push({ partition: row.partition, letter: rejectedLetter(row.line, row.source, error as Error & { code: string }) });
         return;
       }
     }
@@ -200,13 +202,13 @@ async function copyIsolatingBadRows(
   return { loaded, rejected };
 }
 
-function rejectedLetter(line: string, error: Error & { code: string }): DeadLetter {
+function rejectedLetter(line: string, source: string, error: Error & { code: string }): DeadLetter {
   const fields = line.slice(0, -1).split('\t');
   const key = fields[KEY_FIELD]!;
   return {
     offset: BigInt(fields[2]!),
     key: key === COPY_NULL ? null : Buffer.from(unescapeCopyText(key), 'utf8'),
-    value: Buffer.from(unescapeCopyText(fields[PAYLOAD_FIELD]!), 'utf8'),
+    value: Buffer.from(unescapeCopyText(source), 'utf8'),
     code: 'warehouse_rejected',
     reason: `Postgres refused the row: ${error.message}`,
     details: { sqlstate: error.code },

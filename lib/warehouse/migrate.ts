@@ -39,7 +39,17 @@ export async function ensureDatabase(adminUrl: string): Promise<void> {
   }
 }
 
-export async function migrate(config: MigrateConfig, options: { logger?: Logger; adminUrl?: string } = {}): Promise<{ applied: string[] }> {
+export interface MigrateOptions {
+  logger?: Logger;
+  adminUrl?: string;
+  /**
+   * Apply only the migrations whose file name sorts before this one (e.g. '0150'): a warehouse
+   * as an older release left it, for tests of the upgrade a later migration performs.
+   */
+  before?: string;
+}
+
+export async function migrate(config: MigrateConfig, options: MigrateOptions = {}): Promise<{ applied: string[] }> {
   const adminUrl = options.adminUrl ?? config.WAREHOUSE_URL;
   await ensureDatabase(adminUrl);
   const releaseServerLock = await lockServer(adminUrl, options.logger);
@@ -77,7 +87,7 @@ async function lockServer(adminUrl: string, logger: Logger | undefined): Promise
   };
 }
 
-async function migrateLocked(config: MigrateConfig, adminUrl: string, options: { logger?: Logger }): Promise<{ applied: string[] }> {
+async function migrateLocked(config: MigrateConfig, adminUrl: string, options: MigrateOptions): Promise<{ applied: string[] }> {
   const client = new pg.Client({ connectionString: adminUrl, application_name: 'shopflow-migrate' });
   client.on('error', (err) => options.logger?.warn({ err }, 'migration client error'));
   await client.connect();
@@ -87,7 +97,9 @@ async function migrateLocked(config: MigrateConfig, adminUrl: string, options: {
     await client.query(`create schema if not exists ops;
       create table if not exists ops.schema_migrations (name text primary key, applied_at timestamptz not null default now())`);
     const done = new Set((await client.query<{ name: string }>('select name from ops.schema_migrations')).rows.map((r) => r.name));
-    const files = (await readdir(MIGRATIONS_DIR)).filter((f) => f.endsWith('.sql')).sort();
+    const files = (await readdir(MIGRATIONS_DIR))
+      .filter((f) => f.endsWith('.sql') && (options.before === undefined || f < options.before))
+      .sort();
     for (const file of files) {
       if (done.has(file)) continue;
       const sql = await readFile(join(MIGRATIONS_DIR, file), 'utf8');

@@ -21,6 +21,13 @@ export async function countLayers(adminUrl: string): Promise<LayerCount[]> {
       `select table_schema as schema, table_name as name
          from information_schema.tables
         where table_schema = any($1) and table_type in ('BASE TABLE', 'VIEW')
+          -- A partition's rows are counted with its parent (raw.shop_events' day partitions).
+          and not exists (
+            select 1 from pg_inherits i
+            join pg_class c on c.oid = i.inhrelid
+            join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = table_schema and c.relname = table_name
+          )
         order by 1, 2`,
       [LAYERS],
     );

@@ -177,7 +177,7 @@ describe('the clickstream contract (lib/events/schema.ts)', () => {
 
   it(`types in ${EVENTS_MODEL_FILE} exactly the fields ${REJECTS_MACROS_FILE} checks before the cast`, () => {
     const model = read(EVENTS_MODEL_FILE);
-    const record = /jsonb_to_record\(source\.payload\) as typed_payload \(([\s\S]*?)\n {4}\)/.exec(model);
+    const record = /jsonb_to_record\(landed_as_json\.payload\) as typed_payload \(([\s\S]*?)\n {4}\)/.exec(model);
     expect(record, `${EVENTS_MODEL_FILE}: jsonb_to_record(...) as typed_payload (...) not found`).not.toBeNull();
     const declared = new Map([...record![1]!.matchAll(/(\w+) (\w+)/g)].map((m) => [m[1]!, m[2]!]));
     // The staged type: the record's type, or the cast applied to it in the select list.

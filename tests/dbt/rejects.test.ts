@@ -41,6 +41,15 @@ select 'shop.events', 5, 900000 + n, 's-bad', 'bad-' || n, event_type, event_tim
     (4, 'page_view', timestamptz '2025-01-10 10:00:00+00', '[1, 2, 3]'::jsonb),
     (5, 'teleport', timestamptz '2025-01-10 10:00:00+00', '{"session_id": "s-bad", "anonymous_id": "a", "device": "mobile"}'::jsonb)
   ) as bad (n, event_type, event_time, payload);
+-- The same two rule failures in rows landed typed, as the Kafka ingestor writes them (payload null).
+insert into raw.shop_events (topic, kafka_partition, kafka_offset, message_key, event_id, event_type, event_time,
+                             schema_version, session_id, anonymous_id, device, country_code, _loaded_at)
+select 'shop.events', 5, 900000 + n, 's-bad', 'bad-' || n, event_type, event_time, 1, 's-bad', 'a', 'mobile', 'DE',
+       (select max(_loaded_at) from raw.shop_events)
+  from (values
+    (6, 'page_view', timestamptz '9999-12-31 00:00:00+00'),
+    (7, 'teleport', timestamptz '2025-01-10 10:00:00+00')
+  ) as bad (n, event_type, event_time);
 `;
 
 type Rows = Array<Record<string, unknown>>;
@@ -108,12 +117,16 @@ describe('rows staging cannot type', () => {
       ['bad-3', 5, 900003],
       ['bad-4', 5, 900004],
       ['bad-5', 5, 900005],
+      ['bad-6', 5, 900006],
+      ['bad-7', 5, 900007],
     ]);
     expect(events.map((e) => e.reject_reason)).toEqual([
       `quantity '2.0' is not a integer`,
       `order_id '99999999999999999999' is not a bigint; order_total '1000000000000' is not a numeric(12, 2)`,
       expect.stringMatching(/^event_time 9999-12-31 .* is before 1970-01-01 00:00:00\+00 or not before 2100-01-01 00:00:00\+00$/),
       'payload is a JSON array, not an object',
+      `event_type 'teleport' is not a clickstream event type`,
+      expect.stringMatching(/^event_time 9999-12-31 .* is before 1970-01-01 00:00:00\+00 or not before 2100-01-01 00:00:00\+00$/),
       `event_type 'teleport' is not a clickstream event type`,
     ]);
 
@@ -127,7 +140,7 @@ describe('rows staging cannot type', () => {
       `select source_name, count(*)::int as n, bool_or(is_resolved) as any_resolved from marts.ops_staging_rejects group by 1 order by 1`,
     );
     expect(mart).toEqual([
-      { source_name: 'clickstream', n: 5, any_resolved: false },
+      { source_name: 'clickstream', n: 7, any_resolved: false },
       { source_name: 'shop', n: 3, any_resolved: false },
     ]);
   });
@@ -135,7 +148,7 @@ describe('rows staging cannot type', () => {
   it('does not list a reject twice on the next incremental build', DBT_TIMEOUT, async () => {
     await runner.dbt(['build', '--exclude', 'resource_type:snapshot']);
     expect(await query(`select count(*)::int as n from staging.stg_shop__change_rejects`)).toEqual([{ n: 3 }]);
-    expect(await query(`select count(*)::int as n from staging.stg_clickstream__event_rejects`)).toEqual([{ n: 5 }]);
+    expect(await query(`select count(*)::int as n from staging.stg_clickstream__event_rejects`)).toEqual([{ n: 7 }]);
   });
 
   it('fails the marts gate naming the unresolved rejects', DBT_TIMEOUT, async () => {
@@ -145,7 +158,7 @@ describe('rows staging cannot type', () => {
     expect(rejects.map((f) => f.expectation)).toEqual(['rejects: every source row staging could not type is resolved']);
     expect(rejects[0]!.details).toContain('"source_tables": "customers, order_items, orders"');
     expect(rejects[0]!.details).toContain('"source_tables": "shop.events"');
-    expect(rejects[0]!.details).toContain('"unresolved_rejects": 5');
+    expect(rejects[0]!.details).toContain('"unresolved_rejects": 7');
   });
 
   it('marks a reject resolved once the source row is corrected', DBT_TIMEOUT, async () => {

@@ -7,6 +7,7 @@ const segment = (partition: number, start: number, lines: number, waitingSince =
   start: BigInt(start),
   end: BigInt(start + lines),
   copyText: Array.from({ length: lines }, (_, i) => `row ${i}\n`).join(''),
+  sourceText: Array.from({ length: lines }, (_, i) => `{"row": ${i}}\n`).join(''),
   events: lines,
   deadLetters: [],
   timestampsMs: [],

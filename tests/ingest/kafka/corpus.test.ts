@@ -8,12 +8,11 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { decodeMessage, type DeadLetterCode } from '../../../ingest/kafka/decode.ts';
+import { decodeMessage, EVENT_COLUMNS, type DeadLetterCode } from '../../../ingest/kafka/decode.ts';
 import { writeFlush } from '../../../ingest/kafka/warehouse.ts';
 import type { Segment } from '../../../ingest/kafka/buffer.ts';
 import type { Config } from '../../../lib/config/index.ts';
@@ -22,7 +21,7 @@ import { createTestTopic, type TestTopic } from '../../helpers/kafka.ts';
 import { testConfig } from '../../helpers/config.ts';
 import { createTestWarehouse, type TestWarehouse } from '../../helpers/warehouse.ts';
 import { CONSOLE_CODECS, cartEvent, consoleLines, rawCorpus, type ConsoleCodec } from './corpus.ts';
-import { expectExactlyOnce, quietLogger, runUntilCaughtUp } from './support.ts';
+import { expectExactlyOnce, landedDifferences, quietLogger, runUntilCaughtUp } from './support.ts';
 
 let warehouse: TestWarehouse;
 const topics: TestTopic[] = [];
@@ -94,8 +93,8 @@ function consoleProduce(config: Config, codec: ConsoleCodec, lines: string[]): P
 interface LandedRow {
   kafka_offset: string;
   message_key: string | null;
-  payload: unknown;
   event_id: string;
+  landed: Record<string, unknown>;
 }
 interface LetterRow {
   kafka_offset: string;
@@ -135,9 +134,10 @@ describe('Kafka ingestor bad-input corpus', () => {
     expect(summary.reason).toBe('caught-up');
     await expectExactlyOnce(warehouse.adminUrl, config, config.KAFKA_TOPIC, produced);
 
-    const events = await query<LandedRow>('select kafka_offset, message_key, payload, event_id from raw.shop_events where topic = $1', [
-      config.KAFKA_TOPIC,
-    ]);
+    const events = await query<LandedRow>(
+      'select kafka_offset, message_key, event_id, to_jsonb(e) as landed from raw.shop_events as e where topic = $1',
+      [config.KAFKA_TOPIC],
+    );
     const letters = await query<LetterRow>(
       'select kafka_offset, message_key, payload, error_code, reason from raw.dead_letters where topic = $1',
       [config.KAFKA_TOPIC],
@@ -153,8 +153,10 @@ describe('Kafka ingestor bad-input corpus', () => {
         if (!event) problems.push(`${entry.kind}: expected to land, got ${letter ? `${letter.error_code}: ${letter.reason}` : 'nothing'}`);
         else if (event.message_key !== (entry.key === null ? null : entry.key.toString('utf8')))
           problems.push(`${entry.kind}: key stored as ${event.message_key}`);
-        else if (!isDeepStrictEqual(event.payload, JSON.parse(entry.value!.toString('utf8'))))
-          problems.push(`${entry.kind}: payload differs`);
+        else {
+          const differences = landedDifferences(event.landed, JSON.parse(entry.value!.toString('utf8')) as Record<string, unknown>);
+          if (differences.length > 0) problems.push(`${entry.kind}: ${differences.join('; ')}`);
+        }
         continue;
       }
       if (!letter) {
@@ -193,7 +195,7 @@ describe('Kafka ingestor bad-input corpus', () => {
     expect(metrics.reduce((n, m) => n + Number(m.implausible), 0)).toBeGreaterThanOrEqual(1);
   });
 
-  it('isolates a row Postgres refuses (nested past the jsonb parser, SQLSTATE 54001; a timestamp past timestamptz) and lands the rest of the flush', async () => {
+  it('isolates a row Postgres refuses (an integer past its column, SQLSTATE 22003; a timestamp past timestamptz) and lands the rest of the flush, dead-lettering the exact bytes', async () => {
     // The decoder refuses both before COPY; this pins the flush's own last line of defence.
     const config = await topicConfig('bisect');
     const good = (offset: number) => {
@@ -204,19 +206,21 @@ describe('Kafka ingestor bad-input corpus', () => {
         timestampMs: Date.now(),
       });
       if (!decoded.ok) throw new Error('expected a valid line');
-      return decoded.line;
+      return decoded;
     };
     const fields = (line: string) => line.slice(0, -1).split('\t');
-    const deep = fields(good(1));
-    deep[7] = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-    const farFuture = fields(good(3));
-    farFuture[6] = '300000-01-01T00:00:00Z';
-    const lines = [good(0), `${deep.join('\t')}\n`, good(2), `${farFuture.join('\t')}\n`, good(4)];
+    const rows = [0, 1, 2, 3, 4].map(good);
+    const pastInteger = fields(rows[1]!.line);
+    pastInteger[EVENT_COLUMNS.indexOf('quantity')] = '99999999999';
+    const farFuture = fields(rows[3]!.line);
+    farFuture[EVENT_COLUMNS.indexOf('event_time')] = '300000-01-01T00:00:00Z';
+    const lines = [rows[0]!.line, `${pastInteger.join('\t')}\n`, rows[2]!.line, `${farFuture.join('\t')}\n`, rows[4]!.line];
     const segment: Segment = {
       partition: 0,
       start: 0n,
       end: 5n,
       copyText: lines.join(''),
+      sourceText: rows.map((r) => `${r.source}\n`).join(''),
       events: 5,
       deadLetters: [],
       timestampsMs: lines.map(() => Date.now()),
@@ -231,7 +235,7 @@ describe('Kafka ingestor bad-input corpus', () => {
       try {
         const target = { groupId: config.KAFKA_GROUP_ID, topic: config.KAFKA_TOPIC };
         const first = writeFlush(client, target, [segment]);
-        await expect(first).rejects.toMatchObject({ code: '54001' });
+        await expect(first).rejects.toMatchObject({ code: '22003' });
         await client.query('ROLLBACK');
         const result = await writeFlush(client, target, [segment], { isolateBadRows: true });
         expect(result.eventsLoaded).toBe(3);
@@ -242,15 +246,16 @@ describe('Kafka ingestor bad-input corpus', () => {
     } finally {
       await pool.end();
     }
-    const letters = await query<{ kafka_offset: string; error_code: DeadLetterCode; details: { sqlstate: string } }>(
-      'select kafka_offset, error_code, details from raw.dead_letters where topic = $1 order by kafka_offset',
+    const letters = await query<{ kafka_offset: string; error_code: DeadLetterCode; details: { sqlstate: string }; payload: Buffer }>(
+      'select kafka_offset, error_code, details, payload from raw.dead_letters where topic = $1 order by kafka_offset',
       [config.KAFKA_TOPIC],
     );
-    expect(letters.map((l) => [l.kafka_offset, l.error_code, l.details.sqlstate.slice(0, 2)])).toEqual([
-      ['1', 'warehouse_rejected', '54'],
-      ['3', 'warehouse_rejected', '22'],
+    expect(letters.map((l) => [l.kafka_offset, l.error_code, l.details.sqlstate])).toEqual([
+      ['1', 'warehouse_rejected', '22003'],
+      ['3', 'warehouse_rejected', '22008'],
     ]);
-    expect(letters[0]!.details.sqlstate).toBe('54001');
+    // The message as it was sent, not the typed row built from it.
+    expect(letters.map((l) => l.payload.toString('utf8'))).toEqual([rows[1]!.source, rows[3]!.source]);
     const stored = await query<{ n: string }>('select count(*) as n from raw.shop_events where topic = $1', [config.KAFKA_TOPIC]);
     expect(Number(stored[0]!.n)).toBe(3);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { decodeMessage, EVENT_COLUMNS, isoTimestamp } from '../../../ingest/kafka/decode.ts';
+import { decodeMessage, EVENT_COLUMNS, isoTimestamp, KAFKA_TIMESTAMP_FIELD } from '../../../ingest/kafka/decode.ts';
+import { EVENT_BODY_COLUMNS } from '../../../lib/events/columns.ts';
 import { malformedCases, sampleMessage, seededRandom } from '../../../ingest/kafka/sample-events.ts';
 import type { SourceMessage } from '../../../lib/kafka/source.ts';
 
@@ -12,7 +13,7 @@ const asSource = (offset: number, key: string | null, value: string | Buffer | n
 });
 
 describe('decodeMessage', () => {
-  it('turns a valid event into one COPY line with the extracted columns and the payload intact', () => {
+  it('turns a valid event into one COPY line of typed columns (lib/events/columns.ts) and keeps the message text beside it', () => {
     const { key, value } = sampleMessage(1, seededRandom(3));
     const decoded = decodeMessage('shop.events', 2, asSource(41, key, value));
     expect(decoded.ok).toBe(true);
@@ -21,22 +22,27 @@ describe('decodeMessage', () => {
     expect(fields).toHaveLength(EVENT_COLUMNS.length);
     const event = JSON.parse(value as string) as Record<string, unknown>;
     expect(fields.slice(0, 7)).toEqual(['shop.events', '2', '41', key, event.event_id, event.event_type, event.event_time]);
-    expect(fields[8]).toBe(new Date(1_700_000_000_000).toISOString());
-    expect(JSON.parse(fields[7]!.replace(/\\\\/g, '\\'))).toEqual(event);
+    expect(fields[KAFKA_TIMESTAMP_FIELD]).toBe(new Date(1_700_000_000_000).toISOString());
+    // Every other contract field in its column: its value as text, or \N where the event has none.
+    for (const { name } of EVENT_BODY_COLUMNS) {
+      const sent = event[name];
+      expect(fields[EVENT_COLUMNS.indexOf(name)], name).toBe(sent === undefined || sent === null ? '\\N' : String(sent));
+    }
+    expect(decoded.source).toBe(value);
   });
 
-  it('escapes backslashes, tabs and newlines inside the payload for COPY text format', () => {
+  it('escapes backslashes, tabs and newlines inside values and the kept message text for COPY text format', () => {
     const { key, value } = sampleMessage(1, seededRandom(4));
     const event = JSON.parse(value as string) as Record<string, unknown>;
-    event.page_url = 'a"b\\c';
+    event.page_url = 'a"b\\c\td\ne';
     const pretty = JSON.stringify(event, null, '\t');
     const decoded = decodeMessage('t', 0, asSource(0, key, pretty));
     expect(decoded.ok).toBe(true);
     if (!decoded.ok) return;
-    const payload = decoded.line.slice(0, -1).split('\t')[7]!;
-    expect(payload).not.toMatch(/[\n\t]/);
-    expect(payload).toContain('\\n\\t');
-    expect(payload).toContain('a\\\\"b\\\\\\\\c');
+    const pageUrl = decoded.line.slice(0, -1).split('\t')[EVENT_COLUMNS.indexOf('page_url')]!;
+    expect(pageUrl).toBe('a"b\\\\c\\td\\ne');
+    expect(decoded.source).not.toMatch(/[\n\t]/);
+    expect(decoded.source).toContain('\\n\\t');
   });
 
   for (const c of malformedCases(seededRandom(5)).filter((m) => m.expectedCode !== 'warehouse_rejected')) {

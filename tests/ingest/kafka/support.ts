@@ -1,9 +1,12 @@
 /** Shared pieces of the Kafka ingestor's integration tests: producing, running, and the exactly-once check. */
+import { isDeepStrictEqual } from 'node:util';
+
 import pg from 'pg';
 
 import { KafkaIngestor, type KafkaIngestorOptions, type RunSummary } from '../../../ingest/kafka/ingestor.ts';
 import { sampleMessage, seededRandom } from '../../../ingest/kafka/sample-events.ts';
 import type { Config } from '../../../lib/config/index.ts';
+import { EVENT_FIELD_COLUMNS } from '../../../lib/events/columns.ts';
 import { withKafkaAdmin } from '../../../lib/kafka/admin.ts';
 import { createEventProducer, type OutgoingMessage } from '../../../lib/kafka/producer.ts';
 import { createLogger } from '../../../lib/logger.ts';
@@ -151,4 +154,24 @@ export function cliEnv(config: Config, extra: Record<string, string> = {}): Reco
     LOG_LEVEL: 'info',
     ...extra,
   };
+}
+
+/**
+ * The fields where a landed row (raw.shop_events as `to_jsonb(row)`) differs from the event that
+ * was sent: every contract column (lib/events/columns.ts) must hold the sent value, a field the
+ * event type does not carry must be null, and the ingestor writes no payload.
+ */
+export function landedDifferences(row: Record<string, unknown>, sent: Record<string, unknown>): string[] {
+  const differences: string[] = [];
+  for (const { name } of EVENT_FIELD_COLUMNS) {
+    const stored = row[name] ?? null;
+    const expected = sent[name] ?? null;
+    const same =
+      name === 'event_time'
+        ? typeof stored === 'string' && typeof expected === 'string' && Date.parse(stored) === Date.parse(expected)
+        : isDeepStrictEqual(stored, expected);
+    if (!same) differences.push(`${name}: stored ${JSON.stringify(stored)}, sent ${JSON.stringify(expected)}`);
+  }
+  if (row.payload !== null) differences.push('payload is set');
+  return differences;
 }

@@ -26,8 +26,8 @@ const STAGING = join(ROOT_DIR, 'dbt', 'models', 'staging', 'clickstream', 'stg_c
 
 /** The `jsonb_to_record(...) as typed_payload (name type, ...)` column list of the staging model. */
 function recordColumns(sql: string): Map<string, string> {
-  const list = /jsonb_to_record\s*\(\s*source\.payload\s*\)\s+as\s+typed_payload\s*\(([^)]*)\)/i.exec(sql);
-  if (!list) throw new Error(`no jsonb_to_record(source.payload) as typed_payload (...) column list in ${STAGING}`);
+  const list = /jsonb_to_record\s*\(\s*landed_as_json\.payload\s*\)\s+as\s+typed_payload\s*\(([^)]*)\)/i.exec(sql);
+  if (!list) throw new Error(`no jsonb_to_record(landed_as_json.payload) as typed_payload (...) column list in ${STAGING}`);
   const columns = new Map<string, string>();
   for (const item of list[1]!.split(',')) {
     const match = /^\s*(\w+)\s+(.+?)\s*$/.exec(item);
