@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
+import { LTV_BANDS } from '../../dashboards/authoring/definitions/datasets.ts';
 import { ROOT_DIR } from '../../lib/config/index.ts';
 
 const BUNDLE = join(ROOT_DIR, 'dashboards', 'bundle');
@@ -202,6 +203,32 @@ describe('dashboard bundle', () => {
     expect(placed.filter((u) => !chartUuids.has(u))).toEqual([]);
     expect([...chartUuids].filter((u) => !placed.includes(u))).toEqual([]);
     expect(new Set(placed).size).toBe(placed.length);
+  });
+
+  it('labels lifetime value bands in words and orders them by a sort metric that is fetched, not drawn', () => {
+    // The bands read "1: under $50": the number was there only to sort the labels as text.
+    const ltv = datasets.find((d) => d.doc.table_name === 'customer_lifetime_value')!.doc;
+    const band = (ltv.columns as DatasetColumn[]).find((c) => c.column_name === 'ltv_band')!;
+    const labels = [...band.expression!.matchAll(/'([^']*)'/g)].map((m) => m[1]);
+    expect(labels).toEqual(LTV_BANDS.map((b) => b.label));
+    for (const label of labels) expect(label).not.toMatch(/^\d+:/);
+    const bounds = LTV_BANDS.flatMap((b) => (b.below === null ? [] : [b.below]));
+    expect(bounds).toEqual([...bounds].sort((a, b) => a - b));
+    expect(LTV_BANDS.at(-1)!.below).toBeNull();
+
+    const chart = charts.find((c) => c.file === 'charts/cust_ltv_bands.yaml')!.doc;
+    const params = chart.params as Yaml;
+    const sortMetric = params.x_axis_sort as string;
+    expect((ltv.metrics as DatasetMetric[]).map((m) => m.metric_name)).toContain(sortMetric);
+    // Superset fetches the series-limit metric for sorting and leaves it out of the drawn series
+    // only when it is that metric, is not among the drawn ones, and there is no groupby.
+    expect(params.timeseries_limit_metric).toBe(sortMetric);
+    expect(params.metrics).not.toContain(sortMetric);
+    expect(params.groupby).toEqual([]);
+    expect(params.x_axis_sort_asc).toBe(true);
+    const [query] = (JSON.parse(chart.query_context as string) as { queries: Yaml[] }).queries;
+    expect(query!.metrics).toContain(sortMetric);
+    expect(query!.post_processing).toContainEqual({ operation: 'sort', options: { by: sortMetric, ascending: true } });
   });
 
   it('keeps every dashboard row within the 12-column grid', () => {
