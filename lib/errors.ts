@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   SHOPFLOW_CHROMIUM_MISSING: 'no Chromium to render screenshots with',
   SHOPFLOW_DASHBOARDS_IMPORT: 'Superset did not import the dashboard bundle',
   SHOPFLOW_DASHBOARDS_NOT_SET_UP: 'no local Superset to export dashboards from',
+  SHOPFLOW_METRIC_QUERY_FAILED: 'MetricFlow could not answer a metric query (dbt/models/semantic/)',
   SHOPFLOW_DASHBOARD_CHART_ERRORS: 'a dashboard rendered charts with errors',
   SHOPFLOW_SUPERSET_API: "Superset's API answered with an error",
   SHOPFLOW_SUPERSET_DOWN: 'Superset is not running',

@@ -6,7 +6,7 @@ import type { Config } from '../lib/config/index.ts';
 import { sendAlert, type AlertOptions } from '../lib/mail/alert.ts';
 import type { DeliveryResult } from '../lib/mail/deliver.ts';
 import type { GateSummary } from '../great_expectations/summary.ts';
-import { escapeHtml as e } from './format.ts';
+import { escapeHtml as e, formatCountOf } from './format.ts';
 
 export interface GateAlert {
   key: string;
@@ -20,7 +20,7 @@ export function renderGateAlert(businessDate: string, gates: readonly GateSummar
   const count = failed.reduce((sum, g) => sum + g.failed, 0);
   const datesDiffer = dataDate !== undefined && dataDate !== businessDate;
   const dates = datesDiffer ? ` (data up to ${dataDate ?? 'none'})` : '';
-  const subject = `[ShopFlow] Data quality gate FAILED for ${businessDate}${dates}: ${count} expectation(s), report withheld`;
+  const subject = `[ShopFlow] Data quality gate FAILED for ${businessDate}${dates}: ${formatCountOf(count, 'expectation')} failed, report withheld`;
   const datesLine = datesDiffer
     ? `The report is for business date ${businessDate}; the gate checked the data as loaded, whose latest day with orders is ${dataDate ?? '(none)'}.`
     : undefined;
@@ -29,7 +29,7 @@ export function renderGateAlert(businessDate: string, gates: readonly GateSummar
     ...(datesLine ? [datesLine] : []),
     '',
     ...gates.flatMap((g) => [
-      `Gate ${g.gate}: ${g.success ? 'passed' : 'FAILED'} (${g.failed} of ${g.evaluated} expectations failed)`,
+      `Gate ${g.gate}: ${g.success ? 'passed' : 'FAILED'} (${g.failed} of ${formatCountOf(g.evaluated, 'expectation')} failed)`,
       ...g.failures.map((f) => `  - ${f.suite}: ${f.expectation}${f.column ? ` [column ${f.column}]` : ''}\n      ${f.details}`),
       `  summary: ${g.summaryPath}`,
       ...(g.dataDocsPath ? [`  data docs: ${g.dataDocsPath}`] : []),

@@ -25,6 +25,14 @@ export function formatCount(value: number | null): string {
   return value === null || !Number.isFinite(value) ? '–' : count.format(value);
 }
 
+/**
+ * A count with its noun, agreeing in number: "1 unit", "2 units", "1,200 units". English only
+ * pluralises with -s for the nouns the report uses; an irregular one passes its plural.
+ */
+export function formatCountOf(value: number, singular: string, plural = `${singular}s`): string {
+  return `${formatCount(value)} ${value === 1 ? singular : plural}`;
+}
+
 export function formatPercent(value: number | null, digits = 1): string {
   return value === null || !Number.isFinite(value) ? '–' : `${(value * 100).toFixed(digits)}%`;
 }
@@ -114,7 +122,9 @@ export function formatPointChange(value: number | null): string {
  */
 export function formatHours(hours: number | null): string {
   if (hours === null || !Number.isFinite(hours)) return '–';
-  return hours < 48 ? `${hours.toFixed(1)}\u00a0h` : `${formatCount(Math.floor(hours / 24))}\u00a0days`;
+  if (hours < 48) return `${hours.toFixed(1)}\u00a0h`;
+  // Two days or more here, so always plural; formatCountOf keeps it right if the threshold moves.
+  return formatCountOf(Math.floor(hours / 24), 'day').replace(' ', '\u00a0');
 }
 
 /** An ISO time as "YYYY-MM-DD HH:MM" (UTC), or "–". */

@@ -1,5 +1,5 @@
 /**
- * npx tsx report/screenshot.ts [--html FILE | --sample] [--out DIR]
+ * npx tsx report/screenshot.ts [--html FILE | --sample] [--out DIR] [--prefix NAME]
  * Renders a saved report in headless Chromium at desktop (1200x2000) and phone (390x2400)
  * sizes and writes desktop.png / phone.png, to check the layout by eye.
  */
@@ -16,7 +16,7 @@ import { renderCharts } from './charts/index.ts';
 import { renderHtml } from './html.ts';
 import { sampleReportData } from './sample-data.ts';
 
-const HELP = `Usage: tsx report/screenshot.ts [--html FILE | --sample] [--out DIR] [--chromium PATH]
+const HELP = `Usage: tsx report/screenshot.ts [--html FILE | --sample] [--out DIR] [--prefix NAME] [--chromium PATH]
 
 Screenshots a saved report (out/reports/<date>.html) in headless Chromium at desktop
 (1200x2000) and phone (390x2400) widths: <out>/desktop.png and <out>/phone.png.
@@ -25,17 +25,19 @@ Options:
   --html FILE      the report HTML to open
   --sample         render the built-in sample report instead (no warehouse needed)
   --out DIR        where to write the PNGs (default out/screenshots)
+  --prefix NAME    put NAME before each file name: --out docs/img --prefix report- writes the
+                   README's docs/img/report-desktop.png and report-phone.png
   --chromium PATH  browser binary (default: chromium; install with apt-get install -y chromium)
   -h, --help       show this help`;
 
 export const VIEWPORTS = { desktop: '1200,2000', phone: '390,2400' } as const;
 
-export async function screenshot(htmlPath: string, outDir: string, chromium = 'chromium'): Promise<string[]> {
+export async function screenshot(htmlPath: string, outDir: string, chromium = 'chromium', prefix = ''): Promise<string[]> {
   await mkdir(outDir, { recursive: true });
   const written: string[] = [];
   for (const [name, size] of Object.entries(VIEWPORTS)) {
     const profile = await mkdtemp(join(tmpdir(), 'shopflow-chromium-'));
-    const target = join(outDir, `${name}.png`);
+    const target = join(outDir, `${prefix}${name}.png`);
     try {
       await runProcess(
         chromium,
@@ -67,6 +69,7 @@ async function main(): Promise<void> {
       html: { type: 'string' },
       sample: { type: 'boolean', default: false },
       out: { type: 'string' },
+      prefix: { type: 'string', default: '' },
       chromium: { type: 'string', default: 'chromium' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -77,6 +80,8 @@ async function main(): Promise<void> {
     return;
   }
   if (!values.html === !values.sample) throw new UsageError(`give exactly one of --html FILE or --sample\n\n${HELP}`);
+  if (!/^[\w.-]*$/.test(values.prefix))
+    throw new UsageError(`--prefix may hold only letters, digits, '.', '_' and '-' (got ${JSON.stringify(values.prefix)})`);
   const outDir = resolve(values.out ?? join(ROOT_DIR, 'out', 'screenshots'));
   let htmlPath = values.html ? resolve(values.html) : '';
   if (values.sample) {
@@ -85,7 +90,7 @@ async function main(): Promise<void> {
     await mkdir(outDir, { recursive: true });
     await writeFile(htmlPath, renderHtml(data, renderCharts(data), 'data-uri'));
   }
-  for (const file of await screenshot(htmlPath, outDir, values.chromium)) process.stdout.write(`${file}\n`);
+  for (const file of await screenshot(htmlPath, outDir, values.chromium, values.prefix)) process.stdout.write(`${file}\n`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

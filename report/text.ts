@@ -1,5 +1,15 @@
 /** The plain-text part of the report mail: the same figures, readable in any client. */
-import { change, formatChange, formatCount, formatMoney, formatPercent, formatPointChange, longDate, pointChange } from './format.ts';
+import {
+  change,
+  formatChange,
+  formatCount,
+  formatCountOf,
+  formatMoney,
+  formatPercent,
+  formatPointChange,
+  longDate,
+  pointChange,
+} from './format.ts';
 import {
   dataFreshness,
   FRESHNESS_STATUS_LABEL,
@@ -47,7 +57,7 @@ export function renderText(data: ReportData): string {
     ...lines(
       data.topProducts,
       'No products sold.',
-      (r) => `${r.productName} (${r.category}): ${formatCount(r.units)} units, ${formatMoney(r.revenue)}`,
+      (r) => `${r.productName} (${r.category}): ${formatCountOf(r.units, 'unit')}, ${formatMoney(r.revenue)}`,
     ),
     '',
     'CUSTOMER SEGMENTS (RFM)',

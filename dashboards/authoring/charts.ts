@@ -221,14 +221,20 @@ export function buildChart(def: ChartDef, where: ChartFilters = {}): BuiltChart 
     }
     case 'category_bar': {
       const groupby = def.groupby ?? [];
-      const sortByMetric = (def.sortBy ?? 'metric') === 'metric';
+      const sortBy = def.sortBy ?? 'metric';
+      const sortByMetric = sortBy === 'metric';
+      // Superset fetches a "sort by" metric that is not drawn when it is also the series limit
+      // metric and there is no groupby; with a groupby it would be drawn, so refuse that here.
+      const sortMetric = typeof sortBy === 'object' ? sortBy.metric : undefined;
+      if (sortMetric && groupby.length > 0) throw new Error(`category_bar: sorting by metric ${sortMetric} needs no groupby`);
       const params = {
         ...common('echarts_timeseries_bar', where),
         x_axis: def.x,
         metrics: def.metrics,
         groupby,
         orientation: def.horizontal ? 'horizontal' : 'vertical',
-        x_axis_sort: sortByMetric ? def.metrics[0] : def.x,
+        ...(sortMetric ? { timeseries_limit_metric: sortMetric } : {}),
+        x_axis_sort: sortMetric ?? (sortByMetric ? def.metrics[0] : def.x),
         x_axis_sort_asc: !sortByMetric,
         x_axis_sort_series: 'sum',
         x_axis_sort_series_ascending: false,
@@ -245,13 +251,17 @@ export function buildChart(def: ChartDef, where: ChartFilters = {}): BuiltChart 
         comparison_type: 'values',
         annotation_layers: [],
       };
+      const queried = sortMetric ? [...def.metrics, sortMetric] : def.metrics;
+      const [pivot, flatten] = pivotFlatten(def.x, groupby, queried);
       const q = query({
         columns: [baseAxis({ column: def.x }), ...groupby],
         seriesColumns: groupby,
-        metrics: def.metrics,
-        orderby: [[def.metrics[0], false]],
+        metrics: queried,
+        orderby: sortMetric ? [[sortMetric, true]] : [[def.metrics[0], false]],
         rowLimit: def.rowLimit ?? 1000,
-        postProcessing: pivotFlatten(def.x, groupby, def.metrics),
+        postProcessing: sortMetric
+          ? [pivot, { operation: 'sort', options: { by: sortMetric, ascending: true } }, flatten]
+          : [pivot, flatten],
       });
       return { vizType: 'echarts_timeseries_bar', params, queryContext: context(params, [q]) };
     }
@@ -263,15 +273,17 @@ export function buildChart(def: ChartDef, where: ChartFilters = {}): BuiltChart 
         row_limit: 100,
         sort_by_metric: true,
         donut: def.donut ?? true,
+        // Each slice is named by its own label, outside the ring on a leader line; a legend on the
+        // right as well took a third of a narrow chart's width and cut those labels at the edge.
         show_labels: true,
         labels_outside: true,
+        label_line: true,
         label_type: 'key_percent',
-        show_legend: true,
-        legendType: 'scroll',
-        legendOrientation: 'right',
+        show_labels_threshold: 2,
+        show_legend: false,
         number_format: def.format ?? 'SMART_NUMBER',
-        outerRadius: 70,
-        innerRadius: 35,
+        outerRadius: 55,
+        innerRadius: 30,
       };
       const q = query({ columns: [def.groupby], metrics: [def.metric], orderby: [[def.metric, false]], rowLimit: 100 });
       return { vizType: 'pie', params, queryContext: context(params, [q]) };

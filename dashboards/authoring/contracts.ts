@@ -1,7 +1,8 @@
 /**
  * Column names and types of the marts, read from their dbt contracts
  * (dbt/models/marts/**\/_*__models.yml), so every dataset offers analysts exactly the columns
- * the model guarantees, with the model's own descriptions.
+ * the model guarantees, with the model's own descriptions. A description that uses a dbt docs
+ * block ({{ doc('customer_id') }}, dbt/models/docs/) gets the block's text, as dbt docs shows it.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,13 +17,36 @@ export interface ContractColumn {
   description?: string;
 }
 
-const MARTS_DIR = join(ROOT_DIR, 'dbt', 'models', 'marts');
+const MODELS_DIR = join(ROOT_DIR, 'dbt', 'models');
+const MARTS_DIR = join(MODELS_DIR, 'marts');
 
-function yamlFiles(dir: string): string[] {
+function filesEnding(dir: string, pattern: RegExp): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? yamlFiles(join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [join(dir, e.name)] : [],
+    e.isDirectory() ? filesEnding(join(dir, e.name), pattern) : pattern.test(e.name) ? [join(dir, e.name)] : [],
   );
+}
+
+/** Every `{% docs name %}...{% enddocs %}` block under dbt/models, text with its lines joined. */
+export function docsBlocks(dir = MODELS_DIR): Map<string, string> {
+  const blocks = new Map<string, string>();
+  for (const file of filesEnding(dir, /\.md$/)) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/\{%-?\s*docs\s+(\w+)\s*-?%\}([\s\S]*?)\{%-?\s*enddocs\s*-?%\}/g))
+      blocks.set(m[1]!, m[2]!.trim().replace(/\s+/g, ' '));
+  }
+  return blocks;
+}
+
+/** A description with each {{ doc('name') }} replaced by its block; an unknown block is an error, as in dbt. */
+export function renderDocs(description: string, blocks: Map<string, string>): string {
+  return description
+    .replace(/\{\{\s*doc\(\s*['"](\w+)['"]\s*\)\s*\}\}/g, (_, name: string) => {
+      const block = blocks.get(name);
+      if (block === undefined) throw new Error(`no dbt docs block named ${name} under dbt/models (used in a mart's description)`);
+      return block;
+    })
+    .trim();
 }
 
 let cache: Map<string, ContractColumn[]> | undefined;
@@ -30,7 +54,8 @@ let cache: Map<string, ContractColumn[]> | undefined;
 export function martContracts(): Map<string, ContractColumn[]> {
   if (cache) return cache;
   cache = new Map();
-  for (const file of yamlFiles(MARTS_DIR)) {
+  const blocks = docsBlocks();
+  for (const file of filesEnding(MARTS_DIR, /\.ya?ml$/)) {
     const doc = parse(readFileSync(file, 'utf8')) as {
       models?: { name: string; columns?: { name: string; data_type?: string; description?: string }[] }[];
     } | null;
@@ -41,7 +66,7 @@ export function martContracts(): Map<string, ContractColumn[]> {
         model.columns.map((c) => ({
           name: c.name,
           dataType: (c.data_type ?? 'text').toUpperCase(),
-          ...(c.description ? { description: c.description.trim() } : {}),
+          ...(c.description ? { description: renderDocs(c.description, blocks) } : {}),
         })),
       );
     }

@@ -69,7 +69,11 @@ export type ChartDef =
       rowLimit?: number;
       stack?: boolean;
       format?: string;
-      sortBy?: 'metric' | 'x';
+      /**
+       * The x axis order: by the first metric (largest first), by the x labels, or ascending by
+       * another metric of the dataset that is fetched for sorting only and not drawn.
+       */
+      sortBy?: 'metric' | 'x' | { metric: string };
     }
   | { kind: 'pie'; groupby: string; metric: string; donut?: boolean; format?: string }
   | { kind: 'table'; columns: string[]; orderBy: [string, 'asc' | 'desc'][]; rowLimit?: number; formats?: Record<string, string> }

@@ -21,6 +21,8 @@ export interface ChartDataResult {
   status: number;
   rowcounts: number[];
   errors: string[];
+  /** Each query's rows after Superset's post-processing, in the order the chart draws them. */
+  data: Record<string, unknown>[][];
 }
 
 export class SupersetApi {
@@ -95,7 +97,7 @@ export class SupersetApi {
     // force: run the query against the database, not Superset's result cache.
     if (options.force) body.force = true;
     const { status, json } = await this.request<{
-      result?: { rowcount: number; error?: string | null }[];
+      result?: { rowcount: number; error?: string | null; data?: Record<string, unknown>[] }[];
       message?: unknown;
       errors?: { message: string }[];
     }>('POST', '/api/v1/chart/data', body);
@@ -104,6 +106,6 @@ export class SupersetApi {
       ...(json.errors ?? []).map((e) => e.message),
       ...(json.message !== undefined && status !== 200 ? [JSON.stringify(json.message)] : []),
     ];
-    return { status, rowcounts: (json.result ?? []).map((r) => r.rowcount), errors };
+    return { status, rowcounts: (json.result ?? []).map((r) => r.rowcount), errors, data: (json.result ?? []).map((r) => r.data ?? []) };
   }
 }

@@ -14,7 +14,8 @@ import { ROOT_DIR } from '../root.ts';
 
 export const DBT_PROJECT_DIR = join(ROOT_DIR, 'dbt');
 
-export type DbtConfig = Pick<Config, 'WAREHOUSE_URL' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'PYTHON_VENV' | 'rootDir'>;
+export type DbtConfig = Pick<Config, 'WAREHOUSE_URL' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'PYTHON_VENV' | 'rootDir'> &
+  Partial<Pick<Config, 'SUPERSET_PORT'>>;
 
 export interface RunDbtOptions {
   /** Where dbt writes manifest/run_results (default dbt/target); give each concurrent run its own. */
@@ -70,6 +71,9 @@ export function dbtEnv(config: DbtConfig, options: Pick<RunDbtOptions, 'targetPa
     // Plain lines for logs and tests; dbt colours only when writing to a terminal anyway.
     DBT_USE_COLORS: 'false',
     DBT_PRINTER_WIDTH: '100',
+    // Where the exposures live (dbt/models/marts/_exposures.yml builds their urls from these).
+    ...(config.SUPERSET_PORT !== undefined ? { SUPERSET_PORT: String(config.SUPERSET_PORT) } : {}),
+    SHOPFLOW_REPORTS_DIR: join(config.rootDir, 'out', 'reports'),
     ...(options.targetPath ? { DBT_TARGET_PATH: options.targetPath } : {}),
     ...(options.logPath ? { DBT_LOG_PATH: options.logPath } : {}),
   });

@@ -12,12 +12,13 @@ import { runGate, type GateSummary } from '../../great_expectations/run.ts';
 import { KAFKA_INGESTOR_NODE_FLAGS } from '../../ingest/kafka/node-flags.ts';
 import type { Config } from '../../lib/config/index.ts';
 import { runDbt } from '../../lib/dbt/run.ts';
-import { ServiceUnavailableError, ShopflowError } from '../../lib/errors.ts';
+import { coerceError, ServiceUnavailableError, ShopflowError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { sendDailyReport } from '../../report/send.ts';
 import { upServices } from '../services/index.ts';
 import { assertResetAllowed, resetShopDatabase, resetTopic, resetWarehouse } from './reset.ts';
 import { runCli, startCli, type CliOptions } from './run-cli.ts';
+import { DemoRun } from './ledger.ts';
 import { countLayers } from './summary.ts';
 import { bold, dim, green, red, StepPrinter, table, yellow } from './ui.ts';
 
@@ -71,22 +72,62 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
     await Promise.all([resetShopDatabase(config), resetTopic(config), resetWarehouse(config)]);
   });
 
+  // From here on the demo is a run in the ledger, step by step, like a scheduler job.
+  const run = await DemoRun.start(config);
+  try {
+    const outcome = await runPipeline(config, options, context, { steps, run, cli, from, to, gateConfig, databaseOnly });
+    await run.finish(
+      outcome.gatePassed ? 'succeeded' : 'failed',
+      outcome.gatePassed ? undefined : 'the quality gate failed: report withheld, alert sent',
+    );
+    await run.close();
+
+    // The data-operations marts read the gate results, ingest metrics and this run, which exist only now.
+    await steps.step('Refreshing the data-operations marts (runs, gate results, freshness, dead letters)', () =>
+      runDbt(config, ['run', '--select', 'path:models/marts/operations'], { logger: context.logger }),
+    );
+
+    const layers = await steps.step('Counting rows per layer', () => countLayers(config.WAREHOUSE_URL));
+
+    printSummary(config, { layers, ...outcome });
+    return outcome.gatePassed ? 0 : 1;
+  } catch (error) {
+    await run.finish('failed', coerceError(error).message).catch(() => undefined);
+    await run.close();
+    throw error;
+  }
+}
+
+interface PipelineParts {
+  steps: StepPrinter;
+  run: DemoRun;
+  cli: CliOptions;
+  from: Date;
+  to: Date;
+  gateConfig: Config;
+  databaseOnly: boolean;
+}
+
+/** The recorded part of the demo: ingest, build, gate and report. */
+async function runPipeline(config: Config, options: DemoOptions, context: DemoContext, parts: PipelineParts) {
+  const { steps, run, cli, from, to, gateConfig, databaseOnly } = parts;
+
   // The CDC ingestor starts before the shop is written, so the whole history (every insert and
   // update, in order) reaches the warehouse through the binlog, as it would in production.
   const cdc = await steps.step(
     'Starting the CDC ingestor (consistent snapshot, then binlog)',
-    async () => {
+    run.step('cdc-snapshot', async () => {
       const running = startCli('ingest/cdc/cli.ts', [], cli);
       running.done.catch(() => undefined);
       await waitForSnapshot(config, running.done);
       return running;
-    },
+    }),
     () => 'snapshot done, following the binlog',
   );
 
   const generatorLog = await steps.step(
     databaseOnly ? 'Generating the shop into MariaDB (no clickstream)' : 'Generating the shop into MariaDB and Kafka',
-    () =>
+    run.step('generate', () =>
       runCli(
         'generator/cli.ts',
         [
@@ -110,39 +151,43 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
         ],
         { ...cli, inherit: true },
       ),
+    ),
   );
   void generatorLog;
 
   if (!databaseOnly) {
     await steps.step(
       'Ingesting the clickstream (Kafka → Postgres, until caught up)',
-      () => runCli('ingest/kafka/cli.ts', ['--until-idle', '3000'], { ...cli, nodeFlags: KAFKA_INGESTOR_NODE_FLAGS }),
+      run.step('ingest-kafka', () =>
+        runCli('ingest/kafka/cli.ts', ['--until-idle', '3000'], { ...cli, nodeFlags: KAFKA_INGESTOR_NODE_FLAGS }),
+      ),
       () => 'raw.shop_events, raw.dead_letters',
     );
   }
 
   await steps.step(
     'Draining the CDC ingestor (SIGTERM), then catching up to the binlog head',
-    async () => {
+    run.step('ingest-cdc', async () => {
       cdc.child.kill('SIGTERM');
       await cdc.done;
       // A fresh process resumes from the position committed in Postgres.
       await runCli('ingest/cdc/cli.ts', ['--until-idle', '3000'], { ...cli, logName: 'ingest-cdc-catch-up' });
-    },
+    }),
     () => 'raw.shop_changes',
   );
 
-  await steps.step('Building the warehouse (dbt build: staging, snapshots, star schema, marts, tests)', () =>
-    runDbt(config, ['build'], { logger: context.logger }),
+  await steps.step(
+    'Building the warehouse (dbt build: staging, snapshots, star schema, marts, tests)',
+    run.step('dbt-build', () => runDbt(config, ['build'], { logger: context.logger })),
   );
 
   const gates = await steps.step(
     'Quality gate (Great Expectations on raw and marts)',
-    async () => {
+    run.step('gate', async () => {
       const results: GateSummary[] = [];
       for (const gate of ['raw', 'marts'] as const) results.push(await runGate(gateConfig, gate, { logger: context.logger }));
       return results;
-    },
+    }),
     (results) => results.map((g) => `${g.gate}: ${g.evaluated - g.failed}/${g.evaluated} passed`).join(', '),
   );
 
@@ -151,18 +196,9 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
   // A failed gate withholds the report: sendDailyReport mails the alert listing the failures instead.
   const report = await steps.step(
     gatePassed ? `Morning report for ${businessDate} (mail + HTML)` : 'Gate failed: sending the alert instead of the report',
-    () => sendDailyReport(config, { businessDate, gates }, { logger: context.logger }),
+    run.step('report', () => sendDailyReport(config, { businessDate, gates }, { logger: context.logger })),
   );
-
-  // The data-operations marts read the gate results and ingest metrics, which exist only now.
-  await steps.step('Refreshing the data-operations marts (gate results, freshness, dead letters)', () =>
-    runDbt(config, ['run', '--select', 'path:models/marts/operations'], { logger: context.logger }),
-  );
-
-  const layers = await steps.step('Counting rows per layer', () => countLayers(config.WAREHOUSE_URL));
-
-  printSummary(config, { layers, gates, report, businessDate });
-  return gatePassed ? 0 : 1;
+  return { gates, report, businessDate, gatePassed };
 }
 
 /** Wait until the CDC ingestor has committed its initial snapshot (or died trying). */

@@ -10,6 +10,8 @@ import { join, relative } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
+import { docsBlocks, renderDocs } from '../../dashboards/authoring/contracts.ts';
+import { LTV_BANDS } from '../../dashboards/authoring/definitions/datasets.ts';
 import { ROOT_DIR } from '../../lib/config/index.ts';
 
 const BUNDLE = join(ROOT_DIR, 'dashboards', 'bundle');
@@ -202,6 +204,69 @@ describe('dashboard bundle', () => {
     expect(placed.filter((u) => !chartUuids.has(u))).toEqual([]);
     expect([...chartUuids].filter((u) => !placed.includes(u))).toEqual([]);
     expect(new Set(placed).size).toBe(placed.length);
+  });
+
+  it('gives Superset the text of the dbt docs blocks, never their Jinja', () => {
+    for (const { file, doc } of datasets)
+      for (const column of doc.columns as { column_name: string; description: string | null }[])
+        expect(column.description ?? '', `${file} ${column.column_name}`).not.toMatch(/\{\{|\{%/);
+    const blocks = docsBlocks();
+    expect(blocks.get('order_id')).toMatch(/^Order id in the shop database/);
+    expect(renderDocs("{{ doc('order_id') }} The order paid.", blocks)).toBe(`${blocks.get('order_id')} The order paid.`);
+    expect(() => renderDocs("{{ doc('no_such_block') }}", blocks)).toThrow(/no_such_block/);
+  });
+
+  it('labels lifetime value bands in words and orders them by a sort metric that is fetched, not drawn', () => {
+    // The bands read "1: under $50": the number was there only to sort the labels as text.
+    const ltv = datasets.find((d) => d.doc.table_name === 'customer_lifetime_value')!.doc;
+    const band = (ltv.columns as DatasetColumn[]).find((c) => c.column_name === 'ltv_band')!;
+    const labels = [...band.expression!.matchAll(/'([^']*)'/g)].map((m) => m[1]);
+    expect(labels).toEqual(LTV_BANDS.map((b) => b.label));
+    for (const label of labels) expect(label).not.toMatch(/^\d+:/);
+    const bounds = LTV_BANDS.flatMap((b) => (b.below === null ? [] : [b.below]));
+    expect(bounds).toEqual([...bounds].sort((a, b) => a - b));
+    expect(LTV_BANDS.at(-1)!.below).toBeNull();
+
+    const chart = charts.find((c) => c.file === 'charts/cust_ltv_bands.yaml')!.doc;
+    const params = chart.params as Yaml;
+    const sortMetric = params.x_axis_sort as string;
+    expect((ltv.metrics as DatasetMetric[]).map((m) => m.metric_name)).toContain(sortMetric);
+    // Superset fetches the series-limit metric for sorting and leaves it out of the drawn series
+    // only when it is that metric, is not among the drawn ones, and there is no groupby.
+    expect(params.timeseries_limit_metric).toBe(sortMetric);
+    expect(params.metrics).not.toContain(sortMetric);
+    expect(params.groupby).toEqual([]);
+    expect(params.x_axis_sort_asc).toBe(true);
+    const [query] = (JSON.parse(chart.query_context as string) as { queries: Yaml[] }).queries;
+    expect(query!.metrics).toContain(sortMetric);
+    expect(query!.post_processing).toContainEqual({ operation: 'sort', options: { by: sortMetric, ascending: true } });
+  });
+
+  it('has one dbt exposure per dashboard, at its Superset url, depending on every mart its charts read', () => {
+    const exposuresFile = join(MARTS_DIR, '_exposures.yml');
+    const { exposures } = parse(readFileSync(exposuresFile, 'utf8')) as {
+      exposures: { name: string; type: string; url?: string; depends_on: string[] }[];
+    };
+    const dashboardExposures = exposures.filter((e) => e.type === 'dashboard');
+    const chartByUuid = new Map(charts.map((c) => [c.doc.uuid as string, c.doc]));
+    for (const { doc } of dashboards) {
+      const slug = doc.slug as string;
+      const exposure = dashboardExposures.find((e) => e.url?.endsWith(`/superset/dashboard/${slug}/`));
+      expect(exposure, `an exposure with url .../superset/dashboard/${slug}/`).toBeDefined();
+      expect(exposure!.url).toMatch(/^http:\/\/127\.0\.0\.1:\{\{ env_var\('SUPERSET_PORT', '8088'\) \}\}\/superset\/dashboard\//);
+      const read = new Set<string>();
+      for (const node of Object.values(doc.position as Record<string, { type?: string; meta?: { uuid?: string } }>)) {
+        if (node?.type !== 'CHART') continue;
+        const chart = chartByUuid.get(node.meta!.uuid!)!;
+        read.add(datasetByUuid.get(chart.dataset_uuid as string)!.table_name as string);
+      }
+      const declared = exposure!.depends_on.map((ref) => /ref\('([^']+)'\)/.exec(ref)?.[1]);
+      expect(
+        [...read].filter((table) => !declared.includes(table)),
+        `${exposure!.name} depends_on`,
+      ).toEqual([]);
+    }
+    expect(dashboardExposures.length).toBe(dashboards.length);
   });
 
   it('keeps every dashboard row within the 12-column grid', () => {

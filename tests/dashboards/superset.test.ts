@@ -22,7 +22,7 @@ import { exportBundle } from '../../dashboards/lib/export.ts';
 import { ensureMetadata, importBundle, type ProvisionResult } from '../../dashboards/lib/provision.ts';
 import { startServer, stopServer } from '../../dashboards/lib/server.ts';
 import { ensureSupersetVenv } from '../../dashboards/lib/venv.ts';
-import { DATASETS } from '../../dashboards/authoring/definitions/datasets.ts';
+import { DATASETS, LTV_BANDS } from '../../dashboards/authoring/definitions/datasets.ts';
 import { testConfig } from '../helpers/config.ts';
 import { createTestWarehouse } from '../helpers/warehouse.ts';
 import { createSyntheticMarts } from './fixtures/synthetic-marts.ts';
@@ -128,6 +128,20 @@ describe('dashboards in a clean Superset', () => {
     const checks = await runEveryChart(api);
     expect(checks.length).toBe(firstImport.dashboards.reduce((n, d) => n + d.charts, 0));
     expect(checks.filter((c) => c.status !== 200 || c.rows < 1 || c.errors.length > 0)).toEqual([]);
+  });
+
+  it('draws the lifetime value bands lowest first, labelled in words (they read "1: under $50", sorted by label)', async () => {
+    const customers = (await api.dashboards()).find((d) => d.slug === 'customers')!;
+    const charts = await Promise.all((await api.dashboardCharts(customers.id)).map(({ id }) => api.chart(id)));
+    const bands = charts.find((c) => c.name === 'Customers by lifetime value band');
+    const result = await api.chartData(bands!.queryContext!, { force: true });
+    expect(result.errors).toEqual([]);
+    const drawn = result.data[0]!.map((row) => String(row.ltv_band));
+    const known = LTV_BANDS.map((b) => b.label);
+    // The synthetic lifetime values spread over several bands, whose labels sort differently by text.
+    expect(drawn.length).toBeGreaterThanOrEqual(4);
+    expect(drawn).toEqual(known.filter((label) => drawn.includes(label)));
+    expect([...drawn].sort()).not.toEqual(drawn);
   });
 
   it('re-imports as an overwrite: same dashboards, same ids, no duplicate charts', async () => {

@@ -15,10 +15,13 @@ import type { ProcessResult } from '../../lib/process.ts';
 /** dbt writes manifests and logs per run directory, so test files never share dbt/target. */
 export function dbtRunner(config: Config): {
   dbt: (args: string[], vars?: Record<string, string>) => Promise<ProcessResult>;
+  /** This runner's dbt target directory (manifest, semantic_manifest.json, run results). */
+  targetPath: string;
   cleanup: () => void;
 } {
   const dir = mkdtempSync(join(tmpdir(), 'shopflow-dbt-test-'));
   return {
+    targetPath: join(dir, 'target'),
     dbt: (args, vars) =>
       runDbt(config, args, {
         targetPath: join(dir, 'target'),

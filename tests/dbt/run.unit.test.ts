@@ -39,6 +39,9 @@ describe('dbt profile environment', () => {
     expect(env.DBT_LOG_PATH).toBe('/tmp/l');
     expect(env.SHOPFLOW_DBT_THREADS).toBe('3');
     expect(env.SHOPFLOW_PG_PASSWORD).toBe('transformer_local');
+    // The exposures' urls: the configured Superset and the folder the report is saved in.
+    expect(env.SUPERSET_PORT).toBe(String(config.SUPERSET_PORT));
+    expect(env.SHOPFLOW_REPORTS_DIR).toBe(`${config.rootDir}/out/reports`);
     // Nothing ambient leaks in beyond the small allow-list of childEnv.
     expect(Object.keys(env).filter((k) => k.startsWith('WAREHOUSE_'))).toEqual([]);
   });

@@ -6,6 +6,8 @@ import {
   change,
   escapeHtml,
   formatChange,
+  formatCountOf,
+  formatHours,
   formatMoney,
   formatPercent,
   formatPointChange,
@@ -47,6 +49,14 @@ describe('numbers', () => {
     expect(formatChange(0.1)).toBe('+10.0%');
     expect(formatChange(-0.25)).toBe('−25.0%');
     expect(formatChange(null)).toBe('n/a');
+  });
+  it('puts a count and its noun in agreement: one is singular, zero and many are plural', () => {
+    expect(formatCountOf(1, 'unit')).toBe('1 unit');
+    expect(formatCountOf(0, 'unit')).toBe('0 units');
+    expect(formatCountOf(2, 'unit')).toBe('2 units');
+    expect(formatCountOf(1200, 'unit')).toBe('1,200 units');
+    expect(formatCountOf(3, 'entry', 'entries')).toBe('3 entries');
+    expect(formatHours(49)).toBe('2\u00a0days');
   });
   it('compares rates in percentage points, not as a relative change of a percentage', () => {
     expect(formatPointChange(pointChange(0.25, 0.2))).toBe('+5.0 pp');

@@ -173,6 +173,19 @@ describe('report text part', () => {
     expect(text).toContain('vs day before');
     expect(text).toContain('<script>alert(1)</script>');
   });
+
+  it('says "1 unit", not "1 units" (the text mail read "1 units" for a product sold once)', () => {
+    const data = sampleReportData();
+    if (!data.topProducts.ok) throw new Error('sample data has top products');
+    const rows = [
+      { ...data.topProducts.rows[0]!, units: 1 },
+      { ...data.topProducts.rows[1]!, units: 2 },
+    ];
+    const text = renderText({ ...data, topProducts: { ok: true, rows } });
+    expect(text).toContain('Noise-cancelling headphones X200 (Electronics): 1 unit, ');
+    expect(text).toContain('(Toys <b>& Games</b>): 2 units, ');
+    expect(text).not.toMatch(/\b1 units\b/);
+  });
 });
 
 describe('gate failure alert', () => {
@@ -198,6 +211,7 @@ describe('gate failure alert', () => {
     const alert = renderGateAlert('2026-03-17', gates);
     expect(alert.key).toBe('gate-failed:2026-03-17');
     expect(alert.subject).toContain('FAILED');
+    expect(alert.subject).toContain(': 2 expectations failed, report withheld');
     expect(alert.text).toContain('ranges: prices >= 0');
     expect(alert.text).toContain('values: event_type');
     expect(alert.html).toContain('&lt;img src=x&gt;');

@@ -3,11 +3,11 @@
  * widths. Checks the PNGs exist at the requested sizes; looking at them is for people.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 import { renderCharts } from '../../report/charts/index.ts';
 import { renderHtml } from '../../report/html.ts';
@@ -31,5 +31,16 @@ describe.skipIf(!hasChromium)('report/screenshot.ts', () => {
     };
     expect(size(desktop!)).toEqual([1200, 2000]);
     expect(size(phone!)).toEqual([390, 2400]);
+  });
+
+  it('names the files with a prefix, as the README pictures are (docs/img/report-desktop.png)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shopflow-shot-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const data = sampleReportData();
+    const html = join(dir, 'report.html');
+    writeFileSync(html, renderHtml(data, renderCharts(data), 'data-uri'));
+    const written = await screenshot(html, dir, 'chromium', 'report-');
+    expect(written).toEqual([join(dir, 'report-desktop.png'), join(dir, 'report-phone.png')]);
+    for (const file of written) expect(readFileSync(file).subarray(1, 4).toString()).toBe('PNG');
   });
 });

@@ -1,5 +1,6 @@
 /** Customers: RFM segments and how they move, cohort retention, lifetime value, repeat rate. */
 import type { DashboardSpec } from '../model.ts';
+import { LTV_BAND_ORDER_METRIC } from './datasets.ts';
 
 export const CUSTOMERS: DashboardSpec = {
   slug: 'customers',
@@ -75,7 +76,7 @@ export const CUSTOMERS: DashboardSpec = {
         title: 'Customers by lifetime value band',
         dataset: 'customer_lifetime_value',
         width: 4,
-        chart: { kind: 'category_bar', x: 'ltv_band', metrics: ['customers'], sortBy: 'x', format: ',d' },
+        chart: { kind: 'category_bar', x: 'ltv_band', metrics: ['customers'], sortBy: { metric: LTV_BAND_ORDER_METRIC }, format: ',d' },
       },
       {
         key: 'cust_repeat_rate',

@@ -53,6 +53,29 @@ const agg = (name: string, label: string, expression: string, format?: string): 
 const count = (name: string, label: string): MetricDef => ({ name, label, expression: 'count(*)', format: INT });
 const calc = (name: string, label: string, expression: string): ColumnDef => ({ name, label, type: 'TEXT', expression });
 
+/**
+ * Lifetime value bands, lowest first: the label a person reads, and the exclusive upper bound in
+ * dollars (none for the last). Label, sort column and sort metric are all generated from this.
+ */
+export const LTV_BANDS: readonly { label: string; below: number | null }[] = [
+  { label: 'Under $50', below: 50 },
+  { label: '$50 to $100', below: 100 },
+  { label: '$100 to $250', below: 250 },
+  { label: '$250 to $500', below: 500 },
+  { label: '$500 to $1,000', below: 1000 },
+  { label: '$1,000 and over', below: null },
+];
+
+export const LTV_BAND_ORDER_METRIC = 'ltv_band_position';
+
+function ltvBandCase(value: (band: (typeof LTV_BANDS)[number], index: number) => string): string {
+  const whens = LTV_BANDS.filter((b) => b.below !== null).map(
+    (b) => `when lifetime_value < ${b.below} then ${value(b, LTV_BANDS.indexOf(b))}`,
+  );
+  const last = LTV_BANDS.at(-1)!;
+  return `case ${whens.join(' ')} else ${value(last, LTV_BANDS.length - 1)} end`;
+}
+
 export const DATASETS: DatasetDef[] = [
   dataset('revenue_daily', 'Revenue and orders per day of order placement (gross, cancelled, returned, net).', 'revenue_date', [
     sum('gross_revenue', 'Gross revenue', 'gross_revenue', CURRENCY_SHORT),
@@ -127,13 +150,17 @@ export const DATASETS: DatasetDef[] = [
       agg('avg_ltv', 'Average lifetime value', 'avg(lifetime_value)', CURRENCY),
       count('customers', 'Customers'),
       agg('repeat_share', 'Repeat customers', 'avg(case when is_repeat_customer then 1.0 else 0.0 end)', PERCENT),
+      // Orders the bands on a chart axis (lowest first) without putting a number in the label:
+      // a metric, because Superset sorts a bar chart's axis by its label or by a metric only.
+      agg(LTV_BAND_ORDER_METRIC, 'Lifetime value band order', `min(${ltvBandCase((_, i) => String(i + 1))})`, INT),
     ],
     [
       calc(
         'ltv_band',
         'Lifetime value band',
-        `case when lifetime_value < 50 then '1: under $50' when lifetime_value < 100 then '2: $50-100' when lifetime_value < 250 then '3: $100-250' when lifetime_value < 500 then '4: $250-500' when lifetime_value < 1000 then '5: $500-1k' else '6: $1k and more' end`,
+        ltvBandCase((band) => `'${band.label}'`),
       ),
+      { name: 'ltv_band_order', label: 'Lifetime value band order', type: 'INTEGER', expression: ltvBandCase((_, i) => String(i + 1)) },
     ],
   ),
   dataset(
