@@ -84,6 +84,14 @@ def origin_rows(panel: Panel, clean: np.ndarray, origin: int, horizons: int, cat
     """
     t = origin
     known = clean[products, : t + 1]
+    # Black Friday and Cyber Monday sell ~2.5x: kept out of the level and the rolling means, or
+    # they would lift every forecast of the four weeks after them (the target day's own flag
+    # is a feature instead).
+    lo = max(0, t - 90)
+    events = calendar_features([panel.date_of(i) for i in range(lo, t + 1)], country)["is_black_friday_or_cyber_monday"] > 0
+    if events.any():
+        known = known.copy()
+        known[:, lo + np.nonzero(events)[0]] = np.nan
     mean7 = _window_mean(known, t, 7)
     mean14 = _window_mean(known, t, 14)
     mean28 = _window_mean(known, t, 28)
