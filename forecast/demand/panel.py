@@ -99,7 +99,9 @@ def panel_from_frame(frame: pd.DataFrame) -> Panel:
     exists = grid(True, False, bool)
     on_hand = grid(frame["quantity_on_hand"].astype(float).to_numpy(), np.nan)
     price = grid(frame["price"].astype(float).to_numpy(), np.nan)
-    active = grid(frame["is_active"].astype(bool).to_numpy(), False, bool)
+    # From CSV the flag is text: "false" must not read as a truthy string.
+    flags = frame["is_active"].map(lambda v: v is True or str(v).strip().lower() in ("true", "t", "1"))
+    active = grid(flags.to_numpy(dtype=bool), False, bool)
     discount = grid(frame["discount_share"].fillna(0).astype(float).to_numpy(), 0.0)
     empty_shelf = exists & (np.nan_to_num(on_hand, nan=1.0) <= 0)
     started_empty = np.zeros(shape, dtype=bool)
