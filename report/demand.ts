@@ -1,7 +1,7 @@
 /**
- * The report's demand section: yesterday's units against the XGBoost forecast made the day
- * before (with its 80% interval), the products it missed most, and the products the latest
- * forecast says will run out within the lead time. Reads marts.demand_vs_actual and
+ * The report's demand section: yesterday's units against the latest XGBoost forecast made
+ * before it (normally the day before; with its 80% interval), the products it missed most,
+ * and the products the latest forecast says will run out within the lead time. Reads marts.demand_vs_actual and
  * marts.stockout_risk_products (docs/forecast.md) as bi_reader.
  */
 import type pg from 'pg';

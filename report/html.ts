@@ -269,7 +269,7 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
     section(
       'Demand: yesterday vs forecast',
       demandHtml(data),
-      'XGBoost forecast made the day before, with its 80% interval; the products it missed most; products expected to run out within the lead time.',
+      'The latest XGBoost forecast made before the day, with its 80% interval; the products it missed most; products expected to run out within the lead time.',
     ),
     section(
       'Suspected fraud',
