@@ -53,6 +53,7 @@ export function createBackfill(input: BackfillInput): Backfill {
     throw new Error('createBackfill: anomalies rework messages, so they need message bodies');
   const shop = new Shop(input.seed, input.p, input.next, { messageBodies: input.messageBodies ?? true });
   shop.unitsPerPopularityDay = plan.unitsPerPopularityDay;
+  shop.demandAnchorMs = plan.calendar.startMs;
   return { plan, shop, days: runDays(input, plan, shop) };
 }
 
@@ -74,10 +75,11 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
       for (; nextLaunch < plan.preexistingProducts; nextLaunch++) {
         shop.launchProduct(plan.launchAt[nextLaunch]!, plan.launchAt[nextLaunch]!, plan.popularity[nextLaunch]!);
       }
-      shop.assortment.rebuild(shop.products.values());
       for (; nextSignup < plan.preexisting; nextSignup++) shop.signUp(plan.signupAt[nextSignup]!);
     }
 
+    // Product demand (trend, category season, price) is weighed once a day and after price changes.
+    shop.setDemandDay(dayStart);
     const actions = new DayActions();
     for (; nextLaunch < plan.launchAt.length && plan.launchAt[nextLaunch]! < dayEnd; nextLaunch++) {
       actions.add(plan.launchAt[nextLaunch]!, ActionKind.Launch, nextLaunch);
@@ -106,6 +108,8 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
       actions.add(cal.sampleTime(rng, d), ActionKind.Reprice);
     for (let i = rng.poisson(shop.products.size * p.discontinueShareYear * yearShare); i > 0; i--)
       actions.add(cal.sampleTime(rng, d), ActionKind.Discontinue);
+    for (let i = rng.poisson(shop.products.size * p.promotionsPerProductYear * yearShare); i > 0; i--)
+      actions.add(cal.sampleTime(rng, d), ActionKind.Promote);
     if (input.anomalies) for (const action of input.anomalies.planStep(shop, dayStart, dayEnd, ordering.length)) actions.addCustom(action);
 
     // Run everything in time order; order steps and restocks due in between are applied first.
@@ -120,7 +124,7 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
         case ActionKind.Launch: {
           const n = actions.arg(i);
           shop.launchProduct(plan.launchAt[n]!, plan.launchAt[n]!, plan.popularity[n]!);
-          shop.assortment.rebuild(shop.products.values());
+          shop.refreshAssortment();
           break;
         }
         case ActionKind.SignUp:
@@ -146,6 +150,11 @@ function* runDays(input: BackfillInput, plan: BackfillPlan, shop: Shop): Generat
         case ActionKind.Discontinue:
           if (shop.assortment.size > 1) shop.discontinue(shop.assortment.pick(rng), actionTime);
           break;
+        case ActionKind.Promote: {
+          const [minDays, maxDays] = p.promotionDays;
+          shop.promote(shop.assortment.pick(rng), actionTime, rng.pick(p.promotionPercents), rng.int(minDays, maxDays));
+          break;
+        }
         case ActionKind.Custom:
           actions.custom(i)();
           break;

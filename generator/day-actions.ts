@@ -16,6 +16,7 @@ export const ActionKind = {
   Reprice: 6,
   Discontinue: 7,
   Custom: 8,
+  Promote: 9,
 } as const;
 export type ActionKind = (typeof ActionKind)[keyof typeof ActionKind];
 

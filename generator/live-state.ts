@@ -117,6 +117,11 @@ export async function loadLiveState(
     createdAt: ms(r.created_at),
     updatedAt: ms(r.updated_at),
     popularity: 1 / Math.pow(rank.get(Number(r.product_id))!, p.productZipfExponent),
+    // Live mode weighs demand from here on: today's price is the reference, no trend, no promotion.
+    referencePriceCents: cents(r.price),
+    trendPerYear: 0,
+    regularPriceCents: null,
+    promotionUntil: 0,
   }));
 
   const stock = (await query(connection, 'SELECT * FROM inventory')).map((r): Stock => ({

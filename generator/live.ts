@@ -84,7 +84,8 @@ export async function runLive(
     tally.add(batch);
     await writer.submit(batch);
   }
-  shop.assortment.rebuild(shop.products.values());
+  shop.demandAnchorMs = started;
+  shop.setDemandDay(started);
   logger.info(
     {
       customers: shop.customers.length,

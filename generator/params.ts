@@ -32,6 +32,20 @@ export const PROPORTIONS = {
   priceChangesPerProductYear: 3,
   /** Share of products discontinued per year. */
   discontinueShareYear: 0.03,
+  /**
+   * Each product's own demand trend: log-growth per year drawn N(0, sigma) per product from the
+   * seed (some products rise, some fade), on top of the shop's annualGrowth (world/demand.ts).
+   */
+  productTrendSigma: 0.35,
+  /** Temporary markdowns per product per year: the price drops, demand follows the elasticity, the price comes back. */
+  promotionsPerProductYear: 2,
+  /** A promotion's markdown in percent, drawn uniformly from these. */
+  promotionPercents: [15, 20, 25, 30],
+  /** A promotion lasts this many whole days (inclusive range). */
+  promotionDays: [7, 14],
+  /** Replenishments held up at the supplier, arriving this many extra days late: the usual cause of a stock-out. */
+  restockDelayShare: 0.1,
+  restockDelayDays: [6, 18],
   /** Expected address moves per customer per year. */
   movesPerCustomerYear: 0.08,
   /** Expected e-mail changes per customer per year. */

@@ -125,6 +125,47 @@ function listSection<T>(s: Section<T[]>, empty: string, render: (rows: T[]) => s
   return render(s.rows);
 }
 
+function demandHtml(data: ReportData): string {
+  if (!data.demand.ok) return unavailable(data.demand.reason);
+  const d = data.demand.rows;
+  const p = (text: string) => `<p style="margin:0 0 8px 0;font-size:13px;color:${C.text};font-family:${FONT};">${text}</p>`;
+  const units = (v: number | null) => e(v === null ? 'n/a' : formatCount(Math.round(v)));
+  const headline =
+    d.forecastAsOf === null || d.forecastUnits === null
+      ? p('No forecast covered this day (run <code>npm run forecast</code>; the scheduler does it nightly).')
+      : p(
+          `Sold <strong>${units(d.actualUnits)}</strong> units; forecast ${units(d.forecastUnits)} (80% interval ${units(d.lowerUnits)}–${units(d.upperUnits)}), made ${e(d.forecastAsOf)}.`,
+        );
+  const misses =
+    d.misses.length === 0
+      ? ''
+      : table(
+          ['Biggest misses', 'Category', 'Forecast', 'Sold'],
+          d.misses.map((m) => [
+            e(m.productName),
+            e(m.category),
+            e(m.forecastUnits.toFixed(1)),
+            `${e(formatCount(m.actualUnits))}${m.censored ? ' <span style="color:#b45309;">(out of stock)</span>' : ''}`,
+          ]),
+          ['left', 'left', 'right', 'right'],
+        );
+  const risks =
+    d.atRisk.length === 0
+      ? p('No product is expected to run out within the lead time.')
+      : table(
+          ['At risk of running out', 'SKU', 'On hand', 'Per day', 'Out by'],
+          d.atRisk.map((r) => [
+            e(r.productName),
+            `<span style="white-space:nowrap;">${e(r.sku)}</span>`,
+            e(formatCount(r.quantityOnHand)),
+            e(r.forecastDailyUnits.toFixed(1)),
+            `<span style="white-space:nowrap;">${e(r.expectedStockoutDate)}</span>`,
+          ]),
+          ['left', 'left', 'right', 'right', 'right'],
+        );
+  return `${headline}${misses}<div style="height:10px;"></div>${risks}`;
+}
+
 function qualityBadge(data: ReportData): string {
   const passed = data.gates.length > 0 && data.gates.every((g) => g.success);
   const color = passed ? C.good : C.bad;
@@ -224,6 +265,11 @@ export function renderHtml(data: ReportData, images: Map<ChartId, ChartImage>, m
           ['left', 'left', 'right', 'right'],
         ),
       ),
+    ),
+    section(
+      'Demand: yesterday vs forecast',
+      demandHtml(data),
+      'The latest XGBoost forecast made before the day, with its 80% interval; the products it missed most; products expected to run out within the lead time.',
     ),
     section(
       'Suspected fraud',

@@ -84,6 +84,8 @@ export interface FreshnessRow {
 /** A section that could not be loaded is shown as unavailable, with the reason. */
 export type Section<T> = { ok: true; rows: T } | { ok: false; reason: string };
 
+import type { DemandSummary } from './demand.ts';
+
 export interface ReportData {
   businessDate: string;
   previousDate: string;
@@ -96,6 +98,7 @@ export interface ReportData {
   segments: Section<SegmentSize[]>;
   topProducts: Section<TopProduct[]>;
   lowStock: Section<LowStockItem[]>;
+  demand: Section<DemandSummary>;
   fraud: Section<FraudSuspect[]>;
   freshness: Section<FreshnessRow[]>;
   gates: GateSummary[];

@@ -9,6 +9,7 @@
  */
 import type pg from 'pg';
 
+import { loadDemand } from './demand.ts';
 import { addDays } from './format.ts';
 import type {
   CategoryRevenue,
@@ -330,6 +331,7 @@ export async function loadReportData(db: Db, businessDate: string, now: Date): P
     segments: await optional(() => loadSegments(db)),
     topProducts: await optional(() => loadTopProducts(db, businessDate)),
     lowStock: await optional(() => loadLowStock(db, businessDate)),
+    demand: await optional(() => loadDemand(db, businessDate)),
     fraud: await optional(() => loadFraud(db, businessDate)),
     freshness: await optional(() => loadFreshness(db, businessDate, now)),
     generatedAt: now.toISOString(),

@@ -106,6 +106,30 @@ export function sampleReportData(businessDate = '2026-03-17'): ReportData {
         { productName: 'Yoga mat', sku: 'SP-01234', quantityOnHand: 0, reorderPoint: 10 },
       ],
     },
+    demand: {
+      ok: true,
+      rows: {
+        forecastAsOf: '2024-03-13',
+        forecastUnits: 412.6,
+        lowerUnits: 371.2,
+        upperUnits: 455.9,
+        actualUnits: 398,
+        misses: [
+          { productName: 'Yoga mat', category: 'Sports', forecastUnits: 6.2, actualUnits: 0, censored: true },
+          { productName: 'Board game "Castles"', category: 'Toys', forecastUnits: 3.1, actualUnits: 9, censored: false },
+        ],
+        atRisk: [
+          {
+            productName: 'USB-C charger 65 W',
+            sku: 'EL-00417',
+            quantityOnHand: 12,
+            forecastDailyUnits: 4.3,
+            daysOfCover: 2.8,
+            expectedStockoutDate: '2024-03-16',
+          },
+        ],
+      },
+    },
     fraud: {
       ok: true,
       rows: [

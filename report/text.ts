@@ -27,6 +27,27 @@ function lines<T>(s: Section<T[]>, empty: string, render: (row: T) => string): s
   return s.rows.map((row) => `  - ${render(row)}`);
 }
 
+function demandLines(data: ReportData): string[] {
+  if (!data.demand.ok) return [`  Not available: ${data.demand.reason}`];
+  const d = data.demand.rows;
+  const n = (v: number | null) => (v === null ? 'n/a' : formatCount(Math.round(v)));
+  return [
+    d.forecastAsOf === null
+      ? '  No forecast covered this day.'
+      : `  Sold ${n(d.actualUnits)} units; forecast ${n(d.forecastUnits)} (80% interval ${n(d.lowerUnits)}-${n(d.upperUnits)}), made ${d.forecastAsOf}.`,
+    ...d.misses.map(
+      (m) =>
+        `  - miss: ${m.productName} (${m.category}): forecast ${m.forecastUnits.toFixed(1)}, sold ${m.actualUnits}${m.censored ? ' (out of stock)' : ''}`,
+    ),
+    ...(d.atRisk.length === 0
+      ? ['  No product expected to run out within the lead time.']
+      : d.atRisk.map(
+          (r) =>
+            `  - at risk: ${r.productName} [${r.sku}]: ${formatCount(r.quantityOnHand)} on hand, ${r.forecastDailyUnits.toFixed(1)} a day, out by ${r.expectedStockoutDate}`,
+        )),
+  ];
+}
+
 export function renderText(data: ReportData): string {
   const { current: c, previous: p, lastWeek: w } = data.kpis;
   const kpi = (label: string, show: string, now: number | null, before: number | null, week: number | null) =>
@@ -69,6 +90,9 @@ export function renderText(data: ReportData): string {
       'No product at or below its reorder point.',
       (r) => `${r.productName} [${r.sku}]: ${formatCount(r.quantityOnHand)} on hand, reorder at ${formatCount(r.reorderPoint)}`,
     ),
+    '',
+    'DEMAND: YESTERDAY VS FORECAST',
+    ...demandLines(data),
     '',
     'SUSPECTED FRAUD',
     ...lines(

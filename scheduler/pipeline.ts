@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import type { Config } from '../lib/config/index.ts';
 import { runDbt } from '../lib/dbt/run.ts';
+import { runForecast } from '../forecast/run.ts';
 import type { Logger } from '../lib/logger.ts';
 import { roleUrl } from '../lib/config/index.ts';
 import { flushAlertOutbox, queueAlert, sendAlert } from '../lib/mail/index.ts';
@@ -45,6 +46,12 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
       return { outputTail: result.outputTail };
     },
     gate: (gate, options) => runGate(config, gate, { signal: options.signal, logger: options.logger, runId: options.runId }),
+    forecast: async (options) => {
+      const summary = await runForecast(config, { signal: options.signal, logger: options.logger, runId: options.runId });
+      return {
+        outputTail: `forecast as of ${summary.as_of_date}: ${summary.products} products, ${summary.rows_written} rows (${summary.seconds.toFixed(1)} s)`,
+      };
+    },
     sendReport: async (input) => {
       const result = await sendDailyReport(
         config,

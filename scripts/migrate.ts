@@ -12,7 +12,8 @@ least-privilege roles, and applies every migration in lib/warehouse/migrations/ 
 (each once, under an advisory lock). \`npm run services:up\` runs it too.
 
 Environment: WAREHOUSE_URL (a superuser: migrations only), WAREHOUSE_INGEST_PASSWORD,
-WAREHOUSE_TRANSFORMER_PASSWORD, WAREHOUSE_BI_PASSWORD, WAREHOUSE_OPS_PASSWORD, LOG_LEVEL.`;
+WAREHOUSE_TRANSFORMER_PASSWORD, WAREHOUSE_BI_PASSWORD, WAREHOUSE_OPS_PASSWORD,
+WAREHOUSE_FORECAST_PASSWORD, LOG_LEVEL.`;
 
 await runCli({
   name: 'migrate',

@@ -2,6 +2,7 @@
 import { type Rng, WeightedPicker, upperBound } from '../random.ts';
 import { CATEGORIES, BRANDS_PER_CATEGORY } from './catalog.ts';
 import type { FakerPool } from './fakers.ts';
+import { demandWeight } from './demand.ts';
 import type { Product, Stock } from './types.ts';
 
 const categoryPicker = new WeightedPicker(CATEGORIES.map((c) => [c, c.share] as const));
@@ -31,6 +32,7 @@ export function newProduct(
   launchedAt: number,
   insertedAt: number,
   popularity: number,
+  trendPerYear: number,
 ): Product {
   const category = categoryPicker.pick(rng);
   const subcategory = rng.pick(category.subcategories);
@@ -56,6 +58,10 @@ export function newProduct(
     createdAt: insertedAt,
     updatedAt: insertedAt,
     popularity,
+    referencePriceCents: priceCents,
+    trendPerYear,
+    regularPriceCents: null,
+    promotionUntil: 0,
   };
 }
 
@@ -94,17 +100,20 @@ export function newStock(rng: Rng, productId: number, unitsPerDay: number, at: n
   };
 }
 
-/** Weighted choice among the products currently on sale; rebuilt when the assortment changes. */
+/**
+ * Weighted choice among the products currently on sale, by their demand on the day it was built
+ * for (world/demand.ts); rebuilt each simulated day and when the assortment or a price changes.
+ */
 export class Assortment {
   #products: Product[] = [];
   #cumulative = new Float64Array(0);
 
-  rebuild(all: Iterable<Product>): void {
+  rebuild(all: Iterable<Product>, dayMs: number, anchorMs: number): void {
     this.#products = [...all].filter((p) => p.isActive);
     this.#cumulative = new Float64Array(this.#products.length);
     let total = 0;
     this.#products.forEach((p, i) => {
-      total += p.popularity;
+      total += demandWeight(p, dayMs, anchorMs);
       this.#cumulative[i] = total;
     });
   }
@@ -119,11 +128,15 @@ export class Assortment {
     return this.#products[upperBound(this.#cumulative, rng.next() * total)]!;
   }
 
-  /** Up to `count` distinct products. */
-  pickDistinct(rng: Rng, count: number): Product[] {
+  /**
+   * Up to `count` distinct products; with `available`, products it rejects are passed over
+   * (a shopper who finds an item sold out picks another or buys less).
+   */
+  pickDistinct(rng: Rng, count: number, available?: (p: Product) => boolean): Product[] {
     const chosen = new Map<number, Product>();
     for (let tries = 0; chosen.size < count && tries < count * 8; tries++) {
       const p = this.pick(rng);
+      if (available && !available(p)) continue;
       chosen.set(p.id, p);
     }
     return [...chosen.values()];

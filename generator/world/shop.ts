@@ -8,18 +8,19 @@ import type { Proportions } from '../params.ts';
 import { Rng } from '../random.ts';
 import { Batch } from './batch.ts';
 import { DAY_MS } from './calendar.ts';
+import { productTrend } from './demand.ts';
 import { FakerPool } from './fakers.ts';
 import { countrySpec } from './geography.ts';
 import { OrderShapes, line, orderTotals, type LineDraft } from './orders.ts';
 import { changeEmail, moveCustomer, newCustomer, pickCountry } from './people.ts';
-import { Assortment, brandsByCategory, changePrice, newProduct, newStock } from './products.ts';
+import { Assortment, brandsByCategory, changePrice, newProduct, newStock, shopPrice } from './products.ts';
 import { customerRow, orderItemRow, orderRow, paymentRow, productRow, restockRow, stockRow } from './rows.ts';
 import { Schedule } from './schedule.ts';
 import { writeBrowsingSession, writeOrderSession, type Visitor } from './sessions.ts';
 import { Traffic } from './traffic.ts';
 import type { Customer, OpenOrder, Order, OrderItem, Payment, Product, Stock } from './types.ts';
 
-type Happening = { kind: 'order'; orderId: number } | { kind: 'restock'; productId: number };
+type Happening = { kind: 'order'; orderId: number } | { kind: 'restock'; productId: number } | { kind: 'promotionEnd'; productId: number };
 
 export interface NextIds {
   customer: number;
@@ -67,6 +68,9 @@ export class Shop {
   readonly next: NextIds;
   /** Expected units sold per product per day at popularity 1 (sizes stock levels). */
   unitsPerPopularityDay = 0;
+  /** The simulated day demand is weighed for, and where product trends start (world/demand.ts). */
+  demandDayMs = 0;
+  demandAnchorMs = 0;
   rng: Rng;
   batch: Batch;
   readonly stats: StepStats = { orders: 0, sessions: 0, events: 0 };
@@ -150,8 +154,20 @@ export class Shop {
     return c;
   }
 
+  /** Weighs the assortment for the day starting at `dayMs` (trend, season and price move daily). */
+  setDemandDay(dayMs: number): void {
+    this.demandDayMs = dayMs;
+    this.refreshAssortment();
+  }
+
+  refreshAssortment(): void {
+    this.assortment.rebuild(this.products.values(), this.demandDayMs, this.demandAnchorMs);
+  }
+
   launchProduct(launchedAt: number, insertedAt: number, popularity: number): Product {
-    const product = newProduct(this.rng, this.fakers, this.brands, this.next.product++, launchedAt, insertedAt, popularity);
+    const id = this.next.product++;
+    const trend = productTrend(this.seed, id, this.p.productTrendSigma);
+    const product = newProduct(this.rng, this.fakers, this.brands, id, launchedAt, insertedAt, popularity, trend);
     this.products.set(product.id, product);
     const s = newStock(this.rng, product.id, Math.max(0.05, popularity * this.unitsPerPopularityDay), insertedAt);
     this.stock.set(product.id, s);
@@ -164,6 +180,7 @@ export class Shop {
   advanceTo(until: number): void {
     for (let due = this.#schedule.popBefore(until); due; due = this.#schedule.popBefore(until)) {
       if (due.item.kind === 'restock') this.#receiveRestock(due.item.productId, due.at);
+      else if (due.item.kind === 'promotionEnd') this.#endPromotion(due.item.productId, due.at);
       else this.#applyStep(due.item.orderId, due.at);
     }
   }
@@ -179,15 +196,41 @@ export class Shop {
   }
 
   reprice(product: Product, at: number): void {
+    // A product on promotion keeps its markdown until the promotion ends.
+    if (product.regularPriceCents !== null) return;
     changePrice(this.rng, product, at);
     this.batch.upsert('products', productRow(product));
+    this.refreshAssortment();
+  }
+
+  /** A temporary markdown: the list price drops by `percent` and comes back after `days` days. */
+  promote(product: Product, at: number, percent: number, days: number): void {
+    if (product.regularPriceCents !== null || !product.isActive) return;
+    product.regularPriceCents = product.priceCents;
+    product.priceCents = shopPrice((product.priceCents * (100 - percent)) / 100);
+    product.promotionUntil = at + days * DAY_MS;
+    product.updatedAt = at;
+    this.batch.upsert('products', productRow(product));
+    this.#schedule.add(product.promotionUntil, { kind: 'promotionEnd', productId: product.id });
+    this.refreshAssortment();
+  }
+
+  #endPromotion(productId: number, at: number): void {
+    const product = this.products.get(productId);
+    if (!product || product.regularPriceCents === null) return;
+    product.priceCents = product.regularPriceCents;
+    product.regularPriceCents = null;
+    product.promotionUntil = 0;
+    product.updatedAt = at;
+    this.batch.upsert('products', productRow(product));
+    this.refreshAssortment();
   }
 
   discontinue(product: Product, at: number): void {
     product.isActive = false;
     product.updatedAt = at;
     this.batch.upsert('products', productRow(product));
-    this.assortment.rebuild(this.products.values());
+    this.refreshAssortment();
   }
 
   /** A session by a signed-in customer; its channel and device lean to converting ones when it orders. */
@@ -227,10 +270,20 @@ export class Shop {
     this.stats.events += writeBrowsingSession(this.rng, this.batch, v, at, this.assortment, this.p);
   }
 
-  /** A basket drawn from the assortment at current prices. */
+  /**
+   * A basket drawn from the assortment at current prices, from what is in stock: sold-out
+   * products are passed over and a line takes at most what is on hand (censored demand).
+   * When everything drawn is sold out the basket falls back to any product.
+   */
   basket(): LineDraft[] {
-    const products = this.assortment.pickDistinct(this.rng, this.shapes.lineCount(this.rng));
-    return products.map((prod) => line(prod.id, this.shapes.units(this.rng), prod.priceCents, this.shapes.lineDiscountPercent(this.rng)));
+    const count = this.shapes.lineCount(this.rng);
+    const onHand = (prod: Product) => this.stock.get(prod.id)?.onHand ?? Number.POSITIVE_INFINITY;
+    let products = this.assortment.pickDistinct(this.rng, count, (prod) => onHand(prod) > 0);
+    if (products.length === 0) products = this.assortment.pickDistinct(this.rng, count);
+    return products.map((prod) => {
+      const units = Math.max(1, Math.min(this.shapes.units(this.rng), onHand(prod)));
+      return line(prod.id, units, prod.priceCents, this.shapes.lineDiscountPercent(this.rng));
+    });
   }
 
   /** Places an order from its own session; the order's placed_at is the order_placed event_time. */
@@ -332,7 +385,9 @@ export class Shop {
     if (s.restockPending || s.onHand > s.reorderTrigger) return;
     s.restockPending = true;
     const orderedAt = Math.max(at, s.holdRestockUntil);
-    this.#schedule.add(orderedAt + Math.round(this.rng.float(2, 7) * DAY_MS), { kind: 'restock', productId: s.productId });
+    const [minDelay, maxDelay] = this.p.restockDelayDays;
+    const delayDays = this.rng.chance(this.p.restockDelayShare) ? this.rng.float(minDelay, maxDelay) : 0;
+    this.#schedule.add(orderedAt + Math.round((this.rng.float(2, 7) + delayDays) * DAY_MS), { kind: 'restock', productId: s.productId });
   }
 
   #receiveRestock(productId: number, at: number): void {

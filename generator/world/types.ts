@@ -17,6 +17,13 @@ export interface Product {
   updatedAt: number;
   /** Relative popularity (Zipf by a random rank). */
   popularity: number;
+  /** List price at launch: price elasticity is measured against it (world/demand.ts). */
+  referencePriceCents: number;
+  /** Log-growth of this product's demand per year (world/demand.ts). */
+  trendPerYear: number;
+  /** While a promotion runs: the list price to go back to, and when (epoch ms); else null and 0. */
+  regularPriceCents: number | null;
+  promotionUntil: number;
 }
 
 export interface Stock {

@@ -6,13 +6,15 @@
  */
 import type { EnvConfig } from './schema.ts';
 
-export type WarehouseRole = 'admin' | 'ingest_writer' | 'transformer' | 'bi_reader' | 'ops_writer';
+export type WarehouseRole = 'admin' | 'ingest_writer' | 'transformer' | 'bi_reader' | 'ops_writer' | 'forecast_writer';
 
 export function roleUrl(
   config: Pick<
     EnvConfig,
     'WAREHOUSE_URL' | 'WAREHOUSE_INGEST_PASSWORD' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'WAREHOUSE_BI_PASSWORD' | 'WAREHOUSE_OPS_PASSWORD'
-  >,
+  > &
+    // Optional in the type so components that never forecast need not carry it; a loaded Config always has it.
+    Partial<Pick<EnvConfig, 'WAREHOUSE_FORECAST_PASSWORD'>>,
   role: WarehouseRole,
   database?: string,
 ): string {
@@ -24,7 +26,9 @@ export function roleUrl(
     transformer: config.WAREHOUSE_TRANSFORMER_PASSWORD,
     bi_reader: config.WAREHOUSE_BI_PASSWORD,
     ops_writer: config.WAREHOUSE_OPS_PASSWORD,
+    forecast_writer: config.WAREHOUSE_FORECAST_PASSWORD,
   }[role];
+  if (password === undefined) throw new TypeError(`roleUrl: no password given for role ${role}`);
   url.username = role;
   url.password = password;
   return url.toString();

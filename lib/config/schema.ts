@@ -37,6 +37,7 @@ export const DEFAULTS = {
   WAREHOUSE_TRANSFORMER_PASSWORD: 'transformer_local',
   WAREHOUSE_BI_PASSWORD: 'bi_reader_local',
   WAREHOUSE_OPS_PASSWORD: 'ops_writer_local',
+  WAREHOUSE_FORECAST_PASSWORD: 'forecast_writer_local',
   // bi_reader's guards (docs/operations.md, "Roles"): Superset and the report share them.
   WAREHOUSE_BI_STATEMENT_TIMEOUT_MS: '120000',
   WAREHOUSE_BI_CONNECTION_LIMIT: '30',
@@ -62,6 +63,9 @@ export const DEFAULTS = {
   PYTHON_VENV: '.venv',
   // quality gate (docs/quality-gate.md)
   GATE_SOURCES: 'database,clickstream',
+  // demand forecasting (docs/forecast.md)
+  FORECAST_SEED: '42',
+  FORECAST_HOLIDAY_COUNTRY: 'US',
   SUPERSET_VENV: '.data/superset-venv',
   SUPERSET_PORT: '8088',
   SUPERSET_ADMIN_USER: 'admin',
@@ -98,6 +102,7 @@ export const envSchema = z.object({
   WAREHOUSE_TRANSFORMER_PASSWORD: z.string().min(1),
   WAREHOUSE_BI_PASSWORD: z.string().min(1),
   WAREHOUSE_OPS_PASSWORD: z.string().min(1),
+  WAREHOUSE_FORECAST_PASSWORD: z.string().min(1),
   /** Longest statement a bi_reader session runs by default (a runaway Superset query ends here). */
   WAREHOUSE_BI_STATEMENT_TIMEOUT_MS: int(100, 86_400_000),
   /** Most connections bi_reader may hold at once, server-wide (Superset's pool plus the report). */
@@ -163,6 +168,10 @@ export const envSchema = z.object({
     .pipe(
       z.array(z.enum(['database', 'clickstream'], { message: 'each entry must be database or clickstream (or the single word none)' })),
     ),
+  /** Seed of the forecaster's models (XGBoost's row and column sampling): same data and seed, same forecast. */
+  FORECAST_SEED: int(0, 2_147_483_647),
+  /** Country whose public holidays are forecast features (ISO code the `holidays` package knows). */
+  FORECAST_HOLIDAY_COUNTRY: z.string().regex(/^[A-Z]{2}$/, 'must be a two-letter country code, e.g. US'),
   SUPERSET_VENV: z.string().min(1),
   SUPERSET_PORT: int(1, 65535),
   SUPERSET_ADMIN_USER: z.string().min(1),

@@ -16,11 +16,12 @@ export type RoleSettingsConfig = Pick<
   | 'WAREHOUSE_TRANSFORMER_PASSWORD'
   | 'WAREHOUSE_BI_PASSWORD'
   | 'WAREHOUSE_OPS_PASSWORD'
+  | 'WAREHOUSE_FORECAST_PASSWORD'
   | 'WAREHOUSE_BI_STATEMENT_TIMEOUT_MS'
   | 'WAREHOUSE_BI_CONNECTION_LIMIT'
 >;
 
-export const COMPONENT_ROLES = ['ingest_writer', 'transformer', 'bi_reader', 'ops_writer'] as const;
+export const COMPONENT_ROLES = ['ingest_writer', 'transformer', 'bi_reader', 'ops_writer', 'forecast_writer'] as const;
 
 /** Roles that may create temporary tables: dbt's incremental models need them; bi_reader never. */
 const TEMP_ROLES = ['ingest_writer', 'transformer', 'ops_writer'] as const;
@@ -50,6 +51,7 @@ export async function applyRoleSettings(client: pg.ClientBase, database: string,
     transformer: config.WAREHOUSE_TRANSFORMER_PASSWORD,
     bi_reader: config.WAREHOUSE_BI_PASSWORD,
     ops_writer: config.WAREHOUSE_OPS_PASSWORD,
+    forecast_writer: config.WAREHOUSE_FORECAST_PASSWORD,
   };
   for (const [role, password] of Object.entries(passwords)) {
     await client.query(`alter role ${pg.escapeIdentifier(role)} with login password ${client.escapeLiteral(password)}`);

@@ -6,10 +6,14 @@
  * Low stock: the mart lists products at or below their reorder point on the as-of date; the
  * crossing is the first day of the current run of days at or below it (from fct_inventory_daily),
  * so a product that stays low is alerted once, and again only after it recovered and fell again.
+ * Stock-out expected: products the latest forecast says run out within the lead time; one fact
+ * per product and stock cycle (its last restock), so it is alerted once until the next restock.
  */
 import type pg from 'pg';
 
-import type { AlertFacts, FraudFact, LowStockFact } from './operational-alerts.ts';
+import type { AlertFacts, FraudFact, LowStockFact, StockoutFact } from './operational-alerts.ts';
+
+const UNDEFINED_TABLE = '42P01';
 
 /** Fraud rule flags of marts.suspected_fraud_orders and the rule names used in alert keys. */
 export const FRAUD_RULES = {
@@ -68,5 +72,34 @@ export class MartAlertFacts implements AlertFacts {
       [since],
     );
     return rows.map((r) => ({ productId: r.product_id, crossedAt: new Date(`${r.crossed_on}T00:00:00Z`), details: r.row }));
+  }
+
+  async stockoutExpected(since: Date): Promise<StockoutFact[]> {
+    const result = await this.pool
+      .query<{ product_id: string; cycle: string; as_of_date: string; row: Record<string, unknown> }>(
+        `select r.product_id::text as product_id,
+              coalesce(to_char(r.last_restocked_date, 'YYYY-MM-DD'), 'never') as cycle,
+              to_char(r.as_of_date, 'YYYY-MM-DD') as as_of_date,
+              jsonb_build_object('sku', r.sku, 'product_name', r.product_name, 'quantity_on_hand', r.quantity_on_hand,
+                                 'reorder_point', r.reorder_point, 'forecast_daily_units', r.forecast_daily_units,
+                                 'lead_time_forecast_units', r.lead_time_forecast_units, 'lead_time_days', r.lead_time_days,
+                                 'days_of_cover', r.days_of_cover, 'expected_stockout_date', to_char(r.expected_stockout_date, 'YYYY-MM-DD'),
+                                 'is_at_or_below_reorder_point', r.is_at_or_below_reorder_point) as row
+         from marts.stockout_risk_products r
+        where r.as_of_date >= ($1::timestamptz at time zone 'UTC')::date
+        order by r.as_of_date, r.product_id`,
+        [since],
+      )
+      // Until the first build after the forecaster's migration the mart does not exist: nothing to alert yet.
+      .catch((error: unknown) => {
+        if ((error as { code?: string }).code === UNDEFINED_TABLE) return { rows: [] };
+        throw error;
+      });
+    return result.rows.map((r) => ({
+      productId: r.product_id,
+      cycle: r.cycle,
+      asOf: new Date(`${r.as_of_date}T00:00:00Z`),
+      details: r.row,
+    }));
   }
 }

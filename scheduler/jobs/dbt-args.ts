@@ -17,5 +17,8 @@ export const DBT_MICROBATCH_ARGS = [
 ];
 export const DBT_NIGHTLY_ARGS = ['build'];
 export const DBT_REPORT_ARGS = ['build', '--exclude', 'resource_type:snapshot'];
-export const ALERT_MARTS = ['suspected_fraud_orders', 'low_stock_products'] as const;
+export const ALERT_MARTS = ['suspected_fraud_orders', 'low_stock_products', 'stockout_risk_products'] as const;
 export const DBT_ALERT_ARGS = ['build', '--exclude', 'resource_type:snapshot', '--select', ...ALERT_MARTS.map((m) => `+${m}`)];
+/** After the nightly forecast: the marts that read marts.demand_forecast. */
+export const FORECAST_MARTS = ['demand_vs_actual', 'forecast_accuracy', 'stockout_risk_products'] as const;
+export const DBT_FORECAST_ARGS = ['build', '--select', ...FORECAST_MARTS];

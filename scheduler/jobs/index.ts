@@ -1,7 +1,7 @@
 /**
  * The scheduler's four jobs, built from the pipeline operations:
  *   microbatch  dbt build (no snapshots), every MICROBATCH_MINUTES
- *   nightly     dbt build with snapshots, at NIGHTLY_CRON
+ *   nightly     dbt build with snapshots -> demand forecast -> the forecast marts, at NIGHTLY_CRON
  *   report      dbt build -> raw gate -> marts gate -> report email, at REPORT_CRON
  *   alerts      refresh the fraud / low-stock marts -> send each new alert once, every minute
  */
@@ -14,7 +14,7 @@ import type { RunLedger } from '../ledger.ts';
 import type { Mutex } from '../mutex.ts';
 import type { GateOutcome, PipelineOperations } from '../operations.ts';
 import { checkOperationalAlerts, type AlertFacts, type AlertFreshness } from './operational-alerts.ts';
-import { DBT_ALERT_ARGS, DBT_MICROBATCH_ARGS, DBT_NIGHTLY_ARGS, DBT_REPORT_ARGS } from './dbt-args.ts';
+import { DBT_ALERT_ARGS, DBT_FORECAST_ARGS, DBT_MICROBATCH_ARGS, DBT_NIGHTLY_ARGS, DBT_REPORT_ARGS } from './dbt-args.ts';
 
 export interface JobDependencies {
   operations: PipelineOperations;
@@ -171,7 +171,18 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
     nightly: {
       name: 'nightly',
       alertWindow: 'run',
-      steps: [dbtStep('dbt_build_with_snapshots', DBT_NIGHTLY_ARGS, deps, { coversAlertMarts: true })],
+      steps: [
+        dbtStep('dbt_build_with_snapshots', DBT_NIGHTLY_ARGS, deps, { coversAlertMarts: true }),
+        // The forecast reads the marts the build just made; the forecast marts read what it wrote.
+        {
+          name: 'forecast',
+          run: async (context) => {
+            if (!deps.operations.forecast) return { outputTail: 'no forecaster in this pipeline' };
+            return deps.operations.forecast(childOptions(context));
+          },
+        },
+        dbtStep('dbt_build_forecast_marts', DBT_FORECAST_ARGS, deps, { coversAlertMarts: false }),
+      ],
     },
     report: reportJob(deps),
     alerts: {

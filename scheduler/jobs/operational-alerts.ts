@@ -23,10 +23,21 @@ export interface LowStockFact {
   details: Record<string, unknown>;
 }
 
-/** Where the alert facts come from (the marts suspected_fraud_orders / low_stock_products). */
+/** A product whose forecast demand over the lead time exceeds its stock (marts.stockout_risk_products). */
+export interface StockoutFact {
+  productId: string;
+  /** The stock cycle it belongs to: the last restock before the forecast ('never' without one). */
+  cycle: string;
+  asOf: Date;
+  details: Record<string, unknown>;
+}
+
+/** Where the alert facts come from (the marts suspected_fraud_orders / low_stock_products / stockout_risk_products). */
 export interface AlertFacts {
   fraud(since: Date): Promise<FraudFact[]>;
   lowStock(since: Date): Promise<LowStockFact[]>;
+  /** Absent where no forecaster runs (stand-ins): no stock-out alerts then. */
+  stockoutExpected?(since: Date): Promise<StockoutFact[]>;
 }
 
 /** Start time of the latest successful dbt build that refreshed the alert marts. */
@@ -48,6 +59,7 @@ export const MAX_ALERTS_PER_RUN = 50;
 export interface AlertCheckSummary {
   fraudSent: number;
   lowStockSent: number;
+  stockoutSent: number;
   alreadySent: number;
   deferred: number;
   /** Left in the outbox because SMTP is down: the scheduler delivers them when it is back. */
@@ -56,6 +68,11 @@ export interface AlertCheckSummary {
 
 export function fraudAlertKey(fact: Pick<FraudFact, 'orderId' | 'rule'>): string {
   return `fraud:${fact.orderId}:${fact.rule}`;
+}
+
+/** Once per product and stock cycle: a product that stays at risk night after night is alerted once, again only after a restock. */
+export function stockoutAlertKey(fact: Pick<StockoutFact, 'productId' | 'cycle'>): string {
+  return `stockout_expected:${fact.productId}:${fact.cycle}`;
 }
 
 export function lowStockAlertKey(fact: Pick<LowStockFact, 'productId' | 'crossedAt'>): string {
@@ -80,8 +97,12 @@ export async function checkOperationalAlerts(
   lookbackMs: number,
 ): Promise<AlertCheckSummary> {
   const since = new Date(context.clock.now().getTime() - lookbackMs);
-  const [fraud, lowStock] = await Promise.all([facts.fraud(since), facts.lowStock(since)]);
-  const summary: AlertCheckSummary = { fraudSent: 0, lowStockSent: 0, alreadySent: 0, deferred: 0, queued: 0 };
+  const [fraud, lowStock, stockouts] = await Promise.all([
+    facts.fraud(since),
+    facts.lowStock(since),
+    facts.stockoutExpected?.(since) ?? [],
+  ]);
+  const summary: AlertCheckSummary = { fraudSent: 0, lowStockSent: 0, stockoutSent: 0, alreadySent: 0, deferred: 0, queued: 0 };
   let budget = MAX_ALERTS_PER_RUN;
   let smtpDown = false;
   // Each alert goes into the outbox the first time it is seen: sent now, or queued when SMTP is down
@@ -131,6 +152,29 @@ export async function checkOperationalAlerts(
       summary.lowStockSent++;
       budget--;
       context.onLine(`low-stock alert sent: ${lowStockAlertKey(fact)}`);
+    } else if (outcome === 'queued') summary.queued++;
+    else summary.alreadySent++;
+  }
+  for (const fact of [...stockouts].sort((a, b) => a.asOf.getTime() - b.asOf.getTime() || a.productId.localeCompare(b.productId))) {
+    if (budget <= 0) {
+      summary.deferred++;
+      continue;
+    }
+    const d = fact.details;
+    const outcome = await deliver({
+      key: stockoutAlertKey(fact),
+      kind: 'stockout_expected',
+      subject: `Stock-out expected: product ${fact.productId} by ${String(d.expected_stockout_date)}`,
+      text:
+        `Product ${fact.productId} (${String(d.sku)}, ${String(d.product_name)}) is expected to run out of stock on ${String(d.expected_stockout_date)}, ` +
+        `within the ${String(d.lead_time_days)}-day replenishment lead time: ${String(d.quantity_on_hand)} on hand against ${String(d.lead_time_forecast_units)} units ` +
+        `of forecast demand over the lead time (${String(d.forecast_daily_units)} a day, ${String(d.days_of_cover)} days of cover; XGBoost forecast as of ${fact.asOf.toISOString().slice(0, 10)}).` +
+        `${d.is_at_or_below_reorder_point ? ' It is also at or below its reorder point.' : ' It is still above its reorder point, so the low-stock alert has not fired.'}\n\n${describe(d)}\n\nSource: marts.stockout_risk_products (forecasts: marts.demand_forecast)`,
+    });
+    if (outcome === 'sent') {
+      summary.stockoutSent++;
+      budget--;
+      context.onLine(`stock-out alert sent: ${stockoutAlertKey(fact)}`);
     } else if (outcome === 'queued') summary.queued++;
     else summary.alreadySent++;
   }

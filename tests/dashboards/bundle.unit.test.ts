@@ -42,6 +42,8 @@ const FIXED_MARTS = new Set([
   'rfm_segment_movement',
   'customer_cohorts_monthly',
   'low_stock_products',
+  'stockout_risk_products',
+  'demand_vs_actual',
   'suspected_fraud_orders',
   'ops_source_freshness',
   'ops_ingest_metrics',

@@ -31,6 +31,12 @@ beforeAll(async () => {
       product_id bigint, sku text, product_name text, category text, quantity_on_hand integer, reorder_point integer, reorder_quantity integer,
       units_sold_last_28_days integer, average_daily_units_sold numeric(10,2), days_of_cover numeric(10,1), is_out_of_stock boolean,
       is_active boolean, as_of_date date);
+    create table marts.stockout_risk_products (
+      product_id bigint, sku text, product_name text, category text, quantity_on_hand integer, reorder_point integer,
+      forecast_daily_units numeric(12,2), lead_time_forecast_units numeric(12,1), lead_time_days integer, days_of_cover numeric(10,1),
+      is_at_or_below_reorder_point boolean, expected_stockout_date date, as_of_date date, last_restocked_date date);
+    -- Above its reorder point, so only the forecast sees the stock-out coming.
+    insert into marts.stockout_risk_products values (88, 'SKU-88', 'Red kite', 'toys', 30, 12, 6.5, 45.5, 7, 4.6, false, '2024-05-06', '2024-05-02', '2024-04-20');
     grant select on all tables in schema marts to bi_reader;
     -- History: an old fraud order and an old crossing must never be alerted.
     insert into marts.suspected_fraud_orders values (1, 10, 'paid', 'large order on new account', 9000, 1, false, true, false, '2021-03-01', '2021-03-01T10:00:00Z');
@@ -45,7 +51,7 @@ afterAll(async () => {
 const REASONS = 'card seen from 2 IP countries within 30 minutes (+40); 5 failed payment attempts within 10 minutes (+50)';
 
 describe('operational alerts', () => {
-  it('alerts a fraud order within 5 minutes and a low-stock crossing, each exactly once', async () => {
+  it('alerts a fraud order within 5 minutes, a low-stock crossing and an expected stock-out, each exactly once', async () => {
     const clock = new CompressedClock(new Date('2024-05-02T09:00:10Z'), SCALE);
     const simMs = (simulated: number) => simulated / SCALE;
     const operations = fakeOperations({
@@ -103,11 +109,17 @@ describe('operational alerts', () => {
       }
       const lowStock = operations.alerts.filter((a) => a.kind === 'low_stock');
       expect(lowStock.map((a) => a.key)).toEqual(['low_stock:77:2024-05-02T00:00:00.000Z']);
+      const stockout = operations.alerts.filter((a) => a.kind === 'stockout_expected');
+      expect(stockout.map((a) => a.key)).toEqual(['stockout_expected:88:2024-04-20']);
+      // It says why: stock against forecast demand over the lead time, and that the reorder point has not been reached.
+      expect(stockout[0]!.text).toContain('30 on hand against 45.5 units of forecast demand over the lead time');
+      expect(stockout[0]!.text).toContain('still above its reorder point');
       const sent = await warehouse.admin.query(`select alert_key from ops.alerts_sent order by alert_key`);
       expect(sent.rows.map((r) => r.alert_key)).toEqual([
         'fraud:42:card_multiple_countries',
         'fraud:42:repeated_payment_failures',
         'low_stock:77:2024-05-02T00:00:00.000Z',
+        'stockout_expected:88:2024-04-20',
       ]);
       // The alert job ran every simulated minute and recorded each run.
       expect(await countSucceededRuns()).toBeGreaterThanOrEqual(4);

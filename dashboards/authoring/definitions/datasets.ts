@@ -202,6 +202,23 @@ export const DATASETS: DatasetDef[] = [
     [count('products', 'Products')],
   ),
   dataset(
+    'demand_vs_actual',
+    'Each demand forecast whose day has come, beside the units that then sold (docs/forecast.md).',
+    'forecast_date',
+    [
+      sum('actual_units', 'Units sold', 'actual_units', INT),
+      sum('forecast_units', 'Forecast units', 'forecast_units', INT),
+      sum('lower_units', 'Interval low (80%)', 'lower_units', INT),
+      sum('upper_units', 'Interval high (80%)', 'upper_units', INT),
+    ],
+  ),
+  dataset(
+    'stockout_risk_products',
+    'Active products expected to run out of stock within the replenishment lead time, by the latest forecast.',
+    'as_of_date',
+    [count('products', 'Products')],
+  ),
+  dataset(
     'fct_inventory_daily',
     'Stock on hand per product per day, with units sold and restocked.',
     'inventory_date',

@@ -7,7 +7,8 @@ const RECENT = { column: 'days_before_latest', op: '<', value: 182 } as const;
 export const PRODUCTS: DashboardSpec = {
   slug: 'products-inventory',
   title: 'Products and inventory',
-  description: 'Top products, category performance, stock levels and products at or below their reorder point.',
+  description:
+    'Top products, category performance, stock levels, products at or below their reorder point, and demand forecast vs actual with the products expected to run out.',
   rows: [
     [
       {
@@ -100,6 +101,34 @@ export const PRODUCTS: DashboardSpec = {
           x: { column: 'inventory_date', grain: 'P1D' },
           metrics: ['products_below_reorder', 'products_out_of_stock'],
           format: ',d',
+        },
+      },
+    ],
+    [
+      {
+        key: 'prod_forecast_vs_actual',
+        title: 'Units sold vs the XGBoost forecast made the day before, with its 80% interval',
+        dataset: 'demand_vs_actual',
+        width: 8,
+        where: "model = 'xgboost' and grain = 'category' and horizon_days = 1",
+        chart: {
+          kind: 'timeseries',
+          style: 'line',
+          x: { column: 'forecast_date', grain: 'P1D' },
+          metrics: ['actual_units', 'forecast_units', 'lower_units', 'upper_units'],
+          format: ',d',
+        },
+      },
+      {
+        key: 'prod_stockout_risk',
+        title: 'Expected to run out within the lead time',
+        dataset: 'stockout_risk_products',
+        width: 4,
+        chart: {
+          kind: 'table',
+          columns: ['sku', 'product_name', 'quantity_on_hand', 'forecast_daily_units', 'days_of_cover', 'expected_stockout_date'],
+          orderBy: [['expected_stockout_date', 'asc']],
+          rowLimit: 200,
         },
       },
     ],
