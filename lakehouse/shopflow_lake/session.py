@@ -23,10 +23,15 @@ def spark_session(settings: dict[str, Any]) -> SparkSession:
         # Executors run the contract (a Python UDF) with the same interpreter and modules.
         .config("spark.pyspark.python", settings["python"])
         .config("spark.executorEnv.PYTHONPATH", settings["pythonPath"])
+        # Checksums only where S3 requires them: S3-compatible stores refuse the SDK's default
+        # streaming checksum trailer (the driver gets the same from lib/lakehouse/jobs.ts).
+        .config("spark.executorEnv.AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
+        .config("spark.executorEnv.AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
         .config("spark.sql.session.timeZone", "UTC")
         # Small batches on a small cluster: a few partitions, not Spark's default 200.
         .config("spark.sql.shuffle.partitions", str(max(2, 2 * settings["maxCores"])))
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.extensions", "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions")
         .config(prefix, "org.apache.iceberg.spark.SparkCatalog")
         .config(f"{prefix}.type", "jdbc")

@@ -66,7 +66,14 @@ function executorMemory(workerMemory: string): string {
 export function lakeSettings(
   config: Config,
   paths: LakehousePaths,
-  job: { name: string; checkpointDir: string; maxCores?: number; startingOffsets?: 'earliest' | 'latest'; catalogDatabase?: string; warehousePrefix?: string },
+  job: {
+    name: string;
+    checkpointDir: string;
+    maxCores?: number;
+    startingOffsets?: 'earliest' | 'latest';
+    catalogDatabase?: string;
+    warehousePrefix?: string;
+  },
 ): LakeSettings {
   const catalogUrl = new URL(roleUrl(config, 'ingest_writer', job.catalogDatabase));
   return {

@@ -67,6 +67,8 @@ async function start(config: Config): Promise<string> {
     ...process.env,
     // Workers launch executors from SPARK_HOME's jars; pyspark's package folder is a complete one.
     SPARK_HOME: sparkHome,
+    // Spark's launcher reads the Scala version from a source build's folders unless told; pyspark has none.
+    SPARK_SCALA_VERSION: '2.13',
     SPARK_LOCAL_IP: '127.0.0.1',
     SPARK_LOCAL_DIRS: join(config.dataDir, 'spark', 'tmp'),
   };
