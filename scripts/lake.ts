@@ -3,8 +3,7 @@
  * (lib/lakehouse/jobs.ts), each a detached process group with its pid file and log under
  * <data>/lakehouse/, so they outlive this command like the services do.
  */
-import { closeSync, existsSync, openSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, openSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
@@ -13,8 +12,9 @@ import { runCli, type CliContext } from '../lib/cli/run.ts';
 import type { Config } from '../lib/config/index.ts';
 import { UsageError } from '../lib/errors.ts';
 import { jobCommand, jobSettings, LAKE_JOB_NAMES, LAKE_JOBS, type LakeJobName } from '../lib/lakehouse/jobs.ts';
-import { installedLakehouse, lakehousePaths } from '../lib/lakehouse/paths.ts';
-import { ensureDir, ourRunningPid, removePidFile, stopProcess, writePidFile } from './services/process.ts';
+import { installedLakehouse } from '../lib/lakehouse/paths.ts';
+import { jobFiles, lakeJobStates, runningJobPid } from '../lib/lakehouse/status.ts';
+import { ensureDir, removePidFile, stopProcess, writePidFile } from './services/process.ts';
 
 const HELP = `Usage: npm run lake -- <start|stop|status|maintain|sql> [job...|statement...]
 
@@ -33,32 +33,6 @@ Environment: LAKEHOUSE_*, S3_*, SPARK_*, LAKE_* (see .env.example); logs in <dat
 `;
 
 type Command = 'start' | 'stop' | 'status' | 'maintain' | 'sql';
-
-function files(config: Config, job: string) {
-  const dir = join(config.dataDir, 'lakehouse');
-  return { dir, pidFile: join(dir, `${job}.pid`), logFile: join(dir, `${job}.log`), marker: 'shopflow_lake.' };
-}
-
-function pidOf(config: Config, job: string): number | undefined {
-  const f = files(config, job);
-  return ourRunningPid(f, `shopflow_lake.${job}`);
-}
-
-/** When the job's last micro-batch completed, from its checkpoint's commit log. */
-function lastCommit(checkpointDir: string): Date | undefined {
-  if (!existsSync(checkpointDir)) return undefined;
-  let latest = 0;
-  const walk = (dir: string, depth: number) => {
-    for (const entry of readdirSync(dir)) {
-      const path = join(dir, entry);
-      if (entry === 'commits') {
-        for (const c of readdirSync(path)) latest = Math.max(latest, statSync(join(path, c)).mtimeMs);
-      } else if (depth < 2 && statSync(path).isDirectory()) walk(path, depth + 1);
-    }
-  };
-  walk(checkpointDir, 0);
-  return latest > 0 ? new Date(latest) : undefined;
-}
 
 function jobsOf(names: string[]): (typeof LAKE_JOB_NAMES)[number][] {
   if (names.length === 0) return [...LAKE_JOB_NAMES];
@@ -93,12 +67,12 @@ async function main(argv: string[], context: CliContext): Promise<number> {
   if (command === 'start') {
     const paths = installedLakehouse(config);
     for (const job of jobsOf(rest)) {
-      const running = pidOf(config, job);
+      const running = runningJobPid(config, job);
       if (running) {
         process.stdout.write(`${job.padEnd(12)} ok, already running (pid ${running})\n`);
         continue;
       }
-      const f = files(config, job);
+      const f = jobFiles(config, job);
       ensureDir(f.dir);
       const { command: cmd, args, env } = jobCommand(paths, job, jobSettings(config, job, {}, paths));
       const out = openSync(f.logFile, 'a');
@@ -113,8 +87,8 @@ async function main(argv: string[], context: CliContext): Promise<number> {
   }
   if (command === 'stop') {
     for (const job of jobsOf(rest)) {
-      const pid = pidOf(config, job);
-      removePidFile(files(config, job));
+      const pid = runningJobPid(config, job);
+      removePidFile(jobFiles(config, job));
       if (!pid) {
         process.stdout.write(`${job.padEnd(12)} not running\n`);
         continue;
@@ -137,17 +111,13 @@ async function main(argv: string[], context: CliContext): Promise<number> {
     return EXIT.ok;
   }
   if (command === 'status') {
-    const paths = lakehousePaths(config);
-    let allUp = true;
-    for (const job of LAKE_JOB_NAMES) {
-      const pid = pidOf(config, job);
-      allUp &&= pid !== undefined;
-      const committed = lastCommit(join(paths.dataDir, 'checkpoints', job));
-      process.stdout.write(
-        `${job.padEnd(12)} ${pid ? `running (pid ${pid})` : 'stopped'}${committed ? `, last batch ${committed.toISOString()}` : ''}\n`,
-      );
+    const states = lakeJobStates(config);
+    for (const state of states) {
+      const running = state.pid ? `running (pid ${state.pid})` : 'stopped';
+      const batch = state.lastBatchAt ? `, last batch ${state.lastBatchAt.toISOString()}` : '';
+      process.stdout.write(`${state.job.padEnd(12)} ${running}${batch}\n`);
     }
-    return allUp ? EXIT.ok : EXIT.unavailable;
+    return states.every((s) => s.pid !== undefined) ? EXIT.ok : EXIT.unavailable;
   }
   throw new UsageError(
     `expected start, stop, status, maintain or sql (got ${command === undefined ? 'nothing' : `"${command}"`}); see --help`,
