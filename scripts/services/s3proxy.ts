@@ -125,7 +125,8 @@ export const s3proxyService: LocalService = {
     }
     const files = layout(config);
     const pid = ourRunningPid(files, files.properties);
-    if (!pid) return { service: 's3proxy', mode: 'managed', pid, address, state: (await portAnswers(port(config))) ? 'port taken' : 'down' };
+    if (!pid)
+      return { service: 's3proxy', mode: 'managed', pid, address, state: (await portAnswers(port(config))) ? 'port taken' : 'down' };
     return { service: 's3proxy', mode: 'managed', pid, address, state: (await s3Answers(config)) ? 'up' : 'starting' };
   },
 };
