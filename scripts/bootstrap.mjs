@@ -179,3 +179,70 @@ step('python venv', () => {
   writeFileSync(stamp, `${want}\n`);
   return `installed dbt-core ${core}, great-expectations ${gx} into ${venvDir}`;
 });
+
+// 5. The lakehouse (docs/lakehouse.md), only when it is switched on (and always in CI, whose
+// suite tests it): pyspark in its own venv, the Iceberg/Kafka jars Spark adds to pyspark's,
+// and the S3Proxy object store. Each part is keyed by the hash of the file that pins it.
+const lakehouseOn = ['true', '1'].includes(env.LAKEHOUSE_ENABLED ?? '') || ['true', '1'].includes(env.CI ?? '');
+const LAKE_DIR = join(ROOT, 'scripts', 'services', 'lakehouse');
+
+/** `mvn dependency:copy-dependencies` of a pom into `target`, swapped in whole, with a stamp of the pom's hash. */
+function mavenJars(pom, target, { transitive, expect }) {
+  const stamp = join(target, '.pom.sha256');
+  const want = sha256(pom);
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return 'present';
+  const staging = `${target}.partial`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  run(
+    'mvn',
+    [
+      '-B',
+      '-q',
+      '-f',
+      pom,
+      'org.apache.maven.plugins:maven-dependency-plugin:3.7.1:copy-dependencies',
+      '-DincludeScope=runtime',
+      `-DexcludeTransitive=${transitive ? 'false' : 'true'}`,
+      `-DoutputDirectory=${staging}`,
+    ],
+    { capture: true },
+  );
+  const jars = readdirSync(staging).filter((f) => f.endsWith('.jar'));
+  if (!jars.some((f) => f.startsWith(expect))) throw new BootstrapError(`Maven finished but no ${expect} jar is in ${staging}`);
+  writeFileSync(join(staging, '.pom.sha256'), `${want}\n`);
+  rmSync(target, { recursive: true, force: true });
+  renameSync(staging, target);
+  return `copied ${jars.length} jars into ${target}`;
+}
+
+step('lakehouse venv', () => {
+  if (!lakehouseOn) return 'skipped (LAKEHOUSE_ENABLED is not true)';
+  const venv = resolve(ROOT, env.LAKEHOUSE_VENV || join(env.SHOPFLOW_DATA_DIR || '.data', 'lakehouse-venv'));
+  const requirements = join(ROOT, 'requirements-lakehouse.txt');
+  const lock = join(ROOT, 'requirements-lakehouse.lock');
+  const stamp = join(venv, '.shopflow-requirements.sha256');
+  const python = join(venv, 'bin', 'python');
+  const want = sha256(requirements, lock);
+  if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === want) return 'up to date';
+  if (!existsSync(python)) run('python3', ['-m', 'venv', venv], { capture: true });
+  run(python, ['-m', 'pip', 'install', '-q', '-r', requirements, '-c', lock]);
+  const version = run(python, ['-c', 'import pyspark; print(pyspark.__version__)'], { capture: true }).trim();
+  writeFileSync(stamp, `${want}\n`);
+  return `installed pyspark ${version} into ${venv}`;
+});
+
+step('lakehouse jars', () => {
+  if (!lakehouseOn) return 'skipped (LAKEHOUSE_ENABLED is not true)';
+  // Only the named jars: their transitive ones (Scala, Hadoop, codecs) are pyspark's own.
+  return mavenJars(join(LAKE_DIR, 'spark-pom.xml'), join(dataDir, 'lakehouse', 'jars'), {
+    transitive: false,
+    expect: 'iceberg-spark-runtime-',
+  });
+});
+
+step('s3proxy jars', () => {
+  if (!lakehouseOn) return 'skipped (LAKEHOUSE_ENABLED is not true)';
+  if (env.S3_ENDPOINT) return 'skipped (external object store: S3_ENDPOINT is set)';
+  return mavenJars(join(LAKE_DIR, 's3proxy-pom.xml'), join(dataDir, 's3proxy', 'lib'), { transitive: true, expect: 's3proxy-' });
+});

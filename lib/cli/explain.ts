@@ -89,6 +89,20 @@ export function serviceEndpoints(config: Config): ServiceEndpoint[] {
       managed: true,
       startWith: 'npm run services:up',
     },
+    {
+      name: 'the S3 object store',
+      address: hostPort(config.S3_ENDPOINT, config.S3_ENDPOINT.startsWith('https:') ? '443' : '80'),
+      variable: 'S3_ENDPOINT',
+      managed: config.managed.s3,
+      startWith: 'LAKEHOUSE_ENABLED=true npm run services:up',
+    },
+    {
+      name: 'the Spark master',
+      address: config.SPARK_MASTER.replace(/^spark:\/\//, ''),
+      variable: 'SPARK_MASTER',
+      managed: config.managed.spark,
+      startWith: 'LAKEHOUSE_ENABLED=true npm run services:up',
+    },
   ];
 }
 

@@ -14,7 +14,7 @@ export interface Config extends EnvConfig {
   /** Project root (where package.json lives). */
   rootDir: string;
   /** Which services the project starts itself: those whose URL was not given. */
-  managed: { postgres: boolean; mariadb: boolean; kafka: boolean; smtp: boolean };
+  managed: { postgres: boolean; mariadb: boolean; kafka: boolean; smtp: boolean; s3: boolean; spark: boolean };
 }
 
 export { ROOT_DIR };
@@ -47,6 +47,8 @@ export function loadConfig(env: Env = process.env): Config {
       mariadb: !given('SHOP_DB_URL'),
       kafka: !given('KAFKA_BROKERS'),
       smtp: !given('SMTP_URL'),
+      s3: !given('S3_ENDPOINT'),
+      spark: !given('SPARK_MASTER'),
     },
   };
 }

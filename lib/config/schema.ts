@@ -86,6 +86,23 @@ export const DEFAULTS = {
   // kafka ingestor (docs/kafka-ingestor.md)
   KAFKA_SESSION_TIMEOUT_MS: '30000',
   KAFKA_MAX_KEY_BYTES: '1024',
+  // lakehouse (docs/lakehouse.md): off by default; Postgres stays the warehouse either way
+  LAKEHOUSE_ENABLED: 'false',
+  LAKEHOUSE_VENV: '.data/lakehouse-venv',
+  S3_ENDPOINT: 'http://127.0.0.1:9000',
+  S3_REGION: 'us-east-1',
+  S3_ACCESS_KEY_ID: 'shopflow',
+  S3_SECRET_ACCESS_KEY: 'shopflow-local-secret',
+  S3_BUCKET: 'shopflow-lake',
+  S3_PATH_STYLE: 'true',
+  SPARK_MASTER: 'spark://127.0.0.1:7077',
+  SPARK_WORKERS: '2',
+  SPARK_WORKER_MEMORY: '1g',
+  SPARK_DRIVER_MEMORY: '768m',
+  LAKE_CHANGES_TOPIC: 'shop.changes',
+  LAKE_TRIGGER_SECONDS: '5',
+  LAKE_MAINTENANCE_CRON: '30 3 * * *',
+  LAKE_SNAPSHOT_RETENTION_HOURS: '72',
 } as const;
 
 export const envSchema = z.object({
@@ -206,6 +223,36 @@ export const envSchema = z.object({
   PROMETHEUS_PORT: int(1, 65535),
   /** Longest Kafka message key the ingestor lands, in bytes; a longer key makes the message a dead letter (oversized_key). */
   KAFKA_MAX_KEY_BYTES: int(1, 1_048_576),
+  /** Start the lakehouse (object store, Spark cluster) with services:up and allow `npm run lake` (docs/lakehouse.md). */
+  LAKEHOUSE_ENABLED: bool,
+  /** The venv with pyspark for the lakehouse jobs (requirements-lakehouse.txt), kept apart from dbt's. */
+  LAKEHOUSE_VENV: z.string().min(1),
+  /** Any S3 API endpoint; the default is the local S3Proxy that services:up starts. Set it to use AWS S3, R2, GCS (interoperability) or MinIO. */
+  S3_ENDPOINT: url(['http', 'https']),
+  S3_REGION: z.string().min(1),
+  S3_ACCESS_KEY_ID: z.string().min(1),
+  S3_SECRET_ACCESS_KEY: z.string().min(1),
+  /** Bucket of the Iceberg warehouse (tables under s3://<bucket>/warehouse). The local store creates it; elsewhere it must exist. */
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (lower case, digits, dots, dashes)'),
+  /** Path-style URLs (http://host/bucket/key): what S3Proxy and MinIO want; false for virtual-hosted AWS buckets. */
+  S3_PATH_STYLE: bool,
+  /** The Spark master the jobs run on; the default is the local standalone cluster services:up starts. */
+  SPARK_MASTER: z
+    .string()
+    .regex(/^(spark:\/\/[^:\s]+:\d+|local(\[[\d*]+\])?|yarn|k8s:\/\/\S+)$/, 'must be spark://host:port, local[n], yarn or k8s://...'),
+  /** Workers of the local standalone cluster (one core each). */
+  SPARK_WORKERS: int(1, 16),
+  /** Memory one local worker offers its executor (the executor heap is a bit less). */
+  SPARK_WORKER_MEMORY: z.string().regex(/^\d+[mg]$/, 'must be a size such as 768m or 1g'),
+  SPARK_DRIVER_MEMORY: z.string().regex(/^\d+[mg]$/, 'must be a size such as 768m or 1g'),
+  /** Kafka topic the CDC ingestor also publishes its changes to (transactionally) when the lakehouse is on. */
+  LAKE_CHANGES_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a valid Kafka topic name'),
+  /** Micro-batch interval of the landing jobs: also the floor of their freshness. */
+  LAKE_TRIGGER_SECONDS: int(1, 3600),
+  /** When the scheduler compacts the Iceberg tables and expires old snapshots. */
+  LAKE_MAINTENANCE_CRON: cron,
+  /** Snapshots older than this are expired by the maintenance job (time travel reaches this far back). */
+  LAKE_SNAPSHOT_RETENTION_HOURS: int(1, 24 * 365),
   /** Set by CI; makes bring-up non-interactive and quieter. */
   CI: bool.optional(),
 });

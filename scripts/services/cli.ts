@@ -18,6 +18,10 @@ Manages the local services ShopFlow runs on (all of them when none is named):
   smtp       mail sink, 127.0.0.1:2525, messages stored as .eml under <data>/mail
   prometheus only with METRICS_ENABLED=true: scrapes the ingestors' and scheduler's /metrics,
              127.0.0.1:9090, alert rules in docker/prometheus/rules.yml
+  s3proxy    only with LAKEHOUSE_ENABLED=true: S3 API object store, 127.0.0.1:9000 (S3Proxy,
+             filesystem backend under <data>/s3proxy/blobs)
+  spark      only with LAKEHOUSE_ENABLED=true: Spark standalone master 127.0.0.1:7077 (UI 8080)
+             and SPARK_WORKERS workers of one core each
 
 Commands:
   up       start what is not running (idempotent) and wait until each is ready
@@ -32,6 +36,9 @@ Environment (see .env.example):
   KAFKA_TOPIC, KAFKA_PARTITIONS   the clickstream topic 'up' creates
   SMTP_URL            use this SMTP server instead of the local sink
   METRICS_ENABLED, PROMETHEUS_PORT, METRICS_PORT_*   Prometheus and what it scrapes
+  LAKEHOUSE_ENABLED   also start the lakehouse (docs/lakehouse.md)
+  S3_ENDPOINT         use this S3 store instead of starting S3Proxy
+  SPARK_MASTER        use this Spark cluster instead of starting one
 `;
 
 function parse(argv: string[]): { command: 'up' | 'down' | 'status'; names: string[] } {
@@ -57,8 +64,8 @@ function printOutcome(outcome: Outcome): void {
 async function main(argv: string[], context: CliContext): Promise<number> {
   const { command, names } = parse(argv);
   const config = context.config();
-  // down stops Prometheus too when metrics were turned off since it was started.
-  const services = selectServices(names, command === 'down' ? { METRICS_ENABLED: true } : config);
+  // down stops Prometheus and the lakehouse too when they were turned off since they were started.
+  const services = selectServices(names, command === 'down' ? { METRICS_ENABLED: true, LAKEHOUSE_ENABLED: true } : config);
   if (command === 'up') {
     const started = Date.now();
     const outcomes = await upServices(config, services, printOutcome);

@@ -9,7 +9,9 @@ import { kafkaService } from './kafka.ts';
 import { mariadbService } from './mariadb.ts';
 import { postgresService } from './postgres.ts';
 import { prometheusService } from './prometheus.ts';
+import { s3proxyService } from './s3proxy.ts';
 import { smtpService } from './smtp.ts';
+import { sparkService } from './spark.ts';
 import type { LocalService, ServiceName, ServiceStatus } from './types.ts';
 
 export type { LocalService, ServiceName, ServiceStatus } from './types.ts';
@@ -17,13 +19,18 @@ export type { LocalService, ServiceName, ServiceStatus } from './types.ts';
 /** The services everything needs. Prometheus is optional (METRICS_ENABLED) and handled by servicesFor. */
 export const SERVICES: readonly LocalService[] = [postgresService, mariadbService, kafkaService, smtpService];
 
-/** The services `services:*` manages for this configuration: the core four, plus Prometheus when metrics are on. */
-export function servicesFor(config: Pick<Config, 'METRICS_ENABLED'>): LocalService[] {
-  return config.METRICS_ENABLED ? [...SERVICES, prometheusService] : [...SERVICES];
+/** The lakehouse's services (LAKEHOUSE_ENABLED): the object store and the Spark cluster. */
+export const LAKEHOUSE_SERVICES: readonly LocalService[] = [s3proxyService, sparkService];
+
+type Switches = Pick<Config, 'METRICS_ENABLED' | 'LAKEHOUSE_ENABLED'>;
+
+/** The services `services:*` manages for this configuration: the core four, plus Prometheus and the lakehouse when switched on. */
+export function servicesFor(config: Switches): LocalService[] {
+  return [...SERVICES, ...(config.METRICS_ENABLED ? [prometheusService] : []), ...(config.LAKEHOUSE_ENABLED ? LAKEHOUSE_SERVICES : [])];
 }
 
-export function selectServices(names: readonly string[], config?: Pick<Config, 'METRICS_ENABLED'>): LocalService[] {
-  const all = [...SERVICES, prometheusService];
+export function selectServices(names: readonly string[], config?: Switches): LocalService[] {
+  const all = [...SERVICES, prometheusService, ...LAKEHOUSE_SERVICES];
   if (names.length === 0) return config ? servicesFor(config) : [...SERVICES];
   return names.map((name) => {
     const service = all.find((s) => s.name === name);

@@ -2,6 +2,7 @@
 import type { Config } from '../../lib/config/index.ts';
 import { overallOf, type Level, type Row, type StatusReport } from './model.ts';
 import { pipelineRows } from './pipeline.ts';
+import { lakeRows } from './lake.ts';
 import { serviceRows } from './services.ts';
 
 export { type StatusReport } from './model.ts';
@@ -9,7 +10,10 @@ export { type StatusReport } from './model.ts';
 export async function collectStatus(config: Config, now = new Date()): Promise<StatusReport> {
   const services = await serviceRows(config);
   const warehouseUp = services.find((r) => r.name === 'postgres')?.level === 'ok';
-  const { ingestors, pipeline } = await pipelineRows(config, warehouseUp, now);
+  const pipelineResult = await pipelineRows(config, warehouseUp, now);
+  // The lakehouse jobs are ingestors too (into Iceberg); only listed when the lakehouse is on.
+  const ingestors = [...pipelineResult.ingestors, ...lakeRows(config, now)];
+  const { pipeline } = pipelineResult;
   const all = [...services, ...ingestors, ...pipeline];
   const coreDown = services.some((r) => r.name !== 'superset' && r.level === 'fail' && r.facts?.state !== 'up');
   return { checkedAt: now.toISOString(), services, ingestors, pipeline, overall: overallOf(all), serviceDown: coreDown };

@@ -81,6 +81,8 @@ async function versionOf(service: ServiceStatus['service'], config: Config): Pro
     if (service === 'postgres') return { version: `PostgreSQL ${await postgresVersion(config)}` };
     if (service === 'mariadb') return { version: `MariaDB ${await mariadbVersion(config)}` };
     if (service === 'prometheus') return { version: 'Prometheus' };
+    if (service === 's3proxy') return { version: 'S3 API' };
+    if (service === 'spark') return { version: 'Spark standalone' };
     if (service === 'kafka') {
       const v = kafkaVersion(config);
       return v ? { version: `Kafka ${v}` } : {};
@@ -100,6 +102,8 @@ const LABEL: Record<ServiceStatus['service'], string> = {
   kafka: 'kafka',
   smtp: 'smtp',
   prometheus: 'prometheus',
+  s3proxy: 's3 store',
+  spark: 'spark',
 };
 const LOGIN_FIX: Record<ServiceStatus['service'], string> = {
   postgres: 'check WAREHOUSE_TRANSFORMER_PASSWORD (status reads the warehouse as role transformer)',
@@ -107,6 +111,8 @@ const LOGIN_FIX: Record<ServiceStatus['service'], string> = {
   kafka: 'check KAFKA_BROKERS',
   smtp: 'check SMTP_URL',
   prometheus: 'look at .data/prometheus/prometheus.log',
+  s3proxy: 'check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY',
+  spark: 'look at .data/spark/*.log',
 };
 const VARIABLE: Record<ServiceStatus['service'], string> = {
   postgres: 'WAREHOUSE_URL',
@@ -114,6 +120,8 @@ const VARIABLE: Record<ServiceStatus['service'], string> = {
   kafka: 'KAFKA_BROKERS',
   smtp: 'SMTP_URL',
   prometheus: 'PROMETHEUS_PORT',
+  s3proxy: 'S3_ENDPOINT',
+  spark: 'SPARK_MASTER',
 };
 
 export async function serviceRows(config: Config): Promise<Row[]> {

@@ -55,7 +55,7 @@ describe('.env.example', () => {
   });
 
   it('keeps the service URLs commented out, since setting one makes that service external', () => {
-    for (const name of ['WAREHOUSE_URL', 'SHOP_DB_URL', 'KAFKA_BROKERS', 'SMTP_URL']) {
+    for (const name of ['WAREHOUSE_URL', 'SHOP_DB_URL', 'KAFKA_BROKERS', 'SMTP_URL', 'S3_ENDPOINT', 'SPARK_MASTER']) {
       expect(entries.find((e) => e.name === name)?.commented, name).toBe(true);
     }
   });
@@ -63,7 +63,7 @@ describe('.env.example', () => {
   it('loads as a configuration with every service managed', () => {
     const env = Object.fromEntries(entries.filter((e) => !e.commented).map((e) => [e.name, e.value]));
     const config = loadConfig(env);
-    expect(config.managed).toEqual({ postgres: true, mariadb: true, kafka: true, smtp: true });
+    expect(config.managed).toEqual({ postgres: true, mariadb: true, kafka: true, smtp: true, s3: true, spark: true });
     expect(config.KAFKA_PARTITIONS).toBe(Number(DEFAULTS.KAFKA_PARTITIONS));
   });
 });

@@ -1,0 +1,1 @@
+"""ShopFlow's lakehouse jobs: Spark Structured Streaming into Apache Iceberg (docs/lakehouse.md)."""

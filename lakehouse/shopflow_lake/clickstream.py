@@ -1,0 +1,125 @@
+"""Clickstream landing: Kafka `shop.events` -> Iceberg raw.shop_events and raw.dead_letters.
+
+Exactly once: Spark's checkpoint records the Kafka offsets of each micro-batch before it runs
+and its completion after; Iceberg commits each table's rows atomically with the batch's id
+(BatchLedger), so a batch replayed after a crash lands nowhere twice and nothing is skipped.
+Every record is decided by the same contract as the TypeScript ingestor (contract.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
+
+from . import settings as settings_module
+from .contract import Contract
+from .session import spark_session
+from .tables import BatchLedger, ensure_raw
+
+VERDICT = StructType(
+    [
+        StructField("ok", BooleanType(), False),
+        StructField("code", StringType(), True),
+        StructField("reason", StringType(), True),
+        StructField("event_id", StringType(), True),
+        StructField("event_type", StringType(), True),
+        StructField("event_time_us", LongType(), True),
+    ]
+)
+
+
+def decider(spec: dict[str, Any]):
+    contract: list[Contract] = []
+
+    def decide(key: Optional[bytearray], value: Optional[bytearray], timestamp_ms: Optional[int]):
+        if not contract:  # once per Python worker, not per record
+            contract.append(Contract(spec))
+        v = contract[0].decide(None if key is None else bytes(key), None if value is None else bytes(value), timestamp_ms)
+        return (v.ok, v.code, v.reason, v.event_id, v.event_type, v.event_time_us)
+
+    return F.udf(decide, VERDICT)
+
+
+def decided(records: DataFrame, spec: dict[str, Any]) -> DataFrame:
+    decide = decider(spec)
+    return records.select(
+        "topic",
+        F.col("partition").alias("kafka_partition"),
+        F.col("offset").alias("kafka_offset"),
+        "key",
+        "value",
+        F.col("timestamp").alias("kafka_timestamp"),
+        decide("key", "value", F.unix_millis("timestamp")).alias("v"),
+    )
+
+
+def main() -> None:
+    s = settings_module.load()
+    spark = spark_session(s)
+    catalog = s["catalog"]["name"]
+    ensure_raw(spark, catalog)
+    ledger = BatchLedger(spark, s["checkpointDir"] + "/ledger", "clickstream")
+    events_table, dead_table = f"{catalog}.raw.shop_events", f"{catalog}.raw.dead_letters"
+
+    source = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", s["kafka"]["bootstrap"])
+        .option("subscribe", s["kafka"]["topic"])
+        .option("startingOffsets", s["kafka"]["startingOffsets"])
+        # A gap in the topic (retention ran ahead of us) must stop the job, not be skipped silently.
+        .option("failOnDataLoss", "true")
+        .option("maxOffsetsPerTrigger", str(s.get("maxOffsetsPerTrigger", 200_000)))
+        .load()
+    )
+
+    def land(batch: DataFrame, batch_id: int) -> None:
+        rows = decided(batch, s["contract"]).persist()
+        try:
+            now = F.current_timestamp()
+            events = rows.where("v.ok").select(
+                "topic",
+                "kafka_partition",
+                "kafka_offset",
+                F.col("key").cast("string").alias("message_key"),
+                F.col("v.event_id").alias("event_id"),
+                F.col("v.event_type").alias("event_type"),
+                F.timestamp_micros("v.event_time_us").alias("event_time"),
+                F.col("value").cast("string").alias("payload"),
+                # Kafka's "no timestamp" (-1) lands as null, as in Postgres.
+                F.when(F.unix_millis("kafka_timestamp") == -1, F.lit(None)).otherwise(F.col("kafka_timestamp")).alias("kafka_timestamp"),
+                now.alias("_loaded_at"),
+            )
+            dead = rows.where("not v.ok").select(
+                F.lit("kafka").alias("source"),
+                "topic",
+                "kafka_partition",
+                "kafka_offset",
+                F.lit(None).cast("string").alias("source_position"),
+                F.col("key").alias("message_key"),
+                F.col("value").alias("payload"),
+                F.length("value").alias("payload_bytes"),
+                F.col("v.code").alias("error_code"),
+                F.col("v.reason").alias("reason"),
+                now.alias("received_at"),
+                now.alias("_loaded_at"),
+            )
+            ledger.append(events, events_table, batch_id)
+            ledger.append(dead, dead_table, batch_id)
+        finally:
+            rows.unpersist()
+
+    query = (
+        source.writeStream.foreachBatch(land)
+        .option("checkpointLocation", s["checkpointDir"] + "/stream")
+        .trigger(processingTime=f"{s['triggerSeconds']} seconds")
+        .queryName("clickstream-landing")
+        .start()
+    )
+    query.awaitTermination()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""A SparkSession on the configured cluster with the Iceberg catalog `lake` (JDBC catalog in
+Postgres, tables on the S3 API through Iceberg's S3FileIO)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+
+def spark_session(settings: dict[str, Any]) -> SparkSession:
+    catalog = settings["catalog"]
+    s3 = settings["s3"]
+    prefix = f"spark.sql.catalog.{catalog['name']}"
+    builder = (
+        SparkSession.builder.appName(settings["appName"])
+        .master(settings["master"])
+        .config("spark.jars", ",".join(settings["jars"]))
+        .config("spark.driver.memory", settings["driverMemory"])
+        .config("spark.executor.memory", settings["executorMemory"])
+        .config("spark.executor.cores", "1")
+        .config("spark.cores.max", str(settings["maxCores"]))
+        # Executors run the contract (a Python UDF) with the same interpreter and modules.
+        .config("spark.pyspark.python", settings["python"])
+        .config("spark.executorEnv.PYTHONPATH", settings["pythonPath"])
+        # Checksums only where S3 requires them: S3-compatible stores refuse the SDK's default
+        # streaming checksum trailer (the driver gets the same from lib/lakehouse/jobs.ts).
+        .config("spark.executorEnv.AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
+        .config("spark.executorEnv.AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
+        .config("spark.sql.session.timeZone", "UTC")
+        # Small batches on a small cluster: a few partitions, not Spark's default 200.
+        .config("spark.sql.shuffle.partitions", str(max(2, 2 * settings["maxCores"])))
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.extensions", "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions")
+        .config(prefix, "org.apache.iceberg.spark.SparkCatalog")
+        .config(f"{prefix}.type", "jdbc")
+        .config(f"{prefix}.uri", catalog["jdbcUrl"])
+        .config(f"{prefix}.jdbc.user", catalog["user"])
+        .config(f"{prefix}.jdbc.password", catalog["password"])
+        # Iceberg's own schema version of the catalog tables (V1 also tracks views).
+        .config(f"{prefix}.jdbc.schema-version", "V1")
+        .config(f"{prefix}.warehouse", catalog["warehouse"])
+        .config(f"{prefix}.io-impl", "org.apache.iceberg.aws.s3.S3FileIO")
+        .config(f"{prefix}.s3.endpoint", s3["endpoint"])
+        .config(f"{prefix}.s3.path-style-access", "true" if s3["pathStyle"] else "false")
+        .config(f"{prefix}.s3.access-key-id", s3["accessKeyId"])
+        .config(f"{prefix}.s3.secret-access-key", s3["secretAccessKey"])
+        .config(f"{prefix}.client.region", s3["region"])
+    )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

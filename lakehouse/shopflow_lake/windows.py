@@ -1,0 +1,133 @@
+"""Real-time revenue windows: Kafka `shop.events` -> Iceberg realtime.revenue_5m, revenue_1h and
+realtime.late_events.
+
+- Only events the contract admits count (the same decider as the landing job).
+- Revenue per product is the value of `add_to_cart` events (price x quantity): the clickstream
+  carries no order lines, which reach the lake through the CDC path (raw.shop_changes).
+- Lateness: an event that arrives (Kafka timestamp) more than `lateness.minutes` after it
+  happened is late: it is kept in realtime.late_events and not counted. Everything else is
+  counted, out of order or not; the same delay is the watermark, so a window is written once,
+  final, when the watermark passes its end (append mode).
+- Re-sent events (same event_id) count once: deduplicated within the watermark.
+- Exactly once: each window table is Iceberg's own streaming sink, which commits every
+  micro-batch with its query id and epoch and skips an epoch it already holds.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType, StructField, StructType
+
+from . import settings as settings_module
+from .clickstream import decided
+from .session import spark_session
+
+PAYLOAD = StructType(
+    [
+        StructField("event_type", StringType()),
+        StructField("product_id", LongType()),
+        StructField("price", DoubleType()),
+        StructField("quantity", IntegerType()),
+    ]
+)
+
+# Columns are nullable: a streaming write checks nullability strictly, and aggregates are typed nullable.
+WINDOW_TABLE = """
+create table if not exists {table} (
+    window_start timestamp, window_end timestamp, product_id bigint,
+    revenue decimal(14, 2), events bigint)
+using iceberg partitioned by (days(window_start)) tblproperties ('format-version' = '2')
+"""
+
+LATE_TABLE = """
+create table if not exists {table} (
+    event_id string, event_type string, event_time timestamp,
+    kafka_timestamp timestamp, product_id bigint, amount decimal(14, 2),
+    delay_seconds bigint, topic string, kafka_partition int,
+    kafka_offset bigint)
+using iceberg partitioned by (days(event_time)) tblproperties ('format-version' = '2')
+"""
+
+WINDOWS = {"revenue_5m": "5 minutes", "revenue_1h": "1 hour"}
+
+
+def product_events(records: DataFrame, contract: dict) -> DataFrame:
+    rows = decided(records, contract).where("v.ok")
+    payload = F.from_json(F.col("value").cast("string"), PAYLOAD)
+    return rows.select(
+        F.col("v.event_id").alias("event_id"),
+        F.timestamp_micros("v.event_time_us").alias("event_time"),
+        "kafka_timestamp",
+        "topic",
+        "kafka_partition",
+        "kafka_offset",
+        payload.alias("p"),
+    ).where("p.event_type = 'add_to_cart'").select(
+        "event_id",
+        "event_time",
+        "kafka_timestamp",
+        "topic",
+        "kafka_partition",
+        "kafka_offset",
+        F.col("p.event_type").alias("event_type"),
+        F.col("p.product_id").alias("product_id"),
+        (F.col("p.price") * F.col("p.quantity")).cast("decimal(14,2)").alias("amount"),
+    )
+
+
+def main() -> None:
+    s = settings_module.load()
+    spark = spark_session(s)
+    catalog = s["catalog"]["name"]
+    spark.sql(f"create namespace if not exists {catalog}.realtime")
+    for name in WINDOWS:
+        spark.sql(WINDOW_TABLE.format(table=f"{catalog}.realtime.{name}"))
+    spark.sql(LATE_TABLE.format(table=f"{catalog}.realtime.late_events"))
+    delay = f"{s['lateness']['minutes']} minutes"
+
+    source = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", s["kafka"]["bootstrap"])
+        .option("subscribe", s["kafka"]["topic"])
+        .option("startingOffsets", s["kafka"]["startingOffsets"])
+        .option("failOnDataLoss", "true")
+        .load()
+    )
+    events = product_events(source, s["contract"]).withColumn(
+        "delay_seconds", F.unix_seconds("kafka_timestamp") - F.unix_seconds("event_time")
+    )
+    limit = s["lateness"]["minutes"] * 60
+    trigger = f"{s['triggerSeconds']} seconds"
+    queries = []
+    on_time = events.where(F.col("delay_seconds") <= limit).withWatermark("event_time", delay).dropDuplicatesWithinWatermark(["event_id"])
+    for name, size in WINDOWS.items():
+        windows = (
+            on_time.groupBy(F.window("event_time", size), "product_id")
+            .agg(F.sum("amount").cast("decimal(14,2)").alias("revenue"), F.count("*").alias("events"))
+            .select(F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"), "product_id", "revenue", "events")
+        )
+        queries.append(
+            windows.writeStream.format("iceberg")
+            .outputMode("append")
+            .trigger(processingTime=trigger)
+            .option("checkpointLocation", f"{s['checkpointDir']}/{name}")
+            .queryName(name)
+            .toTable(f"{catalog}.realtime.{name}")
+        )
+    late = events.where(F.col("delay_seconds") > limit).select(
+        "event_id", "event_type", "event_time", "kafka_timestamp", "product_id", "amount", "delay_seconds", "topic", "kafka_partition", "kafka_offset"
+    )
+    queries.append(
+        late.writeStream.format("iceberg")
+        .outputMode("append")
+        .trigger(processingTime=trigger)
+        .option("checkpointLocation", f"{s['checkpointDir']}/late_events")
+        .queryName("late_events")
+        .toTable(f"{catalog}.realtime.late_events")
+    )
+    spark.streams.awaitAnyTermination()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+/**
+ * What a lakehouse job is told when it starts: one JSON object built from the configuration
+ * (lib/config) and from the clickstream contract (lib/events), handed to the Python process in
+ * SHOPFLOW_LAKE_SETTINGS. The Python side reads nothing else, so lib/config stays the one place
+ * that reads the environment, and lib/events the one home of the contract.
+ */
+import { z } from 'zod';
+
+import { roleUrl, type Config } from '../config/index.ts';
+import { EVENT_TIME_END_MS, EVENT_TIME_MIN_MS, INTEGER_FIELDS, MAX_EVENT_BYTES, MONEY, MONEY_FIELDS } from '../events/bounds.ts';
+import { shopEvent } from '../events/schema.ts';
+import { lakehouseJars, type LakehousePaths } from './paths.ts';
+
+export interface ContractSpec {
+  jsonSchema: Record<string, unknown>;
+  maxEventBytes: number;
+  maxKeyBytes: number;
+  eventTimeMinMs: number;
+  eventTimeEndMs: number;
+  integerFields: string[];
+  moneyFields: string[];
+  moneyScale: number;
+}
+
+/** The contract as the Python decider (lakehouse/shopflow_lake/contract.py) reads it. */
+export function contractSpec(config: Pick<Config, 'KAFKA_MAX_KEY_BYTES'>): ContractSpec {
+  return {
+    jsonSchema: z.toJSONSchema(shopEvent, { target: 'draft-2020-12' }) as Record<string, unknown>,
+    maxEventBytes: MAX_EVENT_BYTES,
+    maxKeyBytes: config.KAFKA_MAX_KEY_BYTES,
+    eventTimeMinMs: EVENT_TIME_MIN_MS,
+    eventTimeEndMs: EVENT_TIME_END_MS,
+    integerFields: [...INTEGER_FIELDS],
+    moneyFields: [...MONEY_FIELDS],
+    moneyScale: MONEY.scale,
+  };
+}
+
+export interface LakeSettings {
+  appName: string;
+  master: string;
+  driverMemory: string;
+  executorMemory: string;
+  /** Cores the job may use across the cluster (1 per worker here). */
+  maxCores: number;
+  jars: string[];
+  python: string;
+  pythonPath: string;
+  catalog: { name: string; jdbcUrl: string; user: string; password: string; warehouse: string };
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string; pathStyle: boolean };
+  kafka: { bootstrap: string; topic: string; changesTopic: string; startingOffsets: 'earliest' | 'latest' };
+  checkpointDir: string;
+  triggerSeconds: number;
+  contract: ContractSpec;
+  /** Windows job: how late an event may be and still count (its watermark delay). */
+  lateness: { minutes: number };
+  maintenance: { snapshotRetentionHours: number };
+}
+
+/** Executor heap: what a worker offers minus Spark's overhead, so an executor fits its worker. */
+function executorMemory(workerMemory: string): string {
+  const mb = workerMemory.endsWith('g') ? Number(workerMemory.slice(0, -1)) * 1024 : Number(workerMemory.slice(0, -1));
+  return `${Math.max(384, Math.floor(mb * 0.6))}m`;
+}
+
+export function lakeSettings(
+  config: Config,
+  paths: LakehousePaths,
+  job: {
+    name: string;
+    checkpointDir: string;
+    maxCores?: number;
+    startingOffsets?: 'earliest' | 'latest';
+    catalogDatabase?: string;
+    warehousePrefix?: string;
+  },
+): LakeSettings {
+  const catalogUrl = new URL(roleUrl(config, 'ingest_writer', job.catalogDatabase));
+  return {
+    appName: `shopflow-${job.name}`,
+    master: config.SPARK_MASTER,
+    driverMemory: config.SPARK_DRIVER_MEMORY,
+    executorMemory: executorMemory(config.SPARK_WORKER_MEMORY),
+    maxCores: job.maxCores ?? config.SPARK_WORKERS,
+    jars: lakehouseJars(paths),
+    python: paths.python,
+    pythonPath: paths.jobsDir,
+    catalog: {
+      name: 'lake',
+      jdbcUrl: `jdbc:postgresql://${catalogUrl.host}${catalogUrl.pathname}?currentSchema=lake_catalog&ApplicationName=shopflow-${job.name}`,
+      user: decodeURIComponent(catalogUrl.username),
+      password: decodeURIComponent(catalogUrl.password),
+      warehouse: `s3://${config.S3_BUCKET}/${job.warehousePrefix ?? 'warehouse'}`,
+    },
+    s3: {
+      endpoint: config.S3_ENDPOINT,
+      region: config.S3_REGION,
+      accessKeyId: config.S3_ACCESS_KEY_ID,
+      secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+      pathStyle: config.S3_PATH_STYLE,
+    },
+    kafka: {
+      bootstrap: config.KAFKA_BROKERS.join(','),
+      topic: config.KAFKA_TOPIC,
+      changesTopic: config.LAKE_CHANGES_TOPIC,
+      startingOffsets: job.startingOffsets ?? 'earliest',
+    },
+    checkpointDir: job.checkpointDir,
+    triggerSeconds: config.LAKE_TRIGGER_SECONDS,
+    contract: contractSpec(config),
+    lateness: { minutes: 10 },
+    maintenance: { snapshotRetentionHours: config.LAKE_SNAPSHOT_RETENTION_HOURS },
+  };
+}
