@@ -15,10 +15,13 @@ import type { ProcessResult } from '../../lib/process.ts';
 /** dbt writes manifests and logs per run directory, so test files never share dbt/target. */
 export function dbtRunner(config: Config): {
   dbt: (args: string[], vars?: Record<string, string>) => Promise<ProcessResult>;
+  /** dbt's target directory (run_results.json of the last run). */
+  targetPath: string;
   cleanup: () => void;
 } {
   const dir = mkdtempSync(join(tmpdir(), 'shopflow-dbt-test-'));
   return {
+    targetPath: join(dir, 'target'),
     dbt: (args, vars) =>
       runDbt(config, args, {
         targetPath: join(dir, 'target'),
