@@ -11,8 +11,9 @@
  *   micro-batch after the backfill   one more day landed in the same minutes, then the
  *                 scheduler's micro-batch (its exact dbt arguments, tests scoped to the rows
  *                 loaded since the previous build started);
- *   micro-batch steady               one more day stamped as it would arrive (a minute after
- *                 each row happened), then the micro-batch again;
+ *   micro-batch steady               one more day, landed and stamped as it arrives (now,
+ *                 minutes after the backfill), then the micro-batch again: a cycle after an
+ *                 ordinary cycle, with the backfill still inside the old one-hour lookback;
  *   gate          both Great Expectations checkpoints (raw, marts);
  *   report        `npm run report`'s path: the gates' results for the same data reused, the
  *                 report rendered (dry run);
@@ -32,6 +33,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 
 import { loadConfig, type Config } from '../lib/config/index.ts';
+import { ProcessFailedError } from '../lib/errors.ts';
 import { runDbt } from '../lib/dbt/run.ts';
 import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../lib/warehouse/migrate.ts';
@@ -125,11 +127,11 @@ async function measure(factor: number): Promise<Figures> {
   }).seed();
   const figures: Figures = { generation_s: 0, ingestion_s: 0, events: 0, changes: 0 };
   let state: LoadState = emptyLoadState();
-  // Each slice lands in one transaction; without loadDelayMs Postgres stamps now(): a backfill.
-  const land = async (stamp?: { loadDelayMs: number }) => {
+  // Each slice lands in one transaction, stamped now() by Postgres: the history as a backfill.
+  const land = async () => {
     figures.events! += world.events.length - state.events;
     figures.changes! += world.changes.length - state.changes;
-    const landed = await timed(() => loadWorld(config.WAREHOUSE_URL, world, state, stamp));
+    const landed = await timed(() => loadWorld(config.WAREHOUSE_URL, world, state));
     world.changes.length = 0;
     world.events.length = 0;
     state = { changes: 0, events: 0, offsets: landed.result.offsets };
@@ -142,8 +144,19 @@ async function measure(factor: number): Promise<Figures> {
     log(`${factor}x: backfilled ${done + slice}/${historyDays} days`);
   }
   const dir = mkdtempSync(join(tmpdir(), `shopflow-bench-scale-${factor}x-`));
-  const dbt = (args: string[]) =>
-    runDbt(config, args, { targetPath: join(dir, 'target'), logPath: join(dir, 'logs'), threads, timeoutMs: 2 * 60 * 60_000 });
+  const dbt = async (args: string[]) => {
+    try {
+      return await runDbt(config, args, {
+        targetPath: join(dir, 'target'),
+        logPath: join(dir, 'logs'),
+        threads,
+        timeoutMs: 2 * 60 * 60_000,
+      });
+    } catch (error) {
+      if (error instanceof ProcessFailedError) log(`${factor}x: dbt ${args.join(' ')} failed:\n${error.outputTail}`);
+      throw error;
+    }
+  };
   try {
     await dbt(['parse']);
     const fullStart = new Date();
@@ -157,7 +170,7 @@ async function measure(factor: number): Promise<Figures> {
     log(`${factor}x: micro-batch right after the backfill ${round(figures.microbatch_after_backfill_s, 1)} s`);
 
     world.advance(1);
-    await land({ loadDelayMs: 60_000 });
+    await land();
     figures.microbatch_steady_s = (await timed(() => dbt(microbatch(afterBackfillStart)))).seconds;
     log(`${factor}x: micro-batch in steady state ${round(figures.microbatch_steady_s, 1)} s`);
 
