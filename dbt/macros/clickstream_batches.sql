@@ -227,10 +227,11 @@
 {# Post-hook of those models: the ranges read, in the transaction of the rows they gave. #}
 {% macro record_clickstream_batch() -%}
     {%- set found = modules.re.search('/\\* clickstream_batch: (.*?) \\*/', compiled_code or '') if execute else none -%}
-    {%- if not found -%}
+    {%- set batch = fromjson(found.group(1)) if found else none -%}
+    {#- Nothing read and nothing to forget: a statement all the same (an empty one is an error). -#}
+    {%- if batch is none or (not batch.full and batch.ranges | length == 0) -%}
         select 1
     {%- else -%}
-        {%- set batch = fromjson(found.group(1)) -%}
         {%- set batches = clickstream_batches_relation() -%}
         {%- if batch.full %}
         delete from {{ batches }} where model_name = '{{ this.identifier }}';

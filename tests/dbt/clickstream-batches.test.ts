@@ -177,6 +177,11 @@ describe('clickstream batches: each landed event is processed once, whatever its
     state = await loadWorld(warehouse.adminUrl, world, state);
     await microBatchAfter(before, 'steady state');
 
+    // A cycle with nothing new reads nothing and records nothing (and does not fail).
+    const beforeIdle = await withPg(warehouse.adminUrl, ledger);
+    await runner.dbt(MICROBATCH);
+    expect(await withPg(warehouse.adminUrl, ledger)).toEqual(beforeIdle);
+
     // No range overlaps or leaves a gap: per model and partition each starts where the last ended.
     await withPg(warehouse.adminUrl, async (client) => {
       const rows = await ledger(client);
