@@ -13,6 +13,7 @@ import { ProcessFailedError, ServiceUnavailableError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createPool } from '../lib/pg/pool.ts';
 import { runProcess } from '../lib/process.ts';
+import { dataVersion, gateResultFor } from './data-version.ts';
 import { runnerSummarySchema, toGateSummary, type GateName, type GateSummary } from './summary.ts';
 
 export type { GateSummary, GateName } from './summary.ts';
@@ -61,6 +62,8 @@ export async function runGate(config: Config, gate: GateName, opts: RunGateOptio
   const logger = opts.logger?.child({ gate });
 
   logger?.info('gate starting');
+  // Before the run: data landing meanwhile makes the recorded version older, never newer, than what was checked.
+  const version = await dataVersion(config, logger);
   try {
     await runProcess(pythonPath(config), [script, '--gate', gate, '--summary', summaryPath], {
       cwd: config.rootDir,
@@ -92,13 +95,28 @@ export async function runGate(config: Config, gate: GateName, opts: RunGateOptio
       `the runner finished without a readable summary at ${summaryPath}: ${String(cause)}`,
     );
   }
-  const summary = toGateSummary(parsed, summaryPath);
+  const summary: GateSummary = { ...toGateSummary(parsed, summaryPath), dataVersion: version };
   await recordGateResult(config, summary, opts.runId, logger);
   logger?.[summary.success ? 'info' : 'warn'](
     { evaluated: summary.evaluated, failed: summary.failed, summaryPath },
     summary.success ? 'gate passed' : 'gate failed',
   );
   return summary;
+}
+
+/**
+ * The recorded result of a gate that already checked exactly the current data (same data
+ * version), or a new run. What `npm run report` uses: the 08:00 job has just run both gates on
+ * the data the report shows, and running them again cost as much as the report itself.
+ */
+export async function reuseOrRunGate(config: Config, gate: GateName, opts: RunGateOptions = {}): Promise<GateSummary> {
+  const version = await dataVersion(config, opts.logger);
+  const earlier = await gateResultFor(config, gate, version, opts.logger);
+  if (earlier) {
+    opts.logger?.info({ gate, checkedAt: earlier.checkedAt, dataVersion: version }, 'gate result reused: same data already checked');
+    return { ...earlier, reusedFrom: earlier.checkedAt };
+  }
+  return runGate(config, gate, opts);
 }
 
 async function recordGateResult(config: Config, summary: GateSummary, runId: string | undefined, logger?: Logger): Promise<void> {

@@ -38,6 +38,10 @@ export interface GateSummary {
   checkedAt: string;
   /** The shop's sources as this gate saw them; absent in summaries written before it existed. */
   sources?: GateSource[];
+  /** The data checked (great_expectations/data-version.ts), taken before the run started. */
+  dataVersion?: string;
+  /** Set when this result was not run now but reused: when it was checked, for the same data. */
+  reusedFrom?: string;
 }
 
 export const runnerSummarySchema = z.object({

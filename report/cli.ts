@@ -1,6 +1,6 @@
 /**
  * npm run report -- [--date YYYY-MM-DD] [--dry-run] [--skip-gate] [--resolve sent|resend]
- * Runs the quality gate, then renders the daily report from the marts, saves it under
+ * Runs the quality gate (or reuses its result for the same data), then renders the daily report from the marts, saves it under
  * out/reports/<date>.html and (unless --dry-run) mails it once per business date.
  */
 import { pathToFileURL } from 'node:url';
@@ -12,7 +12,7 @@ import { ShopflowError, UsageError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import { readLedgerRow, resolveDelivery, type DeliveryTarget, type Resolution } from '../lib/mail/ledger.ts';
 import { createPool } from '../lib/pg/pool.ts';
-import { runGate } from '../great_expectations/run.ts';
+import { reuseOrRunGate } from '../great_expectations/run.ts';
 import type { GateSummary } from '../great_expectations/summary.ts';
 import { isIsoDate } from './format.ts';
 import { latestBusinessDate } from './queries.ts';
@@ -20,7 +20,9 @@ import { sendDailyReport, type SendDailyReportResult } from './send.ts';
 
 const HELP = `Usage: npm run report -- [options]
 
-Runs the data quality gate (raw and marts), renders the daily report for one business date
+Runs the data quality gate (raw and marts), or reuses its recorded result when the same data
+was already checked (the 08:00 job's gates, say: great_expectations/data-version.ts), and says
+which; then renders the daily report for one business date
 from the marts (as role bi_reader), saves it as out/reports/<date>.html (charts embedded, opens
 standalone) and mails it to REPORT_TO exactly once per business date. If a gate fails, the
 report is withheld and an alert listing the failed expectations goes to ALERT_TO instead.
@@ -172,8 +174,15 @@ async function main(argv: string[], context: CliContext): Promise<number> {
 
   const gates: GateSummary[] = [];
   if (!args.skipGate) {
-    for (const gate of ['raw', 'marts'] as const)
-      gates.push(await runGate(config, gate, { logger, ...(args.runId ? { runId: args.runId } : {}) }));
+    for (const gate of ['raw', 'marts'] as const) {
+      const summary = await reuseOrRunGate(config, gate, { logger, ...(args.runId ? { runId: args.runId } : {}) });
+      gates.push(summary);
+      process.stdout.write(
+        summary.reusedFrom
+          ? `gate ${gate}: ${summary.success ? 'passed' : 'FAILED'}, reused from ${summary.reusedFrom} (the same data was already checked; not run again)\n`
+          : `gate ${gate}: ${summary.success ? 'passed' : 'FAILED'} (run now)\n`,
+      );
+    }
   }
   const result = await sendDailyReport(
     config,

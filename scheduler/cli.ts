@@ -1,6 +1,7 @@
 /** `npm run scheduler`: the scheduler daemon, or `--once JOB` to run one job now and exit. */
 import { EXIT } from '../lib/cli/exit-codes.ts';
 import { runCli, type CliContext } from '../lib/cli/run.ts';
+import { assertHeadroom, watchHeadroom } from '../lib/disk/headroom.ts';
 import { abortOnStopSignals, handleShutdownSignals } from '../lib/lifecycle.ts';
 import { createLogger } from '../lib/logger.ts';
 import { HELP, parseSchedulerArgs } from './cli-args.ts';
@@ -22,6 +23,8 @@ async function main(argv: string[], context: CliContext): Promise<number> {
   const config = context.config();
   const logger = createLogger('scheduler', config);
   const operations = realPipeline(config, logger);
+  // A dbt build writes gigabytes of WAL at scale: never start one on a disk that is nearly full.
+  await assertHeadroom(config, 'scheduler');
 
   if (args.once) {
     const abort = new AbortController();
@@ -57,7 +60,22 @@ async function main(argv: string[], context: CliContext): Promise<number> {
   handleShutdownSignals({ logger, drain: () => scheduler.stop(), forceAfterMs: DRAIN_MS + 40_000 });
   await scheduler.start();
   logger.info({ role: scheduler.role, instance: scheduler.instanceId }, 'scheduler running');
-  return new Promise<number>(() => undefined); // runs until a signal; handleShutdownSignals exits
+  // Runs until a signal (handleShutdownSignals exits) or a watched disk gets nearly full: then it
+  // drains like on SIGTERM (jobs, then the ingestors) and the runner prints the one sentence (exit 73).
+  return new Promise<number>((_resolve, reject) => {
+    watchHeadroom(
+      config,
+      'scheduler',
+      (error) => {
+        logger.warn({ code: error.code, path: error.headroom.path }, 'disk nearly full: draining');
+        scheduler.stop().then(
+          () => reject(error),
+          () => reject(error),
+        );
+      },
+      logger,
+    );
+  });
 }
 
 await runCli({ name: 'scheduler', help: HELP, main });

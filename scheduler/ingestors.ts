@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import { KAFKA_INGESTOR_NODE_FLAGS } from '../ingest/kafka/node-flags.ts';
 import { childEnv, DEFAULTS, type Config } from '../lib/config/index.ts';
+import { watchedDirs } from '../lib/disk/headroom.ts';
 import type { SupervisedProcess } from './supervisor.ts';
 
 export const INGESTOR_ENTRIES = { kafka: 'ingest/kafka/cli.ts', cdc: 'ingest/cdc/cli.ts' } as const;
@@ -31,6 +32,12 @@ export function ingestorProcesses(config: Config, names: readonly ('kafka' | 'cd
     // the ingestor itself, which drains and exits 0.
     args: [...INGESTOR_NODE_FLAGS[name], '--import', 'tsx', join(config.rootDir, INGESTOR_ENTRIES[name])],
     cwd: config.rootDir,
-    env: { ...childEnv({ NODE_NO_WARNINGS: '1' }), ...configEnv(config) },
+    // The child gets explicit service URLs, so it would not know the services are local:
+    // it watches the scheduler's disks by name.
+    env: {
+      ...childEnv({ NODE_NO_WARNINGS: '1' }),
+      ...configEnv(config),
+      DISK_WATCH_DIRS: [...new Set(watchedDirs(config).map((d) => d.path))].join(','),
+    },
   }));
 }

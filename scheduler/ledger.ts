@@ -161,6 +161,15 @@ export class RunLedger {
    * (handed over, acknowledgement lost), 'failed'
    * (a send attempt gave up; a new run may send), or 'none'.
    */
+  /** When the newest successful run of `job` started (null if none). */
+  async lastSucceededStart(job: string): Promise<Date | null> {
+    const { rows } = await this.pool.query<{ started_at: Date | null }>(
+      `select max(started_at) as started_at from ops.runs where job = $1 and status = 'succeeded'`,
+      [job],
+    );
+    return rows[0]?.started_at ?? null;
+  }
+
   async reportState(businessDate: string): Promise<'none' | 'sent' | 'sending' | 'unknown' | 'failed'> {
     const { rows } = await this.pool.query<{ status: 'sent' | 'sending' | 'unknown' | 'failed' }>(
       'select status from ops.reports_sent where business_date = $1',

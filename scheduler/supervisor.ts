@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+import { EXIT } from '../lib/cli/exit-codes.ts';
 import type { Logger } from '../lib/logger.ts';
 import { backoffDelay } from '../lib/retry.ts';
 
@@ -75,6 +76,12 @@ export class ProcessSupervisor {
         resolve();
         if (this.#stopping) {
           logger.info({ code, signal }, 'child stopped');
+          return;
+        }
+        // A nearly full disk: restarting would only fill it further. The child said why (its
+        // last stderr line); the scheduler's own disk watch stops the rest.
+        if (code === EXIT.diskLow) {
+          logger.error({ code }, 'child stopped because a disk is nearly full: not restarting');
           return;
         }
         const stable = Date.now() - startedAt >= (this.options.stableAfterMs ?? 60_000);

@@ -92,23 +92,17 @@
 
 {#
     First day an incremental day-grain mart must rebuild, as a date literal: the earliest of
-    the days new data touched (changed_date_column of the rows of changed_relation loaded after
-    this mart's watermark_column) and the days up to the as-of date not built yet. 'infinity'
+    the days new data touched (first_changed_day_sql: a query giving that one date, from the
+    mart's clickstream batch) and the days up to the as-of date not built yet. 'infinity'
     when there is nothing to rebuild.
 
-    A literal for the same reason as load_watermark: "day >= (subquery)" is planned as a third
-    of the table, and day-grain marts filter tables with years of history by it. min(day + 0):
-    a bare min(day) over an indexed day column lets the planner walk that index from the oldest
-    day, filtering on the load time.
+    A literal: "day >= (subquery)" is planned as a third of the table, and day-grain marts
+    filter tables with years of history by it.
 #}
-{% macro first_day_to_rebuild(built_date_column, changed_relation, changed_date_column, changed_loaded_column, watermark_column) -%}
+{% macro first_day_to_rebuild(built_date_column, first_changed_day_sql) -%}
     {%- set first_day_sql -%}
         least(
-            (
-                select min(changed.{{ changed_date_column }} + 0)
-                from {{ changed_relation }} as changed
-                where changed.{{ changed_loaded_column }} > {{ load_watermark(watermark_column) }}
-            ),
+            ({{ first_changed_day_sql }}),
             (
                 select min(calendar.date_day)
                 from {{ ref('dim_date') }} as calendar

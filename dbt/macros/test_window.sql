@@ -10,8 +10,10 @@
                                            fed by the CDC change log: _change_id,
                                            source_change_id).
 
-    With var test_recent_hours set (the scheduler's micro-batches set it) only those rows are
-    tested; otherwise every row. Uniqueness across the whole table stays enforced by the
+    With var test_recent_hours set only those rows are tested; with var test_loaded_since (a
+    timestamp: the scheduler's micro-batch sets it to the start of the last cycle that
+    succeeded, less a few minutes) only rows loaded since then, so a cycle tests what it
+    changed, even right after a backfill stamped in the same hour; otherwise every row. Uniqueness across the whole table stays enforced by the
     models' unique indexes; the nightly build and any plain `dbt build` test everything.
     A model sets the window for all its tests with meta test_window (the same placeholder);
     a test's own `where` takes precedence.
@@ -22,13 +24,16 @@
     {%- set where = config.get('where') or model_test_window(relation) -%}
     {%- if where -%}
         {%- set hours = var('test_recent_hours', none) -%}
+        {%- set since = var('test_loaded_since', none) -%}
         {#- A namespace: a plain set inside a for loop does not outlive the loop. -#}
         {%- set resolved = namespace(where = where) -%}
         {%- for kind in ['rows', 'changes'] -%}
             {%- set placeholder = modules.re.search('__recent_' ~ kind ~ '__\\((\\w+)\\)', resolved.where) -%}
             {%- if placeholder -%}
-                {%- if hours is none or not execute -%}
+                {%- if not execute or (hours is none and since is none) -%}
                     {%- set condition = 'true' -%}
+                {%- elif since is not none -%}
+                    {%- set condition = rows_since_condition(kind, placeholder.group(1), since) -%}
                 {%- else -%}
                     {%- set condition = recent_rows_condition(kind, relation, placeholder.group(1), hours | int) -%}
                 {%- endif -%}
@@ -42,6 +47,24 @@
     {%- else -%}
         {%- do return(relation) -%}
     {%- endif -%}
+{%- endmacro %}
+
+{#
+    Rows loaded since a point in time: the load-time column itself, or for change-log models
+    the first change-log position loaded since then (BRIN range of the change log's load time).
+#}
+{% macro rows_since_condition(kind, column, since) -%}
+    {%- set since_literal = "'" ~ (since | string | replace("'", "")) ~ "'::timestamptz" -%}
+    {%- if kind == 'rows' -%}
+        {%- do return(column ~ ' >= ' ~ since_literal) -%}
+    {%- endif -%}
+    {%- set bound_sql -%}
+        select min(change_id + 0)::text from {{ source('shop', 'shop_changes') }}
+        where _loaded_at >= {{ since_literal }}
+    {%- endset -%}
+    {%- set bound = run_query(bound_sql).columns[0].values()[0] -%}
+    {#- Nothing loaded since: no row of the model can be new. -#}
+    {%- do return(column ~ ' >= ' ~ bound if bound is not none else 'false') -%}
 {%- endmacro %}
 
 {% macro recent_rows_condition(kind, relation, column, hours) -%}

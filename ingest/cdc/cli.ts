@@ -8,6 +8,7 @@ import cliProgress from 'cli-progress';
 
 import { runCli } from '../../lib/cli/run.ts';
 import { coerceError, UsageError } from '../../lib/errors.ts';
+import { assertHeadroom, watchHeadroom, type DiskSpaceError } from '../../lib/disk/headroom.ts';
 import { handleShutdownSignals } from '../../lib/lifecycle.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { ingestMetrics } from '../../lib/metrics/ingest.ts';
@@ -85,6 +86,8 @@ await runCli(
       const flags = parseFlags(argv);
       const config = context.config();
       const logger = createLogger('ingest-cdc', config);
+      // Before reading anything: a batch must never be the write that fills the warehouse's disk.
+      await assertHeadroom(config, 'ingest:cdc');
       const metrics = await serveMetrics(createRegistry('ingest-cdc'), {
         enabled: config.METRICS_ENABLED,
         host: config.METRICS_HOST,
@@ -144,12 +147,25 @@ await runCli(
           await running;
         },
       });
+      let diskLow: DiskSpaceError | undefined;
+      const disk = watchHeadroom(
+        config,
+        'ingest:cdc',
+        (error) => {
+          diskLow = error;
+          logger.warn({ code: error.code, path: error.headroom.path }, 'disk nearly full: draining');
+          ingestor.stop();
+        },
+        logger,
+      );
       const running = ingestor.run();
       try {
         const summary = await running;
+        if (diskLow) throw diskLow;
         logger.info({ ...summary, source: ingestor.sourceName }, summary.end === 'idle' ? 'caught up and idle: exiting' : 'stopped');
         return 0;
       } finally {
+        disk.stop();
         removeSignals();
       }
     },

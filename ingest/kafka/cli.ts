@@ -6,6 +6,7 @@ import { EXIT } from '../../lib/cli/exit-codes.ts';
 import { untilGiveUp } from '../../lib/cli/give-up.ts';
 import { runCli } from '../../lib/cli/run.ts';
 import { ensureTopic } from '../../lib/kafka/admin.ts';
+import { assertHeadroom, watchHeadroom, type DiskSpaceError } from '../../lib/disk/headroom.ts';
 import { handleShutdownSignals } from '../../lib/lifecycle.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { ingestMetrics } from '../../lib/metrics/ingest.ts';
@@ -21,6 +22,8 @@ await runCli({
     const config = context.config();
     const logger = createLogger('ingest-kafka', config);
     const topic = cli.topic ?? config.KAFKA_TOPIC;
+    // Before consuming anything: a batch must never be the write that fills the warehouse's disk.
+    await assertHeadroom(config, 'ingest:kafka');
     // Run by hand or by the scheduler alike: an unreachable broker is retried for a bounded
     // time, then the process exits 69; only the scheduler's supervisor retries without end.
     await untilGiveUp(
@@ -61,8 +64,25 @@ await runCli({
         await ingestor.stop('stopped');
       },
     });
-    const summary = await ingestor.run();
-    logger.info(summary, 'done');
+    let diskLow: DiskSpaceError | undefined;
+    const disk = watchHeadroom(
+      config,
+      'ingest:kafka',
+      (error) => {
+        diskLow = error;
+        logger.warn({ code: error.code, path: error.headroom.path }, 'disk nearly full: draining');
+        void ingestor.stop('stopped');
+      },
+      logger,
+    );
+    try {
+      const summary = await ingestor.run();
+      logger.info(summary, 'done');
+    } finally {
+      disk.stop();
+    }
+    // The batch in flight is committed; the runner prints the one sentence and exits 73.
+    if (diskLow) throw diskLow;
     return EXIT.ok;
   },
 });

@@ -11,6 +11,12 @@ export const EXIT = {
   usage: 2,
   /** A service (Postgres, MariaDB, Kafka, SMTP, Superset) could not be reached: sysexits' EX_UNAVAILABLE. */
   unavailable: 69,
+  /**
+   * A watched disk is nearly full (DISK_STOP_FREE_MB): the process stopped cleanly before Postgres
+   * or the broker ran out; free space, then start it again. Supervisors do not restart on it.
+   * sysexits' EX_CANTCREAT.
+   */
+  diskLow: 73,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -172,6 +172,9 @@ export function explainError(thrown: unknown, config?: Config): Explained {
     return { exitCode: EXIT.usage, sentence: `${message}\nRun with --help for the usage.`, error };
   }
   if (error instanceof ConfigError) return { exitCode: EXIT.usage, sentence: error.message, error };
+  // lib/disk/headroom.ts: the message already names the disk and the fix.
+  if (error instanceof ShopflowError && error.code === 'SHOPFLOW_DISK_LOW')
+    return { exitCode: EXIT.diskLow, sentence: error.message, error };
   // node:util parseArgs, where a command (a bench) calls it directly.
   if (typeof field(error, 'code') === 'string' && String(field(error, 'code')).startsWith('ERR_PARSE_ARGS_')) {
     return {

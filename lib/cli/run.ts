@@ -14,7 +14,7 @@ import { EXIT } from './exit-codes.ts';
 import { explainError } from './explain.ts';
 
 export const EXIT_STATUS_HELP =
-  'Exit status: 0 ok, 1 failed, 2 usage or configuration error, 69 a service is unreachable\n(docs/operations.md#exit-codes).';
+  'Exit status: 0 ok, 1 failed, 2 usage or configuration error, 69 a service is unreachable,\n73 a disk is nearly full (docs/operations.md#exit-codes).';
 
 export interface CliContext {
   /** Loads (once) and validates the configuration; the runner uses it to name services in errors. */

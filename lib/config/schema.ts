@@ -103,6 +103,12 @@ export const DEFAULTS = {
   LAKE_TRIGGER_SECONDS: '5',
   LAKE_MAINTENANCE_CRON: '30 3 * * *',
   LAKE_SNAPSHOT_RETENTION_HOURS: '72',
+  // disk headroom (docs/operations.md#disk-space)
+  DISK_STOP_FREE_MB: '1024',
+  DISK_WARN_FREE_MB: '4096',
+  DISK_CHECK_MS: '10000',
+  DISK_WATCH_DIRS: '',
+  KAFKA_LOCAL_RETENTION_MB: '1024',
 } as const;
 
 export const envSchema = z.object({
@@ -253,6 +259,26 @@ export const envSchema = z.object({
   LAKE_MAINTENANCE_CRON: cron,
   /** Snapshots older than this are expired by the maintenance job (time travel reaches this far back). */
   LAKE_SNAPSHOT_RETENTION_HOURS: int(1, 24 * 365),
+  /**
+   * Free space (MB) under which the ingestors and the scheduler stop cleanly, on the disk of each
+   * watched directory: the local Postgres data directory and Kafka log directory (when this
+   * project runs them) and DISK_WATCH_DIRS. Set it above what one batch and one dbt build write
+   * (WAL included), so they stop before Postgres or the broker runs out.
+   */
+  DISK_STOP_FREE_MB: int(0, 100_000_000),
+  /** Free space (MB) under which `npm run status` and the logs warn. */
+  DISK_WARN_FREE_MB: int(0, 100_000_000),
+  /** How often the ingestors and the scheduler look at free space. */
+  DISK_CHECK_MS: int(100, 3_600_000),
+  /** More directories to watch (comma list), e.g. a remote-mounted Postgres data directory. */
+  DISK_WATCH_DIRS: z.string().transform((s) =>
+    s
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean),
+  ),
+  /** Size cap per partition (MB) of the local Kafka broker's log (retention by size: events carry old timestamps). */
+  KAFKA_LOCAL_RETENTION_MB: int(1, 100_000_000),
   /** Set by CI; makes bring-up non-interactive and quieter. */
   CI: bool.optional(),
 });

@@ -15,6 +15,21 @@ export const DBT_MICROBATCH_ARGS = [
   '--vars',
   JSON.stringify({ test_recent_hours: MICROBATCH_TEST_WINDOW_HOURS }),
 ];
+/**
+ * Rows loaded this long before the last successful micro-batch started are tested again: an
+ * ingest transaction stamps its rows when it starts and commits a moment later.
+ */
+export const MICROBATCH_TEST_SLACK_MS = 5 * 60_000;
+/**
+ * The micro-batch after a successful one tests only rows loaded since that one started (less
+ * the slack): what this cycle changed, even when a backfill was stamped an hour ago. Without
+ * one (the first cycle, or after failures) the 24-hour window above.
+ */
+export function microbatchArgs(lastSucceededStart: Date | null): string[] {
+  if (!lastSucceededStart) return DBT_MICROBATCH_ARGS;
+  const since = new Date(lastSucceededStart.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString();
+  return ['build', '--exclude', 'resource_type:snapshot', '--vars', JSON.stringify({ test_loaded_since: since })];
+}
 export const DBT_NIGHTLY_ARGS = ['build'];
 export const DBT_REPORT_ARGS = ['build', '--exclude', 'resource_type:snapshot'];
 export const ALERT_MARTS = ['suspected_fraud_orders', 'low_stock_products', 'stockout_risk_products'] as const;

@@ -14,7 +14,7 @@ import type { RunLedger } from '../ledger.ts';
 import type { Mutex } from '../mutex.ts';
 import type { GateOutcome, PipelineOperations } from '../operations.ts';
 import { checkOperationalAlerts, type AlertFacts, type AlertFreshness } from './operational-alerts.ts';
-import { DBT_ALERT_ARGS, DBT_FORECAST_ARGS, DBT_MICROBATCH_ARGS, DBT_NIGHTLY_ARGS, DBT_REPORT_ARGS } from './dbt-args.ts';
+import { DBT_ALERT_ARGS, DBT_FORECAST_ARGS, DBT_NIGHTLY_ARGS, DBT_REPORT_ARGS, microbatchArgs } from './dbt-args.ts';
 
 export interface JobDependencies {
   operations: PipelineOperations;
@@ -30,12 +30,18 @@ function childOptions(context: StepContext) {
   return { runId: context.runId, signal: context.signal, logger: context.logger, onLine: context.onLine };
 }
 
-function dbtStep(name: string, args: string[], deps: JobDependencies, options: { coversAlertMarts: boolean }): StepDefinition {
+function dbtStep(
+  name: string,
+  args: string[] | (() => Promise<string[]>),
+  deps: JobDependencies,
+  options: { coversAlertMarts: boolean },
+): StepDefinition {
   return {
     name,
     run: async (context) => {
       const startedAt = context.clock.now();
-      const { outputTail } = await deps.dbtMutex.run(() => deps.operations.dbt(args, childOptions(context)), context.signal);
+      const dbtArgs = typeof args === 'function' ? await args() : args;
+      const { outputTail } = await deps.dbtMutex.run(() => deps.operations.dbt(dbtArgs, childOptions(context)), context.signal);
       // A build that covered the alert marts makes the next alert check's own refresh unnecessary.
       if (options.coversAlertMarts) deps.freshness.markBuilt(startedAt);
       return { outputTail };
@@ -166,7 +172,12 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
     microbatch: {
       name: 'microbatch',
       alertWindow: 'hour',
-      steps: [dbtStep('dbt_build', DBT_MICROBATCH_ARGS, deps, { coversAlertMarts: true })],
+      // Tests scoped to rows loaded since the last cycle that succeeded (scheduler/jobs/dbt-args.ts).
+      steps: [
+        dbtStep('dbt_build', async () => microbatchArgs(await deps.ledger.lastSucceededStart('microbatch')), deps, {
+          coversAlertMarts: true,
+        }),
+      ],
     },
     nightly: {
       name: 'nightly',

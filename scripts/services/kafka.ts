@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { localServiceDirs } from '../../lib/disk/headroom.ts';
 import type { Config } from '../../lib/config/index.ts';
 import { ShopflowError } from '../../lib/errors.ts';
 import { ensureTopic, listTopics } from '../../lib/kafka/admin.ts';
@@ -31,7 +32,7 @@ function layout(config: Config) {
   return {
     ...paths,
     lib: join(paths.dir, 'lib'),
-    logDirs: join(paths.dir, 'data'),
+    logDirs: localServiceDirs(config.dataDir).kafka,
     properties: join(paths.dir, 'server.properties'),
     log4j: join(paths.dir, 'log4j.properties'),
     clusterIdFile: join(paths.dir, 'cluster-id'),
@@ -48,8 +49,17 @@ export function newClusterId(): string {
   return randomBytes(16).toString('base64url');
 }
 
+/** Per-partition size cap and segment size of the local broker's log (retention is by size). */
+export function localRetention(config: Pick<Config, 'KAFKA_LOCAL_RETENTION_MB'>): { retentionBytes: number; segmentBytes: number } {
+  const retentionBytes = config.KAFKA_LOCAL_RETENTION_MB * 1024 * 1024;
+  // A segment must hold the largest message batch (message.max.bytes, 2 MB below).
+  const segmentBytes = Math.max(4 * 1024 * 1024, Math.min(1024 * 1024 * 1024, Math.floor(retentionBytes / 4)));
+  return { retentionBytes, segmentBytes };
+}
+
 function writeConfigFiles(config: Config, files: ReturnType<typeof layout>): void {
   const port = brokerPort(config);
+  const { retentionBytes, segmentBytes } = localRetention(config);
   const controllerPort = port + 1;
   writeFileSync(
     files.properties,
@@ -77,9 +87,13 @@ group.initial.rebalance.delay.ms=0
 message.max.bytes=2097152
 replica.fetch.max.bytes=2097152
 # Events may carry old timestamps (a shop's history); time-based retention would delete them
-# on arrival, so keep data until a size cap per partition instead.
+# on arrival, so keep data until a size cap per partition instead (KAFKA_LOCAL_RETENTION_MB).
+# Retention drops whole closed segments: segments of a quarter of the cap keep a partition
+# within 1.25x of it, where the default 1 GB segment would let it reach the cap plus 1 GB.
 log.retention.ms=-1
-log.retention.bytes=1073741824
+log.retention.bytes=${retentionBytes}
+log.segment.bytes=${segmentBytes}
+log.retention.check.interval.ms=60000
 `,
   );
   writeFileSync(

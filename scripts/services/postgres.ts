@@ -14,6 +14,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 
 import pg from 'pg';
 
+import { localServiceDirs } from '../../lib/disk/headroom.ts';
 import type { Config } from '../../lib/config/index.ts';
 import { ShopflowError } from '../../lib/errors.ts';
 import { migrate } from '../../lib/warehouse/migrate.ts';
@@ -155,7 +156,7 @@ function adminUrl(config: Config, database = 'postgres'): string {
 
 async function start(config: Config): Promise<string> {
   const paths = servicePaths(config.dataDir, 'postgres');
-  const pgdata = join(paths.dir, 'data');
+  const pgdata = localServiceDirs(config.dataDir).postgres;
   const socketDir = join(paths.dir, 'run');
   const { port, user, password } = endpoint(config);
   const running = ourRunningPid(paths, pgdata);
@@ -246,7 +247,7 @@ export const postgresService: LocalService = {
   async down(config) {
     if (!config.managed.postgres) return 'external (WAREHOUSE_URL), left alone';
     const paths = servicePaths(config.dataDir, 'postgres');
-    const pid = ourRunningPid(paths, join(paths.dir, 'data'));
+    const pid = ourRunningPid(paths, localServiceDirs(config.dataDir).postgres);
     if (!pid) {
       removePidFile(paths);
       return 'not running';
@@ -264,7 +265,7 @@ export const postgresService: LocalService = {
       return { service: 'postgres', mode: 'external', pid: undefined, address, state: ok ? 'up' : 'unreachable' };
     }
     const paths = servicePaths(config.dataDir, 'postgres');
-    const pid = ourRunningPid(paths, join(paths.dir, 'data'));
+    const pid = ourRunningPid(paths, localServiceDirs(config.dataDir).postgres);
     if (!pid) return { service: 'postgres', mode: 'managed', pid, address, state: (await portAnswers(port)) ? 'port taken' : 'down' };
     const ok = await canQuery(adminUrl(config)).catch(() => false);
     return { service: 'postgres', mode: 'managed', pid, address, state: ok ? 'up' : 'starting' };

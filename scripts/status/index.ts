@@ -1,5 +1,6 @@
 /** Collects the status report: services first, then (if the warehouse answers) ingestors and pipeline. */
 import type { Config } from '../../lib/config/index.ts';
+import { diskRows } from './disk.ts';
 import { overallOf, type Level, type Row, type StatusReport } from './model.ts';
 import { pipelineRows } from './pipeline.ts';
 import { lakeRows } from './lake.ts';
@@ -8,14 +9,15 @@ import { serviceRows } from './services.ts';
 export { type StatusReport } from './model.ts';
 
 export async function collectStatus(config: Config, now = new Date()): Promise<StatusReport> {
-  const services = await serviceRows(config);
+  const serviceOnly = await serviceRows(config);
+  const services = [...serviceOnly, ...(await diskRows(config))];
   const warehouseUp = services.find((r) => r.name === 'postgres')?.level === 'ok';
   const pipelineResult = await pipelineRows(config, warehouseUp, now);
   // The lakehouse jobs are ingestors too (into Iceberg); only listed when the lakehouse is on.
   const ingestors = [...pipelineResult.ingestors, ...lakeRows(config, now)];
   const { pipeline } = pipelineResult;
   const all = [...services, ...ingestors, ...pipeline];
-  const coreDown = services.some((r) => r.name !== 'superset' && r.level === 'fail' && r.facts?.state !== 'up');
+  const coreDown = serviceOnly.some((r) => r.name !== 'superset' && r.level === 'fail' && r.facts?.state !== 'up');
   return { checkedAt: now.toISOString(), services, ingestors, pipeline, overall: overallOf(all), serviceDown: coreDown };
 }
 

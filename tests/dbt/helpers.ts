@@ -15,7 +15,7 @@ import type { ProcessResult } from '../../lib/process.ts';
 /** dbt writes manifests and logs per run directory, so test files never share dbt/target. */
 export function dbtRunner(config: Config): {
   dbt: (args: string[], vars?: Record<string, string>) => Promise<ProcessResult>;
-  /** This runner's dbt target directory (manifest, semantic_manifest.json, run results). */
+  /** This runner's dbt target directory (manifest, semantic_manifest.json, run_results.json of the last run). */
   targetPath: string;
   cleanup: () => void;
 } {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/logger.ts';
 import { CompressedClock } from '../../scheduler/clock.ts';
 import { createSchedulerCore, type SchedulerCore } from '../../scheduler/core.ts';
+import { MICROBATCH_TEST_SLACK_MS } from '../../scheduler/jobs/dbt-args.ts';
 import { fakeOperations, type FakeOperations } from './support/fake-operations.ts';
 import { createSchedulerWarehouse, type SchedulerTestWarehouse } from './support/warehouse.ts';
 
@@ -68,6 +69,27 @@ describe('JobRunner', () => {
       expect(run.rows[0]).toMatchObject({ job: 'microbatch', status: 'succeeded', trigger: 'manual', business_date: '2024-05-02' });
       expect(run.rows[0].finished_at).not.toBeNull();
       expect(operations.alerts).toEqual([]);
+    } finally {
+      await core.close();
+    }
+  });
+
+  // A micro-batch's tests must cover what it changed, not a day of loads: after a backfill the
+  // 24-hour window re-tested the whole backfill in every cycle of that day.
+  it('a micro-batch after a successful one tests only the rows loaded since that one started (less the slack)', async () => {
+    const operations = fakeOperations({ pool: warehouse.admin });
+    const core = await coreWith(operations, await mkdtemp(join(tmpdir(), 'sched-log-')));
+    try {
+      const request = { trigger: 'manual' as const, businessDate: '2024-05-02', scheduledFor: null, signal: new AbortController().signal };
+      const first = await core.runJob('microbatch', request);
+      expect(first.status).toBe('succeeded');
+      // The newest successful micro-batch in this file's ledger: the one just run, or one of an earlier test.
+      const { rows } = await warehouse.admin.query<{ started_at: Date }>(
+        `select max(started_at) as started_at from ops.runs where job = 'microbatch' and status = 'succeeded'`,
+      );
+      expect((await core.runJob('microbatch', request)).status).toBe('succeeded');
+      const vars = JSON.parse(operations.dbtCalls.at(-1)![operations.dbtCalls.at(-1)!.indexOf('--vars') + 1]!) as Record<string, string>;
+      expect(vars).toEqual({ test_loaded_since: new Date(rows[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString() });
     } finally {
       await core.close();
     }

@@ -3,8 +3,9 @@
     first_loaded_at is when the first event making the pair was loaded; incremental runs of
     active_users_daily rebuild the days such new pairs touch.
 
-    Incremental: events loaded since the newest pair kept (minus var events_lookback_minutes),
-    skipping pairs already kept. Pairs are only ever added, so this equals a full refresh.
+    Incremental: the events of this run's clickstream batch (the offsets landed since the last
+    build, macros/clickstream_batches.sql), skipping pairs already kept. Pairs are only ever
+    added, so this equals a full refresh.
 #}
 {{
     config(
@@ -12,6 +13,7 @@
         unique_key = ['visitor_id', 'event_date'],
         incremental_strategy = 'append',
         on_schema_change = 'fail',
+        post_hook = ["{{ record_clickstream_batch() }}"],
         indexes = [
             {'columns': ['visitor_id', 'event_date'], 'unique': true},
             {'columns': ['event_date']},
@@ -19,6 +21,9 @@
         ],
     )
 }}
+
+{%- set batch = clickstream_batch() %}
+{{ clickstream_batch_marker(batch) }}
 
 with
 
@@ -29,10 +34,10 @@ events as (
         {{ visitor_key('customer_id', 'anonymous_id') }} as visitor_id,
         (event_at at time zone 'UTC')::date as event_date,
         _loaded_at as loaded_at
-    from {{ ref('stg_clickstream__events') }}
     {%- if is_incremental() %}
-    where
-        _loaded_at > {{ load_watermark('first_loaded_at') }}
+    from ({{ clickstream_batch_events(batch) }}) as new_events
+    {%- else %}
+    from {{ ref('stg_clickstream__events') }}
     {%- endif %}
 
 ),

@@ -2,7 +2,9 @@
     One row per clickstream session: when it ran, who it was, and how far down the funnel
     it went (product view -> add to cart -> checkout -> order).
 
-    Incremental: sessions that received events since the watermark are rebuilt whole.
+    Incremental: the sessions of the events this run's clickstream batch holds (the offsets
+    landed since the last build, macros/clickstream_batches.sql) are rebuilt whole, whatever
+    the load times say: a backfill is read once.
 #}
 {{
     config(
@@ -10,6 +12,7 @@
         unique_key = 'session_id',
         incremental_strategy = 'delete+insert',
         on_schema_change = 'fail',
+        post_hook = ["{{ record_clickstream_batch() }}"],
         indexes = [
             {'columns': ['session_id'], 'unique': true},
             {'columns': ['session_date']},
@@ -17,6 +20,9 @@
         ],
     )
 }}
+
+{%- set batch = clickstream_batch() %}
+{{ clickstream_batch_marker(batch) }}
 
 with
 
@@ -45,9 +51,8 @@ changed_sessions as (
 
     -- Straight from the table, not through the events CTE: a CTE used twice is materialised
     -- whole (every event of the history) before the join can use the session_id index.
-    select distinct staged.session_id
-    from {{ ref('stg_clickstream__events') }} as staged
-    where staged._loaded_at > {{ load_watermark('last_loaded_at') }}
+    select distinct new_events.session_id
+    from ({{ clickstream_batch_events(batch) }}) as new_events
 
 ),
 

@@ -8,8 +8,9 @@
     active day d, followed by the visitor's next active day n, adds +1 on d and -1 on
     least(n, d + window days); a running sum of these deltas counts the visitors per day.
 
-    Incremental: only the days that can have changed are rebuilt: from the earliest day of a
-    visitor-day pair loaded since the last build (late events included), and days not built
+    Incremental: only the days that can have changed are rebuilt: from the earliest event day
+    of this run's clickstream batch (the events int_visitor_days folded in since this mart's
+    last build, macros/clickstream_batches.sql; late events included), and days not built
     yet (a later as-of date among them). A day's figures need the 29 days before it, so the
     visitor days read start 29 days earlier; the cost follows new data, not history.
 #}
@@ -19,18 +20,18 @@
         unique_key = 'activity_date',
         incremental_strategy = 'delete+insert',
         on_schema_change = 'fail',
-        post_hook = ["{{ delete_days_after_as_of('activity_date') }}"],
+        post_hook = ["{{ delete_days_after_as_of('activity_date') }}", "{{ record_clickstream_batch() }}"],
     )
 }}
 
+{%- set batch = clickstream_batch(parent = 'int_visitor_days') %}
+{{ clickstream_batch_marker(batch) }}
 {%- if is_incremental() %}
-{%- set first_day = first_day_to_rebuild(
-    'activity_date',
-    ref('int_visitor_days'),
-    'event_date',
-    'first_loaded_at',
-    'clickstream_loaded_at',
-) %}
+{%- set first_changed_day -%}
+    select min((new_events.event_at at time zone 'UTC')::date)
+    from ({{ clickstream_batch_events(batch) }}) as new_events
+{%- endset %}
+{%- set first_day = first_day_to_rebuild('activity_date', first_changed_day) %}
 {%- endif %}
 
 with

@@ -5,10 +5,11 @@
     every earlier stage), so each stage is at most the one before.
 
     Incremental: only days that can have changed are rebuilt: from the earliest start day of
-    the sessions loaded into since the last build (a late event can move a session's start to
-    an earlier day; the day it left is later, so it is rebuilt too), and days not built yet.
-    The cost follows new sessions, not history. sessions_loaded_at, the newest session load a
-    day's figures include, is the watermark.
+    the sessions of this run's clickstream batch (the events fct_sessions folded in since this
+    mart's last build, macros/clickstream_batches.sql; a late event can move a session's start
+    to an earlier day; the day it left is later, so it is rebuilt too), and days not built yet.
+    The cost follows new sessions, not history. sessions_loaded_at is the newest session load
+    a day's figures include.
 #}
 {{
     config(
@@ -16,18 +17,24 @@
         unique_key = 'session_date',
         incremental_strategy = 'delete+insert',
         on_schema_change = 'fail',
-        post_hook = ["{{ delete_days_after_as_of('session_date') }}"],
+        post_hook = ["{{ delete_days_after_as_of('session_date') }}", "{{ record_clickstream_batch() }}"],
     )
 }}
 
+{%- set batch = clickstream_batch(parent = 'fct_sessions') %}
+{{ clickstream_batch_marker(batch) }}
 {%- if is_incremental() %}
-{%- set first_day = first_day_to_rebuild(
-    'session_date',
-    ref('fct_sessions'),
-    'session_date',
-    'last_loaded_at',
-    'sessions_loaded_at',
-) %}
+{%- set first_changed_day -%}
+    -- The sessions' start days now: a late event only moves a start earlier, and every day
+    -- from there on is rebuilt, the day the session left included.
+    select min(changed_sessions.session_date)
+    from {{ ref('fct_sessions') }} as changed_sessions
+    where changed_sessions.session_id in (
+        select new_events.session_id
+        from ({{ clickstream_batch_events(batch) }}) as new_events
+    )
+{%- endset %}
+{%- set first_day = first_day_to_rebuild('session_date', first_changed_day) %}
 {%- endif %}
 
 with
