@@ -70,15 +70,8 @@ const customers = positive('customers', values.customers);
 const threads = positive('threads', values.threads);
 
 const DAY_MS = 86_400_000;
-/**
- * The scheduler's micro-batch arguments, less the tests of stg_shop__change_rejects: they
- * inherit the shop folder's test window on _change_id, a column that model does not have, and
- * fail whenever a micro-batch test window is set (staging/shop's own issue).
- */
-const microbatch = (since: Date) =>
-  microbatchArgs(since).flatMap((arg, i, all) =>
-    all[i - 1] === '--exclude' ? [arg, 'stg_shop__change_rejects,resource_type:test'] : [arg],
-  );
+/** The scheduler's micro-batch arguments, with its test window since the given time. */
+const microbatch = (since: Date) => microbatchArgs(since);
 const source = loadConfig();
 const logger = createLogger('bench-scale', source.LOG_LEVEL === 'info' ? 'warn' : source.LOG_LEVEL);
 const log = (message: string) => process.stderr.write(`[bench scale] ${message}\n`);

@@ -25,14 +25,8 @@ import { dbtRunner, withPg } from './helpers.ts';
 import { loadWorld, type LoadState } from './fixtures/load.ts';
 import { FixtureWorld } from './fixtures/world.ts';
 
-/**
- * The scheduler's micro-batch. stg_shop__change_rejects is left out: its tests inherit the
- * shop folder's test window on _change_id, a column it does not have (staging/shop's own
- * issue), and fail whenever the micro-batch's test window is set.
- */
-const MICROBATCH = DBT_MICROBATCH_ARGS.flatMap((arg, i) =>
-  DBT_MICROBATCH_ARGS[i - 1] === '--exclude' ? [arg, 'stg_shop__change_rejects,resource_type:test'] : [arg],
-);
+/** The scheduler's micro-batch, with its test window. */
+const MICROBATCH = DBT_MICROBATCH_ARGS;
 const MODELS = ['int_visitor_days', 'fct_sessions', 'active_users_daily', 'conversion_funnel_daily'] as const;
 const RELATIONS: Record<(typeof MODELS)[number], string> = {
   int_visitor_days: 'intermediate.int_visitor_days',
