@@ -8,8 +8,9 @@ import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { childEnv, loadConfig, ROOT_DIR } from '../lib/config/index.ts';
-import { ProcessFailedError } from '../lib/errors.ts';
+import { runCli, type CliContext } from '../lib/cli/run.ts';
+import { childEnv, ROOT_DIR } from '../lib/config/index.ts';
+import { ProcessFailedError, UsageError } from '../lib/errors.ts';
 import { runProcess } from '../lib/process.ts';
 
 interface Check {
@@ -108,14 +109,25 @@ async function runCheck(check: Check, env: Record<string, string>): Promise<Outc
   }
 }
 
-async function main(): Promise<number> {
-  const { positionals } = parseArgs({ allowPositionals: true });
-  const config = loadConfig();
+const HELP = `Usage: npm run check [-- NAME...]
+
+The static checks CI runs before the test suite (npm test runs them from pretest): lint, types,
+format, docs:schema, docs:events and sql, two at a time; or only the NAMEs given. A failed check
+prints its output and the command that fixes it.
+`;
+
+async function main(argv: string[], context: CliContext): Promise<number> {
+  let positionals: string[];
+  try {
+    ({ positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const config = context.config();
   const all = checks(resolve(config.rootDir, config.PYTHON_VENV));
   const unknown = positionals.filter((name) => !all.some((check) => check.name === name));
   if (unknown.length > 0) {
-    process.stderr.write(`check: no check named ${unknown.join(', ')}; the checks are ${all.map((c) => c.name).join(', ')}\n`);
-    return 2;
+    throw new UsageError(`no check named ${unknown.join(', ')}; the checks are ${all.map((c) => c.name).join(', ')}`);
   }
   const chosen = positionals.length > 0 ? all.filter((check) => positionals.includes(check.name)) : all;
   // Colour codes would clutter CI logs; FORCE_COLOR=0 keeps the tools plain.
@@ -146,4 +158,4 @@ async function main(): Promise<number> {
   return 1;
 }
 
-process.exitCode = await main();
+await runCli({ name: 'check', help: HELP, main });

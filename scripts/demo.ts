@@ -7,13 +7,13 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { loadConfig } from '../lib/config/index.ts';
-import { coerceError, ConfigError, ShopflowError, UsageError } from '../lib/errors.ts';
+import { runCli, type CliContext } from '../lib/cli/run.ts';
+import { UsageError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import { isIsoDate } from '../report/format.ts';
 import { runDemo, type DemoOptions } from './demo/pipeline.ts';
 
-const HELP = `npm run demo [-- options]
+const HELP = `Usage: npm run demo [-- options]
 
 Runs the whole ShopFlow pipeline once on a small generated shop, using local services
 (started if needed), and prints where to look. Each run rebuilds the demo data, so a second
@@ -30,6 +30,7 @@ Options:
   --seed N        generator seed (default 42)
   --reset         allow recreating the demo databases and topic on external services
   -h, --help      show this help
+  -V, --version   print the version
 
 Environment: see .env.example (WAREHOUSE_URL, SHOP_DB_URL, KAFKA_BROKERS, SMTP_URL, ...).
 Logs of each stage: .data/logs/demo-*.log
@@ -48,25 +49,29 @@ function isoDateArg(name: string, value: string): string {
   return value;
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      customers: { type: 'string' },
-      products: { type: 'string' },
-      orders: { type: 'string' },
-      days: { type: 'string' },
-      seed: { type: 'string' },
-      to: { type: 'string' },
-      'database-only': { type: 'boolean', default: false },
-      reset: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
+function parseOptions(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: {
+        customers: { type: 'string' },
+        products: { type: 'string' },
+        orders: { type: 'string' },
+        days: { type: 'string' },
+        seed: { type: 'string' },
+        to: { type: 'string' },
+        'database-only': { type: 'boolean', default: false },
+        reset: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
+}
+
+async function main(argv: string[], context: CliContext): Promise<number> {
+  const values = parseOptions(argv);
   const options: DemoOptions = {
     customers: positiveInt('customers', values.customers, 2_000),
     products: positiveInt('products', values.products, 200),
@@ -77,20 +82,9 @@ async function main(): Promise<number> {
     ...(values.to !== undefined ? { to: isoDateArg('to', values.to) } : {}),
     databaseOnly: values['database-only'],
   };
-  const config = loadConfig();
+  const config = context.config();
   const logger = createLogger('demo', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);
   return runDemo(config, options, { logger, logDir: join(config.dataDir, 'logs') });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (thrown: unknown) => {
-    const error = coerceError(thrown);
-    if (error instanceof ConfigError || error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`\ndemo failed: ${error instanceof ShopflowError ? `[${error.code}] ` : ''}${error.message}\n`);
-    process.exit(1);
-  },
-);
+await runCli({ name: 'demo', help: HELP, main });

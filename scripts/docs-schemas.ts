@@ -10,7 +10,9 @@ import { parseArgs } from 'node:util';
 
 import { z } from 'zod';
 
+import { runCli, type CliContext } from '../lib/cli/run.ts';
 import { ROOT_DIR } from '../lib/config/index.ts';
+import { UsageError } from '../lib/errors.ts';
 import { EVENT_SCHEMA_VERSION, MAX_EVENT_BYTES, shopEvent } from '../lib/events/schema.ts';
 
 interface Column {
@@ -90,8 +92,21 @@ export function eventsJsonSchema(): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
-function main(): number {
-  const { positionals, values } = parseArgs({ allowPositionals: true, options: { check: { type: 'boolean' } } });
+const DOCS_HELP = (what: string) => `Usage: npm run docs:${what} [-- --check]
+
+Writes ${what === 'events' ? 'docs/events.schema.json from lib/events/schema.ts' : 'docs/source-schema.md from generator/ddl/shop.sql'}.
+With --check it writes nothing and exits 1 when the file is out of date (CI runs it).
+`;
+
+async function main(argv: string[], context: CliContext): Promise<number> {
+  context.config();
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { check: { type: 'boolean' } } });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { positionals, values } = parsed;
   const what = positionals[0];
   const targets: Record<string, { path: string; build: () => string }> = {
     schema: {
@@ -101,10 +116,8 @@ function main(): number {
     events: { path: join(ROOT_DIR, 'docs', 'events.schema.json'), build: eventsJsonSchema },
   };
   const chosen = what ? targets[what] : undefined;
-  if (!chosen) {
-    process.stderr.write('usage: tsx scripts/docs-schemas.ts schema|events [--check]\n');
-    return 2;
-  }
+  if (!chosen || positionals.length > 1)
+    throw new UsageError(`expected schema or events and at most --check (got ${positionals.join(' ') || 'nothing'})`);
   const text = chosen.build();
   if (values.check) {
     let current = '';
@@ -124,4 +137,8 @@ function main(): number {
   return 0;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = main();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  // One entry for two scripts: the first argument names the document (docs:schema, docs:events).
+  const what = process.argv[2] ?? '';
+  await runCli({ name: `docs:${what}`, help: DOCS_HELP(what), flagsFirstOnly: false, main });
+}

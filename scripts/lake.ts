@@ -117,7 +117,9 @@ async function main(argv: string[], context: CliContext): Promise<number> {
       const batch = state.lastBatchAt ? `, last batch ${state.lastBatchAt.toISOString()}` : '';
       process.stdout.write(`${state.job.padEnd(12)} ${running}${batch}\n`);
     }
-    return states.every((s) => s.pid !== undefined) ? EXIT.ok : EXIT.unavailable;
+    if (states.every((s) => s.pid !== undefined)) return EXIT.ok;
+    process.stdout.write('\nStart the stopped jobs with `npm run lake -- start` (docs/lakehouse.md).\n');
+    return EXIT.unavailable;
   }
   throw new UsageError(
     `expected start, stop, status, maintain or sql (got ${command === undefined ? 'nothing' : `"${command}"`}); see --help`,

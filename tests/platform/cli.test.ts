@@ -154,6 +154,53 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'demo',
+    script: 'demo',
+    valid: ['--days', '1'],
+    unreachable: {
+      skip: 'the demo starts the local services it needs (minutes); tests/platform/demo-ledger.test.ts runs its pipeline',
+    },
+  },
+  {
+    name: 'forecast',
+    script: 'forecast',
+    valid: [],
+    unreachable: {
+      env: { WAREHOUSE_URL: CLOSED_WAREHOUSE },
+      args: [],
+      says: /^forecast: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/,
+    },
+  },
+  {
+    name: 'lake',
+    script: 'lake',
+    valid: ['status'],
+    unreachable: {
+      env: {},
+      args: ['status'],
+      says: /^Start the stopped jobs with `npm run lake -- start` \(docs\/lakehouse\.md\)\.$/m,
+      stream: 'stdout',
+    },
+  },
+  {
+    name: 'check',
+    script: 'check',
+    valid: ['docs:events'],
+    unreachable: { skip: 'it reads only files of this checkout' },
+  },
+  {
+    name: 'docs:schema',
+    script: 'docs:schema',
+    valid: ['--check'],
+    unreachable: { skip: 'it reads only files of this checkout' },
+  },
+  {
+    name: 'docs:events',
+    script: 'docs:events',
+    valid: ['--check'],
+    unreachable: { skip: 'it reads only files of this checkout' },
+  },
+  {
     name: 'reset',
     script: 'reset',
     valid: ['--yes'],
@@ -261,5 +308,18 @@ describe('npm run bench -- NAME --help', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^Usage: npm run bench -- generate \[options\]\n\n`npm run bench -- generate \[--scale F\]/);
     expect(result.stderr).toBe('');
+  });
+});
+
+/** Scripts that share an entry with a walked one (services:status), so are walked through it. */
+const SAME_ENTRY_AS_A_CASE = new Set(['services:up', 'services:down']);
+
+describe('the walk', () => {
+  it('covers every npm script that runs a TypeScript entry', () => {
+    const commands = Object.entries(scripts)
+      .filter(([name, line]) => /exec node .*\.ts\b/.test(line) && !SAME_ENTRY_AS_A_CASE.has(name))
+      .map(([name]) => name);
+    const walked = new Set(CASES.map((c) => c.script));
+    expect(commands.filter((name) => !walked.has(name))).toEqual([]);
   });
 });
