@@ -11,15 +11,28 @@ import { parse, type Parser } from 'csv-parse';
 import { FatalPipelineError } from '../../lib/errors.ts';
 import { COPY_CHUNK_BYTES } from '../shared/copy-stream.ts';
 import { copyLine, copyText } from '../shared/copy-text.ts';
-import type { FileSource } from './source-config.ts';
+import type { JsonLine } from './jsonl-lines.ts';
+import type { ColumnType, CsvOptions, FileSource } from './source-config.ts';
 import { convertField } from './values.ts';
 
 export interface BadRow {
   line: number;
-  code: 'FILES_COLUMN_COUNT' | 'FILES_BAD_VALUE' | 'FILES_MISSING_VALUE';
+  code: 'FILES_COLUMN_COUNT' | 'FILES_BAD_VALUE' | 'FILES_MISSING_VALUE' | 'FILES_BAD_JSON';
   reason: string;
-  /** The record's fields as parsed (the raw bytes are not kept: csv-parse's raw text is unreliable with CRLF). */
-  fields: string[];
+  /**
+   * What the dead letter's payload keeps: a JSON line's text, or a CSV record's fields as a JSON
+   * array (not its raw bytes: csv-parse's raw text is unreliable with CRLF).
+   */
+  payload: string;
+}
+
+/** JSON values to the text convertField reads: JSON has its own numbers and booleans. */
+function jsonFieldText(value: unknown, type: ColumnType): string | { reason: string } {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && (type === 'integer' || type === 'numeric')) return String(value);
+  if (typeof value === 'boolean' && type === 'boolean') return String(value);
+  return { reason: `${JSON.stringify(value).slice(0, 80)} is a JSON ${Array.isArray(value) ? 'array' : typeof value}, not a ${type}` };
 }
 
 export function csvParser(source: FileSource): Parser {
@@ -68,11 +81,46 @@ export class RowsToCopy extends Transform {
     super({ writableObjectMode: true, readableObjectMode: false });
     this.fileId = fileId.toString();
     if (!source.csv.header) this.indexes = source.columns.map((_c, i) => i);
+    this.jsonOptions = { ...source.csv, decimal: '.', thousands: '', trueValues: ['true'], falseValues: ['false'] };
   }
 
-  override _transform(chunk: ParsedRecord, _encoding: BufferEncoding, done: TransformCallback): void {
+  private readonly jsonOptions: CsvOptions;
+
+  private jsonRow(chunk: JsonLine): void {
+    const line = chunk.line;
+    const bad = (code: BadRow['code'], reason: string) => this.onBadRow({ line, code, reason, payload: chunk.text });
+    if ('error' in chunk) return bad('FILES_BAD_JSON', `line ${line} is not JSON: ${chunk.error}`);
+    const object = chunk.value;
+    if (typeof object !== 'object' || object === null || Array.isArray(object))
+      return bad('FILES_BAD_JSON', `line ${line} is not a JSON object`);
+    const record: Record<string, string | boolean | null> = {};
+    for (const column of this.source.columns) {
+      const text = jsonFieldText((object as Record<string, unknown>)[column.header ?? column.name], column.type);
+      const converted =
+        typeof text === 'string' ? convertField(text, column.type, this.jsonOptions) : { ok: false as const, reason: text.reason };
+      if (!converted.ok) return bad('FILES_BAD_VALUE', `line ${line}, column ${column.name}: ${converted.reason}`);
+      if (converted.value === null && (!column.nullable || this.source.keys.includes(column.name)))
+        return bad(
+          'FILES_MISSING_VALUE',
+          `line ${line}, column ${column.name}: empty, but the column is ${column.nullable ? 'a key' : 'not nullable'}`,
+        );
+      record[column.name] = converted.value;
+    }
+    this.append(line, record);
+  }
+
+  private append(line: number, record: Record<string, string | boolean | null>): void {
+    const text = copyLine([this.fileId, String(line), copyText(JSON.stringify(record))]);
+    this.pending.push(text);
+    this.pendingSize += text.length;
+    this.rows++;
+  }
+
+  override _transform(chunk: ParsedRecord | JsonLine, _encoding: BufferEncoding, done: TransformCallback): void {
     try {
-      if (this.indexes === null) {
+      if ('kind' in chunk) {
+        this.jsonRow(chunk);
+      } else if (this.indexes === null) {
         this.indexes = this.headerIndexes(chunk.record);
       } else {
         this.row(recordStartLine(chunk.info.lines, chunk.record), chunk.record);
@@ -118,7 +166,7 @@ export class RowsToCopy extends Transform {
         line,
         code: 'FILES_COLUMN_COUNT',
         reason: `line ${line} has ${fields.length} fields, ${expected ?? `at least ${Math.max(...indexes) + 1}`} expected`,
-        fields,
+        payload: JSON.stringify(fields),
       });
       return;
     }
@@ -127,7 +175,12 @@ export class RowsToCopy extends Transform {
       const column = this.source.columns[i]!;
       const converted = convertField(fields[indexes[i]!]!, column.type, this.source.csv);
       if (!converted.ok) {
-        this.onBadRow({ line, code: 'FILES_BAD_VALUE', reason: `line ${line}, column ${column.name}: ${converted.reason}`, fields });
+        this.onBadRow({
+          line,
+          code: 'FILES_BAD_VALUE',
+          reason: `line ${line}, column ${column.name}: ${converted.reason}`,
+          payload: JSON.stringify(fields),
+        });
         return;
       }
       const required = !column.nullable || this.source.keys.includes(column.name);
@@ -136,15 +189,12 @@ export class RowsToCopy extends Transform {
           line,
           code: 'FILES_MISSING_VALUE',
           reason: `line ${line}, column ${column.name}: empty, but the column is ${column.nullable ? 'a key' : 'not nullable'}`,
-          fields,
+          payload: JSON.stringify(fields),
         });
         return;
       }
       record[column.name] = converted.value;
     }
-    const text = copyLine([this.fileId, String(line), copyText(JSON.stringify(record))]);
-    this.pending.push(text);
-    this.pendingSize += text.length;
-    this.rows++;
+    this.append(line, record);
   }
 }

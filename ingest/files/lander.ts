@@ -20,6 +20,7 @@ import { storable } from '../kafka/warehouse.ts';
 import { copyLines } from '../shared/copy-stream.ts';
 import { copyBytea, copyLine, copyText } from '../shared/copy-text.ts';
 import { csvParser, RowsToCopy, type BadRow } from './csv-rows.ts';
+import { JsonLines } from './jsonl-lines.ts';
 import type { FileSource } from './source-config.ts';
 
 export interface FileDigest {
@@ -67,7 +68,7 @@ const ROWS_TARGET = 'raw.file_rows (file_id, line_number, record)';
 const DEAD_LETTER_TARGET = 'raw.dead_letters (source, source_position, payload, payload_bytes, error_code, reason, details)';
 
 function deadLetterLine(source: FileSource, file: string, version: number, bad: BadRow): string {
-  const payload = Buffer.from(JSON.stringify(bad.fields), 'utf8');
+  const payload = Buffer.from(bad.payload, 'utf8');
   return copyLine([
     'files',
     copyText(storable(`${source.name}/${file}:${bad.line}`)),
@@ -120,7 +121,7 @@ export async function landFile(client: pg.PoolClient | pg.Client, source: FileSo
           ),
         );
     });
-    const parser = csvParser(source);
+    const parser = source.format === 'jsonl' ? new JsonLines(source.csv.encoding) : csvParser(source);
     const copy = client.query(copyFrom(`COPY ${ROWS_TARGET} FROM STDIN`));
     try {
       await pipeline(createReadStream(path), tap, parser, toCopy, copy);

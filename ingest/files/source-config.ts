@@ -58,9 +58,10 @@ const source = z
     name: z.string().regex(NAME, 'a source name is lower case letters, digits and _'),
     /** A folder, relative to the config file; S3 prefixes are planned, not read yet. */
     folder: z.string().min(1),
-    /** Which file names in the folder belong to the source: `*` matches any run of characters. */
-    pattern: z.string().min(1).default('*.csv'),
-    format: z.literal('csv').default('csv'),
+    /** Which file names in the folder belong to the source: `*` matches any run of characters (default *.csv or *.jsonl). */
+    pattern: z.string().min(1).optional(),
+    /** csv, or jsonl: one JSON object per line, columns found by name, csv options except encoding unused. */
+    format: z.enum(['csv', 'jsonl']).default('csv'),
     /** The table the rows stand for; dbt staging names it, raw keeps them in raw.file_rows. */
     table: z.string().regex(NAME, 'a table name is lower case letters, digits and _'),
     columns: z.array(column).min(1, 'a source needs at least one column'),
@@ -85,7 +86,7 @@ const file = z.strictObject({ sources: z.array(source).min(1, 'declare at least 
   if (dup) ctx.addIssue({ code: 'custom', message: `source "${dup}" is declared twice`, path: ['sources'] });
 });
 
-export type FileSource = z.infer<typeof source> & { folderPath: string };
+export type FileSource = z.infer<typeof source> & { folderPath: string; pattern: string };
 export type CsvOptions = FileSource['csv'];
 export type ColumnSpec = FileSource['columns'][number];
 
@@ -100,7 +101,11 @@ export function parseSourceConfig(document: unknown, label: string, baseDir: str
     const problems = result.error.issues.map((issue) => `${where(issue.path)}: ${issue.message}`);
     throw new ConfigError(`file sources config ${label} is invalid: ${problems.join('; ')}`);
   }
-  return result.data.sources.map((s) => ({ ...s, folderPath: resolve(baseDir, s.folder) }));
+  return result.data.sources.map((s) => ({
+    ...s,
+    pattern: s.pattern ?? (s.format === 'jsonl' ? '*.jsonl' : '*.csv'),
+    folderPath: resolve(baseDir, s.folder),
+  }));
 }
 
 export function loadSourceConfig(path: string): FileSource[] {

@@ -220,3 +220,39 @@ describe('raw.file_manifest and raw.file_rows privileges', () => {
     expect(await sqlstate('bi_reader', 'select count(*) from raw.file_manifest')).toBe('42501');
   });
 });
+
+describe('landing a JSON lines file', () => {
+  it('lands each object line once and dead-letters lines that are not JSON objects or not the declared types', async () => {
+    const source = ordersSource(folder.path, 'jsonl', {}, { format: 'jsonl' });
+    expect(source.pattern).toBe('*.jsonl');
+    writeFileSync(
+      join(folder.path, 'orders.jsonl'),
+      [
+        '{"order_id": 1, "customer": "ann", "amount": 10.5, "ordered_on": "2026-01-02", "extra": true}',
+        '',
+        '{"order_id": "2", "customer": null, "amount": "3.25", "ordered_on": "2026-01-03"}\r',
+        '{"order_id": 3, "customer": "bob"',
+        '[1, 2]',
+        '{"order_id": 4, "customer": 5, "amount": 1, "ordered_on": "2026-01-03"}',
+        '{"order_id": 5.5, "customer": "cy", "amount": 1, "ordered_on": "2026-01-03"}',
+        '{"order_id": 6, "customer": "di", "amount": 1, "ordered_on": "2026-01-05"}',
+      ].join('\n'),
+    );
+    expect(await land(source, 'orders.jsonl')).toMatchObject({ outcome: 'landed', version: 1, rows: 3, badRows: 4 });
+    expect(await land(source, 'orders.jsonl')).toMatchObject({ outcome: 'unchanged', version: 1 });
+
+    const raw = await landed(warehouse.adminUrl, 'jsonl');
+    expect(raw.rows.map((r) => [r.line_number, r.record])).toEqual([
+      ['1', { order_id: '1', customer: 'ann', amount: '10.5', ordered_on: '2026-01-02' }],
+      ['3', { order_id: '2', customer: null, amount: '3.25', ordered_on: '2026-01-03' }],
+      ['8', { order_id: '6', customer: 'di', amount: '1', ordered_on: '2026-01-05' }],
+    ]);
+    expect(raw.deadLetters.map((d) => [d.details['line'], d.error_code])).toEqual([
+      [4, 'FILES_BAD_JSON'],
+      [5, 'FILES_BAD_JSON'],
+      [6, 'FILES_BAD_VALUE'],
+      [7, 'FILES_BAD_VALUE'],
+    ]);
+    expect(raw.deadLetters[2]!.reason).toBe('orders.jsonl: line 6, column customer: 5 is a JSON number, not a text');
+  });
+});
