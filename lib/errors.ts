@@ -61,6 +61,11 @@ export const ERROR_CODES = {
   CDC_TABLE_MOVED_IN: 'a table was renamed into the captured database from another one',
   CDC_SOURCE_REPLACED: 'the source server or its binlog history is not the one the stored position belongs to',
   CDC_STATEMENT_LOGGED_DML: 'the binlog holds a change logged as a statement, not rows',
+  FILES_FOLDER_MISSING: "a file source's folder does not exist or cannot be read",
+  FILES_HEADER_MISMATCH: "a file's CSV header lacks a column its source declares",
+  FILES_MALFORMED_CSV: 'a file is not CSV as its source declares it (e.g. a quote never closed): refused whole',
+  FILES_TOO_MANY_BAD_ROWS: 'a file has more bad rows than its source allows: refused whole',
+  FILES_CHANGED_WHILE_LANDING: 'a file changed while it was being landed: nothing of it was committed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

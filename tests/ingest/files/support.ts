@@ -1,0 +1,74 @@
+/** A scratch folder of CSV files, a source declared over it, and what raw holds for it. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import pg from 'pg';
+
+import { parseSourceConfig, type FileSource } from '../../../ingest/files/source-config.ts';
+
+export function scratchFolder(label: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `files-${label}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** The test's orders source: header CSV, an integer key, a numeric amount and a date. */
+export function ordersSourceDocument(name: string, csv: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
+  return {
+    name,
+    folder: '.',
+    table: 'orders_history',
+    keys: ['order_id'],
+    columns: [
+      { name: 'order_id', type: 'integer' },
+      { name: 'customer', type: 'text' },
+      { name: 'amount', type: 'numeric' },
+      { name: 'ordered_on', type: 'date' },
+    ],
+    csv,
+    ...extra,
+  };
+}
+
+export function ordersSource(
+  folder: string,
+  name: string,
+  csv: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): FileSource {
+  return parseSourceConfig({ sources: [ordersSourceDocument(name, csv, extra)] }, 'test', folder)[0]!;
+}
+
+export interface Landed {
+  manifest: { file_name: string; version: number; size_bytes: string; content_sha256: string; rows_landed: string; rows_dead: string }[];
+  rows: { file_name: string; version: number; line_number: string; record: Record<string, unknown> }[];
+  deadLetters: { source_position: string; error_code: string; reason: string; details: Record<string, unknown> }[];
+}
+
+/** Everything raw holds for a source, read as the superuser. */
+export async function landed(adminUrl: string, source: string): Promise<Landed> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const manifest = await client.query(
+      `select file_name, version, size_bytes, content_sha256, rows_landed, rows_dead
+       from raw.file_manifest where source_name = $1 order by file_name, version`,
+      [source],
+    );
+    const rows = await client.query(
+      `select m.file_name, m.version, r.line_number, r.record
+       from raw.file_rows r join raw.file_manifest m using (file_id)
+       where m.source_name = $1 order by m.file_name, m.version, r.line_number`,
+      [source],
+    );
+    const deadLetters = await client.query(
+      `select source_position, error_code, reason, details from raw.dead_letters
+       where source = 'files' and details->>'source' = $1 order by dead_letter_id`,
+      [source],
+    );
+    return { manifest: manifest.rows, rows: rows.rows, deadLetters: deadLetters.rows } as Landed;
+  } finally {
+    await client.end();
+  }
+}

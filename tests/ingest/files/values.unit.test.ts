@@ -1,0 +1,78 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+import { recordStartLine } from '../../../ingest/files/csv-rows.ts';
+import { parseSourceConfig } from '../../../ingest/files/source-config.ts';
+import { canonicalDecimal, convertField } from '../../../ingest/files/values.ts';
+
+function csvOptions(csv: Record<string, unknown>) {
+  const [source] = parseSourceConfig(
+    { sources: [{ name: 's', folder: '.', table: 't', keys: ['a'], columns: [{ name: 'a', type: 'text' }], csv }] },
+    'test',
+    '/',
+  );
+  return source!.csv;
+}
+
+describe('field conversion', () => {
+  const dflt = csvOptions({});
+  const european = csvOptions({ decimal: ',', thousands: '.', dateFormat: 'DD.MM.YYYY', timestampFormat: 'DD.MM.YYYY HH:mm' });
+
+  it('keeps numbers exact in canonical form', () => {
+    expect(convertField('1.234,50', 'numeric', european)).toEqual({ ok: true, value: '1234.50' });
+    expect(convertField('-0,5', 'numeric', european)).toEqual({ ok: true, value: '-0.5' });
+    expect(convertField('12.34', 'numeric', dflt)).toEqual({ ok: true, value: '12.34' });
+    expect(convertField('1,5', 'numeric', dflt).ok).toBe(false);
+    expect(convertField('1.23.4', 'numeric', european).ok).toBe(false);
+    expect(convertField('+42', 'integer', dflt)).toEqual({ ok: true, value: '42' });
+    expect(convertField('4.2', 'integer', dflt).ok).toBe(false);
+  });
+
+  it('reads dates and timestamps in the declared format and refuses impossible ones', () => {
+    expect(convertField('29.02.2024', 'date', european)).toEqual({ ok: true, value: '2024-02-29' });
+    expect(convertField('29.02.2023', 'date', european)).toMatchObject({ ok: false, reason: expect.stringContaining('DD.MM.YYYY') });
+    expect(convertField('2024-02-29', 'date', european).ok).toBe(false);
+    expect(convertField('01.03.2026 08:05', 'timestamp', european)).toEqual({ ok: true, value: '2026-03-01T08:05:00' });
+    expect(convertField('2026-03-01 24:00:00', 'timestamp', dflt).ok).toBe(false);
+  });
+
+  it('maps empty to null, booleans by the declared words, and refuses NUL in text', () => {
+    expect(convertField('', 'integer', dflt)).toEqual({ ok: true, value: null });
+    expect(convertField('', 'text', dflt)).toEqual({ ok: true, value: null });
+    expect(convertField(' Yes ', 'boolean', dflt)).toEqual({ ok: true, value: true });
+    expect(convertField('maybe', 'boolean', dflt).ok).toBe(false);
+    expect(convertField('a\u0000b', 'text', dflt).ok).toBe(false);
+  });
+
+  it('round-trips any decimal through every separator pair', () => {
+    const pairs = [
+      { decimal: '.', thousands: '' },
+      { decimal: '.', thousands: ',' },
+      { decimal: ',', thousands: '.' },
+      { decimal: ',', thousands: ' ' },
+      { decimal: '.', thousands: "'" },
+    ] as const;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...pairs),
+        fc.boolean(),
+        fc.bigInt({ min: 0n, max: 10n ** 15n }),
+        fc.option(fc.stringMatching(/^\d{1,6}$/), { nil: undefined }),
+        (pair, negative, whole, fraction) => {
+          const grouped = pair.thousands === '' ? whole.toString() : whole.toString().replace(/\B(?=(\d{3})+$)/g, pair.thousands);
+          const text = `${negative ? '-' : ''}${grouped}${fraction === undefined ? '' : `${pair.decimal}${fraction}`}`;
+          const expected = `${negative ? '-' : ''}${whole}${fraction === undefined ? '' : `.${fraction}`}`;
+          expect(canonicalDecimal(text, pair)).toBe(expected);
+        },
+      ),
+    );
+  });
+});
+
+describe('record start line', () => {
+  it('subtracts the line breaks inside quoted fields from the end line csv-parse reports', () => {
+    expect(recordStartLine(7, ['3', '4\n\n5'])).toBe(5);
+    expect(recordStartLine(5, ['3', 'x\r\ny'])).toBe(3);
+    expect(recordStartLine(2, ['1', '2'])).toBe(2);
+  });
+});
