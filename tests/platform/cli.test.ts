@@ -154,6 +154,16 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'ingest:files',
+    script: 'ingest:files',
+    valid: ['--config', 'ingest/files/examples/supplier-prices.yaml'],
+    unreachable: {
+      env: { WAREHOUSE_URL: CLOSED_WAREHOUSE },
+      args: ['--config', 'ingest/files/examples/supplier-prices.yaml'],
+      says: /^ingest:files: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/,
+    },
+  },
+  {
     name: 'demo',
     script: 'demo',
     valid: ['--days', '1'],
