@@ -6,9 +6,11 @@
     lookback" then reads all of it again on every cycle of the next hour.
 
     Each model keeps, in intermediate.clickstream_batches (warehouse migration 0130), the
-    offset ranges per topic and partition it has folded in. A run reads the raw offsets above
-    its high-water mark, joined to the staged copy of the same message (same event_id,
-    partition and offset: a producer's re-send of an event already staged is not a new event).
+    offset ranges per topic and partition it has folded in. A run reads the staged events
+    above its high-water mark, by staging's index on (kafka_topic, kafka_partition,
+    kafka_offset). Staging holds each event once, at its first copy's offset, so a producer's
+    re-send of an event already staged is not a new event. (raw.shop_events is partitioned by
+    load day with no index on offsets: reading it by offset would scan every day.)
     The range is written by the model's post-hook, in the same transaction as its rows.
 
     Why offsets are safe: the Kafka ingestor commits a partition's messages in offset order,
@@ -32,9 +34,8 @@
     parent: the model name whose marks bound this one (none: staging).
 #}
 {% macro clickstream_batch(parent = none) -%}
-    {#- Before the parse-time return, so that dbt records both as dependencies of the model. -#}
+    {#- Before the parse-time return, so that dbt records it as a dependency of the model. -#}
     {%- set staged_relation = ref('stg_clickstream__events') -%}
-    {%- set landed_relation = source('clickstream', 'shop_events') -%}
     {%- if not execute -%}
         {{ return({'full': true, 'ranges': []}) }}
     {%- endif -%}
@@ -60,22 +61,23 @@
             {% if parent is none -%}
             partitions as (
 
-                -- Every topic and partition landed, by skipping along the primary key
-                -- (a loose index scan): one probe per partition, not a read of the log.
+                -- Every topic and partition staged, by skipping along staging's index on
+                -- (kafka_topic, kafka_partition, kafka_offset) (a loose index scan): one probe
+                -- per partition, not a read of the table.
                 (
-                    select landed.topic, landed.kafka_partition
-                    from {{ landed_relation }} as landed
-                    order by landed.topic asc, landed.kafka_partition asc
+                    select staged_event.kafka_topic as topic, staged_event.kafka_partition
+                    from {{ staged_relation }} as staged_event
+                    order by staged_event.kafka_topic asc, staged_event.kafka_partition asc
                     limit 1
                 )
                 union all
                 select next_partition.topic, next_partition.kafka_partition
                 from partitions
                 cross join lateral (
-                    select landed.topic, landed.kafka_partition
-                    from {{ landed_relation }} as landed
-                    where (landed.topic, landed.kafka_partition) > (partitions.topic, partitions.kafka_partition)
-                    order by landed.topic asc, landed.kafka_partition asc
+                    select staged_event.kafka_topic as topic, staged_event.kafka_partition
+                    from {{ staged_relation }} as staged_event
+                    where (staged_event.kafka_topic, staged_event.kafka_partition) > (partitions.topic, partitions.kafka_partition)
+                    order by staged_event.kafka_topic asc, staged_event.kafka_partition asc
                     limit 1
                 ) as next_partition
 
@@ -120,6 +122,9 @@
 
             staged as (
 
+                -- Staging holds one row per event_id, at the offset of its first copy: a
+                -- producer's re-send lands at a later offset that staging never holds, so it
+                -- is not read as new. One range scan of staging's offset index per partition.
                 select
                     bounds.topic,
                     bounds.kafka_partition,
@@ -127,21 +132,12 @@
                     bounds.up_to_offset,
                     staged_event.kafka_offset
                 from bounds
-                inner join lateral (
-                    select landed.event_id, landed.topic, landed.kafka_partition, landed.kafka_offset
-                    from {{ landed_relation }} as landed
-                    where
-                        landed.topic = bounds.topic
-                        and landed.kafka_partition = bounds.kafka_partition
-                        and landed.kafka_offset > bounds.after_offset
-                        and landed.kafka_offset <= coalesce(bounds.up_to_offset, 9223372036854775807)
-                ) as landed on true
                 inner join {{ staged_relation }} as staged_event
                     on
-                        landed.event_id = staged_event.event_id
-                        and landed.topic = staged_event.kafka_topic
-                        and landed.kafka_partition = staged_event.kafka_partition
-                        and landed.kafka_offset = staged_event.kafka_offset
+                        staged_event.kafka_topic = bounds.topic
+                        and staged_event.kafka_partition = bounds.kafka_partition
+                        and staged_event.kafka_offset > bounds.after_offset
+                        and staged_event.kafka_offset <= coalesce(bounds.up_to_offset, 9223372036854775807)
 
             )
 
@@ -185,7 +181,7 @@
 
 {#
     The staged events of a batch, as a subquery (all staged columns). Offsets are literals,
-    so each range is one range scan of raw's primary key, then a lookup of staging's event_id.
+    so each range is one range scan of staging's offset index.
 #}
 {% macro clickstream_batch_events(batch) -%}
     {%- set staged_relation = ref('stg_clickstream__events') -%}
@@ -200,18 +196,12 @@
             {%- if not loop.last %},{% endif %}
             {%- endfor %}
         ) as batch (topic, kafka_partition, after_offset, up_to_offset)
-        inner join {{ source('clickstream', 'shop_events') }} as landed
-            on
-                landed.topic = batch.topic
-                and landed.kafka_partition = batch.kafka_partition
-                and landed.kafka_offset > batch.after_offset
-                and landed.kafka_offset <= batch.up_to_offset
         inner join {{ staged_relation }} as staged
             on
-                landed.event_id = staged.event_id
-                and landed.topic = staged.kafka_topic
-                and landed.kafka_partition = staged.kafka_partition
-                and landed.kafka_offset = staged.kafka_offset
+                staged.kafka_topic = batch.topic
+                and staged.kafka_partition = batch.kafka_partition
+                and staged.kafka_offset > batch.after_offset
+                and staged.kafka_offset <= batch.up_to_offset
     {%- endif -%}
 {%- endmacro %}
 

@@ -6,6 +6,8 @@
     A table, not a view over raw: the first copy of an event_id is a question about the whole
     history, which a day-partitioned log cannot index (its unique indexes hold per day), and
     the marts read by session and event id (docs/kafka-ingestor.md, "Staging: table or view").
+    The index on (kafka_topic, kafka_partition, kafka_offset) is what the incremental models
+    downstream read their new events by (macros/clickstream_batches.sql).
 
     Incremental: rows loaded since the newest one already here, minus a lookback for ingest
     transactions that committed late, skipping event_ids already kept. A full refresh picks
@@ -21,6 +23,7 @@
             {'columns': ['event_id'], 'unique': true},
             {'columns': ['_loaded_at']},
             {'columns': ['session_id']},
+            {'columns': ['kafka_topic', 'kafka_partition', 'kafka_offset']},
         ],
     )
 }}
