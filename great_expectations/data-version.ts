@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 
 import { roleUrl, type Config } from '../lib/config/index.ts';
+import { isRetryable, ServiceUnavailableError, ShopflowError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createPool } from '../lib/pg/pool.ts';
 import type { GateName, GateSummary } from './summary.ts';
@@ -29,11 +30,19 @@ select
               where n.nspname = 'marts' and c.relkind in ('r', 'v', 'm', 'p')), '') as marts
 `;
 
+/** A connection failure is the warehouse being down (retryable, exit 69), like the gate runner's own. */
+function asUnavailable(error: unknown): unknown {
+  if (error instanceof ShopflowError || !isRetryable(error)) return error;
+  return new ServiceUnavailableError('the warehouse is unreachable; start it (npm run services:up) or check WAREHOUSE_URL', error);
+}
+
 /** The data version the gates would check now (read as transformer, the raw gate's role). */
 export async function dataVersion(config: Config, logger?: Logger): Promise<string> {
   const pool = createPool({ connectionString: roleUrl(config, 'transformer'), applicationName: 'shopflow-gate-version', max: 1, logger });
   try {
-    const { rows } = await pool.query<Record<string, string>>(VERSION_SQL);
+    const { rows } = await pool.query<Record<string, string>>(VERSION_SQL).catch((error: unknown) => {
+      throw asUnavailable(error);
+    });
     return createHash('sha256')
       .update(JSON.stringify(rows[0] ?? {}))
       .digest('hex')
@@ -47,12 +56,16 @@ export async function dataVersion(config: Config, logger?: Logger): Promise<stri
 export async function gateResultFor(config: Config, gate: GateName, version: string, logger?: Logger): Promise<GateSummary | undefined> {
   const pool = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-gate-version', max: 1, logger });
   try {
-    const { rows } = await pool.query<{ summary: GateSummary }>(
-      `select summary from ops.gate_results
+    const { rows } = await pool
+      .query<{ summary: GateSummary }>(
+        `select summary from ops.gate_results
        where gate = $1 and summary ->> 'dataVersion' = $2
        order by checked_at desc limit 1`,
-      [gate, version],
-    );
+        [gate, version],
+      )
+      .catch((error: unknown) => {
+        throw asUnavailable(error);
+      });
     return rows[0]?.summary;
   } finally {
     await pool.end();
