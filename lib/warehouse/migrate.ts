@@ -15,7 +15,7 @@ import { applyRoleSettings, type RoleSettingsConfig } from './roles.ts';
 
 export type MigrateConfig = Pick<Config, 'WAREHOUSE_URL'> & RoleSettingsConfig;
 
-const MIGRATIONS_DIR = join(ROOT_DIR, 'lib', 'warehouse', 'migrations');
+export const MIGRATIONS_DIR = join(ROOT_DIR, 'lib', 'warehouse', 'migrations');
 const LOCK_KEY = 727_100_001;
 const SERVER_LOCK_KEY = 727_100_002;
 

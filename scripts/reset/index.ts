@@ -6,6 +6,7 @@
  * relation dbt built. Roles, schemas, grants and migrations stay; so do .data/kafka/lib, the
  * Python venvs and Superset.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +19,7 @@ import { DBT_PROJECT_DIR } from '../../lib/dbt/run.ts';
 import { ShopflowError } from '../../lib/errors.ts';
 import { deleteTopic, ensureTopic, withKafkaAdmin } from '../../lib/kafka/admin.ts';
 import type { Logger } from '../../lib/logger.ts';
+import { MIGRATIONS_DIR } from '../../lib/warehouse/migrate.ts';
 import { ensureSchema } from '../../generator/sinks/mariadb.ts';
 import { sessionHolders } from './holders.ts';
 
@@ -26,6 +28,22 @@ const SCHEDULER_SESSIONS = ['shopflow-scheduler-lock', 'shopflow-scheduler'];
 /** Schemas whose relations all belong to dbt (migrations create the schemas, dbt what is in them). */
 export const DBT_SCHEMAS = ['staging', 'snapshots', 'intermediate', 'marts'];
 const DATA_SCHEMAS = ['raw', 'ingest', 'ops'];
+
+/**
+ * Tables the migrations create inside dbt's schemas (the clickstream batches' bookkeeping, the
+ * forecaster's output): data to empty, not relations to drop, since no dbt build re-creates
+ * them. Read from the migrations themselves, so a new one is never forgotten here.
+ */
+export function migrationTablesInDbtSchemas(): Set<string> {
+  const found = new Set<string>();
+  for (const file of readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql'))) {
+    const sql = readFileSync(join(MIGRATIONS_DIR, file), 'utf8');
+    for (const m of sql.matchAll(/create\s+table\s+(?:if\s+not\s+exists\s+)?(\w+)\.(\w+)/gi)) {
+      if (DBT_SCHEMAS.includes(m[1]!.toLowerCase())) found.add(`${m[1]!.toLowerCase()}.${m[2]!.toLowerCase()}`);
+    }
+  }
+  return found;
+}
 
 export interface ResetSummary {
   stoppedIngestors: number[];
@@ -133,12 +151,16 @@ async function emptyWarehouse(config: Config): Promise<{ truncated: number; drop
       );
       const id = (r: { schema: string; name: string }) => `${pg.escapeIdentifier(r.schema)}.${pg.escapeIdentifier(r.name)}`;
       // ops.schema_migrations is the migrations' own bookkeeping, not data: kept.
+      const migrationOwned = migrationTablesInDbtSchemas();
+      const ownedByMigrations = (r: { schema: string; name: string }) => migrationOwned.has(`${r.schema}.${r.name}`);
       const data = relations.rows.filter(
         (r) =>
-          DATA_SCHEMAS.includes(r.schema) && (r.kind === 'r' || r.kind === 'p') && !(r.schema === 'ops' && r.name === 'schema_migrations'),
+          (DATA_SCHEMAS.includes(r.schema) || ownedByMigrations(r)) &&
+          (r.kind === 'r' || r.kind === 'p') &&
+          !(r.schema === 'ops' && r.name === 'schema_migrations'),
       );
       if (data.length > 0) await client.query(`truncate ${data.map(id).join(', ')} restart identity cascade`);
-      const built = relations.rows.filter((r) => DBT_SCHEMAS.includes(r.schema));
+      const built = relations.rows.filter((r) => DBT_SCHEMAS.includes(r.schema) && !ownedByMigrations(r));
       const kind: Record<string, string> = { r: 'table', p: 'table', v: 'view', m: 'materialized view', f: 'foreign table' };
       for (const r of built) await client.query(`drop ${kind[r.kind]} if exists ${id(r)} cascade`);
       await client.query('commit');

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { withKafkaAdmin } from '../../lib/kafka/admin.ts';
 import { ROOT_DIR } from '../../lib/root.ts';
+import { migrationTablesInDbtSchemas } from '../../scripts/reset/index.ts';
 import { dbtRunner, withPg } from '../dbt/helpers.ts';
 import { createPipelineEnv, generateAndIngest, type PipelineEnv } from '../dbt/pipeline.ts';
 
@@ -109,12 +110,20 @@ describe('npm run reset', () => {
       ]) {
         expect(await count(env.warehouse.adminUrl, `select count(*) as n from ${table}`), table).toBe(0);
       }
+      // Every relation dbt built is gone; the tables the migrations keep in dbt's schemas stay, empty.
+      const migrationTables = [...migrationTablesInDbtSchemas()];
+      expect(migrationTables.length).toBeGreaterThan(0);
       expect(
         await count(
           env.warehouse.adminUrl,
-          "select count(*) as n from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('staging', 'intermediate', 'marts', 'snapshots')",
+          `select count(*) as n from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname in ('staging', 'intermediate', 'marts', 'snapshots') and c.relkind in ('r', 'p', 'v', 'm', 'f')
+              and n.nspname || '.' || c.relname <> all(array[${migrationTables.map((t) => `'${t}'`).join(', ')}])`,
         ),
       ).toBe(0);
+      for (const table of migrationTables) {
+        expect(await count(env.warehouse.adminUrl, `select count(*) as n from ${table}`), table).toBe(0);
+      }
       expect(await count(env.warehouse.adminUrl, 'select count(*) as n from ops.schema_migrations')).toBe(migrations);
 
       // A different world on the same installation: generate (a backfill needs an empty shop), ingest, build.
