@@ -16,7 +16,7 @@ from pyspark.sql.types import BooleanType, LongType, StringType, StructField, St
 
 from . import settings as settings_module
 from .contract import Contract
-from .session import spark_session
+from .session import await_with_restarts, spark_session
 from .tables import BatchLedger, ensure_raw
 
 VERDICT = StructType(
@@ -111,14 +111,16 @@ def main() -> None:
         finally:
             rows.unpersist()
 
-    query = (
-        source.writeStream.foreachBatch(land)
-        .option("checkpointLocation", s["checkpointDir"] + "/stream")
-        .trigger(processingTime=f"{s['triggerSeconds']} seconds")
-        .queryName("clickstream-landing")
-        .start()
-    )
-    query.awaitTermination()
+    def start() -> Any:
+        return (
+            source.writeStream.foreachBatch(land)
+            .option("checkpointLocation", s["checkpointDir"] + "/stream")
+            .trigger(processingTime=f"{s['triggerSeconds']} seconds")
+            .queryName("clickstream-landing")
+            .start()
+        )
+
+    await_with_restarts(start, "clickstream")
 
 
 if __name__ == "__main__":
