@@ -12,6 +12,8 @@ import { runGate, type GateSummary } from '../../great_expectations/run.ts';
 import { KAFKA_INGESTOR_NODE_FLAGS } from '../../ingest/kafka/node-flags.ts';
 import type { Config } from '../../lib/config/index.ts';
 import { runDbt } from '../../lib/dbt/run.ts';
+import { runForecast } from '../../forecast/run.ts';
+import { DBT_FORECAST_ARGS } from '../../scheduler/jobs/dbt-args.ts';
 import { coerceError, ServiceUnavailableError, ShopflowError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { sendDailyReport } from '../../report/send.ts';
@@ -41,13 +43,15 @@ export interface DemoContext {
 }
 
 const DAY_MS = 86_400_000;
+/** Weekly as-of dates forecast before the latest day (npm run forecast -- --history N). */
+const DEMO_FORECAST_HISTORY = 3;
 const isoDate = (date: Date) => date.toISOString().slice(0, 10);
 
 export async function runDemo(config: Config, options: DemoOptions, context: DemoContext): Promise<number> {
   assertResetAllowed(config, options.allowExternalReset);
   const cli: CliOptions = { rootDir: config.rootDir, logDir: context.logDir };
   const databaseOnly = options.databaseOnly ?? false;
-  const steps = new StepPrinter(databaseOnly ? 10 : 11);
+  const steps = new StepPrinter(databaseOnly ? 11 : 12);
   const to = options.to ? new Date(`${options.to}T00:00:00Z`) : new Date(Date.now() - DAY_MS);
   const from = new Date(to.getTime() - (options.days - 1) * DAY_MS);
 
@@ -179,6 +183,21 @@ async function runPipeline(config: Config, options: DemoOptions, context: DemoCo
   await steps.step(
     'Building the warehouse (dbt build: staging, snapshots, star schema, marts, tests)',
     run.step('dbt-build', () => runDbt(config, ['build'], { logger: context.logger })),
+  );
+
+  // As the nightly job does it: the forecast reads the star schema just built, the forecast
+  // marts read what it wrote. The weekly as-of dates before the latest day give the report's
+  // Demand section yesterday's forecast (made a week earlier) and the accuracy marts something
+  // to score.
+  await steps.step(
+    `Forecasting demand (14 days per active product and category, as of the latest day and the ${DEMO_FORECAST_HISTORY} weeks before)`,
+    run.step('forecast', async () => {
+      const summary = await runForecast(config, { history: DEMO_FORECAST_HISTORY, logger: context.logger });
+      await runDbt(config, DBT_FORECAST_ARGS, { logger: context.logger });
+      return summary;
+    }),
+    (summary) =>
+      `marts.demand_forecast: ${summary.rows_written.toLocaleString('en-US')} rows, ${summary.products} products as of ${summary.as_of_date}; demand_vs_actual, forecast_accuracy, stockout_risk_products`,
   );
 
   const gates = await steps.step(
