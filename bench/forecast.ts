@@ -69,9 +69,13 @@ const size = {
 };
 
 interface Scores {
+  /** Of the published forecast (the median of the day's demand). */
   wape: number;
   mae: number;
+  /** Of the mean (expected_units). */
   bias: number;
+  expected_wape: number;
+  expected_mse: number;
   coverage: number;
   rows: number;
 }
@@ -80,6 +84,7 @@ interface Backtest {
   train_seconds: Record<string, number>;
   predict_seconds: Record<string, number>;
   seconds: number;
+  fits: number;
   peak_rss_mb: number;
   products: number;
   days: number;
@@ -133,7 +138,7 @@ try {
   const result = await backtest(warehouse);
   for (const [model, s] of Object.entries(result.scores))
     log(
-      `${model.padEnd(15)} WAPE ${round(s.wape, 3)}  MAE ${round(s.mae, 3)}  bias ${round(s.bias, 3)}  coverage ${round(s.coverage, 3)}  (${s.rows} product-days)`,
+      `${model.padEnd(15)} WAPE ${round(s.wape, 3)}  MAE ${round(s.mae, 3)}  mean: WAPE ${round(s.expected_wape, 3)} MSE/unit ${round(s.expected_mse, 3)} bias ${round(s.bias, 3)}  coverage ${round(s.coverage, 3)}  (${s.rows} product-days)`,
     );
   const xgb = result.scores.xgboost!;
   const naive = result.scores.seasonal_naive!;
@@ -158,9 +163,18 @@ try {
       ridge_coverage: round(result.scores.ridge!.coverage, 4),
       moving_average_coverage: round(result.scores.moving_average!.coverage, 4),
       nominal_coverage: 0.8,
+      // The models' means, scored the same way: what each would score publishing the mean, and
+      // the squared error per actual unit the mean is best at (lower is better).
+      xgboost_mean_wape: round(xgb.expected_wape, 4),
+      moving_average_mean_wape: round(result.scores.moving_average!.expected_wape, 4),
+      ridge_mean_wape: round(result.scores.ridge!.expected_wape, 4),
+      xgboost_mean_mse: round(xgb.expected_mse, 4),
+      moving_average_mean_mse: round(result.scores.moving_average!.expected_mse, 4),
+      ridge_mean_mse: round(result.scores.ridge!.expected_mse, 4),
       xgboost_bias: round(xgb.bias, 4),
       xgboost_mae: round(xgb.mae, 4),
       xgboost_train_seconds: round(result.train_seconds.xgboost ?? 0, 2),
+      xgboost_fits: result.fits,
       ridge_train_seconds: round(result.train_seconds.ridge ?? 0, 2),
       xgboost_predict_seconds: round(result.predict_seconds.xgboost ?? 0, 3),
       backtest_seconds: round(result.seconds, 1),

@@ -125,6 +125,7 @@ def main(argv: list[str]) -> int:
             "scores": {m: {k: float(v) for k, v in row.items()} for m, row in table.iterrows()},
             "train_seconds": info["timings"].train_seconds,
             "predict_seconds": info["timings"].predict_seconds,
+            "fits": len(info["origins"]),
             "load_seconds": loaded - started,
             "seconds": time.perf_counter() - started,
             "peak_rss_mb": _peak_rss_mb(),

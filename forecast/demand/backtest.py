@@ -26,26 +26,34 @@ def run_backtest(panel: Panel, weeks: int, settings: Settings) -> tuple[pd.DataF
     clean = panel.clean
     scored = []
     started = time.perf_counter()
-    for origin in backtest_origins(panel, weeks, settings.horizon):
+    origins = backtest_origins(panel, weeks, settings.horizon)
+    for origin in origins:
         forecasts = forecast_as_of(panel, origin, settings, timings)
         products = forecasts[forecasts["grain"] == "product"].copy()
         index = np.searchsorted(panel.product_ids, products["product_id"].to_numpy(dtype="int64"))
         products["actual"] = clean[index, origin + products["horizon_days"].to_numpy()]
         scored.append(products[~products["actual"].isna()])
     frame = pd.concat(scored, ignore_index=True)
-    return frame, {"timings": timings, "seconds": time.perf_counter() - started}
+    return frame, {"timings": timings, "origins": origins, "seconds": time.perf_counter() - started}
 
 
 def scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per model: WAPE and MAE of the published forecast (the median), bias and WAPE of the mean
+    (expected_units: a median of slow sellers is 0, so its bias says nothing about the model),
+    squared error of the mean per actual unit (the loss the mean is best at), interval coverage."""
+
     def one(group: pd.DataFrame) -> pd.Series:
         error = group["forecast_units"] - group["actual"]
+        expected_error = group["expected_units"] - group["actual"]
         actual = group["actual"].sum()
         inside = (group["actual"] >= group["lower_units"]) & (group["actual"] <= group["upper_units"])
         return pd.Series(
             {
                 "wape": float(error.abs().sum() / actual) if actual else float("nan"),
                 "mae": float(error.abs().mean()),
-                "bias": float(error.sum() / actual) if actual else float("nan"),
+                "bias": float(expected_error.sum() / actual) if actual else float("nan"),
+                "expected_wape": float(expected_error.abs().sum() / actual) if actual else float("nan"),
+                "expected_mse": float((expected_error**2).sum() / actual) if actual else float("nan"),
                 "coverage": float(inside.mean()),
                 "rows": len(group),
             }

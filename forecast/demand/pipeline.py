@@ -9,7 +9,9 @@ forecast:
      up to it. Refitting on the last three weeks too would double the training time (the
      costliest step on a shared 2-core machine) for little: the features already carry them.
   4. intervals from the calibration scores; categories are the sums of their products, with
-     intervals calibrated on category sums the same way.
+     intervals calibrated on category sums the same way;
+  5. the published forecast is the median of each day's demand (point.py), the model's mean
+     kept beside it as expected_units; the interval is widened, if need be, to hold the median.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from .features import Rows, origin_rows
 from .intervals import ConformalIntervals
 from .models import MODEL_NAMES, make_model
 from .panel import Panel
+from .point import median_units
 
 CALIBRATION_DAYS = 21
 MIN_HISTORY_DAYS = 28
@@ -117,6 +120,7 @@ def forecast_as_of(full: Panel, as_of: int, settings: Settings, timings: Timings
             timings.train_seconds[name] = timings.train_seconds.get(name, 0.0) + trained - started
             timings.predict_seconds[name] = timings.predict_seconds.get(name, 0.0) + predicted - predicting
         lower, upper = product_intervals.bounds(point, ahead.horizon)
+        median = median_units(point)
         frames.append(
             pd.DataFrame(
                 {
@@ -126,14 +130,17 @@ def forecast_as_of(full: Panel, as_of: int, settings: Settings, timings: Timings
                     "category": panel.categories[ahead.product],
                     "as_of_date": as_of_date,
                     "horizon_days": ahead.horizon,
-                    "forecast_units": point,
-                    "lower_units": lower,
-                    "upper_units": upper,
+                    "forecast_units": median,
+                    "expected_units": point,
+                    "lower_units": np.minimum(lower, median),
+                    "upper_units": np.maximum(upper, median),
                 }
             )
         )
         cat = _category_sums(ahead, point, codes)
-        cat_lower, cat_upper = category_intervals.bounds(cat["forecast"].to_numpy(), cat["horizon"].to_numpy())
+        cat_expected = cat["forecast"].to_numpy()
+        cat_median = median_units(cat_expected)
+        cat_lower, cat_upper = category_intervals.bounds(cat_expected, cat["horizon"].to_numpy())
         frames.append(
             pd.DataFrame(
                 {
@@ -143,9 +150,10 @@ def forecast_as_of(full: Panel, as_of: int, settings: Settings, timings: Timings
                     "category": category_names[cat["category"].to_numpy()],
                     "as_of_date": as_of_date,
                     "horizon_days": cat["horizon"].to_numpy(),
-                    "forecast_units": cat["forecast"].to_numpy(),
-                    "lower_units": cat_lower,
-                    "upper_units": cat_upper,
+                    "forecast_units": cat_median,
+                    "expected_units": cat_expected,
+                    "lower_units": np.minimum(cat_lower, cat_median),
+                    "upper_units": np.maximum(cat_upper, cat_median),
                 }
             )
         )

@@ -60,6 +60,7 @@ COLUMNS = [
     "forecast_date",
     "horizon_days",
     "forecast_units",
+    "expected_units",
     "lower_units",
     "upper_units",
     "interval_level",
@@ -90,7 +91,7 @@ def read_panel_rows(connection, through: dt.date) -> pd.DataFrame:
 
 def write_forecasts(connection, forecasts: pd.DataFrame, run_id: str | None) -> int:
     frame = forecasts[COLUMNS].copy()
-    for column in ("forecast_units", "lower_units", "upper_units"):
+    for column in ("forecast_units", "expected_units", "lower_units", "upper_units"):
         frame[column] = frame[column].round(3)
     frame["run_id"] = run_id
     buffer = io.StringIO()

@@ -3,6 +3,7 @@
  * 180 days) fed to the real Python forecaster through its --panel input:
  *  - no leakage: whatever happens after the as-of date, the forecast made at it is the same;
  *  - every active product, and every category, gets 14 days from every model;
+ *  - the published forecast is the median of the day's demand, its mean kept beside it;
  *  - the same data and seed give the same forecast, to the last digit;
  *  - in a rolling-origin backtest the 80% intervals cover about 80% of what then sold.
  */
@@ -75,6 +76,25 @@ describe('the demand forecaster', () => {
       expect(Number(r.lower_units)).toBeGreaterThanOrEqual(0);
     }
   }, 300_000);
+
+  it("publishes the median of each day's demand as the forecast and the mean beside it (absolute error is smallest at the median)", () => {
+    const out = parse(baseline);
+    let slow = 0;
+    for (const r of out) {
+      const forecast = Number(r.forecast_units);
+      const expected = Number(r.expected_units);
+      // A Poisson median is a whole number within [mean - ln 2, mean + 1/3].
+      expect(Number.isInteger(forecast), `${r.model} ${r.grain} ${forecast}`).toBe(true);
+      expect(forecast).toBeGreaterThanOrEqual(expected - Math.LN2 - 1e-3);
+      expect(forecast).toBeLessThanOrEqual(expected + 1 / 3 + 1e-3);
+      // A slow seller (mean under ln 2 units a day) is more likely to sell nothing than anything: forecast 0.
+      if (expected < Math.LN2 - 1e-3) {
+        slow++;
+        expect(forecast, `${r.model} ${r.product_id} mean ${expected}`).toBe(0);
+      }
+    }
+    expect(slow).toBeGreaterThan(0);
+  });
 
   it('leaks nothing: tripled sales, emptied shelves and new prices after the as-of date change no forecast made at it', async () => {
     const perturbed = rows.map((r) =>

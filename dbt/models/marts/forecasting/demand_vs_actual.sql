@@ -112,12 +112,14 @@ final as (
         ---------- numerics
         horizon_days,
         forecast_units,
+        expected_units,
         lower_units,
         upper_units,
         interval_level,
         actual_units,
         (forecast_units - actual_units)::numeric(14, 3) as error_units,
         abs(forecast_units - actual_units)::numeric(14, 3) as absolute_error_units,
+        (expected_units - actual_units)::numeric(14, 3) as expected_error_units,
 
         ---------- booleans
         is_censored,

@@ -2,7 +2,9 @@
     Active products whose stock is expected to run out within the replenishment lead time
     (var stockout_lead_time_days), by the latest XGBoost forecast made on or before the as-of
     date: the day cumulative forecast demand first exceeds what is on hand. Days of cover =
-    on hand / mean forecast daily demand over the forecast's 14 days. One row per product at
+    on hand / mean forecast daily demand over the forecast's 14 days. Demand here is the
+    forecast's mean (expected_units), which adds up over days; its daily median (forecast_units)
+    is 0 for a slow seller and would never run one out. One row per product at
     risk; the scheduler alerts each once per stock cycle (scheduler/jobs/alert-facts.ts).
 #}
 with
@@ -79,8 +81,8 @@ cumulative as (
         latest_forecasts.product_id,
         latest_forecasts.forecast_date,
         latest_forecasts.horizon_days,
-        latest_forecasts.forecast_units,
-        sum(latest_forecasts.forecast_units) over (
+        latest_forecasts.expected_units,
+        sum(latest_forecasts.expected_units) over (
             partition by latest_forecasts.product_id
             order by latest_forecasts.horizon_days asc
         ) as cumulative_units
@@ -92,8 +94,8 @@ per_product as (
 
     select
         cumulative.product_id,
-        avg(cumulative.forecast_units) as forecast_daily_units,
-        sum(cumulative.forecast_units) filter (
+        avg(cumulative.expected_units) as forecast_daily_units,
+        sum(cumulative.expected_units) filter (
             where cumulative.horizon_days <= {{ var('stockout_lead_time_days') }}
         ) as lead_time_units,
         min(cumulative.forecast_date) filter (
