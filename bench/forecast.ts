@@ -9,7 +9,9 @@
  * against the in-stock days that followed.
  *
  * Baselines measured in the same run, on the same rows: seasonal naive (same weekday last
- * week), the 28-day moving average, ridge regression. Last line: the DESIGN.md JSON; value =
+ * week), the 28-day moving average, ridge regression. Every model is scored on its published
+ * forecast (the median of the day's demand, docs/forecast.md) and, beside it, on its mean.
+ * Last line: the DESIGN.md JSON; value =
  * XGBoost WAPE, ratio_to_ceiling = XGBoost WAPE / seasonal-naive WAPE (target <= 0.85), with
  * interval coverage (nominal 80%), training and inference seconds and the peak RSS of the
  * forecaster process. --database reuses a warehouse landed before (e.g. with --keep).
