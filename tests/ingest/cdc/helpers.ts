@@ -184,7 +184,7 @@ export async function loggedChanges(wh: pg.Client, table: string, where = 'true'
   const result = await wh.query<Record<string, string | null>>(
     `select change_id::text, operation, row_index::text, gtid, snapshot_id, binlog_file, _key, _unmapped::text${source
       .map((c) => `, ${pg.escapeIdentifier(c.name)}::text`)
-      .join('')} from raw_shop.${pg.escapeIdentifier(table)} where (${where}) order by change_id`,
+      .join('')} from raw_shop.${pg.escapeIdentifier(table)} as t where (${where}) order by t.change_id`,
   );
   return result.rows.map((r) => {
     const image: Json = {};
