@@ -142,8 +142,8 @@ export interface LoggedChange {
  * format, from either layout. In the typed layout an image holds every column of the table
  * (columns a row did not have are null) merged with its _unmapped values.
  */
-export async function loggedChanges(wh: pg.Client, table: string, where = 'true'): Promise<LoggedChange[]> {
-  if (LAYOUT === 'jsonb') {
+export async function loggedChanges(wh: pg.Client, table: string, where = 'true', layout = LAYOUT): Promise<LoggedChange[]> {
+  if (layout === 'jsonb') {
     const result = await wh.query<LoggedChange & { after_image: Json | null; before_image: Json | null; change_id: string }>(
       `select * from raw.shop_changes where table_name = $1 and operation in ('snapshot', 'insert', 'update', 'delete') and (${where}) order by change_id`,
       [table],
@@ -208,22 +208,22 @@ export async function loggedChanges(wh: pg.Client, table: string, where = 'true'
  * The typed layout keeps a column a row did not have as null (a column added, or renamed, later):
  * comparisons there treat null and absent alike.
  */
-function withoutNulls(row: Json): Json {
-  return LAYOUT === 'jsonb' ? row : Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null));
+function withoutNulls(row: Json, layout = LAYOUT): Json {
+  return layout === 'jsonb' ? row : Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null));
 }
 
 /** Current state per primary key, derived from the raw log as the dbt staging layer does. */
-export async function derivedState(wh: pg.Client, table: string): Promise<Map<string, Json>> {
-  if (LAYOUT === 'typed') {
+export async function derivedState(wh: pg.Client, table: string, layout = LAYOUT): Promise<Map<string, Json>> {
+  if (layout === 'typed') {
     const truncate = await wh.query<{ change_id: string }>(
       "select coalesce(max(change_id), 0)::text as change_id from raw.shop_changes where table_name = $1 and operation = 'truncate'",
       [table],
     );
     const latest = new Map<string, LoggedChange>();
-    for (const change of await loggedChanges(wh, table, `change_id > ${Number(truncate.rows[0]!.change_id)} and _key is not null`))
+    for (const change of await loggedChanges(wh, table, `change_id > ${Number(truncate.rows[0]!.change_id)} and _key is not null`, layout))
       latest.set(keyText(change.primary_key!), change);
     return new Map(
-      [...latest].filter(([, change]) => change.operation !== 'delete').map(([key, change]) => [key, withoutNulls(change.image!)]),
+      [...latest].filter(([, change]) => change.operation !== 'delete').map(([key, change]) => [key, withoutNulls(change.image!, layout)]),
     );
   }
   const result = await wh.query<{ primary_key: Json; after_image: Json }>(
@@ -242,7 +242,12 @@ export async function derivedState(wh: pg.Client, table: string): Promise<Map<st
 }
 
 /** The source table's rows keyed like derivedState, in the raw log's JSON format. */
-export async function sourceState(source: mysql.Connection, table: string, primaryKey: string[]): Promise<Map<string, Json>> {
+export async function sourceState(
+  source: mysql.Connection,
+  table: string,
+  primaryKey: string[],
+  layout = LAYOUT,
+): Promise<Map<string, Json>> {
   await source.query("SET SESSION time_zone = '+00:00'");
   const [rows, fields] = (await source.query({
     sql: `SELECT * FROM ${mysql.escapeId(table)}`,
@@ -260,10 +265,10 @@ export async function sourceState(source: mysql.Connection, table: string, prima
     const row = JSON.parse(JSON.stringify(convert(raw))) as Json;
     const key: Json = {};
     for (const column of primaryKey) key[column] = row[column];
-    if (LAYOUT === 'typed')
+    if (layout === 'typed')
       for (const name of wholeDecimals)
         if (typeof row[name] === 'string' && Number.isSafeInteger(Number(row[name]))) row[name] = Number(row[name]);
-    state.set(keyText(key), withoutNulls(row));
+    state.set(keyText(key), withoutNulls(row, layout));
   }
   return state;
 }
