@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- ingest-cdc`: the CDC ingestor's speed, with its baselines measured in the
  * same run on the same rows:
- *   - snapshot of an N-row table (default 1M) by `npm run ingest:cdc` (a child process), against
+ *   - snapshot of an N-row table (default 1M) by `npm run ingest:cdc` (a child process) on the typed
+ *     raw layout (CDC_RAW_LAYOUT=typed; the bench's value) and on the jsonb one, against
  *     dlt 1.31 `sql_table` with the connectorx backend (a peer a team would pick; installed by the
  *     bench itself into .data/bench-venv), `psql \copy` of the same rows into a typed change-log
  *     table (the ceiling) and `psql \copy` of the same rows as jsonb change-log rows (the
@@ -27,7 +28,7 @@ import { migrate } from '../lib/warehouse/migrate.ts';
 import { benchPython } from './lib/bench-venv.ts';
 import { ORDERS_BENCH_MARIADB, TYPED_FROM_SHOP_CHANGES, typedOrdersLog } from './lib/orders-bench-layouts.ts';
 import { printBenchResult, round } from './lib/result.ts';
-import { typedSnapshotProbe } from './lib/typed-snapshot-probe.ts';
+import type { RawLayout } from '../ingest/cdc/change.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -78,7 +79,7 @@ interface ChildRun {
 }
 
 /** The ingestor as a real process (node + tsx loader), its JSON log parsed, its VmHWM polled. */
-function runIngestor(extraArgs: string[], serverId: number): ChildRun {
+function runIngestor(extraArgs: string[], serverId: number, layout: RawLayout = 'typed'): ChildRun {
   const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
   const child = spawn(
     process.execPath,
@@ -94,6 +95,7 @@ function runIngestor(extraArgs: string[], serverId: number): ChildRun {
         WAREHOUSE_URL: whUrl,
         WAREHOUSE_INGEST_PASSWORD: base.WAREHOUSE_INGEST_PASSWORD,
         CDC_SERVER_ID: String(serverId),
+        CDC_RAW_LAYOUT: layout,
         LOG_LEVEL: 'debug',
       },
     },
@@ -303,10 +305,11 @@ async function runDlt(python: string, pipelinesDir: string): Promise<{ rowsPerSe
 /** Empties the bench warehouse's change log and positions, so the next ingestor run snapshots afresh. */
 async function resetWarehouse(wh: pg.Client): Promise<void> {
   await wh.query(`truncate raw.shop_changes, raw.dead_letters, ingest.cdc_positions, ingest.cdc_snapshots_completed, ingest.metrics`);
+  await wh.query('drop table if exists raw_shop.orders_bench, raw_shop.lag_probe');
 }
 
-async function shopflowSnapshot(serverId: number): Promise<{ rowsPerSecond: number; peakRssMb: number; rows: number }> {
-  const snap = runIngestor(['--until-idle', '500'], serverId);
+async function shopflowSnapshot(serverId: number, layout: RawLayout): Promise<{ rowsPerSecond: number; peakRssMb: number; rows: number }> {
+  const snap = runIngestor(['--until-idle', '500'], serverId, layout);
   if ((await snap.exit) !== 0) throw new Error('ingestor (snapshot) failed');
   const done = find(snap, 'snapshot done');
   if (!done) throw new Error('no "snapshot done" line');
@@ -330,25 +333,22 @@ async function main(): Promise<void> {
     const ceiling = new pg.Client({ connectionString: ceilingUrl });
     ceiling.on('error', () => undefined);
     await ceiling.connect();
-    const contenders = ['shopflow', 'dlt', 'psql_typed', 'psql_jsonb', 'typed_probe'] as const;
+    // The ingestor on both raw layouts: typed (the chosen one, the bench's value) and jsonb (the
+    // layout dbt staging reads until it moves; its rows also make the psql baselines' files).
+    const contenders = ['shopflow', 'dlt', 'psql_typed', 'psql_jsonb', 'shopflow_jsonb'] as const;
     const rates = new Map<string, number[]>(contenders.map((c) => [c, []]));
     let snapshotRss = 0;
     let dltRss = 0;
     let dltFormats = '';
     let files: CopyFiles | null = null;
-    const afterSnapshot = async (contender: 'psql_typed' | 'psql_jsonb' | 'typed_probe', copyFiles: CopyFiles): Promise<number> => {
-      if (contender !== 'typed_probe') return psqlCopy(ceiling, contender === 'psql_typed' ? 'typed' : 'jsonb', copyFiles);
-      await ceiling.query(`truncate ${TYPED_TABLE}`);
-      await ceiling.query('checkpoint');
-      const probe = await typedSnapshotProbe({
-        shopUrl,
-        warehouseUrl: roleUrl({ ...base, WAREHOUSE_URL: ceilingUrl }, 'ingest_writer'),
-        sourceTable: 'orders_bench',
-        typedTable: TYPED_TABLE,
-        copyColumns: typedOrdersLog(TYPED_TABLE).copyColumns,
-      });
-      if (probe.rows !== ROWS) throw new Error(`the typed probe landed ${probe.rows} rows, expected ${ROWS}`);
-      return probe.rows / probe.seconds;
+    let lastLayout: RawLayout | null = null;
+    const snapshot = async (layout: RawLayout): Promise<number> => {
+      if (lastLayout) await resetWarehouse(wh);
+      const snap = await shopflowSnapshot(serverId, layout);
+      lastLayout = layout;
+      if (snap.rows !== ROWS) throw new Error(`the ingestor (${layout}) landed ${snap.rows} rows, expected ${ROWS}`);
+      if (layout === 'typed') snapshotRss = Math.max(snapshotRss, snap.peakRssMb);
+      return snap.rowsPerSecond;
     };
     try {
       for (let roundNo = 0; roundNo < ROUNDS; roundNo++) {
@@ -356,11 +356,9 @@ async function main(): Promise<void> {
         for (const contender of order) {
           let rate: number;
           if (contender === 'shopflow') {
-            if (files) await resetWarehouse(wh);
-            const snap = await shopflowSnapshot(serverId);
-            if (snap.rows !== ROWS) throw new Error(`the ingestor landed ${snap.rows} rows, expected ${ROWS}`);
-            snapshotRss = Math.max(snapshotRss, snap.peakRssMb);
-            rate = snap.rowsPerSecond;
+            rate = await snapshot('typed');
+          } else if (contender === 'shopflow_jsonb') {
+            rate = await snapshot('jsonb');
             // The psql baselines load exactly the rows the ingestor landed.
             files ??= await exportCopyFiles(ceiling);
           } else if (contender === 'dlt') {
@@ -369,17 +367,20 @@ async function main(): Promise<void> {
             dltFormats = run.formats;
             rate = run.rowsPerSecond;
           } else {
-            if (!files) continue; // round 1 runs the ingestor first; see the order above
-            rate = await afterSnapshot(contender, files);
+            if (!files) continue; // made up below, once the jsonb run has landed the rows
+            rate = await psqlCopy(ceiling, contender === 'psql_typed' ? 'typed' : 'jsonb', files);
           }
           rates.get(contender)!.push(rate);
           log(`round ${roundNo + 1} ${contender}: ${Math.round(rate)} rows/s`);
         }
       }
       // Round 1 skipped what needs the ingestor's rows and came before its first run: make it up.
-      for (const contender of ['psql_typed', 'psql_jsonb', 'typed_probe'] as const) {
-        while (rates.get(contender)!.length < ROUNDS) rates.get(contender)!.push(await afterSnapshot(contender, files!));
+      for (const contender of ['psql_typed', 'psql_jsonb'] as const) {
+        while (rates.get(contender)!.length < ROUNDS)
+          rates.get(contender)!.push(await psqlCopy(ceiling, contender === 'psql_typed' ? 'typed' : 'jsonb', files!));
       }
+      // Streaming and lag below run on the typed layout: the warehouse must hold its snapshot.
+      if (lastLayout !== 'typed') await snapshot('typed');
     } finally {
       await ceiling.end().catch(() => undefined);
       if (files) rmSync(files.dir, { recursive: true, force: true });
@@ -389,9 +390,9 @@ async function main(): Promise<void> {
     const dltRate = median(rates.get('dlt')!);
     const typedRate = median(rates.get('psql_typed')!);
     const jsonbRate = median(rates.get('psql_jsonb')!);
-    const probeRate = median(rates.get('typed_probe')!);
+    const jsonbIngestorRate = median(rates.get('shopflow_jsonb')!);
     log(
-      `medians of ${ROUNDS} rounds: ShopFlow ${Math.round(snapshotRate)}, dlt ${Math.round(dltRate)}, psql typed ${Math.round(typedRate)}, psql jsonb ${Math.round(jsonbRate)}, typed probe ${Math.round(probeRate)} rows/s; peak RSS ShopFlow ${snapshotRss.toFixed(0)} MB, dlt ${dltRss.toFixed(0)} MB`,
+      `medians of ${ROUNDS} rounds: ShopFlow typed ${Math.round(snapshotRate)}, ShopFlow jsonb ${Math.round(jsonbIngestorRate)}, dlt ${Math.round(dltRate)}, psql typed ${Math.round(typedRate)}, psql jsonb ${Math.round(jsonbRate)} rows/s; peak RSS ShopFlow ${snapshotRss.toFixed(0)} MB, dlt ${dltRss.toFixed(0)} MB`,
     );
 
     // 2. The naive copier, on a subset.
@@ -437,8 +438,8 @@ async function main(): Promise<void> {
     const lag = await wh.query<{ p50: number; p99: number; n: string; per_second: number }>(
       `select percentile_cont(0.5) within group (order by ms) as p50, percentile_cont(0.99) within group (order by ms) as p99, count(*) as n,
               count(*) / nullif(extract(epoch from max(written) - min(written)), 0) as per_second
-         from (select extract(epoch from _loaded_at - (after_image->>'written_at')::timestamptz) * 1000 as ms, (after_image->>'written_at')::timestamptz as written
-                 from raw.shop_changes where table_name = 'lag_probe' and operation = 'insert') l`,
+         from (select extract(epoch from _loaded_at - written_at::timestamptz) * 1000 as ms, written_at::timestamptz as written
+                 from raw_shop.lag_probe where operation = 'insert') l`,
     );
     const { p50, p99, n, per_second: perSecond } = lag.rows[0]!;
     log(`lag over ${n} changes at ${Math.round(perSecond)} changes/s: p50 ${Math.round(p50)} ms, p99 ${Math.round(p99)} ms`);
@@ -462,9 +463,10 @@ async function main(): Promise<void> {
         ratio_to_dlt: round(snapshotRate / dltRate),
         ratio_to_jsonb_log_copy: round(snapshotRate / jsonbRate),
         dlt_load_file_formats: dltFormats,
-        typed_probe_rows_per_second: Math.round(probeRate),
-        typed_probe_ratio_to_dlt: round(probeRate / dltRate),
-        typed_probe_ratio_to_ceiling: round(probeRate / typedRate),
+        raw_layout: 'typed',
+        jsonb_layout_ingestor_rows_per_second: Math.round(jsonbIngestorRate),
+        jsonb_layout_ingestor_ratio_to_dlt: round(jsonbIngestorRate / dltRate),
+        typed_vs_jsonb_layout_ingestor: round(snapshotRate / jsonbIngestorRate),
         dlt_peak_rss_mb: Math.round(dltRss),
         streaming_changes_per_second: Math.round(streamRate),
         streaming_changes: landed,

@@ -10,6 +10,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { dmlWritesDatabase, parseDdl, stripLeadingComments, type DdlStatement } from './ddl.ts';
 import type { BinlogCoordinate, SourceInfo } from './source.ts';
 import { TransactionAssembler, type RowOperation, type SourceTransaction, type TableRename } from './transaction-assembler.ts';
+import type { SourceColumn } from './type-map.ts';
 import { makeRowConverter, type RowConverter, type ValueIssue } from './values.ts';
 
 export interface BinlogReaderOptions {
@@ -62,6 +63,7 @@ export class BinlogReader {
   readonly #zongji: ZongJi;
   readonly #assembler: TransactionAssembler;
   readonly #converters = new WeakMap<ColumnList, RowConverter>();
+  readonly #sourceColumns = new WeakMap<object, SourceColumn[]>();
   #lastEventAt = Date.now();
   #stopped = false;
   #paused = false;
@@ -205,6 +207,7 @@ export class BinlogReader {
       this.#converters.set(columns, convert);
     }
     const primaryKey = this.options.primaryKeys.get(entry.tableName) ?? [];
+    const sourceColumns = this.#columnTypes(entry as unknown as { columnSchemas?: { COLUMN_NAME: string; COLUMN_TYPE: string }[] });
     const issues: ValueIssue[][] = [];
     if (operation === 'update') {
       const rows = (event as BinlogEventByName<'updaterows'>).rows.map((r) => {
@@ -214,15 +217,27 @@ export class BinlogReader {
         issues.push([...rowIssues, ...convert.issues]);
         return { before, after };
       });
-      this.#assembler.rows(entry.tableName, operation, rows, primaryKey, gtid, issues);
+      this.#assembler.rows(entry.tableName, operation, rows, primaryKey, gtid, issues, sourceColumns);
     } else {
       const rows = (event as BinlogEventByName<'writerows'>).rows.map((r) => {
         const row = convert(r);
         issues.push(convert.issues);
         return row;
       });
-      this.#assembler.rows(entry.tableName, operation, rows, primaryKey, gtid, issues);
+      this.#assembler.rows(entry.tableName, operation, rows, primaryKey, gtid, issues, sourceColumns);
     }
+  }
+
+  /** The table's column types as the event describes them (zongji: binlog metadata or information_schema). */
+  #columnTypes(entry: { columnSchemas?: { COLUMN_NAME: string; COLUMN_TYPE: string }[] }): SourceColumn[] | undefined {
+    const schemas = entry.columnSchemas;
+    if (!schemas) return undefined;
+    let columns = this.#sourceColumns.get(schemas);
+    if (!columns) {
+      columns = schemas.map((s) => ({ name: s.COLUMN_NAME, columnType: s.COLUMN_TYPE }));
+      this.#sourceColumns.set(schemas, columns);
+    }
+    return columns;
   }
 
   #query(event: BinlogEventByName<'query'>, gtid: string | null): void {

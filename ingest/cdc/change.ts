@@ -2,6 +2,11 @@
  * One row of raw.shop_changes and its COPY text-format encoding. JSON columns are carried as
  * already-serialised text so the hot path stringifies each row exactly once.
  */
+import type { SourceColumn } from './type-map.ts';
+
+/** Where row changes land: jsonb images in raw.shop_changes, or raw_shop.<table> (docs/cdc.md). */
+export type RawLayout = 'jsonb' | 'typed';
+
 export type ChangeOperation = 'snapshot' | 'insert' | 'update' | 'delete' | 'truncate' | 'schema_change';
 
 export interface ChangeRecord {
@@ -20,6 +25,8 @@ export interface ChangeRecord {
   sourceCommittedAt: string | null;
   /** The DDL statement text, for schema_change and truncate rows. */
   ddl: string | null;
+  /** Row changes read from the binlog: the table's columns as the event describes them (typed layout). */
+  sourceColumns?: readonly SourceColumn[];
 }
 
 /** Column list matching encodeChange's field order. */

@@ -50,9 +50,14 @@ export class CopyBatcher<T> extends Transform {
 }
 
 /** Streams `source` through the batcher into COPY on `client` (which must be in a transaction). */
-export async function copyStreamInto<T>(client: pg.ClientBase, source: Readable, encode: (item: T) => string | null): Promise<number> {
+export async function copyStreamInto<T>(
+  client: pg.ClientBase,
+  source: Readable,
+  encode: (item: T) => string | null,
+  copySql: string = COPY_CHANGES_SQL,
+): Promise<number> {
   const batcher = new CopyBatcher<T>(encode);
-  const copy = client.query(copyFrom(COPY_CHANGES_SQL));
+  const copy = client.query(copyFrom(copySql));
   await pipeline(source, batcher, copy);
   return batcher.count;
 }

@@ -35,6 +35,7 @@ export interface CdcOptions {
     | 'WAREHOUSE_OPS_PASSWORD'
     | 'INGEST_BATCH_ROWS'
     | 'INGEST_BATCH_MAX_MS'
+    | 'CDC_RAW_LAYOUT'
   >;
   serverId: number;
   logger: Logger;
@@ -204,6 +205,7 @@ export class CdcIngestor {
           pool,
           sourceName: this.sourceName,
           logger,
+          layout: config.CDC_RAW_LAYOUT,
           ...(replaced ? { replacedSource: replaced } : {}),
           signal: AbortSignal.any([this.#abort.signal, attempt.signal]),
           ...(this.#options.onSnapshotStart ? { onStart: this.#options.onSnapshotStart } : {}),
@@ -219,7 +221,13 @@ export class CdcIngestor {
 
       const stream = new BinlogStream({
         source: this.source,
-        sink: { pool, sourceName: this.sourceName, instanceId: `${hostname()}:${process.pid}`, source: this.source },
+        sink: {
+          pool,
+          sourceName: this.sourceName,
+          instanceId: `${hostname()}:${process.pid}`,
+          source: this.source,
+          layout: config.CDC_RAW_LAYOUT,
+        },
         control,
         serverId: this.#options.serverId,
         start,

@@ -10,6 +10,7 @@
  */
 import type pg from 'pg';
 
+import type { RawLayout } from './change.ts';
 import type { CdcDeadLetter } from './dead-letters.ts';
 import { copyTable } from './snapshot.ts';
 import { openSourceConnection, primaryKeys, type SourceInfo } from './source.ts';
@@ -20,6 +21,7 @@ export async function rereadTable(
   source: SourceInfo,
   table: string,
   tx: SourceTransaction,
+  layout?: RawLayout,
 ): Promise<{ rows: number; deadLetters: CdcDeadLetter[] }> {
   const { query, core } = await openSourceConnection(source);
   try {
@@ -41,6 +43,7 @@ export async function rereadTable(
         snapshotId: `alter:${tx.endFile}:${tx.endPosition}`,
         coordinate,
         startedAt: new Date(tx.committedAtMs).toISOString(),
+        ...(layout ? { layout } : {}),
       },
       () => undefined,
     );

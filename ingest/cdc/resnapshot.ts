@@ -9,7 +9,9 @@
  */
 import type pg from 'pg';
 
+import type { RawLayout } from './change.ts';
 import type { BinlogCoordinate } from './source.ts';
+import { quoteIdent, TYPED_SCHEMA, typedTableColumns, typedTableName } from './typed-tables.ts';
 
 export interface ResnapshotDeletes {
   sourceDatabase: string;
@@ -17,12 +19,14 @@ export interface ResnapshotDeletes {
   changeIdFloor: string;
   coordinate: BinlogCoordinate;
   startedAt: string;
+  layout?: RawLayout;
 }
 
 export async function resnapshotDeletes(client: pg.ClientBase, args: ResnapshotDeletes): Promise<number> {
   // The snapshot rows were written moments ago, so the table's statistics still say "few rows":
   // the planner would pick a nested-loop anti join, quadratic in the table size. Hash or merge it.
   await client.query('set local enable_nestloop = off');
+  if (args.layout === 'typed') return typedResnapshotDeletes(client, args);
   const result = await client.query(
     `with truncates as (
        select table_name, max(change_id) as change_id
@@ -60,6 +64,52 @@ export interface EndReplacedWorld {
   coordinate: BinlogCoordinate;
   startedAt: string;
   reason: string;
+  layout?: RawLayout;
+}
+
+async function typedTables(client: pg.ClientBase): Promise<string[]> {
+  const result = await client.query<{ name: string }>(
+    `select relname as name from pg_class where relnamespace = $1::regnamespace and relkind = 'r' order by relname`,
+    [TYPED_SCHEMA],
+  );
+  return result.rows.map((r) => r.name);
+}
+
+/**
+ * The typed layout's version: the same comparison per raw_shop table, keyed by `_key`; the
+ * synthetic delete carries the key's last known values in the table's columns (as every delete
+ * row does: its before-image).
+ */
+async function typedResnapshotDeletes(client: pg.ClientBase, args: ResnapshotDeletes): Promise<number> {
+  const tables = await typedTables(client);
+  const columns = await typedTableColumns(client, tables);
+  let total = 0;
+  for (const table of tables) {
+    const names = (columns.get(table) ?? []).map((c) => quoteIdent(c.name));
+    const relation = typedTableName(table);
+    const result = await client.query(
+      `with last_truncate as (
+         select coalesce(max(change_id), 0) as change_id from raw.shop_changes
+          where table_name = $1 and source_database = $2 and operation = 'truncate' and change_id <= $3
+       ), latest as (
+         select distinct on (_key) * from ${relation}
+          where change_id <= $3 and _key is not null
+          order by _key, change_id desc
+       ), fresh as (
+         select _key from ${relation} where change_id > $3 and snapshot_id = $4
+       )
+       insert into ${relation} (operation, binlog_file, binlog_position, snapshot_id, source_committed_at, _key, _unmapped${names.map((n) => `, ${n}`).join('')})
+       select 'delete', $5, $6, $4, $7::timestamptz, latest._key, latest._unmapped${names.map((n) => `, latest.${n}`).join('')}
+         from latest
+        where latest.operation <> 'delete'
+          and latest.change_id > (select change_id from last_truncate)
+          and not exists (select 1 from fresh where fresh._key = latest._key)
+        order by latest.change_id`,
+      [table, args.sourceDatabase, args.changeIdFloor, args.snapshotId, args.coordinate.file, args.coordinate.position, args.startedAt],
+    );
+    total += result.rowCount ?? 0;
+  }
+  return total;
 }
 
 /**
@@ -71,7 +121,8 @@ export async function endReplacedWorld(client: pg.ClientBase, args: EndReplacedW
   const result = await client.query(
     `insert into raw.shop_changes (source_database, table_name, operation, binlog_file, binlog_position, snapshot_id, source_committed_at, ddl)
      select $1, tables.table_name, 'truncate', $2, $3, $4, $5::timestamptz, $6
-       from (select distinct table_name from raw.shop_changes where source_database = $1) as tables
+       from (select distinct table_name from raw.shop_changes where source_database = $1
+             union select relname::text from pg_class where relnamespace = 'raw_shop'::regnamespace and relkind = 'r' and $7) as tables
       order by tables.table_name`,
     [
       args.sourceDatabase,
@@ -80,6 +131,7 @@ export async function endReplacedWorld(client: pg.ClientBase, args: EndReplacedW
       args.snapshotId,
       args.startedAt,
       `-- source replaced: ${args.reason}`,
+      args.layout === 'typed',
     ],
   );
   return result.rowCount ?? 0;

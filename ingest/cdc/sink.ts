@@ -13,11 +13,13 @@
 import type pg from 'pg';
 
 import { withTransaction } from '../../lib/pg/pool.ts';
-import type { ChangeRecord } from './change.ts';
+import type { ChangeRecord, RawLayout } from './change.ts';
 import { copyChanges } from './copy-writer.ts';
 import { insertDeadLetters, type CdcDeadLetter } from './dead-letters.ts';
 import { advanceBinlogPosition } from './positions.ts';
 import { rereadTable } from './reread.ts';
+import { applyTypedRename } from './typed-rename.ts';
+import { copyTypedChanges } from './typed-writer.ts';
 import type { SourceInfo } from './source.ts';
 import type { SourceTransaction, TableRename } from './transaction-assembler.ts';
 
@@ -38,6 +40,8 @@ export interface SinkContext {
   instanceId: string;
   /** The source, for the tables an ALTER TABLE asks to read again. */
   source?: SourceInfo;
+  /** Where row changes land (CDC_RAW_LAYOUT); jsonb when not given. */
+  layout?: RawLayout;
 }
 
 interface Prepared {
@@ -119,7 +123,7 @@ export async function commitBatch(context: SinkContext, batch: readonly SourceTr
     const letters: (CdcDeadLetter & { position: string })[] = [];
     const flush = async () => {
       if (segment.length === 0) return;
-      rows += await copyChanges(client, segment);
+      rows += context.layout === 'typed' ? await copyTypedChanges(client, segment) : await copyChanges(client, segment);
       segment = [];
     };
     // Prepared in this batch and not resolved in it: kept in ingest.cdc_xa_prepared.
@@ -149,7 +153,11 @@ export async function commitBatch(context: SinkContext, batch: readonly SourceTr
           await flush();
           let rowIndex = tx.changes.length;
           for (const rename of tx.renames) {
-            const added = await applyRename(client, tx, rename, rowIndex, tx.changes[0]?.sourceDatabase ?? context.sourceName);
+            const database = tx.changes[0]?.sourceDatabase ?? context.sourceName;
+            const added =
+              context.layout === 'typed'
+                ? await applyTypedRename(client, tx, rename, rowIndex, database)
+                : await applyRename(client, tx, rename, rowIndex, database);
             rowIndex += added;
             rows += added;
           }
@@ -158,7 +166,7 @@ export async function commitBatch(context: SinkContext, batch: readonly SourceTr
         if (tx.rereads && context.source) {
           await flush();
           for (const table of tx.rereads) {
-            const reread = await rereadTable(client, context.source, table, tx);
+            const reread = await rereadTable(client, context.source, table, tx, context.layout);
             rows += reread.rows;
             for (const letter of reread.deadLetters) letters.push({ ...letter, position });
           }

@@ -19,7 +19,8 @@ import type pg from 'pg';
 
 import { withTransaction } from '../../lib/pg/pool.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { copyJsonField, copyText } from './change.ts';
+import { copyJsonField, copyText, type RawLayout } from './change.ts';
+import { copyTableTyped } from './typed-snapshot.ts';
 import { copyStreamInto } from './copy-writer.ts';
 import { readPosition, writePosition, type CdcPosition } from './positions.ts';
 import {
@@ -49,11 +50,18 @@ export interface SnapshotOptions {
   sourceName: string;
   logger: Logger;
   signal?: AbortSignal;
+  /** Where the rows land (CDC_RAW_LAYOUT); jsonb when not given. */
+  layout?: RawLayout;
   /** The source was replaced (source-identity.ts): end every table's earlier rows with a truncate. */
   replacedSource?: string;
   onStart?: (tables: TableInfo[], estimatedTotal: number) => void;
   onProgress?: (event: SnapshotProgressEvent) => void;
 }
+
+const JSONB_FLOOR_SQL = 'select coalesce(max(change_id), 0)::text as floor from raw.shop_changes';
+/** Every change id handed out so far, typed tables included: the shared sequence's last value. */
+const TYPED_FLOOR_SQL =
+  'select (case when is_called then last_value else last_value - 1 end)::text as floor from raw.shop_changes_change_id_seq';
 
 export interface SnapshotResult {
   position: CdcPosition;
@@ -138,8 +146,8 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
     const tables = await listTables(connection, source.database);
     const estimatedTotal = tables.reduce((sum, t) => sum + t.estimatedRows, 0);
     const snapshotId = newSnapshotId(startedAt);
-    const floor = (await pool.query<{ floor: string }>('select coalesce(max(change_id), 0)::text as floor from raw.shop_changes')).rows[0]!
-      .floor;
+    const layout = options.layout ?? 'jsonb';
+    const floor = (await pool.query<{ floor: string }>(layout === 'typed' ? TYPED_FLOOR_SQL : JSONB_FLOOR_SQL)).rows[0]!.floor;
     const progress = {
       changeIdFloor: floor,
       startedAt,
@@ -167,6 +175,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
           coordinate,
           startedAt,
           reason: replacedSource,
+          layout,
         });
         logger.warn(
           { tables: ended, reason: replacedSource },
@@ -188,7 +197,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
         const { rows: copied, deadLetters } = await copyTable(
           client,
           core,
-          { source, table, snapshotId, coordinate, startedAt },
+          { source, table, snapshotId, coordinate, startedAt, layout },
           (tableRows) => options.onProgress?.({ table: table.name, tableRows, totalRows: totalRows + tableRows, estimatedTotal }),
         );
         await insertDeadLetters(
@@ -215,6 +224,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
           changeIdFloor: floor,
           coordinate,
           startedAt,
+          layout,
         });
         if (deletes > 0) logger.warn({ deletes }, 're-snapshot: rows gone from the source since the last capture were logged as deletes');
       }
@@ -239,6 +249,7 @@ export interface TableCopy {
   snapshotId: string;
   coordinate: BinlogCoordinate;
   startedAt: string;
+  layout?: RawLayout;
 }
 
 /** Dead letters kept per table and snapshot; past this, one more letter counts the rest. */
@@ -250,18 +261,6 @@ export async function copyTable(
   copy: TableCopy,
   onRows: (rows: number) => void,
 ): Promise<{ rows: number; deadLetters: CdcDeadLetter[] }> {
-  const { source, table } = copy;
-  const sql = `SELECT * FROM ${connection.escapeId(source.database)}.${connection.escapeId(table.name)}`;
-  const query = connection.query(sql);
-  let convert: RowConverter | null = null;
-  query.on('fields', (fields: FieldPacket[]) => {
-    convert = makeRowConverter(fields.map((f) => ({ name: f.name, typeCode: f.columnType ?? 0 })));
-  });
-  const stream = query.stream({ highWaterMark: 2048 });
-  const prefix = `${copyText(source.database)}\t${copyText(table.name)}\tsnapshot\t`;
-  const suffix = `\t${copyText(copy.coordinate.file)}\t${copy.coordinate.position}\t\\N\t\\N\t${copyText(copy.snapshotId)}\t${copy.startedAt}\t\\N\n`;
-  const pk = table.primaryKey;
-  let count = 0;
   const deadLetters: CdcDeadLetter[] = [];
   let unkept = 0;
   const keep = (letters: CdcDeadLetter[]) => {
@@ -270,7 +269,46 @@ export async function copyTable(
       else unkept++;
     }
   };
-  return copyStreamInto<Record<string, unknown>>(client, stream, (raw) => {
+  const { table } = copy;
+  const copied =
+    copy.layout === 'typed'
+      ? copyTableTyped(client, connection, copy, keep, onRows)
+      : copyJsonbRows(client, connection, copy, keep, onRows);
+  return copied.then((rows) => {
+    onRows(rows);
+    if (unkept > 0) {
+      deadLetters.push({
+        code: deadLetters[0]!.code,
+        reason: `${unkept} more rows of ${table.name} had values like the letters before this one; only the first ${MAX_SNAPSHOT_LETTERS} are kept one by one`,
+        table: table.name,
+        primaryKeyJson: null,
+        payload: '',
+        details: { table: table.name, more_rows: unkept },
+      });
+    }
+    return { rows, deadLetters };
+  });
+}
+
+/** The table's rows as raw.shop_changes rows (jsonb images). */
+function copyJsonbRows(
+  client: pg.ClientBase,
+  connection: mysqlCore.Connection,
+  copy: TableCopy,
+  keep: (letters: CdcDeadLetter[]) => void,
+  onRows: (rows: number) => void,
+): Promise<number> {
+  const { source, table } = copy;
+  const query = connection.query(`SELECT * FROM ${connection.escapeId(source.database)}.${connection.escapeId(table.name)}`);
+  let convert: RowConverter | null = null;
+  query.on('fields', (fields: FieldPacket[]) => {
+    convert = makeRowConverter(fields.map((f) => ({ name: f.name, typeCode: f.columnType ?? 0 })));
+  });
+  const prefix = `${copyText(source.database)}\t${copyText(table.name)}\tsnapshot\t`;
+  const suffix = `\t${copyText(copy.coordinate.file)}\t${copy.coordinate.position}\t\\N\t\\N\t${copyText(copy.snapshotId)}\t${copy.startedAt}\t\\N\n`;
+  const pk = table.primaryKey;
+  let count = 0;
+  return copyStreamInto<Record<string, unknown>>(client, query.stream({ highWaterMark: 2048 }), (raw) => {
     const converter = convert!;
     const row = converter(raw);
     let keyJson: string | null = null;
@@ -284,18 +322,5 @@ export async function copyTable(
     if (after.hadNul) keep([nulLetter(table.name, keyJson, 'snapshot', JSON.stringify(row))]);
     if (++count % 10_000 === 0) onRows(count);
     return `${prefix}${copyJsonField(keyJson)}\t\\N\t${copyJsonField(after.json)}${suffix}`;
-  }).then((rows) => {
-    onRows(rows);
-    if (unkept > 0) {
-      deadLetters.push({
-        code: deadLetters[0]!.code,
-        reason: `${unkept} more rows of ${table.name} had values like the letters before this one; only the first ${MAX_SNAPSHOT_LETTERS} are kept one by one`,
-        table: table.name,
-        primaryKeyJson: null,
-        payload: '',
-        details: { table: table.name, more_rows: unkept },
-      });
-    }
-    return { rows, deadLetters };
   });
 }

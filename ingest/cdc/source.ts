@@ -6,6 +6,7 @@ import mysqlCore, { type ConnectionOptions } from 'mysql2';
 import type mysql from 'mysql2/promise';
 
 import { FatalPipelineError } from '../../lib/errors.ts';
+import type { SourceColumn } from './type-map.ts';
 
 export interface SourceInfo {
   /** Connection options without a database, shared by queries, snapshot and binlog reader. */
@@ -175,4 +176,14 @@ export async function primaryKeys(connection: mysql.Connection, database: string
     keys.set(name, list);
   }
   return keys;
+}
+
+/** A table's columns and their COLUMN_TYPE, in column order (the typed layout's type map input). */
+export async function sourceColumns(connection: mysql.Connection, database: string, table: string): Promise<SourceColumn[]> {
+  const [rows] = await connection.query(
+    `SELECT COLUMN_NAME AS name, COLUMN_TYPE AS columnType FROM information_schema.COLUMNS
+      WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
+    [database, table],
+  );
+  return (rows as Row[]).map((r) => ({ name: String(r.name), columnType: String(r.columnType) }));
 }

@@ -10,6 +10,7 @@
  */
 import type { ChangeOperation, ChangeRecord } from './change.ts';
 import { invalidDateLetters, nulLetter, type CdcDeadLetter } from './dead-letters.ts';
+import type { SourceColumn } from './type-map.ts';
 import { toJsonText, type ValueIssue } from './values.ts';
 
 export interface XaAction {
@@ -51,6 +52,7 @@ interface PendingRow {
   primaryKeyJson: string | null;
   beforeJson: string | null;
   afterJson: string | null;
+  sourceColumns: readonly SourceColumn[] | undefined;
 }
 
 function keyJson(row: Record<string, unknown>, primaryKey: readonly string[]): string | null {
@@ -94,6 +96,7 @@ export class TransactionAssembler {
     primaryKey: readonly string[],
     gtid: string | null,
     issues?: readonly (readonly ValueIssue[])[],
+    sourceColumns?: readonly SourceColumn[],
   ): void {
     if (!this.#open) this.begin(gtid);
     rows.forEach((raw, i) => {
@@ -118,12 +121,26 @@ export class TransactionAssembler {
         const oldKey = keyJson(before!, primaryKey);
         if (oldKey !== key) {
           // A key change: the old key is gone and a new one exists; downstream must see both.
-          this.#rows.push({ table, operation: 'delete', primaryKeyJson: oldKey, beforeJson: beforeText!.json, afterJson: null });
-          this.#rows.push({ table, operation: 'insert', primaryKeyJson: key, beforeJson: null, afterJson: afterText!.json });
+          this.#rows.push({
+            table,
+            operation: 'delete',
+            primaryKeyJson: oldKey,
+            beforeJson: beforeText!.json,
+            afterJson: null,
+            sourceColumns,
+          });
+          this.#rows.push({ table, operation: 'insert', primaryKeyJson: key, beforeJson: null, afterJson: afterText!.json, sourceColumns });
           return;
         }
       }
-      this.#rows.push({ table, operation, primaryKeyJson: key, beforeJson: beforeText?.json ?? null, afterJson: afterText?.json ?? null });
+      this.#rows.push({
+        table,
+        operation,
+        primaryKeyJson: key,
+        beforeJson: beforeText?.json ?? null,
+        afterJson: afterText?.json ?? null,
+        sourceColumns,
+      });
     });
   }
 
@@ -145,6 +162,7 @@ export class TransactionAssembler {
       snapshotId: null,
       sourceCommittedAt: committedAt,
       ddl: null,
+      ...(row.sourceColumns ? { sourceColumns: row.sourceColumns } : {}),
     }));
     const tx: SourceTransaction = { changes, endFile, endPosition, gtid: finalGtid, committedAtMs, deadLetters: this.#deadLetters };
     this.#reset();

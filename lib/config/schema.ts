@@ -43,6 +43,7 @@ export const DEFAULTS = {
   WAREHOUSE_BI_CONNECTION_LIMIT: '30',
   SHOP_DB_URL: 'mysql://shopflow:shopflow@127.0.0.1:33069/shop',
   CDC_SERVER_ID: '5401',
+  CDC_RAW_LAYOUT: 'jsonb',
   KAFKA_BROKERS: '127.0.0.1:19092',
   KAFKA_TOPIC: 'shop.events',
   KAFKA_PARTITIONS: '6',
@@ -132,6 +133,11 @@ export const envSchema = z.object({
   WAREHOUSE_BI_CONNECTION_LIMIT: int(1, 10_000),
   SHOP_DB_URL: url(['mysql', 'mariadb']),
   CDC_SERVER_ID: int(1, 4294967295),
+  /**
+   * Where the CDC ingestor lands row changes: jsonb images in raw.shop_changes (what dbt staging
+   * reads today), or one typed change-log table per source table in raw_shop (docs/cdc.md).
+   */
+  CDC_RAW_LAYOUT: z.enum(['jsonb', 'typed']),
   KAFKA_BROKERS: z
     .string()
     .transform((s) =>

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createCdcEnv, derivedState, duplicateChanges, sourceState, type CdcTestEnv } from './helpers.ts';
+import { changesRelation, createCdcEnv, derivedState, duplicateChanges, sourceState, type CdcTestEnv } from './helpers.ts';
 import { spawnCdc } from './process.ts';
 import { mulberry32, TRANSFER_ROWS, Workload, WORKLOAD_DDL } from './workload.ts';
 
@@ -18,10 +18,11 @@ let env: CdcTestEnv;
 
 /** Source transactions with a ledger row whose landed change count is not exactly TRANSFER_ROWS. */
 async function halfVisibleTransfers(client: pg.Client): Promise<number> {
+  const changes = await changesRelation(client);
   const result = await client.query<{ n: string }>(
     `select count(*) as n from (
-       select gtid from raw.shop_changes
-        where gtid in (select gtid from raw.shop_changes where table_name = 'ledger' and operation = 'insert' and snapshot_id is null)
+       select gtid from ${changes}
+        where gtid in (select gtid from ${changes} where table_name = 'ledger' and operation = 'insert' and snapshot_id is null)
         group by gtid having count(*) <> $1) broken`,
     [TRANSFER_ROWS],
   );
@@ -110,7 +111,7 @@ describe('CDC under kill -9', () => {
     expect(await halfVisibleTransfers(env.wh)).toBe(0);
     expect(await duplicateChanges(env.wh)).toBe(0);
     const snapshots = await env.wh.query(
-      'select count(distinct snapshot_id)::int as n from raw.shop_changes where snapshot_id is not null',
+      `select count(distinct snapshot_id)::int as n from ${await changesRelation(env.wh)} where snapshot_id is not null`,
     );
     expect(snapshots.rows[0].n).toBe(1);
     for (const [table, key] of [

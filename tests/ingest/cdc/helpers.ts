@@ -81,8 +81,151 @@ export function keyText(key: Json): string {
   return JSON.stringify(Object.fromEntries(Object.entries(key).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
 
+/** The layout the tests run against (CDC_RAW_LAYOUT): every helper below reads either one. */
+export const LAYOUT = testConfig().CDC_RAW_LAYOUT;
+
+/** Tables of the typed layout (raw_shop) that exist now. */
+async function typedTables(wh: pg.Client): Promise<string[]> {
+  const result = await wh.query<{ name: string }>(
+    "select relname as name from pg_class where relnamespace = 'raw_shop'::regnamespace and relkind = 'r' order by relname",
+  );
+  return result.rows.map((r) => r.name);
+}
+
+/**
+ * A relation (for a FROM clause) with raw.shop_changes' metadata columns over every change of
+ * either layout: change_id, table_name, operation, primary_key (jsonb), binlog_file,
+ * binlog_position, row_index, gtid, snapshot_id, ddl. Typed tables are read as they are now.
+ */
+export async function changesRelation(wh: pg.Client): Promise<string> {
+  if (LAYOUT === 'jsonb') return 'raw.shop_changes';
+  const columns = 'change_id, operation, binlog_file, binlog_position, row_index, gtid, snapshot_id';
+  const parts = [`select ${columns}, table_name, primary_key, ddl from raw.shop_changes`];
+  for (const table of await typedTables(wh)) {
+    parts.push(
+      `select ${columns}, ${pg.escapeLiteral(table)} as table_name, _key::jsonb, null from raw_shop.${pg.escapeIdentifier(table)}`,
+    );
+  }
+  return `(${parts.join(' union all ')}) as shop_changes`;
+}
+
+/** A typed column's text (read with ::text in a UTC session) in the raw log's JSON value format. */
+function jsonValue(text: string | null, pgType: string): unknown {
+  if (text === null) return null;
+  const safe = (digits: string) => (Number.isSafeInteger(Number(digits)) ? Number(digits) : digits);
+  if (pgType === 'bigint' || pgType === 'smallint' || /^numeric\(\d+,0\)$/.test(pgType)) return safe(text);
+  if (pgType === 'real' || pgType === 'double precision') return Number(text);
+  if (pgType === 'bytea') return Buffer.from(text.slice(2), 'hex').toString('base64');
+  if (pgType.startsWith('timestamp')) {
+    const [date, time] = text.replace(/[+-]\d\d(:\d\d)?$/, '').split(' ');
+    const [clock, fraction = ''] = time!.split('.');
+    return `${date}T${clock}.${fraction.padEnd(3, '0').slice(0, 3)}Z`;
+  }
+  return text;
+}
+
+export interface LoggedChange {
+  change_id: number;
+  table_name: string;
+  operation: string;
+  primary_key: Json | null;
+  /** The row's image in the JSON value format: the after-image, for deletes the before-image. */
+  image: Json | null;
+  snapshot_id: string | null;
+  gtid: string | null;
+  row_index: number | null;
+  binlog_file: string | null;
+}
+
+/**
+ * The row changes of one source table in change_id order, each with its image in the JSON value
+ * format, from either layout. In the typed layout an image holds every column of the table
+ * (columns a row did not have are null) merged with its _unmapped values.
+ */
+export async function loggedChanges(wh: pg.Client, table: string, where = 'true', layout = LAYOUT): Promise<LoggedChange[]> {
+  if (layout === 'jsonb') {
+    const result = await wh.query<LoggedChange & { after_image: Json | null; before_image: Json | null; change_id: string }>(
+      `select * from raw.shop_changes where table_name = $1 and operation in ('snapshot', 'insert', 'update', 'delete') and (${where}) order by change_id`,
+      [table],
+    );
+    return result.rows.map((r) => ({
+      change_id: Number(r.change_id),
+      table_name: r.table_name,
+      operation: r.operation,
+      primary_key: r.primary_key,
+      image: r.after_image ?? r.before_image,
+      snapshot_id: r.snapshot_id,
+      gtid: r.gtid,
+      row_index: r.row_index,
+      binlog_file: r.binlog_file,
+    }));
+  }
+  if (!(await typedTables(wh)).includes(table)) return [];
+  await wh.query("set timezone = 'UTC'; set intervalstyle = 'postgres'");
+  const types = await wh.query<{ name: string; pg_type: string }>(
+    `select attname as name, format_type(atttypid, atttypmod) as pg_type from pg_attribute
+      where attrelid = $1::regclass and attnum > 0 and not attisdropped order by attnum`,
+    [`raw_shop.${pg.escapeIdentifier(table)}`],
+  );
+  const meta = new Set([
+    'change_id',
+    'operation',
+    'binlog_file',
+    'binlog_position',
+    'row_index',
+    'gtid',
+    'snapshot_id',
+    'source_committed_at',
+    '_loaded_at',
+    '_key',
+    '_unmapped',
+  ]);
+  const source = types.rows.filter((c) => !meta.has(c.name));
+  const result = await wh.query<Record<string, string | null>>(
+    `select change_id::text, operation, row_index::text, gtid, snapshot_id, binlog_file, _key, _unmapped::text${source
+      .map((c) => `, ${pg.escapeIdentifier(c.name)}::text`)
+      .join('')} from raw_shop.${pg.escapeIdentifier(table)} as t where (${where}) order by t.change_id`,
+  );
+  return result.rows.map((r) => {
+    const image: Json = {};
+    for (const c of source) image[c.name] = jsonValue(r[c.name] ?? null, c.pg_type);
+    if (r._unmapped) Object.assign(image, JSON.parse(r._unmapped) as Json);
+    return {
+      change_id: Number(r.change_id),
+      table_name: table,
+      operation: r.operation!,
+      primary_key: r._key ? (JSON.parse(r._key) as Json) : null,
+      image,
+      snapshot_id: r.snapshot_id ?? null,
+      gtid: r.gtid ?? null,
+      row_index: r.row_index === null || r.row_index === undefined ? null : Number(r.row_index),
+      binlog_file: r.binlog_file ?? null,
+    };
+  });
+}
+
+/**
+ * The typed layout keeps a column a row did not have as null (a column added, or renamed, later):
+ * comparisons there treat null and absent alike.
+ */
+function withoutNulls(row: Json, layout = LAYOUT): Json {
+  return layout === 'jsonb' ? row : Object.fromEntries(Object.entries(row).filter(([, v]) => v !== null));
+}
+
 /** Current state per primary key, derived from the raw log as the dbt staging layer does. */
-export async function derivedState(wh: pg.Client, table: string): Promise<Map<string, Json>> {
+export async function derivedState(wh: pg.Client, table: string, layout = LAYOUT): Promise<Map<string, Json>> {
+  if (layout === 'typed') {
+    const truncate = await wh.query<{ change_id: string }>(
+      "select coalesce(max(change_id), 0)::text as change_id from raw.shop_changes where table_name = $1 and operation = 'truncate'",
+      [table],
+    );
+    const latest = new Map<string, LoggedChange>();
+    for (const change of await loggedChanges(wh, table, `change_id > ${Number(truncate.rows[0]!.change_id)} and _key is not null`, layout))
+      latest.set(keyText(change.primary_key!), change);
+    return new Map(
+      [...latest].filter(([, change]) => change.operation !== 'delete').map(([key, change]) => [key, withoutNulls(change.image!, layout)]),
+    );
+  }
   const result = await wh.query<{ primary_key: Json; after_image: Json }>(
     `with last_truncate as (
        select coalesce(max(change_id), 0) as change_id from raw.shop_changes where table_name = $1 and operation = 'truncate'
@@ -99,7 +242,12 @@ export async function derivedState(wh: pg.Client, table: string): Promise<Map<st
 }
 
 /** The source table's rows keyed like derivedState, in the raw log's JSON format. */
-export async function sourceState(source: mysql.Connection, table: string, primaryKey: string[]): Promise<Map<string, Json>> {
+export async function sourceState(
+  source: mysql.Connection,
+  table: string,
+  primaryKey: string[],
+  layout = LAYOUT,
+): Promise<Map<string, Json>> {
   await source.query("SET SESSION time_zone = '+00:00'");
   const [rows, fields] = (await source.query({
     sql: `SELECT * FROM ${mysql.escapeId(table)}`,
@@ -109,31 +257,38 @@ export async function sourceState(source: mysql.Connection, table: string, prima
     bigNumberStrings: false,
   } as mysql.QueryOptions)) as unknown as [Json[], FieldPacket[]];
   const convert = makeRowConverter(fields.map((f) => ({ name: f.name, typeCode: f.columnType ?? 0 })));
+  // A DECIMAL(p,0) and a BIGINT UNSIGNED share numeric(p,0) in the typed layout, which reads back
+  // as a number where it is safe: the source side says the same.
+  const wholeDecimals = fields.filter((f) => f.columnType === 246 && f.decimals === 0).map((f) => f.name);
   const state = new Map<string, Json>();
   for (const raw of rows) {
     const row = JSON.parse(JSON.stringify(convert(raw))) as Json;
     const key: Json = {};
     for (const column of primaryKey) key[column] = row[column];
-    state.set(keyText(key), row);
+    if (layout === 'typed')
+      for (const name of wholeDecimals)
+        if (typeof row[name] === 'string' && Number.isSafeInteger(Number(row[name]))) row[name] = Number(row[name]);
+    state.set(keyText(key), withoutNulls(row, layout));
   }
   return state;
 }
 
 export async function changeCounts(wh: pg.Client): Promise<Record<string, number>> {
   const result = await wh.query<{ operation: string; n: string }>(
-    'select operation, count(*) as n from raw.shop_changes group by operation',
+    `select operation, count(*) as n from ${await changesRelation(wh)} group by operation`,
   );
   return Object.fromEntries(result.rows.map((r) => [r.operation, Number(r.n)]));
 }
 
 /** Binlog changes landed twice would share (file, position, row_index); snapshot rows (table, key, snapshot). */
 export async function duplicateChanges(wh: pg.Client): Promise<number> {
+  const changes = await changesRelation(wh);
   const result = await wh.query<{ n: string }>(
     `select count(*) as n from (
-       select 1 from raw.shop_changes where snapshot_id is null and binlog_file is not null
+       select 1 from ${changes} where snapshot_id is null and binlog_file is not null
         group by binlog_file, binlog_position, row_index having count(*) > 1
        union all
-       select 1 from raw.shop_changes where snapshot_id is not null and operation = 'snapshot'
+       select 1 from ${changes} where snapshot_id is not null and operation = 'snapshot'
         group by snapshot_id, table_name, primary_key having count(*) > 1
      ) d`,
   );

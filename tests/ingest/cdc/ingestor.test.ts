@@ -4,7 +4,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { changeCounts, createCdcEnv, derivedState, duplicateChanges, runUntilIdle, sourceState, type CdcTestEnv } from './helpers.ts';
+import {
+  changeCounts,
+  changesRelation,
+  createCdcEnv,
+  derivedState,
+  duplicateChanges,
+  LAYOUT,
+  loggedChanges,
+  runUntilIdle,
+  sourceState,
+  type CdcTestEnv,
+} from './helpers.ts';
 
 const ITEMS_DDL = `CREATE TABLE items (
   item_id     BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -41,17 +52,10 @@ describe('CDC ingestor', () => {
     const summary = await runUntilIdle(env);
     expect(summary.end).toBe('idle');
     expect(summary.snapshotRows).toBe(3);
-    const { rows } = await env.wh.query<{
-      primary_key: unknown;
-      after_image: Record<string, unknown>;
-      source_committed_at: Date;
-      binlog_file: string;
-    }>(
-      "select primary_key, after_image, source_committed_at, binlog_file from raw.shop_changes where operation = 'snapshot' order by change_id",
-    );
+    const rows = await loggedChanges(env.wh, 'items', "operation = 'snapshot'");
     expect(rows).toHaveLength(3);
     expect(rows[0]!.primary_key).toEqual({ item_id: 1 });
-    expect(rows[0]!.after_image).toEqual({
+    expect(rows[0]!.image).toEqual({
       item_id: 1,
       sku: 'A-1',
       note: 'tab\there, newline\nthere, backslash \\ and ünïcødé ✓',
@@ -63,7 +67,7 @@ describe('CDC ingestor', () => {
       placed_at: '2026-01-31T12:00:00.000Z',
       touched_at: '2026-01-31T12:00:00.123Z',
     });
-    expect(rows[1]!.after_image).toMatchObject({
+    expect(rows[1]!.image).toMatchObject({
       price: '0.10',
       is_active: 0,
       big: 42,
@@ -85,28 +89,31 @@ describe('CDC ingestor', () => {
     const summary = await runUntilIdle(env);
     expect(summary.snapshotRows).toBe(0);
     expect(summary.changes).toBe(3);
-    const { rows } = await env.wh.query<{
-      operation: string;
-      before_image: Record<string, unknown> | null;
-      after_image: Record<string, unknown> | null;
-      gtid: string;
-      row_index: number;
-    }>('select operation, before_image, after_image, gtid, row_index from raw.shop_changes where snapshot_id is null order by change_id');
+    const rows = await loggedChanges(env.wh, 'items', 'snapshot_id is null');
     expect(rows.map((r) => r.operation)).toEqual(['insert', 'update', 'delete']);
     expect(rows.map((r) => r.row_index)).toEqual([0, 1, 2]);
     expect(new Set(rows.map((r) => r.gtid)).size).toBe(1);
-    expect(rows[0]!.before_image).toBeNull();
-    expect(rows[0]!.after_image).toMatchObject({
+    expect(rows[0]!.image).toMatchObject({
       sku: 'B-1',
       price: '5.55',
       big: '9007199254740993',
       launched_on: '2026-02-01',
       placed_at: '2026-02-01T08:30:00.250Z',
     });
-    expect(rows[1]!.before_image).toMatchObject({ price: '19.99', note: 'tab\there, newline\nthere, backslash \\ and ünïcødé ✓' });
-    expect(rows[1]!.after_image).toMatchObject({ price: '21.00', note: 'changed', big: '18446744073709551615' });
-    expect(rows[2]!.after_image).toBeNull();
-    expect(rows[2]!.before_image).toMatchObject({ sku: 'A-2' });
+    expect(rows[1]!.image).toMatchObject({ price: '21.00', note: 'changed', big: '18446744073709551615' });
+    // The update's before-image: raw.shop_changes keeps it whole; the typed layout keeps the
+    // key's previous change (here its snapshot row), which is the same row.
+    const before =
+      LAYOUT === 'jsonb'
+        ? (await env.wh.query("select before_image from raw.shop_changes where operation = 'update'")).rows[0].before_image
+        : (await loggedChanges(env.wh, 'items', "operation = 'snapshot'")).find((c) => c.primary_key?.item_id === 1)!.image;
+    expect(before).toMatchObject({ price: '19.99', note: 'tab\there, newline\nthere, backslash \\ and ünïcødé ✓' });
+    // A delete carries the row as it was before it.
+    expect(rows[2]!.image).toMatchObject({ sku: 'A-2' });
+    if (LAYOUT === 'jsonb')
+      expect((await env.wh.query("select after_image from raw.shop_changes where operation = 'delete'")).rows).toEqual([
+        { after_image: null },
+      ]);
     expect(await derivedState(env.wh, 'items')).toEqual(await sourceState(env.source, 'items', ['item_id']));
     const lag = await env.wh.query("select count(*)::int as n from ingest.metrics where component = 'cdc' and lag_ms is not null");
     expect(lag.rows[0].n).toBeGreaterThan(0);
@@ -140,11 +147,11 @@ describe('CDC ingestor', () => {
     ]);
     expect(ddl[0]!.ddl).toMatch(/ADD COLUMN colour/);
     expect(ddl[5]!.ddl).toMatch(/DROP TABLE/i);
-    const colour = await env.wh.query(
-      "select after_image from raw.shop_changes where table_name = 'items' and after_image->>'sku' = 'C-1' and operation in ('insert', 'update') order by change_id",
-    );
-    expect(colour.rows.map((r: { after_image: Record<string, unknown> }) => [r.after_image.colour, r.after_image.price])).toEqual([
-      ['teal', '7.00'],
+    const colour = (await loggedChanges(env.wh, 'items', "operation in ('insert', 'update')")).filter((c) => c.image!.sku === 'C-1');
+    expect(colour.map((c) => [c.image!.colour, c.image!.price])).toEqual([
+      // The typed layout widens the column to the new DECIMAL scale, so the older value reads
+      // back at that scale: the same number.
+      ['teal', LAYOUT === 'jsonb' ? '7.00' : '7.0000'],
       ['teal', '7.1234'],
     ]);
     // An ALTER rewrites untouched rows without row events: the table is read again after it,
@@ -152,21 +159,18 @@ describe('CDC ingestor', () => {
     expect(await derivedState(env.wh, 'items')).toEqual(await sourceState(env.source, 'items', ['item_id']));
     expect(await derivedState(env.wh, 'coupons')).toEqual(await sourceState(env.source, 'coupons', ['code']));
     // The truncate ended rows 1 and 2, the DROP ended row 3: nothing of scratch is current.
-    const scratch = await env.wh.query<{ id: number; op: string }>(
-      "select (coalesce(after_image, before_image)->>'id')::int as id, operation as op from raw.shop_changes where table_name = 'scratch' order by change_id",
+    const scratchLog = await env.wh.query<{ change_id: string; operation: string }>(
+      `select change_id, operation from ${await changesRelation(env.wh)} where table_name = 'scratch'`,
     );
-    expect(scratch.rows.map((r) => `${r.op}${r.id ?? ''}`)).toEqual([
-      'schema_change',
-      'insert1',
-      'insert2',
-      'truncate',
-      'insert3',
-      'truncate',
-    ]);
+    const ids = new Map((await loggedChanges(env.wh, 'scratch')).map((c) => [c.change_id, c.image!.id]));
+    const scratch = scratchLog.rows
+      .sort((a, b) => Number(a.change_id) - Number(b.change_id))
+      .map((r) => `${r.operation}${(ids.get(Number(r.change_id)) as number | undefined) ?? ''}`);
+    expect(scratch).toEqual(['schema_change', 'insert1', 'insert2', 'truncate', 'insert3', 'truncate']);
     expect((await derivedState(env.wh, 'scratch')).size).toBe(0);
     expect(await duplicateChanges(env.wh)).toBe(0);
     expect(await changeCounts(env.wh)).toMatchObject({ truncate: 2 });
-    const initial = await env.wh.query("select count(*)::int as n from raw.shop_changes where snapshot_id like 'snap-%'");
+    const initial = await env.wh.query(`select count(*)::int as n from ${await changesRelation(env.wh)} where snapshot_id like 'snap-%'`);
     expect(initial.rows[0].n).toBe(3);
   });
 
@@ -175,8 +179,8 @@ describe('CDC ingestor', () => {
       "CREATE TABLE notes (note_id INT PRIMARY KEY, body TEXT NOT NULL); INSERT INTO notes VALUES (1, CONCAT('a', CHAR(0), 'b'))",
     );
     expect((await runUntilIdle(env)).end).toBe('idle');
-    const landed = await env.wh.query("select after_image from raw.shop_changes where table_name = 'notes' and operation = 'insert'");
-    expect(landed.rows).toEqual([{ after_image: { note_id: 1, body: 'a\ufffdb' } }]);
+    const landed = await loggedChanges(env.wh, 'notes', "operation = 'insert'");
+    expect(landed.map((c) => c.image)).toEqual([{ note_id: 1, body: 'a\ufffdb' }]);
     const dead = await env.wh.query("select source, error_code, details from raw.dead_letters where error_code = 'CDC_NUL_IN_TEXT'");
     expect(dead.rows).toHaveLength(1);
     expect(dead.rows[0]).toMatchObject({ source: 'cdc', details: { table: 'notes', primary_key: { note_id: 1 }, operation: 'insert' } });

@@ -23,6 +23,7 @@ export function spawnCdc(config: Config, args: string[], extraEnv: Record<string
     WAREHOUSE_URL: config.WAREHOUSE_URL,
     WAREHOUSE_INGEST_PASSWORD: config.WAREHOUSE_INGEST_PASSWORD,
     CDC_SERVER_ID: String(config.CDC_SERVER_ID),
+    CDC_RAW_LAYOUT: config.CDC_RAW_LAYOUT,
     INGEST_BATCH_ROWS: String(config.INGEST_BATCH_ROWS),
     INGEST_BATCH_MAX_MS: String(config.INGEST_BATCH_MAX_MS),
     LOG_LEVEL: 'info',

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createLogger } from '../../../lib/logger.ts';
 import { CdcIngestor } from '../../../ingest/cdc/ingestor.ts';
-import { createCdcEnv, derivedState, duplicateChanges, runUntilIdle, sourceState, type CdcTestEnv } from './helpers.ts';
+import { changesRelation, createCdcEnv, derivedState, duplicateChanges, runUntilIdle, sourceState, type CdcTestEnv } from './helpers.ts';
 import { spawnCdc } from './process.ts';
 import { Workload, WORKLOAD_DDL } from './workload.ts';
 
@@ -138,7 +138,7 @@ describe('CDC recovery', () => {
       [{ account_id: number }],
     ];
     await env.source.query('DELETE FROM accounts WHERE account_id = ?', [victim.account_id]);
-    const before = await env.wh.query<{ n: string }>('select count(*) as n from raw.shop_changes');
+    const before = await env.wh.query<{ n: string }>(`select count(*) as n from ${await changesRelation(env.wh)}`);
 
     const cdc = spawnCdc(env.config, ['--until-idle', '500']);
     const exit = await cdc.exited;
@@ -148,13 +148,13 @@ describe('CDC recovery', () => {
     expect(text).toContain(`${gone}:4`);
     expect(text).toContain(`oldest available binlog: ${oldest}`);
     expect(text).toContain('npm run ingest:cdc -- --resnapshot');
-    const after = await env.wh.query<{ n: string }>('select count(*) as n from raw.shop_changes');
+    const after = await env.wh.query<{ n: string }>(`select count(*) as n from ${await changesRelation(env.wh)}`);
     expect(after.rows[0]!.n).toBe(before.rows[0]!.n);
 
     const summary = await runUntilIdle(env, { resnapshot: true });
     expect(summary.snapshotRows).toBeGreaterThan(0);
     const synthetic = await env.wh.query(
-      "select primary_key from raw.shop_changes where operation = 'delete' and snapshot_id is not null and table_name = 'accounts'",
+      `select primary_key from ${await changesRelation(env.wh)} where operation = 'delete' and snapshot_id is not null and table_name = 'accounts'`,
     );
     expect(synthetic.rows).toEqual([{ primary_key: { account_id: victim.account_id } }]);
     await expectSameState();

@@ -193,13 +193,44 @@ describe('ingest_writer', () => {
     expect(await sqlstate(writer, `update ingest.cdc_positions set binlog_position = 4 where source_name = 'shop-done'`)).toBe('ok');
   });
 
+  it('creates and widens typed change-log tables only through the migration-owned function, then may only append to them', async () => {
+    const ensure = (types: string[]) =>
+      `select ingest.cdc_ensure_typed_table('probe_t', array['id', 'amount'], array[${types.map((t) => `'${t}'`).join(', ')}])`;
+    await writer.query(ensure(['bigint', 'numeric(12,2)']));
+    await writer.query(`insert into raw_shop.probe_t (operation, id, amount) values ('snapshot', 1, 1.50)`);
+    // Widened in place (a source MODIFY): the old value is kept, at the new scale.
+    await writer.query(ensure(['bigint', 'numeric(14,4)']));
+    expect((await writer.query('select amount::text as amount from raw_shop.probe_t')).rows).toEqual([{ amount: '1.5000' }]);
+    // Only the type map's vocabulary: a type name is never spliced into DDL unchecked.
+    expect(await sqlstate(writer, ensure(['bigint', 'numeric; drop table raw.shop_changes']))).toBe('22023');
+    for (const sql of [
+      `update raw_shop.probe_t set amount = 0`,
+      'delete from raw_shop.probe_t',
+      'truncate raw_shop.probe_t',
+      'alter table raw_shop.probe_t add column x int',
+      'drop table raw_shop.probe_t',
+      'create table raw_shop.intruder (id int)',
+    ])
+      expect(await sqlstate(writer, sql), sql).toBe('42501');
+    // Change ids for a binlog batch: a block, only forward.
+    const first = Number((await writer.query('select ingest.cdc_reserve_change_ids(10) as id')).rows[0].id);
+    const next = Number((await writer.query('select ingest.cdc_reserve_change_ids(1) as id')).rows[0].id);
+    expect(next).toBe(first + 10);
+    const transformer = await connect(roleUrl(warehouse.config, 'transformer'));
+    try {
+      expect((await transformer.query('select count(*)::int as n from raw_shop.probe_t')).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await transformer.end();
+    }
+  });
+
   it('holds no UPDATE, DELETE or TRUNCATE on any raw table (including ones a later migration adds)', async () => {
     const { rows } = await admin.query<{ what: string }>(`
       select c.oid::regclass::text || ' ' || p.privilege as what
         from pg_class c
         join pg_namespace n on n.oid = c.relnamespace
         cross join unnest(array['UPDATE', 'DELETE', 'TRUNCATE']) as p(privilege)
-       where n.nspname = 'raw' and c.relkind in ('r', 'p')
+       where n.nspname in ('raw', 'raw_shop') and c.relkind in ('r', 'p')
          and has_table_privilege('ingest_writer', c.oid, p.privilege)`);
     expect(rows.map((r) => r.what)).toEqual([]);
   });

@@ -11,7 +11,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { createCdcEnv, derivedState, runUntilIdle, sourceState, type CdcTestEnv } from '../helpers.ts';
+import { changesRelation, createCdcEnv, derivedState, runUntilIdle, sourceState, type CdcTestEnv } from '../helpers.ts';
 
 let env: CdcTestEnv | undefined;
 
@@ -66,7 +66,7 @@ async function expectReplacedThenResnapshot(reason: RegExp): Promise<void> {
     expect(await derivedState(env!.wh, table)).toEqual(await sourceState(env!.source, table, [key]));
     // Nothing of the old world follows the boundary: the versions history starts with the new snapshot.
     const after = await env!.wh.query<{ operation: string; n: number }>(
-      `select operation, count(*)::int as n from raw.shop_changes
+      `select operation, count(*)::int as n from ${await changesRelation(env!.wh)}
         where table_name = $1 and change_id > (select max(change_id) from raw.shop_changes where table_name = $1 and operation = 'truncate' and snapshot_id is not null)
         group by operation`,
       [table],
