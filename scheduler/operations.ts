@@ -38,7 +38,8 @@ export type { AlertInput };
 export interface PipelineOperations {
   /** `dbt <args>` in dbt/; resolves with the output tail, throws ProcessFailedError on failure. */
   dbt(args: string[], options: ChildRunOptions): Promise<{ outputTail: string }>;
-  gate(gate: 'raw' | 'marts', options: ChildRunOptions): Promise<GateOutcome>;
+  /** `scope` (raw gate): 'full' checks every row (the nightly pass), else only what landed since the last passed run. */
+  gate(gate: 'raw' | 'marts', options: ChildRunOptions, scope?: 'incremental' | 'full'): Promise<GateOutcome>;
   /** `npm run forecast`'s work (forecast/run.ts): tomorrow's 14-day forecasts into marts.demand_forecast; absent in stand-ins. */
   forecast?(options: ChildRunOptions): Promise<{ outputTail: string }>;
   /** Sends the report for a business date, exactly once per date (ops.reports_sent). */

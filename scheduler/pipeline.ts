@@ -45,7 +45,8 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
       });
       return { outputTail: result.outputTail };
     },
-    gate: (gate, options) => runGate(config, gate, { signal: options.signal, logger: options.logger, runId: options.runId }),
+    gate: (gate, options, scope) =>
+      runGate(config, gate, { signal: options.signal, logger: options.logger, runId: options.runId, ...(scope ? { scope } : {}) }),
     forecast: async (options) => {
       const summary = await runForecast(config, { signal: options.signal, logger: options.logger, runId: options.runId });
       return {
