@@ -1,7 +1,8 @@
 /**
  * The scheduler's four jobs, built from the pipeline operations:
  *   microbatch  dbt build (no snapshots), every MICROBATCH_MINUTES
- *   nightly     dbt build with snapshots -> demand forecast -> the forecast marts -> the raw gate's full pass, at NIGHTLY_CRON
+ *   nightly     dbt build with snapshots -> demand forecast -> the forecast marts -> the raw gate's full pass
+ *               -> raw retention (archive and drop load days older than RAW_RETENTION_DAYS), at NIGHTLY_CRON
  *   report      dbt build -> raw gate -> marts gate -> report email, at REPORT_CRON
  *   alerts      refresh the fraud / low-stock marts -> send each new alert once, every minute
  */
@@ -207,6 +208,14 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
               'SHOPFLOW_GATE_FULL_PASS_FAILED',
               `${tail}; fix or explain the rows, then npm run gate -- --gate raw --full (summary: ${summary.summaryPath ?? 'none'})`,
             );
+          },
+        },
+        // After the full pass and the build: only days the gate vouched for and staging has read leave the warehouse.
+        {
+          name: 'archive_raw',
+          run: async (context) => {
+            if (!deps.operations.archiveRaw) return { outputTail: 'no raw retention in this pipeline' };
+            return deps.operations.archiveRaw(childOptions(context));
           },
         },
       ],
