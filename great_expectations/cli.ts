@@ -1,5 +1,5 @@
 /**
- * npm run gate -- [--gate raw|marts|all] [--run-id UUID] [--json]
+ * npm run gate -- [--gate raw|marts|all] [--full] [--run-id UUID] [--json]
  * Runs the Great Expectations gate(s); exit codes as every command (lib/cli/exit-codes.ts).
  */
 import { parseArgs } from 'node:util';
@@ -21,6 +21,8 @@ records the result in ops.gate_results.
 
 Options:
   --gate raw|marts|all   which gate to run (default: all, raw first)
+  --full                 raw gate: check every row, not only the rows loaded since the last
+                         passed raw gate (the nightly job's full pass; docs/quality-gate.md)
   --run-id UUID          scheduler run this belongs to (stored in ops.gate_results)
   --json                 print the summaries as JSON instead of text
   -h, --help             show this help
@@ -37,7 +39,7 @@ configuration error, 69 the warehouse is unreachable (docs/operations.md#exit-co
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function parse(argv: string[]): { gates: GateName[]; runId?: string; json: boolean } | 'help' {
+function parse(argv: string[]): { gates: GateName[]; runId?: string; json: boolean; full: boolean } | 'help' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -46,6 +48,7 @@ function parse(argv: string[]): { gates: GateName[]; runId?: string; json: boole
         gate: { type: 'string', default: 'all' },
         'run-id': { type: 'string' },
         json: { type: 'boolean', default: false },
+        full: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -60,12 +63,18 @@ function parse(argv: string[]): { gates: GateName[]; runId?: string; json: boole
     throw new UsageError(`--gate must be raw, marts or all (got ${JSON.stringify(gate)})`);
   const runId = values['run-id'];
   if (runId !== undefined && !UUID.test(runId)) throw new UsageError(`--run-id must be a UUID (got ${JSON.stringify(runId)})`);
-  return { gates: gate === 'all' ? [...GATE_NAMES] : [gate as GateName], ...(runId ? { runId } : {}), json: values.json };
+  return {
+    gates: gate === 'all' ? [...GATE_NAMES] : [gate as GateName],
+    ...(runId ? { runId } : {}),
+    json: values.json,
+    full: values.full,
+  };
 }
 
 function printText(summary: GateSummary): void {
   const status = summary.success ? 'passed' : 'FAILED';
   process.stdout.write(`gate ${summary.gate}: ${status} (${summary.evaluated} expectations, ${summary.failed} failed)\n`);
+  if (summary.window) process.stdout.write(`  checked row by row: ${summary.window.scope} (${summary.window.reason})\n`);
   for (const f of summary.failures)
     process.stdout.write(`  - ${f.suite}: ${f.expectation}${f.column ? ` [${f.column}]` : ''}\n      ${f.details}\n`);
   for (const source of summary.sources ?? []) {
@@ -88,7 +97,10 @@ await runCli({
     const logger = createLogger('gate', config);
     await assertPortAnswers(config.WAREHOUSE_URL, 5432, 'the Postgres warehouse');
     const summaries: GateSummary[] = [];
-    for (const gate of args.gates) summaries.push(await runGate(config, gate, { logger, ...(args.runId ? { runId: args.runId } : {}) }));
+    for (const gate of args.gates)
+      summaries.push(
+        await runGate(config, gate, { logger, scope: args.full ? 'full' : 'incremental', ...(args.runId ? { runId: args.runId } : {}) }),
+      );
     if (args.json) process.stdout.write(`${JSON.stringify(summaries, null, 2)}\n`);
     else summaries.forEach(printText);
     return summaries.every((s) => s.success) ? EXIT.ok : EXIT.failed;

@@ -31,7 +31,7 @@ select
 `;
 
 /** A connection failure is the warehouse being down (retryable, exit 69), like the gate runner's own. */
-function asUnavailable(error: unknown): unknown {
+export function asUnavailable(error: unknown): unknown {
   if (error instanceof ShopflowError || !isRetryable(error)) return error;
   return new ServiceUnavailableError('the warehouse is unreachable; start it (npm run services:up) or check WAREHOUSE_URL', error);
 }

@@ -15,8 +15,10 @@ import { createPool } from '../lib/pg/pool.ts';
 import { runProcess } from '../lib/process.ts';
 import { dataVersion, gateResultFor } from './data-version.ts';
 import { runnerSummarySchema, toGateSummary, type GateName, type GateSummary } from './summary.ts';
+import { rawGateWindow, type GateScope } from './window.ts';
 
 export type { GateSummary, GateName } from './summary.ts';
+export type { GateScope, GateWindow } from './window.ts';
 
 const EXIT_FAILED = 1;
 const EXIT_UNREACHABLE = 3;
@@ -29,6 +31,11 @@ export interface RunGateOptions {
   runId?: string;
   /** Directory for JSON summaries; default out/gate under the project root. */
   outDir?: string;
+  /**
+   * Raw gate: 'incremental' (default) checks row by row only what landed since the last passed
+   * raw gate; 'full' every row (the nightly job). See great_expectations/window.ts.
+   */
+  scope?: GateScope;
 }
 
 /** SQLAlchemy wants a driver in the scheme; the roles' URLs are plain postgres:// ones. */
@@ -64,8 +71,11 @@ export async function runGate(config: Config, gate: GateName, opts: RunGateOptio
   logger?.info('gate starting');
   // Before the run: data landing meanwhile makes the recorded version older, never newer, than what was checked.
   const version = await dataVersion(config, logger);
+  const window = gate === 'raw' ? await rawGateWindow(config, opts.scope ?? 'incremental', logger) : undefined;
+  if (window) logger?.info({ window }, `raw gate window: ${window.scope} (${window.reason})`);
+  const args = [script, '--gate', gate, '--summary', summaryPath, ...(window?.loadedFrom ? ['--loaded-from', window.loadedFrom] : [])];
   try {
-    await runProcess(pythonPath(config), [script, '--gate', gate, '--summary', summaryPath], {
+    await runProcess(pythonPath(config), args, {
       cwd: config.rootDir,
       env: gateEnv(config),
       signal: opts.signal,
@@ -95,7 +105,7 @@ export async function runGate(config: Config, gate: GateName, opts: RunGateOptio
       `the runner finished without a readable summary at ${summaryPath}: ${String(cause)}`,
     );
   }
-  const summary: GateSummary = { ...toGateSummary(parsed, summaryPath), dataVersion: version };
+  const summary: GateSummary = { ...toGateSummary(parsed, summaryPath), dataVersion: version, ...(window ? { window } : {}) };
   await recordGateResult(config, summary, opts.runId, logger);
   logger?.[summary.success ? 'info' : 'warn'](
     { evaluated: summary.evaluated, failed: summary.failed, summaryPath },

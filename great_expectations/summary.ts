@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 
+import type { GateWindow } from './window.ts';
+
 export type GateName = 'raw' | 'marts';
 export const GATE_NAMES: readonly GateName[] = ['raw', 'marts'];
 
@@ -42,6 +44,8 @@ export interface GateSummary {
   dataVersion?: string;
   /** Set when this result was not run now but reused: when it was checked, for the same data. */
   reusedFrom?: string;
+  /** Raw gate: the rows it checked row by row (great_expectations/window.ts). */
+  window?: GateWindow;
 }
 
 export const runnerSummarySchema = z.object({

@@ -34,6 +34,10 @@ export const ERROR_CODES = {
   SHOPFLOW_REPORT_CLAIM_STUCK: "the scheduler found the day's report claimed by a process that never sent it",
   SHOPFLOW_REPORT_NO_DATA: 'the marts hold no day with orders to report on',
   SHOPFLOW_REPORT_UNCHECKED: 'no gate results to send the report with',
+  SHOPFLOW_GATE_FULL_PASS_FAILED:
+    "the nightly full pass of the raw gate found rows that fail its checks (the morning's gate runs full until one passes)",
+  SHOPFLOW_RAW_ARCHIVE_MISMATCH:
+    'an archived raw day does not match the warehouse (or would duplicate it): nothing was dropped or restored',
   SHOPFLOW_DISK_LOW: 'a disk the warehouse or the broker writes to is nearly full (DISK_STOP_FREE_MB)',
   SHOPFLOW_JOB_BUSY: 'the job is running in another process',
   SHOPFLOW_DEMO: 'a step of the demo failed',

@@ -38,9 +38,12 @@ export type { AlertInput };
 export interface PipelineOperations {
   /** `dbt <args>` in dbt/; resolves with the output tail, throws ProcessFailedError on failure. */
   dbt(args: string[], options: ChildRunOptions): Promise<{ outputTail: string }>;
-  gate(gate: 'raw' | 'marts', options: ChildRunOptions): Promise<GateOutcome>;
+  /** `scope` (raw gate): 'full' checks every row (the nightly pass), else only what landed since the last passed run. */
+  gate(gate: 'raw' | 'marts', options: ChildRunOptions, scope?: 'incremental' | 'full'): Promise<GateOutcome>;
   /** `npm run forecast`'s work (forecast/run.ts): tomorrow's 14-day forecasts into marts.demand_forecast; absent in stand-ins. */
   forecast?(options: ChildRunOptions): Promise<{ outputTail: string }>;
+  /** Raw retention (lib/warehouse/archive/): due load days to Parquet, then dropped; absent in stand-ins. */
+  archiveRaw?(options: ChildRunOptions): Promise<{ outputTail: string }>;
   /** Sends the report for a business date, exactly once per date (ops.reports_sent). */
   sendReport(input: { businessDate: string; runId: string; gates: GateOutcome[]; now: Date }): Promise<ReportOutcome>;
   /** `dataDate`: the latest day the marts hold, named in the alert when it differs from the business date. */

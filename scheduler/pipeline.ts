@@ -12,6 +12,7 @@ import type { Logger } from '../lib/logger.ts';
 import { roleUrl } from '../lib/config/index.ts';
 import { flushAlertOutbox, queueAlert, sendAlert } from '../lib/mail/index.ts';
 import { createPool } from '../lib/pg/pool.ts';
+import { archiveRaw } from '../lib/warehouse/archive/index.ts';
 import { runGate, type GateSummary } from '../great_expectations/run.ts';
 import { sendGateFailureAlert } from '../report/alerts.ts';
 import { latestBusinessDate } from '../report/queries.ts';
@@ -45,11 +46,21 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
       });
       return { outputTail: result.outputTail };
     },
-    gate: (gate, options) => runGate(config, gate, { signal: options.signal, logger: options.logger, runId: options.runId }),
+    gate: (gate, options, scope) =>
+      runGate(config, gate, { signal: options.signal, logger: options.logger, runId: options.runId, ...(scope ? { scope } : {}) }),
     forecast: async (options) => {
       const summary = await runForecast(config, { signal: options.signal, logger: options.logger, runId: options.runId });
       return {
         outputTail: `forecast as of ${summary.as_of_date}: ${summary.products} products, ${summary.rows_written} rows (${summary.seconds.toFixed(1)} s)`,
+      };
+    },
+    archiveRaw: async (options) => {
+      if (config.RAW_RETENTION_DAYS === 0) return { outputTail: 'raw retention off (RAW_RETENTION_DAYS=0)' };
+      const { plan, archived } = await archiveRaw(config, { signal: options.signal, logger: options.logger });
+      const rows = archived.reduce((sum, m) => sum + m.rows, 0);
+      const held = plan.held.length > 0 ? `; kept ${plan.held.length} due day(s) staging has not read past` : '';
+      return {
+        outputTail: `raw retention: archived and dropped ${archived.length} load day(s) before ${plan.cutoff}, ${rows} rows${held}`,
       };
     },
     sendReport: async (input) => {

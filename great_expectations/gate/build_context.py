@@ -15,6 +15,7 @@ import os
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -24,7 +25,7 @@ from great_expectations.datasource.fluent import sql_datasource  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suites_marts import marts_suites  # noqa: E402
-from suites_raw import raw_suites  # noqa: E402
+from suites_raw import QueryAsset, raw_suites  # noqa: E402
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,10 +55,27 @@ def _skip_probe(*_args: object, **_kwargs: object) -> None:
     return None
 
 
+def declare_asset(source: Any, schema: str, table: str | QueryAsset) -> Any:
+    """The table asset `schema.table`, or the query asset, declared anew when its kind or
+    query changed (an asset's definition lives in great_expectations.yml)."""
+    name = table.name if isinstance(table, QueryAsset) else f"{schema}.{table}"
+    asset = next((a for a in source.assets if a.name == name), None)
+    if isinstance(table, QueryAsset):
+        if asset is not None and getattr(asset, "query", None) != table.query:
+            source.delete_asset(name)
+            asset = None
+        return asset or source.add_query_asset(name=name, query=table.query)
+    if asset is not None and getattr(asset, "table_name", None) != table:
+        source.delete_asset(name)
+        asset = None
+    return asset or source.add_table_asset(name=name, table_name=table, schema_name=schema)
+
+
 def build() -> None:
     # Declaring assets must not need the tables to exist (see the module docstring).
     sql_datasource.SQLDatasource.test_connection = _skip_probe  # type: ignore[method-assign]
     sql_datasource.TableAsset.test_connection = _skip_probe  # type: ignore[method-assign]
+    sql_datasource.QueryAsset.test_connection = _skip_probe  # type: ignore[method-assign]
     for _, url_var, _ in GATES.values():
         os.environ.setdefault(url_var, "postgresql+psycopg2://unused@127.0.0.1:1/unused")
 
@@ -77,10 +95,7 @@ def build() -> None:
             )
         definitions = []
         for schema, table, suite in suites_of():
-            asset_name = f"{schema}.{table}"
-            asset = next((a for a in source.assets if a.name == asset_name), None)
-            if asset is None:
-                asset = source.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
+            asset = declare_asset(source, schema, table)
             batch = next((b for b in asset.batch_definitions if b.name == "whole_table"), None)
             if batch is None:
                 batch = asset.add_batch_definition_whole_table("whole_table")

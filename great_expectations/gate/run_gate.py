@@ -1,6 +1,9 @@
 """Runs one gate's checkpoint and writes a JSON summary the report and the run ledger read.
 
-    python great_expectations/gate/run_gate.py --gate raw|marts --summary PATH
+    python great_expectations/gate/run_gate.py --gate raw|marts --summary PATH [--loaded-from ISO]
+
+--loaded-from (raw gate): the window's start; the row-by-row clickstream checks read only rows
+loaded since then (great_expectations/window.ts decides it). Without it they read every row.
 
 Environment: GX_RAW_URL / GX_MARTS_URL (SQLAlchemy URLs of the read roles),
 GATE_SOURCES (the sources the shop is configured to have, see sources.py; unset = all),
@@ -25,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sources import (  # noqa: E402
     SourceStatus, landed_sources, no_source_failure, parse_configured, skipped_suites, source_statuses,
 )
+from suites_raw import SHOP_EVENTS_WINDOW_ASSET, SHOP_EVENTS_WINDOW_QUERY, WINDOW_SETTING  # noqa: E402
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -32,6 +36,7 @@ EXIT_PASSED, EXIT_FAILED, EXIT_CRASHED, EXIT_UNREACHABLE = 0, 1, 2, 3
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 URL_VARS = {"raw": "GX_RAW_URL", "marts": "GX_MARTS_URL"}
 MAX_DETAIL_CHARS = 600
+QUERY_ASSETS = {SHOP_EVENTS_WINDOW_ASSET: SHOP_EVENTS_WINDOW_QUERY}
 # Validation results kept per suite under gx/uncommitted/validations: the store (and the Data
 # Docs built from it) would otherwise grow by one file per suite per run, forever.
 KEEP_RESULTS_PER_SUITE = 10
@@ -53,6 +58,31 @@ def probe_warehouse(url: str) -> str | None:
         engine.dispose()
 
 
+def with_window(url: str, loaded_from: str | None) -> str:
+    """The URL with the window's start as a session setting of every connection GX opens
+    (libpq's `options`), which the window asset's query reads."""
+    if loaded_from is None:
+        return url
+    from urllib.parse import quote
+
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options={quote(f'-c {WINDOW_SETTING}={loaded_from}')}"
+
+
+def refresh_volume_summary(url: str, loaded_from: str | None) -> int:
+    """Recounts ops.shop_events_daily_volume from the window's first load day on (every day
+    without a window), so the volume check reads a summary instead of every event."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 10})
+    try:
+        with engine.begin() as connection:
+            return int(connection.execute(sa.text("select ops.refresh_shop_events_volume(cast(:since as timestamptz))"),
+                                          {"since": loaded_from}).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def compact(value: Any) -> str:
     text = json.dumps(value, default=str, sort_keys=True)
     return text if len(text) <= MAX_DETAIL_CHARS else text[: MAX_DETAIL_CHARS - 3] + "..."
@@ -65,8 +95,11 @@ def sample_unexpected_rows(url: str, asset: str | None, query: str) -> str:
         return ""
     import sqlalchemy as sa
 
-    schema, _, table = asset.partition(".")
-    relation = f'"{schema}"."{table}"' if table else f'"{schema}"'
+    if asset in QUERY_ASSETS:
+        relation = f"({QUERY_ASSETS[asset]}) as batch"
+    else:
+        schema, _, table = asset.partition(".")
+        relation = f'"{schema}"."{table}"' if table else f'"{schema}"'
     engine = sa.create_engine(url, connect_args={"connect_timeout": 10})
     try:
         with engine.connect() as connection:
@@ -188,8 +221,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gate", choices=sorted(URL_VARS), required=True)
     parser.add_argument("--summary", type=Path, required=True, help="where to write the JSON summary")
+    parser.add_argument("--loaded-from", help="raw gate: check rows loaded since this time (ISO 8601) row by row; "
+                                              "default every row")
     args = parser.parse_args()
     started = time.monotonic()
+    if args.loaded_from is not None:
+        try:
+            datetime.fromisoformat(args.loaded_from.replace("Z", "+00:00"))
+        except ValueError:
+            print(f"--loaded-from must be an ISO 8601 time, got {args.loaded_from!r}", file=sys.stderr)
+            return EXIT_CRASHED
 
     url = os.environ.get(URL_VARS[args.gate])
     if not url:
@@ -210,6 +251,12 @@ def main() -> int:
         print(f"could not read which sources have landed, checking all: {unknown_reason}", file=sys.stderr)
     sources = source_statuses(configured, landed)
     skipped = skipped_suites(sources)
+    if args.gate == "raw":
+        refreshed = refresh_volume_summary(url, args.loaded_from)
+        print(f"volume summary: {refreshed} day counts refreshed from {args.loaded_from or 'the first load day'}")
+        url = with_window(url, args.loaded_from)
+        # The data source reads its URL from this variable when the context loads.
+        os.environ[URL_VARS[args.gate]] = url
 
     import great_expectations as gx
 

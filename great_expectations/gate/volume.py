@@ -39,11 +39,12 @@ VOLUME_DESCRIPTION = (
 )
 
 
-def volume_query(day_expression: str, source: str) -> str:
-    """Rows (one per failing window) when the checked day's or week's volume is out of band."""
+def volume_query(day_expression: str, source: str, rows_expression: str = "count(*)") -> str:
+    """Rows (one per failing window) when the checked day's or week's volume is out of band.
+    `rows_expression` counts a day's rows: count(*) over rows, or sum(...) over a summary."""
     return f"""
 with daily as (
-    select {day_expression} as day, count(*) as rows_on_day
+    select {day_expression} as day, {rows_expression} as rows_on_day
     from {source}
     group by 1
 ),

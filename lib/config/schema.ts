@@ -110,6 +110,9 @@ export const DEFAULTS = {
   DISK_CHECK_MS: '10000',
   DISK_WATCH_DIRS: '',
   KAFKA_LOCAL_RETENTION_MB: '1024',
+  // raw retention (docs/operations.md#raw-retention)
+  RAW_RETENTION_DAYS: '0',
+  RAW_ARCHIVE_DIR: '.data/archive',
 } as const;
 
 export const envSchema = z.object({
@@ -283,6 +286,13 @@ export const envSchema = z.object({
       .map((d) => d.trim())
       .filter(Boolean),
   ),
+  /**
+   * Load days of raw.shop_events older than this many days are archived to Parquet under
+   * RAW_ARCHIVE_DIR and dropped by the nightly job (npm run raw:archive); 0 keeps every day.
+   */
+  RAW_RETENTION_DAYS: int(0, 100_000),
+  /** Where archived raw days go (relative to the project root unless absolute). */
+  RAW_ARCHIVE_DIR: z.string().min(1),
   /** Size cap per partition (MB) of the local Kafka broker's log (retention by size: events carry old timestamps). */
   KAFKA_LOCAL_RETENTION_MB: int(1, 100_000_000),
   /** Set by CI; makes bring-up non-interactive and quieter. */

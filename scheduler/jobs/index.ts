@@ -1,11 +1,12 @@
 /**
  * The scheduler's four jobs, built from the pipeline operations:
  *   microbatch  dbt build (no snapshots), every MICROBATCH_MINUTES
- *   nightly     dbt build with snapshots -> demand forecast -> the forecast marts, at NIGHTLY_CRON
+ *   nightly     dbt build with snapshots -> demand forecast -> the forecast marts -> the raw gate's full pass
+ *               -> raw retention (archive and drop load days older than RAW_RETENTION_DAYS), at NIGHTLY_CRON
  *   report      dbt build -> raw gate -> marts gate -> report email, at REPORT_CRON
  *   alerts      refresh the fraud / low-stock marts -> send each new alert once, every minute
  */
-import { ShopflowError } from '../../lib/errors.ts';
+import { FatalPipelineError, ShopflowError } from '../../lib/errors.ts';
 import { stableMessageId } from '../../lib/mail/alert.ts';
 import { resolveCommand } from '../../lib/mail/deliver.ts';
 import { mailboxDir } from '../../lib/mail/mailbox.ts';
@@ -193,6 +194,30 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
           },
         },
         dbtStep('dbt_build_forecast_marts', DBT_FORECAST_ARGS, deps, { coversAlertMarts: false }),
+        // The raw gate reads row by row only what landed since it last passed; once a night it
+        // reads every row, so a row that went wrong after it was checked is still found.
+        {
+          name: 'gate_raw_full',
+          run: async (context) => {
+            const summary = await deps.operations.gate('raw', childOptions(context), 'full');
+            const tail = `raw gate full pass: ${summary.success ? 'passed' : 'FAILED'} (${summary.evaluated} expectations, ${summary.failed} failed)`;
+            if (summary.success) return { result: summary, outputTail: tail };
+            // Not retried: the same rows fail again. The run fails, which alerts; the morning's
+            // raw gate runs full too until a full pass passes (great_expectations/window.ts).
+            throw new FatalPipelineError(
+              'SHOPFLOW_GATE_FULL_PASS_FAILED',
+              `${tail}; fix or explain the rows, then npm run gate -- --gate raw --full (summary: ${summary.summaryPath ?? 'none'})`,
+            );
+          },
+        },
+        // After the full pass and the build: only days the gate vouched for and staging has read leave the warehouse.
+        {
+          name: 'archive_raw',
+          run: async (context) => {
+            if (!deps.operations.archiveRaw) return { outputTail: 'no raw retention in this pipeline' };
+            return deps.operations.archiveRaw(childOptions(context));
+          },
+        },
       ],
     },
     report: reportJob(deps),

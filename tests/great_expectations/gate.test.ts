@@ -65,7 +65,7 @@ describe('runGate raw', GX_TIMEOUT, () => {
     expect(summary.evaluated).toBeGreaterThan(20);
     const written = JSON.parse(await readFile(summary.summaryPath, 'utf8')) as { success: boolean; validations: unknown[] };
     expect(written.success).toBe(true);
-    expect(written.validations).toHaveLength(3);
+    expect(written.validations).toHaveLength(4);
     const { rows } = await admin.query(
       `select gate, success, evaluated, failed, summary ->> 'summaryPath' as path from ops.gate_results where run_id = '00000000-0000-4000-8000-000000000001'`,
     );
@@ -87,7 +87,7 @@ describe('runGate raw', GX_TIMEOUT, () => {
     const prices = summary.failures.find((f) => f.expectation.startsWith('ranges: prices'))!;
     expect(prices.details).toContain('broken-1');
     const eventType = summary.failures.find((f) => f.expectation.startsWith('values: event_type'))!;
-    expect(eventType).toMatchObject({ suite: 'raw_shop_events', column: 'event_type' });
+    expect(eventType).toMatchObject({ suite: 'raw_shop_events_window', column: 'event_type' });
     expect(eventType.details).toContain('teleport');
 
     const smtp = await startCaptureSmtp();

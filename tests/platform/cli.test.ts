@@ -211,6 +211,26 @@ const CASES: Case[] = [
     unreachable: { skip: 'it reads only files of this checkout' },
   },
   {
+    name: 'raw:archive',
+    script: 'raw:archive',
+    valid: ['--dry-run'],
+    unreachable: {
+      env: { WAREHOUSE_URL: CLOSED_WAREHOUSE, RAW_RETENTION_DAYS: '30' },
+      args: ['--dry-run'],
+      says: /^raw:archive: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/,
+    },
+  },
+  {
+    name: 'raw:rehydrate',
+    script: 'raw:rehydrate',
+    valid: ['--from', '2025-01-01', '--dry-run'],
+    unreachable: {
+      env: { WAREHOUSE_URL: CLOSED_WAREHOUSE },
+      args: ['--from', '2025-01-01', '--dry-run'],
+      says: /^raw:rehydrate: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/,
+    },
+  },
+  {
     name: 'reset',
     script: 'reset',
     valid: ['--yes'],

@@ -152,6 +152,35 @@ describe('JobRunner', () => {
     }
   });
 
+  it("ends the nightly run with the raw gate's full pass; a failed pass fails the run once, unretried, and alerts", async () => {
+    const passing = fakeOperations({ pool: warehouse.admin });
+    const failing = fakeOperations({ pool: warehouse.admin, gatesPass: false });
+    const request = { trigger: 'manual' as const, scheduledFor: null, signal: new AbortController().signal };
+    for (const [operations, businessDate, status] of [
+      [passing, '2024-05-05', 'succeeded'],
+      [failing, '2024-05-06', 'failed'],
+    ] as const) {
+      const core = await coreWith(operations, await mkdtemp(join(tmpdir(), 'sched-log-')));
+      try {
+        const result = await core.runJob('nightly', { ...request, businessDate });
+        expect(result.status).toBe(status);
+        expect(operations.gateCalls).toEqual([{ gate: 'raw', scope: 'full' }]);
+        const steps = await warehouse.admin.query(
+          `select step, status, error from ops.run_steps where run_id = $1 and step = 'gate_raw_full'`,
+          [result.runId],
+        );
+        expect(steps.rows).toHaveLength(1);
+        expect(steps.rows[0].status).toBe(status);
+        if (status === 'failed') {
+          expect(steps.rows[0].error).toContain('npm run gate -- --gate raw --full');
+          expect(operations.alerts).toHaveLength(1);
+        }
+      } finally {
+        await core.close();
+      }
+    }
+  });
+
   it('skips the report when ops.reports_sent already has the business date', async () => {
     const operations = fakeOperations({ pool: warehouse.admin });
     const core = await coreWith(operations, null as unknown as string);

@@ -27,16 +27,19 @@ export interface FakeOperationsOptions {
 
 export interface FakeOperations extends PipelineOperations {
   dbtCalls: string[][];
+  gateCalls: { gate: 'raw' | 'marts'; scope: 'incremental' | 'full' | undefined }[];
   alerts: { key: string; kind: string; subject: string; text: string; sentAt?: Date }[];
   reports: string[];
 }
 
 export function fakeOperations(options: FakeOperationsOptions): FakeOperations {
   const dbtCalls: string[][] = [];
+  const gateCalls: FakeOperations['gateCalls'] = [];
   const alerts: FakeOperations['alerts'] = [];
   const reports: string[] = [];
   return {
     dbtCalls,
+    gateCalls,
     alerts,
     reports,
     async dbt(args, run) {
@@ -50,7 +53,8 @@ export function fakeOperations(options: FakeOperationsOptions): FakeOperations {
       }
       return { outputTail: `Completed successfully (call ${call})` };
     },
-    async gate(gate, run) {
+    async gate(gate, run, scope) {
+      gateCalls.push({ gate, scope });
       await sleep(options.gateMs ?? 5, undefined, { signal: run.signal });
       const success = options.gatesPass ?? true;
       return {
