@@ -16,10 +16,11 @@ export const INGESTOR_ENTRIES: Record<ScheduledIngestor, string> = {
   kafka: 'ingest/kafka/cli.ts',
   cdc: 'ingest/cdc/cli.ts',
   files: 'ingest/files/cli.ts',
+  api: 'ingest/api/cli.ts',
 };
-const INGESTOR_NODE_FLAGS: Record<ScheduledIngestor, readonly string[]> = { kafka: KAFKA_INGESTOR_NODE_FLAGS, cdc: [], files: [] };
+const INGESTOR_NODE_FLAGS: Record<ScheduledIngestor, readonly string[]> = { kafka: KAFKA_INGESTOR_NODE_FLAGS, cdc: [], files: [], api: [] };
 /** The one-pass ingestors run in their polling mode under the scheduler. */
-const INGESTOR_ARGS: Record<ScheduledIngestor, readonly string[]> = { kafka: [], cdc: [], files: ['--watch'] };
+const INGESTOR_ARGS: Record<ScheduledIngestor, readonly string[]> = { kafka: [], cdc: [], files: ['--watch'], api: ['--watch'] };
 
 /** The Config back as environment variables (lists joined with commas). */
 export function configEnv(config: Config): Record<string, string> {

@@ -277,7 +277,7 @@ describe('the dead-letter sources (lib/warehouse/dead-letter-sources.ts)', () =>
   });
 
   it('are what the ingestors write: no ingestor spells its source as a literal in the dead-letter insert', () => {
-    const writers = ['ingest/kafka/warehouse.ts', 'ingest/cdc/dead-letters.ts', 'ingest/files/lander.ts'];
+    const writers = ['ingest/kafka/warehouse.ts', 'ingest/cdc/dead-letters.ts', 'ingest/files/lander.ts', 'ingest/api/lander.ts'];
     for (const file of writers) {
       const text = read(file);
       expect(text, `${file} writes dead letters with DEAD_LETTER_SOURCE`).toMatch(/DEAD_LETTER_SOURCE\.\w+/);
