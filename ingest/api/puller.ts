@@ -69,8 +69,11 @@ async function pull(client: pg.ClientBase, source: ApiSource, options: PullOptio
   let cursor = await readCursor(client, source.name);
   const summary: PullSummary = { source: source.name, pages: 0, received: 0, inserted: 0, deadLetters: 0, cursor: cursor?.value ?? null };
   let url: string | null = firstPageUrl(source, cursor);
-  let offset = 0;
   let newestMs = cursor?.atMs ?? -Infinity;
+  // Offset paging restarts every page at the newest instant seen, skipping the records already
+  // seen at that instant: an offset counted from the start would shift when a record updated
+  // during the pull moves to the end, and skip the record after the page boundary for good.
+  const ties = { value: cursor?.value ?? null, atMs: cursor?.atMs ?? -Infinity, seen: 0 };
 
   while (url !== null && !options.signal.aborted) {
     const requested: string = url;
@@ -104,19 +107,42 @@ async function pull(client: pg.ClientBase, source: ApiSource, options: PullOptio
     summary.cursor = cursor?.value ?? null;
     options.logger.debug({ source: source.name, url: requested, records: page.count, inserted: landed.inserted }, 'page landed');
 
-    url = nextPage(source, requested, answer, page, (offset += page.count));
+    let previous = ties.atMs;
+    page.instants.forEach((ms, i) => {
+      const at = Number.isNaN(ms) ? previous : ms;
+      if (at > ties.atMs) Object.assign(ties, { atMs: at, seen: 0, value: instantText(page, i, source) ?? ties.value });
+      if (at === ties.atMs) ties.seen++;
+      previous = at;
+    });
+    url = nextPage(source, requested, answer, page, ties);
   }
   return summary;
 }
 
-function nextPage(source: ApiSource, requested: string, answer: Answer, page: CheckedPage, offset: number): string | null {
+/** The updated-at of element `i` as the API wrote it (from the good record, or the bad one's field). */
+function instantText(page: CheckedPage, i: number, source: ApiSource): string | null {
+  const good = page.good.find((g) => g.index === i);
+  if (good) return good.updatedAt;
+  const column = source.columns.find((c) => c.name === source.updatedAt)!;
+  const raw = (page.body[source.recordsField] as Record<string, unknown>[])[i]?.[column.field ?? column.name];
+  return typeof raw === 'string' ? raw : null;
+}
+
+function nextPage(
+  source: ApiSource,
+  requested: string,
+  answer: Answer,
+  page: CheckedPage,
+  ties: { value: string | null; seen: number },
+): string | null {
   switch (source.paging) {
     case 'link':
       return nextLink(answer.headers.get('link'), answer.url);
     case 'offset': {
       if (page.count < source.pageSize) return null;
       const next = new URL(requested);
-      next.searchParams.set(source.offsetParam, String(offset));
+      if (ties.value !== null) next.searchParams.set(source.sinceParam, ties.value);
+      next.searchParams.set(source.offsetParam, String(ties.seen));
       return next.toString();
     }
     case 'cursor': {

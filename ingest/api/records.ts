@@ -22,12 +22,20 @@ function fieldSchema(type: ApiColumnType): z.ZodType<string | boolean> {
       return z.string().refine((s) => !s.includes('\u0000'), 'holds a NUL character, which Postgres cannot store');
     case 'integer':
       return z
-        .union([z.number().int().refine(Number.isSafeInteger, 'is beyond the exact range of a JSON number'), z.string().regex(INTEGER, 'is not a whole number')], {
-          error: 'is not a whole number',
-        })
+        .union(
+          [
+            z.number().int().refine(Number.isSafeInteger, 'is beyond the exact range of a JSON number'),
+            z.string().regex(INTEGER, 'is not a whole number'),
+          ],
+          {
+            error: 'is not a whole number',
+          },
+        )
         .transform((v) => String(v).replace(/^\+/, ''));
     case 'numeric':
-      return z.union([z.number(), z.string().regex(DECIMAL, 'is not a number')], { error: 'is not a number' }).transform((v) => String(v).replace(/^\+/, ''));
+      return z
+        .union([z.number(), z.string().regex(DECIMAL, 'is not a number')], { error: 'is not a number' })
+        .transform((v) => String(v).replace(/^\+/, ''));
     case 'boolean':
       return z.boolean({ error: 'is not a JSON boolean' });
     case 'date':
@@ -118,6 +126,8 @@ export function arrayElementSpans(body: Buffer, field: string): ByteSpan[] | nul
 }
 
 export interface GoodRecord {
+  /** Position in the page's records array. */
+  index: number;
   key: string;
   updatedAt: string;
   updatedAtMs: number;
@@ -140,6 +150,8 @@ export interface CheckedPage {
   count: number;
   /** The parsed body, for the paging fields (next cursor). */
   body: Record<string, unknown>;
+  /** Each element's updated-at (ms) in page order, NaN where a bad record has none: offset paging counts ties with it. */
+  instants: number[];
 }
 
 /** Null when the body is not a JSON object with the records array: the caller retries (it was likely cut short). */
@@ -158,6 +170,8 @@ export function checkPage(source: ApiSource, schema: z.ZodType<CanonicalRecord>,
     return { problem: `the records array could not be delimited (${spans?.length ?? 'no'} spans for ${records.length} records)` };
   const good: GoodRecord[] = [];
   const bad: BadRecord[] = [];
+  const instants: number[] = [];
+  const updatedAtField = source.columns.find((c) => c.name === source.updatedAt)!;
   records.forEach((element, index) => {
     const checked = schema.safeParse(element);
     const recordBytes = bytes.subarray(spans[index]!.start, spans[index]!.end);
@@ -167,12 +181,16 @@ export function checkPage(source: ApiSource, schema: z.ZodType<CanonicalRecord>,
         .join('; ');
       const keyOf = (element as Record<string, unknown> | null)?.[source.keys[0]!];
       bad.push({ index, reason, bytes: Buffer.from(recordBytes), key: keyOf ?? null });
+      const served = (element as Record<string, unknown> | null)?.[updatedAtField.field ?? updatedAtField.name];
+      instants.push(typeof served === 'string' ? Date.parse(served) : NaN);
       return;
     }
     const record = checked.data;
     const updatedAt = record[source.updatedAt] as string;
     const text = JSON.stringify(record);
+    instants.push(Date.parse(updatedAt));
     good.push({
+      index,
       key: JSON.stringify(source.keys.map((k) => record[k])),
       updatedAt,
       updatedAtMs: Date.parse(updatedAt),
@@ -180,5 +198,5 @@ export function checkPage(source: ApiSource, schema: z.ZodType<CanonicalRecord>,
       sha256: createHash('sha256').update(text).digest('hex'),
     });
   });
-  return { good, bad, count: records.length, body: body as Record<string, unknown> };
+  return { good, bad, count: records.length, body: body as Record<string, unknown>, instants };
 }

@@ -7,7 +7,7 @@
  * bytes; a wrong token stops the source at once.
  */
 import mysql from 'mysql2/promise';
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { HttpPolicy } from '../../../ingest/api/http.ts';
@@ -159,6 +159,40 @@ describe('pulling through faults', () => {
     // The faults really happened (the API counts what it injected).
     for (const kind of ['500', '429', 'slow', 'truncate'])
       expect(counts[kind] ?? 0, `${kind} in ${JSON.stringify(counts)}: ${faulty.output().slice(-1500)}`).toBeGreaterThan(0);
+  });
+
+  it('offset paging skips nothing when records are updated during the pull (they move to the end of the order)', async () => {
+    // Regression guard: with offsets counted from the first page, 150 records updated mid-pull
+    // shift every later page by 150 and that many records are never asked for again.
+    const slow = await startShopApi(shop.url, ['--faults', 'slow=1', '--slow-ms', '100']);
+    const admin = new pg.Client({ connectionString: warehouse.adminUrl });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    try {
+      const source = ordersSource('orders_offset_moving', slow.url, 'offset');
+      const pulling = pull(source);
+      for (let i = 0; i < 400; i++) {
+        const n = (
+          await admin.query<{ n: number }>("select count(*)::int as n from raw.api_records where source_name = 'orders_offset_moving'")
+        ).rows[0]!.n;
+        if (n >= 300) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const connection = await mysql.createConnection({ uri: shop.url });
+      connection.on('error', () => undefined);
+      try {
+        await connection.query("update orders set status = 'shipped' where order_id <= 150");
+      } finally {
+        await connection.end();
+      }
+      await pulling;
+      const landed = await apiLanded(warehouse.adminUrl, source.name);
+      expect(new Set(landed.versions.map((v) => v.split('@')[0])).size).toBe(ORDERS);
+      expect(landed.versions).toEqual(expect.arrayContaining(await shopOrders(shop.url)));
+    } finally {
+      await admin.end();
+      await slow.stop();
+    }
   });
 
   it("keeps to the API's rate limit: waits as its 429s' Retry-After says and lands every order once", async () => {
