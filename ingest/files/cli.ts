@@ -19,7 +19,7 @@ import { loadSourceConfig } from './source-config.ts';
 const HELP = `Usage: npm run ingest:files -- [--config FILE] [options]
 
 Lands every file of the sources declared in FILE (YAML or JSON, docs/files.md) into the
-warehouse table raw.file_rows, one row per CSV record or JSON line, with a manifest row per file version in
+warehouse table raw.file_rows, one row per CSV record, JSON line or Parquet row, with a manifest row per file version in
 raw.file_manifest committed in the same transaction. A file whose bytes already landed is
 skipped; a changed file lands again as its next version. Bad rows go to raw.dead_letters.
 

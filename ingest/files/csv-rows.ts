@@ -12,6 +12,7 @@ import { FatalPipelineError } from '../../lib/errors.ts';
 import { COPY_CHUNK_BYTES } from '../shared/copy-stream.ts';
 import { copyLine, copyText } from '../shared/copy-text.ts';
 import type { JsonLine } from './jsonl-lines.ts';
+import { parquetValue, type ParquetRow } from './parquet-rows.ts';
 import type { ByteSpan } from './record-bytes.ts';
 import type { ColumnType, CsvOptions, FileSource } from './source-config.ts';
 import { convertField } from './values.ts';
@@ -21,7 +22,9 @@ export interface BadRow {
   code: 'FILES_COLUMN_COUNT' | 'FILES_BAD_VALUE' | 'FILES_MISSING_VALUE' | 'FILES_BAD_JSON';
   reason: string;
   /** Where the record is in the file: the dead letter's payload is these bytes, trimmed (record-bytes.ts). */
-  span: ByteSpan;
+  span: ByteSpan | null;
+  /** The payload when a record has no bytes of its own (a Parquet row: its values as JSON). */
+  payload?: Buffer;
 }
 
 /** JSON values to the text convertField reads: JSON has its own numbers and booleans. */
@@ -119,6 +122,34 @@ export class RowsToCopy extends Transform {
     this.append(line, record);
   }
 
+  private parquetRow(chunk: ParquetRow): void {
+    const line = chunk.line;
+    const payload = () =>
+      Buffer.from(
+        JSON.stringify(chunk.values, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+        'utf8',
+      );
+    const bad = (code: BadRow['code'], reason: string) => this.onBadRow({ line, code, reason, span: null, payload: payload() });
+    const record: Record<string, string | boolean | null> = {};
+    for (const column of this.source.columns) {
+      const read = parquetValue(chunk.values[column.header ?? column.name], column.type);
+      const converted =
+        'reason' in read
+          ? { ok: false as const, reason: read.reason }
+          : 'text' in read
+            ? convertField(read.text, column.type, this.jsonOptions)
+            : { ok: true as const, value: read.value };
+      if (!converted.ok) return bad('FILES_BAD_VALUE', `row ${line}, column ${column.name}: ${converted.reason}`);
+      if (converted.value === null && (!column.nullable || this.source.keys.includes(column.name)))
+        return bad(
+          'FILES_MISSING_VALUE',
+          `row ${line}, column ${column.name}: empty, but the column is ${column.nullable ? 'a key' : 'not nullable'}`,
+        );
+      record[column.name] = converted.value;
+    }
+    this.append(line, record);
+  }
+
   private append(line: number, record: Record<string, string | boolean | null>): void {
     const text = copyLine([this.fileId, String(line), copyText(JSON.stringify(record))]);
     this.pending.push(text);
@@ -126,9 +157,11 @@ export class RowsToCopy extends Transform {
     this.rows++;
   }
 
-  override _transform(chunk: ParsedRecord | JsonLine, _encoding: BufferEncoding, done: TransformCallback): void {
+  override _transform(chunk: ParsedRecord | JsonLine | ParquetRow, _encoding: BufferEncoding, done: TransformCallback): void {
     try {
-      if ('kind' in chunk) {
+      if ('kind' in chunk && chunk.kind === 'parquet') {
+        this.parquetRow(chunk);
+      } else if ('kind' in chunk) {
         this.jsonRow(chunk);
       } else {
         const span = { start: this.recordStart, end: chunk.info.bytes };

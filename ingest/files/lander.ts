@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import type pg from 'pg';
@@ -23,6 +23,7 @@ import { copyLines } from '../shared/copy-stream.ts';
 import { copyBytea, copyLine, copyText } from '../shared/copy-text.ts';
 import { csvParser, RowsToCopy, type BadRow } from './csv-rows.ts';
 import { JsonLines } from './jsonl-lines.ts';
+import { parquetRows } from './parquet-rows.ts';
 import { readRecords } from './record-bytes.ts';
 import type { FileSource } from './source-config.ts';
 
@@ -50,9 +51,13 @@ class HashTap extends Transform {
   private readonly hash = createHash('sha256');
   size = 0;
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void): void {
+    this.feed(chunk);
+    done(null, chunk);
+  }
+  /** Hashes bytes read some other way (a Parquet file, read by row group). */
+  feed(chunk: Buffer): void {
     this.hash.update(chunk);
     this.size += chunk.length;
-    done(null, chunk);
   }
   digest(): FileDigest {
     return { sha256: this.hash.digest('hex'), size: this.size };
@@ -123,19 +128,23 @@ export async function landFile(client: pg.PoolClient | pg.Client, source: FileSo
           ),
         );
     });
-    const parser = source.format === 'jsonl' ? new JsonLines(source.csv.encoding) : csvParser(source);
     const copy = client.query(copyFrom(`COPY ${ROWS_TARGET} FROM STDIN`));
     // One open file for the rows and for the bad records' bytes read back afterwards, so both
     // come from the same bytes even if the file is replaced meanwhile.
     const handle = await open(path);
     let badBytes: Buffer[];
     try {
-      await pipeline(handle.createReadStream({ autoClose: false }), tap, parser, toCopy, copy);
-      badBytes = await readRecords(
-        handle,
-        badRows.map((bad) => bad.span),
-        source.csv.encoding,
-      );
+      if (source.format === 'parquet') {
+        // Parquet is read by row group at its own offsets: hash the bytes again afterwards.
+        await pipeline(Readable.from(parquetRows(path, file, source)), toCopy, copy);
+        for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 }) as AsyncIterable<Buffer>) tap.feed(chunk);
+      } else {
+        const parser = source.format === 'jsonl' ? new JsonLines(source.csv.encoding) : csvParser(source);
+        await pipeline(handle.createReadStream({ autoClose: false }), tap, parser, toCopy, copy);
+      }
+      const spans = badRows.flatMap((bad) => (bad.span ? [bad.span] : []));
+      const read = await readRecords(handle, spans, source.csv.encoding);
+      badBytes = badRows.map((bad) => (bad.span ? read.shift()! : (bad.payload ?? Buffer.alloc(0))));
     } catch (error) {
       const csvCode = (error as { code?: unknown }).code;
       if (!(error instanceof ShopflowError) && typeof csvCode === 'string' && csvCode.startsWith('CSV_')) {
