@@ -64,7 +64,8 @@ export const ERROR_CODES = {
   FILES_FOLDER_MISSING: "a file source's folder does not exist or cannot be read",
   FILES_HEADER_MISMATCH: "a file's CSV header lacks a column its source declares",
   FILES_MALFORMED_CSV: 'a file is not CSV as its source declares it (e.g. a quote never closed): refused whole',
-  FILES_MALFORMED_PARQUET: 'a file is not Parquet the reader can read (corrupt, a compression codec it lacks, a nested column): refused whole',
+  FILES_MALFORMED_PARQUET:
+    'a file is not Parquet the reader can read (corrupt, a compression codec it lacks, a nested column): refused whole',
   FILES_TOO_MANY_BAD_ROWS: 'a file has more bad rows than its source allows: refused whole',
   FILES_CHANGED_WHILE_LANDING: 'a file changed while it was being landed: nothing of it was committed',
   API_UNAUTHORIZED: 'a REST API refused the token (401/403): set API_TOKEN',
