@@ -39,6 +39,8 @@ export function ingestorProcesses(config: Config, names: readonly ScheduledInges
     throw new ConfigError(
       'SCHEDULER_INGESTORS includes files but FILES_CONFIG is empty: set it to the file sources config (docs/files.md)',
     );
+  if (names.includes('api') && config.API_CONFIG === '')
+    throw new ConfigError('SCHEDULER_INGESTORS includes api but API_CONFIG is empty: set it to the REST sources config (docs/api.md)');
   return names.map((name) => ({
     name: `ingest:${name}`,
     command: process.execPath,
