@@ -68,8 +68,15 @@ export const ERROR_CODES = {
   FILES_FOLDER_MISSING: "a file source's folder does not exist or cannot be read",
   FILES_HEADER_MISMATCH: "a file's CSV header lacks a column its source declares",
   FILES_MALFORMED_CSV: 'a file is not CSV as its source declares it (e.g. a quote never closed): refused whole',
+  FILES_MALFORMED_PARQUET:
+    'a file is not Parquet the reader can read (corrupt, a compression codec it lacks, a nested column): refused whole',
   FILES_TOO_MANY_BAD_ROWS: 'a file has more bad rows than its source allows: refused whole',
   FILES_CHANGED_WHILE_LANDING: 'a file changed while it was being landed: nothing of it was committed',
+  API_UNAUTHORIZED: 'a REST API refused the token (401/403): set API_TOKEN',
+  API_HTTP_ERROR: 'a REST API answered a request with an error that retrying does not fix (4xx)',
+  API_BAD_RESPONSE: "a REST API's answer is not the JSON its source declares (cut short, or another shape)",
+  API_UNORDERED: 'a REST API served records out of updated-at order: its cursor would skip records',
+  API_ALREADY_RUNNING: 'another puller holds the lock for this API source',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

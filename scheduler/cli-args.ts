@@ -30,7 +30,7 @@ Environment (defaults in .env.example):
   SCHEDULER_TZ                             time zone of the cron expressions (default UTC)
   REPORT_CRON, NIGHTLY_CRON                report time (0 8 * * *), nightly build (0 2 * * *)
   MICROBATCH_MINUTES                       micro-batch dbt build interval (15)
-  SCHEDULER_INGESTORS                      ingestors to supervise: kafka,cdc or none
+  SCHEDULER_INGESTORS                      ingestors to supervise: kafka,cdc,files,api or none
   SCHEDULER_STEP_ATTEMPTS                  attempts per step before alerting (3)
   SCHEDULER_RETRY_MAX_MS                   cap of the backoff between attempts (60000)
   SCHEDULER_STANDBY_POLL_MS                how often a standby tries the leader lock (5000)

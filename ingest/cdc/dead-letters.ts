@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 
+import { DEAD_LETTER_SOURCE } from '../../lib/warehouse/dead-letter-sources.ts';
 import type { ValueIssue } from './values.ts';
 
 export type CdcDeadLetterCode = 'CDC_NUL_IN_TEXT' | 'CDC_INVALID_DATE';
@@ -66,7 +67,7 @@ export async function insertDeadLetters(client: pg.ClientBase, letters: readonly
   if (letters.length === 0) return;
   await client.query(
     `insert into raw.dead_letters (source, source_position, error_code, reason, details, payload, payload_bytes)
-     select 'cdc', l.position, l.code, l.reason, l.details::jsonb, convert_to(l.payload, 'UTF8'), octet_length(convert_to(l.payload, 'UTF8'))
+     select $6, l.position, l.code, l.reason, l.details::jsonb, convert_to(l.payload, 'UTF8'), octet_length(convert_to(l.payload, 'UTF8'))
        from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) with ordinality as l(position, code, reason, details, payload, n)
       order by l.n`,
     [
@@ -75,6 +76,7 @@ export async function insertDeadLetters(client: pg.ClientBase, letters: readonly
       letters.map((l) => l.reason),
       letters.map((l) => JSON.stringify(l.details)),
       letters.map((l) => l.payload),
+      DEAD_LETTER_SOURCE.cdc,
     ],
   );
 }

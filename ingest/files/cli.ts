@@ -3,6 +3,8 @@
  * version of each file exactly once. Thin entry: flags, config, signals, exit status; the
  * work is in ingestor.ts and lander.ts.
  */
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
 import { roleUrl } from '../../lib/config/roles.ts';
@@ -14,22 +16,26 @@ import { createPool } from '../../lib/pg/pool.ts';
 import { landSources } from './ingestor.ts';
 import { loadSourceConfig } from './source-config.ts';
 
-const HELP = `Usage: npm run ingest:files -- --config FILE [options]
+const HELP = `Usage: npm run ingest:files -- [--config FILE] [options]
 
 Lands every file of the sources declared in FILE (YAML or JSON, docs/files.md) into the
-warehouse table raw.file_rows, one row per CSV record or JSON line, with a manifest row per file version in
+warehouse table raw.file_rows, one row per CSV record, JSON line or Parquet row, with a manifest row per file version in
 raw.file_manifest committed in the same transaction. A file whose bytes already landed is
 skipped; a changed file lands again as its next version. Bad rows go to raw.dead_letters.
 
 Options:
-  --config FILE     the file sources config (required)
+  --config FILE     the file sources config (default: FILES_CONFIG; one of them is required)
   --source NAME     land only this source (repeatable; default: every source in FILE)
+  --watch           keep going: a pass every FILES_POLL_SECONDS until SIGTERM (how the
+                    scheduler runs it); a refused file is logged and tried again next pass
   -h, --help        show this help
   -V, --version     show the version
 
 Environment:
   WAREHOUSE_URL              warehouse; the ingestor connects as ingest_writer on the same host/db
   WAREHOUSE_INGEST_PASSWORD  password of ingest_writer
+  FILES_CONFIG               the sources config when --config is not given (relative to the repository)
+  FILES_POLL_SECONDS         pause between passes with --watch (default 60)
   LOG_LEVEL                  trace|debug|info|warn|error|fatal|silent
 
 Signals: the first SIGTERM/SIGINT lets the file in flight commit and exits 0; a second one
@@ -40,7 +46,7 @@ header without a declared column, too many bad rows) or landing failed, 2 usage 
 error, 69 the warehouse is unreachable (docs/operations.md#exit-codes).
 `;
 
-function parseFlags(argv: string[]): { config: string; sources: string[] } {
+function parseFlags(argv: string[]): { config: string | undefined; sources: string[]; watch: boolean } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -48,6 +54,7 @@ function parseFlags(argv: string[]): { config: string; sources: string[] } {
       options: {
         config: { type: 'string' },
         source: { type: 'string', multiple: true, default: [] },
+        watch: { type: 'boolean', default: false },
       },
       strict: true,
       allowPositionals: false,
@@ -55,8 +62,7 @@ function parseFlags(argv: string[]): { config: string; sources: string[] } {
   } catch (error) {
     throw new UsageError(`${coerceError(error).message}\nRun with --help for the list of options.`);
   }
-  if (parsed.values.config === undefined) throw new UsageError('--config FILE is required (the file sources config, docs/files.md)');
-  return { config: parsed.values.config, sources: parsed.values.source };
+  return { config: parsed.values.config, sources: parsed.values.source, watch: parsed.values.watch };
 }
 
 await runCli(
@@ -65,16 +71,19 @@ await runCli(
     help: HELP,
     async main(argv, context) {
       const flags = parseFlags(argv);
-      let sources = loadSourceConfig(flags.config);
+      const config = context.config();
+      const configFile = flags.config ?? (config.FILES_CONFIG === '' ? undefined : resolve(config.rootDir, config.FILES_CONFIG));
+      if (configFile === undefined)
+        throw new UsageError('--config FILE (or FILES_CONFIG) is required: the file sources config, docs/files.md');
+      let sources = loadSourceConfig(configFile);
       if (flags.sources.length > 0) {
         const unknown = flags.sources.filter((name) => !sources.some((s) => s.name === name));
         if (unknown.length > 0)
           throw new UsageError(
-            `--source ${unknown.join(', ')}: not declared in ${flags.config} (declared: ${sources.map((s) => s.name).join(', ')})`,
+            `--source ${unknown.join(', ')}: not declared in ${configFile} (declared: ${sources.map((s) => s.name).join(', ')})`,
           );
         sources = sources.filter((s) => flags.sources.includes(s.name));
       }
-      const config = context.config();
       const logger = createLogger('ingest-files', config);
       const pool = createPool({
         connectionString: roleUrl(config, 'ingest_writer'),
@@ -93,9 +102,8 @@ await runCli(
           await running.catch(() => undefined);
         },
       });
-      const running = landSources(pool, sources, logger, stop.signal);
-      try {
-        const summary = await running;
+      const onePass = async (): Promise<number> => {
+        const summary = await landSources(pool, sources, logger, stop.signal);
         const rows = summary.landed.reduce((n, f) => n + f.rows, 0);
         const badRows = summary.landed.reduce((n, f) => n + f.badRows, 0);
         logger.info(
@@ -105,6 +113,20 @@ await runCli(
         // The log line per refused file is for machines; a person gets the sentence too.
         for (const refused of summary.refused) process.stderr.write(`ingest:files: refused ${refused.source}/${refused.reason}\n`);
         return summary.refused.length > 0 ? 1 : 0;
+      };
+      const passes = async (): Promise<number> => {
+        let status = await onePass();
+        while (flags.watch && !stop.signal.aborted) {
+          await sleep(config.FILES_POLL_SECONDS * 1000, undefined, { signal: stop.signal }).catch(() => undefined);
+          if (stop.signal.aborted) return 0;
+          status = await onePass();
+        }
+        // --watch stopped by a signal after its pass committed: a clean stop.
+        return flags.watch ? 0 : status;
+      };
+      const running = passes();
+      try {
+        return await running;
       } finally {
         removeSignals();
         await pool.end();

@@ -12,6 +12,8 @@ import { FatalPipelineError } from '../../lib/errors.ts';
 import { COPY_CHUNK_BYTES } from '../shared/copy-stream.ts';
 import { copyLine, copyText } from '../shared/copy-text.ts';
 import type { JsonLine } from './jsonl-lines.ts';
+import { parquetValue, type ParquetRow } from './parquet-rows.ts';
+import type { ByteSpan } from './record-bytes.ts';
 import type { ColumnType, CsvOptions, FileSource } from './source-config.ts';
 import { convertField } from './values.ts';
 
@@ -19,11 +21,10 @@ export interface BadRow {
   line: number;
   code: 'FILES_COLUMN_COUNT' | 'FILES_BAD_VALUE' | 'FILES_MISSING_VALUE' | 'FILES_BAD_JSON';
   reason: string;
-  /**
-   * What the dead letter's payload keeps: a JSON line's text, or a CSV record's fields as a JSON
-   * array (not its raw bytes: csv-parse's raw text is unreliable with CRLF).
-   */
-  payload: string;
+  /** Where the record is in the file: the dead letter's payload is these bytes, trimmed (record-bytes.ts). */
+  span: ByteSpan | null;
+  /** The payload when a record has no bytes of its own (a Parquet row: its values as JSON). */
+  payload?: Buffer;
 }
 
 /** JSON values to the text convertField reads: JSON has its own numbers and booleans. */
@@ -50,7 +51,8 @@ export function csvParser(source: FileSource): Parser {
 }
 
 interface ParsedRecord {
-  info: { lines: number };
+  /** `bytes`: the file offset just past the record and its terminator. */
+  info: { lines: number; bytes: number };
   record: string[];
 }
 
@@ -59,6 +61,13 @@ export function recordStartLine(endLine: number, fields: readonly string[]): num
   let breaks = 0;
   for (const field of fields) for (const ch of field) if (ch === '\n' || ch === '\r') breaks++;
   return endLine - breaks;
+}
+
+/** CRLF pairs inside a record's fields: csv-parse counts each as two lines, editors as one. */
+export function quotedCrlfs(fields: readonly string[]): number {
+  let pairs = 0;
+  for (const field of fields) for (let i = field.indexOf('\r\n'); i !== -1; i = field.indexOf('\r\n', i + 2)) pairs++;
+  return pairs;
 }
 
 /**
@@ -71,6 +80,10 @@ export class RowsToCopy extends Transform {
   private pending: string[] = [];
   private pendingSize = 0;
   private readonly fileId: string;
+  /** Where the previous CSV record (or the header) ended: the next one's span starts there. */
+  private recordStart = 0;
+  /** Lines csv-parse counted too many so far (quotedCrlfs of the records before). */
+  private lineSkew = 0;
 
   constructor(
     private readonly source: FileSource,
@@ -88,7 +101,7 @@ export class RowsToCopy extends Transform {
 
   private jsonRow(chunk: JsonLine): void {
     const line = chunk.line;
-    const bad = (code: BadRow['code'], reason: string) => this.onBadRow({ line, code, reason, payload: chunk.text });
+    const bad = (code: BadRow['code'], reason: string) => this.onBadRow({ line, code, reason, span: chunk.span });
     if ('error' in chunk) return bad('FILES_BAD_JSON', `line ${line} is not JSON: ${chunk.error}`);
     const object = chunk.value;
     if (typeof object !== 'object' || object === null || Array.isArray(object))
@@ -109,6 +122,34 @@ export class RowsToCopy extends Transform {
     this.append(line, record);
   }
 
+  private parquetRow(chunk: ParquetRow): void {
+    const line = chunk.line;
+    const payload = () =>
+      Buffer.from(
+        JSON.stringify(chunk.values, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+        'utf8',
+      );
+    const bad = (code: BadRow['code'], reason: string) => this.onBadRow({ line, code, reason, span: null, payload: payload() });
+    const record: Record<string, string | boolean | null> = {};
+    for (const column of this.source.columns) {
+      const read = parquetValue(chunk.values[column.header ?? column.name], column.type);
+      const converted =
+        'reason' in read
+          ? { ok: false as const, reason: read.reason }
+          : 'text' in read
+            ? convertField(read.text, column.type, this.jsonOptions)
+            : { ok: true as const, value: read.value };
+      if (!converted.ok) return bad('FILES_BAD_VALUE', `row ${line}, column ${column.name}: ${converted.reason}`);
+      if (converted.value === null && (!column.nullable || this.source.keys.includes(column.name)))
+        return bad(
+          'FILES_MISSING_VALUE',
+          `row ${line}, column ${column.name}: empty, but the column is ${column.nullable ? 'a key' : 'not nullable'}`,
+        );
+      record[column.name] = converted.value;
+    }
+    this.append(line, record);
+  }
+
   private append(line: number, record: Record<string, string | boolean | null>): void {
     const text = copyLine([this.fileId, String(line), copyText(JSON.stringify(record))]);
     this.pending.push(text);
@@ -116,14 +157,19 @@ export class RowsToCopy extends Transform {
     this.rows++;
   }
 
-  override _transform(chunk: ParsedRecord | JsonLine, _encoding: BufferEncoding, done: TransformCallback): void {
+  override _transform(chunk: ParsedRecord | JsonLine | ParquetRow, _encoding: BufferEncoding, done: TransformCallback): void {
     try {
-      if ('kind' in chunk) {
+      if ('kind' in chunk && chunk.kind === 'parquet') {
+        this.parquetRow(chunk);
+      } else if ('kind' in chunk) {
         this.jsonRow(chunk);
-      } else if (this.indexes === null) {
-        this.indexes = this.headerIndexes(chunk.record);
       } else {
-        this.row(recordStartLine(chunk.info.lines, chunk.record), chunk.record);
+        const span = { start: this.recordStart, end: chunk.info.bytes };
+        this.recordStart = chunk.info.bytes;
+        const line = recordStartLine(chunk.info.lines, chunk.record) - this.lineSkew;
+        this.lineSkew += quotedCrlfs(chunk.record);
+        if (this.indexes === null) this.indexes = this.headerIndexes(chunk.record);
+        else this.row(line, chunk.record, span);
       }
       if (this.pendingSize >= COPY_CHUNK_BYTES) this.flushPending();
       done();
@@ -158,7 +204,7 @@ export class RowsToCopy extends Transform {
     });
   }
 
-  private row(line: number, fields: string[]): void {
+  private row(line: number, fields: string[], span: ByteSpan): void {
     const indexes = this.indexes!;
     const expected = this.source.csv.header ? null : this.source.columns.length;
     if (expected !== null ? fields.length !== expected : fields.length <= Math.max(...indexes)) {
@@ -166,7 +212,7 @@ export class RowsToCopy extends Transform {
         line,
         code: 'FILES_COLUMN_COUNT',
         reason: `line ${line} has ${fields.length} fields, ${expected ?? `at least ${Math.max(...indexes) + 1}`} expected`,
-        payload: JSON.stringify(fields),
+        span,
       });
       return;
     }
@@ -179,7 +225,7 @@ export class RowsToCopy extends Transform {
           line,
           code: 'FILES_BAD_VALUE',
           reason: `line ${line}, column ${column.name}: ${converted.reason}`,
-          payload: JSON.stringify(fields),
+          span,
         });
         return;
       }
@@ -189,7 +235,7 @@ export class RowsToCopy extends Transform {
           line,
           code: 'FILES_MISSING_VALUE',
           reason: `line ${line}, column ${column.name}: empty, but the column is ${column.nullable ? 'a key' : 'not nullable'}`,
-          payload: JSON.stringify(fields),
+          span,
         });
         return;
       }

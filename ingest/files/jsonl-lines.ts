@@ -1,56 +1,72 @@
 /**
- * JSON lines: bytes in, one `{ line, value }` (or `{ line, error }`) per non-blank line out.
- * Only the current line is buffered; a line that is not JSON is the caller's bad row, not the
- * file's end, because every line stands alone.
+ * JSON lines: bytes in, one `{ line, value }` (or `{ line, error }`) per non-blank line out,
+ * with the line's byte span so a bad line's dead letter keeps its exact bytes. Lines are split
+ * on the bytes (LF in the file's encoding), not on decoded text, so the spans stay true in
+ * latin1 and UTF-16 too. Only the current line is buffered; a line that is not JSON is the
+ * caller's bad row, not the file's end, because every line stands alone.
  */
-import { StringDecoder } from 'node:string_decoder';
 import { Transform, type TransformCallback } from 'node:stream';
 
-export type JsonLine = { kind: 'json'; line: number; text: string } & ({ value: unknown } | { error: string });
+import type { ByteSpan, FileEncoding } from './record-bytes.ts';
+
+export type JsonLine = { kind: 'json'; line: number; text: string; span: ByteSpan } & ({ value: unknown } | { error: string });
 
 export class JsonLines extends Transform {
-  private readonly decoder: StringDecoder;
-  private rest = '';
+  private rest: Buffer = Buffer.alloc(0);
+  /** File offset of `rest`'s first byte (always a line start). */
+  private restOffset = 0;
   private line = 0;
-  private first = true;
+  private readonly width: number;
 
-  constructor(encoding: BufferEncoding) {
+  constructor(private readonly encoding: FileEncoding) {
     super({ writableObjectMode: false, readableObjectMode: true });
-    this.decoder = new StringDecoder(encoding);
+    this.width = encoding === 'utf16le' ? 2 : 1;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.lines(this.rest + this.decoder.write(chunk), false);
+    this.lines(this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]), false);
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    this.lines(this.rest + this.decoder.end(), true);
+    this.lines(this.rest, true);
     done();
   }
 
-  private lines(text: string, end: boolean): void {
-    let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
-      this.emit1(text.slice(start, nl));
-      start = nl + 1;
+  /** Index of the next LF code unit at or after `from` (a unit boundary), or -1. */
+  private nextBreak(bytes: Buffer, from: number): number {
+    if (this.width === 1) return bytes.indexOf(0x0a, from);
+    for (let i = bytes.indexOf(0x0a, from); i !== -1; i = bytes.indexOf(0x0a, i + 1)) {
+      if ((i - from) % 2 === 0 && i + 1 < bytes.length && bytes[i + 1] === 0x00) return i;
     }
-    this.rest = text.slice(start);
-    if (end && this.rest !== '') this.emit1(this.rest);
+    return -1;
   }
 
-  private emit1(raw: string): void {
-    this.line++;
-    let text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (this.first) {
-      this.first = false;
-      if (text.startsWith('\uFEFF')) text = text.slice(1);
+  private lines(bytes: Buffer, end: boolean): void {
+    let start = 0;
+    for (let nl = this.nextBreak(bytes, 0); nl !== -1; nl = this.nextBreak(bytes, start)) {
+      const after = nl + this.width;
+      this.emitLine(bytes.subarray(start, nl), { start: this.restOffset + start, end: this.restOffset + after });
+      start = after;
     }
+    this.rest = bytes.subarray(start);
+    this.restOffset += start;
+    if (end && this.rest.length > 0) {
+      this.emitLine(this.rest, { start: this.restOffset, end: this.restOffset + this.rest.length });
+      this.rest = Buffer.alloc(0);
+    }
+  }
+
+  private emitLine(bytes: Buffer, span: ByteSpan): void {
+    this.line++;
+    let text = bytes.toString(this.encoding);
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    if (span.start === 0 && this.encoding !== 'latin1' && text.startsWith('\uFEFF')) text = text.slice(1);
     if (text.trim() === '') return;
     try {
-      this.push({ kind: 'json', line: this.line, text, value: JSON.parse(text) as unknown });
+      this.push({ kind: 'json', line: this.line, text, span, value: JSON.parse(text) as unknown });
     } catch (error) {
-      this.push({ kind: 'json', line: this.line, text, error: (error as Error).message });
+      this.push({ kind: 'json', line: this.line, text, span, error: (error as Error).message });
     }
   }
 }

@@ -8,19 +8,23 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
 import { FatalPipelineError, ShopflowError } from '../../lib/errors.ts';
+import { DEAD_LETTER_SOURCE } from '../../lib/warehouse/dead-letter-sources.ts';
 import { storable } from '../kafka/warehouse.ts';
 import { copyLines } from '../shared/copy-stream.ts';
 import { copyBytea, copyLine, copyText } from '../shared/copy-text.ts';
 import { csvParser, RowsToCopy, type BadRow } from './csv-rows.ts';
 import { JsonLines } from './jsonl-lines.ts';
+import { parquetRows } from './parquet-rows.ts';
+import { readRecords } from './record-bytes.ts';
 import type { FileSource } from './source-config.ts';
 
 export interface FileDigest {
@@ -47,9 +51,13 @@ class HashTap extends Transform {
   private readonly hash = createHash('sha256');
   size = 0;
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null, data?: Buffer) => void): void {
+    this.feed(chunk);
+    done(null, chunk);
+  }
+  /** Hashes bytes read some other way (a Parquet file, read by row group). */
+  feed(chunk: Buffer): void {
     this.hash.update(chunk);
     this.size += chunk.length;
-    done(null, chunk);
   }
   digest(): FileDigest {
     return { sha256: this.hash.digest('hex'), size: this.size };
@@ -67,10 +75,9 @@ async function landedVersion(client: pg.ClientBase, source: string, file: string
 const ROWS_TARGET = 'raw.file_rows (file_id, line_number, record)';
 const DEAD_LETTER_TARGET = 'raw.dead_letters (source, source_position, payload, payload_bytes, error_code, reason, details)';
 
-function deadLetterLine(source: FileSource, file: string, version: number, bad: BadRow): string {
-  const payload = Buffer.from(bad.payload, 'utf8');
+function deadLetterLine(source: FileSource, file: string, version: number, bad: BadRow, payload: Buffer): string {
   return copyLine([
-    'files',
+    DEAD_LETTER_SOURCE.files,
     copyText(storable(`${source.name}/${file}:${bad.line}`)),
     copyBytea(payload),
     String(payload.length),
@@ -121,16 +128,31 @@ export async function landFile(client: pg.PoolClient | pg.Client, source: FileSo
           ),
         );
     });
-    const parser = source.format === 'jsonl' ? new JsonLines(source.csv.encoding) : csvParser(source);
     const copy = client.query(copyFrom(`COPY ${ROWS_TARGET} FROM STDIN`));
+    // One open file for the rows and for the bad records' bytes read back afterwards, so both
+    // come from the same bytes even if the file is replaced meanwhile.
+    const handle = await open(path);
+    let badBytes: Buffer[];
     try {
-      await pipeline(createReadStream(path), tap, parser, toCopy, copy);
+      if (source.format === 'parquet') {
+        // Parquet is read by row group at its own offsets: hash the bytes again afterwards.
+        await pipeline(Readable.from(parquetRows(path, file, source)), toCopy, copy);
+        for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 }) as AsyncIterable<Buffer>) tap.feed(chunk);
+      } else {
+        const parser = source.format === 'jsonl' ? new JsonLines(source.csv.encoding) : csvParser(source);
+        await pipeline(handle.createReadStream({ autoClose: false }), tap, parser, toCopy, copy);
+      }
+      const spans = badRows.flatMap((bad) => (bad.span ? [bad.span] : []));
+      const read = await readRecords(handle, spans, source.csv.encoding);
+      badBytes = badRows.map((bad) => (bad.span ? read.shift()! : (bad.payload ?? Buffer.alloc(0))));
     } catch (error) {
       const csvCode = (error as { code?: unknown }).code;
       if (!(error instanceof ShopflowError) && typeof csvCode === 'string' && csvCode.startsWith('CSV_')) {
         throw new FatalPipelineError('FILES_MALFORMED_CSV', `${file}: ${(error as Error).message} (source ${source.name})`, error);
       }
       throw error;
+    } finally {
+      await handle.close();
     }
     const read = tap.digest();
     if (read.sha256 !== digest.sha256 || read.size !== digest.size) {
@@ -142,7 +164,7 @@ export async function landFile(client: pg.PoolClient | pg.Client, source: FileSo
       await copyLines(
         client,
         DEAD_LETTER_TARGET,
-        badRows.map((bad) => deadLetterLine(source, file, version, bad)),
+        badRows.map((bad, i) => deadLetterLine(source, file, version, bad, badBytes[i]!)),
       );
     }
     await client.query(

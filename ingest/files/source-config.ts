@@ -60,8 +60,11 @@ const source = z
     folder: z.string().min(1),
     /** Which file names in the folder belong to the source: `*` matches any run of characters (default *.csv or *.jsonl). */
     pattern: z.string().min(1).optional(),
-    /** csv, or jsonl: one JSON object per line, columns found by name, csv options except encoding unused. */
-    format: z.enum(['csv', 'jsonl']).default('csv'),
+    /**
+     * csv; jsonl: one JSON object per line, columns found by name, csv options except encoding
+     * unused; parquet: columns found by name, read a row group at a time, csv options unused.
+     */
+    format: z.enum(['csv', 'jsonl', 'parquet']).default('csv'),
     /** The table the rows stand for; dbt staging names it, raw keeps them in raw.file_rows. */
     table: z.string().regex(NAME, 'a table name is lower case letters, digits and _'),
     columns: z.array(column).min(1, 'a source needs at least one column'),
@@ -103,7 +106,7 @@ export function parseSourceConfig(document: unknown, label: string, baseDir: str
   }
   return result.data.sources.map((s) => ({
     ...s,
-    pattern: s.pattern ?? (s.format === 'jsonl' ? '*.jsonl' : '*.csv'),
+    pattern: s.pattern ?? `*.${s.format}`,
     folderPath: resolve(baseDir, s.folder),
   }));
 }

@@ -8,6 +8,7 @@
 import type pg from 'pg';
 
 import { ident } from '../../lib/pg/pool.ts';
+import { DEAD_LETTER_SOURCE } from '../../lib/warehouse/dead-letter-sources.ts';
 import { copyLines } from '../shared/copy-stream.ts';
 import { copyBytea, copyLine, copyNullable, copyText, COPY_NULL } from '../shared/copy-text.ts';
 import { EVENT_COLUMNS, KEY_FIELD, type DeadLetter } from './decode.ts';
@@ -221,7 +222,7 @@ function unescapeCopyText(value: string): string {
 
 function deadLetterLine(topic: string, partition: number, letter: DeadLetter): string {
   return copyLine([
-    'kafka',
+    DEAD_LETTER_SOURCE.kafka,
     copyText(topic),
     String(partition),
     letter.offset.toString(),

@@ -32,7 +32,7 @@ export function loadConfig(env: Env = process.env): Config {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '?');
       const given = raw[name];
-      const shown = given === undefined ? 'unset' : /PASSWORD|SECRET/.test(name) ? '(hidden)' : JSON.stringify(given);
+      const shown = given === undefined ? 'unset' : /PASSWORD|SECRET|TOKEN/.test(name) ? '(hidden)' : JSON.stringify(given);
       return `  ${name}: ${issue.message} (got ${shown})`;
     });
     throw new ConfigError(`Invalid configuration, fix these environment variables (see .env.example):\n${lines.join('\n')}`);

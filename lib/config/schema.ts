@@ -27,6 +27,10 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 
 const cron = z.string().regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression with 5 or 6 fields, e.g. "0 8 * * *"');
 
+/** The ingestors the scheduler can supervise (scheduler/ingestors.ts has an entry for each). */
+export const SCHEDULED_INGESTORS = ['kafka', 'cdc', 'files', 'api'] as const;
+export type ScheduledIngestor = (typeof SCHEDULED_INGESTORS)[number];
+
 /** Defaults, written as one literal so a reader sees the whole local platform at a glance. */
 export const DEFAULTS = {
   SHOPFLOW_DATA_DIR: '.data',
@@ -74,6 +78,18 @@ export const DEFAULTS = {
   SUPERSET_SECRET_KEY: 'shopflow-local-superset-secret-change-me',
   // scheduler (docs/scheduler.md)
   SCHEDULER_INGESTORS: 'kafka,cdc',
+  // file ingestor (docs/files.md): the sources config `ingest:files` reads when --config is not given
+  FILES_CONFIG: '',
+  FILES_POLL_SECONDS: '60',
+  // REST puller (docs/api.md) and the generator's shop API it is tested against
+  API_CONFIG: '',
+  API_TOKEN: 'shopflow-local-api-token',
+  API_POLL_SECONDS: '60',
+  API_TIMEOUT_MS: '30000',
+  API_MAX_ATTEMPTS: '8',
+  API_RETRY_MAX_MS: '30000',
+  SHOP_API_PORT: '8787',
+  SHOP_API_TOKEN: 'shopflow-local-api-token',
   SCHEDULER_STEP_ATTEMPTS: '3',
   SCHEDULER_RETRY_MAX_MS: '60000',
   SCHEDULER_STANDBY_POLL_MS: '5000',
@@ -209,7 +225,7 @@ export const envSchema = z.object({
   SUPERSET_ADMIN_USER: z.string().min(1),
   SUPERSET_ADMIN_PASSWORD: z.string().min(1),
   SUPERSET_SECRET_KEY: z.string().min(16, 'must be at least 16 characters'),
-  /** Ingestors the active scheduler supervises: a comma list of kafka, cdc; or "none". */
+  /** Ingestors the active scheduler supervises: a comma list of kafka, cdc, files, api; or "none". */
   SCHEDULER_INGESTORS: z
     .string()
     .transform((s) =>
@@ -218,7 +234,31 @@ export const envSchema = z.object({
         .map((n) => n.trim())
         .filter((n) => n !== '' && n !== 'none'),
     )
-    .pipe(z.array(z.enum(['kafka', 'cdc'], { message: 'each entry must be kafka or cdc (or the single word none)' }))),
+    .pipe(
+      z.array(
+        z.enum(SCHEDULED_INGESTORS, { message: `each entry must be one of ${SCHEDULED_INGESTORS.join(', ')} (or the single word none)` }),
+      ),
+    ),
+  /** The file sources config (docs/files.md) `ingest:files` reads without --config, and the scheduler's files ingestor reads. */
+  FILES_CONFIG: z.string(),
+  /** Pause between two passes of `ingest:files --watch` (the scheduler's files ingestor). */
+  FILES_POLL_SECONDS: int(1, 86_400),
+  /** The REST sources config (docs/api.md) `ingest:api` reads without --config, and the scheduler's api ingestor reads. */
+  API_CONFIG: z.string(),
+  /** Bearer token the REST puller sends to sources declared with `auth: bearer`. */
+  API_TOKEN: z.string(),
+  /** Pause between two passes of `ingest:api --watch`. */
+  API_POLL_SECONDS: int(1, 86_400),
+  /** Longest wait for one API answer (headers and body) before it counts as failed and is retried. */
+  API_TIMEOUT_MS: int(100, 600_000),
+  /** Attempts per API request (5xx, 429, timeouts, bodies cut short) before the pass gives up (exit 69). */
+  API_MAX_ATTEMPTS: int(1, 100),
+  /** Cap of the backoff between attempts, and of the wait a Retry-After header may ask for. */
+  API_RETRY_MAX_MS: int(0, 3_600_000),
+  /** Port of the generator's shop API (npm run shop-api). */
+  SHOP_API_PORT: int(0, 65535),
+  /** Bearer token the shop API requires ("none": no auth). */
+  SHOP_API_TOKEN: z.string().min(1),
   /** Attempts per job step before it fails for good and alerts. */
   SCHEDULER_STEP_ATTEMPTS: int(1, 20),
   /** Cap of the backoff between step attempts. */

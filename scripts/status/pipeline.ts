@@ -16,6 +16,7 @@ import { DBT_PROJECT_DIR } from '../../lib/dbt/run.ts';
 import { withKafkaAdmin } from '../../lib/kafka/admin.ts';
 import { CronSchedule } from '../../scheduler/schedule.ts';
 import { ago, type Row } from './model.ts';
+import { moreSourceRows } from './more-sources.ts';
 
 /** A report not in the ledger this long after its cron time is late (the 08:15 alert rule too). */
 export const REPORT_GRACE_MS = 15 * 60_000;
@@ -351,10 +352,14 @@ export async function pipelineRows(config: Config, warehouseUp: boolean, now = n
   const dbt = await dbtRow(config, now);
   if (!warehouseUp) {
     const unknown = (name: string): Row => ({ name, level: 'info', text: 'unknown: the warehouse is not answering' });
-    return { ingestors: [unknown('ingest:kafka'), unknown('ingest:cdc')], pipeline: [dbt, unknown('gate'), unknown('report')] };
+    return {
+      ingestors: [unknown('ingest:kafka'), unknown('ingest:cdc'), unknown('ingest:files'), unknown('ingest:api')],
+      pipeline: [dbt, unknown('gate'), unknown('report')],
+    };
   }
-  const [ledger, kafka, head] = await Promise.all([
+  const [ledger, more, kafka, head] = await Promise.all([
     readLedger(config),
+    moreSourceRows(config, now),
     kafkaFacts(config).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
     binlogHead(config).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
   ]);
@@ -363,6 +368,7 @@ export async function pipelineRows(config: Config, warehouseUp: boolean, now = n
     ingestors: [
       kafkaRow(config, ledger, kafka, leaderAlive && config.SCHEDULER_INGESTORS.includes('kafka'), now),
       cdcRow(ledger, head, leaderAlive && config.SCHEDULER_INGESTORS.includes('cdc'), now),
+      ...more,
     ],
     pipeline: [dbt, gateRow(ledger, now), ...reportRows(config, ledger, now)],
   };

@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT_DIR } from '../../lib/config/index.ts';
 import { EVENT_TIME_END_MS, EVENT_TIME_MIN_MS } from '../../lib/events/bounds.ts';
 import { DEVICES, EVENT_TYPES } from '../../lib/events/schema.ts';
+import { DEAD_LETTER_SOURCES } from '../../lib/warehouse/dead-letter-sources.ts';
 import { parseDdl } from '../../scripts/docs-schemas.ts';
 
 const read = (path: string) => readFileSync(join(ROOT_DIR, path), 'utf8');
@@ -234,5 +235,55 @@ describe('dbt accepted_values lists', () => {
           `${l.file} (${l.where}.${l.column}): [${l.values.join(', ')}] differs from ${sourceOf[l.column]!.home}: [${sourceOf[l.column]!.values.join(', ')}]`,
       );
     expect(drift).toEqual([]);
+  });
+});
+
+describe('the dead-letter sources (lib/warehouse/dead-letter-sources.ts)', () => {
+  const MIGRATIONS_DIR = 'lib/warehouse/migrations';
+
+  /** The source list of the last migration that states raw.dead_letters' source check (migrations run in name order). */
+  function warehouseSources(): { file: string; values: string[] } {
+    let last: { file: string; values: string[] } | null = null;
+    for (const name of readdirSync(join(ROOT_DIR, MIGRATIONS_DIR))
+      .filter((n) => n.endsWith('.sql'))
+      .sort()) {
+      const text = read(join(MIGRATIONS_DIR, name));
+      const isDeadLetters = /dead_letters/.test(text);
+      for (const match of text.matchAll(/check \(source in \(([^)]*)\)\)/g)) {
+        if (isDeadLetters) last = { file: name, values: [...match[1]!.matchAll(/'([^']*)'/g)].map((m) => m[1]!) };
+      }
+    }
+    if (!last) throw new Error(`${MIGRATIONS_DIR}: no migration states raw.dead_letters' source check`);
+    return last;
+  }
+
+  it("are the values the warehouse's check constraint allows (its latest migration)", () => {
+    const { file, values } = warehouseSources();
+    expect(sorted(values), `add a migration that sets dead_letters_source_check (last set in ${file})`).toEqual(
+      sorted(DEAD_LETTER_SOURCES),
+    );
+  });
+
+  it("are dbt's accepted_values wherever a dead letter's source is tested", () => {
+    const lists = acceptedValuesLists().filter(
+      (a) => (a.column === 'source' && a.where.endsWith('dead_letters')) || a.column === 'ingest_source',
+    );
+    // raw.dead_letters in the sources file, its staging model and the operations mart.
+    expect(lists.length).toBeGreaterThanOrEqual(3);
+    for (const list of lists)
+      expect(sorted(list.values), `fix accepted_values of ${list.where}.${list.column} in ${list.file}`).toEqual(
+        sorted(DEAD_LETTER_SOURCES),
+      );
+  });
+
+  it('are what the ingestors write: no ingestor spells its source as a literal in the dead-letter insert', () => {
+    const writers = ['ingest/kafka/warehouse.ts', 'ingest/cdc/dead-letters.ts', 'ingest/files/lander.ts', 'ingest/api/lander.ts'];
+    for (const file of writers) {
+      const text = read(file);
+      expect(text, `${file} writes dead letters with DEAD_LETTER_SOURCE`).toMatch(/DEAD_LETTER_SOURCE\.\w+/);
+      expect(text, `${file}: a dead letter's source comes from DEAD_LETTER_SOURCE, not a literal`).not.toMatch(
+        new RegExp(`(copyLine\\(\\[|select)\\s*'(${DEAD_LETTER_SOURCES.join('|')})'`),
+      );
+    }
   });
 });

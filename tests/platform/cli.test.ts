@@ -164,6 +164,26 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'ingest:api',
+    script: 'ingest:api',
+    valid: ['--config', 'ingest/api/examples/shop-api.yaml'],
+    unreachable: {
+      env: { WAREHOUSE_URL: CLOSED_WAREHOUSE },
+      args: ['--config', 'ingest/api/examples/shop-api.yaml'],
+      says: /^ingest:api: Cannot reach the Postgres warehouse at 127\.0\.0\.1:1 .*WAREHOUSE_URL/,
+    },
+  },
+  {
+    name: 'shop-api',
+    script: 'shop-api',
+    valid: ['--port', '0'],
+    unreachable: {
+      env: { SHOP_DB_URL: CLOSED_SHOP },
+      args: ['--port', '0'],
+      says: /^shop-api: Cannot reach the MariaDB shop database at 127\.0\.0\.1:1 .*SHOP_DB_URL/,
+    },
+  },
+  {
     name: 'demo',
     script: 'demo',
     valid: ['--days', '1'],

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 
@@ -74,6 +75,36 @@ describe('npm run status', () => {
     // Disk headroom of each watched directory the project's own services write to.
     expect(names.filter((n) => n.startsWith('disk ')).length).toBeGreaterThan(0);
     expect(report.ingestors.find((r) => r.name === 'ingest:kafka')?.facts).toMatchObject({ running: false, consumerLag: 0 });
+    expect(report.ingestors.map((r) => [r.name, r.level])).toEqual([
+      ['ingest:kafka', 'ok'],
+      ['ingest:cdc', 'info'],
+      ['ingest:files', 'info'],
+      ['ingest:api', 'info'],
+    ]);
+  });
+
+  it('shows what the file ingestor and the REST puller landed, their cursor and dead letters today', async () => {
+    const admin = new pg.Client({ connectionString: warehouse.adminUrl });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    try {
+      await admin.query(
+        `insert into raw.file_manifest (source_name, file_name, version, size_bytes, content_sha256, rows_landed, rows_dead)
+         values ('prices', 'a.csv', 1, 10, repeat('a', 64), 4, 1), ('prices', 'a.csv', 2, 12, repeat('b', 64), 5, 0);
+         insert into raw.dead_letters (source, source_position, error_code, reason) values ('files', 'prices/a.csv:3', 'FILES_BAD_VALUE', 'x');
+         insert into ingest.api_cursors (source_name, cursor_value, cursor_at, records_landed)
+         values ('psp', '2026-01-02T03:04:05Z', '2026-01-02T03:04:05Z', 42)`,
+      );
+    } finally {
+      await admin.end();
+    }
+    const report = JSON.parse((await status(env, '--json')).stdout) as StatusReport;
+    const row = (name: string) => report.ingestors.find((r) => r.name === name)!;
+    expect(row('ingest:files')).toMatchObject({ level: 'ok', facts: { files: 1, versions: 2, rows: '9', deadLettersToday: 1 } });
+    expect(row('ingest:files').text).toMatch(/^1 file of 1 source \(2 versions, 9 rows\), last landed \d+ s ago, 1 dead letter today$/);
+    expect(row('ingest:api').text).toMatch(
+      /^1 source, 42 records, last pull landed \d+ s ago \(psp up to 2026-01-02T03:04:05Z\), 0 dead letters today$/,
+    );
   });
 
   it('names Kafka and the fix, and exits 69, when Kafka is unreachable', async () => {

@@ -32,7 +32,7 @@ afterAll(async () => {
   folder.remove();
 });
 
-function start(args: string[]) {
+function start(args: string[], extraEnv: Record<string, string> = {}) {
   const env: Record<string, string> = {};
   for (const key of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[key]) env[key] = process.env[key];
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
@@ -42,6 +42,7 @@ function start(args: string[]) {
       WAREHOUSE_URL: warehouse.config.WAREHOUSE_URL,
       WAREHOUSE_INGEST_PASSWORD: warehouse.config.WAREHOUSE_INGEST_PASSWORD,
       LOG_LEVEL: 'info',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -80,7 +81,7 @@ describe('npm run ingest:files', () => {
   it('prints help and version, and refuses a bad config with exit 2 and one sentence', async () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
-    expect(help.output).toContain('Usage: npm run ingest:files -- --config FILE');
+    expect(help.output).toContain('Usage: npm run ingest:files -- [--config FILE]');
     const version = await run(['--version']);
     expect(version).toMatchObject({ code: 0, output: expect.stringMatching(/^ingest:files \(shopflow \d+\.\d+\.\d+\)\n$/) });
 
@@ -116,6 +117,35 @@ describe('npm run ingest:files', () => {
       expect(partly.output).toContain('\ningest:files: refused folder/c.csv: the header has no column "amount"');
       raw = await landed(warehouse.adminUrl, 'folder');
       expect(raw.manifest.map((m) => m.file_name)).toEqual(['a.csv', 'b.csv', 'd.csv']);
+    } finally {
+      sourceFolder.remove();
+    }
+  });
+
+  it('with --watch and FILES_CONFIG, lands files as they arrive, pass after pass, until SIGTERM (exit 0)', async () => {
+    const sourceFolder = scratchFolder('cli-watch');
+    try {
+      writeFileSync(join(sourceFolder.path, 'a.csv'), ordersCsv(1, 5));
+      const config = writeConfig('watch.json', [{ ...ordersSourceDocument('watched'), folder: sourceFolder.path }]);
+      const watcher = start(['--watch'], { FILES_CONFIG: config, FILES_POLL_SECONDS: '1' });
+      const until = async (files: number) => {
+        for (let i = 0; i < 300; i++) {
+          if ((await landed(warehouse.adminUrl, 'watched')).manifest.length >= files) return;
+          await sleep(100);
+        }
+        throw new Error(`not landed in time: ${watcher.output()}`);
+      };
+      await until(1);
+      writeFileSync(join(sourceFolder.path, 'b.csv'), ordersCsv(6, 8));
+      await until(2);
+      watcher.child.kill('SIGTERM');
+      expect(await watcher.exit, watcher.output()).toBe(0);
+      const raw = await landed(warehouse.adminUrl, 'watched');
+      expect(raw.manifest.map((m) => [m.file_name, m.rows_landed])).toEqual([
+        ['a.csv', '5'],
+        ['b.csv', '3'],
+      ]);
+      expect(raw.rows).toHaveLength(8);
     } finally {
       sourceFolder.remove();
     }

@@ -131,6 +131,52 @@ describe('landing a CSV file', () => {
     expect(raw.deadLetters[0]!.reason).toBe('bad.csv: line 4, column order_id: "x" is not a whole number');
     expect(raw.deadLetters[3]!.reason).toContain('"2026-02-30" is not a valid date in the format YYYY-MM-DD');
     expect(raw.deadLetters[0]!.details).toEqual({ source: 'bad_rows', file: 'bad.csv', version: 1, line: 4 });
+    expect(raw.deadLetters.map((d) => d.payload.toString('utf8'))).toEqual([
+      'x,ann,1,2026-01-02',
+      '3,ann,1',
+      ',ann,1,2026-01-02',
+      '5,ann,1,2026-02-30',
+    ]);
+  });
+
+  it("keeps a bad record's exact bytes as its payload: the file's encoding, quoting and line breaks, not the parsed fields", async () => {
+    // Regression: payloads were the parsed fields re-serialised as a JSON array (UTF-8, quotes
+    // gone), so a latin1 export's bad row could not be pasted back into the file.
+    const source = ordersSource(folder.path, 'exact_bytes', { delimiter: ';', encoding: 'latin1', decimal: ',' });
+    const bad1 = Buffer.from('2;"Jörg ""JJ""\r\nMüller";zwölf;2026-01-02', 'latin1');
+    const bad2 = Buffer.from('3;Zoë;1,5', 'latin1');
+    const file = Buffer.concat([
+      Buffer.from('order_id;customer;amount;ordered_on\r\n1;Åsa;1,5;2026-01-02\r\n', 'latin1'),
+      bad1,
+      Buffer.from('\r\n\r\n', 'latin1'),
+      bad2,
+      Buffer.from('\r\n4;Ève;2,5;2026-01-03', 'latin1'),
+    ]);
+    writeFileSync(join(folder.path, 'exact.csv'), file);
+    expect(await land(source, 'exact.csv')).toMatchObject({ rows: 2, badRows: 2 });
+    const raw = await landed(warehouse.adminUrl, 'exact_bytes');
+    expect(raw.deadLetters.map((d) => [d.details['line'], d.payload.toString('hex'), d.payload_bytes])).toEqual([
+      [3, bad1.toString('hex'), bad1.length],
+      [6, bad2.toString('hex'), bad2.length],
+    ]);
+
+    const jsonl = ordersSource(folder.path, 'exact_bytes_jsonl', { encoding: 'utf16le' }, { format: 'jsonl' });
+    const badLine = Buffer.from('{"order_id": 2, "customer": "Zoë", "amount": "zwölf"}', 'utf16le');
+    writeFileSync(
+      join(folder.path, 'exact.jsonl'),
+      Buffer.concat([
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('{"not json\r\n', 'utf16le'),
+        badLine,
+        Buffer.from('\n{"order_id": 3, "amount": 1}\n', 'utf16le'),
+      ]),
+    );
+    expect(await land(jsonl, 'exact.jsonl')).toMatchObject({ rows: 1, badRows: 2 });
+    const rawJsonl = await landed(warehouse.adminUrl, 'exact_bytes_jsonl');
+    expect(rawJsonl.deadLetters.map((d) => [d.details['line'], d.error_code, d.payload.toString('hex')])).toEqual([
+      [1, 'FILES_BAD_JSON', Buffer.from('{"not json', 'utf16le').toString('hex')],
+      [2, 'FILES_BAD_VALUE', badLine.toString('hex')],
+    ]);
   });
 
   it('reads the declared encoding, delimiter, quote, decimal and date format', async () => {

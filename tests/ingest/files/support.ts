@@ -42,7 +42,14 @@ export function ordersSource(
 export interface Landed {
   manifest: { file_name: string; version: number; size_bytes: string; content_sha256: string; rows_landed: string; rows_dead: string }[];
   rows: { file_name: string; version: number; line_number: string; record: Record<string, unknown> }[];
-  deadLetters: { source_position: string; error_code: string; reason: string; details: Record<string, unknown> }[];
+  deadLetters: {
+    source_position: string;
+    error_code: string;
+    reason: string;
+    details: Record<string, unknown>;
+    payload: Buffer;
+    payload_bytes: number;
+  }[];
 }
 
 /** Everything raw holds for a source, read as the superuser. */
@@ -63,7 +70,7 @@ export async function landed(adminUrl: string, source: string): Promise<Landed> 
       [source],
     );
     const deadLetters = await client.query(
-      `select source_position, error_code, reason, details from raw.dead_letters
+      `select source_position, error_code, reason, details, payload, payload_bytes from raw.dead_letters
        where source = 'files' and details->>'source' = $1 order by dead_letter_id`,
       [source],
     );

@@ -1,0 +1,123 @@
+/**
+ * Parquet files as rows for RowsToCopy: hyparquet (pure JavaScript, no native or downloaded
+ * binary) reads one row group at a time, so memory is bounded by the largest row group, not the
+ * file. Only the declared columns are decoded. Values arrive typed (numbers, bigints, booleans,
+ * Dates, strings) and leave canonical, as CSV values do: DECIMAL(p, s) columns are formatted
+ * with their scale, which is exact up to 15 significant digits (hyparquet decodes decimals to
+ * doubles), so a wider DECIMAL column is refused rather than rounded.
+ */
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type SchemaElement } from 'hyparquet';
+
+import { coerceError, FatalPipelineError } from '../../lib/errors.ts';
+import type { FileSource } from './source-config.ts';
+
+/** One row: its 1-based position in the file (the dead letter's "line") and its values by column name. */
+export interface ParquetRow {
+  kind: 'parquet';
+  line: number;
+  values: Record<string, unknown>;
+}
+
+/** The widest DECIMAL a double holds exactly. */
+const EXACT_DIGITS = 15;
+
+function refuse(file: string, source: FileSource, reason: string, cause?: unknown): FatalPipelineError {
+  return new FatalPipelineError('FILES_MALFORMED_PARQUET', `${file}: ${reason} (source ${source.name})`, cause);
+}
+
+function decimalScale(element: SchemaElement): { precision: number; scale: number } | null {
+  const logical = element.logical_type as { type?: string; precision?: number; scale?: number } | undefined;
+  if (logical?.type === 'DECIMAL') return { precision: logical.precision ?? 38, scale: logical.scale ?? 0 };
+  if (element.converted_type === 'DECIMAL') return { precision: element.precision ?? 38, scale: element.scale ?? 0 };
+  return null;
+}
+
+export async function* parquetRows(path: string, file: string, source: FileSource): AsyncGenerator<ParquetRow> {
+  let buffer;
+  let metadata;
+  try {
+    buffer = await asyncBufferFromFile(path);
+    metadata = await parquetMetadataAsync(buffer);
+  } catch (error) {
+    throw refuse(file, source, `not a Parquet file (${coerceError(error).message})`, error);
+  }
+  // Top-level columns only: schema[0] is the root, its direct children are the columns.
+  const top = new Map<string, SchemaElement>();
+  let index = 1;
+  for (let child = 0; child < (metadata.schema[0]?.num_children ?? 0); child++) {
+    const element = metadata.schema[index]!;
+    top.set(element.name, element);
+    // Skip a nested column's subtree (its elements follow it, depth first).
+    let pending = element.num_children ?? 0;
+    index++;
+    while (pending > 0) {
+      pending += (metadata.schema[index]!.num_children ?? 0) - 1;
+      index++;
+    }
+  }
+  const wanted = source.columns.map((c) => c.header ?? c.name);
+  const decimals = new Map<string, number>();
+  for (const name of wanted) {
+    const element = top.get(name);
+    if (!element)
+      throw new FatalPipelineError(
+        'FILES_HEADER_MISMATCH',
+        `${file}: the Parquet schema has no column "${name}" (source ${source.name}; columns: ${[...top.keys()].join(', ')})`,
+      );
+    if ((element.num_children ?? 0) > 0) throw refuse(file, source, `column "${name}" is nested; only flat columns are read`);
+    const decimal = decimalScale(element);
+    if (decimal) {
+      if (decimal.precision > EXACT_DIGITS)
+        throw refuse(
+          file,
+          source,
+          `column "${name}" is DECIMAL(${decimal.precision}, ${decimal.scale}); at most ${EXACT_DIGITS} digits are read exactly`,
+        );
+      decimals.set(name, decimal.scale);
+    }
+  }
+  let rowStart = 0;
+  for (const group of metadata.row_groups) {
+    const rowEnd = rowStart + Number(group.num_rows);
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await parquetReadObjects({ file: buffer, metadata, columns: wanted, rowStart, rowEnd });
+    } catch (error) {
+      throw refuse(file, source, `rows ${rowStart + 1}-${rowEnd} cannot be read (${coerceError(error).message})`, error);
+    }
+    for (let i = 0; i < rows.length; i++) {
+      const values = rows[i]!;
+      for (const [name, scale] of decimals) {
+        const v = values[name];
+        if (typeof v === 'number') values[name] = v.toFixed(scale);
+      }
+      yield { kind: 'parquet', line: rowStart + i + 1, values };
+    }
+    rowStart = rowEnd;
+  }
+}
+
+/** A Parquet value as the text convertField reads, or a canonical value it does not need to. */
+export function parquetValue(
+  value: unknown,
+  type: FileSource['columns'][number]['type'],
+): { text: string } | { value: string | boolean | null } | { reason: string } {
+  if (value === null || value === undefined) return { value: null };
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) return { reason: 'an invalid date' };
+    const iso = value.toISOString();
+    if (type === 'date') return { value: iso.slice(0, 10) };
+    if (type === 'timestamp') return { value: iso.endsWith('.000Z') ? iso.slice(0, 19) : iso.slice(0, 23) };
+    return { reason: `a date/time, not a ${type}` };
+  }
+  if (typeof value === 'bigint')
+    return type === 'integer' || type === 'numeric' ? { text: value.toString() } : { reason: `a number, not a ${type}` };
+  if (typeof value === 'number') {
+    if (type === 'integer') return Number.isSafeInteger(value) ? { text: String(value) } : { reason: `${value} is not a whole number` };
+    if (type === 'numeric') return Number.isFinite(value) ? { text: String(value) } : { reason: `${value} is not a finite number` };
+    return { reason: `a number, not a ${type}` };
+  }
+  if (typeof value === 'boolean') return type === 'boolean' ? { value } : { reason: `a boolean, not a ${type}` };
+  if (typeof value === 'string') return { text: value };
+  return { reason: `a ${Array.isArray(value) ? 'list' : typeof value}, not a ${type}` };
+}
