@@ -63,28 +63,17 @@ export class SegmentBuffer {
     this.#bytes += segment.bytes;
   }
 
-  /**
-   * Removes whole segments, oldest first, until at least `maxRecords` are taken (or none are
-   * left), passing over the partitions in `busy` (a flush of theirs is running: their next
-   * segments must wait for it, to land in offset order).
-   */
-  take(maxRecords: number, busy: ReadonlySet<number> = new Set()): Segment[] {
+  /** Removes whole segments from the front until at least `maxRecords` are taken (or none are left). */
+  take(maxRecords: number): Segment[] {
     const taken: Segment[] = [];
-    const kept: Segment[] = [];
     let count = 0;
-    for (const segment of this.#segments) {
-      const fits = count === 0 || count + recordsOf(segment) <= maxRecords;
-      // Once one segment of a partition stays, its later ones stay too (offset order).
-      if (!fits || busy.has(segment.partition) || kept.some((k) => k.partition === segment.partition)) {
-        kept.push(segment);
-        continue;
-      }
+    while (this.#segments.length > 0 && (count === 0 || count + recordsOf(this.#segments[0]!) <= maxRecords)) {
+      const segment = this.#segments.shift()!;
       taken.push(segment);
       count += recordsOf(segment);
       this.#records -= recordsOf(segment);
       this.#bytes -= segment.bytes;
     }
-    this.#segments = kept;
     return taken;
   }
 

@@ -48,11 +48,6 @@ export interface KafkaIngestorOptions {
   metricsIntervalMs?: number;
   /** A flush transaction that takes longer is treated as a stalled connection and retried. */
   flushTimeoutMs?: number;
-  /**
-   * Flushes that may run at once, each on its own connection and for partitions no other one
-   * holds (FLUSH_LANES by default).
-   */
-  flushLanes?: number;
   /** Called after each commit with the commit time, how long the flush took and the records' producer timestamps. */
   onCommitted?: (commit: {
     committedAt: number;
@@ -79,11 +74,6 @@ export interface RunSummary {
 const APPLICATION_NAME = 'shopflow-ingest-kafka';
 /** Records decoded between turns of the event loop (~5-10 ms of work). */
 const DECODE_SLICE = 500;
-/**
- * Two flushes at once, on disjoint partitions: while one transaction commits or waits for the
- * network, the other's COPY keeps Postgres busy (docs/kafka-ingestor.md, "Two flushes at once").
- */
-const FLUSH_LANES = 2;
 
 export class KafkaIngestor {
   readonly #o: Required<Omit<KafkaIngestorOptions, 'onCommitted' | 'source'>> & Pick<KafkaIngestorOptions, 'onCommitted'>;
@@ -103,8 +93,7 @@ export class KafkaIngestor {
   #generation = 0;
   #assignedOnce = false;
   #lastActivity = Date.now();
-  /** Flushes running, with the partitions each holds. */
-  readonly #inFlight = new Map<Promise<void>, ReadonlySet<number>>();
+  #inFlight: Promise<void> | undefined;
   #stopping = false;
   #fatal: Error | undefined;
   readonly #advisory: AdvisoryOffsets;
@@ -132,7 +121,6 @@ export class KafkaIngestor {
       maxPendingBytes: options.maxPendingBytes ?? 32 * 1024 * 1024,
       metricsIntervalMs: options.metricsIntervalMs ?? 10_000,
       flushTimeoutMs: options.flushTimeoutMs ?? 60_000,
-      flushLanes: options.flushLanes ?? FLUSH_LANES,
       onCommitted: options.onCommitted,
     };
     this.#log = options.logger;
@@ -141,8 +129,7 @@ export class KafkaIngestor {
     this.#pool = createPool({
       connectionString: this.#connectionString,
       applicationName: APPLICATION_NAME,
-      // A connection per flush lane, and one each for partition upkeep and offset reads.
-      max: (options.flushLanes ?? FLUSH_LANES) + 2,
+      max: 3,
       logger: this.#log,
     });
     this.#dayPartitions = new DayPartitions(this.#pool, this.#log);
@@ -176,10 +163,7 @@ export class KafkaIngestor {
       const marks = await this.#source.watermarks(this.#o.topic);
       this.#targets = new Map(marks.map((m) => [m.partition, m.high]));
     }
-    const lanes = Array.from({ length: this.#o.flushLanes }, () => this.#flushLoop());
-    this.#loop = Promise.all(lanes)
-      .then(() => undefined)
-      .catch((error: unknown) => this.#fail(coerceError(error)));
+    this.#loop = this.#flushLoop().catch((error: unknown) => this.#fail(coerceError(error)));
     await this.#source.start({
       onBatch: (batch, control) => this.#onBatch(batch, control),
       onAssigned: (assignment) => this.#onAssigned(assignment),
@@ -313,7 +297,7 @@ export class KafkaIngestor {
   async #loadPartition(partition: number, generation: number): Promise<PartitionState> {
     // The flush in flight may hold this partition's records from before the rebalance: read
     // after it lands. Later flushes cannot (the buffer was cleared and this partition has no state).
-    await Promise.allSettled(this.#inFlight.keys());
+    await this.#inFlight?.catch(() => undefined);
     const stored = await withRetry(
       () => this.#withDeadline((client) => loadStoredOffsets(client, this.#o.groupId, this.#o.topic, [partition])),
       {
@@ -357,7 +341,6 @@ export class KafkaIngestor {
     return now - this.#buffer.oldestWaitingSince! >= this.#o.batchMaxMs;
   }
 
-  /** One flush lane: takes what is due, for partitions no other lane is flushing, and lands it. */
   async #flushLoop(): Promise<void> {
     for (;;) {
       if (this.#fatal) return;
@@ -368,23 +351,13 @@ export class KafkaIngestor {
         await this.#wakeFlusher.wait(oldest === undefined ? 1_000 : this.#o.batchMaxMs - (now - oldest));
         continue;
       }
-      const busy = new Set<number>();
-      for (const partitions of this.#inFlight.values()) for (const p of partitions) busy.add(p);
-      const segments = this.#buffer.take(this.#o.batchRows, busy);
-      if (segments.length === 0) {
-        // Everything waiting belongs to partitions another lane is flushing: wait for it to land.
-        await this.#flushed.wait(this.#o.batchMaxMs);
-        continue;
-      }
-      const flush = this.#flush(segments);
-      this.#inFlight.set(flush, new Set(segments.map((s) => s.partition)));
+      const segments = this.#buffer.take(this.#o.batchRows);
+      this.#inFlight = this.#flush(segments);
       try {
-        await flush;
+        await this.#inFlight;
       } finally {
-        this.#inFlight.delete(flush);
+        this.#inFlight = undefined;
         this.#flushed.notify();
-        // What this lane's partitions gathered meanwhile may be due now, for this lane or another.
-        if (!this.#buffer.isEmpty) this.#wakeFlusher.notify();
       }
     }
   }
@@ -466,7 +439,7 @@ export class KafkaIngestor {
 
   async #checkStop(): Promise<void> {
     if (this.#checking || this.#stopping || !this.#assignedOnce) return;
-    if (!this.#buffer.isEmpty || this.#inFlight.size > 0) return;
+    if (!this.#buffer.isEmpty || this.#inFlight) return;
     const stopWhen = this.#o.stopWhen;
     if (stopWhen.mode === 'idle' && Date.now() - this.#lastActivity < stopWhen.idleMs) return;
     this.#checking = true;
@@ -474,7 +447,7 @@ export class KafkaIngestor {
       const partitions = this.#assigned;
       const stored = await this.#withDeadline((client) => loadStoredOffsets(client, this.#o.groupId, this.#o.topic, partitions));
       const behind = totalRemaining(partitions, stored, await this.#source.watermarks(this.#o.topic), this.#targets);
-      if (behind === 0n && this.#buffer.isEmpty && this.#inFlight.size === 0 && !this.#stopping) {
+      if (behind === 0n && this.#buffer.isEmpty && !this.#inFlight && !this.#stopping) {
         this.#log.info({ partitions, mode: stopWhen.mode }, 'caught up, stopping');
         void this.stop('caught-up').catch((error: unknown) => this.#fail(coerceError(error)));
       } else if (stopWhen.mode === 'idle') {

@@ -19,7 +19,6 @@ export class DayPartitions {
   readonly #pool: pg.Pool;
   readonly #log: Logger;
   #lastMs = Number.NEGATIVE_INFINITY;
-  #running: Promise<void> | undefined;
 
   constructor(pool: pg.Pool, logger: Logger) {
     this.#pool = pool;
@@ -37,14 +36,9 @@ export class DayPartitions {
     return created;
   }
 
-  /** `ensure` if the last run is an hour old; a failure is logged and retried next time. Flush lanes calling at once share one run. */
-  ensureIfDue(now = Date.now()): Promise<void> {
-    if (now - this.#lastMs < EVERY_MS) return Promise.resolve();
-    this.#running ??= this.#ensureLogged(now).finally(() => (this.#running = undefined));
-    return this.#running;
-  }
-
-  async #ensureLogged(now: number): Promise<void> {
+  /** `ensure` if the last run is an hour old; a failure is logged and retried next time. */
+  async ensureIfDue(now = Date.now()): Promise<void> {
+    if (now - this.#lastMs < EVERY_MS) return;
     try {
       await this.ensure(now);
     } catch (err) {

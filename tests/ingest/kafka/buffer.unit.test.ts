@@ -18,37 +18,6 @@ const segment = (partition: number, start: number, lines: number, waitingSince =
 });
 
 describe('SegmentBuffer', () => {
-  it('passes over partitions a running flush holds, so two flushes never carry the same partition', () => {
-    const buffer = new SegmentBuffer();
-    buffer.push(segment(0, 0, 10));
-    buffer.push(segment(1, 0, 10));
-    buffer.push(segment(0, 10, 10));
-    buffer.push(segment(2, 0, 10));
-    expect(buffer.take(100, new Set([0])).map((s) => [s.partition, s.start])).toEqual([
-      [1, 0n],
-      [2, 0n],
-    ]);
-    expect(buffer.take(100).map((s) => [s.partition, s.start])).toEqual([
-      [0, 0n],
-      [0, 10n],
-    ]);
-    expect([buffer.records, buffer.isEmpty]).toEqual([0, true]);
-  });
-
-  it("keeps a partition's later segments back when an earlier one stays (offsets land in order)", () => {
-    const buffer = new SegmentBuffer();
-    buffer.push(segment(0, 0, 10));
-    buffer.push(segment(1, 0, 60));
-    buffer.push(segment(1, 60, 5));
-    buffer.push(segment(2, 0, 5));
-    expect(buffer.take(20).map((s) => [s.partition, s.start])).toEqual([
-      [0, 0n],
-      [2, 0n],
-    ]);
-    expect(buffer.take(20).map((s) => [s.partition, s.start])).toEqual([[1, 0n]]);
-    expect(buffer.take(20).map((s) => [s.partition, s.start])).toEqual([[1, 60n]]);
-  });
-
   it('hands out whole segments in arrival order, up to the batch size unless one segment alone is larger', () => {
     const buffer = new SegmentBuffer();
     buffer.push(segment(0, 0, 40, 5));
