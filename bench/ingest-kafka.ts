@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- ingest-kafka [--events N] [--rounds R] [--naive N] [--rate R] [--steady-seconds S] [--no-connect] [--cpu-prof DIR]`
+ * `npm run bench -- ingest-kafka [--events N] [--rounds R] [--naive N] [--rate R] [--steady-seconds S] [--no-connect] [--cpu-prof DIR] [--baseline-checkout DIR]`
  *
  * One run over the same pre-produced events measures:
  *   (a) read ceiling: a consumer on the same client that discards what it reads;
@@ -8,7 +8,10 @@
  *   (d) this ingestor, in a child process (so its peak RSS is its own);
  *   (e) Kafka Connect 3.9.1 standalone with Debezium's JDBC sink 3.0.7 (bench/lib/kafka-connect.ts),
  *       reading the same events as JSON with embedded schemas from a topic of its own;
- * (b), (d) and (e) R times, interleaved (the order rotates each round), reported as medians;
+ *   (f) optionally, the ingestor of another checkout of this repository (--baseline-checkout, e.g. a
+ *       `git worktree` of main), in a child process the same way: a change measured against what
+ *       it replaces in the same run;
+ * (b), (d), (e) and (f) R times, interleaved (the order rotates each round), reported as medians;
  * then freshness (producer timestamp to commit) p50/p99 at a steady produce rate, the ingestor
  * again in a process of its own.
  * Last line: the DESIGN.md JSON result.
@@ -45,6 +48,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '5000' },
     'steady-seconds': { type: 'string', default: '20' },
     'cpu-prof': { type: 'string' },
+    'baseline-checkout': { type: 'string' },
     'child-ingest': { type: 'string' },
     'child-steady': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -55,7 +59,8 @@ if (args.help) {
     .write(`usage: npm run bench -- ingest-kafka [--events 1000000] [--rounds 3] [--naive 20000] [--rate 5000] [--steady-seconds 20] [--no-connect] [--cpu-prof DIR]
 --rounds R runs (b), (d) and (e) R times each, interleaved, and reports medians.
 --no-connect leaves out the Kafka Connect baseline (e) (it needs Java and, once, Maven Central).
---cpu-prof DIR writes a V8 CPU profile of the ingestor's run (d) into DIR (open in Chrome DevTools).\n`);
+--cpu-prof DIR writes a V8 CPU profile of the ingestor's run (d) into DIR (open in Chrome DevTools).
+--baseline-checkout DIR also runs (f), the ingestor of the checkout at DIR (with its node_modules), interleaved with (d).\n`);
   process.exit(0);
 }
 
@@ -299,12 +304,21 @@ async function naive(config: Config, limit: number): Promise<number> {
   return inserted / seconds;
 }
 
-/** Starts this file as an ingestor child (`--child-ingest` or `--child-steady`) on `topic`. */
-function startChild(mode: 'ingest' | 'steady', topic: string, partitions: number, profile: string[] = []) {
+/**
+ * Starts this file (or the same file of another checkout, `benchFile`) as an ingestor child
+ * (`--child-ingest` or `--child-steady`) on `topic`.
+ */
+function startChild(
+  mode: 'ingest' | 'steady',
+  topic: string,
+  partitions: number,
+  profile: string[] = [],
+  benchFile = import.meta.filename,
+) {
   // With the flags every launcher of the ingestor passes, so the peak RSS is the shipped one.
   const child = spawn(
     process.execPath,
-    [...KAFKA_INGESTOR_NODE_FLAGS, ...profile, '--import', 'tsx', import.meta.filename, `--child-${mode}`, `bench-${mode}-${Date.now()}`],
+    [...KAFKA_INGESTOR_NODE_FLAGS, ...profile, '--import', 'tsx', benchFile, `--child-${mode}`, `bench-${mode}-${Date.now()}`],
     {
       env: { ...process.env, KAFKA_TOPIC: topic, KAFKA_PARTITIONS: String(partitions) },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -323,10 +337,10 @@ function startChild(mode: 'ingest' | 'steady', topic: string, partitions: number
   return { child, exited, result };
 }
 
-/** (d) the ingestor in a child process; returns its rate and peak RSS. */
-async function ingestInChild(config: Config, total: number): Promise<{ rate: number; maxRssMb: number }> {
-  const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
-  const run = startChild('ingest', config.KAFKA_TOPIC, config.KAFKA_PARTITIONS, profile);
+/** (d) the ingestor in a child process, or (f) another checkout's; returns its rate and peak RSS. */
+async function ingestInChild(config: Config, total: number, benchFile?: string): Promise<{ rate: number; maxRssMb: number }> {
+  const profile = args['cpu-prof'] && !benchFile ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  const run = startChild('ingest', config.KAFKA_TOPIC, config.KAFKA_PARTITIONS, profile, benchFile);
   const result = await run.result<{ seconds: number; events: number; maxRssMb: number }>();
   if (result.events !== total) throw new Error(`ingestor loaded ${result.events} of ${total}`);
   return { rate: total / result.seconds, maxRssMb: result.maxRssMb };
@@ -469,6 +483,9 @@ async function main(): Promise<void> {
     const ingestRss: number[] = [];
     const connectRates: number[] = [];
     const connectRss: number[] = [];
+    const baselineRates: number[] = [];
+    const baselineRss: number[] = [];
+    const baselineCheckout = args['baseline-checkout'];
     const runs: Record<string, () => Promise<void>> = {
       b: async () => {
         const copyStarted = performance.now();
@@ -514,8 +531,14 @@ async function main(): Promise<void> {
         connectRss.push(connect.maxRssMb);
         step(`(e) ${Math.round(connect.rate)} events/s, peak RSS ${round(connect.maxRssMb, 1)} MB`);
       },
+      f: async () => {
+        const other = await ingestInChild(config, total, join(baselineCheckout!, 'bench', 'ingest-kafka.ts'));
+        baselineRates.push(other.rate);
+        baselineRss.push(other.maxRssMb);
+        step(`(f) ${Math.round(other.rate)} events/s, peak RSS ${round(other.maxRssMb, 1)} MB (${baselineCheckout})`);
+      },
     };
-    const order = withConnect ? ['b', 'd', 'e'] : ['b', 'd'];
+    const order = [...(withConnect ? ['b', 'd', 'e'] : ['b', 'd']), ...(baselineCheckout ? ['f'] : [])];
     const rounds = Number(args.rounds);
     for (let r = 0; r < rounds; r++) {
       step(`round ${r + 1} of ${rounds}`);
@@ -549,6 +572,7 @@ async function main(): Promise<void> {
         psql_copy_ceiling: Math.round(copyRate),
         naive_insert_per_message: Math.round(naiveRate),
         ...(withConnect ? { kafka_connect_debezium_jdbc: Math.round(connectRate) } : {}),
+        ...(baselineCheckout ? { baseline_checkout_ingestor: Math.round(median(baselineRates)) } : {}),
       },
       ratio_to_ceiling: round(ingest.rate / readRate),
       extra: {
@@ -565,6 +589,14 @@ async function main(): Promise<void> {
             }
           : {}),
         target_half_of_typed_copy: ingest.rate >= 0.5 * copyRate,
+        ...(baselineCheckout
+          ? {
+              ratio_to_baseline_checkout: round(ingest.rate / median(baselineRates), 2),
+              baseline_checkout_ratio_to_write_ceiling: round(median(baselineRates) / copyRate),
+              baseline_checkout_peak_rss_mb: round(Math.max(...baselineRss), 1),
+              per_round: JSON.stringify({ b: copyRates.map(Math.round), d: ingestRates.map(Math.round), f: baselineRates.map(Math.round) }),
+            }
+          : {}),
         ratio_to_naive: round(ingest.rate / naiveRate, 1),
         freshness_p50_ms: fresh.p50,
         freshness_p99_ms: fresh.p99,

@@ -31,6 +31,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 
 import { decodeMessage, EVENT_COLUMNS } from '../ingest/kafka/decode.ts';
+import { copyText } from '../ingest/shared/copy-text.ts';
 import { sampleMessage, seededRandom } from '../ingest/kafka/sample-events.ts';
 import { loadConfig } from '../lib/config/index.ts';
 import { EVENT_BODY_COLUMNS } from '../lib/events/columns.ts';
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
     if (!decoded.ok) throw new Error(`sample event ${i} was refused: ${decoded.deadLetter.reason}`);
     typedLines.push(decoded.line);
     const f = decoded.line.slice(0, -1).split('\t');
-    payloadLines.push(`${[...f.slice(0, 7), decoded.source, f.at(-1)!].join('\t')}\n`);
+    payloadLines.push(`${[...f.slice(0, 7), copyText(m.value as string), f.at(-1)!].join('\t')}\n`);
   }
   writeFileSync(files.payload, payloadLines.join(''));
   writeFileSync(files.typed, typedLines.join(''));

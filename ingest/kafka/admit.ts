@@ -6,7 +6,8 @@
  */
 import type { SourceBatch } from '../../lib/kafka/source.ts';
 import type { Segment } from './buffer.ts';
-import { decodeMessage, type DecodeLimits } from './decode.ts';
+import { decodeMessage, DEFAULT_MAX_KEY_BYTES, type DecodeLimits } from './decode.ts';
+import { LineWriter, linePrefix, writeFastLine } from './fast-line.ts';
 
 export interface PartitionState {
   /** Next offset stored in the warehouse, as far as this process knows. */
@@ -25,7 +26,16 @@ export type Admission =
   | { kind: 'seek'; offset: bigint }
   | { kind: 'empty' };
 
-export function admitBatch(state: PartitionState, batch: SourceBatch, generation: number, now: number, limits?: DecodeLimits): Admission {
+/** Where segments' COPY lines are written before each is copied out at its size (admitBatch is synchronous). */
+const lines = new LineWriter();
+
+export function admitBatch(
+  state: PartitionState,
+  batch: SourceBatch,
+  generation: number,
+  now: number,
+  limits: DecodeLimits = { maxKeyBytes: DEFAULT_MAX_KEY_BYTES },
+): Admission {
   const { messages } = batch;
   if (messages.length === 0) return { kind: 'empty' };
   let first = 0;
@@ -40,29 +50,38 @@ export function admitBatch(state: PartitionState, batch: SourceBatch, generation
     if (!holeInLog) return { kind: 'seek', offset: state.next };
     skippedTo = firstOffset;
   }
-  const lines: string[] = [];
-  const sources: string[] = [];
+  const prefix = linePrefix(batch.topic, batch.partition);
+  lines.pos = 0;
+  const values: Buffer[] = [];
+  const sourceEnds: number[] = [];
   const deadLetters: Segment['deadLetters'] = [];
   const timestampsMs: number[] = [];
+  let sourceBytes = 0;
   let bytes = 0;
   let waitingSince = now;
   for (let i = first; i < messages.length; i++) {
     const message = messages[i]!;
     // An implausible producer clock (0, or years ahead) would only make the flush come sooner.
     if (message.timestampMs < waitingSince) waitingSince = message.timestampMs;
-    const decoded = decodeMessage(batch.topic, batch.partition, message, limits);
-    if (decoded.ok) {
-      lines.push(decoded.line);
-      sources.push(decoded.source);
-    } else {
-      deadLetters.push(decoded.deadLetter);
-      bytes += (message.value?.length ?? 0) + 256;
-    }
     timestampsMs.push(message.timestampMs);
+    if (!writeFastLine(lines, prefix, message, limits)) {
+      const decoded = decodeMessage(batch.topic, batch.partition, message, limits);
+      if (!decoded.ok) {
+        deadLetters.push(decoded.deadLetter);
+        bytes += (message.value?.length ?? 0) + 256;
+        continue;
+      }
+      lines.utf8(decoded.line);
+    }
+    // Admitted, so it has a value.
+    values.push(message.value!);
+    sourceBytes += message.value!.length;
+    sourceEnds.push(sourceBytes);
   }
   const last = messages[messages.length - 1]!.offset;
-  const copyText = lines.join('');
-  const sourceText = sources.length === 0 ? '' : `${sources.join('\n')}\n`;
+  const copy = lines.take();
+  // Copied: the client's buffers are views of a whole fetch response, which kept slices would pin.
+  const sources = Buffer.concat(values, sourceBytes);
   return {
     kind: 'segment',
     skippedTo,
@@ -70,12 +89,13 @@ export function admitBatch(state: PartitionState, batch: SourceBatch, generation
       partition: batch.partition,
       start: state.next,
       end: last + 1n,
-      copyText,
-      sourceText,
-      events: lines.length,
+      copy,
+      sources,
+      sourceEnds,
+      events: sourceEnds.length,
       deadLetters,
       timestampsMs,
-      bytes: bytes + copyText.length + sourceText.length,
+      bytes: bytes + copy.length + sources.length,
       waitingSince,
       generation,
     },

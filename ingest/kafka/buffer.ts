@@ -10,15 +10,16 @@ export interface Segment {
   start: bigint;
   end: bigint;
   /**
-   * The events as COPY text, one line each, joined as the segment is made: one long string
-   * instead of a string per event, which would live on into the old generation until the flush.
+   * The events as COPY text (UTF-8), one line each, written into one buffer as the segment is
+   * made: off the JavaScript heap, so the garbage collector neither scans nor copies it.
    */
-  copyText: string;
+  copy: Buffer;
   /**
-   * The events' message texts, one COPY-escaped line each in the order of `copyText`: only read
-   * when Postgres refuses a row, to dead-letter it with its exact bytes.
+   * The events' message values back to back, in the order of `copy`; event i's value ends at
+   * `sourceEnds[i]`. Only read when Postgres refuses a row, to dead-letter it with its exact bytes.
    */
-  sourceText: string;
+  sources: Buffer;
+  sourceEnds: number[];
   events: number;
   deadLetters: DeadLetter[];
   /** Producer timestamps of the records, for freshness figures. */

@@ -1,7 +1,8 @@
 /**
  * Turns one Kafka record into either a COPY line for raw.shop_events or a dead letter with a
- * stable error code and a reason naming the field and what was wrong. Pure and synchronous:
- * this is the hot path, so it does the least work that still validates with the shared schema.
+ * stable error code and a reason naming the field and what was wrong. Pure and synchronous.
+ * This is the reference: the ingestor asks fast-line.ts first, which takes plainly written valid
+ * events straight from their bytes and writes the same line this does, and comes here for the rest.
  */
 import { isUtf8 } from 'node:buffer';
 
@@ -39,11 +40,11 @@ export interface DeadLetter {
 }
 
 /**
- * An admitted event: its COPY line (typed columns) and the message text as one COPY text field
- * (escaped, no newline), kept beside the line so a row Postgres still refuses can be
- * dead-lettered with its exact bytes.
+ * An admitted event as its COPY line (typed columns), or a dead letter. The message's bytes are
+ * kept beside the line by the caller (admit.ts), so a row Postgres still refuses can be
+ * dead-lettered exactly.
  */
-export type Decoded = { ok: true; line: string; source: string } | { ok: false; deadLetter: DeadLetter };
+export type Decoded = { ok: true; line: string } | { ok: false; deadLetter: DeadLetter };
 
 export interface DecodeLimits {
   /** Longest message key accepted, in bytes (KAFKA_MAX_KEY_BYTES); longer ones are dead-lettered as `oversized_key`. */
@@ -171,7 +172,7 @@ export function decodeMessage(topic: string, partition: number, message: SourceM
   fields.push(
     message.timestampMs === KAFKA_NO_TIMESTAMP || Number.isNaN(message.timestampMs) ? COPY_NULL : isoTimestamp(message.timestampMs),
   );
-  return { ok: true, line: copyLine(fields), source: copyText(text) };
+  return { ok: true, line: copyLine(fields) };
 }
 
 /** The body columns of an admitted event (EVENT_BODY_COLUMNS order) as COPY text fields. */

@@ -5,7 +5,11 @@
  * group member got there first, or this process is a zombie after a rebalance) is left out and
  * reported as fenced, so no offset is ever written twice.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
 import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 
 import { ident } from '../../lib/pg/pool.ts';
 import { DEAD_LETTER_SOURCE } from '../../lib/warehouse/dead-letter-sources.ts';
@@ -100,13 +104,16 @@ export async function writeFlush(
   let eventsLoaded = 0;
   let rejectedByWarehouse = 0;
   if (options.isolateBadRows) {
-    const lines = accepted.flatMap((s) => eventLinesOf(s).map((row) => ({ partition: s.partition, ...row })));
-    const outcome = await copyIsolatingBadRows(client, lines);
+    const outcome = await copyIsolatingBadRows(client, accepted.flatMap(eventRowsOf));
     eventsLoaded = outcome.loaded;
     rejectedByWarehouse = outcome.rejected.length;
     deadLetters.push(...outcome.rejected);
   } else {
-    eventsLoaded = await copyLines(client, EVENTS_TARGET, eventLines(accepted));
+    eventsLoaded = await copyBuffers(
+      client,
+      EVENTS_TARGET,
+      accepted.filter((s) => s.events > 0).map((s) => s.copy),
+    );
   }
   if (deadLetters.length > 0) {
     await copyLines(
@@ -138,18 +145,36 @@ export async function insertMetrics(client: pg.PoolClient | pg.Pool, m: MetricsR
   );
 }
 
-function* eventLines(segments: Segment[]): Generator<string> {
-  for (const s of segments) if (s.events > 0) yield s.copyText;
+/**
+ * `COPY <target> FROM STDIN` with data already in COPY text form, one write per buffer (a
+ * segment's lines: a few hundred KB at most). Returns the row count Postgres reports.
+ */
+async function copyBuffers(client: pg.PoolClient, target: string, buffers: Buffer[]): Promise<number> {
+  const stream = client.query(copyFrom(`COPY ${target} FROM STDIN`));
+  await pipeline(Readable.from(buffers, { objectMode: false }), stream);
+  return stream.rowCount ?? 0;
 }
 
-/** A segment's events one COPY line each with its message text (a line's own newlines are escaped, so '\n' ends it). */
-function eventLinesOf(segment: Segment): { line: string; source: string }[] {
-  if (segment.events === 0) return [];
-  const sources = segment.sourceText.split('\n');
-  return segment.copyText
-    .split('\n')
-    .slice(0, -1)
-    .map((line, i) => ({ line: `${line}\n`, source: sources[i]! }));
+interface EventRow {
+  partition: number;
+  line: Buffer;
+  source: Buffer;
+}
+
+/** A segment's events one COPY line each with its message value (a line's own newlines are escaped, so a newline byte ends it). */
+function eventRowsOf(segment: Segment): EventRow[] {
+  const rows: EventRow[] = [];
+  let from = 0;
+  for (let i = 0; i < segment.events; i++) {
+    const end = segment.copy.indexOf(10, from) + 1;
+    rows.push({
+      partition: segment.partition,
+      line: segment.copy.subarray(from, end),
+      source: segment.sources.subarray(i === 0 ? 0 : segment.sourceEnds[i - 1], segment.sourceEnds[i]),
+    });
+    from = end;
+  }
+  return rows;
 }
 
 function partitionRanges(segments: Segment[]): Map<number, { start: bigint; end: bigint }> {
@@ -171,19 +196,15 @@ export function countRecords(segments: Segment[]): number {
 /** Halving search under savepoints: good rows land, each bad row becomes a dead letter. */
 async function copyIsolatingBadRows(
   client: pg.PoolClient,
-  lines: { partition: number; line: string; source: string }[],
+  rows: EventRow[],
 ): Promise<{ loaded: number; rejected: { partition: number; letter: DeadLetter }[] }> {
   const rejected: { partition: number; letter: DeadLetter }[] = [];
   let loaded = 0;
-  const attempt = async (group: { partition: number; line: string; source: string }[]): Promise<void> => {
+  const attempt = async (group: EventRow[]): Promise<void> => {
     if (group.length === 0) return;
     await client.query('SAVEPOINT copy_group');
     try {
-      loaded += await copyLines(
-        client,
-        EVENTS_TARGET,
-        group.map((g) => g.line),
-      );
+      loaded += await copyBuffers(client, EVENTS_TARGET, [Buffer.concat(group.map((g) => g.line))]);
       await client.query('RELEASE SAVEPOINT copy_group');
       return;
     } catch (error) {
@@ -199,17 +220,18 @@ async function copyIsolatingBadRows(
     await attempt(group.slice(0, middle));
     await attempt(group.slice(middle));
   };
-  await attempt(lines);
+  await attempt(rows);
   return { loaded, rejected };
 }
 
-function rejectedLetter(line: string, source: string, error: Error & { code: string }): DeadLetter {
-  const fields = line.slice(0, -1).split('\t');
+function rejectedLetter(line: Buffer, source: Buffer, error: Error & { code: string }): DeadLetter {
+  const fields = line.toString('utf8').slice(0, -1).split('\t');
   const key = fields[KEY_FIELD]!;
   return {
     offset: BigInt(fields[2]!),
     key: key === COPY_NULL ? null : Buffer.from(unescapeCopyText(key), 'utf8'),
-    value: Buffer.from(unescapeCopyText(source), 'utf8'),
+    // A copy: the segment's buffer holds every event of the fetch.
+    value: Buffer.from(source),
     code: 'warehouse_rejected',
     reason: `Postgres refused the row: ${error.message}`,
     details: { sqlstate: error.code },

@@ -199,14 +199,15 @@ describe('Kafka ingestor bad-input corpus', () => {
     // The decoder refuses both before COPY; this pins the flush's own last line of defence.
     const config = await topicConfig('bisect');
     const good = (offset: number) => {
+      const value = Buffer.from(JSON.stringify(cartEvent()));
       const decoded = decodeMessage(config.KAFKA_TOPIC, 0, {
         offset: BigInt(offset),
         key: Buffer.from('k'),
-        value: Buffer.from(JSON.stringify(cartEvent())),
+        value,
         timestampMs: Date.now(),
       });
       if (!decoded.ok) throw new Error('expected a valid line');
-      return decoded;
+      return { ...decoded, value };
     };
     const fields = (line: string) => line.slice(0, -1).split('\t');
     const rows = [0, 1, 2, 3, 4].map(good);
@@ -219,8 +220,9 @@ describe('Kafka ingestor bad-input corpus', () => {
       partition: 0,
       start: 0n,
       end: 5n,
-      copyText: lines.join(''),
-      sourceText: rows.map((r) => `${r.source}\n`).join(''),
+      copy: Buffer.from(lines.join('')),
+      sources: Buffer.concat(rows.map((r) => r.value)),
+      sourceEnds: rows.map((_, i) => rows.slice(0, i + 1).reduce((n, r) => n + r.value.length, 0)),
       events: 5,
       deadLetters: [],
       timestampsMs: lines.map(() => Date.now()),
@@ -255,7 +257,7 @@ describe('Kafka ingestor bad-input corpus', () => {
       ['3', 'warehouse_rejected', '22008'],
     ]);
     // The message as it was sent, not the typed row built from it.
-    expect(letters.map((l) => l.payload.toString('utf8'))).toEqual([rows[1]!.source, rows[3]!.source]);
+    expect(letters.map((l) => l.payload)).toEqual([rows[1]!.value, rows[3]!.value]);
     const stored = await query<{ n: string }>('select count(*) as n from raw.shop_events where topic = $1', [config.KAFKA_TOPIC]);
     expect(Number(stored[0]!.n)).toBe(3);
   });

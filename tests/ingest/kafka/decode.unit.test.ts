@@ -13,7 +13,7 @@ const asSource = (offset: number, key: string | null, value: string | Buffer | n
 });
 
 describe('decodeMessage', () => {
-  it('turns a valid event into one COPY line of typed columns (lib/events/columns.ts) and keeps the message text beside it', () => {
+  it('turns a valid event into one COPY line of typed columns (lib/events/columns.ts)', () => {
     const { key, value } = sampleMessage(1, seededRandom(3));
     const decoded = decodeMessage('shop.events', 2, asSource(41, key, value));
     expect(decoded.ok).toBe(true);
@@ -28,10 +28,9 @@ describe('decodeMessage', () => {
       const sent = event[name];
       expect(fields[EVENT_COLUMNS.indexOf(name)], name).toBe(sent === undefined || sent === null ? '\\N' : String(sent));
     }
-    expect(decoded.source).toBe(value);
   });
 
-  it('escapes backslashes, tabs and newlines inside values and the kept message text for COPY text format', () => {
+  it('escapes backslashes, tabs and newlines inside values for COPY text format', () => {
     const { key, value } = sampleMessage(1, seededRandom(4));
     const event = JSON.parse(value as string) as Record<string, unknown>;
     event.page_url = 'a"b\\c\td\ne';
@@ -41,8 +40,6 @@ describe('decodeMessage', () => {
     if (!decoded.ok) return;
     const pageUrl = decoded.line.slice(0, -1).split('\t')[EVENT_COLUMNS.indexOf('page_url')]!;
     expect(pageUrl).toBe('a"b\\\\c\\td\\ne');
-    expect(decoded.source).not.toMatch(/[\n\t]/);
-    expect(decoded.source).toContain('\\n\\t');
   });
 
   for (const c of malformedCases(seededRandom(5)).filter((m) => m.expectedCode !== 'warehouse_rejected')) {
