@@ -165,7 +165,8 @@ describe.skipIf(!lakehouseInstalled(testConfig()))('real-time revenue windows', 
         } catch {
           got = []; // tables not created yet
         }
-        if (got.length === expected.length && expected.every((rows, i) => i === expected.length - 1 || got[i]!.length >= rows.length)) break;
+        if (got.length === expected.length && expected.every((rows, i) => i === expected.length - 1 || got[i]!.length >= rows.length))
+          break;
         if (Date.now() > deadline) break;
       }
     } finally {
