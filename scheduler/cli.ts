@@ -7,6 +7,7 @@ import { createLogger } from '../lib/logger.ts';
 import { HELP, parseSchedulerArgs } from './cli-args.ts';
 import { createRegistry, serveMetrics } from '../lib/metrics/server.ts';
 import { ingestorProcesses } from './ingestors.ts';
+import { lakeJobProcesses } from './lake-jobs.ts';
 import { schedulerMetrics } from './metrics.ts';
 import { runOnceRetrying } from './once.ts';
 import { realPipeline } from './pipeline.ts';
@@ -51,7 +52,8 @@ async function main(argv: string[], context: CliContext): Promise<number> {
     logger,
     operations,
     ...(args.jobs ? { jobs: args.jobs } : {}),
-    ingestors: args.ingestors ? ingestorProcesses(config) : [],
+    // The lake's streaming jobs are supervised like the ingestors (docs/lakehouse.md).
+    ingestors: args.ingestors ? [...ingestorProcesses(config), ...lakeJobProcesses(config, logger)] : [],
     standbyPollMs: config.SCHEDULER_STANDBY_POLL_MS,
     drainMs: DRAIN_MS,
   });

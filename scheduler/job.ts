@@ -3,8 +3,8 @@ import type { Config } from '../lib/config/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Clock } from './clock.ts';
 
-export type JobName = 'microbatch' | 'nightly' | 'report' | 'alerts';
-export const JOB_NAMES: readonly JobName[] = ['microbatch', 'nightly', 'report', 'alerts'];
+export type JobName = 'microbatch' | 'nightly' | 'report' | 'alerts' | 'lake_maintenance';
+export const JOB_NAMES: readonly JobName[] = ['microbatch', 'nightly', 'report', 'alerts', 'lake_maintenance'];
 
 export interface StepContext {
   config: Config;

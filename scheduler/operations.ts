@@ -44,6 +44,8 @@ export interface PipelineOperations {
   forecast?(options: ChildRunOptions): Promise<{ outputTail: string }>;
   /** Raw retention (lib/warehouse/archive/): due load days to Parquet, then dropped; absent in stand-ins. */
   archiveRaw?(options: ChildRunOptions): Promise<{ outputTail: string }>;
+  /** `npm run lake -- maintain`'s work: compact small files, expire old snapshots of every Iceberg table; absent in stand-ins. */
+  lakeMaintenance?(options: ChildRunOptions): Promise<{ outputTail: string }>;
   /** Sends the report for a business date, exactly once per date (ops.reports_sent). */
   sendReport(input: { businessDate: string; runId: string; gates: GateOutcome[]; now: Date }): Promise<ReportOutcome>;
   /** `dataDate`: the latest day the marts hold, named in the alert when it differs from the business date. */

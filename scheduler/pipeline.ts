@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import type { Config } from '../lib/config/index.ts';
 import { runDbt } from '../lib/dbt/run.ts';
 import { runForecast } from '../forecast/run.ts';
+import { jobCommand, jobSettings } from '../lib/lakehouse/jobs.ts';
+import { installedLakehouse } from '../lib/lakehouse/paths.ts';
+import { runProcess } from '../lib/process.ts';
 import type { Logger } from '../lib/logger.ts';
 import { roleUrl } from '../lib/config/index.ts';
 import { flushAlertOutbox, queueAlert, sendAlert } from '../lib/mail/index.ts';
@@ -62,6 +65,17 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
       return {
         outputTail: `raw retention: archived and dropped ${archived.length} load day(s) before ${plan.cutoff}, ${rows} rows${held}`,
       };
+    },
+    lakeMaintenance: async (options) => {
+      const paths = installedLakehouse(config);
+      const { command, args, env } = jobCommand(paths, 'maintenance', jobSettings(config, 'maintenance', {}, paths));
+      const result = await runProcess(command, args, {
+        cwd: paths.jobsDir,
+        env,
+        signal: options.signal,
+        onLine: (line) => options.onLine(line),
+      });
+      return { outputTail: result.outputTail };
     },
     sendReport: async (input) => {
       const result = await sendDailyReport(

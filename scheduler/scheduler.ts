@@ -28,7 +28,7 @@ import { JOB_NAMES } from './job.ts';
 export type SchedulerRole = 'starting' | 'standby' | 'leader' | 'stopped';
 
 /** Launch order when several jobs are due at once (after downtime): managers wait for the report. */
-const JOB_PRIORITY: readonly JobName[] = ['report', 'alerts', 'nightly', 'microbatch'];
+const JOB_PRIORITY: readonly JobName[] = ['report', 'alerts', 'nightly', 'microbatch', 'lake_maintenance'];
 
 export interface SchedulerOptions extends CoreOptions {
   /** Jobs this scheduler runs (default: all four). */
@@ -68,6 +68,7 @@ export class Scheduler {
   readonly #core: SchedulerCore;
   readonly #reportSchedule: CronSchedule;
   readonly #nightlySchedule: CronSchedule;
+  readonly #lakeMaintenanceSchedule: CronSchedule;
   readonly #enabled: readonly JobName[];
   readonly #stopController = new AbortController();
   #role: SchedulerRole = 'starting';
@@ -91,6 +92,7 @@ export class Scheduler {
     const tz = options.config.SCHEDULER_TZ;
     this.#reportSchedule = new CronSchedule(options.config.REPORT_CRON, tz);
     this.#nightlySchedule = new CronSchedule(options.config.NIGHTLY_CRON, tz);
+    this.#lakeMaintenanceSchedule = new CronSchedule(options.config.LAKE_MAINTENANCE_CRON, tz);
     this.#enabled = options.jobs ?? JOB_PRIORITY;
     this.#outage = new OutageTracker(options.outageAlertAfterMs ?? 60_000);
     for (const spec of options.ingestors ?? []) {
@@ -264,6 +266,9 @@ export class Scheduler {
         return dueInterval(this.#options.config.MICROBATCH_MINUTES * 60_000, now, last, tz);
       case 'alerts':
         return dueInterval(this.#options.alertsIntervalMs ?? 60_000, now, last, tz);
+      case 'lake_maintenance':
+        // Only with the lakehouse on; a missed night is not caught up twice (the next run compacts all).
+        return this.#options.config.LAKEHOUSE_ENABLED ? dueCron(this.#lakeMaintenanceSchedule, now, last) : null;
     }
   }
 

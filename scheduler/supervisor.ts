@@ -5,6 +5,8 @@
  * period so a hung child cannot hold the scheduler's shutdown hostage.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { EXIT } from '../lib/cli/exit-codes.ts';
@@ -17,6 +19,15 @@ export interface SupervisedProcess {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /**
+   * Run in a process group of its own and signal the whole group (a Spark job's Python driver
+   * and its JVM), so a stop or the grace-period SIGKILL leaves nothing behind.
+   */
+  processGroup?: boolean;
+  /** Written with the child's pid while it runs, so `npm run status` and `npm run lake` see it. */
+  pidFile?: string;
+  /** Output appended here instead of the scheduler's log (Spark's own logging is not JSON and is chatty). */
+  logFile?: string;
 }
 
 export interface SupervisorOptions {
@@ -63,16 +74,34 @@ export class ProcessSupervisor {
     const logger = this.options.logger.child({ child: spec.name });
     const startedAt = Date.now();
     this.#starts++;
-    const child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out: number | undefined;
+    if (spec.logFile) {
+      mkdirSync(dirname(spec.logFile), { recursive: true });
+      out = openSync(spec.logFile, 'a');
+    }
+    const child = spawn(spec.command, spec.args, {
+      cwd: spec.cwd,
+      env: spec.env,
+      shell: false,
+      stdio: out === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', out, out],
+      detached: spec.processGroup ?? false,
+    });
+    if (out !== undefined) closeSync(out);
     child.on('error', (err) => logger.error({ err }, 'child process error'));
     this.#child = child;
-    for (const stream of ['stdout', 'stderr'] as const) {
-      createInterface({ input: child[stream] }).on('line', (line) => logChildLine(logger, line, stream));
+    if (spec.pidFile && child.pid !== undefined) {
+      mkdirSync(dirname(spec.pidFile), { recursive: true });
+      writeFileSync(spec.pidFile, `${child.pid}\n`);
     }
-    logger.info({ pid: child.pid, command: [spec.command, ...spec.args].join(' ') }, 'child started');
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const input = child[stream];
+      if (input) createInterface({ input }).on('line', (line) => logChildLine(logger, line, stream));
+    }
+    logger.info({ pid: child.pid, command: [spec.command, ...spec.args].join(' '), logFile: spec.logFile }, 'child started');
     this.#exited = new Promise((resolve) => {
       child.on('close', (code, signal) => {
         this.#child = undefined;
+        if (spec.pidFile) removeOwnPidFile(spec.pidFile, child.pid);
         resolve();
         if (this.#stopping) {
           logger.info({ code, signal }, 'child stopped');
@@ -110,14 +139,35 @@ export class ProcessSupervisor {
     this.#restartTimer = undefined;
     const child = this.#child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return this.#exited;
-    child.kill('SIGTERM');
+    this.#signal(child, 'SIGTERM');
     const grace = setTimeout(() => {
       this.options.logger.warn({ child: this.spec.name, pid: child.pid }, 'child did not drain in time: killing');
-      child.kill('SIGKILL');
+      this.#signal(child, 'SIGKILL');
     }, this.options.stopGraceMs ?? 30_000);
     grace.unref();
     await this.#exited;
     clearTimeout(grace);
+  }
+
+  #signal(child: ChildProcess, signal: NodeJS.Signals): void {
+    if (this.spec.processGroup && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, signal);
+        return;
+      } catch {
+        // the group is gone: fall back to the child itself
+      }
+    }
+    child.kill(signal);
+  }
+}
+
+/** Removes the pid file if it still names this child (another program may have written it since). */
+function removeOwnPidFile(pidFile: string, pid: number | undefined): void {
+  try {
+    if (readFileSync(pidFile, 'utf8').trim() === String(pid)) rmSync(pidFile, { force: true });
+  } catch {
+    // already gone
   }
 }
 

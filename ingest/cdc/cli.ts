@@ -105,6 +105,10 @@ await runCli(
         // The shared give-up policy: a source down for this long ends the process with exit 69;
         // retrying without end is the scheduler's supervisor's job.
         giveUpAfterMs: config.INGEST_GIVE_UP_MS,
+        // With the lakehouse on, the changes also go to its change topic (docs/lakehouse.md).
+        ...(config.LAKEHOUSE_ENABLED
+          ? { changeTopic: { brokers: config.KAFKA_BROKERS, topic: config.LAKE_CHANGES_TOPIC, partitions: config.KAFKA_PARTITIONS } }
+          : {}),
         ...(flags.untilIdleMs !== undefined ? { untilIdleMs: flags.untilIdleMs } : {}),
         onSnapshotStart: (_tables, estimatedTotal) => {
           snapshotRowsSeen = 0;

@@ -14,6 +14,7 @@ import type { Logger } from '../../lib/logger.ts';
 import { createPool } from '../../lib/pg/pool.ts';
 import { backoffDelay } from '../../lib/retry.ts';
 import { BinlogPurgedError, classifyCdcError, isBinlogReadError } from './errors.ts';
+import { ChangeTopicPublisher, type ChangeTopicOptions } from './change-topic.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { readPosition } from './positions.ts';
 import { assertBinlogAvailable, purgedMessage, RESNAPSHOT_COMMAND } from './purge-check.ts';
@@ -56,6 +57,8 @@ export interface CdcOptions {
   onSnapshotProgress?: (event: SnapshotProgressEvent) => void;
   onSnapshotEnd?: () => void;
   onBatch?: (result: BatchResult) => void;
+  /** Also publish every change to this Kafka topic, exactly once (change-topic.ts). */
+  changeTopic?: ChangeTopicOptions;
 }
 
 export interface CdcSummary {
@@ -182,6 +185,7 @@ export class CdcIngestor {
       this.#stream?.fail(error);
     });
     let control: Awaited<ReturnType<typeof openControlConnection>> | null = null;
+    let publisher: ChangeTopicPublisher | null = null;
     try {
       control = await openControlConnection(this.source);
       const { warnings } = await checkServerSettings(control);
@@ -219,6 +223,7 @@ export class CdcIngestor {
       const start = { file: position.binlogFile!, position: position.binlogPosition! };
       await assertBinlogAvailable(control, this.sourceName, start);
 
+      if (this.#options.changeTopic) publisher = await ChangeTopicPublisher.open(this.#options.changeTopic, this.sourceName, logger);
       const stream = new BinlogStream({
         source: this.source,
         sink: {
@@ -236,6 +241,7 @@ export class CdcIngestor {
         batchMaxMs: config.INGEST_BATCH_MAX_MS,
         ...(this.#options.untilIdleMs !== undefined ? { untilIdleMs: this.#options.untilIdleMs } : {}),
         logger,
+        ...(publisher ? { beforeLanding: publisher.publish.bind(publisher) } : {}),
         onBatch: (result) => {
           this.#summary.changes += result.rows;
           this.#summary.transactions += result.transactions;
@@ -252,6 +258,7 @@ export class CdcIngestor {
       return await stream.run();
     } finally {
       this.#stream = null;
+      await publisher?.close().catch(() => undefined);
       await control?.end().catch(() => undefined);
       await lock.release();
     }

@@ -26,6 +26,8 @@ export interface StreamOptions {
   untilIdleMs?: number;
   logger: Logger;
   onBatch?: (result: BatchResult) => void;
+  /** Runs before a batch is landed; a failure fails the batch (nothing landed). */
+  beforeLanding?: (batch: readonly SourceTransaction[]) => Promise<unknown>;
 }
 
 export type StreamEnd = 'idle' | 'stopped';
@@ -136,7 +138,9 @@ export class BinlogStream {
     const batch = this.#queue;
     this.#queue = [];
     this.#queuedRows = 0;
-    this.#flushing = commitBatch(this.options.sink, batch).then(
+    const before = this.options.beforeLanding;
+    const landed = before ? before(batch).then(() => commitBatch(this.options.sink, batch)) : commitBatch(this.options.sink, batch);
+    this.#flushing = landed.then(
       (result) => {
         this.#flushing = null;
         this.#reader?.resume();

@@ -8,7 +8,10 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 
-def spark_session(settings: dict[str, Any]) -> SparkSession:
+def spark_session(settings: dict[str, Any], cache_tables: bool = True) -> SparkSession:
+    """cache_tables=False makes every read load the table's current snapshot from the catalog,
+    which a stream-static join needs: Iceberg's catalog cache would keep serving the snapshot of
+    the first read for as long as the job keeps reading it."""
     catalog = settings["catalog"]
     s3 = settings["s3"]
     prefix = f"spark.sql.catalog.{catalog['name']}"
@@ -41,6 +44,7 @@ def spark_session(settings: dict[str, Any]) -> SparkSession:
         # Iceberg's own schema version of the catalog tables (V1 also tracks views).
         .config(f"{prefix}.jdbc.schema-version", "V1")
         .config(f"{prefix}.warehouse", catalog["warehouse"])
+        .config(f"{prefix}.cache-enabled", "true" if cache_tables else "false")
         .config(f"{prefix}.io-impl", "org.apache.iceberg.aws.s3.S3FileIO")
         .config(f"{prefix}.s3.endpoint", s3["endpoint"])
         .config(f"{prefix}.s3.path-style-access", "true" if s3["pathStyle"] else "false")
@@ -60,6 +64,10 @@ def spark_session(settings: dict[str, Any]) -> SparkSession:
 _KAFKA_METRICS_BUG = 'because the return value of "scala.Option.get()" is null'
 
 
+def _is_kafka_metrics_bug(error: Any) -> bool:
+    return error is not None and _KAFKA_METRICS_BUG in str(error)
+
+
 def await_with_restarts(start: Any, name: str, attempts: int = 5) -> None:
     """Runs start() (a function that starts a streaming query) until it ends, starting it again
     after the known Kafka-source progress failure above, at most `attempts` times in a row."""
@@ -72,7 +80,34 @@ def await_with_restarts(start: Any, name: str, attempts: int = 5) -> None:
             query.awaitTermination()
             return
         except StreamingQueryException as error:
-            if _KAFKA_METRICS_BUG not in str(error) or restarts >= attempts:
+            if not _is_kafka_metrics_bug(error) or restarts >= attempts:
                 raise
             restarts += 1
             print(f"{name}: restarting the query after Spark's Kafka progress failure (SPARK-55271), attempt {restarts}", flush=True)
+
+
+def supervise_queries(spark: SparkSession, starters: dict[str, Any], job: str, attempts: int = 5) -> None:
+    """The same as await_with_restarts for a job of several queries (each a name and a function
+    that starts it): a query that failed with the known Kafka-source progress failure is started
+    again from its checkpoint, at most `attempts` times each; any other failure ends the job."""
+    from pyspark.errors import StreamingQueryException
+
+    queries = {name: start() for name, start in starters.items()}
+    restarts = dict.fromkeys(starters, 0)
+    while True:
+        try:
+            spark.streams.awaitAnyTermination()
+        except StreamingQueryException:
+            pass
+        spark.streams.resetTerminated()
+        for name, query in list(queries.items()):
+            if query.isActive:
+                continue
+            error = query.exception()
+            if error is None:
+                return  # stopped on purpose
+            if not _is_kafka_metrics_bug(error) or restarts[name] >= attempts:
+                raise error
+            restarts[name] += 1
+            print(f"{job}: restarting query {name} after Spark's Kafka progress failure (SPARK-55271), attempt {restarts[name]}", flush=True)
+            queries[name] = starters[name]()

@@ -36,7 +36,7 @@ create table if not exists {c}.raw.shop_changes (
     change_key string not null, source_database string not null, table_name string not null,
     operation string not null, primary_key string, before_image string, after_image string,
     binlog_file string, binlog_position bigint, row_index int, gtid string, snapshot_id string,
-    source_committed_at timestamp, topic string not null, kafka_partition int not null,
+    source_committed_at timestamp, ddl string, topic string not null, kafka_partition int not null,
     kafka_offset bigint not null, _loaded_at timestamp not null)
 using iceberg partitioned by (table_name, days(_loaded_at))
 tblproperties ('format-version' = '2')
@@ -47,6 +47,9 @@ def ensure_raw(spark: SparkSession, catalog: str) -> None:
     spark.sql(f"create namespace if not exists {catalog}.raw")
     for ddl in (SHOP_EVENTS, DEAD_LETTERS, SHOP_CHANGES):
         spark.sql(ddl.format(c=catalog))
+    # Tables created before the CDC path carried DDL text (Iceberg adds a column in place).
+    if "ddl" not in spark.table(f"{catalog}.raw.shop_changes").columns:
+        spark.sql(f"alter table {catalog}.raw.shop_changes add column ddl string after source_committed_at")
 
 
 class BatchLedger:

@@ -1,5 +1,5 @@
-"""Real-time revenue windows: Kafka `shop.events` -> Iceberg realtime.revenue_5m, revenue_1h and
-realtime.late_events.
+"""Real-time revenue windows: Kafka `shop.events` -> Iceberg realtime.revenue_5m, revenue_1h (per
+product), realtime.category_revenue_5m, category_revenue_1h (per category) and realtime.late_events.
 
 - Only events the contract admits count (the same decider as the landing job).
 - Revenue per product is the value of `add_to_cart` events (price x quantity): the clickstream
@@ -9,6 +9,9 @@ realtime.late_events.
   counted, out of order or not; the same delay is the watermark, so a window is written once,
   final, when the watermark passes its end (append mode).
 - Re-sent events (same event_id) count once: deduplicated within the watermark.
+- Category: the product's category as the lake knows it when the event's micro-batch runs, from
+  the products' latest change in raw.shop_changes (the CDC path). The clickstream carries no
+  category; an event whose product the lake has not seen yet counts under UNKNOWN_CATEGORY.
 - Exactly once: each window table is Iceberg's own streaming sink, which commits every
   micro-batch with its query id and epoch and skips an epoch it already holds.
 """
@@ -21,7 +24,8 @@ from pyspark.sql.types import DoubleType, IntegerType, LongType, StringType, Str
 
 from . import settings as settings_module
 from .clickstream import decided
-from .session import spark_session
+from .tables import ensure_raw
+from .session import supervise_queries, spark_session
 
 PAYLOAD = StructType(
     [
@@ -49,7 +53,30 @@ create table if not exists {table} (
 using iceberg partitioned by (days(event_time)) tblproperties ('format-version' = '2')
 """
 
-WINDOWS = {"revenue_5m": "5 minutes", "revenue_1h": "1 hour"}
+CATEGORY_WINDOW_TABLE = """
+create table if not exists {table} (
+    window_start timestamp, window_end timestamp, category string,
+    revenue decimal(14, 2), events bigint)
+using iceberg partitioned by (days(window_start)) tblproperties ('format-version' = '2')
+"""
+
+WINDOWS = {"5m": "5 minutes", "1h": "1 hour"}
+UNKNOWN_CATEGORY = "(unknown)"
+
+
+def product_categories(spark, catalog: str) -> DataFrame:
+    """Each product's category from its latest change in raw.shop_changes. Changes of one row share
+    a Kafka key and so a partition, where their offsets are their binlog order. A static side of a
+    stream-static join: read again for every micro-batch (the session's catalog does not cache)."""
+    changes = spark.table(f"{catalog}.raw.shop_changes").where("table_name = 'products' and after_image is not null")
+    images = changes.select(
+        F.get_json_object("after_image", "$.product_id").cast("bigint").alias("product_id"),
+        F.get_json_object("after_image", "$.category").alias("category"),
+        "kafka_partition",
+        "kafka_offset",
+    ).where("product_id is not null")
+    latest = F.max_by(F.struct("category"), F.struct("kafka_partition", "kafka_offset"))
+    return images.groupBy("product_id").agg(latest.alias("c")).select("product_id", F.col("c.category").alias("category"))
 
 
 def product_events(records: DataFrame, contract: dict) -> DataFrame:
@@ -78,11 +105,14 @@ def product_events(records: DataFrame, contract: dict) -> DataFrame:
 
 def main() -> None:
     s = settings_module.load()
-    spark = spark_session(s)
+    # Catalog caching off: the categories (a static side of the stream) are read fresh per batch.
+    spark = spark_session(s, cache_tables=False)
     catalog = s["catalog"]["name"]
+    ensure_raw(spark, catalog)
     spark.sql(f"create namespace if not exists {catalog}.realtime")
-    for name in WINDOWS:
-        spark.sql(WINDOW_TABLE.format(table=f"{catalog}.realtime.{name}"))
+    for label in WINDOWS:
+        spark.sql(WINDOW_TABLE.format(table=f"{catalog}.realtime.revenue_{label}"))
+        spark.sql(CATEGORY_WINDOW_TABLE.format(table=f"{catalog}.realtime.category_revenue_{label}"))
     spark.sql(LATE_TABLE.format(table=f"{catalog}.realtime.late_events"))
     delay = f"{s['lateness']['minutes']} minutes"
 
@@ -99,34 +129,43 @@ def main() -> None:
     )
     limit = s["lateness"]["minutes"] * 60
     trigger = f"{s['triggerSeconds']} seconds"
-    queries = []
-    on_time = events.where(F.col("delay_seconds") <= limit).withWatermark("event_time", delay).dropDuplicatesWithinWatermark(["event_id"])
-    for name, size in WINDOWS.items():
-        windows = (
-            on_time.groupBy(F.window("event_time", size), "product_id")
-            .agg(F.sum("amount").cast("decimal(14,2)").alias("revenue"), F.count("*").alias("events"))
-            .select(F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"), "product_id", "revenue", "events")
-        )
-        queries.append(
-            windows.writeStream.format("iceberg")
-            .outputMode("append")
-            .trigger(processingTime=trigger)
-            .option("checkpointLocation", f"{s['checkpointDir']}/{name}")
-            .queryName(name)
-            .toTable(f"{catalog}.realtime.{name}")
-        )
+
+    def deduplicated(frame: DataFrame) -> DataFrame:
+        return frame.where(F.col("delay_seconds") <= limit).withWatermark("event_time", delay).dropDuplicatesWithinWatermark(["event_id"])
+
+    on_time = deduplicated(events)
+    categories = product_categories(spark, catalog)
+    on_time_categorised = deduplicated(
+        events.join(F.broadcast(categories), "product_id", "left").withColumn("category", F.coalesce("category", F.lit(UNKNOWN_CATEGORY)))
+    )
+
+    def sink(frame: DataFrame, name: str):
+        def start():
+            return (
+                frame.writeStream.format("iceberg")
+                .outputMode("append")
+                .trigger(processingTime=trigger)
+                .option("checkpointLocation", f"{s['checkpointDir']}/{name}")
+                .queryName(name)
+                .toTable(f"{catalog}.realtime.{name}")
+            )
+
+        return start
+
+    starters = {}
+    for label, size in WINDOWS.items():
+        for name, stream, key in (("revenue_" + label, on_time, "product_id"), ("category_revenue_" + label, on_time_categorised, "category")):
+            windows = (
+                stream.groupBy(F.window("event_time", size), key)
+                .agg(F.sum("amount").cast("decimal(14,2)").alias("revenue"), F.count("*").alias("events"))
+                .select(F.col("window.start").alias("window_start"), F.col("window.end").alias("window_end"), key, "revenue", "events")
+            )
+            starters[name] = sink(windows, name)
     late = events.where(F.col("delay_seconds") > limit).select(
         "event_id", "event_type", "event_time", "kafka_timestamp", "product_id", "amount", "delay_seconds", "topic", "kafka_partition", "kafka_offset"
     )
-    queries.append(
-        late.writeStream.format("iceberg")
-        .outputMode("append")
-        .trigger(processingTime=trigger)
-        .option("checkpointLocation", f"{s['checkpointDir']}/late_events")
-        .queryName("late_events")
-        .toTable(f"{catalog}.realtime.late_events")
-    )
-    spark.streams.awaitAnyTermination()
+    starters["late_events"] = sink(late, "late_events")
+    supervise_queries(spark, starters, "windows")
 
 
 if __name__ == "__main__":

@@ -6,3 +6,5 @@
  */
 export { createKafkajsProducer as createEventProducer } from './kafkajs-producer.ts';
 export type { EventProducer, EventProducerOptions, OutgoingMessage } from './sink.ts';
+export { createTransactionalProducer } from './kafkajs-transactional.ts';
+export type { TransactionalMessage, TransactionalProducer, TransactionalProducerOptions } from './kafkajs-transactional.ts';

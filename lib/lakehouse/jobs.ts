@@ -12,7 +12,11 @@ import { lakeSettings, type LakeSettings } from './settings.ts';
 
 export const LAKE_JOBS = {
   clickstream: { module: 'shopflow_lake.clickstream', what: 'Kafka shop.events -> Iceberg raw.shop_events + raw.dead_letters' },
-  windows: { module: 'shopflow_lake.windows', what: 'Kafka shop.events -> Iceberg realtime.revenue_5m / revenue_1h (+ late events)' },
+  windows: {
+    module: 'shopflow_lake.windows',
+    what: 'Kafka shop.events -> Iceberg realtime.revenue_5m / revenue_1h, category_revenue_5m / _1h (+ late events)',
+  },
+  changes: { module: 'shopflow_lake.changes', what: 'Kafka change topic (CDC) -> Iceberg raw.shop_changes' },
 } as const;
 
 /** One-shot programs on the same settings: SQL queries and the tables' maintenance. */

@@ -61,3 +61,22 @@ export function lakeJobStates(config: Pick<Config, 'dataDir' | 'rootDir' | 'LAKE
     lastBatchAt: lastBatchAt(join(paths.dataDir, 'checkpoints', job)),
   }));
 }
+
+/**
+ * The Kafka end offsets (exclusive) the job's last completed micro-batch read up to, from the
+ * checkpoint: `offsets/N` is written before batch N runs, `commits/N` after it completed.
+ */
+export function committedThrough(streamCheckpoint: string, topic: string): Record<string, number> {
+  const commits = join(streamCheckpoint, 'commits');
+  if (!existsSync(commits)) return {};
+  const done = readdirSync(commits)
+    .filter((f) => /^\d+$/.test(f))
+    .map(Number)
+    .sort((a, b) => b - a)[0];
+  if (done === undefined) return {};
+  const lines = readFileSync(join(streamCheckpoint, 'offsets', String(done)), 'utf8')
+    .trim()
+    .split('\n');
+  const offsets = JSON.parse(lines.at(-1)!) as Record<string, Record<string, number>>;
+  return offsets[topic] ?? {};
+}

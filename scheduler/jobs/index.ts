@@ -1,10 +1,11 @@
 /**
- * The scheduler's four jobs, built from the pipeline operations:
+ * The scheduler's jobs, built from the pipeline operations:
  *   microbatch  dbt build (no snapshots), every MICROBATCH_MINUTES
  *   nightly     dbt build with snapshots -> demand forecast -> the forecast marts -> the raw gate's full pass
  *               -> raw retention (archive and drop load days older than RAW_RETENTION_DAYS), at NIGHTLY_CRON
  *   report      dbt build -> raw gate -> marts gate -> report email, at REPORT_CRON
  *   alerts      refresh the fraud / low-stock marts -> send each new alert once, every minute
+ *   lake_maintenance  Iceberg compaction + snapshot expiry, at LAKE_MAINTENANCE_CRON (lakehouse on)
  */
 import { FatalPipelineError, ShopflowError } from '../../lib/errors.ts';
 import { stableMessageId } from '../../lib/mail/alert.ts';
@@ -221,6 +222,19 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
       ],
     },
     report: reportJob(deps),
+    lake_maintenance: {
+      name: 'lake_maintenance',
+      alertWindow: 'run',
+      steps: [
+        {
+          name: 'iceberg_maintenance',
+          run: async (context) => {
+            if (!deps.operations.lakeMaintenance) return { outputTail: 'no lakehouse in this pipeline' };
+            return deps.operations.lakeMaintenance(childOptions(context));
+          },
+        },
+      ],
+    },
     alerts: {
       name: 'alerts',
       alertWindow: 'hour',

@@ -4,13 +4,14 @@
  * `npm run lake` starts them (and killed with SIGKILL), and a reader for the Iceberg tables.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Config } from '../../lib/config/index.ts';
 import { jobCommand, jobSettings, type LakeJobName } from '../../lib/lakehouse/jobs.ts';
+import { committedThrough } from '../../lib/lakehouse/status.ts';
 import { lakehousePaths, installedLakehouse } from '../../lib/lakehouse/paths.ts';
 import type { LakeSettings } from '../../lib/lakehouse/settings.ts';
 import { LAKEHOUSE_SERVICES, upServices } from '../../scripts/services/index.ts';
@@ -107,7 +108,7 @@ export function testJobSettings(config: Config, job: LakeJobName, place: LakeTes
 }
 
 /** Rows of each SQL statement, read by a local-mode Spark session (the cluster stays with the jobs). */
-export function queryLake(config: Config, settings: LakeSettings, statements: string[]): Record<string, unknown>[][] {
+export function queryLake(config: Config, settings: LakeSettings, statements: string[], timeoutMs = 300_000): Record<string, unknown>[][] {
   const paths = lakehousePaths(config);
   const { command, args, env } = jobCommand(
     paths,
@@ -115,7 +116,7 @@ export function queryLake(config: Config, settings: LakeSettings, statements: st
     { ...settings, appName: 'shopflow-test-reader', master: 'local[1]' },
     statements,
   );
-  const result = spawnSync(command, args, { cwd: paths.jobsDir, env, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024, timeout: 300_000 });
+  const result = spawnSync(command, args, { cwd: paths.jobsDir, env, encoding: 'utf8', maxBuffer: 512 * 1024 * 1024, timeout: timeoutMs });
   if (result.status !== 0) throw new Error(`lake query exited with ${result.status ?? result.signal}:\n${result.stderr.slice(-3000)}`);
   const results: Record<string, unknown>[][] = [[]];
   for (const line of result.stdout.split('\n')) {
@@ -124,25 +125,6 @@ export function queryLake(config: Config, settings: LakeSettings, statements: st
   }
   results.pop();
   return results;
-}
-
-/**
- * The Kafka end offsets (exclusive) the job's last completed micro-batch read up to, from the
- * checkpoint: `offsets/N` is written before batch N runs, `commits/N` after it completed.
- */
-export function committedThrough(streamCheckpoint: string, topic: string): Record<string, number> {
-  const commits = join(streamCheckpoint, 'commits');
-  if (!existsSync(commits)) return {};
-  const done = readdirSync(commits)
-    .filter((f) => /^\d+$/.test(f))
-    .map(Number)
-    .sort((a, b) => b - a)[0];
-  if (done === undefined) return {};
-  const lines = readFileSync(join(streamCheckpoint, 'offsets', String(done)), 'utf8')
-    .trim()
-    .split('\n');
-  const offsets = JSON.parse(lines.at(-1)!) as Record<string, Record<string, number>>;
-  return offsets[topic] ?? {};
 }
 
 export async function waitForCommitted(

@@ -78,4 +78,56 @@ describe('ProcessSupervisor', () => {
     expect(await markers(marker)).toEqual([`started ${pid}`, `drained ${pid}`]);
     expect(supervisor.starts).toBe(1);
   });
+
+  it('supervises a process group (a lake job: driver and JVM) with its pid file and log file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'supervisor-group-'));
+    const pidFile = join(dir, 'job.pid');
+    const logFile = join(dir, 'job.log');
+    const grandchildPids = join(dir, 'grandchildren');
+    const { logger } = capturingLogger();
+    // A shell that starts a long-lived grandchild (as pyspark starts its JVM) and waits on it.
+    const script = `sleep 600 & echo $! >> ${grandchildPids}; echo started; wait`;
+    const supervisor = new ProcessSupervisor(
+      {
+        name: 'lake:test',
+        command: '/bin/sh',
+        args: ['-c', script],
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '' },
+        processGroup: true,
+        pidFile,
+        logFile,
+      },
+      { logger, minBackoffMs: 50, maxBackoffMs: 100, stopGraceMs: 2_000 },
+    );
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const waitFor = async (check: () => Promise<boolean> | boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error('timed out');
+        await sleep(50);
+      }
+    };
+    supervisor.start();
+    await waitFor(async () => (await markers(grandchildPids)).length === 1);
+    const firstPid = supervisor.pid!;
+    expect((await readFile(pidFile, 'utf8')).trim()).toBe(String(firstPid));
+    // kill -9 of the whole group (as a crash would leave it): restarted, the pid file follows.
+    process.kill(-firstPid, 'SIGKILL');
+    await waitFor(async () => (await markers(grandchildPids)).length === 2 && supervisor.pid !== undefined && supervisor.pid !== firstPid);
+    await waitFor(async () => (await readFile(pidFile, 'utf8').catch(() => '')).trim() === String(supervisor.pid));
+    await supervisor.stop();
+    const grandchildren = (await markers(grandchildPids)).map(Number);
+    // Stop reaches the grandchild too; the pid file is gone; output went to the log file.
+    await waitFor(() => grandchildren.every((pid) => !alive(pid)));
+    await expect(readFile(pidFile, 'utf8')).rejects.toThrow();
+    expect((await markers(logFile)).filter((l) => l === 'started')).toHaveLength(2);
+  });
 });

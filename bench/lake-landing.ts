@@ -1,0 +1,424 @@
+/**
+ * `npm run bench -- lake-landing [--events N] [--rounds R] [--rate R] [--steady-seconds S]`
+ *
+ * The clickstream into the lake against the Postgres path, on the same pre-produced events:
+ *   (a) Kafka read ceiling: a consumer on the TypeScript ingestor's client that discards what it reads;
+ *   (b) the TypeScript Kafka ingestor into Postgres, in a process of its own (bench ingest-kafka's child);
+ *   (c) the Spark clickstream job into Iceberg with 1 executor core (one worker);
+ *   (d) the same with 2 (both workers): the 2-to-1 ratio shows whether the work spreads;
+ * (b), (c) and (d) R times, interleaved (the order rotates each round), reported as medians; each
+ * Spark run lands into empty tables from a fresh checkpoint, timed from its first micro-batch
+ * being planned to its last commit (JVM and session start-up left out, reported apart). Then
+ * freshness at a steady produce rate: Kafka timestamp to the Iceberg commit that made the event
+ * visible, p50/p99, with 2 workers. Peak memory: RSS sampled from /proc every 250 ms, per process
+ * (the job's Python driver, its driver JVM, each executor JVM, the Python workers), the largest.
+ * Needs LAKEHOUSE_ENABLED=true and the services up. Last line: the DESIGN.md JSON result.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import pg from 'pg';
+
+import { KAFKA_INGESTOR_NODE_FLAGS } from '../ingest/kafka/node-flags.ts';
+import { sampleMessage, seededRandom } from '../ingest/kafka/sample-events.ts';
+import { loadConfig, type Config } from '../lib/config/index.ts';
+import { deleteTopic, ensureTopic, withKafkaAdmin } from '../lib/kafka/admin.ts';
+import { createKafkajsSource } from '../lib/kafka/kafkajs-source.ts';
+import { createEventProducer, type EventProducer, type OutgoingMessage } from '../lib/kafka/producer.ts';
+import { jobCommand, jobSettings } from '../lib/lakehouse/jobs.ts';
+import { installedLakehouse } from '../lib/lakehouse/paths.ts';
+import type { LakeSettings } from '../lib/lakehouse/settings.ts';
+import { committedThrough } from '../lib/lakehouse/status.ts';
+import { createLogger } from '../lib/logger.ts';
+import { migrate } from '../lib/warehouse/migrate.ts';
+import { printBenchResult, round } from './lib/result.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '200000' },
+    rounds: { type: 'string', default: '1' },
+    rate: { type: 'string', default: '5000' },
+    'steady-seconds': { type: 'string', default: '60' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (args.help) {
+  process.stdout.write('usage: npm run bench -- lake-landing [--events 200000] [--rounds 1] [--rate 5000] [--steady-seconds 60]\n');
+  process.exit(0);
+}
+
+const logger = createLogger('bench-lake-landing', process.env.LOG_LEVEL ?? 'warn');
+const base = loadConfig();
+const step = (message: string) => process.stderr.write(`[lake-landing] ${message}\n`);
+/** bench ingest-kafka's database: its child ingestor lands there. */
+const INGEST_DATABASE = 'shopflow_bench_ingest_kafka';
+const LAKE_DATABASE = 'shopflow_bench_lake';
+
+function databaseUrl(database: string): string {
+  const url = new URL(base.WAREHOUSE_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function sql(database: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl(database) });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+async function produce(config: Config, topic: string, count: number, seed: number, first = 0, shared?: EventProducer): Promise<void> {
+  const producer = shared ?? (await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'bench-producer' }, logger));
+  const random = seededRandom(seed);
+  const inflight: Promise<void>[] = [];
+  for (let i = first; i < first + count; i += 2_000) {
+    const messages: OutgoingMessage[] = [];
+    for (let j = i; j < Math.min(first + count, i + 2_000); j++) messages.push(sampleMessage(j, random));
+    inflight.push(producer.send(topic, messages));
+    if (inflight.length >= 4) await inflight.shift();
+  }
+  await Promise.all(inflight);
+  if (!shared) await producer.disconnect();
+}
+
+async function endOffsets(config: Config, topic: string): Promise<Record<string, number>> {
+  const offsets = await withKafkaAdmin(config.KAFKA_BROKERS, (admin) => admin.watermarks(topic));
+  return Object.fromEntries(offsets.map((o) => [String(o.partition), Number(o.high)]));
+}
+
+/** (a) read ceiling. */
+async function readCeiling(config: Config, topic: string, total: number): Promise<number> {
+  const source = createKafkajsSource(
+    {
+      brokers: config.KAFKA_BROKERS,
+      clientId: 'bench',
+      groupId: `bench-lake-read-${Date.now()}`,
+      topic,
+      sessionTimeoutMs: 10_000,
+      partitionsConsumedConcurrently: Math.min(config.KAFKA_PARTITIONS, 8),
+    },
+    logger,
+  );
+  let seen = 0;
+  let first = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  await source.start({
+    onAssigned: () => undefined,
+    onFatal: (error) => {
+      throw error;
+    },
+    onBatch: async (batch, control) => {
+      if (first === 0) first = performance.now();
+      const last = batch.messages.at(-1);
+      if (!last) return;
+      seen += batch.messages.length;
+      control.markHeld(last.offset);
+      if (seen >= total) done();
+    },
+  });
+  await finished;
+  const seconds = (performance.now() - first) / 1000;
+  await source.stop();
+  return total / seconds;
+}
+
+/** (b) the TypeScript ingestor in bench ingest-kafka's child mode: its rate and peak RSS. */
+async function tsIngestor(config: Config, topic: string): Promise<{ rate: number; maxRssMb: number }> {
+  await sql(INGEST_DATABASE, 'truncate raw.shop_events, raw.dead_letters, ingest.kafka_offsets, ingest.metrics');
+  const child = spawn(
+    process.execPath,
+    [
+      ...KAFKA_INGESTOR_NODE_FLAGS,
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'ingest-kafka.ts'),
+      '--child-ingest',
+      `bench-lake-ts-${Date.now()}`,
+    ],
+    {
+      env: { ...process.env, KAFKA_TOPIC: topic, KAFKA_PARTITIONS: String(config.KAFKA_PARTITIONS) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`ingestor child exited ${code}: ${out.slice(-2000)}`);
+  const result = JSON.parse(out.trim().split('\n').at(-1)!) as { seconds: number; events: number; maxRssMb: number };
+  return { rate: result.events / result.seconds, maxRssMb: result.maxRssMb };
+}
+
+interface ProcessPeak {
+  kind: string;
+  mb: number;
+}
+
+/** Peak RSS of this checkout's Spark processes (driver, executors, Python workers), sampled from /proc. */
+function sampleSparkMemory(root: string): { stop(): ProcessPeak[] } {
+  const peaks = new Map<string, ProcessPeak>();
+  const kindOf = (cmdline: string): string | null => {
+    if (!cmdline.includes(root)) return null;
+    if (cmdline.includes('CoarseGrainedExecutorBackend')) return 'executor JVM';
+    if (cmdline.includes('pyspark.daemon') || cmdline.includes('pyspark/daemon') || cmdline.includes('pyspark.worker'))
+      return 'python worker';
+    if (cmdline.includes('shopflow_lake.clickstream')) return 'driver (python)';
+    if (cmdline.includes('SparkSubmit') && cmdline.includes('pyspark-shell')) return 'driver JVM';
+    return null;
+  };
+  const timer = setInterval(() => {
+    for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+      try {
+        const kind = kindOf(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+        if (!kind) continue;
+        const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        const mb = rss ? Number(rss[1]) / 1024 : 0;
+        const key = `${kind}:${pid}`;
+        if (mb > (peaks.get(key)?.mb ?? 0)) peaks.set(key, { kind, mb });
+      } catch {
+        // the process ended between listing and reading
+      }
+    }
+  }, 250);
+  return {
+    stop() {
+      clearInterval(timer);
+      const byKind = new Map<string, ProcessPeak>();
+      for (const peak of peaks.values()) if (peak.mb > (byKind.get(peak.kind)?.mb ?? 0)) byKind.set(peak.kind, peak);
+      return [...byKind.values()];
+    },
+  };
+}
+
+/** Empties the lake's catalog and table files: every Spark run starts from empty tables. */
+async function resetLake(config: Config, prefix: string): Promise<void> {
+  // Iceberg creates its catalog tables on first use.
+  for (const table of ['iceberg_tables', 'iceberg_namespace_properties'])
+    await sql(
+      LAKE_DATABASE,
+      `do $$ begin if to_regclass('lake_catalog.${table}') is not null then delete from lake_catalog.${table}; end if; end $$`,
+    );
+  if (config.managed.s3) rmSync(join(config.dataDir, 's3proxy', 'blobs', config.S3_BUCKET, prefix), { recursive: true, force: true });
+}
+
+/** (c)/(d) the clickstream job with `cores` executor cores until it has committed every offset. */
+async function sparkRun(
+  config: Config,
+  topic: string,
+  cores: number,
+  label: string,
+  until?: () => Promise<boolean>,
+): Promise<{ rate: number; startupSeconds: number; events: number; memory: ProcessPeak[]; settings: LakeSettings }> {
+  const paths = installedLakehouse(config);
+  const prefix = `bench/lake-landing`;
+  await resetLake(config, prefix);
+  const checkpointDir = join(config.dataDir, 'bench', 'lake-landing', label);
+  rmSync(checkpointDir, { recursive: true, force: true });
+  const settings = jobSettings({ ...config, KAFKA_TOPIC: topic }, 'clickstream', {
+    checkpointDir,
+    catalogDatabase: LAKE_DATABASE,
+    warehousePrefix: prefix,
+    maxCores: cores,
+  });
+  const ends = await endOffsets(config, topic);
+  const total = Object.values(ends).reduce((a, b) => a + b, 0);
+  const memory = sampleSparkMemory(config.rootDir);
+  const { command, args: argv, env } = jobCommand(paths, 'clickstream', settings);
+  const started = performance.now();
+  const child = spawn(command, argv, { cwd: paths.jobsDir, env, detached: true, stdio: 'ignore' });
+  const exited = once(child, 'exit');
+  const stream = join(checkpointDir, 'stream');
+  let planned = 0;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the clickstream job exited with ${child.exitCode}`);
+      if (planned === 0 && readdirSafe(join(stream, 'offsets')).length > 0) planned = performance.now();
+      const got = committedThrough(stream, topic);
+      const caughtUp = Object.entries(ends).every(([p, end]) => (got[p] ?? 0) >= end);
+      if (until ? await until() : caughtUp) break;
+      await sleep(200);
+    }
+  } finally {
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      // gone
+    }
+    await exited;
+  }
+  const finished = performance.now();
+  return {
+    rate: total / ((finished - planned) / 1000),
+    startupSeconds: (planned - started) / 1000,
+    events: total,
+    memory: memory.stop(),
+    settings,
+  };
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => /^\d+$/.test(f));
+  } catch {
+    return [];
+  }
+}
+
+/** Rows of SQL statements read through the lake's query task (local mode, like the tests). */
+async function queryLake(config: Config, settings: LakeSettings, statement: string): Promise<Record<string, unknown>[]> {
+  const paths = installedLakehouse(config);
+  const {
+    command,
+    args: argv,
+    env,
+  } = jobCommand(paths, 'query', { ...settings, master: 'local[1]', appName: 'bench-reader' }, [statement]);
+  const child = spawn(command, argv, { cwd: paths.jobsDir, env, stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`lake query exited ${code}`);
+  return out
+    .split('\n')
+    .filter((l) => l.trim() !== '' && l !== '--')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+async function main(): Promise<void> {
+  const events = Number(args.events);
+  const rounds = Number(args.rounds);
+  const rate = Number(args.rate);
+  const steadySeconds = Number(args['steady-seconds']);
+  const config: Config = { ...base, LAKEHOUSE_ENABLED: true };
+  const topic = `bench.lake-landing.${Date.now().toString(36)}`;
+  step('migrating the bench databases');
+  await migrate({ ...config, WAREHOUSE_URL: databaseUrl(INGEST_DATABASE) });
+  await migrate({ ...config, WAREHOUSE_URL: databaseUrl(LAKE_DATABASE) });
+  await ensureTopic(config.KAFKA_BROKERS, topic, config.KAFKA_PARTITIONS);
+  const steadyTopic = `${topic}.steady`;
+  try {
+    step(`producing ${events} events to ${topic} (${config.KAFKA_PARTITIONS} partitions)`);
+    await produce(config, topic, events, 1);
+    const total = Object.values(await endOffsets(config, topic)).reduce((a, b) => a + b, 0);
+    step('(a) Kafka read ceiling');
+    const ceiling = await readCeiling(config, topic, total);
+    const ts: number[] = [];
+    const tsRss: number[] = [];
+    const spark: Record<1 | 2, number[]> = { 1: [], 2: [] };
+    const startup: number[] = [];
+    const memory = new Map<string, number>();
+    const runs = ['ts', 'spark1', 'spark2'] as const;
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[(i + r) % runs.length]!;
+        step(`round ${r + 1}: ${run}`);
+        if (run === 'ts') {
+          const result = await tsIngestor(config, topic);
+          ts.push(result.rate);
+          tsRss.push(result.maxRssMb);
+        } else {
+          const cores = run === 'spark1' ? 1 : 2;
+          const result = await sparkRun(config, topic, cores, `${run}-${r}`);
+          spark[cores].push(result.rate);
+          startup.push(result.startupSeconds);
+          for (const peak of result.memory) memory.set(peak.kind, Math.max(memory.get(peak.kind) ?? 0, peak.mb));
+          step(`  ${round(result.rate, 0)} events/s (start-up ${round(result.startupSeconds, 1)} s)`);
+        }
+      }
+    }
+
+    step(`freshness: ${rate} events/s for ${steadySeconds} s, 2 workers`);
+    await ensureTopic(config.KAFKA_BROKERS, steadyTopic, config.KAFKA_PARTITIONS);
+    // A few warm-up events: the job's start-up and first micro-batch happen before the steady load.
+    await produce(config, steadyTopic, 100, 5, 10_000_000);
+    const steadyStream = join(config.dataDir, 'bench', 'lake-landing', 'steady', 'stream');
+    let producing: Promise<void> | undefined;
+    let steadyEnds: Record<string, number> | undefined;
+    let steadyStartMs = 0;
+    const steady = await sparkRun(config, steadyTopic, 2, 'steady', async () => {
+      if (!producing && readdirSafe(join(steadyStream, 'commits')).length > 0) {
+        producing = (async () => {
+          const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'bench-steady' }, logger);
+          steadyStartMs = Date.now();
+          const startedAt = performance.now();
+          for (let second = 0; second < steadySeconds; second++) {
+            const batches = 10;
+            for (let b = 0; b < batches; b++) {
+              await produce(config, steadyTopic, rate / batches, 7 + second, second * rate + b * (rate / batches), producer);
+              const due = startedAt + (second + (b + 1) / batches) * 1000;
+              await sleep(Math.max(0, due - performance.now()));
+            }
+          }
+          await producer.disconnect();
+          steadyEnds = await endOffsets(config, steadyTopic);
+        })();
+      }
+      // Until every steady event is committed: a job that falls behind shows it in the p99.
+      if (!steadyEnds) return false;
+      const got = committedThrough(steadyStream, steadyTopic);
+      return Object.entries(steadyEnds).every(([p, end]) => (got[p] ?? 0) >= end);
+    });
+    await producing;
+    const [fresh] = await queryLake(
+      config,
+      steady.settings,
+      `select percentile(d, 0.5) as p50, percentile(d, 0.99) as p99, count(*) as n from (
+         select min(unix_millis(s.committed_at)) - unix_millis(e.kafka_timestamp) as d
+           from lake.raw.shop_events e join lake.raw.shop_events.snapshots s on s.committed_at >= e._loaded_at
+          where e.kafka_timestamp >= timestamp_millis(${steadyStartMs})
+          group by e.kafka_partition, e.kafka_offset, e.kafka_timestamp)`,
+    );
+
+    const ts50 = median(ts);
+    const one = median(spark[1]);
+    const two = median(spark[2]);
+    printBenchResult({
+      bench: 'lake-landing',
+      metric: 'spark clickstream landing into Iceberg, 2 workers',
+      unit: 'events/s',
+      value: round(two, 0),
+      baselines: {
+        kafka_read_ceiling: round(ceiling, 0),
+        ts_ingestor_postgres: round(ts50, 0),
+        spark_1_worker: round(one, 0),
+      },
+      ratio_to_ceiling: round(two / ceiling),
+      extra: {
+        events: total,
+        rounds,
+        ratio_2_to_1_workers: round(two / one),
+        ratio_spark2_to_ts_ingestor: round(two / ts50),
+        spark_startup_s_median: round(median(startup), 1),
+        freshness_rate_eps: rate,
+        freshness_seconds: steadySeconds,
+        freshness_events_produced: rate * steadySeconds,
+        freshness_events: Number(fresh?.n ?? 0),
+        freshness_p50_ms: Number(fresh?.p50 ?? NaN),
+        freshness_p99_ms: Number(fresh?.p99 ?? NaN),
+        trigger_seconds: steady.settings.triggerSeconds,
+        peak_rss_mb_ts_ingestor: round(Math.max(...tsRss), 0),
+        ...Object.fromEntries([...memory].map(([kind, mb]) => [`peak_rss_mb_${kind.replace(/[^a-z]+/gi, '_')}`, round(mb, 0)])),
+      },
+    });
+  } finally {
+    await deleteTopic(config.KAFKA_BROKERS, topic).catch(() => undefined);
+    await deleteTopic(config.KAFKA_BROKERS, steadyTopic).catch(() => undefined);
+    await resetLake(config, 'bench/lake-landing').catch(() => undefined);
+    rmSync(join(config.dataDir, 'bench', 'lake-landing'), { recursive: true, force: true });
+  }
+}
+
+await main();
