@@ -11,6 +11,7 @@ import type pg from 'pg';
 
 import { ensureTypedTable, mappedColumns, typedTableColumns } from '../../ingest/cdc/typed-tables.ts';
 import { ROOT_DIR } from '../../lib/config/index.ts';
+import { parseDdl } from '../../scripts/docs-schemas.ts';
 
 export interface ShopDdlColumn {
   table: string;
@@ -19,19 +20,10 @@ export interface ShopDdlColumn {
   columnType: string;
 }
 
-/** `name TYPE` of every column definition in the DDL file, in table and column order. */
+/** Every column of the DDL file with its type, in table and column order. */
 export function shopDdlColumns(): ShopDdlColumn[] {
-  const ddl = readFileSync(join(ROOT_DIR, 'generator', 'ddl', 'shop.sql'), 'utf8');
-  const columns: ShopDdlColumn[] = [];
-  let table = '';
-  for (const line of ddl.split('\n')) {
-    const create = /^CREATE TABLE IF NOT EXISTS (\w+)/i.exec(line);
-    if (create) table = create[1]!;
-    const column = /^\s+(\w+)\s+((?:[A-Z]+)(?:\([^)]*\))?(?:\s+UNSIGNED)?)\s/.exec(line);
-    if (table && column && !/^(PRIMARY|UNIQUE|KEY|INDEX|CONSTRAINT|FOREIGN|CHECK)$/i.test(column[1]!))
-      columns.push({ table, name: column[1]!, columnType: column[2]! });
-  }
-  return columns;
+  const ddl = parseDdl(readFileSync(join(ROOT_DIR, 'generator', 'ddl', 'shop.sql'), 'utf8'));
+  return ddl.flatMap((table) => table.columns.map((c) => ({ table: table.name, name: c.name, columnType: c.type })));
 }
 
 /**
