@@ -69,23 +69,31 @@
 {% macro cdc_raw_column_types(table_name) -%}
     {%- if not execute -%}{{ return({}) }}{%- endif -%}
     {%- set relation = source('raw_shop', table_name) -%}
+    {#- One query: a row per column, or one row of nulls when the table does not exist. -#}
     {%- set sql -%}
-        select a.attname::text, format_type(a.atttypid, a.atttypmod)
-        from pg_attribute as a
-        where
-            a.attrelid = to_regclass('{{ relation.schema }}.{{ relation.identifier }}')
-            and a.attnum > 0
-            and not a.attisdropped
+        select typed.oid is not null, a.attname::text, format_type(a.atttypid, a.atttypmod)
+        from (select to_regclass('{{ relation.schema }}.{{ relation.identifier }}') as oid) as typed
+        left join pg_attribute as a
+            on a.attrelid = typed.oid and a.attnum > 0 and not a.attisdropped
     {%- endset -%}
-    {%- set exists_sql -%}
-        select to_regclass('{{ relation.schema }}.{{ relation.identifier }}') is not null
-    {%- endset -%}
-    {%- if not run_query(exists_sql).columns[0].values()[0] -%}{{ return(none) }}{%- endif -%}
+    {%- set rows = run_query(sql).rows -%}
+    {%- if not rows[0][0] -%}{{ return(none) }}{%- endif -%}
     {%- set types = {} -%}
-    {%- for row in run_query(sql).rows -%}
-        {%- do types.update({row[0]: row[1]}) -%}
+    {%- for row in rows -%}
+        {%- do types.update({row[1]: row[2]}) -%}
     {%- endfor -%}
     {{ return(types) }}
+{%- endmacro %}
+
+{# Staged source tables whose raw_shop table exists (one catalog query). #}
+{% macro cdc_existing_typed_tables() -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set sql -%}
+        select relname::text from pg_class
+        where relnamespace = to_regnamespace('raw_shop') and relkind in ('r', 'p')
+    {%- endset -%}
+    {%- set present = run_query(sql).columns[0].values() -%}
+    {{ return(shop_source_tables().keys() | select('in', present) | list) }}
 {%- endmacro %}
 
 {#

@@ -131,10 +131,8 @@
 #}
 {% macro cdc_change_log_relations() -%}
     {%- set relations = [source('shop', 'shop_changes')] -%}
-    {%- for table_name in shop_source_tables() -%}
-        {%- if cdc_raw_column_types(table_name) is not none -%}
-            {%- do relations.append(source('raw_shop', table_name)) -%}
-        {%- endif -%}
+    {%- for table_name in cdc_existing_typed_tables() -%}
+        {%- do relations.append(source('raw_shop', table_name)) -%}
     {%- endfor -%}
     {{ return(relations) }}
 {%- endmacro %}

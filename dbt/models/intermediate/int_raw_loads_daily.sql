@@ -39,7 +39,7 @@
 ]
 %}
 {#- The typed change log's tables (raw_shop.<source table>), each with its own row per day. -#}
-{%- for table_name in shop_source_tables() if cdc_raw_column_types(table_name) is not none %}
+{%- for table_name in cdc_existing_typed_tables() %}
 {%- do raw_tables.append({
     'name': 'raw_shop.' ~ table_name,
     'loader': 'ingest/cdc',

@@ -60,8 +60,7 @@ from_shop as (
                     and later.change_id > change_rejects.change_id
                     and later.operation = 'truncate'
             )
-            {%- for table_name in shop_source_tables() %}
-            {%- if cdc_raw_column_types(table_name) is not none %}
+            {%- for table_name in cdc_existing_typed_tables() %}
             or (
                 change_rejects.table_name = '{{ table_name }}'
                 and exists(
@@ -76,7 +75,6 @@ from_shop as (
                         )
                 )
             )
-            {%- endif %}
             {%- endfor %}
         ) as is_resolved,
         change_rejects._loaded_at
