@@ -11,24 +11,38 @@
  */
 import { createHash } from 'node:crypto';
 
+import type pg from 'pg';
+
 import { roleUrl, type Config } from '../lib/config/index.ts';
 import { isRetryable, ServiceUnavailableError, ShopflowError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createPool } from '../lib/pg/pool.ts';
+import { quoteIdent } from '../ingest/cdc/typed-tables.ts';
 import type { GateName, GateSummary } from './summary.ts';
 
-const VERSION_SQL = `
+/** `__LAST_CHANGE__`: the newest change id of the CDC log's tables (versionSql). */
+const VERSION_SQL_TEMPLATE = `
 select
     coalesce((select string_agg(consumer_group || '/' || topic || '/' || kafka_partition || '=' || next_offset, ',' order by 1)
               from ingest.kafka_offsets), '') as kafka,
     coalesce((select string_agg(source_name || '=' || coalesce(binlog_file, '') || ':' || coalesce(binlog_position, 0) || ':' || snapshot_state, ',' order by 1)
               from ingest.cdc_positions), '') as cdc,
-    coalesce((select max(change_id) from raw.shop_changes), 0) as last_change,
+    __LAST_CHANGE__ as last_change,
     coalesce((select max(dead_letter_id) from raw.dead_letters), 0) as last_dead_letter,
     coalesce((select string_agg(c.relname || '=' || c.oid || ':' || c.relfilenode, ',' order by c.relname)
               from pg_class as c join pg_namespace as n on n.oid = c.relnamespace
               where n.nspname = 'marts' and c.relkind in ('r', 'v', 'm', 'p')), '') as marts
 `;
+
+// The CDC change log is raw.shop_changes (truncates, schema changes) and one raw_shop table per
+// source table (docs/cdc.md); the tables come and go with the source, so they are listed first.
+const TYPED_TABLES_SQL = `select relname from pg_class where relnamespace = to_regnamespace('raw_shop') and relkind = 'r' order by 1`;
+
+function versionSql(typedTables: readonly string[]): string {
+  const maxima = ['coalesce((select max(change_id) from raw.shop_changes), 0)'];
+  for (const table of typedTables) maxima.push(`(select max(change_id) from raw_shop.${quoteIdent(table)})`);
+  return VERSION_SQL_TEMPLATE.replace('__LAST_CHANGE__', `greatest(${maxima.join(', ')})`);
+}
 
 /** A connection failure is the warehouse being down (retryable, exit 69), like the gate runner's own. */
 export function asUnavailable(error: unknown): unknown {
@@ -40,9 +54,12 @@ export function asUnavailable(error: unknown): unknown {
 export async function dataVersion(config: Config, logger?: Logger): Promise<string> {
   const pool = createPool({ connectionString: roleUrl(config, 'transformer'), applicationName: 'shopflow-gate-version', max: 1, logger });
   try {
-    const { rows } = await pool.query<Record<string, string>>(VERSION_SQL).catch((error: unknown) => {
-      throw asUnavailable(error);
-    });
+    const query = <T extends pg.QueryResultRow>(sql: string) =>
+      pool.query<T>(sql).catch((error: unknown) => {
+        throw asUnavailable(error);
+      });
+    const typed = (await query<{ relname: string }>(TYPED_TABLES_SQL)).rows.map((r) => r.relname);
+    const { rows } = await query<Record<string, string>>(versionSql(typed));
     return createHash('sha256')
       .update(JSON.stringify(rows[0] ?? {}))
       .digest('hex')

@@ -273,7 +273,7 @@ export async function loadFraud(db: Db, businessDate: string, limit = 15): Promi
  * fresh in its load; the two are different questions, so they are two figures.
  */
 const FRESHNESS_SOURCES = [
-  { table: 'raw.shop_changes', source: 'Shop database (orders)', relation: 'marts.fct_orders', time: 'placed_at' },
+  { table: 'raw_shop.orders', source: 'Shop database (orders)', relation: 'marts.fct_orders', time: 'placed_at' },
   { table: 'raw.shop_events', source: 'Clickstream (events)', relation: 'marts.fct_events', time: 'event_at' },
 ] as const;
 

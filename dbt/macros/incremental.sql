@@ -39,12 +39,7 @@
         where
             {%- if not truncated %}
             target.{{ key_column }} in (
-                select (deleted.primary_key ->> '{{ key_column }}')::bigint
-                from {{ change_log }} as deleted
-                where
-                    deleted.table_name = '{{ source_table }}'
-                    and deleted.operation = 'delete'
-                    and deleted.change_id > {{ watermark }}
+                {{ cdc_deleted_values(source_table, key_column, watermark) }}
             )
             and
             {%- endif %}

@@ -5,7 +5,7 @@
     models (stg_shop__change_rejects, stg_clickstream__event_rejects, the ops_staging_rejects
     mart); the build goes on and the marts gate fails on the rejects (docs/dbt.md, "Rejects").
 
-    One list of checks per source serves both sides: staging keeps the rows where every check
+    One list of checks per source serves both sides (CDC: cdc_typed_checks in cdc.sql): staging keeps the rows where every check
     holds, the rejects model keeps the others with the failing checks spelled out. A check is
     (label, text expression, type the staging model casts it to).
 #}
@@ -14,7 +14,7 @@
     Would `expression` (text, may be null) cast to `data_type` without an error? Postgres 16+
     checks an input without raising (pg_input_is_valid), type modifier included: numeric(12, 2)
     refuses 1e10. Postgres has no try_cast; this is the input function the cast itself runs, so
-    "valid" means the cast succeeds. Booleans are staged as integer <> 0 (cdc_cast).
+    "valid" means the cast succeeds. Booleans are staged as integer <> 0.
 #}
 {% macro is_typeable(expression, data_type) -%}
     coalesce(pg_input_is_valid({{ expression }}, '{{ 'integer' if data_type == 'boolean' else data_type }}'), true)
@@ -28,36 +28,6 @@
 {# The failing checks of a row, e.g. "price '1e12' is not a numeric(12, 2)"; null if none fails. #}
 {% macro untypeable_reason(checks) -%}
     nullif(concat_ws('; '{% for label, expression, data_type in checks %}, case when not {{ is_typeable(expression, data_type) }} then '{{ label }} ' || quote_literal(left({{ expression }}, 80)) || ' is not a {{ 'boolean (0/1)' if data_type == 'boolean' else data_type }}' end{% endfor %}), '')
-{%- endmacro %}
-
-{#
-    CDC: the key and every non-text column of a change, read the way cdc_typed_changes reads
-    them (after image, else before image).
-#}
-{% macro cdc_typing_checks(key_column, columns, relation_alias = 'shop_changes') -%}
-    {%- set checks = [(
-        'primary key ' ~ key_column,
-        relation_alias ~ ".primary_key ->> '" ~ key_column ~ "'",
-        'bigint',
-    )] -%}
-    {%- for column in columns -%}
-        {%- if column[0] != key_column and column[1] != 'text' -%}
-            {%- set _ = checks.append((
-                column[0],
-                'coalesce(' ~ relation_alias ~ '.after_image, ' ~ relation_alias ~ ".before_image) ->> '" ~ column[0] ~ "'",
-                column[1],
-            )) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(checks) }}
-{%- endmacro %}
-
-{% macro cdc_row_is_typeable(key_column, columns, relation_alias = 'shop_changes') -%}
-    {{ all_typeable(cdc_typing_checks(key_column, columns, relation_alias)) }}
-{%- endmacro %}
-
-{% macro cdc_row_is_rejected(key_column, columns, relation_alias = 'shop_changes') -%}
-    ({{ cdc_row_is_typeable(key_column, columns, relation_alias) }} is false)
 {%- endmacro %}
 
 {#

@@ -59,8 +59,13 @@
         {%- do return(column ~ ' >= ' ~ since_literal) -%}
     {%- endif -%}
     {%- set bound_sql -%}
-        select min(change_id + 0)::text from {{ source('shop', 'shop_changes') }}
-        where _loaded_at >= {{ since_literal }}
+        select min(first_id)::text from (
+            {%- for change_log in cdc_change_log_relations() %}
+            {%- if not loop.first %} union all{% endif %}
+            select min(change_id + 0) as first_id from {{ change_log }}
+            where _loaded_at >= {{ since_literal }}
+            {%- endfor %}
+        ) as firsts
     {%- endset -%}
     {%- set bound = run_query(bound_sql).columns[0].values()[0] -%}
     {#- Nothing loaded since: no row of the model can be new. -#}
@@ -81,23 +86,22 @@
         {%- set bound = run_query(bound_sql).columns[0].values()[0] -%}
         {%- do return(column ~ " >= '" ~ bound ~ "'::timestamptz" if bound is not none else 'true') -%}
     {%- else -%}
-        {%- set change_log = source('shop', 'shop_changes') -%}
         {%- set since_sql -%}
-            {#- The newest change's load time, through the primary key: change_id follows load
-                order, and _loaded_at has only a BRIN index (max() over it reads the table). -#}
-            select (_loaded_at - interval '{{ hours }} hours')::text from {{ change_log }}
-            order by change_id desc limit 1
+            {#- The newest change's load time, through each change log's primary key: change_id
+                follows load order, and _loaded_at has only a BRIN index (max() over it reads
+                the table). -#}
+            select (max(newest) - interval '{{ hours }} hours')::text from (
+                {%- for change_log in cdc_change_log_relations() %}
+                {%- if not loop.first %} union all{% endif %}
+                (select _loaded_at as newest from {{ change_log }} order by change_id desc limit 1)
+                {%- endfor %}
+            ) as newest_loads
         {%- endset -%}
         {%- set since = run_query(since_sql).columns[0].values()[0] -%}
         {%- set bound = none -%}
         {%- if since is not none -%}
-            {%- set bound_sql -%}
-                {#- change_id + 0: with a bare min(change_id) the planner walks the primary key
-                    from the oldest change, filtering on the load time, through the history. -#}
-                select min(change_id + 0)::text from {{ change_log }}
-                where _loaded_at >= '{{ since }}'::timestamptz
-            {%- endset -%}
-            {%- set bound = run_query(bound_sql).columns[0].values()[0] -%}
+            {%- set bound = rows_since_condition('changes', 'change_id', since).split(' >= ')[-1] -%}
+            {%- set bound = none if bound == 'false' else bound -%}
         {%- endif -%}
         {%- do return(column ~ " >= " ~ bound if bound is not none else 'true') -%}
     {%- endif -%}
@@ -119,4 +123,16 @@
         {%- endif -%}
     {%- endfor -%}
     {%- do return(none) -%}
+{%- endmacro %}
+
+{#
+    The relations holding change-log positions: raw.shop_changes (truncates, schema changes) and
+    every raw_shop table of a staged source table that exists.
+#}
+{% macro cdc_change_log_relations() -%}
+    {%- set relations = [source('shop', 'shop_changes')] -%}
+    {%- for table_name in cdc_existing_typed_tables() -%}
+        {%- do relations.append(source('raw_shop', table_name)) -%}
+    {%- endfor -%}
+    {{ return(relations) }}
 {%- endmacro %}

@@ -20,7 +20,7 @@ SOURCE_NAMES = ("database", "clickstream")
 
 # The suites that check one source only, by source.
 SOURCE_SUITES = {
-    "database": {"raw_shop_changes", "marts_fct_orders"},
+    "database": {"raw_shop_orders", "marts_fct_orders"},
     "clickstream": {"raw_shop_events", "raw_shop_events_window", "marts_conversion_funnel_daily"},
 }
 
@@ -30,7 +30,9 @@ SOURCE_SUITES = {
 LANDED_QUERIES = {
     "raw": """
 select
-    exists (select 1 from raw.shop_changes) or exists (select 1 from ingest.cdc_positions)
+    exists (select 1 from ingest.cdc_positions)
+        -- The CDC ingestor creates a raw_shop table in the transaction of the first rows it holds.
+        or exists (select 1 from pg_class where relnamespace = 'raw_shop'::regnamespace and relkind = 'r')
         as database_landed,
     -- case, not or: the whole log is asked last, so a gate that checks only new load days
     -- does not open the oldest partition to learn that something once landed.
@@ -42,7 +44,7 @@ select
 """,
     "marts": """
 select
-    coalesce(bool_or(source_table = 'raw.shop_changes' and row_count > 0), false) as database_landed,
+    coalesce(bool_or(left(source_table, 9) = 'raw_shop.' and row_count > 0), false) as database_landed,
     coalesce(bool_or(source_table = 'raw.shop_events' and row_count > 0), false) as clickstream_landed
 from marts.ops_source_freshness
 """,

@@ -177,7 +177,7 @@ async function runPipeline(config: Config, options: DemoOptions, context: DemoCo
       // A fresh process resumes from the position committed in Postgres.
       await runCli('ingest/cdc/cli.ts', ['--until-idle', '3000'], { ...cli, logName: 'ingest-cdc-catch-up' });
     }),
-    () => 'raw.shop_changes',
+    () => 'raw_shop.<table>',
   );
 
   await steps.step(
@@ -258,8 +258,9 @@ async function latestOrderDate(config: Config): Promise<string> {
   await client.connect();
   try {
     const { rows } = await client.query<{ day: string | null }>(
-      `select to_char(max((after_image ->> 'placed_at')::timestamptz at time zone 'UTC'), 'YYYY-MM-DD') as day
-         from raw.shop_changes where table_name = 'orders' and after_image is not null`,
+      // DATETIME lands as timestamp without time zone holding UTC (ingest/cdc/type-map.ts).
+      `select to_char(max(placed_at), 'YYYY-MM-DD') as day
+         from raw_shop.orders where operation <> 'delete'`,
     );
     const day = rows[0]?.day;
     if (!day) throw new ShopflowError('SHOPFLOW_DEMO', 'no orders reached the warehouse; see .data/logs/demo-*.log');

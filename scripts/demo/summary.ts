@@ -4,6 +4,8 @@ import pg from 'pg';
 import { ident } from '../../lib/pg/pool.ts';
 
 export const LAYERS = ['raw', 'staging', 'snapshots', 'intermediate', 'marts'] as const;
+/** Schemas counted with a layer other than their own name: the CDC typed change log is raw. */
+const SCHEMA_LAYER: Record<string, string> = { raw_shop: 'raw' };
 
 export interface LayerCount {
   layer: string;
@@ -29,14 +31,15 @@ export async function countLayers(adminUrl: string): Promise<LayerCount[]> {
             where n.nspname = table_schema and c.relname = table_name
           )
         order by 1, 2`,
-      [LAYERS],
+      [[...LAYERS, ...Object.keys(SCHEMA_LAYER)]],
     );
     const counts = new Map<string, { name: string; rows: number }[]>();
     for (const { schema, name } of relations.rows) {
       const result = await client.query<{ n: string }>(`select count(*) as n from ${ident(schema)}.${ident(name)}`);
-      const list = counts.get(schema) ?? [];
-      list.push({ name, rows: Number(result.rows[0]?.n ?? 0) });
-      counts.set(schema, list);
+      const layer = SCHEMA_LAYER[schema] ?? schema;
+      const list = counts.get(layer) ?? [];
+      list.push({ name: layer === schema ? name : `${schema}.${name}`, rows: Number(result.rows[0]?.n ?? 0) });
+      counts.set(layer, list);
     }
     return LAYERS.map((layer) => {
       const list = counts.get(layer) ?? [];

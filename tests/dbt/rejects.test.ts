@@ -15,19 +15,26 @@ import { dbtRunner, withPg } from './helpers.ts';
 import { loadWorld } from './fixtures/load.ts';
 import { FixtureWorld } from './fixtures/world.ts';
 
-// Untypeable shop changes: each breaks one cast of shop_columns() (and would have failed the build).
+// Shop changes staging cannot type, as the CDC ingestor lands them in the typed change log: a
+// value its raw column cannot hold is kept in _unmapped (money past numeric(12,2), a date with no
+// real day), a value the raw column holds may still be past staging's type (an unsigned key past
+// bigint, an INT column past integer). Each would have failed a cast of shop_columns().
+const NEXT_ID = `nextval('raw.shop_changes_change_id_seq')`;
 const BAD_CHANGES = `
-insert into raw.shop_changes (source_database, table_name, operation, primary_key, after_image, before_image, binlog_file, binlog_position, source_committed_at)
-select 'shop', 'orders', 'update', primary_key,
-       after_image || '{"total_amount": "123456789012.50"}', after_image, 'mariadb-bin.000042', 4242, now()
-  from raw.shop_changes where table_name = 'orders' order by change_id desc limit 1;
-insert into raw.shop_changes (source_database, table_name, operation, primary_key, after_image, binlog_file, binlog_position, source_committed_at)
-values ('shop', 'customers', 'insert', '{"customer_id": 900001}',
-        '{"customer_id": 900001, "email": "x@example.com", "first_name": "X", "last_name": "Y", "country_code": "DE", "city": "Berlin", "signup_channel": "organic", "signed_up_at": "2024-00-15 10:00:00", "created_at": "2024-01-15T10:00:00.000Z", "updated_at": "2024-01-15T10:00:00.000Z"}',
-        'mariadb-bin.000042', 4343, now()),
-       ('shop', 'order_items', 'insert', '{"order_item_id": 18446744073709551615}',
-        '{"order_item_id": 18446744073709551615, "order_id": 1, "product_id": 1, "quantity": 2147483648, "unit_price": "1.00", "discount_amount": "0.00", "line_total": "1.00", "created_at": "2024-01-15T10:00:00.000Z", "updated_at": "2024-01-15T10:00:00.000Z"}',
-        'mariadb-bin.000042', 4444, now());
+insert into raw_shop.orders
+select (jsonb_populate_record(null::raw_shop.orders, to_jsonb(o) || jsonb_build_object(
+         'change_id', ${NEXT_ID}, 'operation', 'update', 'binlog_file', 'mariadb-bin.000042', 'binlog_position', 4242,
+         'source_committed_at', now(), '_loaded_at', now(), 'total_amount', null,
+         '_unmapped', '{"total_amount": "123456789012.50"}'::jsonb))).*
+  from raw_shop.orders o where o.operation <> 'delete' order by change_id desc limit 1;
+insert into raw_shop.customers (change_id, operation, binlog_file, binlog_position, source_committed_at, _key, _unmapped,
+                                customer_id, email, first_name, last_name, country_code, city, signup_channel, created_at, updated_at)
+values (${NEXT_ID}, 'insert', 'mariadb-bin.000042', 4343, now(), '{"customer_id": 900001}', '{"signed_up_at": "2024-00-15 10:00:00"}',
+        900001, 'x@example.com', 'X', 'Y', 'DE', 'Berlin', 'organic', '2024-01-15 10:00:00', '2024-01-15 10:00:00');
+insert into raw_shop.order_items (change_id, operation, binlog_file, binlog_position, source_committed_at, _key,
+                                  order_item_id, order_id, product_id, quantity, unit_price, discount_amount, line_total, created_at, updated_at)
+values (${NEXT_ID}, 'insert', 'mariadb-bin.000042', 4444, now(), '{"order_item_id": 18446744073709551615}',
+        18446744073709551615, 1, 1, 2147483648, 1.00, 0.00, 1.00, '2024-01-15 10:00:00', '2024-01-15 10:00:00');
 `;
 
 // Untypeable clickstream messages, landed at the newest load time so an incremental build reads them.
@@ -163,10 +170,15 @@ describe('rows staging cannot type', () => {
 
   it('marks a reject resolved once the source row is corrected', DBT_TIMEOUT, async () => {
     // The shop writes the order again with its consistent total (the bad update's before image).
-    await query(`insert into raw.shop_changes (source_database, table_name, operation, primary_key, after_image, before_image, binlog_file, binlog_position, source_committed_at)
-      select 'shop', 'orders', 'update', primary_key, before_image, after_image, 'mariadb-bin.000042', 5000, now()
-        from raw.shop_changes where binlog_position = 4242`);
-    const [fixed] = await query(`select after_image ->> 'total_amount' as total from raw.shop_changes where binlog_position = 5000`);
+    await query(`insert into raw_shop.orders
+      select (jsonb_populate_record(null::raw_shop.orders, to_jsonb(o) || jsonb_build_object(
+               'change_id', ${NEXT_ID}, 'binlog_file', 'mariadb-bin.000042', 'binlog_position', 5000,
+               'source_committed_at', now(), '_loaded_at', now()))).*
+        from raw_shop.orders o
+       where o._key::jsonb = (select _key::jsonb from raw_shop.orders where binlog_position = 4242)
+         and o.binlog_position is distinct from 4242
+       order by o.change_id desc limit 1`);
+    const [fixed] = await query(`select total_amount::text as total from raw_shop.orders where binlog_position = 5000`);
     await runner.dbt(['build', '--exclude', 'resource_type:snapshot']);
     expect(
       await query(`select source_table, is_resolved from marts.ops_staging_rejects where source_name = 'shop' order by change_id`),

@@ -17,6 +17,7 @@ import { ProcessFailedError, ServiceUnavailableError } from '../../lib/errors.ts
 import { runGate } from '../../great_expectations/run.ts';
 import type { GateSummary } from '../../great_expectations/summary.ts';
 import { sendDailyReport } from '../../report/send.ts';
+import { ensureShopTypedTables } from '../helpers/shop-ddl.ts';
 import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts';
 import { createMartsFixture } from '../report/fixtures/marts.ts';
 import { closedPort, startCaptureSmtp } from '../report/support/smtp.ts';
@@ -25,7 +26,8 @@ let warehouse: TestWarehouse;
 let admin: pg.Client;
 const outDir = mkdtempSync(join(tmpdir(), 'shopflow-gate-'));
 
-// 20 days of clean clickstream (120 events a day) and 20 days of orders (24 a day), loaded now.
+// 20 days of clean clickstream (120 events a day) and 20 days of orders (24 a day, in the typed
+// change log), loaded now.
 const SEED = `
 insert into raw.shop_events (topic, kafka_partition, kafka_offset, message_key, event_id, event_type, event_time, payload)
 select 'shop.events', g % 3, g, 's' || (g / 6), gen_random_uuid()::text,
@@ -33,10 +35,8 @@ select 'shop.events', g % 3, g, 's' || (g / 6), gen_random_uuid()::text,
        timestamptz '2025-06-01 00:00:00+00' + g * interval '12 minutes',
        jsonb_build_object('session_id', 's' || (g / 6), 'price', 19.99, 'quantity', 1 + g % 3)
 from generate_series(0, 2399) as g;
-insert into raw.shop_changes (source_database, table_name, operation, primary_key, after_image, source_committed_at)
-select 'shop', 'orders', 'snapshot', jsonb_build_object('order_id', g),
-       jsonb_build_object('order_id', g, 'total_amount', 42.5, 'placed_at', to_char(timestamp '2025-06-01' + g * interval '1 hour', 'YYYY-MM-DD HH24:MI:SS.MS')),
-       now()
+insert into raw_shop.orders (operation, source_committed_at, _key, order_id, total_amount, placed_at)
+select 'snapshot', now(), jsonb_build_object('order_id', g)::text, g, 42.5, timestamp '2025-06-01' + g * interval '1 hour'
 from generate_series(1, 480) as g;
 `;
 
@@ -45,6 +45,7 @@ beforeAll(async () => {
   admin = new pg.Client({ connectionString: warehouse.adminUrl });
   admin.on('error', () => undefined);
   await admin.connect();
+  await ensureShopTypedTables(admin, ['orders']);
   await admin.query(SEED);
 });
 afterAll(async () => {
@@ -76,7 +77,7 @@ describe('runGate raw', GX_TIMEOUT, () => {
     await admin.query(`
       insert into raw.shop_events (topic, kafka_partition, kafka_offset, message_key, event_id, event_type, event_time, payload)
       values ('shop.events', 9, 1, 'x', 'broken-1', 'teleport', '2025-06-10', '{"price": -5, "quantity": 1}');
-      update raw.shop_changes set _loaded_at = now() - interval '3 days';`);
+      update raw_shop.orders set _loaded_at = now() - interval '3 days';`);
     const summary = await runGate(warehouse.config, 'raw', { outDir });
     expect(summary.success).toBe(false);
     expect(failureNames(summary).sort()).toEqual([

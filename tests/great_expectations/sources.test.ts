@@ -16,18 +16,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Config } from '../../lib/config/index.ts';
 import { runGate } from '../../great_expectations/run.ts';
+import { ensureShopTypedTables } from '../helpers/shop-ddl.ts';
 import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts';
 import { createMartsFixture } from '../report/fixtures/marts.ts';
 
 const outDir = mkdtempSync(join(tmpdir(), 'shopflow-gate-sources-'));
 const GX_TIMEOUT = { timeout: 600_000 };
 
-// 20 days of orders (24 a day) in the database's change log, loaded now.
+// 20 days of orders (24 a day) in the database's typed change log, loaded now.
 const DATABASE_ROWS = `
-insert into raw.shop_changes (source_database, table_name, operation, primary_key, after_image, source_committed_at)
-select 'shop', 'orders', 'snapshot', jsonb_build_object('order_id', g),
-       jsonb_build_object('order_id', g, 'total_amount', 42.5, 'placed_at', to_char(timestamp '2025-06-01' + g * interval '1 hour', 'YYYY-MM-DD HH24:MI:SS.MS')),
-       now()
+insert into raw_shop.orders (operation, source_committed_at, _key, order_id, total_amount, placed_at)
+select 'snapshot', now(), jsonb_build_object('order_id', g)::text, g, 42.5, timestamp '2025-06-01' + g * interval '1 hour'
 from generate_series(1, 480) as g;`;
 
 // 20 days of clickstream (120 events a day), loaded now.
@@ -78,7 +77,9 @@ describe('raw gate and the sources a shop has', GX_TIMEOUT, () => {
   });
 
   it('passes a database-only shop with good data, and says the clickstream was not checked', async () => {
-    await (await adminOf(databaseShop)).query(DATABASE_ROWS);
+    const databaseAdmin = await adminOf(databaseShop);
+    await ensureShopTypedTables(databaseAdmin, ['orders']);
+    await databaseAdmin.query(DATABASE_ROWS);
     const summary = await runGate(withSources(databaseShop.config, ['database']), 'raw', { outDir });
     expect(summary.failures).toEqual([]);
     expect(summary.success).toBe(true);
@@ -88,7 +89,7 @@ describe('raw gate and the sources a shop has', GX_TIMEOUT, () => {
     ]);
     const written = JSON.parse(await readFile(summary.summaryPath, 'utf8')) as { validations: { suite: string; skipped?: boolean }[] };
     expect(written.validations.find((v) => v.suite === 'raw_shop_events')).toMatchObject({ skipped: true });
-    expect(written.validations.find((v) => v.suite === 'raw_shop_changes')?.skipped).toBeUndefined();
+    expect(written.validations.find((v) => v.suite === 'raw_shop_orders')?.skipped).toBeUndefined();
   });
 
   it('passes a clickstream-only shop with good data', async () => {
@@ -104,7 +105,7 @@ describe('raw gate and the sources a shop has', GX_TIMEOUT, () => {
   });
 
   it('still fails a source that had data and went silent, even when the configuration leaves it out', async () => {
-    await (await adminOf(databaseShop)).query(`update raw.shop_changes set _loaded_at = now() - interval '3 days'`);
+    await (await adminOf(databaseShop)).query(`update raw_shop.orders set _loaded_at = now() - interval '3 days'`);
     const summary = await runGate(withSources(databaseShop.config, ['clickstream']), 'raw', { outDir });
     expect(summary.success).toBe(false);
     expect(summary.sources?.find((s) => s.source === 'database')).toEqual({
@@ -127,7 +128,7 @@ describe('marts gate and the sources a shop has', GX_TIMEOUT, () => {
     await createMartsFixture(clickstreamShop.adminUrl);
     const admin = await adminOf(clickstreamShop);
     await admin.query(
-      `delete from marts.fct_orders; update marts.ops_source_freshness set row_count = 0 where source_table = 'raw.shop_changes'`,
+      `delete from marts.fct_orders; update marts.ops_source_freshness set row_count = 0 where source_table like 'raw#_shop.%' escape '#'`,
     );
     const summary = await runGate(withSources(clickstreamShop.config, ['clickstream']), 'marts', { outDir });
     expect(summary.sources?.find((s) => s.source === 'database')).toMatchObject({ landed: false, checked: false });

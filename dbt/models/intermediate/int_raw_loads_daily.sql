@@ -36,12 +36,22 @@
         'relation': source('ingestion', 'dead_letters'),
         'source_time': 'received_at',
     },
-] %}
+]
+%}
+{#- The typed change log's tables (raw_shop.<source table>), each with its own row per day. -#}
+{%- for table_name in cdc_existing_typed_tables() %}
+{%- do raw_tables.append({
+    'name': 'raw_shop.' ~ table_name,
+    'loader': 'ingest/cdc',
+    'relation': source('raw_shop', table_name),
+    'source_time': 'source_committed_at',
+}) %}
+{%- endfor %}
 
 with
 
 {% for raw_table in raw_tables %}
-{{ raw_table.relation.identifier }}_loads as (
+{{ raw_table.relation.schema }}_{{ raw_table.relation.identifier }}_loads as (
 
     select
         '{{ raw_table.name }}' as source_table,
@@ -84,7 +94,7 @@ final as (
         last_loaded_at,
         last_source_event_at
 
-    from {{ raw_table.relation.identifier }}_loads
+    from {{ raw_table.relation.schema }}_{{ raw_table.relation.identifier }}_loads
     {% if not loop.last %}
     union all
     {% endif %}

@@ -4,30 +4,12 @@
  * one converter (ingest/cdc/values.ts) produces for a source type fits the type mapped for it,
  * while a value that does not fit is refused (it would fail the COPY and the whole batch).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { describe, expect, it } from 'vitest';
 
-import { ROOT_DIR } from '../../../lib/config/index.ts';
 import { pgTypeOf, widenPgType } from '../../../ingest/cdc/type-map.ts';
 import { fieldEncoder, makeTypedRowEncoder } from '../../../ingest/cdc/typed-row.ts';
+import { shopDdlColumns as shopColumns } from '../../helpers/shop-ddl.ts';
 import { makeRowConverter, MYSQL_TYPES } from '../../../ingest/cdc/values.ts';
-
-/** `name TYPE` of every column definition in the DDL file. */
-function shopColumns(): { table: string; name: string; columnType: string }[] {
-  const ddl = readFileSync(join(ROOT_DIR, 'generator', 'ddl', 'shop.sql'), 'utf8');
-  const columns: { table: string; name: string; columnType: string }[] = [];
-  let table = '';
-  for (const line of ddl.split('\n')) {
-    const create = /^CREATE TABLE IF NOT EXISTS (\w+)/i.exec(line);
-    if (create) table = create[1]!;
-    const column = /^\s+(\w+)\s+((?:[A-Z]+)(?:\([^)]*\))?(?:\s+UNSIGNED)?)\s/.exec(line);
-    if (table && column && !/^(PRIMARY|UNIQUE|KEY|INDEX|CONSTRAINT|FOREIGN|CHECK)$/i.test(column[1]!))
-      columns.push({ table, name: column[1]!, columnType: column[2]! });
-  }
-  return columns;
-}
 
 describe('type map', () => {
   it('gives every column of the shop DDL a Postgres type', () => {

@@ -75,12 +75,11 @@ changed_orders as (
     union
 
     -- a line or payment deleted in the shop changes its order's totals
-    select (deleted.before_image ->> 'order_id')::bigint as order_id
-    from {{ source('shop', 'shop_changes') }} as deleted
-    where
-        deleted.table_name in ('order_items', 'payments')
-        and deleted.operation = 'delete'
-        and deleted.change_id > {{ watermark }}
+    {{ cdc_deleted_values('order_items', 'order_id', watermark) }}
+
+    union
+
+    {{ cdc_deleted_values('payments', 'order_id', watermark) }}
 
     union
 

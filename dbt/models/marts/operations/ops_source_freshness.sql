@@ -18,6 +18,9 @@ raw_tables (source_table, loader) as (
     ('raw.shop_changes', 'ingest/cdc'),
     ('raw.shop_events', 'ingest/kafka'),
     ('raw.dead_letters', 'ingest/kafka, ingest/cdc')
+    {%- for table_name in shop_source_tables() %},
+    ('raw_shop.{{ table_name }}', 'ingest/cdc')
+    {%- endfor %}
 
 ),
 

@@ -51,23 +51,31 @@ from_shop as (
         null::integer as kafka_partition,
         null::bigint as kafka_offset,
         change_rejects.row_image as rejected_record,
-        exists(
-            select 1
-            from shop_changes as later
-            where
-                later.table_name = change_rejects.table_name
-                and later.change_id > change_rejects.change_id
-                and (
-                    later.operation = 'truncate'
-                    or (
-                        later.primary_key = change_rejects.primary_key
-                        and later.operation in ('snapshot', 'insert', 'update', 'delete')
+        (
+            exists(
+                select 1
+                from shop_changes as later
+                where
+                    later.table_name = change_rejects.table_name
+                    and later.change_id > change_rejects.change_id
+                    and later.operation = 'truncate'
+            )
+            {%- for table_name in cdc_existing_typed_tables() %}
+            or (
+                change_rejects.table_name = '{{ table_name }}'
+                and exists(
+                    select 1
+                    from {{ source('raw_shop', table_name) }} as later
+                    where
+                        later.change_id > change_rejects.change_id
+                        and later._key::jsonb = change_rejects.primary_key
                         and not exists (
                             select 1 from change_rejects as also_rejected
                             where also_rejected.change_id = later.change_id
                         )
-                    )
                 )
+            )
+            {%- endfor %}
         ) as is_resolved,
         change_rejects._loaded_at
     from change_rejects

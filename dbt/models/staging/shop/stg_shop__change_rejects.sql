@@ -1,6 +1,7 @@
 {#
-    Changes of the shop's tables that staging cannot type (a key or value the casts of
-    shop_columns() cannot hold), with the reason and where the change sits in the log. The
+    Changes of the shop's tables that staging cannot type (a value the ingestor could not put in
+    its raw_shop column and kept in _unmapped, or a raw value wider than shop_columns()' type),
+    with the reason and where the change sits in the log. The
     staging models leave these changes out (cdc_typed_changes), so one bad row never stops
     the build; the ops_staging_rejects mart and the marts gate make them loud.
 
@@ -28,38 +29,52 @@ with
 {%- if is_incremental() -%}
 {%- set since = staged_watermark('stg_shop__' ~ table_name, 'change_id') -%}
 {%- endif -%}
+{%- set raw_types = cdc_raw_column_types(table_name) -%}
 {{ table_name }}_rejects as (
+
+    {%- if raw_types is none %}
+
+    -- No change of this table has landed yet.
+    select
+        null::bigint as change_id, null::jsonb as primary_key, null::text as table_name,
+        null::text as operation, null::text as reject_reason, null::text as binlog_file,
+        null::text as snapshot_id, null::bigint as binlog_position, null::integer as row_index,
+        null::jsonb as row_image, null::timestamptz as source_committed_at,
+        null::timestamptz as _loaded_at
+    where false
+    {%- else %}
 
     select
         ---------- ids
-        shop_changes.change_id,
-        shop_changes.primary_key,
+        changes.change_id,
+        changes._key::jsonb as primary_key,
 
         ---------- strings
-        shop_changes.table_name,
-        shop_changes.operation,
-        {{ untypeable_reason(cdc_typing_checks(key_column, columns)) }} as reject_reason,
-        shop_changes.binlog_file,
-        shop_changes.snapshot_id,
+        '{{ table_name }}'::text as table_name,
+        changes.operation,
+        {{ cdc_typed_reject_reason(key_column, columns, raw_types, 'changes') }} as reject_reason,
+        changes.binlog_file,
+        changes.snapshot_id,
 
         ---------- numerics
-        shop_changes.binlog_position,
-        shop_changes.row_index,
+        changes.binlog_position,
+        changes.row_index,
 
         ---------- json
-        coalesce(shop_changes.after_image, shop_changes.before_image) as row_image,
+        -- The row as the source held it: its typed columns, and what did not fit them.
+        (to_jsonb(changes) - array[{{ "'" ~ cdc_typed_meta_columns() | join("', '") ~ "'" }}])
+            || coalesce(changes._unmapped, '{}'::jsonb) as row_image,
 
         ---------- timestamps
-        shop_changes.source_committed_at,
-        shop_changes._loaded_at
+        changes.source_committed_at,
+        changes._loaded_at
 
-    from {{ source('shop', 'shop_changes') }} as shop_changes
+    from {{ source('raw_shop', table_name) }} as changes
     where
-        shop_changes.table_name = '{{ table_name }}'
-        and shop_changes.operation in ('snapshot', 'insert', 'update', 'delete')
         -- Everything on a full build (0), else the staging model's window.
-        and shop_changes.change_id > {{ since if since is not none else 0 }}
-        and {{ cdc_row_is_rejected(key_column, columns) }}
+        changes.change_id > {{ since if since is not none else 0 }}
+        and not {{ cdc_typed_row_is_typeable(key_column, columns, raw_types, 'changes') }}
+    {%- endif %}
 
 ),
 
