@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT_DIR } from '../../lib/config/index.ts';
 import { EVENT_TIME_END_MS, EVENT_TIME_MIN_MS } from '../../lib/events/bounds.ts';
 import { DEVICES, EVENT_TYPES } from '../../lib/events/schema.ts';
+import { TYPED_META_COLUMNS } from '../../ingest/cdc/typed-tables.ts';
 import { DEAD_LETTER_SOURCES } from '../../lib/warehouse/dead-letter-sources.ts';
 import { parseDdl } from '../../scripts/docs-schemas.ts';
 
@@ -286,5 +287,33 @@ describe('the dead-letter sources (lib/warehouse/dead-letter-sources.ts)', () =>
         new RegExp(`(copyLine\\(\\[|select)\\s*'(${DEAD_LETTER_SOURCES.join('|')})'`),
       );
     }
+  });
+});
+
+/**
+ * The typed change log's own columns (ingest/cdc/typed-tables.ts) are written out twice more: in
+ * the migration function that creates a raw_shop table (its CREATE TABLE and the list of names a
+ * source column may not take) and in dbt's cdc_typed_meta_columns(), which tells staging which
+ * columns are the source's. Each copy must list the same names.
+ */
+describe('typed change-log columns', () => {
+  const migration = read('lib/warehouse/migrations/0140_cdc_typed_change_log.sql');
+  const quotedList = (text: string) => [...text.matchAll(/'{1,2}([a-z_]+)'{1,2}/g)].map((m) => m[1] ?? '');
+
+  it("are dbt's cdc_typed_meta_columns()", () => {
+    const macro = /macro cdc_typed_meta_columns\(\)[\s\S]*?return\(\[([\s\S]*?)\]\)/.exec(read('dbt/macros/cdc.sql'));
+    expect(macro, 'dbt/macros/cdc.sql defines cdc_typed_meta_columns()').not.toBeNull();
+    expect(quotedList(macro?.[1] ?? ''), 'fix cdc_typed_meta_columns() in dbt/macros/cdc.sql').toEqual([...TYPED_META_COLUMNS]);
+  });
+
+  it("are the migration's CREATE TABLE columns and the names it refuses for a source column", () => {
+    const created = /create table if not exists raw_shop\.%I \(([\s\S]*?)\n\s*\)'/.exec(migration);
+    expect(created, 'migration 0140 creates raw_shop tables').not.toBeNull();
+    const columns = (created?.[1] ?? '').split(',\n').map((line) => line.trim().split(/\s+/)[0]);
+    expect(columns, 'fix the CREATE TABLE in migration 0140 (a later migration must redefine the function)').toEqual([
+      ...TYPED_META_COLUMNS,
+    ]);
+    const refused = /if p_columns\[i\] in \(([\s\S]*?)\)/.exec(migration);
+    expect(quotedList(refused?.[1] ?? ''), 'fix the reserved names in migration 0140').toEqual([...TYPED_META_COLUMNS]);
   });
 });
