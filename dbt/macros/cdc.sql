@@ -129,7 +129,7 @@
 
 {% macro cdc_typed_value(column_name, data_type, raw_types, relation_alias) -%}
     {%- if column_name in raw_types -%}
-        {{ cdc_typed_read(relation_alias ~ '.' ~ adapter.quote(column_name), raw_types[column_name], data_type)[0] }}
+        {{ cdc_typed_read(relation_alias ~ '.' ~ cdc_quote(column_name), raw_types[column_name], data_type)[0] }}
     {%- else -%}
         {#- A column no landed change has carried yet. -#}
         null::{{ data_type }}
@@ -149,7 +149,7 @@
         {%- set unmapped = relation_alias ~ "._unmapped ->> '" ~ column_name ~ "'" -%}
         {%- do checks.append((label, unmapped ~ ' is null', unmapped, data_type)) -%}
         {%- if column_name in raw_types -%}
-            {%- set column_sql = relation_alias ~ '.' ~ adapter.quote(column_name) -%}
+            {%- set column_sql = relation_alias ~ '.' ~ cdc_quote(column_name) -%}
             {%- set check = cdc_typed_read(column_sql, raw_types[column_name], data_type)[1] -%}
             {%- if check is not none -%}
                 {%- do checks.append((label, 'coalesce(' ~ check ~ ', true)', column_sql ~ '::text', data_type)) -%}
@@ -169,7 +169,7 @@
     (
         ({{ relation_alias }}._unmapped is null or not ({{ relation_alias }}._unmapped ?| array[{{ names | join(', ') }}]))
         {%- if key_column in raw_types %}
-        and {{ relation_alias }}.{{ adapter.quote(key_column) }} is not null
+        and {{ relation_alias }}.{{ cdc_quote(key_column) }} is not null
         {%- endif %}
         {%- for label, condition, value, data_type in cdc_typed_checks(key_column, columns, raw_types, relation_alias) %}
         {%- if not condition.endswith(' is null') %}
@@ -186,7 +186,7 @@
         case when not ({{ condition }}) then '{{ label }} ' || quote_literal(left({{ value }}, 80)) || ' is not a {{ 'boolean (0/1)' if data_type == 'boolean' else data_type }}' end
         {%- endfor %}
         {%- if key_column in raw_types %},
-        case when {{ relation_alias }}.{{ adapter.quote(key_column) }} is null and {{ relation_alias }}._unmapped ->> '{{ key_column }}' is null then 'primary key {{ key_column }} is missing' end
+        case when {{ relation_alias }}.{{ cdc_quote(key_column) }} is null and {{ relation_alias }}._unmapped ->> '{{ key_column }}' is null then 'primary key {{ key_column }} is missing' end
         {%- endif %}
     ), '')
 {%- endmacro %}
@@ -286,10 +286,23 @@
     {%- if cdc_raw_column_types(table_name) is none -%}
     select null::bigint where false
     {%- else -%}
-    select deleted.{{ adapter.quote(column_name) }}::bigint
+    select deleted.{{ cdc_quote(column_name) }}::bigint
     from {{ source('raw_shop', table_name) }} as deleted
     where
         deleted.operation = 'delete'
         and deleted.change_id > {{ since_change_id }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    A column name quoted for the warehouse. dbt's adapter does the quoting; SQLFluff renders the
+    models without dbt (dbt/.sqlfluff), where there is no adapter, so it gets the plain
+    double-quoted name that Postgres uses.
+#}
+{% macro cdc_quote(name) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.quote(name)) }}
+    {%- else -%}
+        {{ return('"' ~ name ~ '"') }}
     {%- endif -%}
 {%- endmacro %}

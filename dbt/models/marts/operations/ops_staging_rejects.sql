@@ -52,7 +52,7 @@ from_shop as (
         null::bigint as kafka_offset,
         change_rejects.row_image as rejected_record,
         (
-            exists(
+            exists (
                 select 1
                 from shop_changes as later
                 where

@@ -30,19 +30,29 @@ with
 {%- set since = staged_watermark('stg_shop__' ~ table_name, 'change_id') -%}
 {%- endif -%}
 {%- set raw_types = cdc_raw_column_types(table_name) -%}
+{% if raw_types is none -%}
 {{ table_name }}_rejects as (
-
-    {%- if raw_types is none %}
 
     -- No change of this table has landed yet.
     select
-        null::bigint as change_id, null::jsonb as primary_key, null::text as table_name,
-        null::text as operation, null::text as reject_reason, null::text as binlog_file,
-        null::text as snapshot_id, null::bigint as binlog_position, null::integer as row_index,
-        null::jsonb as row_image, null::timestamptz as source_committed_at,
+        null::bigint as change_id,
+        null::jsonb as primary_key,
+        null::text as table_name,
+        null::text as operation,  -- noqa: RF04
+        null::text as reject_reason,
+        null::text as binlog_file,
+        null::text as snapshot_id,
+        null::bigint as binlog_position,
+        null::integer as row_index,
+        null::jsonb as row_image,
+        null::timestamptz as source_committed_at,
         null::timestamptz as _loaded_at
     where false
-    {%- else %}
+
+),
+
+{% else -%}
+{{ table_name }}_rejects as (
 
     select
         ---------- ids
@@ -63,7 +73,7 @@ with
         ---------- json
         -- The row as the source held it: its typed columns, and what did not fit them.
         (to_jsonb(changes) - array[{{ "'" ~ cdc_typed_meta_columns() | join("', '") ~ "'" }}])
-            || coalesce(changes._unmapped, '{}'::jsonb) as row_image,
+        || coalesce(changes._unmapped, '{}'::jsonb) as row_image,
 
         ---------- timestamps
         changes.source_committed_at,
@@ -74,10 +84,10 @@ with
         -- Everything on a full build (0), else the staging model's window.
         changes.change_id > {{ since if since is not none else 0 }}
         and not {{ cdc_typed_row_is_typeable(key_column, columns, raw_types, 'changes') }}
-    {%- endif %}
 
 ),
 
+{% endif -%}
 {% endfor -%}
 
 unioned as (
