@@ -35,7 +35,7 @@ function productChange(product: number, category: string, offset: number): strin
   const image = JSON.stringify({ product_id: product, category }).replaceAll("'", "''");
   return (
     `('shop.products:{"product_id":${product}}', 'shop', 'products', 'update', '{"product_id":${product}}', null, '${image}', ` +
-    `'binlog.000001', ${1000 + offset}, 0, null, null, timestamp '2026-03-01 09:00:00', 'shop.changes', 0, ${offset}, current_timestamp())`
+    `'binlog.000001', ${1000 + offset}, 0, null, null, timestamp '2026-03-01 09:00:00', null, 'shop.changes', 0, ${offset}, current_timestamp())`
   );
 }
 
