@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sources import (  # noqa: E402
     SourceStatus, landed_sources, no_source_failure, parse_configured, skipped_suites, source_statuses,
 )
-from suites_raw import SHOP_EVENTS_WINDOW_ASSET, SHOP_EVENTS_WINDOW_QUERY, WINDOW_SETTING  # noqa: E402
+from suites_raw import WINDOW_SETTING, QueryAsset, raw_suites  # noqa: E402
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -36,7 +36,8 @@ EXIT_PASSED, EXIT_FAILED, EXIT_CRASHED, EXIT_UNREACHABLE = 0, 1, 2, 3
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 URL_VARS = {"raw": "GX_RAW_URL", "marts": "GX_MARTS_URL"}
 MAX_DETAIL_CHARS = 600
-QUERY_ASSETS = {SHOP_EVENTS_WINDOW_ASSET: SHOP_EVENTS_WINDOW_QUERY}
+# The raw gate's query assets by name: a failure's sample rows are read through the same query.
+QUERY_ASSETS = {asset.name: asset.query for _, asset, _ in raw_suites() if isinstance(asset, QueryAsset)}
 # Validation results kept per suite under gx/uncommitted/validations: the store (and the Data
 # Docs built from it) would otherwise grow by one file per suite per run, forever.
 KEEP_RESULTS_PER_SUITE = 10

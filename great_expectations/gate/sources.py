@@ -20,7 +20,7 @@ SOURCE_NAMES = ("database", "clickstream")
 
 # The suites that check one source only, by source.
 SOURCE_SUITES = {
-    "database": {"raw_shop_orders", "marts_fct_orders"},
+    "database": {"raw_shop_orders", "raw_shop_ranges", "marts_fct_orders"},
     "clickstream": {"raw_shop_events", "raw_shop_events_window", "marts_conversion_funnel_daily"},
 }
 

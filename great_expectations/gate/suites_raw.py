@@ -225,6 +225,25 @@ where total_amount < 0
     )
 
 
+# The range rules over every typed change-log table (raw_shop.<table>) live in one function
+# (migration 0220): a table exists only once its first change landed, and a query naming a
+# missing one would fail the whole gate for a shop that never had, say, payments.
+SHOP_RANGES_ASSET = "raw_shop_ranges"
+SHOP_RANGES_QUERY = "select * from ops.raw_shop_range_violations()"
+
+
+def shop_ranges_suite() -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name="raw_shop_ranges",
+        expectations=[
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query="select table_name, change_id, column_name, value, rule from {batch}",
+                description="ranges: item quantities >= 1; order totals, unit and list prices, payment amounts >= 0",
+            ),
+        ],
+    )
+
+
 def dead_letters_suite() -> gx.ExpectationSuite:
     return gx.ExpectationSuite(
         name="raw_dead_letters",
@@ -253,5 +272,6 @@ def raw_suites() -> list[tuple[str, str | QueryAsset, gx.ExpectationSuite]]:
         ("raw", "shop_events", shop_events_suite()),
         ("raw", QueryAsset(SHOP_EVENTS_WINDOW_ASSET, SHOP_EVENTS_WINDOW_QUERY), shop_events_window_suite()),
         ("raw_shop", "orders", shop_orders_suite()),
+        ("raw_shop", QueryAsset(SHOP_RANGES_ASSET, SHOP_RANGES_QUERY), shop_ranges_suite()),
         ("raw", "dead_letters", dead_letters_suite()),
     ]

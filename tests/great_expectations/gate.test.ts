@@ -66,7 +66,7 @@ describe('runGate raw', GX_TIMEOUT, () => {
     expect(summary.evaluated).toBeGreaterThan(20);
     const written = JSON.parse(await readFile(summary.summaryPath, 'utf8')) as { success: boolean; validations: unknown[] };
     expect(written.success).toBe(true);
-    expect(written.validations).toHaveLength(4);
+    expect(written.validations).toHaveLength(5);
     const { rows } = await admin.query(
       `select gate, success, evaluated, failed, summary ->> 'summaryPath' as path from ops.gate_results where run_id = '00000000-0000-4000-8000-000000000001'`,
     );
@@ -78,15 +78,29 @@ describe('runGate raw', GX_TIMEOUT, () => {
       insert into raw.shop_events (topic, kafka_partition, kafka_offset, message_key, event_id, event_type, event_time, payload)
       values ('shop.events', 9, 1, 'x', 'broken-1', 'teleport', '2025-06-10', '{"price": -5, "quantity": 1}');
       update raw_shop.orders set _loaded_at = now() - interval '3 days';`);
+    // Range rules of tables that exist only once their first change lands (migration 0220).
+    await ensureShopTypedTables(admin, ['order_items', 'payments']);
+    await admin.query(`
+      insert into raw_shop.order_items (operation, source_committed_at, _key, order_item_id, order_id, quantity, unit_price)
+      values ('insert', now(), '{"order_item_id":1}', 1, 1, 2, 9.99), ('insert', now(), '{"order_item_id":2}', 2, 1, 0, 9.99),
+             ('delete', now(), '{"order_item_id":3}', 3, 1, 0, 9.99);
+      insert into raw_shop.payments (operation, source_committed_at, _key, payment_id, order_id, amount)
+      values ('insert', now(), '{"payment_id":7}', 7, 1, -12.5);`);
     const summary = await runGate(warehouse.config, 'raw', { outDir });
     expect(summary.success).toBe(false);
     expect(failureNames(summary).sort()).toEqual([
+      'ranges: item quantities >= 1; order totals, unit and list prices, payment amounts >= 0',
       'ranges: prices and totals >= 0, quantities 1-1000',
       'timeliness: newest change landed within the last 24 hours',
       "values: event_type is one of the clickstream contract's types",
     ]);
     const prices = summary.failures.find((f) => f.expectation.startsWith('ranges: prices'))!;
     expect(prices.details).toContain('broken-1');
+    const shopRanges = summary.failures.find((f) => f.suite === 'raw_shop_ranges')!;
+    // Two rows: the delete's before-image (order_item_id 3) is not checked again.
+    expect(shopRanges.details).toMatch(/^observed_value=2; /);
+    expect(shopRanges.details).toMatch(/"column_name": "quantity", .*"table_name": "order_items", "value": "0"/);
+    expect(shopRanges.details).toMatch(/"column_name": "amount", .*"table_name": "payments", "value": "-12.50"/);
     const eventType = summary.failures.find((f) => f.expectation.startsWith('values: event_type'))!;
     expect(eventType).toMatchObject({ suite: 'raw_shop_events_window', column: 'event_type' });
     expect(eventType.details).toContain('teleport');
