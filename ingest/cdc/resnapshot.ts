@@ -67,9 +67,12 @@ export interface EndReplacedWorld {
   layout?: RawLayout;
 }
 
+/** The source tables that have a typed change log (a long name's relation maps back, migration 0221). */
 async function typedTables(client: pg.ClientBase): Promise<string[]> {
   const result = await client.query<{ name: string }>(
-    `select relname as name from pg_class where relnamespace = $1::regnamespace and relkind = 'r' order by relname`,
+    `select coalesce(named.source_table, c.relname) as name
+       from pg_class c left join ingest.cdc_typed_table_sources named on named.relation_name = c.relname
+      where c.relnamespace = $1::regnamespace and c.relkind = 'r' order by 1`,
     [TYPED_SCHEMA],
   );
   return result.rows.map((r) => r.name);
@@ -122,7 +125,9 @@ export async function endReplacedWorld(client: pg.ClientBase, args: EndReplacedW
     `insert into raw.shop_changes (source_database, table_name, operation, binlog_file, binlog_position, snapshot_id, source_committed_at, ddl)
      select $1, tables.table_name, 'truncate', $2, $3, $4, $5::timestamptz, $6
        from (select distinct table_name from raw.shop_changes where source_database = $1
-             union select relname::text from pg_class where relnamespace = 'raw_shop'::regnamespace and relkind = 'r' and $7) as tables
+             union select coalesce(named.source_table, c.relname::text) from pg_class c
+                     left join ingest.cdc_typed_table_sources named on named.relation_name = c.relname
+                    where c.relnamespace = 'raw_shop'::regnamespace and c.relkind = 'r' and $7) as tables
       order by tables.table_name`,
     [
       args.sourceDatabase,

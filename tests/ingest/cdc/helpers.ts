@@ -11,6 +11,7 @@ import type { Config } from '../../../lib/config/index.ts';
 import { createLogger } from '../../../lib/logger.ts';
 import { CdcIngestor, type CdcOptions, type CdcSummary } from '../../../ingest/cdc/ingestor.ts';
 import { makeRowConverter } from '../../../ingest/cdc/values.ts';
+import { typedTableName } from '../../../ingest/cdc/typed-tables.ts';
 import { testConfig } from '../../helpers/config.ts';
 import { createTestShopDb, type TestShopDb } from '../../helpers/shopdb.ts';
 import { createTestWarehouse, type TestWarehouse } from '../../helpers/warehouse.ts';
@@ -84,10 +85,12 @@ export function keyText(key: Json): string {
 /** The layout the tests run against (CDC_RAW_LAYOUT): every helper below reads either one. */
 export const LAYOUT = testConfig().CDC_RAW_LAYOUT;
 
-/** Tables of the typed layout (raw_shop) that exist now. */
+/** Source tables with a typed change log (raw_shop) now; a long name's relation maps back (migration 0221). */
 async function typedTables(wh: pg.Client): Promise<string[]> {
   const result = await wh.query<{ name: string }>(
-    "select relname as name from pg_class where relnamespace = 'raw_shop'::regnamespace and relkind = 'r' order by relname",
+    `select coalesce(named.source_table, c.relname) as name
+       from pg_class c left join ingest.cdc_typed_table_sources named on named.relation_name = c.relname
+      where c.relnamespace = 'raw_shop'::regnamespace and c.relkind = 'r' order by 1`,
   );
   return result.rows.map((r) => r.name);
 }
@@ -102,9 +105,7 @@ export async function changesRelation(wh: pg.Client): Promise<string> {
   const columns = 'change_id, operation, binlog_file, binlog_position, row_index, gtid, snapshot_id';
   const parts = [`select ${columns}, table_name, primary_key, ddl from raw.shop_changes`];
   for (const table of await typedTables(wh)) {
-    parts.push(
-      `select ${columns}, ${pg.escapeLiteral(table)} as table_name, _key::jsonb, null from raw_shop.${pg.escapeIdentifier(table)}`,
-    );
+    parts.push(`select ${columns}, ${pg.escapeLiteral(table)} as table_name, _key::jsonb, null from ${typedTableName(table)}`);
   }
   return `(${parts.join(' union all ')}) as shop_changes`;
 }
@@ -165,7 +166,7 @@ export async function loggedChanges(wh: pg.Client, table: string, where = 'true'
   const types = await wh.query<{ name: string; pg_type: string }>(
     `select attname as name, format_type(atttypid, atttypmod) as pg_type from pg_attribute
       where attrelid = $1::regclass and attnum > 0 and not attisdropped order by attnum`,
-    [`raw_shop.${pg.escapeIdentifier(table)}`],
+    [`${typedTableName(table)}`],
   );
   const meta = new Set([
     'change_id',
@@ -184,7 +185,7 @@ export async function loggedChanges(wh: pg.Client, table: string, where = 'true'
   const result = await wh.query<Record<string, string | null>>(
     `select change_id::text, operation, row_index::text, gtid, snapshot_id, binlog_file, _key, _unmapped::text${source
       .map((c) => `, ${pg.escapeIdentifier(c.name)}::text`)
-      .join('')} from raw_shop.${pg.escapeIdentifier(table)} as t where (${where}) order by t.change_id`,
+      .join('')} from ${typedTableName(table)} as t where (${where}) order by t.change_id`,
   );
   return result.rows.map((r) => {
     const image: Json = {};

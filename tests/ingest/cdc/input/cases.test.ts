@@ -22,6 +22,12 @@ import {
 } from '../helpers.ts';
 
 let env: CdcTestEnv;
+// Names MariaDB allows and Postgres cannot hold as they are (63 bytes at most): 64 characters,
+// two that differ only in their last one, and 22 characters of 3 bytes each.
+const LONG_SNAPSHOT = 's'.repeat(64);
+const LONG_ONE = `${'t'.repeat(63)}1`;
+const LONG_TWO = `${'t'.repeat(63)}2`;
+const LONG_WIDE = '表'.repeat(22);
 const sessions: mysql.Connection[] = [];
 
 /** A separate client session, as a second application or a DBA's console would be. */
@@ -53,6 +59,8 @@ beforeAll(async () => {
     CREATE TABLE dates_t (id INT PRIMARY KEY, d DATE NULL, dt DATETIME NULL, ts TIMESTAMP NULL DEFAULT NULL);
     CREATE TABLE col_t (id INT PRIMARY KEY, note VARCHAR(40) NULL, price DECIMAL(12,2) NOT NULL);
     CREATE TABLE nul_t (id VARCHAR(10) PRIMARY KEY, body TEXT NOT NULL);
+    CREATE TABLE ${LONG_SNAPSHOT} (id INT PRIMARY KEY, v VARCHAR(20));
+    INSERT INTO ${LONG_SNAPSHOT} VALUES (1, 'snap one'), (2, 'snap two');
     INSERT INTO pk_t VALUES (1, 'A', 1), (2, 'B', 2), (3, 'C', 3);
     INSERT INTO pk2_t VALUES (1, 1, 10), (1, 2, 20);
     INSERT INTO drop_t VALUES (1, 'old one'), (2, 'old two'), (3, 'old three');
@@ -190,6 +198,34 @@ describe('CDC input that is legal on the source', () => {
       { id: 3, remark: 'third', price: '3.5678' },
     ]);
     await expectSameState('col_t', ['id']);
+  });
+
+  it('logs tables whose names Postgres cannot hold, each in its own relation, without stopping the others', async () => {
+    await env.source.query(`CREATE TABLE ${LONG_ONE} (id INT PRIMARY KEY, v VARCHAR(20));
+      CREATE TABLE ${LONG_TWO} (id INT PRIMARY KEY, v VARCHAR(20));
+      CREATE TABLE ${LONG_WIDE} (id INT PRIMARY KEY, v VARCHAR(20));
+      INSERT INTO ${LONG_ONE} VALUES (1, 'one'), (2, 'one too'); INSERT INTO ${LONG_TWO} VALUES (1, 'two');
+      INSERT INTO ${LONG_WIDE} VALUES (7, 'wide'); UPDATE ${LONG_SNAPSHOT} SET v = 'binlog two' WHERE id = 2;
+      ALTER TABLE ${LONG_ONE} ADD COLUMN note VARCHAR(10) NULL; UPDATE ${LONG_ONE} SET note = 'added' WHERE id = 1;
+      DELETE FROM ${LONG_TWO} WHERE id = 1; INSERT INTO ${LONG_TWO} VALUES (3, 'two again'); INSERT INTO pk_t VALUES (50, 'LN', 5)`);
+    await ingest();
+    for (const table of [LONG_SNAPSHOT, LONG_ONE, LONG_TWO, LONG_WIDE]) await expectSameState(table, ['id']);
+    await expectSameState('pk_t', ['id']);
+    if (LAYOUT === 'typed') {
+      const named = await env.wh.query<{ relation_name: string; source_table: string }>(
+        'select relation_name, source_table from ingest.cdc_typed_table_sources order by source_table',
+      );
+      expect(named.rows.map((r) => r.source_table).sort()).toEqual([LONG_SNAPSHOT, LONG_ONE, LONG_TWO, LONG_WIDE].sort());
+      for (const { relation_name: relation } of named.rows) expect(Buffer.byteLength(relation)).toBeLessThanOrEqual(63);
+      expect(new Set(named.rows.map((r) => r.relation_name)).size).toBe(4);
+      // Each relation has its own load-time index, none cut short by Postgres.
+      const indexes = await env.wh.query<{ n: number }>(
+        `select count(distinct i.indrelid)::int as n from pg_index i join pg_class c on c.oid = i.indexrelid
+          where c.relname like '%_loaded_at_brin' and i.indrelid::regclass::text like any (array(
+            select 'raw_shop.' || quote_ident(relation_name) from ingest.cdc_typed_table_sources))`,
+      );
+      expect(indexes.rows[0]!.n).toBe(4);
+    }
   });
 
   it('keeps the payload, table and key of a NUL-in-text dead letter, from the snapshot and from the binlog', async () => {
