@@ -14,7 +14,7 @@ import { FatalPipelineError } from '../../lib/errors.ts';
 import { copyText } from '../shared/copy-text.ts';
 import { canSplitBytes, CsvSplitter, type CsvRecord } from './csv-split.ts';
 import type { JsonLine } from './jsonl-lines.ts';
-import { parquetValue, type ParquetRow } from './parquet-rows.ts';
+import { parquetConverter, type ParquetGroup } from './parquet-rows.ts';
 import type { ByteSpan } from './record-bytes.ts';
 import type { ColumnType, CsvOptions, FileSource } from './source-config.ts';
 import { BadValue, compileConverter, type FieldConverter } from './values.ts';
@@ -108,6 +108,7 @@ export class RowsToCopy extends Transform {
   private readonly jsonConverters: FieldConverter[];
   private readonly fieldNames: string[];
   private readonly needed: number;
+  private parquetConverters: ((value: unknown) => string | boolean | null | BadValue)[] | null = null;
 
   constructor(
     private readonly source: FileSource,
@@ -159,27 +160,44 @@ export class RowsToCopy extends Transform {
     this.appendJson(line, `${json}}`);
   }
 
-  private parquetRow(chunk: ParquetRow): void {
-    const line = chunk.line;
-    const payload = () =>
-      Buffer.from(
-        JSON.stringify(chunk.values, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
-        'utf8',
-      );
-    const bad = (code: BadRow['code'], reason: string) => this.onBadRow({ line, code, reason, span: null, payload: payload() });
-    let json = '';
-    for (let i = 0; i < this.needed; i++) {
-      const column = this.source.columns[i]!;
-      const read = parquetValue(chunk.values[this.fieldNames[i]!], column.type);
-      const value = 'reason' in read ? new BadValue(read.reason) : 'text' in read ? this.jsonConverters[i]!(read.text) : read.value;
-      if (value instanceof BadValue) return bad('FILES_BAD_VALUE', `row ${line}, column ${column.name}: ${value.reason}`);
-      if (value === null && this.required[i]) return bad('FILES_MISSING_VALUE', this.missing(i, `row ${line}`));
-      json += this.keyPrefixes[i]! + jsonValue(value);
+  private parquetGroup(group: ParquetGroup): void {
+    const converters = (this.parquetConverters ??= this.source.columns.map((c, i) => parquetConverter(c.type, this.jsonConverters[i]!)));
+    const { columns } = group;
+    rows: for (let r = 0; r < group.rows; r++) {
+      const line = group.firstLine + r;
+      let json = '';
+      for (let i = 0; i < this.needed; i++) {
+        const value = converters[i]!(columns[i]![r]);
+        if (value instanceof BadValue) {
+          this.parquetBadRow(group, r, 'FILES_BAD_VALUE', `row ${line}, column ${this.names[i]}: ${value.reason}`);
+          continue rows;
+        }
+        if (value === null && this.required[i]) {
+          this.parquetBadRow(group, r, 'FILES_MISSING_VALUE', this.missing(i, `row ${line}`));
+          continue rows;
+        }
+        json += this.keyPrefixes[i]! + jsonValue(value);
+      }
+      this.appendJson(line, `${json}}`);
+      if (this.out.length >= COPY_WRITE_BYTES) this.flushPending();
     }
-    this.appendJson(line, `${json}}`);
   }
 
-  override _transform(chunk: CsvRecord[] | ParsedRecord | JsonLine | ParquetRow, _encoding: BufferEncoding, done: TransformCallback): void {
+  /** A Parquet row has no bytes of its own: its dead letter's payload is its values as JSON. */
+  private parquetBadRow(group: ParquetGroup, r: number, code: BadRow['code'], reason: string): void {
+    const values = Object.fromEntries(group.names.map((name, c) => [name, group.columns[c]![r]]));
+    const payload = Buffer.from(
+      JSON.stringify(values, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+      'utf8',
+    );
+    this.onBadRow({ line: group.firstLine + r, code, reason, span: null, payload });
+  }
+
+  override _transform(
+    chunk: CsvRecord[] | ParsedRecord | JsonLine | ParquetGroup,
+    _encoding: BufferEncoding,
+    done: TransformCallback,
+  ): void {
     try {
       if (Array.isArray(chunk)) {
         for (const record of chunk) {
@@ -189,7 +207,7 @@ export class RowsToCopy extends Transform {
           else this.row(record.line, record.fields, span);
         }
       } else if ('kind' in chunk && chunk.kind === 'parquet') {
-        this.parquetRow(chunk);
+        this.parquetGroup(chunk);
       } else if ('kind' in chunk) {
         this.jsonRow(chunk);
       } else {

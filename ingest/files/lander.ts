@@ -25,7 +25,7 @@ import { copyBytea, copyLine, copyText } from '../shared/copy-text.ts';
 import { csvRecords, RowsToCopy, type BadRow } from './csv-rows.ts';
 import { CsvSyntaxError } from './csv-split.ts';
 import { JsonLines } from './jsonl-lines.ts';
-import { parquetRows } from './parquet-rows.ts';
+import { parquetGroups } from './parquet-rows.ts';
 import { readRecords } from './record-bytes.ts';
 import type { FileSource } from './source-config.ts';
 
@@ -138,7 +138,7 @@ export async function landFile(client: pg.PoolClient | pg.Client, source: FileSo
     try {
       if (source.format === 'parquet') {
         // Parquet is read by row group at its own offsets: hash the bytes again afterwards.
-        await pipeline(Readable.from(parquetRows(path, file, source)), toCopy, copy);
+        await pipeline(Readable.from(parquetGroups(path, file, source)), toCopy, copy);
         for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 }) as AsyncIterable<Buffer>) tap.feed(chunk);
       } else {
         const parser = source.format === 'jsonl' ? new JsonLines(source.csv.encoding) : csvRecords(source);
