@@ -1,24 +1,34 @@
 /**
  * The file ingestor's landing speed: one CSV file (and the same rows as Parquet) of --rows rows
  * (order_id, customer, amount, ordered_on) landed by ingest/files' lander into raw.file_rows,
- * against the ceiling measured in the same run: `psql \copy` of the same CSV into a typed table
- * of the same warehouse. Rounds are interleaved (ceiling, CSV, Parquet) so machine load drifts
- * alike; the figure is the median rows/s of the CSV landings. The target (issue #27) is 0.7 of
- * the ceiling. Peak RSS is this process's (the lander runs in it).
+ * against two ceilings measured in the same run, both `psql \copy` into the same warehouse:
+ * - psql_copy_typed: the CSV into a typed table (order_id bigint, customer text, amount
+ *   numeric(12, 2), ordered_on date): the ceiling of issue #27's target (0.7 of it);
+ * - psql_copy_jsonb: the lander's own COPY text for these rows (written once, untimed) into a
+ *   copy of raw.file_rows with its keys and indexes: the same rows into the same kind of table,
+ *   so lander / this is what the ingestor's own work costs, and jsonb / typed what the layout does.
+ * Rounds are interleaved (typed, jsonb, CSV, Parquet) so machine load drifts alike; figures are
+ * medians. Then, with --big-rows N (default 4000000; 0 skips it), a CSV of N rows is landed by
+ * `npm run ingest:files` as a child process whose V8 heap is capped at --heap-mb (default 64),
+ * far below the file's size, so it cannot be buffered: big_peak_rss_mb is that process's peak
+ * RSS (GNU time), the figure for issue #27's 300 MB bound. The in-process peak_rss_mb includes
+ * building the Parquet file in memory (hyparquet-writer builds it whole).
  *
- * Options: --rows N (default 1000000), --rounds N (default 3).
- * Uses WAREHOUSE_URL (as the superuser for the ceiling and the clean-up, as ingest_writer to
+ * Options: --rows N (default 1000000), --rounds N (default 3), --big-rows N, --heap-mb N.
+ * Uses WAREHOUSE_URL (as the superuser for the ceilings and the clean-up, as ingest_writer to
  * land); everything it lands is deleted at the end.
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 
 import { parquetWriteFile } from 'hyparquet-writer';
 import pg from 'pg';
 
+import { csvRecords, RowsToCopy } from '../ingest/files/csv-rows.ts';
 import { landFile } from '../ingest/files/lander.ts';
 import { parseSourceConfig } from '../ingest/files/source-config.ts';
 import { loadConfig, roleUrl } from '../lib/config/index.ts';
@@ -27,22 +37,31 @@ import { printBenchResult, round } from './lib/result.ts';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
-  options: { rows: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '3' } },
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    rounds: { type: 'string', default: '3' },
+    'big-rows': { type: 'string', default: '4000000' },
+    'heap-mb': { type: 'string', default: '64' },
+  },
   strict: true,
 });
 const ROWS = Number(args.rows);
 const ROUNDS = Number(args.rounds);
+const BIG_ROWS = Number(args['big-rows']);
+const HEAP_MB = Number(args['heap-mb']);
 const config = loadConfig();
 const log = (message: string) => process.stderr.write(`bench ingest-files: ${message}\n`);
 
 const dir = mkdtempSync(join(config.dataDir, 'bench-files-'));
 const csvFile = join(dir, 'orders.csv');
+const copyFile = join(dir, 'orders.copy');
+const bigDir = join(dir, 'big');
 
-async function writeCsv(): Promise<void> {
-  const out = createWriteStream(csvFile);
+async function writeCsv(path = csvFile, rows = ROWS): Promise<void> {
+  const out = createWriteStream(path);
   out.write('order_id,customer,amount,ordered_on\n');
   let chunk = '';
-  for (let i = 1; i <= ROWS; i++) {
+  for (let i = 1; i <= rows; i++) {
     chunk += `${i},customer ${i % 5000},${i % 100000}.${String(i % 100).padStart(2, '0')},2026-01-${String((i % 28) + 1).padStart(2, '0')}\n`;
     if (chunk.length > 1 << 16) {
       if (!out.write(chunk)) await once(out, 'drain');
@@ -83,28 +102,22 @@ function writeParquet(): void {
   });
 }
 
-const source = (name: string, format: 'csv' | 'parquet') =>
-  parseSourceConfig(
-    {
-      sources: [
-        {
-          name,
-          folder: '.',
-          format,
-          table: 'orders_history',
-          keys: ['order_id'],
-          columns: [
-            { name: 'order_id', type: 'integer' },
-            { name: 'customer', type: 'text' },
-            { name: 'amount', type: 'numeric' },
-            { name: 'ordered_on', type: 'date' },
-          ],
-        },
-      ],
-    },
-    'bench',
-    dir,
-  )[0]!;
+const sourceDocument = (name: string, format: 'csv' | 'parquet') => ({
+  name,
+  folder: '.',
+  format,
+  table: 'orders_history',
+  keys: ['order_id'],
+  columns: [
+    { name: 'order_id', type: 'integer' },
+    { name: 'customer', type: 'text' },
+    { name: 'amount', type: 'numeric' },
+    { name: 'ordered_on', type: 'date' },
+  ],
+});
+
+const sourceOf = (name: string, format: 'csv' | 'parquet') =>
+  parseSourceConfig({ sources: [sourceDocument(name, format)] }, 'bench', dir)[0]!;
 
 const admin = new pg.Client({ connectionString: config.WAREHOUSE_URL, application_name: 'shopflow-bench-files' });
 admin.on('error', () => undefined);
@@ -119,26 +132,23 @@ async function cleanUp(): Promise<void> {
   await admin.query(
     `delete from raw.file_rows where file_id in (select file_id from raw.file_manifest where source_name like 'bench_files_%');
      delete from raw.file_manifest where source_name like 'bench_files_%';
-     drop table if exists public.bench_files_ceiling`,
+     drop table if exists public.bench_files_ceiling;
+     drop table if exists public.bench_files_ceiling_jsonb`,
   );
 }
 
-function psqlCopy(): number {
+/** The lander's COPY text for the CSV, as it streams it into raw.file_rows (untimed). */
+async function writeCopyText(): Promise<void> {
+  const source = sourceOf('bench_files_copy_text', 'csv');
+  const rows = new RowsToCopy(source, 1n, 'orders.csv', (bad) => {
+    throw new Error(`bench row ${bad.line} is bad: ${bad.reason}`);
+  });
+  await pipeline(createReadStream(csvFile), csvRecords(source), rows, createWriteStream(copyFile));
+}
+
+function psqlCopy(command: string): number {
   const started = process.hrtime.bigint();
-  const out = spawnSync(
-    'psql',
-    [
-      config.WAREHOUSE_URL,
-      '-X',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '-c',
-      `\\copy public.bench_files_ceiling from '${csvFile}' with (format csv, header)`,
-    ],
-    {
-      encoding: 'utf8',
-    },
-  );
+  const out = spawnSync('psql', [config.WAREHOUSE_URL, '-X', '-v', 'ON_ERROR_STOP=1', '-c', command], { encoding: 'utf8' });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (out.status !== 0) throw new Error(`psql \\copy failed: ${out.stderr}`);
   const rows = Number(/COPY (\d+)/.exec(out.stdout)?.[1] ?? 0);
@@ -150,7 +160,7 @@ async function land(format: 'csv' | 'parquet', round: number): Promise<number> {
   const client = await pool.connect();
   try {
     const started = process.hrtime.bigint();
-    const outcome = await landFile(client, source(`bench_files_${format}_${round}`, format), `orders.${format}`);
+    const outcome = await landFile(client, sourceOf(`bench_files_${format}_${round}`, format), `orders.${format}`);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (outcome.outcome !== 'landed' || outcome.rows !== ROWS) throw new Error(`${format} landed ${JSON.stringify(outcome)}`);
     return ROWS / seconds;
@@ -159,30 +169,86 @@ async function land(format: 'csv' | 'parquet', round: number): Promise<number> {
   }
 }
 
+/**
+ * Lands a CSV of BIG_ROWS rows with `npm run ingest:files`'s entry in a child process whose V8
+ * heap is capped at HEAP_MB; returns its peak RSS in MB (GNU time's %M) and its rows/s.
+ */
+async function landBigCapped(): Promise<{ rssMb: number; fileMb: number; rowsPerSecond: number }> {
+  mkdirSync(bigDir, { recursive: true });
+  const big = join(bigDir, 'big.csv');
+  await writeCsv(big, BIG_ROWS);
+  const configFile = join(dir, 'big-sources.json');
+  const document = {
+    sources: [{ ...sourceDocument('bench_files_big', 'csv'), folder: bigDir }],
+  };
+  writeFileSync(configFile, JSON.stringify(document));
+  const started = process.hrtime.bigint();
+  const out = spawnSync(
+    '/usr/bin/time',
+    [
+      '-f',
+      'peak_rss_kb=%M',
+      process.execPath,
+      `--max-old-space-size=${HEAP_MB}`,
+      '--import',
+      'tsx',
+      'ingest/files/cli.ts',
+      '--config',
+      configFile,
+    ],
+    { encoding: 'utf8', cwd: join(import.meta.dirname, '..'), maxBuffer: 64 * 1024 * 1024 },
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (out.status !== 0) throw new Error(`ingest:files on the big file exited ${out.status}: ${out.stderr.slice(-2000)}`);
+  const kb = Number(/peak_rss_kb=(\d+)/.exec(out.stderr)?.[1]);
+  const landed = await admin.query<{ rows: string }>(
+    `select rows_landed::text as rows from raw.file_manifest where source_name = 'bench_files_big'`,
+  );
+  if (Number(landed.rows[0]?.rows) !== BIG_ROWS) throw new Error(`the big file landed ${landed.rows[0]?.rows} rows, expected ${BIG_ROWS}`);
+  const fileMb = statSync(big).size / 1024 / 1024;
+  rmSync(bigDir, { recursive: true, force: true });
+  return { rssMb: kb / 1024, fileMb, rowsPerSecond: BIG_ROWS / seconds };
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 try {
   await admin.connect();
   await cleanUp();
-  log(`writing ${ROWS} rows as CSV and Parquet under ${dir}`);
+  log(`writing ${ROWS} rows as CSV, Parquet and the lander's COPY text under ${dir}`);
   await writeCsv();
   writeParquet();
-  const ceiling: number[] = [];
+  await writeCopyText();
+  const typed: number[] = [];
+  const jsonb: number[] = [];
   const csv: number[] = [];
   const parquet: number[] = [];
   for (let r = 1; r <= ROUNDS; r++) {
     await admin.query(
-      'drop table if exists public.bench_files_ceiling; create table public.bench_files_ceiling (order_id bigint, customer text, amount numeric(12, 2), ordered_on date)',
+      `drop table if exists public.bench_files_ceiling;
+       create table public.bench_files_ceiling (order_id bigint, customer text, amount numeric(12, 2), ordered_on date);
+       drop table if exists public.bench_files_ceiling_jsonb;
+       create table public.bench_files_ceiling_jsonb (like raw.file_rows including all)`,
     );
     await admin.query('checkpoint');
-    ceiling.push(psqlCopy());
+    typed.push(psqlCopy(`\\copy public.bench_files_ceiling from '${csvFile}' with (format csv, header)`));
+    await admin.query('checkpoint');
+    jsonb.push(psqlCopy(`\\copy public.bench_files_ceiling_jsonb (file_id, line_number, record) from '${copyFile}'`));
     await admin.query('checkpoint');
     csv.push(await land('csv', r));
     await admin.query('checkpoint');
     parquet.push(await land('parquet', r));
     log(
-      `round ${r}: psql \\copy ${Math.round(ceiling.at(-1)!)} rows/s, csv ${Math.round(csv.at(-1)!)} rows/s, parquet ${Math.round(parquet.at(-1)!)} rows/s`,
+      `round ${r}: psql \\copy typed ${Math.round(typed.at(-1)!)} rows/s, jsonb ${Math.round(jsonb.at(-1)!)} rows/s; ` +
+        `lander csv ${Math.round(csv.at(-1)!)} rows/s, parquet ${Math.round(parquet.at(-1)!)} rows/s`,
     );
+  }
+  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  let big: Awaited<ReturnType<typeof landBigCapped>> | null = null;
+  if (BIG_ROWS > 0) {
+    log(`landing ${BIG_ROWS} rows with ingest:files, V8 heap capped at ${HEAP_MB} MB`);
+    big = await landBigCapped();
+    log(`big file: ${Math.round(big.fileMb)} MB landed at ${Math.round(big.rowsPerSecond)} rows/s, peak RSS ${Math.round(big.rssMb)} MB`);
   }
   const value = median(csv);
   printBenchResult({
@@ -190,13 +256,29 @@ try {
     metric: 'csv_rows_per_second',
     unit: 'rows/s',
     value: Math.round(value),
-    baselines: { psql_copy_typed: Math.round(median(ceiling)), parquet_rows_per_second: Math.round(median(parquet)) },
-    ratio_to_ceiling: round(value / median(ceiling)),
+    baselines: {
+      psql_copy_typed: Math.round(median(typed)),
+      psql_copy_jsonb: Math.round(median(jsonb)),
+      parquet_rows_per_second: Math.round(median(parquet)),
+    },
+    ratio_to_ceiling: round(value / median(typed)),
     extra: {
       rows: ROWS,
       rounds: ROUNDS,
-      parquet_ratio_to_ceiling: round(median(parquet) / median(ceiling)),
-      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      parquet_ratio_to_ceiling: round(median(parquet) / median(typed)),
+      csv_ratio_to_jsonb_copy: round(value / median(jsonb)),
+      parquet_ratio_to_jsonb_copy: round(median(parquet) / median(jsonb)),
+      jsonb_copy_ratio_to_typed: round(median(jsonb) / median(typed)),
+      peak_rss_mb: peakRssMb,
+      ...(big
+        ? {
+            big_rows: BIG_ROWS,
+            big_file_mb: Math.round(big.fileMb),
+            big_heap_cap_mb: HEAP_MB,
+            big_peak_rss_mb: Math.round(big.rssMb),
+            big_rows_per_second: Math.round(big.rowsPerSecond),
+          }
+        : {}),
       target_ratio: 0.7,
     },
   });

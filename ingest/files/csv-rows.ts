@@ -1,21 +1,29 @@
 /**
- * CSV records to raw.file_rows lines: csv-parse (streaming, csv-parse/lib) splits the bytes
- * into records, this checks each against the source's columns and types and turns it into a
- * COPY line, or into a dead letter naming the line and the reason. Bounded memory: one record
- * at a time, COPY text out in chunks of about COPY_CHUNK_BYTES.
+ * Records to raw.file_rows lines: a splitter (csv-split.ts, or csv-parse for the dialects it
+ * does not read) turns the bytes into records, this checks each against the source's columns
+ * and types and turns it into a COPY line, or into a dead letter naming the line and the reason.
+ * Bounded memory: records in batches of one input chunk, COPY text out in writes of about
+ * COPY_WRITE_BYTES. The per-row path allocates little: converters are compiled once per source
+ * and a row's jsonb text is concatenated directly, without an intermediate object.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 
 import { parse, type Parser } from 'csv-parse';
 
 import { FatalPipelineError } from '../../lib/errors.ts';
-import { COPY_CHUNK_BYTES } from '../shared/copy-stream.ts';
-import { copyLine, copyText } from '../shared/copy-text.ts';
+import { copyText } from '../shared/copy-text.ts';
+import { canSplitBytes, CsvSplitter, type CsvRecord } from './csv-split.ts';
 import type { JsonLine } from './jsonl-lines.ts';
-import { parquetValue, type ParquetRow } from './parquet-rows.ts';
+import { parquetConverter, type ParquetGroup } from './parquet-rows.ts';
 import type { ByteSpan } from './record-bytes.ts';
 import type { ColumnType, CsvOptions, FileSource } from './source-config.ts';
-import { convertField } from './values.ts';
+import { BadValue, compileConverter, type FieldConverter } from './values.ts';
+
+/**
+ * The size of one write into COPY. Each write is a CopyData message and a trip through the
+ * stream machinery; a few hundred KB keeps that overhead negligible while bounding memory.
+ */
+export const COPY_WRITE_BYTES = 256 * 1024;
 
 export interface BadRow {
   line: number;
@@ -34,6 +42,11 @@ function jsonFieldText(value: unknown, type: ColumnType): string | { reason: str
   if (typeof value === 'number' && (type === 'integer' || type === 'numeric')) return String(value);
   if (typeof value === 'boolean' && type === 'boolean') return String(value);
   return { reason: `${JSON.stringify(value).slice(0, 80)} is a JSON ${Array.isArray(value) ? 'array' : typeof value}, not a ${type}` };
+}
+
+/** The CSV reader for a source: the byte splitter when it reads the dialect, else csv-parse. */
+export function csvRecords(source: FileSource): Transform {
+  return canSplitBytes(source.csv) ? new CsvSplitter(source.csv) : csvParser(source);
 }
 
 export function csvParser(source: FileSource): Parser {
@@ -71,19 +84,31 @@ export function quotedCrlfs(fields: readonly string[]): number {
 }
 
 /**
- * Transform: parsed records in, COPY text chunks for raw.file_rows (file_id, line_number, record)
- * out. Bad rows are handed to `onBadRow`; the caller decides how many it keeps.
+ * Transform: parsed records in (CsvRecord batches from the splitter, csv-parse records, JSON
+ * lines or Parquet rows), COPY text for raw.file_rows (file_id, line_number, record) out. Bad
+ * rows are handed to `onBadRow`; the caller decides how many it keeps.
  */
 export class RowsToCopy extends Transform {
   rows = 0;
   private indexes: number[] | null = null;
-  private pending: string[] = [];
-  private pendingSize = 0;
-  private readonly fileId: string;
+  /** The highest of `indexes`: a header record needs at least one more field than this. */
+  private maxIndex = -1;
+  private out = '';
+  /** `<file_id>\t`: every line starts with it. */
+  private readonly linePrefix: string;
   /** Where the previous CSV record (or the header) ended: the next one's span starts there. */
   private recordStart = 0;
   /** Lines csv-parse counted too many so far (quotedCrlfs of the records before). */
   private lineSkew = 0;
+  private readonly names: string[];
+  /** `{"name":` for the first column, `,"name":` for the others: the record's jsonb text is built from these. */
+  private readonly keyPrefixes: string[];
+  private readonly required: boolean[];
+  private readonly csvConverters: FieldConverter[];
+  private readonly jsonConverters: FieldConverter[];
+  private readonly fieldNames: string[];
+  private readonly needed: number;
+  private parquetConverters: ((value: unknown) => string | boolean | null | BadValue)[] | null = null;
 
   constructor(
     private readonly source: FileSource,
@@ -92,12 +117,29 @@ export class RowsToCopy extends Transform {
     private readonly onBadRow: (row: BadRow) => void,
   ) {
     super({ writableObjectMode: true, readableObjectMode: false });
-    this.fileId = fileId.toString();
-    if (!source.csv.header) this.indexes = source.columns.map((_c, i) => i);
-    this.jsonOptions = { ...source.csv, decimal: '.', thousands: '', trueValues: ['true'], falseValues: ['false'] };
+    this.linePrefix = `${fileId.toString()}\t`;
+    const columns = source.columns;
+    if (!source.csv.header) this.setIndexes(columns.map((_c, i) => i));
+    this.names = columns.map((c) => c.name);
+    this.fieldNames = columns.map((c) => c.header ?? c.name);
+    this.keyPrefixes = columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`);
+    this.required = columns.map((c) => !c.nullable || source.keys.includes(c.name));
+    this.csvConverters = columns.map((c) => compileConverter(c.type, source.csv));
+    const jsonOptions: CsvOptions = { ...source.csv, decimal: '.', thousands: '', trueValues: ['true'], falseValues: ['false'] };
+    this.jsonConverters = columns.map((c) => compileConverter(c.type, jsonOptions));
+    this.needed = columns.length;
   }
 
-  private readonly jsonOptions: CsvOptions;
+  /** The reason for an empty required column; `where` names the row ("line 3", "row 7"). */
+  private missing(i: number, where: string): string {
+    const column = this.source.columns[i]!;
+    return `${where}, column ${column.name}: empty, but the column is ${column.nullable ? 'a key' : 'not nullable'}`;
+  }
+
+  private appendJson(line: number, json: string): void {
+    this.out += `${this.linePrefix}${line}\t${copyText(json)}\n`;
+    this.rows++;
+  }
 
   private jsonRow(chunk: JsonLine): void {
     const line = chunk.line;
@@ -106,61 +148,66 @@ export class RowsToCopy extends Transform {
     const object = chunk.value;
     if (typeof object !== 'object' || object === null || Array.isArray(object))
       return bad('FILES_BAD_JSON', `line ${line} is not a JSON object`);
-    const record: Record<string, string | boolean | null> = {};
-    for (const column of this.source.columns) {
-      const text = jsonFieldText((object as Record<string, unknown>)[column.header ?? column.name], column.type);
-      const converted =
-        typeof text === 'string' ? convertField(text, column.type, this.jsonOptions) : { ok: false as const, reason: text.reason };
-      if (!converted.ok) return bad('FILES_BAD_VALUE', `line ${line}, column ${column.name}: ${converted.reason}`);
-      if (converted.value === null && (!column.nullable || this.source.keys.includes(column.name)))
-        return bad(
-          'FILES_MISSING_VALUE',
-          `line ${line}, column ${column.name}: empty, but the column is ${column.nullable ? 'a key' : 'not nullable'}`,
-        );
-      record[column.name] = converted.value;
+    let json = '';
+    for (let i = 0; i < this.needed; i++) {
+      const column = this.source.columns[i]!;
+      const text = jsonFieldText((object as Record<string, unknown>)[this.fieldNames[i]!], column.type);
+      const value = typeof text === 'string' ? this.jsonConverters[i]!(text) : new BadValue(text.reason);
+      if (value instanceof BadValue) return bad('FILES_BAD_VALUE', `line ${line}, column ${column.name}: ${value.reason}`);
+      if (value === null && this.required[i]) return bad('FILES_MISSING_VALUE', this.missing(i, `line ${line}`));
+      json += this.keyPrefixes[i]! + jsonValue(value);
     }
-    this.append(line, record);
+    this.appendJson(line, `${json}}`);
   }
 
-  private parquetRow(chunk: ParquetRow): void {
-    const line = chunk.line;
-    const payload = () =>
-      Buffer.from(
-        JSON.stringify(chunk.values, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
-        'utf8',
-      );
-    const bad = (code: BadRow['code'], reason: string) => this.onBadRow({ line, code, reason, span: null, payload: payload() });
-    const record: Record<string, string | boolean | null> = {};
-    for (const column of this.source.columns) {
-      const read = parquetValue(chunk.values[column.header ?? column.name], column.type);
-      const converted =
-        'reason' in read
-          ? { ok: false as const, reason: read.reason }
-          : 'text' in read
-            ? convertField(read.text, column.type, this.jsonOptions)
-            : { ok: true as const, value: read.value };
-      if (!converted.ok) return bad('FILES_BAD_VALUE', `row ${line}, column ${column.name}: ${converted.reason}`);
-      if (converted.value === null && (!column.nullable || this.source.keys.includes(column.name)))
-        return bad(
-          'FILES_MISSING_VALUE',
-          `row ${line}, column ${column.name}: empty, but the column is ${column.nullable ? 'a key' : 'not nullable'}`,
-        );
-      record[column.name] = converted.value;
+  private parquetGroup(group: ParquetGroup): void {
+    const converters = (this.parquetConverters ??= this.source.columns.map((c, i) => parquetConverter(c.type, this.jsonConverters[i]!)));
+    const { columns } = group;
+    rows: for (let r = 0; r < group.rows; r++) {
+      const line = group.firstLine + r;
+      let json = '';
+      for (let i = 0; i < this.needed; i++) {
+        const value = converters[i]!(columns[i]![r]);
+        if (value instanceof BadValue) {
+          this.parquetBadRow(group, r, 'FILES_BAD_VALUE', `row ${line}, column ${this.names[i]}: ${value.reason}`);
+          continue rows;
+        }
+        if (value === null && this.required[i]) {
+          this.parquetBadRow(group, r, 'FILES_MISSING_VALUE', this.missing(i, `row ${line}`));
+          continue rows;
+        }
+        json += this.keyPrefixes[i]! + jsonValue(value);
+      }
+      this.appendJson(line, `${json}}`);
+      if (this.out.length >= COPY_WRITE_BYTES) this.flushPending();
     }
-    this.append(line, record);
   }
 
-  private append(line: number, record: Record<string, string | boolean | null>): void {
-    const text = copyLine([this.fileId, String(line), copyText(JSON.stringify(record))]);
-    this.pending.push(text);
-    this.pendingSize += text.length;
-    this.rows++;
+  /** A Parquet row has no bytes of its own: its dead letter's payload is its values as JSON. */
+  private parquetBadRow(group: ParquetGroup, r: number, code: BadRow['code'], reason: string): void {
+    const values = Object.fromEntries(group.names.map((name, c) => [name, group.columns[c]![r]]));
+    const payload = Buffer.from(
+      JSON.stringify(values, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+      'utf8',
+    );
+    this.onBadRow({ line: group.firstLine + r, code, reason, span: null, payload });
   }
 
-  override _transform(chunk: ParsedRecord | JsonLine | ParquetRow, _encoding: BufferEncoding, done: TransformCallback): void {
+  override _transform(
+    chunk: CsvRecord[] | ParsedRecord | JsonLine | ParquetGroup,
+    _encoding: BufferEncoding,
+    done: TransformCallback,
+  ): void {
     try {
-      if ('kind' in chunk && chunk.kind === 'parquet') {
-        this.parquetRow(chunk);
+      if (Array.isArray(chunk)) {
+        for (const record of chunk) {
+          const span = { start: this.recordStart, end: record.end };
+          this.recordStart = record.end;
+          if (this.indexes === null) this.setIndexes(this.headerIndexes(record.fields));
+          else this.row(record.line, record.fields, span);
+        }
+      } else if ('kind' in chunk && chunk.kind === 'parquet') {
+        this.parquetGroup(chunk);
       } else if ('kind' in chunk) {
         this.jsonRow(chunk);
       } else {
@@ -168,10 +215,10 @@ export class RowsToCopy extends Transform {
         this.recordStart = chunk.info.bytes;
         const line = recordStartLine(chunk.info.lines, chunk.record) - this.lineSkew;
         this.lineSkew += quotedCrlfs(chunk.record);
-        if (this.indexes === null) this.indexes = this.headerIndexes(chunk.record);
+        if (this.indexes === null) this.setIndexes(this.headerIndexes(chunk.record));
         else this.row(line, chunk.record, span);
       }
-      if (this.pendingSize >= COPY_CHUNK_BYTES) this.flushPending();
+      if (this.out.length >= COPY_WRITE_BYTES) this.flushPending();
       done();
     } catch (error) {
       done(error as Error);
@@ -184,10 +231,14 @@ export class RowsToCopy extends Transform {
   }
 
   private flushPending(): void {
-    if (this.pending.length === 0) return;
-    this.push(this.pending.join(''));
-    this.pending = [];
-    this.pendingSize = 0;
+    if (this.out.length === 0) return;
+    this.push(this.out);
+    this.out = '';
+  }
+
+  private setIndexes(indexes: number[]): void {
+    this.indexes = indexes;
+    this.maxIndex = Math.max(...indexes);
   }
 
   private headerIndexes(header: string[]): number[] {
@@ -206,41 +257,34 @@ export class RowsToCopy extends Transform {
 
   private row(line: number, fields: string[], span: ByteSpan): void {
     const indexes = this.indexes!;
-    const expected = this.source.csv.header ? null : this.source.columns.length;
-    if (expected !== null ? fields.length !== expected : fields.length <= Math.max(...indexes)) {
+    const expected = this.source.csv.header ? null : this.needed;
+    if (expected !== null ? fields.length !== expected : fields.length <= this.maxIndex) {
       this.onBadRow({
         line,
         code: 'FILES_COLUMN_COUNT',
-        reason: `line ${line} has ${fields.length} fields, ${expected ?? `at least ${Math.max(...indexes) + 1}`} expected`,
+        reason: `line ${line} has ${fields.length} fields, ${expected ?? `at least ${this.maxIndex + 1}`} expected`,
         span,
       });
       return;
     }
-    const record: Record<string, string | boolean | null> = {};
-    for (let i = 0; i < indexes.length; i++) {
-      const column = this.source.columns[i]!;
-      const converted = convertField(fields[indexes[i]!]!, column.type, this.source.csv);
-      if (!converted.ok) {
-        this.onBadRow({
-          line,
-          code: 'FILES_BAD_VALUE',
-          reason: `line ${line}, column ${column.name}: ${converted.reason}`,
-          span,
-        });
+    let json = '';
+    for (let i = 0; i < this.needed; i++) {
+      const value = this.csvConverters[i]!(fields[indexes[i]!]!);
+      if (value instanceof BadValue) {
+        this.onBadRow({ line, code: 'FILES_BAD_VALUE', reason: `line ${line}, column ${this.names[i]}: ${value.reason}`, span });
         return;
       }
-      const required = !column.nullable || this.source.keys.includes(column.name);
-      if (converted.value === null && required) {
-        this.onBadRow({
-          line,
-          code: 'FILES_MISSING_VALUE',
-          reason: `line ${line}, column ${column.name}: empty, but the column is ${column.nullable ? 'a key' : 'not nullable'}`,
-          span,
-        });
+      if (value === null && this.required[i]) {
+        this.onBadRow({ line, code: 'FILES_MISSING_VALUE', reason: this.missing(i, `line ${line}`), span });
         return;
       }
-      record[column.name] = converted.value;
+      json += this.keyPrefixes[i]! + jsonValue(value);
     }
-    this.append(line, record);
+    this.appendJson(line, `${json}}`);
   }
+}
+
+/** A converted value as JSON text: strings quoted and escaped, booleans and null as words. */
+function jsonValue(value: string | boolean | null): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }

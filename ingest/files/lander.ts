@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
+import { CsvError } from 'csv-parse';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
@@ -21,9 +22,10 @@ import { DEAD_LETTER_SOURCE } from '../../lib/warehouse/dead-letter-sources.ts';
 import { storable } from '../kafka/warehouse.ts';
 import { copyLines } from '../shared/copy-stream.ts';
 import { copyBytea, copyLine, copyText } from '../shared/copy-text.ts';
-import { csvParser, RowsToCopy, type BadRow } from './csv-rows.ts';
+import { csvRecords, RowsToCopy, type BadRow } from './csv-rows.ts';
+import { CsvSyntaxError } from './csv-split.ts';
 import { JsonLines } from './jsonl-lines.ts';
-import { parquetRows } from './parquet-rows.ts';
+import { parquetGroups } from './parquet-rows.ts';
 import { readRecords } from './record-bytes.ts';
 import type { FileSource } from './source-config.ts';
 
@@ -136,18 +138,18 @@ export async function landFile(client: pg.PoolClient | pg.Client, source: FileSo
     try {
       if (source.format === 'parquet') {
         // Parquet is read by row group at its own offsets: hash the bytes again afterwards.
-        await pipeline(Readable.from(parquetRows(path, file, source)), toCopy, copy);
+        await pipeline(Readable.from(parquetGroups(path, file, source)), toCopy, copy);
         for await (const chunk of handle.createReadStream({ autoClose: false, start: 0 }) as AsyncIterable<Buffer>) tap.feed(chunk);
       } else {
-        const parser = source.format === 'jsonl' ? new JsonLines(source.csv.encoding) : csvParser(source);
+        const parser = source.format === 'jsonl' ? new JsonLines(source.csv.encoding) : csvRecords(source);
         await pipeline(handle.createReadStream({ autoClose: false }), tap, parser, toCopy, copy);
       }
       const spans = badRows.flatMap((bad) => (bad.span ? [bad.span] : []));
       const read = await readRecords(handle, spans, source.csv.encoding);
       badBytes = badRows.map((bad) => (bad.span ? read.shift()! : (bad.payload ?? Buffer.alloc(0))));
     } catch (error) {
-      const csvCode = (error as { code?: unknown }).code;
-      if (!(error instanceof ShopflowError) && typeof csvCode === 'string' && csvCode.startsWith('CSV_')) {
+      // Either CSV reader's syntax errors (csv-parse's codes do not all start with CSV_).
+      if (error instanceof CsvError || error instanceof CsvSyntaxError) {
         throw new FatalPipelineError('FILES_MALFORMED_CSV', `${file}: ${(error as Error).message} (source ${source.name})`, error);
       }
       throw error;

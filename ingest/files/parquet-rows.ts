@@ -1,21 +1,30 @@
 /**
- * Parquet files as rows for RowsToCopy: hyparquet (pure JavaScript, no native or downloaded
+ * Parquet files as row groups for RowsToCopy: hyparquet (pure JavaScript, no native or downloaded
  * binary) reads one row group at a time, so memory is bounded by the largest row group, not the
- * file. Only the declared columns are decoded. Values arrive typed (numbers, bigints, booleans,
+ * file. Only the declared columns are decoded, and they are handed on as columns (one array
+ * each), not as an object per row: building those objects cost more than converting the values.
+ * Values arrive typed (numbers, bigints, booleans,
  * Dates, strings) and leave canonical, as CSV values do: DECIMAL(p, s) columns are formatted
  * with their scale, which is exact up to 15 significant digits (hyparquet decodes decimals to
  * doubles), so a wider DECIMAL column is refused rather than rounded.
  */
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, type SchemaElement } from 'hyparquet';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, type SchemaElement } from 'hyparquet';
 
 import { coerceError, FatalPipelineError } from '../../lib/errors.ts';
 import type { FileSource } from './source-config.ts';
+import { BadValue, type FieldConverter } from './values.ts';
 
-/** One row: its 1-based position in the file (the dead letter's "line") and its values by column name. */
-export interface ParquetRow {
+/**
+ * One row group: `columns[i]` holds the values of the source's i-th declared column (read from
+ * the file's column `names[i]`), `rows` of them; its first row is the file's row `firstLine`
+ * (1-based: the dead letter's "line").
+ */
+export interface ParquetGroup {
   kind: 'parquet';
-  line: number;
-  values: Record<string, unknown>;
+  firstLine: number;
+  rows: number;
+  names: string[];
+  columns: unknown[][];
 }
 
 /** The widest DECIMAL a double holds exactly. */
@@ -32,7 +41,31 @@ function decimalScale(element: SchemaElement): { precision: number; scale: numbe
   return null;
 }
 
-export async function* parquetRows(path: string, file: string, source: FileSource): AsyncGenerator<ParquetRow> {
+/** One row group's columns, each as one array (hyparquet hands them over in pages). */
+async function readGroup(
+  options: Omit<Parameters<typeof parquetRead>[0], 'onChunk' | 'onComplete'>,
+  wanted: string[],
+): Promise<unknown[][]> {
+  const chunks = new Map<string, { rowStart: number; data: ArrayLike<unknown> }[]>();
+  await parquetRead({
+    ...options,
+    columns: [...new Set(wanted)],
+    onChunk: ({ columnName, columnData, rowStart }) => {
+      const list = chunks.get(columnName) ?? [];
+      list.push({ rowStart, data: columnData });
+      chunks.set(columnName, list);
+    },
+  });
+  return wanted.map((name) => {
+    const list = (chunks.get(name) ?? []).sort((a, b) => a.rowStart - b.rowStart);
+    if (list.length === 1 && Array.isArray(list[0]!.data)) return list[0]!.data;
+    const column: unknown[] = [];
+    for (const { data } of list) for (let i = 0; i < data.length; i++) column.push(data[i]);
+    return column;
+  });
+}
+
+export async function* parquetGroups(path: string, file: string, source: FileSource): AsyncGenerator<ParquetGroup> {
   let buffer;
   let metadata;
   try {
@@ -79,22 +112,43 @@ export async function* parquetRows(path: string, file: string, source: FileSourc
   let rowStart = 0;
   for (const group of metadata.row_groups) {
     const rowEnd = rowStart + Number(group.num_rows);
-    let rows: Record<string, unknown>[];
+    let columns: unknown[][];
     try {
-      rows = await parquetReadObjects({ file: buffer, metadata, columns: wanted, rowStart, rowEnd });
+      columns = await readGroup({ file: buffer, metadata, rowStart, rowEnd }, wanted);
     } catch (error) {
       throw refuse(file, source, `rows ${rowStart + 1}-${rowEnd} cannot be read (${coerceError(error).message})`, error);
     }
-    for (let i = 0; i < rows.length; i++) {
-      const values = rows[i]!;
-      for (const [name, scale] of decimals) {
-        const v = values[name];
-        if (typeof v === 'number') values[name] = v.toFixed(scale);
+    const rows = rowEnd - rowStart;
+    for (let c = 0; c < columns.length; c++) {
+      if (columns[c]!.length !== rows)
+        throw refuse(file, source, `column "${wanted[c]}" has ${columns[c]!.length} values in rows ${rowStart + 1}-${rowEnd}`);
+      const scale = decimals.get(wanted[c]!);
+      if (scale === undefined) continue;
+      const values = columns[c]!;
+      for (let i = 0; i < rows; i++) {
+        const v = values[i];
+        if (typeof v === 'number') values[i] = v.toFixed(scale);
       }
-      yield { kind: 'parquet', line: rowStart + i + 1, values };
     }
+    yield { kind: 'parquet', firstLine: rowStart + 1, rows, names: wanted, columns };
     rowStart = rowEnd;
   }
+}
+
+/**
+ * A column's Parquet values to the values raw.file_rows keeps: typed values are canonical
+ * already; strings (and numbers, as their text) go through the column's field converter, as
+ * CSV fields do.
+ */
+export function parquetConverter(
+  type: FileSource['columns'][number]['type'],
+  convert: FieldConverter,
+): (value: unknown) => string | boolean | null | BadValue {
+  return (value) => {
+    if (typeof value === 'string') return convert(value);
+    const read = parquetValue(value, type);
+    return 'reason' in read ? new BadValue(read.reason) : 'text' in read ? convert(read.text) : read.value;
+  };
 }
 
 /** A Parquet value as the text convertField reads, or a canonical value it does not need to. */

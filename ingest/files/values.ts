@@ -7,6 +7,14 @@ import type { ColumnType, CsvOptions } from './source-config.ts';
 
 export type Converted = { ok: true; value: string | boolean | null } | { ok: false; reason: string };
 
+/** Why a field is not a value of its column's type (a class, so the good path allocates nothing). */
+export class BadValue {
+  constructor(readonly reason: string) {}
+}
+
+/** A column's field converter, compiled once per source: the value raw.file_rows keeps, or why not. */
+export type FieldConverter = (raw: string) => string | boolean | null | BadValue;
+
 const INTEGER = /^[+-]?\d+$/;
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
@@ -35,8 +43,11 @@ export function formatRegex(format: string): RegExp {
   return cached;
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysIn(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month !== 2) return DAYS_IN_MONTH[month - 1]!;
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
 }
 
 function calendar(groups: Record<string, string | undefined>, withTime: boolean): string | null {
@@ -53,49 +64,119 @@ function calendar(groups: Record<string, string | undefined>, withTime: boolean)
   return `${date}T${groups['hour']}:${groups['minute']}:${groups['second'] ?? '00'}`;
 }
 
+const decimalCache = new Map<string, RegExp>();
+
+function decimalRegex(options: Pick<CsvOptions, 'decimal' | 'thousands'>): RegExp {
+  const key = `${options.decimal}\u0000${options.thousands}`;
+  let cached = decimalCache.get(key);
+  if (!cached) {
+    const t = escapeRegex(options.thousands);
+    const d = escapeRegex(options.decimal);
+    const grouped = options.thousands === '' ? '\\d+' : `\\d{1,3}(?:${t}\\d{3})*|\\d+`;
+    cached = new RegExp(`^([+-]?)(${grouped})(?:${d}(\\d+))?$`);
+    decimalCache.set(key, cached);
+  }
+  return cached;
+}
+
 /** `1.234,5` with decimal ',' and thousands '.' to `1234.5`; null when it is not such a number. */
 export function canonicalDecimal(text: string, options: Pick<CsvOptions, 'decimal' | 'thousands'>): string | null {
-  const t = escapeRegex(options.thousands);
-  const d = escapeRegex(options.decimal);
-  const grouped = options.thousands === '' ? '\\d+' : `\\d{1,3}(?:${t}\\d{3})*|\\d+`;
-  const match = new RegExp(`^([+-]?)(${grouped})(?:${d}(\\d+))?$`).exec(text);
+  const match = decimalRegex(options).exec(text);
   if (!match) return null;
-  const whole = match[2]!.split(options.thousands === '' ? /(?!)/ : options.thousands).join('');
+  const whole = options.thousands === '' ? match[2]! : match[2]!.split(options.thousands).join('');
   return `${match[1] === '-' ? '-' : ''}${whole}${match[3] === undefined ? '' : `.${match[3]}`}`;
 }
 
-export function convertField(raw: string, type: ColumnType, options: CsvOptions): Converted {
-  if (type === 'text') {
-    // Postgres text (and jsonb strings) cannot hold U+0000.
-    if (raw.includes('\u0000')) return { ok: false, reason: 'the text holds a NUL character, which Postgres cannot store' };
-    return { ok: true, value: raw === '' ? null : raw };
+/** `YYYY-MM-DD` read without a regex: the default date format, and the most common by far. */
+function isoDate(text: string): string | null {
+  if (text.length !== 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return null;
+  let year = 0;
+  let month = 0;
+  let day = 0;
+  for (let i = 0; i < 10; i++) {
+    if (i === 4 || i === 7) continue;
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return null;
+    if (i < 4) year = year * 10 + digit;
+    else if (i < 7) month = month * 10 + digit;
+    else day = day * 10 + digit;
   }
-  const text = raw.trim();
-  if (text === '') return { ok: true, value: null };
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month) ? text : null;
+}
+
+/** Compiles the converter of one column type in one dialect: regexes and word lists built once. */
+export function compileConverter(type: ColumnType, options: CsvOptions): FieldConverter {
   switch (type) {
+    case 'text':
+      // Postgres text (and jsonb strings) cannot hold U+0000.
+      return (raw) =>
+        raw === '' ? null : raw.includes('\u0000') ? new BadValue('the text holds a NUL character, which Postgres cannot store') : raw;
     case 'integer':
-      return INTEGER.test(text) ? { ok: true, value: text.replace(/^\+/, '') } : { ok: false, reason: `"${raw}" is not a whole number` };
+      return (raw) => {
+        const text = raw.trim();
+        if (text === '') return null;
+        if (!INTEGER.test(text)) return new BadValue(`"${raw}" is not a whole number`);
+        return text.charCodeAt(0) === 43 ? text.slice(1) : text;
+      };
     case 'numeric': {
-      const value = canonicalDecimal(text, options);
-      return value === null
-        ? {
-            ok: false,
-            reason: `"${raw}" is not a number with decimal "${options.decimal}"${options.thousands ? ` and thousands "${options.thousands}"` : ''}`,
-          }
-        : { ok: true, value };
+      const regex = decimalRegex(options);
+      const plain = options.decimal === '.' && options.thousands === '';
+      const refusal = (raw: string) =>
+        new BadValue(
+          `"${raw}" is not a number with decimal "${options.decimal}"${options.thousands ? ` and thousands "${options.thousands}"` : ''}`,
+        );
+      return (raw) => {
+        const text = raw.trim();
+        if (text === '') return null;
+        if (plain) {
+          // Already canonical unless it has a plus sign: no groups to take apart.
+          if (!regex.test(text)) return refusal(raw);
+          return text.charCodeAt(0) === 43 ? text.slice(1) : text;
+        }
+        return canonicalDecimal(text, options) ?? refusal(raw);
+      };
     }
     case 'boolean': {
-      const lower = text.toLowerCase();
-      if (options.trueValues.some((v) => v.toLowerCase() === lower)) return { ok: true, value: true };
-      if (options.falseValues.some((v) => v.toLowerCase() === lower)) return { ok: true, value: false };
-      return { ok: false, reason: `"${raw}" is none of the true or false values` };
+      const trues = new Set(options.trueValues.map((v) => v.toLowerCase()));
+      const falses = new Set(options.falseValues.map((v) => v.toLowerCase()));
+      return (raw) => {
+        const text = raw.trim();
+        if (text === '') return null;
+        const lower = text.toLowerCase();
+        if (trues.has(lower)) return true;
+        if (falses.has(lower)) return false;
+        return new BadValue(`"${raw}" is none of the true or false values`);
+      };
     }
     case 'date':
     case 'timestamp': {
       const format = type === 'date' ? options.dateFormat : options.timestampFormat;
-      const match = formatRegex(format).exec(text);
-      const value = match?.groups ? calendar(match.groups, type === 'timestamp') : null;
-      return value === null ? { ok: false, reason: `"${raw}" is not a valid ${type} in the format ${format}` } : { ok: true, value };
+      const regex = formatRegex(format);
+      const iso = type === 'date' && format === 'YYYY-MM-DD';
+      return (raw) => {
+        const text = raw.trim();
+        if (text === '') return null;
+        const value = iso ? isoDate(text) : calendarOf(regex.exec(text), type === 'timestamp');
+        return value ?? new BadValue(`"${raw}" is not a valid ${type} in the format ${format}`);
+      };
     }
   }
+}
+
+function calendarOf(match: RegExpExecArray | null, withTime: boolean): string | null {
+  return match?.groups ? calendar(match.groups, withTime) : null;
+}
+
+const converterCache = new Map<string, FieldConverter>();
+
+/** One field, converted: the compiled converter of its type and dialect, cached. */
+export function convertField(raw: string, type: ColumnType, options: CsvOptions): Converted {
+  const key = JSON.stringify([type, options]);
+  let converter = converterCache.get(key);
+  if (!converter) {
+    converter = compileConverter(type, options);
+    converterCache.set(key, converter);
+  }
+  const value = converter(raw);
+  return value instanceof BadValue ? { ok: false, reason: value.reason } : { ok: true, value };
 }

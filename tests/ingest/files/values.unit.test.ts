@@ -34,6 +34,11 @@ describe('field conversion', () => {
     expect(convertField('2024-02-29', 'date', european).ok).toBe(false);
     expect(convertField('01.03.2026 08:05', 'timestamp', european)).toEqual({ ok: true, value: '2026-03-01T08:05:00' });
     expect(convertField('2026-03-01 24:00:00', 'timestamp', dflt).ok).toBe(false);
+    // The default date format is read without its regex: the same answers.
+    expect(convertField(' 2024-02-29 ', 'date', dflt)).toEqual({ ok: true, value: '2024-02-29' });
+    for (const bad of ['2023-02-29', '1900-02-29', '2026-04-31', '2026-13-01', '2026-00-10', '2026-1-010', '2026/01/01', '2026-01-0x'])
+      expect(convertField(bad, 'date', dflt)).toMatchObject({ ok: false, reason: expect.stringContaining('YYYY-MM-DD') });
+    expect(convertField('2000-02-29', 'date', dflt)).toEqual({ ok: true, value: '2000-02-29' });
   });
 
   it('maps empty to null, booleans by the declared words, and refuses NUL in text', () => {
