@@ -20,6 +20,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -131,10 +133,33 @@ function benchIngestor(
   });
 }
 
-/** (d) in its own process: prints {"seconds":..,"events":..,"maxRssMb":..} as its last line. */
+/** Garbage collection in this process, from V8's gc performance entries: pauses by kind, count and milliseconds. */
+function watchGc(): () => { minorCount: number; minorMs: number; majorCount: number; majorMs: number } {
+  const totals = { minorCount: 0, minorMs: 0, majorCount: 0, majorMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+        totals.minorCount += 1;
+        totals.minorMs += entry.duration;
+      } else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR || kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL) {
+        totals.majorCount += 1;
+        totals.majorMs += entry.duration;
+      }
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return () => {
+    observer.disconnect();
+    return totals;
+  };
+}
+
+/** (d) in its own process: prints {"seconds":..,"events":..,"maxRssMb":..,"gc":..} as its last line. */
 async function childIngest(groupId: string): Promise<void> {
   const marks: { first?: number } = {};
   let lastCommit = 0;
+  const gc = watchGc();
   const summary = await benchIngestor(groupId, {
     stopWhen: { mode: 'caught-up' },
     timed: marks,
@@ -142,7 +167,7 @@ async function childIngest(groupId: string): Promise<void> {
   }).run();
   const seconds = (lastCommit - (marks.first ?? lastCommit)) / 1000;
   process.stdout.write(
-    `${JSON.stringify({ seconds, events: summary.events + summary.deadLetters, maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+    `${JSON.stringify({ seconds, events: summary.events + summary.deadLetters, maxRssMb: process.resourceUsage().maxRSS / 1024, gc: gc() })}\n`,
   );
 }
 
@@ -314,11 +339,12 @@ function startChild(
   partitions: number,
   profile: string[] = [],
   benchFile = import.meta.filename,
+  nodeFlags: readonly string[] = KAFKA_INGESTOR_NODE_FLAGS,
 ) {
   // With the flags every launcher of the ingestor passes, so the peak RSS is the shipped one.
   const child = spawn(
     process.execPath,
-    [...KAFKA_INGESTOR_NODE_FLAGS, ...profile, '--import', 'tsx', benchFile, `--child-${mode}`, `bench-${mode}-${Date.now()}`],
+    [...nodeFlags, ...profile, '--import', 'tsx', benchFile, `--child-${mode}`, `bench-${mode}-${Date.now()}`],
     {
       env: { ...process.env, KAFKA_TOPIC: topic, KAFKA_PARTITIONS: String(partitions) },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -337,13 +363,41 @@ function startChild(
   return { child, exited, result };
 }
 
-/** (d) the ingestor in a child process, or (f) another checkout's; returns its rate and peak RSS. */
-async function ingestInChild(config: Config, total: number, benchFile?: string): Promise<{ rate: number; maxRssMb: number }> {
-  const profile = args['cpu-prof'] && !benchFile ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
-  const run = startChild('ingest', config.KAFKA_TOPIC, config.KAFKA_PARTITIONS, profile, benchFile);
-  const result = await run.result<{ seconds: number; events: number; maxRssMb: number }>();
+interface GcFigures {
+  minorCount: number;
+  minorMs: number;
+  majorCount: number;
+  majorMs: number;
+}
+
+/** The node flags a checkout ships its ingestor with (ingest/kafka/node-flags.ts), so (f) runs as that checkout would. */
+async function checkoutNodeFlags(checkout: string): Promise<readonly string[]> {
+  const module = (await import(pathToFileURL(join(checkout, 'ingest', 'kafka', 'node-flags.ts')).href)) as {
+    KAFKA_INGESTOR_NODE_FLAGS: readonly string[];
+  };
+  return module.KAFKA_INGESTOR_NODE_FLAGS;
+}
+
+/** (d) the ingestor in a child process, or (f) another checkout's; returns its rate, peak RSS and collector pauses. */
+async function ingestInChild(
+  config: Config,
+  total: number,
+  checkout?: string,
+): Promise<{ rate: number; maxRssMb: number; gc: GcFigures | undefined }> {
+  const profile = args['cpu-prof'] && !checkout ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  const benchFile = checkout ? join(checkout, 'bench', 'ingest-kafka.ts') : undefined;
+  const flags = checkout ? await checkoutNodeFlags(checkout) : KAFKA_INGESTOR_NODE_FLAGS;
+  const run = startChild('ingest', config.KAFKA_TOPIC, config.KAFKA_PARTITIONS, profile, benchFile, flags);
+  // A checkout from before the gc figures reports none.
+  const result = await run.result<{ seconds: number; events: number; maxRssMb: number; gc?: GcFigures }>();
   if (result.events !== total) throw new Error(`ingestor loaded ${result.events} of ${total}`);
-  return { rate: total / result.seconds, maxRssMb: result.maxRssMb };
+  return { rate: total / result.seconds, maxRssMb: result.maxRssMb, gc: result.gc };
+}
+
+/** One line about a run's collector pauses: scavenges and full collections, count and time. */
+function gcText(gc: GcFigures | undefined): string {
+  if (!gc) return 'gc not reported';
+  return `gc: ${gc.minorCount} scavenges ${Math.round(gc.minorMs)} ms, ${gc.majorCount} mark-sweeps ${Math.round(gc.majorMs)} ms`;
 }
 
 interface Freshness {
@@ -481,6 +535,7 @@ async function main(): Promise<void> {
     const copyRates: number[] = [];
     const ingestRates: number[] = [];
     const ingestRss: number[] = [];
+    const ingestGc: GcFigures[] = [];
     const connectRates: number[] = [];
     const connectRss: number[] = [];
     const baselineRates: number[] = [];
@@ -509,7 +564,8 @@ async function main(): Promise<void> {
         const ingest = await ingestInChild(config, total);
         ingestRates.push(ingest.rate);
         ingestRss.push(ingest.maxRssMb);
-        step(`(d) ${Math.round(ingest.rate)} events/s, peak RSS ${round(ingest.maxRssMb, 1)} MB`);
+        if (ingest.gc) ingestGc.push(ingest.gc);
+        step(`(d) ${Math.round(ingest.rate)} events/s, peak RSS ${round(ingest.maxRssMb, 1)} MB, ${gcText(ingest.gc)}`);
       },
       e: async () => {
         const warehouse = new URL(adminUrl);
@@ -532,10 +588,10 @@ async function main(): Promise<void> {
         step(`(e) ${Math.round(connect.rate)} events/s, peak RSS ${round(connect.maxRssMb, 1)} MB`);
       },
       f: async () => {
-        const other = await ingestInChild(config, total, join(baselineCheckout!, 'bench', 'ingest-kafka.ts'));
+        const other = await ingestInChild(config, total, baselineCheckout);
         baselineRates.push(other.rate);
         baselineRss.push(other.maxRssMb);
-        step(`(f) ${Math.round(other.rate)} events/s, peak RSS ${round(other.maxRssMb, 1)} MB (${baselineCheckout})`);
+        step(`(f) ${Math.round(other.rate)} events/s, peak RSS ${round(other.maxRssMb, 1)} MB, ${gcText(other.gc)} (${baselineCheckout})`);
       },
     };
     const order = [...(withConnect ? ['b', 'd', 'e'] : ['b', 'd']), ...(baselineCheckout ? ['f'] : [])];
@@ -603,6 +659,13 @@ async function main(): Promise<void> {
         freshness_rate: rate,
         freshness_produced_rate: fresh.producedRate,
         peak_rss_mb: round(ingest.maxRssMb, 1),
+        ...(ingestGc.length > 0
+          ? {
+              gc_scavenges_median: median(ingestGc.map((g) => g.minorCount)),
+              gc_scavenge_ms_median: Math.round(median(ingestGc.map((g) => g.minorMs))),
+              gc_mark_sweep_ms_median: Math.round(median(ingestGc.map((g) => g.majorMs))),
+            }
+          : {}),
         target_80pct_of_read: ingest.rate >= 0.8 * readRate,
         target_50k: ingest.rate >= 50_000,
         target_20x_naive: ingest.rate >= 20 * naiveRate,
