@@ -82,10 +82,14 @@ function mtime(path) {
   return existsSync(path) ? statSync(path).mtimeMs : 0;
 }
 
-// 1. npm packages: `npm ci` when node_modules is missing or older than package-lock.json.
+// 1. npm packages: `npm ci` when node_modules is missing or older than package-lock.json or a
+// patch of patches/ (patch-package applies them on install, so a changed patch needs one too).
 step('npm packages', () => {
   const marker = join(ROOT, 'node_modules', '.package-lock.json');
-  if (existsSync(marker) && mtime(marker) >= mtime(join(ROOT, 'package-lock.json'))) return 'up to date';
+  const patchDir = join(ROOT, 'patches');
+  const patches = existsSync(patchDir) ? readdirSync(patchDir).map((f) => join(patchDir, f)) : [];
+  const newest = Math.max(mtime(join(ROOT, 'package-lock.json')), ...patches.map(mtime));
+  if (existsSync(marker) && mtime(marker) >= newest) return 'up to date';
   // The lock file lists every platform's optional packages (@napi-rs/canvas, rollup, esbuild
   // binaries), so `npm ci` installs exactly what it pins on any machine. When it calls the lock
   // file out of sync, package.json changed without `npm install`: run that and commit the lock.
