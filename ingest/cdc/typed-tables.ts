@@ -63,7 +63,7 @@ export async function typedTableColumns(client: pg.ClientBase, tables: readonly 
 export function mappedColumns(source: readonly SourceColumn[]): TypedColumn[] {
   const mapped: TypedColumn[] = [];
   for (const column of source) {
-    const pgType = pgTypeOf(column.columnType);
+    const pgType = column.pgType !== undefined ? column.pgType : pgTypeOf(column.columnType);
     if (pgType && !META.has(column.name) && Buffer.byteLength(column.name) <= 63) mapped.push({ name: column.name, pgType });
   }
   return mapped;
