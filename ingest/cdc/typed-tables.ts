@@ -41,7 +41,10 @@ export function quoteIdent(name: string): string {
 }
 
 /** The source columns of existing typed tables, in column order (tables absent: no entry). */
-export async function typedTableColumns(client: pg.ClientBase, tables: readonly string[]): Promise<Map<string, TypedColumn[]>> {
+export async function typedTableColumns(
+  client: Pick<pg.ClientBase, 'query'>,
+  tables: readonly string[],
+): Promise<Map<string, TypedColumn[]>> {
   const result = await client.query<{ table_name: string; name: string; pg_type: string }>(
     `select c.relname as table_name, a.attname as name, format_type(a.atttypid, a.atttypmod) as pg_type
        from pg_class c join pg_attribute a on a.attrelid = c.oid

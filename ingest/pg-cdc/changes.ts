@@ -35,9 +35,36 @@ export function relationChange(before: RelationInfo | undefined, after: Relation
   const describe = (c: PgTableColumn) => `${c.name} ${c.sourceType}`;
   if (!before) return null;
   const old = new Map(before.columns.map((c) => [c.name, c.sourceType]));
+  return describeChange(old, after, schema, describe);
+}
+
+/**
+ * The first Relation message of a table in a session, against the raw_shop table the warehouse
+ * has (its raw types, not the source's): new columns and a new table are logged even when the
+ * change happened while the ingestor was stopped. null if the table holds every column already.
+ */
+export function relationChangeFromWarehouse(
+  existing: readonly { name: string }[] | undefined,
+  after: RelationInfo,
+  schema: string,
+): string | null {
+  if (!existing)
+    return `-- relation ${schema}.${after.name} is new (pgoutput Relation message): ${after.columns.map((c) => `${c.name} ${c.sourceType}`).join(', ')}`;
+  const have = new Set(existing.map((c) => c.name));
+  const added = after.columns.filter((c) => !have.has(c.name));
+  if (added.length === 0) return null;
+  return `-- relation ${schema}.${after.name} changed (pgoutput Relation message): added ${added.map((c) => `${c.name} ${c.sourceType}`).join(', ')}`;
+}
+
+function describeChange(
+  old: Map<string, string>,
+  after: RelationInfo,
+  schema: string,
+  describe: (c: PgTableColumn) => string,
+): string | null {
   const now = new Map(after.columns.map((c) => [c.name, c.sourceType]));
   const added = after.columns.filter((c) => !old.has(c.name)).map(describe);
-  const dropped = before.columns.filter((c) => !now.has(c.name)).map((c) => c.name);
+  const dropped = [...old.keys()].filter((name) => !now.has(name));
   const retyped = after.columns.filter((c) => old.has(c.name) && old.get(c.name) !== c.sourceType).map(describe);
   if (added.length + dropped.length + retyped.length === 0) return null;
   const parts = [

@@ -8,7 +8,7 @@
  * snapshot does not outlive the session that created the slot).
  */
 import { randomUUID } from 'node:crypto';
-import type { Readable} from 'node:stream';
+import type { Readable } from 'node:stream';
 import { Transform, type TransformCallback } from 'node:stream';
 
 import type pg from 'pg';

@@ -13,7 +13,17 @@ import type { Logger } from '../../lib/logger.ts';
 import type { ChangeRecord } from '../cdc/change.ts';
 import { commitBatch, type BatchResult } from '../cdc/sink.ts';
 import type { SourceTransaction } from '../cdc/transaction-assembler.ts';
-import { imageOf, logChange, relationChange, relationInfo, rowChange, type RelationInfo, type TxContext } from './changes.ts';
+import { typedTableColumns } from '../cdc/typed-tables.ts';
+import {
+  imageOf,
+  logChange,
+  relationChange,
+  relationChangeFromWarehouse,
+  relationInfo,
+  rowChange,
+  type RelationInfo,
+  type TxContext,
+} from './changes.ts';
 import { lsnToNumber, numberToLsn, primaryKeyOf, sessionOptions, type PgSourceInfo } from './source.ts';
 
 /** pgoutput with every value left as the text the server sent (values.ts converts it), never pg's global type parsers. */
@@ -145,7 +155,10 @@ export class PgChangeStream {
         case 'relation': {
           const primaryKey = await primaryKeyOf(this.#o.control, message.schema, message.name);
           const info = relationInfo(message, primaryKey);
-          const ddl = relationChange(this.#relations.get(message.relationOid), info, message.schema);
+          const before = this.#relations.get(message.relationOid);
+          const ddl = before
+            ? relationChange(before, info, message.schema)
+            : relationChangeFromWarehouse((await typedTableColumns(this.#o.pool, [info.name])).get(info.name), info, message.schema);
           this.#relations.set(message.relationOid, info);
           if (ddl && this.#tx) this.#tx.changes.push({ relation: info, op: 'schema_change', ddl });
           return;
