@@ -181,6 +181,8 @@ export interface PgCdcChild {
   child: ChildProcess;
   output: string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once a log line contains `text`; rejects if the process exits first or on timeout. */
+  waitFor(text: string, timeoutMs?: number): Promise<void>;
 }
 
 /** `npm run ingest:pg-cdc` as a real process (node with tsx as a loader, so the pid is the ingestor's). */
@@ -211,5 +213,16 @@ export function spawnPgCdc(config: Config, args: string[] = []): PgCdcChild {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
-  return { child, output, exited };
+  const waitFor = async (text: string, timeoutMs = 60_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    let ended = false;
+    void exited.then(() => (ended = true));
+    while (!output.some((line) => line.includes(text))) {
+      if (ended) throw new Error(`ingest:pg-cdc exited before printing "${text}":\n${output.slice(-10).join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(`no "${text}" from ingest:pg-cdc within ${timeoutMs} ms:\n${output.slice(-10).join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  return { child, output, exited, waitFor };
 }
