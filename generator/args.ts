@@ -12,6 +12,10 @@ import { DAY_MS, formatDay, parseDay } from './world/calendar.ts';
 export const SINK_NAMES = ['mariadb', 'kafka'] as const;
 export type SinkName = (typeof SINK_NAMES)[number];
 
+/** Where the shop tables go: MariaDB (SHOP_DB_URL) or Postgres (SHOP_PG_URL). */
+export const SOURCE_DBS = ['mariadb', 'postgres'] as const;
+export type SourceDb = (typeof SOURCE_DBS)[number];
+
 export interface GenerateOptions {
   mode: 'backfill' | 'live';
   seed: number;
@@ -30,6 +34,8 @@ export interface GenerateOptions {
   /** Manifest path, or null to use the default under the data directory. */
   manifest: string | null;
   sinks: SinkName[];
+  /** The database the shop sink (\`mariadb\` in --sinks) writes to. */
+  sourceDb: SourceDb;
   reset: boolean;
   dryRun: boolean;
   quiet: boolean;
@@ -68,7 +74,10 @@ Test data:
                           (default: $SHOPFLOW_DATA_DIR/generator/anomalies-seed<SEED>.jsonl)
 
 Output:
-  --sinks LIST            comma-separated: mariadb,kafka (default both)
+  --sinks LIST            comma-separated: mariadb,kafka (default both); mariadb is the shop
+                          database sink, written to the database --source-db names
+  --source-db DB          mariadb (default) or postgres: the shop tables go to the Postgres
+                          of SHOP_PG_URL instead of MariaDB (backfill only; docs/pg-cdc.md)
   --reset                 drop and recreate the shop tables first (backfill only); the topic and
                           the warehouse keep the old world: \`npm run reset\` empties all three
   --dry-run               generate everything, write nothing (measures the generator alone)
@@ -78,6 +87,8 @@ Output:
 
 Environment:
   SHOP_DB_URL             MariaDB URL (default mysql://shopflow:shopflow@127.0.0.1:33069/shop)
+  SHOP_PG_URL             Postgres URL for --source-db postgres
+                          (default postgres://postgres:shopflow@127.0.0.1:54339/shop)
   KAFKA_BROKERS           comma-separated host:port (default 127.0.0.1:19092)
   KAFKA_TOPIC             topic for events (default shop.events)
   KAFKA_PARTITIONS        partitions when the topic is created (default 6)
@@ -139,6 +150,7 @@ export function parseGenerateArgs(argv: string[], nowMs: number, dataDir: string
         'dry-run': { type: 'boolean' },
         quiet: { type: 'boolean' },
         json: { type: 'boolean' },
+        'source-db': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -189,6 +201,11 @@ export function parseGenerateArgs(argv: string[], nowMs: number, dataDir: string
       throw new UsageError(`--sinks: unknown sink "${s}" (choose from ${SINK_NAMES.join(', ')})`);
   }
   if (sinks.length === 0 && !values['dry-run']) throw new UsageError('--sinks needs at least one of mariadb,kafka (or use --dry-run)');
+  const sourceDb = values['source-db'] ?? 'mariadb';
+  if (!(SOURCE_DBS as readonly string[]).includes(sourceDb))
+    throw new UsageError(`--source-db: unknown database "${sourceDb}" (choose from ${SOURCE_DBS.join(', ')})`);
+  if (sourceDb === 'postgres' && mode === 'live')
+    throw new UsageError('--source-db postgres writes backfills only; --live continues MariaDB');
   if (values['anomaly-rate'] !== undefined && !values.anomalies) throw new UsageError('--anomaly-rate needs --anomalies');
   if (values.manifest !== undefined && !values.anomalies) throw new UsageError('--manifest needs --anomalies');
 
@@ -206,6 +223,7 @@ export function parseGenerateArgs(argv: string[], nowMs: number, dataDir: string
     anomalyRate: positiveNumber('anomaly-rate', values['anomaly-rate'], 1),
     manifest: values.anomalies ? resolve(values.manifest ?? resolve(dataDir, 'generator', `anomalies-seed${seed}.jsonl`)) : null,
     sinks: [...new Set(sinks)] as SinkName[],
+    sourceDb: sourceDb as SourceDb,
     reset: values.reset ?? false,
     dryRun: values['dry-run'] ?? false,
     quiet: values.quiet ?? false,

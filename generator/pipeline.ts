@@ -11,6 +11,7 @@ import type { Manifest } from './anomalies/manifest.ts';
 import type { GenerateOptions } from './args.ts';
 import { KafkaSink } from './sinks/kafka.ts';
 import { MariadbSink, connectShopDb, emptyCounts, ensureSchema, tableCounts, writeMethodFor, type WriteCounts } from './sinks/mariadb.ts';
+import { PostgresShopSink, connectShopPg, ensurePgSchema, pgTableCounts } from './sinks/postgres.ts';
 import type { Sink } from './sinks/types.ts';
 import type { RunSummary } from './summary.ts';
 import type { Batch } from './world/batch.ts';
@@ -64,6 +65,17 @@ export interface OpenSinks {
   close(): Promise<void>;
 }
 
+function refuseNonEmpty(counts: WriteCounts['inserted']): void {
+  if (counts.customers > 0 || counts.products > 0 || counts.orders > 0) {
+    throw new ShopflowError(
+      'SHOPFLOW_GENERATOR_NOT_EMPTY',
+      `the shop database already holds ${counts.customers} customers, ${counts.products} products and ${counts.orders} orders; ` +
+        'a backfill starts from an empty shop: run `npm run reset` to empty the shop, the topic and the warehouse together ' +
+        '(or add --reset to recreate only the shop tables), or use --live to continue from this state',
+    );
+  }
+}
+
 export async function openSinks(options: GenerateOptions, config: Config, logger: Logger): Promise<OpenSinks> {
   const sinks: Sink[] = [];
   let mariadb: MariadbSink | null = null;
@@ -73,21 +85,18 @@ export async function openSinks(options: GenerateOptions, config: Config, logger
   };
   if (options.dryRun) return { sinks, mariadb, close };
   try {
-    if (options.sinks.includes('mariadb')) {
+    if (options.sinks.includes('mariadb') && options.sourceDb === 'postgres') {
+      const client = await connectShopPg(config.SHOP_PG_URL, logger);
+      sinks.push(new PostgresShopSink(client));
+      await ensurePgSchema(client, { reset: options.reset });
+      refuseNonEmpty(await pgTableCounts(client));
+    } else if (options.sinks.includes('mariadb')) {
       const connection = await connectShopDb(config.SHOP_DB_URL, logger);
       mariadb = new MariadbSink(connection, await writeMethodFor(connection, logger));
       sinks.push(mariadb);
       await ensureSchema(connection, { reset: options.reset && options.mode === 'backfill' });
       if (options.mode === 'backfill') {
-        const counts = await tableCounts(connection);
-        if (counts.customers > 0 || counts.products > 0 || counts.orders > 0) {
-          throw new ShopflowError(
-            'SHOPFLOW_GENERATOR_NOT_EMPTY',
-            `the shop database already holds ${counts.customers} customers, ${counts.products} products and ${counts.orders} orders; ` +
-              'a backfill starts from an empty shop: run `npm run reset` to empty the shop, the topic and the warehouse together ' +
-              '(or add --reset to recreate only the shop tables), or use --live to continue from this state',
-          );
-        }
+        refuseNonEmpty(await tableCounts(connection));
       }
     }
     if (options.sinks.includes('kafka')) {

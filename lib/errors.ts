@@ -65,6 +65,8 @@ export const ERROR_CODES = {
   CDC_TABLE_MOVED_IN: 'a table was renamed into the captured database from another one',
   CDC_SOURCE_REPLACED: 'the source server or its binlog history is not the one the stored position belongs to',
   CDC_STATEMENT_LOGGED_DML: 'the binlog holds a change logged as a statement, not rows',
+  PG_CDC_SOURCE_SETTINGS: 'the Postgres shop is not set up for logical replication (wal_level, privileges)',
+  PG_CDC_SLOT_LOST: 'the replication slot the stored position belongs to is gone from the Postgres shop',
   FILES_FOLDER_MISSING: "a file source's folder does not exist or cannot be read",
   FILES_HEADER_MISMATCH: "a file's CSV header lacks a column its source declares",
   FILES_MALFORMED_CSV: 'a file is not CSV as its source declares it (e.g. a quote never closed): refused whole',

@@ -13,6 +13,11 @@ export interface SourceColumn {
   name: string;
   /** information_schema.COLUMNS.COLUMN_TYPE, e.g. "decimal(12,2)", "bigint(20) unsigned". */
   columnType: string;
+  /**
+   * The raw_shop type, when the source's own type map already chose it (a Postgres source:
+   * ingest/pg-cdc/type-map.ts); null sends the values to `_unmapped`. Absent: pgTypeOf(columnType).
+   */
+  pgType?: string | null;
 }
 
 const INTEGERS = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);

@@ -69,9 +69,11 @@ export function fieldEncoder(pgType: string): FieldEncoder {
     return (value) => (typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined);
   if (pgType === 'date') return (value) => (typeof value === 'string' && DATE.test(value) ? value : undefined);
   if (pgType.startsWith('timestamp'))
-    // values.ts: 'YYYY-MM-DDTHH:MM:SS.mmmZ'.
+    // values.ts: 'YYYY-MM-DDTHH:MM:SS.mmmZ'; a Postgres source's microseconds (pg-cdc/values.ts): '...ffffffZ'.
     return (value) =>
-      typeof value === 'string' && value.length === 24 && value.charCodeAt(10) === 84 && value.endsWith('Z') ? value : undefined;
+      typeof value === 'string' && (value.length === 24 || value.length === 27) && value.charCodeAt(10) === 84 && value.endsWith('Z')
+        ? value
+        : undefined;
   if (pgType === 'interval') return (value) => (typeof value === 'string' && TIME.test(value) ? value : undefined);
   // values.ts gives binary values as base64.
   if (pgType === 'bytea')

@@ -63,7 +63,10 @@ export function quoteIdent(name: string): string {
 }
 
 /** The source columns of existing typed tables by source table, in column order (tables absent: no entry). */
-export async function typedTableColumns(client: pg.ClientBase, tables: readonly string[]): Promise<Map<string, TypedColumn[]>> {
+export async function typedTableColumns(
+  client: Pick<pg.ClientBase, 'query'>,
+  tables: readonly string[],
+): Promise<Map<string, TypedColumn[]>> {
   const sourceOf = new Map(tables.map((table) => [typedRelationName(table), table]));
   const result = await client.query<{ table_name: string; name: string; pg_type: string }>(
     `select c.relname as table_name, a.attname as name, format_type(a.atttypid, a.atttypmod) as pg_type
@@ -87,7 +90,7 @@ export async function typedTableColumns(client: pg.ClientBase, tables: readonly 
 export function mappedColumns(source: readonly SourceColumn[]): TypedColumn[] {
   const mapped: TypedColumn[] = [];
   for (const column of source) {
-    const pgType = pgTypeOf(column.columnType);
+    const pgType = column.pgType !== undefined ? column.pgType : pgTypeOf(column.columnType);
     if (pgType && !META.has(column.name) && Buffer.byteLength(column.name) <= 63) mapped.push({ name: column.name, pgType });
   }
   return mapped;

@@ -14,7 +14,7 @@ export interface Config extends EnvConfig {
   /** Project root (where package.json lives). */
   rootDir: string;
   /** Which services the project starts itself: those whose URL was not given. */
-  managed: { postgres: boolean; mariadb: boolean; kafka: boolean; smtp: boolean; s3: boolean; spark: boolean };
+  managed: { postgres: boolean; shopPostgres: boolean; mariadb: boolean; kafka: boolean; smtp: boolean; s3: boolean; spark: boolean };
 }
 
 export { ROOT_DIR };
@@ -44,6 +44,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(ROOT_DIR, parsed.data.SHOPFLOW_DATA_DIR),
     managed: {
       postgres: !given('WAREHOUSE_URL'),
+      shopPostgres: !given('SHOP_PG_URL'),
       mariadb: !given('SHOP_DB_URL'),
       kafka: !given('KAFKA_BROKERS'),
       smtp: !given('SMTP_URL'),

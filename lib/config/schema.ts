@@ -48,6 +48,10 @@ export const DEFAULTS = {
   SHOP_DB_URL: 'mysql://shopflow:shopflow@127.0.0.1:33069/shop',
   CDC_SERVER_ID: '5401',
   CDC_RAW_LAYOUT: 'typed',
+  // The shop on Postgres (docs/pg-cdc.md): a second server with wal_level=logical.
+  SHOP_PG_URL: 'postgres://postgres:shopflow@127.0.0.1:54339/shop',
+  PG_CDC_SLOT: 'shopflow_cdc',
+  PG_CDC_PUBLICATION: 'shopflow_cdc',
   KAFKA_BROKERS: '127.0.0.1:19092',
   KAFKA_TOPIC: 'shop.events',
   KAFKA_PARTITIONS: '6',
@@ -158,6 +162,11 @@ export const envSchema = z.object({
    * bench only, jsonb images in raw.shop_changes, which nothing downstream reads any more.
    */
   CDC_RAW_LAYOUT: z.enum(['jsonb', 'typed']),
+  /** The shop database on Postgres (`generate --source-db postgres`, `ingest:pg-cdc`); superuser or REPLICATION role. */
+  SHOP_PG_URL: url(['postgres', 'postgresql']),
+  /** Logical replication slot and publication the Postgres CDC ingestor reads through (docs/pg-cdc.md). */
+  PG_CDC_SLOT: z.string().regex(/^[a-z0-9_]{1,63}$/, 'must be lower-case letters, digits and _ (a replication slot name)'),
+  PG_CDC_PUBLICATION: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier'),
   KAFKA_BROKERS: z
     .string()
     .transform((s) =>

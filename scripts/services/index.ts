@@ -10,6 +10,7 @@ import { mariadbService } from './mariadb.ts';
 import { postgresService } from './postgres.ts';
 import { prometheusService } from './prometheus.ts';
 import { s3proxyService } from './s3proxy.ts';
+import { shopPostgresService } from './shop-postgres.ts';
 import { smtpService } from './smtp.ts';
 import { sparkService } from './spark.ts';
 import type { LocalService, ServiceName, ServiceStatus } from './types.ts';
@@ -17,7 +18,7 @@ import type { LocalService, ServiceName, ServiceStatus } from './types.ts';
 export type { LocalService, ServiceName, ServiceStatus } from './types.ts';
 
 /** The services everything needs. Prometheus is optional (METRICS_ENABLED) and handled by servicesFor. */
-export const SERVICES: readonly LocalService[] = [postgresService, mariadbService, kafkaService, smtpService];
+export const SERVICES: readonly LocalService[] = [postgresService, shopPostgresService, mariadbService, kafkaService, smtpService];
 
 /** The lakehouse's services (LAKEHOUSE_ENABLED): the object store and the Spark cluster. */
 export const LAKEHOUSE_SERVICES: readonly LocalService[] = [s3proxyService, sparkService];

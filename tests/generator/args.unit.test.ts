@@ -22,6 +22,7 @@ describe('generate flags', () => {
       days: 365,
       seed: 42,
       sinks: ['mariadb', 'kafka'],
+      sourceDb: 'mariadb',
       anomalies: false,
     });
     expect(new Date(o.startMs + (o.days - 1) * 86_400_000).toISOString().slice(0, 10)).toBe('2025-06-14');

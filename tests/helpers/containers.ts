@@ -42,6 +42,17 @@ async function startPostgres(): Promise<StartedTestContainer> {
   );
 }
 
+/** The shop on Postgres: logical decoding needs wal_level=logical (scripts/services/shop-postgres.ts). */
+async function startShopPostgres(): Promise<StartedTestContainer> {
+  return new GenericContainer('postgres:17')
+    .withEnvironment({ POSTGRES_PASSWORD: PASSWORD, POSTGRES_DB: 'shop' })
+    .withCommand(['postgres', '-c', 'wal_level=logical', '-c', 'max_replication_slots=20', '-c', 'max_wal_senders=20', '-c', 'fsync=off'])
+    .withExposedPorts(5432)
+    .withTmpFs({ '/var/lib/postgresql/data': 'rw' })
+    .withWaitStrategy(Wait.forLogMessage(/database system is ready to accept connections/, 2))
+    .start();
+}
+
 async function startMariadb(): Promise<StartedTestContainer> {
   return new GenericContainer('mariadb:10.11')
     .withEnvironment({ MARIADB_ROOT_PASSWORD: PASSWORD, MARIADB_DATABASE: 'shop', MARIADB_USER: 'shopflow', MARIADB_PASSWORD: PASSWORD })
@@ -98,8 +109,13 @@ async function startKafka(): Promise<{ container: StartedTestContainer; port: nu
 export async function startContainers(config: Config): Promise<TestServices> {
   const containers: StartedTestContainer[] = [];
   try {
-    const [postgres, mariadb, kafka] = await Promise.all([startPostgres(), startMariadb(), startKafka()]);
-    containers.push(postgres, mariadb, kafka.container);
+    const [postgres, shopPostgres, mariadb, kafka] = await Promise.all([
+      startPostgres(),
+      startShopPostgres(),
+      startMariadb(),
+      startKafka(),
+    ]);
+    containers.push(postgres, shopPostgres, mariadb, kafka.container);
     const warehouseAdminUrl = `postgres://postgres:${PASSWORD}@${postgres.getHost()}:${postgres.getMappedPort(5432)}/shopflow`;
     await migrate({ ...config, WAREHOUSE_URL: warehouseAdminUrl });
 
@@ -119,6 +135,7 @@ export async function startContainers(config: Config): Promise<TestServices> {
     const endpoints: TestEndpoints = {
       warehouseAdminUrl,
       shopDbAdminUrl,
+      shopPgAdminUrl: `postgres://postgres:${PASSWORD}@${shopPostgres.getHost()}:${shopPostgres.getMappedPort(5432)}/shop`,
       kafkaBrokers: [`127.0.0.1:${kafka.port}`],
       smtpUrl: config.SMTP_URL,
       mailDir: mailDir(config),

@@ -16,6 +16,8 @@ export interface TestEndpoints {
   warehouseAdminUrl: string;
   /** A MariaDB account allowed to create databases and grant privileges. */
   shopDbAdminUrl: string;
+  /** Superuser URL of the shop on Postgres (wal_level=logical); test databases are created beside it. */
+  shopPgAdminUrl: string;
   kafkaBrokers: string[];
   smtpUrl: string;
   /** Where the SMTP sink stores each message as an .eml file. */
@@ -34,6 +36,7 @@ export function endpointsFromConfig(config: Config): TestEndpoints {
   return {
     warehouseAdminUrl: config.WAREHOUSE_URL,
     shopDbAdminUrl: config.SHOP_DB_URL,
+    shopPgAdminUrl: config.SHOP_PG_URL,
     kafkaBrokers: config.KAFKA_BROKERS,
     smtpUrl: config.SMTP_URL,
     mailDir: mailDir(config),
@@ -73,7 +76,7 @@ export async function ensureTestServices(config: Config = loadConfig()): Promise
     throw new ServiceUnavailableError(
       `the test services could not be started:\n${failed.map((o) => `  ${o.service}: ${o.message}`).join('\n')}\n` +
         'Fix the cause above (logs are under .data/<service>/), or point the tests at running servers with ' +
-        'WAREHOUSE_URL, SHOP_DB_URL, KAFKA_BROKERS and SMTP_URL.',
+        'WAREHOUSE_URL, SHOP_DB_URL, SHOP_PG_URL, KAFKA_BROKERS and SMTP_URL.',
     );
   }
   const endpoints = endpointsFromConfig(config);
@@ -86,6 +89,7 @@ export function endpointEnv(endpoints: TestEndpoints): Record<string, string> {
   const env: Record<string, string> = {};
   if (endpoints.warehouseAdminUrl !== DEFAULTS.WAREHOUSE_URL) env.WAREHOUSE_URL = endpoints.warehouseAdminUrl;
   if (endpoints.shopDbAdminUrl !== DEFAULTS.SHOP_DB_URL) env.SHOP_DB_URL = endpoints.shopDbAdminUrl;
+  if (endpoints.shopPgAdminUrl !== DEFAULTS.SHOP_PG_URL) env.SHOP_PG_URL = endpoints.shopPgAdminUrl;
   if (endpoints.kafkaBrokers.join(',') !== DEFAULTS.KAFKA_BROKERS) env.KAFKA_BROKERS = endpoints.kafkaBrokers.join(',');
   if (endpoints.smtpUrl !== DEFAULTS.SMTP_URL) env.SMTP_URL = endpoints.smtpUrl;
   return env;

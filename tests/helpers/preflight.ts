@@ -48,6 +48,16 @@ export async function preflight(endpoints: TestEndpoints): Promise<void> {
           await client.end().catch(() => undefined);
         }
       }),
+      check(`Shop Postgres at ${redact(endpoints.shopPgAdminUrl)}`, `${start}, or set SHOP_PG_URL to a reachable server.`, async () => {
+        const client = new pg.Client({ connectionString: endpoints.shopPgAdminUrl, connectionTimeoutMillis: 5000 });
+        client.on('error', () => undefined);
+        try {
+          await client.connect();
+          await client.query('select 1');
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      }),
       check(`MariaDB at ${redact(endpoints.shopDbAdminUrl)}`, `${start}, or set SHOP_DB_URL to a reachable server.`, async () => {
         const connection = await mysql.createConnection({ uri: endpoints.shopDbAdminUrl, connectTimeout: 5000 });
         connection.on('error', () => undefined);

@@ -88,7 +88,15 @@ describe('docker-compose.yml', () => {
       const env = Object.fromEntries(Object.entries(environmentOf(service)).map(([k, v]) => [k, withComposeDefaults(v)]));
       const config = loadConfig(env);
       // Every service is reached by name inside compose: none is started by the app.
-      expect(config.managed).toEqual({ postgres: false, mariadb: false, kafka: false, smtp: false, s3: false, spark: false });
+      expect(config.managed).toEqual({
+        postgres: false,
+        shopPostgres: false,
+        mariadb: false,
+        kafka: false,
+        smtp: false,
+        s3: false,
+        spark: false,
+      });
     }
   });
 

@@ -63,7 +63,7 @@ describe('.env.example', () => {
   it('loads as a configuration with every service managed', () => {
     const env = Object.fromEntries(entries.filter((e) => !e.commented).map((e) => [e.name, e.value]));
     const config = loadConfig(env);
-    expect(config.managed).toEqual({ postgres: true, mariadb: true, kafka: true, smtp: true, s3: true, spark: true });
+    expect(config.managed).toEqual({ postgres: true, shopPostgres: true, mariadb: true, kafka: true, smtp: true, s3: true, spark: true });
     expect(config.KAFKA_PARTITIONS).toBe(Number(DEFAULTS.KAFKA_PARTITIONS));
   });
 });

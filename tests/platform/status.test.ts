@@ -59,7 +59,8 @@ describe('npm run status', () => {
     const run = await status(env);
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/^Services\n/);
-    for (const service of ['postgres', 'mariadb', 'kafka', 'smtp']) expect(run.stdout).toMatch(new RegExp(`^  ok +${service} +up`, 'm'));
+    for (const service of ['postgres', 'shop postgres', 'mariadb', 'kafka', 'smtp'])
+      expect(run.stdout).toMatch(new RegExp(`^  ok +${service} +up`, 'm'));
     expect(run.stdout).toMatch(/ingest:kafka +not running, lag 0 events/);
     expect(run.stdout).toContain('All good.');
     expect(run.code).toBe(0);
@@ -71,7 +72,7 @@ describe('npm run status', () => {
     const report = JSON.parse(run.stdout) as StatusReport;
     expect(report.overall).toBe('ok');
     const names = report.services.map((r) => r.name);
-    expect(names.filter((n) => !n.startsWith('disk '))).toEqual(['postgres', 'mariadb', 'kafka', 'smtp', 'superset']);
+    expect(names.filter((n) => !n.startsWith('disk '))).toEqual(['postgres', 'shop postgres', 'mariadb', 'kafka', 'smtp', 'superset']);
     // Disk headroom of each watched directory the project's own services write to.
     expect(names.filter((n) => n.startsWith('disk ')).length).toBeGreaterThan(0);
     expect(report.ingestors.find((r) => r.name === 'ingest:kafka')?.facts).toMatchObject({ running: false, consumerLag: 0 });
