@@ -111,6 +111,8 @@ function backtest(config: Config): Promise<Backtest> {
   });
 }
 
+// One scratch database per scale, so a 1x and a 10x world kept with --keep can sit side by side.
+const scratchDatabase = scale === 1 ? 'bench_forecast' : `bench_forecast_x${String(scale).replace('.', '_')}`;
 const config = loadConfig();
 let shop: LandedShop | undefined;
 let warehouse: Config = config;
@@ -122,7 +124,7 @@ try {
     log(`using the warehouse database ${values.database}`);
   } else {
     log(`landing ${size.customers} customers, ${size.orders} orders, ${size.products} products, ${size.from}..${size.to}`);
-    shop = await landGeneratedShop(config, 'bench_forecast', size);
+    shop = await landGeneratedShop(config, scratchDatabase, size);
     warehouse = shop.config;
     log('landed; dbt build of the star schema the forecaster reads');
     await runDbt(
@@ -186,4 +188,5 @@ try {
   });
 } finally {
   if (shop && !values.keep) await shop.drop();
+  else if (shop) log(`kept the scratch databases ${scratchDatabase} (warehouse and shop): reuse with --database ${scratchDatabase}`);
 }

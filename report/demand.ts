@@ -41,19 +41,13 @@ const num = (v: unknown): number => Number(v);
 const isoDate = (v: unknown): string => (v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10));
 
 export async function loadDemand(db: Db, businessDate: string, limit = 5): Promise<DemandSummary> {
-  // The latest forecast made before the business date that covers it (horizon 1 normally).
+  // The latest forecast made before the business date (demand_vs_actual.is_latest_forecast:
+  // horizon 1 when the forecaster runs nightly).
   const { rows: totals } = await db.query(
-    `with run as (
-         select max(as_of_date) as as_of_date
-           from marts.demand_vs_actual
-          where model = 'xgboost' and forecast_date = $1::date and as_of_date < $1::date
-     )
-     select run.as_of_date, sum(d.forecast_units) as forecast_units, sum(d.lower_units) as lower_units,
-            sum(d.upper_units) as upper_units, sum(d.actual_units) as actual_units
-       from run
-       left join marts.demand_vs_actual d
-         on d.as_of_date = run.as_of_date and d.model = 'xgboost' and d.grain = 'category' and d.forecast_date = $1::date
-      group by run.as_of_date`,
+    `select max(as_of_date) as as_of_date, sum(forecast_units) as forecast_units, sum(lower_units) as lower_units,
+            sum(upper_units) as upper_units, sum(actual_units) as actual_units
+       from marts.demand_vs_actual
+      where model = 'xgboost' and grain = 'category' and forecast_date = $1::date and is_latest_forecast`,
     [businessDate],
   );
   const total = totals[0] as Record<string, unknown> | undefined;

@@ -144,7 +144,7 @@ function demandHtml(data: ReportData): string {
           d.misses.map((m) => [
             e(m.productName),
             e(m.category),
-            e(m.forecastUnits.toFixed(1)),
+            units(m.forecastUnits),
             `${e(formatCount(m.actualUnits))}${m.censored ? ' <span style="color:#b45309;">(out of stock)</span>' : ''}`,
           ]),
           ['left', 'left', 'right', 'right'],

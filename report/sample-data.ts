@@ -110,13 +110,13 @@ export function sampleReportData(businessDate = '2026-03-17'): ReportData {
       ok: true,
       rows: {
         forecastAsOf: '2024-03-13',
-        forecastUnits: 412.6,
+        forecastUnits: 413,
         lowerUnits: 371.2,
         upperUnits: 455.9,
         actualUnits: 398,
         misses: [
-          { productName: 'Yoga mat', category: 'Sports', forecastUnits: 6.2, actualUnits: 0, censored: true },
-          { productName: 'Board game "Castles"', category: 'Toys', forecastUnits: 3.1, actualUnits: 9, censored: false },
+          { productName: 'Yoga mat', category: 'Sports', forecastUnits: 6, actualUnits: 0, censored: true },
+          { productName: 'Board game "Castles"', category: 'Toys', forecastUnits: 3, actualUnits: 9, censored: false },
         ],
         atRisk: [
           {

@@ -37,7 +37,7 @@ function demandLines(data: ReportData): string[] {
       : `  Sold ${n(d.actualUnits)} units; forecast ${n(d.forecastUnits)} (80% interval ${n(d.lowerUnits)}-${n(d.upperUnits)}), made ${d.forecastAsOf}.`,
     ...d.misses.map(
       (m) =>
-        `  - miss: ${m.productName} (${m.category}): forecast ${m.forecastUnits.toFixed(1)}, sold ${m.actualUnits}${m.censored ? ' (out of stock)' : ''}`,
+        `  - miss: ${m.productName} (${m.category}): forecast ${n(m.forecastUnits)}, sold ${m.actualUnits}${m.censored ? ' (out of stock)' : ''}`,
     ),
     ...(d.atRisk.length === 0
       ? ['  No product expected to run out within the lead time.']

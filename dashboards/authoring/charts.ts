@@ -296,7 +296,7 @@ export function buildChart(def: ChartDef, where: ChartFilters = {}): BuiltChart 
         order_by_cols: def.orderBy.map(([column, direction]) => JSON.stringify([column, direction === 'asc'])),
         row_limit: def.rowLimit ?? 100,
         server_pagination: false,
-        table_timestamp_format: 'smart_date',
+        table_timestamp_format: def.timestampFormat ?? 'smart_date',
         show_cell_bars: false,
         include_search: false,
         allow_render_html: false,

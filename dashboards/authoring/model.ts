@@ -76,7 +76,15 @@ export type ChartDef =
       sortBy?: 'metric' | 'x' | { metric: string };
     }
   | { kind: 'pie'; groupby: string; metric: string; donut?: boolean; format?: string }
-  | { kind: 'table'; columns: string[]; orderBy: [string, 'asc' | 'desc'][]; rowLimit?: number; formats?: Record<string, string> }
+  | {
+      kind: 'table';
+      columns: string[];
+      orderBy: [string, 'asc' | 'desc'][];
+      rowLimit?: number;
+      formats?: Record<string, string>;
+      /** d3 time format of date and time columns (default smart_date, which prints a date column's midnight too). */
+      timestampFormat?: string;
+    }
   | { kind: 'table_agg'; groupby: string[]; metrics: string[]; orderBy?: [string, 'asc' | 'desc']; rowLimit?: number }
   | {
       kind: 'heatmap';

@@ -4,6 +4,10 @@
     category's products that day. A product day is censored when the product was out of stock
     at the start or the end of it: what sold was what the shelf held, not the demand the model
     forecasts, so accuracy leaves those days out (forecast_accuracy).
+    is_latest_forecast marks, per model, product or category and day, the forecast made last
+    before the day: horizon 1 when the forecaster runs nightly, up to 7 days ahead when it ran
+    weekly (npm run forecast -- --history, the demo). The dashboard's forecast-vs-actual chart
+    and the report's Demand section read that one, so a day is never counted twice.
 #}
 with
 
@@ -123,7 +127,11 @@ final as (
 
         ---------- booleans
         is_censored,
-        actual_units between lower_units and upper_units as is_within_interval
+        actual_units between lower_units and upper_units as is_within_interval,
+        row_number() over (
+            partition by model, grain, category, product_id, forecast_date
+            order by as_of_date desc
+        ) = 1 as is_latest_forecast
 
     from compared
 
