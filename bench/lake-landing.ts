@@ -315,6 +315,7 @@ async function main(): Promise<void> {
     const total = Object.values(await endOffsets(config, topic)).reduce((a, b) => a + b, 0);
     step('(a) Kafka read ceiling');
     const ceiling = await readCeiling(config, topic, total);
+    step(`  ${round(ceiling, 0)} events/s`);
     const ts: number[] = [];
     const tsRss: number[] = [];
     const spark: Record<1 | 2, number[]> = { 1: [], 2: [] };
@@ -329,6 +330,7 @@ async function main(): Promise<void> {
           const result = await tsIngestor(config, topic);
           ts.push(result.rate);
           tsRss.push(result.maxRssMb);
+          step(`  ${round(result.rate, 0)} events/s`);
         } else {
           const cores = run === 'spark1' ? 1 : 2;
           const result = await sparkRun(config, topic, cores, `${run}-${r}`);

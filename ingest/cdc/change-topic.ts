@@ -10,11 +10,28 @@
  * one that ends at or before the coordinate Kafka holds. A stable transactional id fences an
  * older publisher of the same source and aborts what it left open, so readers with
  * read_committed see every change once, in binlog order per key (the key names the row).
+ *
+ * The snapshot goes out in one Kafka transaction of its own, left open while the snapshot copies
+ * its tables and committed just before the warehouse marks the snapshot done; the position it
+ * commits names the snapshot, so an ingestor killed between the two commits completes that
+ * snapshot in Postgres instead of taking a new one (ingestor.ts). Rows the warehouse writes again
+ * itself (an ALTER's re-read, a RENAME's carried-over rows, an XA transaction prepared before
+ * this publisher started) are read from the source or the warehouse and published with their
+ * transaction.
  */
+import type mysqlCore from 'mysql2';
+import type pg from 'pg';
+
 import type { Logger } from '../../lib/logger.ts';
-import { createTransactionalProducer, type TransactionalMessage, type TransactionalProducer } from '../../lib/kafka/producer.ts';
+import {
+  createTransactionalProducer,
+  type OpenTransaction,
+  type TransactionalMessage,
+  type TransactionalProducer,
+} from '../../lib/kafka/producer.ts';
 import type { ChangeRecord } from './change.ts';
-import { compareCoordinates, type BinlogCoordinate } from './source.ts';
+import { readTableChanges } from './change-topic-rows.ts';
+import { compareCoordinates, openSourceConnection, primaryKeys, type BinlogCoordinate, type SourceInfo, type TableInfo } from './source.ts';
 import type { SourceTransaction } from './transaction-assembler.ts';
 
 export interface ChangeTopicOptions {
@@ -45,7 +62,32 @@ export interface PublishedPosition {
   binlog_file: string;
   binlog_position: number;
   gtid: string | null;
+  /** The last snapshot whose rows are all in the topic (absent in topics written before snapshots were published). */
+  snapshot_id?: string | null;
 }
+
+/** What the snapshot (snapshot.ts) hands its rows to: one Kafka transaction for the whole snapshot. */
+export interface SnapshotPublication {
+  /** Adds the table's rows, read on the snapshot's own connection, to the open transaction. */
+  table(connection: mysqlCore.Connection, table: TableInfo): Promise<number>;
+  /** Commits every row with a position naming the snapshot; call before the warehouse marks it done. */
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export interface SnapshotPublisher {
+  beginSnapshot(snapshotId: string, coordinate: BinlogCoordinate, startedAt: string): Promise<SnapshotPublication>;
+}
+
+/** Where the publisher reads what the warehouse writes again itself. */
+export interface PublisherSources {
+  source: SourceInfo;
+  /** The warehouse, for XA transactions prepared before this publisher started (ingest.cdc_xa_prepared). */
+  pool: pg.Pool;
+}
+
+/** A snapshot's rows stay in one open transaction: the broker's transaction.max.timeout.ms default. */
+const SNAPSHOT_TRANSACTION_MS = 15 * 60_000;
 
 export const positionTopic = (topic: string) => `${topic}.position`;
 
@@ -73,12 +115,14 @@ export function changeMessage(change: ChangeRecord): ChangeMessage {
   };
 }
 
-export class ChangeTopicPublisher {
+export class ChangeTopicPublisher implements SnapshotPublisher {
   readonly #producer: TransactionalProducer;
   readonly #options: ChangeTopicOptions;
   readonly #sourceName: string;
   readonly #logger: Logger;
+  readonly #sources: PublisherSources;
   #published: BinlogCoordinate | null;
+  #snapshotId: string | null;
   /** XA transactions prepared and not yet resolved, seen by this publisher. */
   readonly #prepared = new Map<string, ChangeRecord[]>();
 
@@ -87,18 +131,26 @@ export class ChangeTopicPublisher {
     options: ChangeTopicOptions,
     sourceName: string,
     logger: Logger,
-    published: BinlogCoordinate | null,
+    sources: PublisherSources,
+    position: PublishedPosition | null,
   ) {
     this.#producer = producer;
     this.#options = options;
     this.#sourceName = sourceName;
     this.#logger = logger;
-    this.#published = published;
+    this.#sources = sources;
+    this.#published = position ? { file: position.binlog_file, position: position.binlog_position } : null;
+    this.#snapshotId = position?.snapshot_id ?? null;
   }
 
-  static async open(options: ChangeTopicOptions, sourceName: string, logger: Logger): Promise<ChangeTopicPublisher> {
+  static async open(options: ChangeTopicOptions, sourceName: string, logger: Logger, sources: PublisherSources): Promise<ChangeTopicPublisher> {
     const producer = await createTransactionalProducer(
-      { brokers: options.brokers, clientId: 'shopflow-cdc-changes', transactionalId: `shopflow-cdc-changes-${sourceName}` },
+      {
+        brokers: options.brokers,
+        clientId: 'shopflow-cdc-changes',
+        transactionalId: `shopflow-cdc-changes-${sourceName}`,
+        transactionTimeoutMs: SNAPSHOT_TRANSACTION_MS,
+      },
       logger,
     );
     try {
@@ -106,9 +158,8 @@ export class ChangeTopicPublisher {
       await producer.ensureTopic(positionTopic(options.topic), 1, true);
       const value = await producer.lastCommittedValue(positionTopic(options.topic));
       const position = value === null ? null : (JSON.parse(value) as PublishedPosition);
-      const published = position ? { file: position.binlog_file, position: position.binlog_position } : null;
-      logger.info({ topic: options.topic, published }, 'publishing changes to the change topic');
-      return new ChangeTopicPublisher(producer, options, sourceName, logger, published);
+      logger.info({ topic: options.topic, published: position }, 'publishing changes to the change topic');
+      return new ChangeTopicPublisher(producer, options, sourceName, logger, sources, position);
     } catch (error) {
       await producer.disconnect().catch(() => undefined);
       throw error;
@@ -120,44 +171,145 @@ export class ChangeTopicPublisher {
     return this.#published;
   }
 
+  /** The last snapshot whose rows are all in the topic (null: none, or a topic older than snapshot publishing). */
+  get snapshotId(): string | null {
+    return this.#snapshotId;
+  }
+
+  #message(change: ChangeRecord): TransactionalMessage {
+    return { topic: this.#options.topic, key: changeKey(change), value: JSON.stringify(changeMessage(change)) };
+  }
+
+  #positionMessage(position: PublishedPosition): TransactionalMessage {
+    return { topic: positionTopic(this.#options.topic), key: this.#sourceName, value: JSON.stringify(position) };
+  }
+
+  async beginSnapshot(snapshotId: string, coordinate: BinlogCoordinate, startedAt: string): Promise<SnapshotPublication> {
+    const transaction = await this.#producer.begin();
+    const database = this.#sources.source.database;
+    let rows = 0;
+    return {
+      table: async (connection, table) => {
+        const at = { database, table: table.name, primaryKey: table.primaryKey, operation: 'snapshot' as const };
+        const copied = await readTableChanges(
+          connection,
+          { ...at, coordinate, snapshotId, committedAt: startedAt, firstRowIndex: null },
+          (changes) => transaction.send(changes.map((change) => this.#message(change))),
+        );
+        rows += copied;
+        return copied;
+      },
+      commit: async () => {
+        await transaction.send([
+          this.#positionMessage({ binlog_file: coordinate.file, binlog_position: coordinate.position, gtid: null, snapshot_id: snapshotId }),
+        ]);
+        await transaction.commit();
+        if (this.#published === null || compareCoordinates(coordinate, this.#published) > 0) this.#published = coordinate;
+        this.#snapshotId = snapshotId;
+        this.#logger.info({ snapshotId, rows }, 'snapshot published to the change topic');
+      },
+      abort: () => transaction.abort(),
+    };
+  }
+
   /** Publishes the batch's changes not in the topic yet; returns how many. Call before landing the batch. */
   async publish(batch: readonly SourceTransaction[]): Promise<number> {
-    const messages: TransactionalMessage[] = [];
+    let transaction: OpenTransaction | null = null;
     let end: SourceTransaction | null = null;
-    for (const tx of batch) {
-      const fresh = this.#published === null || compareCoordinates({ file: tx.endFile, position: tx.endPosition }, this.#published) > 0;
-      const changes = this.#changesOf(tx, fresh);
-      if (!fresh || changes.length === 0) continue;
-      for (const change of changes)
-        messages.push({ topic: this.#options.topic, key: changeKey(change), value: JSON.stringify(changeMessage(change)) });
-      end = tx;
+    let count = 0;
+    try {
+      for (const tx of batch) {
+        const fresh = this.#published === null || compareCoordinates({ file: tx.endFile, position: tx.endPosition }, this.#published) > 0;
+        const changes = await this.#changesOf(tx, fresh);
+        const rewrites = fresh && !tx.xa && (tx.renames || tx.rereads);
+        if (!fresh || (changes.length === 0 && !rewrites)) continue;
+        transaction ??= await this.#producer.begin();
+        const open = transaction;
+        const send = async (records: ChangeRecord[]) => {
+          count += records.length;
+          await open.send(records.map((change) => this.#message(change)));
+        };
+        await send(changes);
+        if (rewrites) await this.#rewrites(tx, send);
+        end = tx;
+      }
+      if (!transaction || !end) return 0;
+      await transaction.send([
+        this.#positionMessage({ binlog_file: end.endFile, binlog_position: end.endPosition, gtid: end.gtid, snapshot_id: this.#snapshotId }),
+      ]);
+      await transaction.commit();
+    } catch (error) {
+      await transaction?.abort().catch(() => undefined);
+      throw error;
     }
-    if (!end) return 0;
-    const position: PublishedPosition = { binlog_file: end.endFile, binlog_position: end.endPosition, gtid: end.gtid };
-    messages.push({ topic: positionTopic(this.#options.topic), key: this.#sourceName, value: JSON.stringify(position) });
-    await this.#producer.sendAtomically(messages);
     this.#published = { file: end.endFile, position: end.endPosition };
-    return messages.length - 1;
+    return count;
+  }
+
+  /**
+   * The rows the warehouse writes again itself after a RENAME or ALTER TABLE (sink.ts), read from
+   * the source when the batch is published: a RENAME's target's rows as inserts followed by the
+   * old name's truncate, an ALTER's table as snapshot rows `alter:<file>:<position>`. A row
+   * changed since the DDL is read in its newer state and its own changes follow, as in the
+   * warehouse's re-read (reread.ts).
+   */
+  async #rewrites(tx: SourceTransaction, send: (records: ChangeRecord[]) => Promise<void>): Promise<void> {
+    const { source } = this.#sources;
+    const coordinate = { file: tx.endFile, position: tx.endPosition };
+    const committedAt = new Date(tx.committedAtMs).toISOString();
+    const { query, core } = await openSourceConnection(source);
+    try {
+      const read = async (table: string, operation: 'snapshot' | 'insert', firstRowIndex: number | null) => {
+        const [exists] = await query.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [
+          source.database,
+          table,
+        ]);
+        if ((exists as unknown[]).length === 0) return 0;
+        const primaryKey = (await primaryKeys(query, source.database, table)).get(table) ?? [];
+        const snapshotId = operation === 'snapshot' ? `alter:${tx.endFile}:${tx.endPosition}` : null;
+        return readTableChanges(
+          core,
+          { database: source.database, table, primaryKey, operation, coordinate, snapshotId, committedAt, firstRowIndex },
+          send,
+        );
+      };
+      let rowIndex = tx.changes.length;
+      for (const rename of tx.renames ?? []) {
+        rowIndex += await read(rename.to, 'insert', rowIndex);
+        await send([
+          {
+            sourceDatabase: source.database,
+            tableName: rename.from,
+            operation: 'truncate',
+            primaryKeyJson: null,
+            beforeJson: null,
+            afterJson: null,
+            binlogFile: tx.endFile,
+            binlogPosition: tx.endPosition,
+            rowIndex: rowIndex++,
+            gtid: tx.gtid,
+            snapshotId: null,
+            sourceCommittedAt: committedAt,
+            ddl: tx.changes[0]?.ddl ?? null,
+          },
+        ]);
+      }
+      for (const table of tx.rereads ?? []) await read(table, 'snapshot', null);
+    } finally {
+      await query.end().catch(() => core.destroy());
+    }
   }
 
   /** The changes a transaction makes visible; XA bookkeeping runs for every transaction, published or not. */
-  #changesOf(tx: SourceTransaction, fresh: boolean): ChangeRecord[] {
+  async #changesOf(tx: SourceTransaction, fresh: boolean): Promise<ChangeRecord[]> {
     if (tx.xa?.kind === 'prepare') {
       if (tx.changes.length > 0) this.#prepared.set(tx.xa.xid, tx.changes);
       return [];
     }
     if (tx.xa) {
-      const held = this.#prepared.get(tx.xa.xid);
+      const held = this.#prepared.get(tx.xa.xid) ?? (fresh ? await this.#preparedEarlier(tx.xa.xid) : undefined);
       this.#prepared.delete(tx.xa.xid);
-      if (tx.xa.kind !== 'commit') return [];
-      if (!held) {
-        if (fresh)
-          this.#logger.warn(
-            { xid: tx.xa.xid },
-            'XA transaction prepared before this publisher started: its changes are not in the change topic',
-          );
-        return [];
-      }
+      if (tx.xa.kind !== 'commit' || !held) return [];
       // Positioned at the commit, as the warehouse lands them.
       const committedAt = new Date(tx.committedAtMs).toISOString();
       return held.map((change, index) => ({
@@ -169,12 +321,16 @@ export class ChangeTopicPublisher {
         sourceCommittedAt: committedAt,
       }));
     }
-    if (fresh && (tx.renames || tx.rereads))
-      this.#logger.warn(
-        { renames: tx.renames?.map((r) => `${r.from}->${r.to}`), rereads: tx.rereads },
-        'rows a rename or ALTER TABLE makes the warehouse write again are not in the change topic',
-      );
     return tx.changes;
+  }
+
+  /** An XA transaction prepared before this publisher started: the warehouse holds its changes until the commit lands. */
+  async #preparedEarlier(xid: string): Promise<ChangeRecord[] | undefined> {
+    const result = await this.#sources.pool.query<{ changes: ChangeRecord[] }>(
+      'select changes from ingest.cdc_xa_prepared where source_name = $1 and xid = $2',
+      [this.#sourceName, xid],
+    );
+    return result.rows[0]?.changes;
   }
 
   async close(): Promise<void> {

@@ -19,7 +19,7 @@ import { acquireInstanceLock } from './instance-lock.ts';
 import { readPosition } from './positions.ts';
 import { assertBinlogAvailable, purgedMessage, RESNAPSHOT_COMMAND } from './purge-check.ts';
 import { replacedSourceReason } from './source-identity.ts';
-import { runSnapshot, type SnapshotProgressEvent } from './snapshot.ts';
+import { completeSnapshot, runSnapshot, type SnapshotProgressEvent } from './snapshot.ts';
 import { availableBinlogs, checkServerSettings, openControlConnection, primaryKeys, sourceFromUrl, type SourceInfo } from './source.ts';
 import type { BatchResult } from './sink.ts';
 import { BinlogStream, type StreamEnd } from './stream.ts';
@@ -202,6 +202,17 @@ export class CdcIngestor {
             'If it is the wrong server, fix SHOP_DB_URL.',
         );
       }
+      if (this.#options.changeTopic)
+        publisher = await ChangeTopicPublisher.open(this.#options.changeTopic, this.sourceName, logger, { source: this.source, pool });
+      if (!this.#resnapshot && position?.snapshotState === 'running' && position.snapshotId === publisher?.snapshotId) {
+        // Killed between the change topic's commit of the snapshot and Postgres's: finish it.
+        position = await completeSnapshot(pool, position, config.CDC_RAW_LAYOUT, logger);
+        logger.warn({ snapshotId: position.snapshotId }, 'completed a snapshot the change topic already holds');
+      } else if (publisher && position?.snapshotState === 'done' && publisher.snapshotId === null) {
+        logger.warn(
+          `the change topic holds no snapshot of ${this.sourceName}: rows unchanged since the warehouse's snapshot are not in it; ${RESNAPSHOT_COMMAND} publishes one`,
+        );
+      }
       if (this.#resnapshot || !position || position.snapshotState !== 'done') {
         if (position?.snapshotState === 'done') logger.warn('re-snapshot requested: taking a new snapshot; the log keeps what it has');
         const snapshot = await runSnapshot({
@@ -211,6 +222,7 @@ export class CdcIngestor {
           logger,
           layout: config.CDC_RAW_LAYOUT,
           ...(replaced ? { replacedSource: replaced } : {}),
+          ...(publisher ? { changeTopic: publisher } : {}),
           signal: AbortSignal.any([this.#abort.signal, attempt.signal]),
           ...(this.#options.onSnapshotStart ? { onStart: this.#options.onSnapshotStart } : {}),
           ...(this.#options.onSnapshotProgress ? { onProgress: this.#options.onSnapshotProgress } : {}),
@@ -223,7 +235,6 @@ export class CdcIngestor {
       const start = { file: position.binlogFile!, position: position.binlogPosition! };
       await assertBinlogAvailable(control, this.sourceName, start);
 
-      if (this.#options.changeTopic) publisher = await ChangeTopicPublisher.open(this.#options.changeTopic, this.sourceName, logger);
       const stream = new BinlogStream({
         source: this.source,
         sink: {

@@ -9,6 +9,10 @@
  * that snapshot_id (all above the change_id floor recorded when it began, through
  * ingest.discard_interrupted_snapshot) and takes a new one.
  * No snapshot row is ever present twice, and the binlog is only followed once state is 'done'.
+ *
+ * With the change topic on, the same rows go to Kafka in one transaction committed just before
+ * the final 'done' commit; a snapshot whose rows Kafka already holds is completed on restart
+ * (completeSnapshot), not taken again, so the topic never holds a snapshot twice.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -36,6 +40,7 @@ import { invalidDateLetters, insertDeadLetters, nulLetter, type CdcDeadLetter } 
 import { makeRowConverter, toJsonText, type RowConverter } from './values.ts';
 import { endReplacedWorld, resnapshotDeletes } from './resnapshot.ts';
 import { readSourceIdentity } from './source-identity.ts';
+import type { SnapshotPublication, SnapshotPublisher } from './change-topic.ts';
 
 export interface SnapshotProgressEvent {
   table: string;
@@ -56,6 +61,8 @@ export interface SnapshotOptions {
   replacedSource?: string;
   onStart?: (tables: TableInfo[], estimatedTotal: number) => void;
   onProgress?: (event: SnapshotProgressEvent) => void;
+  /** Also publish the rows to the change topic (change-topic.ts), exactly once. */
+  changeTopic?: SnapshotPublisher;
 }
 
 const JSONB_FLOOR_SQL = 'select coalesce(max(change_id), 0)::text as floor from raw.shop_changes';
@@ -138,6 +145,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
   const replacedSource = options.replacedSource ?? previous?.snapshotProgress.replacedSource;
 
   const { query: connection, core } = await openSourceConnection(source);
+  let publication: SnapshotPublication | null = null;
   const abort = () => core.destroy();
   options.signal?.addEventListener('abort', abort, { once: true });
   try {
@@ -188,6 +196,7 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
       'snapshot started',
     );
     options.onStart?.(tables, estimatedTotal);
+    publication = (await options.changeTopic?.beginSnapshot(snapshotId, coordinate, startedAt)) ?? null;
 
     let totalRows = 0;
     for (const table of tables) {
@@ -210,26 +219,13 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
         return copied;
       });
       totalRows += rows;
+      await publication?.table(core, table);
       logger.info({ table: table.name, rows }, 'snapshot table copied');
     }
 
-    const { replacedSource: _ended, ...finished } = progress;
-    const done: CdcPosition = { ...running, snapshotState: 'done', snapshotProgress: finished };
-    await withTransaction(pool, async (client) => {
-      await unboundedStatements(client);
-      if (!replacedSource && (previous?.snapshotState === 'done' || BigInt(floor) > 0n)) {
-        const deletes = await resnapshotDeletes(client, {
-          sourceDatabase: source.database,
-          snapshotId,
-          changeIdFloor: floor,
-          coordinate,
-          startedAt,
-          layout,
-        });
-        if (deletes > 0) logger.warn({ deletes }, 're-snapshot: rows gone from the source since the last capture were logged as deletes');
-      }
-      await writePosition(client, done);
-    });
+    await publication?.commit();
+    publication = null;
+    const done = await completeSnapshot(pool, running, layout, logger);
     await connection.query('COMMIT');
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     logger.info(
@@ -238,9 +234,37 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
     );
     return { position: done, rows: totalRows, tables: tables.length, seconds };
   } finally {
+    await publication?.abort().catch(() => undefined);
     options.signal?.removeEventListener('abort', abort);
     await connection.end().catch(() => core.destroy());
   }
+}
+
+/**
+ * The snapshot's last step, once every table is copied: a re-snapshot logs the rows gone since the
+ * last capture as deletes; the position turns 'done'. Also run on restart for a snapshot whose
+ * every table is committed and whose rows the change topic already holds.
+ */
+export async function completeSnapshot(pool: pg.Pool, running: CdcPosition, layout: RawLayout, logger: Logger): Promise<CdcPosition> {
+  const { replacedSource, ...finished } = running.snapshotProgress;
+  const floor = finished.changeIdFloor ?? '0';
+  const done: CdcPosition = { ...running, snapshotState: 'done', snapshotProgress: finished };
+  await withTransaction(pool, async (client) => {
+    await unboundedStatements(client);
+    if (!replacedSource && BigInt(floor) > 0n) {
+      const deletes = await resnapshotDeletes(client, {
+        sourceDatabase: running.sourceName,
+        snapshotId: running.snapshotId!,
+        changeIdFloor: floor,
+        coordinate: { file: running.binlogFile!, position: running.binlogPosition! },
+        startedAt: finished.startedAt!,
+        layout,
+      });
+      if (deletes > 0) logger.warn({ deletes }, 're-snapshot: rows gone from the source since the last capture were logged as deletes');
+    }
+    await writePosition(client, done);
+  });
+  return done;
 }
 
 export interface TableCopy {

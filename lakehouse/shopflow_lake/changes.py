@@ -108,7 +108,8 @@ def main() -> None:
                 now.alias("_loaded_at"),
             )
             ledger.append(changes.where("change_key is not null"), changes_table, batch_id)
-            ledger.append(dead, dead_table, batch_id)
+            if not dead.isEmpty():
+                ledger.append(dead, dead_table, batch_id)
         finally:
             rows.unpersist()
 

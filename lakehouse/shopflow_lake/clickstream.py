@@ -107,7 +107,9 @@ def main() -> None:
                 now.alias("_loaded_at"),
             )
             ledger.append(events, events_table, batch_id)
-            ledger.append(dead, dead_table, batch_id)
+            # Most batches have no dead letters: no empty commit for them (the cached rows answer).
+            if not dead.isEmpty():
+                ledger.append(dead, dead_table, batch_id)
         finally:
             rows.unpersist()
 

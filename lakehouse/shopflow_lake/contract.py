@@ -43,8 +43,8 @@ def _js_pattern(pattern: str) -> re.Pattern[str]:
 
 
 def _utf16_length(text: str) -> int:
-    # zod measures strings in UTF-16 code units, as JavaScript does.
-    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+    # zod measures strings in UTF-16 code units, as JavaScript does (counted in C, not per character).
+    return len(text) if text.isascii() else len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 class _Field:
@@ -199,59 +199,28 @@ class Contract:
             ms -= offset if m.group(8) == "+" else -offset
         return ms
 
+    # A JSON text's tokens that matter to the spelling rule: strings (the last one before a
+    # number is its field's name) and numbers; the regex engine walks the text, not Python.
+    _TOKENS = re.compile(r'"((?:[^"\\]|\\.)*)"|-?[0-9]+(\.[0-9]*)?([eE][-+0-9]*)?', re.ASCII)
+
     def _spelling_problem(self, text: str) -> Optional[str]:
         """ingest/kafka's wire rule (lib/events/wire.ts): integers plain, money <= scale decimals, no exponents."""
-        i, n = 0, len(text)
         key = ""
-        while i < n:
-            c = text[i]
-            if c == '"':
-                end = _closing_quote(text, i + 1)
-                key = text[i + 1 : end]
-                i = end + 1
+        for token in self._TOKENS.finditer(text):
+            name, fraction, exponent = token.groups()
+            if name is not None:
+                key = name
                 continue
-            if c == "-" or c.isdigit() and c.isascii():
-                start = i
-                if text[i] == "-":
-                    i += 1
-                while i < n and "0" <= text[i] <= "9":
-                    i += 1
-                decimals = -1
-                if i < n and text[i] == ".":
-                    decimals = 0
-                    i += 1
-                    while i < n and "0" <= text[i] <= "9":
-                        i += 1
-                        decimals += 1
-                exponent = False
-                if i < n and text[i] in "eE":
-                    exponent = True
-                    i += 1
-                    while i < n and (text[i] in "+-" or "0" <= text[i] <= "9"):
-                        i += 1
-                if decimals < 0 and not exponent:
-                    continue
-                field = json.loads(f'"{key}"') if "\\" in key else key
-                written = text[start:i]
-                if field in self.integer_fields:
-                    return f"{field}: written as {written}: must be a plain integer (no fraction or exponent)"
-                if field in self.money_fields and (decimals > self.money_scale or exponent):
-                    return f"{field}: written as {written}: must have at most {self.money_scale} decimals and no exponent"
+            if fraction is None and exponent is None:
                 continue
-            i += 1
+            field = json.loads(f'"{key}"') if "\\" in key else key
+            written = token.group(0)
+            if field in self.integer_fields:
+                return f"{field}: written as {written}: must be a plain integer (no fraction or exponent)"
+            decimals = len(fraction) - 1 if fraction is not None else 0
+            if field in self.money_fields and (decimals > self.money_scale or exponent is not None):
+                return f"{field}: written as {written}: must have at most {self.money_scale} decimals and no exponent"
         return None
-
-
-def _closing_quote(text: str, start: int) -> int:
-    at = text.find('"', start)
-    while at >= 0:
-        backslashes = 0
-        while text[at - 1 - backslashes] == "\\":
-            backslashes += 1
-        if backslashes % 2 == 0:
-            return at
-        at = text.find('"', at + 1)
-    return len(text)
 
 
 def _days_from_civil(y: int, m: int, d: int) -> int:

@@ -61,6 +61,10 @@ class BatchLedger:
     write options, committed atomically with the data), and a replayed batch whose id a table
     already holds is skipped for that table. The sink id lives in the checkpoint folder, so a new
     checkpoint (a deliberate re-read) is a new sink.
+
+    The snapshots query (a Spark job) runs once per table and process, not per batch: after it,
+    this process is the sink's only writer (one job per checkpoint), so the last batch it
+    appended is the table's.
     """
 
     def __init__(self, spark: SparkSession, checkpoint_dir: str, job: str):
@@ -74,8 +78,14 @@ class BatchLedger:
             os.replace(path + ".tmp", path)
         with open(path, encoding="utf-8") as f:
             self.sink_id = f.read().strip()
+        self._last: dict[str, int] = {}
 
     def last_batch(self, table: str) -> int:
+        if table not in self._last:
+            self._last[table] = self._committed_batch(table)
+        return self._last[table]
+
+    def _committed_batch(self, table: str) -> int:
         rows = self.spark.sql(
             f"select max(cast(summary['{self.key}.batch'] as bigint)) as b from {table}.snapshots "
             f"where summary['{self.key}.sink'] = '{self.sink_id}'"
@@ -91,4 +101,5 @@ class BatchLedger:
         for k, v in (extra or {}).items():
             writer = writer.option(f"snapshot-property.{self.key}.{k}", str(v))
         writer.append()
+        self._last[table] = batch_id
         return True

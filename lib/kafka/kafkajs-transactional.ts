@@ -17,9 +17,18 @@ export interface TransactionalMessage {
   value: string;
 }
 
+/** A Kafka transaction left open across several sends (e.g. a whole snapshot's rows). */
+export interface OpenTransaction {
+  send(messages: readonly TransactionalMessage[]): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
 export interface TransactionalProducer {
   /** Sends every message in one Kafka transaction and commits it; aborts it on any failure. */
   sendAtomically(messages: readonly TransactionalMessage[]): Promise<void>;
+  /** Opens a transaction the caller fills and ends; nothing of it is visible before commit(). */
+  begin(): Promise<OpenTransaction>;
   /** The value of `topic`'s last committed record in partition 0 (null when it has none). */
   lastCommittedValue(topic: string, timeoutMs?: number): Promise<string | null>;
   /** Creates the topic if it is missing; false when it existed. */
@@ -35,6 +44,11 @@ export interface TransactionalProducerOptions {
    * one (its later sends fail) and aborts the transaction it left open.
    */
   transactionalId: string;
+  /**
+   * How long a transaction may stay open before the broker aborts it (kafkajs: 60 s). At most
+   * the broker's transaction.max.timeout.ms (15 min by default).
+   */
+  transactionTimeoutMs?: number;
 }
 
 /** How far back the last committed record is first looked for (a transaction takes 2+ offsets). */
@@ -54,6 +68,7 @@ export async function createTransactionalProducer(options: TransactionalProducer
     idempotent: true,
     maxInFlightRequests: 1,
     transactionalId: options.transactionalId,
+    ...(options.transactionTimeoutMs !== undefined ? { transactionTimeout: options.transactionTimeoutMs } : {}),
   });
   // Connecting registers the transactional id: the broker aborts what a previous holder left open.
   await producer.connect();
@@ -88,17 +103,31 @@ export async function createTransactionalProducer(options: TransactionalProducer
     }
   }
 
+  const topicMessages = (messages: readonly TransactionalMessage[]) => {
+    const byTopic = new Map<string, { key: string; value: string }[]>();
+    for (const m of messages) {
+      const list = byTopic.get(m.topic) ?? [];
+      list.push({ key: m.key, value: m.value });
+      byTopic.set(m.topic, list);
+    }
+    return [...byTopic].map(([topic, list]) => ({ topic, messages: list }));
+  };
+
   return {
+    async begin() {
+      const transaction = await producer.transaction();
+      return {
+        async send(messages) {
+          if (messages.length > 0) await transaction.sendBatch({ acks: -1, topicMessages: topicMessages(messages) });
+        },
+        commit: () => transaction.commit(),
+        abort: () => transaction.abort(),
+      };
+    },
     async sendAtomically(messages) {
       const transaction = await producer.transaction();
       try {
-        const byTopic = new Map<string, { key: string; value: string }[]>();
-        for (const m of messages) {
-          const list = byTopic.get(m.topic) ?? [];
-          list.push({ key: m.key, value: m.value });
-          byTopic.set(m.topic, list);
-        }
-        await transaction.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list })) });
+        await transaction.sendBatch({ acks: -1, topicMessages: topicMessages(messages) });
         await transaction.commit();
       } catch (error) {
         await transaction.abort().catch(() => undefined);

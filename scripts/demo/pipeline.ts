@@ -17,7 +17,8 @@ import { DBT_FORECAST_ARGS } from '../../scheduler/jobs/dbt-args.ts';
 import { coerceError, ServiceUnavailableError, ShopflowError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { sendDailyReport } from '../../report/send.ts';
-import { upServices } from '../services/index.ts';
+import { servicesFor, upServices } from '../services/index.ts';
+import { compareCounts, landInLake, resetLake } from './lake.ts';
 import { assertResetAllowed, resetShopDatabase, resetTopic, resetWarehouse } from './reset.ts';
 import { runCli, startCli, type CliOptions } from './run-cli.ts';
 import { DemoRun } from './ledger.ts';
@@ -51,7 +52,7 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
   assertResetAllowed(config, options.allowExternalReset);
   const cli: CliOptions = { rootDir: config.rootDir, logDir: context.logDir };
   const databaseOnly = options.databaseOnly ?? false;
-  const steps = new StepPrinter(databaseOnly ? 11 : 12);
+  const steps = new StepPrinter((databaseOnly ? 11 : 12) + (config.LAKEHOUSE_ENABLED ? 1 : 0));
   const to = options.to ? new Date(`${options.to}T00:00:00Z`) : new Date(Date.now() - DAY_MS);
   const from = new Date(to.getTime() - (options.days - 1) * DAY_MS);
 
@@ -62,9 +63,11 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
   const gateConfig: Config = databaseOnly ? { ...config, GATE_SOURCES: ['database'] } : config;
 
   await steps.step(
-    'Starting local services (Postgres, MariaDB, Kafka, SMTP sink)',
+    config.LAKEHOUSE_ENABLED
+      ? 'Starting local services (Postgres, MariaDB, Kafka, SMTP sink, S3Proxy, Spark)'
+      : 'Starting local services (Postgres, MariaDB, Kafka, SMTP sink)',
     async () => {
-      const outcomes = await upServices(config);
+      const outcomes = await upServices(config, servicesFor(config));
       const failed = outcomes.filter((o) => !o.ok);
       if (failed.length > 0) throw new ServiceUnavailableError(failed.map((o) => `${o.service}: ${o.message}`).join('\n'));
       return outcomes;
@@ -73,7 +76,12 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
   );
 
   await steps.step('Resetting demo data (shop database, Kafka topic, warehouse)', async () => {
-    await Promise.all([resetShopDatabase(config), resetTopic(config), resetWarehouse(config)]);
+    await Promise.all([
+      resetShopDatabase(config),
+      resetTopic(config),
+      resetWarehouse(config),
+      ...(config.LAKEHOUSE_ENABLED ? [resetLake(config)] : []),
+    ]);
   });
 
   // From here on the demo is a run in the ledger, step by step, like a scheduler job.
@@ -179,6 +187,22 @@ async function runPipeline(config: Config, options: DemoOptions, context: DemoCo
     }),
     () => 'raw_shop.<table>',
   );
+
+  if (config.LAKEHOUSE_ENABLED) {
+    await steps.step(
+      'Landing both paths in the lake (Spark: clickstream and changes jobs, until caught up)',
+      run.step('lake-landing', async () => {
+        await landInLake(config, cli.logDir);
+        const counts = await compareCounts(config);
+        for (const [what, { lake, postgres }] of Object.entries(counts))
+          if (lake !== postgres)
+            throw new ShopflowError('SHOPFLOW_DEMO', `the lake holds ${lake} ${what} rows where Postgres raw holds ${postgres}`);
+        return counts;
+      }),
+      (counts) =>
+        `lake.raw.shop_events ${counts.events.lake.toLocaleString('en-US')} rows, lake.raw.shop_changes ${counts.changes.lake.toLocaleString('en-US')} rows: the same as Postgres raw`,
+    );
+  }
 
   await steps.step(
     'Building the warehouse (dbt build: staging, snapshots, star schema, marts, tests)',

@@ -1,0 +1,212 @@
+/**
+ * The change topic carries everything the warehouse's change log does, exactly once: the initial
+ * snapshot (the ingestor is killed with SIGKILL mid-snapshot, while the snapshot's Kafka
+ * transaction is open), an XA transaction prepared before a restart of the publisher, and the
+ * rows an ALTER TABLE and a RENAME TABLE make the warehouse write again. Read with
+ * read_committed and folded in binlog order, the topic rebuilds every table equal to the source.
+ * No Spark here: tests/lakehouse/changes-kill9.test.ts lands the topic in Iceberg.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { Kafka, logLevel } from 'kafkajs';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { positionTopic, type ChangeMessage } from '../../../ingest/cdc/change-topic.ts';
+import { compareCoordinates } from '../../../ingest/cdc/source.ts';
+import { deleteTopic } from '../../../lib/kafka/admin.ts';
+import { hasFailed } from '../../helpers/failures.ts';
+import { createTestTopic, type TestTopic } from '../../helpers/kafka.ts';
+import { highWatermarks } from '../kafka/support.ts';
+import { createCdcEnv, keyText, sourceState, type CdcTestEnv } from './helpers.ts';
+import { spawnCdc, type CdcChild } from './process.ts';
+import { Workload, WORKLOAD_DDL } from './workload.ts';
+
+type Json = Record<string, unknown>;
+
+const BULK_ROWS = 40_000;
+const KEYS: Record<string, string[]> = { accounts: ['account_id'], ledger: ['entry_id'], bulk: ['bulk_id'], memos: ['note_id'] };
+
+/** Every committed message of the topic, read to its end with read_committed. */
+async function readTopic(brokers: string[], topic: string, ends: Map<number, bigint>): Promise<(ChangeMessage & { key: string })[]> {
+  const kafka = new Kafka({ clientId: 'test-change-topic', brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `test-read-${randomUUID()}`, readUncommitted: false });
+  const messages: (ChangeMessage & { key: string; partition: number; offset: bigint })[] = [];
+  const remaining = new Set([...ends].filter(([, high]) => high > 0n).map(([p]) => p));
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading ${topic} took over 60 s`)), 60_000);
+      const check = () => {
+        if (remaining.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      // Control records (commit and abort markers) end a batch without reaching eachMessage.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (BigInt(payload.lastOffset) >= ends.get(payload.partition)! - 1n) remaining.delete(payload.partition);
+        check();
+      });
+      check();
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ partition, message }) => {
+        const value = JSON.parse(message.value!.toString('utf8')) as ChangeMessage;
+        messages.push({ ...value, key: message.key!.toString('utf8'), partition, offset: BigInt(message.offset) });
+      },
+    });
+    await done;
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages;
+}
+
+/** The tables the messages add up to, applied in binlog order (a truncate empties its table). */
+function fold(messages: readonly ChangeMessage[]): Map<string, Map<string, Json>> {
+  const ordered = [...messages].sort(
+    (a, b) =>
+      compareCoordinates({ file: a.binlog_file!, position: a.binlog_position! }, { file: b.binlog_file!, position: b.binlog_position! }) ||
+      (a.row_index ?? -1) - (b.row_index ?? -1),
+  );
+  const tables = new Map<string, Map<string, Json>>();
+  for (const m of ordered) {
+    const table = tables.get(m.table_name) ?? new Map<string, Json>();
+    tables.set(m.table_name, table);
+    if (m.operation === 'truncate') table.clear();
+    if (m.primary_key === null) continue;
+    const key = keyText(JSON.parse(m.primary_key) as Json);
+    if (m.operation === 'delete') table.delete(key);
+    else if (m.after_image !== null) table.set(key, JSON.parse(m.after_image) as Json);
+  }
+  return tables;
+}
+
+describe('the change topic', () => {
+  let env: CdcTestEnv;
+  let topic: TestTopic;
+  let app: mysql.Connection;
+  const children: CdcChild[] = [];
+
+  beforeAll(async () => {
+    [env, topic] = await Promise.all([createCdcEnv('change_topic'), createTestTopic('cdc-changes', 3)]);
+    await env.source.query(WORKLOAD_DDL);
+    await env.source.query(
+      'CREATE TABLE bulk (bulk_id INT NOT NULL PRIMARY KEY, label VARCHAR(40) NOT NULL, amount DECIMAL(10,2) NOT NULL);' +
+        'CREATE TABLE notes (note_id INT NOT NULL PRIMARY KEY, body VARCHAR(40) NOT NULL);' +
+        "INSERT INTO notes VALUES (1, 'kept'), (2, 'changed later'), (3, 'deleted later')",
+    );
+    for (let start = 0; start < BULK_ROWS; start += 5_000) {
+      const values = Array.from(
+        { length: 5_000 },
+        (_, i) => `(${start + i + 1}, 'bulk ${start + i + 1}', ${((start + i) % 10_000) / 100})`,
+      );
+      await env.source.query(`INSERT INTO bulk VALUES ${values.join(',')}`);
+    }
+    app = await mysql.createConnection({ uri: env.shop.url, multipleStatements: true });
+  });
+
+  afterAll(async () => {
+    // A failed assertion leaves its ingestor running: end it before its databases go.
+    for (const child of children) if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGKILL');
+    await app?.end().catch(() => undefined);
+    if (topic && !hasFailed()) await deleteTopic(topic.brokers, positionTopic(topic.topic)).catch(() => undefined);
+    await topic?.delete();
+    await env?.drop();
+  });
+
+  it('holds the snapshot once after a kill -9 mid-snapshot, and the rows the warehouse writes again', { timeout: 300_000 }, async () => {
+    const config = { ...env.config, INGEST_BATCH_ROWS: 300, INGEST_BATCH_MAX_MS: 50 };
+    const cdcEnv = {
+      LAKEHOUSE_ENABLED: 'true',
+      LAKE_CHANGES_TOPIC: topic.topic,
+      KAFKA_BROKERS: topic.brokers.join(','),
+      KAFKA_PARTITIONS: '3',
+    };
+    const start = (args: string[] = []): CdcChild => {
+      const child = spawnCdc(config, args, cdcEnv);
+      children.push(child);
+      return child;
+    };
+    const kill = async (cdc: CdcChild) => {
+      cdc.child.kill('SIGKILL');
+      expect((await cdc.exited).signal).toBe('SIGKILL');
+    };
+    const workload = new Workload(env.source, 20261206);
+    await workload.insertAccounts(200);
+
+    let cdc: CdcChild;
+    try {
+      // 1. Killed mid-snapshot: tables are committed in Postgres, the snapshot's Kafka transaction is open.
+      cdc = start();
+      for (;;) {
+        const state = await env.wh.query<{ snapshot_state: string; snapshot_progress: { tablesDone?: string[] } }>(
+          'select snapshot_state, snapshot_progress from ingest.cdc_positions',
+        );
+        const row = state.rows[0];
+        if (row?.snapshot_state === 'running' && row.snapshot_progress.tablesDone?.includes('accounts')) break;
+        if (row?.snapshot_state === 'done') throw new Error('the snapshot finished before it could be interrupted; raise BULK_ROWS');
+        await sleep(5);
+      }
+      await kill(cdc);
+
+      // 2. A new snapshot; changes while it runs; then an XA transaction prepared and landed as prepared.
+      cdc = start();
+      workload.start(100);
+      await cdc.waitFor('following the binlog', 120_000);
+      // XA ids are server-wide: one of this run's own.
+      const xa = `lake-${randomUUID().slice(0, 8)}`;
+      await app.query(`XA START '${xa}'; INSERT INTO notes VALUES (10, 'two-phase'); XA END '${xa}'; XA PREPARE '${xa}'`);
+      const xid = `X'${Buffer.from(xa).toString('hex').toUpperCase()}',X'',1`;
+      for (let waited = 0; ; waited += 50) {
+        const held = await env.wh.query('select 1 from ingest.cdc_xa_prepared where xid = $1', [xid]);
+        if (held.rowCount) break;
+        if (waited > 60_000) throw new Error(`the prepared XA transaction ${xid} never landed`);
+        await sleep(50);
+      }
+      await kill(cdc);
+
+      // 3. A publisher that never saw the prepare: the commit, an ALTER (re-read) and a RENAME.
+      cdc = start();
+      await cdc.waitFor('following the binlog', 120_000);
+      await app.query(`XA COMMIT '${xa}'`);
+      await app.query("UPDATE notes SET body = 'changed' WHERE note_id = 2; DELETE FROM notes WHERE note_id = 3");
+      await app.query("ALTER TABLE accounts ADD COLUMN tier VARCHAR(10) NOT NULL DEFAULT 'basic'");
+      await app.query('RENAME TABLE notes TO memos');
+      await app.query("INSERT INTO memos VALUES (11, 'after the rename')");
+      await sleep(1_500);
+    } finally {
+      await workload.stop();
+    }
+    cdc.child.kill('SIGTERM');
+    await cdc.exited;
+    const last = start(['--until-idle', '1500']);
+    expect((await last.exited).code, last.output.slice(-10).join('\n')).toBe(0);
+
+    const messages = await readTopic(topic.brokers, topic.topic, await highWatermarks(config, topic.topic));
+    const snapshotIds = new Set(messages.filter((m) => m.snapshot_id?.startsWith('snap-')).map((m) => m.snapshot_id));
+    expect(snapshotIds.size).toBe(1);
+    const snapshotRows = messages.filter((m) => m.operation === 'snapshot' && m.snapshot_id?.startsWith('snap-'));
+    expect(new Set(snapshotRows.map((m) => m.key)).size).toBe(snapshotRows.length);
+    expect(snapshotRows.filter((m) => m.table_name === 'bulk')).toHaveLength(BULK_ROWS);
+    // No binlog change twice (snapshot and re-read rows share their coordinate and have no row index).
+    const coordinates = messages.filter((m) => m.row_index !== null).map((m) => `${m.binlog_file}:${m.binlog_position}:${m.row_index}`);
+    expect(new Set(coordinates).size).toBe(coordinates.length);
+    expect(messages.some((m) => m.table_name === 'notes' && m.operation === 'insert' && m.primary_key === '{"note_id":10}')).toBe(true);
+    expect(messages.filter((m) => m.table_name === 'accounts' && m.snapshot_id?.startsWith('alter:')).length).toBeGreaterThan(0);
+
+    const lake = fold(messages);
+    expect(lake.get('notes')?.size ?? 0).toBe(0);
+    for (const [table, key] of Object.entries(KEYS)) {
+      const source = await sourceState(env.source, table, key, 'jsonb');
+      const rebuilt = lake.get(table) ?? new Map<string, Json>();
+      expect(rebuilt.size, table).toBe(source.size);
+      expect(rebuilt, table).toEqual(source);
+    }
+    expect(workload.operations).toBeGreaterThan(20);
+  });
+});
