@@ -8,7 +8,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.KAFKA_BROKERS).toEqual(['127.0.0.1:19092']);
     expect(config.KAFKA_PARTITIONS).toBe(6);
-    expect(config.managed).toEqual({ postgres: true, mariadb: true, kafka: true, smtp: true, s3: true, spark: true });
+    expect(config.managed).toEqual({ postgres: true, shopPostgres: true, mariadb: true, kafka: true, smtp: true, s3: true, spark: true });
   });
 
   it('treats a given URL as an external service', () => {
