@@ -143,7 +143,12 @@ export class ChangeTopicPublisher implements SnapshotPublisher {
     this.#snapshotId = position?.snapshot_id ?? null;
   }
 
-  static async open(options: ChangeTopicOptions, sourceName: string, logger: Logger, sources: PublisherSources): Promise<ChangeTopicPublisher> {
+  static async open(
+    options: ChangeTopicOptions,
+    sourceName: string,
+    logger: Logger,
+    sources: PublisherSources,
+  ): Promise<ChangeTopicPublisher> {
     const producer = await createTransactionalProducer(
       {
         brokers: options.brokers,
@@ -201,7 +206,12 @@ export class ChangeTopicPublisher implements SnapshotPublisher {
       },
       commit: async () => {
         await transaction.send([
-          this.#positionMessage({ binlog_file: coordinate.file, binlog_position: coordinate.position, gtid: null, snapshot_id: snapshotId }),
+          this.#positionMessage({
+            binlog_file: coordinate.file,
+            binlog_position: coordinate.position,
+            gtid: null,
+            snapshot_id: snapshotId,
+          }),
         ]);
         await transaction.commit();
         if (this.#published === null || compareCoordinates(coordinate, this.#published) > 0) this.#published = coordinate;
@@ -235,7 +245,12 @@ export class ChangeTopicPublisher implements SnapshotPublisher {
       }
       if (!transaction || !end) return 0;
       await transaction.send([
-        this.#positionMessage({ binlog_file: end.endFile, binlog_position: end.endPosition, gtid: end.gtid, snapshot_id: this.#snapshotId }),
+        this.#positionMessage({
+          binlog_file: end.endFile,
+          binlog_position: end.endPosition,
+          gtid: end.gtid,
+          snapshot_id: this.#snapshotId,
+        }),
       ]);
       await transaction.commit();
     } catch (error) {

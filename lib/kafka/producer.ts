@@ -7,4 +7,9 @@
 export { createKafkajsProducer as createEventProducer } from './kafkajs-producer.ts';
 export type { EventProducer, EventProducerOptions, OutgoingMessage } from './sink.ts';
 export { createTransactionalProducer } from './kafkajs-transactional.ts';
-export type { OpenTransaction, TransactionalMessage, TransactionalProducer, TransactionalProducerOptions } from './kafkajs-transactional.ts';
+export type {
+  OpenTransaction,
+  TransactionalMessage,
+  TransactionalProducer,
+  TransactionalProducerOptions,
+} from './kafkajs-transactional.ts';
