@@ -19,6 +19,7 @@ await runCli({
     await assertPortAnswers(config.WAREHOUSE_URL, 5432, 'the Postgres warehouse');
     const summary = await runForecast(config, { ...options, logger });
     if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+    else if (summary.skipped) process.stdout.write(`forecast skipped as of ${summary.as_of_date}: ${summary.skipped}\n`);
     else
       process.stdout.write(
         `forecast as of ${summary.as_of_date}: ${summary.products} products x ${summary.models.length} models, ` +

@@ -36,6 +36,8 @@ export interface ForecastSummary {
   models: string[];
   seconds: number;
   peak_rss_mb: number;
+  /** Set when the history is too short to forecast from (a new shop): nothing was written. */
+  skipped?: string;
 }
 
 export function forecastEnv(config: Config): Record<string, string> {

@@ -54,7 +54,9 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
     forecast: async (options) => {
       const summary = await runForecast(config, { signal: options.signal, logger: options.logger, runId: options.runId });
       return {
-        outputTail: `forecast as of ${summary.as_of_date}: ${summary.products} products, ${summary.rows_written} rows (${summary.seconds.toFixed(1)} s)`,
+        outputTail: summary.skipped
+          ? `forecast skipped as of ${summary.as_of_date}: ${summary.skipped}`
+          : `forecast as of ${summary.as_of_date}: ${summary.products} products, ${summary.rows_written} rows (${summary.seconds.toFixed(1)} s)`,
       };
     },
     archiveRaw: async (options) => {

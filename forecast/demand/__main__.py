@@ -22,7 +22,7 @@ import pandas as pd
 from .backtest import run_backtest, scores
 from .models import MODEL_NAMES
 from .panel import panel_from_frame
-from .pipeline import Settings, forecast_as_of
+from .pipeline import NotEnoughHistory, Settings, forecast_as_of
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -141,9 +141,16 @@ def main(argv: list[str]) -> int:
     for k in range(args.history, -1, -1):
         try:
             frames.append(forecast_as_of(panel, as_of - 7 * k, settings))
-        except ValueError as error:
+        except NotEnoughHistory as error:
             if k == 0:
-                raise
+                # A shop younger than the forecaster needs: nothing to write, and not a failure
+                # (the nightly run and the demo go on; the report's Demand section is left out).
+                print(f"forecast: skipped as of {panel.date_of(as_of)}: {error}", file=sys.stderr)
+                print(json.dumps({"command": "forecast", "as_of_date": panel.date_of(as_of).isoformat(), "as_of_dates": 0,
+                                  "products": 0, "rows_written": 0, "models": list(settings.models),
+                                  "seconds": time.perf_counter() - started, "peak_rss_mb": _peak_rss_mb(),
+                                  "skipped": str(error)}))
+                return 0
             print(f"forecast: skipped as-of {panel.date_of(as_of - 7 * k)}: {error}", file=sys.stderr)
     forecasts = pd.concat(frames, ignore_index=True)
     if args.output:

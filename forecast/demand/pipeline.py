@@ -31,6 +31,11 @@ CALIBRATION_DAYS = 21
 MIN_HISTORY_DAYS = 28
 
 
+class NotEnoughHistory(ValueError):
+    """The shop's history is too short to train on or to calibrate intervals (a new shop): the
+    forecast is skipped with this reason, not failed; it starts once the history is long enough."""
+
+
 @dataclass(frozen=True)
 class Settings:
     horizon: int = 14
@@ -71,7 +76,7 @@ def training_rows(panel: Panel, clean: np.ndarray, as_of: int, settings: Setting
         rows = origin_rows(panel, clean, origin, settings.horizon, codes, settings.country, products)
         parts.append(rows.take(~np.isnan(rows.target)))
     if not parts:
-        raise ValueError(
+        raise NotEnoughHistory(
             f"not enough history before the as-of date to train: need {MIN_HISTORY_DAYS + 7} days of stock rows, have {as_of + 1}"
         )
     return Rows.concat(parts)
@@ -95,7 +100,7 @@ def forecast_as_of(full: Panel, as_of: int, settings: Settings, timings: Timings
     early = train.take(target_day <= cutoff)
     calibration = train.take(target_day > cutoff)
     if len(early.target) == 0 or len(calibration.target) == 0:
-        raise ValueError(f"not enough history before the as-of date to calibrate intervals: need at least {MIN_HISTORY_DAYS + CALIBRATION_DAYS + 7} days")
+        raise NotEnoughHistory(f"not enough history before the as-of date to calibrate intervals: need at least {MIN_HISTORY_DAYS + CALIBRATION_DAYS + 7} days")
 
     products = active_products(panel, as_of)
     if len(products) == 0:

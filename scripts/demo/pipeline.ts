@@ -221,7 +221,9 @@ async function runPipeline(config: Config, options: DemoOptions, context: DemoCo
       return summary;
     }),
     (summary) =>
-      `marts.demand_forecast: ${summary.rows_written.toLocaleString('en-US')} rows, ${summary.products} products as of ${summary.as_of_date}; demand_vs_actual, forecast_accuracy, stockout_risk_products`,
+      summary.skipped
+        ? `skipped: ${summary.skipped} (a shorter world than the forecaster needs; the report has no Demand section)`
+        : `marts.demand_forecast: ${summary.rows_written.toLocaleString('en-US')} rows, ${summary.products} products as of ${summary.as_of_date}; demand_vs_actual, forecast_accuracy, stockout_risk_products`,
   );
 
   const gates = await steps.step(

@@ -8,7 +8,7 @@
  *  - in a rolling-origin backtest the 80% intervals cover about 80% of what then sold.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -102,6 +102,23 @@ describe('the demand forecaster', () => {
     );
     expect(await forecast(perturbed, 'perturbed')).toBe(baseline);
   }, 300_000);
+
+  it('skips, without failing, a shop younger than it can learn from, and says why', async () => {
+    const young = rows.filter((r) => r.day > '2024-05-25' && r.day <= AS_OF);
+    const input = join(dir, 'young.csv');
+    const output = join(dir, 'young-forecast.csv');
+    writePanelCsv(input, young);
+    const { stdout, stderr } = await run(
+      pythonPath(config),
+      ['-m', 'demand', 'forecast', '--panel', input, '--output', output, '--as-of', AS_OF, '--threads', '1'],
+      { cwd: config.rootDir, env: forecastEnv(config), timeout: 300_000 },
+    );
+    const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { skipped?: string; rows_written: number };
+    expect(summary.rows_written).toBe(0);
+    expect(summary.skipped).toMatch(/^not enough history before the as-of date to train: need 35 days of stock rows, have 14$/);
+    expect(stderr).toContain('forecast: skipped as of 2024-06-08');
+    expect(existsSync(output)).toBe(false);
+  });
 
   it('gives the same forecast for the same data and seed', async () => {
     expect(await forecast(rows, 'again')).toBe(baseline);
