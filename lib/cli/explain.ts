@@ -61,6 +61,13 @@ export function serviceEndpoints(config: Config): ServiceEndpoint[] {
       managed: config.managed.mariadb,
       startWith: 'npm run services:up',
     },
+    {
+      name: 'the Postgres shop database',
+      address: hostPort(config.SHOP_PG_URL, '5432'),
+      variable: 'SHOP_PG_URL',
+      managed: config.managed.shopPostgres,
+      startWith: 'npm run services:up',
+    },
     ...config.KAFKA_BROKERS.map((address) => ({
       name: 'Kafka',
       address,

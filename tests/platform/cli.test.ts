@@ -52,6 +52,16 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'ingest:pg-cdc',
+    script: 'ingest:pg-cdc',
+    valid: ['--until-idle', '500'],
+    unreachable: {
+      env: { SHOP_PG_URL: 'postgres://postgres:x@127.0.0.1:1/shop', INGEST_GIVE_UP_MS: '1000' },
+      args: ['--until-idle', '500'],
+      says: /^ingest:pg-cdc: Cannot reach the Postgres shop database at 127\.0\.0\.1:1 .*SHOP_PG_URL/m,
+    },
+  },
+  {
     name: 'generate',
     script: 'generate',
     valid: ['--days', '1'],
