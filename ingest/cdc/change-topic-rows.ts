@@ -9,7 +9,8 @@ import type mysqlCore from 'mysql2';
 import type { FieldPacket } from 'mysql2';
 
 import type { ChangeOperation, ChangeRecord } from './change.ts';
-import type { BinlogCoordinate } from './source.ts';
+import { selectRowsSql } from './snapshot-select.ts';
+import { sourceColumns, type BinlogCoordinate } from './source.ts';
 import { makeRowConverter, toJsonText, type RowConverter } from './values.ts';
 
 export interface RowsAt {
@@ -28,13 +29,14 @@ export interface RowsAt {
 /** Rows per chunk handed to the caller: bounded memory whatever the table's size. */
 const CHUNK = 2_000;
 
-/** Streams `SELECT *` of the table on `connection`, handing over chunks of change records. */
+/** Streams the table's rows (snapshot-select.ts) on `connection`, handing over chunks of change records. */
 export async function readTableChanges(
   connection: mysqlCore.Connection,
   at: RowsAt,
   onChunk: (changes: ChangeRecord[]) => Promise<void>,
 ): Promise<number> {
-  const query = connection.query(`SELECT * FROM ${connection.escapeId(at.database)}.${connection.escapeId(at.table)}`);
+  const columns = await sourceColumns(connection.promise(), at.database, at.table);
+  const query = connection.query(selectRowsSql((id) => connection.escapeId(id), at.database, at.table, columns));
   let convert: RowConverter | null = null;
   query.on('fields', (fields: FieldPacket[]) => {
     convert = makeRowConverter(fields.map((f) => ({ name: f.name, typeCode: f.columnType ?? 0 })));

@@ -32,6 +32,7 @@ import {
   detectFlavor,
   listTables,
   openSourceConnection,
+  sourceColumns,
   type BinlogCoordinate,
   type SourceInfo,
   type TableInfo,
@@ -39,6 +40,7 @@ import {
 import { invalidDateLetters, insertDeadLetters, nulLetter, type CdcDeadLetter } from './dead-letters.ts';
 import { makeRowConverter, toJsonText, type RowConverter } from './values.ts';
 import { endReplacedWorld, resnapshotDeletes } from './resnapshot.ts';
+import { selectRowsSql } from './snapshot-select.ts';
 import { readSourceIdentity } from './source-identity.ts';
 import type { SnapshotPublication, SnapshotPublisher } from './change-topic.ts';
 
@@ -315,7 +317,7 @@ export async function copyTable(
 }
 
 /** The table's rows as raw.shop_changes rows (jsonb images). */
-function copyJsonbRows(
+async function copyJsonbRows(
   client: pg.ClientBase,
   connection: mysqlCore.Connection,
   copy: TableCopy,
@@ -323,7 +325,8 @@ function copyJsonbRows(
   onRows: (rows: number) => void,
 ): Promise<number> {
   const { source, table } = copy;
-  const query = connection.query(`SELECT * FROM ${connection.escapeId(source.database)}.${connection.escapeId(table.name)}`);
+  const columns = await sourceColumns(connection.promise(), source.database, table.name);
+  const query = connection.query(selectRowsSql((id) => connection.escapeId(id), source.database, table.name, columns));
   let convert: RowConverter | null = null;
   query.on('fields', (fields: FieldPacket[]) => {
     convert = makeRowConverter(fields.map((f) => ({ name: f.name, typeCode: f.columnType ?? 0 })));

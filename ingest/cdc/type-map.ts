@@ -5,8 +5,9 @@
  * ingestor can compare it with what a table already has. Each type is chosen to hold every value
  * values.ts produces for the source type, in that value's text form, with nothing rounded.
  *
- * Types the map does not know (spatial types, UUID and INET6, whose two read paths still differ,
- * a type a later server adds) give null: their values land in the row's `_unmapped` jsonb.
+ * UUID, INET6 and INET4 land as the bytes the binlog carries for them (snapshot-select.ts reads
+ * the snapshot the same way). Types the map does not know (spatial types, a type a later server
+ * adds) give null: their values land in the row's `_unmapped` jsonb.
  */
 
 export interface SourceColumn {
@@ -22,7 +23,19 @@ export interface SourceColumn {
 
 const INTEGERS = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint']);
 const TEXTS = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set', 'json', 'long', 'long varchar']);
-const BINARIES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob', 'bit', 'long varbinary']);
+const BINARIES = new Set([
+  'binary',
+  'varbinary',
+  'tinyblob',
+  'blob',
+  'mediumblob',
+  'longblob',
+  'bit',
+  'long varbinary',
+  'uuid',
+  'inet6',
+  'inet4',
+]);
 
 /** Postgres type for a source COLUMN_TYPE, or null when its values go to `_unmapped`. */
 export function pgTypeOf(columnType: string): string | null {

@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { copyJsonField, copyText } from './change.ts';
 import { copyStreamInto } from './copy-writer.ts';
 import { invalidDateLetters, nulLetter, type CdcDeadLetter } from './dead-letters.ts';
+import { selectRowsSql } from './snapshot-select.ts';
 import { sourceColumns } from './source.ts';
 import { makeTypedRowEncoder, type TypedRowEncoder } from './typed-row.ts';
 import { ensureTypedTable, mappedColumns, quoteIdent, TYPED_COPY_META, typedTableColumns, typedTableName } from './typed-tables.ts';
@@ -29,7 +30,7 @@ export async function copyTableTyped(
   const existing = (await typedTableColumns(client, [table.name])).get(table.name);
   const typed = await ensureTypedTable(client, table.name, mappedColumns(columns), existing);
 
-  const query = connection.query(`SELECT * FROM ${connection.escapeId(source.database)}.${connection.escapeId(table.name)}`);
+  const query = connection.query(selectRowsSql((id) => connection.escapeId(id), source.database, table.name, columns));
   let convert: RowConverter | null = null;
   let encode: TypedRowEncoder | null = null;
   query.on('fields', (fields: FieldPacket[]) => {

@@ -11,6 +11,8 @@ import type { Config } from '../../../lib/config/index.ts';
 import { createLogger } from '../../../lib/logger.ts';
 import { CdcIngestor, type CdcOptions, type CdcSummary } from '../../../ingest/cdc/ingestor.ts';
 import { makeRowConverter } from '../../../ingest/cdc/values.ts';
+import { selectRowsSql } from '../../../ingest/cdc/snapshot-select.ts';
+import { sourceColumns } from '../../../ingest/cdc/source.ts';
 import { typedTableName } from '../../../ingest/cdc/typed-tables.ts';
 import { testConfig } from '../../helpers/config.ts';
 import { createTestShopDb, type TestShopDb } from '../../helpers/shopdb.ts';
@@ -250,8 +252,11 @@ export async function sourceState(
   layout = LAYOUT,
 ): Promise<Map<string, Json>> {
   await source.query("SET SESSION time_zone = '+00:00'");
+  const [[{ db }]] = (await source.query('SELECT DATABASE() AS db')) as unknown as [{ db: string }[]];
+  // Read as the ingestor reads a snapshot: UUID and INET6 as the bytes the binlog carries.
+  const columns = await sourceColumns(source, db, table);
   const [rows, fields] = (await source.query({
-    sql: `SELECT * FROM ${mysql.escapeId(table)}`,
+    sql: selectRowsSql((id) => mysql.escapeId(id), db, table, columns),
     dateStrings: true,
     jsonStrings: true,
     supportBigNumbers: true,

@@ -42,7 +42,11 @@ const COLUMNS = `
   t_enum      ENUM('small','medium','large') NULL,
   t_set       SET('red','green','blue') NULL,
   t_json      JSON NULL,
-  t_latin1    VARCHAR(16) CHARACTER SET latin1 NULL
+  t_latin1    VARCHAR(16) CHARACTER SET latin1 NULL,
+  t_uuid      UUID NULL,
+  t_uuid4     UUID NULL,
+  t_inet      INET6 NULL,
+  t_inet4     INET6 NULL
 `;
 
 const ROWS = `
@@ -51,20 +55,20 @@ const ROWS = `
   b'1', b'1010101010101', 0, '1000-01-01', '-838:59:59', '12:34:56.789012', '1000-01-01 00:00:00', '9999-12-31 23:59:59.999999', '2038-01-19 03:14:07.999',
   'ab', 'ünïcødé ✓ 𝄞 emoji 😀', CONCAT('tab\\t nl\\n cr\\r bs\\\\ quote" ', X'E2809D'), REPEAT('xy', 40), X'00FF10', X'DEADBEEF00', X'000102FEFF',
   'medium', 'red,blue', '{"big": 9007199254740993, "neg": -12345678901234567890, "f": 1.5e300, "s": "x\\u00e9", "a": [1, null, true]}',
-  'caf\xe9'),
+  'caf\xe9', '6ccd780c-baba-1026-9564-5b8c656024db', '3f06af63-a93c-4e6a-9c1a-2f1c3b2d4e5f', '2001:db8::ff00:42:8329', '::ffff:192.0.2.128'),
  (2, 0, 0, 0, 0, 0, 0, 0, 0, 0,
   0.0001, 0, 0.0000000001, -3.4e38, -1.7976931348623157e308,
   b'0', b'0', 1901, '2024-02-29', '00:00:00', '-00:00:00.000001', '2024-02-29 12:00:00', '2024-02-29 12:00:00.000001', '1970-01-01 00:00:01',
   '', '', '', '', X'', X'', X'',
-  'small', '', '[]', ''),
+  'small', '', '[]', '', '00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff', '::', '::1'),
  (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
   NULL, NULL, 2155, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-  NULL, NULL, 'null', NULL),
+  NULL, NULL, 'null', NULL, NULL, NULL, NULL, NULL),
  (4, 1, 1, 1, 1, 1, 1, 1, 9007199254740993, 9007199254740992, -0.5, -1, 1, 3.14159, 2.718281828459045,
   b'1', b'1111111111111', 2024, '9999-12-31', '838:59:59', '23:59:59.999999', '9999-12-31 23:59:59', '0001-01-01 00:00:00.000001', NULL,
   'abcd', 'x', 'y', 'z', X'01020304', X'FF', X'FF',
   'large', 'red,green,blue', '{"n": 12345678901234567890123, "d": 0.1, "e": 1E2, "k": {"nested": [1.0]}}',
-  NULL)`;
+  NULL, '12345678-1234-1234-8234-123456789abc', '01234567-89ab-7def-8123-456789abcdef', '1:0:0:1::1', '::1.2.3.4')`;
 
 /** The Postgres type each column of COLUMNS lands as in the typed layout (ingest/cdc/type-map.ts). */
 const TYPED: Record<string, string> = {
@@ -102,7 +106,16 @@ const TYPED: Record<string, string> = {
   t_set: 'text',
   t_json: 'text',
   t_latin1: 'text',
+  // The bytes the binlog carries (ingest/cdc/snapshot-select.ts); docs/cdc.md shows how to read them.
+  t_uuid: 'bytea',
+  t_uuid4: 'bytea',
+  t_inet: 'bytea',
+  t_inet4: 'bytea',
 };
+
+/** docs/cdc.md's expressions that give UUID and INET6 bytes their Postgres types. */
+const AS_UUID = (column: string) => `encode(${column}, 'hex')::uuid`;
+const AS_INET = (column: string) => `regexp_replace(encode(${column}, 'hex'), '(.{4})(?!$)', '\\1:', 'g')::inet`;
 
 let env: CdcTestEnv;
 
@@ -162,4 +175,34 @@ describe('one value decoder for snapshot and binlog', () => {
       expect(unmapped.rows[0].n, table).toBe(0);
     }
   });
+
+  it.skipIf(LAYOUT !== 'typed')(
+    'lands UUID and INET6 as bytes that the documented expressions turn back into the source values',
+    async () => {
+      const [source] = await env.source.query(
+        'SELECT id, CAST(t_uuid AS CHAR) AS t_uuid, CAST(t_uuid4 AS CHAR) AS t_uuid4, CAST(t_inet AS CHAR) AS t_inet, CAST(t_inet4 AS CHAR) AS t_inet4 FROM snap_types ORDER BY id',
+      );
+      const sourceRows = source as Record<string, string | null>[];
+      // The snapshot's rows of snap_types and the binlog's rows of bin_types, each read back.
+      for (const [table, operation] of [
+        ['snap_types', 'snapshot'],
+        ['bin_types', 'insert'],
+      ]) {
+        const landed = await env.wh.query(
+          `select id::int as id, ${AS_UUID('t_uuid')}::text as t_uuid, ${AS_UUID('t_uuid4')}::text as t_uuid4,
+                ${AS_INET('t_inet')} as t_inet, ${AS_INET('t_inet4')} as t_inet4
+           from raw_shop.${table} where operation = $1 order by id`,
+          [operation],
+        );
+        expect(landed.rows, table).toHaveLength(sourceRows.length);
+        for (const [i, row] of sourceRows.entries()) {
+          const expected = await env.wh.query(
+            'select $1::uuid::text as t_uuid, $2::uuid::text as t_uuid4, $3::inet as t_inet, $4::inet as t_inet4',
+            [row.t_uuid, row.t_uuid4, row.t_inet, row.t_inet4],
+          );
+          expect(landed.rows[i], `${table} row ${row.id}`).toEqual({ id: Number(row.id), ...expected.rows[0] });
+        }
+      }
+    },
+  );
 });
