@@ -74,6 +74,7 @@ export const ERROR_CODES = {
     'a file is not Parquet the reader can read (corrupt, a compression codec it lacks, a nested column): refused whole',
   FILES_TOO_MANY_BAD_ROWS: 'a file has more bad rows than its source allows: refused whole',
   FILES_CHANGED_WHILE_LANDING: 'a file changed while it was being landed: nothing of it was committed',
+  FILES_TYPED_TABLE_CHANGED: "a file source's raw_files table has a column of a type the ingestor does not give (altered by hand)",
   API_UNAUTHORIZED: 'a REST API refused the token (401/403): set API_TOKEN',
   API_HTTP_ERROR: 'a REST API answered a request with an error that retrying does not fix (4xx)',
   API_BAD_RESPONSE: "a REST API's answer is not the JSON its source declares (cut short, or another shape)",

@@ -1,5 +1,5 @@
 /**
- * `npm run ingest:files`: land the files of the declared sources into raw.file_rows, each
+ * `npm run ingest:files`: land the files of the declared sources into raw_files.<source>, each
  * version of each file exactly once. Thin entry: flags, config, signals, exit status; the
  * work is in ingestor.ts and lander.ts.
  */
@@ -19,8 +19,9 @@ import { loadSourceConfig } from './source-config.ts';
 const HELP = `Usage: npm run ingest:files -- [--config FILE] [options]
 
 Lands every file of the sources declared in FILE (YAML or JSON, docs/files.md) into the
-warehouse table raw.file_rows, one row per CSV record, JSON line or Parquet row, with a manifest row per file version in
-raw.file_manifest committed in the same transaction. A file whose bytes already landed is
+warehouse table raw_files.<source> (the declared columns, typed; created and widened from the
+config), one row per CSV record, JSON line or Parquet row, with a manifest row per file version
+in raw.file_manifest committed in the same transaction. A file whose bytes already landed is
 skipped; a changed file lands again as its next version. Bad rows go to raw.dead_letters.
 
 Options:

@@ -136,7 +136,7 @@ export async function* parquetGroups(path: string, file: string, source: FileSou
 }
 
 /**
- * A column's Parquet values to the values raw.file_rows keeps: typed values are canonical
+ * A column's Parquet values to the values raw_files.<source> keeps: typed values are canonical
  * already; strings (and numbers, as their text) go through the column's field converter, as
  * CSV fields do.
  */
@@ -159,6 +159,9 @@ export function parquetValue(
   if (value === null || value === undefined) return { value: null };
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) return { reason: 'an invalid date' };
+    // Years the canonical YYYY-MM-DD text (and a Postgres date) can hold.
+    const year = value.getUTCFullYear();
+    if (year < 1 || year > 9999) return { reason: `${value.toISOString()} is outside the years 0001 to 9999` };
     const iso = value.toISOString();
     if (type === 'date') return { value: iso.slice(0, 10) };
     if (type === 'timestamp') return { value: iso.endsWith('.000Z') ? iso.slice(0, 19) : iso.slice(0, 23) };

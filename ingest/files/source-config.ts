@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 import { ConfigError, coerceError } from '../../lib/errors.ts';
+import { TYPED_META_COLUMNS } from './typed-table.ts';
 
 export const COLUMN_TYPES = ['text', 'integer', 'numeric', 'boolean', 'date', 'timestamp'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -56,7 +57,7 @@ const csv = z
 const source = z
   .strictObject({
     name: z.string().regex(NAME, 'a source name is lower case letters, digits and _'),
-    /** A folder, relative to the config file; S3 prefixes are planned, not read yet. */
+    /** A folder, relative to the config file. */
     folder: z.string().min(1),
     /** Which file names in the folder belong to the source: `*` matches any run of characters (default *.csv or *.jsonl). */
     pattern: z.string().min(1).optional(),
@@ -65,7 +66,7 @@ const source = z
      * unused; parquet: columns found by name, read a row group at a time, csv options unused.
      */
     format: z.enum(['csv', 'jsonl', 'parquet']).default('csv'),
-    /** The table the rows stand for; dbt staging names it, raw keeps them in raw.file_rows. */
+    /** The table the rows stand for (dbt staging's name for them); raw keeps them in raw_files.<name>. */
     table: z.string().regex(NAME, 'a table name is lower case letters, digits and _'),
     columns: z.array(column).min(1, 'a source needs at least one column'),
     keys: z.array(z.string()).min(1, 'a source needs at least one key column'),
@@ -77,6 +78,13 @@ const source = z
     const names = s.columns.map((c) => c.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) ctx.addIssue({ code: 'custom', message: `column "${dup}" is declared twice`, path: ['columns'] });
+    for (const name of names)
+      if ((TYPED_META_COLUMNS as readonly string[]).includes(name))
+        ctx.addIssue({
+          code: 'custom',
+          message: `column "${name}" is a name raw_files.<source> keeps for itself (${TYPED_META_COLUMNS.join(', ')}); declare it under another name with header: "${name}"`,
+          path: ['columns'],
+        });
     for (const key of s.keys)
       if (!names.includes(key)) ctx.addIssue({ code: 'custom', message: `key "${key}" is not a declared column`, path: ['keys'] });
     if (!s.csv.header && s.columns.some((c) => c.header !== undefined))

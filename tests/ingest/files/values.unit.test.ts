@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 
 import { recordStartLine } from '../../../ingest/files/csv-rows.ts';
 import { parseSourceConfig } from '../../../ingest/files/source-config.ts';
-import { canonicalDecimal, convertField } from '../../../ingest/files/values.ts';
+import { canonicalDecimal, convertField, fitsBigint, fitsNumeric } from '../../../ingest/files/values.ts';
 
 function csvOptions(csv: Record<string, unknown>) {
   const [source] = parseSourceConfig(
@@ -71,6 +71,35 @@ describe('field conversion', () => {
         },
       ),
     );
+  });
+});
+
+describe('values the typed columns cannot hold', () => {
+  const dflt = csvOptions({});
+
+  it('refuses whole numbers outside bigint, exactly at its bounds, leading zeros and signs included', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }), fc.nat({ max: 3 }), fc.boolean(), (n, zeros, plus) => {
+        const digits = `${'0'.repeat(zeros)}${(n < 0n ? -n : n).toString()}`;
+        const text = `${n < 0n ? '-' : plus ? '+' : ''}${digits}`;
+        const fits = n >= -(2n ** 63n) && n < 2n ** 63n;
+        expect(fitsBigint(text.replace(/^\+/, ''))).toBe(fits);
+        expect(convertField(text, 'integer', dflt).ok).toBe(fits);
+      }),
+    );
+    for (const edge of ['9223372036854775807', '-9223372036854775808'])
+      expect(convertField(edge, 'integer', dflt)).toEqual({ ok: true, value: edge });
+    expect(convertField('9223372036854775808', 'integer', dflt)).toMatchObject({ ok: false, reason: expect.stringContaining('bigint') });
+  });
+
+  it('refuses year 0 (no Postgres date) and numerics past Postgres limits', () => {
+    expect(convertField('0000-01-01', 'date', dflt).ok).toBe(false);
+    expect(convertField('0001-01-01', 'date', dflt)).toEqual({ ok: true, value: '0001-01-01' });
+    expect(convertField('0000-01-01 00:00:00', 'timestamp', dflt).ok).toBe(false);
+    expect(fitsNumeric(`${'9'.repeat(131072)}.5`)).toBe(true);
+    expect(fitsNumeric(`-${'9'.repeat(131073)}`)).toBe(false);
+    expect(fitsNumeric(`1.${'0'.repeat(16384)}`)).toBe(false);
+    expect(convertField(`1.${'0'.repeat(16384)}`, 'numeric', dflt).ok).toBe(false);
   });
 });
 
