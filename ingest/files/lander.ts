@@ -94,12 +94,19 @@ function deadLetterLine(source: FileSource, file: string, version: number, bad: 
   ]);
 }
 
+/** Where the bytes of a file named otherwise are (an S3 object spooled to disk) and its listed ETag. */
+export interface FileAt {
+  path: string;
+  etag: string;
+}
+
 /**
- * Lands `file` (a name inside the source's folder) unless these exact bytes already are.
- * `client` must be a dedicated, checked-out client: the transaction and COPY run on it.
+ * Lands `file` (a name inside the source's folder, or an object's s3:// name with `at`) unless
+ * these exact bytes already are. `client` must be a dedicated, checked-out client: the
+ * transaction and COPY run on it.
  */
-export async function landFile(client: pg.PoolClient | pg.Client, source: FileSource, file: string): Promise<LandOutcome> {
-  const path = join(source.folderPath, file);
+export async function landFile(client: pg.PoolClient | pg.Client, source: FileSource, file: string, at?: FileAt): Promise<LandOutcome> {
+  const path = at?.path ?? join(source.folderPath, file);
   const digest = await digestFile(path);
   const already = await landedVersion(client, source.name, file, digest.sha256);
   if (already !== null) return { outcome: 'unchanged', file, version: already };
@@ -176,9 +183,9 @@ export async function landFile(client: pg.PoolClient | pg.Client, source: FileSo
       );
     }
     await client.query(
-      `insert into raw.file_manifest (file_id, source_name, file_name, version, size_bytes, content_sha256, rows_landed, rows_dead, layout)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, 'typed')`,
-      [fileId.toString(), source.name, file, version, digest.size, digest.sha256, toCopy.rows, badRows.length],
+      `insert into raw.file_manifest (file_id, source_name, file_name, version, size_bytes, content_sha256, rows_landed, rows_dead, layout, source_etag)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, 'typed', $9)`,
+      [fileId.toString(), source.name, file, version, digest.size, digest.sha256, toCopy.rows, badRows.length, at?.etag ?? null],
     );
     await client.query('COMMIT');
     return { outcome: 'landed', file, fileId, version, digest, rows: toCopy.rows, badRows: badRows.length };

@@ -57,8 +57,22 @@ const csv = z
 const source = z
   .strictObject({
     name: z.string().regex(NAME, 'a source name is lower case letters, digits and _'),
-    /** A folder, relative to the config file. */
-    folder: z.string().min(1),
+    /** A folder, relative to the config file (or s3, not both). */
+    folder: z.string().min(1).optional(),
+    /**
+     * An S3-compatible prefix: objects directly under bucket/prefix whose names (the rest of the
+     * key) match the pattern. Endpoint and credentials are S3_ENDPOINT, S3_REGION,
+     * S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY and S3_PATH_STYLE.
+     */
+    s3: z
+      .strictObject({
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name is lower case letters, digits, dots and dashes'),
+        prefix: z
+          .string()
+          .default('')
+          .refine((p) => p === '' || p.endsWith('/'), 'an S3 prefix is empty or ends with / (a folder of objects)'),
+      })
+      .optional(),
     /** Which file names in the folder belong to the source: `*` matches any run of characters (default *.csv or *.jsonl). */
     pattern: z.string().min(1).optional(),
     /**
@@ -87,6 +101,8 @@ const source = z
         });
     for (const key of s.keys)
       if (!names.includes(key)) ctx.addIssue({ code: 'custom', message: `key "${key}" is not a declared column`, path: ['keys'] });
+    if ((s.folder === undefined) === (s.s3 === undefined))
+      ctx.addIssue({ code: 'custom', message: 'declare where the files are: folder or s3 (one of them)', path: ['folder'] });
     if (!s.csv.header && s.columns.some((c) => c.header !== undefined))
       ctx.addIssue({ code: 'custom', message: 'a column header name needs csv.header: true', path: ['columns'] });
   });
@@ -97,9 +113,22 @@ const file = z.strictObject({ sources: z.array(source).min(1, 'declare at least 
   if (dup) ctx.addIssue({ code: 'custom', message: `source "${dup}" is declared twice`, path: ['sources'] });
 });
 
+/**
+ * `folderPath`: the folder of a folder source; for an S3 source, where the objects would be named
+ * (unused: its objects are spooled one at a time, s3-source.ts).
+ */
 export type FileSource = z.infer<typeof source> & { folderPath: string; pattern: string };
 export type CsvOptions = FileSource['csv'];
 export type ColumnSpec = FileSource['columns'][number];
+
+/** `*` matches any run of characters (no `/`), `?` one; everything else literally. */
+export function patternRegex(pattern: string): RegExp {
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '[^/]*')
+    .replaceAll('?', '[^/]');
+  return new RegExp(`^${body}$`);
+}
 
 function where(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('') || '(top level)';
@@ -115,7 +144,7 @@ export function parseSourceConfig(document: unknown, label: string, baseDir: str
   return result.data.sources.map((s) => ({
     ...s,
     pattern: s.pattern ?? `*.${s.format}`,
-    folderPath: resolve(baseDir, s.folder),
+    folderPath: resolve(baseDir, s.folder ?? '.'),
   }));
 }
 
