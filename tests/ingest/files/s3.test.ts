@@ -7,7 +7,8 @@
  * rows keep their exact bytes, Parquet lands from a spooled object, an object replaced between
  * listing and reading is left for the next pass, and a bucket that does not exist is refused.
  */
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { parquetWriteBuffer } from 'hyparquet-writer';
@@ -17,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { landSources } from '../../../ingest/files/ingestor.ts';
 import { landS3File, listS3Files } from '../../../ingest/files/s3-source.ts';
 import { parseSourceConfig, type FileSource } from '../../../ingest/files/source-config.ts';
+import { ROOT_DIR } from '../../../lib/config/index.ts';
 import { roleUrl } from '../../../lib/config/roles.ts';
 import { ShopflowError } from '../../../lib/errors.ts';
 import { createLogger } from '../../../lib/logger.ts';
@@ -26,7 +28,7 @@ import { upServices } from '../../../scripts/services/index.ts';
 import { s3proxyService } from '../../../scripts/services/s3proxy.ts';
 import { testConfig, uniqueSuffix } from '../../helpers/config.ts';
 import { createTestWarehouse, type TestWarehouse } from '../../helpers/warehouse.ts';
-import { landed, ordersSourceDocument } from './support.ts';
+import { landed, ordersSourceDocument, scratchFolder } from './support.ts';
 
 const config = testConfig();
 // Bootstrap installs S3Proxy with LAKEHOUSE_ENABLED=true and always in CI; a developer who has
@@ -40,6 +42,7 @@ const prefix = `tests/files-${uniqueSuffix()}/`;
 const s3 = new S3Client(s3Settings(config));
 let warehouse: TestWarehouse;
 let pool: pg.Pool;
+const scratch = scratchFolder('s3');
 
 const header = 'order_id,customer,amount,ordered_on\n';
 
@@ -56,6 +59,7 @@ describe.skipIf(!installed)('file sources on an S3 prefix', () => {
   afterAll(async () => {
     await pool?.end();
     await warehouse?.drop();
+    scratch.remove();
     for await (const object of s3.list(bucket, prefix)) await s3.delete(bucket, object.key);
   });
 
@@ -165,6 +169,41 @@ describe.skipIf(!installed)('file sources on an S3 prefix', () => {
     }
     expect((await landed(warehouse.adminUrl, 's3_replaced')).manifest).toEqual([]);
     expect((await pass([src])).landed.map((f) => f.rows)).toEqual([2]);
+  });
+
+  it('`npm run ingest:files` lands an S3 source with the S3 settings from its environment, then finds it unchanged', async () => {
+    const key = `${prefix}cli/orders.csv`;
+    const configFile = join(scratch.path, 'sources.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({ sources: [{ ...ordersSourceDocument('s3_cli'), folder: undefined, s3: { bucket, prefix: `${prefix}cli/` } }] }),
+    );
+    const run = () =>
+      spawnSync(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'ingest', 'files', 'cli.ts'), '--config', configFile], {
+        cwd: ROOT_DIR,
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: {
+          PATH: process.env['PATH'] ?? '',
+          HOME: process.env['HOME'] ?? '',
+          WAREHOUSE_URL: warehouse.config.WAREHOUSE_URL,
+          WAREHOUSE_INGEST_PASSWORD: warehouse.config.WAREHOUSE_INGEST_PASSWORD,
+          S3_ENDPOINT: config.S3_ENDPOINT,
+          S3_REGION: config.S3_REGION,
+          S3_ACCESS_KEY_ID: config.S3_ACCESS_KEY_ID,
+          S3_SECRET_ACCESS_KEY: config.S3_SECRET_ACCESS_KEY,
+          S3_PATH_STYLE: String(config.S3_PATH_STYLE),
+          LOG_LEVEL: 'info',
+        },
+      });
+    await s3.put(bucket, key, Buffer.from(`${header}1,ann,1,2026-01-02\n`));
+    const first = run();
+    expect(first.status, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toContain('"landed":1');
+    const second = run();
+    expect(second.status, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toContain('"unchanged":1');
+    expect((await landed(warehouse.adminUrl, 's3_cli')).rows.map((r) => r.file_name)).toEqual([`s3://${bucket}/${key}`]);
   });
 
   it('refuses a source whose bucket does not exist, naming it', async () => {
