@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 
 import { recordStartLine } from '../../../ingest/files/csv-rows.ts';
 import { parseSourceConfig } from '../../../ingest/files/source-config.ts';
-import { canonicalDecimal, convertField, fitsBigint, fitsNumeric } from '../../../ingest/files/values.ts';
+import { parquetConverter } from '../../../ingest/files/parquet-rows.ts';
+import { BadValue, canonicalDecimal, compileConverter, convertField, fitsBigint, fitsNumeric } from '../../../ingest/files/values.ts';
 
 function csvOptions(csv: Record<string, unknown>) {
   const [source] = parseSourceConfig(
@@ -108,5 +109,27 @@ describe('record start line', () => {
     expect(recordStartLine(7, ['3', '4\n\n5'])).toBe(5);
     expect(recordStartLine(5, ['3', 'x\r\ny'])).toBe(3);
     expect(recordStartLine(2, ['1', '2'])).toBe(2);
+  });
+});
+
+describe('Parquet values to typed columns', () => {
+  const options = csvOptions({});
+  const integer = parquetConverter('integer', compileConverter('integer', options));
+  const date = parquetConverter('date', compileConverter('date', options));
+
+  it('takes bigints, safe integers and Dates as they are, and refuses what bigint and date columns cannot hold', () => {
+    expect([integer(5), integer(-(2n ** 63n)), integer(2n ** 63n - 1n), integer('07')]).toEqual([
+      '5',
+      '-9223372036854775808',
+      '9223372036854775807',
+      '07',
+    ]);
+    expect(integer(2n ** 63n)).toBeInstanceOf(BadValue);
+    expect(integer(2 ** 53)).toBeInstanceOf(BadValue);
+    expect(integer(1.5)).toBeInstanceOf(BadValue);
+    expect(date(new Date(Date.UTC(2026, 0, 2)))).toBe('2026-01-02');
+    expect(date(new Date('0001-01-01T00:00:00Z'))).toBe('0001-01-01');
+    for (const bad of ['0000-06-01T00:00:00Z', '-000001-01-01T00:00:00Z', '+010000-01-01T00:00:00Z', 'not a date'])
+      expect(date(new Date(bad))).toBeInstanceOf(BadValue);
   });
 });
