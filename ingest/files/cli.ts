@@ -1,5 +1,5 @@
 /**
- * `npm run ingest:files`: land the files of the declared sources into raw.file_rows, each
+ * `npm run ingest:files`: land the files of the declared sources into raw_files.<source>, each
  * version of each file exactly once. Thin entry: flags, config, signals, exit status; the
  * work is in ingestor.ts and lander.ts.
  */
@@ -13,14 +13,17 @@ import { coerceError, UsageError } from '../../lib/errors.ts';
 import { handleShutdownSignals } from '../../lib/lifecycle.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { createPool } from '../../lib/pg/pool.ts';
+import { S3Client, s3Settings } from '../../lib/s3/client.ts';
 import { landSources } from './ingestor.ts';
 import { loadSourceConfig } from './source-config.ts';
 
 const HELP = `Usage: npm run ingest:files -- [--config FILE] [options]
 
-Lands every file of the sources declared in FILE (YAML or JSON, docs/files.md) into the
-warehouse table raw.file_rows, one row per CSV record, JSON line or Parquet row, with a manifest row per file version in
-raw.file_manifest committed in the same transaction. A file whose bytes already landed is
+Lands every file of the sources declared in FILE (YAML or JSON, docs/files.md), from a folder
+or an S3-compatible prefix, into the
+warehouse table raw_files.<source> (the declared columns, typed; created and widened from the
+config), one row per CSV record, JSON line or Parquet row, with a manifest row per file version
+in raw.file_manifest committed in the same transaction. A file whose bytes already landed is
 skipped; a changed file lands again as its next version. Bad rows go to raw.dead_letters.
 
 Options:
@@ -36,6 +39,8 @@ Environment:
   WAREHOUSE_INGEST_PASSWORD  password of ingest_writer
   FILES_CONFIG               the sources config when --config is not given (relative to the repository)
   FILES_POLL_SECONDS         pause between passes with --watch (default 60)
+  S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, S3_PATH_STYLE
+                             the S3 API of sources declared with s3: (bucket, prefix)
   LOG_LEVEL                  trace|debug|info|warn|error|fatal|silent
 
 Signals: the first SIGTERM/SIGINT lets the file in flight commit and exits 0; a second one
@@ -93,6 +98,8 @@ await runCli(
         statementTimeoutMs: 0,
         logger,
       });
+      // Only when a source is on S3: folder-only configs need no S3 settings to make sense.
+      const s3 = sources.some((s) => s.s3) ? new S3Client(s3Settings(config)) : undefined;
       const stop = new AbortController();
       const removeSignals = handleShutdownSignals({
         logger,
@@ -103,7 +110,7 @@ await runCli(
         },
       });
       const onePass = async (): Promise<number> => {
-        const summary = await landSources(pool, sources, logger, stop.signal);
+        const summary = await landSources(pool, sources, logger, stop.signal, s3);
         const rows = summary.landed.reduce((n, f) => n + f.rows, 0);
         const badRows = summary.landed.reduce((n, f) => n + f.badRows, 0);
         logger.info(

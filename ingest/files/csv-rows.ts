@@ -1,17 +1,19 @@
 /**
- * Records to raw.file_rows lines: a splitter (csv-split.ts, or csv-parse for the dialects it
- * does not read) turns the bytes into records, this checks each against the source's columns
- * and types and turns it into a COPY line, or into a dead letter naming the line and the reason.
- * Bounded memory: records in batches of one input chunk, COPY text out in writes of about
+ * Records to raw_files.<source> lines: a splitter (csv-split.ts, or csv-parse for the dialects
+ * it does not read) turns the bytes into records, this checks each against the source's columns
+ * and types and turns it into a COPY text line of the typed table (file_id, line_number, then
+ * the declared columns in order), or into a dead letter naming the line and the reason. Every
+ * value that passes is one its column's Postgres type holds (values.ts), so COPY never fails on
+ * a row. Bounded memory: records in batches of one input chunk, COPY text out in writes of about
  * COPY_WRITE_BYTES. The per-row path allocates little: converters are compiled once per source
- * and a row's jsonb text is concatenated directly, without an intermediate object.
+ * and a row's line is concatenated directly, without an intermediate object.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 
 import { parse, type Parser } from 'csv-parse';
 
 import { FatalPipelineError } from '../../lib/errors.ts';
-import { copyText } from '../shared/copy-text.ts';
+import { COPY_NULL, copyText } from '../shared/copy-text.ts';
 import { canSplitBytes, CsvSplitter, type CsvRecord } from './csv-split.ts';
 import type { JsonLine } from './jsonl-lines.ts';
 import { parquetConverter, type ParquetGroup } from './parquet-rows.ts';
@@ -85,7 +87,7 @@ export function quotedCrlfs(fields: readonly string[]): number {
 
 /**
  * Transform: parsed records in (CsvRecord batches from the splitter, csv-parse records, JSON
- * lines or Parquet rows), COPY text for raw.file_rows (file_id, line_number, record) out. Bad
+ * lines or Parquet rows), COPY text for raw_files.<source> (file_id, line_number, columns) out. Bad
  * rows are handed to `onBadRow`; the caller decides how many it keeps.
  */
 export class RowsToCopy extends Transform {
@@ -101,8 +103,6 @@ export class RowsToCopy extends Transform {
   /** Lines csv-parse counted too many so far (quotedCrlfs of the records before). */
   private lineSkew = 0;
   private readonly names: string[];
-  /** `{"name":` for the first column, `,"name":` for the others: the record's jsonb text is built from these. */
-  private readonly keyPrefixes: string[];
   private readonly required: boolean[];
   private readonly csvConverters: FieldConverter[];
   private readonly jsonConverters: FieldConverter[];
@@ -122,7 +122,6 @@ export class RowsToCopy extends Transform {
     if (!source.csv.header) this.setIndexes(columns.map((_c, i) => i));
     this.names = columns.map((c) => c.name);
     this.fieldNames = columns.map((c) => c.header ?? c.name);
-    this.keyPrefixes = columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`);
     this.required = columns.map((c) => !c.nullable || source.keys.includes(c.name));
     this.csvConverters = columns.map((c) => compileConverter(c.type, source.csv));
     const jsonOptions: CsvOptions = { ...source.csv, decimal: '.', thousands: '', trueValues: ['true'], falseValues: ['false'] };
@@ -136,8 +135,9 @@ export class RowsToCopy extends Transform {
     return `${where}, column ${column.name}: empty, but the column is ${column.nullable ? 'a key' : 'not nullable'}`;
   }
 
-  private appendJson(line: number, json: string): void {
-    this.out += `${this.linePrefix}${line}\t${copyText(json)}\n`;
+  /** `fields`: the row's values as COPY text, each preceded by a tab. */
+  private appendRow(line: number, fields: string): void {
+    this.out += `${this.linePrefix}${line}${fields}\n`;
     this.rows++;
   }
 
@@ -148,16 +148,16 @@ export class RowsToCopy extends Transform {
     const object = chunk.value;
     if (typeof object !== 'object' || object === null || Array.isArray(object))
       return bad('FILES_BAD_JSON', `line ${line} is not a JSON object`);
-    let json = '';
+    let fields = '';
     for (let i = 0; i < this.needed; i++) {
       const column = this.source.columns[i]!;
       const text = jsonFieldText((object as Record<string, unknown>)[this.fieldNames[i]!], column.type);
       const value = typeof text === 'string' ? this.jsonConverters[i]!(text) : new BadValue(text.reason);
       if (value instanceof BadValue) return bad('FILES_BAD_VALUE', `line ${line}, column ${column.name}: ${value.reason}`);
       if (value === null && this.required[i]) return bad('FILES_MISSING_VALUE', this.missing(i, `line ${line}`));
-      json += this.keyPrefixes[i]! + jsonValue(value);
+      fields += copyField(value);
     }
-    this.appendJson(line, `${json}}`);
+    this.appendRow(line, fields);
   }
 
   private parquetGroup(group: ParquetGroup): void {
@@ -165,7 +165,7 @@ export class RowsToCopy extends Transform {
     const { columns } = group;
     rows: for (let r = 0; r < group.rows; r++) {
       const line = group.firstLine + r;
-      let json = '';
+      let fields = '';
       for (let i = 0; i < this.needed; i++) {
         const value = converters[i]!(columns[i]![r]);
         if (value instanceof BadValue) {
@@ -176,9 +176,9 @@ export class RowsToCopy extends Transform {
           this.parquetBadRow(group, r, 'FILES_MISSING_VALUE', this.missing(i, `row ${line}`));
           continue rows;
         }
-        json += this.keyPrefixes[i]! + jsonValue(value);
+        fields += copyField(value);
       }
-      this.appendJson(line, `${json}}`);
+      this.appendRow(line, fields);
       if (this.out.length >= COPY_WRITE_BYTES) this.flushPending();
     }
   }
@@ -267,7 +267,7 @@ export class RowsToCopy extends Transform {
       });
       return;
     }
-    let json = '';
+    let text = '';
     for (let i = 0; i < this.needed; i++) {
       const value = this.csvConverters[i]!(fields[indexes[i]!]!);
       if (value instanceof BadValue) {
@@ -278,13 +278,14 @@ export class RowsToCopy extends Transform {
         this.onBadRow({ line, code: 'FILES_MISSING_VALUE', reason: this.missing(i, `line ${line}`), span });
         return;
       }
-      json += this.keyPrefixes[i]! + jsonValue(value);
+      text += copyField(value);
     }
-    this.appendJson(line, `${json}}`);
+    this.appendRow(line, text);
   }
 }
 
-/** A converted value as JSON text: strings quoted and escaped, booleans and null as words. */
-function jsonValue(value: string | boolean | null): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+/** A converted value as one COPY text field, with the tab before it. */
+function copyField(value: string | boolean | null): string {
+  if (typeof value === 'string') return `\t${copyText(value)}`;
+  return value === null ? `\t${COPY_NULL}` : value ? '\ttrue' : '\tfalse';
 }

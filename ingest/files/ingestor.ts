@@ -1,6 +1,7 @@
 /**
- * One pass over every declared source: each file in its folder whose name matches the
- * source's pattern is landed unless its bytes already are (lander.ts). A file refused for
+ * One pass over every declared source: each file in its folder (or object under its S3 prefix,
+ * s3-source.ts) whose name matches the source's pattern is landed unless its bytes already are
+ * (lander.ts). A file refused for
  * its content (malformed CSV, a header without a declared column, too many bad rows) is
  * reported and skipped, so one bad export does not hold up the others; anything else (the
  * warehouse gone, a permission) stops the pass.
@@ -11,8 +12,10 @@ import type pg from 'pg';
 
 import { coerceError, FatalPipelineError, ShopflowError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { S3Client } from '../../lib/s3/client.ts';
 import { landFile, type LandOutcome } from './lander.ts';
-import type { FileSource } from './source-config.ts';
+import { landS3File, listS3Files } from './s3-source.ts';
+import { patternRegex, type FileSource } from './source-config.ts';
 
 export interface RefusedFile {
   source: string;
@@ -25,15 +28,6 @@ export interface PassSummary {
   landed: Extract<LandOutcome, { outcome: 'landed' }>[];
   unchanged: number;
   refused: RefusedFile[];
-}
-
-/** `*` matches any run of characters (no `/`), `?` one; everything else literally. */
-export function patternRegex(pattern: string): RegExp {
-  const body = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replaceAll('*', '[^/]*')
-    .replaceAll('?', '[^/]');
-  return new RegExp(`^${body}$`);
 }
 
 export async function listSourceFiles(source: FileSource): Promise<string[]> {
@@ -55,16 +49,27 @@ export async function listSourceFiles(source: FileSource): Promise<string[]> {
     .sort();
 }
 
-/** `stop` aborted (the first SIGTERM) ends the pass after the file in flight commits. */
-export async function landSources(pool: pg.Pool, sources: readonly FileSource[], logger: Logger, stop?: AbortSignal): Promise<PassSummary> {
+/**
+ * `stop` aborted (the first SIGTERM) ends the pass after the file in flight commits. `s3`: the
+ * client for sources on an S3 prefix (required when there are any).
+ */
+export async function landSources(
+  pool: pg.Pool,
+  sources: readonly FileSource[],
+  logger: Logger,
+  stop?: AbortSignal,
+  s3?: S3Client,
+): Promise<PassSummary> {
   const summary: PassSummary = { landed: [], unchanged: 0, refused: [] };
   for (const source of sources) {
-    for (const file of await listSourceFiles(source)) {
+    if (source.s3 && !s3) throw new Error(`source ${source.name} is on S3, but no S3 client was given`);
+    const files = source.s3 ? await listS3Files(s3!, source) : (await listSourceFiles(source)).map((name) => ({ name, object: null }));
+    for (const { name: file, object } of files) {
       if (stop?.aborted) return summary;
       const client = await pool.connect();
       let broken: Error | undefined;
       try {
-        const outcome = await landFile(client, source, file);
+        const outcome = object ? await landS3File(client, s3!, source, { name: file, object }) : await landFile(client, source, file);
         if (outcome.outcome === 'unchanged') {
           summary.unchanged++;
           continue;

@@ -1,6 +1,6 @@
 /**
- * Lands one file exactly once: its rows, its bad rows and its manifest row (name, size,
- * SHA-256, version) in one transaction. The manifest's unique (source, name, hash) makes a
+ * Lands one file exactly once: its rows (into raw_files.<source>, typed-table.ts), its bad rows
+ * and its manifest row (name, size, SHA-256, version) in one transaction. The manifest's unique (source, name, hash) makes a
  * second landing of the same bytes impossible; a file whose bytes changed lands again as the
  * next version. The file is read twice, streamed both times: once to hash it (most runs find
  * every file already landed and stop there), once to parse and COPY it, hashing again so a
@@ -28,6 +28,7 @@ import { JsonLines } from './jsonl-lines.ts';
 import { parquetGroups } from './parquet-rows.ts';
 import { readRecords } from './record-bytes.ts';
 import type { FileSource } from './source-config.ts';
+import { ensureTypedTable } from './typed-table.ts';
 
 export interface FileDigest {
   sha256: string;
@@ -66,15 +67,19 @@ class HashTap extends Transform {
   }
 }
 
+/**
+ * The version under which these bytes landed in the typed layout, if they did. Bytes that landed
+ * only in the jsonb layout (raw.file_rows, before migration 0240) count as not landed: the first
+ * run after the upgrade lands them again into raw_files as the file's next version.
+ */
 async function landedVersion(client: pg.ClientBase, source: string, file: string, sha256: string): Promise<number | null> {
   const found = await client.query<{ version: number }>(
-    'select version from raw.file_manifest where source_name = $1 and file_name = $2 and content_sha256 = $3',
+    `select version from raw.file_manifest
+      where source_name = $1 and file_name = $2 and content_sha256 = $3 and layout = 'typed'`,
     [source, file, sha256],
   );
   return found.rows[0]?.version ?? null;
 }
-
-const ROWS_TARGET = 'raw.file_rows (file_id, line_number, record)';
 const DEAD_LETTER_TARGET = 'raw.dead_letters (source, source_position, payload, payload_bytes, error_code, reason, details)';
 
 function deadLetterLine(source: FileSource, file: string, version: number, bad: BadRow, payload: Buffer): string {
@@ -89,12 +94,19 @@ function deadLetterLine(source: FileSource, file: string, version: number, bad: 
   ]);
 }
 
+/** Where the bytes of a file named otherwise are (an S3 object spooled to disk) and its listed ETag. */
+export interface FileAt {
+  path: string;
+  etag: string;
+}
+
 /**
- * Lands `file` (a name inside the source's folder) unless these exact bytes already are.
- * `client` must be a dedicated, checked-out client: the transaction and COPY run on it.
+ * Lands `file` (a name inside the source's folder, or an object's s3:// name with `at`) unless
+ * these exact bytes already are. `client` must be a dedicated, checked-out client: the
+ * transaction and COPY run on it.
  */
-export async function landFile(client: pg.PoolClient | pg.Client, source: FileSource, file: string): Promise<LandOutcome> {
-  const path = join(source.folderPath, file);
+export async function landFile(client: pg.PoolClient | pg.Client, source: FileSource, file: string, at?: FileAt): Promise<LandOutcome> {
+  const path = at?.path ?? join(source.folderPath, file);
   const digest = await digestFile(path);
   const already = await landedVersion(client, source.name, file, digest.sha256);
   if (already !== null) return { outcome: 'unchanged', file, version: already };
@@ -117,6 +129,7 @@ export async function landFile(client: pg.PoolClient | pg.Client, source: FileSo
     );
     const fileId = BigInt(ids.rows[0]!.file_id);
     const version = ids.rows[0]!.version;
+    const rowsTarget = await ensureTypedTable(client, source);
 
     const badRows: BadRow[] = [];
     const tap = new HashTap();
@@ -130,7 +143,7 @@ export async function landFile(client: pg.PoolClient | pg.Client, source: FileSo
           ),
         );
     });
-    const copy = client.query(copyFrom(`COPY ${ROWS_TARGET} FROM STDIN`));
+    const copy = client.query(copyFrom(`COPY ${rowsTarget} FROM STDIN`));
     // One open file for the rows and for the bad records' bytes read back afterwards, so both
     // come from the same bytes even if the file is replaced meanwhile.
     const handle = await open(path);
@@ -170,9 +183,9 @@ export async function landFile(client: pg.PoolClient | pg.Client, source: FileSo
       );
     }
     await client.query(
-      `insert into raw.file_manifest (file_id, source_name, file_name, version, size_bytes, content_sha256, rows_landed, rows_dead)
-       values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [fileId.toString(), source.name, file, version, digest.size, digest.sha256, toCopy.rows, badRows.length],
+      `insert into raw.file_manifest (file_id, source_name, file_name, version, size_bytes, content_sha256, rows_landed, rows_dead, layout, source_etag)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, 'typed', $9)`,
+      [fileId.toString(), source.name, file, version, digest.size, digest.sha256, toCopy.rows, badRows.length, at?.etag ?? null],
     );
     await client.query('COMMIT');
     return { outcome: 'landed', file, fileId, version, digest, rows: toCopy.rows, badRows: badRows.length };

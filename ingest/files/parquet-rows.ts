@@ -136,20 +136,41 @@ export async function* parquetGroups(path: string, file: string, source: FileSou
 }
 
 /**
- * A column's Parquet values to the values raw.file_rows keeps: typed values are canonical
+ * A column's Parquet values to the values raw_files.<source> keeps: typed values are canonical
  * already; strings (and numbers, as their text) go through the column's field converter, as
- * CSV fields do.
+ * CSV fields do. The common typed cases (a bigint or safe integer for an integer column, a Date
+ * for a date column) take a path that allocates nothing but the text: profiling the 1M-row
+ * landing showed the general path's per-value result objects as the largest client-side cost.
  */
 export function parquetConverter(
   type: FileSource['columns'][number]['type'],
   convert: FieldConverter,
 ): (value: unknown) => string | boolean | null | BadValue {
-  return (value) => {
+  const general = (value: unknown) => {
     if (typeof value === 'string') return convert(value);
     const read = parquetValue(value, type);
     return 'reason' in read ? new BadValue(read.reason) : 'text' in read ? convert(read.text) : read.value;
   };
+  if (type === 'integer')
+    return (value) =>
+      typeof value === 'bigint' && value >= BIGINT_MIN && value <= BIGINT_MAX
+        ? value.toString()
+        : typeof value === 'number' && Number.isSafeInteger(value)
+          ? String(value)
+          : general(value);
+  if (type === 'date')
+    return (value) => {
+      if (value instanceof Date) {
+        const year = value.getUTCFullYear();
+        if (year >= 1 && year <= 9999) return value.toISOString().slice(0, 10);
+      }
+      return general(value);
+    };
+  return general;
 }
+
+const BIGINT_MIN = -(2n ** 63n);
+const BIGINT_MAX = 2n ** 63n - 1n;
 
 /** A Parquet value as the text convertField reads, or a canonical value it does not need to. */
 export function parquetValue(
@@ -159,6 +180,9 @@ export function parquetValue(
   if (value === null || value === undefined) return { value: null };
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) return { reason: 'an invalid date' };
+    // Years the canonical YYYY-MM-DD text (and a Postgres date) can hold.
+    const year = value.getUTCFullYear();
+    if (year < 1 || year > 9999) return { reason: `${value.toISOString()} is outside the years 0001 to 9999` };
     const iso = value.toISOString();
     if (type === 'date') return { value: iso.slice(0, 10) };
     if (type === 'timestamp') return { value: iso.endsWith('.000Z') ? iso.slice(0, 19) : iso.slice(0, 23) };

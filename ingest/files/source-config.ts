@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 import { ConfigError, coerceError } from '../../lib/errors.ts';
+import { TYPED_META_COLUMNS } from './typed-table.ts';
 
 export const COLUMN_TYPES = ['text', 'integer', 'numeric', 'boolean', 'date', 'timestamp'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -56,8 +57,22 @@ const csv = z
 const source = z
   .strictObject({
     name: z.string().regex(NAME, 'a source name is lower case letters, digits and _'),
-    /** A folder, relative to the config file; S3 prefixes are planned, not read yet. */
-    folder: z.string().min(1),
+    /** A folder, relative to the config file (or s3, not both). */
+    folder: z.string().min(1).optional(),
+    /**
+     * An S3-compatible prefix: objects directly under bucket/prefix whose names (the rest of the
+     * key) match the pattern. Endpoint and credentials are S3_ENDPOINT, S3_REGION,
+     * S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY and S3_PATH_STYLE.
+     */
+    s3: z
+      .strictObject({
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name is lower case letters, digits, dots and dashes'),
+        prefix: z
+          .string()
+          .default('')
+          .refine((p) => p === '' || p.endsWith('/'), 'an S3 prefix is empty or ends with / (a folder of objects)'),
+      })
+      .optional(),
     /** Which file names in the folder belong to the source: `*` matches any run of characters (default *.csv or *.jsonl). */
     pattern: z.string().min(1).optional(),
     /**
@@ -65,7 +80,7 @@ const source = z
      * unused; parquet: columns found by name, read a row group at a time, csv options unused.
      */
     format: z.enum(['csv', 'jsonl', 'parquet']).default('csv'),
-    /** The table the rows stand for; dbt staging names it, raw keeps them in raw.file_rows. */
+    /** The table the rows stand for (dbt staging's name for them); raw keeps them in raw_files.<name>. */
     table: z.string().regex(NAME, 'a table name is lower case letters, digits and _'),
     columns: z.array(column).min(1, 'a source needs at least one column'),
     keys: z.array(z.string()).min(1, 'a source needs at least one key column'),
@@ -77,8 +92,17 @@ const source = z
     const names = s.columns.map((c) => c.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) ctx.addIssue({ code: 'custom', message: `column "${dup}" is declared twice`, path: ['columns'] });
+    for (const name of names)
+      if ((TYPED_META_COLUMNS as readonly string[]).includes(name))
+        ctx.addIssue({
+          code: 'custom',
+          message: `column "${name}" is a name raw_files.<source> keeps for itself (${TYPED_META_COLUMNS.join(', ')}); declare it under another name with header: "${name}"`,
+          path: ['columns'],
+        });
     for (const key of s.keys)
       if (!names.includes(key)) ctx.addIssue({ code: 'custom', message: `key "${key}" is not a declared column`, path: ['keys'] });
+    if ((s.folder === undefined) === (s.s3 === undefined))
+      ctx.addIssue({ code: 'custom', message: 'declare where the files are: folder or s3 (one of them)', path: ['folder'] });
     if (!s.csv.header && s.columns.some((c) => c.header !== undefined))
       ctx.addIssue({ code: 'custom', message: 'a column header name needs csv.header: true', path: ['columns'] });
   });
@@ -89,9 +113,22 @@ const file = z.strictObject({ sources: z.array(source).min(1, 'declare at least 
   if (dup) ctx.addIssue({ code: 'custom', message: `source "${dup}" is declared twice`, path: ['sources'] });
 });
 
+/**
+ * `folderPath`: the folder of a folder source; for an S3 source, where the objects would be named
+ * (unused: its objects are spooled one at a time, s3-source.ts).
+ */
 export type FileSource = z.infer<typeof source> & { folderPath: string; pattern: string };
 export type CsvOptions = FileSource['csv'];
 export type ColumnSpec = FileSource['columns'][number];
+
+/** `*` matches any run of characters (no `/`), `?` one; everything else literally. */
+export function patternRegex(pattern: string): RegExp {
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '[^/]*')
+    .replaceAll('?', '[^/]');
+  return new RegExp(`^${body}$`);
+}
 
 function where(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('') || '(top level)';
@@ -107,7 +144,7 @@ export function parseSourceConfig(document: unknown, label: string, baseDir: str
   return result.data.sources.map((s) => ({
     ...s,
     pattern: s.pattern ?? `*.${s.format}`,
-    folderPath: resolve(baseDir, s.folder),
+    folderPath: resolve(baseDir, s.folder ?? '.'),
   }));
 }
 

@@ -1,7 +1,9 @@
 /**
- * One CSV field to the JSON value raw.file_rows keeps for its declared type, or the reason it
- * cannot be one. Numbers, dates and timestamps are kept as canonical strings (`-1234.50`,
- * `2026-03-01`, `2026-03-01T08:00:00`): exact (no float rounding) and castable by dbt as is.
+ * One CSV field to the value raw_files.<source> keeps in its declared type's column, or the
+ * reason it cannot be one. Numbers, dates and timestamps come out as canonical text (`-1234.50`,
+ * `2026-03-01`, `2026-03-01T08:00:00`), exact (no float rounding) and valid COPY input for the
+ * column's Postgres type (pg-types.ts): a value the type cannot hold (a bigint overflow, year 0)
+ * is a bad value here, a dead letter, never a COPY that fails the whole file.
  */
 import type { ColumnType, CsvOptions } from './source-config.ts';
 
@@ -12,7 +14,7 @@ export class BadValue {
   constructor(readonly reason: string) {}
 }
 
-/** A column's field converter, compiled once per source: the value raw.file_rows keeps, or why not. */
+/** A column's field converter, compiled once per source: the value raw keeps, or why not. */
 export type FieldConverter = (raw: string) => string | boolean | null | BadValue;
 
 const INTEGER = /^[+-]?\d+$/;
@@ -43,6 +45,27 @@ export function formatRegex(format: string): RegExp {
   return cached;
 }
 
+const BIGINT_MAX = '9223372036854775807';
+
+/** Whether a canonical whole number (no plus sign, optional minus) fits in a Postgres bigint. */
+export function fitsBigint(value: string): boolean {
+  const negative = value.charCodeAt(0) === 45;
+  let digits = negative ? value.slice(1) : value;
+  if (digits.length < 19) return true;
+  digits = digits.replace(/^0+(?=\d)/, '');
+  if (digits.length !== 19) return digits.length < 19;
+  // -9223372036854775808 is the one value whose magnitude exceeds the maximum.
+  return negative ? digits <= '9223372036854775808' : digits <= BIGINT_MAX;
+}
+
+/** Postgres numeric's limits: 131072 digits before the decimal point, 16383 after. */
+export function fitsNumeric(value: string): boolean {
+  if (value.length < 1000) return true;
+  const point = value.indexOf('.');
+  const whole = (point === -1 ? value : value.slice(0, point)).replace(/^-?0*/, '');
+  return whole.length <= 131072 && (point === -1 || value.length - point - 1 <= 16383);
+}
+
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function daysIn(year: number, month: number): number {
@@ -54,7 +77,7 @@ function calendar(groups: Record<string, string | undefined>, withTime: boolean)
   const year = Number(groups['year']);
   const month = Number(groups['month']);
   const day = Number(groups['day']);
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return null;
   const date = `${groups['year']}-${groups['month']}-${groups['day']}`;
   if (!withTime) return date;
   const hour = Number(groups['hour']);
@@ -101,7 +124,7 @@ function isoDate(text: string): string | null {
     else if (i < 7) month = month * 10 + digit;
     else day = day * 10 + digit;
   }
-  return month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month) ? text : null;
+  return year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysIn(year, month) ? text : null;
 }
 
 /** Compiles the converter of one column type in one dialect: regexes and word lists built once. */
@@ -116,7 +139,8 @@ export function compileConverter(type: ColumnType, options: CsvOptions): FieldCo
         const text = raw.trim();
         if (text === '') return null;
         if (!INTEGER.test(text)) return new BadValue(`"${raw}" is not a whole number`);
-        return text.charCodeAt(0) === 43 ? text.slice(1) : text;
+        const value = text.charCodeAt(0) === 43 ? text.slice(1) : text;
+        return fitsBigint(value) ? value : new BadValue(`"${raw}" is outside the range of a 64-bit integer (bigint)`);
       };
     case 'numeric': {
       const regex = decimalRegex(options);
@@ -128,12 +152,16 @@ export function compileConverter(type: ColumnType, options: CsvOptions): FieldCo
       return (raw) => {
         const text = raw.trim();
         if (text === '') return null;
+        let value: string | null;
         if (plain) {
           // Already canonical unless it has a plus sign: no groups to take apart.
           if (!regex.test(text)) return refusal(raw);
-          return text.charCodeAt(0) === 43 ? text.slice(1) : text;
+          value = text.charCodeAt(0) === 43 ? text.slice(1) : text;
+        } else {
+          value = canonicalDecimal(text, options);
+          if (value === null) return refusal(raw);
         }
-        return canonicalDecimal(text, options) ?? refusal(raw);
+        return fitsNumeric(value) ? value : new BadValue(`"${raw}" has more digits than a Postgres numeric holds`);
       };
     }
     case 'boolean': {

@@ -4,8 +4,8 @@ import pg from 'pg';
 import { ident } from '../../lib/pg/pool.ts';
 
 export const LAYERS = ['raw', 'staging', 'snapshots', 'intermediate', 'marts'] as const;
-/** Schemas counted with a layer other than their own name: the CDC typed change log is raw. */
-const SCHEMA_LAYER: Record<string, string> = { raw_shop: 'raw' };
+/** Schemas counted with a layer other than their own name: the typed CDC log and file tables are raw. */
+const SCHEMA_LAYER: Record<string, string> = { raw_shop: 'raw', raw_files: 'raw' };
 
 export interface LayerCount {
   layer: string;

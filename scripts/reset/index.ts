@@ -27,8 +27,9 @@ const INGESTOR_SESSIONS = ['shopflow-ingest-kafka', 'shopflow-ingest-cdc', 'shop
 const SCHEDULER_SESSIONS = ['shopflow-scheduler-lock', 'shopflow-scheduler'];
 /** Schemas whose relations all belong to dbt (migrations create the schemas, dbt what is in them). */
 export const DBT_SCHEMAS = ['staging', 'snapshots', 'intermediate', 'marts'];
-// raw_shop: the CDC ingestor's typed change log (migration 0140), emptied with the rest of raw.
-const DATA_SCHEMAS = ['raw', 'raw_shop', 'ingest', 'ops'];
+// raw_shop: the CDC ingestor's typed change log (migration 0140), and raw_files: the file
+// sources' typed tables (migration 0240), emptied with the rest of raw.
+const DATA_SCHEMAS = ['raw', 'raw_shop', 'raw_files', 'ingest', 'ops'];
 
 /**
  * Tables the migrations create inside dbt's schemas (the clickstream batches' bookkeeping, the
@@ -189,7 +190,7 @@ export async function resetInstallation(config: Config, logger: Logger, options:
     `topic ${config.KAFKA_TOPIC} recreated empty (${config.KAFKA_PARTITIONS} partitions), group ${config.KAFKA_GROUP_ID} deleted`,
   );
   const { truncated, dropped } = await emptyWarehouse(config);
-  step('warehouse', `${truncated} tables emptied in raw, raw_shop, ingest and ops; ${dropped} dbt relations dropped`);
+  step('warehouse', `${truncated} tables emptied in raw, raw_shop, raw_files, ingest and ops; ${dropped} dbt relations dropped`);
   // The last dbt results describe the old world (npm run status reads them).
   await rm(join(DBT_PROJECT_DIR, 'target', 'run_results.json'), { force: true });
   await rm(join(config.dataDir, 'dbt', 'scheduler', 'target', 'run_results.json'), { force: true });

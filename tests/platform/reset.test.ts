@@ -87,7 +87,7 @@ describe('npm run reset', () => {
       const migrations = await count(env.warehouse.adminUrl, 'select count(*) as n from ops.schema_migrations');
       const run = await reset(env, ['--yes']);
       expect(run.code, run.out).toBe(0);
-      expect(run.out).toMatch(/^warehouse +\d+ tables emptied in raw, raw_shop, ingest and ops; \d+ dbt relations dropped$/m);
+      expect(run.out).toMatch(/^warehouse +\d+ tables emptied in raw, raw_shop, raw_files, ingest and ops; \d+ dbt relations dropped$/m);
 
       const shop = await mysql.createConnection({ uri: env.shop.url });
       try {

@@ -90,8 +90,8 @@ describe('npm run status', () => {
     await admin.connect();
     try {
       await admin.query(
-        `insert into raw.file_manifest (source_name, file_name, version, size_bytes, content_sha256, rows_landed, rows_dead)
-         values ('prices', 'a.csv', 1, 10, repeat('a', 64), 4, 1), ('prices', 'a.csv', 2, 12, repeat('b', 64), 5, 0);
+        `insert into raw.file_manifest (source_name, file_name, version, size_bytes, content_sha256, rows_landed, rows_dead, layout)
+         values ('prices', 'a.csv', 1, 10, repeat('a', 64), 4, 1, 'typed'), ('prices', 'a.csv', 2, 12, repeat('b', 64), 5, 0, 'typed');
          insert into raw.dead_letters (source, source_position, error_code, reason) values ('files', 'prices/a.csv:3', 'FILES_BAD_VALUE', 'x');
          insert into ingest.api_cursors (source_name, cursor_value, cursor_at, records_landed)
          values ('psp', '2026-01-02T03:04:05Z', '2026-01-02T03:04:05Z', 42)`,

@@ -166,7 +166,7 @@ describe('npm run ingest:files', () => {
         let copying = false;
         for (let i = 0; i < 600 && !copying; i++) {
           const found = await admin.query(
-            `select 1 from pg_stat_activity where application_name = 'shopflow-ingest-files' and query like 'COPY raw.file_rows%' and state = 'active'`,
+            `select 1 from pg_stat_activity where application_name = 'shopflow-ingest-files' and query like 'COPY raw_files.%' and state = 'active'`,
           );
           copying = (found.rowCount ?? 0) > 0;
           if (!copying) await sleep(50);
@@ -181,19 +181,20 @@ describe('npm run ingest:files', () => {
           await sleep(50);
         }
         expect(await landed(warehouse.adminUrl, 'killed')).toEqual({ manifest: [], rows: [], deadLetters: [] });
-        const count = await admin.query('select count(*)::int as n from raw.file_rows');
-        const before = count.rows[0].n as number;
+        // The source's typed table was created in the killed transaction: gone with its rows.
+        const table = await admin.query(`select to_regclass('raw_files.killed') is null as gone`);
+        expect(table.rows[0]).toEqual({ gone: true });
 
         const rerun = await run(['--config', config]);
         expect(rerun.code, rerun.output).toBe(0);
         expect((await run(['--config', config])).code).toBe(0);
-        const after = await admin.query<{ n: number; lines: number }>(
-          `select count(*)::int as n, count(distinct line_number)::int as lines
-           from raw.file_rows join raw.file_manifest using (file_id) where source_name = 'killed'`,
+        const after = await admin.query<{ n: number; lines: number; files: number }>(
+          `select count(*)::int as n, count(distinct line_number)::int as lines, count(distinct file_id)::int as files
+           from raw_files.killed join raw.file_manifest using (file_id) where source_name = 'killed'`,
         );
-        expect(after.rows[0]).toEqual({ n: rows, lines: rows });
-        const total = await admin.query('select count(*)::int as n from raw.file_rows');
-        expect(total.rows[0].n).toBe(before + rows);
+        expect(after.rows[0]).toEqual({ n: rows, lines: rows, files: 1 });
+        const total = await admin.query('select count(*)::int as n from raw_files.killed');
+        expect(total.rows[0].n).toBe(rows);
       } finally {
         await admin.end();
       }

@@ -85,6 +85,13 @@ describe('file sources config', () => {
     expect(refusal({ sources: [{ ...valid.sources[0], csv: { dateFormat: 'DD/MM/YY' } }] })).toContain('dateFormat');
   });
 
+  it("refuses a column named like one raw_files.<source> keeps for itself, and says how to keep the file's name", () => {
+    const source = valid.sources[0]!;
+    const message = refusal({ sources: [{ ...source, columns: [...source.columns, { name: 'line_number', type: 'integer' }] }] });
+    expect(message).toContain('sources[0].columns: column "line_number" is a name raw_files.<source> keeps for itself');
+    expect(message).toContain('header: "line_number"');
+  });
+
   it('reads YAML from a file and says which file cannot be read or parsed', () => {
     const path = join(dir, 'ok.yaml');
     writeFileSync(

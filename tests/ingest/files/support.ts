@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 
 import { parseSourceConfig, type FileSource } from '../../../ingest/files/source-config.ts';
+import { quoteIdent } from '../../../ingest/files/typed-table.ts';
+
+const quoteLiteral = (text: string) => `'${text.replaceAll("'", "''")}'`;
 
 export function scratchFolder(label: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `files-${label}-`));
@@ -63,12 +66,27 @@ export async function landed(adminUrl: string, source: string): Promise<Landed> 
        from raw.file_manifest where source_name = $1 order by file_name, version`,
       [source],
     );
-    const rows = await client.query(
-      `select m.file_name, m.version, r.line_number, r.record
-       from raw.file_rows r join raw.file_manifest m using (file_id)
-       where m.source_name = $1 order by m.file_name, m.version, r.line_number`,
+    // The typed table's declared columns as a record: booleans as they are, every other type
+    // as Postgres prints it (exact numerics, ISO dates), null as null.
+    const columns = await client.query<{ name: string; pg_type: string }>(
+      `select attname::text as name, format_type(atttypid, atttypmod) as pg_type from pg_attribute
+        where attrelid = to_regclass(format('raw_files.%I', $1::text)) and attnum > 0 and not attisdropped
+          and attname not in ('file_id', 'line_number', '_loaded_at')
+        order by attnum`,
       [source],
     );
+    const record = columns.rows
+      .map((c) => `${quoteLiteral(c.name)}, r.${quoteIdent(c.name)}${c.pg_type === 'boolean' ? '' : '::text'}`)
+      .join(', ');
+    const rows =
+      columns.rows.length === 0
+        ? { rows: [] }
+        : await client.query(
+            `select m.file_name, m.version, r.line_number, jsonb_build_object(${record}) as record
+               from raw_files.${quoteIdent(source)} r join raw.file_manifest m using (file_id)
+              where m.source_name = $1 order by m.file_name, m.version, r.line_number`,
+            [source],
+          );
     const deadLetters = await client.query(
       `select source_position, error_code, reason, details, payload, payload_bytes from raw.dead_letters
        where source = 'files' and details->>'source' = $1 order by dead_letter_id`,

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 
 import { recordStartLine } from '../../../ingest/files/csv-rows.ts';
 import { parseSourceConfig } from '../../../ingest/files/source-config.ts';
-import { canonicalDecimal, convertField } from '../../../ingest/files/values.ts';
+import { parquetConverter } from '../../../ingest/files/parquet-rows.ts';
+import { BadValue, canonicalDecimal, compileConverter, convertField, fitsBigint, fitsNumeric } from '../../../ingest/files/values.ts';
 
 function csvOptions(csv: Record<string, unknown>) {
   const [source] = parseSourceConfig(
@@ -74,10 +75,61 @@ describe('field conversion', () => {
   });
 });
 
+describe('values the typed columns cannot hold', () => {
+  const dflt = csvOptions({});
+
+  it('refuses whole numbers outside bigint, exactly at its bounds, leading zeros and signs included', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }), fc.nat({ max: 3 }), fc.boolean(), (n, zeros, plus) => {
+        const digits = `${'0'.repeat(zeros)}${(n < 0n ? -n : n).toString()}`;
+        const text = `${n < 0n ? '-' : plus ? '+' : ''}${digits}`;
+        const fits = n >= -(2n ** 63n) && n < 2n ** 63n;
+        expect(fitsBigint(text.replace(/^\+/, ''))).toBe(fits);
+        expect(convertField(text, 'integer', dflt).ok).toBe(fits);
+      }),
+    );
+    for (const edge of ['9223372036854775807', '-9223372036854775808'])
+      expect(convertField(edge, 'integer', dflt)).toEqual({ ok: true, value: edge });
+    expect(convertField('9223372036854775808', 'integer', dflt)).toMatchObject({ ok: false, reason: expect.stringContaining('bigint') });
+  });
+
+  it('refuses year 0 (no Postgres date) and numerics past Postgres limits', () => {
+    expect(convertField('0000-01-01', 'date', dflt).ok).toBe(false);
+    expect(convertField('0001-01-01', 'date', dflt)).toEqual({ ok: true, value: '0001-01-01' });
+    expect(convertField('0000-01-01 00:00:00', 'timestamp', dflt).ok).toBe(false);
+    expect(fitsNumeric(`${'9'.repeat(131072)}.5`)).toBe(true);
+    expect(fitsNumeric(`-${'9'.repeat(131073)}`)).toBe(false);
+    expect(fitsNumeric(`1.${'0'.repeat(16384)}`)).toBe(false);
+    expect(convertField(`1.${'0'.repeat(16384)}`, 'numeric', dflt).ok).toBe(false);
+  });
+});
+
 describe('record start line', () => {
   it('subtracts the line breaks inside quoted fields from the end line csv-parse reports', () => {
     expect(recordStartLine(7, ['3', '4\n\n5'])).toBe(5);
     expect(recordStartLine(5, ['3', 'x\r\ny'])).toBe(3);
     expect(recordStartLine(2, ['1', '2'])).toBe(2);
+  });
+});
+
+describe('Parquet values to typed columns', () => {
+  const options = csvOptions({});
+  const integer = parquetConverter('integer', compileConverter('integer', options));
+  const date = parquetConverter('date', compileConverter('date', options));
+
+  it('takes bigints, safe integers and Dates as they are, and refuses what bigint and date columns cannot hold', () => {
+    expect([integer(5), integer(-(2n ** 63n)), integer(2n ** 63n - 1n), integer('07')]).toEqual([
+      '5',
+      '-9223372036854775808',
+      '9223372036854775807',
+      '07',
+    ]);
+    expect(integer(2n ** 63n)).toBeInstanceOf(BadValue);
+    expect(integer(2 ** 53)).toBeInstanceOf(BadValue);
+    expect(integer(1.5)).toBeInstanceOf(BadValue);
+    expect(date(new Date(Date.UTC(2026, 0, 2)))).toBe('2026-01-02');
+    expect(date(new Date('0001-01-01T00:00:00Z'))).toBe('0001-01-01');
+    for (const bad of ['0000-06-01T00:00:00Z', '-000001-01-01T00:00:00Z', '+010000-01-01T00:00:00Z', 'not a date'])
+      expect(date(new Date(bad))).toBeInstanceOf(BadValue);
   });
 });

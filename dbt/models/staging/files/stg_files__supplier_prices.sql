@@ -1,19 +1,28 @@
 -- The worked example of ingest/files (ingest/files/examples/supplier-prices.yaml): a supplier's
--- price lists, typed. A file sent again with changes lands as its next version; the current
--- version of each file is the one that counts, so earlier versions' rows are left out here.
+-- price lists, typed in raw_files.supplier_prices by the ingestor. A file sent again with changes
+-- lands as its next version; the current version of each file is the one that counts, so earlier
+-- versions' rows are left out here. Only versions landed in the typed layout count: a warehouse
+-- upgraded from the jsonb layout re-lands its files once (docs/files.md, "Upgrading").
 
 with
 
 manifest as (
 
     select * from {{ source('files', 'file_manifest') }}
-    where source_name = 'supplier_prices'
+    where
+        source_name = 'supplier_prices'
+        and layout = 'typed'
 
 ),
 
-file_rows as (
+supplier_prices as (
 
-    select * from {{ source('files', 'file_rows') }}
+    {{ files_typed_rows('supplier_prices', [
+        ('sku', 'text'),
+        ('price', 'numeric(12, 2)'),
+        ('valid_from', 'date'),
+        ('in_stock', 'boolean'),
+    ]) }}
 
 ),
 
@@ -33,29 +42,29 @@ renamed as (
 
     select
         ---------- ids
-        file_rows.record ->> 'sku' as sku,
+        supplier_prices.sku,
 
         ---------- strings
         current_versions.file_name as source_file_name,
 
         ---------- numerics
-        (file_rows.record ->> 'price')::numeric(12, 2) as price,
+        supplier_prices.price,
         current_versions.version as source_file_version,
-        file_rows.line_number as source_line_number,
+        supplier_prices.line_number as source_line_number,
 
         ---------- booleans
-        (file_rows.record ->> 'in_stock')::boolean as is_in_stock,
+        supplier_prices.in_stock as is_in_stock,
 
         ---------- dates
-        (file_rows.record ->> 'valid_from')::date as valid_from,
+        supplier_prices.valid_from,
 
         ---------- timestamps
         current_versions.landed_at,
-        file_rows._loaded_at
+        supplier_prices._loaded_at
 
     from current_versions
-    inner join file_rows
-        on current_versions.file_id = file_rows.file_id
+    inner join supplier_prices
+        on current_versions.file_id = supplier_prices.file_id
 
 )
 
