@@ -5,7 +5,9 @@
  * the records at or after the fetched offset by comparing decimal texts. These pin that the
  * results are the library's own, read as 64-bit integers, over generated record batches
  * (offsets and timestamps on both sides of 2^53, deltas too wide for a number, negative
- * timestamps, headers) written by the library's encoder.
+ * timestamps, headers, null keys and values, gzip-compressed batches) written by the library's
+ * encoder. Records are read in place from the batch (no Buffer slice and decoder per record); a
+ * record whose fields run past its stated length is read from its own slice, as before.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -34,6 +36,7 @@ const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
   RecordBatch(options: Record<string, unknown>): Promise<{ buffer: Buffer }>;
 };
 const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (record: Record<string, unknown>) => unknown;
+const { Types: Compression } = require('kafkajs/src/protocol/message/compression') as { Types: { None: number; GZIP: number } };
 const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (
   decoder: KafkajsDecoder,
 ) => Promise<{ records: DecodedRecord[] }>;
@@ -83,8 +86,10 @@ describe('record batch decoding', () => {
         around(INT64_MAX - 2n ** 31n),
         around(2n ** 61n, -1n),
         fc.array(record, { minLength: 1, maxLength: 6 }),
-        async (firstOffset, firstTimestamp, records) => {
+        fc.constantFrom(Compression.None, Compression.GZIP),
+        async (firstOffset, firstTimestamp, records, compression) => {
           const encoded = await RecordBatch({
+            compression,
             firstOffset: Long.fromValue(firstOffset),
             firstTimestamp: Long.fromValue(firstTimestamp),
             maxTimestamp: Long.fromValue(firstTimestamp),
@@ -117,6 +122,33 @@ describe('record batch decoding', () => {
       { numRuns: 400 },
     );
   });
+  it('reads a record whose fields run past its stated length from its own slice, as the library did', async () => {
+    const encoded = await RecordBatch({
+      firstOffset: Long.fromValue(7n),
+      firstTimestamp: Long.fromValue(1_700_000_000_000n),
+      maxTimestamp: Long.fromValue(1_700_000_000_000n),
+      lastOffsetDelta: 0,
+      records: [Record({ offsetDelta: 0, timestampDelta: Long.fromValue(0n), key: null, value: Buffer.from('abc'), headers: {} })],
+    });
+    // The batch header is 61 bytes from the first offset; the record's length is the one-byte
+    // zigzag varint after it. Stating two bytes less cuts off the header count and the value's last byte.
+    const bytes = Buffer.from(encoded.buffer);
+    const lengthAt = 61;
+    const stated = bytes[lengthAt]! / 2;
+    bytes[lengthAt] = (stated - 2) * 2;
+    const recordBytes = bytes.subarray(lengthAt + 1, lengthAt + stated - 1);
+    const RecordDecoder = require('kafkajs/src/protocol/recordBatch/record/v0/decoder') as (
+      decoder: KafkajsDecoder,
+      context: Record<string, unknown>,
+    ) => DecodedRecord;
+    const reference = RecordDecoder(new Decoder(recordBytes), { firstOffset: '7', firstTimestamp: '1700000000000' });
+    const { records } = await decodeRecordBatch(new Decoder(bytes));
+    expect(records).toHaveLength(1);
+    expect(records[0]!.offset).toBe('7');
+    expect(Buffer.from(reference.value!).toString()).toBe('ab');
+    expect(Buffer.from(records[0]!.value!).toString()).toBe('ab');
+    expect(records[0]!.headers).toEqual(reference.headers);
+  });
 });
 
 describe('a fetched batch keeps the records at or after the fetched offset', () => {
@@ -143,4 +175,5 @@ it('the installed kafkajs reads record deltas as numbers (the patch is applied)'
   // reliably; so this looks for the number path in the installed decoders themselves.
   expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder'), 'utf8')).toContain('readSmallVarLong');
   expect(readFileSync(require.resolve('kafkajs/src/consumer/batch'), 'utf8')).toContain('fetchedPlain');
+  expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/v0/decoder'), 'utf8')).toContain('Read in place');
 });
