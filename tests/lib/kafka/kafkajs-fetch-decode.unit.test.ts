@@ -26,6 +26,9 @@ interface KafkajsDecoder {
 interface DecodedRecord {
   offset: string;
   timestamp: string;
+  /** The patch's exact numbers (NaN when the value is past 2^53). */
+  offsetNumber: number;
+  timestampNumber: number;
   key: Buffer | null;
   value: Buffer | null;
   headers: Record<string, Buffer | Buffer[]>;
@@ -43,7 +46,7 @@ const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder')
 const Batch = require('kafkajs/src/consumer/batch') as new (
   topic: string,
   fetchedOffset: string,
-  partitionData: { partition: number; highWatermark: string; messages: { offset: string; key: Buffer | null }[] },
+  partitionData: { partition: number; highWatermark: string; messages: readonly { offset: string; key: Buffer | null }[] },
 ) => { messages: { offset: string }[] };
 
 const INT64_MAX = 2n ** 63n - 1n;
@@ -87,7 +90,8 @@ describe('record batch decoding', () => {
         around(2n ** 61n, -1n),
         fc.array(record, { minLength: 1, maxLength: 6 }),
         fc.constantFrom(Compression.None, Compression.GZIP),
-        async (firstOffset, firstTimestamp, records, compression) => {
+        fc.bigInt({ min: -2n, max: 2n ** 31n }),
+        async (firstOffset, firstTimestamp, records, compression, fetchedDelta) => {
           const encoded = await RecordBatch({
             compression,
             firstOffset: Long.fromValue(firstOffset),
@@ -109,14 +113,28 @@ describe('record batch decoding', () => {
           expect(decoded).toHaveLength(records.length);
           records.forEach((r, i) => {
             const d = decoded[i]!;
-            expect(d.offset).toBe(String(firstOffset + BigInt(r.offsetDelta)));
-            expect(d.timestamp).toBe(String(firstTimestamp + r.timestampDelta));
+            const offset = firstOffset + BigInt(r.offsetDelta);
+            const timestamp = firstTimestamp + r.timestampDelta;
+            // The numbers are there exactly when the values fit one (both ends below 2^53), and
+            // are the values; the texts are made from them only when read.
+            expect(d.offsetNumber).toBe(firstOffset <= SAFE && offset <= SAFE ? Number(offset) : Number.NaN);
+            if (!Number.isNaN(d.timestampNumber)) expect(BigInt(d.timestampNumber)).toBe(timestamp);
+            expect(d.offset).toBe(String(offset));
+            expect(d.timestamp).toBe(String(timestamp));
             expect(d.key === null ? null : Buffer.from(d.key)).toEqual(r.key ? Buffer.from(r.key) : null);
             expect(d.value === null ? null : Buffer.from(d.value)).toEqual(r.value ? Buffer.from(r.value) : null);
             expect(d.headers).toEqual(headerObject(r.headers));
           });
           // The whole batch was read, nothing more.
           expect(decoder.offset).toBe(encoded.buffer.length);
+          // A fetch's batch keeps the decoded records at or after the fetched offset, compared
+          // as numbers where the records carry them, as texts or BigInts where not.
+          const fetched = firstOffset + fetchedDelta < 0n ? 0n : firstOffset + fetchedDelta;
+          const fresh = (await decodeRecordBatch(new Decoder(encoded.buffer))).records;
+          const batch = new Batch('t', String(fetched), { partition: 0, highWatermark: String(INT64_MAX), messages: fresh });
+          const kept = records.map((r) => firstOffset + BigInt(r.offsetDelta)).filter((o) => o >= fetched);
+          expect(batch.messages.map((m) => m.offset)).toEqual(kept.map(String));
+          expect(JSON.parse(JSON.stringify(fresh[0]))).toMatchObject({ offset: String(firstOffset + BigInt(records[0]!.offsetDelta)) });
         },
       ),
       { numRuns: 400 },
@@ -176,4 +194,5 @@ it('the installed kafkajs reads record deltas as numbers (the patch is applied)'
   expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder'), 'utf8')).toContain('readSmallVarLong');
   expect(readFileSync(require.resolve('kafkajs/src/consumer/batch'), 'utf8')).toContain('fetchedPlain');
   expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/v0/decoder'), 'utf8')).toContain('Read in place');
+  expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder'), 'utf8')).toContain('class FetchedRecord');
 });
