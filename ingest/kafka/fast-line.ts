@@ -227,15 +227,12 @@ function skipSpace(v: Buffer, i: number): number {
 }
 
 /**
- * The field whose name is the key's bytes, or -1. Producers write an event's fields in one order,
- * so the field that followed `previous` last time is compared first; the names of that length
- * are searched only when it is not the one. Either way the whole name is compared.
+ * The field whose name is the key's bytes, or -1, searched among the names of that length; the
+ * one found becomes the guess for the key after `previous` (producers write an event's fields in
+ * one order, so scanObject compares that guess first).
  */
 function fieldAt(v: Buffer, start: number, end: number, previous: number): number {
-  const length = end - start;
-  const guess = FOLLOWS[previous + 1]!;
-  if (guess >= 0 && FIELDS[guess]!.bytes.length === length && equalBytes(v, start, end, FIELDS[guess]!.bytes)) return guess;
-  const candidates = BY_LENGTH[length];
+  const candidates = BY_LENGTH[end - start];
   if (candidates === undefined) return -1;
   for (let c = 0; c < candidates.length; c += 1) {
     const index = candidates[c]!;
@@ -394,10 +391,29 @@ function scanObject(v: Buffer): number {
   for (;;) {
     if (i >= n || v[i] !== QUOTE) return -1;
     const keyStart = i + 1;
-    let keyEnd = keyStart;
-    while (keyEnd < n && v[keyEnd] !== QUOTE && v[keyEnd] !== BACKSLASH) keyEnd += 1;
-    if (keyEnd >= n || v[keyEnd] !== QUOTE) return -1;
-    const field = fieldAt(v, keyStart, keyEnd, previous);
+    let keyEnd = -1;
+    let field = -1;
+    // The key is most often the name that followed the previous key last time: matched in the
+    // same pass that finds its end (its bytes, then the closing quote).
+    const guess = FOLLOWS[previous + 1]!;
+    if (guess >= 0) {
+      const name = FIELDS[guess]!.bytes;
+      const end = keyStart + name.length;
+      if (end < n && v[end] === QUOTE) {
+        let k = 0;
+        while (k < name.length && v[keyStart + k] === name[k]) k += 1;
+        if (k === name.length) {
+          field = guess;
+          keyEnd = end;
+        }
+      }
+    }
+    if (field < 0) {
+      keyEnd = keyStart;
+      while (keyEnd < n && v[keyEnd] !== QUOTE && v[keyEnd] !== BACKSLASH) keyEnd += 1;
+      if (keyEnd >= n || v[keyEnd] !== QUOTE) return -1;
+      field = fieldAt(v, keyStart, keyEnd, previous);
+    }
     // An unknown field, or a second copy of one (JSON.parse keeps the last): decodeMessage decides.
     if (field < 0 || (seen & (1 << field)) !== 0) return -1;
     seen |= 1 << field;
