@@ -104,14 +104,37 @@ const COLON = 58;
 const BACKSLASH = 92;
 const OPEN = 123;
 const CLOSE = 125;
-const NULL_TEXT = Buffer.from('\\N');
 
 type Kind = 'version' | 'uuid' | 'type' | 'time' | 'text' | 'device' | 'country' | 'integer' | 'money';
+
+// The kinds as small integers for the per-field check (a switch on numbers, not on strings).
+const K_VERSION = 0;
+const K_UUID = 1;
+const K_TYPE = 2;
+const K_TIME = 3;
+const K_TEXT = 4;
+const K_DEVICE = 5;
+const K_COUNTRY = 6;
+const K_INTEGER = 7;
+const K_MONEY = 8;
+const KIND_CODES: Record<Kind, number> = {
+  version: K_VERSION,
+  uuid: K_UUID,
+  type: K_TYPE,
+  time: K_TIME,
+  text: K_TEXT,
+  device: K_DEVICE,
+  country: K_COUNTRY,
+  integer: K_INTEGER,
+  money: K_MONEY,
+};
 
 interface FieldRule {
   name: string;
   bytes: Buffer;
   kind: Kind;
+  /** `kind` as one of the K_ codes. */
+  code: number;
   /** The field's schema takes null. */
   nullable: boolean;
   /** Text: 1 .. max UTF-16 units (0 .. max when `minLength` is 0); integers: min .. max. */
@@ -156,6 +179,7 @@ for (const option of shopEvent.options) {
         name,
         bytes: Buffer.from(name),
         kind,
+        code: KIND_CODES[kind],
         nullable,
         // Non-nullable text (ids) has a minimum of one character; nullable text (urls) may be empty.
         min: bound?.min ?? (kind === 'text' && !nullable ? 1 : 0),
@@ -174,6 +198,8 @@ if (FIELDS.some((f) => f.column < 0)) throw new Error('fast-line: a contract fie
 /** Fields by the length of their name, for the key lookup. */
 const BY_LENGTH: number[][] = [];
 FIELDS.forEach((f, i) => (BY_LENGTH[f.bytes.length] ??= []).push(i));
+/** FOLLOWS[i + 1]: the field that came after field i in the last message read (FOLLOWS[0]: the first); -1 unknown. */
+const FOLLOWS = new Int8Array(FIELDS.length + 1).fill(-1);
 const TYPE_NAMES = EVENT_TYPES.map((t) => Buffer.from(t));
 const DEVICE_NAMES = DEVICES.map((d) => Buffer.from(d));
 const EVENT_TYPE_FIELD = FIELDS.findIndex((f) => f.kind === 'type');
@@ -200,14 +226,20 @@ function skipSpace(v: Buffer, i: number): number {
   return i;
 }
 
-function fieldAt(v: Buffer, start: number, end: number): number {
+/**
+ * The field whose name is the key's bytes, or -1, searched among the names of that length; the
+ * one found becomes the guess for the key after `previous` (producers write an event's fields in
+ * one order, so scanObject compares that guess first).
+ */
+function fieldAt(v: Buffer, start: number, end: number, previous: number): number {
   const candidates = BY_LENGTH[end - start];
   if (candidates === undefined) return -1;
-  for (const index of candidates) {
-    const name = FIELDS[index]!.bytes;
-    let k = 0;
-    while (k < name.length && name[k] === v[start + k]) k += 1;
-    if (k === name.length) return index;
+  for (let c = 0; c < candidates.length; c += 1) {
+    const index = candidates[c]!;
+    if (equalBytes(v, start, end, FIELDS[index]!.bytes)) {
+      FOLLOWS[previous + 1] = index;
+      return index;
+    }
   }
   return -1;
 }
@@ -218,22 +250,53 @@ function equalBytes(v: Buffer, start: number, end: number, expected: Buffer): bo
   return true;
 }
 
+// What a byte inside a string is to the scan, looked up in one step.
+const PLAIN = 0;
+const END = 1;
+const REFUSED = 2;
+const CONTINUATION = 3;
+const LEAD = 4;
+const FOUR_BYTE_LEAD = 5;
+const STRING_BYTE = new Uint8Array(256).map((_, b) =>
+  b === QUOTE
+    ? END
+    : b === BACKSLASH || b < SPACE
+      ? REFUSED
+      : b < 0x80
+        ? PLAIN
+        : b < 0xc0
+          ? CONTINUATION
+          : b < 0xf0
+            ? LEAD
+            : FOUR_BYTE_LEAD,
+);
+
+/** Set by scanString when a string held a byte past ASCII: only then is the message's UTF-8 checked. */
+let sawNonAscii = false;
+
 /**
  * Scans the string whose content starts at `i`; returns the index of its closing quote, or -1
  * for a string this path leaves alone (an escape, a raw control character, no end). Its length
- * in UTF-16 units goes to tokenValue[field].
+ * in UTF-16 units goes to tokenValue[field] (valid UTF-8 assumed: the caller checks it after the
+ * scan whenever a string held a byte past ASCII).
  */
 function scanString(v: Buffer, i: number, field: number): number {
-  let units = 0;
-  for (; i < v.length; i += 1) {
+  const n = v.length;
+  const from = i;
+  // UTF-16 units = bytes - continuation bytes + one more per four-byte sequence.
+  let adjust = 0;
+  for (; i < n; i += 1) {
     const b = v[i]!;
-    if (b === QUOTE) {
-      tokenValue[field] = units;
+    const cls = STRING_BYTE[b]!;
+    if (cls === PLAIN) continue;
+    if (cls === END) {
+      tokenValue[field] = i - from + adjust;
       return i;
     }
-    if (b === BACKSLASH || b < SPACE) return -1;
-    // Valid UTF-8 (checked before): a unit per lead byte, two for a four-byte sequence.
-    if (b < 0x80 || b >= 0xc0) units += b >= 0xf0 ? 2 : 1;
+    if (cls === REFUSED) return -1;
+    sawNonAscii = true;
+    if (cls === CONTINUATION) adjust -= 1;
+    else if (cls === FOUR_BYTE_LEAD) adjust += 1;
   }
   return -1;
 }
@@ -267,7 +330,8 @@ function scanNumber(v: Buffer, i: number, field: number): number {
   return i;
 }
 
-const isHex = (b: number) => (b >= ZERO && b <= NINE) || (b >= 97 && b <= 102) || (b >= 65 && b <= 70);
+/** 1 for the bytes of 0-9, a-f, A-F. */
+const HEX = new Uint8Array(256).map((_, b) => ((b >= ZERO && b <= NINE) || (b >= 97 && b <= 102) || (b >= 65 && b <= 70) ? 1 : 0));
 
 /** RFC 9562 layout, versions 1-8, variant 10xx: the UUIDs zod's z.uuid() takes, fewer if anything. */
 function isUuid(v: Buffer, s: number, e: number): boolean {
@@ -276,7 +340,7 @@ function isUuid(v: Buffer, s: number, e: number): boolean {
     const b = v[s + k]!;
     if (k === 8 || k === 13 || k === 18 || k === 23) {
       if (b !== MINUS) return false;
-    } else if (!isHex(b)) return false;
+    } else if (HEX[b] === 0) return false;
   }
   const version = v[s + 14]!;
   const variant = v[s + 19]!;
@@ -318,24 +382,47 @@ function isIsoInstant(v: Buffer, s: number, e: number): boolean {
 
 /** Reads the top-level object; the fields seen as a mask, or -1 for anything this path leaves alone. */
 function scanObject(v: Buffer): number {
+  const n = v.length;
   let i = skipSpace(v, 0);
-  if (v[i] !== OPEN) return -1;
+  if (i >= n || v[i] !== OPEN) return -1;
   i = skipSpace(v, i + 1);
   let seen = 0;
+  let previous = -1;
   for (;;) {
-    if (v[i] !== QUOTE) return -1;
+    if (i >= n || v[i] !== QUOTE) return -1;
     const keyStart = i + 1;
-    let keyEnd = keyStart;
-    while (keyEnd < v.length && v[keyEnd] !== QUOTE && v[keyEnd] !== BACKSLASH) keyEnd += 1;
-    if (v[keyEnd] !== QUOTE) return -1;
-    const field = fieldAt(v, keyStart, keyEnd);
+    let keyEnd = -1;
+    let field = -1;
+    // The key is most often the name that followed the previous key last time: matched in the
+    // same pass that finds its end (its bytes, then the closing quote).
+    const guess = FOLLOWS[previous + 1]!;
+    if (guess >= 0) {
+      const name = FIELDS[guess]!.bytes;
+      const end = keyStart + name.length;
+      if (end < n && v[end] === QUOTE) {
+        let k = 0;
+        while (k < name.length && v[keyStart + k] === name[k]) k += 1;
+        if (k === name.length) {
+          field = guess;
+          keyEnd = end;
+        }
+      }
+    }
+    if (field < 0) {
+      keyEnd = keyStart;
+      while (keyEnd < n && v[keyEnd] !== QUOTE && v[keyEnd] !== BACKSLASH) keyEnd += 1;
+      if (keyEnd >= n || v[keyEnd] !== QUOTE) return -1;
+      field = fieldAt(v, keyStart, keyEnd, previous);
+    }
     // An unknown field, or a second copy of one (JSON.parse keeps the last): decodeMessage decides.
     if (field < 0 || (seen & (1 << field)) !== 0) return -1;
     seen |= 1 << field;
+    previous = field;
     i = skipSpace(v, keyEnd + 1);
-    if (v[i] !== COLON) return -1;
+    if (i >= n || v[i] !== COLON) return -1;
     i = skipSpace(v, i + 1);
-    const b = v[i];
+    if (i >= n) return -1;
+    const b = v[i]!;
     if (b === QUOTE) {
       const end = scanString(v, i + 1, field);
       if (end < 0) return -1;
@@ -343,26 +430,27 @@ function scanObject(v: Buffer): number {
       tokenStart[field] = i + 1;
       tokenEnd[field] = end;
       i = end + 1;
-    } else if (b !== undefined && b >= ZERO && b <= NINE) {
+    } else if (b >= ZERO && b <= NINE) {
       const end = scanNumber(v, i, field);
       if (end < 0) return -1;
       tokenType[field] = TOKEN_NUMBER;
       tokenStart[field] = i;
       tokenEnd[field] = end;
       i = end;
-    } else if (b === 110 && v[i + 1] === 117 && v[i + 2] === 108 && v[i + 3] === 108) {
+    } else if (b === 110 && i + 3 < n && v[i + 1] === 117 && v[i + 2] === 108 && v[i + 3] === 108) {
       tokenType[field] = TOKEN_NULL; // null
       i += 4;
     } else {
       return -1;
     }
     i = skipSpace(v, i);
+    if (i >= n) return -1;
     if (v[i] === COMMA) {
       i = skipSpace(v, i + 1);
       continue;
     }
     if (v[i] !== CLOSE) return -1;
-    return skipSpace(v, i + 1) === v.length ? seen : -1;
+    return skipSpace(v, i + 1) === n ? seen : -1;
   }
 }
 
@@ -374,45 +462,69 @@ function fieldAccepted(v: Buffer, index: number): boolean {
   const s = tokenStart[index]!;
   const e = tokenEnd[index]!;
   const value = tokenValue[index]!;
-  switch (rule.kind) {
-    case 'version':
+  switch (rule.code) {
+    case K_VERSION:
       return token === TOKEN_NUMBER && tokenDecimals[index] === -1 && value === EVENT_SCHEMA_VERSION;
-    case 'integer':
+    case K_INTEGER:
       return token === TOKEN_NUMBER && tokenDecimals[index] === -1 && value >= rule.min && value <= rule.max;
-    case 'money':
+    case K_MONEY:
       // The scan read digits with at most two decimals; the same test as fast-accept.ts on the value.
       return token === TOKEN_NUMBER && value <= MONEY_MAX && Math.round(value * 100) / 100 === value;
-    case 'text':
+    case K_TEXT:
       return token === TOKEN_STRING && value >= rule.min && value <= rule.max;
-    case 'uuid':
+    case K_UUID:
       return token === TOKEN_STRING && isUuid(v, s, e);
-    case 'time':
+    case K_TIME:
       return token === TOKEN_STRING && isIsoInstant(v, s, e);
-    case 'device':
+    case K_DEVICE:
       if (token !== TOKEN_STRING) return false;
-      for (const device of DEVICE_NAMES) if (equalBytes(v, s, e, device)) return true;
+      for (let d = 0; d < DEVICE_NAMES.length; d += 1) if (equalBytes(v, s, e, DEVICE_NAMES[d]!)) return true;
       return false;
-    case 'country':
+    case K_COUNTRY:
       return token === TOKEN_STRING && e - s === 2 && v[s]! >= 65 && v[s]! <= 90 && v[s + 1]! >= 65 && v[s + 1]! <= 90;
-    case 'type':
+    case K_TYPE:
       return token === TOKEN_STRING; // matched against the types by the caller
+    default:
+      return false;
   }
 }
 
-/** The key as a COPY field: its bytes, escaped only when it holds a byte COPY text escapes. */
-function writeKey(out: LineWriter, key: Buffer | null): void {
-  if (key === null) return out.bytes(NULL_TEXT);
+/** What keyCheck found in a key. */
+const KEY_REFUSED = -1;
+const KEY_PLAIN = 0;
+const KEY_ESCAPED = 1;
+
+/**
+ * One pass over the key: refused (a NUL, or not UTF-8: the reference's dead letters), plain (its
+ * bytes are the COPY field) or needing COPY escapes. UTF-8 is checked only for a key with a byte
+ * past ASCII.
+ */
+function keyCheck(key: Buffer): number {
+  let high = false;
+  let escaped = false;
   for (let k = 0; k < key.length; k += 1) {
     const b = key[k]!;
-    if (b === BACKSLASH || b === NEWLINE || b === CR || b === TAB) return out.utf8(copyText(key.toString('utf8')));
+    if (b === 0) return KEY_REFUSED;
+    if (b >= 0x80) high = true;
+    else if (b === BACKSLASH || b === NEWLINE || b === CR || b === TAB) escaped = true;
   }
-  out.bytes(key);
+  if (high && !isUtf8(key)) return KEY_REFUSED;
+  return escaped ? KEY_ESCAPED : KEY_PLAIN;
 }
 
 /** Topic and partition as they start every line of a batch, written once per batch. */
 export function linePrefix(topic: string, partition: number): Buffer {
   return Buffer.from(`${copyText(topic)}\t${partition}\t`, 'utf8');
 }
+
+/** The text of the second the last timestamp fell in (`YYYY-MM-DDTHH:MM:SS.`, as isoTimestamp writes it), as bytes. */
+let timestampSecond = Number.NaN;
+let timestampPrefix = Buffer.alloc(0);
+/** Largest millisecond time whose ISO text has a four-digit year (the form the cached prefix has). */
+const LAST_FOUR_DIGIT_YEAR_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** Bytes a line can take besides the value's own: envelope, tabs and `\\N` per column, timestamp. */
+const LINE_OVERHEAD = 3 * EVENT_COLUMNS.length + 64;
 
 /**
  * Writes the COPY line of `message` into `out` and returns true if it is a plainly written
@@ -422,11 +534,20 @@ export function linePrefix(topic: string, partition: number): Buffer {
 export function writeFastLine(out: LineWriter, prefix: Buffer, message: SourceMessage, limits: DecodeLimits): boolean {
   const { key, value } = message;
   if (value === null || value.length > MAX_EVENT_BYTES) return false;
-  if (key !== null && (key.length > limits.maxKeyBytes || key.includes(0) || !isUtf8(key))) return false;
-  if (kafkaTimestampProblem(message.timestampMs) !== null) return false;
-  if (!isUtf8(value)) return false;
+  let keyKind = KEY_PLAIN;
+  if (key !== null) {
+    if (key.length > limits.maxKeyBytes) return false;
+    keyKind = keyCheck(key);
+    if (keyKind === KEY_REFUSED) return false;
+  }
+  const ms = message.timestampMs;
+  const noTimestamp = ms === KAFKA_NO_TIMESTAMP || Number.isNaN(ms);
+  if (!noTimestamp && kafkaTimestampProblem(ms) !== null) return false;
+  sawNonAscii = false;
   const seen = scanObject(value);
-  if (seen < 0 || (seen & (1 << EVENT_TYPE_FIELD)) === 0 || tokenType[EVENT_TYPE_FIELD] !== TOKEN_STRING) return false;
+  // Bytes past ASCII can only be inside strings (the scan refuses them anywhere else).
+  if (seen < 0 || (sawNonAscii && !isUtf8(value))) return false;
+  if ((seen & (1 << EVENT_TYPE_FIELD)) === 0 || tokenType[EVENT_TYPE_FIELD] !== TOKEN_STRING) return false;
   const typeStart = tokenStart[EVENT_TYPE_FIELD]!;
   const typeEnd = tokenEnd[EVENT_TYPE_FIELD]!;
   let type = 0;
@@ -434,19 +555,93 @@ export function writeFastLine(out: LineWriter, prefix: Buffer, message: SourceMe
   if (type === TYPE_NAMES.length || seen !== TYPE_MASKS[type]) return false;
   for (let index = 0; index < FIELDS.length; index += 1) if ((seen & (1 << index)) !== 0 && !fieldAccepted(value, index)) return false;
 
-  out.bytes(prefix);
-  out.ascii(message.offset.toString());
-  out.byte(TAB);
-  writeKey(out, key);
-  for (const index of COLUMN_FIELDS) {
-    out.byte(TAB);
-    if ((seen & (1 << index)) === 0 || tokenType[index] === TOKEN_NULL) out.bytes(NULL_TEXT);
-    else out.bytes(value, tokenStart[index], tokenEnd[index]);
+  if (keyKind === KEY_ESCAPED) {
+    // Rare (a key with a tab, newline or backslash): written through the reference's escaping.
+    const escapedKey = Buffer.from(copyText(key!.toString('utf8')), 'utf8');
+    return writeLine(out, prefix, message.offset, escapedKey, value, seen, ms, noTimestamp);
   }
-  out.byte(TAB);
-  const ms = message.timestampMs;
-  if (ms === KAFKA_NO_TIMESTAMP || Number.isNaN(ms)) out.bytes(NULL_TEXT);
-  else out.ascii(isoTimestamp(ms));
-  out.byte(NEWLINE);
+  return writeLine(out, prefix, message.offset, key, value, seen, ms, noTimestamp);
+}
+
+/** The line, into room made once: the envelope, the fields' bytes in column order, the timestamp. */
+function writeLine(
+  out: LineWriter,
+  prefix: Buffer,
+  offset: bigint,
+  key: Buffer | null,
+  value: Buffer,
+  seen: number,
+  ms: number,
+  noTimestamp: boolean,
+): true {
+  out.ensure(prefix.length + (key === null ? 0 : key.length) + value.length + LINE_OVERHEAD);
+  const buf = out.buf;
+  let pos = out.pos;
+  for (let k = 0; k < prefix.length; k += 1) buf[pos++] = prefix[k]!;
+  const number = Number(offset);
+  if (Number.isSafeInteger(number) && number >= 0) {
+    pos = writeDigits(buf, pos, number);
+  } else {
+    const text = offset.toString();
+    for (let k = 0; k < text.length; k += 1) buf[pos++] = text.charCodeAt(k);
+  }
+  buf[pos++] = TAB;
+  if (key === null) {
+    buf[pos++] = BACKSLASH;
+    buf[pos++] = 78; // N
+  } else if (key.length > 64) {
+    pos += key.copy(buf, pos);
+  } else {
+    for (let k = 0; k < key.length; k += 1) buf[pos++] = key[k]!;
+  }
+  for (let c = 0; c < COLUMN_FIELDS.length; c += 1) {
+    const index = COLUMN_FIELDS[c]!;
+    buf[pos++] = TAB;
+    if ((seen & (1 << index)) === 0 || tokenType[index] === TOKEN_NULL) {
+      buf[pos++] = BACKSLASH;
+      buf[pos++] = 78; // N
+      continue;
+    }
+    const s = tokenStart[index]!;
+    const e = tokenEnd[index]!;
+    // Most fields are a few dozen bytes: Buffer#copy's per-call cost is larger than the loop.
+    if (e - s > 64) pos += value.copy(buf, pos, s, e);
+    else for (let k = s; k < e; k += 1) buf[pos++] = value[k]!;
+  }
+  buf[pos++] = TAB;
+  if (noTimestamp) {
+    buf[pos++] = BACKSLASH;
+    buf[pos++] = 78; // N
+  } else if (Number.isInteger(ms) && ms >= 0 && ms <= LAST_FOUR_DIGIT_YEAR_MS) {
+    const second = Math.floor(ms / 1000);
+    if (second !== timestampSecond) {
+      timestampSecond = second;
+      timestampPrefix = Buffer.from(isoTimestamp(second * 1000).slice(0, 20), 'latin1');
+    }
+    for (let k = 0; k < 20; k += 1) buf[pos++] = timestampPrefix[k]!;
+    const millis = ms - second * 1000;
+    buf[pos++] = ZERO + Math.floor(millis / 100);
+    buf[pos++] = ZERO + (Math.floor(millis / 10) % 10);
+    buf[pos++] = ZERO + (millis % 10);
+    buf[pos++] = 90; // Z
+  } else {
+    const text = isoTimestamp(ms);
+    for (let k = 0; k < text.length; k += 1) buf[pos++] = text.charCodeAt(k);
+  }
+  buf[pos++] = NEWLINE;
+  out.pos = pos;
   return true;
+}
+
+/** The decimal digits of a safe non-negative integer at `pos`; returns the position after them. */
+function writeDigits(buf: Buffer, pos: number, n: number): number {
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+  let at = pos + digits;
+  let rest = n;
+  do {
+    buf[--at] = ZERO + (rest % 10);
+    rest = Math.floor(rest / 10);
+  } while (rest > 0);
+  return pos + digits;
 }

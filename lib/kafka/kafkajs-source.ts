@@ -3,7 +3,7 @@
  * held, and the group offsets in Kafka are written only as an advisory copy of what the
  * warehouse has committed.
  */
-import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
 
 import { ServiceUnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -17,6 +17,15 @@ import type {
   SourceMessage,
   TopicPartitionOffset,
 } from './source.ts';
+
+/**
+ * What patches/kafkajs+2.2.4.patch adds to a fetched record: its offset and timestamp as numbers
+ * when exact (NaN otherwise), so the decimal texts kafkajs hands out are made only if read.
+ */
+interface ExactNumbers {
+  offsetNumber?: number;
+  timestampNumber?: number;
+}
 
 export function createKafkajsSource(options: RecordSourceOptions, logger: Logger): RecordSource {
   // Without these, one snappy, lz4 or zstd batch stops its partition for good.
@@ -102,8 +111,16 @@ class KafkajsSource implements RecordSource {
     if (this.#stopped || payload.isStale()) return;
     const messages: SourceMessage[] = new Array<SourceMessage>(batch.messages.length);
     for (let i = 0; i < batch.messages.length; i++) {
-      const m = batch.messages[i]!;
-      messages[i] = { offset: BigInt(m.offset), key: m.key ?? null, value: m.value ?? null, timestampMs: Number(m.timestamp) };
+      const m = batch.messages[i] as KafkaMessage & ExactNumbers;
+      // The patched record decoder's exact numbers, when it has them: its texts are then never made.
+      const offset = m.offsetNumber;
+      const timestamp = m.timestampNumber;
+      messages[i] = {
+        offset: Number.isSafeInteger(offset) ? BigInt(offset!) : BigInt(m.offset),
+        key: m.key ?? null,
+        value: m.value ?? null,
+        timestampMs: Number.isSafeInteger(timestamp) ? timestamp! : Number(m.timestamp),
+      };
     }
     await handlers.onBatch(
       {

@@ -130,8 +130,37 @@ const messageText = fc.oneof(
   { weight: 1, arbitrary: fc.json() },
 );
 
+/**
+ * Byte sequences put inside a string value: valid UTF-8 past ASCII (two- and four-byte) and the
+ * invalid kinds (a lone continuation or lead, an overlong form, an encoded surrogate, past
+ * U+10FFFF, a cut sequence). The fast path checks UTF-8 only when a string holds such a byte.
+ */
+const bytesInString = fc
+  .tuple(
+    boundedEvent,
+    fc.constantFrom('session_id', 'anonymous_id', 'page_url', 'referrer'),
+    fc.constantFrom(
+      [0xc3, 0xa9],
+      [0xf0, 0x9f, 0x98, 0x80],
+      [0xff],
+      [0x80],
+      [0xc3],
+      [0xc0, 0xaf],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xe2, 0x82],
+    ),
+    fc.nat(3),
+  )
+  .map(([e, field, bytes, at]) => {
+    const [before, after] = JSON.stringify({ ...e, [field]: 'ab@@here@@cd' }).split('@@here@@') as [string, string];
+    const head = Buffer.from(before.slice(0, before.length - 2 + Math.min(at, 2)));
+    return Buffer.concat([head, Buffer.from(bytes), Buffer.from(before.slice(head.length)), Buffer.from(after)]);
+  });
+
 const messageValue = fc.oneof(
   { weight: 12, arbitrary: messageText.map((t) => Buffer.from(t)) },
+  { weight: 1, arbitrary: bytesInString },
   { weight: 1, arbitrary: messageText.map((t) => Buffer.concat([Buffer.from(t), Buffer.from([0xff])])) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)) },
   { weight: 1, arbitrary: fc.constant(null) },

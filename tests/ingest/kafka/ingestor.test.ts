@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { malformedCases, sampleMessage, seededRandom } from '../../../ingest/kafka/sample-events.ts';
 import { createEventProducer } from '../../../lib/kafka/producer.ts';
+import { createTransactionalProducer } from '../../../lib/kafka/kafkajs-transactional.ts';
 import type { Config } from '../../../lib/config/index.ts';
 import { createTestTopic, type TestTopic } from '../../helpers/kafka.ts';
 import { testConfig } from '../../helpers/config.ts';
@@ -160,6 +161,61 @@ describe('Kafka ingestor', () => {
     // 100 ms of age bound plus a fetch (~120 ms); a flusher that slept until its own one-second
     // timer (it used to) starts ~800-900 ms after the produce.
     expect(latencies[2]!, `latencies: ${latencies.join(', ')}`).toBeLessThan(600);
+  });
+
+  it('lands the records of committed transactions once, and neither aborted records nor transaction markers', async () => {
+    // A transactional producer's log holds a control record (marker) after each transaction and
+    // the aborted transaction's records, which a read-committed consumer must not hand over: the
+    // record decoder, the fetch's batch filter and admitBatch's holes all take part.
+    const { topic, config } = await topicConfig('transactions', 1);
+    const producer = await createTransactionalProducer(
+      { brokers: config.KAFKA_BROKERS, clientId: 'test-transactions', transactionalId: `test-${topic}` },
+      quietLogger(),
+    );
+    const random = seededRandom(23);
+    const batch = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => {
+        const m = sampleMessage(from + i, random);
+        return { topic, key: m.key, value: String(m.value) };
+      });
+    const first = batch(0, 40);
+    const aborted = batch(40, 25);
+    const second = batch(65, 30);
+    try {
+      await producer.sendAtomically(first);
+      const open = await producer.begin();
+      await open.send(aborted);
+      await open.abort();
+      await producer.sendAtomically(second);
+    } finally {
+      await producer.disconnect();
+    }
+    const run = ingestor(config, { stopWhen: { mode: 'never' } });
+    const running = run.run();
+    await waitForLanded(config, topic, first.length + second.length);
+    await sleep(1_000); // anything beyond the committed records would land meanwhile
+    await run.stop();
+    await running;
+    const client = new pg.Client({ connectionString: warehouse.adminUrl });
+    await client.connect();
+    try {
+      const rows = await client.query<{ kafka_offset: string; event_id: string }>(
+        'select kafka_offset, event_id from raw.shop_events where topic = $1 order by kafka_offset',
+        [topic],
+      );
+      const dead = await client.query<{ n: string }>("select count(*) as n from raw.dead_letters where topic = $1 and source = 'kafka'", [
+        topic,
+      ]);
+      // Offsets: the first transaction 0-39, its marker 40, the aborted records 41-65, their
+      // marker 66, the second transaction 67-96.
+      const expectedOffsets = [...first.map((_, i) => i), ...second.map((_, i) => 67 + i)].map(String);
+      expect(rows.rows.map((r) => r.kafka_offset)).toEqual(expectedOffsets);
+      const ids = (messages: { value: string }[]) => messages.map((m) => (JSON.parse(m.value) as { event_id: string }).event_id);
+      expect(rows.rows.map((r) => r.event_id)).toEqual([...ids(first), ...ids(second)]);
+      expect(Number(dead.rows[0]!.n)).toBe(0);
+    } finally {
+      await client.end();
+    }
   });
 
   it('shares partitions between two group members and stays exactly-once through two rebalances', async () => {

@@ -5,7 +5,9 @@
  * the records at or after the fetched offset by comparing decimal texts. These pin that the
  * results are the library's own, read as 64-bit integers, over generated record batches
  * (offsets and timestamps on both sides of 2^53, deltas too wide for a number, negative
- * timestamps, headers) written by the library's encoder.
+ * timestamps, headers, null keys and values, gzip-compressed batches) written by the library's
+ * encoder. Records are read in place from the batch (no Buffer slice and decoder per record); a
+ * record whose fields run past its stated length is read from its own slice, as before.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,6 +26,9 @@ interface KafkajsDecoder {
 interface DecodedRecord {
   offset: string;
   timestamp: string;
+  /** The patch's exact numbers (NaN when the value is past 2^53). */
+  offsetNumber: number;
+  timestampNumber: number;
   key: Buffer | null;
   value: Buffer | null;
   headers: Record<string, Buffer | Buffer[]>;
@@ -34,13 +39,14 @@ const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
   RecordBatch(options: Record<string, unknown>): Promise<{ buffer: Buffer }>;
 };
 const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (record: Record<string, unknown>) => unknown;
+const { Types: Compression } = require('kafkajs/src/protocol/message/compression') as { Types: { None: number; GZIP: number } };
 const decodeRecordBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (
   decoder: KafkajsDecoder,
 ) => Promise<{ records: DecodedRecord[] }>;
 const Batch = require('kafkajs/src/consumer/batch') as new (
   topic: string,
   fetchedOffset: string,
-  partitionData: { partition: number; highWatermark: string; messages: { offset: string; key: Buffer | null }[] },
+  partitionData: { partition: number; highWatermark: string; messages: readonly { offset: string; key: Buffer | null }[] },
 ) => { messages: { offset: string }[] };
 
 const INT64_MAX = 2n ** 63n - 1n;
@@ -83,8 +89,11 @@ describe('record batch decoding', () => {
         around(INT64_MAX - 2n ** 31n),
         around(2n ** 61n, -1n),
         fc.array(record, { minLength: 1, maxLength: 6 }),
-        async (firstOffset, firstTimestamp, records) => {
+        fc.constantFrom(Compression.None, Compression.GZIP),
+        fc.bigInt({ min: -2n, max: 2n ** 31n }),
+        async (firstOffset, firstTimestamp, records, compression, fetchedDelta) => {
           const encoded = await RecordBatch({
+            compression,
             firstOffset: Long.fromValue(firstOffset),
             firstTimestamp: Long.fromValue(firstTimestamp),
             maxTimestamp: Long.fromValue(firstTimestamp),
@@ -104,18 +113,59 @@ describe('record batch decoding', () => {
           expect(decoded).toHaveLength(records.length);
           records.forEach((r, i) => {
             const d = decoded[i]!;
-            expect(d.offset).toBe(String(firstOffset + BigInt(r.offsetDelta)));
-            expect(d.timestamp).toBe(String(firstTimestamp + r.timestampDelta));
+            const offset = firstOffset + BigInt(r.offsetDelta);
+            const timestamp = firstTimestamp + r.timestampDelta;
+            // The numbers are there exactly when the values fit one (both ends below 2^53), and
+            // are the values; the texts are made from them only when read.
+            expect(d.offsetNumber).toBe(firstOffset <= SAFE && offset <= SAFE ? Number(offset) : Number.NaN);
+            if (!Number.isNaN(d.timestampNumber)) expect(BigInt(d.timestampNumber)).toBe(timestamp);
+            expect(d.offset).toBe(String(offset));
+            expect(d.timestamp).toBe(String(timestamp));
             expect(d.key === null ? null : Buffer.from(d.key)).toEqual(r.key ? Buffer.from(r.key) : null);
             expect(d.value === null ? null : Buffer.from(d.value)).toEqual(r.value ? Buffer.from(r.value) : null);
             expect(d.headers).toEqual(headerObject(r.headers));
           });
           // The whole batch was read, nothing more.
           expect(decoder.offset).toBe(encoded.buffer.length);
+          // A fetch's batch keeps the decoded records at or after the fetched offset, compared
+          // as numbers where the records carry them, as texts or BigInts where not.
+          const fetched = firstOffset + fetchedDelta < 0n ? 0n : firstOffset + fetchedDelta;
+          const fresh = (await decodeRecordBatch(new Decoder(encoded.buffer))).records;
+          const batch = new Batch('t', String(fetched), { partition: 0, highWatermark: String(INT64_MAX), messages: fresh });
+          const kept = records.map((r) => firstOffset + BigInt(r.offsetDelta)).filter((o) => o >= fetched);
+          expect(batch.messages.map((m) => m.offset)).toEqual(kept.map(String));
+          expect(JSON.parse(JSON.stringify(fresh[0]))).toMatchObject({ offset: String(firstOffset + BigInt(records[0]!.offsetDelta)) });
         },
       ),
       { numRuns: 400 },
     );
+  });
+  it('reads a record whose fields run past its stated length from its own slice, as the library did', async () => {
+    const encoded = await RecordBatch({
+      firstOffset: Long.fromValue(7n),
+      firstTimestamp: Long.fromValue(1_700_000_000_000n),
+      maxTimestamp: Long.fromValue(1_700_000_000_000n),
+      lastOffsetDelta: 0,
+      records: [Record({ offsetDelta: 0, timestampDelta: Long.fromValue(0n), key: null, value: Buffer.from('abc'), headers: {} })],
+    });
+    // The batch header is 61 bytes from the first offset; the record's length is the one-byte
+    // zigzag varint after it. Stating two bytes less cuts off the header count and the value's last byte.
+    const bytes = Buffer.from(encoded.buffer);
+    const lengthAt = 61;
+    const stated = bytes[lengthAt]! / 2;
+    bytes[lengthAt] = (stated - 2) * 2;
+    const recordBytes = bytes.subarray(lengthAt + 1, lengthAt + stated - 1);
+    const RecordDecoder = require('kafkajs/src/protocol/recordBatch/record/v0/decoder') as (
+      decoder: KafkajsDecoder,
+      context: Record<string, unknown>,
+    ) => DecodedRecord;
+    const reference = RecordDecoder(new Decoder(recordBytes), { firstOffset: '7', firstTimestamp: '1700000000000' });
+    const { records } = await decodeRecordBatch(new Decoder(bytes));
+    expect(records).toHaveLength(1);
+    expect(records[0]!.offset).toBe('7');
+    expect(Buffer.from(reference.value!).toString()).toBe('ab');
+    expect(Buffer.from(records[0]!.value!).toString()).toBe('ab');
+    expect(records[0]!.headers).toEqual(reference.headers);
   });
 });
 
@@ -143,4 +193,6 @@ it('the installed kafkajs reads record deltas as numbers (the patch is applied)'
   // reliably; so this looks for the number path in the installed decoders themselves.
   expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder'), 'utf8')).toContain('readSmallVarLong');
   expect(readFileSync(require.resolve('kafkajs/src/consumer/batch'), 'utf8')).toContain('fetchedPlain');
+  expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/v0/decoder'), 'utf8')).toContain('Read in place');
+  expect(readFileSync(require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder'), 'utf8')).toContain('class FetchedRecord');
 });
