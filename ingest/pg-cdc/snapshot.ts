@@ -131,6 +131,7 @@ export async function runPgSnapshot(
     );
     const { consistent_point: lsn, snapshot_name: snapshotName } = created.rows[0]!;
     const startedAt = new Date().toISOString();
+    const startedNs = process.hrtime.bigint();
     const snapshotId = randomUUID();
     await snap.connect();
     await snap.query('begin isolation level repeatable read read only');
@@ -159,7 +160,9 @@ export async function runPgSnapshot(
       return total;
     });
     await snap.query('commit');
-    logger.info({ rows, lsn }, 'snapshot: committed');
+    // From the slot's creation to the warehouse commit: what bench ingest-pg-cdc reports.
+    const seconds = Number(process.hrtime.bigint() - startedNs) / 1e9;
+    logger.info({ rows, lsn, seconds, rowsPerSecond: Math.round(rows / seconds) }, 'snapshot: committed');
     return { rows, tables: tables.length, lsn };
   } finally {
     await snap.end().catch(() => undefined);
