@@ -10,9 +10,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
 import type { Logger } from '../../lib/logger.ts';
 import { withTransaction } from '../../lib/pg/pool.ts';
@@ -33,6 +34,7 @@ import {
   type PgSourceInfo,
   type PgTable,
 } from './source.ts';
+import { fastSnapshotSql, PrefixLines } from './snapshot-copy.ts';
 import { splitCopyLine, pgValue } from './values.ts';
 
 export interface PgSnapshotResult {
@@ -80,6 +82,13 @@ async function copyTable(
   const kinds = table.columns.map((c) => c.kind);
   const prefix = `snapshot\t${copyText(meta.lsn)}\t${lsnToNumber(meta.lsn)}\t\\N\t\\N\t${copyText(meta.snapshotId)}\t${meta.startedAt}\t`;
   const copySql = `COPY ${typedTableName(table.name)} (${TYPED_COPY_META}${typed.map((c) => `, ${quoteIdent(c.name)}`).join('')}) FROM STDIN`;
+  const fastSql = fastSnapshotSql('public', table, typed);
+  if (fastSql !== null) {
+    const source = snap.query(copyTo(`COPY (${fastSql}) TO STDOUT`)) as unknown as Readable;
+    const prefixed = new PrefixLines(prefix);
+    await pipeline(source, prefixed, wh.query(copyFrom(copySql)));
+    return prefixed.rows;
+  }
   const out = snap.query(
     copyTo(`COPY ${quoteIdent('public')}.${quoteIdent(table.name)} (${names.map(quoteIdent).join(', ')}) TO STDOUT`),
   ) as unknown as Readable;
