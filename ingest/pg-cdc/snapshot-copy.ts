@@ -34,7 +34,12 @@ function valueAndMisfit(column: PgTableColumn): { value: string; misfit: string 
     case 'boolean':
       return { value: `${c}::int`, misfit: null };
     case 'numeric':
-      return { value: c, misfit: `${c}::numeric in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)` };
+      // A numeric(p,s) column cannot hold an infinity, so its one misfit is NaN (equal to itself in Postgres).
+      return {
+        value: c,
+        misfit:
+          column.rawType === 'numeric' ? `${c} in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric)` : `${c} = 'NaN'::numeric`,
+      };
     case 'float':
       return { value: c, misfit: `${c}::float8 in ('NaN'::float8, 'Infinity'::float8, '-Infinity'::float8)` };
     case 'date':
@@ -50,7 +55,9 @@ function valueAndMisfit(column: PgTableColumn): { value: string; misfit: string 
 function keyJson(column: PgTableColumn): string | null {
   const c = quoteIdent(column.name);
   if (column.kind === 'integer')
-    return `case when ${c} between -${SAFE_INTEGER} and ${SAFE_INTEGER} then ${c}::text else to_json(${c}::text)::text end`;
+    return column.sourceType === 'bigint'
+      ? `case when ${c} between -${SAFE_INTEGER} and ${SAFE_INTEGER} then ${c}::text else to_json(${c}::text)::text end`
+      : `${c}::text`;
   if (column.kind === 'text' || column.kind === 'numeric') return `to_json(${c}::text)::text`;
   return null;
 }

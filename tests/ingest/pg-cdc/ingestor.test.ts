@@ -46,8 +46,8 @@ two \\ back', '{"b": 1, "a": [1, 2]}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '
 
 /** Values the typed columns cannot hold (they go to _unmapped as text) and a key JSON must escape. */
 const MISFITS_DDL =
-  'create table misfits (code text primary key, n numeric(10,2), f float8, d date, t timestamp(3), tz timestamptz, flag boolean)';
-const MISFITS_VALUES = `'NaN', 'Infinity', 'infinity', '0044-03-15 12:00:00 BC', '-infinity', false)`;
+  'create table misfits (code text primary key, n numeric(10,2), u numeric, f float8, d date, t timestamp(3), tz timestamptz, flag boolean)';
+const MISFITS_VALUES = `'NaN', '-Infinity', 'Infinity', 'infinity', '0044-03-15 12:00:00 BC', '-infinity', false)`;
 const MISFIT_KEYS = ['tab\there "quoted" \\ é', 'streamed "2"'];
 
 beforeAll(async () => {
@@ -142,13 +142,13 @@ describe('ingest:pg-cdc', () => {
 
   it('sends what the typed columns cannot hold to _unmapped and writes the key JSON alike, by snapshot and by stream', async () => {
     const rows = await env.wh.query<Record<string, unknown>>(
-      'select operation, _key, _unmapped, n, f, d, t, tz, flag::text as flag from raw_shop.misfits order by change_id',
+      'select operation, _key, _unmapped, n, u, f, d, t, tz, flag::text as flag from raw_shop.misfits order by change_id',
     );
     expect(rows.rows.map((r) => r.operation)).toEqual(['snapshot', 'insert']);
-    const unmapped = { n: 'NaN', f: 'Infinity', d: 'infinity', t: '0044-03-15 12:00:00 BC', tz: '-infinity' };
+    const unmapped = { n: 'NaN', u: '-Infinity', f: 'Infinity', d: 'infinity', t: '0044-03-15 12:00:00 BC', tz: '-infinity' };
     for (const [i, row] of rows.rows.entries()) {
       expect(row._key).toBe(JSON.stringify({ code: MISFIT_KEYS[i] }));
-      expect(row).toMatchObject({ _unmapped: unmapped, n: null, f: null, d: null, t: null, tz: null, flag: '0' });
+      expect(row).toMatchObject({ _unmapped: unmapped, n: null, u: null, f: null, d: null, t: null, tz: null, flag: '0' });
     }
     // Both tables were snapshotted by the server-side fast path, which the comparisons above hold to the converter's result.
     const source = pgSourceFromUrl(env.config.SHOP_PG_URL, env.config.PG_CDC_SLOT, env.config.PG_CDC_PUBLICATION);
