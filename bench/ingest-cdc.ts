@@ -26,7 +26,7 @@ import pg from 'pg';
 import { loadConfig, roleUrl, ROOT_DIR } from '../lib/config/index.ts';
 import { migrate } from '../lib/warehouse/migrate.ts';
 import { benchPython } from './lib/bench-venv.ts';
-import { ORDERS_BENCH_MARIADB, TYPED_FROM_SHOP_CHANGES, typedOrdersLog } from './lib/orders-bench-layouts.ts';
+import { fillOrdersBenchMariadb, ORDERS_BENCH_MARIADB, TYPED_FROM_SHOP_CHANGES, typedOrdersLog } from './lib/orders-bench-layouts.ts';
 import { printBenchResult, round } from './lib/result.ts';
 import type { RawLayout } from '../ingest/cdc/change.ts';
 
@@ -162,10 +162,7 @@ async function setup(): Promise<{ source: mysql.Connection; wh: pg.Client }> {
   log(`filling ${ROWS} rows in ${dbName}.orders_bench`);
   for (let start = 0; start < ROWS; start += 100_000) {
     const end = Math.min(ROWS, start + 100_000);
-    await source.query(`INSERT INTO orders_bench (order_id, customer_id, status, total_amount, ship_city, placed_at)
-      SELECT seq, seq % 50000, ELT(1 + seq % 5, 'placed', 'paid', 'shipped', 'delivered', 'cancelled'),
-             (seq % 100000) / 100, CONCAT('City ', seq % 977), TIMESTAMPADD(SECOND, seq, '2024-01-01 00:00:00.123')
-        FROM seq_${start + 1}_to_${end}`);
+    await source.query(fillOrdersBenchMariadb(start + 1, end));
   }
   for (const [url] of [[whUrl], [ceilingUrl]] as const) await migrate({ ...base, WAREHOUSE_URL: url });
   const wh = new pg.Client({ connectionString: whUrl });

@@ -29,8 +29,9 @@ Options:
 
 Environment:
   WAREHOUSE_URL, WAREHOUSE_TRANSFORMER_PASSWORD, WAREHOUSE_BI_PASSWORD, WAREHOUSE_OPS_PASSWORD
-  GATE_SOURCES           sources the shop has: database, clickstream (comma list) or none;
-                         one that has ever landed is checked too (default database,clickstream)
+  GATE_SOURCES           sources the shop has: database, clickstream, files, api (comma list)
+                         or none; one that has ever landed is checked too (default
+                         database,clickstream)
   PYTHON_VENV            venv with great-expectations (default .venv; npm run setup creates it)
   LOG_LEVEL
 

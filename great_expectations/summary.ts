@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 
+import { GATE_SOURCE_NAMES, type GateSourceName } from '../lib/config/index.ts';
 import type { GateWindow } from './window.ts';
 
 export type GateName = 'raw' | 'marts';
@@ -18,7 +19,7 @@ export interface GateFailure {
 
 /** One source of the shop and whether this gate checked it (great_expectations/gate/sources.py). */
 export interface GateSource {
-  source: 'database' | 'clickstream';
+  source: GateSourceName;
   /** Named in GATE_SOURCES. */
   configured: boolean;
   /** Has ever landed a row; null when that could not be read (then it is checked). */
@@ -74,7 +75,7 @@ export const runnerSummarySchema = z.object({
   sources: z
     .array(
       z.object({
-        source: z.enum(['database', 'clickstream']),
+        source: z.enum(GATE_SOURCE_NAMES),
         configured: z.boolean(),
         landed: z.boolean().nullable(),
         checked: z.boolean(),

@@ -21,11 +21,17 @@ export function loadFreshness(row: FreshnessRow): string {
   return `Last loaded ${shortTime(row.loadedAt)} UTC, ${formatHours(row.loadAgeHours)} before this report.`;
 }
 
-/** Sources no gate checked (not configured in GATE_SOURCES and never landed). */
+/**
+ * Sources the report is built from that no gate checked (not configured in GATE_SOURCES and
+ * never landed). Files and the REST APIs feed no section of the report, so a shop without
+ * them is not news to its readers.
+ */
+const REPORTED_SOURCES: ReadonlySet<string> = new Set(['database', 'clickstream']);
+
 export function uncheckedSources(gates: readonly GateSummary[]): string[] {
   const checked = new Set(gates.flatMap((g) => (g.sources ?? []).filter((s) => s.checked).map((s) => s.source)));
   return [...new Set(gates.flatMap((g) => (g.sources ?? []).filter((s) => !s.checked).map((s) => s.source)))].filter(
-    (s) => !checked.has(s),
+    (s) => !checked.has(s) && REPORTED_SOURCES.has(s),
   );
 }
 

@@ -1,6 +1,7 @@
 /**
  * `npm run demo`: the whole pipeline once, end to end, at a small scale, with the real
- * components: local services -> generator (MariaDB + Kafka) -> CDC and Kafka ingestors ->
+ * components: local services -> generator (MariaDB + Kafka by default; --sources picks the
+ * shop's database and adds files and the shop API) -> their ingestors ->
  * Postgres raw -> dbt build -> Great Expectations gate -> report mailed to the local sink and
  * saved as HTML -> a summary of what was built and where to look.
  */
@@ -12,6 +13,7 @@ import { UsageError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import { isIsoDate } from '../report/format.ts';
 import { runDemo, type DemoOptions } from './demo/pipeline.ts';
+import { parseDemoSources } from './demo/sources.ts';
 
 const HELP = `Usage: npm run demo [-- options]
 
@@ -25,8 +27,18 @@ Options:
   --orders N      orders to generate (default 8000)
   --days N        days of history (default 120)
   --to YYYY-MM-DD last day of history (default yesterday); any year, e.g. 1998-06-30
-  --database-only a shop without a clickstream: the generator writes MariaDB only, the Kafka
-                  ingestor does not run and the gate expects only the database (GATE_SOURCES)
+  --sources LIST  the shop's sources to fill, ingest and gate, a comma list of
+                    mariadb      the shop on MariaDB, captured from the binlog (ingest:cdc)
+                    postgres     the shop on Postgres, captured by logical replication
+                                 (ingest:pg-cdc); instead of mariadb, never with it
+                    clickstream  the shop's events through Kafka (ingest:kafka)
+                    files        a folder of supplier price lists for the shop's products
+                                 (ingest:files)
+                    api          the generator's shop API (orders, products), pulled by
+                                 ingest:api; it serves MariaDB, which then gets the shop too
+                  or all (postgres,clickstream,files,api); default mariadb,clickstream.
+                  The gate expects exactly these sources (GATE_SOURCES)
+  --database-only the same as --sources mariadb: a shop without a clickstream
   --seed N        generator seed (default 42)
   --reset         allow recreating the demo databases and topic on external services
   -h, --help      show this help
@@ -60,6 +72,7 @@ function parseOptions(argv: string[]) {
         days: { type: 'string' },
         seed: { type: 'string' },
         to: { type: 'string' },
+        sources: { type: 'string' },
         'database-only': { type: 'boolean', default: false },
         reset: { type: 'boolean', default: false },
       },
@@ -72,6 +85,8 @@ function parseOptions(argv: string[]) {
 
 async function main(argv: string[], context: CliContext): Promise<number> {
   const values = parseOptions(argv);
+  if (values['database-only'] && values.sources !== undefined)
+    throw new UsageError('--database-only is --sources mariadb: give one of them, not both');
   const options: DemoOptions = {
     customers: positiveInt('customers', values.customers, 2_000),
     products: positiveInt('products', values.products, 200),
@@ -80,7 +95,7 @@ async function main(argv: string[], context: CliContext): Promise<number> {
     seed: positiveInt('seed', values.seed, 42),
     allowExternalReset: values.reset,
     ...(values.to !== undefined ? { to: isoDateArg('to', values.to) } : {}),
-    databaseOnly: values['database-only'],
+    sources: parseDemoSources(values['database-only'] ? 'mariadb' : values.sources),
   };
   const config = context.config();
   const logger = createLogger('demo', config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL);

@@ -51,3 +51,31 @@ export function typedOrdersLog(table: string): { ddl: string; indexes: string[];
 export const TYPED_FROM_SHOP_CHANGES = `select ${TYPED_LOG_COPY_META}, ${ORDERS_BENCH_TYPED_COLUMNS.map(
   ([name, type]) => `(after_image ->> '${name}')::${type}`,
 ).join(', ')} from raw.shop_changes where operation = 'snapshot' and table_name = 'orders_bench' order by change_id`;
+
+/** orders_bench on a Postgres shop: the same columns in Postgres types (bench ingest-pg-cdc). */
+export const ORDERS_BENCH_POSTGRES = `create table orders_bench (
+    order_id bigint not null primary key,
+    customer_id bigint not null,
+    status varchar(20) not null,
+    total_amount numeric(12,2) not null,
+    ship_city varchar(100) not null,
+    placed_at timestamp(3) not null,
+    updated_at timestamp(3) not null default localtimestamp(3)
+  );
+  alter table orders_bench replica identity full`;
+
+/** Fills the Postgres orders_bench with rows first..last, the values the MariaDB fill gives. */
+export function fillOrdersBenchPostgres(first: number, last: number): string {
+  return `insert into orders_bench (order_id, customer_id, status, total_amount, ship_city, placed_at)
+    select g, g % 50000, (array['placed', 'paid', 'shipped', 'delivered', 'cancelled'])[1 + g % 5],
+           (g % 100000) / 100.0, 'City ' || g % 977, timestamp '2024-01-01 00:00:00.123' + g * interval '1 second'
+      from generate_series(${first}, ${last}) g`;
+}
+
+/** Fills the MariaDB orders_bench with rows first..last (the Sequence engine's seq_ tables). */
+export function fillOrdersBenchMariadb(first: number, last: number): string {
+  return `INSERT INTO orders_bench (order_id, customer_id, status, total_amount, ship_city, placed_at)
+      SELECT seq, seq % 50000, ELT(1 + seq % 5, 'placed', 'paid', 'shipped', 'delivered', 'cancelled'),
+             (seq % 100000) / 100, CONCAT('City ', seq % 977), TIMESTAMPADD(SECOND, seq, '2024-01-01 00:00:00.123')
+        FROM seq_${first}_to_${last}`;
+}

@@ -1,6 +1,8 @@
 """Which of a shop's sources the gate checks.
 
-A shop may feed only its database (no clickstream yet), only a clickstream, or both. A source
+A shop may feed only its database (no clickstream yet), only a clickstream, or both, and may
+add files (ingest:files) and REST APIs (ingest:api). The database is the shop's MariaDB or
+Postgres, either captured by CDC into the same raw_shop change log. A source
 is *expected* when the configuration names it (GATE_SOURCES, from lib/config/schema.ts) or
 when it has ever landed anything: a source that had data and goes silent must still fail
 (its suite's "not empty" and timeliness checks do that), while a source the shop never had
@@ -16,15 +18,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-SOURCE_NAMES = ("database", "clickstream")
+# The list's one home is lib/config/schema.ts GATE_SOURCE_NAMES (tests/great_expectations/sources.test.ts compares).
+SOURCE_NAMES = ("database", "clickstream", "files", "api")
 
 # The suites that check one source only, by source.
 SOURCE_SUITES = {
     "database": {"raw_shop_orders", "raw_shop_ranges", "marts_fct_orders"},
     "clickstream": {"raw_shop_events", "raw_shop_events_window", "marts_conversion_funnel_daily"},
+    "files": {"raw_files"},
+    "api": {"raw_api_records"},
 }
 
-# One query per gate: a row (database_landed, clickstream_landed). Raw is append-only, and an
+# One query per gate: a row with <source>_landed for each source. Raw is append-only, and an
 # ingestor records its position in the same transaction as its rows, so either is proof that
 # the source has landed, even after raw rows were archived.
 LANDED_QUERIES = {
@@ -40,12 +45,18 @@ select
         when exists (select 1 from ingest.kafka_offsets) then true
         when exists (select 1 from raw.shop_events where _loaded_at >= now() - interval '1 day') then true
         else exists (select 1 from raw.shop_events)
-    end as clickstream_landed
+    end as clickstream_landed,
+    -- Each file version and each API page commit with their manifest row and cursor.
+    exists (select 1 from raw.file_manifest) as files_landed,
+    exists (select 1 from ingest.api_cursors) or exists (select 1 from raw.api_records) as api_landed
 """,
     "marts": """
 select
     coalesce(bool_or(left(source_table, 9) = 'raw_shop.' and row_count > 0), false) as database_landed,
-    coalesce(bool_or(source_table = 'raw.shop_events' and row_count > 0), false) as clickstream_landed
+    coalesce(bool_or(source_table = 'raw.shop_events' and row_count > 0), false) as clickstream_landed,
+    -- No marts suite is about files or APIs: the marts gate neither checks nor skips anything for them.
+    false as files_landed,
+    false as api_landed
 from marts.ops_source_freshness
 """,
 }
@@ -87,7 +98,7 @@ def landed_sources(url: str, gate: str) -> tuple[dict[str, bool | None], str | N
     try:
         with engine.connect() as connection:
             row = connection.execute(sa.text(LANDED_QUERIES[gate])).one()
-            return {"database": bool(row.database_landed), "clickstream": bool(row.clickstream_landed)}, None
+            return {name: bool(getattr(row, f"{name}_landed")) for name in SOURCE_NAMES}, None
     except Exception as error:  # noqa: BLE001 - unknown means "check it", never "skip it"
         first_line = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         return {name: None for name in SOURCE_NAMES}, first_line[:200]
@@ -110,5 +121,5 @@ def no_source_failure(gate: str, statuses: list[SourceStatus]) -> dict[str, Any]
     return {
         "suite": f"{gate}_sources",
         "expectation": "sources: at least one source is configured (GATE_SOURCES) or has landed data",
-        "details": "GATE_SOURCES is none and neither the database (CDC) nor the clickstream has ever landed a row",
+        "details": "GATE_SOURCES is none and no source (database, clickstream, files, api) has ever landed a row",
     }

@@ -266,6 +266,81 @@ where recent_events > 0 and recent_dead_letters::numeric / recent_events > 0.05
     )
 
 
+# A file or an API may refuse a few records (kept as dead letters); more than this share of the
+# last 24 hours' records means the sender changed its format or broke its data.
+MAX_REJECTED_RECORD_RATE = 0.05
+
+
+def files_suite() -> gx.ExpectationSuite:
+    """The file ingestor's manifest (raw.file_manifest, docs/files.md): one row per landed
+    version of a file with its landed and dead-lettered row counts, committed with its rows.
+    Files arrive when their senders send them, so there is no timeliness check."""
+    return gx.ExpectationSuite(
+        name="raw_files",
+        expectations=[
+            gxe.ExpectTableRowCountToBeBetween(min_value=1, description="volume: at least one file has landed"),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query="""
+select source_name, file_name, version, rows_landed, rows_dead
+from {batch}
+where landed_at > now() - interval '24 hours' and rows_landed = 0 and rows_dead = 0
+""",
+                description="volume: no file landed in the last 24 hours is empty (a truncated upload, a wrong export)",
+            ),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=f"""
+select source_name, file_name, version, rows_landed, rows_dead,
+       round(rows_dead::numeric / (rows_landed + rows_dead), 4) as rate
+from {{batch}}
+where landed_at > now() - interval '24 hours' and rows_dead > {MAX_REJECTED_RECORD_RATE} * (rows_landed + rows_dead)
+""",
+                description=f"rejects: under {MAX_REJECTED_RECORD_RATE:.0%} of the rows of each file landed in the last 24 hours were dead-lettered",
+            ),
+        ],
+    )
+
+
+def api_records_suite() -> gx.ExpectationSuite:
+    """The REST puller's records (raw.api_records, docs/api.md) and its cursors (ingest.api_cursors,
+    committed with each page). A pull re-reads the records at its cursor, so a source's cursor row
+    moves on every pass that reached its API."""
+    return gx.ExpectationSuite(
+        name="raw_api_records",
+        expectations=[
+            gxe.ExpectTableRowCountToBeBetween(min_value=1, description="volume: raw.api_records is not empty"),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=f"""
+select source_name, cursor_value, updated_at as last_landed_at
+from ingest.api_cursors
+where updated_at < now() - interval '{LOAD_STALENESS}' and exists (select 1 from {{batch}})
+""",
+                description=f"timeliness: every API source's last pull landed within the last {LOAD_STALENESS}",
+            ),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query="""
+select source_name, record_key, updated_at, count(*) as versions
+from {batch}
+group by source_name, record_key, updated_at
+having count(*) > 1
+""",
+                description="consistency: no record changed without a new updated-at (an incremental pull misses such changes)",
+            ),
+            gxe.UnexpectedRowsExpectation(
+                unexpected_rows_query=f"""
+select recent_dead_letters, recent_records, round(recent_dead_letters::numeric / recent_records, 4) as rate
+from (
+    select
+        (select count(*) from raw.dead_letters where source = 'api' and _loaded_at > now() - interval '24 hours') as recent_dead_letters,
+        (select count(*) from {{batch}} where _loaded_at > now() - interval '24 hours') as recent_records
+) as counts
+where recent_records > 0 and recent_dead_letters::numeric / (recent_records + recent_dead_letters) > {MAX_REJECTED_RECORD_RATE}
+""",
+                description=f"rejects: under {MAX_REJECTED_RECORD_RATE:.0%} of the last 24 hours' API records were dead-lettered",
+            ),
+        ],
+    )
+
+
 def raw_suites() -> list[tuple[str, str | QueryAsset, gx.ExpectationSuite]]:
     """(schema, table or query asset, suite) for every raw asset the gate checks."""
     return [
@@ -274,4 +349,6 @@ def raw_suites() -> list[tuple[str, str | QueryAsset, gx.ExpectationSuite]]:
         ("raw_shop", "orders", shop_orders_suite()),
         ("raw_shop", QueryAsset(SHOP_RANGES_ASSET, SHOP_RANGES_QUERY), shop_ranges_suite()),
         ("raw", "dead_letters", dead_letters_suite()),
+        ("raw", "file_manifest", files_suite()),
+        ("raw", "api_records", api_records_suite()),
     ]

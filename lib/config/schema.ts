@@ -32,6 +32,13 @@ export const SCHEDULED_INGESTORS = ['kafka', 'cdc', 'files', 'api'] as const;
 export type ScheduledIngestor = (typeof SCHEDULED_INGESTORS)[number];
 
 /** Defaults, written as one literal so a reader sees the whole local platform at a glance. */
+/**
+ * The sources the quality gate knows (GATE_SOURCES): the one home of the list;
+ * great_expectations/gate/sources.py's SOURCE_NAMES is tested against it.
+ */
+export const GATE_SOURCE_NAMES = ['database', 'clickstream', 'files', 'api'] as const;
+export type GateSourceName = (typeof GATE_SOURCE_NAMES)[number];
+
 export const DEFAULTS = {
   SHOPFLOW_DATA_DIR: '.data',
   LOG_LEVEL: 'info',
@@ -209,9 +216,10 @@ export const envSchema = z.object({
   MICROBATCH_MINUTES: int(1, 1440),
   PYTHON_VENV: z.string().min(1),
   /**
-   * Sources the quality gate expects data from: a comma list of database (the shop's MariaDB
-   * via CDC), clickstream (Kafka events); or "none". A source that has ever landed is expected
-   * whatever this says, so one that goes silent still fails the gate.
+   * Sources the quality gate expects data from: a comma list of GATE_SOURCE_NAMES (database:
+   * the shop's MariaDB or Postgres via CDC; clickstream: Kafka events; files: ingest:files;
+   * api: ingest:api); or "none". A source that has ever landed is expected whatever this says,
+   * so one that goes silent still fails the gate.
    */
   GATE_SOURCES: z
     .string()
@@ -224,7 +232,9 @@ export const envSchema = z.object({
       ),
     ])
     .pipe(
-      z.array(z.enum(['database', 'clickstream'], { message: 'each entry must be database or clickstream (or the single word none)' })),
+      z.array(
+        z.enum(GATE_SOURCE_NAMES, { message: `each entry must be one of ${GATE_SOURCE_NAMES.join(', ')} (or the single word none)` }),
+      ),
     ),
   /** Seed of the forecaster's models (XGBoost's row and column sampling): same data and seed, same forecast. */
   FORECAST_SEED: int(0, 2_147_483_647),

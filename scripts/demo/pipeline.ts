@@ -14,7 +14,7 @@ import type { Config } from '../../lib/config/index.ts';
 import { runDbt } from '../../lib/dbt/run.ts';
 import { runForecast } from '../../forecast/run.ts';
 import { DBT_FORECAST_ARGS } from '../../scheduler/jobs/dbt-args.ts';
-import { coerceError, ServiceUnavailableError, ShopflowError } from '../../lib/errors.ts';
+import { coerceError, ServiceUnavailableError, ShopflowError, UsageError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { sendDailyReport } from '../../report/send.ts';
 import { servicesFor, upServices } from '../services/index.ts';
@@ -22,6 +22,8 @@ import { compareCounts, landInLake, resetLake } from './lake.ts';
 import { assertResetAllowed, resetShopDatabase, resetTopic, resetWarehouse } from './reset.ts';
 import { runCli, startCli, type CliOptions } from './run-cli.ts';
 import { DemoRun } from './ledger.ts';
+import { pullShopApi, resetShopPostgres, writeSupplierPrices } from './more-sources.ts';
+import { describeSources, gateSources, generatorRuns, parseDemoSources, type DemoSources } from './sources.ts';
 import { countLayers } from './summary.ts';
 import { bold, dim, green, red, StepPrinter, table, yellow } from './ui.ts';
 
@@ -34,8 +36,8 @@ export interface DemoOptions {
   allowExternalReset: boolean;
   /** Last day of the history (YYYY-MM-DD); default yesterday. History can be any year. */
   to?: string;
-  /** A shop that feeds only its database: no clickstream, and the gate expects only the database. */
-  databaseOnly?: boolean;
+  /** The shop's sources (scripts/demo/sources.ts); default MariaDB and the clickstream. */
+  sources?: DemoSources;
 }
 
 export interface DemoContext {
@@ -51,16 +53,22 @@ const isoDate = (date: Date) => date.toISOString().slice(0, 10);
 export async function runDemo(config: Config, options: DemoOptions, context: DemoContext): Promise<number> {
   assertResetAllowed(config, options.allowExternalReset);
   const cli: CliOptions = { rootDir: config.rootDir, logDir: context.logDir };
-  const databaseOnly = options.databaseOnly ?? false;
-  const steps = new StepPrinter((databaseOnly ? 11 : 12) + (config.LAKEHOUSE_ENABLED ? 1 : 0));
+  const sources = options.sources ?? parseDemoSources(undefined);
+  if (config.LAKEHOUSE_ENABLED && sources.database === 'postgres')
+    throw new UsageError(
+      'LAKEHOUSE_ENABLED lands the MariaDB CDC change topic; the Postgres CDC has none yet (docs/pg-cdc.md, Limits): use --sources mariadb,...',
+    );
+  const steps = new StepPrinter(
+    11 + (sources.clickstream ? 1 : 0) + (sources.files ? 1 : 0) + (sources.api ? 1 : 0) + (config.LAKEHOUSE_ENABLED ? 1 : 0),
+  );
   const to = options.to ? new Date(`${options.to}T00:00:00Z`) : new Date(Date.now() - DAY_MS);
   const from = new Date(to.getTime() - (options.days - 1) * DAY_MS);
 
   process.stdout.write(
-    `${bold('ShopFlow demo')} ${dim(`— ${options.customers} customers, ${options.products} products, ${options.orders} orders, ${isoDate(from)} → ${isoDate(to)}, seed ${options.seed}${databaseOnly ? ', database only (no clickstream)' : ''}`)}\n\n`,
+    `${bold('ShopFlow demo')} ${dim(`— ${options.customers} customers, ${options.products} products, ${options.orders} orders, ${isoDate(from)} → ${isoDate(to)}, seed ${options.seed}; sources: ${describeSources(sources)}`)}\n\n`,
   );
-  // What a database-only shop configures (docs/quality-gate.md): the gate expects no clickstream.
-  const gateConfig: Config = databaseOnly ? { ...config, GATE_SOURCES: ['database'] } : config;
+  // What a shop with these sources configures (docs/quality-gate.md): the gate expects exactly them.
+  const gateConfig: Config = { ...config, GATE_SOURCES: gateSources(sources) };
 
   await steps.step(
     config.LAKEHOUSE_ENABLED
@@ -75,9 +83,10 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
     (outcomes) => outcomes.map((o) => `${o.service} ${o.message}`).join('; '),
   );
 
-  await steps.step('Resetting demo data (shop database, Kafka topic, warehouse)', async () => {
+  await steps.step(`Resetting demo data (shop database${sources.database === 'postgres' ? 's' : ''}, Kafka topic, warehouse)`, async () => {
     await Promise.all([
       resetShopDatabase(config),
+      ...(sources.database === 'postgres' ? [resetShopPostgres(config)] : []),
       resetTopic(config),
       resetWarehouse(config),
       ...(config.LAKEHOUSE_ENABLED ? [resetLake(config)] : []),
@@ -87,7 +96,7 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
   // From here on the demo is a run in the ledger, step by step, like a scheduler job.
   const run = await DemoRun.start(config);
   try {
-    const outcome = await runPipeline(config, options, context, { steps, run, cli, from, to, gateConfig, databaseOnly });
+    const outcome = await runPipeline(config, options, context, { steps, run, cli, from, to, gateConfig, sources });
     await run.finish(
       outcome.gatePassed ? 'succeeded' : 'failed',
       outcome.gatePassed ? undefined : 'the quality gate failed: report withheld, alert sent',
@@ -117,137 +126,178 @@ interface PipelineParts {
   from: Date;
   to: Date;
   gateConfig: Config;
-  databaseOnly: boolean;
+  sources: DemoSources;
 }
 
 /** The recorded part of the demo: ingest, build, gate and report. */
 async function runPipeline(config: Config, options: DemoOptions, context: DemoContext, parts: PipelineParts) {
-  const { steps, run, cli, from, to, gateConfig, databaseOnly } = parts;
+  const { steps, run, cli, from, to, gateConfig, sources } = parts;
+  const onPostgres = sources.database === 'postgres';
+  const cdcEntry = onPostgres ? 'ingest/pg-cdc/cli.ts' : 'ingest/cdc/cli.ts';
+  const cdcLog = onPostgres ? 'demo-ingest-pg-cdc.log' : 'demo-ingest-cdc.log';
 
   // The CDC ingestor starts before the shop is written, so the whole history (every insert and
-  // update, in order) reaches the warehouse through the binlog, as it would in production.
+  // update, in order) reaches the warehouse through the binlog or the replication slot, as it
+  // would in production.
   const cdc = await steps.step(
-    'Starting the CDC ingestor (consistent snapshot, then binlog)',
+    onPostgres
+      ? 'Starting the Postgres CDC ingestor (snapshot from the replication slot, then pgoutput)'
+      : 'Starting the CDC ingestor (consistent snapshot, then binlog)',
     run.step('cdc-snapshot', async () => {
-      const running = startCli('ingest/cdc/cli.ts', [], cli);
+      const running = startCli(cdcEntry, [], cli);
       running.done.catch(() => undefined);
-      await waitForSnapshot(config, running.done);
+      await waitForSnapshot(config, running.done, cdcLog);
       return running;
     }),
-    () => 'snapshot done, following the binlog',
+    () => (onPostgres ? 'snapshot done, following the replication slot' : 'snapshot done, following the binlog'),
   );
 
-  const generatorLog = await steps.step(
-    databaseOnly ? 'Generating the shop into MariaDB (no clickstream)' : 'Generating the shop into MariaDB and Kafka',
-    run.step('generate', () =>
-      runCli(
-        'generator/cli.ts',
-        [
-          '--backfill',
-          '--from',
-          isoDate(from),
-          '--to',
-          isoDate(to),
-          '--customers',
-          String(options.customers),
-          '--products',
-          String(options.products),
-          '--orders',
-          String(options.orders),
-          '--seed',
-          String(options.seed),
-          '--anomalies',
-          '--manifest',
-          join(config.dataDir, 'generator', 'demo-anomalies.jsonl'),
-          ...(databaseOnly ? ['--sinks', 'mariadb'] : []),
-        ],
-        { ...cli, inherit: true },
-      ),
-    ),
-  );
-  void generatorLog;
-
-  if (!databaseOnly) {
+  // A failure below must not leave the CDC ingestor running (it would hold the slot or the binlog).
+  try {
+    const generatorRunsPlanned = generatorRuns(sources);
     await steps.step(
-      'Ingesting the clickstream (Kafka → Postgres, until caught up)',
-      run.step('ingest-kafka', () =>
-        runCli('ingest/kafka/cli.ts', ['--until-idle', '3000'], { ...cli, nodeFlags: KAFKA_INGESTOR_NODE_FLAGS }),
-      ),
-      () => 'raw.shop_events, raw.dead_letters',
-    );
-  }
-
-  await steps.step(
-    'Draining the CDC ingestor (SIGTERM), then catching up to the binlog head',
-    run.step('ingest-cdc', async () => {
-      cdc.child.kill('SIGTERM');
-      await cdc.done;
-      // A fresh process resumes from the position committed in Postgres.
-      await runCli('ingest/cdc/cli.ts', ['--until-idle', '3000'], { ...cli, logName: 'ingest-cdc-catch-up' });
-    }),
-    () => 'raw_shop.<table>',
-  );
-
-  if (config.LAKEHOUSE_ENABLED) {
-    await steps.step(
-      'Landing both paths in the lake (Spark: clickstream and changes jobs, until caught up)',
-      run.step('lake-landing', async () => {
-        await landInLake(config, cli.logDir);
-        const counts = await compareCounts(config);
-        for (const [what, { lake, postgres }] of Object.entries(counts))
-          if (lake !== postgres)
-            throw new ShopflowError('SHOPFLOW_DEMO', `the lake holds ${lake} ${what} rows where Postgres raw holds ${postgres}`);
-        return counts;
+      `Generating the shop into ${generatorRunsPlanned.map((g) => g.what).join(', then ')}${sources.clickstream ? '' : ' (no clickstream)'}`,
+      run.step('generate', async () => {
+        for (const [index, planned] of generatorRunsPlanned.entries())
+          await runCli(
+            'generator/cli.ts',
+            [
+              '--backfill',
+              '--from',
+              isoDate(from),
+              '--to',
+              isoDate(to),
+              '--customers',
+              String(options.customers),
+              '--products',
+              String(options.products),
+              '--orders',
+              String(options.orders),
+              '--seed',
+              String(options.seed),
+              '--anomalies',
+              '--manifest',
+              // One world from one seed: a second run (MariaDB for the shop API) writes the same anomalies again.
+              join(config.dataDir, 'generator', index === 0 ? 'demo-anomalies.jsonl' : `demo-anomalies-${planned.sourceDb}.jsonl`),
+              '--source-db',
+              planned.sourceDb,
+              '--sinks',
+              planned.sinks.join(','),
+            ],
+            { ...cli, inherit: true, logName: index === 0 ? 'generator' : `generator-${planned.sourceDb}` },
+          );
       }),
-      (counts) =>
-        `lake.raw.shop_events ${counts.events.lake.toLocaleString('en-US')} rows, lake.raw.shop_changes ${counts.changes.lake.toLocaleString('en-US')} rows: the same as Postgres raw`,
     );
+
+    if (sources.clickstream) {
+      await steps.step(
+        'Ingesting the clickstream (Kafka → Postgres, until caught up)',
+        run.step('ingest-kafka', () =>
+          runCli('ingest/kafka/cli.ts', ['--until-idle', '3000'], { ...cli, nodeFlags: KAFKA_INGESTOR_NODE_FLAGS }),
+        ),
+        () => 'raw.shop_events, raw.dead_letters',
+      );
+    }
+
+    await steps.step(
+      onPostgres
+        ? 'Draining the Postgres CDC ingestor (SIGTERM), then catching up to the WAL head'
+        : 'Draining the CDC ingestor (SIGTERM), then catching up to the binlog head',
+      run.step(onPostgres ? 'ingest-pg-cdc' : 'ingest-cdc', async () => {
+        cdc.child.kill('SIGTERM');
+        await cdc.done;
+        // A fresh process resumes from the position committed in Postgres.
+        await runCli(cdcEntry, ['--until-idle', '3000'], { ...cli, logName: `${onPostgres ? 'ingest-pg-cdc' : 'ingest-cdc'}-catch-up` });
+      }),
+      () => 'raw_shop.<table>',
+    );
+
+    if (sources.files) {
+      await steps.step(
+        "Landing a supplier price list for the shop's products (files → Postgres)",
+        run.step('ingest-files', async () => {
+          const written = await writeSupplierPrices(config, join(config.dataDir, 'demo', 'files'), isoDate(to));
+          await runCli('ingest/files/cli.ts', ['--config', written.configPath], cli);
+          return written;
+        }),
+        (written) => `${written.rows} prices from ${written.configPath}: raw.file_manifest, raw.file_rows`,
+      );
+    }
+
+    if (sources.api) {
+      await steps.step(
+        'Pulling orders and products from the shop API (REST → Postgres)',
+        run.step('ingest-api', () => pullShopApi(config, cli, join(config.dataDir, 'demo', 'api'))),
+        () => 'raw.api_records, ingest.api_cursors',
+      );
+    }
+
+    if (config.LAKEHOUSE_ENABLED) {
+      await steps.step(
+        'Landing both paths in the lake (Spark: clickstream and changes jobs, until caught up)',
+        run.step('lake-landing', async () => {
+          await landInLake(config, cli.logDir);
+          const counts = await compareCounts(config);
+          for (const [what, { lake, postgres }] of Object.entries(counts))
+            if (lake !== postgres)
+              throw new ShopflowError('SHOPFLOW_DEMO', `the lake holds ${lake} ${what} rows where Postgres raw holds ${postgres}`);
+          return counts;
+        }),
+        (counts) =>
+          `lake.raw.shop_events ${counts.events.lake.toLocaleString('en-US')} rows, lake.raw.shop_changes ${counts.changes.lake.toLocaleString('en-US')} rows: the same as Postgres raw`,
+      );
+    }
+
+    await steps.step(
+      'Building the warehouse (dbt build: staging, snapshots, star schema, marts, tests)',
+      run.step('dbt-build', () => runDbt(config, ['build'], { logger: context.logger })),
+    );
+
+    // As the nightly job does it: the forecast reads the star schema just built, the forecast
+    // marts read what it wrote. The weekly as-of dates before the latest day give the report's
+    // Demand section yesterday's forecast (made a week earlier) and the accuracy marts something
+    // to score.
+    await steps.step(
+      `Forecasting demand (14 days per active product and category, as of the latest day and the ${DEMO_FORECAST_HISTORY} weeks before)`,
+      run.step('forecast', async () => {
+        const summary = await runForecast(config, { history: DEMO_FORECAST_HISTORY, logger: context.logger });
+        await runDbt(config, DBT_FORECAST_ARGS, { logger: context.logger });
+        return summary;
+      }),
+      (summary) =>
+        summary.skipped
+          ? `skipped: ${summary.skipped} (a shorter world than the forecaster needs; the report has no Demand section)`
+          : `marts.demand_forecast: ${summary.rows_written.toLocaleString('en-US')} rows, ${summary.products} products as of ${summary.as_of_date}; demand_vs_actual, forecast_accuracy, stockout_risk_products`,
+    );
+
+    const gates = await steps.step(
+      'Quality gate (Great Expectations on raw and marts)',
+      run.step('gate', async () => {
+        const results: GateSummary[] = [];
+        for (const gate of ['raw', 'marts'] as const) results.push(await runGate(gateConfig, gate, { logger: context.logger }));
+        return results;
+      }),
+      (results) => results.map((g) => `${g.gate}: ${g.evaluated - g.failed}/${g.evaluated} passed`).join(', '),
+    );
+
+    const businessDate = await latestOrderDate(config);
+    const gatePassed = gates.every((g) => g.success);
+    // A failed gate withholds the report: sendDailyReport mails the alert listing the failures instead.
+    const report = await steps.step(
+      gatePassed ? `Morning report for ${businessDate} (mail + HTML)` : 'Gate failed: sending the alert instead of the report',
+      run.step('report', () => sendDailyReport(config, { businessDate, gates }, { logger: context.logger })),
+    );
+    return { gates, report, businessDate, gatePassed };
+  } finally {
+    if (cdc.child.exitCode === null && cdc.child.signalCode === null) {
+      cdc.child.kill('SIGTERM');
+      await cdc.done.catch(() => undefined);
+    }
   }
-
-  await steps.step(
-    'Building the warehouse (dbt build: staging, snapshots, star schema, marts, tests)',
-    run.step('dbt-build', () => runDbt(config, ['build'], { logger: context.logger })),
-  );
-
-  // As the nightly job does it: the forecast reads the star schema just built, the forecast
-  // marts read what it wrote. The weekly as-of dates before the latest day give the report's
-  // Demand section yesterday's forecast (made a week earlier) and the accuracy marts something
-  // to score.
-  await steps.step(
-    `Forecasting demand (14 days per active product and category, as of the latest day and the ${DEMO_FORECAST_HISTORY} weeks before)`,
-    run.step('forecast', async () => {
-      const summary = await runForecast(config, { history: DEMO_FORECAST_HISTORY, logger: context.logger });
-      await runDbt(config, DBT_FORECAST_ARGS, { logger: context.logger });
-      return summary;
-    }),
-    (summary) =>
-      summary.skipped
-        ? `skipped: ${summary.skipped} (a shorter world than the forecaster needs; the report has no Demand section)`
-        : `marts.demand_forecast: ${summary.rows_written.toLocaleString('en-US')} rows, ${summary.products} products as of ${summary.as_of_date}; demand_vs_actual, forecast_accuracy, stockout_risk_products`,
-  );
-
-  const gates = await steps.step(
-    'Quality gate (Great Expectations on raw and marts)',
-    run.step('gate', async () => {
-      const results: GateSummary[] = [];
-      for (const gate of ['raw', 'marts'] as const) results.push(await runGate(gateConfig, gate, { logger: context.logger }));
-      return results;
-    }),
-    (results) => results.map((g) => `${g.gate}: ${g.evaluated - g.failed}/${g.evaluated} passed`).join(', '),
-  );
-
-  const businessDate = await latestOrderDate(config);
-  const gatePassed = gates.every((g) => g.success);
-  // A failed gate withholds the report: sendDailyReport mails the alert listing the failures instead.
-  const report = await steps.step(
-    gatePassed ? `Morning report for ${businessDate} (mail + HTML)` : 'Gate failed: sending the alert instead of the report',
-    run.step('report', () => sendDailyReport(config, { businessDate, gates }, { logger: context.logger })),
-  );
-  return { gates, report, businessDate, gatePassed };
 }
 
 /** Wait until the CDC ingestor has committed its initial snapshot (or died trying). */
-async function waitForSnapshot(config: Config, exited: Promise<void>, timeoutMs = 120_000): Promise<void> {
+async function waitForSnapshot(config: Config, exited: Promise<void>, logName: string, timeoutMs = 120_000): Promise<void> {
   let finished = false;
   let failure: unknown;
   exited.then(
@@ -268,10 +318,7 @@ async function waitForSnapshot(config: Config, exited: Promise<void>, timeoutMs 
       if (rows.length > 0 && rows.every((r) => r.snapshot_state === 'done')) return;
       await sleep(250);
     }
-    throw new ShopflowError(
-      'SHOPFLOW_DEMO',
-      `the CDC snapshot did not finish within ${timeoutMs / 1000} s; see .data/logs/demo-ingest-cdc.log`,
-    );
+    throw new ShopflowError('SHOPFLOW_DEMO', `the CDC snapshot did not finish within ${timeoutMs / 1000} s; see .data/logs/${logName}`);
   } finally {
     await client.end();
   }

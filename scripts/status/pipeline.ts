@@ -14,9 +14,12 @@ import pg from 'pg';
 import { roleUrl, type Config } from '../../lib/config/index.ts';
 import { DBT_PROJECT_DIR } from '../../lib/dbt/run.ts';
 import { withKafkaAdmin } from '../../lib/kafka/admin.ts';
+import { pgSourceName } from '../../ingest/pg-cdc/ingestor.ts';
+import { pgSourceFromUrl } from '../../ingest/pg-cdc/source.ts';
 import { CronSchedule } from '../../scheduler/schedule.ts';
 import { ago, type Row } from './model.ts';
 import { moreSourceRows } from './more-sources.ts';
+import { pgCdcRow } from './pg-cdc.ts';
 
 /** A report not in the ledger this long after its cron time is late (the 08:15 alert rule too). */
 export const REPORT_GRACE_MS = 15 * 60_000;
@@ -83,11 +86,18 @@ async function readLedger(config: Config): Promise<Ledger> {
       [config.KAFKA_GROUP_ID, config.KAFKA_TOPIC],
     );
     const cdc = await client.query<NonNullable<Ledger['cdc']>>(
-      'select source_name, binlog_file, binlog_position::text, snapshot_state, updated_at from ingest.cdc_positions order by updated_at desc limit 1',
+      // The MariaDB ingestor's row; a Postgres shop's positions (source postgres:...) have their own (pg-cdc.ts).
+      `select source_name, binlog_file, binlog_position::text, snapshot_state, updated_at from ingest.cdc_positions
+        where source_name not like 'postgres:%' order by updated_at desc limit 1`,
     );
-    // The CDC ingestor holds its instance lock on a connection of its own for as long as it runs.
+    // The CDC ingestor holds its instance lock (keyed by its source name, ingest/cdc/instance-lock.ts)
+    // on a connection of its own for as long as it runs; the Postgres CDC ingestor takes the same kind.
     const cdcRunning = await client.query<{ n: number }>(
-      "select count(*)::int as n from pg_stat_activity where application_name = 'shopflow-ingest-cdc-lock'",
+      `select count(*)::int as n from pg_locks
+        where locktype = 'advisory' and granted and objsubid = 2 and classid = hashtext('shopflow-ingest-cdc')::oid
+          and objid <> all (select hashtext(source_name)::oid from ingest.cdc_positions where source_name like 'postgres:%'
+                            union all select hashtext($1)::oid)`,
+      [pgSourceName(pgSourceFromUrl(config.SHOP_PG_URL, config.PG_CDC_SLOT, config.PG_CDC_PUBLICATION))],
     );
     const dead = await client.query<{ source: 'kafka' | 'cdc'; n: number }>(
       "select source, count(*)::int as n from raw.dead_letters where _loaded_at >= date_trunc('day', now()) group by source",
@@ -353,12 +363,13 @@ export async function pipelineRows(config: Config, warehouseUp: boolean, now = n
   if (!warehouseUp) {
     const unknown = (name: string): Row => ({ name, level: 'info', text: 'unknown: the warehouse is not answering' });
     return {
-      ingestors: [unknown('ingest:kafka'), unknown('ingest:cdc'), unknown('ingest:files'), unknown('ingest:api')],
+      ingestors: [unknown('ingest:kafka'), unknown('ingest:cdc'), unknown('ingest:pg-cdc'), unknown('ingest:files'), unknown('ingest:api')],
       pipeline: [dbt, unknown('gate'), unknown('report')],
     };
   }
-  const [ledger, more, kafka, head] = await Promise.all([
+  const [ledger, pgCdc, more, kafka, head] = await Promise.all([
     readLedger(config),
+    pgCdcRow(config, now),
     moreSourceRows(config, now),
     kafkaFacts(config).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
     binlogHead(config).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
@@ -368,6 +379,7 @@ export async function pipelineRows(config: Config, warehouseUp: boolean, now = n
     ingestors: [
       kafkaRow(config, ledger, kafka, leaderAlive && config.SCHEDULER_INGESTORS.includes('kafka'), now),
       cdcRow(ledger, head, leaderAlive && config.SCHEDULER_INGESTORS.includes('cdc'), now),
+      pgCdc,
       ...more,
     ],
     pipeline: [dbt, gateRow(ledger, now), ...reportRows(config, ledger, now)],

@@ -66,7 +66,7 @@ describe('runGate raw', GX_TIMEOUT, () => {
     expect(summary.evaluated).toBeGreaterThan(20);
     const written = JSON.parse(await readFile(summary.summaryPath, 'utf8')) as { success: boolean; validations: unknown[] };
     expect(written.success).toBe(true);
-    expect(written.validations).toHaveLength(5);
+    expect(written.validations).toHaveLength(7);
     const { rows } = await admin.query(
       `select gate, success, evaluated, failed, summary ->> 'summaryPath' as path from ops.gate_results where run_id = '00000000-0000-4000-8000-000000000001'`,
     );

@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { Config } from '../../lib/config/index.ts';
+import { GATE_SOURCE_NAMES, type Config } from '../../lib/config/index.ts';
 import { runGate } from '../../great_expectations/run.ts';
 import { ensureShopTypedTables } from '../helpers/shop-ddl.ts';
 import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts';
@@ -70,10 +70,7 @@ describe('raw gate and the sources a shop has', GX_TIMEOUT, () => {
     expect(summary.failures.map((f) => f.expectation)).toEqual([
       'sources: at least one source is configured (GATE_SOURCES) or has landed data',
     ]);
-    expect(summary.sources).toEqual([
-      { source: 'database', configured: false, landed: false, checked: false },
-      { source: 'clickstream', configured: false, landed: false, checked: false },
-    ]);
+    expect(summary.sources).toEqual(GATE_SOURCE_NAMES.map((source) => ({ source, configured: false, landed: false, checked: false })));
   });
 
   it('passes a database-only shop with good data, and says the clickstream was not checked', async () => {
@@ -86,6 +83,8 @@ describe('raw gate and the sources a shop has', GX_TIMEOUT, () => {
     expect(summary.sources).toEqual([
       { source: 'database', configured: true, landed: true, checked: true },
       { source: 'clickstream', configured: false, landed: false, checked: false },
+      { source: 'files', configured: false, landed: false, checked: false },
+      { source: 'api', configured: false, landed: false, checked: false },
     ]);
     const written = JSON.parse(await readFile(summary.summaryPath, 'utf8')) as { validations: { suite: string; skipped?: boolean }[] };
     expect(written.validations.find((v) => v.suite === 'raw_shop_events')).toMatchObject({ skipped: true });
@@ -120,6 +119,36 @@ describe('raw gate and the sources a shop has', GX_TIMEOUT, () => {
       'timeliness: newest event landed within the last 24 hours',
       'volume: raw.shop_events is not empty',
     ]);
+  });
+});
+
+describe('raw gate and the files and API sources', GX_TIMEOUT, () => {
+  it('checks files and API sources once they landed: a file mostly dead-lettered and an API silent for two days fail, then pass', async () => {
+    const admin = await adminOf(clickstreamShop);
+    await admin.query(
+      `insert into raw.file_manifest (source_name, file_name, version, size_bytes, content_sha256, rows_landed, rows_dead)
+       values ('prices', 'good.csv', 1, 100, repeat('a', 64), 100, 1), ('prices', 'broken.csv', 1, 50, repeat('b', 64), 10, 5);
+       insert into raw.api_records (source_name, record_key, updated_at, record, record_sha256, _loaded_at)
+       select 'psp', jsonb_build_array(g)::text, timestamptz '2026-01-01' + g * interval '1 minute', jsonb_build_object('id', g),
+              md5(g::text) || md5(g::text), now() - interval '2 days'
+         from generate_series(1, 50) g;
+       insert into ingest.api_cursors (source_name, cursor_value, cursor_at, records_landed, updated_at)
+       values ('psp', '2026-01-01T00:50:00Z', '2026-01-01T00:50:00Z', 50, now() - interval '2 days')`,
+    );
+    const failing = await runGate(withSources(clickstreamShop.config, ['clickstream']), 'raw', { outDir });
+    expect(failing.sources?.filter((s) => s.source === 'files' || s.source === 'api')).toEqual([
+      { source: 'files', configured: false, landed: true, checked: true },
+      { source: 'api', configured: false, landed: true, checked: true },
+    ]);
+    expect(failing.failures.map((f) => `${f.suite}: ${f.expectation}`).sort()).toEqual([
+      "raw_api_records: timeliness: every API source's last pull landed within the last 24 hours",
+      'raw_files: rejects: under 5% of the rows of each file landed in the last 24 hours were dead-lettered',
+    ]);
+
+    await admin.query(`delete from raw.file_manifest where file_name = 'broken.csv'; update ingest.api_cursors set updated_at = now()`);
+    const passing = await runGate(withSources(clickstreamShop.config, ['clickstream', 'files', 'api']), 'raw', { outDir });
+    expect(passing.failures).toEqual([]);
+    expect(passing.success).toBe(true);
   });
 });
 

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { pino } from 'pino';
 
 import { ensureTopic } from '../../lib/kafka/admin.ts';
@@ -17,6 +17,7 @@ import type { StatusReport } from '../../scripts/status/index.ts';
 import { uniqueSuffix } from '../helpers/config.ts';
 import { endpointEnv, testEndpoints } from '../helpers/services.ts';
 import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts';
+import { createPgCdcEnv, runUntilIdle } from '../ingest/pg-cdc/helpers.ts';
 
 function status(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -79,6 +80,7 @@ describe('npm run status', () => {
     expect(report.ingestors.map((r) => [r.name, r.level])).toEqual([
       ['ingest:kafka', 'ok'],
       ['ingest:cdc', 'info'],
+      ['ingest:pg-cdc', 'info'],
       ['ingest:files', 'info'],
       ['ingest:api', 'info'],
     ]);
@@ -106,6 +108,36 @@ describe('npm run status', () => {
     expect(row('ingest:api').text).toMatch(
       /^1 source, 42 records, last pull landed \d+ s ago \(psp up to 2026-01-02T03:04:05Z\), 0 dead letters today$/,
     );
+  });
+
+  it("shows the Postgres CDC ingestor's position and slot apart from the MariaDB one, and a lost slot in red with the fix", async () => {
+    const pgEnv = await createPgCdcEnv('status_pg');
+    onTestFinished(() => pgEnv.drop());
+    await runUntilIdle(pgEnv);
+    const shopEnv = {
+      ...env,
+      WAREHOUSE_URL: pgEnv.warehouse.adminUrl,
+      SHOP_PG_URL: pgEnv.shop.url,
+      PG_CDC_SLOT: pgEnv.shop.slot,
+      PG_CDC_PUBLICATION: pgEnv.config.PG_CDC_PUBLICATION,
+    };
+    const report = JSON.parse((await status(shopEnv, '--json')).stdout) as StatusReport;
+    const row = (r: StatusReport, name: string) => r.ingestors.find((i) => i.name === name)!;
+    expect(row(report, 'ingest:pg-cdc')).toMatchObject({
+      level: 'ok',
+      facts: { running: false, slotActive: false, snapshotState: 'done' },
+    });
+    expect(row(report, 'ingest:pg-cdc').text).toMatch(
+      new RegExp(`^not running, [\\d.]+ MB of WAL behind \\(slot ${pgEnv.shop.slot}\\), last batch \\d+ s ago$`),
+    );
+    // The MariaDB row does not take the Postgres source's position for its own.
+    expect(row(report, 'ingest:cdc')).toMatchObject({ level: 'info' });
+
+    await pgEnv.shop.query('select pg_drop_replication_slot($1)', [pgEnv.shop.slot]);
+    const lost = await status(shopEnv);
+    expect(lost.stdout).toMatch(new RegExp(`^ {2}FAIL ingest:pg-cdc +not running, the replication slot ${pgEnv.shop.slot} is gone`, 'm'));
+    expect(lost.stdout).toContain(`delete the row of postgres:${pgEnv.shop.database}:${pgEnv.shop.slot} from ingest.cdc_positions`);
+    expect(lost.code).toBe(1);
   });
 
   it('names Kafka and the fix, and exits 69, when Kafka is unreachable', async () => {

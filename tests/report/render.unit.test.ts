@@ -126,6 +126,9 @@ describe('report freshness and sources', () => {
     const sources = [
       { source: 'database' as const, configured: true, landed: true, checked: true },
       { source: 'clickstream' as const, configured: false, landed: false, checked: false },
+      // Files and APIs feed no section of the report: a shop without them is not told so.
+      { source: 'files' as const, configured: false, landed: false, checked: false },
+      { source: 'api' as const, configured: false, landed: false, checked: false },
     ];
     const gated = { ...data, gates: data.gates.map((g) => ({ ...g, sources })) };
     const sentence = 'Not checked: clickstream (not in GATE_SOURCES and never landed: this shop does not have it).';
