@@ -29,7 +29,7 @@ import { loadConfig, type Config } from '../lib/config/index.ts';
 import { deleteTopic, ensureTopic, withKafkaAdmin } from '../lib/kafka/admin.ts';
 import { createKafkajsSource } from '../lib/kafka/kafkajs-source.ts';
 import { createEventProducer, type EventProducer, type OutgoingMessage } from '../lib/kafka/producer.ts';
-import { jobCommand, jobSettings } from '../lib/lakehouse/jobs.ts';
+import { jobCommand, jobEnded, jobSettings } from '../lib/lakehouse/jobs.ts';
 import { installedLakehouse } from '../lib/lakehouse/paths.ts';
 import type { LakeSettings } from '../lib/lakehouse/settings.ts';
 import { committedThrough } from '../lib/lakehouse/status.ts';
@@ -245,7 +245,8 @@ async function sparkRun(
   let planned = 0;
   try {
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`the clickstream job exited with ${child.exitCode}`);
+      const ended = jobEnded(child);
+      if (ended) throw new Error(`the clickstream job ${ended}`);
       if (planned === 0 && readdirSafe(join(stream, 'offsets')).length > 0) planned = performance.now();
       const got = committedThrough(stream, topic);
       const caughtUp = Object.entries(ends).every(([p, end]) => (got[p] ?? 0) >= end);
