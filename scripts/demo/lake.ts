@@ -98,8 +98,7 @@ export async function landInLake(config: Config, logDir: string, timeoutMs = 1_8
       }
     }
   } finally {
-    for (const landing of started)
-      if (!jobEnded(landing.child)) await stopGroup(landing.child.pid!);
+    for (const landing of started) if (!jobEnded(landing.child)) await stopGroup(landing.child.pid!);
     await Promise.all(started.map((s) => s.exited));
   }
 }
