@@ -69,8 +69,8 @@ export async function landInLake(config: Config, logDir: string, timeoutMs = 1_8
   const paths = installedLakehouse(config);
   const started = await Promise.all(
     LANDING.map(async ({ job, topic }) => {
-      // One core each: a job holds the cores it gets for as long as it streams, and both run at once.
-      const settings = jobSettings(config, job, { maxCores: 1 }, paths);
+      // LAKE_JOB_CORES each, as the scheduler runs them: both fit on the cluster at once.
+      const settings = jobSettings(config, job, {}, paths);
       const logFile = join(logDir, `demo-lake-${job}.log`);
       const out = openSync(logFile, 'a');
       const child = spawnJob(paths, job, settings, out);
