@@ -123,7 +123,13 @@ async function main(argv: string[], context: CliContext): Promise<number> {
       const running = state.pid ? `running (pid ${state.pid})` : 'stopped';
       const batch = state.lastBatchAt ? `, last batch ${state.lastBatchAt.toISOString()}` : '';
       const app = apps?.find((a) => a.name === lakeAppName(state.job));
-      const spark = app ? `, spark ${app.state} with ${app.cores} core${app.cores === 1 ? '' : 's'}` : '';
+      const cores = app ? `${app.state} with ${app.cores} core${app.cores === 1 ? '' : 's'}` : '';
+      // Started elsewhere (the demo, a test, another checkout on the same cluster) under the job's name.
+      const spark = !app
+        ? ''
+        : state.pid
+          ? `, spark ${cores}`
+          : `; a Spark application of that name (not started by npm run lake) is ${cores}`;
       if (state.pid && app && app.state !== 'RUNNING') waiting = true;
       process.stdout.write(`${state.job.padEnd(12)} ${running}${spark}${batch}\n`);
     }
