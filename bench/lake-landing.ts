@@ -15,7 +15,7 @@
  * Needs LAKEHOUSE_ENABLED=true and the services up. Last line: the DESIGN.md JSON result.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
@@ -29,12 +29,13 @@ import { loadConfig, type Config } from '../lib/config/index.ts';
 import { deleteTopic, ensureTopic, withKafkaAdmin } from '../lib/kafka/admin.ts';
 import { createKafkajsSource } from '../lib/kafka/kafkajs-source.ts';
 import { createEventProducer, type EventProducer, type OutgoingMessage } from '../lib/kafka/producer.ts';
-import { jobCommand, jobSettings } from '../lib/lakehouse/jobs.ts';
+import { jobCommand, jobEnded, jobSettings } from '../lib/lakehouse/jobs.ts';
 import { installedLakehouse } from '../lib/lakehouse/paths.ts';
 import type { LakeSettings } from '../lib/lakehouse/settings.ts';
 import { committedThrough } from '../lib/lakehouse/status.ts';
 import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../lib/warehouse/migrate.ts';
+import { readLakeProfile, readStageProfile, type LakeProfile, type PhaseStages } from './lib/lake-profile.ts';
 import { printBenchResult, round } from './lib/result.ts';
 
 const { values: args } = parseArgs({
@@ -43,11 +44,15 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     rate: { type: 'string', default: '5000' },
     'steady-seconds': { type: 'string', default: '60' },
+    /** Which landing runs, comma-separated (profiling one alone); `--steady-seconds 0` skips freshness. */
+    runs: { type: 'string', default: 'ts,spark1,spark2' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  process.stdout.write('usage: npm run bench -- lake-landing [--events 200000] [--rounds 1] [--rate 5000] [--steady-seconds 60]\n');
+  process.stdout.write(
+    'usage: npm run bench -- lake-landing [--events 200000] [--rounds 1] [--rate 5000] [--steady-seconds 60] [--runs ts,spark1,spark2]\n',
+  );
   process.exit(0);
 }
 
@@ -166,29 +171,55 @@ async function tsIngestor(config: Config, topic: string): Promise<{ rate: number
 interface ProcessPeak {
   kind: string;
   mb: number;
+  /** CPU seconds (user + system) all processes of this kind used, from /proc/<pid>/stat. */
+  cpuSeconds: number;
 }
 
-/** Peak RSS of this checkout's Spark processes (driver, executors, Python workers), sampled from /proc. */
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/**
+ * Peak RSS and CPU time of this checkout's Spark processes (driver, executors, Python workers),
+ * sampled from /proc. CPU time is what a loaded machine does not distort: wall time there
+ * depends on what else runs, CPU seconds per event do not (much).
+ */
 function sampleSparkMemory(root: string): { stop(): ProcessPeak[] } {
-  const peaks = new Map<string, ProcessPeak>();
-  const kindOf = (cmdline: string): string | null => {
+  const peaks = new Map<string, { kind: string; mb: number; ticks: number }>();
+  const cmdlineOf = (pid: string) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  const parentOf = (pid: string) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]!;
+  };
+  // Python workers name no checkout: theirs is the executor JVM they were forked for (daemon, then worker).
+  const forkedByOurExecutor = (pid: string): boolean => {
+    for (let p = parentOf(pid), depth = 0; depth < 3 && p !== '0' && p !== '1'; p = parentOf(p), depth++) {
+      const line = cmdlineOf(p);
+      if (line.includes('CoarseGrainedExecutorBackend')) return line.includes(root);
+    }
+    return false;
+  };
+  const kindOf = (pid: string, cmdline: string): string | null => {
+    if (cmdline.includes('pyspark.daemon') || cmdline.includes('pyspark/daemon') || cmdline.includes('pyspark.worker'))
+      return forkedByOurExecutor(pid) ? 'python worker' : null;
     if (!cmdline.includes(root)) return null;
     if (cmdline.includes('CoarseGrainedExecutorBackend')) return 'executor JVM';
-    if (cmdline.includes('pyspark.daemon') || cmdline.includes('pyspark/daemon') || cmdline.includes('pyspark.worker'))
-      return 'python worker';
     if (cmdline.includes('shopflow_lake.clickstream')) return 'driver (python)';
-    if (cmdline.includes('SparkSubmit') && cmdline.includes('pyspark-shell')) return 'driver JVM';
+    if (cmdline.includes('SparkSubmit') && cmdline.includes('pyspark-shell') && cmdline.includes(root)) return 'driver JVM';
     return null;
   };
   const timer = setInterval(() => {
     for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
       try {
-        const kind = kindOf(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+        const kind = kindOf(pid, cmdlineOf(pid));
         if (!kind) continue;
         const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
         const mb = rss ? Number(rss[1]) / 1024 : 0;
+        // utime and stime: fields 14 and 15, counted after the command name's closing parenthesis.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const ticks = Number(fields[11]) + Number(fields[12]);
         const key = `${kind}:${pid}`;
-        if (mb > (peaks.get(key)?.mb ?? 0)) peaks.set(key, { kind, mb });
+        const seen = peaks.get(key);
+        peaks.set(key, { kind, mb: Math.max(mb, seen?.mb ?? 0), ticks: Math.max(ticks, seen?.ticks ?? 0) });
       } catch {
         // the process ended between listing and reading
       }
@@ -198,7 +229,12 @@ function sampleSparkMemory(root: string): { stop(): ProcessPeak[] } {
     stop() {
       clearInterval(timer);
       const byKind = new Map<string, ProcessPeak>();
-      for (const peak of peaks.values()) if (peak.mb > (byKind.get(peak.kind)?.mb ?? 0)) byKind.set(peak.kind, peak);
+      for (const peak of peaks.values()) {
+        const kind = byKind.get(peak.kind) ?? { kind: peak.kind, mb: 0, cpuSeconds: 0 };
+        kind.mb = Math.max(kind.mb, peak.mb);
+        kind.cpuSeconds += peak.ticks / CLOCK_TICKS;
+        byKind.set(peak.kind, kind);
+      }
       return [...byKind.values()];
     },
   };
@@ -222,30 +258,50 @@ async function sparkRun(
   cores: number,
   label: string,
   until?: () => Promise<boolean>,
-): Promise<{ rate: number; startupSeconds: number; events: number; memory: ProcessPeak[]; settings: LakeSettings }> {
+): Promise<{
+  rate: number;
+  startupSeconds: number;
+  events: number;
+  memory: ProcessPeak[];
+  settings: LakeSettings;
+  profile: LakeProfile;
+  stages: Record<string, PhaseStages>;
+}> {
   const paths = installedLakehouse(config);
   const prefix = `bench/lake-landing`;
   await resetLake(config, prefix);
   const checkpointDir = join(config.dataDir, 'bench', 'lake-landing', label);
   rmSync(checkpointDir, { recursive: true, force: true });
+  // Spark's event log of the run: its stages and tasks per foreachBatch phase.
+  const eventLogDir = join(config.dataDir, 'logs', 'spark-events', `bench-lake-landing-${label}`);
+  rmSync(eventLogDir, { recursive: true, force: true });
+  mkdirSync(eventLogDir, { recursive: true });
   const settings = jobSettings({ ...config, KAFKA_TOPIC: topic }, 'clickstream', {
     checkpointDir,
     catalogDatabase: LAKE_DATABASE,
     warehousePrefix: prefix,
     maxCores: cores,
+    adjust: (s) => ({ ...s, eventLogDir }),
   });
   const ends = await endOffsets(config, topic);
   const total = Object.values(ends).reduce((a, b) => a + b, 0);
   const memory = sampleSparkMemory(config.rootDir);
   const { command, args: argv, env } = jobCommand(paths, 'clickstream', settings);
   const started = performance.now();
-  const child = spawn(command, argv, { cwd: paths.jobsDir, env, detached: true, stdio: 'ignore' });
+  // The job's log, kept for its per-batch profile lines (bench/lib/lake-profile.ts).
+  const logDir = join(config.dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `bench-lake-landing-${label}.log`);
+  const out = openSync(logFile, 'w');
+  const child = spawn(command, argv, { cwd: paths.jobsDir, env, detached: true, stdio: ['ignore', out, out] });
+  closeSync(out);
   const exited = once(child, 'exit');
   const stream = join(checkpointDir, 'stream');
   let planned = 0;
   try {
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`the clickstream job exited with ${child.exitCode}`);
+      const ended = jobEnded(child);
+      if (ended) throw new Error(`the clickstream job ${ended}; see ${logFile}`);
       if (planned === 0 && readdirSafe(join(stream, 'offsets')).length > 0) planned = performance.now();
       const got = committedThrough(stream, topic);
       const caughtUp = Object.entries(ends).every(([p, end]) => (got[p] ?? 0) >= end);
@@ -267,6 +323,8 @@ async function sparkRun(
     events: total,
     memory: memory.stop(),
     settings,
+    profile: readLakeProfile(logFile),
+    stages: readStageProfile(eventLogDir),
   };
 }
 
@@ -297,6 +355,30 @@ async function queryLake(config: Config, settings: LakeSettings, statement: stri
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+function describeProfile(p: LakeProfile): string {
+  const seconds = (ms: Record<string, number>) =>
+    Object.entries(ms)
+      .map(([k, v]) => `${k} ${round(v / 1000, 1)}`)
+      .join(', ');
+  return (
+    `${p.batches} micro-batches, ${p.rows} rows; in foreachBatch (s): ${seconds(p.phasesMs)}; ` +
+    `streaming progress (s): ${seconds(p.progressMs)}; ${p.commits.count} Iceberg commits, ${round(p.commits.totalMs / 1000, 1)} s` +
+    (p.commits.retries > 0 ? `, ${p.commits.retries} retried` : '')
+  );
+}
+
+/** Per-phase seconds of the 2-worker runs (all rounds), for the result line. */
+function profileExtra(profiles: LakeProfile[]): Record<string, number> {
+  const extra: Record<string, number> = {};
+  for (const p of profiles) {
+    for (const [k, v] of Object.entries(p.phasesMs))
+      extra[`spark2_batch_${k}_s`] = round((extra[`spark2_batch_${k}_s`] ?? 0) + v / 1000, 1);
+    extra.spark2_micro_batches = (extra.spark2_micro_batches ?? 0) + p.batches;
+    extra.spark2_iceberg_commit_s = round((extra.spark2_iceberg_commit_s ?? 0) + p.commits.totalMs / 1000, 1);
+  }
+  return extra;
+}
+
 async function main(): Promise<void> {
   const events = Number(args.events);
   const rounds = Number(args.rounds);
@@ -321,7 +403,9 @@ async function main(): Promise<void> {
     const spark: Record<1 | 2, number[]> = { 1: [], 2: [] };
     const startup: number[] = [];
     const memory = new Map<string, number>();
-    const runs = ['ts', 'spark1', 'spark2'] as const;
+    const runs = args.runs.split(',').filter((r): r is 'ts' | 'spark1' | 'spark2' => ['ts', 'spark1', 'spark2'].includes(r));
+    const profiles: Record<1 | 2, LakeProfile[]> = { 1: [], 2: [] };
+    const cpuPerKEvents: Record<1 | 2, number[]> = { 1: [], 2: [] };
     for (let r = 0; r < rounds; r++) {
       for (let i = 0; i < runs.length; i++) {
         const run = runs[(i + r) % runs.length]!;
@@ -337,52 +421,75 @@ async function main(): Promise<void> {
           spark[cores].push(result.rate);
           startup.push(result.startupSeconds);
           for (const peak of result.memory) memory.set(peak.kind, Math.max(memory.get(peak.kind) ?? 0, peak.mb));
+          profiles[cores].push(result.profile);
           step(`  ${round(result.rate, 0)} events/s (start-up ${round(result.startupSeconds, 1)} s)`);
+          step(`  ${describeProfile(result.profile)}`);
+          const cpu = result.memory.reduce((sum, p) => sum + p.cpuSeconds, 0);
+          cpuPerKEvents[cores].push((cpu / result.events) * 1000);
+          step(
+            `  CPU ${round(cpu, 1)} s (${round((cpu / result.events) * 1e6, 0)} us/event): ` +
+              result.memory.map((p) => `${p.kind} ${round(p.cpuSeconds, 1)} s`).join(', '),
+          );
+          for (const [phase, p] of Object.entries(result.stages))
+            step(
+              `  ${phase}: ${p.stages} stages ${round(p.stageMs / 1000, 1)} s, ${p.tasks} tasks: run ${round(p.taskRunMs / 1000, 1)} s, ` +
+                `cpu ${round(p.taskCpuMs / 1000, 1)} s, gc ${round(p.gcMs / 1000, 1)} s, deserialize ${round(p.deserializeMs / 1000, 1)} s, shuffle write ${round(p.shuffleWriteMs / 1000, 1)} s`,
+            );
         }
       }
     }
 
-    step(`freshness: ${rate} events/s for ${steadySeconds} s, 2 workers`);
-    await ensureTopic(config.KAFKA_BROKERS, steadyTopic, config.KAFKA_PARTITIONS);
-    // A few warm-up events: the job's start-up and first micro-batch happen before the steady load.
-    await produce(config, steadyTopic, 100, 5, 10_000_000);
-    const steadyStream = join(config.dataDir, 'bench', 'lake-landing', 'steady', 'stream');
-    let producing: Promise<void> | undefined;
-    let steadyEnds: Record<string, number> | undefined;
-    let steadyStartMs = 0;
-    const steady = await sparkRun(config, steadyTopic, 2, 'steady', async () => {
-      if (!producing && readdirSafe(join(steadyStream, 'commits')).length > 0) {
-        producing = (async () => {
-          const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'bench-steady' }, logger);
-          steadyStartMs = Date.now();
-          const startedAt = performance.now();
-          for (let second = 0; second < steadySeconds; second++) {
-            const batches = 10;
-            for (let b = 0; b < batches; b++) {
-              await produce(config, steadyTopic, rate / batches, 7 + second, second * rate + b * (rate / batches), producer);
-              const due = startedAt + (second + (b + 1) / batches) * 1000;
-              await sleep(Math.max(0, due - performance.now()));
+    /** Freshness at a steady produce rate, 2 workers (skipped with --steady-seconds 0). */
+    const freshness = async (): Promise<{ p50: number; p99: number; n: number; triggerSeconds: number }> => {
+      step(`freshness: ${rate} events/s for ${steadySeconds} s, 2 workers`);
+      await ensureTopic(config.KAFKA_BROKERS, steadyTopic, config.KAFKA_PARTITIONS);
+      // A few warm-up events: the job's start-up and first micro-batch happen before the steady load.
+      await produce(config, steadyTopic, 100, 5, 10_000_000);
+      const steadyStream = join(config.dataDir, 'bench', 'lake-landing', 'steady', 'stream');
+      let producing: Promise<void> | undefined;
+      let steadyEnds: Record<string, number> | undefined;
+      let steadyStartMs = 0;
+      const steady = await sparkRun(config, steadyTopic, 2, 'steady', async () => {
+        if (!producing && readdirSafe(join(steadyStream, 'commits')).length > 0) {
+          producing = (async () => {
+            const producer = await createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: 'bench-steady' }, logger);
+            steadyStartMs = Date.now();
+            const startedAt = performance.now();
+            for (let second = 0; second < steadySeconds; second++) {
+              const batches = 10;
+              for (let b = 0; b < batches; b++) {
+                await produce(config, steadyTopic, rate / batches, 7 + second, second * rate + b * (rate / batches), producer);
+                const due = startedAt + (second + (b + 1) / batches) * 1000;
+                await sleep(Math.max(0, due - performance.now()));
+              }
             }
-          }
-          await producer.disconnect();
-          steadyEnds = await endOffsets(config, steadyTopic);
-        })();
-      }
-      // Until every steady event is committed: a job that falls behind shows it in the p99.
-      if (!steadyEnds) return false;
-      const got = committedThrough(steadyStream, steadyTopic);
-      return Object.entries(steadyEnds).every(([p, end]) => (got[p] ?? 0) >= end);
-    });
-    await producing;
-    const [fresh] = await queryLake(
-      config,
-      steady.settings,
-      `select percentile(d, 0.5) as p50, percentile(d, 0.99) as p99, count(*) as n from (
-         select min(unix_millis(s.committed_at)) - unix_millis(e.kafka_timestamp) as d
-           from lake.raw.shop_events e join lake.raw.shop_events.snapshots s on s.committed_at >= e._loaded_at
-          where e.kafka_timestamp >= timestamp_millis(${steadyStartMs})
-          group by e.kafka_partition, e.kafka_offset, e.kafka_timestamp)`,
-    );
+            await producer.disconnect();
+            steadyEnds = await endOffsets(config, steadyTopic);
+          })();
+        }
+        // Until every steady event is committed: a job that falls behind shows it in the p99.
+        if (!steadyEnds) return false;
+        const got = committedThrough(steadyStream, steadyTopic);
+        return Object.entries(steadyEnds).every(([p, end]) => (got[p] ?? 0) >= end);
+      });
+      await producing;
+      const [row] = await queryLake(
+        config,
+        steady.settings,
+        `select percentile(d, 0.5) as p50, percentile(d, 0.99) as p99, count(*) as n from (
+           select min(unix_millis(s.committed_at)) - unix_millis(e.kafka_timestamp) as d
+             from lake.raw.shop_events e join lake.raw.shop_events.snapshots s on s.committed_at >= e._loaded_at
+            where e.kafka_timestamp >= timestamp_millis(${steadyStartMs})
+            group by e.kafka_partition, e.kafka_offset, e.kafka_timestamp)`,
+      );
+      return {
+        p50: Number(row?.p50 ?? NaN),
+        p99: Number(row?.p99 ?? NaN),
+        n: Number(row?.n ?? 0),
+        triggerSeconds: steady.settings.triggerSeconds,
+      };
+    };
+    const fresh = steadySeconds > 0 ? await freshness() : undefined;
 
     const ts50 = median(ts);
     const one = median(spark[1]);
@@ -407,10 +514,13 @@ async function main(): Promise<void> {
         freshness_rate_eps: rate,
         freshness_seconds: steadySeconds,
         freshness_events_produced: rate * steadySeconds,
-        freshness_events: Number(fresh?.n ?? 0),
-        freshness_p50_ms: Number(fresh?.p50 ?? NaN),
-        freshness_p99_ms: Number(fresh?.p99 ?? NaN),
-        trigger_seconds: steady.settings.triggerSeconds,
+        freshness_events: fresh?.n ?? 0,
+        freshness_p50_ms: fresh?.p50 ?? NaN,
+        freshness_p99_ms: fresh?.p99 ?? NaN,
+        trigger_seconds: fresh?.triggerSeconds ?? base.LAKE_TRIGGER_SECONDS,
+        ...profileExtra(profiles[2]),
+        spark1_cpu_s_per_1k_events: round(median(cpuPerKEvents[1]), 2),
+        spark2_cpu_s_per_1k_events: round(median(cpuPerKEvents[2]), 2),
         peak_rss_mb_ts_ingestor: round(Math.max(...tsRss), 0),
         ...Object.fromEntries([...memory].map(([kind, mb]) => [`peak_rss_mb_${kind.replace(/[^a-z]+/gi, '_')}`, round(mb, 0)])),
       },

@@ -12,9 +12,12 @@ import { runCli, type CliContext } from '../lib/cli/run.ts';
 import type { Config } from '../lib/config/index.ts';
 import { UsageError } from '../lib/errors.ts';
 import { jobCommand, jobSettings, LAKE_JOB_NAMES, LAKE_JOBS, type LakeJobName } from '../lib/lakehouse/jobs.ts';
+import { sparkApplications } from '../lib/lakehouse/cluster.ts';
 import { installedLakehouse } from '../lib/lakehouse/paths.ts';
+import { lakeAppName } from '../lib/lakehouse/settings.ts';
 import { jobFiles, lakeJobStates, runningJobPid } from '../lib/lakehouse/status.ts';
 import { ensureDir, removePidFile, stopProcess, writePidFile } from './services/process.ts';
+import { SPARK_MASTER_UI_PORT } from './services/spark.ts';
 
 const HELP = `Usage: npm run lake -- <start|stop|status|maintain|sql> [job...|statement...]
 
@@ -25,7 +28,8 @@ ${LAKE_JOB_NAMES.map((j) => `  ${j.padEnd(12)} ${LAKE_JOBS[j].what}`).join('\n')
 Commands:
   start [job...]   start the jobs (all when none is named) that are not running
   stop [job...]    stop them: SIGTERM to the job's process group, SIGKILL after 30 s
-  status           each job: running or not, pid, last completed micro-batch
+  status           each job: running or not, pid, last completed micro-batch, and its Spark
+                   application: RUNNING with its cores, or WAITING for a free core
   maintain         compact small files and expire old snapshots of every Iceberg table
   sql "<sql>"...   run statements on the lakehouse and print the rows as JSON lines
 
@@ -112,12 +116,28 @@ async function main(argv: string[], context: CliContext): Promise<number> {
   }
   if (command === 'status') {
     const states = lakeJobStates(config);
+    // A driver can live while the master grants it no core (WAITING): it lands nothing.
+    const apps = await sparkApplications(config.SPARK_MASTER, SPARK_MASTER_UI_PORT);
+    let waiting = false;
     for (const state of states) {
       const running = state.pid ? `running (pid ${state.pid})` : 'stopped';
       const batch = state.lastBatchAt ? `, last batch ${state.lastBatchAt.toISOString()}` : '';
-      process.stdout.write(`${state.job.padEnd(12)} ${running}${batch}\n`);
+      const app = apps?.find((a) => a.name === lakeAppName(state.job));
+      const cores = app ? `${app.state} with ${app.cores} core${app.cores === 1 ? '' : 's'}` : '';
+      // Started elsewhere (the demo, a test, another checkout on the same cluster) under the job's name.
+      const spark = !app
+        ? ''
+        : state.pid
+          ? `, spark ${cores}`
+          : `; a Spark application of that name (not started by npm run lake) is ${cores}`;
+      if (state.pid && app && app.state !== 'RUNNING') waiting = true;
+      process.stdout.write(`${state.job.padEnd(12)} ${running}${spark}${batch}\n`);
     }
-    if (states.every((s) => s.pid !== undefined)) return EXIT.ok;
+    if (waiting)
+      process.stdout.write(
+        `\nA job waits for cores: the cluster's free slots (SPARK_WORKERS x SPARK_WORKER_CORES) are fewer than the jobs ask for (LAKE_JOB_CORES = ${config.LAKE_JOB_CORES} each).\n`,
+      );
+    if (states.every((s) => s.pid !== undefined)) return waiting ? EXIT.unavailable : EXIT.ok;
     process.stdout.write('\nStart the stopped jobs with `npm run lake -- start` (docs/lakehouse.md).\n');
     return EXIT.unavailable;
   }

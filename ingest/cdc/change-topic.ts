@@ -29,10 +29,12 @@ import {
   type TransactionalMessage,
   type TransactionalProducer,
 } from '../../lib/kafka/producer.ts';
-import type { ChangeRecord } from './change.ts';
+import type { ChangeRecord, RawLayout } from './change.ts';
 import { readTableChanges } from './change-topic-rows.ts';
+import { resnapshotGoneRows } from './resnapshot.ts';
 import { compareCoordinates, openSourceConnection, primaryKeys, type BinlogCoordinate, type SourceInfo, type TableInfo } from './source.ts';
 import type { SourceTransaction } from './transaction-assembler.ts';
+import { toJsonText } from './values.ts';
 
 export interface ChangeTopicOptions {
   brokers: string[];
@@ -75,8 +77,17 @@ export interface SnapshotPublication {
   abort(): Promise<void>;
 }
 
+/** What kind of snapshot it is, for the rows it ends besides its own (a re-snapshot's). */
+export interface SnapshotKind {
+  /** The warehouse's change-log floor when the snapshot began: above 0, the log holds an earlier capture. */
+  changeIdFloor: string;
+  /** A replaced source: the warehouse ended every logged table with a truncate tagged with this snapshot. */
+  replacedSource: boolean;
+  layout: RawLayout;
+}
+
 export interface SnapshotPublisher {
-  beginSnapshot(snapshotId: string, coordinate: BinlogCoordinate, startedAt: string): Promise<SnapshotPublication>;
+  beginSnapshot(snapshotId: string, coordinate: BinlogCoordinate, startedAt: string, kind: SnapshotKind): Promise<SnapshotPublication>;
 }
 
 /** Where the publisher reads what the warehouse writes again itself. */
@@ -113,6 +124,37 @@ export function changeMessage(change: ChangeRecord): ChangeMessage {
     source_committed_at: change.sourceCommittedAt,
     ddl: change.ddl,
   };
+}
+
+interface SnapshotAt {
+  database: string;
+  coordinate: BinlogCoordinate;
+  snapshotId: string;
+  committedAt: string;
+}
+
+/** A change the snapshot publishes besides its rows: at its coordinate, tagged with it. */
+function snapshotChange(at: SnapshotAt, tableName: string, operation: 'truncate' | 'delete'): ChangeRecord {
+  return {
+    sourceDatabase: at.database,
+    tableName,
+    operation,
+    primaryKeyJson: null,
+    beforeJson: null,
+    afterJson: null,
+    binlogFile: at.coordinate.file,
+    binlogPosition: at.coordinate.position,
+    rowIndex: null,
+    gtid: null,
+    snapshotId: at.snapshotId,
+    sourceCommittedAt: at.committedAt,
+    ddl: null,
+  };
+}
+
+function inKeyOrder(key: Record<string, unknown>, columns: readonly string[] | undefined): Record<string, unknown> {
+  if (!columns || columns.some((c) => !(c in key))) return key;
+  return Object.fromEntries(columns.map((c) => [c, key[c]]));
 }
 
 export class ChangeTopicPublisher implements SnapshotPublisher {
@@ -189,22 +231,46 @@ export class ChangeTopicPublisher implements SnapshotPublisher {
     return { topic: positionTopic(this.#options.topic), key: this.#sourceName, value: JSON.stringify(position) };
   }
 
-  async beginSnapshot(snapshotId: string, coordinate: BinlogCoordinate, startedAt: string): Promise<SnapshotPublication> {
+  /**
+   * A re-snapshot also ends what the earlier capture left: a replaced source's truncates go out
+   * first (the warehouse wrote them before the snapshot's rows, tagged with it), and a
+   * re-snapshot's deletes (rows gone from the source since the last capture) last, read from
+   * the warehouse once all its tables are copied: the very rows completeSnapshot logs as
+   * deletes (resnapshot.ts), so the topic rebuilds the same tables the warehouse does.
+   */
+  async beginSnapshot(
+    snapshotId: string,
+    coordinate: BinlogCoordinate,
+    startedAt: string,
+    kind: SnapshotKind,
+  ): Promise<SnapshotPublication> {
     const transaction = await this.#producer.begin();
     const database = this.#sources.source.database;
+    const at = { database, coordinate, snapshotId, committedAt: startedAt };
+    const keyColumns = new Map<string, readonly string[]>();
     let rows = 0;
+    if (kind.replacedSource) {
+      const truncates = await this.#replacedWorldTruncates(snapshotId, at);
+      await transaction.send(truncates.map((change) => this.#message(change)));
+      rows += truncates.length;
+    }
     return {
       table: async (connection, table) => {
-        const at = { database, table: table.name, primaryKey: table.primaryKey, operation: 'snapshot' as const };
+        keyColumns.set(table.name, table.primaryKey);
         const copied = await readTableChanges(
           connection,
-          { ...at, coordinate, snapshotId, committedAt: startedAt, firstRowIndex: null },
+          { ...at, table: table.name, primaryKey: table.primaryKey, operation: 'snapshot', firstRowIndex: null },
           (changes) => transaction.send(changes.map((change) => this.#message(change))),
         );
         rows += copied;
         return copied;
       },
       commit: async () => {
+        if (!kind.replacedSource && BigInt(kind.changeIdFloor) > 0n) {
+          const deletes = await this.#goneRows(kind, at, keyColumns);
+          await transaction.send(deletes.map((change) => this.#message(change)));
+          rows += deletes.length;
+        }
         await transaction.send([
           this.#positionMessage({
             binlog_file: coordinate.file,
@@ -220,6 +286,46 @@ export class ChangeTopicPublisher implements SnapshotPublisher {
       },
       abort: () => transaction.abort(),
     };
+  }
+
+  async #replacedWorldTruncates(snapshotId: string, at: SnapshotAt): Promise<ChangeRecord[]> {
+    const result = await this.#sources.pool.query<{ table_name: string; ddl: string | null }>(
+      `select table_name, ddl from raw.shop_changes
+        where snapshot_id = $1 and operation = 'truncate' order by change_id`,
+      [snapshotId],
+    );
+    return result.rows.map((r) => ({ ...snapshotChange(at, r.table_name, 'truncate'), ddl: r.ddl }));
+  }
+
+  async #goneRows(kind: SnapshotKind, at: SnapshotAt, keyColumns: ReadonlyMap<string, readonly string[]>): Promise<ChangeRecord[]> {
+    const client = await this.#sources.pool.connect();
+    let failed: Error | undefined;
+    try {
+      await client.query('begin read only');
+      // As in resnapshotDeletes: fresh statistics would pick a quadratic nested-loop anti join.
+      await client.query('set local enable_nestloop = off');
+      const gone = await resnapshotGoneRows(client, {
+        sourceDatabase: this.#sourceName,
+        snapshotId: at.snapshotId,
+        changeIdFloor: kind.changeIdFloor,
+        layout: kind.layout,
+      });
+      await client.query('commit');
+      return gone.map((row) => ({
+        ...snapshotChange(at, row.tableName, 'delete'),
+        // The Kafka key must be the row's own (its partition, its order): the key's columns in
+        // the table's primary-key order, as readTableChanges and the binlog spell it; jsonb
+        // sorted them. A table gone from the source keeps jsonb's order (single-column keys agree).
+        primaryKeyJson: toJsonText(inKeyOrder(row.primaryKey, keyColumns.get(row.tableName))).json,
+        beforeJson: row.lastImage === null ? null : toJsonText(row.lastImage).json,
+      }));
+    } catch (error) {
+      failed = error as Error;
+      throw error;
+    } finally {
+      // A failed client is destroyed, not pooled: its transaction may still be open.
+      client.release(failed);
+    }
   }
 
   /** Publishes the batch's changes not in the topic yet; returns how many. Call before landing the batch. */

@@ -198,7 +198,12 @@ export async function runSnapshot(options: SnapshotOptions): Promise<SnapshotRes
       'snapshot started',
     );
     options.onStart?.(tables, estimatedTotal);
-    publication = (await options.changeTopic?.beginSnapshot(snapshotId, coordinate, startedAt)) ?? null;
+    publication =
+      (await options.changeTopic?.beginSnapshot(snapshotId, coordinate, startedAt, {
+        changeIdFloor: floor,
+        replacedSource: Boolean(replacedSource),
+        layout,
+      })) ?? null;
 
     let totalRows = 0;
     for (const table of tables) {

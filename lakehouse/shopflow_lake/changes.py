@@ -17,9 +17,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
 
+from . import profile
 from . import settings as settings_module
 from .session import await_with_restarts, spark_session
-from .tables import BatchLedger, ensure_raw
+from .tables import BatchLedger, counts, ensure_raw
 
 # ingest/cdc/change-topic.ts's ChangeMessage.
 CHANGE = StructType(
@@ -45,6 +46,7 @@ OPERATIONS = ("snapshot", "insert", "update", "delete", "truncate", "schema_chan
 def main() -> None:
     s = settings_module.load()
     spark = spark_session(s)
+    profile.install(spark, "changes")
     catalog = s["catalog"]["name"]
     ensure_raw(spark, catalog)
     ledger = BatchLedger(spark, s["checkpointDir"] + "/ledger", "changes")
@@ -62,6 +64,7 @@ def main() -> None:
     )
 
     def land(batch: DataFrame, batch_id: int) -> None:
+        clock = profile.BatchClock(spark, "changes", batch_id)
         rows = batch.select(
             "topic",
             F.col("partition").alias("kafka_partition"),
@@ -71,8 +74,15 @@ def main() -> None:
             F.from_json(F.col("value").cast("string"), CHANGE).alias("c"),
         ).persist()
         try:
+            # Null-safe: `isin` of a missing operation is null, and a null condition would send
+            # the record to neither table.
+            readable = F.coalesce(
+                F.col("c.source_database").isNotNull() & F.col("c.table_name").isNotNull() & F.col("c.operation").isin(*OPERATIONS), F.lit(False)
+            )
+            # One action reads the batch into its cache and counts what is dead (see clickstream.py).
+            with clock.phase("decide"):
+                clock.rows, dead_rows = counts(rows, ~readable | F.col("key").isNull())
             now = F.current_timestamp()
-            readable = F.col("c.source_database").isNotNull() & F.col("c.table_name").isNotNull() & F.col("c.operation").isin(*OPERATIONS)
             changes = rows.where(readable).select(
                 F.col("key").cast("string").alias("change_key"),
                 "c.source_database",
@@ -107,11 +117,16 @@ def main() -> None:
                 now.alias("received_at"),
                 now.alias("_loaded_at"),
             )
-            ledger.append(changes.where("change_key is not null"), changes_table, batch_id)
-            if not dead.isEmpty():
-                ledger.append(dead, dead_table, batch_id)
+            with clock.phase("ledger"):
+                ledger.last_batch(changes_table)
+            with clock.phase("write"):
+                ledger.append(changes.where("change_key is not null"), changes_table, batch_id)
+            if dead_rows > 0:
+                with clock.phase("dead"):
+                    ledger.append(dead, dead_table, batch_id)
         finally:
             rows.unpersist()
+        clock.emit()
 
     def start():
         return (

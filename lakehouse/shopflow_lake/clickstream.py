@@ -14,10 +14,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
 
+from . import profile
 from . import settings as settings_module
 from .contract import Contract
 from .session import await_with_restarts, spark_session
-from .tables import BatchLedger, ensure_raw
+from .tables import BatchLedger, counts, ensure_raw
 
 VERDICT = StructType(
     [
@@ -59,6 +60,7 @@ def decided(records: DataFrame, spec: dict[str, Any]) -> DataFrame:
 def main() -> None:
     s = settings_module.load()
     spark = spark_session(s)
+    profile.install(spark, "clickstream")
     catalog = s["catalog"]["name"]
     ensure_raw(spark, catalog)
     ledger = BatchLedger(spark, s["checkpointDir"] + "/ledger", "clickstream")
@@ -76,8 +78,13 @@ def main() -> None:
     )
 
     def land(batch: DataFrame, batch_id: int) -> None:
+        clock = profile.BatchClock(spark, "clickstream", batch_id)
         rows = decided(batch, s["contract"]).persist()
         try:
+            # One action decides the batch into its cache and counts what is dead: the writes
+            # below read the cache, and a batch without dead letters starts no job for them.
+            with clock.phase("decide"):
+                clock.rows, dead_rows = counts(rows, ~F.col("v.ok"))
             now = F.current_timestamp()
             events = rows.where("v.ok").select(
                 "topic",
@@ -106,12 +113,16 @@ def main() -> None:
                 now.alias("received_at"),
                 now.alias("_loaded_at"),
             )
-            ledger.append(events, events_table, batch_id)
-            # Most batches have no dead letters: no empty commit for them (the cached rows answer).
-            if not dead.isEmpty():
-                ledger.append(dead, dead_table, batch_id)
+            with clock.phase("ledger"):
+                ledger.last_batch(events_table)
+            with clock.phase("write"):
+                ledger.append(events, events_table, batch_id)
+            if dead_rows > 0:
+                with clock.phase("dead"):
+                    ledger.append(dead, dead_table, batch_id)
         finally:
             rows.unpersist()
+        clock.emit()
 
     def start() -> Any:
         return (

@@ -52,6 +52,9 @@ def spark_session(settings: dict[str, Any], cache_tables: bool = True) -> SparkS
         .config(f"{prefix}.s3.secret-access-key", s3["secretAccessKey"])
         .config(f"{prefix}.client.region", s3["region"])
     )
+    if settings.get("eventLogDir"):
+        # Spark's event log (every job, stage and task with its timings) for profiling runs.
+        builder = builder.config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", settings["eventLogDir"]).config("spark.eventLog.compress", "false")
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark

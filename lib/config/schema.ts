@@ -125,10 +125,12 @@ export const DEFAULTS = {
   S3_PATH_STYLE: 'true',
   SPARK_MASTER: 'spark://127.0.0.1:7077',
   SPARK_WORKERS: '2',
-  SPARK_WORKER_MEMORY: '1g',
+  SPARK_WORKER_CORES: '2',
+  SPARK_WORKER_MEMORY: '2g',
   SPARK_DRIVER_MEMORY: '768m',
   LAKE_CHANGES_TOPIC: 'shop.changes',
   LAKE_TRIGGER_SECONDS: '5',
+  LAKE_JOB_CORES: '1',
   LAKE_MAINTENANCE_CRON: '30 3 * * *',
   LAKE_SNAPSHOT_RETENTION_HOURS: '72',
   // disk headroom (docs/operations.md#disk-space)
@@ -315,15 +317,22 @@ export const envSchema = z.object({
   SPARK_MASTER: z
     .string()
     .regex(/^(spark:\/\/[^:\s]+:\d+|local(\[[\d*]+\])?|yarn|k8s:\/\/\S+)$/, 'must be spark://host:port, local[n], yarn or k8s://...'),
-  /** Workers of the local standalone cluster (one core each). */
+  /** Workers of the local standalone cluster. */
   SPARK_WORKERS: int(1, 16),
-  /** Memory one local worker offers its executor (the executor heap is a bit less). */
+  /**
+   * Cores (task slots) each local worker offers. May exceed the machine's: a slot is a claim the
+   * master hands out, so more slots than cores lets the lake jobs all run at once, sharing CPUs.
+   */
+  SPARK_WORKER_CORES: int(1, 64),
+  /** Memory one local worker offers its executors, shared by its SPARK_WORKER_CORES slots (each executor heap is a bit less than its share). */
   SPARK_WORKER_MEMORY: z.string().regex(/^\d+[mg]$/, 'must be a size such as 768m or 1g'),
   SPARK_DRIVER_MEMORY: z.string().regex(/^\d+[mg]$/, 'must be a size such as 768m or 1g'),
   /** Kafka topic the CDC ingestor also publishes its changes to (transactionally) when the lakehouse is on. */
   LAKE_CHANGES_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a valid Kafka topic name'),
   /** Micro-batch interval of the landing jobs: also the floor of their freshness. */
   LAKE_TRIGGER_SECONDS: int(1, 3600),
+  /** Cores each lake job may take from the cluster (spark.cores.max, one-core executors), so one job never holds every core and the others wait. */
+  LAKE_JOB_CORES: int(1, 256),
   /** When the scheduler compacts the Iceberg tables and expires old snapshots. */
   LAKE_MAINTENANCE_CRON: cron,
   /** Snapshots older than this are expired by the maintenance job (time travel reaches this far back). */

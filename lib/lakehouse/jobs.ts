@@ -83,6 +83,17 @@ export function jobCommand(
   };
 }
 
+/**
+ * How a job's process ended, or undefined while it runs. A process killed by a signal (kill -9,
+ * the OOM killer) has a null exitCode and its signal in signalCode: a check of exitCode alone
+ * takes it for alive and waits for a landing that never comes.
+ */
+export function jobEnded(child: Pick<ChildProcess, 'exitCode' | 'signalCode'>): string | undefined {
+  if (child.exitCode !== null) return `exited with ${child.exitCode}`;
+  if (child.signalCode !== null) return `was killed by ${child.signalCode}`;
+  return undefined;
+}
+
 /** Start a job in its own process group (so a stop reaches its JVM too), output to `logFile`'s fd. */
 export function spawnJob(paths: LakehousePaths, job: LakeJobName, settings: LakeSettings, stdio: 'ignore' | number): ChildProcess {
   const { command, args, env } = jobCommand(paths, job, settings);

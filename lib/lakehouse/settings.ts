@@ -41,7 +41,7 @@ export interface LakeSettings {
   master: string;
   driverMemory: string;
   executorMemory: string;
-  /** Cores the job may use across the cluster (1 per worker here). */
+  /** Cores the job may take across the cluster (spark.cores.max), in one-core executors. */
   maxCores: number;
   jars: string[];
   python: string;
@@ -55,12 +55,23 @@ export interface LakeSettings {
   /** Windows job: how late an event may be and still count (its watermark delay). */
   lateness: { minutes: number };
   maintenance: { snapshotRetentionHours: number };
+  /** Where Spark writes its event log (jobs, stages, tasks with timings); off when absent. Profiling runs set it. */
+  eventLogDir?: string;
 }
 
-/** Executor heap: what a worker offers minus Spark's overhead, so an executor fits its worker. */
-function executorMemory(workerMemory: string): string {
+/**
+ * Executor heap: a worker's memory shared by its slots (one one-core executor each), minus room
+ * for what the JVM holds beside its heap, so a worker hosts an executor in every slot. Spark
+ * refuses heaps under 450 MB.
+ */
+export function executorMemory(workerMemory: string, workerCores: number): string {
   const mb = workerMemory.endsWith('g') ? Number(workerMemory.slice(0, -1)) * 1024 : Number(workerMemory.slice(0, -1));
-  return `${Math.max(384, Math.floor(mb * 0.6))}m`;
+  return `${Math.max(450, Math.floor((mb / workerCores) * 0.6))}m`;
+}
+
+/** The Spark application name of a job: how the master (and `npm run lake -- status`) knows it. */
+export function lakeAppName(job: string): string {
+  return `shopflow-${job}`;
 }
 
 export function lakeSettings(
@@ -77,11 +88,11 @@ export function lakeSettings(
 ): LakeSettings {
   const catalogUrl = new URL(roleUrl(config, 'ingest_writer', job.catalogDatabase));
   return {
-    appName: `shopflow-${job.name}`,
+    appName: lakeAppName(job.name),
     master: config.SPARK_MASTER,
     driverMemory: config.SPARK_DRIVER_MEMORY,
-    executorMemory: executorMemory(config.SPARK_WORKER_MEMORY),
-    maxCores: job.maxCores ?? config.SPARK_WORKERS,
+    executorMemory: executorMemory(config.SPARK_WORKER_MEMORY, config.SPARK_WORKER_CORES),
+    maxCores: job.maxCores ?? config.LAKE_JOB_CORES,
     jars: lakehouseJars(paths),
     python: paths.python,
     pythonPath: paths.jobsDir,

@@ -16,7 +16,7 @@ import { positionTopic } from '../../ingest/cdc/change-topic.ts';
 import type { Config } from '../../lib/config/index.ts';
 import { ShopflowError } from '../../lib/errors.ts';
 import { deleteTopic, withKafkaAdmin } from '../../lib/kafka/admin.ts';
-import { jobCommand, jobSettings, LAKE_JOB_NAMES, spawnJob } from '../../lib/lakehouse/jobs.ts';
+import { jobCommand, jobEnded, jobSettings, LAKE_JOB_NAMES, spawnJob } from '../../lib/lakehouse/jobs.ts';
 import { installedLakehouse } from '../../lib/lakehouse/paths.ts';
 import { committedThrough, jobFiles, runningJobPid } from '../../lib/lakehouse/status.ts';
 import { stopProcess } from '../services/process.ts';
@@ -69,8 +69,8 @@ export async function landInLake(config: Config, logDir: string, timeoutMs = 1_8
   const paths = installedLakehouse(config);
   const started = await Promise.all(
     LANDING.map(async ({ job, topic }) => {
-      // One core each: a job holds the cores it gets for as long as it streams, and both run at once.
-      const settings = jobSettings(config, job, { maxCores: 1 }, paths);
+      // LAKE_JOB_CORES each, as the scheduler runs them: both fit on the cluster at once.
+      const settings = jobSettings(config, job, {}, paths);
       const logFile = join(logDir, `demo-lake-${job}.log`);
       const out = openSync(logFile, 'a');
       const child = spawnJob(paths, job, settings, out);
@@ -87,11 +87,8 @@ export async function landInLake(config: Config, logDir: string, timeoutMs = 1_8
       for (;;) {
         const got = committedThrough(landing.stream, landing.topic);
         if (Object.entries(ends).every(([p, end]) => (got[p] ?? 0) >= end)) break;
-        if (landing.child.exitCode !== null)
-          throw new ShopflowError(
-            'SHOPFLOW_DEMO',
-            `the lake's ${landing.job} job exited with ${landing.child.exitCode}; see ${landing.logFile}`,
-          );
+        const ended = jobEnded(landing.child);
+        if (ended) throw new ShopflowError('SHOPFLOW_DEMO', `the lake's ${landing.job} job ${ended}; see ${landing.logFile}`);
         if (Date.now() > deadline)
           throw new ShopflowError(
             'SHOPFLOW_DEMO',
@@ -101,8 +98,7 @@ export async function landInLake(config: Config, logDir: string, timeoutMs = 1_8
       }
     }
   } finally {
-    for (const landing of started)
-      if (landing.child.exitCode === null && landing.child.signalCode === null) await stopGroup(landing.child.pid!);
+    for (const landing of started) if (!jobEnded(landing.child)) await stopGroup(landing.child.pid!);
     await Promise.all(started.map((s) => s.exited));
   }
 }

@@ -21,7 +21,7 @@ Manages the local services ShopFlow runs on (all of them when none is named):
   s3proxy    only with LAKEHOUSE_ENABLED=true: S3 API object store, 127.0.0.1:9000 (S3Proxy,
              filesystem backend under <data>/s3proxy/blobs)
   spark      only with LAKEHOUSE_ENABLED=true: Spark standalone master 127.0.0.1:7077 (UI 8080)
-             and SPARK_WORKERS workers of one core each
+             and SPARK_WORKERS workers of SPARK_WORKER_CORES slots each
 
 Commands:
   up       start what is not running (idempotent) and wait until each is ready

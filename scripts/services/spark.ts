@@ -1,6 +1,6 @@
 /**
  * A local Apache Spark standalone cluster for the lakehouse jobs: one master and SPARK_WORKERS
- * workers (one core each) on loopback, run with the jars pyspark ships, so the jobs always talk
+ * workers (SPARK_WORKER_CORES task slots each) on loopback, run with the jars pyspark ships, so the jobs always talk
  * to a real cluster and nothing assumes local mode. Only with LAKEHOUSE_ENABLED; with
  * SPARK_MASTER set the cluster is external and only its master's reachability is checked.
  */
@@ -120,7 +120,7 @@ async function start(config: Config): Promise<string> {
         '--webui-port',
         String(SPARK_MASTER_UI_PORT + 1 + index),
         '--cores',
-        '1',
+        String(config.SPARK_WORKER_CORES),
         '--memory',
         config.SPARK_WORKER_MEMORY,
         '--work-dir',

@@ -4,13 +4,13 @@
  * `npm run lake` starts them (and killed with SIGKILL), and a reader for the Iceberg tables.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Config } from '../../lib/config/index.ts';
-import { jobCommand, jobSettings, type LakeJobName } from '../../lib/lakehouse/jobs.ts';
+import { jobCommand, jobEnded, jobSettings, type LakeJobName } from '../../lib/lakehouse/jobs.ts';
 import { committedThrough } from '../../lib/lakehouse/status.ts';
 import { lakehousePaths, installedLakehouse } from '../../lib/lakehouse/paths.ts';
 import type { LakeSettings } from '../../lib/lakehouse/settings.ts';
@@ -69,6 +69,8 @@ export function removeLocalTables(config: Config, prefix: string): void {
 export interface RunningJob {
   child: ChildProcess;
   logFile: string;
+  /** Throws, with how the job ended and its log's tail, when its driver is no longer running. */
+  assertAlive(): void;
   /** SIGKILL to the job's whole process group: the Python driver and its JVM die at once. */
   kill9(): Promise<void>;
 }
@@ -84,6 +86,10 @@ export function startJob(config: Config, job: LakeJobName, settings: LakeSetting
   return {
     child,
     logFile,
+    assertAlive() {
+      const ended = jobEnded(child);
+      if (ended) throw new Error(`the ${job} job ${ended}; the end of ${logFile}:\n${logTail(logFile)}`);
+    },
     async kill9() {
       try {
         process.kill(-child.pid!, 'SIGKILL');
@@ -95,6 +101,14 @@ export function startJob(config: Config, job: LakeJobName, settings: LakeSetting
       await sleep(500);
     },
   };
+}
+
+function logTail(logFile: string, lines = 40): string {
+  try {
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch (error) {
+    return `(no log: ${String(error)})`;
+  }
 }
 
 export function testJobSettings(config: Config, job: LakeJobName, place: LakeTestPlace, change: Partial<LakeSettings> = {}): LakeSettings {
@@ -138,7 +152,7 @@ export async function waitForCommitted(
   for (;;) {
     const got = committedThrough(streamCheckpoint, topic);
     if (Object.entries(ends).every(([p, end]) => (got[p] ?? 0) >= end)) return;
-    if (job && job.child.exitCode !== null) throw new Error(`the job exited with ${job.child.exitCode}; see ${job.logFile}`);
+    job?.assertAlive();
     if (Date.now() > deadline)
       throw new Error(`not landed after ${timeoutMs} ms: ${JSON.stringify(got)} of ${JSON.stringify(ends)}; see ${job?.logFile}`);
     await sleep(1000);

@@ -96,7 +96,7 @@ describe.skipIf(!lakehouseInstalled(testConfig()))('real-time revenue windows', 
     ].join(', ')}`;
     for (let tries = 0; ; tries++) {
       await sleep(10_000);
-      if (job.child.exitCode !== null) throw new Error(`the windows job exited with ${job.child.exitCode}; see ${job.logFile}`);
+      job.assertAlive();
       try {
         queryLake(config, settings, [categories]);
         break;
@@ -159,7 +159,7 @@ describe.skipIf(!lakehouseInstalled(testConfig()))('real-time revenue windows', 
       const deadline = Date.now() + 900_000;
       for (;;) {
         await sleep(15_000);
-        if (job.child.exitCode !== null) throw new Error(`the windows job exited with ${job.child.exitCode}; see ${job.logFile}`);
+        job.assertAlive();
         try {
           got = queryLake(config, settings, statements);
         } catch {

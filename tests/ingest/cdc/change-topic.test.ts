@@ -19,7 +19,7 @@ import { deleteTopic } from '../../../lib/kafka/admin.ts';
 import { hasFailed } from '../../helpers/failures.ts';
 import { createTestTopic, type TestTopic } from '../../helpers/kafka.ts';
 import { highWatermarks } from '../kafka/support.ts';
-import { createCdcEnv, keyText, sourceState, type CdcTestEnv } from './helpers.ts';
+import { changesRelation, createCdcEnv, keyText, sourceState, type CdcTestEnv } from './helpers.ts';
 import { spawnCdc, type CdcChild } from './process.ts';
 import { Workload, WORKLOAD_DDL } from './workload.ts';
 
@@ -66,12 +66,18 @@ async function readTopic(brokers: string[], topic: string, ends: Map<number, big
   return messages;
 }
 
-/** The tables the messages add up to, applied in binlog order (a truncate empties its table). */
+/**
+ * The tables the messages add up to, applied in binlog order (a truncate empties its table). At
+ * one coordinate and row index a truncate goes first: a replaced source's re-snapshot ends each
+ * table with a truncate at the snapshot's coordinate, which its rows (on other keys, so other
+ * partitions) follow (docs/lakehouse.md).
+ */
 function fold(messages: readonly ChangeMessage[]): Map<string, Map<string, Json>> {
   const ordered = [...messages].sort(
     (a, b) =>
       compareCoordinates({ file: a.binlog_file!, position: a.binlog_position! }, { file: b.binlog_file!, position: b.binlog_position! }) ||
-      (a.row_index ?? -1) - (b.row_index ?? -1),
+      (a.row_index ?? -1) - (b.row_index ?? -1) ||
+      Number(b.operation === 'truncate') - Number(a.operation === 'truncate'),
   );
   const tables = new Map<string, Map<string, Json>>();
   for (const m of ordered) {
@@ -208,5 +214,73 @@ describe('the change topic', () => {
       expect(rebuilt, table).toEqual(source);
     }
     expect(workload.operations).toBeGreaterThan(20);
+  });
+
+  // Continues from the state the test above leaves: its topic, warehouse and source.
+  it("ends the rows a re-snapshot finds gone and a replaced source's tables", { timeout: 300_000 }, async () => {
+    const config = { ...env.config, INGEST_BATCH_ROWS: 300, INGEST_BATCH_MAX_MS: 50 };
+    const cdcEnv = {
+      LAKEHOUSE_ENABLED: 'true',
+      LAKE_CHANGES_TOPIC: topic.topic,
+      KAFKA_BROKERS: topic.brokers.join(','),
+      KAFKA_PARTITIONS: '3',
+    };
+    const runUntilIdle = async (args: string[]) => {
+      const child = spawnCdc(config, [...args, '--until-idle', '1500'], cdcEnv);
+      children.push(child);
+      expect((await child.exited).code, child.output.slice(-10).join('\n')).toBe(0);
+    };
+    const rebuiltEqualsSource = async (messages: readonly ChangeMessage[]) => {
+      const lake = fold(messages);
+      for (const [table, key] of Object.entries(KEYS)) {
+        const source = await sourceState(env.source, table, key, 'jsonb');
+        expect(lake.get(table) ?? new Map<string, Json>(), table).toEqual(source);
+      }
+    };
+    const snapshotsOf = (messages: readonly ChangeMessage[]) =>
+      [...new Set(messages.filter((m) => m.snapshot_id?.startsWith('snap-')).map((m) => m.snapshot_id!))].sort();
+
+    // 1. Rows deleted while nothing captures them, then a re-snapshot from the current binlog position.
+    await app.query(
+      "DELETE FROM bulk WHERE bulk_id <= 50; DELETE FROM memos WHERE note_id = 11; UPDATE memos SET body = 'later' WHERE note_id = 1",
+    );
+    const before = await readTopic(topic.brokers, topic.topic, await highWatermarks(config, topic.topic));
+    await runUntilIdle(['--resnapshot']);
+    let messages = await readTopic(topic.brokers, topic.topic, await highWatermarks(config, topic.topic));
+    const [, second] = snapshotsOf(messages);
+    expect(second).toBeDefined();
+    const deletes = messages.filter((m) => m.snapshot_id === second && m.operation === 'delete');
+    expect(deletes.map((m) => `${m.table_name}:${m.primary_key}`).sort()).toEqual(
+      [...Array.from({ length: 50 }, (_, i) => `bulk:{"bulk_id":${i + 1}}`), 'memos:{"note_id":11}'].sort(),
+    );
+    // Each delete shares its row's Kafka key (so its partition and order) with the row's earlier changes.
+    const earlierKeys = new Set(before.map((m) => m.key));
+    for (const m of deletes) expect(earlierKeys.has(m.key), m.primary_key!).toBe(true);
+    expect(deletes.every((m) => m.before_image !== null && m.after_image === null)).toBe(true);
+    await rebuiltEqualsSource(messages);
+    // The warehouse logged the same rows as deletes.
+    const logged = await env.wh.query<{ n: string }>(
+      `select count(*) as n from ${await changesRelation(env.wh)} where operation = 'delete' and snapshot_id = $1`,
+      [second],
+    );
+    expect(Number(logged.rows[0]!.n)).toBe(deletes.length);
+
+    // 2. A replaced source (its GTID domain differs from the one the warehouse followed): the
+    // re-snapshot ends every table logged so far with a truncate before its own rows.
+    await env.wh.query(`update ingest.cdc_positions set source_identity = jsonb_set(source_identity, '{gtidDomainId}', '97')`);
+    await app.query("DELETE FROM bulk WHERE bulk_id <= 60; INSERT INTO memos VALUES (12, 'new world')");
+    await runUntilIdle(['--resnapshot']);
+    messages = await readTopic(topic.brokers, topic.topic, await highWatermarks(config, topic.topic));
+    const third = snapshotsOf(messages).find((id) => id !== second && !snapshotsOf(before).includes(id));
+    expect(third).toBeDefined();
+    const truncated = messages.filter((m) => m.snapshot_id === third && m.operation === 'truncate').map((m) => m.table_name);
+    const warehouseTruncates = await env.wh.query<{ table_name: string }>(
+      `select table_name from raw.shop_changes where snapshot_id = $1 and operation = 'truncate' order by 1`,
+      [third],
+    );
+    expect(truncated.sort()).toEqual(warehouseTruncates.rows.map((r) => r.table_name));
+    expect(truncated).toEqual(expect.arrayContaining(Object.keys(KEYS)));
+    expect(messages.some((m) => m.snapshot_id === third && m.operation === 'delete')).toBe(false);
+    await rebuiltEqualsSource(messages);
   });
 });
