@@ -254,5 +254,20 @@ describe('clickstream batches: each landed event is processed once, whatever its
       );
       for (const r of rows) expect({ model: r.model_name, ranges: Number(r.ranges) }).toEqual({ model: r.model_name, ranges: 0 });
     });
+
+    // A warehouse upgraded from before the raw counter kept ranges: its first incremental run
+    // counts raw once more from the start and replaces its days, it does not add to them.
+    await withPg(warehouse.adminUrl, (client) =>
+      client.query(`delete from intermediate.clickstream_batches where model_name = '${RAW_COUNTER}'`),
+    );
+    await runner.dbt(['run', '--select', RAW_COUNTER]);
+    await withPg(warehouse.adminUrl, async (client) => {
+      const { rows } = await client.query<{ counted: string; raw: string; from_start: boolean }>(
+        `select (select sum(row_count) from intermediate.int_raw_loads_daily where source_table = 'raw.shop_events') as counted,
+                (select count(*) from raw.shop_events) as raw,
+                (select bool_and(after_offset = -1) from intermediate.clickstream_batches where model_name = '${RAW_COUNTER}') as from_start`,
+      );
+      expect(rows[0]).toEqual({ counted: rows[0]?.raw, raw: rows[0]?.raw, from_start: true });
+    });
   }, 900_000);
 });
