@@ -9,8 +9,8 @@
     offset ranges per topic and partition it has folded in. A run reads the staged events
     above its high-water mark, by staging's index on (kafka_topic, kafka_partition,
     kafka_offset). Staging holds each event once, at its first copy's offset, so a producer's
-    re-send of an event already staged is not a new event. (raw.shop_events is partitioned by
-    load day with no index on offsets: reading it by offset would scan every day.)
+    re-send of an event already staged is not a new event. (Staging reads raw.shop_events by
+    offset the same way: macros/clickstream_unstaged.sql.)
     The range is written by the model's post-hook, in the same transaction as its rows.
 
     Why offsets are safe: the Kafka ingestor commits a partition's messages in offset order,
@@ -243,4 +243,112 @@
         {%- endif %}
         ;
     {%- endif -%}
+{%- endmacro %}
+
+{#
+    The batch of raw.shop_events rows (not staged events) a model counts on this run, in the
+    same shape as clickstream_batch and recorded the same way (marker, post-hook): per topic and
+    partition of raw, from the model's own high-water mark (-1 on a full build, and on the first
+    incremental run of a model built before it kept marks: full is then true) to the largest
+    offset raw holds now. Read by raw's btree on (topic, kafka_partition, kafka_offset)
+    (migration 0255): one probe per partition of each load day, not a scan. The upper bound
+    keeps a row that commits while the model runs for the next run, so no row is counted twice
+    or missed. event counts are not taken (null): that would be a second read of the rows.
+#}
+{% macro raw_events_batch() -%}
+    {%- set raw_events = source('clickstream', 'shop_events') -%}
+    {%- if not execute -%}
+        {{ return({'full': true, 'ranges': []}) }}
+    {%- endif -%}
+    {%- set incremental = is_incremental() -%}
+    {%- if incremental -%}
+        {#- Built before it kept marks (an upgrade): count everything once more, as a full build. -#}
+        {%- set marks_sql -%}
+            select count(*) from {{ clickstream_batches_relation() }} where model_name = '{{ this.identifier }}'
+        {%- endset -%}
+        {%- set incremental = run_query(marks_sql).columns[0].values()[0] > 0 -%}
+    {%- endif -%}
+    {%- set batch_sql -%}
+        with recursive
+
+        partitions as (
+
+            -- Every topic and partition in raw by a loose scan of its position index.
+            (
+                select landed.topic, landed.kafka_partition
+                from {{ raw_events }} as landed
+                order by landed.topic asc, landed.kafka_partition asc
+                limit 1
+            )
+            union all
+            select next_partition.topic, next_partition.kafka_partition
+            from partitions
+            cross join lateral (
+                select landed.topic, landed.kafka_partition
+                from {{ raw_events }} as landed
+                where (landed.topic, landed.kafka_partition) > (partitions.topic, partitions.kafka_partition)
+                order by landed.topic asc, landed.kafka_partition asc
+                limit 1
+            ) as next_partition
+
+        ),
+
+        own_marks as (
+
+            select topic, kafka_partition, max(up_to_offset) as after_offset
+            from {{ clickstream_batches_relation() }}
+            where model_name = '{{ this.identifier }}' and {{ incremental }}
+            group by 1, 2
+
+        )
+
+        select
+            partitions.topic,
+            partitions.kafka_partition,
+            coalesce(own_marks.after_offset, -1) as after_offset,
+            (
+                select max(landed.kafka_offset)
+                from {{ raw_events }} as landed
+                where landed.topic = partitions.topic and landed.kafka_partition = partitions.kafka_partition
+            ) as up_to_offset
+        from partitions
+        left join own_marks
+            on
+                partitions.topic = own_marks.topic
+                and partitions.kafka_partition = own_marks.kafka_partition
+        order by 1, 2
+    {%- endset -%}
+    {%- set ranges = [] -%}
+    {%- for row in run_query(batch_sql).rows -%}
+        {%- if row[3] is not none and row[3] > row[2] -%}
+            {%- do ranges.append({'topic': row[0], 'partition': row[1] | int, 'after': row[2] | int, 'up_to': row[3] | int, 'events': none}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return({'full': not incremental, 'ranges': ranges}) }}
+{%- endmacro %}
+
+{#
+    The raw rows of a raw_events_batch, as a subquery (all raw columns). The ranges are written
+    as scalar conditions, not a join with a VALUES list: the planner then estimates each from
+    raw's statistics and reads a small batch by the position index (joined with VALUES it
+    guessed a third of raw and scanned it).
+#}
+{% macro raw_events_batch_rows(batch) -%}
+    {%- set raw_events = source('clickstream', 'shop_events') -%}
+    select landed.*
+    from {{ raw_events }} as landed
+    where
+    {%- if batch.ranges | length == 0 %}
+        false
+    {%- else %}
+        {%- for range in batch.ranges %}
+        {% if not loop.first %}or {% endif -%}
+        (
+            landed.topic = '{{ range.topic | replace("'", "''") }}'
+            and landed.kafka_partition = {{ range.partition }}
+            and landed.kafka_offset > {{ range.after }}
+            and landed.kafka_offset <= {{ range.up_to }}
+        )
+        {%- endfor %}
+    {%- endif %}
 {%- endmacro %}

@@ -105,20 +105,15 @@
 
 {#
     Where the staging model `identifier` (in this model's schema) has got to, read before it
-    runs this build: its newest _change_id, or its newest _loaded_at minus the clickstream
-    lookback. A rejects model scans the same window its staging model is about to scan, so it
-    must run first (the staging models carry `-- depends_on:` the rejects model). None when
-    the staging model does not exist yet: then everything is checked.
+    runs this build: its newest _change_id. A rejects model scans the same window its staging
+    model is about to scan, so it must run first (the staging models carry `-- depends_on:` the
+    rejects model). None when the staging model does not exist yet: then everything is checked.
+    (The clickstream's window is by Kafka offset: clickstream_unstaged_rows.)
 #}
-{% macro staged_watermark(identifier, kind) -%}
+{% macro staged_watermark(identifier) -%}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
     {%- set relation = adapter.get_relation(database = this.database, schema = this.schema, identifier = identifier) -%}
     {%- if relation is none -%}{{ return(none) }}{%- endif -%}
-    {%- if kind == 'change_id' -%}
-        {%- set sql = 'select coalesce(max(_change_id), 0)::text from ' ~ relation -%}
-    {%- else -%}
-        {%- set sql = "select (coalesce(max(_loaded_at), '-infinity'::timestamptz) - interval '"
-            ~ var('events_lookback_minutes') ~ " minutes')::text from " ~ relation -%}
-    {%- endif -%}
+    {%- set sql = 'select coalesce(max(_change_id), 0)::text from ' ~ relation -%}
     {{ return(run_query(sql).columns[0].values()[0]) }}
 {%- endmacro %}

@@ -28,14 +28,18 @@ import { FixtureWorld } from './fixtures/world.ts';
 /** The scheduler's micro-batch, with its test window. */
 const MICROBATCH = DBT_MICROBATCH_ARGS;
 const MODELS = ['int_visitor_days', 'fct_sessions', 'active_users_daily', 'conversion_funnel_daily'] as const;
-const RELATIONS: Record<(typeof MODELS)[number], string> = {
+/** Counts raw rows (not staged events) by the same ledger: its ranges are raw offsets, event_count null. */
+const RAW_COUNTER = 'int_raw_loads_daily';
+const LEDGER_MODELS = [...MODELS, RAW_COUNTER] as const;
+const RELATIONS: Record<(typeof LEDGER_MODELS)[number], string> = {
   int_visitor_days: 'intermediate.int_visitor_days',
   fct_sessions: 'marts.fct_sessions',
   active_users_daily: 'marts.active_users_daily',
   conversion_funnel_daily: 'marts.conversion_funnel_daily',
+  int_raw_loads_daily: 'intermediate.int_raw_loads_daily',
 };
 /** Columns stamped by the build that wrote a row, not derived from the data alone. */
-const IGNORED: Partial<Record<(typeof MODELS)[number], string[]>> = { active_users_daily: ['clickstream_loaded_at'] };
+const IGNORED: Partial<Record<(typeof LEDGER_MODELS)[number], string[]>> = { active_users_daily: ['clickstream_loaded_at'] };
 
 interface LedgerRow {
   model_name: string;
@@ -54,6 +58,14 @@ async function ledger(client: pg.Client): Promise<LedgerRow[]> {
      from intermediate.clickstream_batches order by model_name, topic, kafka_partition, up_to_offset`,
   );
   return rows;
+}
+
+/** Raw rows whose offset is at or past the load state's offset of their partition: the rows of the next load. */
+function newRawRowsSql(before: LoadState): string {
+  const bounds = before.offsets.map((offset, partition) => `(${partition}, ${offset})`).join(', ');
+  return `select landed.* from raw.shop_events as landed
+          inner join (values ${bounds}) as loaded (kafka_partition, first_offset)
+            on landed.kafka_partition = loaded.kafka_partition and landed.kafka_offset >= loaded.first_offset`;
 }
 
 /** Staged events whose offset is at or past the load state's offset of their partition: the rows of the next load. */
@@ -120,6 +132,24 @@ describe('clickstream batches: each landed event is processed once, whatever its
         expect({ label, model, eventsRead: read }).toEqual({ label, model, eventsRead: landed });
       }
 
+      // The raw counter's new ranges hold exactly the raw rows of the load (re-sends included),
+      // and its days add up to raw: each row counted once, none again after the backfill.
+      const rawRanges = added.filter((r) => r.model_name === RAW_COUNTER);
+      expect(rawRanges.length, `${label}: ${RAW_COUNTER} recorded ranges`).toBeGreaterThan(0);
+      const rangeList = rawRanges.map((r) => `('${r.topic}', ${r.kafka_partition}, ${r.after_offset}, ${r.up_to_offset})`).join(', ');
+      const inRanges = await count(
+        `select 1 from raw.shop_events as landed
+         inner join (values ${rangeList}) as batch (topic, kafka_partition, after_offset, up_to_offset)
+           on landed.topic = batch.topic and landed.kafka_partition = batch.kafka_partition
+          and landed.kafka_offset > batch.after_offset::bigint and landed.kafka_offset <= batch.up_to_offset::bigint`,
+      );
+      expect({ label, rawRowsInRanges: inRanges }).toEqual({ label, rawRowsInRanges: await count(newRawRowsSql(before)) });
+      const totals = await client.query<{ counted: string; raw: string }>(
+        `select (select sum(row_count) from intermediate.int_raw_loads_daily where source_table = 'raw.shop_events') as counted,
+                (select count(*) from raw.shop_events) as raw`,
+      );
+      expect({ label, counted: totals.rows[0]?.counted }).toEqual({ label, counted: totals.rows[0]?.raw });
+
       // What the two first-level models inserted: the sessions and visitor-days the new events touch.
       const sessionsTouched = await count(`select distinct session_id from (${newEvents}) as e`);
       const pairsNew = await count(
@@ -185,13 +215,13 @@ describe('clickstream batches: each landed event is processed once, whatever its
         expect({ key, after: r.after_offset }).toEqual({ key, after: last.get(key) ?? '-1' });
         last.set(key, r.up_to_offset);
       }
-      expect(new Set(rows.map((r) => r.model_name))).toEqual(new Set(MODELS));
+      expect(new Set(rows.map((r) => r.model_name))).toEqual(new Set(LEDGER_MODELS));
     });
 
     const columns = new Map<string, string>();
     await withPg(warehouse.adminUrl, async (client) => {
       await client.query('create schema batch_result');
-      for (const model of MODELS) {
+      for (const model of LEDGER_MODELS) {
         const [schema, table] = RELATIONS[model].split('.') as [string, string];
         const { rows } = await client.query<{ column_name: string }>(
           `select column_name from information_schema.columns where table_schema = $1 and table_name = $2 order by ordinal_position`,
@@ -202,9 +232,9 @@ describe('clickstream batches: each landed event is processed once, whatever its
         await client.query(`create table batch_result.${table} as select * from ${RELATIONS[model]}`);
       }
     });
-    await runner.dbt(['run', '--full-refresh', '--select', ...MODELS]);
+    await runner.dbt(['run', '--full-refresh', '--select', ...LEDGER_MODELS]);
     await withPg(warehouse.adminUrl, async (client) => {
-      for (const model of MODELS) {
+      for (const model of LEDGER_MODELS) {
         const table = RELATIONS[model].split('.')[1] as string;
         const list = columns.get(model) as string;
         const count = async (sql: string) =>
@@ -223,6 +253,21 @@ describe('clickstream batches: each landed event is processed once, whatever its
         `select model_name, count(*) filter (where after_offset <> -1) as ranges from intermediate.clickstream_batches group by 1`,
       );
       for (const r of rows) expect({ model: r.model_name, ranges: Number(r.ranges) }).toEqual({ model: r.model_name, ranges: 0 });
+    });
+
+    // A warehouse upgraded from before the raw counter kept ranges: its first incremental run
+    // counts raw once more from the start and replaces its days, it does not add to them.
+    await withPg(warehouse.adminUrl, (client) =>
+      client.query(`delete from intermediate.clickstream_batches where model_name = '${RAW_COUNTER}'`),
+    );
+    await runner.dbt(['run', '--select', RAW_COUNTER]);
+    await withPg(warehouse.adminUrl, async (client) => {
+      const { rows } = await client.query<{ counted: string; raw: string; from_start: boolean }>(
+        `select (select sum(row_count) from intermediate.int_raw_loads_daily where source_table = 'raw.shop_events') as counted,
+                (select count(*) from raw.shop_events) as raw,
+                (select bool_and(after_offset = -1) from intermediate.clickstream_batches where model_name = '${RAW_COUNTER}') as from_start`,
+      );
+      expect(rows[0]).toEqual({ counted: rows[0]?.raw, raw: rows[0]?.raw, from_start: true });
     });
   }, 900_000);
 });

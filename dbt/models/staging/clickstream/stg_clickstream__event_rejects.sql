@@ -5,9 +5,9 @@
     one bad message never stops the build; the ops_staging_rejects mart and the marts gate
     make them loud.
 
-    Incremental: the messages loaded in the window stg_clickstream__events is about to read
-    (its newest _loaded_at minus var events_lookback_minutes), checked before it runs; a
-    message already listed (topic, partition, offset) is not listed again.
+    Incremental: the messages stg_clickstream__events is about to read (past the largest
+    offset it holds per topic and partition, macros/clickstream_unstaged.sql), checked before
+    it runs; a message already listed (topic, partition, offset) is not listed again.
 #}
 {{
     config(
@@ -23,11 +23,6 @@
         ],
     )
 }}
-
-{%- set since = none %}
-{%- if is_incremental() %}
-{%- set since = staged_watermark('stg_clickstream__events', 'loaded_at') %}
-{%- endif %}
 
 with
 
@@ -56,8 +51,8 @@ rejected as (
 
     from {{ source('clickstream', 'shop_events') }} as shop_events
     where
-        -- Everything on a full build ('-infinity'), else the staging model's window.
-        shop_events._loaded_at > '{{ since if since is not none else "-infinity" }}'::timestamptz
+        -- Everything on a full build, else the staging model's window.
+        {{ clickstream_unstaged_rows('shop_events') }}
         and {{ clickstream_row_is_rejected('shop_events') }}
 
 ),

@@ -9,9 +9,11 @@
     The index on (kafka_topic, kafka_partition, kafka_offset) is what the incremental models
     downstream read their new events by (macros/clickstream_batches.sql).
 
-    Incremental: rows loaded since the newest one already here, minus a lookback for ingest
-    transactions that committed late, skipping event_ids already kept. A full refresh picks
-    the same first copies, so both give the same table.
+    Incremental: the raw rows past the largest offset kept here in their topic and partition
+    (macros/clickstream_unstaged.sql: ingest transactions that commit late included, whatever
+    their load time, so a backfill is read once), skipping event_ids already kept. A re-send
+    loaded after the first copy is a later offset, so the first copy is already here. A full
+    refresh picks the same first copies, so both give the same table.
 #}
 {{
     config(
@@ -35,11 +37,9 @@ with
 
 landed as (
 
-    select * from {{ source('clickstream', 'shop_events') }}
-    {%- if is_incremental() %}
-    where
-        _loaded_at > {{ load_watermark('_loaded_at') }}
-    {%- endif %}
+    select shop_events.*
+    from {{ source('clickstream', 'shop_events') }} as shop_events
+    where {{ clickstream_unstaged_rows('shop_events') }}
 
 ),
 

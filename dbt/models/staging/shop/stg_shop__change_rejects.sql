@@ -27,7 +27,7 @@ with
 {%- set key_column = columns[0][0] -%}
 {%- set since = none -%}
 {%- if is_incremental() -%}
-{%- set since = staged_watermark('stg_shop__' ~ table_name, 'change_id') -%}
+{%- set since = staged_watermark('stg_shop__' ~ table_name) -%}
 {%- endif -%}
 {%- set raw_types = cdc_raw_column_types(table_name) -%}
 {% if raw_types is none -%}
