@@ -126,8 +126,8 @@ describe('raw gate and the files and API sources', GX_TIMEOUT, () => {
   it('checks files and API sources once they landed: a file mostly dead-lettered and an API silent for two days fail, then pass', async () => {
     const admin = await adminOf(clickstreamShop);
     await admin.query(
-      `insert into raw.file_manifest (source_name, file_name, version, size_bytes, content_sha256, rows_landed, rows_dead)
-       values ('prices', 'good.csv', 1, 100, repeat('a', 64), 100, 1), ('prices', 'broken.csv', 1, 50, repeat('b', 64), 10, 5);
+      `insert into raw.file_manifest (source_name, file_name, version, size_bytes, content_sha256, rows_landed, rows_dead, layout)
+       values ('prices', 'good.csv', 1, 100, repeat('a', 64), 100, 1, 'typed'), ('prices', 'broken.csv', 1, 50, repeat('b', 64), 10, 5, 'typed');
        insert into raw.api_records (source_name, record_key, updated_at, record, record_sha256, _loaded_at)
        select 'psp', jsonb_build_array(g)::text, timestamptz '2026-01-01' + g * interval '1 minute', jsonb_build_object('id', g),
               md5(g::text) || md5(g::text), now() - interval '2 days'
