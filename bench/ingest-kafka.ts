@@ -96,6 +96,7 @@ function timedSource(source: RecordSource, marks: { first?: number }): RecordSou
     seek: (p) => source.seek(p),
     commitAdvisory: (p) => source.commitAdvisory(p),
     watermarks: (t) => source.watermarks(t),
+    nonDataRun: (t, p) => source.nonDataRun?.(t, p),
     stop: () => source.stop(),
   };
 }

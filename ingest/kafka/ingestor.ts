@@ -24,7 +24,7 @@ import { admitBatch, slices, type PartitionState } from './admit.ts';
 import { AdvisoryOffsets } from './advisory.ts';
 import { SegmentBuffer, type Segment } from './buffer.ts';
 import { flushFigures, IntervalMetrics, memoryFigures, progressFields } from './metrics.ts';
-import { loadStoredOffsets, resumeOffset, totalRemaining } from './offsets.ts';
+import { loadStoredOffsets, resumeOffset, stepOverNonData, totalRemaining } from './offsets.ts';
 import { Signal } from './signal.ts';
 import { withClientDeadline } from '../shared/client-watchdog.ts';
 import { flushWithRetry } from './flush.ts';
@@ -446,7 +446,9 @@ export class KafkaIngestor {
     try {
       const partitions = this.#assigned;
       const stored = await this.#withDeadline((client) => loadStoredOffsets(client, this.#o.groupId, this.#o.topic, partitions));
-      const behind = totalRemaining(partitions, stored, await this.#source.watermarks(this.#o.topic), this.#targets);
+      const marks = await this.#source.watermarks(this.#o.topic);
+      const positions = stepOverNonData(partitions, stored, marks, (p) => this.#source.nonDataRun?.(this.#o.topic, p));
+      const behind = totalRemaining(partitions, positions, marks, this.#targets);
       if (behind === 0n && this.#buffer.isEmpty && !this.#inFlight && !this.#stopping) {
         this.#log.info({ partitions, mode: stopWhen.mode }, 'caught up, stopping');
         void this.stop('caught-up').catch((error: unknown) => this.#fail(coerceError(error)));

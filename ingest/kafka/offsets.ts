@@ -1,7 +1,7 @@
 /** Reading the positions the warehouse holds: where to resume, and whether a group is caught up. */
 import type pg from 'pg';
 
-import type { PartitionWatermarks } from '../../lib/kafka/source.ts';
+import type { NonDataRun, PartitionWatermarks } from '../../lib/kafka/source.ts';
 
 export async function loadStoredOffsets(
   pool: pg.Pool | pg.PoolClient,
@@ -53,4 +53,28 @@ export function totalRemaining(
   targets?: Map<number, bigint>,
 ): bigint {
   return [...remainingByPartition(partitions, stored, watermarks, targets).values()].reduce((a, b) => a + b, 0n);
+}
+
+/**
+ * Positions to judge "caught up" by: each stored position moved past the partition's last run of
+ * records without data (a transaction's marker, an aborted transaction's records) when that run
+ * starts at or before it. Such records are never delivered, so the position stored after the
+ * last delivered record would otherwise stay below the high watermark for good. A run that starts
+ * later leaves the position alone: records between them may still hold data.
+ */
+export function stepOverNonData(
+  partitions: number[],
+  stored: Map<number, bigint>,
+  watermarks: PartitionWatermarks[],
+  runOf: (partition: number) => NonDataRun | undefined,
+): Map<number, bigint> {
+  const byPartition = new Map(watermarks.map((w) => [w.partition, w]));
+  const positions = new Map(stored);
+  for (const p of partitions) {
+    const run = runOf(p);
+    if (!run) continue;
+    const position = resumeOffset(stored.get(p), byPartition.get(p));
+    if (run.from <= position && run.next > position) positions.set(p, run.next);
+  }
+  return positions;
 }

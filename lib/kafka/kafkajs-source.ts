@@ -10,6 +10,7 @@ import type { Logger } from '../logger.ts';
 import { registerKafkaCodecs } from './kafkajs-codecs.ts';
 import { kafkajsLogCreator } from './kafkajs-log.ts';
 import type {
+  NonDataRun,
   PartitionWatermarks,
   RecordSource,
   RecordSourceOptions,
@@ -41,6 +42,8 @@ class KafkajsSource implements RecordSource {
   #admin: Admin | undefined;
   #adminConnecting: Promise<Admin> | undefined;
   #stopped = false;
+  /** Per topic and partition, the last run of records without data read (see NonDataRun). */
+  readonly #nonData = new Map<string, NonDataRun>();
 
   constructor(options: RecordSourceOptions, logger: Logger) {
     this.#options = options;
@@ -85,6 +88,11 @@ class KafkajsSource implements RecordSource {
       const assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }));
       handlers.onAssigned(assignment);
     });
+    // A fetch whose records are all markers or aborted records is never handed to eachBatch.
+    consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+      const { topic, partition, batchSize, firstOffset, lastOffset } = event.payload;
+      if (batchSize === 0 && firstOffset !== null) this.#noteNonData(topic, partition, BigInt(firstOffset), BigInt(lastOffset) + 1n);
+    });
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart && !this.#stopped) handlers.onFatal(asError(event.payload.error));
     });
@@ -122,6 +130,9 @@ class KafkajsSource implements RecordSource {
         timestampMs: Number.isSafeInteger(timestamp) ? timestamp! : Number(m.timestamp),
       };
     }
+    // Records after the last delivered one (a transaction's marker) hold no data either.
+    const last = messages.at(-1);
+    if (last) this.#noteNonData(batch.topic, batch.partition, last.offset + 1n, BigInt(batch.lastOffset()) + 1n);
     await handlers.onBatch(
       {
         topic: batch.topic,
@@ -135,6 +146,14 @@ class KafkajsSource implements RecordSource {
         heartbeat: () => payload.heartbeat(),
       },
     );
+  }
+
+  #noteNonData(topic: string, partition: number, from: bigint, next: bigint): void {
+    if (next > from) this.#nonData.set(`${topic}\u0000${partition}`, { from, next });
+  }
+
+  nonDataRun(topic: string, partition: number): NonDataRun | undefined {
+    return this.#nonData.get(`${topic}\u0000${partition}`);
   }
 
   seek(position: TopicPartitionOffset): void {

@@ -37,6 +37,16 @@ export interface TopicPartitionOffset {
   offset: bigint;
 }
 
+/**
+ * Offsets [from, next) of a partition that the consumer read and that hold no record to deliver:
+ * a transaction's commit or abort marker, an aborted transaction's records. Offsets never change
+ * meaning, so such a run is a fact about the log however stale the fetch that found it.
+ */
+export interface NonDataRun {
+  from: bigint;
+  next: bigint;
+}
+
 export interface PartitionWatermarks {
   partition: number;
   low: bigint;
@@ -61,6 +71,13 @@ export interface RecordSource {
   commitAdvisory(positions: TopicPartitionOffset[]): Promise<void>;
   /** Low and high watermarks per partition of a topic. */
   watermarks(topic: string): Promise<PartitionWatermarks[]>;
+  /**
+   * The last run of records without data the consumer read on a partition (undefined: none seen).
+   * A transactional producer's log ends with a marker, which is never delivered, so a position
+   * stored after the last delivered record stays one below the high watermark; the owner steps
+   * over this run when it starts at or before that position.
+   */
+  nonDataRun?(topic: string, partition: number): NonDataRun | undefined;
   /** Leaves the group and closes connections; idempotent. */
   stop(): Promise<void>;
 }
