@@ -14,7 +14,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +26,7 @@ import { loadConfig, roleUrl, ROOT_DIR } from '../lib/config/index.ts';
 import { migrate } from '../lib/warehouse/migrate.ts';
 import { benchPython } from './lib/bench-venv.ts';
 import { fillOrdersBenchMariadb, ORDERS_BENCH_MARIADB, TYPED_FROM_SHOP_CHANGES, typedOrdersLog } from './lib/orders-bench-layouts.ts';
+import { findLine, median, pollPeakRss, runIngestor, waitForLine, type IngestorRun } from './lib/ingestor-process.ts';
 import { printBenchResult, round } from './lib/result.ts';
 import type { RawLayout } from '../ingest/cdc/change.ts';
 
@@ -71,84 +71,22 @@ const shopUrl = withDatabase(base.SHOP_DB_URL, dbName);
 const whUrl = withDatabase(base.WAREHOUSE_URL, dbName);
 const ceilingUrl = withDatabase(base.WAREHOUSE_URL, ceilingDb);
 
-interface ChildRun {
-  lines: Record<string, unknown>[];
-  peakRssMb: number;
-  exit: Promise<number | null>;
-  stop(): void;
-}
-
-/** The ingestor as a real process (node + tsx loader), its JSON log parsed, its VmHWM polled. */
-function runIngestor(extraArgs: string[], serverId: number, layout: RawLayout = 'typed'): ChildRun {
-  const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
-  const child = spawn(
-    process.execPath,
-    [...profile, '--import', 'tsx', join(ROOT_DIR, 'ingest', 'cdc', 'cli.ts'), '--no-progress', ...extraArgs],
-    {
-      cwd: ROOT_DIR,
-      shell: false,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        SHOP_DB_URL: shopUrl,
-        WAREHOUSE_URL: whUrl,
-        WAREHOUSE_INGEST_PASSWORD: base.WAREHOUSE_INGEST_PASSWORD,
-        CDC_SERVER_ID: String(serverId),
-        CDC_RAW_LAYOUT: layout,
-        LOG_LEVEL: 'debug',
-      },
+/** The CDC ingestor as a real process (bench/lib/ingestor-process.ts). */
+function runCdcIngestor(extraArgs: string[], serverId: number, layout: RawLayout = 'typed'): IngestorRun {
+  return runIngestor({
+    entry: 'ingest/cdc/cli.ts',
+    args: ['--no-progress', ...extraArgs],
+    env: {
+      SHOP_DB_URL: shopUrl,
+      WAREHOUSE_URL: whUrl,
+      WAREHOUSE_INGEST_PASSWORD: base.WAREHOUSE_INGEST_PASSWORD,
+      CDC_SERVER_ID: String(serverId),
+      CDC_RAW_LAYOUT: layout,
+      LOG_LEVEL: 'debug',
     },
-  );
-  child.on('error', (error) => log(`ingestor process error: ${error.message}`));
-  const run: ChildRun = {
-    lines: [],
-    peakRssMb: 0,
-    exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
-    stop: () => child.kill('SIGTERM'),
-  };
-  let buffered = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    const parts = buffered.split('\n');
-    buffered = parts.pop() ?? '';
-    for (const line of parts) {
-      try {
-        run.lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not a log line
-      }
-    }
+    cpuProfDir: args['cpu-prof'],
+    log,
   });
-  const poll = pollPeakRss(child.pid!, (mb) => (run.peakRssMb = Math.max(run.peakRssMb, mb)));
-  void run.exit.then(() => clearInterval(poll));
-  return run;
-}
-
-/** Polls a process's VmHWM (peak resident set) every 100 ms; clear the returned timer at exit. */
-function pollPeakRss(pid: number, onPeak: (mb: number) => void): NodeJS.Timeout {
-  return setInterval(() => {
-    try {
-      const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (match) onPeak(Number(match[1]) / 1024);
-    } catch {
-      // exited
-    }
-  }, 100);
-}
-
-function find(run: ChildRun, msg: string): Record<string, unknown> | undefined {
-  return run.lines.find((l) => l.msg === msg);
-}
-
-async function waitForLine(run: ChildRun, msg: string, timeoutMs = 600_000): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const line = find(run, msg);
-    if (line) return line;
-    if (Date.now() > deadline) throw new Error(`ingestor never logged "${msg}"`);
-    await sleep(50);
-  }
 }
 
 async function setup(): Promise<{ source: mysql.Connection; wh: pg.Client }> {
@@ -306,17 +244,11 @@ async function resetWarehouse(wh: pg.Client): Promise<void> {
 }
 
 async function shopflowSnapshot(serverId: number, layout: RawLayout): Promise<{ rowsPerSecond: number; peakRssMb: number; rows: number }> {
-  const snap = runIngestor(['--until-idle', '500'], serverId, layout);
+  const snap = runCdcIngestor(['--until-idle', '500'], serverId, layout);
   if ((await snap.exit) !== 0) throw new Error('ingestor (snapshot) failed');
-  const done = find(snap, 'snapshot done');
+  const done = findLine(snap, 'snapshot done');
   if (!done) throw new Error('no "snapshot done" line');
   return { rowsPerSecond: Number(done.rowsPerSecond), peakRssMb: snap.peakRssMb, rows: Number(done.rows) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 async function main(): Promise<void> {
@@ -403,7 +335,7 @@ async function main(): Promise<void> {
         `UPDATE orders_bench SET total_amount = total_amount + 1 WHERE order_id BETWEEN ${start} AND ${Math.min(CHANGES, start + 999)}`,
       );
     }
-    const stream = runIngestor(['--until-idle', '1000'], serverId);
+    const stream = runCdcIngestor(['--until-idle', '1000'], serverId);
     if ((await stream.exit) !== 0) throw new Error('ingestor (streaming) failed');
     const started = Date.parse(String((await waitForLine(stream, 'following the binlog')).time));
     const batches = stream.lines.filter((l) => l.msg === 'batch landed');
@@ -415,7 +347,7 @@ async function main(): Promise<void> {
     );
 
     // 4. Lag at a steady 1,000 changes/s: 10-row transactions every 10 ms, each row stamped with its write time.
-    const follow = runIngestor([], serverId);
+    const follow = runCdcIngestor([], serverId);
     await waitForLine(follow, 'following the binlog');
     log(`steady 1,000 changes/s for ${LAG_SECONDS} s`);
     await source.query(
