@@ -105,6 +105,22 @@ function slowestNodes(targetPath: string, count: number): { node: string; second
     .slice(0, count);
 }
 
+/**
+ * WAL (server-wide: run the bench on a warehouse server nothing else writes to) and temporary
+ * files (this database) a step wrote: the transient disk a load or a build needs on top of the
+ * tables it leaves.
+ */
+async function transientBytes<T>(step: string, operation: () => Promise<T>): Promise<T> {
+  const sql = `select (select wal_bytes from pg_stat_wal)::text as wal,
+                      (select temp_bytes from pg_stat_database where datname = current_database())::text as temp`;
+  const [before] = await query<{ wal: string; temp: string }>(config.WAREHOUSE_URL, sql);
+  const { seconds, result } = await timed(operation);
+  const [after] = await query<{ wal: string; temp: string }>(config.WAREHOUSE_URL, sql);
+  const mb = (key: 'wal' | 'temp') => round((Number(after?.[key] ?? 0) - Number(before?.[key] ?? 0)) / MB, 1);
+  process.stdout.write(`${JSON.stringify({ bench: 'footprint', step, seconds: round(seconds, 1), wal_mb: mb('wal'), temp_mb: mb('temp') })}\n`);
+  return result;
+}
+
 async function buildWorld(): Promise<void> {
   await query(databaseUrl('postgres'), `drop database if exists ${DATABASE} with (force)`);
   await migrate(config);
@@ -126,12 +142,12 @@ async function buildWorld(): Promise<void> {
     world.events.length = 0;
     state = { changes: 0, events: 0, offsets: landed.offsets };
   };
-  const ingestion = await timed(async () => {
+  const ingestion = await timed(() => transientBytes('backfill', async () => {
     for (let done = 0; done < days; done += 30) {
       world.advance(Math.min(30, days - done));
       await land();
     }
-  });
+  }));
   log(`backfilled ${days} days in ${round(ingestion.seconds, 1)} s`);
   const dir = mkdtempSync(join(tmpdir(), 'shopflow-bench-footprint-'));
   const targetPath = join(dir, 'target');
@@ -145,7 +161,7 @@ async function buildWorld(): Promise<void> {
   };
   try {
     const fullStart = new Date();
-    const build = await timed(() => dbt(['build']));
+    const build = await timed(() => transientBytes('full_build', () => dbt(['build'])));
     log(`full build ${round(build.seconds, 1)} s`);
     for (const node of slowestNodes(targetPath, 12)) {
       process.stdout.write(`${JSON.stringify({ bench: 'footprint', step: 'full_build', ...node })}\n`);
@@ -154,7 +170,7 @@ async function buildWorld(): Promise<void> {
     await query(config.WAREHOUSE_URL, 'select pg_stat_reset()');
     world.advance(1);
     await land();
-    const micro = await timed(() => dbt(microbatchArgs(fullStart)));
+    const micro = await timed(() => transientBytes('microbatch', () => dbt(microbatchArgs(fullStart))));
     log(`micro-batch ${round(micro.seconds, 1)} s`);
     for (const node of slowestNodes(targetPath, 8)) {
       process.stdout.write(`${JSON.stringify({ bench: 'footprint', step: 'microbatch', ...node })}\n`);
