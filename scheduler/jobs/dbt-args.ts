@@ -27,11 +27,26 @@ export const MICROBATCH_TEST_SLACK_MS = 5 * 60_000;
  */
 export function microbatchArgs(lastSucceededStart: Date | null): string[] {
   if (!lastSucceededStart) return DBT_MICROBATCH_ARGS;
-  const since = new Date(lastSucceededStart.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString();
-  return ['build', '--exclude', 'resource_type:snapshot', '--vars', JSON.stringify({ test_loaded_since: since })];
+  return testedSince(lastSucceededStart);
 }
 export const DBT_NIGHTLY_ARGS = ['build'];
+/** The nightly job's build step, whose passed tests over every row the report's build builds on. */
+export const NIGHTLY_BUILD_STEP = 'dbt_build_with_snapshots';
 export const DBT_REPORT_ARGS = ['build', '--exclude', 'resource_type:snapshot'];
+/**
+ * The 08:00 report's build. The nightly build tests every row; when its newest finished build
+ * passed, rows loaded before it started were tested whole, so the report's build tests only the
+ * rows loaded since then (less the slack): the morning's new data, not the history. When the
+ * newest nightly build failed, or none ran, every row is tested (DBT_REPORT_ARGS).
+ */
+export function reportArgs(lastNightlyBuild: { startedAt: Date; succeeded: boolean } | null): string[] {
+  if (!lastNightlyBuild?.succeeded) return DBT_REPORT_ARGS;
+  return testedSince(lastNightlyBuild.startedAt);
+}
+function testedSince(start: Date): string[] {
+  const since = new Date(start.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString();
+  return ['build', '--exclude', 'resource_type:snapshot', '--vars', JSON.stringify({ test_loaded_since: since })];
+}
 export const ALERT_MARTS = ['suspected_fraud_orders', 'low_stock_products', 'stockout_risk_products'] as const;
 export const DBT_ALERT_ARGS = ['build', '--exclude', 'resource_type:snapshot', '--select', ...ALERT_MARTS.map((m) => `+${m}`)];
 /** After the nightly forecast: the marts that read marts.demand_forecast. */

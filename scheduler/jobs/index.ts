@@ -16,7 +16,7 @@ import type { RunLedger } from '../ledger.ts';
 import type { Mutex } from '../mutex.ts';
 import type { GateOutcome, PipelineOperations } from '../operations.ts';
 import { checkOperationalAlerts, type AlertFacts, type AlertFreshness } from './operational-alerts.ts';
-import { DBT_ALERT_ARGS, DBT_FORECAST_ARGS, DBT_NIGHTLY_ARGS, DBT_REPORT_ARGS, microbatchArgs } from './dbt-args.ts';
+import { DBT_ALERT_ARGS, DBT_FORECAST_ARGS, DBT_NIGHTLY_ARGS, NIGHTLY_BUILD_STEP, microbatchArgs, reportArgs } from './dbt-args.ts';
 
 export interface JobDependencies {
   operations: PipelineOperations;
@@ -98,7 +98,10 @@ function reportJob(deps: JobDependencies): JobDefinition {
           return { outputTail: notes[state] };
         },
       },
-      dbtStep('dbt_build', DBT_REPORT_ARGS, deps, { coversAlertMarts: true }),
+      // Tests scoped to rows loaded since the nightly build that passed (scheduler/jobs/dbt-args.ts).
+      dbtStep('dbt_build', async () => reportArgs(await deps.ledger.lastFinishedStep('nightly', NIGHTLY_BUILD_STEP)), deps, {
+        coversAlertMarts: true,
+      }),
       gateStep('raw', deps),
       gateStep('marts', deps),
       {
@@ -185,7 +188,7 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
       name: 'nightly',
       alertWindow: 'run',
       steps: [
-        dbtStep('dbt_build_with_snapshots', DBT_NIGHTLY_ARGS, deps, { coversAlertMarts: true }),
+        dbtStep(NIGHTLY_BUILD_STEP, DBT_NIGHTLY_ARGS, deps, { coversAlertMarts: true }),
         // The forecast reads the marts the build just made; the forecast marts read what it wrote.
         {
           name: 'forecast',
