@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/logger.ts';
 import { CompressedClock } from '../../scheduler/clock.ts';
 import { createSchedulerCore, type SchedulerCore } from '../../scheduler/core.ts';
-import { MICROBATCH_TEST_SLACK_MS, NIGHTLY_BUILD_STEP } from '../../scheduler/jobs/dbt-args.ts';
+import { DBT_REPORT_ARGS, MICROBATCH_TEST_SLACK_MS, NIGHTLY_BUILD_STEP } from '../../scheduler/jobs/dbt-args.ts';
 import { fakeOperations, type FakeOperations } from './support/fake-operations.ts';
 import { createSchedulerWarehouse, type SchedulerTestWarehouse } from './support/warehouse.ts';
 
@@ -110,7 +110,7 @@ describe('JobRunner', () => {
     try {
       expect((await core.runJob('nightly', { ...request, businessDate: '2024-07-01' })).status).toBe('failed');
       expect((await core.runJob('report', { ...request, businessDate: '2024-07-01' })).status).toBe('succeeded');
-      expect(operations.dbtCalls.at(-1)).toEqual(['build', '--exclude', 'resource_type:snapshot']);
+      expect(operations.dbtCalls.at(-1)).toEqual(DBT_REPORT_ARGS);
 
       const nightly = await core.runJob('nightly', { ...request, businessDate: '2024-07-02' });
       expect(nightly.status).toBe('succeeded');
