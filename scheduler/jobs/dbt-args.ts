@@ -26,12 +26,22 @@ export const DBT_MICROBATCH_ARGS = [
  */
 export const MICROBATCH_TEST_SLACK_MS = 5 * 60_000;
 /**
+ * A dbt build and the load time its scoped data tests start from (dbt/macros/test_window.sql).
+ * The time goes to dbt as the environment variable SHOPFLOW_TEST_LOADED_SINCE, not as --vars:
+ * dbt re-parses the whole project whenever its vars change (35 s against 10 s for a partial
+ * parse on a loaded 2-core machine), and this time changes on every cycle.
+ */
+export interface DbtBuild {
+  args: string[];
+  testLoadedSince?: string;
+}
+/**
  * The micro-batch after a successful one tests only rows loaded since that one started (less
  * the slack): what this cycle changed, even when a backfill was stamped an hour ago. Without
  * one (the first cycle, or after failures) the 24-hour window above.
  */
-export function microbatchArgs(lastSucceededStart: Date | null): string[] {
-  if (!lastSucceededStart) return DBT_MICROBATCH_ARGS;
+export function microbatchBuild(lastSucceededStart: Date | null): DbtBuild {
+  if (!lastSucceededStart) return { args: DBT_MICROBATCH_ARGS };
   return testedSince(lastSucceededStart);
 }
 export const DBT_NIGHTLY_ARGS = ['build'];
@@ -44,13 +54,12 @@ export const DBT_REPORT_ARGS = ['build', ...CYCLE_EXCLUDES];
  * rows loaded since then (less the slack): the morning's new data, not the history. When the
  * newest nightly build failed, or none ran, every row is tested (DBT_REPORT_ARGS).
  */
-export function reportArgs(lastNightlyBuild: { startedAt: Date; succeeded: boolean } | null): string[] {
-  if (!lastNightlyBuild?.succeeded) return DBT_REPORT_ARGS;
+export function reportBuild(lastNightlyBuild: { startedAt: Date; succeeded: boolean } | null): DbtBuild {
+  if (!lastNightlyBuild?.succeeded) return { args: DBT_REPORT_ARGS };
   return testedSince(lastNightlyBuild.startedAt);
 }
-function testedSince(start: Date): string[] {
-  const since = new Date(start.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString();
-  return ['build', ...CYCLE_EXCLUDES, '--vars', JSON.stringify({ test_loaded_since: since })];
+function testedSince(start: Date): DbtBuild {
+  return { args: ['build', ...CYCLE_EXCLUDES], testLoadedSince: new Date(start.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString() };
 }
 export const ALERT_MARTS = ['suspected_fraud_orders', 'low_stock_products', 'stockout_risk_products'] as const;
 export const DBT_ALERT_ARGS = ['build', '--exclude', 'resource_type:snapshot', '--select', ...ALERT_MARTS.map((m) => `+${m}`)];

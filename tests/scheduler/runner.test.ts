@@ -88,8 +88,8 @@ describe('JobRunner', () => {
         `select max(started_at) as started_at from ops.runs where job = 'microbatch' and status = 'succeeded'`,
       );
       expect((await core.runJob('microbatch', request)).status).toBe('succeeded');
-      const vars = JSON.parse(operations.dbtCalls.at(-1)![operations.dbtCalls.at(-1)!.indexOf('--vars') + 1]!) as Record<string, string>;
-      expect(vars).toEqual({ test_loaded_since: new Date(rows[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString() });
+      expect(operations.dbtCalls.at(-1)).toEqual(DBT_REPORT_ARGS);
+      expect(operations.dbtTestLoadedSince.at(-1)).toBe(new Date(rows[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString());
     } finally {
       await core.close();
     }
@@ -103,14 +103,11 @@ describe('JobRunner', () => {
     // A clock past every other test's in this file's ledger: these runs are the newest.
     const core = await coreWith(operations, await mkdtemp(join(tmpdir(), 'sched-log-')), new Date('2024-07-01T01:00:00Z'));
     const request = { trigger: 'manual' as const, scheduledFor: null, signal: new AbortController().signal };
-    const lastVars = () => {
-      const args = operations.dbtCalls.at(-1)!;
-      return args.includes('--vars') ? (JSON.parse(args[args.indexOf('--vars') + 1]!) as Record<string, string>) : null;
-    };
     try {
       expect((await core.runJob('nightly', { ...request, businessDate: '2024-07-01' })).status).toBe('failed');
       expect((await core.runJob('report', { ...request, businessDate: '2024-07-01' })).status).toBe('succeeded');
       expect(operations.dbtCalls.at(-1)).toEqual(DBT_REPORT_ARGS);
+      expect(operations.dbtTestLoadedSince.at(-1)).toBeUndefined();
 
       const nightly = await core.runJob('nightly', { ...request, businessDate: '2024-07-02' });
       expect(nightly.status).toBe('succeeded');
@@ -120,7 +117,8 @@ describe('JobRunner', () => {
       );
       expect(rows).toHaveLength(1);
       expect((await core.runJob('report', { ...request, businessDate: '2024-07-02' })).status).toBe('succeeded');
-      expect(lastVars()).toEqual({ test_loaded_since: new Date(rows[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString() });
+      expect(operations.dbtCalls.at(-1)).toEqual(DBT_REPORT_ARGS);
+      expect(operations.dbtTestLoadedSince.at(-1)).toBe(new Date(rows[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString());
     } finally {
       await core.close();
     }
