@@ -176,7 +176,8 @@ async function measure(factor: number): Promise<Figures> {
     const nightly = await timed(() =>
       runOnceRetrying({ config, logger, operations: nightlyOperations, logDir: null }, 'nightly', businessDate),
     );
-    if (nightly.result.status !== 'succeeded') throw new Error(`${factor}x: the nightly job ${nightly.result.status}: ${nightly.result.error ?? ''}`);
+    if (nightly.result.status !== 'succeeded')
+      throw new Error(`${factor}x: the nightly job ${nightly.result.status}: ${nightly.result.error ?? ''}`);
     keepRunResults(join(config.dataDir, 'dbt', 'scheduler', 'target'), 'nightly_forecast_marts');
     figures.nightly_s = nightly.seconds;
     const [build] = await query<{ seconds: number }>(

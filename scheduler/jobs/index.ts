@@ -16,7 +16,15 @@ import type { RunLedger } from '../ledger.ts';
 import type { Mutex } from '../mutex.ts';
 import type { GateOutcome, PipelineOperations } from '../operations.ts';
 import { checkOperationalAlerts, type AlertFacts, type AlertFreshness } from './operational-alerts.ts';
-import { DBT_ALERT_ARGS, DBT_FORECAST_ARGS, DBT_NIGHTLY_ARGS, NIGHTLY_BUILD_STEP, microbatchBuild, reportBuild, type DbtBuild } from './dbt-args.ts';
+import {
+  DBT_ALERT_ARGS,
+  DBT_FORECAST_ARGS,
+  DBT_NIGHTLY_ARGS,
+  NIGHTLY_BUILD_STEP,
+  microbatchBuild,
+  reportBuild,
+  type DbtBuild,
+} from './dbt-args.ts';
 
 export interface JobDependencies {
   operations: PipelineOperations;
