@@ -35,14 +35,20 @@ export interface DbtBuild {
   args: string[];
   testLoadedSince?: string;
 }
+/** The newest finished nightly build: when it started, and whether its tests (every row) passed. */
+export type NightlyBuild = { startedAt: Date; succeeded: boolean } | null;
 /**
  * The micro-batch after a successful one tests only rows loaded since that one started (less
- * the slack): what this cycle changed, even when a backfill was stamped an hour ago. Without
- * one (the first cycle, or after failures) the 24-hour window above.
+ * the slack): what this cycle changed, even when a backfill was stamped an hour ago. A nightly
+ * build that passed since then tested every row, so the first cycle after it tests only rows
+ * loaded since it started. Without either (the first cycle, or after failures) the 24-hour
+ * window above.
  */
-export function microbatchBuild(lastSucceededStart: Date | null): DbtBuild {
-  if (!lastSucceededStart) return { args: DBT_MICROBATCH_ARGS };
-  return testedSince(lastSucceededStart);
+export function microbatchBuild(lastSucceededStart: Date | null, lastNightlyBuild: NightlyBuild = null): DbtBuild {
+  const nightly = lastNightlyBuild?.succeeded ? lastNightlyBuild.startedAt : null;
+  const since = nightly && (!lastSucceededStart || nightly > lastSucceededStart) ? nightly : lastSucceededStart;
+  if (!since) return { args: DBT_MICROBATCH_ARGS };
+  return testedSince(since);
 }
 export const DBT_NIGHTLY_ARGS = ['build'];
 /** The nightly job's build step, whose passed tests over every row the report's build builds on. */
@@ -54,7 +60,7 @@ export const DBT_REPORT_ARGS = ['build', ...CYCLE_EXCLUDES];
  * rows loaded since then (less the slack): the morning's new data, not the history. When the
  * newest nightly build failed, or none ran, every row is tested (DBT_REPORT_ARGS).
  */
-export function reportBuild(lastNightlyBuild: { startedAt: Date; succeeded: boolean } | null): DbtBuild {
+export function reportBuild(lastNightlyBuild: NightlyBuild): DbtBuild {
   if (!lastNightlyBuild?.succeeded) return { args: DBT_REPORT_ARGS };
   return testedSince(lastNightlyBuild.startedAt);
 }

@@ -188,9 +188,18 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
       alertWindow: 'hour',
       // Tests scoped to rows loaded since the last cycle that succeeded (scheduler/jobs/dbt-args.ts).
       steps: [
-        dbtStep('dbt_build', async () => microbatchBuild(await deps.ledger.lastSucceededStart('microbatch')), deps, {
-          coversAlertMarts: true,
-        }),
+        dbtStep(
+          'dbt_build',
+          async () =>
+            microbatchBuild(
+              await deps.ledger.lastSucceededStart('microbatch'),
+              await deps.ledger.lastFinishedStep('nightly', NIGHTLY_BUILD_STEP),
+            ),
+          deps,
+          {
+            coversAlertMarts: true,
+          },
+        ),
       ],
     },
     nightly: {

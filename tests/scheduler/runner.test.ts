@@ -97,7 +97,7 @@ describe('JobRunner', () => {
 
   // The 08:00 build tested every row of a year of history each morning; the nightly build had
   // just tested them. Only a passed nightly build may stand in for the report's full tests.
-  it("the report's build tests only rows loaded since the newest nightly build, and every row when that build failed", async () => {
+  it("the report's build and the next micro-batch test only rows loaded since the newest nightly build, every row when that build failed", async () => {
     // Calls 1-3: the nightly build fails on every attempt; later calls succeed.
     const operations = fakeOperations({ pool: warehouse.admin, failDbtCalls: [1, 2, 3] });
     // A clock past every other test's in this file's ledger: these runs are the newest.
@@ -118,7 +118,19 @@ describe('JobRunner', () => {
       expect(rows).toHaveLength(1);
       expect((await core.runJob('report', { ...request, businessDate: '2024-07-02' })).status).toBe('succeeded');
       expect(operations.dbtCalls.at(-1)).toEqual(DBT_REPORT_ARGS);
-      expect(operations.dbtTestLoadedSince.at(-1)).toBe(new Date(rows[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString());
+      const sinceNightly = new Date(rows[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString();
+      expect(operations.dbtTestLoadedSince.at(-1)).toBe(sinceNightly);
+
+      // The micro-batch too: the passed nightly build is newer than any micro-batch of this ledger.
+      const microbatch = await core.runJob('microbatch', { ...request, businessDate: '2024-07-02' });
+      expect(microbatch.status).toBe('succeeded');
+      expect(operations.dbtTestLoadedSince.at(-1)).toBe(sinceNightly);
+      // And the cycle after it, from that micro-batch.
+      const { rows: cycle } = await warehouse.admin.query<{ started_at: Date }>('select started_at from ops.runs where run_id = $1', [
+        microbatch.runId,
+      ]);
+      expect((await core.runJob('microbatch', { ...request, businessDate: '2024-07-02' })).status).toBe('succeeded');
+      expect(operations.dbtTestLoadedSince.at(-1)).toBe(new Date(cycle[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString());
     } finally {
       await core.close();
     }
