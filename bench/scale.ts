@@ -7,7 +7,10 @@
  *   ingestion     COPY of that history into raw.* as a backfill: a few transactions, so every row
  *                 carries a load time within the same minutes (not the ingestor processes: their
  *                 own throughput is `npm run bench -- ingest-kafka` / `ingest-cdc`);
- *   full build    `dbt build`;
+ *   nightly       the scheduler's nightly job (`--once nightly`): the full `dbt build` with snapshots
+ *                 (full build: its step's own time), the forecast marts, the raw gate's full pass;
+ *                 without the forecast itself and raw retention (their own benches, docs);
+ *                 what the 08:00 job's build starts from (scheduler/jobs/dbt-args.ts reportArgs);
  *   micro-batch after the backfill   one more day landed in the same minutes, then the
  *                 scheduler's micro-batch (its exact dbt arguments, tests scoped to the rows
  *                 loaded since the previous build started);
@@ -20,13 +23,18 @@
  *   08:00 job     the scheduler's report job end to end (`--once report`: dbt build, both gates,
  *                 the report mailed to the SMTP sink);
  *   disk          the database's size afterwards.
+ * --profile DIR keeps, per scale, each dbt step's run_results.json (per-node timings: the
+ * micro-batches, the full build, the 08:00 job's build) and logs every statement of the bench
+ * database that takes over 200 ms (the gates' expectation queries among them) to Postgres's log
+ * with its duration and application name: where the time of each step goes, and how it scales.
  * One JSON line per step with the 1x and Nx figures and their ratio, then the DESIGN.md line:
  * value = the 08:00 job at Nx (s), baselines the 1x figures. Targets at 10x (issue #29): the
  * 08:00 job under 120 s, a steady micro-batch under 60 s, the one after a backfill at most 2x it.
  * The 10x world takes ~25 GB and 20+ minutes on a quiet machine.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -39,7 +47,7 @@ import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../lib/warehouse/migrate.ts';
 import { reuseOrRunGate, runGate, type GateSummary } from '../great_expectations/run.ts';
 import { sendDailyReport } from '../report/send.ts';
-import { microbatchArgs } from '../scheduler/jobs/dbt-args.ts';
+import { MICROBATCH_TEST_SLACK_MS, microbatchBuild, NIGHTLY_BUILD_STEP, type DbtBuild } from '../scheduler/jobs/dbt-args.ts';
 import { runOnceRetrying } from '../scheduler/once.ts';
 import { realPipeline } from '../scheduler/pipeline.ts';
 import { emptyLoadState, loadWorld, type LoadState } from '../tests/dbt/fixtures/load.ts';
@@ -55,6 +63,7 @@ const { values } = parseArgs({
     customers: { type: 'string', default: '10000' },
     threads: { type: 'string', default: '4' },
     keep: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 const positive = (name: string, text: string | undefined): number => {
@@ -68,11 +77,13 @@ const ordersPerDay = positive('orders-per-day', values['orders-per-day']);
 const sessionsPerDay = positive('sessions-per-day', values['sessions-per-day']);
 const customers = positive('customers', values.customers);
 const threads = positive('threads', values.threads);
+const profileDir = values.profile;
+if (profileDir) mkdirSync(profileDir, { recursive: true });
 
 const DAY_MS = 86_400_000;
 const source = loadConfig();
 const logger = createLogger('bench-scale', source.LOG_LEVEL === 'info' ? 'warn' : source.LOG_LEVEL);
-const log = (message: string) => process.stderr.write(`[bench scale] ${message}\n`);
+const log = (message: string) => process.stderr.write(`[bench scale] ${new Date().toISOString()} ${message}\n`);
 
 function databaseUrl(database: string): string {
   const url = new URL(source.WAREHOUSE_URL);
@@ -104,6 +115,7 @@ async function measure(factor: number): Promise<Figures> {
     REPORT_TO: `bench+${database}@shopflow.local`,
   });
   await migrate(config);
+  if (profileDir) await query(databaseUrl('postgres'), `alter database ${database} set log_min_duration_statement = 200`);
   const historyDays = days * factor;
   // The history ends two days ago: the two days landed after the backfill are yesterday and today.
   const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
@@ -134,10 +146,16 @@ async function measure(factor: number): Promise<Figures> {
     figures.ingestion_s! += await land();
     log(`${factor}x: backfilled ${done + slice}/${historyDays} days`);
   }
+  const backfillEnd = new Date();
   const dir = mkdtempSync(join(tmpdir(), `shopflow-bench-scale-${factor}x-`));
-  const dbt = async (args: string[]) => {
+  const keepRunResults = (targetDir: string, step: string) => {
+    const file = join(targetDir, 'run_results.json');
+    if (profileDir && existsSync(file)) copyFileSync(file, join(profileDir, `${factor}x-${step}.run_results.json`));
+  };
+  const dbt = async ({ args, testLoadedSince }: DbtBuild, step: string) => {
     try {
       return await runDbt(config, args, {
+        ...(testLoadedSince ? { testLoadedSince } : {}),
         targetPath: join(dir, 'target'),
         logPath: join(dir, 'logs'),
         threads,
@@ -146,34 +164,60 @@ async function measure(factor: number): Promise<Figures> {
     } catch (error) {
       if (error instanceof ProcessFailedError) log(`${factor}x: dbt ${args.join(' ')} failed:\n${error.outputTail}`);
       throw error;
+    } finally {
+      keepRunResults(join(dir, 'target'), step);
     }
   };
   try {
-    await dbt(['parse']);
+    await dbt({ args: ['parse'] }, 'parse');
+    const businessDate = new Date(today - DAY_MS).toISOString().slice(0, 10);
     const fullStart = new Date();
-    figures.full_build_s = (await timed(() => dbt(['build']))).seconds;
-    log(`${factor}x: full build ${round(figures.full_build_s, 1)} s`);
+    const { forecast: _forecast, archiveRaw: _archiveRaw, ...nightlyOperations } = realPipeline(config, logger);
+    const nightly = await timed(() =>
+      runOnceRetrying({ config, logger, operations: nightlyOperations, logDir: null }, 'nightly', businessDate),
+    );
+    if (nightly.result.status !== 'succeeded')
+      throw new Error(`${factor}x: the nightly job ${nightly.result.status}: ${nightly.result.error ?? ''}`);
+    keepRunResults(join(config.dataDir, 'dbt', 'scheduler', 'target'), 'nightly_forecast_marts');
+    figures.nightly_s = nightly.seconds;
+    const [build] = await query<{ seconds: number }>(
+      config.WAREHOUSE_URL,
+      `select extract(epoch from finished_at - started_at)::float8 as seconds from ops.run_steps
+        where run_id = '${nightly.result.runId}' and step = '${NIGHTLY_BUILD_STEP}' and status = 'succeeded'`,
+    );
+    figures.full_build_s = build?.seconds ?? 0;
+    log(`${factor}x: nightly ${round(figures.nightly_s, 1)} s, its full build ${round(figures.full_build_s, 1)} s`);
 
     world.advance(1);
     await land();
+    // A cycle tests the rows loaded since the previous one started, less the slack: the steady
+    // cycle below must not reach back into the backfill, as it would not 15 minutes apart.
+    const settled = backfillEnd.getTime() + MICROBATCH_TEST_SLACK_MS + 5_000 - Date.now();
+    if (settled > 0) {
+      log(`${factor}x: waiting ${round(settled / 1000, 0)} s so the steady cycle's test window starts after the backfill`);
+      await sleep(settled);
+    }
     const afterBackfillStart = new Date();
-    figures.microbatch_after_backfill_s = (await timed(() => dbt(microbatchArgs(fullStart)))).seconds;
+    figures.microbatch_after_backfill_s = (await timed(() => dbt(microbatchBuild(fullStart), 'microbatch_after_backfill'))).seconds;
     log(`${factor}x: micro-batch right after the backfill ${round(figures.microbatch_after_backfill_s, 1)} s`);
 
     world.advance(1);
     await land();
-    figures.microbatch_steady_s = (await timed(() => dbt(microbatchArgs(afterBackfillStart)))).seconds;
+    figures.microbatch_steady_s = (await timed(() => dbt(microbatchBuild(afterBackfillStart), 'microbatch_steady'))).seconds;
     log(`${factor}x: micro-batch in steady state ${round(figures.microbatch_steady_s, 1)} s`);
 
     const gates: GateSummary[] = [];
     figures.gate_s = (
       await timed(async () => {
-        for (const gate of ['raw', 'marts'] as const) gates.push(await runGate(config, gate, { logger }));
+        for (const gate of ['raw', 'marts'] as const) {
+          const checked = await timed(() => runGate(config, gate, { logger }));
+          gates.push(checked.result);
+          figures[`gate_${gate}_s`] = checked.seconds;
+        }
       })
     ).seconds;
     log(`${factor}x: gates ${round(figures.gate_s, 1)} s (${gates.map((g) => `${g.gate} ${g.success ? 'passed' : 'FAILED'}`).join(', ')})`);
 
-    const businessDate = new Date(today - DAY_MS).toISOString().slice(0, 10);
     const outDir = join(dir, 'reports');
     figures.report_s = (
       await timed(async () => {
@@ -189,6 +233,7 @@ async function measure(factor: number): Promise<Figures> {
       runOnceRetrying({ config, logger, operations: realPipeline(config, logger), logDir: null }, 'report', businessDate),
     );
     figures.job_0800_s = job.seconds;
+    keepRunResults(join(config.dataDir, 'dbt', 'scheduler', 'target'), 'job_0800');
     figures.job_0800_succeeded = job.result.status === 'succeeded' ? 1 : 0;
     log(`${factor}x: 08:00 job ${round(job.seconds, 1)} s (${job.result.status}${job.result.error ? `: ${job.result.error}` : ''})`);
 
@@ -206,10 +251,13 @@ const many = await measure(scale);
 const STEPS = [
   ['generation_s', 's'],
   ['ingestion_s', 's'],
+  ['nightly_s', 's'],
   ['full_build_s', 's'],
   ['microbatch_after_backfill_s', 's'],
   ['microbatch_steady_s', 's'],
   ['gate_s', 's'],
+  ['gate_raw_s', 's'],
+  ['gate_marts_s', 's'],
   ['report_s', 's'],
   ['job_0800_s', 's'],
   ['disk_bytes', 'bytes'],

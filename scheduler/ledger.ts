@@ -170,6 +170,24 @@ export class RunLedger {
     return rows[0]?.started_at ?? null;
   }
 
+  /**
+   * The newest finished attempt of one step of `job` (any run): when it started and whether it
+   * succeeded; null when it never finished. A failed newest attempt hides older successes.
+   */
+  async lastFinishedStep(job: string, step: string): Promise<{ startedAt: Date; succeeded: boolean } | null> {
+    const { rows } = await this.pool.query<{ started_at: Date; status: string }>(
+      `select s.started_at, s.status
+         from ops.run_steps as s
+         join ops.runs as r using (run_id)
+        where r.job = $1 and s.step = $2 and s.status <> 'running'
+        order by s.started_at desc
+        limit 1`,
+      [job, step],
+    );
+    const row = rows[0];
+    return row ? { startedAt: row.started_at, succeeded: row.status === 'succeeded' } : null;
+  }
+
   async reportState(businessDate: string): Promise<'none' | 'sent' | 'sending' | 'unknown' | 'failed'> {
     const { rows } = await this.pool.query<{ status: 'sent' | 'sending' | 'unknown' | 'failed' }>(
       'select status from ops.reports_sent where business_date = $1',

@@ -37,7 +37,8 @@ export type { AlertInput };
 
 export interface PipelineOperations {
   /** `dbt <args>` in dbt/; resolves with the output tail, throws ProcessFailedError on failure. */
-  dbt(args: string[], options: ChildRunOptions): Promise<{ outputTail: string }>;
+  /** testLoadedSince: the scoped data tests check rows loaded since then (scheduler/jobs/dbt-args.ts DbtBuild). */
+  dbt(args: string[], options: ChildRunOptions & { testLoadedSince?: string }): Promise<{ outputTail: string }>;
   /** `scope` (raw gate): 'full' checks every row (the nightly pass), else only what landed since the last passed run. */
   gate(gate: 'raw' | 'marts', options: ChildRunOptions, scope?: 'incremental' | 'full'): Promise<GateOutcome>;
   /** `npm run forecast`'s work (forecast/run.ts): tomorrow's 14-day forecasts into marts.demand_forecast; absent in stand-ins. */

@@ -38,6 +38,7 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
         signal: options.signal,
         // Its own target/ and logs/, so an analyst's `dbt` in dbt/ never clashes with the scheduler's.
         targetPath: join(config.dataDir, 'dbt', 'scheduler', 'target'),
+        ...(options.testLoadedSince ? { testLoadedSince: options.testLoadedSince } : {}),
         logPath: join(config.dataDir, 'dbt', 'scheduler', 'logs'),
         // The warehouse build lock: held by the dbt process itself, so a build orphaned by a killed
         // scheduler (until its watchdog ends it) keeps a restarted scheduler from starting another.

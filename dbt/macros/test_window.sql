@@ -13,7 +13,11 @@
     With var test_recent_hours set only those rows are tested; with var test_loaded_since (a
     timestamp: the scheduler's micro-batch sets it to the start of the last cycle that
     succeeded, less a few minutes) only rows loaded since then, so a cycle tests what it
-    changed, even right after a backfill stamped in the same hour; otherwise every row. Uniqueness across the whole table stays enforced by the
+    changed, even right after a backfill stamped in the same hour; otherwise every row.
+    The scheduler passes that timestamp as the environment variable SHOPFLOW_TEST_LOADED_SINCE
+    instead (the var wins when both are set): dbt re-parses the whole project when its vars
+    change, and this one changes on every cycle. It is read only while tests execute, never
+    while parsing, so dbt does not track it and keeps its partial parse. Uniqueness across the whole table stays enforced by the
     models' unique indexes; the nightly build and any plain `dbt build` test everything.
     A model sets the window for all its tests with meta test_window (the same placeholder);
     a test's own `where` takes precedence.
@@ -25,6 +29,9 @@
     {%- if where -%}
         {%- set hours = var('test_recent_hours', none) -%}
         {%- set since = var('test_loaded_since', none) -%}
+        {%- if since is none and execute -%}
+            {%- set since = env_var('SHOPFLOW_TEST_LOADED_SINCE', '') or none -%}
+        {%- endif -%}
         {#- A namespace: a plain set inside a for loop does not outlive the loop. -#}
         {%- set resolved = namespace(where = where) -%}
         {%- for kind in ['rows', 'changes'] -%}

@@ -24,6 +24,11 @@ export interface RunDbtOptions {
   logPath?: string;
   /** dbt vars, passed as --vars JSON (e.g. { as_of_date: '2026-01-31' }). */
   vars?: Record<string, string | number | boolean>;
+  /**
+   * Scoped data tests check only rows loaded since this time (dbt/macros/test_window.sql), as var
+   * test_loaded_since would; passed in the environment so dbt keeps its partial parse.
+   */
+  testLoadedSince?: string;
   /** dbt threads (default 4). */
   threads?: number;
   signal?: AbortSignal;
@@ -61,7 +66,10 @@ export function dbtProfileEnv(
 }
 
 /** The full, explicit child environment for a dbt run: profile, telemetry off, paths. */
-export function dbtEnv(config: DbtConfig, options: Pick<RunDbtOptions, 'targetPath' | 'logPath' | 'threads'> = {}): Record<string, string> {
+export function dbtEnv(
+  config: DbtConfig,
+  options: Pick<RunDbtOptions, 'targetPath' | 'logPath' | 'threads' | 'testLoadedSince'> = {},
+): Record<string, string> {
   return childEnv({
     ...dbtProfileEnv(config, options.threads),
     DO_NOT_TRACK: '1',
@@ -76,6 +84,7 @@ export function dbtEnv(config: DbtConfig, options: Pick<RunDbtOptions, 'targetPa
     SHOPFLOW_REPORTS_DIR: join(config.rootDir, 'out', 'reports'),
     ...(options.targetPath ? { DBT_TARGET_PATH: options.targetPath } : {}),
     ...(options.logPath ? { DBT_LOG_PATH: options.logPath } : {}),
+    ...(options.testLoadedSince ? { SHOPFLOW_TEST_LOADED_SINCE: options.testLoadedSince } : {}),
   });
 }
 

@@ -16,7 +16,15 @@ import type { RunLedger } from '../ledger.ts';
 import type { Mutex } from '../mutex.ts';
 import type { GateOutcome, PipelineOperations } from '../operations.ts';
 import { checkOperationalAlerts, type AlertFacts, type AlertFreshness } from './operational-alerts.ts';
-import { DBT_ALERT_ARGS, DBT_FORECAST_ARGS, DBT_NIGHTLY_ARGS, DBT_REPORT_ARGS, microbatchArgs } from './dbt-args.ts';
+import {
+  DBT_ALERT_ARGS,
+  DBT_FORECAST_ARGS,
+  DBT_NIGHTLY_ARGS,
+  NIGHTLY_BUILD_STEP,
+  microbatchBuild,
+  reportBuild,
+  type DbtBuild,
+} from './dbt-args.ts';
 
 export interface JobDependencies {
   operations: PipelineOperations;
@@ -34,7 +42,7 @@ function childOptions(context: StepContext) {
 
 function dbtStep(
   name: string,
-  args: string[] | (() => Promise<string[]>),
+  build: string[] | (() => Promise<DbtBuild>),
   deps: JobDependencies,
   options: { coversAlertMarts: boolean },
 ): StepDefinition {
@@ -42,8 +50,9 @@ function dbtStep(
     name,
     run: async (context) => {
       const startedAt = context.clock.now();
-      const dbtArgs = typeof args === 'function' ? await args() : args;
-      const { outputTail } = await deps.dbtMutex.run(() => deps.operations.dbt(dbtArgs, childOptions(context)), context.signal);
+      const { args, testLoadedSince } = typeof build === 'function' ? await build() : { args: build, testLoadedSince: undefined };
+      const run = { ...childOptions(context), ...(testLoadedSince ? { testLoadedSince } : {}) };
+      const { outputTail } = await deps.dbtMutex.run(() => deps.operations.dbt(args, run), context.signal);
       // A build that covered the alert marts makes the next alert check's own refresh unnecessary.
       if (options.coversAlertMarts) deps.freshness.markBuilt(startedAt);
       return { outputTail };
@@ -98,7 +107,10 @@ function reportJob(deps: JobDependencies): JobDefinition {
           return { outputTail: notes[state] };
         },
       },
-      dbtStep('dbt_build', DBT_REPORT_ARGS, deps, { coversAlertMarts: true }),
+      // Tests scoped to rows loaded since the nightly build that passed (scheduler/jobs/dbt-args.ts).
+      dbtStep('dbt_build', async () => reportBuild(await deps.ledger.lastFinishedStep('nightly', NIGHTLY_BUILD_STEP)), deps, {
+        coversAlertMarts: true,
+      }),
       gateStep('raw', deps),
       gateStep('marts', deps),
       {
@@ -176,16 +188,25 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
       alertWindow: 'hour',
       // Tests scoped to rows loaded since the last cycle that succeeded (scheduler/jobs/dbt-args.ts).
       steps: [
-        dbtStep('dbt_build', async () => microbatchArgs(await deps.ledger.lastSucceededStart('microbatch')), deps, {
-          coversAlertMarts: true,
-        }),
+        dbtStep(
+          'dbt_build',
+          async () =>
+            microbatchBuild(
+              await deps.ledger.lastSucceededStart('microbatch'),
+              await deps.ledger.lastFinishedStep('nightly', NIGHTLY_BUILD_STEP),
+            ),
+          deps,
+          {
+            coversAlertMarts: true,
+          },
+        ),
       ],
     },
     nightly: {
       name: 'nightly',
       alertWindow: 'run',
       steps: [
-        dbtStep('dbt_build_with_snapshots', DBT_NIGHTLY_ARGS, deps, { coversAlertMarts: true }),
+        dbtStep(NIGHTLY_BUILD_STEP, DBT_NIGHTLY_ARGS, deps, { coversAlertMarts: true }),
         // The forecast reads the marts the build just made; the forecast marts read what it wrote.
         {
           name: 'forecast',

@@ -14,7 +14,7 @@ import type { ProcessResult } from '../../lib/process.ts';
 
 /** dbt writes manifests and logs per run directory, so test files never share dbt/target. */
 export function dbtRunner(config: Config): {
-  dbt: (args: string[], vars?: Record<string, string>) => Promise<ProcessResult>;
+  dbt: (args: string[], vars?: Record<string, string>, options?: { testLoadedSince?: string }) => Promise<ProcessResult>;
   /** This runner's dbt target directory (manifest, semantic_manifest.json, run_results.json of the last run). */
   targetPath: string;
   cleanup: () => void;
@@ -22,12 +22,13 @@ export function dbtRunner(config: Config): {
   const dir = mkdtempSync(join(tmpdir(), 'shopflow-dbt-test-'));
   return {
     targetPath: join(dir, 'target'),
-    dbt: (args, vars) =>
+    dbt: (args, vars, options) =>
       runDbt(config, args, {
         targetPath: join(dir, 'target'),
         logPath: join(dir, 'logs'),
         threads: 2,
         ...(vars ? { vars } : {}),
+        ...(options?.testLoadedSince ? { testLoadedSince: options.testLoadedSince } : {}),
         timeoutMs: 15 * 60_000,
       }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/logger.ts';
 import { CompressedClock } from '../../scheduler/clock.ts';
 import { createSchedulerCore, type SchedulerCore } from '../../scheduler/core.ts';
-import { MICROBATCH_TEST_SLACK_MS } from '../../scheduler/jobs/dbt-args.ts';
+import { DBT_REPORT_ARGS, MICROBATCH_TEST_SLACK_MS, NIGHTLY_BUILD_STEP } from '../../scheduler/jobs/dbt-args.ts';
 import { fakeOperations, type FakeOperations } from './support/fake-operations.ts';
 import { createSchedulerWarehouse, type SchedulerTestWarehouse } from './support/warehouse.ts';
 
@@ -24,13 +24,13 @@ afterAll(async () => {
   await warehouse?.drop();
 });
 
-async function coreWith(operations: FakeOperations, logDir: string): Promise<SchedulerCore> {
+async function coreWith(operations: FakeOperations, logDir: string, start = new Date('2024-05-02T07:59:00Z')): Promise<SchedulerCore> {
   return createSchedulerCore({
     config: warehouse.config,
     logger,
     operations,
     instanceId: 'test-runner',
-    clock: new CompressedClock(new Date('2024-05-02T07:59:00Z')),
+    clock: new CompressedClock(start),
     facts: { fraud: async () => [], lowStock: async () => [] },
     maxAttempts: 3,
     retryMinDelayMs: 5,
@@ -88,8 +88,49 @@ describe('JobRunner', () => {
         `select max(started_at) as started_at from ops.runs where job = 'microbatch' and status = 'succeeded'`,
       );
       expect((await core.runJob('microbatch', request)).status).toBe('succeeded');
-      const vars = JSON.parse(operations.dbtCalls.at(-1)![operations.dbtCalls.at(-1)!.indexOf('--vars') + 1]!) as Record<string, string>;
-      expect(vars).toEqual({ test_loaded_since: new Date(rows[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString() });
+      expect(operations.dbtCalls.at(-1)).toEqual(DBT_REPORT_ARGS);
+      expect(operations.dbtTestLoadedSince.at(-1)).toBe(new Date(rows[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString());
+    } finally {
+      await core.close();
+    }
+  });
+
+  // The 08:00 build tested every row of a year of history each morning; the nightly build had
+  // just tested them. Only a passed nightly build may stand in for the report's full tests.
+  it("the report's build and the next micro-batch test only rows loaded since the newest nightly build, every row when that build failed", async () => {
+    // Calls 1-3: the nightly build fails on every attempt; later calls succeed.
+    const operations = fakeOperations({ pool: warehouse.admin, failDbtCalls: [1, 2, 3] });
+    // A clock past every other test's in this file's ledger: these runs are the newest.
+    const core = await coreWith(operations, await mkdtemp(join(tmpdir(), 'sched-log-')), new Date('2024-07-01T01:00:00Z'));
+    const request = { trigger: 'manual' as const, scheduledFor: null, signal: new AbortController().signal };
+    try {
+      expect((await core.runJob('nightly', { ...request, businessDate: '2024-07-01' })).status).toBe('failed');
+      expect((await core.runJob('report', { ...request, businessDate: '2024-07-01' })).status).toBe('succeeded');
+      expect(operations.dbtCalls.at(-1)).toEqual(DBT_REPORT_ARGS);
+      expect(operations.dbtTestLoadedSince.at(-1)).toBeUndefined();
+
+      const nightly = await core.runJob('nightly', { ...request, businessDate: '2024-07-02' });
+      expect(nightly.status).toBe('succeeded');
+      const { rows } = await warehouse.admin.query<{ started_at: Date }>(
+        'select started_at from ops.run_steps where run_id = $1 and step = $2 and status = $3',
+        [nightly.runId, NIGHTLY_BUILD_STEP, 'succeeded'],
+      );
+      expect(rows).toHaveLength(1);
+      expect((await core.runJob('report', { ...request, businessDate: '2024-07-02' })).status).toBe('succeeded');
+      expect(operations.dbtCalls.at(-1)).toEqual(DBT_REPORT_ARGS);
+      const sinceNightly = new Date(rows[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString();
+      expect(operations.dbtTestLoadedSince.at(-1)).toBe(sinceNightly);
+
+      // The micro-batch too: the passed nightly build is newer than any micro-batch of this ledger.
+      const microbatch = await core.runJob('microbatch', { ...request, businessDate: '2024-07-02' });
+      expect(microbatch.status).toBe('succeeded');
+      expect(operations.dbtTestLoadedSince.at(-1)).toBe(sinceNightly);
+      // And the cycle after it, from that micro-batch.
+      const { rows: cycle } = await warehouse.admin.query<{ started_at: Date }>('select started_at from ops.runs where run_id = $1', [
+        microbatch.runId,
+      ]);
+      expect((await core.runJob('microbatch', { ...request, businessDate: '2024-07-02' })).status).toBe('succeeded');
+      expect(operations.dbtTestLoadedSince.at(-1)).toBe(new Date(cycle[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString());
     } finally {
       await core.close();
     }

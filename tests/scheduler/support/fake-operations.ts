@@ -27,6 +27,8 @@ export interface FakeOperationsOptions {
 
 export interface FakeOperations extends PipelineOperations {
   dbtCalls: string[][];
+  /** Per dbt call, the load time its scoped tests start from (undefined: as its args say). */
+  dbtTestLoadedSince: (string | undefined)[];
   gateCalls: { gate: 'raw' | 'marts'; scope: 'incremental' | 'full' | undefined }[];
   alerts: { key: string; kind: string; subject: string; text: string; sentAt?: Date }[];
   reports: string[];
@@ -34,16 +36,19 @@ export interface FakeOperations extends PipelineOperations {
 
 export function fakeOperations(options: FakeOperationsOptions): FakeOperations {
   const dbtCalls: string[][] = [];
+  const dbtTestLoadedSince: (string | undefined)[] = [];
   const gateCalls: FakeOperations['gateCalls'] = [];
   const alerts: FakeOperations['alerts'] = [];
   const reports: string[] = [];
   return {
     dbtCalls,
+    dbtTestLoadedSince,
     gateCalls,
     alerts,
     reports,
     async dbt(args, run) {
       dbtCalls.push(args);
+      dbtTestLoadedSince.push(run.testLoadedSince);
       const call = dbtCalls.length;
       run.onLine(`dbt ${args.join(' ')} (call ${call})`);
       await sleep(options.dbtMsFor?.(args) ?? options.dbtMs ?? 10, undefined, { signal: run.signal });
