@@ -32,7 +32,7 @@ import { ProcessFailedError } from '../lib/errors.ts';
 import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../lib/warehouse/migrate.ts';
 import { reuseOrRunGate, runGate } from '../great_expectations/run.ts';
-import { microbatchArgs } from '../scheduler/jobs/dbt-args.ts';
+import { microbatchBuild, type DbtBuild } from '../scheduler/jobs/dbt-args.ts';
 import { emptyLoadState, loadWorld, type LoadState } from '../tests/dbt/fixtures/load.ts';
 import { FixtureWorld } from '../tests/dbt/fixtures/world.ts';
 import { printBenchResult, round, timed } from './lib/result.ts';
@@ -117,7 +117,9 @@ async function transientBytes<T>(step: string, operation: () => Promise<T>): Pro
   const { seconds, result } = await timed(operation);
   const [after] = await query<{ wal: string; temp: string }>(config.WAREHOUSE_URL, sql);
   const mb = (key: 'wal' | 'temp') => round((Number(after?.[key] ?? 0) - Number(before?.[key] ?? 0)) / MB, 1);
-  process.stdout.write(`${JSON.stringify({ bench: 'footprint', step, seconds: round(seconds, 1), wal_mb: mb('wal'), temp_mb: mb('temp') })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ bench: 'footprint', step, seconds: round(seconds, 1), wal_mb: mb('wal'), temp_mb: mb('temp') })}\n`,
+  );
   return result;
 }
 
@@ -142,18 +144,26 @@ async function buildWorld(): Promise<void> {
     world.events.length = 0;
     state = { changes: 0, events: 0, offsets: landed.offsets };
   };
-  const ingestion = await timed(() => transientBytes('backfill', async () => {
-    for (let done = 0; done < days; done += 30) {
-      world.advance(Math.min(30, days - done));
-      await land();
-    }
-  }));
+  const ingestion = await timed(() =>
+    transientBytes('backfill', async () => {
+      for (let done = 0; done < days; done += 30) {
+        world.advance(Math.min(30, days - done));
+        await land();
+      }
+    }),
+  );
   log(`backfilled ${days} days in ${round(ingestion.seconds, 1)} s`);
   const dir = mkdtempSync(join(tmpdir(), 'shopflow-bench-footprint-'));
   const targetPath = join(dir, 'target');
-  const dbt = async (args: string[]) => {
+  const dbt = async ({ args, testLoadedSince }: DbtBuild) => {
     try {
-      return await runDbt(config, args, { targetPath, logPath: join(dir, 'logs'), threads, timeoutMs: 2 * 60 * 60_000 });
+      return await runDbt(config, args, {
+        ...(testLoadedSince ? { testLoadedSince } : {}),
+        targetPath,
+        logPath: join(dir, 'logs'),
+        threads,
+        timeoutMs: 2 * 60 * 60_000,
+      });
     } catch (error) {
       if (error instanceof ProcessFailedError) log(`dbt ${args.join(' ')} failed:\n${error.outputTail}`);
       throw error;
@@ -161,7 +171,7 @@ async function buildWorld(): Promise<void> {
   };
   try {
     const fullStart = new Date();
-    const build = await timed(() => transientBytes('full_build', () => dbt(['build'])));
+    const build = await timed(() => transientBytes('full_build', () => dbt({ args: ['build'] })));
     log(`full build ${round(build.seconds, 1)} s`);
     for (const node of slowestNodes(targetPath, 12)) {
       process.stdout.write(`${JSON.stringify({ bench: 'footprint', step: 'full_build', ...node })}\n`);
@@ -170,7 +180,7 @@ async function buildWorld(): Promise<void> {
     await query(config.WAREHOUSE_URL, 'select pg_stat_reset()');
     world.advance(1);
     await land();
-    const micro = await timed(() => transientBytes('microbatch', () => dbt(microbatchArgs(fullStart))));
+    const micro = await timed(() => transientBytes('microbatch', () => dbt(microbatchBuild(fullStart))));
     log(`micro-batch ${round(micro.seconds, 1)} s`);
     for (const node of slowestNodes(targetPath, 8)) {
       process.stdout.write(`${JSON.stringify({ bench: 'footprint', step: 'microbatch', ...node })}\n`);
@@ -326,7 +336,7 @@ try {
       events,
       database_mb: round(database / MB, 1),
       catalog_and_small_mb: round((database - total) / MB, 1),
-      projected_10x_gb_extrapolated: round((database / events) * 24.4e6 / 1024 ** 3, 2),
+      projected_10x_gb_extrapolated: round(((database / events) * 24.4e6) / 1024 ** 3, 2),
       days,
       sessions_per_day: sessionsPerDay,
     },
