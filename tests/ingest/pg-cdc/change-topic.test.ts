@@ -5,6 +5,9 @@
  * exactly the records of the warehouse's change log (raw_shop.<table> and the truncates in
  * raw.shop_changes), each once, in the same positions, and folds to the shop's tables.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { positionTopic, type ChangeMessage } from '../../../ingest/cdc/change-topic.ts';
@@ -16,7 +19,7 @@ import { createTestTopic, type TestTopic } from '../../helpers/kafka.ts';
 import { fold, readTopic } from '../cdc/change-topic-read.ts';
 import { keyText } from '../cdc/helpers.ts';
 import { highWatermarks } from '../kafka/support.ts';
-import { createPgCdcEnv, sourceRows, type PgCdcTestEnv } from './helpers.ts';
+import { createPgCdcEnv, duplicateChanges, sourceRows, spawnPgCdc, type PgCdcTestEnv } from './helpers.ts';
 
 let env: PgCdcTestEnv;
 let topic: TestTopic;
@@ -130,5 +133,51 @@ describe('ingest:pg-cdc and the change topic', () => {
     expect([...lake.get('ledger')!.keys()].sort()).toEqual(ledgerKeys.sort());
     expect([...lake.get('tags')!.keys()].sort()).toEqual(tagKeys.sort());
     expect(lake.get('tags')!.get(keyText({ tag: 'violet' }))).toMatchObject({ tag: 'violet', uses: 8 });
+  });
+
+  // Continues from the state the test above leaves: its shop, warehouse and topic.
+  it('after kill -9 mid-stream, twice, still holds every change once', async () => {
+    const stop = new AbortController();
+    const client = new pg.Client({ connectionString: env.shop.url });
+    client.on('error', () => undefined);
+    await client.connect();
+    let committed = 0;
+    const load = (async () => {
+      for (let id = 10_000; !stop.signal.aborted; id += 3) {
+        await client.query(
+          `begin; insert into ledger values ($1, 1, 'k', now()), ($1 + 1, 2, 'k', now()), ($1 + 2, 3, 'k', now());
+           update ledger set amount = amount + 1 where id = $1 - 3; commit`.replace(/\$1/g, String(id)),
+        );
+        committed++;
+        await sleep(5);
+      }
+    })();
+    const lakeEnv = {
+      LAKEHOUSE_ENABLED: 'true',
+      LAKE_CHANGES_TOPIC: topic.topic,
+      KAFKA_BROKERS: topic.brokers.join(','),
+      KAFKA_PARTITIONS: '3',
+    };
+    try {
+      for (const waitMs of [700, 1500]) {
+        const child = spawnPgCdc({ ...env.config, INGEST_BATCH_MAX_MS: 50 }, [], lakeEnv);
+        await child.waitFor('streaming from the replication slot');
+        await sleep(waitMs);
+        child.child.kill('SIGKILL');
+        expect((await child.exited).signal, child.output.slice(-5).join('\n')).toBe('SIGKILL');
+      }
+    } finally {
+      stop.abort();
+      await load;
+      await client.end();
+    }
+    expect(committed).toBeGreaterThan(20);
+    await run();
+
+    expect(await duplicateChanges(env.wh)).toBe(0);
+    const messages = await readTopic(topic.brokers, topic.topic, await highWatermarks(env.config, topic.topic));
+    expect(topicLog(messages)).toEqual(await changeLog());
+    const ledgerKeys = [...(await sourceRows(env.shop, 'ledger')).values()].map((row) => keyText({ id: Number(row['id']) }));
+    expect([...fold(messages).get('ledger')!.keys()].sort()).toEqual(ledgerKeys.sort());
   });
 });
