@@ -15,12 +15,25 @@ import type { SupervisedProcess } from './supervisor.ts';
 export const INGESTOR_ENTRIES: Record<ScheduledIngestor, string> = {
   kafka: 'ingest/kafka/cli.ts',
   cdc: 'ingest/cdc/cli.ts',
+  'pg-cdc': 'ingest/pg-cdc/cli.ts',
   files: 'ingest/files/cli.ts',
   api: 'ingest/api/cli.ts',
 };
-const INGESTOR_NODE_FLAGS: Record<ScheduledIngestor, readonly string[]> = { kafka: KAFKA_INGESTOR_NODE_FLAGS, cdc: [], files: [], api: [] };
+const INGESTOR_NODE_FLAGS: Record<ScheduledIngestor, readonly string[]> = {
+  kafka: KAFKA_INGESTOR_NODE_FLAGS,
+  cdc: [],
+  'pg-cdc': [],
+  files: [],
+  api: [],
+};
 /** The one-pass ingestors run in their polling mode under the scheduler. */
-const INGESTOR_ARGS: Record<ScheduledIngestor, readonly string[]> = { kafka: [], cdc: [], files: ['--watch'], api: ['--watch'] };
+const INGESTOR_ARGS: Record<ScheduledIngestor, readonly string[]> = {
+  kafka: [],
+  cdc: [],
+  'pg-cdc': [],
+  files: ['--watch'],
+  api: ['--watch'],
+};
 
 /** The Config back as environment variables (lists joined with commas). */
 export function configEnv(config: Config): Record<string, string> {
@@ -35,6 +48,10 @@ export function configEnv(config: Config): Record<string, string> {
 
 export function ingestorProcesses(config: Config, names: readonly ScheduledIngestor[] = config.SCHEDULER_INGESTORS): SupervisedProcess[] {
   // Refused here, once, rather than by a child that exits 2 and is restarted forever.
+  if (names.includes('cdc') && names.includes('pg-cdc'))
+    throw new ConfigError(
+      'SCHEDULER_INGESTORS includes both cdc and pg-cdc: the shop is either on MariaDB (cdc) or on Postgres (pg-cdc), and both write the same change log raw_shop.<table>; keep one (docs/pg-cdc.md)',
+    );
   if (names.includes('files') && config.FILES_CONFIG === '')
     throw new ConfigError(
       'SCHEDULER_INGESTORS includes files but FILES_CONFIG is empty: set it to the file sources config (docs/files.md)',

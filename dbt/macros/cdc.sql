@@ -210,6 +210,7 @@
     changes as (
 
         {{ cdc_typed_changes(table_name, key_column, columns, since) }}
+        {{- shop_history_changes(table_name) }}
 
     ),
 
@@ -232,13 +233,14 @@
     delete from {{ this }}
     where
         _is_deleted
-        or _change_id < coalesce((
+        -- Rows of an exported history (negative ids, macros/history.sql) are not the table's log.
+        or _change_id between 0 and coalesce((
             select max(truncates.change_id)
             from {{ source('shop', 'shop_changes') }} as truncates
             where
                 truncates.table_name = '{{ table_name }}'
                 and truncates.operation = 'truncate'
-        ), 0)
+        ), 0) - 1
 {%- endmacro %}
 
 {#
@@ -268,7 +270,8 @@
 #}
 {% macro cdc_remove_before_boundary(table_name) -%}
     delete from {{ this }}
-    where _change_id < {{ cdc_boundary_change_id(table_name) }}
+    -- Rows of an exported history (negative ids, macros/history.sql) are not the table's log.
+    where _change_id between 0 and {{ cdc_boundary_change_id(table_name) }} - 1
 {%- endmacro %}
 
 {# Change-log columns of every raw_shop table ahead of the source's (migration 0140). #}

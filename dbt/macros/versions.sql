@@ -20,6 +20,7 @@ source as (
             after_last_truncate = false,
         )
     }}
+    {{- shop_history_changes(table_name) }}
 
 ),
 

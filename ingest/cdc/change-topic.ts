@@ -72,6 +72,8 @@ export interface PublishedPosition {
 export interface SnapshotPublication {
   /** Adds the table's rows, read on the snapshot's own connection, to the open transaction. */
   table(connection: mysqlCore.Connection, table: TableInfo): Promise<number>;
+  /** Adds snapshot rows the caller read itself (ingest/pg-cdc, inside its exported snapshot). */
+  rows(changes: readonly ChangeRecord[]): Promise<void>;
   /** Commits every row with a position naming the snapshot; call before the warehouse marks it done. */
   commit(): Promise<void>;
   abort(): Promise<void>;
@@ -92,7 +94,12 @@ export interface SnapshotPublisher {
 
 /** Where the publisher reads what the warehouse writes again itself. */
 export interface PublisherSources {
-  source: SourceInfo;
+  /**
+   * The source database; its MariaDB connection when the source is MariaDB (the rows a RENAME or
+   * ALTER makes the warehouse write again are read from it). A Postgres source (ingest/pg-cdc)
+   * has neither XA transactions nor such rewrites, and gives only its database's name.
+   */
+  source: Pick<SourceInfo, 'database'> & Partial<Pick<SourceInfo, 'connection'>>;
   /** The warehouse, for XA transactions prepared before this publisher started (ingest.cdc_xa_prepared). */
   pool: pg.Pool;
 }
@@ -265,6 +272,10 @@ export class ChangeTopicPublisher implements SnapshotPublisher {
         rows += copied;
         return copied;
       },
+      rows: async (changes) => {
+        await transaction.send(changes.map((change) => this.#message(change)));
+        rows += changes.length;
+      },
       commit: async () => {
         if (!kind.replacedSource && BigInt(kind.changeIdFloor) > 0n) {
           const deletes = await this.#goneRows(kind, at, keyColumns);
@@ -375,7 +386,9 @@ export class ChangeTopicPublisher implements SnapshotPublisher {
    * warehouse's re-read (reread.ts).
    */
   async #rewrites(tx: SourceTransaction, send: (records: ChangeRecord[]) => Promise<void>): Promise<void> {
-    const { source } = this.#sources;
+    const { database, connection } = this.#sources.source;
+    if (!connection) throw new Error(`a RENAME or ALTER TABLE re-read needs the MariaDB source's connection (${database})`);
+    const source: SourceInfo = { database, connection };
     const coordinate = { file: tx.endFile, position: tx.endPosition };
     const committedAt = new Date(tx.committedAtMs).toISOString();
     const { query, core } = await openSourceConnection(source);

@@ -34,6 +34,8 @@ Environment:
   INGEST_BATCH_ROWS       land a batch once it holds this many changes
   INGEST_BATCH_MAX_MS     ... or once its oldest change waited this long
   INGEST_GIVE_UP_MS       exit 69 when the source or warehouse does not answer for this long
+  LAKEHOUSE_ENABLED       true: also publish every change to the Kafka change topic
+                          LAKE_CHANGES_TOPIC on KAFKA_BROKERS (docs/lakehouse.md)
   LOG_LEVEL               trace|debug|info|warn|error|fatal|silent
 
 Signals: the first SIGTERM/SIGINT lands every complete source transaction already received and
@@ -71,6 +73,10 @@ await runCli(
         config,
         logger,
         giveUpAfterMs: config.INGEST_GIVE_UP_MS,
+        // With the lakehouse on, the changes also go to its change topic (docs/lakehouse.md), as ingest:cdc's do.
+        ...(config.LAKEHOUSE_ENABLED
+          ? { changeTopic: { brokers: config.KAFKA_BROKERS, topic: config.LAKE_CHANGES_TOPIC, partitions: config.KAFKA_PARTITIONS } }
+          : {}),
         ...(flags.untilIdleMs !== undefined ? { untilIdleMs: flags.untilIdleMs } : {}),
       });
       const removeSignals = handleShutdownSignals({

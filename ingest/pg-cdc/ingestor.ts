@@ -15,6 +15,7 @@ import { coerceError, FatalPipelineError, ServiceUnavailableError } from '../../
 import type { Logger } from '../../lib/logger.ts';
 import { createPool } from '../../lib/pg/pool.ts';
 import { backoffDelay } from '../../lib/retry.ts';
+import { ChangeTopicPublisher, type ChangeTopicOptions } from '../cdc/change-topic.ts';
 import { classifyCdcError } from '../cdc/errors.ts';
 import { acquireInstanceLock } from '../cdc/instance-lock.ts';
 import { readPosition } from '../cdc/positions.ts';
@@ -44,6 +45,8 @@ export interface PgCdcOptions {
   /** Give up (ServiceUnavailableError) after failing this long without landing anything. */
   giveUpAfterMs?: number;
   onBatch?: (result: BatchResult) => void;
+  /** Also publish every change to this Kafka change topic (the lakehouse's), as ingest:cdc does. */
+  changeTopic?: ChangeTopicOptions;
 }
 
 export interface PgCdcSummary {
@@ -149,12 +152,23 @@ export class PgCdcIngestor {
     });
     const control = await connectSource(this.source, 'shopflow-ingest-pg-cdc');
     control.on('error', (error) => logger.warn({ err: error }, 'shop Postgres control connection error'));
+    let publisher: ChangeTopicPublisher | null = null;
     try {
       await control.connect();
       await checkSourceSettings(control);
       let position = await readPosition(pool, this.sourceName);
+      // The MariaDB path's publisher: a Postgres source gives it only its database's name (no XA, no re-reads).
+      if (this.#options.changeTopic)
+        publisher = await ChangeTopicPublisher.open(this.#options.changeTopic, this.sourceName, logger, {
+          source: { database: this.source.database },
+          pool,
+        });
+      if (publisher && position?.snapshotState === 'done' && publisher.snapshotId === null)
+        logger.warn(
+          `the change topic holds no snapshot of ${this.sourceName}: rows unchanged since the warehouse's snapshot are not in it; take a new snapshot (docs/pg-cdc.md, "Failure") to publish one`,
+        );
       if (!position || position.snapshotState !== 'done') {
-        const snapshot = await runPgSnapshot(pool, this.source, this.sourceName, logger);
+        const snapshot = await runPgSnapshot(pool, this.source, this.sourceName, logger, undefined, publisher ?? undefined);
         this.#summary.snapshotRows += snapshot.rows;
         position = await readPosition(pool, this.sourceName);
       } else if (!(await slotState(control, this.source.slot)).exists) {
@@ -176,6 +190,7 @@ export class PgCdcIngestor {
         batchMaxMs: config.INGEST_BATCH_MAX_MS,
         ...(this.#options.untilIdleMs !== undefined ? { untilIdleMs: this.#options.untilIdleMs } : {}),
         logger,
+        ...(publisher ? { beforeLanding: publisher.publish.bind(publisher) } : {}),
         onBatch: (result) => {
           this.#summary.changes += result.rows;
           this.#summary.transactions += result.transactions;
@@ -190,6 +205,7 @@ export class PgCdcIngestor {
       return end;
     } finally {
       this.#stream = null;
+      await publisher?.close().catch(() => undefined);
       await control.end().catch(() => undefined);
       await lock.release();
     }

@@ -17,7 +17,8 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
 import type { Logger } from '../../lib/logger.ts';
 import { withTransaction } from '../../lib/pg/pool.ts';
-import { copyJsonField, copyText } from '../cdc/change.ts';
+import { copyJsonField, copyText, type ChangeRecord } from '../cdc/change.ts';
+import type { ChangeTopicPublisher, SnapshotPublication } from '../cdc/change-topic.ts';
 import { copyStreamInto } from '../cdc/copy-writer.ts';
 import { writePosition } from '../cdc/positions.ts';
 import { makeTypedRowEncoder } from '../cdc/typed-row.ts';
@@ -67,6 +68,70 @@ class CopyLines extends Transform {
     if (this.#rest.length > 0) this.push(this.#rest.toString('utf8'));
     callback();
   }
+}
+
+interface SnapshotMeta {
+  database: string;
+  lsn: string;
+  snapshotId: string;
+  startedAt: string;
+}
+
+/** A row read in the snapshot as the change record the stream would give it (changes.ts rowChange): the same images. */
+function snapshotRecord(table: PgTable, row: Record<string, unknown>, meta: SnapshotMeta): ChangeRecord {
+  let primaryKeyJson: string | null = null;
+  if (table.primaryKey.length > 0) {
+    const key: Record<string, unknown> = {};
+    for (const column of table.primaryKey) key[column] = row[column] ?? null;
+    primaryKeyJson = toJsonText(key).json;
+  }
+  return {
+    sourceDatabase: meta.database,
+    tableName: table.name,
+    operation: 'snapshot',
+    primaryKeyJson,
+    beforeJson: null,
+    afterJson: toJsonText(row).json,
+    binlogFile: meta.lsn,
+    binlogPosition: lsnToNumber(meta.lsn),
+    rowIndex: null,
+    gtid: null,
+    snapshotId: meta.snapshotId,
+    sourceCommittedAt: meta.startedAt,
+    ddl: null,
+  };
+}
+
+/** Rows per chunk handed to the change topic: bounded memory whatever the table's size. */
+const PUBLISH_CHUNK = 2_000;
+
+/**
+ * The table's rows read again inside the exported snapshot (the rows just copied to the
+ * warehouse), added to the change topic's open snapshot transaction.
+ */
+async function publishTable(snap: pg.Client, table: PgTable, meta: SnapshotMeta, publication: SnapshotPublication): Promise<number> {
+  const names = table.columns.map((c) => c.name);
+  const kinds = table.columns.map((c) => c.kind);
+  const out = snap.query(
+    copyTo(`COPY ${quoteIdent('public')}.${quoteIdent(table.name)} (${names.map(quoteIdent).join(', ')}) TO STDOUT`),
+  ) as unknown as Readable;
+  const lines = out.pipe(new CopyLines());
+  out.on('error', (error) => lines.destroy(error));
+  let chunk: ChangeRecord[] = [];
+  let rows = 0;
+  for await (const line of lines as AsyncIterable<string>) {
+    const fields = splitCopyLine(line);
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) row[names[i]!] = pgValue(fields[i] ?? null, kinds[i]!);
+    chunk.push(snapshotRecord(table, row, meta));
+    rows++;
+    if (chunk.length >= PUBLISH_CHUNK) {
+      await publication.rows(chunk);
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) await publication.rows(chunk);
+  return rows;
 }
 
 async function copyTable(
@@ -121,6 +186,7 @@ export async function runPgSnapshot(
   sourceName: string,
   logger: Logger,
   onTable?: (table: string, rows: number) => void,
+  changeTopic?: ChangeTopicPublisher,
 ): Promise<PgSnapshotResult> {
   const control = await connectSource(source, 'shopflow-ingest-pg-cdc');
   control.on('error', (error) => logger.warn({ err: error }, 'shop Postgres control connection error'));
@@ -147,12 +213,28 @@ export async function runPgSnapshot(
     await snap.query(`set transaction snapshot ${quoteLiteral(snapshotName)}`);
     const tables = await publishedTables(snap, source);
     logger.info({ lsn, tables: tables.map((t) => t.name), slot: source.slot }, 'snapshot: slot created, copying tables');
+    const meta = { database: source.database, lsn, snapshotId, startedAt };
+    // The change topic's copy of the snapshot: one Kafka transaction, committed just before the
+    // warehouse's (ingest/cdc/change-topic.ts), so Kafka is never behind the warehouse.
+    const publication = await changeTopic?.beginSnapshot(snapshotId, { file: source.slot, position: lsnToNumber(lsn) }, startedAt, {
+      changeIdFloor: '0',
+      replacedSource: false,
+      layout: 'typed',
+    });
+    // A topic that already holds a capture (a snapshot whose warehouse commit failed, or the
+    // capture before a lost slot) is ended table by table first, so the topic folds to this
+    // snapshot's rows alone.
+    if (publication && changeTopic?.published)
+      await publication.rows(
+        tables.map((table) => ({ ...snapshotRecord(table, {}, meta), operation: 'truncate', primaryKeyJson: null, afterJson: null })),
+      );
     const rows = await withTransaction(pool, async (wh) => {
       // One statement per table: a big one outlasts the pool's default statement timeout.
       await wh.query('set local statement_timeout = 0');
       let total = 0;
       for (const table of tables) {
         const copied = await copyTable(wh, snap, table, { lsn, snapshotId, startedAt });
+        if (publication) await publishTable(snap, table, meta, publication);
         onTable?.(table.name, copied);
         total += copied;
       }
@@ -166,7 +248,11 @@ export async function runPgSnapshot(
         snapshotProgress: { startedAt, rows: total, tablesDone: tables.map((t) => t.name) },
         sourceIdentity: null,
       });
+      await publication?.commit();
       return total;
+    }).catch(async (error: unknown) => {
+      await publication?.abort().catch(() => undefined);
+      throw error;
     });
     await snap.query('commit');
     // From the slot's creation to the warehouse commit: what bench ingest-pg-cdc reports.

@@ -51,6 +51,8 @@ export interface PgStreamOptions {
   batchMaxMs: number;
   untilIdleMs?: number;
   logger: Logger;
+  /** Runs before each batch lands (the change topic's publish, which must commit first); a throw lands nothing. */
+  beforeLanding?: (batch: readonly SourceTransaction[]) => Promise<unknown>;
   onBatch?: (result: BatchResult) => void;
 }
 
@@ -227,6 +229,7 @@ export class PgChangeStream {
     const batch = this.#pending;
     this.#pending = [];
     this.#pendingRows = 0;
+    await this.#o.beforeLanding?.(batch);
     const result = await commitBatch(
       { pool: this.#o.pool, sourceName: this.#o.sourceName, instanceId: this.#o.instanceId, layout: 'typed' },
       batch,

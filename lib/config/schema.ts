@@ -28,7 +28,7 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 const cron = z.string().regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression with 5 or 6 fields, e.g. "0 8 * * *"');
 
 /** The ingestors the scheduler can supervise (scheduler/ingestors.ts has an entry for each). */
-export const SCHEDULED_INGESTORS = ['kafka', 'cdc', 'files', 'api'] as const;
+export const SCHEDULED_INGESTORS = ['kafka', 'cdc', 'pg-cdc', 'files', 'api'] as const;
 export type ScheduledIngestor = (typeof SCHEDULED_INGESTORS)[number];
 
 /** Defaults, written as one literal so a reader sees the whole local platform at a glance. */
@@ -247,7 +247,7 @@ export const envSchema = z.object({
   SUPERSET_ADMIN_USER: z.string().min(1),
   SUPERSET_ADMIN_PASSWORD: z.string().min(1),
   SUPERSET_SECRET_KEY: z.string().min(16, 'must be at least 16 characters'),
-  /** Ingestors the active scheduler supervises: a comma list of kafka, cdc, files, api; or "none". */
+  /** Ingestors the active scheduler supervises: a comma list of kafka, cdc, pg-cdc, files, api; or "none". */
   SCHEDULER_INGESTORS: z
     .string()
     .transform((s) =>

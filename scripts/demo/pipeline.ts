@@ -14,7 +14,7 @@ import type { Config } from '../../lib/config/index.ts';
 import { runDbt } from '../../lib/dbt/run.ts';
 import { runForecast } from '../../forecast/run.ts';
 import { DBT_FORECAST_ARGS } from '../../scheduler/jobs/dbt-args.ts';
-import { coerceError, ServiceUnavailableError, ShopflowError, UsageError } from '../../lib/errors.ts';
+import { coerceError, ServiceUnavailableError, ShopflowError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { sendDailyReport } from '../../report/send.ts';
 import { servicesFor, upServices } from '../services/index.ts';
@@ -54,10 +54,6 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
   assertResetAllowed(config, options.allowExternalReset);
   const cli: CliOptions = { rootDir: config.rootDir, logDir: context.logDir };
   const sources = options.sources ?? parseDemoSources(undefined);
-  if (config.LAKEHOUSE_ENABLED && sources.database === 'postgres')
-    throw new UsageError(
-      'LAKEHOUSE_ENABLED lands the MariaDB CDC change topic; the Postgres CDC has none yet (docs/pg-cdc.md, Limits): use --sources mariadb,...',
-    );
   const steps = new StepPrinter(
     11 + (sources.clickstream ? 1 : 0) + (sources.files ? 1 : 0) + (sources.api ? 1 : 0) + (config.LAKEHOUSE_ENABLED ? 1 : 0),
   );

@@ -79,11 +79,20 @@ async function slotFacts(config: Config, slot: string): Promise<Slot | null> {
 
 const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(bytes < 10 * 1024 ** 2 ? 1 : 0)} MB`;
 
-export async function pgCdcRow(config: Config, now: Date): Promise<Row> {
+/** `supervised`: the live scheduler runs ingest:pg-cdc (SCHEDULER_INGESTORS), so not running is a failure. */
+export async function pgCdcRow(config: Config, now: Date, supervised = false): Promise<Row> {
   const source = pgSourceFromUrl(config.SHOP_PG_URL, config.PG_CDC_SLOT, config.PG_CDC_PUBLICATION);
   const sourceName = pgSourceName(source);
   const { position, running } = await warehouseFacts(config, sourceName);
   const state = running ? 'running' : 'not running';
+  if (!position && supervised)
+    return {
+      name: 'ingest:pg-cdc',
+      level: 'fail',
+      text: `${state}, no position yet`,
+      fix: 'the scheduler should be running it: read its log (.data/logs/scheduler)',
+      facts: { running, source: sourceName },
+    };
   if (!position)
     return {
       name: 'ingest:pg-cdc',
@@ -121,6 +130,14 @@ export async function pgCdcRow(config: Config, now: Date): Promise<Row> {
   Object.assign(facts, { slotActive: slot.active, walBytesBehind: behind });
   const snapshot = position.snapshot_state === 'done' ? '' : `, snapshot ${position.snapshot_state}`;
   const text = `${state}, ${mb(behind)} of WAL behind (slot ${source.slot})${snapshot}, ${last}`;
+  if (!running && supervised)
+    return {
+      name: 'ingest:pg-cdc',
+      level: 'fail',
+      text,
+      fix: 'the scheduler should be running it: read its log (.data/logs/scheduler) for why it stopped',
+      facts,
+    };
   if (!running && behind >= RETAINED_WAL_WARN_BYTES)
     return {
       name: 'ingest:pg-cdc',

@@ -367,14 +367,14 @@ export async function pipelineRows(config: Config, warehouseUp: boolean, now = n
       pipeline: [dbt, unknown('gate'), unknown('report')],
     };
   }
-  const [ledger, pgCdc, more, kafka, head] = await Promise.all([
-    readLedger(config),
-    pgCdcRow(config, now),
+  const ledger = await readLedger(config);
+  const leaderAlive = ledger.leader !== null && now.getTime() - ledger.leader.heartbeat_at.getTime() < HEARTBEAT_STALE_MS;
+  const [pgCdc, more, kafka, head] = await Promise.all([
+    pgCdcRow(config, now, leaderAlive && config.SCHEDULER_INGESTORS.includes('pg-cdc')),
     moreSourceRows(config, now),
     kafkaFacts(config).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
     binlogHead(config).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
   ]);
-  const leaderAlive = ledger.leader !== null && now.getTime() - ledger.leader.heartbeat_at.getTime() < HEARTBEAT_STALE_MS;
   return {
     ingestors: [
       kafkaRow(config, ledger, kafka, leaderAlive && config.SCHEDULER_INGESTORS.includes('kafka'), now),

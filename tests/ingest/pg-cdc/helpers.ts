@@ -186,7 +186,7 @@ export interface PgCdcChild {
 }
 
 /** `npm run ingest:pg-cdc` as a real process (node with tsx as a loader, so the pid is the ingestor's). */
-export function spawnPgCdc(config: Config, args: string[] = []): PgCdcChild {
+export function spawnPgCdc(config: Config, args: string[] = [], extraEnv: Record<string, string> = {}): PgCdcChild {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
@@ -198,6 +198,7 @@ export function spawnPgCdc(config: Config, args: string[] = []): PgCdcChild {
     INGEST_BATCH_ROWS: String(config.INGEST_BATCH_ROWS),
     INGEST_BATCH_MAX_MS: String(config.INGEST_BATCH_MAX_MS),
     LOG_LEVEL: 'info',
+    ...extraEnv,
   };
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT_DIR, 'ingest', 'pg-cdc', 'cli.ts'), ...args], {
     cwd: ROOT_DIR,
