@@ -13,6 +13,14 @@
     Views have nothing to analyze.
 #}
 {% macro analyze_built_table() -%}
+    {{ return(adapter.dispatch('analyze_built_table')()) }}
+{%- endmacro %}
+
+{# Spark plans from Iceberg's own file statistics: nothing to refresh after a build. #}
+{% macro spark__analyze_built_table() -%}
+{%- endmacro %}
+
+{% macro default__analyze_built_table() -%}
     {%- set materialized = config.get('materialized') -%}
     {%- if materialized == 'table' -%}
         analyze {{ this }}

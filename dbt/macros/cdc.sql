@@ -37,7 +37,7 @@
         {%- for column in columns %},
         {{ cdc_typed_value(column[0], column[1], raw_types, 'changes') }} as {{ column[0] }}
         {%- endfor %}
-    from {{ source('raw_shop', table_name) }} as changes
+    from {{ cdc_typed_log(table_name) }} as changes
     where
         -- A change staging cannot type is left to stg_shop__change_rejects.
         {{ cdc_typed_row_is_typeable(key_column, columns, raw_types, 'changes') }}
@@ -48,7 +48,7 @@
         -- A truncate empties the table: nothing logged before the latest one is current.
         and changes.change_id > coalesce((
             select max(truncates.change_id)
-            from {{ source('shop', 'shop_changes') }} as truncates
+            from {{ cdc_change_log() }} as truncates
             where
                 truncates.table_name = '{{ table_name }}'
                 and truncates.operation = 'truncate'
@@ -67,6 +67,10 @@
     when the table does not exist yet.
 #}
 {% macro cdc_raw_column_types(table_name) -%}
+    {{ return(adapter.dispatch('cdc_raw_column_types')(table_name)) }}
+{%- endmacro %}
+
+{% macro default__cdc_raw_column_types(table_name) -%}
     {%- if not execute -%}{{ return({}) }}{%- endif -%}
     {%- set relation = source('raw_shop', table_name) -%}
     {#- One query: a row per column, or one row of nulls when the table does not exist. -#}
@@ -104,6 +108,10 @@
     its text with pg_input_is_valid guarding the cast.
 #}
 {% macro cdc_typed_read(column_sql, raw_type, data_type) -%}
+    {{ return(adapter.dispatch('cdc_typed_read')(column_sql, raw_type, data_type)) }}
+{%- endmacro %}
+
+{% macro default__cdc_typed_read(column_sql, raw_type, data_type) -%}
     {%- set wanted = data_type | replace(' ', '') -%}
     {%- set have = raw_type | replace(' ', '') -%}
     {%- if have == wanted or (wanted == 'timestamptz' and have.startswith('timestamp(') and have.endswith('withtimezone')) -%}
@@ -164,6 +172,10 @@
     on a null), not one per column.
 #}
 {% macro cdc_typed_row_is_typeable(key_column, columns, raw_types, relation_alias) -%}
+    {{ return(adapter.dispatch('cdc_typed_row_is_typeable')(key_column, columns, raw_types, relation_alias)) }}
+{%- endmacro %}
+
+{% macro default__cdc_typed_row_is_typeable(key_column, columns, raw_types, relation_alias) -%}
     {%- set names = [] -%}
     {%- for column_name, data_type in columns -%}{%- do names.append("'" ~ column_name ~ "'") -%}{%- endfor -%}
     (
@@ -215,9 +227,7 @@
 
     latest_per_key as (
 
-        select distinct on ({{ key_column }}) *
-        from changes
-        order by {{ key_column }} asc, _change_id desc
+        {{ cdc_latest_per_key(key_column) }}
 
     )
 
@@ -229,12 +239,16 @@
     truncate of the source table (a truncate has no per-key rows to delete+insert).
 #}
 {% macro cdc_remove_tombstones(table_name) -%}
+    {{ return(adapter.dispatch('cdc_remove_tombstones')(table_name)) }}
+{%- endmacro %}
+
+{% macro default__cdc_remove_tombstones(table_name) -%}
     delete from {{ this }}
     where
         _is_deleted
         or _change_id < coalesce((
             select max(truncates.change_id)
-            from {{ source('shop', 'shop_changes') }} as truncates
+            from {{ cdc_change_log() }} as truncates
             where
                 truncates.table_name = '{{ table_name }}'
                 and truncates.operation = 'truncate'
@@ -249,9 +263,13 @@
     table, so version history runs on across it.
 #}
 {% macro cdc_boundary_change_id(table_name) -%}
+    {{ return(adapter.dispatch('cdc_boundary_change_id')(table_name)) }}
+{%- endmacro %}
+
+{% macro default__cdc_boundary_change_id(table_name) -%}
     coalesce((
         select max(boundaries.change_id)
-        from {{ source('shop', 'shop_changes') }} as boundaries
+        from {{ cdc_change_log() }} as boundaries
         where
             boundaries.table_name = '{{ table_name }}'
             and boundaries.operation = 'truncate'
@@ -267,6 +285,10 @@
     (cdc_boundary_change_id), which an incremental append has already written.
 #}
 {% macro cdc_remove_before_boundary(table_name) -%}
+    {{ return(adapter.dispatch('cdc_remove_before_boundary')(table_name)) }}
+{%- endmacro %}
+
+{% macro default__cdc_remove_before_boundary(table_name) -%}
     delete from {{ this }}
     where _change_id < {{ cdc_boundary_change_id(table_name) }}
 {%- endmacro %}
@@ -287,7 +309,7 @@
     select null::bigint where false
     {%- else -%}
     select deleted.{{ cdc_quote(column_name) }}::bigint
-    from {{ source('raw_shop', table_name) }} as deleted
+    from {{ cdc_typed_log(table_name) }} as deleted
     where
         deleted.operation = 'delete'
         and deleted.change_id > {{ since_change_id }}

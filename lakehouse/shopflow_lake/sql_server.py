@@ -31,6 +31,10 @@ def main() -> None:
             # server's own folder instead of the working directory's.
             "spark.sql.warehouse.dir": os.path.join(server["dir"], "spark-warehouse"),
             "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={os.path.join(server['dir'], 'metastore_db')};create=true",
+            # The Iceberg and JDBC jars on the driver's own class path: sessions of the Thrift
+            # server run with their own context class loader, which otherwise fails to find
+            # classes of jars added through spark.jars that the catalog loads lazily.
+            "spark.driver.extraClassPath": ":".join(s["jars"]),
             "spark.driver.extraJavaOptions": f"-Dderby.system.home={server['dir']} -XX:+UseSerialGC",
             # Executors come and go with dbt's queries: an idle endpoint holds no slot of the
             # cluster, so the landing jobs always find theirs. Shuffle tracking stands in for an

@@ -73,16 +73,79 @@ async function masterAlive(): Promise<boolean> {
   }
 }
 
+/** Where an endpoint runs: the service's (defaults) or a test's own (port, folder, table location). */
+export interface SqlEndpointPlace {
+  dir: string;
+  port: number;
+  /** Folder of the bucket its new tables go under (default `warehouse`, as the jobs'). */
+  warehousePrefix?: string;
+}
+
+function servicePlace(config: Config): SqlEndpointPlace {
+  return { dir: layout(config).dir, port: config.SPARK_SQL_PORT };
+}
+
 /** The settings sql_server.py starts from: a lake job's (same catalog, cluster, jars) with the endpoint's heap and cores. */
-export function sqlServerSettings(config: Config): Record<string, unknown> {
+export function sqlServerSettings(config: Config, place: SqlEndpointPlace = servicePlace(config)): Record<string, unknown> {
   const paths = installedLakehouse(config);
-  const files = layout(config);
-  const settings = lakeSettings(config, paths, { name: 'sql', checkpointDir: join(files.dir, 'unused'), maxCores: config.SPARK_SQL_CORES });
+  const settings = lakeSettings(config, paths, {
+    name: 'sql',
+    checkpointDir: join(place.dir, 'unused'),
+    maxCores: config.SPARK_SQL_CORES,
+    ...(place.warehousePrefix ? { warehousePrefix: place.warehousePrefix } : {}),
+  });
   return {
     ...settings,
     driverMemory: config.SPARK_SQL_MEMORY,
-    sqlServer: { host: config.SPARK_SQL_HOST, port: config.SPARK_SQL_PORT, dir: files.dir, sparkHome: paths.sparkHome },
+    sqlServer: { host: config.SPARK_SQL_HOST, port: place.port, dir: place.dir, sparkHome: paths.sparkHome },
   };
+}
+
+/**
+ * Starts an endpoint and waits until it runs statements; the catalog is the one of
+ * config.WAREHOUSE_URL's database. Resolves with its pid (a process group of its own).
+ */
+export async function startSqlEndpoint(
+  config: Config,
+  place: SqlEndpointPlace,
+  logFile: string,
+  onSpawned: (pid: number) => void = () => undefined,
+): Promise<number> {
+  // services:up starts the cluster beside this one: the application needs its master.
+  await waitUntilReady(masterAlive, {
+    service: 'spark sql endpoint (waiting for the spark master)',
+    timeoutMs: 120_000,
+    logFile,
+    intervalMs: 500,
+  });
+  const paths = installedLakehouse(config);
+  ensureDir(place.dir);
+  const child = await spawnDetached(paths.python, ['-m', 'shopflow_lake.sql_server'], logFile, {
+    cwd: place.dir,
+    env: childEnv({
+      SHOPFLOW_LAKE_SETTINGS: JSON.stringify(sqlServerSettings(config, place)),
+      PYTHONPATH: paths.jobsDir,
+      SPARK_HOME: paths.sparkHome,
+      SPARK_SCALA_VERSION: '2.13',
+      SPARK_LOCAL_IP: '127.0.0.1',
+      SPARK_LOCAL_DIRS: ensureDir(join(place.dir, 'tmp')),
+      ...S3_CLIENT_ENV,
+    }),
+  });
+  // Recorded before the wait, so a start that fails still leaves something to stop.
+  onSpawned(child.pid);
+  // The Thrift port opens once the application has its session; the catalog answers once Postgres does.
+  await waitUntilReady(
+    async () => (await portAnswers(place.port, config.SPARK_SQL_HOST)) && (await prepareSqlEndpoint(config, place.port)),
+    {
+      service: 'spark sql endpoint',
+      timeoutMs: 300_000,
+      intervalMs: 2000,
+      logFile,
+      exited: child.exited,
+    },
+  );
+  return child.pid;
 }
 
 async function start(config: Config): Promise<string> {
@@ -90,40 +153,9 @@ async function start(config: Config): Promise<string> {
   if (ourRunningPid(files, files.properties)) return 'ok, already up';
   await assertPortFree('spark sql endpoint', config.SPARK_SQL_PORT, 'SPARK_MASTER');
   const started = Date.now();
-  // services:up starts the cluster beside this one: the application needs its master.
-  await waitUntilReady(masterAlive, {
-    service: 'spark sql endpoint (waiting for the spark master)',
-    timeoutMs: 120_000,
-    logFile: files.logFile,
-    intervalMs: 500,
-  });
-  const paths = installedLakehouse(config);
   ensureDir(files.dir);
-  const child = await spawnDetached(paths.python, ['-m', 'shopflow_lake.sql_server'], files.logFile, {
-    cwd: files.dir,
-    env: childEnv({
-      SHOPFLOW_LAKE_SETTINGS: JSON.stringify(sqlServerSettings(config)),
-      PYTHONPATH: paths.jobsDir,
-      SPARK_HOME: paths.sparkHome,
-      SPARK_SCALA_VERSION: '2.13',
-      SPARK_LOCAL_IP: '127.0.0.1',
-      SPARK_LOCAL_DIRS: ensureDir(join(files.dir, 'tmp')),
-      ...S3_CLIENT_ENV,
-    }),
-  });
-  writePidFile(files, child.pid);
-  // The Thrift port opens once the application has its session; the catalog answers once Postgres does.
-  await waitUntilReady(
-    async () => (await portAnswers(config.SPARK_SQL_PORT, config.SPARK_SQL_HOST)) && (await prepareSqlEndpoint(config)),
-    {
-      service: 'spark sql endpoint',
-      timeoutMs: 300_000,
-      intervalMs: 2000,
-      logFile: files.logFile,
-      exited: child.exited,
-    },
-  );
-  return `started (pid ${child.pid}) at ${config.SPARK_SQL_HOST}:${config.SPARK_SQL_PORT} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+  const pid = await startSqlEndpoint(config, servicePlace(config), files.logFile, (spawned) => writePidFile(files, spawned));
+  return `started (pid ${pid}) at ${config.SPARK_SQL_HOST}:${config.SPARK_SQL_PORT} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
 }
 
 export const sparkSqlService: LocalService = {
