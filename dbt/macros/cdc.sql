@@ -67,7 +67,12 @@
     when the table does not exist yet.
 #}
 {% macro cdc_raw_column_types(table_name) -%}
-    {{ return(adapter.dispatch('cdc_raw_column_types')(table_name)) }}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_raw_column_types')(table_name)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_raw_column_types(table_name)) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__cdc_raw_column_types(table_name) -%}
@@ -108,7 +113,12 @@
     its text with pg_input_is_valid guarding the cast.
 #}
 {% macro cdc_typed_read(column_sql, raw_type, data_type) -%}
-    {{ return(adapter.dispatch('cdc_typed_read')(column_sql, raw_type, data_type)) }}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_typed_read')(column_sql, raw_type, data_type)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_typed_read(column_sql, raw_type, data_type)) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__cdc_typed_read(column_sql, raw_type, data_type) -%}
@@ -172,7 +182,12 @@
     on a null), not one per column.
 #}
 {% macro cdc_typed_row_is_typeable(key_column, columns, raw_types, relation_alias) -%}
-    {{ return(adapter.dispatch('cdc_typed_row_is_typeable')(key_column, columns, raw_types, relation_alias)) }}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_typed_row_is_typeable')(key_column, columns, raw_types, relation_alias)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_typed_row_is_typeable(key_column, columns, raw_types, relation_alias)) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__cdc_typed_row_is_typeable(key_column, columns, raw_types, relation_alias) -%}
@@ -239,7 +254,12 @@
     truncate of the source table (a truncate has no per-key rows to delete+insert).
 #}
 {% macro cdc_remove_tombstones(table_name) -%}
-    {{ return(adapter.dispatch('cdc_remove_tombstones')(table_name)) }}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_remove_tombstones')(table_name)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_remove_tombstones(table_name)) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__cdc_remove_tombstones(table_name) -%}
@@ -263,7 +283,12 @@
     table, so version history runs on across it.
 #}
 {% macro cdc_boundary_change_id(table_name) -%}
-    {{ return(adapter.dispatch('cdc_boundary_change_id')(table_name)) }}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_boundary_change_id')(table_name)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_boundary_change_id(table_name)) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__cdc_boundary_change_id(table_name) -%}
@@ -285,7 +310,12 @@
     (cdc_boundary_change_id), which an incremental append has already written.
 #}
 {% macro cdc_remove_before_boundary(table_name) -%}
-    {{ return(adapter.dispatch('cdc_remove_before_boundary')(table_name)) }}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_remove_before_boundary')(table_name)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_remove_before_boundary(table_name)) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__cdc_remove_before_boundary(table_name) -%}

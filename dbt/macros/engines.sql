@@ -14,7 +14,12 @@
 
 {# The change log's table-level events and truncates, with change_id (source order). #}
 {% macro cdc_change_log() -%}
-    {{ return(adapter.dispatch('cdc_change_log')()) }}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_change_log')()) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_change_log()) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__cdc_change_log() -%}
@@ -59,7 +64,12 @@
 
 {# The typed change log of one source table (raw_shop.<table> on Postgres). #}
 {% macro cdc_typed_log(table_name) -%}
-    {{ return(adapter.dispatch('cdc_typed_log')(table_name)) }}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_typed_log')(table_name)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_typed_log(table_name)) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__cdc_typed_log(table_name) -%}
@@ -147,7 +157,12 @@
 
 {# The latest change per key of the CTE `changes`. #}
 {% macro cdc_latest_per_key(key_column) -%}
-    {{ return(adapter.dispatch('cdc_latest_per_key')(key_column)) }}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_latest_per_key')(key_column)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_latest_per_key(key_column)) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__cdc_latest_per_key(key_column) -%}
