@@ -37,7 +37,7 @@
         {%- for column in columns %},
         {{ cdc_typed_value(column[0], column[1], raw_types, 'changes') }} as {{ column[0] }}
         {%- endfor %}
-    from {{ source('raw_shop', table_name) }} as changes
+    from {{ cdc_typed_log(table_name) }} as changes
     where
         -- A change staging cannot type is left to stg_shop__change_rejects.
         {{ cdc_typed_row_is_typeable(key_column, columns, raw_types, 'changes') }}
@@ -48,7 +48,7 @@
         -- A truncate empties the table: nothing logged before the latest one is current.
         and changes.change_id > coalesce((
             select max(truncates.change_id)
-            from {{ source('shop', 'shop_changes') }} as truncates
+            from {{ cdc_change_log() }} as truncates
             where
                 truncates.table_name = '{{ table_name }}'
                 and truncates.operation = 'truncate'
@@ -67,6 +67,15 @@
     when the table does not exist yet.
 #}
 {% macro cdc_raw_column_types(table_name) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_raw_column_types')(table_name)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_raw_column_types(table_name)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__cdc_raw_column_types(table_name) -%}
     {%- if not execute -%}{{ return({}) }}{%- endif -%}
     {%- set relation = source('raw_shop', table_name) -%}
     {#- One query: a row per column, or one row of nulls when the table does not exist. -#}
@@ -104,6 +113,15 @@
     its text with pg_input_is_valid guarding the cast.
 #}
 {% macro cdc_typed_read(column_sql, raw_type, data_type) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_typed_read')(column_sql, raw_type, data_type)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_typed_read(column_sql, raw_type, data_type)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__cdc_typed_read(column_sql, raw_type, data_type) -%}
     {%- set wanted = data_type | replace(' ', '') -%}
     {%- set have = raw_type | replace(' ', '') -%}
     {%- if have == wanted or (wanted == 'timestamptz' and have.startswith('timestamp(') and have.endswith('withtimezone')) -%}
@@ -164,6 +182,15 @@
     on a null), not one per column.
 #}
 {% macro cdc_typed_row_is_typeable(key_column, columns, raw_types, relation_alias) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_typed_row_is_typeable')(key_column, columns, raw_types, relation_alias)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_typed_row_is_typeable(key_column, columns, raw_types, relation_alias)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__cdc_typed_row_is_typeable(key_column, columns, raw_types, relation_alias) -%}
     {%- set names = [] -%}
     {%- for column_name, data_type in columns -%}{%- do names.append("'" ~ column_name ~ "'") -%}{%- endfor -%}
     (
@@ -216,9 +243,7 @@
 
     latest_per_key as (
 
-        select distinct on ({{ key_column }}) *
-        from changes
-        order by {{ key_column }} asc, _change_id desc
+        {{ cdc_latest_per_key(key_column) }}
 
     )
 
@@ -230,13 +255,22 @@
     truncate of the source table (a truncate has no per-key rows to delete+insert).
 #}
 {% macro cdc_remove_tombstones(table_name) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_remove_tombstones')(table_name)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_remove_tombstones(table_name)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__cdc_remove_tombstones(table_name) -%}
     delete from {{ this }}
     where
         _is_deleted
         -- Rows of an exported history (negative ids, macros/history.sql) are not the table's log.
         or _change_id between 0 and coalesce((
             select max(truncates.change_id)
-            from {{ source('shop', 'shop_changes') }} as truncates
+            from {{ cdc_change_log() }} as truncates
             where
                 truncates.table_name = '{{ table_name }}'
                 and truncates.operation = 'truncate'
@@ -251,9 +285,18 @@
     table, so version history runs on across it.
 #}
 {% macro cdc_boundary_change_id(table_name) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_boundary_change_id')(table_name)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_boundary_change_id(table_name)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__cdc_boundary_change_id(table_name) -%}
     coalesce((
         select max(boundaries.change_id)
-        from {{ source('shop', 'shop_changes') }} as boundaries
+        from {{ cdc_change_log() }} as boundaries
         where
             boundaries.table_name = '{{ table_name }}'
             and boundaries.operation = 'truncate'
@@ -269,6 +312,15 @@
     (cdc_boundary_change_id), which an incremental append has already written.
 #}
 {% macro cdc_remove_before_boundary(table_name) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_remove_before_boundary')(table_name)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_remove_before_boundary(table_name)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__cdc_remove_before_boundary(table_name) -%}
     delete from {{ this }}
     -- Rows of an exported history (negative ids, macros/history.sql) are not the table's log.
     where _change_id between 0 and {{ cdc_boundary_change_id(table_name) }} - 1
@@ -290,7 +342,7 @@
     select null::bigint where false
     {%- else -%}
     select deleted.{{ cdc_quote(column_name) }}::bigint
-    from {{ source('raw_shop', table_name) }} as deleted
+    from {{ cdc_typed_log(table_name) }} as deleted
     where
         deleted.operation = 'delete'
         and deleted.change_id > {{ since_change_id }}

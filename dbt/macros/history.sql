@@ -24,6 +24,14 @@
     folds in the change log's new positions, and a history is a backfill (docs/history.md).
 #}
 {% macro shop_history_changes(table_name) -%}
+    {{- return(adapter.dispatch('shop_history_changes')(table_name)) -}}
+{%- endmacro %}
+
+{# The lakehouse target reads no history export yet: ingest/files lands it in Postgres only. #}
+{% macro spark__shop_history_changes(table_name) -%}
+{%- endmacro %}
+
+{% macro default__shop_history_changes(table_name) -%}
     {%- set models = shop_history_models() -%}
     {%- if table_name in models and not is_incremental() %}
 

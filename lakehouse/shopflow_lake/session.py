@@ -8,50 +8,59 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 
+def session_conf(settings: dict[str, Any], cache_tables: bool = True) -> dict[str, str]:
+    """Every Spark option of a lake session: the cluster, the heaps and the Iceberg catalog.
+    The SQL endpoint (sql_server.py) is started with the same options, so dbt's tables and the
+    jobs' tables live in one catalog configured in one place."""
+    catalog = settings["catalog"]
+    s3 = settings["s3"]
+    prefix = f"spark.sql.catalog.{catalog['name']}"
+    return {
+        "spark.app.name": settings["appName"],
+        "spark.master": settings["master"],
+        "spark.jars": ",".join(settings["jars"]),
+        "spark.driver.memory": settings["driverMemory"],
+        "spark.executor.memory": settings["executorMemory"],
+        "spark.executor.cores": "1",
+        "spark.cores.max": str(settings["maxCores"]),
+        # Executors run the contract (a Python UDF) with the same interpreter and modules.
+        "spark.pyspark.python": settings["python"],
+        "spark.executorEnv.PYTHONPATH": settings["pythonPath"],
+        # Checksums only where S3 requires them: S3-compatible stores refuse the SDK's default
+        # streaming checksum trailer (the driver gets the same from lib/lakehouse/jobs.ts).
+        "spark.executorEnv.AWS_REQUEST_CHECKSUM_CALCULATION": "when_required",
+        "spark.executorEnv.AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required",
+        "spark.sql.session.timeZone": "UTC",
+        # Small batches on a small cluster: a few partitions, not Spark's default 200.
+        "spark.sql.shuffle.partitions": str(max(2, 2 * settings["maxCores"])),
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        prefix: "org.apache.iceberg.spark.SparkCatalog",
+        f"{prefix}.type": "jdbc",
+        f"{prefix}.uri": catalog["jdbcUrl"],
+        f"{prefix}.jdbc.user": catalog["user"],
+        f"{prefix}.jdbc.password": catalog["password"],
+        # Iceberg's own schema version of the catalog tables (V1 also tracks views).
+        f"{prefix}.jdbc.schema-version": "V1",
+        f"{prefix}.warehouse": catalog["warehouse"],
+        f"{prefix}.cache-enabled": "true" if cache_tables else "false",
+        f"{prefix}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
+        f"{prefix}.s3.endpoint": s3["endpoint"],
+        f"{prefix}.s3.path-style-access": "true" if s3["pathStyle"] else "false",
+        f"{prefix}.s3.access-key-id": s3["accessKeyId"],
+        f"{prefix}.s3.secret-access-key": s3["secretAccessKey"],
+        f"{prefix}.client.region": s3["region"],
+    }
+
+
 def spark_session(settings: dict[str, Any], cache_tables: bool = True) -> SparkSession:
     """cache_tables=False makes every read load the table's current snapshot from the catalog,
     which a stream-static join needs: Iceberg's catalog cache would keep serving the snapshot of
     the first read for as long as the job keeps reading it."""
-    catalog = settings["catalog"]
-    s3 = settings["s3"]
-    prefix = f"spark.sql.catalog.{catalog['name']}"
-    builder = (
-        SparkSession.builder.appName(settings["appName"])
-        .master(settings["master"])
-        .config("spark.jars", ",".join(settings["jars"]))
-        .config("spark.driver.memory", settings["driverMemory"])
-        .config("spark.executor.memory", settings["executorMemory"])
-        .config("spark.executor.cores", "1")
-        .config("spark.cores.max", str(settings["maxCores"]))
-        # Executors run the contract (a Python UDF) with the same interpreter and modules.
-        .config("spark.pyspark.python", settings["python"])
-        .config("spark.executorEnv.PYTHONPATH", settings["pythonPath"])
-        # Checksums only where S3 requires them: S3-compatible stores refuse the SDK's default
-        # streaming checksum trailer (the driver gets the same from lib/lakehouse/jobs.ts).
-        .config("spark.executorEnv.AWS_REQUEST_CHECKSUM_CALCULATION", "when_required")
-        .config("spark.executorEnv.AWS_RESPONSE_CHECKSUM_VALIDATION", "when_required")
-        .config("spark.sql.session.timeZone", "UTC")
-        # Small batches on a small cluster: a few partitions, not Spark's default 200.
-        .config("spark.sql.shuffle.partitions", str(max(2, 2 * settings["maxCores"])))
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.extensions", "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions")
-        .config(prefix, "org.apache.iceberg.spark.SparkCatalog")
-        .config(f"{prefix}.type", "jdbc")
-        .config(f"{prefix}.uri", catalog["jdbcUrl"])
-        .config(f"{prefix}.jdbc.user", catalog["user"])
-        .config(f"{prefix}.jdbc.password", catalog["password"])
-        # Iceberg's own schema version of the catalog tables (V1 also tracks views).
-        .config(f"{prefix}.jdbc.schema-version", "V1")
-        .config(f"{prefix}.warehouse", catalog["warehouse"])
-        .config(f"{prefix}.cache-enabled", "true" if cache_tables else "false")
-        .config(f"{prefix}.io-impl", "org.apache.iceberg.aws.s3.S3FileIO")
-        .config(f"{prefix}.s3.endpoint", s3["endpoint"])
-        .config(f"{prefix}.s3.path-style-access", "true" if s3["pathStyle"] else "false")
-        .config(f"{prefix}.s3.access-key-id", s3["accessKeyId"])
-        .config(f"{prefix}.s3.secret-access-key", s3["secretAccessKey"])
-        .config(f"{prefix}.client.region", s3["region"])
-    )
+    builder = SparkSession.builder
+    for key, value in session_conf(settings, cache_tables).items():
+        builder = builder.config(key, value)
     if settings.get("eventLogDir"):
         # Spark's event log (every job, stage and task with its timings) for profiling runs.
         builder = builder.config("spark.eventLog.enabled", "true").config("spark.eventLog.dir", settings["eventLogDir"]).config("spark.eventLog.compress", "false")

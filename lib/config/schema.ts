@@ -128,6 +128,10 @@ export const DEFAULTS = {
   SPARK_WORKER_CORES: '2',
   SPARK_WORKER_MEMORY: '2g',
   SPARK_DRIVER_MEMORY: '768m',
+  SPARK_SQL_HOST: '127.0.0.1',
+  SPARK_SQL_PORT: '10000',
+  SPARK_SQL_MEMORY: '1g',
+  SPARK_SQL_CORES: '2',
   LAKE_CHANGES_TOPIC: 'shop.changes',
   LAKE_TRIGGER_SECONDS: '5',
   LAKE_JOB_CORES: '1',
@@ -327,6 +331,13 @@ export const envSchema = z.object({
   /** Memory one local worker offers its executors, shared by its SPARK_WORKER_CORES slots (each executor heap is a bit less than its share). */
   SPARK_WORKER_MEMORY: z.string().regex(/^\d+[mg]$/, 'must be a size such as 768m or 1g'),
   SPARK_DRIVER_MEMORY: z.string().regex(/^\d+[mg]$/, 'must be a size such as 768m or 1g'),
+  /** Host of the lake's SQL endpoint (Spark Thrift server) dbt's `lakehouse` target connects to; services:up starts one on 127.0.0.1 with the local cluster. */
+  SPARK_SQL_HOST: z.string().min(1),
+  SPARK_SQL_PORT: int(1, 65535),
+  /** Heap of the SQL endpoint's driver (-Xmx): it plans dbt's queries and collects their results. */
+  SPARK_SQL_MEMORY: z.string().regex(/^\d+[mg]$/, 'must be a size such as 768m or 1g'),
+  /** Most cores the SQL endpoint takes while a query runs; it gives them back when idle (dynamic allocation), so the landing jobs keep theirs. */
+  SPARK_SQL_CORES: int(1, 256),
   /** Kafka topic the CDC ingestor also publishes its changes to (transactionally) when the lakehouse is on. */
   LAKE_CHANGES_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a valid Kafka topic name'),
   /** Micro-batch interval of the landing jobs: also the floor of their freshness. */

@@ -15,7 +15,10 @@ import { ROOT_DIR } from '../root.ts';
 export const DBT_PROJECT_DIR = join(ROOT_DIR, 'dbt');
 
 export type DbtConfig = Pick<Config, 'WAREHOUSE_URL' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'PYTHON_VENV' | 'rootDir'> &
-  Partial<Pick<Config, 'SUPERSET_PORT'>>;
+  Partial<Pick<Config, 'SUPERSET_PORT' | 'SPARK_SQL_HOST' | 'SPARK_SQL_PORT'>>;
+
+/** The profile's targets (dbt/profiles.yml): Postgres, and Spark over the Iceberg lake (docs/dbt.md "Two targets"). */
+export type DbtTarget = 'local' | 'lakehouse';
 
 export interface RunDbtOptions {
   /** Where dbt writes manifest/run_results (default dbt/target); give each concurrent run its own. */
@@ -40,6 +43,8 @@ export interface RunDbtOptions {
   lockFile?: string;
   /** Override the dbt executable (default <PYTHON_VENV>/bin/dbt). */
   dbtExecutable?: string;
+  /** The profile's target (default: the profile's own, `local` unless SHOPFLOW_DBT_TARGET says otherwise). */
+  target?: DbtTarget;
 }
 
 /** The dbt executable of the project's Python venv. */
@@ -49,7 +54,7 @@ export function dbtExecutable(config: Pick<DbtConfig, 'PYTHON_VENV' | 'rootDir'>
 
 /** The environment dbt/profiles.yml reads, derived from the warehouse URL (role transformer). */
 export function dbtProfileEnv(
-  config: Pick<DbtConfig, 'WAREHOUSE_URL' | 'WAREHOUSE_TRANSFORMER_PASSWORD'>,
+  config: Pick<DbtConfig, 'WAREHOUSE_URL' | 'WAREHOUSE_TRANSFORMER_PASSWORD' | 'SPARK_SQL_HOST' | 'SPARK_SQL_PORT'>,
   threads = 4,
 ): Record<string, string> {
   const url = new URL(config.WAREHOUSE_URL);
@@ -62,13 +67,16 @@ export function dbtProfileEnv(
     SHOPFLOW_PG_PASSWORD: config.WAREHOUSE_TRANSFORMER_PASSWORD,
     SHOPFLOW_PG_SSLMODE: sslmode ?? 'prefer',
     SHOPFLOW_DBT_THREADS: String(threads),
+    // The lakehouse target's Spark SQL endpoint.
+    ...(config.SPARK_SQL_HOST !== undefined ? { SHOPFLOW_SPARK_HOST: config.SPARK_SQL_HOST } : {}),
+    ...(config.SPARK_SQL_PORT !== undefined ? { SHOPFLOW_SPARK_PORT: String(config.SPARK_SQL_PORT) } : {}),
   };
 }
 
 /** The full, explicit child environment for a dbt run: profile, telemetry off, paths. */
 export function dbtEnv(
   config: DbtConfig,
-  options: Pick<RunDbtOptions, 'targetPath' | 'logPath' | 'threads' | 'testLoadedSince'> = {},
+  options: Pick<RunDbtOptions, 'targetPath' | 'logPath' | 'threads' | 'testLoadedSince' | 'target'> = {},
 ): Record<string, string> {
   return childEnv({
     ...dbtProfileEnv(config, options.threads),
@@ -85,6 +93,7 @@ export function dbtEnv(
     ...(options.targetPath ? { DBT_TARGET_PATH: options.targetPath } : {}),
     ...(options.logPath ? { DBT_LOG_PATH: options.logPath } : {}),
     ...(options.testLoadedSince ? { SHOPFLOW_TEST_LOADED_SINCE: options.testLoadedSince } : {}),
+    ...(options.target ? { SHOPFLOW_DBT_TARGET: options.target } : {}),
   });
 }
 

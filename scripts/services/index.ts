@@ -13,6 +13,7 @@ import { s3proxyService } from './s3proxy.ts';
 import { shopPostgresService } from './shop-postgres.ts';
 import { smtpService } from './smtp.ts';
 import { sparkService } from './spark.ts';
+import { sparkSqlService } from './spark-sql.ts';
 import type { LocalService, ServiceName, ServiceStatus } from './types.ts';
 
 export type { LocalService, ServiceName, ServiceStatus } from './types.ts';
@@ -20,8 +21,8 @@ export type { LocalService, ServiceName, ServiceStatus } from './types.ts';
 /** The services everything needs. Prometheus is optional (METRICS_ENABLED) and handled by servicesFor. */
 export const SERVICES: readonly LocalService[] = [postgresService, shopPostgresService, mariadbService, kafkaService, smtpService];
 
-/** The lakehouse's services (LAKEHOUSE_ENABLED): the object store and the Spark cluster. */
-export const LAKEHOUSE_SERVICES: readonly LocalService[] = [s3proxyService, sparkService];
+/** The lakehouse's services (LAKEHOUSE_ENABLED): the object store, the Spark cluster and its SQL endpoint (dbt's `lakehouse` target). */
+export const LAKEHOUSE_SERVICES: readonly LocalService[] = [s3proxyService, sparkService, sparkSqlService];
 
 type Switches = Pick<Config, 'METRICS_ENABLED' | 'LAKEHOUSE_ENABLED'>;
 

@@ -1,7 +1,7 @@
 /** The shape every local service module implements, so the CLI and the test setup treat them alike. */
 import type { Config } from '../../lib/config/index.ts';
 
-export type ServiceName = 'postgres' | 'shop-postgres' | 'mariadb' | 'kafka' | 'smtp' | 'prometheus' | 's3proxy' | 'spark';
+export type ServiceName = 'postgres' | 'shop-postgres' | 'mariadb' | 'kafka' | 'smtp' | 'prometheus' | 's3proxy' | 'spark' | 'spark-sql';
 
 export interface ServiceStatus {
   service: ServiceName;

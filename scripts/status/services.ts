@@ -84,6 +84,7 @@ async function versionOf(service: ServiceStatus['service'], config: Config): Pro
     if (service === 'prometheus') return { version: 'Prometheus' };
     if (service === 's3proxy') return { version: 'S3 API' };
     if (service === 'spark') return { version: 'Spark standalone' };
+    if (service === 'spark-sql') return { version: 'Spark Thrift server' };
     if (service === 'kafka') {
       const v = kafkaVersion(config);
       return v ? { version: `Kafka ${v}` } : {};
@@ -106,6 +107,7 @@ const LABEL: Record<ServiceStatus['service'], string> = {
   prometheus: 'prometheus',
   s3proxy: 's3 store',
   spark: 'spark',
+  'spark-sql': 'spark sql',
 };
 const LOGIN_FIX: Record<ServiceStatus['service'], string> = {
   postgres: 'check WAREHOUSE_TRANSFORMER_PASSWORD (status reads the warehouse as role transformer)',
@@ -116,6 +118,7 @@ const LOGIN_FIX: Record<ServiceStatus['service'], string> = {
   prometheus: 'look at .data/prometheus/prometheus.log',
   s3proxy: 'check S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY',
   spark: 'look at .data/spark/*.log',
+  'spark-sql': 'look at .data/spark-sql/spark-sql.log',
 };
 const VARIABLE: Record<ServiceStatus['service'], string> = {
   postgres: 'WAREHOUSE_URL',
@@ -126,6 +129,7 @@ const VARIABLE: Record<ServiceStatus['service'], string> = {
   prometheus: 'PROMETHEUS_PORT',
   s3proxy: 'S3_ENDPOINT',
   spark: 'SPARK_MASTER',
+  'spark-sql': 'SPARK_SQL_HOST',
 };
 
 export async function serviceRows(config: Config): Promise<Row[]> {

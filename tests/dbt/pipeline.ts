@@ -70,8 +70,13 @@ export async function createPipelineEnv(label: string): Promise<PipelineEnv> {
 }
 
 /** Generate a shop and land all of it in the warehouse through both ingestors. */
-export async function generateAndIngest(env: PipelineEnv, size: GenerateSize, options: { anomalies?: boolean } = {}): Promise<void> {
-  const childEnv = envFor(env, 100_000 + Math.floor(Math.random() * 1_000_000_000));
+export async function generateAndIngest(
+  env: PipelineEnv,
+  size: GenerateSize,
+  options: { anomalies?: boolean; extraEnv?: Record<string, string> } = {},
+): Promise<void> {
+  // extraEnv: e.g. the lakehouse's change topic, so the CDC ingestor also publishes to it.
+  const childEnv = { ...envFor(env, 100_000 + Math.floor(Math.random() * 1_000_000_000)), ...options.extraEnv };
   const cdc = startCli('ingest/cdc/cli.ts', [], childEnv);
   cdc.done.catch(() => undefined);
   try {

@@ -2,7 +2,7 @@
     config(
         materialized = 'incremental',
         unique_key = 'restock_id',
-        incremental_strategy = 'delete+insert',
+        incremental_strategy = upsert_strategy(),
         on_schema_change = 'fail',
         indexes = [
             {'columns': ['restock_id'], 'unique': true},

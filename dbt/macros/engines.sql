@@ -1,0 +1,239 @@
+{#
+    What differs between the project's two targets (docs/dbt.md "Two targets"): Postgres
+    (`local`, the default__ implementations, most of them in cdc.sql) and Spark over the Iceberg
+    lake (`lakehouse`, the spark__ ones here). Models never branch on the engine themselves;
+    they call these macros, which dbt dispatches on the adapter.
+
+    The lake's change log differs in shape from Postgres's: the changes job lands every change of
+    every table in one Iceberg table, lake.raw.shop_changes, its row images as JSON text
+    (ingest/cdc/values.ts) and its order as binlog coordinates; Postgres has a typed table per
+    source table (raw_shop.<table>) and a change_id sequence. The spark__ macros number the
+    lake's log in source order and read the images' values with the types of shop_columns(), so
+    staging sees the same columns on both.
+#}
+
+{# The change log's table-level events and truncates, with change_id (source order). #}
+{% macro cdc_change_log() -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_change_log')()) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_change_log()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__cdc_change_log() -%}
+    {{ return(source('shop', 'shop_changes')) }}
+{%- endmacro %}
+
+{#
+    The lake's log numbered like Postgres's change_id: snapshot reads first, then binlog order
+    (file, position, row in the event); the Kafka partition and offset only break ties between
+    rows of one snapshot. The numbers are dense, so they are not Postgres's values, but they
+    order every change the same way, and a change landed later numbers after every earlier one.
+#}
+{% macro spark__cdc_change_log() -%}
+    (
+        select
+            row_number() over (
+                order by
+                    case when log.operation = 'snapshot' then 0 else 1 end,
+                    log.binlog_file,
+                    log.binlog_position,
+                    log.row_index,
+                    log.kafka_partition,
+                    log.kafka_offset
+            ) as change_id,
+            log.source_database,
+            log.table_name,
+            log.operation,
+            log.primary_key,
+            log.before_image,
+            log.after_image,
+            log.binlog_file,
+            log.binlog_position,
+            log.row_index,
+            log.gtid,
+            log.snapshot_id,
+            log.source_committed_at,
+            log.ddl,
+            log._loaded_at
+        from {{ source('shop', 'shop_changes') }} as log
+    )
+{%- endmacro %}
+
+{# The typed change log of one source table (raw_shop.<table> on Postgres). #}
+{% macro cdc_typed_log(table_name) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_typed_log')(table_name)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_typed_log(table_name)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__cdc_typed_log(table_name) -%}
+    {{ return(source('raw_shop', table_name)) }}
+{%- endmacro %}
+
+{#
+    One source table's row changes from the lake's log: the change-log columns of raw_shop's
+    tables, and each source column as the JSON text of its value in the row's image (the before
+    image for a delete, as raw_shop holds it); spark__cdc_typed_read types them.
+#}
+{% macro spark__cdc_typed_log(table_name) -%}
+    (
+        select
+            log.change_id,
+            log.operation,
+            log.binlog_file,
+            log.binlog_position,
+            log.row_index,
+            log.gtid,
+            log.snapshot_id,
+            log.source_committed_at,
+            log._loaded_at,
+            log.primary_key as _key
+            {%- for column_name, data_type in shop_columns(table_name) %},
+            get_json_object(
+                case when log.operation = 'delete' then log.before_image else log.after_image end,
+                '$.{{ column_name }}'
+            ) as {{ adapter.quote(column_name) }}
+            {%- endfor %}
+        from {{ cdc_change_log() }} as log
+        where
+            log.table_name = '{{ table_name }}'
+            and log.operation in ('snapshot', 'insert', 'update', 'delete')
+    )
+{%- endmacro %}
+
+{# Every staged column is in the lake's images, as JSON text. #}
+{% macro spark__cdc_raw_column_types(table_name) -%}
+    {%- set types = {} -%}
+    {%- for column_name, data_type in shop_columns(table_name) -%}
+        {%- do types.update({column_name: 'json'}) -%}
+    {%- endfor -%}
+    {{ return(types) }}
+{%- endmacro %}
+
+{# Spark's name of a staging type (shop_columns() names Postgres's). #}
+{% macro spark_type(data_type) -%}
+    {%- set wanted = data_type | replace(' ', '') -%}
+    {%- if wanted == 'text' -%}{{ return('string') }}
+    {%- elif wanted == 'timestamptz' -%}{{ return('timestamp') }}
+    {%- elif wanted == 'integer' -%}{{ return('int') }}
+    {%- elif wanted.startswith('numeric(') -%}{{ return('decimal' ~ wanted[7:]) }}
+    {%- else -%}{{ return(wanted) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    A JSON text value as data_type: (expression, check that holds when it fits). Timestamps are
+    ISO-8601 UTC with a Z (Spark's session time zone is UTC); booleans are the source's 0/1.
+#}
+{% macro spark__cdc_typed_read(column_sql, raw_type, data_type) -%}
+    {%- set spark = spark_type(data_type) -%}
+    {%- if spark == 'string' -%}
+        {{ return((column_sql, none)) }}
+    {%- elif spark == 'boolean' -%}
+        {{ return(('(cast(' ~ column_sql ~ ' as int) <> 0)', '(' ~ column_sql ~ ' is null or try_cast(' ~ column_sql ~ ' as int) is not null)')) }}
+    {%- else -%}
+        {{ return(('cast(' ~ column_sql ~ ' as ' ~ spark ~ ')', '(' ~ column_sql ~ ' is null or try_cast(' ~ column_sql ~ ' as ' ~ spark ~ ') is not null)')) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# The lake keeps no _unmapped column: a value fits when it casts; the key must be present. #}
+{% macro spark__cdc_typed_row_is_typeable(key_column, columns, raw_types, relation_alias) -%}
+    (
+        {{ relation_alias }}.{{ adapter.quote(key_column) }} is not null
+        {%- for column_name, data_type in columns %}
+        {%- set check = cdc_typed_read(relation_alias ~ '.' ~ adapter.quote(column_name), 'json', data_type)[1] %}
+        {%- if check is not none %}
+        and {{ check }}
+        {%- endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{# The latest change per key of the CTE `changes`. #}
+{% macro cdc_latest_per_key(key_column) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('cdc_latest_per_key')(key_column)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__cdc_latest_per_key(key_column)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__cdc_latest_per_key(key_column) -%}
+        select distinct on ({{ key_column }}) *
+        from changes
+        order by {{ key_column }} asc, _change_id desc
+{%- endmacro %}
+
+{# Spark has no DISTINCT ON: a change with no later change of its key. #}
+{% macro spark__cdc_latest_per_key(key_column) -%}
+        select candidate.*
+        from changes as candidate
+        where
+            not exists (
+                select 1
+                from changes as later
+                where
+                    later.{{ key_column }} = candidate.{{ key_column }}
+                    and later._change_id > candidate._change_id
+            )
+{%- endmacro %}
+
+{# Spark's regular expressions: \b for Postgres's \y, a case-insensitive flag for ~*. #}
+{% macro spark__cdc_boundary_change_id(table_name) -%}
+    coalesce((
+        select max(boundaries.change_id)
+        from {{ cdc_change_log() }} as boundaries
+        where
+            boundaries.table_name = '{{ table_name }}'
+            and boundaries.operation = 'truncate'
+            and (
+                boundaries.snapshot_id is not null
+                or not coalesce(boundaries.ddl, '') rlike '(?i)^\\s*(/\\*.*?\\*/\\s*)*truncate\\b'
+            )
+    ), 0)
+{%- endmacro %}
+
+{#
+    Incremental strategy of the current-state models, which replace a key's row: delete+insert
+    on Postgres, merge on Iceberg (dbt-spark has no delete+insert).
+#}
+{% macro upsert_strategy() -%}
+    {{ return('merge' if target.type == 'spark' else 'delete+insert') }}
+{%- endmacro %}
+
+{#
+    A literal looked up before a post-hook's DELETE runs: Iceberg's row-level DELETE takes a
+    plain condition, not one with a scalar subquery over the numbered log.
+#}
+{% macro spark_scalar(expression_sql) -%}
+    {%- if not execute -%}{{ return(0) }}{%- endif -%}
+    {{ return(run_query('select ' ~ expression_sql).columns[0].values()[0]) }}
+{%- endmacro %}
+
+{% macro spark__cdc_remove_tombstones(table_name) -%}
+    {%- set latest_truncate -%}
+        coalesce((
+            select max(truncates.change_id)
+            from {{ cdc_change_log() }} as truncates
+            where
+                truncates.table_name = '{{ table_name }}'
+                and truncates.operation = 'truncate'
+        ), 0)
+    {%- endset -%}
+    delete from {{ this }}
+    where
+        _is_deleted
+        or _change_id < {{ spark_scalar(latest_truncate) }}
+{%- endmacro %}
+
+{% macro spark__cdc_remove_before_boundary(table_name) -%}
+    delete from {{ this }}
+    where _change_id < {{ spark_scalar(cdc_boundary_change_id(table_name)) }}
+{%- endmacro %}
