@@ -24,7 +24,12 @@
     folds in the change log's new positions, and a history is a backfill (docs/history.md).
 #}
 {% macro shop_history_changes(table_name) -%}
-    {{- return(adapter.dispatch('shop_history_changes')(table_name)) -}}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('shop_history_changes')(table_name)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__shop_history_changes(table_name)) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {# The lakehouse target reads no history export yet: ingest/files lands it in Postgres only. #}
