@@ -6,7 +6,7 @@
  *   (b) the TypeScript Kafka ingestor into Postgres, in a process of its own (bench ingest-kafka's child);
  *   (c) the Spark clickstream job into Iceberg with 1 executor core (one worker);
  *   (d) the same with 2 (both workers): the 2-to-1 ratio shows whether the work spreads;
- * (b), (c) and (d) R times, interleaved (the order rotates each round), reported as medians; each
+ * (a) to (d) R times, interleaved (the order rotates each round), reported as medians; each
  * Spark run lands into empty tables from a fresh checkpoint, timed from its first micro-batch
  * being planned to its last commit (JVM and session start-up left out, reported apart). Then
  * freshness at a steady produce rate: Kafka timestamp to the Iceberg commit that made the event
@@ -45,13 +45,13 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '5000' },
     'steady-seconds': { type: 'string', default: '60' },
     /** Which landing runs, comma-separated (profiling one alone); `--steady-seconds 0` skips freshness. */
-    runs: { type: 'string', default: 'ts,spark1,spark2' },
+    runs: { type: 'string', default: 'ceiling,ts,spark1,spark2' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
   process.stdout.write(
-    'usage: npm run bench -- lake-landing [--events 200000] [--rounds 1] [--rate 5000] [--steady-seconds 60] [--runs ts,spark1,spark2]\n',
+    'usage: npm run bench -- lake-landing [--events 200000] [--rounds 1] [--rate 5000] [--steady-seconds 60] [--runs ceiling,ts,spark1,spark2]\n',
   );
   process.exit(0);
 }
@@ -395,22 +395,25 @@ async function main(): Promise<void> {
     step(`producing ${events} events to ${topic} (${config.KAFKA_PARTITIONS} partitions)`);
     await produce(config, topic, events, 1);
     const total = Object.values(await endOffsets(config, topic)).reduce((a, b) => a + b, 0);
-    step('(a) Kafka read ceiling');
-    const ceiling = await readCeiling(config, topic, total);
-    step(`  ${round(ceiling, 0)} events/s`);
+    const ceilings: number[] = [];
     const ts: number[] = [];
     const tsRss: number[] = [];
     const spark: Record<1 | 2, number[]> = { 1: [], 2: [] };
     const startup: number[] = [];
     const memory = new Map<string, number>();
-    const runs = args.runs.split(',').filter((r): r is 'ts' | 'spark1' | 'spark2' => ['ts', 'spark1', 'spark2'].includes(r));
+    type Run = 'ceiling' | 'ts' | 'spark1' | 'spark2';
+    const runs = args.runs.split(',').filter((r): r is Run => ['ceiling', 'ts', 'spark1', 'spark2'].includes(r));
     const profiles: Record<1 | 2, LakeProfile[]> = { 1: [], 2: [] };
     const cpuPerKEvents: Record<1 | 2, number[]> = { 1: [], 2: [] };
     for (let r = 0; r < rounds; r++) {
       for (let i = 0; i < runs.length; i++) {
         const run = runs[(i + r) % runs.length]!;
         step(`round ${r + 1}: ${run}`);
-        if (run === 'ts') {
+        if (run === 'ceiling') {
+          const result = await readCeiling(config, topic, total);
+          ceilings.push(result);
+          step(`  ${round(result, 0)} events/s`);
+        } else if (run === 'ts') {
           const result = await tsIngestor(config, topic);
           ts.push(result.rate);
           tsRss.push(result.maxRssMb);
@@ -491,6 +494,7 @@ async function main(): Promise<void> {
     };
     const fresh = steadySeconds > 0 ? await freshness() : undefined;
 
+    const ceiling = median(ceilings);
     const ts50 = median(ts);
     const one = median(spark[1]);
     const two = median(spark[2]);
@@ -509,6 +513,11 @@ async function main(): Promise<void> {
         events: total,
         rounds,
         ratio_2_to_1_workers: round(two / one),
+        spark_rates_1_worker: spark[1].map((r) => round(r, 0)).join(','),
+        spark_rates_2_workers: spark[2].map((r) => round(r, 0)).join(','),
+        ts_rates: ts.map((r) => round(r, 0)).join(','),
+        ceiling_rates: ceilings.map((r) => round(r, 0)).join(','),
+        kafka_partitions: config.KAFKA_PARTITIONS,
         ratio_spark2_to_ts_ingestor: round(two / ts50),
         spark_startup_s_median: round(median(startup), 1),
         freshness_rate_eps: rate,
