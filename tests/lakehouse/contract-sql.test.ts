@@ -9,23 +9,17 @@
  */
 import { spawn } from 'node:child_process';
 
-import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 import { decodeMessage } from '../../ingest/kafka/decode.ts';
 import { loadConfig } from '../../lib/config/index.ts';
 import { lakehousePaths } from '../../lib/lakehouse/paths.ts';
 import { contractSpec } from '../../lib/lakehouse/settings.ts';
-import { boundedEvent, instant } from '../lib/events/arbitraries.ts';
 import { rawCorpus } from '../ingest/kafka/corpus.ts';
+import { generatedMessages, type ContractMessage } from './contract-messages.ts';
 import { lakehouseInstalled } from './support.ts';
 
-interface Record {
-  kind: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  timestampMs: number;
-}
+type Record = ContractMessage;
 
 interface SqlVerdict {
   ok: boolean;
@@ -140,55 +134,11 @@ function corpusRecords(): Record[] {
   }));
 }
 
-function generatedRecords(): Record[] {
-  const replacement = fc.oneof(
-    fc.json({ maxDepth: 2 }),
-    fc.integer().chain((n) => fc.constantFrom(`${n}`, `${n}.0`, `${n}e0`, `${n}.5`, `${n}.25`, `${n}.125`)),
-    fc.constantFrom(
-      '"a\\u0000"',
-      '"\\ud800"',
-      '"\\\\u0000"',
-      '1e400',
-      '-0',
-      'null',
-      'true',
-      '"2026-02-30T00:00:00Z"',
-      '"2026-03-01T10:00:00+24:00"',
-    ),
-    fc.string({ unit: 'grapheme', maxLength: 70 }).map((s) => JSON.stringify(s)),
-  );
-  const text = fc.oneof(
-    { weight: 3, arbitrary: boundedEvent.map((e) => JSON.stringify(e)) },
-    {
-      weight: 6,
-      arbitrary: fc
-        .tuple(boundedEvent, replacement)
-        .chain(([event, written]) =>
-          fc
-            .constantFrom(...Object.keys(event), 'extra')
-            .map((field) => JSON.stringify({ ...event, [field]: '@@x@@' }).replace('"@@x@@"', written)),
-        ),
-    },
-    { weight: 1, arbitrary: fc.json() },
-  );
-  const record = fc.record({
-    kind: fc.constant('generated'),
-    key: fc.oneof(
-      fc.constant(null),
-      fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b)),
-      fc.string({ maxLength: 20 }).map((s) => Buffer.from(s)),
-    ),
-    value: fc.oneof({ weight: 9, arbitrary: text.map((t) => Buffer.from(t)) }, { weight: 1, arbitrary: fc.constant(null) }),
-    timestampMs: fc.oneof({ weight: 8, arbitrary: instant }, { weight: 1, arbitrary: fc.constantFrom(-1, 0, 4_102_444_800_000, -5) }),
-  });
-  return fc.sample(record, { numRuns: 600, seed: 24 });
-}
-
 // Skipped only where the lakehouse is not installed (a developer who has not switched it on);
 // lakehouseInstalled throws in CI, which always installs it.
 describe.skipIf(!installed)('the landing job applies the Kafka ingestor contract', () => {
   const corpus = corpusRecords();
-  const generated = generatedRecords();
+  const generated = generatedMessages();
   let verdicts: SqlVerdict[] = [];
 
   beforeAll(async () => {
