@@ -9,7 +9,7 @@
  * otherwise.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -65,5 +65,23 @@ describe('data tests scoped by load time', () => {
     const byVar = await runner.dbt(TEST, { test_loaded_since: at(1) });
     expect(status(), 'the var, loaded before the window').toBe('pass');
     expect(byVar.outputTail).toMatch(FULL_REPARSE);
+  }, 600_000);
+
+  it('looks up the change-log bound once per invocation, not once per scoped test', async () => {
+    await runner.dbt(['build', '--select', '+path:models/staging/shop', '--exclude', 'resource_type:unit_test'], undefined, {
+      testLoadedSince: at(-1),
+    });
+    const results = JSON.parse(readFileSync(join(runner.targetPath, 'run_results.json'), 'utf8')) as {
+      results: Array<{ unique_id: string; compiled_code?: string }>;
+    };
+    // Scoped by change-log position: `<column> >= <first change id>`, or `false` when no change was loaded since.
+    const scoped = results.results.filter(
+      (r) => r.unique_id.startsWith('test.') && /where (?:\w+ >= \d+|false)\) dbt_subquery/.test(r.compiled_code ?? ''),
+    );
+    expect(scoped.length, 'tests scoped by change-log position').toBeGreaterThan(10);
+    // dbt's debug log holds every statement it ran; the bound's query is the only one with this text.
+    const log = readFileSync(join(dirname(runner.targetPath), 'logs', 'dbt.log'), 'utf8');
+    const lastRun = log.slice(log.lastIndexOf('Running with dbt='));
+    expect(lastRun.match(/select min\(first_id\)::text from \(/g) ?? []).toHaveLength(1);
   }, 600_000);
 });
