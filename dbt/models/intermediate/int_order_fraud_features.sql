@@ -113,6 +113,24 @@ cross_country_candidates as (
 
 ),
 
+card_payment_buckets as (
+
+    -- Each card payment filed under its window-long time bucket and the buckets either side:
+    -- a payment within the window of another lies in its bucket or the next, so exactly one of
+    -- the three copies shares the other's bucket. The join below then pairs a candidate only
+    -- with its card's payments of three buckets, not with all of them: a card used all year
+    -- (the 10x world's shared cards hold 17k payments each) made that join grow with the
+    -- square of its payments (382 s against 4 s at 1x).
+    select
+        card_payments.*,
+        floor(
+            extract(epoch from card_payments.attempted_at) / {{ s.card_window_minutes * 60 }}
+        )::bigint + shifts.shift as time_bucket
+    from card_payments
+    cross join (values (-1), (0), (1)) as shifts (shift)
+
+),
+
 card_neighbourhoods as (
 
     -- Per order: the most countries and accounts its card showed within the window around one
@@ -128,9 +146,11 @@ card_neighbourhoods as (
             count(distinct neighbour.ip_country_code) as countries,
             count(distinct neighbour.customer_id) as customers
         from cross_country_candidates as candidate
-        inner join card_payments as neighbour
+        inner join card_payment_buckets as neighbour
             on
                 candidate.card_fingerprint = neighbour.card_fingerprint
+                and neighbour.time_bucket
+                = floor(extract(epoch from candidate.attempted_at) / {{ s.card_window_minutes * 60 }})::bigint
                 and neighbour.attempted_at
                 between candidate.attempted_at - interval '{{ s.card_window_minutes }} minutes'
                 and candidate.attempted_at + interval '{{ s.card_window_minutes }} minutes'
