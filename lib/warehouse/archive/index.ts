@@ -6,7 +6,9 @@
  * warehouse (raw.shop_events_day_fingerprint), described by a manifest beside the file, and only
  * then detached and dropped by raw.drop_archived_shop_events_partition, which compares again
  * under a lock and drops nothing if a row changed. A day staging has not read past is never
- * archived: staging is the only reader of raw, and it must have what it needs first.
+ * archived: staging is the only reader of raw, and it must have what it needs first. In the
+ * transaction of the drop, the day's staged rows leave staging too, their event ids kept as
+ * keys for its deduplication (staging.ts).
  *
  * Layout under RAW_ARCHIVE_DIR: raw/shop_events/load_day=YYYY-MM-DD/{shop_events.parquet,manifest.json}
  * (hive-style, so Spark, DuckDB or pyarrow read the folder as one table partitioned by load day).
@@ -18,8 +20,9 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { childEnv, roleUrl, type Config } from '../../config/index.ts';
 import { ShopflowError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { createPool } from '../../pg/pool.ts';
+import { createPool, withTransaction } from '../../pg/pool.ts';
 import { runProcess } from '../../process.ts';
+import { retireStagedDay, vacuumStaged, type StagedDayResult } from './staging.ts';
 
 const SCRIPT = join('lib', 'warehouse', 'archive', 'partition_parquet.py');
 const DAY_TIMEOUT_MS = 60 * 60_000;
@@ -63,7 +66,15 @@ function dayDir(config: Pick<Config, 'RAW_ARCHIVE_DIR' | 'rootDir'>, day: string
 }
 
 function adminPool(config: Config, logger?: Logger) {
-  return createPool({ connectionString: roleUrl(config, 'admin'), applicationName: 'shopflow-raw-archive', max: 1, logger });
+  // A day's statements scan the day (a backfill's load day holds the whole backfill): the
+  // timeout of a day's export, not the pool's default two minutes.
+  return createPool({
+    connectionString: roleUrl(config, 'admin'),
+    applicationName: 'shopflow-raw-archive',
+    max: 1,
+    statementTimeoutMs: DAY_TIMEOUT_MS,
+    logger,
+  });
 }
 
 /** Which load days are due (older than RAW_RETENTION_DAYS) and which of those may go now. */
@@ -166,20 +177,28 @@ export async function archiveDay(config: Config, day: string, opts: ArchiveOptio
   await writeFile(join(dir, 'manifest.json.tmp'), `${JSON.stringify(manifest, null, 2)}\n`);
   await rename(join(dir, 'manifest.json.tmp'), join(dir, 'manifest.json'));
 
+  // The raw partition and the day's staged rows leave together (staging.ts says why and what stays).
   const pool = adminPool(config, opts.logger);
+  let staged: StagedDayResult;
   try {
-    const { rows } = await pool.query<{ dropped: boolean }>(
-      `select raw.drop_archived_shop_events_partition($1::date, $2::bigint, $3::numeric) as dropped`,
-      [day, manifest.rows, manifest.keyHash],
-    );
-    if (!rows[0]!.dropped)
-      throw new ArchiveMismatchError(
-        `raw.shop_events load day ${day} changed after it was archived (or has no partition of its own); it was kept. Run npm run raw:archive again`,
+    staged = await withTransaction(pool, async (client) => {
+      const { rows } = await client.query<{ dropped: boolean }>(
+        `select raw.drop_archived_shop_events_partition($1::date, $2::bigint, $3::numeric) as dropped`,
+        [day, manifest.rows, manifest.keyHash],
       );
+      if (!rows[0]!.dropped)
+        throw new ArchiveMismatchError(
+          `raw.shop_events load day ${day} changed after it was archived (or has no partition of its own); it was kept. Run npm run raw:archive again`,
+        );
+      return retireStagedDay(client, day);
+    });
   } finally {
     await pool.end();
   }
-  opts.logger?.info({ day, rows: manifest.rows, bytes: manifest.bytes }, 'raw load day archived and dropped');
+  opts.logger?.info(
+    { day, rows: manifest.rows, bytes: manifest.bytes, ...staged },
+    'raw load day archived and dropped, its staged rows removed',
+  );
   return manifest;
 }
 
@@ -197,6 +216,14 @@ export async function archiveRaw(config: Config, opts: ArchiveOptions = {}): Pro
   for (const day of plan.days) {
     opts.signal?.throwIfAborted();
     archived.push(await archiveDay(config, day, opts));
+  }
+  if (archived.length > 0) {
+    const pool = adminPool(config, opts.logger);
+    try {
+      await vacuumStaged(pool);
+    } finally {
+      await pool.end();
+    }
   }
   return { plan, archived };
 }

@@ -14,6 +14,14 @@
     their load time, so a backfill is read once), skipping event_ids already kept. A re-send
     loaded after the first copy is a later offset, so the first copy is already here. A full
     refresh picks the same first copies, so both give the same table.
+
+    Raw retention (docs/operations.md "Raw retention"): when a load day of raw is archived, the
+    rows staging kept from it are deleted here too and their event ids kept as compact keys in
+    raw.shop_events_archived_keys (migration 0280), with the archived load day. A re-send of an
+    archived event is therefore still not admitted: incrementally, any archived key is an event
+    kept before (every row read here lies past what staging had read when its day left); on a
+    full refresh, a first copy raw still holds on a later load day than the archived one is such
+    a re-send, while one on the archived day itself was rehydrated and is staged again.
 #}
 {{
     config(
@@ -177,29 +185,36 @@ first_copies as (
 
 ),
 
-{%- if is_incremental() %}
-
 not_yet_kept as (
 
     select first_copies.*
     from first_copies
-    where not exists (
-        select 1
-        from {{ this }} as kept
-        where kept.event_id = first_copies.event_id
-    )
+    where
+        not exists (
+            select 1
+            from {{ source('clickstream_archive', 'shop_events_archived_keys') }} as archived
+            where
+                archived.event_key = md5(first_copies.event_id)::uuid
+                -- Incrementally every archived key counts; a full refresh admits a first copy
+                -- on its archived load day itself (that day was rehydrated).
+                and (
+                    {{ is_incremental() }}
+                    or archived.load_day < (first_copies._loaded_at at time zone 'UTC')::date
+                )
+        )
+        {%- if is_incremental() %}
+        and not exists (
+            select 1
+            from {{ this }} as kept
+            where kept.event_id = first_copies.event_id
+        )
+        {%- endif %}
 
 ),
-{%- endif %}
 
 final as (
 
-    select *
-    {%- if is_incremental() %}
-    from not_yet_kept
-    {%- else %}
-    from first_copies
-    {%- endif %}
+    select * from not_yet_kept
 
 )
 
