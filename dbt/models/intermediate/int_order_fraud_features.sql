@@ -83,7 +83,11 @@ card_payments as (
         customer_id,
         card_fingerprint,
         ip_country_code,
-        attempted_at
+        attempted_at,
+        -- The window-long time bucket of the attempt (see card_payment_buckets).
+        floor(
+            extract(epoch from attempted_at) / {{ s.card_window_minutes * 60 }}
+        )::bigint as time_bucket
     from payments
     where card_fingerprint is not null and ip_country_code is not null
 
@@ -123,9 +127,7 @@ card_payment_buckets as (
     -- square of its payments (382 s against 4 s at 1x).
     select
         card_payments.*,
-        floor(
-            extract(epoch from card_payments.attempted_at) / {{ s.card_window_minutes * 60 }}
-        )::bigint + shifts.shift as time_bucket
+        card_payments.time_bucket + shifts.shift as neighbour_bucket
     from card_payments
     cross join (values (-1), (0), (1)) as shifts (shift)
 
@@ -149,8 +151,7 @@ card_neighbourhoods as (
         inner join card_payment_buckets as neighbour
             on
                 candidate.card_fingerprint = neighbour.card_fingerprint
-                and neighbour.time_bucket
-                = floor(extract(epoch from candidate.attempted_at) / {{ s.card_window_minutes * 60 }})::bigint
+                and candidate.time_bucket = neighbour.neighbour_bucket
                 and neighbour.attempted_at
                 between candidate.attempted_at - interval '{{ s.card_window_minutes }} minutes'
                 and candidate.attempted_at + interval '{{ s.card_window_minutes }} minutes'
