@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: the whole pipeline once, end to end, at a small scale, with the real
  * components: local services -> generator (MariaDB + Kafka by default; --sources picks the
- * shop's database and adds files and the shop API) -> their ingestors ->
+ * shop's database and adds files, the shop API and a shop's history export) -> their ingestors ->
  * Postgres raw -> dbt build -> Great Expectations gate -> report mailed to the local sink and
  * saved as HTML -> a summary of what was built and where to look.
  */
@@ -36,8 +36,14 @@ Options:
                                  (ingest:files)
                     api          the generator's shop API (orders, products), pulled by
                                  ingest:api; it serves MariaDB, which then gets the shop too
+                    history      a shop's CSV export of its past (Velo Bern, 2011:
+                                 customers, orders, order lines), landed by ingest:files
+                                 (docs/history.md); alone, a shop without a live database
+                                 (no generator; the report is for the export's last day),
+                                 or beside mariadb or postgres with its ids moved up by
+                                 1,000,000,000 so they do not collide with the live shop's
                   or all (postgres,clickstream,files,api); default mariadb,clickstream.
-                  The gate expects exactly these sources (GATE_SOURCES)
+                  The gate expects exactly these sources (GATE_SOURCES; history is files)
   --database-only the same as --sources mariadb: a shop without a clickstream
   --seed N        generator seed (default 42)
   --reset         allow recreating the demo databases and topic on external services

@@ -58,6 +58,7 @@
 
 {#
     Rows of the current version of each file of one history source (raw_files.<source>), with
+    the file's name and version (_file_name, _file_version, where a reject points) and
     a _change_id of their own: negative, unique per file version and line, later files and
     lines greater, so "latest per key" keeps the last row an export gives a key and any live
     change-log row (positive) outranks them all.
@@ -67,7 +68,10 @@
 
     current_versions as (
 
-        select distinct on (file_name) file_id
+        select distinct on (file_name)
+            file_id,
+            file_name,
+            version
         from {{ source('files', 'file_manifest') }}
         where
             source_name = '{{ source_name }}'
@@ -84,6 +88,8 @@
 
     select
         (typed_rows.file_id << 32) + typed_rows.line_number - (1::bigint << 62) as _change_id,
+        current_versions.file_name as _file_name,
+        current_versions.version as _file_version,
         typed_rows.*
     from typed_rows
     inner join current_versions

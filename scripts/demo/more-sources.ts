@@ -130,3 +130,57 @@ export async function pullShopApi(config: Config, cli: CliOptions, dir: string):
     await server.done.catch(() => undefined);
   }
 }
+
+/** The worked example of a shop's history export (docs/history.md): Velo Bern, 2011. */
+const HISTORY_EXAMPLE = 'ingest/files/examples/history';
+/**
+ * Added to every id of the example export beside a live shop: ids are taken as they are, so the
+ * example's customer 1 or order 101 would otherwise be the generated shop's (docs/history.md,
+ * "The live shop too"). The demo's shop never reaches a billion ids.
+ */
+export const HISTORY_ID_OFFSET = 1_000_000_000;
+/** The id columns of each export file: they lead each file's header, before any quoted field. */
+const HISTORY_ID_COLUMNS: Record<string, readonly string[]> = {
+  'customers.csv': ['customer_id'],
+  'orders.csv': ['order_id', 'customer_id'],
+  'order_lines.csv': ['order_item_id', 'order_id', 'product_id'],
+};
+
+/**
+ * The history source's folder: the worked example (config and export) copied as it is, or with
+ * every id moved up by HISTORY_ID_OFFSET when a live shop lands beside it (the renumbering the
+ * docs ask of an export whose ids would collide). Returns the config path and the rows written.
+ */
+export async function writeHistoryExport(rootDir: string, dir: string, renumber: boolean): Promise<{ configPath: string; rows: number }> {
+  const example = join(rootDir, HISTORY_EXAMPLE);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir, 'export'), { recursive: true });
+  const configPath = join(dir, 'history.yaml');
+  await copyFile(join(example, 'history.yaml'), configPath);
+  let rows = 0;
+  for (const [file, idColumns] of Object.entries(HISTORY_ID_COLUMNS)) {
+    const [header, ...lines] = (await readFile(join(example, 'export', file), 'utf8')).trimEnd().split('\n');
+    if (!header || header.split(';').slice(0, idColumns.length).join(';') !== idColumns.join(';'))
+      throw new ShopflowError(
+        'SHOPFLOW_DEMO',
+        `${HISTORY_EXAMPLE}/export/${file} no longer starts with the columns ${idColumns.join(';')}`,
+      );
+    const moved = renumber
+      ? lines.map((line) => {
+          const fields = line.split(';');
+          for (let i = 0; i < idColumns.length; i++) {
+            if (!/^\d+$/.test(fields[i] ?? ''))
+              throw new ShopflowError(
+                'SHOPFLOW_DEMO',
+                `${HISTORY_EXAMPLE}/export/${file}: ${idColumns[i]} is not a whole number in "${line}"`,
+              );
+            fields[i] = String(Number(fields[i]) + HISTORY_ID_OFFSET);
+          }
+          return fields.join(';');
+        })
+      : lines;
+    rows += lines.length;
+    await writeFile(join(dir, 'export', file), `${[header, ...moved].join('\n')}\n`);
+  }
+  return { configPath, rows };
+}

@@ -22,7 +22,7 @@ import { compareCounts, landInLake, resetLake } from './lake.ts';
 import { assertResetAllowed, resetShopDatabase, resetTopic, resetWarehouse } from './reset.ts';
 import { runCli, startCli, type CliOptions } from './run-cli.ts';
 import { DemoRun } from './ledger.ts';
-import { pullShopApi, resetShopPostgres, writeSupplierPrices } from './more-sources.ts';
+import { HISTORY_ID_OFFSET, pullShopApi, resetShopPostgres, writeHistoryExport, writeSupplierPrices } from './more-sources.ts';
 import { describeSources, gateSources, generatorRuns, parseDemoSources, type DemoSources } from './sources.ts';
 import { countLayers } from './summary.ts';
 import { bold, dim, green, red, StepPrinter, table, yellow } from './ui.ts';
@@ -54,24 +54,36 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
   assertResetAllowed(config, options.allowExternalReset);
   const cli: CliOptions = { rootDir: config.rootDir, logDir: context.logDir };
   const sources = options.sources ?? parseDemoSources(undefined);
+  const live = sources.database !== null;
+  // A history alone has no live shop: no CDC ingestor, generator or lake landing (3 + 1 steps).
   const steps = new StepPrinter(
-    11 + (sources.clickstream ? 1 : 0) + (sources.files ? 1 : 0) + (sources.api ? 1 : 0) + (config.LAKEHOUSE_ENABLED ? 1 : 0),
+    (live ? 11 : 8) +
+      (sources.clickstream ? 1 : 0) +
+      (sources.files ? 1 : 0) +
+      (sources.api ? 1 : 0) +
+      (sources.history ? 1 : 0) +
+      (config.LAKEHOUSE_ENABLED && live ? 1 : 0),
   );
   const to = options.to ? new Date(`${options.to}T00:00:00Z`) : new Date(Date.now() - DAY_MS);
   const from = new Date(to.getTime() - (options.days - 1) * DAY_MS);
 
-  process.stdout.write(
-    `${bold('ShopFlow demo')} ${dim(`— ${options.customers} customers, ${options.products} products, ${options.orders} orders, ${isoDate(from)} → ${isoDate(to)}, seed ${options.seed}; sources: ${describeSources(sources)}`)}\n\n`,
-  );
+  const world = live
+    ? `${options.customers} customers, ${options.products} products, ${options.orders} orders, ${isoDate(from)} → ${isoDate(to)}, seed ${options.seed}; `
+    : '';
+  process.stdout.write(`${bold('ShopFlow demo')} ${dim(`— ${world}sources: ${describeSources(sources)}`)}\n\n`);
   // What a shop with these sources configures (docs/quality-gate.md): the gate expects exactly them.
   const gateConfig: Config = { ...config, GATE_SOURCES: gateSources(sources) };
 
+  // A history alone needs the warehouse and the mail sink only.
+  const needed = live ? servicesFor(config) : servicesFor(config).filter((s) => s.name === 'postgres' || s.name === 'smtp');
   await steps.step(
-    config.LAKEHOUSE_ENABLED
-      ? 'Starting local services (Postgres, MariaDB, Kafka, SMTP sink, S3Proxy, Spark)'
-      : 'Starting local services (Postgres, MariaDB, Kafka, SMTP sink)',
+    !live
+      ? 'Starting local services (Postgres, SMTP sink)'
+      : config.LAKEHOUSE_ENABLED
+        ? 'Starting local services (Postgres, MariaDB, Kafka, SMTP sink, S3Proxy, Spark)'
+        : 'Starting local services (Postgres, MariaDB, Kafka, SMTP sink)',
     async () => {
-      const outcomes = await upServices(config, servicesFor(config));
+      const outcomes = await upServices(config, needed);
       const failed = outcomes.filter((o) => !o.ok);
       if (failed.length > 0) throw new ServiceUnavailableError(failed.map((o) => `${o.service}: ${o.message}`).join('\n'));
       return outcomes;
@@ -79,15 +91,19 @@ export async function runDemo(config: Config, options: DemoOptions, context: Dem
     (outcomes) => outcomes.map((o) => `${o.service} ${o.message}`).join('; '),
   );
 
-  await steps.step(`Resetting demo data (shop database${sources.database === 'postgres' ? 's' : ''}, Kafka topic, warehouse)`, async () => {
-    await Promise.all([
-      resetShopDatabase(config),
-      ...(sources.database === 'postgres' ? [resetShopPostgres(config)] : []),
-      resetTopic(config),
-      resetWarehouse(config),
-      ...(config.LAKEHOUSE_ENABLED ? [resetLake(config)] : []),
-    ]);
-  });
+  await steps.step(
+    live
+      ? `Resetting demo data (shop database${sources.database === 'postgres' ? 's' : ''}, Kafka topic, warehouse)`
+      : 'Resetting demo data (warehouse)',
+    async () => {
+      await Promise.all([
+        ...(live ? [resetShopDatabase(config), resetTopic(config)] : []),
+        ...(sources.database === 'postgres' ? [resetShopPostgres(config)] : []),
+        resetWarehouse(config),
+        ...(config.LAKEHOUSE_ENABLED && live ? [resetLake(config)] : []),
+      ]);
+    },
+  );
 
   // From here on the demo is a run in the ledger, step by step, like a scheduler job.
   const run = await DemoRun.start(config);
@@ -135,78 +151,82 @@ async function runPipeline(config: Config, options: DemoOptions, context: DemoCo
   // The CDC ingestor starts before the shop is written, so the whole history (every insert and
   // update, in order) reaches the warehouse through the binlog or the replication slot, as it
   // would in production.
-  const cdc = await steps.step(
-    onPostgres
-      ? 'Starting the Postgres CDC ingestor (snapshot from the replication slot, then pgoutput)'
-      : 'Starting the CDC ingestor (consistent snapshot, then binlog)',
-    run.step('cdc-snapshot', async () => {
-      const running = startCli(cdcEntry, [], cli);
-      running.done.catch(() => undefined);
-      await waitForSnapshot(config, running.done, cdcLog);
-      return running;
-    }),
-    () => (onPostgres ? 'snapshot done, following the replication slot' : 'snapshot done, following the binlog'),
-  );
+  const cdc = !sources.database
+    ? null
+    : await steps.step(
+        onPostgres
+          ? 'Starting the Postgres CDC ingestor (snapshot from the replication slot, then pgoutput)'
+          : 'Starting the CDC ingestor (consistent snapshot, then binlog)',
+        run.step('cdc-snapshot', async () => {
+          const running = startCli(cdcEntry, [], cli);
+          running.done.catch(() => undefined);
+          await waitForSnapshot(config, running.done, cdcLog);
+          return running;
+        }),
+        () => (onPostgres ? 'snapshot done, following the replication slot' : 'snapshot done, following the binlog'),
+      );
 
   // A failure below must not leave the CDC ingestor running (it would hold the slot or the binlog).
   try {
-    const generatorRunsPlanned = generatorRuns(sources);
-    await steps.step(
-      `Generating the shop into ${generatorRunsPlanned.map((g) => g.what).join(', then ')}${sources.clickstream ? '' : ' (no clickstream)'}`,
-      run.step('generate', async () => {
-        for (const [index, planned] of generatorRunsPlanned.entries())
-          await runCli(
-            'generator/cli.ts',
-            [
-              '--backfill',
-              '--from',
-              isoDate(from),
-              '--to',
-              isoDate(to),
-              '--customers',
-              String(options.customers),
-              '--products',
-              String(options.products),
-              '--orders',
-              String(options.orders),
-              '--seed',
-              String(options.seed),
-              '--anomalies',
-              '--manifest',
-              // One world from one seed: a second run (MariaDB for the shop API) writes the same anomalies again.
-              join(config.dataDir, 'generator', index === 0 ? 'demo-anomalies.jsonl' : `demo-anomalies-${planned.sourceDb}.jsonl`),
-              '--source-db',
-              planned.sourceDb,
-              '--sinks',
-              planned.sinks.join(','),
-            ],
-            { ...cli, inherit: true, logName: index === 0 ? 'generator' : `generator-${planned.sourceDb}` },
-          );
-      }),
-    );
-
-    if (sources.clickstream) {
+    if (cdc) {
+      const generatorRunsPlanned = generatorRuns(sources);
       await steps.step(
-        'Ingesting the clickstream (Kafka → Postgres, until caught up)',
-        run.step('ingest-kafka', () =>
-          runCli('ingest/kafka/cli.ts', ['--until-idle', '3000'], { ...cli, nodeFlags: KAFKA_INGESTOR_NODE_FLAGS }),
-        ),
-        () => 'raw.shop_events, raw.dead_letters',
+        `Generating the shop into ${generatorRunsPlanned.map((g) => g.what).join(', then ')}${sources.clickstream ? '' : ' (no clickstream)'}`,
+        run.step('generate', async () => {
+          for (const [index, planned] of generatorRunsPlanned.entries())
+            await runCli(
+              'generator/cli.ts',
+              [
+                '--backfill',
+                '--from',
+                isoDate(from),
+                '--to',
+                isoDate(to),
+                '--customers',
+                String(options.customers),
+                '--products',
+                String(options.products),
+                '--orders',
+                String(options.orders),
+                '--seed',
+                String(options.seed),
+                '--anomalies',
+                '--manifest',
+                // One world from one seed: a second run (MariaDB for the shop API) writes the same anomalies again.
+                join(config.dataDir, 'generator', index === 0 ? 'demo-anomalies.jsonl' : `demo-anomalies-${planned.sourceDb}.jsonl`),
+                '--source-db',
+                planned.sourceDb,
+                '--sinks',
+                planned.sinks.join(','),
+              ],
+              { ...cli, inherit: true, logName: index === 0 ? 'generator' : `generator-${planned.sourceDb}` },
+            );
+        }),
+      );
+
+      if (sources.clickstream) {
+        await steps.step(
+          'Ingesting the clickstream (Kafka → Postgres, until caught up)',
+          run.step('ingest-kafka', () =>
+            runCli('ingest/kafka/cli.ts', ['--until-idle', '3000'], { ...cli, nodeFlags: KAFKA_INGESTOR_NODE_FLAGS }),
+          ),
+          () => 'raw.shop_events, raw.dead_letters',
+        );
+      }
+
+      await steps.step(
+        onPostgres
+          ? 'Draining the Postgres CDC ingestor (SIGTERM), then catching up to the WAL head'
+          : 'Draining the CDC ingestor (SIGTERM), then catching up to the binlog head',
+        run.step(onPostgres ? 'ingest-pg-cdc' : 'ingest-cdc', async () => {
+          cdc.child.kill('SIGTERM');
+          await cdc.done;
+          // A fresh process resumes from the position committed in Postgres.
+          await runCli(cdcEntry, ['--until-idle', '3000'], { ...cli, logName: `${onPostgres ? 'ingest-pg-cdc' : 'ingest-cdc'}-catch-up` });
+        }),
+        () => 'raw_shop.<table>',
       );
     }
-
-    await steps.step(
-      onPostgres
-        ? 'Draining the Postgres CDC ingestor (SIGTERM), then catching up to the WAL head'
-        : 'Draining the CDC ingestor (SIGTERM), then catching up to the binlog head',
-      run.step(onPostgres ? 'ingest-pg-cdc' : 'ingest-cdc', async () => {
-        cdc.child.kill('SIGTERM');
-        await cdc.done;
-        // A fresh process resumes from the position committed in Postgres.
-        await runCli(cdcEntry, ['--until-idle', '3000'], { ...cli, logName: `${onPostgres ? 'ingest-pg-cdc' : 'ingest-cdc'}-catch-up` });
-      }),
-      () => 'raw_shop.<table>',
-    );
 
     if (sources.files) {
       await steps.step(
@@ -228,7 +248,20 @@ async function runPipeline(config: Config, options: DemoOptions, context: DemoCo
       );
     }
 
-    if (config.LAKEHOUSE_ENABLED) {
+    if (sources.history) {
+      const renumber = sources.database !== null;
+      await steps.step(
+        `Landing a shop's history export (Velo Bern, 2011: customers, orders, order lines; files → Postgres)${renumber ? `, ids moved up by ${HISTORY_ID_OFFSET.toLocaleString('en-US')} beside the live shop` : ''}`,
+        run.step('ingest-history', async () => {
+          const written = await writeHistoryExport(config.rootDir, join(config.dataDir, 'demo', 'history'), renumber);
+          await runCli('ingest/files/cli.ts', ['--config', written.configPath], { ...cli, logName: 'ingest-history' });
+          return written;
+        }),
+        (written) => `${written.rows} rows from ${written.configPath}: raw_files.history_customers, history_orders, history_order_lines`,
+      );
+    }
+
+    if (config.LAKEHOUSE_ENABLED && cdc) {
       await steps.step(
         'Landing both paths in the lake (Spark: clickstream and changes jobs, until caught up)',
         run.step('lake-landing', async () => {
@@ -252,19 +285,28 @@ async function runPipeline(config: Config, options: DemoOptions, context: DemoCo
     // As the nightly job does it: the forecast reads the star schema just built, the forecast
     // marts read what it wrote. The weekly as-of dates before the latest day give the report's
     // Demand section yesterday's forecast (made a week earlier) and the accuracy marts something
-    // to score.
-    await steps.step(
-      `Forecasting demand (14 days per active product and category, as of the latest day and the ${DEMO_FORECAST_HISTORY} weeks before)`,
-      run.step('forecast', async () => {
-        const summary = await runForecast(config, { history: DEMO_FORECAST_HISTORY, logger: context.logger });
-        await runDbt(config, DBT_FORECAST_ARGS, { logger: context.logger });
-        return summary;
-      }),
-      (summary) =>
-        summary.skipped
-          ? `skipped: ${summary.skipped} (a shorter world than the forecaster needs; the report has no Demand section)`
-          : `marts.demand_forecast: ${summary.rows_written.toLocaleString('en-US')} rows, ${summary.products} products as of ${summary.as_of_date}; demand_vs_actual, forecast_accuracy, stockout_risk_products`,
-    );
+    // to score. A history alone has no stock levels (an export has orders, not inventory), and
+    // the forecaster reads units and stock from marts.fct_inventory_daily: nothing to forecast.
+    if (cdc) {
+      await steps.step(
+        `Forecasting demand (14 days per active product and category, as of the latest day and the ${DEMO_FORECAST_HISTORY} weeks before)`,
+        run.step('forecast', async () => {
+          const summary = await runForecast(config, { history: DEMO_FORECAST_HISTORY, logger: context.logger });
+          await runDbt(config, DBT_FORECAST_ARGS, { logger: context.logger });
+          return summary;
+        }),
+        (summary) =>
+          summary.skipped
+            ? `skipped: ${summary.skipped} (a shorter world than the forecaster needs; the report has no Demand section)`
+            : `marts.demand_forecast: ${summary.rows_written.toLocaleString('en-US')} rows, ${summary.products} products as of ${summary.as_of_date}; demand_vs_actual, forecast_accuracy, stockout_risk_products`,
+      );
+    } else {
+      await steps.step(
+        'Forecast marts without a forecast (a history export has no stock levels to forecast from)',
+        run.step('forecast', () => runDbt(config, DBT_FORECAST_ARGS, { logger: context.logger })),
+        () => 'forecaster skipped: marts.fct_inventory_daily is empty; the report has no Demand section',
+      );
+    }
 
     const gates = await steps.step(
       'Quality gate (Great Expectations on raw and marts)',
@@ -276,7 +318,7 @@ async function runPipeline(config: Config, options: DemoOptions, context: DemoCo
       (results) => results.map((g) => `${g.gate}: ${g.evaluated - g.failed}/${g.evaluated} passed`).join(', '),
     );
 
-    const businessDate = await latestOrderDate(config);
+    const businessDate = await latestOrderDate(config, sources.database !== null);
     const gatePassed = gates.every((g) => g.success);
     // A failed gate withholds the report: sendDailyReport mails the alert listing the failures instead.
     const report = await steps.step(
@@ -285,7 +327,7 @@ async function runPipeline(config: Config, options: DemoOptions, context: DemoCo
     );
     return { gates, report, businessDate, gatePassed };
   } finally {
-    if (cdc.child.exitCode === null && cdc.child.signalCode === null) {
+    if (cdc && cdc.child.exitCode === null && cdc.child.signalCode === null) {
       cdc.child.kill('SIGTERM');
       await cdc.done.catch(() => undefined);
     }
@@ -320,16 +362,21 @@ async function waitForSnapshot(config: Config, exited: Promise<void>, logName: s
   }
 }
 
-/** The report covers the latest day with orders: demo data ends yesterday, history can be any year. */
-async function latestOrderDate(config: Config): Promise<string> {
+/**
+ * The report covers the latest day with orders: demo data ends yesterday, history can be any
+ * year. Without a live shop there is no change log: the orders are the export's, as built.
+ */
+async function latestOrderDate(config: Config, live: boolean): Promise<string> {
   const client = new pg.Client({ connectionString: config.WAREHOUSE_URL, application_name: 'shopflow-demo' });
   client.on('error', () => undefined);
   await client.connect();
   try {
     const { rows } = await client.query<{ day: string | null }>(
-      // DATETIME lands as timestamp without time zone holding UTC (ingest/cdc/type-map.ts).
-      `select to_char(max(placed_at), 'YYYY-MM-DD') as day
-         from raw_shop.orders where operation <> 'delete'`,
+      live
+        ? // DATETIME lands as timestamp without time zone holding UTC (ingest/cdc/type-map.ts).
+          `select to_char(max(placed_at), 'YYYY-MM-DD') as day
+             from raw_shop.orders where operation <> 'delete'`
+        : `select to_char(max(placed_at) at time zone 'UTC', 'YYYY-MM-DD') as day from marts.fct_orders`,
     );
     const day = rows[0]?.day;
     if (!day) throw new ShopflowError('SHOPFLOW_DEMO', 'no orders reached the warehouse; see .data/logs/demo-*.log');

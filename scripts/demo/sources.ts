@@ -4,12 +4,14 @@
  * ingest:cdc) or `postgres` (logical replication, ingest:pg-cdc). Both land in the same
  * raw_shop.<table> change log, so naming both would capture two copies of one shop into the
  * same keys: refused. Beside it: `clickstream` (Kafka), `files` (a folder of supplier price
- * lists) and `api` (the generator's shop API, pulled by ingest:api).
+ * lists) and `api` (the generator's shop API, pulled by ingest:api). `history` is a shop's CSV
+ * export of its past (docs/history.md), landed by ingest:files: alone (a shop bringing its
+ * history before it goes live) or beside a live shop database.
  */
 import type { GateSourceName } from '../../lib/config/index.ts';
 import { UsageError } from '../../lib/errors.ts';
 
-export const DEMO_SOURCES = ['mariadb', 'postgres', 'clickstream', 'files', 'api'] as const;
+export const DEMO_SOURCES = ['mariadb', 'postgres', 'clickstream', 'files', 'api', 'history'] as const;
 export type DemoSource = (typeof DEMO_SOURCES)[number];
 
 /** Today's demo: the MariaDB shop and its clickstream. */
@@ -19,16 +21,18 @@ export const DEFAULT_DEMO_SOURCES: readonly DemoSource[] = ['mariadb', 'clickstr
 type GateSource = GateSourceName;
 
 export interface DemoSources {
-  /** The shop's database, the one CDC captures. */
-  database: 'mariadb' | 'postgres';
+  /** The shop's database, the one CDC captures; null for a history alone (no live shop). */
+  database: 'mariadb' | 'postgres' | null;
   clickstream: boolean;
   files: boolean;
   api: boolean;
+  /** The example export of a shop's history (ingest/files/examples/history). */
+  history: boolean;
 }
 
 /**
- * `--sources` as given: a comma list of DEMO_SOURCES, or `all` (the Postgres shop with every
- * other source; `all` cannot hold both databases). Undefined gives the default.
+ * `--sources` as given: a comma list of DEMO_SOURCES, or `all` (the Postgres shop with the
+ * clickstream, files and the API; `all` cannot hold both databases). Undefined gives the default.
  */
 export function parseDemoSources(text: string | undefined): DemoSources {
   const names =
@@ -49,31 +53,42 @@ export function parseDemoSources(text: string | undefined): DemoSources {
       '--sources: mariadb and postgres are both the shop database, and both land in the same raw_shop tables; name one. ' +
         'The api source serves the MariaDB shop, so --sources postgres,files,api writes the shop to MariaDB as well, for the API only.',
     );
-  if (!named.has('mariadb') && !named.has('postgres'))
-    throw new UsageError('--sources: name the shop database, mariadb or postgres (the report and the marts are built on its orders)');
+  const live = named.has('mariadb') || named.has('postgres');
+  if (!live && !named.has('history'))
+    throw new UsageError(
+      '--sources: name the shop database, mariadb or postgres (the report and the marts are built on its orders), ' +
+        'or history alone (a shop export, no live shop)',
+    );
+  const liveOnly = (['clickstream', 'files', 'api'] as const).filter((n) => named.has(n));
+  if (!live && liveOnly.length > 0)
+    throw new UsageError(
+      `--sources: ${liveOnly.join(', ')} ${liveOnly.length === 1 ? 'is' : 'are'} the live shop's; name its database (mariadb or postgres) too, or give history alone`,
+    );
   return {
-    database: named.has('postgres') ? 'postgres' : 'mariadb',
+    database: named.has('postgres') ? 'postgres' : named.has('mariadb') ? 'mariadb' : null,
     clickstream: named.has('clickstream'),
     files: named.has('files'),
     api: named.has('api'),
+    history: named.has('history'),
   };
 }
 
 export function describeSources(sources: DemoSources): string {
   return [
-    sources.database === 'postgres' ? 'Postgres shop' : 'MariaDB shop',
+    ...(sources.database === null ? [] : [sources.database === 'postgres' ? 'Postgres shop' : 'MariaDB shop']),
     ...(sources.clickstream ? ['clickstream'] : []),
     ...(sources.files ? ['files'] : []),
     ...(sources.api ? ['API'] : []),
+    ...(sources.history ? ['history export'] : []),
   ].join(', ');
 }
 
-/** GATE_SOURCES for the demo: exactly the sources it fills. */
+/** GATE_SOURCES for the demo: exactly the sources it fills (a history export lands as files). */
 export function gateSources(sources: DemoSources): GateSource[] {
   return [
-    'database',
+    ...(sources.database !== null ? (['database'] as const) : []),
     ...(sources.clickstream ? (['clickstream'] as const) : []),
-    ...(sources.files ? (['files'] as const) : []),
+    ...(sources.files || sources.history ? (['files'] as const) : []),
     ...(sources.api ? (['api'] as const) : []),
   ];
 }
@@ -92,6 +107,7 @@ export interface GeneratorRun {
  * the same world into MariaDB for the shop API to serve (it reads MariaDB).
  */
 export function generatorRuns(sources: DemoSources): GeneratorRun[] {
+  if (sources.database === null) return [];
   const runs: GeneratorRun[] = [
     {
       sourceDb: sources.database,

@@ -16,10 +16,12 @@ import { DBT_PROJECT_DIR } from '../../lib/dbt/run.ts';
 import { withKafkaAdmin } from '../../lib/kafka/admin.ts';
 import { pgSourceName } from '../../ingest/pg-cdc/ingestor.ts';
 import { pgSourceFromUrl } from '../../ingest/pg-cdc/source.ts';
+import { coerceError } from '../../lib/errors.ts';
 import { CronSchedule } from '../../scheduler/schedule.ts';
 import { ago, type Row } from './model.ts';
 import { moreSourceRows } from './more-sources.ts';
 import { pgCdcRow } from './pg-cdc.ts';
+import { stagingRejectsStatus } from './rejects.ts';
 
 /** A report not in the ledger this long after its cron time is late (the 08:15 alert rule too). */
 export const REPORT_GRACE_MS = 15 * 60_000;
@@ -364,14 +366,19 @@ export async function pipelineRows(config: Config, warehouseUp: boolean, now = n
     const unknown = (name: string): Row => ({ name, level: 'info', text: 'unknown: the warehouse is not answering' });
     return {
       ingestors: [unknown('ingest:kafka'), unknown('ingest:cdc'), unknown('ingest:pg-cdc'), unknown('ingest:files'), unknown('ingest:api')],
-      pipeline: [dbt, unknown('gate'), unknown('report')],
+      pipeline: [dbt, unknown('staging rejects'), unknown('gate'), unknown('report')],
     };
   }
   const ledger = await readLedger(config);
   const leaderAlive = ledger.leader !== null && now.getTime() - ledger.leader.heartbeat_at.getTime() < HEARTBEAT_STALE_MS;
-  const [pgCdc, more, kafka, head] = await Promise.all([
+  const [pgCdc, more, rejects, kafka, head] = await Promise.all([
     pgCdcRow(config, now, leaderAlive && config.SCHEDULER_INGESTORS.includes('pg-cdc')),
     moreSourceRows(config, now),
+    stagingRejectsStatus(config).catch((error: unknown): Row => ({
+      name: 'staging rejects',
+      level: 'info',
+      text: `unknown: ${coerceError(error).message.split('\n')[0]}`,
+    })),
     kafkaFacts(config).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
     binlogHead(config).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))),
   ]);
@@ -382,6 +389,6 @@ export async function pipelineRows(config: Config, warehouseUp: boolean, now = n
       pgCdc,
       ...more,
     ],
-    pipeline: [dbt, gateRow(ledger, now), ...reportRows(config, ledger, now)],
+    pipeline: [dbt, rejects, gateRow(ledger, now), ...reportRows(config, ledger, now)],
   };
 }

@@ -20,6 +20,8 @@ import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts
 import { dbtRunner, withPg } from './helpers.ts';
 
 const EXAMPLE = join(ROOT_DIR, 'ingest', 'files', 'examples', 'history');
+// Each case lands files and runs dbt builds: near three minutes on a loaded 2-core machine.
+const SLOW = { timeout: 600_000 };
 const MARTS = [
   '+revenue_daily',
   '+customer_lifetime_value',
@@ -94,7 +96,7 @@ async function lastRepeatRate() {
 }
 
 describe('a shop history export in the marts', () => {
-  it('lands through ingest:files and builds the marts to hand-computed figures', async () => {
+  it('lands through ingest:files and builds the marts to hand-computed figures', SLOW, async () => {
     await startCli('ingest/files/cli.ts', ['--config', join(folder.path, 'history.yaml')], childEnv()).done;
     await runner.dbt(['build', '--indirect-selection', 'cautious', '--select', ...MARTS]);
 
@@ -149,7 +151,7 @@ describe('a shop history export in the marts', () => {
     expect(await query('select count(*)::int as rejects from staging.stg_history__rejects')).toEqual([{ rejects: 0 }]);
   });
 
-  it('with the live shop: the live row wins for a key both have, and incremental runs keep the history', async () => {
+  it('with the live shop: the live row wins for a key both have, and incremental runs keep the history', SLOW, async () => {
     const connection = await mysql.createConnection({ uri: shop.url });
     connection.on('error', () => undefined);
     try {
@@ -223,7 +225,7 @@ describe('a shop history export in the marts', () => {
   });
 
   // Continues from the state the test above leaves.
-  it('warns when an export file landed after the last full build, until the next one reads it', async () => {
+  it('warns when an export file landed after the last full build, until the next one reads it', SLOW, async () => {
     writeFileSync(
       join(folder.path, 'export', 'orders-late.csv'),
       'order_id;customer_id;placed_at;status;currency;total_amount;subtotal_amount;discount_amount;shipping_amount;tax_amount;ship_country_code;ship_region;ship_city;ship_postal_code\n' +

@@ -1,9 +1,11 @@
 {#
-    Every source row staging could not type, from both sources, with the reason, where it
-    sits in its source, and whether it has been resolved since: a later change of the same
-    shop row that staging could type (the source was corrected, or the row deleted), or a
-    corrected copy of the event (same event_id) that staging kept. The marts gate fails while
-    any reject is unresolved, so the report is withheld instead of going out on marts that
+    Every source row staging could not type or left out, from every source, with the reason,
+    where it sits in its source, and whether it has been resolved since: a later change of the
+    same shop row that staging could type (the source was corrected, or the row deleted), or a
+    corrected copy of the event (same event_id) that staging kept. A history export's rejects
+    (stg_history__rejects) are those of the current version of each file, so they are never
+    resolved here: landing a corrected file makes them go away. The marts gate fails while any
+    reject is unresolved, so the report is withheld instead of going out on marts that
     silently miss rows.
 #}
 with
@@ -25,6 +27,15 @@ events as (
     select * from {{ ref('stg_clickstream__events') }}
 
 ),
+
+{%- if target.type != 'spark' %}
+
+history_rejects as (
+
+    select * from {{ ref('stg_history__rejects') }}
+
+),
+{%- endif %}
 
 shop_changes as (
 
@@ -50,6 +61,8 @@ from_shop as (
         change_rejects.binlog_position,
         null::integer as kafka_partition,
         null::bigint as kafka_offset,
+        null::text as file_name,
+        null::bigint as file_line,
         change_rejects.row_image as rejected_record,
         (
             exists (
@@ -96,6 +109,8 @@ from_clickstream as (
         null::bigint as binlog_position,
         event_rejects.kafka_partition,
         event_rejects.kafka_offset,
+        null::text as file_name,
+        null::bigint as file_line,
         event_rejects.payload as rejected_record,
         exists(
             select 1 from events
@@ -106,11 +121,42 @@ from_clickstream as (
 
 ),
 
+{%- if target.type != 'spark' %}
+
+-- A shop's history export (docs/history.md), landed by ingest/files; Postgres target only.
+from_history as (
+
+    select
+        'history' as source_name,
+        history_rejects.source_name as source_table,
+        history_rejects.row_id::text as record_key,
+        history_rejects.file_name || ' line ' || history_rejects.line_number
+        || ', version ' || history_rejects.file_version as source_position,
+        history_rejects.reason as reject_reason,
+        null::bigint as change_id,
+        null::text as binlog_file,
+        null::bigint as binlog_position,
+        null::integer as kafka_partition,
+        null::bigint as kafka_offset,
+        history_rejects.file_name,
+        history_rejects.line_number as file_line,
+        history_rejects.rejected_record,
+        false as is_resolved,
+        history_rejects._loaded_at
+    from history_rejects
+
+),
+{%- endif %}
+
 unioned as (
 
     select * from from_shop
     union all
     select * from from_clickstream
+    {%- if target.type != 'spark' %}
+    union all
+    select * from from_history
+    {%- endif %}
 
 ),
 
@@ -124,12 +170,14 @@ final as (
         source_position,
         reject_reason,
         binlog_file,
+        file_name,
 
         ---------- numerics
         change_id,
         binlog_position,
         kafka_partition,
         kafka_offset,
+        file_line,
 
         ---------- json
         rejected_record,

@@ -23,6 +23,18 @@ stg_history__orders as (
 
 ),
 
+-- The order a key stands for: its last row (an identical copy, or a later file's row, may
+-- repeat it).
+latest_orders as (
+
+    select distinct on (order_id)
+        order_id,
+        placed_at
+    from stg_history__orders
+    order by order_id asc, _change_id desc
+
+),
+
 stg_history__rejects as (
 
     select * from {{ ref('stg_history__rejects') }}
@@ -47,8 +59,8 @@ renamed as (
         ) as line_total,
 
         ---------- timestamps
-        coalesce(stg_history__orders.placed_at, order_lines._loaded_at) as created_at,
-        coalesce(stg_history__orders.placed_at, order_lines._loaded_at) as updated_at,
+        coalesce(latest_orders.placed_at, order_lines._loaded_at) as created_at,
+        coalesce(latest_orders.placed_at, order_lines._loaded_at) as updated_at,
 
         ---------- change log
         order_lines._change_id,
@@ -56,14 +68,12 @@ renamed as (
 
     from order_lines
     -- A line may belong to an order of the live shop: its time is then the line's landing.
-    left join stg_history__orders
-        on order_lines.order_id = stg_history__orders.order_id
+    left join latest_orders
+        on order_lines.order_id = latest_orders.order_id
     where not exists (
         select 1
         from stg_history__rejects
-        where
-            stg_history__rejects.table_name = 'order_items'
-            and stg_history__rejects.row_id = order_lines.order_item_id
+        where stg_history__rejects._change_id = order_lines._change_id
     )
 
 )

@@ -24,6 +24,12 @@ orders as (
 
 ),
 
+stg_history__rejects as (
+
+    select * from {{ ref('stg_history__rejects') }}
+
+),
+
 renamed as (
 
     select
@@ -68,9 +74,13 @@ renamed as (
         _loaded_at
 
     from orders
+    -- A rejected order is left out (stg_history__rejects names it, with the reason).
+    where not exists (
+        select 1
+        from stg_history__rejects
+        where stg_history__rejects._change_id = orders._change_id
+    )
 
 )
 
 select * from renamed
--- An order whose status the shop has no word for is left out (stg_history__rejects names it).
-where status is not null
