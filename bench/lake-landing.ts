@@ -51,7 +51,7 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   process.stdout.write(
-    'usage: npm run bench -- lake-landing [--events 200000] [--rounds 1] [--rate 5000] [--steady-seconds 60] [--runs ceiling,ts,spark1,spark2]\n',
+    'usage: npm run bench -- lake-landing [--events 200000] [--rounds 1] [--rate 5000] [--steady-seconds 60] [--runs ceiling,ts,spark1,spark2,sql1]\n',
   );
   process.exit(0);
 }
@@ -258,6 +258,7 @@ async function sparkRun(
   cores: number,
   label: string,
   until?: () => Promise<boolean>,
+  contractEngine: 'sql' | 'udf' = 'udf',
 ): Promise<{
   rate: number;
   startupSeconds: number;
@@ -281,7 +282,7 @@ async function sparkRun(
     catalogDatabase: LAKE_DATABASE,
     warehousePrefix: prefix,
     maxCores: cores,
-    adjust: (s) => ({ ...s, eventLogDir }),
+    adjust: (s) => ({ ...s, eventLogDir, contractEngine }),
   });
   const ends = await endOffsets(config, topic);
   const total = Object.values(ends).reduce((a, b) => a + b, 0);
@@ -401,8 +402,11 @@ async function main(): Promise<void> {
     const spark: Record<1 | 2, number[]> = { 1: [], 2: [] };
     const startup: number[] = [];
     const memory = new Map<string, number>();
-    type Run = 'ceiling' | 'ts' | 'spark1' | 'spark2';
-    const runs = args.runs.split(',').filter((r): r is Run => ['ceiling', 'ts', 'spark1', 'spark2'].includes(r));
+    // sql1: spark1 deciding with the contract as Spark SQL expressions instead of its Python UDF.
+    type Run = 'ceiling' | 'ts' | 'spark1' | 'spark2' | 'sql1';
+    const runs = args.runs.split(',').filter((r): r is Run => ['ceiling', 'ts', 'spark1', 'spark2', 'sql1'].includes(r));
+    const sqlRates: number[] = [];
+    const sqlCpuPerKEvents: number[] = [];
     const profiles: Record<1 | 2, LakeProfile[]> = { 1: [], 2: [] };
     const cpuPerKEvents: Record<1 | 2, number[]> = { 1: [], 2: [] };
     for (let r = 0; r < rounds; r++) {
@@ -419,16 +423,18 @@ async function main(): Promise<void> {
           tsRss.push(result.maxRssMb);
           step(`  ${round(result.rate, 0)} events/s`);
         } else {
-          const cores = run === 'spark1' ? 1 : 2;
-          const result = await sparkRun(config, topic, cores, `${run}-${r}`);
-          spark[cores].push(result.rate);
+          const cores = run === 'spark2' ? 2 : 1;
+          const result = await sparkRun(config, topic, cores, `${run}-${r}`, undefined, run === 'sql1' ? 'sql' : 'udf');
+          if (run === 'sql1') sqlRates.push(result.rate);
+          else spark[cores].push(result.rate);
           startup.push(result.startupSeconds);
           for (const peak of result.memory) memory.set(peak.kind, Math.max(memory.get(peak.kind) ?? 0, peak.mb));
-          profiles[cores].push(result.profile);
+          if (run !== 'sql1') profiles[cores].push(result.profile);
           step(`  ${round(result.rate, 0)} events/s (start-up ${round(result.startupSeconds, 1)} s)`);
           step(`  ${describeProfile(result.profile)}`);
           const cpu = result.memory.reduce((sum, p) => sum + p.cpuSeconds, 0);
-          cpuPerKEvents[cores].push((cpu / result.events) * 1000);
+          if (run === 'sql1') sqlCpuPerKEvents.push((cpu / result.events) * 1000);
+          else cpuPerKEvents[cores].push((cpu / result.events) * 1000);
           step(
             `  CPU ${round(cpu, 1)} s (${round((cpu / result.events) * 1e6, 0)} us/event): ` +
               result.memory.map((p) => `${p.kind} ${round(p.cpuSeconds, 1)} s`).join(', '),
@@ -507,6 +513,7 @@ async function main(): Promise<void> {
         kafka_read_ceiling: round(ceiling, 0),
         ts_ingestor_postgres: round(ts50, 0),
         spark_1_worker: round(one, 0),
+        spark_1_worker_sql_contract: round(median(sqlRates), 0),
       },
       ratio_to_ceiling: round(two / ceiling),
       extra: {
@@ -515,6 +522,9 @@ async function main(): Promise<void> {
         ratio_2_to_1_workers: round(two / one),
         spark_rates_1_worker: spark[1].map((r) => round(r, 0)).join(','),
         spark_rates_2_workers: spark[2].map((r) => round(r, 0)).join(','),
+        sql_rates_1_worker: sqlRates.map((r) => round(r, 0)).join(','),
+        ratio_sql_to_udf_contract_1_worker: round(median(sqlRates) / one),
+        sql1_cpu_s_per_1k_events: round(median(sqlCpuPerKEvents), 2),
         ts_rates: ts.map((r) => round(r, 0)).join(','),
         ceiling_rates: ceilings.map((r) => round(r, 0)).join(','),
         kafka_partitions: config.KAFKA_PARTITIONS,

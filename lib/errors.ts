@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   SHOPFLOW_MISSING_BINARY: 'a program a local service needs is not installed',
   SHOPFLOW_PORT_TAKEN: "a local service's port is held by another process",
   SHOPFLOW_SERVICE_SPAWN: 'a local service did not start',
+  SHOPFLOW_SERVICE_PID_FILE: "a local service's pid file names another live process of it",
   SHOPFLOW_POSTGRES_INITDB: "the embedded Postgres' initdb failed",
   SHOPFLOW_POSTGRES_USER: 'the postgres system user (for Postgres started by root) could not be created',
   SHOPFLOW_NOT_MIGRATED: 'the warehouse database or its tables do not exist yet (npm run migrate)',

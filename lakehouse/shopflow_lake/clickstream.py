@@ -3,7 +3,10 @@
 Exactly once: Spark's checkpoint records the Kafka offsets of each micro-batch before it runs
 and its completion after; Iceberg commits each table's rows atomically with the batch's id
 (BatchLedger), so a batch replayed after a crash lands nowhere twice and nothing is skipped.
-Every record is decided by the same contract as the TypeScript ingestor (contract.py).
+Every record is decided by the same contract as the TypeScript ingestor: by default with its
+row-at-a-time Python UDF (contract.py); the settings' `contractEngine: "sql"` decides with its
+form as Spark SQL expressions (contract_sql.py) in the executors' JVMs instead, which is slower
+here so far (docs/lakehouse.md, "One contract").
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import BooleanType, LongType, StringType, StructField, StructType
 
-from . import profile
+from . import contract_sql, profile
 from . import settings as settings_module
 from .contract import Contract
 from .session import await_with_restarts, spark_session
@@ -44,7 +47,10 @@ def decider(spec: dict[str, Any]):
     return F.udf(decide, VERDICT)
 
 
-def decided(records: DataFrame, spec: dict[str, Any]) -> DataFrame:
+def decided(records: DataFrame, spec: dict[str, Any], engine: str = "udf") -> DataFrame:
+    """Kafka source rows with the Kafka envelope renamed as the raw tables name it, and `v` (VERDICT)."""
+    if engine == "sql":
+        return contract_sql.decided(records, spec)
     decide = decider(spec)
     return records.select(
         "topic",
@@ -77,9 +83,15 @@ def main() -> None:
         .load()
     )
 
+    engine = s.get("contractEngine", "udf")
+    # The SQL contract is part of the streaming query, analysed once when it starts: each
+    # micro-batch only re-optimises it (a DataFrame built inside foreachBatch would be analysed
+    # again for every batch, seconds for the contract's expressions).
+    stream = decided(source, s["contract"], engine) if engine == "sql" else source
+
     def land(batch: DataFrame, batch_id: int) -> None:
         clock = profile.BatchClock(spark, "clickstream", batch_id)
-        rows = decided(batch, s["contract"]).persist()
+        rows = (batch if engine == "sql" else decided(batch, s["contract"], engine)).persist()
         try:
             # One action decides the batch into its cache and counts what is dead: the writes
             # below read the cache, and a batch without dead letters starts no job for them.
@@ -126,7 +138,7 @@ def main() -> None:
 
     def start() -> Any:
         return (
-            source.writeStream.foreachBatch(land)
+            stream.writeStream.foreachBatch(land)
             .option("checkpointLocation", s["checkpointDir"] + "/stream")
             .trigger(processingTime=f"{s['triggerSeconds']} seconds")
             .queryName("clickstream-landing")

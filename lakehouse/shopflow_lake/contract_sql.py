@@ -1,8 +1,11 @@
 """The clickstream contract as Spark SQL expressions, decided in the executors' JVMs.
 
-Not yet used by the jobs, which still decide with contract.py's Python UDF: Spark's optimizer
-takes about 70 s (on a loaded 2-core machine) to plan a query with these expressions, and a
-micro-batch plans several (docs/lakehouse.md, "Not yet"). Verdicts agree with the ingestor's.
+The clickstream and windows jobs decide with it (contract.py's row-at-a-time Python UDF stays
+as the baseline the lake-landing bench measures against). Its shape is chosen for Spark's
+analyzer and optimizer, whose rules walk and copy the whole expression tree many times per plan:
+each field's rule is a row of data (a struct literal), and one generic check, a lambda over
+those rows, decides every field, so the tree holds that check once instead of one CASE per field
+and check (docs/lakehouse.md, "One contract"). Verdicts agree with the ingestor's.
 
 Nothing here states a rule of its own: the expressions are generated, when a job starts, from the
 JSON Schema that lib/events/schema.ts exports (the same one as docs/events.schema.json) and from
@@ -76,83 +79,140 @@ def _num(n: Any) -> str:
     return repr(float(n)) if isinstance(n, float) else str(n)
 
 
-class _Field:
-    """One property of the JSON Schema, compiled to a SQL expression that is null when the field
-    is absent or right, and names the problem otherwise."""
+# One rule per field of the contract, as a row of data: what the one generic check below reads.
+# Every rule has every attribute (NULL where the field has no such rule), so they share a type.
+_RULE_ATTRIBUTES: list[tuple[str, str]] = [
+    ("name", "STRING"),
+    ("nullable", "BOOLEAN"),
+    ("kind", "STRING"),  # string | number | integer
+    ("const_s", "STRING"),
+    ("const_n", "DOUBLE"),
+    ("const_msg", "STRING"),
+    ("enum", "ARRAY<STRING>"),
+    ("enum_msg", "STRING"),
+    ("min_len", "INT"),
+    ("min_len_msg", "STRING"),
+    ("max_len", "INT"),
+    ("max_len_msg", "STRING"),
+    ("pattern", "INT"),  # index into the contract's patterns, which stay literals (compiled once)
+    ("minimum", "DOUBLE"),
+    ("min_msg", "STRING"),
+    ("maximum", "DOUBLE"),
+    ("max_msg", "STRING"),
+    ("step", "INT"),  # decimals multipleOf allows
+    ("step_msg", "STRING"),
+    ("spelling", "STRING"),  # integer | money | NULL: lib/events/wire.ts's rule for the field
+    ("spelling_msg", "STRING"),
+    ("written", "STRING"),  # regex that finds how the field's number was written in the text
+]
 
-    def __init__(self, name: str, spec: dict[str, Any], integer: bool, money: bool, money_scale: int):
+
+def _sql_value(value: Any, sql_type: str) -> str:
+    if value is None:
+        return f"CAST(NULL AS {sql_type})"
+    if sql_type == "STRING":
+        return _sql_string(value)
+    if sql_type == "BOOLEAN":
+        return "true" if value else "false"
+    if sql_type == "INT":
+        return str(int(value))
+    if sql_type == "DOUBLE":
+        return f"CAST({_num(value)} AS DOUBLE)"
+    return f"array({', '.join(_sql_string(v) for v in value)})"
+
+
+class _Field:
+    """One property of the JSON Schema, as one rule row (`rule()`); `_problem` checks any row."""
+
+    def __init__(self, name: str, spec: dict[str, Any], integer: bool, money: bool, money_scale: int, patterns: list[str]):
         self.name = name
-        self.nullable = False
+        nullable = False
         options = spec.get("anyOf")
         if options:
-            self.nullable = any(o.get("type") == "null" for o in options)
+            nullable = any(o.get("type") == "null" for o in options)
             spec = next(o for o in options if o.get("type") != "null")
-        self.spec = spec
-        self.integer = integer
-        self.money = money
-        self.money_scale = money_scale
-
-    def problem(self) -> str:
-        """SQL over `_t` (map of field name to its schema_of_variant) and `_o` (map of field name to variant)."""
-        name = _sql_string(self.name)
-        t = f"_t[{name}]"
-        v = f"_o[{name}]"
-        spec = self.spec
-        null_case = "NULL" if self.nullable else "'must not be null'"
-        checks: list[tuple[str, str]] = []
+        r: dict[str, Any] = {"name": name, "nullable": nullable}
         if spec.get("type") == "string":
-            s = f"variant_get({v}, '$', 'string')"
-            checks.append((f"{t} <> 'STRING'", "'must be a string'"))
+            r["kind"] = "string"
             if "const" in spec:
-                checks.append((f"{s} <> {_sql_string(spec['const'])}", _sql_string(f"must be {spec['const']!r}")))
+                r["const_s"], r["const_msg"] = spec["const"], f"must be {spec['const']!r}"
             if "enum" in spec:
-                values = ", ".join(_sql_string(e) for e in spec["enum"])
-                checks.append((f"NOT array_contains(array({values}), {s})", _sql_string(f"must be one of {', '.join(spec['enum'])}")))
-            # zod counts UTF-16 code units: a character outside the BMP counts twice.
-            # UTF-8 bytes >= UTF-16 units >= characters: the exact count only when those disagree.
-            length = f"(octet_length(encode({s}, 'UTF-16LE')) DIV 2)"
+                r["enum"], r["enum_msg"] = list(spec["enum"]), f"must be one of {', '.join(spec['enum'])}"
             if spec.get("minLength", 0) > 0:
-                short = f"char_length({s}) < {spec['minLength']} AND {length} < {spec['minLength']}"
-                checks.append((short, _sql_string(f"must have at least {spec['minLength']} characters")))
+                r["min_len"], r["min_len_msg"] = spec["minLength"], f"must have at least {spec['minLength']} characters"
             if "maxLength" in spec:
-                long = f"octet_length({s}) > {spec['maxLength']} AND {length} > {spec['maxLength']}"
-                checks.append((long, _sql_string(f"must have at most {spec['maxLength']} characters")))
+                r["max_len"], r["max_len_msg"] = spec["maxLength"], f"must have at most {spec['maxLength']} characters"
             if "pattern" in spec:
-                checks.append((f"NOT rlike({s}, {_sql_string(_js_pattern(spec['pattern']))})", "'has the wrong format'"))
+                pattern = _js_pattern(spec["pattern"])
+                if pattern not in patterns:
+                    patterns.append(pattern)
+                r["pattern"] = patterns.index(pattern)
         else:
-            numeric = f"({t} IN ('BIGINT', 'DOUBLE') OR startswith({t}, 'DECIMAL'))"
-            d = f"variant_get({v}, '$', 'double')"
-            checks.append((f"NOT {numeric}", "'must be a number'"))
-            checks.append((f"{t} = 'DOUBLE' AND (isnan({d}) OR abs({d}) = double('infinity'))", "'must be a finite number'"))
-            if spec.get("type") == "integer":
-                checks.append((f"{d} <> rint({d})", "'must be a whole number'"))
+            r["kind"] = "integer" if spec.get("type") == "integer" else "number"
             if "const" in spec:
-                checks.append((f"{d} <> {_num(spec['const'])}", _sql_string(f"must be {spec['const']}")))
+                r["const_n"], r["const_msg"] = spec["const"], f"must be {spec['const']}"
             if "minimum" in spec:
-                checks.append((f"{d} < {_num(spec['minimum'])}D", _sql_string(f"must be >= {spec['minimum']}")))
+                r["minimum"], r["min_msg"] = spec["minimum"], f"must be >= {spec['minimum']}"
             if "maximum" in spec:
-                checks.append((f"{d} > {_num(spec['maximum'])}D", _sql_string(f"must be <= {spec['maximum']}")))
+                r["maximum"], r["max_msg"] = spec["maximum"], f"must be <= {spec['maximum']}"
             if "multipleOf" in spec:
                 # As zod decides it for the ingestor: by the decimals written (a DECIMAL's scale).
                 step = len(repr(float(spec["multipleOf"])).split(".")[1].rstrip("0") or "")
-                checks.append(
-                    (f"startswith({t}, 'DECIMAL') AND {_decimal_scale(t)} > {step}", _sql_string(f"must have at most {step} decimals"))
-                )
-        branches = " ".join(f"WHEN {cond} THEN {message}" for cond, message in checks)
-        return f"CASE WHEN {t} IS NULL THEN NULL WHEN {t} = 'VOID' THEN {null_case} {branches} END"
+                r["step"], r["step_msg"] = step, f"must have at most {step} decimals"
+        if integer:
+            r["spelling"], r["spelling_msg"] = "integer", ": must be a plain integer (no fraction or exponent)"
+        elif money:
+            r["spelling"], r["spelling_msg"] = "money", f": must have at most {money_scale} decimals and no exponent"
+        if integer or money:
+            r["written"] = '"' + name + r'"[ \t\r\n]*:[ \t\r\n]*(-?[0-9][0-9.eE+-]*)'
+        self.rule = r
 
-    def spelling(self, written: str) -> str | None:
-        """ingest/kafka's wire rule (lib/events/wire.ts), from how the variant typed the number."""
-        t = f"_t[{_sql_string(self.name)}]"
-        field = _sql_string(f"{self.name}: written as ")
-        if self.integer:
-            rule = _sql_string(": must be a plain integer (no fraction or exponent)")
-            return f"CASE WHEN {t} = 'DOUBLE' OR startswith({t}, 'DECIMAL') THEN concat({field}, {written}, {rule}) END"
-        if self.money:
-            rule = _sql_string(f": must have at most {self.money_scale} decimals and no exponent")
-            bad = f"{t} = 'DOUBLE' OR (startswith({t}, 'DECIMAL') AND {_decimal_scale(t)} > {self.money_scale})"
-            return f"CASE WHEN {bad} THEN concat({field}, {written}, {rule}) END"
-        return None
+    def row(self) -> str:
+        """The rule as a SQL struct literal."""
+        return "named_struct(" + ", ".join(f"'{a}', {_sql_value(self.rule.get(a), t)}" for a, t in _RULE_ATTRIBUTES) + ")"
+
+
+def _problem(patterns: list[str]) -> str:
+    """SQL over `f` (a field of `_fields`: its rule `r`, schema type `t`, value as text `s` and as a
+    double `d`): null when the field is right, what is wrong otherwise."""
+    matches = " ".join(f"WHEN {i} THEN rlike(f.s, {_sql_string(p)})" for i, p in enumerate(patterns))
+    pattern_ok = f"CASE f.r.pattern {matches} END" if patterns else "true"
+    length = "(octet_length(encode(f.s, 'UTF-16LE')) DIV 2)"
+    string = (
+        "CASE WHEN f.t <> 'STRING' THEN 'must be a string' "
+        "WHEN f.s <> f.r.const_s THEN f.r.const_msg "
+        "WHEN NOT array_contains(f.r.enum, f.s) THEN f.r.enum_msg "
+        # zod counts UTF-16 code units: a character outside the BMP counts twice.
+        # UTF-8 bytes >= UTF-16 units >= characters: the exact count only when those disagree.
+        f"WHEN char_length(f.s) < f.r.min_len AND {length} < f.r.min_len THEN f.r.min_len_msg "
+        f"WHEN octet_length(f.s) > f.r.max_len AND {length} > f.r.max_len THEN f.r.max_len_msg "
+        f"WHEN NOT {pattern_ok} THEN 'has the wrong format' END"
+    )
+    number = (
+        "CASE WHEN NOT (f.t IN ('BIGINT', 'DOUBLE') OR startswith(f.t, 'DECIMAL')) THEN 'must be a number' "
+        "WHEN f.t = 'DOUBLE' AND (isnan(f.d) OR abs(f.d) = double('infinity')) THEN 'must be a finite number' "
+        "WHEN f.r.kind = 'integer' AND f.d <> rint(f.d) THEN 'must be a whole number' "
+        "WHEN f.d <> f.r.const_n THEN f.r.const_msg "
+        "WHEN f.d < f.r.minimum THEN f.r.min_msg "
+        "WHEN f.d > f.r.maximum THEN f.r.max_msg "
+        f"WHEN startswith(f.t, 'DECIMAL') AND {_decimal_scale('f.t')} > f.r.step THEN f.r.step_msg END"
+    )
+    # A condition on a rule the field does not have is NULL, which a CASE takes as false.
+    return (
+        "CASE WHEN f.t IS NULL THEN NULL "
+        "WHEN f.t = 'VOID' THEN CASE WHEN f.r.nullable THEN NULL ELSE 'must not be null' END "
+        f"WHEN f.r.kind = 'string' THEN {string} ELSE {number} END"
+    )
+
+
+def _spelling(money_scale: int) -> str:
+    """SQL over `f`: ingest/kafka's wire rule (lib/events/wire.ts), from how the variant typed the
+    number, with how the number was written (its first occurrence in the text)."""
+    bad = (
+        "CASE f.r.spelling WHEN 'integer' THEN f.t = 'DOUBLE' OR startswith(f.t, 'DECIMAL') "
+        f"WHEN 'money' THEN f.t = 'DOUBLE' OR (startswith(f.t, 'DECIMAL') AND {_decimal_scale('f.t')} > {money_scale}) END"
+    )
+    return f"CASE WHEN {bad} THEN concat(f.r.name, ': written as ', regexp_extract(_text, f.r.written, 1), f.r.spelling_msg) END"
 
 
 def _decimal_scale(t: str) -> str:
@@ -160,19 +220,13 @@ def _decimal_scale(t: str) -> str:
     return f"int(regexp_extract({t}, ',([0-9]+)\\\\)', 1))"
 
 
-def _written(field: str) -> str:
-    # How the number was written, for the reason: its first occurrence in the text.
-    pattern = _sql_string('"' + field + r'"[ \t\r\n]*:[ \t\r\n]*(-?[0-9][0-9.eE+-]*)')
-    return f"regexp_extract(_text, {pattern}, 1)"
-
-
 class Contract:
     """The contract as SQL, generated once per job from the settings the TypeScript side sends.
 
-    The branches of the schema (one per event type) share their fields' rules: each field is
-    checked by one expression, whatever the event type, and a branch is only its lists of known
-    and required fields. That keeps the generated expression small, which matters: Spark's
-    optimizer walks it again for every micro-batch's plan."""
+    The branches of the schema (one per event type) share their fields' rules: each field has
+    one rule row, whatever the event type, and a branch is only its lists of known and required
+    fields. That keeps the generated expression small, which matters: Spark's optimizer walks
+    it again for every micro-batch's plan."""
 
     def __init__(self, spec: dict[str, Any]):
         self.max_event_bytes: int = spec["maxEventBytes"]
@@ -183,6 +237,8 @@ class Contract:
         money_fields = frozenset(spec["moneyFields"])
         self.fields: dict[str, _Field] = {}
         self.rules: dict[str, dict[str, Any]] = {}
+        self.patterns: list[str] = []
+        self.money_scale: int = spec["moneyScale"]
         self.types: dict[str, tuple[list[str], list[str]]] = {}
         for branch in spec["jsonSchema"]["oneOf"]:
             props = branch["properties"]
@@ -193,7 +249,7 @@ class Contract:
                 if field in self.rules and self.rules[field] != rule:
                     raise ValueError(f"the contract's field {field} has different rules per event type, which contract.py does not generate")
                 self.rules[field] = rule
-                self.fields[field] = _Field(field, rule, field in integer_fields, field in money_fields, spec["moneyScale"])
+                self.fields[field] = _Field(field, rule, field in integer_fields, field in money_fields, self.money_scale, self.patterns)
             self.types[name] = (list(props), list(branch["required"]))
 
     # -- the generated SQL -----------------------------------------------------------------------
@@ -203,18 +259,28 @@ class Contract:
         entries = ", ".join(f"{_sql_string(t)}, array({', '.join(_sql_string(f) for f in lists[which])})" for t, lists in self.types.items())
         return f"map({entries})[_event_type]"
 
-    def _schema_problem(self) -> str:
-        """SQL over `_o`, `_t`, `_keys`, `_known` and `_required`: the schema's problems joined by '; ', or ''."""
-        names = ", ".join(_sql_string(t) for t in self.types)
-        checks = ", ".join(
-            f"CASE WHEN array_contains(_known, {_sql_string(n)}) THEN concat({_sql_string(n + ': ')}, {f.problem()}) END"
-            for n, f in self.fields.items()
+    def _fields(self) -> str:
+        """SQL over `_o`, `_t` and `_known`: for each field the event type knows, in the contract's
+        order, its rule `r`, its schema type `t` (NULL when absent) and its value as text `s` and
+        as a double `d` (read once here, for every check)."""
+        rules = f"array({', '.join(f.row() for f in self.fields.values())})"
+        return (
+            f"transform(filter({rules}, r -> array_contains(_known, r.name)), r -> named_struct("
+            "'r', r, 't', _t[r.name], "
+            "'s', try_variant_get(_o[r.name], '$', 'string'), "
+            "'d', try_variant_get(_o[r.name], '$', 'double')))"
         )
+
+    def _schema_problem(self) -> str:
+        """SQL over `_o`, `_t`, `_keys`, `_known`, `_required` and `_fields`: the schema's problems
+        joined by '; ', or ''. Every field goes through one generic check, a lambda of the rule
+        row: the plan holds that check once, not once per field, which keeps planning fast."""
+        names = ", ".join(_sql_string(t) for t in self.types)
         problems = (
             "concat("
             "transform(array_except(_keys, _known), k -> concat(k, ': unknown field')), "
             "transform(array_except(_required, _keys), k -> concat(k, ': missing')), "
-            f"filter(array({checks}), p -> p IS NOT NULL))"
+            f"filter(transform(_fields, f -> concat(f.r.name, ': ', {_problem(self.patterns)})), p -> p IS NOT NULL))"
         )
         return (
             f"CASE WHEN _t['event_type'] IS DISTINCT FROM 'STRING' OR NOT array_contains(array({names}), _event_type) "
@@ -223,9 +289,8 @@ class Contract:
         )
 
     def _spelling_problem(self) -> str:
-        """SQL: the first field whose number is written as the contract does not allow, or NULL."""
-        rules = [rule for name, field in self.fields.items() if (rule := field.spelling(_written(name))) is not None]
-        return f"coalesce({', '.join(rules)})"
+        """SQL over `_fields`: the first field whose number is written as the contract does not allow, or NULL."""
+        return f"get(filter(transform(_fields, f -> {_spelling(self.money_scale)}), p -> p IS NOT NULL), 0)"
 
     def _event_time_ms(self) -> str:
         """SQL: milliseconds since the epoch of `_event_time`, as Date.parse reads a text the
@@ -260,6 +325,7 @@ class Contract:
             F.expr("try_variant_get(_o['event_id'], '$', 'string')").alias("_event_id"),
         )
         staged = staged.select("*", F.expr(self._lists(0)).alias("_known"), F.expr(self._lists(1)).alias("_required"))
+        staged = staged.select("*", F.expr(f"CASE WHEN _o IS NOT NULL THEN {self._fields()} END").alias("_fields"))
         staged = staged.select("*", F.expr(f"CASE WHEN _o IS NOT NULL THEN {self._schema_problem()} END").alias("_schema"))
         staged = staged.select(
             "*",
@@ -267,7 +333,7 @@ class Contract:
             F.expr(f"CASE WHEN _schema = '' THEN {self._spelling_problem()} END").alias("_spelling"),
         )
         verdict = self._verdict(key, value)
-        internal = ["_text", "_ts_ms", "_json", "_o", "_keys", "_t", "_event_type", "_event_time", "_event_id", "_known", "_required", "_schema", "_time_ms", "_spelling"]
+        internal = ["_text", "_ts_ms", "_json", "_o", "_keys", "_t", "_event_type", "_event_time", "_event_id", "_known", "_required", "_fields", "_schema", "_time_ms", "_spelling"]
         return staged.select(*[c for c in staged.columns if c not in internal], verdict.alias("v"))
 
     def _verdict(self, key: str, value: str) -> Column:
@@ -401,4 +467,6 @@ def decided(records: DataFrame, spec: dict[str, Any]) -> DataFrame:
 def explain(spec: dict[str, Any]) -> Iterable[str]:
     """The generated SQL, for reading (python -m shopflow_lake.contract_sql_cli --sql)."""
     c = Contract(spec)
-    yield json.dumps({"schema": c._schema_problem(), "spelling": c._spelling_problem(), "event_time_ms": c._event_time_ms()}, indent=1)
+    yield json.dumps(
+        {"fields": c._fields(), "schema": c._schema_problem(), "spelling": c._spelling_problem(), "event_time_ms": c._event_time_ms()}, indent=1
+    )

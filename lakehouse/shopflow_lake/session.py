@@ -7,6 +7,8 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from .contract_sql import SESSION_CONFIG
+
 
 def session_conf(settings: dict[str, Any], cache_tables: bool = True) -> dict[str, str]:
     """Every Spark option of a lake session: the cluster, the heaps and the Iceberg catalog.
@@ -59,7 +61,8 @@ def spark_session(settings: dict[str, Any], cache_tables: bool = True) -> SparkS
     which a stream-static join needs: Iceberg's catalog cache would keep serving the snapshot of
     the first read for as long as the job keeps reading it."""
     builder = SparkSession.builder
-    for key, value in session_conf(settings, cache_tables).items():
+    # The contract's parse reads a duplicated key as JSON.parse does (contract_sql.py).
+    for key, value in {**session_conf(settings, cache_tables), **SESSION_CONFIG}.items():
         builder = builder.config(key, value)
     if settings.get("eventLogDir"):
         # Spark's event log (every job, stage and task with its timings) for profiling runs.

@@ -79,8 +79,8 @@ def product_categories(spark, catalog: str) -> DataFrame:
     return images.groupBy("product_id").agg(latest.alias("c")).select("product_id", F.col("c.category").alias("category"))
 
 
-def product_events(records: DataFrame, contract: dict) -> DataFrame:
-    rows = decided(records, contract).where("v.ok")
+def product_events(records: DataFrame, contract: dict, engine: str = "udf") -> DataFrame:
+    rows = decided(records, contract, engine).where("v.ok")
     payload = F.from_json(F.col("value").cast("string"), PAYLOAD)
     return rows.select(
         F.col("v.event_id").alias("event_id"),
@@ -124,7 +124,7 @@ def main() -> None:
         .option("failOnDataLoss", "true")
         .load()
     )
-    events = product_events(source, s["contract"]).withColumn(
+    events = product_events(source, s["contract"], s.get("contractEngine", "udf")).withColumn(
         "delay_seconds", F.unix_seconds("kafka_timestamp") - F.unix_seconds("event_time")
     )
     limit = s["lateness"]["minutes"] * 60

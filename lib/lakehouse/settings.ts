@@ -57,6 +57,12 @@ export interface LakeSettings {
   maintenance: { snapshotRetentionHours: number };
   /** Where Spark writes its event log (jobs, stages, tasks with timings); off when absent. Profiling runs set it. */
   eventLogDir?: string;
+  /**
+   * How the clickstream and windows jobs decide records: `udf`, the row-at-a-time Python UDF
+   * (contract.py, the default), or `sql`, the contract as Spark SQL expressions
+   * (contract_sql.py), which `npm run bench -- lake-landing` measures against it (its `sql1` run).
+   */
+  contractEngine?: 'sql' | 'udf';
 }
 
 /**

@@ -49,8 +49,112 @@ export function ourRunningPid(paths: ServicePaths, marker: string): number | und
   return cmdline?.includes(marker) ? pid : undefined;
 }
 
+/** Like ourRunningPid, with `marker` one whole argument of the process (not a part of one). */
+export function recordedPid(paths: ServicePaths, marker: string): number | undefined {
+  if (!existsSync(paths.pidFile)) return undefined;
+  const pid = Number.parseInt(readFileSync(paths.pidFile, 'utf8').trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return processArgv(pid)?.includes(marker) ? pid : undefined;
+}
+
 export function writePidFile(paths: ServicePaths, pid: number): void {
   writeFileSync(paths.pidFile, `${pid}\n`);
+}
+
+/** The arguments of a live (non-zombie) process, or undefined when it is gone. */
+export function processArgv(pid: number): string[] | undefined {
+  if (processCommandLine(pid) === undefined) return undefined;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every live process one of whose arguments is exactly `marker` (a daemon's own folder or file,
+ * under our data dir): what a pid file should name, found even when no pid file does.
+ */
+export function processesWithArgument(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    if (processArgv(Number(entry))?.includes(marker)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/**
+ * Records a daemon's pid, refusing to overwrite a pid file that names another live process
+ * carrying `marker`: that process would be orphaned, out of reach of services:down.
+ */
+export function claimPidFile(paths: ServicePaths, marker: string, pid: number): void {
+  const recorded = existsSync(paths.pidFile) ? Number.parseInt(readFileSync(paths.pidFile, 'utf8').trim(), 10) : Number.NaN;
+  if (Number.isInteger(recorded) && recorded !== pid && processArgv(recorded)?.includes(marker)) {
+    throw new ShopflowError(
+      'SHOPFLOW_SERVICE_PID_FILE',
+      `${paths.pidFile} names pid ${recorded}, which is still running; not overwriting it with ${pid} (stop it first)`,
+    );
+  }
+  writePidFile(paths, pid);
+}
+
+/**
+ * Stops every live process carrying `marker`: the one the pid file names and any other left
+ * without one (e.g. by an older start that lost the race for its pid file). Returns what was
+ * stopped, as "pid stopped|killed".
+ */
+export async function stopAllWithArgument(paths: ServicePaths, marker: string, graceMs: number): Promise<string[]> {
+  const recorded = existsSync(paths.pidFile) ? Number.parseInt(readFileSync(paths.pidFile, 'utf8').trim(), 10) : Number.NaN;
+  const pids = processesWithArgument(marker);
+  const outcomes = await Promise.all(
+    pids.map(async (pid) => `${pid === recorded ? '' : 'stray '}${pid} ${await stopProcess(pid, 'SIGTERM', graceMs)}`),
+  );
+  removePidFile(paths);
+  return outcomes;
+}
+
+/**
+ * Runs `start` while holding `<dir>/start.lock`, so two starts of one service (two test forks,
+ * or services:up run twice at once) never both find it down and both spawn it. The lock file
+ * holds its owner's pid; one whose owner is gone is taken over.
+ */
+export async function withStartLock<T>(dir: string, start: () => Promise<T>, timeoutMs = 600_000): Promise<T> {
+  ensureDir(dir);
+  const lockFile = join(dir, 'start.lock');
+  const token = `${process.pid} ${Math.random().toString(36).slice(2)}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      writeFileSync(lockFile, token, { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let owner = Number.NaN;
+    try {
+      owner = Number.parseInt(readFileSync(lockFile, 'utf8'), 10);
+    } catch {
+      continue; // released between our attempt and the read
+    }
+    if (!Number.isInteger(owner) || processCommandLine(owner) === undefined) {
+      rmSync(lockFile, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new ServiceUnavailableError(`${lockFile}: another start (pid ${owner}) has held it for ${Math.round(timeoutMs / 1000)} s`);
+    }
+    await sleep(200);
+  }
+  try {
+    return await start();
+  } finally {
+    try {
+      if (readFileSync(lockFile, 'utf8') === token) rmSync(lockFile, { force: true });
+    } catch {
+      // already gone
+    }
+  }
 }
 
 export function removePidFile(paths: ServicePaths): void {

@@ -17,15 +17,16 @@ import { installedLakehouse } from '../../lib/lakehouse/paths.ts';
 import { lakeSettings } from '../../lib/lakehouse/settings.ts';
 import {
   assertPortFree,
+  claimPidFile,
   ensureDir,
-  ourRunningPid,
   portAnswers,
-  removePidFile,
-  servicePaths,
+  processesWithArgument,
+  recordedPid,
   spawnDetached,
+  stopAllWithArgument,
   stopProcess,
   waitUntilReady,
-  writePidFile,
+  withStartLock,
 } from './process.ts';
 import { SPARK_MASTER_UI_PORT } from './spark.ts';
 import type { LocalService, ServiceStatus } from './types.ts';
@@ -58,15 +59,15 @@ export async function prepareSqlEndpoint(config: Config, port = config.SPARK_SQL
   }
 }
 
-function layout(config: Config) {
-  const paths = servicePaths(config.dataDir, 'spark-sql');
-  // The properties file is named in the server's command line: it marks the process as ours.
-  return { ...paths, properties: join(paths.dir, 'spark-sql.conf') };
+function layout(place: SqlEndpointPlace) {
+  const dir = place.dir;
+  // The properties file is one argument of the server's command line: it marks the process as ours.
+  return { dir, pidFile: join(dir, 'spark-sql.pid'), logFile: join(dir, 'spark-sql.log'), properties: join(dir, 'spark-sql.conf') };
 }
 
-async function masterAlive(): Promise<boolean> {
+async function masterAlive(uiPort: number): Promise<boolean> {
   try {
-    const response = await fetch(`http://127.0.0.1:${SPARK_MASTER_UI_PORT}/json/`, { signal: AbortSignal.timeout(2000) });
+    const response = await fetch(`http://127.0.0.1:${uiPort}/json/`, { signal: AbortSignal.timeout(2000) });
     return response.ok && ((await response.json()) as { status?: string }).status === 'ALIVE';
   } catch {
     return false;
@@ -79,10 +80,12 @@ export interface SqlEndpointPlace {
   port: number;
   /** Folder of the bucket its new tables go under (default `warehouse`, as the jobs'). */
   warehousePrefix?: string;
+  /** The Spark master's web UI, asked whether the master is up (default the local cluster's). */
+  masterUiPort?: number;
 }
 
 function servicePlace(config: Config): SqlEndpointPlace {
-  return { dir: layout(config).dir, port: config.SPARK_SQL_PORT };
+  return { dir: join(config.dataDir, 'spark-sql'), port: config.SPARK_SQL_PORT };
 }
 
 /** The settings sql_server.py starts from: a lake job's (same catalog, cluster, jars) with the endpoint's heap and cores. */
@@ -112,7 +115,7 @@ export async function startSqlEndpoint(
   onSpawned: (pid: number) => void = () => undefined,
 ): Promise<number> {
   // services:up starts the cluster beside this one: the application needs its master.
-  await waitUntilReady(masterAlive, {
+  await waitUntilReady(() => masterAlive(place.masterUiPort ?? SPARK_MASTER_UI_PORT), {
     service: 'spark sql endpoint (waiting for the spark master)',
     timeoutMs: 120_000,
     logFile,
@@ -148,21 +151,38 @@ export async function startSqlEndpoint(
   return child.pid;
 }
 
-async function start(config: Config): Promise<string> {
-  const files = layout(config);
-  if (ourRunningPid(files, files.properties)) return 'ok, already up';
-  await assertPortFree('spark sql endpoint', config.SPARK_SQL_PORT, 'SPARK_MASTER');
-  const started = Date.now();
-  ensureDir(files.dir);
-  const pid = await startSqlEndpoint(config, servicePlace(config), files.logFile, (spawned) => writePidFile(files, spawned));
-  return `started (pid ${pid}) at ${config.SPARK_SQL_HOST}:${config.SPARK_SQL_PORT} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+/**
+ * Starts the endpoint as a service of `place` (pid file and log in its folder), or finds it up.
+ * Serialised by a lock in that folder, and never leaves a server of the folder without its pid
+ * file: a live one the pid file names is reused, any other is stopped first.
+ */
+export function startSqlService(config: Config, place: SqlEndpointPlace = servicePlace(config)): Promise<string> {
+  const files = layout(place);
+  return withStartLock(files.dir, async () => {
+    const live = recordedPid(files, files.properties);
+    const strays = processesWithArgument(files.properties).filter((pid) => pid !== live);
+    const stopped = await Promise.all(strays.map(async (pid) => `stray ${pid} ${await stopProcess(pid, 'SIGTERM', 30_000)}`));
+    const note = stopped.length > 0 ? ` (${stopped.join(', ')})` : '';
+    if (live) return `ok, already up${note}`;
+    await assertPortFree('spark sql endpoint', place.port, 'SPARK_MASTER');
+    const started = Date.now();
+    const pid = await startSqlEndpoint(config, place, files.logFile, (spawned) => claimPidFile(files, files.properties, spawned));
+    return `started (pid ${pid}) at ${config.SPARK_SQL_HOST}:${place.port} in ${((Date.now() - started) / 1000).toFixed(1)} s${note}`;
+  });
+}
+
+/** Stops the endpoint of `place`: the server its pid file names and any other of that folder. */
+export async function stopSqlService(config: Config, place: SqlEndpointPlace = servicePlace(config)): Promise<string> {
+  const files = layout(place);
+  const stopped = await stopAllWithArgument(files, files.properties, 30_000);
+  return stopped.length === 0 ? 'not running' : stopped.join(', ');
 }
 
 export const sparkSqlService: LocalService = {
   name: 'spark-sql',
   externalVariable: 'SPARK_MASTER',
   async up(config) {
-    if (config.managed.spark) return { message: await start(config) };
+    if (config.managed.spark) return { message: await startSqlService(config) };
     await waitUntilReady(() => portAnswers(config.SPARK_SQL_PORT, config.SPARK_SQL_HOST), {
       service: 'spark sql endpoint (external, SPARK_SQL_HOST)',
       timeoutMs: 15_000,
@@ -172,18 +192,15 @@ export const sparkSqlService: LocalService = {
   },
   async down(config) {
     if (!config.managed.spark) return 'external (SPARK_MASTER), left alone';
-    const files = layout(config);
-    const pid = ourRunningPid(files, files.properties);
-    removePidFile(files);
-    return pid ? await stopProcess(pid, 'SIGTERM', 30_000) : 'not running';
+    return stopSqlService(config);
   },
   async status(config): Promise<ServiceStatus> {
     const address = `${config.SPARK_SQL_HOST}:${config.SPARK_SQL_PORT}`;
     const answers = await portAnswers(config.SPARK_SQL_PORT, config.SPARK_SQL_HOST);
     if (!config.managed.spark)
       return { service: 'spark-sql', mode: 'external', pid: undefined, address, state: answers ? 'up' : 'unreachable' };
-    const files = layout(config);
-    const pid = ourRunningPid(files, files.properties);
+    const files = layout(servicePlace(config));
+    const pid = recordedPid(files, files.properties);
     if (!pid) return { service: 'spark-sql', mode: 'managed', pid, address, state: answers ? 'port taken' : 'down' };
     return { service: 'spark-sql', mode: 'managed', pid, address, state: answers ? 'up' : 'starting' };
   },

@@ -4,20 +4,23 @@
  * to a real cluster and nothing assumes local mode. Only with LAKEHOUSE_ENABLED; with
  * SPARK_MASTER set the cluster is external and only its master's reachability is checked.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Config } from '../../lib/config/index.ts';
 import { installedLakehouse } from '../../lib/lakehouse/paths.ts';
 import {
   assertPortFree,
+  claimPidFile,
   ensureDir,
-  ourRunningPid,
   portAnswers,
-  removePidFile,
+  processesWithArgument,
+  recordedPid,
   spawnDetached,
+  stopAllWithArgument,
   stopProcess,
   waitUntilReady,
-  writePidFile,
+  withStartLock,
   type ServicePaths,
 } from './process.ts';
 import type { LocalService, ServiceStatus } from './types.ts';
@@ -31,14 +34,43 @@ function masterAddress(config: Config): { host: string; port: number } {
   return match ? { host: match[1] as string, port: Number(match[2]) } : { host: '127.0.0.1', port: 7077 };
 }
 
-/** One pid file and log per daemon; the work dir in the command line marks the process as ours. */
-function daemon(config: Config, role: string): ServicePaths & { workDir: string } {
-  const dir = join(config.dataDir, 'spark');
-  return { dir, workDir: join(dir, role), pidFile: join(dir, `${role}.pid`), logFile: join(dir, `${role}.log`) };
+/**
+ * One pid file and log per daemon. The daemon's JVM carries `marker` (its work dir, under our
+ * data dir) as one argument: what makes a process ours, found with or without its pid file.
+ */
+function daemon(dir: string, role: string): ServicePaths & { workDir: string; marker: string } {
+  const workDir = join(dir, role);
+  return { dir, workDir, marker: `-Dshopflow.spark.dir=${workDir}`, pidFile: join(dir, `${role}.pid`), logFile: join(dir, `${role}.log`) };
 }
 
 function roles(config: Config): string[] {
   return ['master', ...Array.from({ length: config.SPARK_WORKERS }, (_, i) => `worker-${i + 1}`)];
+}
+
+/** The configured roles plus any worker folder an earlier start with more SPARK_WORKERS left. */
+function knownRoles(config: Config, dir: string): string[] {
+  const earlier = existsSync(dir) ? readdirSync(dir).filter((name) => /^worker-\d+$/.test(name)) : [];
+  return [...new Set([...roles(config), ...earlier])];
+}
+
+/**
+ * Starts one daemon unless its pid file names it alive (then it is reused), and first stops any
+ * other live copy carrying its marker, so no start ever leaves a daemon without a pid file.
+ * Returns what it did, for the start-up line.
+ */
+async function ensureDaemon(
+  files: ReturnType<typeof daemon>,
+  role: string,
+  spawnIt: () => Promise<{ pid: number; exited: () => string | undefined }>,
+): Promise<{ note?: string; exited?: () => string | undefined }> {
+  const live = recordedPid(files, files.marker);
+  const strays = processesWithArgument(files.marker).filter((pid) => pid !== live);
+  const stopped = await Promise.all(strays.map(async (pid) => `stray ${role} ${pid} ${await stopProcess(pid, 'SIGTERM', 10_000)}`));
+  if (live) return stopped.length > 0 ? { note: stopped.join(', ') } : {};
+  ensureDir(files.workDir);
+  const child = await spawnIt();
+  claimPidFile(files, files.marker, child.pid);
+  return { note: [...stopped, `${role} ${child.pid}`].join(', '), exited: child.exited };
 }
 
 interface MasterState {
@@ -46,9 +78,9 @@ interface MasterState {
   aliveworkers?: number;
 }
 
-async function masterState(timeoutMs = 2000): Promise<MasterState | undefined> {
+async function masterState(uiPort: number, timeoutMs = 2000): Promise<MasterState | undefined> {
   try {
-    const response = await fetch(`http://127.0.0.1:${SPARK_MASTER_UI_PORT}/json/`, { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(`http://127.0.0.1:${uiPort}/json/`, { signal: AbortSignal.timeout(timeoutMs) });
     return response.ok ? ((await response.json()) as MasterState) : undefined;
   } catch {
     return undefined;
@@ -56,10 +88,40 @@ async function masterState(timeoutMs = 2000): Promise<MasterState | undefined> {
 }
 
 function javaArgs(sparkHome: string, marker: string): string[] {
-  return [DAEMON_HEAP, '-XX:+UseSerialGC', `-Dshopflow.spark.dir=${marker}`, '-cp', `${sparkHome}/jars/*`];
+  return [DAEMON_HEAP, '-XX:+UseSerialGC', marker, '-cp', `${sparkHome}/jars/*`];
 }
 
-async function start(config: Config): Promise<string> {
+/** Where a local cluster keeps its daemons' folders, pid files and logs, and its master's web UI port. */
+export interface ClusterPlace {
+  dir: string;
+  uiPort: number;
+}
+
+function servicePlace(config: Config): ClusterPlace {
+  return { dir: join(config.dataDir, 'spark'), uiPort: SPARK_MASTER_UI_PORT };
+}
+
+/**
+ * Starts the local cluster of `config` (its master URL) in `place`, or finds it up. Another
+ * place than the service's is for a test's own cluster. Starts are serialised by a lock in the
+ * cluster's folder: two at once would both find a daemon down and both start one.
+ */
+export function startCluster(config: Config, place: ClusterPlace = servicePlace(config)): Promise<string> {
+  return withStartLock(place.dir, () => start(config, place));
+}
+
+/** Stops every daemon of the local cluster in `place`, with or without a pid file; workers first. */
+export async function stopCluster(config: Config, place: ClusterPlace = servicePlace(config)): Promise<string> {
+  // Workers first, so none spends its grace period reconnecting to a master that is gone.
+  const stopped: string[] = [];
+  for (const role of knownRoles(config, place.dir).reverse()) {
+    const files = daemon(place.dir, role);
+    for (const outcome of await stopAllWithArgument(files, files.marker, 10_000)) stopped.push(`${role} ${outcome}`);
+  }
+  return stopped.length === 0 ? 'not running' : stopped.join(', ');
+}
+
+async function start(config: Config, { dir, uiPort }: ClusterPlace): Promise<string> {
   const { sparkHome } = installedLakehouse(config);
   const { host, port } = masterAddress(config);
   const started = Date.now();
@@ -70,76 +132,71 @@ async function start(config: Config): Promise<string> {
     // Spark's launcher reads the Scala version from a source build's folders unless told; pyspark has none.
     SPARK_SCALA_VERSION: '2.13',
     SPARK_LOCAL_IP: '127.0.0.1',
-    SPARK_LOCAL_DIRS: join(config.dataDir, 'spark', 'tmp'),
+    SPARK_LOCAL_DIRS: join(dir, 'tmp'),
   };
   ensureDir(env.SPARK_LOCAL_DIRS);
-  const spawned: string[] = [];
-  let exited: (() => string | undefined) | undefined;
-  const master = daemon(config, 'master');
-  if (!ourRunningPid(master, master.workDir)) {
+  const notes: string[] = [];
+  const master = daemon(dir, 'master');
+  const masterUp = await ensureDaemon(master, 'master', async () => {
     await assertPortFree('spark master', port, 'SPARK_MASTER');
-    await assertPortFree('spark master UI', SPARK_MASTER_UI_PORT, 'SPARK_MASTER');
-    ensureDir(master.workDir);
-    const child = await spawnDetached(
+    await assertPortFree('spark master UI', uiPort, 'SPARK_MASTER');
+    return spawnDetached(
       'java',
       [
-        ...javaArgs(sparkHome, master.workDir),
+        ...javaArgs(sparkHome, master.marker),
         'org.apache.spark.deploy.master.Master',
         '--host',
         host,
         '--port',
         String(port),
         '--webui-port',
-        String(SPARK_MASTER_UI_PORT),
+        String(uiPort),
       ],
       master.logFile,
       { env, cwd: master.workDir },
     );
-    writePidFile(master, child.pid);
-    exited = child.exited;
-    spawned.push(`master ${child.pid}`);
-  }
-  await waitUntilReady(async () => (await masterState())?.status === 'ALIVE', {
+  });
+  if (masterUp.note) notes.push(masterUp.note);
+  await waitUntilReady(async () => (await masterState(uiPort))?.status === 'ALIVE', {
     service: 'spark master',
     timeoutMs: 60_000,
     logFile: master.logFile,
-    exited,
+    exited: masterUp.exited,
     intervalMs: 300,
   });
   for (const [index, role] of roles(config).slice(1).entries()) {
-    const worker = daemon(config, role);
-    if (ourRunningPid(worker, worker.workDir)) continue;
-    ensureDir(worker.workDir);
-    const child = await spawnDetached(
-      'java',
-      [
-        ...javaArgs(sparkHome, worker.workDir),
-        'org.apache.spark.deploy.worker.Worker',
-        '--host',
-        '127.0.0.1',
-        '--webui-port',
-        String(SPARK_MASTER_UI_PORT + 1 + index),
-        '--cores',
-        String(config.SPARK_WORKER_CORES),
-        '--memory',
-        config.SPARK_WORKER_MEMORY,
-        '--work-dir',
-        worker.workDir,
-        `spark://${host}:${port}`,
-      ],
-      worker.logFile,
-      { env, cwd: worker.workDir },
+    const worker = daemon(dir, role);
+    const workerUp = await ensureDaemon(worker, role, () =>
+      spawnDetached(
+        'java',
+        [
+          ...javaArgs(sparkHome, worker.marker),
+          'org.apache.spark.deploy.worker.Worker',
+          '--host',
+          '127.0.0.1',
+          '--webui-port',
+          String(uiPort + 1 + index),
+          '--cores',
+          String(config.SPARK_WORKER_CORES),
+          '--memory',
+          config.SPARK_WORKER_MEMORY,
+          '--work-dir',
+          worker.workDir,
+          `spark://${host}:${port}`,
+        ],
+        worker.logFile,
+        { env, cwd: worker.workDir },
+      ),
     );
-    writePidFile(worker, child.pid);
-    spawned.push(`${role} ${child.pid}`);
+    if (workerUp.note) notes.push(workerUp.note);
   }
-  await waitUntilReady(async () => ((await masterState())?.aliveworkers ?? 0) >= config.SPARK_WORKERS, {
+  await waitUntilReady(async () => ((await masterState(uiPort))?.aliveworkers ?? 0) >= config.SPARK_WORKERS, {
     service: `spark (${config.SPARK_WORKERS} workers registering)`,
     timeoutMs: 60_000,
-    logFile: daemon(config, 'worker-1').logFile,
+    logFile: daemon(dir, 'worker-1').logFile,
     intervalMs: 300,
   });
-  const what = spawned.length === 0 ? 'ok, already up' : `started ${spawned.join(', ')}`;
+  const what = notes.length === 0 ? 'ok, already up' : `started ${notes.join(', ')}`;
   return `${what}; ${config.SPARK_WORKERS} workers alive at spark://${host}:${port} in ${((Date.now() - started) / 1000).toFixed(1)} s`;
 }
 
@@ -147,7 +204,7 @@ export const sparkService: LocalService = {
   name: 'spark',
   externalVariable: 'SPARK_MASTER',
   async up(config) {
-    if (config.managed.spark) return { message: await start(config) };
+    if (config.managed.spark) return { message: await startCluster(config) };
     const { host, port } = masterAddress(config);
     await waitUntilReady(() => portAnswers(port, host), {
       service: 'spark (external, SPARK_MASTER)',
@@ -158,15 +215,7 @@ export const sparkService: LocalService = {
   },
   async down(config) {
     if (!config.managed.spark) return 'external (SPARK_MASTER), left alone';
-    // Workers first, so none spends its grace period reconnecting to a master that is gone.
-    const stopped: string[] = [];
-    for (const role of roles(config).reverse()) {
-      const files = daemon(config, role);
-      const pid = ourRunningPid(files, files.workDir);
-      removePidFile(files);
-      if (pid) stopped.push(`${role} ${await stopProcess(pid, 'SIGTERM', 10_000)}`);
-    }
-    return stopped.length === 0 ? 'not running' : stopped.join(', ');
+    return stopCluster(config);
   },
   async status(config): Promise<ServiceStatus> {
     const address = `${masterAddress(config).host}:${masterAddress(config).port}`;
@@ -174,8 +223,8 @@ export const sparkService: LocalService = {
       const { host, port } = masterAddress(config);
       return { service: 'spark', mode: 'external', pid: undefined, address, state: (await portAnswers(port, host)) ? 'up' : 'unreachable' };
     }
-    const master = daemon(config, 'master');
-    const pid = ourRunningPid(master, master.workDir);
+    const master = daemon(servicePlace(config).dir, 'master');
+    const pid = recordedPid(master, master.marker);
     if (!pid) {
       return {
         service: 'spark',
@@ -185,7 +234,7 @@ export const sparkService: LocalService = {
         state: (await portAnswers(masterAddress(config).port)) ? 'port taken' : 'down',
       };
     }
-    const state = await masterState();
+    const state = await masterState(SPARK_MASTER_UI_PORT);
     const alive = state?.aliveworkers ?? 0;
     return {
       service: 'spark',

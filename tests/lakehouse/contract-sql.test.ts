@@ -1,7 +1,7 @@
 /**
  * One clickstream contract, two deciders: the Kafka ingestor's (ingest/kafka/decode.ts) and its
  * form as Spark SQL expressions (lakehouse/shopflow_lake/contract_sql.py, generated from the JSON
- * Schema lib/lakehouse/settings.ts hands the jobs; not yet used by them, see docs/lakehouse.md). Every entry of the ingestor's
+ * Schema lib/lakehouse/settings.ts hands the jobs; which the clickstream and windows jobs decide with when their settings say contractEngine "sql"). Every entry of the ingestor's
  * bad-input corpus and a few hundred generated messages go through both, the SQL side in a real
  * Spark session; each must land in both or be dead-lettered by both with the same code and, for
  * a schema violation, a reason that names the same fields; a landed event must get the same
