@@ -466,3 +466,54 @@
 {% macro spark__sql_text_literal(value) -%}
     '{{ value | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- endmacro %}
+
+{# One row per integer from one to another (inclusive), as a set-returning select-list expression. #}
+{% macro integers_from_to(from_sql, to_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('integers_from_to')(from_sql, to_sql)) }}
+    {%- else -%}
+        {{ return(default__integers_from_to(from_sql, to_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__integers_from_to(from_sql, to_sql) -%}
+    generate_series({{ from_sql }}, {{ to_sql }})
+{%- endmacro %}
+
+{% macro spark__integers_from_to(from_sql, to_sql) -%}
+    explode(sequence({{ from_sql }}, {{ to_sql }}))
+{%- endmacro %}
+
+{# The UTC hour (0-23) of a timestamptz. #}
+{% macro utc_hour(timestamp_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('utc_hour')(timestamp_sql)) }}
+    {%- else -%}
+        {{ return(default__utc_hour(timestamp_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__utc_hour(timestamp_sql) -%}
+    extract(hour from {{ timestamp_sql }} at time zone 'UTC')
+{%- endmacro %}
+
+{% macro spark__utc_hour(timestamp_sql) -%}
+    hour({{ timestamp_sql }})
+{%- endmacro %}
+
+{# The instant a UTC hour of a date starts, as a timestamptz. #}
+{% macro utc_hour_start(date_sql, hour_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('utc_hour_start')(date_sql, hour_sql)) }}
+    {%- else -%}
+        {{ return(default__utc_hour_start(date_sql, hour_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__utc_hour_start(date_sql, hour_sql) -%}
+    ({{ date_sql }} + make_interval(hours => {{ hour_sql }})) at time zone 'UTC'
+{%- endmacro %}
+
+{% macro spark__utc_hour_start(date_sql, hour_sql) -%}
+    (cast({{ date_sql }} as timestamp) + make_interval(0, 0, 0, 0, {{ hour_sql }}, 0, 0))
+{%- endmacro %}
