@@ -8,7 +8,7 @@
     {%- if given is not none and (given | string | trim) != '' -%}
         '{{ given | string | trim }}'::date
     {%- else -%}
-        (select max(placed_at)::date from {{ orders_relation }})
+        (select {{ utc_date('max(placed_at)') }} from {{ orders_relation }})
     {%- endif -%}
 {%- endmacro %}
 

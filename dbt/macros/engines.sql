@@ -35,7 +35,8 @@
 {% macro spark__cdc_change_log() -%}
     (
         select
-            row_number() over (
+            -- bigint, as Postgres's change_id: Spark's row_number() is an int.
+            cast(row_number() over (
                 order by
                     case when log.operation = 'snapshot' then 0 else 1 end,
                     log.binlog_file,
@@ -43,7 +44,7 @@
                     log.row_index,
                     log.kafka_partition,
                     log.kafka_offset
-            ) as change_id,
+            ) as bigint) as change_id,
             log.source_database,
             log.table_name,
             log.operation,
@@ -116,11 +117,15 @@
     {{ return(types) }}
 {%- endmacro %}
 
-{# Spark's name of a staging type (shop_columns() names Postgres's). #}
+{#
+    Spark's name of a Postgres type: the one list of the project's types (staging's in
+    shop_columns(), the marts' contracts in YAML) and what they are called on Spark.
+    Spark's timestamp is an instant (its session time zone is UTC), as timestamptz is.
+#}
 {% macro spark_type(data_type) -%}
-    {%- set wanted = data_type | replace(' ', '') -%}
-    {%- if wanted == 'text' -%}{{ return('string') }}
-    {%- elif wanted == 'timestamptz' -%}{{ return('timestamp') }}
+    {%- set wanted = data_type | lower | replace(' ', '') -%}
+    {%- if wanted in ('text', 'jsonb') -%}{{ return('string') }}
+    {%- elif wanted in ('timestamptz', 'timestampwithtimezone') -%}{{ return('timestamp') }}
     {%- elif wanted == 'integer' -%}{{ return('int') }}
     {%- elif wanted.startswith('numeric(') -%}{{ return('decimal' ~ wanted[7:]) }}
     {%- else -%}{{ return(wanted) }}
@@ -209,6 +214,17 @@
 {%- endmacro %}
 
 {#
+    Incremental strategy of the models that replace every row of a changed group (all the
+    categories of a changed day): delete+insert on the group's key on Postgres; on Iceberg an
+    overwrite of the partitions the new rows fall in (the model is partitioned by that key
+    there; dbt-spark sets dynamic partition overwrite). A group left with no row at all is
+    deleted on Postgres but kept on Iceberg until the next full refresh.
+#}
+{% macro replace_groups_strategy() -%}
+    {{ return('insert_overwrite' if target.type == 'spark' else 'delete+insert') }}
+{%- endmacro %}
+
+{#
     A literal looked up before a post-hook's DELETE runs: Iceberg's row-level DELETE takes a
     plain condition, not one with a scalar subquery over the numbered log.
 #}
@@ -236,4 +252,268 @@
 {% macro spark__cdc_remove_before_boundary(table_name) -%}
     delete from {{ this }}
     where _change_id < {{ spark_scalar(cdc_boundary_change_id(table_name)) }}
+{%- endmacro %}
+
+{#
+    Contracts: the marts' YAML declares each column's type once, as Postgres names it (Postgres
+    creates the table from those names). dbt checks a contract by casting null to each declared
+    type and comparing the result's schema with the model's; on Spark the names are translated
+    first, so the same YAML holds on both targets. dbt-spark checks names and type families
+    only (the Thrift driver reports DECIMAL without precision and scale) and applies not_null
+    constraints to Delta tables only, so on Iceberg the not_null columns are held by the data
+    tests, which run on both targets.
+#}
+{% macro spark__get_empty_schema_sql(columns) -%}
+    {%- set translated = {} -%}
+    {%- for name in columns -%}
+        {%- set column = columns[name].copy() -%}
+        {%- if column.get('data_type') is not none -%}
+            {%- do column.update({'data_type': spark_type(column['data_type'])}) -%}
+        {%- endif -%}
+        {%- do translated.update({name: column}) -%}
+    {%- endfor -%}
+    {{ return(dbt.default__get_empty_schema_sql(translated)) }}
+{%- endmacro %}
+
+{#
+    The UTC calendar date of a timestamptz. Spark's timestamp is an instant shown in the
+    session time zone, which the lake's endpoint sets to UTC (lakehouse session_conf).
+#}
+{% macro utc_date(timestamp_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('utc_date')(timestamp_sql)) }}
+    {%- else -%}
+        {#- SQLFluff renders the models without dbt, so without an adapter: the Postgres form. -#}
+        {{ return(default__utc_date(timestamp_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__utc_date(timestamp_sql) -%}
+    ({{ timestamp_sql }} at time zone 'UTC')::date
+{%- endmacro %}
+
+{% macro spark__utc_date(timestamp_sql) -%}
+    cast({{ timestamp_sql }} as date)
+{%- endmacro %}
+
+{#
+    Seconds since the epoch of a timestamptz as text, written as Postgres writes
+    extract(epoch ...)::text (six decimals): the SCD2 version keys hash it, so a version has
+    the same key on both targets.
+#}
+{% macro epoch_text(timestamp_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('epoch_text')(timestamp_sql)) }}
+    {%- else -%}
+        {{ return(default__epoch_text(timestamp_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__epoch_text(timestamp_sql) -%}
+    extract(epoch from {{ timestamp_sql }})::text
+{%- endmacro %}
+
+{# Spark cannot extract the epoch: microseconds, divided exactly as decimals. #}
+{% macro spark__epoch_text(timestamp_sql) -%}
+    cast(cast(cast(unix_micros({{ timestamp_sql }}) as decimal(26, 6)) / 1000000 as decimal(26, 6)) as string)
+{%- endmacro %}
+
+{#
+    The last row in `order_by` of each group of `partition_by` of the CTE `relation`: DISTINCT
+    ON on Postgres, a row number on Spark (which has no DISTINCT ON). order_by sorts the row to
+    keep first, as DISTINCT ON's ORDER BY after the group's columns does.
+#}
+{% macro first_per_group(relation, partition_by, order_by) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('first_per_group')(relation, partition_by, order_by)) }}
+    {%- else -%}
+        {{ return(default__first_per_group(relation, partition_by, order_by)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__first_per_group(relation, partition_by, order_by) -%}
+        select distinct on ({{ partition_by | join(', ') }}) *
+        from {{ relation }}
+        order by {{ partition_by | join(' asc, ') }} asc, {{ order_by }}
+{%- endmacro %}
+
+{% macro spark__first_per_group(relation, partition_by, order_by) -%}
+        select * except (_first_per_group)
+        from (
+            select
+                *,
+                row_number() over (
+                    partition by {{ partition_by | join(', ') }} order by {{ order_by }}
+                ) as _first_per_group
+            from {{ relation }}
+        )
+        where _first_per_group = 1
+{%- endmacro %}
+
+{#
+    One row per day from one date to another (inclusive), as a set-returning expression for a
+    select list: generate_series on Postgres, an exploded sequence on Spark.
+#}
+{% macro days_from_to(from_date_sql, to_date_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('days_from_to')(from_date_sql, to_date_sql)) }}
+    {%- else -%}
+        {{ return(default__days_from_to(from_date_sql, to_date_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__days_from_to(from_date_sql, to_date_sql) -%}
+    generate_series({{ from_date_sql }}, {{ to_date_sql }}, interval '1 day')::date
+{%- endmacro %}
+
+{% macro spark__days_from_to(from_date_sql, to_date_sql) -%}
+    explode(sequence({{ from_date_sql }}, {{ to_date_sql }}, interval 1 day))
+{%- endmacro %}
+
+{#
+    Calendar fields of a date, as Postgres names them: 'isodow' (1 = Monday ... 7 = Sunday),
+    'doy', and the English labels 'year_month' (YYYY-MM), 'day_name' and 'month_name'.
+#}
+{% macro date_field(field, date_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('date_field')(field, date_sql)) }}
+    {%- else -%}
+        {{ return(default__date_field(field, date_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__date_field(field, date_sql) -%}
+    {%- if field == 'year_month' -%}to_char({{ date_sql }}, 'YYYY-MM')
+    {%- elif field == 'day_name' -%}trim(to_char({{ date_sql }}, 'Day'))
+    {%- elif field == 'month_name' -%}trim(to_char({{ date_sql }}, 'Month'))
+    {%- else -%}extract({{ field }} from {{ date_sql }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__date_field(field, date_sql) -%}
+    {%- if field == 'year_month' -%}date_format({{ date_sql }}, 'yyyy-MM')
+    {%- elif field == 'day_name' -%}date_format({{ date_sql }}, 'EEEE')
+    {%- elif field == 'month_name' -%}date_format({{ date_sql }}, 'MMMM')
+    {%- elif field == 'isodow' -%}extract(dow_iso from {{ date_sql }})
+    {%- else -%}extract({{ field }} from {{ date_sql }})
+    {%- endif -%}
+{%- endmacro %}
+
+{# Integer division that truncates, as Postgres's / does on integers (Spark's / gives a double). #}
+{% macro integer_divide(dividend_sql, divisor_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('integer_divide')(dividend_sql, divisor_sql)) }}
+    {%- else -%}
+        {{ return(default__integer_divide(dividend_sql, divisor_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__integer_divide(dividend_sql, divisor_sql) -%}
+    (({{ dividend_sql }}) / ({{ divisor_sql }}))
+{%- endmacro %}
+
+{% macro spark__integer_divide(dividend_sql, divisor_sql) -%}
+    (({{ dividend_sql }}) div ({{ divisor_sql }}))
+{%- endmacro %}
+
+{# A value as text: Postgres's ::text, Spark's string. #}
+{% macro as_text(value_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('as_text')(value_sql)) }}
+    {%- else -%}
+        {{ return(default__as_text(value_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__as_text(value_sql) -%}
+    ({{ value_sql }})::text
+{%- endmacro %}
+
+{% macro spark__as_text(value_sql) -%}
+    cast({{ value_sql }} as string)
+{%- endmacro %}
+
+{# The last day of a date's month. #}
+{% macro month_last_day(date_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('month_last_day')(date_sql)) }}
+    {%- else -%}
+        {{ return(default__month_last_day(date_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__month_last_day(date_sql) -%}
+    (date_trunc('month', {{ date_sql }}) + interval '1 month - 1 day')::date
+{%- endmacro %}
+
+{% macro spark__month_last_day(date_sql) -%}
+    last_day({{ date_sql }})
+{%- endmacro %}
+
+{# A string literal: a quote inside is doubled on Postgres, backslash-escaped on Spark. #}
+{% macro sql_text_literal(value) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('sql_text_literal')(value)) }}
+    {%- else -%}
+        {{ return(default__sql_text_literal(value)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__sql_text_literal(value) -%}
+    '{{ value | replace("'", "''") }}'
+{%- endmacro %}
+
+{% macro spark__sql_text_literal(value) -%}
+    '{{ value | replace("\\", "\\\\") | replace("'", "\\'") }}'
+{%- endmacro %}
+
+{# One row per integer from one to another (inclusive), as a set-returning select-list expression. #}
+{% macro integers_from_to(from_sql, to_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('integers_from_to')(from_sql, to_sql)) }}
+    {%- else -%}
+        {{ return(default__integers_from_to(from_sql, to_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__integers_from_to(from_sql, to_sql) -%}
+    generate_series({{ from_sql }}, {{ to_sql }})
+{%- endmacro %}
+
+{% macro spark__integers_from_to(from_sql, to_sql) -%}
+    explode(sequence({{ from_sql }}, {{ to_sql }}))
+{%- endmacro %}
+
+{# The UTC hour (0-23) of a timestamptz. #}
+{% macro utc_hour(timestamp_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('utc_hour')(timestamp_sql)) }}
+    {%- else -%}
+        {{ return(default__utc_hour(timestamp_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__utc_hour(timestamp_sql) -%}
+    extract(hour from {{ timestamp_sql }} at time zone 'UTC')
+{%- endmacro %}
+
+{% macro spark__utc_hour(timestamp_sql) -%}
+    hour({{ timestamp_sql }})
+{%- endmacro %}
+
+{# The instant a UTC hour of a date starts, as a timestamptz. #}
+{% macro utc_hour_start(date_sql, hour_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('utc_hour_start')(date_sql, hour_sql)) }}
+    {%- else -%}
+        {{ return(default__utc_hour_start(date_sql, hour_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__utc_hour_start(date_sql, hour_sql) -%}
+    ({{ date_sql }} + make_interval(hours => {{ hour_sql }})) at time zone 'UTC'
+{%- endmacro %}
+
+{% macro spark__utc_hour_start(date_sql, hour_sql) -%}
+    (cast({{ date_sql }} as timestamp) + make_interval(0, 0, 0, 0, {{ hour_sql }}, 0, 0))
 {%- endmacro %}

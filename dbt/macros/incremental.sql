@@ -26,7 +26,7 @@
 {% macro delete_vanished_rows(key_column, source_relation, source_table) -%}
     {%- if is_incremental() and execute -%}
         {%- set watermark = change_watermark() -%}
-        {%- set change_log = source('shop', 'shop_changes') -%}
+        {%- set change_log = cdc_change_log() -%}
         {%- set truncated_sql -%}
             select count(*) from {{ change_log }}
             where

@@ -18,7 +18,7 @@
         when {{ r_score }} between 3 and 4 and {{ f_score }} >= 4 then 'Loyal'
         when {{ r_score }} = 3 and {{ f_score }} = 3 then 'Need Attention'
         when {{ r_score }} = 3 and {{ f_score }} <= 2 then 'About to Sleep'
-        when {{ r_score }} <= 2 and {{ f_score }} = 5 then 'Can''t Lose Them'
+        when {{ r_score }} <= 2 and {{ f_score }} = 5 then {{ sql_text_literal("Can't Lose Them") }}
         when {{ r_score }} <= 2 and {{ f_score }} between 3 and 4 then 'At Risk'
         when {{ r_score }} = 1 and {{ f_score }} = 1 then 'Lost'
         when {{ r_score }} <= 2 and {{ f_score }} <= 2 then 'Hibernating'
@@ -81,5 +81,5 @@
     count is the customers whose value is at most this one's.
 #}
 {% macro rfm_value_quintile(value) -%}
-    ((5 * count(*) over (order by {{ value }}) + count(*) over () - 1) / count(*) over ())
+    {{ integer_divide('5 * count(*) over (order by ' ~ value ~ ') + count(*) over () - 1', 'count(*) over ()') }}
 {%- endmacro %}

@@ -46,9 +46,7 @@
 
     one_per_instant as (
 
-        select distinct on ({{ key_column }}, effective_at) *
-        from in_source_order
-        order by {{ key_column }} asc, effective_at asc, _change_id desc
+        {{ first_per_group('in_source_order', [key_column, 'effective_at'], '_change_id desc') }}
 
     ),
 
@@ -70,7 +68,7 @@
 
         select
             md5(
-                {{ key_column }}::text || '|' || extract(epoch from effective_at)::text
+                {{ as_text(key_column) }} || '|' || {{ epoch_text('effective_at') }}
             ) as {{ entity_key }},
             {{ key_column }},
             {%- for column in columns %}

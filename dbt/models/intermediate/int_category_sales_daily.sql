@@ -12,7 +12,8 @@
     config(
         materialized = 'incremental',
         unique_key = 'order_date',
-        incremental_strategy = 'delete+insert',
+        incremental_strategy = replace_groups_strategy(),
+        partition_by = ['order_date'],
         on_schema_change = 'fail',
         indexes = [
             {'columns': ['order_date', 'category'], 'unique': true},

@@ -59,7 +59,8 @@ segmented as (
         r_score::integer as r_score,
         f_score::integer as f_score,
         m_score::integer as m_score,
-        r_score::text || f_score::text || m_score::text as rfm_cell,
+        {{ as_text('r_score') }} || {{ as_text('f_score') }} || {{ as_text('m_score') }}
+            as rfm_cell,
         {{ rfm_segment('r_score', 'f_score') }} as rfm_segment
     from both_periods
 

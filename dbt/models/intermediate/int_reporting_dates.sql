@@ -14,7 +14,7 @@ bounds as (
 
     select
         {{ as_of_date_sql(ref('stg_shop__orders')) }} as as_of_date,
-        min(placed_at)::date as first_order_date
+        {{ utc_date('min(placed_at)') }} as first_order_date
     from orders
 
 ),

@@ -60,7 +60,7 @@ where buying_customers.customer_count <> cohort_total.customer_count
 union all
 
 select
-    'cohort ' || cohort_month::text as failing_key,
+    'cohort ' || {{ as_text("cohort_month") }} as failing_key,
     null as expected,
     null as actual
 from inconsistent_sizes

@@ -44,7 +44,7 @@ lines_per_order as (
 order_mismatches as (
 
     select
-        'order ' || orders.order_id::text as failing_key,
+        'order ' || {{ as_text("orders.order_id") }} as failing_key,
         orders.subtotal_amount as expected,
         coalesce(lines_per_order.line_total, 0) as actual
     from orders
@@ -75,7 +75,7 @@ orders_per_day as (
 day_mismatches as (
 
     select
-        'day ' || coalesce(revenue_daily.revenue_date, orders_per_day.order_date)::text
+        'day ' || {{ as_text("coalesce(revenue_daily.revenue_date, orders_per_day.order_date)") }}
             as failing_key,
         coalesce(orders_per_day.gross_revenue, 0) + coalesce(orders_per_day.net_revenue, 0)
             as expected,

@@ -61,8 +61,8 @@ movement_total as (
 
     select
         null::bigint as customer_id,
-        'movement counts ' || coalesce(sum(customer_count), 0)::text
-        || ' customers, segments ' || (select count(*) from segments)::text as problem
+        'movement counts ' || {{ as_text("coalesce(sum(customer_count), 0)") }}
+        || ' customers, segments ' || {{ as_text("(select count(*) from segments)") }} as problem
     from movement
     having coalesce(sum(customer_count), 0) <> (select count(*) from segments)
 

@@ -38,7 +38,8 @@ dim_products as (
 customer_differences as (
 
     select
-        'customer ' || coalesce(customers_snapshot.customer_id, dim_customers.customer_id)::text
+        'customer '
+        || {{ as_text('coalesce(customers_snapshot.customer_id, dim_customers.customer_id)') }}
             as failing_key
     from customers_snapshot
     full outer join dim_customers
@@ -56,7 +57,8 @@ customer_differences as (
 product_differences as (
 
     select
-        'product ' || coalesce(products_snapshot.product_id, dim_products.product_id)::text
+        'product '
+        || {{ as_text('coalesce(products_snapshot.product_id, dim_products.product_id)') }}
             as failing_key
     from products_snapshot
     full outer join dim_products

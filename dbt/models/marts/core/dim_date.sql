@@ -13,13 +13,12 @@ reporting_dates as (
 
 days as (
 
-    select calendar_days.calendar_day::date as date_day
+    select
+        {{ days_from_to(
+            "date_trunc('month', reporting_dates.first_order_date)::date",
+            month_last_day('reporting_dates.as_of_date'),
+        ) }} as date_day
     from reporting_dates
-    cross join lateral generate_series(
-        date_trunc('month', reporting_dates.first_order_date)::date,
-        (date_trunc('month', reporting_dates.as_of_date) + interval '1 month - 1 day')::date,
-        interval '1 day'
-    ) as calendar_days (calendar_day)
 
 ),
 
@@ -36,16 +35,16 @@ final as (
         extract(year from date_day)::integer as year_number,
         extract(quarter from date_day)::integer as quarter_number,
         extract(month from date_day)::integer as month_number,
-        extract(isodow from date_day)::integer as iso_day_of_week,
-        extract(doy from date_day)::integer as day_of_year,
+        {{ date_field('isodow', 'date_day') }}::integer as iso_day_of_week,
+        {{ date_field('doy', 'date_day') }}::integer as day_of_year,
 
         ---------- strings
-        to_char(date_day, 'YYYY-MM') as calendar_year_month,
-        trim(to_char(date_day, 'Day')) as day_name,
-        trim(to_char(date_day, 'Month')) as month_name,
+        {{ date_field('year_month', 'date_day') }} as calendar_year_month,
+        {{ date_field('day_name', 'date_day') }} as day_name,
+        {{ date_field('month_name', 'date_day') }} as month_name,
 
         ---------- booleans
-        extract(isodow from date_day) in (6, 7) as is_weekend
+        {{ date_field('isodow', 'date_day') }} in (6, 7) as is_weekend
 
     from days
 

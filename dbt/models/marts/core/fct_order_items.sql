@@ -10,7 +10,7 @@
     config(
         materialized = 'incremental',
         unique_key = 'order_item_id',
-        incremental_strategy = 'delete+insert',
+        incremental_strategy = upsert_strategy(),
         on_schema_change = 'fail',
         meta = {'test_window': '__recent_changes__(source_change_id)'},
         indexes = [
@@ -126,7 +126,7 @@ joined as (
         orders.order_status = 'returned' as is_returned,
 
         ---------- dates
-        (orders.placed_at at time zone 'UTC')::date as order_date,
+        {{ utc_date('orders.placed_at') }} as order_date,
 
         ---------- timestamps
         orders.placed_at,

@@ -10,7 +10,7 @@
     config(
         materialized = 'incremental',
         unique_key = 'order_id',
-        incremental_strategy = 'delete+insert',
+        incremental_strategy = upsert_strategy(),
         on_schema_change = 'fail',
         meta = {'test_window': '__recent_changes__(source_change_id)'},
         indexes = [
@@ -191,7 +191,7 @@ joined as (
         orders_in_scope.paid_at is not null as is_paid,
 
         ---------- dates
-        (orders_in_scope.placed_at at time zone 'UTC')::date as order_date,
+        {{ utc_date('orders_in_scope.placed_at') }} as order_date,
 
         ---------- timestamps
         orders_in_scope.placed_at,

@@ -5,7 +5,7 @@
     config(
         materialized = 'incremental',
         unique_key = 'payment_id',
-        incremental_strategy = 'delete+insert',
+        incremental_strategy = upsert_strategy(),
         on_schema_change = 'fail',
         meta = {'test_window': '__recent_changes__(source_change_id)'},
         indexes = [
@@ -62,7 +62,7 @@ joined as (
         payments_in_scope.payment_status = 'failed' as is_failed,
 
         ---------- dates
-        (payments_in_scope.attempted_at at time zone 'UTC')::date as attempted_date,
+        {{ utc_date('payments_in_scope.attempted_at') }} as attempted_date,
 
         ---------- timestamps
         payments_in_scope.attempted_at,

@@ -59,7 +59,7 @@ final as (
             per_customer.net_revenue / nullif(per_customer.valid_order_count, 0), 2
         )::numeric(14, 2) as average_order_value,
         (
-            reporting_dates.as_of_date - (per_customer.first_order_at at time zone 'UTC')::date
+            reporting_dates.as_of_date - {{ utc_date('per_customer.first_order_at') }}
         )::integer as tenure_days,
 
         ---------- booleans

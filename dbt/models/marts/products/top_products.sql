@@ -46,9 +46,7 @@ per_product as (
 
 latest_product as (
 
-    select distinct on (product_id) *
-    from products
-    order by product_id asc, valid_from desc
+    {{ first_per_group('products', ['product_id'], 'valid_from desc') }}
 
 ),
 

@@ -26,10 +26,9 @@ hours as (
 
     select
         calendar.date_day,
-        hour_of_day
+        {{ integers_from_to(0, 23) }} as hour_of_day
     from calendar
     cross join reporting_dates
-    cross join generate_series(0, 23) as hour_of_day
     where calendar.date_day <= reporting_dates.as_of_date
 
 ),
@@ -38,7 +37,7 @@ orders_per_hour as (
 
     select
         order_date,
-        extract(hour from placed_at at time zone 'UTC')::integer as hour_of_day,
+        {{ utc_hour('placed_at') }}::integer as hour_of_day,
         count(*) as order_count,
         sum(unit_count) as unit_count,
         sum(total_amount) as gross_revenue,
@@ -62,8 +61,7 @@ final as (
         coalesce(orders_per_hour.net_revenue, 0)::numeric(14, 2) as net_revenue,
 
         ---------- timestamps
-        (hours.date_day + make_interval(hours => hours.hour_of_day)) at time zone 'UTC'
-            as hour_start_at
+        {{ utc_hour_start('hours.date_day', 'hours.hour_of_day') }} as hour_start_at
 
     from hours
     left join orders_per_hour
