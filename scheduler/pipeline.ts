@@ -40,6 +40,7 @@ export function realPipeline(config: Config, logger: Logger): PipelineOperations
         targetPath: join(config.dataDir, 'dbt', 'scheduler', 'target'),
         ...(options.testLoadedSince ? { testLoadedSince: options.testLoadedSince } : {}),
         logPath: join(config.dataDir, 'dbt', 'scheduler', 'logs'),
+        timeoutMs: config.SCHEDULER_DBT_TIMEOUT_MINUTES * 60_000,
         // The warehouse build lock: held by the dbt process itself, so a build orphaned by a killed
         // scheduler (until its watchdog ends it) keeps a restarted scheduler from starting another.
         lockFile: buildLockPath(config),

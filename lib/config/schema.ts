@@ -76,6 +76,7 @@ export const DEFAULTS = {
   REPORT_CRON: '0 8 * * *',
   NIGHTLY_CRON: '0 2 * * *',
   MICROBATCH_MINUTES: '15',
+  SCHEDULER_DBT_TIMEOUT_MINUTES: '30',
   PYTHON_VENV: '.venv',
   // quality gate (docs/quality-gate.md)
   GATE_SOURCES: 'database,clickstream',
@@ -220,6 +221,9 @@ export const envSchema = z.object({
   REPORT_CRON: cron,
   NIGHTLY_CRON: cron,
   MICROBATCH_MINUTES: int(1, 1440),
+  // A dbt step past this is stopped and retried: the first full build after a 10x backfill on a
+  // busy 2-core machine took longer than the 30-minute default.
+  SCHEDULER_DBT_TIMEOUT_MINUTES: int(1, 24 * 60),
   PYTHON_VENV: z.string().min(1),
   /**
    * Sources the quality gate expects data from: a comma list of GATE_SOURCE_NAMES (database:
