@@ -101,9 +101,13 @@ describe('leader election', () => {
       let maxLeaders = 0;
       await waitFor(
         async () => {
-          maxLeaders = Math.max(maxLeaders, [a.role, b.role].filter((r) => r === 'leader').length);
+          const leaders = () => [a.role, b.role].filter((r) => r === 'leader').length;
+          maxLeaders = Math.max(maxLeaders, leaders());
           const now = await holder();
-          return now.length === 1 && now[0] !== before && [a.role, b.role].filter((r) => r === 'leader').length === 1;
+          // Roles can change during the query: count them again, so the round that ends the wait is
+          // also the one recorded.
+          maxLeaders = Math.max(maxLeaders, leaders());
+          return now.length === 1 && now[0] !== before && leaders() === 1;
         },
         5_000,
         'a new lock holder and exactly one leader',
