@@ -82,6 +82,10 @@ describe('data tests scoped by load time', () => {
     // dbt's debug log holds every statement it ran; the bound's query is the only one with this text.
     const log = readFileSync(join(dirname(runner.targetPath), 'logs', 'dbt.log'), 'utf8');
     const lastRun = log.slice(log.lastIndexOf('Running with dbt='));
-    expect(lastRun.match(/select min\(first_id\)::text from \(/g) ?? []).toHaveLength(1);
+    // Once per invocation; with 2 threads, two tests compiling at the same moment may both look
+    // it up before either stores it. Once per test would be one per scoped test.
+    const lookups = (lastRun.match(/select min\(first_id\)::text from \(/g) ?? []).length;
+    expect(lookups).toBeGreaterThanOrEqual(1);
+    expect(lookups).toBeLessThanOrEqual(2);
   }, 600_000);
 });
