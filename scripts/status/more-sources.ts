@@ -5,11 +5,11 @@
  * scheduler's --watch children or by hand), so "not running" is not a state worth reporting;
  * what is: when each last landed something, and what it refused.
  */
-import pg from 'pg';
 
 import { roleUrl, type Config } from '../../lib/config/index.ts';
 import { DEAD_LETTER_SOURCE } from '../../lib/warehouse/dead-letter-sources.ts';
 import { ago, type Row } from './model.ts';
+import { connectForStatus } from './connect.ts';
 
 interface Facts {
   files: { sources: number; files: number; versions: number; rows: string; last_at: Date | null };
@@ -18,14 +18,7 @@ interface Facts {
 }
 
 async function readFacts(config: Config): Promise<Facts> {
-  const client = new pg.Client({
-    connectionString: roleUrl(config, 'transformer'),
-    connectionTimeoutMillis: 3_000,
-    application_name: 'shopflow-status',
-    statement_timeout: 10_000,
-  });
-  client.on('error', () => undefined);
-  await client.connect();
+  const client = await connectForStatus(roleUrl(config, 'transformer'));
   try {
     const files = await client.query<Facts['files']>(
       `select count(distinct source_name)::int as sources, count(distinct (source_name, file_name))::int as files,

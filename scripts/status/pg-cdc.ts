@@ -5,13 +5,13 @@
  * the server's WAL, and how much WAL the slot keeps while nobody reads it (a stopped ingestor's
  * slot holds WAL until it comes back; docs/pg-cdc.md).
  */
-import pg from 'pg';
 
 import { pgSourceName } from '../../ingest/pg-cdc/ingestor.ts';
 import { pgSourceFromUrl } from '../../ingest/pg-cdc/source.ts';
 import { roleUrl, type Config } from '../../lib/config/index.ts';
 import { coerceError } from '../../lib/errors.ts';
 import { ago, type Row } from './model.ts';
+import { connectForStatus } from './connect.ts';
 
 /** WAL a slot may keep while its ingestor is stopped before status turns yellow. */
 const RETAINED_WAL_WARN_BYTES = 1024 ** 3;
@@ -30,14 +30,7 @@ interface Slot {
 }
 
 async function warehouseFacts(config: Config, sourceName: string): Promise<{ position: Position | null; running: boolean }> {
-  const client = new pg.Client({
-    connectionString: roleUrl(config, 'transformer'),
-    connectionTimeoutMillis: 3_000,
-    application_name: 'shopflow-status',
-    statement_timeout: 10_000,
-  });
-  client.on('error', () => undefined);
-  await client.connect();
+  const client = await connectForStatus(roleUrl(config, 'transformer'));
   try {
     const position = await client.query<Position>(
       'select binlog_file, binlog_position::text, snapshot_state, updated_at from ingest.cdc_positions where source_name = $1',
@@ -57,14 +50,7 @@ async function warehouseFacts(config: Config, sourceName: string): Promise<{ pos
 }
 
 async function slotFacts(config: Config, slot: string): Promise<Slot | null> {
-  const client = new pg.Client({
-    connectionString: config.SHOP_PG_URL,
-    connectionTimeoutMillis: 3_000,
-    application_name: 'shopflow-status',
-    statement_timeout: 10_000,
-  });
-  client.on('error', () => undefined);
-  await client.connect();
+  const client = await connectForStatus(config.SHOP_PG_URL);
   try {
     const result = await client.query<Slot>(
       `select active, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint::text as behind

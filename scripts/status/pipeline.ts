@@ -9,7 +9,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import mysql from 'mysql2/promise';
-import pg from 'pg';
 
 import { roleUrl, type Config } from '../../lib/config/index.ts';
 import { DBT_PROJECT_DIR } from '../../lib/dbt/run.ts';
@@ -22,6 +21,7 @@ import { ago, type Row } from './model.ts';
 import { moreSourceRows } from './more-sources.ts';
 import { pgCdcRow } from './pg-cdc.ts';
 import { stagingRejectsStatus } from './rejects.ts';
+import { connectForStatus } from './connect.ts';
 
 /** A report not in the ledger this long after its cron time is late (the 08:15 alert rule too). */
 export const REPORT_GRACE_MS = 15 * 60_000;
@@ -74,14 +74,7 @@ interface Ledger {
 }
 
 async function readLedger(config: Config): Promise<Ledger> {
-  const client = new pg.Client({
-    connectionString: roleUrl(config, 'transformer'),
-    connectionTimeoutMillis: 3_000,
-    application_name: 'shopflow-status',
-    statement_timeout: 10_000,
-  });
-  client.on('error', () => undefined);
-  await client.connect();
+  const client = await connectForStatus(roleUrl(config, 'transformer'));
   try {
     const offsets = await client.query<{ kafka_partition: number; next_offset: string; updated_at: Date }>(
       'select kafka_partition, next_offset, updated_at from ingest.kafka_offsets where consumer_group = $1 and topic = $2',

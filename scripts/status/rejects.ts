@@ -4,10 +4,10 @@
  * gate fails on them, but the gate row says only that it failed; this row says which rows, so
  * the person reading `status` knows whom to ask (the DBA, the producer, the sender of an export).
  */
-import pg from 'pg';
 
 import { roleUrl, type Config } from '../../lib/config/index.ts';
 import type { Row } from './model.ts';
+import { connectForStatus } from './connect.ts';
 
 const NAME = 'staging rejects';
 /** The mart has not been built in this warehouse yet. */
@@ -25,14 +25,7 @@ interface SourceRejects {
 }
 
 async function readRejects(config: Config): Promise<SourceRejects[] | 'not built'> {
-  const client = new pg.Client({
-    connectionString: roleUrl(config, 'transformer'),
-    connectionTimeoutMillis: 3_000,
-    application_name: 'shopflow-status',
-    statement_timeout: 10_000,
-  });
-  client.on('error', () => undefined);
-  await client.connect();
+  const client = await connectForStatus(roleUrl(config, 'transformer'));
   try {
     const { rows } = await client.query<SourceRejects>(
       `select source_name,
