@@ -44,6 +44,9 @@ class KafkajsSource implements RecordSource {
   #stopped = false;
   /** Per topic and partition, the last run of records without data read (see NonDataRun). */
   readonly #nonData = new Map<string, NonDataRun>();
+  /** Consumers started again in a row after kafkajs gave up (reset when a group is joined). */
+  #restarts = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RecordSourceOptions, logger: Logger) {
     this.#options = options;
@@ -61,6 +64,11 @@ class KafkajsSource implements RecordSource {
   }
 
   async start(handlers: SourceHandlers): Promise<void> {
+    await this.#startConsumer(handlers);
+  }
+
+  /** A new consumer joins the group; the first start's failure is the caller's, later ones retry. */
+  async #startConsumer(handlers: SourceHandlers): Promise<void> {
     const o = this.#options;
     const consumer = this.#kafka.consumer({
       groupId: o.groupId,
@@ -85,6 +93,7 @@ class KafkajsSource implements RecordSource {
     });
     this.#consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.#restarts = 0;
       const assignment = Object.entries(event.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }));
       handlers.onAssigned(assignment);
     });
@@ -94,12 +103,19 @@ class KafkajsSource implements RecordSource {
       if (batchSize === 0 && firstOffset !== null) this.#noteNonData(topic, partition, BigInt(firstOffset), BigInt(lastOffset) + 1n);
     });
     consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart && !this.#stopped) handlers.onFatal(asError(event.payload.error));
+      if (event.payload.restart || this.#stopped) return;
+      const error = asError(event.payload.error);
+      // kafkajs restarts itself only after retriable errors; once its retries run out while the
+      // broker is still coming back (no group coordinator yet, connections refused) it gives up
+      // for good. Those are still the infrastructure's, so a new consumer tries again.
+      if (isKafkaInfrastructureError(error)) this.#restartLater(consumer, handlers, error);
+      else handlers.onFatal(error);
     });
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: o.topic, fromBeginning: true });
     } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
       throw new ServiceUnavailableError(
         `cannot subscribe to Kafka topic "${o.topic}" at ${o.brokers.join(',')}: ${asError(error).message}. ` +
           'Is Kafka running (npm run services:up) and does the topic exist?',
@@ -112,6 +128,29 @@ class KafkajsSource implements RecordSource {
       partitionsConsumedConcurrently: o.partitionsConsumedConcurrently ?? 3,
       eachBatch: async (payload) => this.#deliver(payload, handlers),
     });
+  }
+
+  /** Starts a new consumer after a capped, growing pause; retries while the broker is unreachable. */
+  #restartLater(crashed: Consumer, handlers: SourceHandlers, cause: Error): void {
+    const delayMs = Math.min(30_000, 1_000 * 2 ** Math.min(this.#restarts, 5));
+    this.#restarts++;
+    this.#logger.warn(
+      { err: cause, attempt: this.#restarts, delayMs },
+      'kafka consumer gave up on an unreachable broker or coordinator; starting a new one',
+    );
+    this.#restartTimer = setTimeout(() => {
+      if (this.#stopped || this.#consumer !== crashed) return;
+      void crashed
+        .disconnect()
+        .catch(() => undefined)
+        .then(() => (this.#stopped ? undefined : this.#startConsumer(handlers)))
+        .catch((error: unknown) => {
+          if (this.#stopped) return;
+          const failed = asError(error);
+          if (failed instanceof ServiceUnavailableError && this.#consumer) this.#restartLater(this.#consumer, handlers, failed);
+          else handlers.onFatal(failed);
+        });
+    }, delayMs);
   }
 
   async #deliver(payload: EachBatchPayload, handlers: SourceHandlers): Promise<void> {
@@ -187,9 +226,30 @@ class KafkajsSource implements RecordSource {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    clearTimeout(this.#restartTimer);
     const results = await Promise.allSettled([this.#consumer?.disconnect(), this.#admin?.disconnect()]);
     for (const r of results) if (r.status === 'rejected') this.#logger.warn({ err: r.reason }, 'kafka disconnect failed');
   }
+}
+
+/** kafkajs error names that mean the cluster is unreachable or still loading, never bad data. */
+const INFRASTRUCTURE_ERRORS = new Set([
+  'KafkaJSGroupCoordinatorNotFound',
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+]);
+
+/** True when the error or any error it wraps is one of INFRASTRUCTURE_ERRORS. */
+export function isKafkaInfrastructureError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    if (INFRASTRUCTURE_ERRORS.has(e.name)) return true;
+  }
+  return false;
 }
 
 function asError(value: unknown): Error {

@@ -34,6 +34,8 @@ function layout(config: Config) {
     lib: join(paths.dir, 'lib'),
     logDirs: localServiceDirs(config.dataDir).kafka,
     properties: join(paths.dir, 'server.properties'),
+    /** An operator's own broker settings, appended to the generated ones (later keys win). */
+    extraProperties: join(paths.dir, 'server.extra.properties'),
     log4j: join(paths.dir, 'log4j.properties'),
     clusterIdFile: join(paths.dir, 'cluster-id'),
   };
@@ -94,7 +96,7 @@ log.retention.ms=-1
 log.retention.bytes=${retentionBytes}
 log.segment.bytes=${segmentBytes}
 log.retention.check.interval.ms=60000
-`,
+${extraProperties(files.extraProperties)}`,
   );
   writeFileSync(
     files.log4j,
@@ -107,6 +109,12 @@ log4j.logger.kafka.server.KafkaServer=INFO
 log4j.logger.kafka.server.KafkaRaftServer=INFO
 `,
   );
+}
+
+/** The operator's server.extra.properties, if any, as a block for the end of the generated file. */
+function extraProperties(path: string): string {
+  if (!existsSync(path)) return '';
+  return `# From ${path} (an operator's own settings; a key set again here wins)\n${readFileSync(path, 'utf8').trimEnd()}\n`;
 }
 
 function javaArgs(files: ReturnType<typeof layout>, heap: string[]): string[] {
