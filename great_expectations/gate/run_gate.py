@@ -71,8 +71,10 @@ def with_window(url: str, loaded_from: str | None) -> str:
 
 
 def refresh_volume_summary(url: str, loaded_from: str | None) -> int:
-    """Recounts ops.shop_events_daily_volume from the window's first load day on (every day
-    without a window), so the volume check reads a summary instead of every event."""
+    """Brings ops.shop_events_daily_volume up to date, so the volume check reads a summary
+    instead of every event: with a window, the events past the Kafka positions it has counted
+    are added (each event counted once, whatever its load time); without one (the full pass),
+    every load day raw holds is recounted (migration 0290)."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url, connect_args={"connect_timeout": 10})
@@ -254,7 +256,8 @@ def main() -> int:
     skipped = skipped_suites(sources)
     if args.gate == "raw":
         refreshed = refresh_volume_summary(url, args.loaded_from)
-        print(f"volume summary: {refreshed} day counts refreshed from {args.loaded_from or 'the first load day'}")
+        how = "new events since the counted Kafka positions" if args.loaded_from else "every load day recounted"
+        print(f"volume summary: {refreshed} day counts updated ({how})")
         url = with_window(url, args.loaded_from)
         # The data source reads its URL from this variable when the context loads.
         os.environ[URL_VARS[args.gate]] = url
