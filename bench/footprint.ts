@@ -44,6 +44,7 @@ import { archiveRaw } from '../lib/warehouse/archive/index.ts';
 import { migrate } from '../lib/warehouse/migrate.ts';
 import { reuseOrRunGate, runGate } from '../great_expectations/run.ts';
 import { microbatchBuild, type DbtBuild } from '../scheduler/jobs/dbt-args.ts';
+import { stepStartNow } from './lib/step-start.ts';
 import { emptyLoadState, loadWorld, type LoadState } from '../tests/dbt/fixtures/load.ts';
 import { FixtureWorld } from '../tests/dbt/fixtures/world.ts';
 import { printBenchResult, round, timed } from './lib/result.ts';
@@ -195,7 +196,7 @@ async function buildWorld(): Promise<void> {
     }
   };
   try {
-    const fullStart = new Date();
+    const fullStart = await stepStartNow(config.WAREHOUSE_URL);
     const build = await timed(() => transientBytes('full_build', () => dbt({ args: ['build'] })));
     log(`full build ${round(build.seconds, 1)} s`);
     for (const node of slowestNodes(targetPath, 12)) {

@@ -39,7 +39,6 @@
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -52,12 +51,13 @@ import { createLogger } from '../lib/logger.ts';
 import { migrate } from '../lib/warehouse/migrate.ts';
 import { reuseOrRunGate, runGate, type GateSummary } from '../great_expectations/run.ts';
 import { sendDailyReport } from '../report/send.ts';
-import { MICROBATCH_TEST_SLACK_MS, microbatchBuild, NIGHTLY_BUILD_STEP, type DbtBuild } from '../scheduler/jobs/dbt-args.ts';
+import { microbatchBuild, NIGHTLY_BUILD_STEP, type DbtBuild } from '../scheduler/jobs/dbt-args.ts';
 import { runOnceRetrying } from '../scheduler/once.ts';
 import { realPipeline } from '../scheduler/pipeline.ts';
 import { emptyLoadState, loadWorld, type LoadState } from '../tests/dbt/fixtures/load.ts';
 import { FixtureWorld } from '../tests/dbt/fixtures/world.ts';
 import { printBenchResult, round, timed } from './lib/result.ts';
+import { stepStartNow } from './lib/step-start.ts';
 
 const { values } = parseArgs({
   options: {
@@ -155,7 +155,6 @@ async function measure(factor: number): Promise<Figures> {
     figures.ingestion_s! += await land();
     log(`${factor}x: backfilled ${done + slice}/${historyDays} days`);
   }
-  const backfillEnd = new Date();
   const dir = mkdtempSync(join(tmpdir(), `shopflow-bench-scale-${factor}x-`));
   const keepRunResults = (targetDir: string, step: string) => {
     const file = join(targetDir, 'run_results.json');
@@ -180,7 +179,7 @@ async function measure(factor: number): Promise<Figures> {
   try {
     await dbt({ args: ['parse'] }, 'parse');
     const businessDate = new Date(today - DAY_MS).toISOString().slice(0, 10);
-    const fullStart = new Date();
+    const fullStart = await stepStartNow(config.WAREHOUSE_URL);
     const { forecast: _forecast, archiveRaw: _archiveRaw, ...nightlyOperations } = realPipeline(config, logger);
     const nightly = await timed(() =>
       runOnceRetrying({ config, logger, operations: nightlyOperations, logDir: null }, 'nightly', businessDate),
@@ -199,14 +198,9 @@ async function measure(factor: number): Promise<Figures> {
 
     world.advance(1);
     await land();
-    // A cycle tests the rows loaded since the previous one started, less the slack: the steady
-    // cycle below must not reach back into the backfill, as it would not 15 minutes apart.
-    const settled = backfillEnd.getTime() + MICROBATCH_TEST_SLACK_MS + 5_000 - Date.now();
-    if (settled > 0) {
-      log(`${factor}x: waiting ${round(settled / 1000, 0)} s so the steady cycle's test window starts after the backfill`);
-      await sleep(settled);
-    }
-    const afterBackfillStart = new Date();
+    // Each cycle tests the rows the previous build may not have seen (ops.loads_settled_before):
+    // not the backfill, however shortly before the nightly it landed.
+    const afterBackfillStart = await stepStartNow(config.WAREHOUSE_URL);
     figures.microbatch_after_backfill_s = (await timed(() => dbt(microbatchBuild(fullStart), 'microbatch_after_backfill'))).seconds;
     log(`${factor}x: micro-batch right after the backfill ${round(figures.microbatch_after_backfill_s, 1)} s`);
 

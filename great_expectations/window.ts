@@ -1,7 +1,7 @@
 /**
  * Which raw rows the gate checks row by row. Raw rows never change once landed, so a row a
  * passed gate checked holds until a full pass says otherwise: an incremental run checks the rows
- * loaded since the last passed raw gate started (less a slack), and the nightly job runs a full
+ * loaded since the last passed raw gate started (exactly: see settledBefore), and the nightly job runs a full
  * pass over every row. At 10x the raw checks read 24M events on every run (136 s); the window
  * reads what landed since.
  *
@@ -20,32 +20,43 @@ export interface GateWindow {
   scope: GateScope;
   /** Rows loaded at or after this time were checked row by row; null: every row. */
   loadedFrom: string | null;
-  /** Database time when the run started: the next incremental run starts from here, less the slack. */
+  /** Database time when the run started. */
   loadedUpTo: string;
+  /**
+   * Every row stamped before this time was committed when the run started, so it checked them
+   * (ops.loads_settled_before(), migration 0295): the next incremental run starts here. Results
+   * recorded before it existed have none; the next run then starts at loadedUpTo less the slack.
+   */
+  settledBefore?: string;
   /** Why the window is what it is, in words (logged, kept in the summary). */
   reason: string;
 }
 
 /**
- * An ingest transaction stamps its rows (`_loaded_at default now()`) when it starts and commits
- * a moment later, so rows stamped just before a gate started may become visible after it read.
- * The same slack as the micro-batch's test window (scheduler/jobs/dbt-args.ts).
+ * What a passed result without settledBefore left open: an ingest transaction stamps its rows
+ * (`_loaded_at default now()`) when it starts and commits a moment later, so rows stamped just
+ * before such a gate started may have become visible after it read.
  */
 export const WINDOW_SLACK_MS = 5 * 60_000;
 
 interface WindowState {
   now: Date;
-  lastPassedUpTo: Date | null;
+  /** ops.loads_settled_before() now: where this run's own checked rows end. */
+  settledBefore: Date;
+  /** Where the last passed raw gate's checked rows end (its settledBefore, or loadedUpTo less the slack). */
+  lastPassedSettledBefore: Date | null;
   lastFullFailed: boolean;
 }
 
 const STATE_SQL = `
 select
     now() as now,
-    (select (summary -> 'window' ->> 'loadedUpTo')::timestamptz
+    ops.loads_settled_before() as settled_before,
+    (select coalesce((summary -> 'window' ->> 'settledBefore')::timestamptz,
+                     (summary -> 'window' ->> 'loadedUpTo')::timestamptz - interval '${WINDOW_SLACK_MS / 1000} seconds')
        from ops.gate_results
       where gate = 'raw' and success and summary -> 'window' ->> 'loadedUpTo' is not null
-      order by checked_at desc limit 1) as last_passed_up_to,
+      order by checked_at desc limit 1) as last_passed_settled_before,
     coalesce((select not success
        from ops.gate_results
       where gate = 'raw' and summary -> 'window' ->> 'scope' = 'full'
@@ -55,17 +66,19 @@ select
 /** The window of a raw gate run asked for with `scope`, from the recorded results (pure). */
 export function decideWindow(scope: GateScope, state: WindowState): GateWindow {
   const loadedUpTo = state.now.toISOString();
-  if (scope === 'full') return { scope: 'full', loadedFrom: null, loadedUpTo, reason: 'full pass asked for' };
-  if (state.lastFullFailed)
-    // Rows a full pass found wrong are older than any window: only another full pass clears them.
-    return { scope: 'full', loadedFrom: null, loadedUpTo, reason: 'the last full pass failed' };
-  if (!state.lastPassedUpTo) return { scope: 'full', loadedFrom: null, loadedUpTo, reason: 'no passed raw gate to start from' };
-  const from = new Date(state.lastPassedUpTo.getTime() - WINDOW_SLACK_MS).toISOString();
+  const settledBefore = state.settledBefore.toISOString();
+  const full = (reason: string): GateWindow => ({ scope: 'full', loadedFrom: null, loadedUpTo, settledBefore, reason });
+  if (scope === 'full') return full('full pass asked for');
+  // Rows a full pass found wrong are older than any window: only another full pass clears them.
+  if (state.lastFullFailed) return full('the last full pass failed');
+  if (!state.lastPassedSettledBefore) return full('no passed raw gate to start from');
+  const from = state.lastPassedSettledBefore.toISOString();
   return {
     scope: 'incremental',
     loadedFrom: from,
     loadedUpTo,
-    reason: `rows loaded since the last passed raw gate (${state.lastPassedUpTo.toISOString()}) less ${WINDOW_SLACK_MS / 60_000} minutes`,
+    settledBefore,
+    reason: `rows loaded since ${from}: every row stamped earlier was committed when the last passed raw gate started`,
   };
 }
 
@@ -74,12 +87,17 @@ export async function rawGateWindow(config: Config, scope: GateScope, logger?: L
   const pool = createPool({ connectionString: roleUrl(config, 'ops_writer'), applicationName: 'shopflow-gate-window', max: 1, logger });
   try {
     const { rows } = await pool
-      .query<{ now: Date; last_passed_up_to: Date | null; last_full_failed: boolean }>(STATE_SQL)
+      .query<{ now: Date; settled_before: Date; last_passed_settled_before: Date | null; last_full_failed: boolean }>(STATE_SQL)
       .catch((error: unknown) => {
         throw asUnavailable(error);
       });
     const row = rows[0]!;
-    return decideWindow(scope, { now: row.now, lastPassedUpTo: row.last_passed_up_to, lastFullFailed: row.last_full_failed });
+    return decideWindow(scope, {
+      now: row.now,
+      settledBefore: row.settled_before,
+      lastPassedSettledBefore: row.last_passed_settled_before,
+      lastFullFailed: row.last_full_failed,
+    });
   } finally {
     await pool.end();
   }

@@ -7,6 +7,7 @@ import type pg from 'pg';
 
 import { isRetryable } from '../lib/errors.ts';
 import { withRetry } from '../lib/retry.ts';
+import type { NightlyBuild, StepStart } from './jobs/dbt-args.ts';
 
 /** A short database blip must not cost a run its ledger: writes are retried for about 15 s. */
 const WRITE_RETRY = { maxAttempts: 6, minDelayMs: 500, maxDelayMs: 5_000, retryable: isRetryable };
@@ -82,7 +83,9 @@ export class RunLedger {
     await withRetry(
       () =>
         this.pool.query(
-          `insert into ops.run_steps (run_id, step, attempt, started_at, status, log_path) values ($1, $2, $3, $4, 'running', $5)
+          // loads_settled_before: where the next cycle's scoped tests start (scheduler/jobs/dbt-args.ts).
+          `insert into ops.run_steps (run_id, step, attempt, started_at, status, log_path, loads_settled_before)
+           values ($1, $2, $3, $4, 'running', $5, ops.loads_settled_before())
            on conflict (run_id, step, attempt) do nothing`,
           [runId, step, attempt, at, logPath],
         ),
@@ -156,27 +159,31 @@ export class RunLedger {
   }
 
   /**
-   * Delivery state of the report for a business date (ops.reports_sent is the single source of
-   * truth): 'sent', 'sending' (claimed by a process that may have died mid-send), 'unknown'
-   * (handed over, acknowledgement lost), 'failed'
-   * (a send attempt gave up; a new run may send), or 'none'.
+   * The newest succeeded attempt of one step of `job` in a run that succeeded: when it started
+   * and the load time its rows were settled before (null if none).
    */
-  /** When the newest successful run of `job` started (null if none). */
-  async lastSucceededStart(job: string): Promise<Date | null> {
-    const { rows } = await this.pool.query<{ started_at: Date | null }>(
-      `select max(started_at) as started_at from ops.runs where job = $1 and status = 'succeeded'`,
-      [job],
+  async lastSucceededStep(job: string, step: string): Promise<StepStart | null> {
+    const { rows } = await this.pool.query<{ started_at: Date; loads_settled_before: Date | null }>(
+      `select s.started_at, s.loads_settled_before
+         from ops.run_steps as s
+         join ops.runs as r using (run_id)
+        where r.job = $1 and r.status = 'succeeded' and s.step = $2 and s.status = 'succeeded'
+        order by s.started_at desc
+        limit 1`,
+      [job, step],
     );
-    return rows[0]?.started_at ?? null;
+    const row = rows[0];
+    return row ? { startedAt: row.started_at, settledBefore: row.loads_settled_before } : null;
   }
 
   /**
-   * The newest finished attempt of one step of `job` (any run): when it started and whether it
-   * succeeded; null when it never finished. A failed newest attempt hides older successes.
+   * The newest finished attempt of one step of `job` (any run): when it started, the load time
+   * its rows were settled before, and whether it succeeded; null when it never finished. A failed
+   * newest attempt hides older successes.
    */
-  async lastFinishedStep(job: string, step: string): Promise<{ startedAt: Date; succeeded: boolean } | null> {
-    const { rows } = await this.pool.query<{ started_at: Date; status: string }>(
-      `select s.started_at, s.status
+  async lastFinishedStep(job: string, step: string): Promise<NightlyBuild> {
+    const { rows } = await this.pool.query<{ started_at: Date; loads_settled_before: Date | null; status: string }>(
+      `select s.started_at, s.loads_settled_before, s.status
          from ops.run_steps as s
          join ops.runs as r using (run_id)
         where r.job = $1 and s.step = $2 and s.status <> 'running'
@@ -185,9 +192,15 @@ export class RunLedger {
       [job, step],
     );
     const row = rows[0];
-    return row ? { startedAt: row.started_at, succeeded: row.status === 'succeeded' } : null;
+    return row ? { startedAt: row.started_at, settledBefore: row.loads_settled_before, succeeded: row.status === 'succeeded' } : null;
   }
 
+  /**
+   * Delivery state of the report for a business date (ops.reports_sent is the single source of
+   * truth): 'sent', 'sending' (claimed by a process that may have died mid-send), 'unknown'
+   * (handed over, acknowledgement lost), 'failed'
+   * (a send attempt gave up; a new run may send), or 'none'.
+   */
   async reportState(businessDate: string): Promise<'none' | 'sent' | 'sending' | 'unknown' | 'failed'> {
     const { rows } = await this.pool.query<{ status: 'sent' | 'sending' | 'unknown' | 'failed' }>(
       'select status from ops.reports_sent where business_date = $1',

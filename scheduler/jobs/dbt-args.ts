@@ -21,8 +21,9 @@ export const DBT_MICROBATCH_ARGS = [
   JSON.stringify({ test_recent_hours: MICROBATCH_TEST_WINDOW_HOURS }),
 ];
 /**
- * Rows loaded this long before the last successful micro-batch started are tested again: an
- * ingest transaction stamps its rows when it starts and commits a moment later.
+ * What a step recorded before migration 0295 left open: a row is stamped when its ingest
+ * transaction starts and commits a moment later, so rows stamped just before such a step
+ * started may have become visible after it read; they are tested again.
  */
 export const MICROBATCH_TEST_SLACK_MS = 5 * 60_000;
 /**
@@ -35,20 +36,38 @@ export interface DbtBuild {
   args: string[];
   testLoadedSince?: string;
 }
-/** The newest finished nightly build: when it started, and whether its tests (every row) passed. */
-export type NightlyBuild = { startedAt: Date; succeeded: boolean } | null;
 /**
- * The micro-batch after a successful one tests only rows loaded since that one started (less
- * the slack): what this cycle changed, even when a backfill was stamped an hour ago. A nightly
- * build that passed since then tested every row, so the first cycle after it tests only rows
- * loaded since it started. Without either (the first cycle, or after failures) the 24-hour
- * window above.
+ * When a scheduler step started, and ops.loads_settled_before() at that moment (migration 0295):
+ * every row stamped earlier was committed, so the step's build read it. Null for steps recorded
+ * before that migration.
  */
-export function microbatchBuild(lastSucceededStart: Date | null, lastNightlyBuild: NightlyBuild = null): DbtBuild {
-  const nightly = lastNightlyBuild?.succeeded ? lastNightlyBuild.startedAt : null;
-  const since = nightly && (!lastSucceededStart || nightly > lastSucceededStart) ? nightly : lastSucceededStart;
-  if (!since) return { args: DBT_MICROBATCH_ARGS };
-  return testedSince(since);
+export interface StepStart {
+  startedAt: Date;
+  settledBefore: Date | null;
+}
+/** The newest finished nightly build step, and whether its tests (every row) passed. */
+export type NightlyBuild = (StepStart & { succeeded: boolean }) | null;
+/**
+ * Where the rows a step's build may not have seen start: its settled point, exactly (an
+ * ingest transaction open when it started holds it back to that transaction's start), or for
+ * older ledger rows its start less the slack. After a backfill landed minutes before a build,
+ * the exact point keeps the backfill out of the next cycle's tests, which the slack did not.
+ */
+export function unseenFrom(step: StepStart): Date {
+  return step.settledBefore ?? new Date(step.startedAt.getTime() - MICROBATCH_TEST_SLACK_MS);
+}
+/**
+ * The micro-batch after a successful one tests only rows its build may not have seen: what this
+ * cycle changed, even when a backfill landed just before. A nightly build that passed since then
+ * tested every row, so the first cycle after it tests only rows that build may not have seen.
+ * Without either (the first cycle, or after failures) the 24-hour window above.
+ */
+export function microbatchBuild(lastSucceeded: StepStart | null, lastNightlyBuild: NightlyBuild = null): DbtBuild {
+  const starts = [lastSucceeded, lastNightlyBuild?.succeeded ? lastNightlyBuild : null]
+    .filter((step): step is StepStart => step !== null)
+    .map(unseenFrom);
+  if (starts.length === 0) return { args: DBT_MICROBATCH_ARGS };
+  return testedSince(new Date(Math.max(...starts.map((d) => d.getTime()))));
 }
 export const DBT_NIGHTLY_ARGS = ['build'];
 /** The nightly job's build step, whose passed tests over every row the report's build builds on. */
@@ -56,16 +75,16 @@ export const NIGHTLY_BUILD_STEP = 'dbt_build_with_snapshots';
 export const DBT_REPORT_ARGS = ['build', ...CYCLE_EXCLUDES];
 /**
  * The 08:00 report's build. The nightly build tests every row; when its newest finished build
- * passed, rows loaded before it started were tested whole, so the report's build tests only the
- * rows loaded since then (less the slack): the morning's new data, not the history. When the
- * newest nightly build failed, or none ran, every row is tested (DBT_REPORT_ARGS).
+ * passed, the rows it saw were tested whole, so the report's build tests only the rows it may not
+ * have seen (unseenFrom): the morning's new data, not the history. When the newest nightly build
+ * failed, or none ran, every row is tested (DBT_REPORT_ARGS).
  */
 export function reportBuild(lastNightlyBuild: NightlyBuild): DbtBuild {
   if (!lastNightlyBuild?.succeeded) return { args: DBT_REPORT_ARGS };
-  return testedSince(lastNightlyBuild.startedAt);
+  return testedSince(unseenFrom(lastNightlyBuild));
 }
-function testedSince(start: Date): DbtBuild {
-  return { args: ['build', ...CYCLE_EXCLUDES], testLoadedSince: new Date(start.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString() };
+function testedSince(from: Date): DbtBuild {
+  return { args: ['build', ...CYCLE_EXCLUDES], testLoadedSince: from.toISOString() };
 }
 export const ALERT_MARTS = ['suspected_fraud_orders', 'low_stock_products', 'stockout_risk_products'] as const;
 export const DBT_ALERT_ARGS = ['build', '--exclude', 'resource_type:snapshot', '--select', ...ALERT_MARTS.map((m) => `+${m}`)];

@@ -192,7 +192,7 @@ export function buildJobs(deps: JobDependencies): Record<JobName, JobDefinition>
           'dbt_build',
           async () =>
             microbatchBuild(
-              await deps.ledger.lastSucceededStart('microbatch'),
+              await deps.ledger.lastSucceededStep('microbatch', 'dbt_build'),
               await deps.ledger.lastFinishedStep('nightly', NIGHTLY_BUILD_STEP),
             ),
           deps,

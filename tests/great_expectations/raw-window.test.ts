@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../lib/config/index.ts';
 import { runGate } from '../../great_expectations/run.ts';
 import type { GateSummary } from '../../great_expectations/summary.ts';
-import { decideWindow, WINDOW_SLACK_MS } from '../../great_expectations/window.ts';
+import { decideWindow } from '../../great_expectations/window.ts';
 import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts';
 
 let warehouse: TestWarehouse;
@@ -130,7 +130,7 @@ describe('raw gate window', { timeout: 900_000 }, () => {
     expect(summary.failures.find((f) => f.expectation.startsWith('ranges'))!.details).toContain('bad-new');
     expect(summary.window).toMatchObject({
       scope: 'incremental',
-      loadedFrom: new Date(Date.parse(firstPass.window!.loadedUpTo) - WINDOW_SLACK_MS).toISOString(),
+      loadedFrom: firstPass.window!.settledBefore,
     });
     // The new partition was read (the counters work), no row of the old one.
     expect((await scans(todayPartition)).seqScans).toBeGreaterThan(todayBefore.seqScans);
@@ -176,14 +176,18 @@ describe('raw gate window', { timeout: 900_000 }, () => {
 
 describe('decideWindow', () => {
   const now = new Date('2026-01-02T08:00:00Z');
-  it('starts an incremental run at the last passed run less the slack, and runs full otherwise', () => {
-    expect(decideWindow('incremental', { now, lastPassedUpTo: new Date('2026-01-02T02:00:00Z'), lastFullFailed: false })).toMatchObject({
+  const settledBefore = new Date('2026-01-02T07:59:30Z');
+  const lastPassedSettledBefore = new Date('2026-01-02T02:00:00Z');
+  it('starts an incremental run where the last passed run had seen every row, and runs full otherwise', () => {
+    expect(decideWindow('incremental', { now, settledBefore, lastPassedSettledBefore, lastFullFailed: false })).toMatchObject({
       scope: 'incremental',
-      loadedFrom: '2026-01-02T01:55:00.000Z',
+      loadedFrom: lastPassedSettledBefore.toISOString(),
       loadedUpTo: now.toISOString(),
+      settledBefore: settledBefore.toISOString(),
     });
-    expect(decideWindow('incremental', { now, lastPassedUpTo: null, lastFullFailed: false }).scope).toBe('full');
-    expect(decideWindow('incremental', { now, lastPassedUpTo: new Date('2026-01-02T02:00:00Z'), lastFullFailed: true }).scope).toBe('full');
-    expect(decideWindow('full', { now, lastPassedUpTo: new Date('2026-01-02T02:00:00Z'), lastFullFailed: false }).loadedFrom).toBeNull();
+    expect(decideWindow('incremental', { now, settledBefore, lastPassedSettledBefore: null, lastFullFailed: false }).scope).toBe('full');
+    expect(decideWindow('incremental', { now, settledBefore, lastPassedSettledBefore, lastFullFailed: true }).scope).toBe('full');
+    const full = decideWindow('full', { now, settledBefore, lastPassedSettledBefore, lastFullFailed: false });
+    expect(full).toMatchObject({ loadedFrom: null, settledBefore: settledBefore.toISOString() });
   });
 });

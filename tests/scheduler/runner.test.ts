@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../lib/logger.ts';
 import { CompressedClock } from '../../scheduler/clock.ts';
 import { createSchedulerCore, type SchedulerCore } from '../../scheduler/core.ts';
-import { DBT_REPORT_ARGS, MICROBATCH_TEST_SLACK_MS, NIGHTLY_BUILD_STEP } from '../../scheduler/jobs/dbt-args.ts';
+import { DBT_REPORT_ARGS, NIGHTLY_BUILD_STEP } from '../../scheduler/jobs/dbt-args.ts';
 import { fakeOperations, type FakeOperations } from './support/fake-operations.ts';
 import { createSchedulerWarehouse, type SchedulerTestWarehouse } from './support/warehouse.ts';
 
@@ -76,7 +76,7 @@ describe('JobRunner', () => {
 
   // A micro-batch's tests must cover what it changed, not a day of loads: after a backfill the
   // 24-hour window re-tested the whole backfill in every cycle of that day.
-  it('a micro-batch after a successful one tests only the rows loaded since that one started (less the slack)', async () => {
+  it('a micro-batch after a successful one tests only the rows that one may not have seen', async () => {
     const operations = fakeOperations({ pool: warehouse.admin });
     const core = await coreWith(operations, await mkdtemp(join(tmpdir(), 'sched-log-')));
     try {
@@ -84,12 +84,15 @@ describe('JobRunner', () => {
       const first = await core.runJob('microbatch', request);
       expect(first.status).toBe('succeeded');
       // The newest successful micro-batch in this file's ledger: the one just run, or one of an earlier test.
-      const { rows } = await warehouse.admin.query<{ started_at: Date }>(
-        `select max(started_at) as started_at from ops.runs where job = 'microbatch' and status = 'succeeded'`,
+      const { rows } = await warehouse.admin.query<{ loads_settled_before: Date }>(
+        `select s.loads_settled_before from ops.run_steps s join ops.runs r using (run_id)
+          where r.job = 'microbatch' and r.status = 'succeeded' and s.step = 'dbt_build' and s.status = 'succeeded'
+          order by s.started_at desc limit 1`,
       );
+      expect(rows[0]!.loads_settled_before).toBeInstanceOf(Date);
       expect((await core.runJob('microbatch', request)).status).toBe('succeeded');
       expect(operations.dbtCalls.at(-1)).toEqual(DBT_REPORT_ARGS);
-      expect(operations.dbtTestLoadedSince.at(-1)).toBe(new Date(rows[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString());
+      expect(operations.dbtTestLoadedSince.at(-1)).toBe(rows[0]!.loads_settled_before.toISOString());
     } finally {
       await core.close();
     }
@@ -111,14 +114,14 @@ describe('JobRunner', () => {
 
       const nightly = await core.runJob('nightly', { ...request, businessDate: '2024-07-02' });
       expect(nightly.status).toBe('succeeded');
-      const { rows } = await warehouse.admin.query<{ started_at: Date }>(
-        'select started_at from ops.run_steps where run_id = $1 and step = $2 and status = $3',
+      const { rows } = await warehouse.admin.query<{ loads_settled_before: Date }>(
+        'select loads_settled_before from ops.run_steps where run_id = $1 and step = $2 and status = $3',
         [nightly.runId, NIGHTLY_BUILD_STEP, 'succeeded'],
       );
       expect(rows).toHaveLength(1);
       expect((await core.runJob('report', { ...request, businessDate: '2024-07-02' })).status).toBe('succeeded');
       expect(operations.dbtCalls.at(-1)).toEqual(DBT_REPORT_ARGS);
-      const sinceNightly = new Date(rows[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString();
+      const sinceNightly = rows[0]!.loads_settled_before.toISOString();
       expect(operations.dbtTestLoadedSince.at(-1)).toBe(sinceNightly);
 
       // The micro-batch too: the passed nightly build is newer than any micro-batch of this ledger.
@@ -126,11 +129,12 @@ describe('JobRunner', () => {
       expect(microbatch.status).toBe('succeeded');
       expect(operations.dbtTestLoadedSince.at(-1)).toBe(sinceNightly);
       // And the cycle after it, from that micro-batch.
-      const { rows: cycle } = await warehouse.admin.query<{ started_at: Date }>('select started_at from ops.runs where run_id = $1', [
-        microbatch.runId,
-      ]);
+      const { rows: cycle } = await warehouse.admin.query<{ loads_settled_before: Date }>(
+        `select loads_settled_before from ops.run_steps where run_id = $1 and step = 'dbt_build'`,
+        [microbatch.runId],
+      );
       expect((await core.runJob('microbatch', { ...request, businessDate: '2024-07-02' })).status).toBe('succeeded');
-      expect(operations.dbtTestLoadedSince.at(-1)).toBe(new Date(cycle[0]!.started_at.getTime() - MICROBATCH_TEST_SLACK_MS).toISOString());
+      expect(operations.dbtTestLoadedSince.at(-1)).toBe(cycle[0]!.loads_settled_before.toISOString());
     } finally {
       await core.close();
     }
