@@ -31,6 +31,10 @@ beforeAll(async () => {
     [LIVE],
   );
   await ops.query(
+    `insert into ops.run_steps (run_id, step, attempt, status, loads_settled_before) values ($1, 'dbt_build', 1, 'running', ops.loads_settled_before())`,
+    [LIVE],
+  );
+  await ops.query(
     `insert into ops.reports_sent (business_date, recipients, status, claim_token, claimed_at, attempts) values ('2026-02-01', 'm', 'sending', gen_random_uuid(), now(), 1)`,
   );
   await ops.query(`update ops.reports_sent set status = 'unknown' where business_date = '2026-02-01'`);
@@ -55,6 +59,10 @@ describe('run history is append-only for ops_writer', () => {
     ['truncate the runs', `truncate ops.runs cascade`],
     ['rewrite a finished step', `update ops.run_steps set status = 'succeeded' where run_id = '${RUN}'`],
     ['delete steps', `delete from ops.run_steps`],
+    [
+      "move a running step's settled point (where the next cycle's tests start)",
+      `update ops.run_steps set loads_settled_before = now() - interval '1 day' where run_id = '${LIVE}'`,
+    ],
     [
       'claim an unknown report again without settling it',
       `update ops.reports_sent set status = 'sending' where business_date = '2026-02-01'`,

@@ -44,3 +44,26 @@ grant execute on function ops.loads_settled_before() to ops_writer, transformer;
 alter table ops.run_steps add column if not exists loads_settled_before timestamptz;
 comment on column ops.run_steps.loads_settled_before is
     'ops.loads_settled_before() when the step started: rows stamped earlier were visible to it.';
+
+-- The point is part of what the step was, like its start (migration 0120's guard, now with it).
+create or replace function ops.guard_run_history() returns trigger
+language plpgsql as $$
+begin
+  if old.status <> 'running' then
+    raise exception 'ops.%: a finished % is history and cannot change (status %)', tg_table_name,
+      case when tg_table_name = 'runs' then 'run' else 'step' end, old.status using errcode = '42501';
+  end if;
+  if tg_table_name = 'runs' then
+    if (new.run_id, new.job, new.trigger, new.business_date, new.started_at, new.instance_id, new.scheduled_for)
+       is distinct from (old.run_id, old.job, old.trigger, old.business_date, old.started_at, old.instance_id, old.scheduled_for) then
+      raise exception 'ops.runs: only status, finished_at and error of a running run may be written' using errcode = '42501';
+    end if;
+  else
+    if (new.run_id, new.step, new.attempt, new.started_at, new.log_path, new.loads_settled_before)
+       is distinct from (old.run_id, old.step, old.attempt, old.started_at, old.log_path, old.loads_settled_before) then
+      raise exception 'ops.run_steps: only status, finished_at, output_tail and error of a running step may be written' using errcode = '42501';
+    end if;
+  end if;
+  return new;
+end
+$$;
