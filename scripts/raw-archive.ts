@@ -14,7 +14,10 @@ Archives the load days of raw.shop_events older than RAW_RETENTION_DAYS: each da
 a Parquet file (zstd) under RAW_ARCHIVE_DIR/raw/shop_events/load_day=YYYY-MM-DD/, read back and
 compared with the warehouse (row count and key hash), described by a manifest.json beside it
 (rows, key hash, SHA-256), and only then detached and dropped. A day staging has not read past
-yet is kept. The nightly scheduler job runs this after the raw gate's full pass.
+yet is kept. A recent load day holding a backfill's old events (at least 100,000 before the
+first of the cutoff's month) leaves by a slice: those events are archived the same way, into
+shop_events-events-before-YYYY-MM-DD.parquet beside its manifest, and the day's partition is
+rewritten without them. The nightly scheduler job runs this after the raw gate's full pass.
 Bring days back with npm run raw:rehydrate (docs/operations.md#raw-retention).
 
 Flags:
@@ -57,9 +60,17 @@ await runCli({
     process.stdout.write(
       `raw.shop_events: load days before ${result.plan.cutoff} are due (RAW_RETENTION_DAYS=${config.RAW_RETENTION_DAYS})\n`,
     );
-    const done = values['dry-run'] ? result.plan.days.map((day) => ({ loadDay: day, rows: undefined, bytes: undefined })) : result.archived;
-    for (const day of done)
-      process.stdout.write(`  ${verb} ${day.loadDay}${day.rows === undefined ? '' : `: ${day.rows} rows, ${day.bytes} bytes`}\n`);
+    const done: { loadDay: string; eventsBefore?: string; rows?: number; bytes?: number }[] = values['dry-run']
+      ? [
+          ...result.plan.days.map((day) => ({ loadDay: day })),
+          ...result.plan.slices.map((slice) => ({ loadDay: slice.day, eventsBefore: slice.eventsBefore, rows: slice.rows })),
+        ]
+      : result.archived;
+    for (const day of done) {
+      const what = day.eventsBefore === undefined ? day.loadDay : `${day.loadDay}, its events before ${day.eventsBefore.slice(0, 10)}`;
+      const size = day.rows === undefined ? '' : `: ${day.rows} rows${day.bytes === undefined ? '' : `, ${day.bytes} bytes`}`;
+      process.stdout.write(`  ${verb} ${what}${size}\n`);
+    }
     for (const held of result.plan.held) process.stdout.write(`  kept ${held.day}: ${held.reason}\n`);
     if (done.length === 0 && result.plan.held.length === 0) process.stdout.write('  nothing due\n');
     else process.stdout.write(`  archive: ${archiveDir(config)}\n`);

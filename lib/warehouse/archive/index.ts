@@ -10,12 +10,22 @@
  * transaction of the drop, the day's staged rows leave staging too, their event ids kept as
  * keys for its deduplication (staging.ts).
  *
+ * A load day that is not due yet but holds many old events (a backfill, a re-ingest, a first
+ * deployment: a whole history landed in one day) leaves by slices instead: its events before
+ * the first of the cutoff's month are archived the same way (file, read-back, manifest) and its
+ * partition is rewritten without them (raw.drop_archived_shop_events_slice, migration 0300), so
+ * retention keeps about RAW_RETENTION_DAYS of events, not of load days.
+ *
  * Layout under RAW_ARCHIVE_DIR: raw/shop_events/load_day=YYYY-MM-DD/{shop_events.parquet,manifest.json}
- * (hive-style, so Spark, DuckDB or pyarrow read the folder as one table partitioned by load day).
+ * for a whole day, and shop_events-events-before-YYYY-MM-DD.parquet with
+ * manifest-events-before-YYYY-MM-DD.json for each slice of it (hive-style: every file in a
+ * folder is rows of that load day, so Spark, DuckDB or pyarrow read the folder as one table).
  * Runs as the warehouse admin (WAREHOUSE_URL), like the migrations: dropping a partition needs its owner.
  */
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+
+import type pg from 'pg';
 
 import { childEnv, roleUrl, type Config } from '../../config/index.ts';
 import { ShopflowError } from '../../errors.ts';
@@ -25,6 +35,12 @@ import { runProcess } from '../../process.ts';
 import { retireStagedDay, vacuumStaged, type StagedDayResult } from './staging.ts';
 
 const SCRIPT = join('lib', 'warehouse', 'archive', 'partition_parquet.py');
+/**
+ * A recent load day is sliced only when its old events fill at least this many rows (a Parquet
+ * row group): a backfill. The few events of an ordinary day that happened before midnight of
+ * the month's first leave with their day when it is due, instead of a partition rewrite each.
+ */
+export const SLICE_MIN_ROWS = 100_000;
 const DAY_TIMEOUT_MS = 60 * 60_000;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -36,6 +52,9 @@ export interface ArchiveManifest {
   rows: number;
   /** Sum of 60-bit md5 prefixes of each row's key (see partition_parquet.py), as a decimal string. */
   keyHash: string;
+  /** A slice of the day: its events in [eventsFrom, eventsBefore) (ISO times; eventsFrom null: unbounded). */
+  eventsFrom?: string | null;
+  eventsBefore?: string;
   sha256: string;
   bytes: number;
   compression: 'zstd';
@@ -49,16 +68,31 @@ export interface ArchivePlan {
   days: string[];
   /** Due days left alone, with why. */
   held: { day: string; reason: string }[];
+  /** Slices of recent load days to archive: their events in [eventsFrom, eventsBefore). */
+  slices: ArchiveSlice[];
+}
+
+export interface ArchiveSlice {
+  day: string;
+  eventsFrom: string | null;
+  eventsBefore: string;
+  rows: number;
 }
 
 export interface ArchiveOptions {
   logger?: Logger;
   signal?: AbortSignal;
   dryRun?: boolean;
+  /** Fewest old events that make a recent load day a slice (SLICE_MIN_ROWS). */
+  sliceMinRows?: number;
 }
 
 export function archiveDir(config: Pick<Config, 'RAW_ARCHIVE_DIR' | 'rootDir'>): string {
   return isAbsolute(config.RAW_ARCHIVE_DIR) ? config.RAW_ARCHIVE_DIR : resolve(config.rootDir, config.RAW_ARCHIVE_DIR);
+}
+
+function manifestName(manifest: Pick<ArchiveManifest, 'eventsBefore'>): string {
+  return manifest.eventsBefore === undefined ? 'manifest.json' : `manifest-events-before-${manifest.eventsBefore.slice(0, 10)}.json`;
 }
 
 function dayDir(config: Pick<Config, 'RAW_ARCHIVE_DIR' | 'rootDir'>, day: string): string {
@@ -77,8 +111,11 @@ function adminPool(config: Config, logger?: Logger) {
   });
 }
 
-/** Which load days are due (older than RAW_RETENTION_DAYS) and which of those may go now. */
-export async function planArchive(config: Config, logger?: Logger): Promise<ArchivePlan> {
+/**
+ * Which load days are due (older than RAW_RETENTION_DAYS) and which of those may go now, and
+ * which recent load days hold enough old events to leave by a slice (SLICE_MIN_ROWS).
+ */
+export async function planArchive(config: Config, logger?: Logger, sliceMinRows = SLICE_MIN_ROWS): Promise<ArchivePlan> {
   const pool = adminPool(config, logger);
   try {
     const staging = await pool.query<{ exists: boolean }>(`select to_regclass('staging.stg_clickstream__events') is not null as exists`);
@@ -86,9 +123,16 @@ export async function planArchive(config: Config, logger?: Logger): Promise<Arch
     const stagedUpTo = staging.rows[0]!.exists
       ? (await pool.query<{ m: Date | null }>(`select max(_loaded_at) as m from staging.stg_clickstream__events`)).rows[0]!.m
       : null;
-    const { rows } = await pool.query<{ cutoff: string; day: string | null; staged_past: boolean | null }>(
+    const { rows } = await pool.query<{
+      cutoff: string;
+      slice_before: string;
+      day: string | null;
+      due: boolean;
+      staged_past: boolean | null;
+    }>(
       `with bounds as (
-           select (now() at time zone 'UTC')::date - $1::int as cutoff, $2::timestamptz as staged_up_to
+           select (now() at time zone 'UTC')::date - $1::int as cutoff, (now() at time zone 'UTC')::date as today,
+                  $2::timestamptz as staged_up_to
        ),
        days as (
            select to_date(substr(c.relname, 13), 'YYYYMMDD') as day
@@ -96,23 +140,58 @@ export async function planArchive(config: Config, logger?: Logger): Promise<Arch
            join pg_class as c on c.oid = i.inhrelid
            where i.inhparent = 'raw.shop_events'::regclass and c.relname ~ '^shop_events_[0-9]{8}$'
        )
-       select to_char(bounds.cutoff, 'YYYY-MM-DD') as cutoff, to_char(days.day, 'YYYY-MM-DD') as day,
+       select to_char(bounds.cutoff, 'YYYY-MM-DD') as cutoff,
+              to_char(date_trunc('month', bounds.cutoff), 'YYYY-MM-DD') as slice_before,
+              to_char(days.day, 'YYYY-MM-DD') as day, days.day < bounds.cutoff as due,
               bounds.staged_up_to >= (days.day + 1)::timestamp at time zone 'UTC' as staged_past
        from bounds
-       left join days on days.day < bounds.cutoff
+       left join days on days.day < bounds.today
        order by days.day`,
       [config.RAW_RETENTION_DAYS, stagedUpTo],
     );
-    const plan: ArchivePlan = { cutoff: rows[0]!.cutoff, days: [], held: [] };
+    const plan: ArchivePlan = { cutoff: rows[0]!.cutoff, days: [], held: [], slices: [] };
+    const eventsBefore = `${rows[0]!.slice_before}T00:00:00.000Z`;
     for (const row of rows) {
       if (row.day === null) continue;
-      if (row.staged_past) plan.days.push(row.day);
-      else plan.held.push({ day: row.day, reason: 'staging (stg_clickstream__events) has not read past this day yet: run dbt first' });
+      if (row.due) {
+        if (row.staged_past) plan.days.push(row.day);
+        else plan.held.push({ day: row.day, reason: 'staging (stg_clickstream__events) has not read past this day yet: run dbt first' });
+      } else if (row.staged_past) {
+        const slice = await plannedSlice(pool, row.day, eventsBefore, sliceMinRows);
+        if (slice) plan.slices.push(slice);
+      }
     }
     return plan;
   } finally {
     await pool.end();
   }
+}
+
+/**
+ * The slice of a recent load day that is due: its events before the first of the cutoff's
+ * month, past what earlier slices of the day took, if there are at least `minRows` of them.
+ * Counting reads the day's partition once (a backfill's day: seconds).
+ */
+async function plannedSlice(pool: pg.Pool, day: string, eventsBefore: string, minRows: number): Promise<ArchiveSlice | undefined> {
+  const { rows } = await pool.query<{ events_from: Date | null; rows: string }>(
+    `with earlier as (
+         select max(events_before) as events_from from raw.shop_events_archived_slices where load_day = $1::date
+     )
+     select earlier.events_from, fingerprint.row_count::text as rows
+     from earlier
+     cross join lateral (
+         select count(*) as row_count from raw.shop_events
+         where _loaded_at >= $1::date::timestamp at time zone 'UTC'
+           and _loaded_at < ($1::date + 1)::timestamp at time zone 'UTC'
+           and event_time >= coalesce(earlier.events_from, '-infinity')
+           and event_time < $2::timestamptz
+     ) as fingerprint`,
+    [day, eventsBefore],
+  );
+  const found = rows[0]!;
+  const count = Number(found.rows);
+  if (count < minRows || (found.events_from !== null && found.events_from.toISOString() >= eventsBefore)) return undefined;
+  return { day, eventsFrom: found.events_from?.toISOString() ?? null, eventsBefore, rows: count };
 }
 
 async function python(config: Config, args: string[], opts: ArchiveOptions): Promise<Record<string, unknown>> {
@@ -130,12 +209,18 @@ async function python(config: Config, args: string[], opts: ArchiveOptions): Pro
   return JSON.parse(last) as Record<string, unknown>;
 }
 
-async function fingerprint(config: Config, day: string, logger?: Logger): Promise<{ rows: number; keyHash: string }> {
+/** Rows and key hash of a load day, or of its slice, as the warehouse holds them now. */
+async function fingerprint(
+  config: Config,
+  day: string,
+  logger?: Logger,
+  slice?: Pick<ArchiveSlice, 'eventsFrom' | 'eventsBefore'>,
+): Promise<{ rows: number; keyHash: string }> {
   const pool = adminPool(config, logger);
   try {
     const { rows } = await pool.query<{ row_count: string; key_hash: string }>(
-      `select row_count, key_hash::text as key_hash from raw.shop_events_day_fingerprint($1::date)`,
-      [day],
+      `select row_count, key_hash::text as key_hash from raw.shop_events_slice_fingerprint($1::date, $2::timestamptz, $3::timestamptz)`,
+      [day, slice?.eventsFrom ?? null, slice?.eventsBefore ?? null],
     );
     return { rows: Number(rows[0]!.row_count), keyHash: rows[0]!.key_hash };
   } finally {
@@ -149,57 +234,93 @@ class ArchiveMismatchError extends ShopflowError {
   }
 }
 
-/** Archives one load day: file, read-back, manifest, drop. Returns its manifest. */
-export async function archiveDay(config: Config, day: string, opts: ArchiveOptions = {}): Promise<ArchiveManifest> {
+/**
+ * Archives one load day, or one slice of it: file, read-back, manifest, then the drop (a day)
+ * or the rewrite of its partition without the slice. Returns its manifest.
+ */
+export async function archiveDay(config: Config, day: string, opts: ArchiveOptions = {}, slice?: ArchiveSlice): Promise<ArchiveManifest> {
   const dir = dayDir(config, day);
   await mkdir(dir, { recursive: true });
-  const file = join(dir, 'shop_events.parquet');
-  const written = await python(config, ['export', '--day', day, '--file', file], opts);
+  const what = slice ? `raw.shop_events load day ${day}, events before ${slice.eventsBefore}` : `raw.shop_events load day ${day}`;
+  const fileName = slice ? `shop_events-events-before-${slice.eventsBefore.slice(0, 10)}.parquet` : 'shop_events.parquet';
+  const file = join(dir, fileName);
+  // A whole day whose slices were rehydrated holds their rows again: its file takes them, and
+  // their own files go once it has (the folder must not hold a row twice).
+  const superseded = slice ? [] : await rehydratedSlices(config, day, opts.logger);
+  const bounds = slice
+    ? [...(slice.eventsFrom === null ? [] : ['--events-from', slice.eventsFrom]), '--events-before', slice.eventsBefore]
+    : [];
+  const written = await python(config, ['export', '--day', day, '--file', file, ...bounds], opts);
   const read = await python(config, ['inspect', '--file', file], opts);
-  const live = await fingerprint(config, day, opts.logger);
+  const live = await fingerprint(config, day, opts.logger, slice);
   if (read.rows !== live.rows || read.key_hash !== live.keyHash || read.sha256 !== written.sha256)
     throw new ArchiveMismatchError(
-      `raw.shop_events load day ${day}: the Parquet file read back holds ${String(read.rows)} rows (key hash ${String(read.key_hash)}), ` +
+      `${what}: the Parquet file read back holds ${String(read.rows)} rows (key hash ${String(read.key_hash)}), ` +
         `the warehouse ${live.rows} (${live.keyHash}); nothing dropped. Run npm run raw:archive again; if it persists, keep the day and report it`,
     );
   const manifest: ArchiveManifest = {
     format: 1,
     table: 'raw.shop_events',
     loadDay: day,
-    file: 'shop_events.parquet',
+    file: fileName,
     rows: live.rows,
     keyHash: live.keyHash,
+    ...(slice ? { eventsFrom: slice.eventsFrom, eventsBefore: slice.eventsBefore } : {}),
     sha256: String(read.sha256),
     bytes: Number(read.bytes),
     compression: 'zstd',
     archivedAt: new Date().toISOString(),
   };
-  await writeFile(join(dir, 'manifest.json.tmp'), `${JSON.stringify(manifest, null, 2)}\n`);
-  await rename(join(dir, 'manifest.json.tmp'), join(dir, 'manifest.json'));
+  const name = manifestName(manifest);
+  await writeFile(join(dir, `${name}.tmp`), `${JSON.stringify(manifest, null, 2)}\n`);
+  await rename(join(dir, `${name}.tmp`), join(dir, name));
 
-  // The raw partition and the day's staged rows leave together (staging.ts says why and what stays).
+  // The raw rows and their staged rows leave together (staging.ts says why and what stays).
   const pool = adminPool(config, opts.logger);
   let staged: StagedDayResult;
   try {
     staged = await withTransaction(pool, async (client) => {
-      const { rows } = await client.query<{ dropped: boolean }>(
-        `select raw.drop_archived_shop_events_partition($1::date, $2::bigint, $3::numeric) as dropped`,
-        [day, manifest.rows, manifest.keyHash],
-      );
+      const { rows } = slice
+        ? await client.query<{ dropped: boolean }>(
+            `select raw.drop_archived_shop_events_slice($1::date, $2::timestamptz, $3::timestamptz, $4::bigint, $5::numeric) as dropped`,
+            [day, slice.eventsFrom, slice.eventsBefore, manifest.rows, manifest.keyHash],
+          )
+        : await client.query<{ dropped: boolean }>(
+            `select raw.drop_archived_shop_events_partition($1::date, $2::bigint, $3::numeric) as dropped`,
+            [day, manifest.rows, manifest.keyHash],
+          );
       if (!rows[0]!.dropped)
         throw new ArchiveMismatchError(
-          `raw.shop_events load day ${day} changed after it was archived (or has no partition of its own); it was kept. Run npm run raw:archive again`,
+          `${what} changed after it was archived (or has no partition of its own); it was kept. Run npm run raw:archive again`,
         );
-      return retireStagedDay(client, day);
+      return retireStagedDay(client, day, slice);
     });
   } finally {
     await pool.end();
   }
+  for (const old of superseded) {
+    await rm(join(dir, old.file), { force: true });
+    await rm(join(dir, manifestName(old)), { force: true });
+  }
   opts.logger?.info(
-    { day, rows: manifest.rows, bytes: manifest.bytes, ...staged },
-    'raw load day archived and dropped, its staged rows removed',
+    { day, eventsBefore: slice?.eventsBefore, rows: manifest.rows, bytes: manifest.bytes, ...staged },
+    slice
+      ? 'raw load day slice archived, its partition rewritten without it, its staged rows removed'
+      : 'raw load day archived and dropped, its staged rows removed',
   );
   return manifest;
+}
+
+/** The archived slices of a day whose rows the warehouse holds again (rehydrated). */
+async function rehydratedSlices(config: Config, day: string, logger?: Logger): Promise<ArchiveManifest[]> {
+  const slices = (await manifestsOf(config, day)).filter((m) => m.eventsBefore !== undefined);
+  const back: ArchiveManifest[] = [];
+  for (const manifest of slices)
+    if (
+      (await fingerprint(config, day, logger, { eventsFrom: manifest.eventsFrom ?? null, eventsBefore: manifest.eventsBefore! })).rows > 0
+    )
+      back.push(manifest);
+  return back;
 }
 
 export interface ArchiveResult {
@@ -207,20 +328,32 @@ export interface ArchiveResult {
   archived: ArchiveManifest[];
 }
 
-/** Archives every due load day (RAW_RETENTION_DAYS > 0), oldest first; with dryRun only plans. */
+/**
+ * Archives every due load day (RAW_RETENTION_DAYS > 0), oldest first, then every due slice of
+ * a recent day; with dryRun only plans.
+ */
 export async function archiveRaw(config: Config, opts: ArchiveOptions = {}): Promise<ArchiveResult> {
-  if (config.RAW_RETENTION_DAYS === 0) return { plan: { cutoff: '', days: [], held: [] }, archived: [] };
-  const plan = await planArchive(config, opts.logger);
+  if (config.RAW_RETENTION_DAYS === 0) return { plan: { cutoff: '', days: [], held: [], slices: [] }, archived: [] };
+  const plan = await planArchive(config, opts.logger, opts.sliceMinRows);
   const archived: ArchiveManifest[] = [];
   if (opts.dryRun) return { plan, archived };
+  let removed = 0;
+  const track = (manifest: ArchiveManifest) => {
+    archived.push(manifest);
+    removed += manifest.rows;
+  };
   for (const day of plan.days) {
     opts.signal?.throwIfAborted();
-    archived.push(await archiveDay(config, day, opts));
+    track(await archiveDay(config, day, opts));
+  }
+  for (const slice of plan.slices) {
+    opts.signal?.throwIfAborted();
+    track(await archiveDay(config, slice.day, opts, slice));
   }
   if (archived.length > 0) {
     const pool = adminPool(config, opts.logger);
     try {
-      await vacuumStaged(pool);
+      await vacuumStaged(pool, removed);
     } finally {
       await pool.end();
     }
@@ -228,7 +361,17 @@ export async function archiveRaw(config: Config, opts: ArchiveOptions = {}): Pro
   return { plan, archived };
 }
 
-/** The manifests in the archive whose load day is within [from, to], oldest first. */
+/** The manifests of one archived load day: the whole day's first, then its slices by time. */
+async function manifestsOf(config: Config, day: string): Promise<ArchiveManifest[]> {
+  const names = await readdir(dayDir(config, day)).catch(() => [] as string[]);
+  const wanted = names.filter((name) => name === 'manifest.json' || /^manifest-events-before-\d{4}-\d{2}-\d{2}\.json$/.test(name)).sort();
+  const manifests = await Promise.all(
+    wanted.map(async (name) => JSON.parse(await readFile(join(dayDir(config, day), name), 'utf8')) as ArchiveManifest),
+  );
+  return manifests.sort((a, b) => (a.eventsBefore ?? '').localeCompare(b.eventsBefore ?? ''));
+}
+
+/** The manifests in the archive whose load day is within [from, to], oldest day first. */
 export async function archivedDays(config: Config, from: string, to: string): Promise<ArchiveManifest[]> {
   const root = join(archiveDir(config), 'raw', 'shop_events');
   const entries = await readdir(root).catch(() => [] as string[]);
@@ -236,15 +379,14 @@ export async function archivedDays(config: Config, from: string, to: string): Pr
     .map((name) => /^load_day=(\d{4}-\d{2}-\d{2})$/.exec(name)?.[1])
     .filter((day): day is string => day !== undefined && day >= from && day <= to)
     .sort();
-  return Promise.all(
-    days.map(async (day) => JSON.parse(await readFile(join(dayDir(config, day), 'manifest.json'), 'utf8')) as ArchiveManifest),
-  );
+  return (await Promise.all(days.map((day) => manifestsOf(config, day)))).flat();
 }
 
 /**
- * Restores the archived load days within [from, to] into raw.shop_events, each in one
- * transaction that commits only if the rows restored match the manifest. A day that still has
- * rows in the warehouse is refused (restoring it would duplicate them).
+ * Restores the archived load days within [from, to] into raw.shop_events, each file in one
+ * transaction that commits only if the rows restored match its manifest: a whole day's file
+ * first (into an empty day), then its slices. A day, or a slice, that still has rows in the
+ * warehouse is refused (restoring it would duplicate them).
  */
 export async function rehydrateRaw(config: Config, from: string, to: string, opts: ArchiveOptions = {}): Promise<ArchiveManifest[]> {
   if (!DAY.test(from) || !DAY.test(to)) throw new ShopflowError('SHOPFLOW_USAGE', `--from and --to must be days (YYYY-MM-DD)`);
@@ -252,12 +394,18 @@ export async function rehydrateRaw(config: Config, from: string, to: string, opt
   if (opts.dryRun) return manifests;
   for (const manifest of manifests) {
     opts.signal?.throwIfAborted();
-    const present = await fingerprint(config, manifest.loadDay, opts.logger);
+    const slice =
+      manifest.eventsBefore === undefined ? undefined : { eventsFrom: manifest.eventsFrom ?? null, eventsBefore: manifest.eventsBefore };
+    const present = await fingerprint(config, manifest.loadDay, opts.logger, slice);
     if (present.rows > 0)
       throw new ShopflowError(
         'SHOPFLOW_RAW_ARCHIVE_MISMATCH',
-        `raw.shop_events already holds ${present.rows} rows of load day ${manifest.loadDay}; rehydrating it would duplicate them (nothing restored)`,
+        `raw.shop_events already holds ${present.rows} rows of load day ${manifest.loadDay}${slice ? ` before ${slice.eventsBefore}` : ''}; ` +
+          'rehydrating it would duplicate them (nothing restored)',
       );
+    const bounds = slice
+      ? [...(slice.eventsFrom === null ? [] : ['--events-from', slice.eventsFrom]), '--events-before', slice.eventsBefore]
+      : [];
     await python(
       config,
       [
@@ -272,10 +420,11 @@ export async function rehydrateRaw(config: Config, from: string, to: string, opt
         String(manifest.rows),
         '--expect-key-hash',
         manifest.keyHash,
+        ...bounds,
       ],
       opts,
     );
-    opts.logger?.info({ day: manifest.loadDay, rows: manifest.rows }, 'raw load day rehydrated');
+    opts.logger?.info({ day: manifest.loadDay, eventsBefore: slice?.eventsBefore, rows: manifest.rows }, 'raw load day rehydrated');
   }
   return manifests;
 }

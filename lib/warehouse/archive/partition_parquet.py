@@ -1,9 +1,12 @@
-"""One load day of raw.shop_events to a Parquet file and back (lib/warehouse/archive/index.ts
-drives it; docs/operations.md, "Raw retention", says when).
+"""One load day of raw.shop_events, or one slice of it by event time, to a Parquet file and back
+(lib/warehouse/archive/index.ts drives it; docs/operations.md, "Raw retention", says when).
 
     python partition_parquet.py export  --day YYYY-MM-DD --file PATH   # rows of that load day -> PATH
     python partition_parquet.py inspect --file PATH                    # read PATH back: rows and key hash
     python partition_parquet.py restore --day D --file PATH --sha256 S --expect-rows N --expect-key-hash H
+
+--events-from T and --events-before T (export, restore) narrow the day to its rows with
+T <= event_time < T: a slice of a load day that holds old events (a backfill).
 
 Connects with ARCHIVE_PG_URL. Each command prints one JSON object on its last line. The columns
 and their types are read from the table itself, so the file follows the table's contract
@@ -23,6 +26,7 @@ import io
 import json
 import os
 import sys
+import threading
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -30,12 +34,12 @@ from typing import Any
 import psycopg2
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 BATCH_ROWS = 100_000
 # zstd: about a third smaller than snappy on this data, and every Parquet reader has it.
 COMPRESSION = "zstd"
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def arrow_type(data_type: str, precision: int | None, scale: int | None) -> pa.DataType:
@@ -64,19 +68,16 @@ def table_schema(cursor: Any) -> pa.Schema:
     return pa.schema([pa.field(name, arrow_type(kind, precision, scale)) for name, kind, precision, scale in cursor.fetchall()])
 
 
-def micros(value: datetime) -> int:
-    delta = value - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
 def key_hash_of(batch: pa.RecordBatch) -> int:
-    columns = {name: batch.column(name).to_pylist() for name in
-               ("topic", "kafka_partition", "kafka_offset", "event_id", "event_time", "_loaded_at")}
-    total = 0
-    for topic, partition, offset, event_id, event_time, loaded_at in zip(*columns.values()):
-        key = f"{topic}/{partition}/{offset}/{event_id}/{micros(event_time)}/{micros(loaded_at)}"
-        total += int(hashlib.md5(key.encode()).hexdigest()[:15], 16)
-    return total
+    # The key text is built column-wise by Arrow (times as epoch microseconds: a timestamp[us]
+    # read as int64); only the md5 of each key runs per row in Python.
+    parts = [batch.column("topic"), batch.column("kafka_partition"), batch.column("kafka_offset"),
+             batch.column("event_id"), batch.column("event_time"), batch.column("_loaded_at")]
+    texts = [pc.cast(pc.cast(part, pa.int64()) if pa.types.is_timestamp(part.type) else part, pa.string())
+             for part in parts]
+    keys = pc.binary_join_element_wise(*texts, "/")
+    md5 = hashlib.md5
+    return sum(int(md5(key.encode()).hexdigest()[:15], 16) for key in keys.to_pylist())
 
 
 def file_sha256(path: Path) -> str:
@@ -87,31 +88,91 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def export(url: str, day: date, path: Path) -> dict[str, Any]:
+def slice_filter(start: datetime, events_from: datetime | None, events_before: datetime | None) -> tuple[str, list[Any]]:
+    """The rows of one load day (from `start`), narrowed to an event-time slice when bounds are given."""
+    sql = "_loaded_at >= %s and _loaded_at < %s"
+    params: list[Any] = [start, start + timedelta(days=1)]
+    if events_from is not None:
+        sql += " and event_time >= %s"
+        params.append(events_from)
+    if events_before is not None:
+        sql += " and event_time < %s"
+        params.append(events_before)
+    return sql, params
+
+
+def copy_csv_to(connection: Any, query: str, sink: Any, failure: list[BaseException]) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.copy_expert(f"copy ({query}) to stdout with (format csv)", sink)
+    except BaseException as error:  # handed to the reading thread, which raises it
+        failure.append(error)
+    finally:
+        try:
+            sink.close()
+        except BrokenPipeError:  # the reader stopped first; its own error is raised
+            pass
+
+
+def export(url: str, day: date, path: Path, events_from: datetime | None = None,
+           events_before: datetime | None = None) -> dict[str, Any]:
+    """Streams the rows out with COPY ... TO STDOUT (CSV) into Arrow's CSV reader and on to the
+    Parquet writer, so no row becomes a Python object (a named cursor's fetch was 3x slower).
+    Times leave Postgres as epoch microseconds (integers: exact) and become timestamp[us, UTC]."""
     start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-    end = start + timedelta(days=1)
     temporary = path.with_name(path.name + ".partial")
     path.parent.mkdir(parents=True, exist_ok=True)
     rows = 0
     with psycopg2.connect(url, application_name="shopflow-raw-archive") as connection:
         with connection.cursor() as cursor:
             schema = table_schema(cursor)
-        select_list = ", ".join(f'"{f.name}"::text' if f.name == "payload" else f'"{f.name}"' for f in schema)
-        # A named cursor streams the day in batches instead of holding it in memory.
-        with connection.cursor(name="archive_day") as cursor:
-            cursor.itersize = BATCH_ROWS
-            cursor.execute(f"select {select_list} from raw.shop_events where _loaded_at >= %s and _loaded_at < %s",
-                           (start, end))
+            where, params = slice_filter(start, events_from, events_before)
+            select_list = ", ".join(
+                f'"{f.name}"::text' if f.name == "payload"
+                else f'(extract(epoch from "{f.name}") * 1000000)::bigint' if pa.types.is_timestamp(f.type)
+                else f'"{f.name}"' for f in schema)
+            query = cursor.mogrify(f"select {select_list} from raw.shop_events where {where}", params).decode()
+        as_read = pa.schema([pa.field(f.name, pa.int64() if pa.types.is_timestamp(f.type) else f.type) for f in schema])
+        read_end, write_end = os.pipe()
+        failure: list[BaseException] = []
+        source = os.fdopen(read_end, "rb")
+        writer_thread = threading.Thread(target=copy_csv_to, args=(connection, query, os.fdopen(write_end, "wb"), failure))
+        writer_thread.start()
+        try:
+            reader = pa_csv.open_csv(
+                source,
+                read_options=pa_csv.ReadOptions(column_names=as_read.names, block_size=8 << 20),
+                # COPY's CSV: NULL is an unquoted empty field, an empty string a quoted one.
+                parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+                convert_options=pa_csv.ConvertOptions(column_types=as_read, strings_can_be_null=True,
+                                                      quoted_strings_can_be_null=False, null_values=[""]),
+            )
+            # Row groups of BATCH_ROWS rows whatever the size of the CSV reader's blocks.
+            pending: list[pa.Table] = []
+            pending_rows = 0
             with pq.ParquetWriter(temporary, schema, compression=COMPRESSION) as writer:
-                while True:
-                    fetched = cursor.fetchmany(BATCH_ROWS)
-                    if not fetched:
-                        break
-                    columns = list(zip(*fetched))
-                    batch = pa.record_batch([pa.array(list(values), type=field.type)
-                                             for values, field in zip(columns, schema)], schema=schema)
-                    writer.write_batch(batch)
+                def flush(final: bool) -> None:
+                    nonlocal pending, pending_rows
+                    table = pa.concat_tables(pending)
+                    whole = table.num_rows if final else table.num_rows - table.num_rows % BATCH_ROWS
+                    if whole:
+                        writer.write_table(table.slice(0, whole), row_group_size=BATCH_ROWS)
+                    pending = [table.slice(whole)]
+                    pending_rows = table.num_rows - whole
+                for batch in reader:
+                    pending.append(pa.Table.from_batches([batch]).cast(schema))
+                    pending_rows += batch.num_rows
                     rows += batch.num_rows
+                    if pending_rows >= BATCH_ROWS:
+                        flush(final=False)
+                if pending_rows:
+                    flush(final=True)
+        finally:
+            # Closing the read end first unblocks a COPY still writing when reading failed.
+            source.close()
+            writer_thread.join()
+        if failure:
+            raise failure[0]
     temporary.replace(path)
     # The key hash is taken by reading the file back (inspect), not from what was meant to be written.
     return {"rows": rows, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
@@ -128,10 +189,12 @@ def inspect(path: Path) -> dict[str, Any]:
             "metadata_rows": parquet.metadata.num_rows}
 
 
-def restore(url: str, day: date, path: Path, sha256: str, expect_rows: int, expect_key_hash: str) -> dict[str, Any]:
+def restore(url: str, day: date, path: Path, sha256: str, expect_rows: int, expect_key_hash: str,
+            events_from: datetime | None = None, events_before: datetime | None = None) -> dict[str, Any]:
     """COPYs the file's rows back into the day's partition in one transaction, committed only if
-    the day then holds exactly the manifest's rows and key hash. CSV with every value quoted: an
-    unquoted empty field is NULL to Postgres, a quoted one an empty string, so both survive."""
+    the day (or its slice) then holds exactly the manifest's rows and key hash. CSV with every
+    value quoted: an unquoted empty field is NULL to Postgres, a quoted one an empty string, so
+    both survive."""
     found = file_sha256(path)
     if found != sha256:
         raise SystemExit(f"{path}: SHA-256 {found} is not the manifest's {sha256}; the file changed since it was archived")
@@ -149,7 +212,8 @@ def restore(url: str, day: date, path: Path, sha256: str, expect_rows: int, expe
                 buffer.seek(0)
                 cursor.copy_expert(f"copy raw.shop_events ({names}) from stdin with (format csv)", buffer)
                 rows += batch.num_rows
-            cursor.execute("select row_count, key_hash::text from raw.shop_events_day_fingerprint(%s)", (day,))
+            cursor.execute("select row_count, key_hash::text from raw.shop_events_slice_fingerprint(%s, %s, %s)",
+                           (day, events_from, events_before))
             found_rows, found_hash = cursor.fetchone()
         if found_rows != expect_rows or found_hash != expect_key_hash:
             connection.rollback()
@@ -169,18 +233,21 @@ def main() -> int:
     parser.add_argument("--sha256", help="restore: the manifest's SHA-256 of the file")
     parser.add_argument("--expect-rows", type=int, help="restore: the manifest's row count")
     parser.add_argument("--expect-key-hash", help="restore: the manifest's key hash")
+    parser.add_argument("--events-from", type=datetime.fromisoformat, help="export, restore: only events at or after this time")
+    parser.add_argument("--events-before", type=datetime.fromisoformat, help="export, restore: only events before this time")
     args = parser.parse_args()
     url = os.environ.get("ARCHIVE_PG_URL", "")
     if args.command == "export":
         if args.day is None:
             parser.error("export needs --day")
-        result = export(url, args.day, args.file)
+        result = export(url, args.day, args.file, args.events_from, args.events_before)
     elif args.command == "inspect":
         result = inspect(args.file)
     else:
         if args.day is None or args.sha256 is None or args.expect_rows is None or args.expect_key_hash is None:
             parser.error("restore needs --day, --sha256, --expect-rows and --expect-key-hash (from the manifest)")
-        result = restore(url, args.day, args.file, args.sha256, args.expect_rows, args.expect_key_hash)
+        result = restore(url, args.day, args.file, args.sha256, args.expect_rows, args.expect_key_hash,
+                         args.events_from, args.events_before)
     print(json.dumps(result))
     return 0
 

@@ -16,6 +16,9 @@
  *   resolved by the staged copy of the same event_id, and the marts gate fails on an
  *   unresolved one.
  * Both are a handful of rows.
+ *
+ * A slice of a load day (its old events, archived ahead of the day: index.ts) leaves staging
+ * the same way, narrowed to the slice's event times, and is recorded per slice.
  */
 import type pg from 'pg';
 
@@ -30,18 +33,28 @@ export interface StagedDayResult {
   removed: number;
 }
 
+/** A slice of a load day by event time: [eventsFrom, eventsBefore), eventsFrom null for unbounded. */
+export interface StagedSlice {
+  eventsFrom: string | null;
+  eventsBefore: string;
+}
+
 /**
- * Moves the staged events of one archived load day into the key table and deletes their rows
- * from staging. Runs inside the caller's transaction (the one that drops the raw partition).
- * Reads the day's rows by staging's index on _loaded_at.
+ * Moves the staged events of one archived load day (or of a slice of it) into the key table and
+ * deletes their rows from staging. Runs inside the caller's transaction (the one that drops
+ * the raw partition or rewrites it without the slice). Reads the day's rows by staging's index
+ * on _loaded_at.
  */
-export async function retireStagedDay(client: pg.ClientBase, day: string): Promise<StagedDayResult> {
+export async function retireStagedDay(client: pg.ClientBase, day: string, slice?: StagedSlice): Promise<StagedDayResult> {
   const { rows: present } = await client.query<{ staged: boolean; rejects: boolean }>(
     `select to_regclass($1) is not null as staged, to_regclass($2) is not null as rejects`,
     [STAGED, REJECTS],
   );
   if (!present[0]!.staged) return { staged: 0, removed: 0 };
-  const bounds = `staged._loaded_at >= $1::date::timestamp at time zone 'UTC' and staged._loaded_at < ($1::date + 1)::timestamp at time zone 'UTC'`;
+  const bounds =
+    `staged._loaded_at >= $1::date::timestamp at time zone 'UTC' and staged._loaded_at < ($1::date + 1)::timestamp at time zone 'UTC'` +
+    (slice ? ` and staged.event_at >= coalesce($2::timestamptz, '-infinity') and staged.event_at < $3::timestamptz` : '');
+  const params = slice ? [day, slice.eventsFrom, slice.eventsBefore] : [day];
   // One read of the day's rows: the keys written and the count. A day archived again after a
   // rehydrate and a full refresh finds its keys already there (same day), hence do nothing.
   const { rows: counted } = await client.query<{ n: string }>(
@@ -54,7 +67,7 @@ export async function retireStagedDay(client: pg.ClientBase, day: string): Promi
          on conflict (event_key) do nothing
      )
      select count(*)::text as n from day_rows`,
-    [day],
+    params,
   );
   const resolvesReject = present[0]!.rejects
     ? `and not exists (select 1 from ${REJECTS} as reject where reject.event_id = staged.event_id)`
@@ -80,9 +93,20 @@ export async function retireStagedDay(client: pg.ClientBase, day: string): Promi
              and marks.kafka_offset = staged.kafka_offset
        )
        ${resolvesReject}`,
-    [day],
+    params,
   );
   const result = { staged: Number(counted[0]!.n), removed: removed.rowCount ?? 0 };
+  if (slice) {
+    await client.query(
+      `insert into raw.shop_events_archived_slices (load_day, events_from, events_before, staged_events, removed_events)
+       values ($1::date, $2::timestamptz, $3::timestamptz, $4, $5)
+       on conflict (load_day, events_before) do update
+       set events_from = excluded.events_from, staged_events = excluded.staged_events,
+           removed_events = excluded.removed_events, archived_at = now()`,
+      [day, slice.eventsFrom, slice.eventsBefore, result.staged, result.removed],
+    );
+    return result;
+  }
   await client.query(
     `insert into raw.shop_events_archived_days (load_day, staged_events, removed_events)
      values ($1::date, $2, $3)
@@ -98,8 +122,16 @@ export async function retireStagedDay(client: pg.ClientBase, day: string): Promi
  * statistics) without waiting for autovacuum. Outside any transaction: VACUUM cannot run in one.
  * The table does not shrink on disk: the free space is reused by the days staged next, so a
  * table under daily retention stays at about the retained days (docs/operations.md).
+ *
+ * Unless more rows left than stay (`removed`: the rows archived this run, an upper bound on
+ * those removed from staging): then nothing will refill the space soon (a backfill's slice
+ * took most of the table), so VACUUM FULL rewrites the table at the size of what stays. It
+ * holds an exclusive lock meanwhile, seconds for what stays of the 10x world, during which a
+ * micro-batch waits for it.
  */
-export async function vacuumStaged(client: pg.Pool | pg.ClientBase): Promise<void> {
+export async function vacuumStaged(client: pg.Pool | pg.ClientBase, removed = 0): Promise<void> {
   const { rows } = await client.query<{ staged: boolean }>(`select to_regclass($1) is not null as staged`, [STAGED]);
-  if (rows[0]!.staged) await client.query(`vacuum (analyze) ${STAGED}`);
+  if (!rows[0]!.staged) return;
+  const remaining = removed > 0 ? Number((await client.query<{ n: string }>(`select count(*)::text as n from ${STAGED}`)).rows[0]!.n) : 0;
+  await client.query(removed > remaining ? `vacuum (full, analyze) ${STAGED}` : `vacuum (analyze) ${STAGED}`);
 }
