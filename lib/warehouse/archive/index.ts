@@ -145,7 +145,7 @@ export async function planArchive(config: Config, logger?: Logger, sliceMinRows 
               to_char(days.day, 'YYYY-MM-DD') as day, days.day < bounds.cutoff as due,
               bounds.staged_up_to >= (days.day + 1)::timestamp at time zone 'UTC' as staged_past
        from bounds
-       left join days on days.day < bounds.today
+       left join days on days.day <= bounds.today
        order by days.day`,
       [config.RAW_RETENTION_DAYS, stagedUpTo],
     );
@@ -156,9 +156,10 @@ export async function planArchive(config: Config, logger?: Logger, sliceMinRows 
       if (row.due) {
         if (row.staged_past) plan.days.push(row.day);
         else plan.held.push({ day: row.day, reason: 'staging (stg_clickstream__events) has not read past this day yet: run dbt first' });
-      } else if (row.staged_past) {
+      } else if (staging.rows[0]!.exists) {
         const slice = await plannedSlice(pool, row.day, eventsBefore, sliceMinRows);
-        if (slice) plan.slices.push(slice);
+        if (slice && 'held' in slice) plan.held.push({ day: row.day, reason: slice.held });
+        else if (slice) plan.slices.push(slice);
       }
     }
     return plan;
@@ -169,28 +170,50 @@ export async function planArchive(config: Config, logger?: Logger, sliceMinRows 
 
 /**
  * The slice of a recent load day that is due: its events before the first of the cutoff's
- * month, past what earlier slices of the day took, if there are at least `minRows` of them.
- * Counting reads the day's partition once (a backfill's day: seconds).
+ * month, past what earlier slices of the day took, if there are at least `minRows` of them and
+ * staging has read them all. Today's load day counts too (a backfill landed today): staging has
+ * read a row when the row's offset is at or below the largest one staging kept of its Kafka
+ * topic and partition (the ingestor commits a partition's messages in offset order, so nothing
+ * lands below that mark later). One read of the day's partition (a backfill's day: seconds),
+ * then one index probe of staging per topic and partition.
  */
-async function plannedSlice(pool: pg.Pool, day: string, eventsBefore: string, minRows: number): Promise<ArchiveSlice | undefined> {
-  const { rows } = await pool.query<{ events_from: Date | null; rows: string }>(
+async function plannedSlice(
+  pool: pg.Pool,
+  day: string,
+  eventsBefore: string,
+  minRows: number,
+): Promise<ArchiveSlice | { held: string } | undefined> {
+  const { rows } = await pool.query<{ events_from: Date | null; rows: string; unread: string }>(
     `with earlier as (
          select max(events_before) as events_from from raw.shop_events_archived_slices where load_day = $1::date
+     ),
+     slice as (
+         select e.topic, e.kafka_partition, count(*) as row_count, max(e.kafka_offset) as last_offset
+         from raw.shop_events as e, earlier
+         where e._loaded_at >= $1::date::timestamp at time zone 'UTC'
+           and e._loaded_at < ($1::date + 1)::timestamp at time zone 'UTC'
+           and e.event_time >= coalesce(earlier.events_from, '-infinity')
+           and e.event_time < $2::timestamptz
+         group by 1, 2
      )
-     select earlier.events_from, fingerprint.row_count::text as rows
+     select earlier.events_from,
+            coalesce(sum(slice.row_count), 0)::text as rows,
+            count(slice.topic) filter (
+                where slice.last_offset > coalesce((
+                    select max(staged.kafka_offset) from staging.stg_clickstream__events as staged
+                    where staged.kafka_topic = slice.topic and staged.kafka_partition = slice.kafka_partition
+                ), -1)
+            )::text as unread
      from earlier
-     cross join lateral (
-         select count(*) as row_count from raw.shop_events
-         where _loaded_at >= $1::date::timestamp at time zone 'UTC'
-           and _loaded_at < ($1::date + 1)::timestamp at time zone 'UTC'
-           and event_time >= coalesce(earlier.events_from, '-infinity')
-           and event_time < $2::timestamptz
-     ) as fingerprint`,
+     left join slice on true
+     group by earlier.events_from`,
     [day, eventsBefore],
   );
   const found = rows[0]!;
   const count = Number(found.rows);
   if (count < minRows || (found.events_from !== null && found.events_from.toISOString() >= eventsBefore)) return undefined;
+  if (Number(found.unread) > 0)
+    return { held: `its ${count} events before ${eventsBefore.slice(0, 10)}: staging has not read them all yet: run dbt first` };
   return { day, eventsFrom: found.events_from?.toISOString() ?? null, eventsBefore, rows: count };
 }
 

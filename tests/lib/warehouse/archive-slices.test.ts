@@ -5,6 +5,8 @@
  * restores the slice row for row, a second restore is refused, and when the whole day is due
  * later its file takes the rehydrated slice's rows and the slice's own file goes, so the
  * archive never holds a row twice. A rewrite whose rows differ from the file changes nothing.
+ * Today's load day (a backfill landed today) is sliced too, but only once staging has read
+ * every event of the slice.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -145,5 +147,27 @@ describe('raw retention by slices of a recent load day', { timeout: 600_000 }, (
     );
     expect(rows[0]!.dropped).toBe(false);
     expect((await admin.query(RAW_DIGEST)).rows[0]).toEqual(rawBefore);
+  });
+
+  it("slices today's load day too, once staging has read every event of the slice", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    await admin.query(
+      `insert into raw.shop_events (topic, kafka_partition, kafka_offset, message_key, event_id, event_type, event_time, schema_version,
+           session_id, anonymous_id, device, country_code, page_url)
+       select 'shop.events', 4, g, 't', 't-' || g, 'page_view', now() - interval '2 years' + g * interval '1 minute', 1,
+              't', 'at', 'mobile', 'DE', '/t'
+       from generate_series(0, 149) as g`,
+    );
+    const before = await planArchive(config, undefined, 100);
+    expect(before.slices).toEqual([]);
+    expect(before.held).toEqual([{ day: today, reason: expect.stringContaining('staging has not read them all') }]);
+
+    await runner.dbt(['run', '--select', ...STAGING_MODELS]);
+    const { archived } = await archiveRaw(config, { sliceMinRows: 100 });
+    expect(archived.map((m) => [m.loadDay, m.rows])).toEqual([[today, 150]]);
+    expect(await count(`raw.shop_events where kafka_partition = 4`)).toBe(0);
+    expect(await count(`raw.shop_events where event_id = 'n-1'`)).toBe(1);
+    // Partition 4's mark stays staged.
+    expect(await count(`staging.stg_clickstream__events where kafka_partition = 4`)).toBe(1);
   });
 });
