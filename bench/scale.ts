@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- scale [--scale N] [--days N] [--orders-per-day N] [--sessions-per-day N] [--customers N] [--grow shop|history] [--threads N] [--keep] [--profile DIR]`
+ * `npm run bench -- scale [--scale N] [--days N] [--orders-per-day N] [--sessions-per-day N] [--customers N] [--grow shop|history] [--retention-days N] [--threads N] [--keep] [--profile DIR]`
  *
  * "10x growth without major changes", operated end to end at 1x and at --scale times (default 10)
  * in one run, each in a fresh database on the configured warehouse server. What grows (--grow):
@@ -27,7 +27,15 @@
  *                 report rendered (dry run);
  *   08:00 job     the scheduler's report job end to end (`--once report`: dbt build, both gates,
  *                 the report mailed to the SMTP sink);
- *   disk          the database's size afterwards.
+ *   disk          the database's size afterwards;
+ *   archive       raw retention as the nightly job's archive_raw step runs it with
+ *                 RAW_RETENTION_DAYS=--retention-days (default 30; 0 skips this and what follows):
+ *                 the backfill's load day is recent, so its events before the first of the
+ *                 cutoff's month leave by a slice (Parquet files in a temporary folder, removed
+ *                 at the end), raw's partition is rewritten and staging compacted;
+ *   disk after retention, and the archive's size on its own disk;
+ *   micro-batch after the archive    one more day landed, then the micro-batch: what a cycle
+ *                 costs once the history has left raw and staging.
  * --profile DIR keeps, per scale, each dbt step's run_results.json (per-node timings: the
  * micro-batches, the full build, the 08:00 job's build) and logs every statement of the bench
  * database that takes over 200 ms (the gates' expectation queries among them) to Postgres's log
@@ -48,6 +56,7 @@ import { loadConfig, type Config } from '../lib/config/index.ts';
 import { ProcessFailedError } from '../lib/errors.ts';
 import { runDbt } from '../lib/dbt/run.ts';
 import { createLogger } from '../lib/logger.ts';
+import { archiveRaw } from '../lib/warehouse/archive/index.ts';
 import { migrate } from '../lib/warehouse/migrate.ts';
 import { reuseOrRunGate, runGate, type GateSummary } from '../great_expectations/run.ts';
 import { sendDailyReport } from '../report/send.ts';
@@ -69,6 +78,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '4' },
     grow: { type: 'string', default: 'shop' },
     keep: { type: 'boolean', default: false },
+    'retention-days': { type: 'string', default: '30' },
     profile: { type: 'string' },
   },
 });
@@ -83,6 +93,7 @@ const ordersPerDay = positive('orders-per-day', values['orders-per-day']);
 const sessionsPerDay = positive('sessions-per-day', values['sessions-per-day']);
 const customers = positive('customers', values.customers);
 const threads = positive('threads', values.threads);
+const retentionDays = values['retention-days'] === '0' ? 0 : positive('retention-days', values['retention-days']);
 const grow = values.grow;
 if (grow !== 'shop' && grow !== 'history') throw new Error(`--grow must be shop or history, got ${grow}`);
 const profileDir = values.profile;
@@ -232,6 +243,7 @@ async function measure(factor: number): Promise<Figures> {
     ).seconds;
     log(`${factor}x: report (gate results reused) ${round(figures.report_s, 1)} s`);
 
+    const jobStart = await stepStartNow(config.WAREHOUSE_URL);
     const job = await timed(() =>
       runOnceRetrying({ config, logger, operations: realPipeline(config, logger), logDir: null }, 'report', businessDate),
     );
@@ -240,8 +252,27 @@ async function measure(factor: number): Promise<Figures> {
     figures.job_0800_succeeded = job.result.status === 'succeeded' ? 1 : 0;
     log(`${factor}x: 08:00 job ${round(job.seconds, 1)} s (${job.result.status}${job.result.error ? `: ${job.result.error}` : ''})`);
 
-    const [size] = await query<{ bytes: string }>(config.WAREHOUSE_URL, 'select pg_database_size(current_database()) as bytes');
-    figures.disk_bytes = Number(size?.bytes ?? 0);
+    const databaseBytes = async () =>
+      Number((await query<{ bytes: string }>(config.WAREHOUSE_URL, 'select pg_database_size(current_database()) as bytes'))[0]?.bytes ?? 0);
+    figures.disk_bytes = await databaseBytes();
+    if (retentionDays === 0) return figures;
+
+    const retained: Config = { ...config, RAW_RETENTION_DAYS: retentionDays, RAW_ARCHIVE_DIR: join(dir, 'archive') };
+    const archived = await timed(() => archiveRaw(retained, { logger }));
+    figures.archive_s = archived.seconds;
+    figures.archived_events = archived.result.archived.reduce((sum, m) => sum + m.rows, 0);
+    figures.archive_bytes = archived.result.archived.reduce((sum, m) => sum + m.bytes, 0);
+    figures.disk_after_retention_bytes = await databaseBytes();
+    log(
+      `${factor}x: archive ${round(archived.seconds, 1)} s (${figures.archived_events} events to ${archived.result.archived.length} files), ` +
+        `database ${round(figures.disk_bytes / 1e9, 2)} GB -> ${round(figures.disk_after_retention_bytes / 1e9, 2)} GB`,
+    );
+
+    world.advance(1);
+    await land();
+    // The previous build is the 08:00 job's, which started after jobStart.
+    figures.microbatch_after_archive_s = (await timed(() => dbt(microbatchBuild(jobStart), 'microbatch_after_archive'))).seconds;
+    log(`${factor}x: micro-batch after the archive ${round(figures.microbatch_after_archive_s, 1)} s`);
     return figures;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -264,6 +295,11 @@ const STEPS = [
   ['report_s', 's'],
   ['job_0800_s', 's'],
   ['disk_bytes', 'bytes'],
+  ['archive_s', 's'],
+  ['disk_after_retention_bytes', 'bytes'],
+  ['archive_bytes', 'bytes'],
+  ['archived_events', 'rows'],
+  ['microbatch_after_archive_s', 's'],
   ['events', 'rows'],
   ['changes', 'rows'],
 ] as const;
@@ -294,6 +330,15 @@ printBenchResult({
     steady_microbatch_under_60s: steady < 60,
     after_backfill_over_steady: round((many.microbatch_after_backfill_s ?? 0) / (steady || 1), 3),
     after_backfill_at_most_2x_steady: (many.microbatch_after_backfill_s ?? 0) <= 2 * steady,
+    disk_gb: round((many.disk_bytes ?? 0) / 1e9, 2),
+    ...(retentionDays > 0
+      ? {
+          retention_days: retentionDays,
+          disk_after_retention_gb: round((many.disk_after_retention_bytes ?? 0) / 1e9, 2),
+          disk_after_retention_under_12gb: (many.disk_after_retention_bytes ?? 0) < 12e9,
+          archive_gb: round((many.archive_bytes ?? 0) / 1e9, 2),
+        }
+      : {}),
     job_0800_succeeded_1x: one.job_0800_succeeded === 1,
     [`job_0800_succeeded_${scale}x`]: many.job_0800_succeeded === 1,
     threads,

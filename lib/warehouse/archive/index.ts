@@ -273,9 +273,19 @@ export async function archiveDay(config: Config, day: string, opts: ArchiveOptio
   const bounds = slice
     ? [...(slice.eventsFrom === null ? [] : ['--events-from', slice.eventsFrom]), '--events-before', slice.eventsBefore]
     : [];
-  const written = await python(config, ['export', '--day', day, '--file', file, ...bounds], opts);
-  const read = await python(config, ['inspect', '--file', file], opts);
-  const live = await fingerprint(config, day, opts.logger, slice);
+  // Seconds of each phase, logged with the result: where a slow night went.
+  const seconds: Record<string, number> = {};
+  const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      seconds[name] = Math.round(performance.now() - started) / 1000;
+    }
+  };
+  const written = await phase('export_s', () => python(config, ['export', '--day', day, '--file', file, ...bounds], opts));
+  const read = await phase('read_back_s', () => python(config, ['inspect', '--file', file], opts));
+  const live = await phase('fingerprint_s', () => fingerprint(config, day, opts.logger, slice));
   if (read.rows !== live.rows || read.key_hash !== live.keyHash || read.sha256 !== written.sha256)
     throw new ArchiveMismatchError(
       `${what}: the Parquet file read back holds ${String(read.rows)} rows (key hash ${String(read.key_hash)}), ` +
@@ -302,22 +312,24 @@ export async function archiveDay(config: Config, day: string, opts: ArchiveOptio
   const pool = adminPool(config, opts.logger);
   let staged: StagedDayResult;
   try {
-    staged = await withTransaction(pool, async (client) => {
-      const { rows } = slice
-        ? await client.query<{ dropped: boolean }>(
-            `select raw.drop_archived_shop_events_slice($1::date, $2::timestamptz, $3::timestamptz, $4::bigint, $5::numeric) as dropped`,
-            [day, slice.eventsFrom, slice.eventsBefore, manifest.rows, manifest.keyHash],
-          )
-        : await client.query<{ dropped: boolean }>(
-            `select raw.drop_archived_shop_events_partition($1::date, $2::bigint, $3::numeric) as dropped`,
-            [day, manifest.rows, manifest.keyHash],
+    staged = await phase('drop_with_staging_s', () =>
+      withTransaction(pool, async (client) => {
+        const { rows } = slice
+          ? await client.query<{ dropped: boolean }>(
+              `select raw.drop_archived_shop_events_slice($1::date, $2::timestamptz, $3::timestamptz, $4::bigint, $5::numeric) as dropped`,
+              [day, slice.eventsFrom, slice.eventsBefore, manifest.rows, manifest.keyHash],
+            )
+          : await client.query<{ dropped: boolean }>(
+              `select raw.drop_archived_shop_events_partition($1::date, $2::bigint, $3::numeric) as dropped`,
+              [day, manifest.rows, manifest.keyHash],
+            );
+        if (!rows[0]!.dropped)
+          throw new ArchiveMismatchError(
+            `${what} changed after it was archived (or has no partition of its own); it was kept. Run npm run raw:archive again`,
           );
-      if (!rows[0]!.dropped)
-        throw new ArchiveMismatchError(
-          `${what} changed after it was archived (or has no partition of its own); it was kept. Run npm run raw:archive again`,
-        );
-      return retireStagedDay(client, day, slice);
-    });
+        return phase('staging_s', () => retireStagedDay(client, day, slice));
+      }),
+    );
   } finally {
     await pool.end();
   }
@@ -326,7 +338,7 @@ export async function archiveDay(config: Config, day: string, opts: ArchiveOptio
     await rm(join(dir, manifestName(old)), { force: true });
   }
   opts.logger?.info(
-    { day, eventsBefore: slice?.eventsBefore, rows: manifest.rows, bytes: manifest.bytes, ...staged },
+    { day, eventsBefore: slice?.eventsBefore, rows: manifest.rows, bytes: manifest.bytes, ...staged, ...seconds },
     slice
       ? 'raw load day slice archived, its partition rewritten without it, its staged rows removed'
       : 'raw load day archived and dropped, its staged rows removed',

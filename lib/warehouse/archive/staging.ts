@@ -63,7 +63,9 @@ export async function retireStagedDay(client: pg.ClientBase, day: string, slice?
      ),
      written as (
          insert into raw.shop_events_archived_keys (event_key, load_day)
-         select md5(day_rows.event_id)::uuid, $1::date from day_rows
+         -- In key order: the primary key's btree then fills page after page instead of at
+         -- random (a backfill's slice writes millions of keys at once).
+         select md5(day_rows.event_id)::uuid, $1::date from day_rows order by 1
          on conflict (event_key) do nothing
      )
      select count(*)::text as n from day_rows`,
