@@ -14,8 +14,10 @@ Restores the load days of raw.shop_events archived by npm run raw:archive, from 
 (inclusive, UTC load days), from RAW_ARCHIVE_DIR. Each day goes back into its own partition in
 one transaction, committed only when the rows restored match its manifest (row count and key
 hash) and the file's SHA-256 is the manifest's. A day that still has rows in the warehouse is
-refused, so nothing is restored twice. The rows keep their load times and Kafka offsets: the
-incremental models do not read them again; a full refresh of staging does
+refused, so nothing is restored twice. A day archived in slices (a backfill's old events, by
+event time) gets each slice back the same way, after its whole-day file if it has one; a slice
+whose events the warehouse still holds is refused. The rows keep their load times and Kafka
+offsets: the incremental models do not read them again; a full refresh of staging does
 (docs/operations.md#raw-retention). The archive files stay.
 
 Flags:
@@ -54,7 +56,10 @@ await runCli({
     await assertPortAnswers(config.WAREHOUSE_URL, 5432, 'the Postgres warehouse');
     const restored = await rehydrateRaw(config, from, to, { logger, dryRun: values['dry-run'] });
     const verb = values['dry-run'] ? 'would restore' : 'restored';
-    for (const day of restored) process.stdout.write(`${verb} ${day.loadDay}: ${day.rows} rows\n`);
+    for (const day of restored) {
+      const what = day.eventsBefore === undefined ? day.loadDay : `${day.loadDay}, its events before ${day.eventsBefore.slice(0, 10)}`;
+      process.stdout.write(`${verb} ${what}: ${day.rows} rows\n`);
+    }
     if (restored.length === 0) process.stdout.write(`no archived load day from ${from} to ${to} under ${archiveDir(config)}\n`);
     return EXIT.ok;
   },
