@@ -30,6 +30,13 @@ language sql stable security definer set search_path = pg_catalog, pg_temp as $$
       and event_time < coalesce(p_before, 'infinity')
 $$;
 
+-- A whole day is the slice without bounds: the key hash has one definition (the one above).
+create or replace function raw.shop_events_day_fingerprint(p_day date, out row_count bigint, out key_hash numeric)
+language sql stable security definer set search_path = pg_catalog, pg_temp as $$
+    select fingerprint.row_count, fingerprint.key_hash
+    from raw.shop_events_slice_fingerprint(p_day, null, null) as fingerprint
+$$;
+
 -- Rewrites the partition of one load day without its rows in [p_from, p_before), if and only if
 -- those rows are still exactly the ones the archive read back from its file (count and key
 -- hash). Returns false, changing nothing, when they differ or the day has no partition of its
