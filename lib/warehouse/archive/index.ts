@@ -251,6 +251,12 @@ async function fingerprint(
   }
 }
 
+/** partition_parquet.py's flags for a slice's event-time bounds (none for a whole day). */
+function sliceArgs(slice: Pick<ArchiveSlice, 'eventsFrom' | 'eventsBefore'> | undefined): string[] {
+  if (!slice) return [];
+  return [...(slice.eventsFrom === null ? [] : ['--events-from', slice.eventsFrom]), '--events-before', slice.eventsBefore];
+}
+
 class ArchiveMismatchError extends ShopflowError {
   constructor(message: string) {
     super('SHOPFLOW_RAW_ARCHIVE_MISMATCH', message, { canRetry: false });
@@ -270,9 +276,7 @@ export async function archiveDay(config: Config, day: string, opts: ArchiveOptio
   // A whole day whose slices were rehydrated holds their rows again: its file takes them, and
   // their own files go once it has (the folder must not hold a row twice).
   const superseded = slice ? [] : await rehydratedSlices(config, day, opts.logger);
-  const bounds = slice
-    ? [...(slice.eventsFrom === null ? [] : ['--events-from', slice.eventsFrom]), '--events-before', slice.eventsBefore]
-    : [];
+  const bounds = sliceArgs(slice);
   // Seconds of each phase, logged with the result: where a slow night went.
   const seconds: Record<string, number> = {};
   const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -438,9 +442,7 @@ export async function rehydrateRaw(config: Config, from: string, to: string, opt
         `raw.shop_events already holds ${present.rows} rows of load day ${manifest.loadDay}${slice ? ` before ${slice.eventsBefore}` : ''}; ` +
           'rehydrating it would duplicate them (nothing restored)',
       );
-    const bounds = slice
-      ? [...(slice.eventsFrom === null ? [] : ['--events-from', slice.eventsFrom]), '--events-before', slice.eventsBefore]
-      : [];
+    const bounds = sliceArgs(slice);
     await python(
       config,
       [
