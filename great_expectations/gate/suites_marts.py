@@ -100,9 +100,9 @@ where coalesce(daily.order_count, 0) <> coalesce(from_orders.order_count, 0)
             unexpected_rows_query="""
 select
     (select max(revenue_date) from {batch} where order_count > 0) as latest_revenue_date,
-    (select max(event_date) from marts.fct_events where event_type = 'order_placed') as latest_order_event_date
+    (select (max(event_at) at time zone 'UTC')::date from marts.fct_events where event_type = 'order_placed') as latest_order_event_date
 where (select max(revenue_date) from {batch} where order_count > 0)
-    < (select max(event_date) from marts.fct_events where event_type = 'order_placed') - 1
+    < (select (max(event_at) at time zone 'UTC')::date from marts.fct_events where event_type = 'order_placed') - 1
 """,
             description="freshness: orders (CDC) are no more than a day behind the clickstream's latest order event",
         ),

@@ -6,6 +6,12 @@
     Incremental: the events of this run's clickstream batch (the offsets landed since the last
     build, macros/clickstream_batches.sql), skipping pairs already kept. Pairs are only ever
     added, so this equals a full refresh.
+
+    Its unique index leads with the day: a cycle's new pairs are recent days, so their index
+    entries land together at its end. Led by visitor_id, each new pair went to a random leaf
+    of the index (10x world, 9.3M pairs, 53k new ones: 5.9 s and 87 MB of WAL against 0.6 s
+    and 14 MB), and the day's own index is no longer needed. Warehouses built before get the
+    new index on their next run (macros/indexes.sql).
 #}
 {{
     config(
@@ -13,10 +19,13 @@
         unique_key = ['visitor_id', 'event_date'],
         incremental_strategy = 'append',
         on_schema_change = 'fail',
-        post_hook = ["{{ record_clickstream_batch() }}"],
+        post_hook = [
+            "{{ record_clickstream_batch() }}",
+            "{{ ensure_index(['event_date', 'visitor_id'], unique = true) }}",
+            "{{ drop_index_on(['visitor_id', 'event_date']) }}",
+            "{{ drop_index_on(['event_date']) }}",
+        ],
         indexes = [
-            {'columns': ['visitor_id', 'event_date'], 'unique': true},
-            {'columns': ['event_date']},
             {'columns': ['first_loaded_at']},
         ],
     )

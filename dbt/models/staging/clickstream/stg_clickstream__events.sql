@@ -7,7 +7,11 @@
     history, which a day-partitioned log cannot index (its unique indexes hold per day), and
     the marts read by session and event id (docs/kafka-ingestor.md, "Staging: table or view").
     The index on (kafka_topic, kafka_partition, kafka_offset) is what the incremental models
-    downstream read their new events by (macros/clickstream_batches.sql).
+    downstream read their new events by (macros/clickstream_batches.sql). The one on event_at
+    answers "the newest event (of a type) up to a day" from its end, for the report's freshness
+    and the marts gate's CDC-behind-clickstream check: without it each read every event (4.5 s
+    and twice 2.9 s of the 10x 08:00 job). It came after the table's first version, so a
+    post-hook creates it (macros/indexes.sql): existing warehouses get it on their next run.
 
     Incremental: the raw rows past the largest offset kept here in their topic and partition
     (macros/clickstream_unstaged.sql: ingest transactions that commit late included, whatever
@@ -29,6 +33,7 @@
         unique_key = 'event_id',
         incremental_strategy = 'append',
         on_schema_change = 'fail',
+        post_hook = ["{{ ensure_index(['event_at']) }}"],
         indexes = [
             {'columns': ['event_id'], 'unique': true},
             {'columns': ['_loaded_at']},
