@@ -1,7 +1,7 @@
 /**
  * `npm run check [-- NAME...]`: the static checks CI runs before the test suite (`npm test` runs
- * them from `pretest`): types, lint, formatting, SQL style over dbt/, and the generated docs being
- * up to date. Each check is a child process; two run at a time (these machines have two cores).
+ * them from `pretest`): types, lint, formatting, SQL style over dbt/, and the generated docs and
+ * the committed GX context being up to date. Each check is a child process; two run at a time (these machines have two cores).
  * A failed check prints its output and the command that fixes it, and the run exits 1.
  */
 import { availableParallelism } from 'node:os';
@@ -74,6 +74,14 @@ function checks(venvDir: string): Check[] {
       fix: 'npm run docs:schema, then commit docs/source-schema.md',
     },
     {
+      name: 'gx:context',
+      command: join(venvDir, 'bin', 'python'),
+      args: ['great_expectations/gate/build_context.py', '--check'],
+      env: { GX_ANALYTICS_ENABLED: 'false' },
+      shown: `${relative(ROOT_DIR, venvDir)}/bin/python great_expectations/gate/build_context.py --check`,
+      fix: `${relative(ROOT_DIR, venvDir)}/bin/python great_expectations/gate/build_context.py, then commit great_expectations/gx/`,
+    },
+    {
       name: 'docs:events',
       command: node,
       args: [...eventsArgs],
@@ -112,8 +120,8 @@ async function runCheck(check: Check, env: Record<string, string>): Promise<Outc
 const HELP = `Usage: npm run check [-- NAME...]
 
 The static checks CI runs before the test suite (npm test runs them from pretest): lint, types,
-format, docs:schema, docs:events and sql, two at a time; or only the NAMEs given. A failed check
-prints its output and the command that fixes it.
+format, docs:schema, docs:events, gx:context and sql, two at a time; or only the NAMEs given.
+A failed check prints its output and the command that fixes it.
 `;
 
 async function main(argv: string[], context: CliContext): Promise<number> {

@@ -4,6 +4,10 @@ validation definitions and one checkpoint per gate. Idempotent; run it after edi
 
     GX_ANALYTICS_ENABLED=false .venv/bin/python great_expectations/gate/build_context.py
 
+With --check it builds into a temporary copy instead and exits 1, naming the files, when the
+committed context differs from what the suite modules define (`npm run check` runs it: an
+edited suite whose context was not rebuilt would still run its old queries).
+
 It does not connect to the warehouse. GX probes every asset when it is declared; here that
 probe is skipped because the marts may not exist yet when the context is built. The gate run
 itself reads every table, and a missing one fails its expectations with the database's error.
@@ -11,8 +15,11 @@ itself reads every table, and a missing one fails its expectations with the data
 
 from __future__ import annotations
 
+import filecmp
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -71,7 +78,7 @@ def declare_asset(source: Any, schema: str, table: str | QueryAsset) -> Any:
     return asset or source.add_table_asset(name=name, table_name=table, schema_name=schema)
 
 
-def build() -> None:
+def build(project_dir: Path = PROJECT_DIR) -> None:
     # Declaring assets must not need the tables to exist (see the module docstring).
     sql_datasource.SQLDatasource.test_connection = _skip_probe  # type: ignore[method-assign]
     sql_datasource.TableAsset.test_connection = _skip_probe  # type: ignore[method-assign]
@@ -79,7 +86,7 @@ def build() -> None:
     for _, url_var, _ in GATES.values():
         os.environ.setdefault(url_var, "postgresql+psycopg2://unused@127.0.0.1:1/unused")
 
-    context = gx.get_context(mode="file", project_root_dir=str(PROJECT_DIR))
+    context = gx.get_context(mode="file", project_root_dir=str(project_dir))
     context.enable_analytics(False)
     # Progress bars go to stderr, which the gate streams into the logs line by line.
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
@@ -120,21 +127,48 @@ def build() -> None:
             )
         )
         print(f"gate {gate}: {len(definitions)} suites")
-    prune(context, wanted_suites, wanted_definitions)
+    prune(project_dir, wanted_suites, wanted_definitions)
 
 
-def prune(context: object, wanted_suites: set[str], wanted_definitions: set[str]) -> None:
+def prune(project_dir: Path, wanted_suites: set[str], wanted_definitions: set[str]) -> None:
     """Removes suites and validation definitions no longer defined in code, so the committed
     context never runs a check that was deleted from the suite modules."""
-    for path in (PROJECT_DIR / "gx" / "validation_definitions").glob("*.json"):
+    for path in (project_dir / "gx" / "validation_definitions").glob("*.json"):
         if path.stem not in wanted_definitions:
             path.unlink()
             print(f"removed validation definition {path.stem}")
-    for path in (PROJECT_DIR / "gx" / "expectations").glob("*.json"):
+    for path in (project_dir / "gx" / "expectations").glob("*.json"):
         if path.stem not in wanted_suites:
             path.unlink()
             print(f"removed suite {path.stem}")
 
 
+def committed_files(gx_dir: Path) -> set[str]:
+    """The context's files as committed: everything under gx/ but its uncommitted/ folder."""
+    return {str(p.relative_to(gx_dir)) for p in gx_dir.rglob("*")
+            if p.is_file() and p.relative_to(gx_dir).parts[0] != "uncommitted"}
+
+
+def check() -> int:
+    """Builds the context in a temporary copy and lists what differs from the committed one."""
+    committed = PROJECT_DIR / "gx"
+    with tempfile.TemporaryDirectory(prefix="shopflow-gx-check-") as scratch:
+        copy = Path(scratch) / "gx"
+        shutil.copytree(committed, copy, ignore=shutil.ignore_patterns("uncommitted"))
+        build(Path(scratch))
+        before, after = committed_files(committed), committed_files(copy)
+        stale = sorted((before ^ after) | {f for f in before & after
+                                            if not filecmp.cmp(committed / f, copy / f, shallow=False)})
+    if stale:
+        print("the committed GX context differs from the suite definitions:", file=sys.stderr)
+        for name in stale:
+            print(f"  great_expectations/gx/{name}", file=sys.stderr)
+        return 1
+    print("the committed GX context matches the suite definitions")
+    return 0
+
+
 if __name__ == "__main__":
+    if "--check" in sys.argv[1:]:
+        sys.exit(check())
     build()
