@@ -3,7 +3,7 @@
  * is a usage error (exit 2) reported before anything is rendered, written or mailed.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,18 +14,23 @@ import { describeOutcome, parseReportArgs } from '../../report/cli.ts';
 
 function run(script: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
   // An unreachable warehouse and SMTP: a usage error must be reported before either is touched.
+  const dataDir = mkdtempSync(join(tmpdir(), 'shopflow-cli-'));
   const env = {
     ...process.env,
     WAREHOUSE_URL: 'postgres://nobody:x@127.0.0.1:1/none',
     SMTP_URL: 'smtp://127.0.0.1:1',
-    SHOPFLOW_DATA_DIR: mkdtempSync(join(tmpdir(), 'shopflow-cli-')),
+    SHOPFLOW_DATA_DIR: dataDir,
   };
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT_DIR, script), ...args], {
-    env,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  try {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT_DIR, script), ...args], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 describe('npm run report', () => {
