@@ -6,12 +6,10 @@
  * over yesterday and today (UTC) passes at 5% and fails above it, older loads do not count,
  * and the plan reads no partition of raw.shop_events.
  */
-import { execFileSync } from 'node:child_process';
-
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { pythonPath } from '../../great_expectations/run.ts';
+import { gateSql } from '../helpers/gate-sql.ts';
 import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts';
 
 let warehouse: TestWarehouse;
@@ -46,14 +44,7 @@ beforeAll(async () => {
   client = new pg.Client({ connectionString: warehouse.adminUrl });
   client.on('error', () => undefined);
   await client.connect();
-  rateSql = execFileSync(
-    pythonPath(warehouse.config),
-    [
-      '-c',
-      "import sys; sys.path.insert(0, 'great_expectations/gate'); from suites_raw import CLICKSTREAM_DEAD_LETTER_RATE_QUERY as q; print(q)",
-    ],
-    { cwd: warehouse.config.rootDir, encoding: 'utf8' },
-  );
+  rateSql = gateSql(warehouse.config, 'suites_raw', 'CLICKSTREAM_DEAD_LETTER_RATE_QUERY');
   expect(rateSql).toContain('{batch}');
   // Yesterday and today (UTC) hold 1,000 events; three days ago 10,000, and 1,000 dead letters.
   await client.query(`select raw.create_shop_events_partition(current_date - 3)`);

@@ -6,13 +6,11 @@
  * ordinary days. Pinned here: no withheld report on ordinary days of a small shop with empty
  * days, nor of a spiky, seasonal one; and still a failure when volume really collapses.
  */
-import { execFileSync } from 'node:child_process';
-
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { pythonPath } from '../../great_expectations/run.ts';
 import { addDays } from '../../report/format.ts';
+import { gateSql } from '../helpers/gate-sql.ts';
 import { createTestWarehouse, type TestWarehouse } from '../helpers/warehouse.ts';
 
 let warehouse: TestWarehouse;
@@ -95,17 +93,7 @@ beforeAll(async () => {
   client.on('error', () => undefined);
   await client.connect();
   // The suites' own SQL, as GX receives it (day expression `day`, relation `{batch}`).
-  volumeSql = execFileSync(
-    pythonPath(warehouse.config),
-    [
-      '-c',
-      "import sys; sys.path.insert(0, 'great_expectations/gate'); from volume import volume_query; print(volume_query('day', '{batch}'))",
-    ],
-    {
-      cwd: warehouse.config.rootDir,
-      encoding: 'utf8',
-    },
-  );
+  volumeSql = gateSql(warehouse.config, 'volume', 'volume_query', "volume_query('day', '{batch}')");
   expect(volumeSql).toContain('{batch}');
 });
 afterAll(async () => {
