@@ -45,6 +45,9 @@ const INCREMENTAL_MODELS: ReadonlyArray<{ relation: string; ignore?: string[] }>
   { relation: 'marts.customer_rfm_segments' },
   { relation: 'marts.customer_cohorts_monthly' },
   { relation: 'marts.category_revenue_weekly' },
+  // Rescores only the orders a change can move, old orders on a changed card included.
+  { relation: 'intermediate.int_order_fraud_signals' },
+  { relation: 'marts.suspected_fraud_orders' },
 ];
 
 describe('incremental models equal a full refresh', () => {
@@ -66,8 +69,21 @@ describe('incremental models equal a full refresh', () => {
     // Load times follow the data (a minute after each row), so the second build's watermarks
     // leave the first 40 days behind, as they would in production.
     const stamped = { loadDelayMs: 60_000 };
+    // A card ring across accounts in the first load: one order's card tried on another's order.
+    // Orders of the first days: finished before the second load, which changes nothing else of
+    // theirs (deleteOldestPayment below takes the very first order's payment).
+    const paidByCard = world.cardPaidOrders();
+    const [ringOwner, ringOrder, laterOwner, laterOrder] = paidByCard.slice(10, 14) as [number, number, number, number];
+    const ringPayment = world.attemptWithCardOf(ringOrder, ringOwner);
     const state = await loadWorld(warehouse.adminUrl, world, undefined, stamped);
     await runner.dbt(['build']);
+    await withPg(warehouse.adminUrl, async (client) => {
+      const { rows } = await client.query<{ card_country_count: number }>(
+        'select card_country_count from intermediate.int_order_fraud_signals where order_id = any($1) order by order_id',
+        [[ringOwner, ringOrder]],
+      );
+      expect(rows.map((r) => r.card_country_count)).toEqual([2, 2]);
+    });
 
     world.advance(10);
     world.resendEvent(3);
@@ -79,6 +95,11 @@ describe('incremental models equal a full refresh', () => {
     // A row of a fact from the first load disappears from the shop: the facts must drop it too.
     const deletedPayment = world.deleteOldestPayment();
     expect(deletedPayment).toBeDefined();
+    // The fraud signals of orders the second load does not touch still move: the ring's
+    // attempt is moved to another card (its card's owner drops back to one country: only the
+    // kept row says where the attempt was), and a new attempt uses an old order's card.
+    world.changePaymentCard(ringPayment, 'fp-corrected');
+    world.attemptWithCardOf(laterOrder, laterOwner);
     await loadWorld(warehouse.adminUrl, world, state, stamped);
     await runner.dbt(['build']);
 

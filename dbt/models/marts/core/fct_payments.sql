@@ -1,5 +1,7 @@
 {#
     One row per payment attempt (failed attempts included), with the paying customer.
+    Indexed by card and time too: int_order_fraud_signals looks up the attempts around a
+    changed order's card attempts.
 #}
 {{
     config(
@@ -14,6 +16,7 @@
             {'columns': ['source_change_id']},
         ],
         pre_hook = "{{ delete_vanished_rows('payment_id', ref('stg_shop__payments'), 'payments') }}",
+        post_hook = ["{{ ensure_index(['card_fingerprint', 'attempted_at']) }}"],
     )
 }}
 
