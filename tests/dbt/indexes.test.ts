@@ -5,7 +5,8 @@
  * Here: a fresh build has int_visitor_days' unique index led by the day and staging's index on
  * event_at; a warehouse with the earlier indexes (unique on visitor then day, one on the day,
  * none on event_at) has exactly the new ones after one incremental run, which still adds its
- * rows, and a run after that changes nothing.
+ * rows, and a run after that changes nothing. int_visitor_days also keeps its autovacuum
+ * setting (macros/indexes.sql vacuum_after_inserts) the same way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -82,5 +83,29 @@ describe('index convergence on incremental models', () => {
 
     await runner.dbt(RUN);
     expect(await indexes('intermediate.int_visitor_days')).toEqual(['(first_loaded_at)', 'unique (event_date, visitor_id)']);
+  });
+
+  it('has autovacuum visit int_visitor_days every 10k new pairs, and alters the table only when that differs', async () => {
+    const table = async () =>
+      (
+        await sql<{ reloptions: string[] | null; xmin: string }>(
+          `select reloptions, xmin::text from pg_class where oid = 'intermediate.int_visitor_days'::regclass`,
+        )
+      )[0]!;
+    const wanted = ['autovacuum_vacuum_insert_threshold=10000', 'autovacuum_vacuum_insert_scale_factor=0'];
+    expect((await table()).reloptions).toEqual(expect.arrayContaining(wanted));
+
+    // A warehouse built before the setting, or an operator's other value: the next run sets it.
+    await sql(`alter table intermediate.int_visitor_days reset (autovacuum_vacuum_insert_threshold)`);
+    await sql(`alter table intermediate.int_visitor_days set (fillfactor = 100)`);
+    await sql(events(5, 1));
+    await runner.dbt(RUN);
+    const set = await table();
+    expect(set.reloptions).toEqual(expect.arrayContaining([...wanted, 'fillfactor=100']));
+
+    // Already set: the run leaves the catalog row alone (an ALTER TABLE would have rewritten it).
+    await sql(events(6, 1));
+    await runner.dbt(RUN);
+    expect(await table()).toEqual(set);
   });
 });

@@ -62,7 +62,9 @@ changed_orders as (
     where orders.source_change_id > {{ watermark }}
     union
     select deleted_payments.order_id
-    from ({{ cdc_deleted_values('payments', 'order_id', watermark) }}) as deleted_payments (order_id)
+    from (
+        {{ cdc_deleted_values('payments', 'order_id', watermark) }}
+    ) as deleted_payments (order_id)
     union
     select deleted_orders.order_id
     from ({{ cdc_deleted_values('orders', 'order_id', watermark) }}) as deleted_orders (order_id)
@@ -88,7 +90,9 @@ changed_card_spans as (
         scored.first_card_attempt_at as first_attempt_at,
         scored.last_card_attempt_at as last_attempt_at
     from {{ this }} as scored
-    cross join lateral jsonb_array_elements_text(scored.card_fingerprints) as kept_cards (card_fingerprint)
+    -- (A function in FROM sees the tables before it: no LATERAL needed.)
+    cross join
+        jsonb_array_elements_text(scored.card_fingerprints) as kept_cards (card_fingerprint)
     where scored.order_id in (select changed_orders.order_id from changed_orders)
 
 ),
@@ -112,7 +116,9 @@ orders_to_score as (
 
 scored_orders as (
 
-    select orders.order_id, orders.source_change_id
+    select
+        orders.order_id,
+        orders.source_change_id
     from orders
     where orders.order_id in (select orders_to_score.order_id from orders_to_score)
 
@@ -120,7 +126,9 @@ scored_orders as (
 {%- else %}
 scored_orders as (
 
-    select orders.order_id, orders.source_change_id
+    select
+        orders.order_id,
+        orders.source_change_id
     from orders
 
 ),
@@ -249,12 +257,16 @@ card_spans as (
     select
         scored_payments.order_id,
         -- jsonb, not an array: dbt's unit tests cannot type an array column.
-        jsonb_agg(distinct scored_payments.card_fingerprint order by scored_payments.card_fingerprint)
-            as card_fingerprints,
+        jsonb_agg(
+            distinct scored_payments.card_fingerprint
+            order by scored_payments.card_fingerprint
+        ) as card_fingerprints,
         min(scored_payments.attempted_at) as first_card_attempt_at,
         max(scored_payments.attempted_at) as last_card_attempt_at
     from scored_payments
-    where scored_payments.card_fingerprint is not null and scored_payments.ip_country_code is not null
+    where
+        scored_payments.card_fingerprint is not null
+        and scored_payments.ip_country_code is not null
     group by scored_payments.order_id
 
 ),
