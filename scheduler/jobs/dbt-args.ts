@@ -13,6 +13,18 @@
  * on every run.
  */
 const CYCLE_EXCLUDES = ['--exclude', 'resource_type:snapshot', 'resource_type:unit_test'];
+/**
+ * Models rebuilt whole from every order at a monthly or per-customer grain (cohorts, RFM,
+ * lifetime value, sales by month and place, all-time top products), and the tests that read
+ * every order (revenue reconciliation, cohort and RFM coverage), carry the dbt tag
+ * whole_history. Their cost grows with the history, not with a cycle's new data (at 10x the
+ * shop, about 45 of a steady cycle's 200 thread-seconds), and a quarter of an hour changes
+ * little in a month or a customer's lifetime. Once a nightly build has passed, the micro-batch
+ * leaves them to the nightly build and to the 08:00 report's build, which rebuild and test them
+ * before anyone reads the morning's numbers; until then (a first deployment, a failing nightly
+ * build) the micro-batch builds them too, so they exist and do not fall further behind.
+ */
+export const WHOLE_HISTORY_SELECTOR = 'tag:whole_history';
 export const MICROBATCH_TEST_WINDOW_HOURS = 24;
 export const DBT_MICROBATCH_ARGS = [
   'build',
@@ -60,14 +72,16 @@ export function unseenFrom(step: StepStart): Date {
  * The micro-batch after a successful one tests only rows its build may not have seen: what this
  * cycle changed, even when a backfill landed just before. A nightly build that passed since then
  * tested every row, so the first cycle after it tests only rows that build may not have seen.
- * Without either (the first cycle, or after failures) the 24-hour window above.
+ * Without either (the first cycle, or after failures) the 24-hour window above. After a passed
+ * nightly build, the whole_history models and tests are left to the nightly and report builds.
  */
 export function microbatchBuild(lastSucceeded: StepStart | null, lastNightlyBuild: NightlyBuild = null): DbtBuild {
   const starts = [lastSucceeded, lastNightlyBuild?.succeeded ? lastNightlyBuild : null]
     .filter((step): step is StepStart => step !== null)
     .map(unseenFrom);
   if (starts.length === 0) return { args: DBT_MICROBATCH_ARGS };
-  return testedSince(new Date(Math.max(...starts.map((d) => d.getTime()))));
+  const excludes = lastNightlyBuild?.succeeded ? [...CYCLE_EXCLUDES, WHOLE_HISTORY_SELECTOR] : CYCLE_EXCLUDES;
+  return testedSince(new Date(Math.max(...starts.map((d) => d.getTime()))), excludes);
 }
 export const DBT_NIGHTLY_ARGS = ['build'];
 /** The nightly job's build step, whose passed tests over every row the report's build builds on. */
@@ -83,8 +97,8 @@ export function reportBuild(lastNightlyBuild: NightlyBuild): DbtBuild {
   if (!lastNightlyBuild?.succeeded) return { args: DBT_REPORT_ARGS };
   return testedSince(unseenFrom(lastNightlyBuild));
 }
-function testedSince(from: Date): DbtBuild {
-  return { args: ['build', ...CYCLE_EXCLUDES], testLoadedSince: from.toISOString() };
+function testedSince(from: Date, excludes: string[] = CYCLE_EXCLUDES): DbtBuild {
+  return { args: ['build', ...excludes], testLoadedSince: from.toISOString() };
 }
 export const ALERT_MARTS = ['suspected_fraud_orders', 'low_stock_products', 'stockout_risk_products'] as const;
 export const DBT_ALERT_ARGS = ['build', '--exclude', 'resource_type:snapshot', '--select', ...ALERT_MARTS.map((m) => `+${m}`)];

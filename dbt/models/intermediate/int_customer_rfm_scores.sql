@@ -5,7 +5,7 @@
     A table, not a view: two marts and several tests read it, and as a view each of them
     scored every customer again.
 #}
-{{ config(materialized = 'table') }}
+{{ config(materialized = 'table', tags = ['whole_history']) }}
 with
 
 orders as (

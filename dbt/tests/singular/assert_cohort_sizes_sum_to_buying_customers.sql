@@ -3,6 +3,7 @@
     exactly one cohort: the month-0 cohort sizes add up to the number of buying customers,
     and each cohort's size is the same on every row of the cohort.
 #}
+{{ config(tags = ['whole_history']) }}
 with
 
 cohorts as (

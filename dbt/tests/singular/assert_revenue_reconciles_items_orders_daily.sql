@@ -4,6 +4,7 @@
     (so nothing is lost or double-counted between fct_order_items, fct_orders and
     revenue_daily). Returns the days or orders that do not reconcile.
 #}
+{{ config(tags = ['whole_history']) }}
 with
 
 order_items as (

@@ -3,6 +3,7 @@
     order on or before the as-of date has exactly one segment, no one else has one, and the
     movement mart accounts for the same customers.
 #}
+{{ config(tags = ['whole_history']) }}
 with
 
 segments as (

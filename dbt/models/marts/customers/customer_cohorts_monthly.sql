@@ -5,6 +5,7 @@
     fell in that month; active = customers of the cohort with a non-cancelled order in the
     offset month.
 #}
+{{ config(tags = ['whole_history']) }}
 with
 
 orders as (

@@ -2,6 +2,7 @@
     Lifetime value of every customer who placed an order on or before the as-of date:
     orders, net revenue to date, average order value, first and last order, and tenure.
 #}
+{{ config(tags = ['whole_history']) }}
 with
 
 orders as (

@@ -4,6 +4,7 @@
     M, fixed thresholds for F) and the R x F grid segment. Every customer with a non-cancelled order on or before the as-of
     date appears exactly once.
 #}
+{{ config(tags = ['whole_history']) }}
 with
 
 scores as (

@@ -3,6 +3,7 @@
     date): of the customers with at least one non-cancelled order so far, the share with
     two or more. Also the month's buyers and how many of them had bought before.
 #}
+{{ config(tags = ['whole_history']) }}
 with
 
 orders as (

@@ -4,6 +4,7 @@
     pair with customers. Customers who had not bought yet by the previous date come from
     '(new customer)'.
 #}
+{{ config(tags = ['whole_history']) }}
 with
 
 scores as (

@@ -2,6 +2,7 @@
     Every product that sold, ranked by net revenue: all time (to the as-of date) and over
     the last 30 days ending on the as-of date. Ties rank by product_id.
 #}
+{{ config(tags = ['whole_history']) }}
 with
 
 order_items as (

@@ -2,6 +2,7 @@
     Sales per month by the customer's location when the order was placed (SCD2 version of
     the customer: country, region, city), so a customer who moved counts where they lived.
 #}
+{{ config(tags = ['whole_history']) }}
 with
 
 orders as (
