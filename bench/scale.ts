@@ -276,7 +276,9 @@ async function measure(factor: number): Promise<Figures> {
     world.advance(1);
     await land();
     // The previous build is the 08:00 job's, which started after jobStart.
-    figures.microbatch_after_archive_s = (await timed(() => dbt(microbatchBuild(jobStart, nightlyPassed), 'microbatch_after_archive'))).seconds;
+    figures.microbatch_after_archive_s = (
+      await timed(() => dbt(microbatchBuild(jobStart, nightlyPassed), 'microbatch_after_archive'))
+    ).seconds;
     log(`${factor}x: micro-batch after the archive ${round(figures.microbatch_after_archive_s, 1)} s`);
     return figures;
   } finally {

@@ -39,7 +39,11 @@ describe('scoped test windows', () => {
     const cycle = { startedAt: at('2026-01-02T07:45:00Z'), settledBefore: at('2026-01-02T07:44:59Z') };
     const nightly = { startedAt: at('2026-01-02T02:00:00Z'), settledBefore: at('2026-01-02T01:30:00Z'), succeeded: true };
     const excluded = (build: { args: string[] }) => build.args.slice(build.args.indexOf('--exclude') + 1);
-    expect(excluded(microbatchBuild(cycle, nightly))).toEqual(['resource_type:snapshot', 'resource_type:unit_test', WHOLE_HISTORY_SELECTOR]);
+    expect(excluded(microbatchBuild(cycle, nightly))).toEqual([
+      'resource_type:snapshot',
+      'resource_type:unit_test',
+      WHOLE_HISTORY_SELECTOR,
+    ]);
     // No nightly build yet, or the newest one failed: the cycle builds them, so they exist and keep up.
     expect(excluded(microbatchBuild(cycle, null))).not.toContain(WHOLE_HISTORY_SELECTOR);
     expect(excluded(microbatchBuild(cycle, { ...nightly, succeeded: false }))).not.toContain(WHOLE_HISTORY_SELECTOR);
