@@ -12,10 +12,11 @@
  * freshness at a steady produce rate: Kafka timestamp to the Iceberg commit that made the event
  * visible, p50/p99, with 2 workers. Peak memory: RSS sampled from /proc every 250 ms, per process
  * (the job's Python driver, its driver JVM, each executor JVM, the Python workers), the largest.
- * Needs LAKEHOUSE_ENABLED=true and the services up. Last line: the DESIGN.md JSON result.
+ * `--pin-workers` gives each local worker a CPU of its own (pinWorkers). Needs LAKEHOUSE_ENABLED=true and the services up. Last line: the DESIGN.md JSON result.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
@@ -46,12 +47,14 @@ const { values: args } = parseArgs({
     'steady-seconds': { type: 'string', default: '60' },
     /** Which landing runs, comma-separated (profiling one alone); `--steady-seconds 0` skips freshness. */
     runs: { type: 'string', default: 'ceiling,ts,spark1,spark2' },
+    /** Each local worker keeps to one CPU of its own while the Spark runs (see pinWorkers). */
+    'pin-workers': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
   process.stdout.write(
-    'usage: npm run bench -- lake-landing [--events 200000] [--rounds 1] [--rate 5000] [--steady-seconds 60] [--runs ceiling,ts,spark1,spark2,sql1]\n',
+    'usage: npm run bench -- lake-landing [--events 200000] [--rounds 1] [--rate 5000] [--steady-seconds 60] [--runs ceiling,ts,spark1,spark2,sql1] [--pin-workers]\n',
   );
   process.exit(0);
 }
@@ -184,6 +187,9 @@ const CLOCK_TICKS = 100; // USER_HZ on Linux
  */
 function sampleSparkMemory(root: string): { stop(): ProcessPeak[] } {
   const peaks = new Map<string, { kind: string; mb: number; ticks: number }>();
+  // Processes alive before the run (the previous run's executors still exiting, the SQL
+  // endpoint's) are not this run's: their CPU counts from their own start.
+  const before = new Set(readdirSync('/proc').filter((e) => /^\d+$/.test(e)));
   const cmdlineOf = (pid: string) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
   const parentOf = (pid: string) => {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -193,7 +199,7 @@ function sampleSparkMemory(root: string): { stop(): ProcessPeak[] } {
   const forkedByOurExecutor = (pid: string): boolean => {
     for (let p = parentOf(pid), depth = 0; depth < 3 && p !== '0' && p !== '1'; p = parentOf(p), depth++) {
       const line = cmdlineOf(p);
-      if (line.includes('CoarseGrainedExecutorBackend')) return line.includes(root);
+      if (line.includes('CoarseGrainedExecutorBackend')) return line.includes(root) && !before.has(p);
     }
     return false;
   };
@@ -207,7 +213,7 @@ function sampleSparkMemory(root: string): { stop(): ProcessPeak[] } {
     return null;
   };
   const timer = setInterval(() => {
-    for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e) && !before.has(e))) {
       try {
         const kind = kindOf(pid, cmdlineOf(pid));
         if (!kind) continue;
@@ -237,6 +243,32 @@ function sampleSparkMemory(root: string): { stop(): ProcessPeak[] } {
       }
       return [...byKind.values()];
     },
+  };
+}
+
+/**
+ * --pin-workers: each local worker daemon keeps to one CPU of its own (taskset on all its
+ * threads; the executors it launches and their Python workers inherit it), as a worker on a
+ * machine of its own would. Unpinned on a 2-core machine, one executor's pipeline (its JVM
+ * reading Kafka and writing Parquet, the Python workers deciding) keeps more than one core
+ * busy (1.4 in the 1M-event run), so a second executor has little left to add and the 2-to-1
+ * ratio measures the machine more than whether the work spreads. The driver stays unpinned. Returns what undoes it.
+ */
+function pinWorkers(config: Config): () => void {
+  if (!config.managed.spark) throw new Error("--pin-workers pins the local cluster's workers; SPARK_MASTER names another cluster");
+  const cpus = availableParallelism();
+  const taskset = (cpuList: string, pid: string) => {
+    const result = spawnSync('taskset', ['-a', '-cp', cpuList, pid], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`taskset -a -cp ${cpuList} ${pid}: ${result.stderr || result.error?.message}`);
+  };
+  const workers = Array.from({ length: config.SPARK_WORKERS }, (_, i) => ({
+    pid: readFileSync(join(config.dataDir, 'spark', `worker-${i + 1}.pid`), 'utf8').trim(),
+    cpu: String(i % cpus),
+  }));
+  for (const { pid, cpu } of workers) taskset(cpu, pid);
+  step(`workers pinned: ${workers.map(({ pid, cpu }) => `worker ${pid} on CPU ${cpu}`).join(', ')}`);
+  return () => {
+    for (const { pid } of workers) taskset(`0-${cpus - 1}`, pid);
   };
 }
 
@@ -392,6 +424,7 @@ async function main(): Promise<void> {
   await migrate({ ...config, WAREHOUSE_URL: databaseUrl(LAKE_DATABASE) });
   await ensureTopic(config.KAFKA_BROKERS, topic, config.KAFKA_PARTITIONS);
   const steadyTopic = `${topic}.steady`;
+  const unpin = args['pin-workers'] ? pinWorkers(config) : undefined;
   try {
     step(`producing ${events} events to ${topic} (${config.KAFKA_PARTITIONS} partitions)`);
     await produce(config, topic, events, 1);
@@ -528,6 +561,7 @@ async function main(): Promise<void> {
         ts_rates: ts.map((r) => round(r, 0)).join(','),
         ceiling_rates: ceilings.map((r) => round(r, 0)).join(','),
         kafka_partitions: config.KAFKA_PARTITIONS,
+        workers_pinned: args['pin-workers'],
         ratio_spark2_to_ts_ingestor: round(two / ts50),
         spark_startup_s_median: round(median(startup), 1),
         freshness_rate_eps: rate,
@@ -545,6 +579,7 @@ async function main(): Promise<void> {
       },
     });
   } finally {
+    unpin?.();
     await deleteTopic(config.KAFKA_BROKERS, topic).catch(() => undefined);
     await deleteTopic(config.KAFKA_BROKERS, steadyTopic).catch(() => undefined);
     await resetLake(config, 'bench/lake-landing').catch(() => undefined);
