@@ -48,7 +48,13 @@ def _utf16_length(text: str) -> int:
 
 
 class _Field:
-    """One property of the JSON Schema, compiled to a check that returns a problem or None."""
+    """One property of the JSON Schema, compiled to a check that returns a problem or None.
+
+    The schema's keywords are read once here: a record's check then looks up attributes, not
+    the schema's dictionaries (it runs for every field of every event).
+    """
+
+    _ABSENT = object()
 
     def __init__(self, spec: dict[str, Any]):
         self.nullable = False
@@ -56,26 +62,33 @@ class _Field:
         if options:
             self.nullable = any(o.get("type") == "null" for o in options)
             spec = next(o for o in options if o.get("type") != "null")
-        self.spec = spec
+        self.kind = spec.get("type")
+        self.const = spec.get("const", self._ABSENT)
+        self.enum = spec.get("enum")
+        self.enum_set = frozenset(self.enum) if self.enum is not None else None
+        self.min_length = spec.get("minLength", 0)
+        self.max_length = spec.get("maxLength")
+        self.minimum = spec.get("minimum")
+        self.maximum = spec.get("maximum")
+        # multipleOf as zod decides it: by the decimals of the number's shortest spelling.
+        self.step = -Decimal(repr(spec["multipleOf"])).as_tuple().exponent if "multipleOf" in spec else None
         self.pattern = _js_pattern(spec["pattern"]) if "pattern" in spec else None
 
     def problem(self, value: Any) -> Optional[str]:
-        spec = self.spec
         if value is None:
             return None if self.nullable else "must not be null"
-        kind = spec.get("type")
-        if kind == "string":
+        if self.kind == "string":
             if not isinstance(value, str):
                 return "must be a string"
-            if "const" in spec and value != spec["const"]:
-                return f"must be {spec['const']!r}"
-            if "enum" in spec and value not in spec["enum"]:
-                return f"must be one of {', '.join(spec['enum'])}"
+            if self.const is not self._ABSENT and value != self.const:
+                return f"must be {self.const!r}"
+            if self.enum_set is not None and value not in self.enum_set:
+                return f"must be one of {', '.join(self.enum)}"
             length = _utf16_length(value)
-            if length < spec.get("minLength", 0):
-                return f"must have at least {spec['minLength']} characters"
-            if "maxLength" in spec and length > spec["maxLength"]:
-                return f"must have at most {spec['maxLength']} characters"
+            if length < self.min_length:
+                return f"must have at least {self.min_length} characters"
+            if self.max_length is not None and length > self.max_length:
+                return f"must have at most {self.max_length} characters"
             if self.pattern is not None and not self.pattern.search(value):
                 return "has the wrong format"
             return None
@@ -84,20 +97,18 @@ class _Field:
             return "must be a number"
         if isinstance(value, float) and not math.isfinite(value):
             return "must be a finite number"
-        if kind == "integer" and not float(value).is_integer():
+        if self.kind == "integer" and not float(value).is_integer():
             return "must be a whole number"
-        if "const" in spec and value != spec["const"]:
-            return f"must be {spec['const']}"
-        if "minimum" in spec and value < spec["minimum"]:
-            return f"must be >= {spec['minimum']}"
-        if "maximum" in spec and value > spec["maximum"]:
-            return f"must be <= {spec['maximum']}"
-        if "multipleOf" in spec:
-            # As zod decides it: by the decimals of the number's shortest spelling.
-            step = -Decimal(repr(spec["multipleOf"])).as_tuple().exponent
+        if self.const is not self._ABSENT and value != self.const:
+            return f"must be {self.const}"
+        if self.minimum is not None and value < self.minimum:
+            return f"must be >= {self.minimum}"
+        if self.maximum is not None and value > self.maximum:
+            return f"must be <= {self.maximum}"
+        if self.step is not None:
             written = -Decimal(repr(value)).as_tuple().exponent if isinstance(value, float) else 0
-            if written > step:
-                return f"must have at most {step} decimals"
+            if written > self.step:
+                return f"must have at most {self.step} decimals"
         return None
 
 
@@ -142,7 +153,7 @@ class Contract:
         except UnicodeDecodeError:
             return Verdict(False, "invalid_encoding", "message value is not valid UTF-8")
         try:
-            parsed = json.loads(text, parse_constant=_refuse_constant)
+            parsed = json.loads(text, parse_constant=_refuse_constant, parse_float=_Spelled, object_pairs_hook=_Object.of)
         except RecursionError:
             # JSON.parse reads deeper nesting than Python's parser; nothing nested fits the flat contract.
             return Verdict(False, "schema_violation", "value is nested too deeply to be an event")
@@ -150,10 +161,10 @@ class Contract:
             return Verdict(False, "invalid_json", f"value is not valid JSON: {error}")
         if not isinstance(parsed, dict):
             return Verdict(False, "schema_violation", "value must be a JSON object")
-        problem = self._schema_problem(parsed)
+        problem, event_time_ms = self._schema_problem(parsed)
         if problem is not None:
             return Verdict(False, "schema_violation", problem)
-        spelling = self._spelling_problem(text)
+        spelling = self._spelling_problem(parsed, text)
         if spelling is not None:
             return Verdict(False, "schema_violation", spelling)
         if "\\u" in text:
@@ -163,12 +174,13 @@ class Contract:
                         return Verdict(False, "unsupported_json", f"{field} contains \\u0000 (a NUL character), which Postgres jsonb cannot store")
                     if any(0xD800 <= ord(c) <= 0xDFFF for c in v):
                         return Verdict(False, "unsupported_json", f"{field} contains a lone UTF-16 surrogate escape, which Postgres jsonb cannot store")
-        return Verdict(True, event_id=parsed["event_id"], event_type=parsed["event_type"], event_time_us=self._event_time_ms(parsed["event_time"]) * 1000)
+        return Verdict(True, event_id=parsed["event_id"], event_type=parsed["event_type"], event_time_us=event_time_ms * 1000)
 
-    def _schema_problem(self, event: dict[str, Any]) -> Optional[str]:
+    def _schema_problem(self, event: dict[str, Any]) -> tuple[Optional[str], int]:
+        """What is wrong with the event, or None and its event time in ms (read once here)."""
         event_type = event.get("event_type")
         if not isinstance(event_type, str) or event_type not in self.types:
-            return f"event_type: must be one of {', '.join(self.types)}"
+            return f"event_type: must be one of {', '.join(self.types)}", 0
         fields, required = self.types[event_type]
         problems = [f"{k}: unknown field" for k in event if k not in fields]
         problems += [f"{k}: missing" for k in required if k not in event]
@@ -177,11 +189,12 @@ class Contract:
                 problem = field.problem(event[name])
                 if problem is not None:
                     problems.append(f"{name}: {problem}")
+        ms = 0
         if not problems and "event_time" in event:
             ms = self._event_time_ms(event["event_time"])
             if not (self.time_min_ms <= ms < self.time_end_ms):
                 problems.append("event_time: outside the accepted range")
-        return "; ".join(problems) if problems else None
+        return ("; ".join(problems) if problems else None), ms
 
     _TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(?:Z|([+-])(\d\d):(\d\d))\Z", re.ASCII)
 
@@ -203,8 +216,21 @@ class Contract:
     # number is its field's name) and numbers; the regex engine walks the text, not Python.
     _TOKENS = re.compile(r'"((?:[^"\\]|\\.)*)"|-?[0-9]+(\.[0-9]*)?([eE][-+0-9]*)?', re.ASCII)
 
-    def _spelling_problem(self, text: str) -> Optional[str]:
-        """ingest/kafka's wire rule (lib/events/wire.ts): integers plain, money <= scale decimals, no exponents."""
+    def _spelling_problem(self, event: _Object, text: str) -> Optional[str]:
+        """ingest/kafka's wire rule (lib/events/wire.ts): integers plain, money <= scale decimals, no exponents.
+
+        The rule reads the text: every number with its field, the last string before it. An event
+        that passed the schema is flat, so that is each of its members in order, and the parser
+        kept how each number with a fraction or exponent was written (_Spelled). Only a repeated
+        key (the schema saw its last value; an earlier one may hold anything) needs the text.
+        """
+        if len(event.pairs) == len(event):
+            for field, value in event.pairs:
+                if type(value) is _Spelled:
+                    problem = self._written_problem(field, value.written)
+                    if problem is not None:
+                        return problem
+            return None
         key = ""
         for token in self._TOKENS.finditer(text):
             name, fraction, exponent = token.groups()
@@ -214,13 +240,43 @@ class Contract:
             if fraction is None and exponent is None:
                 continue
             field = json.loads(f'"{key}"') if "\\" in key else key
-            written = token.group(0)
-            if field in self.integer_fields:
-                return f"{field}: written as {written}: must be a plain integer (no fraction or exponent)"
-            decimals = len(fraction) - 1 if fraction is not None else 0
-            if field in self.money_fields and (decimals > self.money_scale or exponent is not None):
-                return f"{field}: written as {written}: must have at most {self.money_scale} decimals and no exponent"
+            problem = self._written_problem(field, token.group(0))
+            if problem is not None:
+                return problem
         return None
+
+    def _written_problem(self, field: str, written: str) -> Optional[str]:
+        """A number written with a fraction or an exponent, in `field`."""
+        if field in self.integer_fields:
+            return f"{field}: written as {written}: must be a plain integer (no fraction or exponent)"
+        mantissa, e, _ = written.lower().partition("e")
+        decimals = len(mantissa.partition(".")[2])
+        if field in self.money_fields and (decimals > self.money_scale or e):
+            return f"{field}: written as {written}: must have at most {self.money_scale} decimals and no exponent"
+        return None
+
+
+class _Spelled(float):
+    """A JSON number written with a fraction or an exponent, with how it was written."""
+
+    __slots__ = ("written",)
+
+    def __new__(cls, written: str) -> "_Spelled":
+        number = super().__new__(cls, written)
+        number.written = written
+        return number
+
+
+class _Object(dict):
+    """A JSON object that keeps its members in order, repeated keys included."""
+
+    __slots__ = ("pairs",)
+
+    @classmethod
+    def of(cls, pairs: list[tuple[str, Any]]) -> "_Object":
+        obj = cls(pairs)
+        obj.pairs = pairs
+        return obj
 
 
 def _days_from_civil(y: int, m: int, d: int) -> int:
