@@ -450,6 +450,23 @@
     last_day({{ date_sql }})
 {%- endmacro %}
 
+{# A date some whole months after another (the month's last day when the day does not exist). #}
+{% macro add_months(date_sql, months_sql) -%}
+    {%- if adapter is defined -%}
+        {{ return(adapter.dispatch('add_months')(date_sql, months_sql)) }}
+    {%- else -%}
+        {{ return(default__add_months(date_sql, months_sql)) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__add_months(date_sql, months_sql) -%}
+    ({{ date_sql }} + make_interval(months => {{ months_sql }}))::date
+{%- endmacro %}
+
+{% macro spark__add_months(date_sql, months_sql) -%}
+    add_months({{ date_sql }}, {{ months_sql }})
+{%- endmacro %}
+
 {# A string literal: a quote inside is doubled on Postgres, backslash-escaped on Spark. #}
 {% macro sql_text_literal(value) -%}
     {%- if adapter is defined -%}

@@ -89,6 +89,14 @@ export async function generateAndIngest(
     cdc.child.kill('SIGTERM');
     await cdc.done.catch(() => undefined);
   }
-  // A fresh process resumes from the committed position and stops at the binlog head.
+  await catchUpShopChanges(env, options.extraEnv);
+}
+
+/**
+ * The CDC ingestor resumes from its committed position and stops at the binlog head: what a
+ * write to the shop after generateAndIngest (a DBA's statement) needs to reach the warehouse.
+ */
+export async function catchUpShopChanges(env: PipelineEnv, extraEnv: Record<string, string> = {}): Promise<void> {
+  const childEnv = { ...envFor(env, 100_000 + Math.floor(Math.random() * 1_000_000_000)), ...extraEnv };
   await startCli('ingest/cdc/cli.ts', ['--until-idle', '3000'], childEnv).done;
 }

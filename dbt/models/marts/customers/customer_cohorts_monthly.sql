@@ -74,13 +74,12 @@ grid as (
     select
         cohort_sizes.cohort_month,
         cohort_sizes.cohort_size,
-        month_offsets.months_since_first_order
+        {{ integers_from_to(
+            0,
+            months_between('cohort_sizes.cohort_month', 'reporting_dates.as_of_date'),
+        ) }} as months_since_first_order
     from cohort_sizes
     cross join reporting_dates
-    cross join lateral generate_series(
-        0,
-        {{ months_between('cohort_sizes.cohort_month', 'reporting_dates.as_of_date') }}
-    ) as month_offsets (months_since_first_order)
 
 ),
 
@@ -89,7 +88,7 @@ final as (
     select
         ---------- dates
         grid.cohort_month,
-        (grid.cohort_month + make_interval(months => grid.months_since_first_order))::date
+        {{ add_months('grid.cohort_month', 'grid.months_since_first_order') }}
             as activity_month,
 
         ---------- numerics
