@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- lake-landing [--events N] [--rounds R] [--rate R] [--steady-seconds S]`
+ * `npm run bench -- lake-landing [--events N] [--rounds R] [--rate R] [--steady-seconds S] [--runs ...] [--pin-workers]`
  *
  * The clickstream into the lake against the Postgres path, on the same pre-produced events:
  *   (a) Kafka read ceiling: a consumer on the TypeScript ingestor's client that discards what it reads;
@@ -12,7 +12,8 @@
  * freshness at a steady produce rate: Kafka timestamp to the Iceberg commit that made the event
  * visible, p50/p99, with 2 workers. Peak memory: RSS sampled from /proc every 250 ms, per process
  * (the job's Python driver, its driver JVM, each executor JVM, the Python workers), the largest.
- * `--pin-workers` gives each local worker a CPU of its own (pinWorkers). Needs LAKEHOUSE_ENABLED=true and the services up. Last line: the DESIGN.md JSON result.
+ * `--pin-workers` keeps each local Spark worker, with the executors it launches, on one CPU of
+ * its own while the Spark runs, as a worker on a machine of its own would be. Needs LAKEHOUSE_ENABLED=true and the services up. Last line: the DESIGN.md JSON result.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
