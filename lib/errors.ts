@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   SHOPFLOW_DISK_LOW: 'a disk the warehouse or the broker writes to is nearly full (DISK_STOP_FREE_MB)',
   SHOPFLOW_JOB_BUSY: 'the job is running in another process',
   SHOPFLOW_DEMO: 'a step of the demo failed',
+  SHOPFLOW_LAKE_PUBLISH: "publishing the lake's marts to the warehouse failed, or dbt's manifest does not declare them",
   SHOPFLOW_CHROMIUM_MISSING: 'no Chromium to render screenshots with',
   SHOPFLOW_DASHBOARDS_IMPORT: 'Superset did not import the dashboard bundle',
   SHOPFLOW_DASHBOARDS_NOT_SET_UP: 'no local Superset to export dashboards from',

@@ -1,9 +1,10 @@
 /**
- * `npm run lake -- start|stop|status|maintain|sql [job...]`: the lakehouse's streaming jobs
+ * `npm run lake -- start|stop|status|maintain|publish|sql [job...]`: the lakehouse's streaming jobs
  * (lib/lakehouse/jobs.ts), each a detached process group with its pid file and log under
  * <data>/lakehouse/, so they outlive this command like the services do.
  */
 import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 
@@ -14,12 +15,13 @@ import { UsageError } from '../lib/errors.ts';
 import { jobCommand, jobSettings, LAKE_JOB_NAMES, LAKE_JOBS, type LakeJobName } from '../lib/lakehouse/jobs.ts';
 import { sparkApplications } from '../lib/lakehouse/cluster.ts';
 import { installedLakehouse } from '../lib/lakehouse/paths.ts';
+import { publishMarts } from '../lib/lakehouse/publish.ts';
 import { lakeAppName } from '../lib/lakehouse/settings.ts';
 import { jobFiles, lakeJobStates, runningJobPid } from '../lib/lakehouse/status.ts';
 import { ensureDir, removePidFile, stopProcess, writePidFile } from './services/process.ts';
 import { SPARK_MASTER_UI_PORT } from './services/spark.ts';
 
-const HELP = `Usage: npm run lake -- <start|stop|status|maintain|sql> [job...|statement...]
+const HELP = `Usage: npm run lake -- <start|stop|status|maintain|publish|sql> [job...|mart...|statement...]
 
 The lakehouse's Spark Structured Streaming jobs (docs/lakehouse.md); needs LAKEHOUSE_ENABLED=true
 and the services from \`npm run services:up\`.
@@ -31,12 +33,16 @@ Commands:
   status           each job: running or not, pid, last completed micro-batch, and its Spark
                    application: RUNNING with its cores, or WAITING for a free core
   maintain         compact small files and expire old snapshots of every Iceberg table
+  publish [mart...] copy the marts dbt built on the lake (--target lakehouse) to the warehouse's
+                   marts schema in one transaction, typed by their contracts (all when none is
+                   named), where the report, the gate and Superset read them; the contracts come
+                   from dbt's manifest (--manifest, default dbt/target/manifest.json)
   sql "<sql>"...   run statements on the lakehouse and print the rows as JSON lines
 
 Environment: LAKEHOUSE_*, S3_*, SPARK_*, LAKE_* (see .env.example); logs in <data>/lakehouse/<job>.log
 `;
 
-type Command = 'start' | 'stop' | 'status' | 'maintain' | 'sql';
+type Command = 'start' | 'stop' | 'status' | 'maintain' | 'publish' | 'sql';
 
 function jobsOf(names: string[]): (typeof LAKE_JOB_NAMES)[number][] {
   if (names.length === 0) return [...LAKE_JOB_NAMES];
@@ -59,8 +65,11 @@ async function runOnce(config: Config, task: LakeJobName, args: string[]): Promi
 
 async function main(argv: string[], context: CliContext): Promise<number> {
   let positionals: string[];
+  let manifest: string | undefined;
   try {
-    ({ positionals } = parseArgs({ args: argv, allowPositionals: true, strict: true, options: {} }));
+    const parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { manifest: { type: 'string' } } });
+    positionals = parsed.positionals;
+    manifest = parsed.values.manifest;
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
@@ -68,6 +77,14 @@ async function main(argv: string[], context: CliContext): Promise<number> {
   const config = context.config();
   if (command === 'sql') return runOnce(config, 'query', rest);
   if (command === 'maintain') return runOnce(config, 'maintenance', []);
+  if (command === 'publish') {
+    const marts = await publishMarts(config, {
+      manifestPath: manifest ?? join(config.rootDir, 'dbt', 'target', 'manifest.json'),
+      ...(rest.length > 0 ? { only: rest } : {}),
+    });
+    process.stdout.write(`published ${marts.length} marts to the warehouse's marts schema\n`);
+    return EXIT.ok;
+  }
   if (command === 'start') {
     const paths = installedLakehouse(config);
     for (const job of jobsOf(rest)) {
@@ -142,7 +159,7 @@ async function main(argv: string[], context: CliContext): Promise<number> {
     return EXIT.unavailable;
   }
   throw new UsageError(
-    `expected start, stop, status, maintain or sql (got ${command === undefined ? 'nothing' : `"${command}"`}); see --help`,
+    `expected start, stop, status, maintain, publish or sql (got ${command === undefined ? 'nothing' : `"${command}"`}); see --help`,
   );
 }
 

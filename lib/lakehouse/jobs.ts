@@ -19,10 +19,11 @@ export const LAKE_JOBS = {
   changes: { module: 'shopflow_lake.changes', what: 'Kafka change topic (CDC) -> Iceberg raw.shop_changes' },
 } as const;
 
-/** One-shot programs on the same settings: SQL queries and the tables' maintenance. */
+/** One-shot programs on the same settings: SQL queries, the tables' maintenance, publishing marts. */
 export const LAKE_TASKS = {
   query: { module: 'shopflow_lake.query' },
   maintenance: { module: 'shopflow_lake.maintenance' },
+  publish: { module: 'shopflow_lake.publish' },
 } as const;
 
 export type LakeJobName = keyof typeof LAKE_JOBS | keyof typeof LAKE_TASKS;

@@ -25,9 +25,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { positionTopic } from '../../ingest/cdc/change-topic.ts';
 import { childEnv, type Config } from '../../lib/config/index.ts';
 import { runDbt } from '../../lib/dbt/run.ts';
+import { martsFromManifest, publishMarts } from '../../lib/lakehouse/publish.ts';
 import { deleteTopic } from '../../lib/kafka/admin.ts';
 import { portAnswers, stopProcess } from '../../scripts/services/process.ts';
 import { startSqlEndpoint } from '../../scripts/services/spark-sql.ts';
+import { withPg } from '../dbt/helpers.ts';
 import { catchUpShopChanges, createPipelineEnv, generateAndIngest, type PipelineEnv } from '../dbt/pipeline.ts';
 import { testConfig } from '../helpers/config.ts';
 import { hasFailed } from '../helpers/failures.ts';
@@ -288,6 +290,42 @@ describe.skipIf(!lakehouseInstalled(testConfig()))('dbt on both targets', () => 
     await buildPostgres();
     await buildLake();
     await expectEqualRows(config, port, 'after an incremental build');
+
+    // Serving: the marts built on Spark, published to Postgres (schema `served` here, `marts` in
+    // a deployment), are the marts Postgres built: same rows, in the contracts' types.
+    const manifestPath = join(place.checkpointRoot, 'dbt-lakehouse', 'manifest.json');
+    const servable = martsFromManifest(manifestPath).filter((mart) => (MODELS as readonly string[]).includes(mart.name));
+    expect(servable.length).toBeGreaterThan(10);
+    await publishMarts(config, {
+      manifestPath,
+      targetSchema: 'served',
+      only: servable.map((mart) => mart.name),
+      warehousePrefix: place.warehousePrefix,
+      stdio: 'ignore',
+    });
+    await withPg(env.warehouse.adminUrl, async (client) => {
+      for (const mart of servable) {
+        const columns = mart.columns.filter((c) => !NOT_COMPARED.has(c.name)).map((c) => pg.escapeIdentifier(c.name));
+        const { rows: types } = await client.query<{ same: boolean }>(
+          `select count(*) = 0 as same from (
+             (select column_name, data_type, numeric_scale from information_schema.columns where table_schema = 'marts' and table_name = $1
+              except select column_name, data_type, numeric_scale from information_schema.columns where table_schema = 'served' and table_name = $1)
+             union all
+             (select column_name, data_type, numeric_scale from information_schema.columns where table_schema = 'served' and table_name = $1
+              except select column_name, data_type, numeric_scale from information_schema.columns where table_schema = 'marts' and table_name = $1)) as differing`,
+          [mart.name],
+        );
+        expect(types[0]!.same, `${mart.name}: column types`).toBe(true);
+        const list = columns.join(', ');
+        const table = pg.escapeIdentifier(mart.name);
+        const { rows } = await client.query<{ differing: string; served: string }>(
+          `select (select count(*) from ((select ${list} from marts.${table} except all select ${list} from served.${table})
+                   union all (select ${list} from served.${table} except all select ${list} from marts.${table})) as d) as differing,
+                  (select count(*) from served.${table}) as served`,
+        );
+        expect(rows[0], `${mart.name} served`).toEqual({ differing: '0', served: expect.not.stringMatching(/^0$/) });
+      }
+    });
     // ... and what Spark built incrementally is what a full refresh builds.
     await buildPostgres(['--full-refresh']);
     await expectEqualRows(config, port, 'against a full refresh');
