@@ -585,6 +585,9 @@ async function main(): Promise<void> {
     await deleteTopic(config.KAFKA_BROKERS, steadyTopic).catch(() => undefined);
     await resetLake(config, 'bench/lake-landing').catch(() => undefined);
     rmSync(join(config.dataDir, 'bench', 'lake-landing'), { recursive: true, force: true });
+    // The bench leaves no database behind (the lake's catalog and the ingestor's raw tables).
+    for (const database of [INGEST_DATABASE, LAKE_DATABASE])
+      await sql('postgres', `drop database if exists ${database} with (force)`).catch(() => undefined);
   }
 }
 
