@@ -75,6 +75,7 @@ async function main(argv: string[], context: CliContext): Promise<number> {
   }
   const [command, ...rest] = positionals as [Command | undefined, ...string[]];
   const config = context.config();
+  if (manifest !== undefined && command !== 'publish') throw new UsageError('--manifest belongs to publish');
   if (command === 'sql') return runOnce(config, 'query', rest);
   if (command === 'maintain') return runOnce(config, 'maintenance', []);
   if (command === 'publish') {

@@ -62,7 +62,7 @@ export interface PublishOptions {
   /** Postgres schema the marts are published to (`marts`, where every reader looks). */
   targetSchema?: string;
   only?: string[];
-  /** Where the lake's catalog and tables live (tests use their own). */
+  /** The warehouse database: the lake's catalog is read there and the marts published to it (tests use their own). */
   catalogDatabase?: string;
   warehousePrefix?: string;
   /** The job's output (its log). */
@@ -77,11 +77,15 @@ export async function publishMarts(config: Config, options: PublishOptions): Pro
   // bi_reader (the report, Superset) and ops_writer what they have on dbt's own tables.
   const target = new URL(roleUrl(config, 'transformer', options.catalogDatabase));
   const settings = {
-    ...jobSettings(config, 'publish', {
-      checkpointDir: paths.dataDir,
-      ...(options.catalogDatabase === undefined ? {} : { catalogDatabase: options.catalogDatabase }),
-      ...(options.warehousePrefix === undefined ? {} : { warehousePrefix: options.warehousePrefix }),
-    }),
+    ...jobSettings(
+      config,
+      'publish',
+      {
+        ...(options.catalogDatabase === undefined ? {} : { catalogDatabase: options.catalogDatabase }),
+        ...(options.warehousePrefix === undefined ? {} : { warehousePrefix: options.warehousePrefix }),
+      },
+      paths,
+    ),
     publish: {
       url: `jdbc:postgresql://${target.host}${target.pathname}?ApplicationName=shopflow-publish`,
       user: decodeURIComponent(target.username),
